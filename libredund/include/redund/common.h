@@ -1,0 +1,187 @@
+/*
+ * libredund — common types: time, errors, memory, logging, randomness,
+ * addresses and the Internet checksum.
+ *
+ * Conventions for every libredund header:
+ *  - Functions return 0 (RD_OK) or a negative RD_ERR_* code unless stated.
+ *  - Time is an rd_time_t: nanoseconds from a caller-chosen monotonic origin.
+ *    The library never reads a clock.
+ *  - The library has no global mutable state. An object (vhost, table,
+ *    engine) is not thread-safe: use it from one thread at a time. Distinct
+ *    objects may be used from distinct threads. Pure functions (codecs,
+ *    checksums, address helpers) are thread-safe.
+ *  - Memory comes from the rd_mem allocator given at creation, or the C
+ *    library's if NULL. The creator of an object owns it and frees it with
+ *    the matching _free/_destroy function.
+ *  - No function blocks.
+ */
+#ifndef REDUND_COMMON_H
+#define REDUND_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Nanoseconds from a caller-chosen monotonic origin. */
+typedef uint64_t rd_time_t;
+
+#define RD_NSEC        ((rd_time_t)1)
+#define RD_USEC        ((rd_time_t)1000)
+#define RD_MSEC        ((rd_time_t)1000000)
+#define RD_SEC         ((rd_time_t)1000000000)
+#define RD_TIME_NEVER  UINT64_MAX
+
+/* Error codes: every function that can fail returns one of these negated. */
+enum rd_error {
+	RD_OK = 0,
+	RD_ERR_NOMEM = -1,   /* allocation failed */
+	RD_ERR_INVAL = -2,   /* invalid argument or configuration */
+	RD_ERR_PROTO = -3,   /* malformed or refused protocol input */
+	RD_ERR_NOSPC = -4,   /* output buffer too small */
+	RD_ERR_NOENT = -5,   /* no such entry */
+	RD_ERR_EXIST = -6,   /* entry already exists */
+	RD_ERR_LIMIT = -7,   /* a configured limit refused the operation */
+	RD_ERR_AUTH = -8,    /* authentication failed */
+	RD_ERR_STATE = -9,   /* operation not valid in the current state */
+	RD_ERR_REPLAY = -10, /* replayed or looped-back input */
+	RD_ERR_AGAIN = -11,  /* nothing to do now; try later */
+	RD_ERR_CRYPTO = -12, /* crypto library failure */
+};
+
+/*
+ * rd_strerror - a static, human-readable description of an RD_ERR_* code.
+ * Returns a string that lives forever; never NULL. Thread-safe.
+ */
+const char *rd_strerror(int err);
+
+/*
+ * Allocator. All callbacks receive `user`. A NULL rd_mem pointer anywhere in
+ * the API means the C library's malloc/calloc/realloc/free.
+ */
+struct rd_mem {
+	void *user;
+	void *(*malloc)(void *user, size_t size);
+	void *(*calloc)(void *user, size_t n, size_t size);
+	void *(*realloc)(void *user, void *ptr, size_t size);
+	void (*free)(void *user, void *ptr);
+};
+
+/*
+ * rd_mem_default - the C library allocator as an rd_mem. Returns a pointer
+ * to a constant object. Thread-safe.
+ */
+const struct rd_mem *rd_mem_default(void);
+
+/* Log levels, syslog's numbering. */
+enum rd_log_level {
+	RD_LOG_ERR = 3,
+	RD_LOG_WARNING = 4,
+	RD_LOG_NOTICE = 5,
+	RD_LOG_INFO = 6,
+	RD_LOG_DEBUG = 7,
+};
+
+/*
+ * Logging hook. The library calls `fn` with a complete message (no trailing
+ * newline) for each event at or below `level`. NULL fn: no logging. The
+ * message buffer is only valid during the call.
+ */
+struct rd_log {
+	void (*fn)(void *user, int level, const char *msg);
+	void *user;
+	int level;
+};
+
+/*
+ * Random bytes. The library asks its caller for randomness through this hook
+ * (so a simulation can be deterministic); a NULL fn means libsodium's
+ * randombytes_buf(), which never blocks once libsodium is initialised.
+ */
+struct rd_random {
+	void (*fn)(void *user, void *buf, size_t len);
+	void *user;
+};
+
+/*
+ * rd_init - initialise the library's dependencies (libsodium). Call once
+ * before anything else; calling again is harmless. Returns 0 or
+ * RD_ERR_CRYPTO. Thread-safe (libsodium's sodium_init is).
+ */
+int rd_init(void);
+
+/*
+ * rd_random_buf - fill buf with len random bytes through `r` (or libsodium
+ * when r or r->fn is NULL). Never fails, never blocks.
+ */
+void rd_random_buf(const struct rd_random *r, void *buf, size_t len);
+
+/* Address families, libredund's own numbering (not the host's AF_*). */
+enum rd_af {
+	RD_AF_UNSPEC = 0,
+	RD_AF_INET = 4,
+	RD_AF_INET6 = 6,
+};
+
+/* An IPv4 or IPv6 address in network byte order. */
+struct rd_addr {
+	uint8_t af; /* enum rd_af */
+	uint8_t pad[3];
+	union {
+		uint8_t v4[4];
+		uint8_t v6[16];
+		uint32_t w[4];
+	} u;
+};
+
+/* Longest string rd_addr_format writes, NUL included. */
+#define RD_ADDR_STRLEN 46
+
+/*
+ * rd_addr_parse - parse a dotted-quad IPv4 or a textual IPv6 address into
+ * *out. Returns 0 or RD_ERR_INVAL. Thread-safe.
+ */
+int rd_addr_parse(const char *s, struct rd_addr *out);
+
+/*
+ * rd_addr_format - write a's text form into buf (at least RD_ADDR_STRLEN
+ * bytes). Returns buf. Thread-safe.
+ */
+char *rd_addr_format(const struct rd_addr *a, char *buf, size_t len);
+
+/*
+ * rd_addr_cmp - order two addresses: by family, then bytewise (which is
+ * numeric order for network-order addresses). Returns <0, 0 or >0.
+ */
+int rd_addr_cmp(const struct rd_addr *a, const struct rd_addr *b);
+
+/* rd_addr_v4 - an IPv4 rd_addr from a host-order 32-bit value. */
+struct rd_addr rd_addr_v4(uint32_t host_order);
+
+/*
+ * rd_cksum - the Internet (one's-complement) checksum of len bytes. The
+ * data is summed as big-endian 16-bit words; the result is a host-order
+ * value to store big-endian (e.g. buf[6] = c >> 8, buf[7] = c & 0xff). A
+ * buffer whose stored checksum is correct yields 0. Thread-safe.
+ */
+uint16_t rd_cksum(const void *data, size_t len);
+
+/*
+ * rd_cksum_add / rd_cksum_fold - incremental checksum: accumulate any number
+ * of even-length chunks with rd_cksum_add (start from 0), then fold; the
+ * fold returns the complemented result exactly as rd_cksum does.
+ */
+uint32_t rd_cksum_add(uint32_t sum, const void *data, size_t len);
+uint16_t rd_cksum_fold(uint32_t sum);
+
+/* rd_version - the library version string, e.g. "0.1.0". */
+const char *rd_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
