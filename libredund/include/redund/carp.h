@@ -1,0 +1,550 @@
+/*
+ * libredund — CARP: the OpenBSD-current wire codec and a per-vhost state
+ * machine without I/O.
+ *
+ * Objects. A struct rd_carp_if is one link (OpenBSD's carpdev) with its
+ * virtual hosts (OpenBSD's carpnodes, FreeBSD's vhids on an interface); each
+ * struct rd_carp_vhost is one vhid with its own state machine, virtual
+ * addresses, key and timers. vhids are unique within an rd_carp_if.
+ *
+ * Driving it (ngtcp2 style). The caller:
+ *  - passes every received CARP packet to rd_carp_input() (a whole IPv4 or
+ *    IPv6 packet) or rd_carp_input_payload() (socket already stripped the IP
+ *    header), with the current time;
+ *  - sends what the send callback hands it, announces addresses when the
+ *    announce callback asks, and follows state_change;
+ *  - waits until rd_carp_expiry() and then calls rd_carp_handle_expiry().
+ * The engine never reads a clock, never blocks, allocates only in
+ * rd_carp_if_new/rd_carp_vhost_add/rd_carp_if_demote.
+ *
+ * The state machine (OpenBSD current, research note §2):
+ *  - INIT: not running (link down, stopped, or left). Starting a vhost moves
+ *    it to BACKUP: every node starts as BACKUP.
+ *  - BACKUP: waits for a master-down timer of deadratio (3) intervals,
+ *    interval = advbase + advskew/256 s (1/256 s if both are 0), one timer
+ *    per address family in use; a valid advertisement of a family re-arms
+ *    that family's timer. When any expires: MASTER.
+ *    On an advertisement: with preempt, a slower master (and not less
+ *    demoted) is taken over at once; a master more demoted than us is taken
+ *    over regardless of preempt; a master whose interval exceeds
+ *    deadratio x our advbase "will time out" and is taken over at once (the
+ *    bow-out advertisement, advbase 255/advskew 255, relies on this).
+ *  - MASTER: sends one advertisement per family per interval (to the group
+ *    224.0.0.18 / ff02::12, or to each unicast peer of that family). Steps
+ *    down to BACKUP on an advertisement that is at least as frequent and not
+ *    more demoted, or on one less demoted. On entering MASTER it sends an
+ *    advertisement at once and asks the caller to announce its addresses
+ *    (announce callback, round 0), and again after two more advertisements
+ *    (round 1; OpenBSD's delayed ARP).
+ *  - Demotion: named counters on the if; their sum, capped at 255, goes in
+ *    the demote byte of every advertisement and into the election; a change
+ *    makes every MASTER advertise at once. Link down: every vhost INIT and
+ *    group "carpdev" +1; link up: BACKUP and "carpdev" -1. Consecutive send
+ *    errors (3 x number of vhosts) demote group "snderrors" by 1 until as
+ *    many consecutive successes.
+ *  - Loop detection: each vhost advertises a constant random 64-bit counter
+ *    (OpenBSD's replay cookie); a packet carrying our own cookie is our own
+ *    looped back and is dropped (counted "loop").
+ *  - Strict replay mode (config replay_strict, off by default, beyond
+ *    OpenBSD): the counter is epoch (caller supplied, high 32 bits) plus a
+ *    sequence (low 32 bits, starting at a random 31-bit value) increased by
+ *    one for every advertisement sent, so it grows across restarts as long
+ *    as the epoch grows (carpd passes wall-clock seconds at start). A
+ *    receiver keeps the last counter per (vhid, source address) and refuses
+ *    one not greater ("replay"); with unicast peers configured for that
+ *    family it also refuses sources outside the peer list. Our own packets
+ *    are recognised by their source being one of our source addresses or by
+ *    carrying one of the last counters we sent ("loop"). Limit: the source
+ *    address is not covered by the HMAC, so with multicast an attacker able
+ *    to spoof a fresh source address can still replay once per address;
+ *    peers that do not run strict mode (ucarp, OpenBSD) are refused because
+ *    their counters do not grow.
+ *
+ * Thread-safety: an rd_carp_if and its vhosts must be used from one thread
+ * at a time; callbacks are called synchronously from the calling thread and
+ * must not call rd_carp_vhost_add/remove or rd_carp_if_free on the same if.
+ * The codec functions are pure and thread-safe.
+ */
+#ifndef REDUND_CARP_H
+#define REDUND_CARP_H
+
+#include "redund/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Wire constants                                                          */
+
+#define RD_CARP_VERSION            2
+#define RD_CARP_TYPE_ADVERTISEMENT 1
+#define RD_CARP_HDR_LEN            36 /* the CARP header, always 36 bytes */
+#define RD_CARP_AUTHLEN            7  /* (8 counter + 20 HMAC) / 4 */
+#define RD_CARP_KEY_LEN            20
+#define RD_CARP_HMAC_LEN           20
+#define RD_CARP_COUNTER_LEN        8
+#define RD_CARP_PROTO              112 /* IP protocol number */
+#define RD_CARP_TTL                255 /* TTL / hop limit sent and required */
+#define RD_CARP_IP4_HDR_LEN        20
+#define RD_CARP_IP6_HDR_LEN        40
+#define RD_CARP_PKT_MAX            (RD_CARP_IP6_HDR_LEN + RD_CARP_HDR_LEN)
+#define RD_CARP_IP4_TOS            0x10 /* IPTOS_LOWDELAY */
+#define RD_CARP_GROUP4             "224.0.0.18"
+#define RD_CARP_GROUP6             "ff02::12"
+#define RD_CARP_MAX_ADDRS          32 /* virtual addresses per vhost */
+#define RD_CARP_MAX_PEERS          16 /* unicast peers per vhost */
+#define RD_CARP_MAX_VHOSTS         255
+#define RD_CARP_DEADRATIO          3 /* default master-down / interval */
+#define RD_CARP_DEMOTE_MAX         255
+#define RD_CARP_GROUP_NAME_MAX     32 /* demotion group name, NUL included */
+
+/* rd_carp_group4 / rd_carp_group6 - the CARP multicast groups as rd_addr. */
+struct rd_addr rd_carp_group4(void);
+struct rd_addr rd_carp_group6(void);
+
+/* A decoded CARP header; all fields host order. */
+struct rd_carp_hdr {
+	uint8_t version; /* high nibble of byte 0 */
+	uint8_t type;    /* low nibble of byte 0 */
+	uint8_t vhid;
+	uint8_t advskew;
+	uint8_t authlen;
+	uint8_t demote;
+	uint8_t advbase;
+	uint16_t cksum; /* as found on decode; ignored on encode */
+	uint8_t counter[RD_CARP_COUNTER_LEN];
+	uint8_t hmac[RD_CARP_HMAC_LEN];
+};
+
+/*
+ * rd_carp_hdr_encode - write h as the 36 wire bytes into out, computing the
+ * checksum (over the 36 bytes, no pseudo-header). h->cksum is ignored.
+ * Thread-safe.
+ */
+void rd_carp_hdr_encode(const struct rd_carp_hdr *h, uint8_t out[RD_CARP_HDR_LEN]);
+
+/*
+ * rd_carp_hdr_decode - parse the first 36 bytes of buf into *out. Only the
+ * length is checked (version, checksum and HMAC are the validator's job).
+ * Returns 0, RD_ERR_PROTO if len < 36, RD_ERR_INVAL on NULL. Thread-safe.
+ */
+int rd_carp_hdr_decode(const uint8_t *buf, size_t len, struct rd_carp_hdr *out);
+
+/*
+ * rd_carp_hdr_cksum_ok - true if the 36 bytes at buf carry a correct
+ * checksum. Thread-safe.
+ */
+bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN]);
+
+/*
+ * rd_carp_ip_build - build a whole IP packet around 36 CARP bytes: IPv4
+ * (20-byte header, TOS 0x10, DF, TTL 255, protocol 112, the given id,
+ * header checksum) when src and dst are IPv4, IPv6 (hop limit 255, next
+ * header 112, traffic class and flow label 0) when both are IPv6.
+ * Returns the packet length (56 or 76), RD_ERR_NOSPC if outlen is too
+ * small, RD_ERR_INVAL if the families are unset or differ. Thread-safe.
+ */
+int rd_carp_ip_build(const struct rd_addr *src, const struct rd_addr *dst, uint16_t ip_id,
+                     const uint8_t carp[RD_CARP_HDR_LEN], uint8_t *out, size_t outlen);
+
+/* What rd_carp_ip_parse found in an IP header. */
+struct rd_carp_ip_info {
+	struct rd_addr src;
+	struct rd_addr dst;
+	uint8_t ttl;         /* TTL or hop limit */
+	const uint8_t *carp; /* the CARP payload, inside the caller's buffer */
+	size_t carp_len;     /* payload length (IP length minus header) */
+};
+
+/*
+ * rd_carp_ip_parse - parse an IPv4 or IPv6 packet carrying CARP: checks the
+ * IP version, header length, IPv4 header checksum, total/payload length
+ * against len (trailing bytes beyond it are ignored), protocol / next header
+ * 112 (IPv6 extension headers are not followed) and that IPv4 is not a
+ * fragment. It does not look at the CARP bytes (carp_len may be < 36).
+ * Returns 0 or RD_ERR_PROTO; info->carp points into pkt. Thread-safe.
+ */
+int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *info);
+
+/*
+ * rd_carp_key_from_pass - the 20-byte key from a passphrase, as OpenBSD's
+ * ifconfig and ucarp make it: the passphrase bytes, a NUL, zeros (no
+ * hashing). Returns 0, or RD_ERR_INVAL if pass is NULL or longer than 19
+ * bytes (key is then untouched). Thread-safe.
+ */
+int rd_carp_key_from_pass(const char *pass, uint8_t key[RD_CARP_KEY_LEN]);
+
+/*
+ * IPv6 scope handling in the HMAC (OpenBSD's two contexts): ORIG hashes
+ * scoped addresses (link-local unicast, link- and interface-local
+ * multicast) with bytes 2-3 zeroed; NOV6LL leaves them out. Senders use
+ * NOV6LL; receivers accept either.
+ */
+enum rd_carp_hmac_ctx {
+	RD_CARP_HMAC_ORIG = 0,
+	RD_CARP_HMAC_NOV6LL = 1,
+};
+
+/*
+ * rd_carp_hmac - the CARP HMAC-SHA1 exactly as OpenBSD computes it: key =
+ * the 20 key bytes, message = version 2, type 1, the 6-byte lladdr (only if
+ * lladdr is not NULL), the vhid, the IPv4 addresses of addrs ascending and
+ * each distinct value once, the IPv6 addresses likewise (scoped ones per
+ * ctx), then the 8 counter bytes. addrs may mix families (others ignored);
+ * naddrs may be 0. Writes 20 bytes to out. Thread-safe.
+ */
+void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
+                  const struct rd_addr *addrs, size_t naddrs,
+                  const uint8_t counter[RD_CARP_COUNTER_LEN], enum rd_carp_hmac_ctx ctx,
+                  uint8_t out[RD_CARP_HMAC_LEN]);
+
+/*
+ * rd_carp_hmac_verify - true if mac matches the HMAC of either context
+ * (compared in constant time). Arguments as rd_carp_hmac. Thread-safe.
+ */
+bool rd_carp_hmac_verify(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
+                         const struct rd_addr *addrs, size_t naddrs,
+                         const uint8_t counter[RD_CARP_COUNTER_LEN],
+                         const uint8_t mac[RD_CARP_HMAC_LEN]);
+
+/*
+ * rd_carp_interval - the advertisement interval in ns: advbase s +
+ * advskew/256 s, or 1/256 s if both are 0 (OpenBSD current).
+ * rd_carp_master_down - deadratio (0 means 3) intervals in ns.
+ */
+rd_time_t rd_carp_interval(uint8_t advbase, uint8_t advskew);
+rd_time_t rd_carp_master_down(uint8_t advbase, uint8_t advskew, uint8_t deadratio);
+
+/* ---------------------------------------------------------------------- */
+/* Counters                                                                */
+
+/*
+ * Counters, OpenBSD's carpstats names. Each refusal of rd_carp_input counts
+ * exactly one of HDROPS..REPLAY; nothing else changes for a refused packet.
+ */
+enum rd_carp_stat {
+	RD_CARP_STAT_IPACKETS = 0, /* IPv4 CARP packets given to input */
+	RD_CARP_STAT_IPACKETS6,    /* IPv6 CARP packets given to input */
+	RD_CARP_STAT_HDROPS,       /* malformed IP header, not protocol 112, fragment */
+	RD_CARP_STAT_BADIF,        /* destination neither the group nor our address */
+	RD_CARP_STAT_BADTTL,       /* TTL / hop limit not 255 */
+	RD_CARP_STAT_BADLEN,       /* CARP payload shorter than 36 bytes */
+	RD_CARP_STAT_BADSUM,       /* bad CARP checksum */
+	RD_CARP_STAT_BADVHID,   /* unknown vhid, vhost not running, or multicast/unicast mismatch */
+	RD_CARP_STAT_BADVER,    /* version not 2 or type not 1 */
+	RD_CARP_STAT_BADAUTH,   /* HMAC mismatch (both contexts) */
+	RD_CARP_STAT_LOOP,      /* our own advertisement looped back */
+	RD_CARP_STAT_REPLAY,    /* strict mode: counter not greater, or unknown peer */
+	RD_CARP_STAT_OPACKETS,  /* IPv4 advertisements sent */
+	RD_CARP_STAT_OPACKETS6, /* IPv6 advertisements sent */
+	RD_CARP_STAT_OERRORS,   /* send callback failures */
+	RD_CARP_STAT_PREEMPT,   /* transitions to MASTER */
+	RD_CARP_STAT_COUNT
+};
+
+/* rd_carp_stat_name - "ipackets", "badttl", ...; "?" if out of range. */
+const char *rd_carp_stat_name(int stat);
+
+/*
+ * Refusals returned by rd_carp_input: -(RD_CARP_REFUSED_BASE + stat) for
+ * stat in HDROPS..REPLAY. They never collide with RD_ERR_* codes.
+ */
+#define RD_CARP_REFUSED_BASE  1000
+#define RD_CARP_REFUSED(stat) (-(RD_CARP_REFUSED_BASE + (int)(stat)))
+
+/*
+ * rd_carp_refusal_stat - the rd_carp_stat a refusal code names, or -1 if rc
+ * is not a refusal (0 or an RD_ERR_* code).
+ */
+int rd_carp_refusal_stat(int rc);
+
+/*
+ * rd_carp_strerror - a static string for rd_carp_input's result: refusal
+ * reasons ("bad ttl", ...) and RD_ERR_* codes alike. Never NULL.
+ */
+const char *rd_carp_strerror(int rc);
+
+/* ---------------------------------------------------------------------- */
+/* The state machine                                                       */
+
+enum rd_carp_state {
+	RD_CARP_INIT = 0,
+	RD_CARP_BACKUP = 1,
+	RD_CARP_MASTER = 2,
+};
+
+/* rd_carp_state_name - "INIT", "BACKUP", "MASTER"; "?" otherwise. */
+const char *rd_carp_state_name(int state);
+
+enum rd_carp_balancing {
+	RD_CARP_BAL_NONE = 0, /* each vhost announces its addresses */
+	RD_CARP_BAL_IP = 1,   /* OpenBSD "ip": rd_carp_if_accept filters; no announce */
+};
+
+struct rd_carp_if;
+struct rd_carp_vhost;
+
+/* One advertisement to send, valid only during the send callback. */
+struct rd_carp_out {
+	uint8_t af;          /* RD_AF_INET or RD_AF_INET6 */
+	bool multicast;      /* dst is the CARP group (else a unicast peer) */
+	struct rd_addr src;  /* the vhost's source address of that family */
+	struct rd_addr dst;  /* group or peer */
+	const uint8_t *pkt;  /* the whole IP packet (IP header + CARP) */
+	size_t pkt_len;      /* 56 (IPv4) or 76 (IPv6) */
+	const uint8_t *carp; /* the 36 CARP bytes, inside pkt */
+	bool bow_out;        /* the 255/255 advertisement of a graceful leave */
+};
+
+struct rd_carp_callbacks {
+	/*
+	 * Send one advertisement. Return 0 when sent, < 0 on a send error
+	 * (counted in OERRORS; enough in a row demote group "snderrors").
+	 * Required.
+	 */
+	int (*send)(void *user, struct rd_carp_vhost *vh, const struct rd_carp_out *out);
+	/* The vhost changed state; reason is a static string. Optional. */
+	void (*state_change)(void *user, struct rd_carp_vhost *vh, enum rd_carp_state old_state,
+	                     enum rd_carp_state new_state, const char *reason);
+	/*
+	 * Announce the vhost's addresses (gratuitous ARP for IPv4, unsolicited
+	 * neighbour advertisement with Override for IPv6): round 0 on becoming
+	 * MASTER, round 1 after two more advertisements. Read the addresses with
+	 * rd_carp_vhost_info. Not called in RD_CARP_BAL_IP mode. Optional.
+	 */
+	void (*announce)(void *user, struct rd_carp_vhost *vh, int round);
+	/* The if's demotion sum changed (new value 0..255). Optional. */
+	void (*demotion)(void *user, struct rd_carp_if *ifp, unsigned int demote);
+};
+
+struct rd_carp_if_config {
+	const struct rd_mem *mem; /* NULL: libc */
+	struct rd_log log;        /* fn NULL: silent */
+	struct rd_random random;  /* fn NULL: libsodium (call rd_init first) */
+	struct rd_carp_callbacks cb;
+	void *user; /* passed to every callback */
+	enum rd_carp_balancing balancing;
+	const char *name; /* for log messages, e.g. "eth0"; copied; may be NULL */
+};
+
+/*
+ * rd_carp_if_new - create a link object with no vhosts; the link is up.
+ * Returns 0 and *out, RD_ERR_INVAL (NULL config, no send callback, bad
+ * balancing) or RD_ERR_NOMEM. Free with rd_carp_if_free.
+ */
+int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out);
+
+/*
+ * rd_carp_if_free - free the if and all its vhosts without sending
+ * anything or calling callbacks (call rd_carp_if_leave first for a
+ * graceful exit). NULL is ignored.
+ */
+void rd_carp_if_free(struct rd_carp_if *ifp);
+
+struct rd_carp_vhost_config {
+	uint8_t vhid;    /* 1..255, unique on the if */
+	uint8_t advbase; /* seconds, 0..255 (0 allowed: sub-second) */
+	uint8_t advskew; /* 0..254 */
+	bool preempt;    /* take over slower masters */
+	uint8_t key[RD_CARP_KEY_LEN];
+	/* Virtual addresses (1..RD_CARP_MAX_ADDRS, IPv4 and/or IPv6); copied.
+	 * They go into the HMAC; ads are sent for each family present. */
+	const struct rd_addr *addrs;
+	size_t naddrs;
+	/* Source addresses for advertisements: required for each family that
+	 * addrs uses (af RD_AF_UNSPEC = none). */
+	struct rd_addr src4;
+	struct rd_addr src6;
+	/* Unicast peers (0..RD_CARP_MAX_PEERS, any family); copied. A family
+	 * with no peer uses its multicast group. */
+	const struct rd_addr *peers;
+	size_t npeers;
+	/* Custom link-layer address: hashed into the HMAC (OpenBSD) if set and
+	 * different from 00:00:5e:00:01:vhid. Set it only when the carp MAC is
+	 * neither the default virtual MAC nor the parent's real MAC. */
+	bool has_lladdr;
+	uint8_t lladdr[6];
+	bool replay_strict;    /* see the top of this header */
+	uint32_t replay_epoch; /* strict mode: high 32 bits of our counters */
+	uint8_t deadratio;     /* master-down = deadratio intervals; 0 means 3 */
+	void *user;            /* rd_carp_vhost_user() returns it */
+};
+
+/*
+ * rd_carp_vhost_add - add a vhost and start it: if the link is up it goes
+ * INIT -> BACKUP at `now` (state_change called) with its master-down timers
+ * armed. Config arrays are copied. Returns 0 and *out (may be NULL),
+ * RD_ERR_INVAL (bad vhid/advskew/addresses/missing source/too many),
+ * RD_ERR_EXIST (vhid in use) or RD_ERR_NOMEM. The vhost belongs to the if.
+ */
+int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config *cfg, rd_time_t now,
+                      struct rd_carp_vhost **out);
+
+/*
+ * rd_carp_vhost_remove - remove and free a vhost at once, silently (no
+ * callback, no advertisement; use rd_carp_vhost_stop first to bow out).
+ */
+void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh);
+
+/* rd_carp_vhost_find - the vhost with that vhid, or NULL. */
+struct rd_carp_vhost *rd_carp_vhost_find(struct rd_carp_if *ifp, uint8_t vhid);
+
+/* rd_carp_vhost_user / rd_carp_vhost_vhid - accessors. */
+void *rd_carp_vhost_user(const struct rd_carp_vhost *vh);
+uint8_t rd_carp_vhost_vhid(const struct rd_carp_vhost *vh);
+enum rd_carp_state rd_carp_vhost_state(const struct rd_carp_vhost *vh);
+
+/* A vhost's current state and counters. */
+struct rd_carp_vhost_info {
+	uint8_t vhid;
+	uint8_t advbase;
+	uint8_t advskew;
+	uint8_t deadratio;
+	bool preempt;
+	bool replay_strict;
+	bool running; /* started and link up */
+	enum rd_carp_state state;
+	rd_time_t state_since; /* time of the last state change */
+	uint8_t demote;        /* the if's demotion sum, sent in ads */
+	rd_time_t next_ad;     /* MASTER: next advertisement; else NEVER */
+	rd_time_t md4, md6;    /* BACKUP: master-down expiry per family; else NEVER */
+	/* Per vhost: IPACKETS(6) = packets whose vhid matched this vhost;
+	 * BADVER, BADAUTH, LOOP, REPLAY; OPACKETS(6), OERRORS, PREEMPT. */
+	uint64_t stats[RD_CARP_STAT_COUNT];
+	const struct rd_addr *addrs; /* valid while the vhost exists */
+	size_t naddrs;
+	void *user;
+};
+
+/* rd_carp_vhost_info - fill *out. Returns 0 or RD_ERR_INVAL on NULL. */
+int rd_carp_vhost_info(const struct rd_carp_vhost *vh, struct rd_carp_vhost_info *out);
+
+/*
+ * rd_carp_vhost_start - administratively start a stopped vhost: INIT ->
+ * BACKUP (if the link is up). No-op if already running. Returns 0.
+ */
+int rd_carp_vhost_start(struct rd_carp_vhost *vh, rd_time_t now);
+
+/*
+ * rd_carp_vhost_stop - leave gracefully: a MASTER sends the bow-out
+ * advertisement (advbase 255, advskew 255) per family; then INIT until
+ * rd_carp_vhost_start. Returns 0.
+ */
+int rd_carp_vhost_stop(struct rd_carp_vhost *vh, rd_time_t now);
+
+/*
+ * rd_carp_vhost_set_state - force MASTER (advertise and announce at once,
+ * like `ifconfig carpN state master`) or BACKUP (stop advertising, arm
+ * master-down). Returns 0, RD_ERR_STATE if the vhost is not running,
+ * RD_ERR_INVAL for INIT or another value.
+ */
+int rd_carp_vhost_set_state(struct rd_carp_vhost *vh, enum rd_carp_state state, rd_time_t now);
+
+/*
+ * rd_carp_vhost_set_timing - change advbase/advskew (advskew <= 254). A
+ * MASTER advertises the new values at once; a BACKUP re-arms its timers.
+ * Returns 0 or RD_ERR_INVAL.
+ */
+int rd_carp_vhost_set_timing(struct rd_carp_vhost *vh, uint8_t advbase, uint8_t advskew,
+                             rd_time_t now);
+
+/* rd_carp_vhost_set_preempt - switch preemption on or off. */
+void rd_carp_vhost_set_preempt(struct rd_carp_vhost *vh, bool preempt);
+
+/*
+ * rd_carp_input - process one received IPv4 or IPv6 packet (IP header
+ * included). Checks in OpenBSD's order: IP header (HDROPS), destination
+ * (BADIF), TTL 255 (BADTTL), length (BADLEN), checksum (BADSUM), vhid
+ * (BADVHID), version/type (BADVER), HMAC (BADAUTH), own cookie (LOOP),
+ * strict replay (REPLAY); then runs the election. Returns 0 when accepted,
+ * RD_CARP_REFUSED(stat) when refused (the counter was increased, nothing
+ * else changed), RD_ERR_INVAL on NULL arguments.
+ */
+int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_time_t now);
+
+/*
+ * rd_carp_input_payload - as rd_carp_input for a packet whose IP header the
+ * socket removed (Linux raw IPv6 sockets): src and dst from the socket,
+ * ttl from IP_RECVTTL / IPV6_HOPLIMIT, carp the payload. The family is
+ * src->af (dst must match).
+ */
+int rd_carp_input_payload(struct rd_carp_if *ifp, const struct rd_addr *src,
+                          const struct rd_addr *dst, uint8_t ttl, const uint8_t *carp, size_t len,
+                          rd_time_t now);
+
+/*
+ * rd_carp_expiry - the earliest time the if needs rd_carp_handle_expiry, or
+ * RD_TIME_NEVER.
+ */
+rd_time_t rd_carp_expiry(const struct rd_carp_if *ifp);
+
+/*
+ * rd_carp_handle_expiry - run every timer due at `now`: advertisements of
+ * MASTERs, master-down of BACKUPs. Calling it early is harmless. Returns 0.
+ */
+int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now);
+
+/*
+ * rd_carp_if_link - the link went up or down. Down: every vhost INIT,
+ * timers stopped, group "carpdev" demoted by 1. Up: running vhosts INIT ->
+ * BACKUP with master-down armed, "carpdev" -1. Repeating the current state
+ * is a no-op. Returns 0.
+ */
+int rd_carp_if_link(struct rd_carp_if *ifp, bool up, rd_time_t now);
+
+/* rd_carp_if_link_up - the link state last given (true after creation). */
+bool rd_carp_if_link_up(const struct rd_carp_if *ifp);
+
+/*
+ * rd_carp_if_leave - graceful leave of the whole if: rd_carp_vhost_stop on
+ * every vhost (masters send the bow-out advertisement), all end in INIT.
+ */
+int rd_carp_if_leave(struct rd_carp_if *ifp, rd_time_t now);
+
+/*
+ * rd_carp_if_demote - add delta to demotion group `group` (created on
+ * first use; name shorter than RD_CARP_GROUP_NAME_MAX), clamped at 0. If
+ * the sum (capped at 255) changes, every MASTER advertises at once and the
+ * demotion callback runs. Returns 0, RD_ERR_INVAL or RD_ERR_NOMEM.
+ */
+int rd_carp_if_demote(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now);
+
+/* rd_carp_if_demotion - the current demotion sum, 0..255. */
+unsigned int rd_carp_if_demotion(const struct rd_carp_if *ifp);
+
+/*
+ * rd_carp_if_demote_group - the i-th demotion group (creation order):
+ * *name (owned by the if, valid until it is freed) and *value. Returns 0 or
+ * RD_ERR_NOENT past the end.
+ */
+int rd_carp_if_demote_group(const struct rd_carp_if *ifp, size_t i, const char **name,
+                            unsigned int *value);
+
+/*
+ * rd_carp_if_stats - copy the if's counters (all vhosts together, plus
+ * refusals before a vhost was found) into out.
+ */
+void rd_carp_if_stats(const struct rd_carp_if *ifp, uint64_t out[RD_CARP_STAT_COUNT]);
+
+/* rd_carp_if_vhost_count / rd_carp_if_vhost_at - vhosts in vhid order. */
+size_t rd_carp_if_vhost_count(const struct rd_carp_if *ifp);
+struct rd_carp_vhost *rd_carp_if_vhost_at(struct rd_carp_if *ifp, size_t i);
+
+/*
+ * rd_carp_if_accept - the `ip` balancing filter (OpenBSD carp_lsdrop): true
+ * if this node should keep a packet from src to dst. Multicast and the
+ * limited broadcast are always kept (accept link-layer broadcast frames
+ * without asking); otherwise fold = src ^ dst (IPv4 word; IPv6 XOR of all
+ * eight words), idx = fold % number of vhosts, and the packet is kept iff
+ * the idx-th vhost in vhid order is MASTER here. With RD_CARP_BAL_NONE, or
+ * no vhosts, always true.
+ */
+bool rd_carp_if_accept(const struct rd_carp_if *ifp, const struct rd_addr *src,
+                       const struct rd_addr *dst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
