@@ -1,0 +1,615 @@
+/*
+ * libredund — the connection-state table: pf's state semantics (direction-
+ * normalised keys, wire and stack keys under NAT, TCP window tracking as
+ * pf_tcp_track_full does it, UDP/ICMP/other pseudo-states, pf's timeouts and
+ * adaptive scaling, reason counters) in a compact, hash-indexed table.
+ *
+ * Layout in memory: states live in a paged slab (stable addresses, 32-bit
+ * indices, never moved); two open-addressed, bucketised indices point into it
+ * (key -> state, (id, creatorid) -> state). Both are keyed by SipHash-2-4 with
+ * a per-table random key, so remote hosts cannot choose colliding keys.
+ *
+ * Thread-safety: a table is used by one thread at a time (see common.h).
+ * Pure helpers (rd_state_parse, rd_state_key_from_pkt, rd_state_reason_name,
+ * rd_state_timeout_name, rd_state_config_default) are thread-safe.
+ *
+ * Time: every call that can expire or refresh a state takes `now`
+ * (rd_time_t, ns). The table never reads a clock. Timeouts are in seconds as
+ * in pf.
+ *
+ * Expired states are invisible: a lookup never returns a state whose
+ * timeout has passed at `now`; mutating calls (packet, create, import,
+ * expire) remove such a state when they meet it, and rd_state_expire sweeps
+ * the rest incrementally.
+ */
+#ifndef REDUND_STATE_H
+#define REDUND_STATE_H
+
+#include "redund/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Packet direction relative to the interface, as pf's PF_IN / PF_OUT. */
+enum rd_state_dir {
+	RD_STATE_IN = 0,
+	RD_STATE_OUT = 1,
+};
+
+/* TCP peer states (<netinet/tcp_fsm.h> numbering, which pfsync puts on the wire). */
+enum rd_tcps {
+	RD_TCPS_CLOSED = 0,
+	RD_TCPS_LISTEN = 1,
+	RD_TCPS_SYN_SENT = 2,
+	RD_TCPS_SYN_RECEIVED = 3,
+	RD_TCPS_ESTABLISHED = 4,
+	RD_TCPS_CLOSE_WAIT = 5,
+	RD_TCPS_FIN_WAIT_1 = 6,
+	RD_TCPS_CLOSING = 7,
+	RD_TCPS_LAST_ACK = 8,
+	RD_TCPS_FIN_WAIT_2 = 9,
+	RD_TCPS_TIME_WAIT = 10,
+};
+
+/* UDP and other-protocol peer states (pf's PFUDPS_* / PFOTHERS_*). */
+enum rd_udps {
+	RD_UDPS_NO_TRAFFIC = 0,
+	RD_UDPS_SINGLE = 1,
+	RD_UDPS_MULTIPLE = 2,
+};
+
+/*
+ * Timeout classes: pf's PFTM_* in pf's order (so the value is the same byte
+ * pfsync carries). Values below RD_STATE_TM_MAX are configurable seconds;
+ * PURGE is a marker meaning "expire now".
+ */
+enum rd_state_tm {
+	RD_STATE_TM_TCP_FIRST_PACKET = 0, /* tcp.first 120 */
+	RD_STATE_TM_TCP_OPENING,          /* tcp.opening 30 */
+	RD_STATE_TM_TCP_ESTABLISHED,      /* tcp.established 86400 */
+	RD_STATE_TM_TCP_CLOSING,          /* tcp.closing 900 */
+	RD_STATE_TM_TCP_FIN_WAIT,         /* tcp.finwait 45 */
+	RD_STATE_TM_TCP_CLOSED,           /* tcp.closed 90 */
+	RD_STATE_TM_UDP_FIRST_PACKET,     /* udp.first 60 */
+	RD_STATE_TM_UDP_SINGLE,           /* udp.single 30 */
+	RD_STATE_TM_UDP_MULTIPLE,         /* udp.multiple 60 */
+	RD_STATE_TM_ICMP_FIRST_PACKET,    /* icmp.first 20 */
+	RD_STATE_TM_ICMP_ERROR_REPLY,     /* icmp.error 10 */
+	RD_STATE_TM_OTHER_FIRST_PACKET,   /* other.first 60 */
+	RD_STATE_TM_OTHER_SINGLE,         /* other.single 30 */
+	RD_STATE_TM_OTHER_MULTIPLE,       /* other.multiple 60 */
+	RD_STATE_TM_FRAG,                 /* frag 60 (unused by the table) */
+	RD_STATE_TM_INTERVAL,             /* interval 10: advice for the expiry rate */
+	RD_STATE_TM_ADAPTIVE_START,       /* adaptive.start 60000 (states) */
+	RD_STATE_TM_ADAPTIVE_END,         /* adaptive.end 120000 (states) */
+	RD_STATE_TM_SRC_NODE,             /* src.track 0 (for the srctrack module) */
+	RD_STATE_TM_TS_DIFF,              /* tcp.tsdiff 30 (unused by the table) */
+	RD_STATE_TM_MAX,
+	RD_STATE_TM_PURGE = RD_STATE_TM_MAX + 1,
+};
+
+/*
+ * Reason codes: pf's PFRES_* numbering and pfctl's names. The table counts
+ * every refusal under one of these (rd_state_counters.reason[]).
+ */
+enum rd_state_reason {
+	RD_STATE_RES_MATCH = 0,      /* "match": accepted */
+	RD_STATE_RES_BADOFF = 1,     /* "bad-offset" (parser) */
+	RD_STATE_RES_FRAG = 2,       /* "fragment" (parser: non-first fragment) */
+	RD_STATE_RES_SHORT = 3,      /* "short" (parser: truncated header) */
+	RD_STATE_RES_NORM = 4,       /* "normalize" (parser: malformed header) */
+	RD_STATE_RES_MEMORY = 5,     /* "memory": global state limit or allocation */
+	RD_STATE_RES_BADSTATE = 10,  /* "state-mismatch": TCP window check failed */
+	RD_STATE_RES_STATEINS = 11,  /* "state-insert": key collision */
+	RD_STATE_RES_MAXSTATES = 12, /* "state-limit": per-rule max states */
+	RD_STATE_RES_SRCLIMIT = 13,  /* "src-limit": refused by the source tracker */
+	RD_STATE_RES_MAX = 17,
+};
+
+/*
+ * A direction-normalised key (pf_state_key): for a packet travelling IN,
+ * addr[0]/port[0] is its source and addr[1]/port[1] its destination; for
+ * OUT, the other way round. So the reply of a connection, which travels the
+ * opposite direction, builds the same key. Addresses are network order, an
+ * IPv4 address in the first 4 bytes with the other 12 zero. Ports are host
+ * order; for ICMP queries port[] holds the query id and the query type (see
+ * rd_state_key_from_pkt). All bytes, padding included, are significant:
+ * build keys with rd_state_key_from_pkt or zero them first.
+ */
+struct rd_state_key {
+	uint8_t addr[2][16];
+	uint16_t port[2];
+	uint16_t rdomain;
+	uint8_t af;    /* enum rd_af; 0 never names a valid key */
+	uint8_t proto; /* IP protocol number */
+};
+
+/* Window-scale byte of a peer: the option was seen, and its shift. */
+#define RD_STATE_WSCALE_FLAG 0x80
+#define RD_STATE_WSCALE_MASK 0x0f
+
+/* One end of a state (pf_state_peer without scrub/modulation data). */
+struct rd_state_peer {
+	uint32_t seqlo;   /* highest sequence number sent (+1) */
+	uint32_t seqhi;   /* highest the other end ACKed plus its window */
+	uint16_t max_win; /* largest window seen, unscaled */
+	uint8_t state;    /* enum rd_tcps for TCP, enum rd_udps otherwise */
+	uint8_t wscale;   /* RD_STATE_WSCALE_FLAG | shift, or 0 */
+};
+
+/* rd_state.flags */
+#define RD_STATE_F_OUT     0x01 /* created by an outbound packet (pf's direction) */
+#define RD_STATE_F_SLOPPY  0x02 /* sloppy TCP tracking: no sequence checks */
+#define RD_STATE_F_NOSYNC  0x04 /* not to be synchronised (pf's PFSTATE_NOSYNC) */
+#define RD_STATE_F_TCP_EST 0x08 /* counted in a source node's conn (srctrack's) */
+#define RD_STATE_F_NAT     0x10 /* has a distinct stack key (read-only) */
+#define RD_STATE_F_REMOTE  0x20 /* inserted by rd_state_import (read-only) */
+/* Flags a caller may set at creation/import: */
+#define RD_STATE_F_USER_MASK (RD_STATE_F_OUT | RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)
+
+/*
+ * A state. 136 bytes. Readable by the caller; fields are changed only by the
+ * table, except `user`, which belongs to the source tracker (or the caller
+ * if none) and which the table never reads. A pointer stays valid until the
+ * state is removed (the slab never moves states).
+ */
+struct rd_state {
+	struct rd_state_key key;       /* the wire key */
+	uint64_t id;                   /* unique per creatorid */
+	uint32_t creatorid;            /* the creating table's creatorid */
+	uint32_t rule;                 /* caller's rule number */
+	struct rd_state_peer src, dst; /* src: the end that created the state */
+	uint64_t packets[2], bytes[2]; /* [0] state's direction, [1] reverse */
+	rd_time_t last;                /* time of the last accepted packet (pf's expire) */
+	uint32_t creation;             /* creation time, whole seconds (rd_time_t / RD_SEC) */
+	uint32_t stack;                /* internal: stack key slot or UINT32_MAX */
+	uint32_t user;                 /* owned by the source tracker / caller */
+	uint16_t ifindex;              /* 0: floating; else bound to this interface */
+	uint8_t timeout;               /* enum rd_state_tm, chosen after each packet */
+	uint8_t flags;                 /* RD_STATE_F_* */
+};
+
+/* The table (opaque). */
+struct rd_state_table;
+
+/* Events delivered through rd_state_hooks.event. */
+enum rd_state_event {
+	RD_STATE_EV_INSERT = 1, /* created (rd_state_create) or imported */
+	RD_STATE_EV_UPDATE = 2, /* a packet was accepted, or an import updated it */
+	RD_STATE_EV_REMOVE = 3, /* about to be removed; `why` says why */
+};
+
+/* Why a state was removed (the `why` of RD_STATE_EV_REMOVE). */
+enum rd_state_rm {
+	RD_STATE_RM_EXPIRED = 1,  /* its timeout passed */
+	RD_STATE_RM_KILLED = 2,   /* rd_state_kill or rd_state_remove */
+	RD_STATE_RM_REUSED = 3,   /* TCP SYN reused a closed connection's key */
+	RD_STATE_RM_SRCLIMIT = 4, /* hooks.established refused the connection */
+	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free / rd_state_flush */
+};
+
+/*
+ * Hooks for the source tracker and the sync engine. Every hook is optional
+ * (NULL). Hooks run synchronously inside table calls; they must not insert
+ * or remove states of the same table (they may read states and use their own
+ * structures).
+ *  - attach: called by rd_state_create once all table limits have passed
+ *    and insertion can no longer fail. Return 0 to accept, nonzero to refuse
+ *    (counted as src-limit; nothing is inserted). Use st->user to link the
+ *    state to source nodes.
+ *  - detach: called for every removed state that was attached, before it
+ *    goes (pf_src_tree_remove_state).
+ *  - established: called when a TCP handshake completes (the ACK that moves
+ *    the responder from SYN_SENT to ESTABLISHED while the initiator is
+ *    ESTABLISHED): pf's max-src-conn point. Nonzero: the state is removed
+ *    (RD_STATE_RM_SRCLIMIT), the packet dropped, src-limit counted.
+ *  - event: insert/update/remove notifications (pfsync's hooks). For REMOVE,
+ *    `why` is an enum rd_state_rm; otherwise 0.
+ */
+struct rd_state_hooks {
+	void *user;
+	int (*attach)(void *user, struct rd_state *st, rd_time_t now);
+	void (*detach)(void *user, struct rd_state *st, rd_time_t now);
+	int (*established)(void *user, struct rd_state *st, rd_time_t now);
+	void (*event)(void *user, struct rd_state *st, int ev, int why, rd_time_t now);
+};
+
+/*
+ * Table configuration. Fill with rd_state_config_default, then change what
+ * you need; zero means zero (e.g. adaptive start = end = 0 disables adaptive
+ * timeouts, as in pf).
+ */
+struct rd_state_config {
+	const struct rd_mem *mem; /* NULL: libc */
+	struct rd_random random;  /* seeds the hash key and ids; fn NULL: libsodium */
+	struct rd_log log;        /* fn NULL: silent */
+	struct rd_state_hooks hooks;
+	uint32_t limit;     /* max states (pf's "set limit states"), default 100000 */
+	uint32_t size_hint; /* states to size the indices for up front (0: small) */
+	uint32_t creatorid; /* 0: random nonzero (pf's hostid) */
+	uint64_t id_base;   /* first id; 0: random << 32 (ids differ across restarts) */
+	uint32_t timeouts[RD_STATE_TM_MAX]; /* seconds (adaptive: states), pf's defaults */
+};
+
+/*
+ * rd_state_config_default - fill *cfg with pf's defaults: timeouts of the
+ * table above, adaptive 60000/120000, limit 100000, everything else zero.
+ * Thread-safe.
+ */
+void rd_state_config_default(struct rd_state_config *cfg);
+
+/*
+ * rd_state_table_new - create a table. cfg NULL: defaults. Draws the
+ * SipHash key (and the creatorid / id base when zero) from cfg->random.
+ * Returns 0 and *out, or RD_ERR_NOMEM / RD_ERR_INVAL. The caller owns the
+ * table and frees it with rd_state_table_free.
+ */
+int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table **out);
+
+/*
+ * rd_state_table_free - remove every state (detach and REMOVE event with
+ * RD_STATE_RM_FLUSH, time `now`) and free the table. NULL is a no-op.
+ */
+void rd_state_table_free(struct rd_state_table *t, rd_time_t now);
+
+/* rd_state_creatorid - this table's creatorid (for pfsync). */
+uint32_t rd_state_creatorid(const struct rd_state_table *t);
+
+/*
+ * rd_state_set_timeout - set one table-wide timeout (seconds; states for
+ * the adaptive pair). `which` < RD_STATE_TM_MAX. Returns 0 or RD_ERR_INVAL.
+ */
+int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t value);
+
+/* rd_state_get_timeout - a table-wide timeout, or 0 for a bad `which`. */
+uint32_t rd_state_get_timeout(const struct rd_state_table *t, unsigned which);
+
+/*
+ * rd_state_set_limit - change the global state limit. Existing states stay;
+ * new ones are refused (memory) while count >= limit. Adaptive thresholds
+ * are not touched (pfctl derives 60%/120% itself; do that if you want it).
+ */
+void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
+
+/* Largest rule number + 1 the table accepts. */
+#define RD_STATE_MAX_RULES 65536
+
+/*
+ * Per-rule settings (a pf rule's "max N" and "keep state (timeouts...)").
+ * timeouts[i] == 0 means "the table's value", as pf's
+ * `rule->timeout[i] ?: default`. If timeouts[ADAPTIVE_START] is nonzero the
+ * rule's own state count drives adaptive scaling, as in pf.
+ */
+struct rd_state_rule {
+	uint32_t max_states; /* 0: unlimited */
+	uint32_t timeouts[RD_STATE_TM_MAX];
+};
+
+/*
+ * rd_state_rule_set - configure rule number `rule` (< RD_STATE_MAX_RULES).
+ * cfg NULL resets it to the table's defaults. The state's timeouts are its
+ * rule's: this is how timeouts are set per state. Returns 0,
+ * RD_ERR_INVAL or RD_ERR_NOMEM.
+ */
+int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_state_rule *cfg);
+
+/* rd_state_rule_count - number of live states created under `rule`. */
+uint32_t rd_state_rule_count(const struct rd_state_table *t, uint32_t rule);
+
+/*
+ * Parsed packet headers: what the table needs from a packet. Fill by hand or
+ * with rd_state_parse. Addresses network order (struct rd_addr), everything
+ * else host order.
+ */
+struct rd_state_pkt {
+	struct rd_addr src, dst;
+	uint8_t af;        /* RD_AF_INET / RD_AF_INET6 */
+	uint8_t proto;     /* IP protocol */
+	uint8_t dir;       /* enum rd_state_dir: set by the caller */
+	uint8_t tcp_flags; /* RD_TH_* */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint16_t win;  /* TCP window field, unscaled */
+	int8_t wscale; /* TCP window-scale option shift (0..14), or -1 if absent */
+	uint8_t icmp_type, icmp_code;
+	uint16_t icmp_id;
+	uint8_t icmp_err; /* 1: ICMP error quoting `inner` */
+	uint16_t mss;     /* TCP MSS option, 0 if absent */
+	uint16_t rdomain;
+	uint16_t ifindex;     /* receiving/sending interface; 0 unknown */
+	uint32_t payload_len; /* TCP/UDP payload bytes (pf's p_len) */
+	uint32_t tot_len;     /* whole IP packet length, for the byte counters */
+	struct {              /* quoted packet of an ICMP error */
+		struct rd_addr src, dst;
+		uint8_t proto;
+		uint16_t sport, dport;
+		uint32_t seq;
+	} inner;
+};
+
+/* TCP flags (RD_TH_*), as in the TCP header. */
+#define RD_TH_FIN 0x01
+#define RD_TH_SYN 0x02
+#define RD_TH_RST 0x04
+#define RD_TH_PSH 0x08
+#define RD_TH_ACK 0x10
+#define RD_TH_URG 0x20
+#define RD_TH_ECE 0x40
+#define RD_TH_CWR 0x80
+
+/*
+ * rd_state_parse - parse a raw IPv4 or IPv6 packet (starting at the IP
+ * header) into *out, with direction `dir`. Follows IPv6 extension headers
+ * (hop-by-hop, routing, destination options, fragment, AH); reads TCP
+ * options (window scale, MSS), UDP ports, ICMP/ICMPv6 type/code/id and,
+ * for ICMP errors, the quoted header. Never reads beyond len. Returns 0, or
+ * RD_ERR_PROTO with *reason set (RD_STATE_RES_SHORT, _BADOFF, _FRAG for a
+ * non-first fragment, _NORM for a malformed header); reason may be NULL.
+ * Thread-safe.
+ */
+int rd_state_parse(const uint8_t *pkt, size_t len, unsigned dir, struct rd_state_pkt *out,
+                   int *reason);
+
+/*
+ * rd_state_key_from_pkt - build the direction-normalised key of a packet.
+ * ICMP/ICMPv6 queries (echo, timestamp, information, address mask, node
+ * information; request and reply) map as pf does: port[] = the query id on
+ * the requester's side and the request type on the other, so a reply finds
+ * its request's key. Other ICMP types and other protocols have zero ports.
+ * Returns 0, or RD_ERR_INVAL for a bad af. Thread-safe.
+ */
+int rd_state_key_from_pkt(const struct rd_state_pkt *p, struct rd_state_key *key);
+
+/*
+ * rd_state_lookup - find the state for `key` seen in direction `dir` on
+ * interface `ifindex` (0: any), as pf_find_state: an IN packet matches a
+ * state's wire key, an OUT packet its stack key; an interface-bound state on
+ * `ifindex` is preferred to a floating one. Expired states are not
+ * returned. Counts a search. Returns the state or NULL.
+ */
+struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state_key *key,
+                                 unsigned dir, uint16_t ifindex, rd_time_t now);
+
+/*
+ * rd_state_find_id - the state with (id, creatorid), or NULL (also for an
+ * expired one). For pfsync.
+ */
+struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_t creatorid,
+                                  rd_time_t now);
+
+/* Verdicts of rd_state_packet. */
+enum rd_state_verdict {
+	RD_STATE_PASS = 0,    /* matched a state and passed its checks */
+	RD_STATE_DROP = 1,    /* matched a state and failed; res.reason says why */
+	RD_STATE_NOSTATE = 2, /* no state: run your rules; maybe rd_state_create */
+};
+
+/* rd_state_result.flags */
+#define RD_STATE_R_ESTABLISHED 0x01 /* this packet completed the TCP handshake */
+#define RD_STATE_R_REUSED      0x02 /* a SYN removed a closed state (now NOSTATE) */
+#define RD_STATE_R_LOOSE       0x04 /* accepted by pf's loose fallback (no refresh) */
+#define RD_STATE_R_ICMP_ERR    0x08 /* an ICMP error matched through its quote */
+
+struct rd_state_result {
+	struct rd_state *st; /* the matched state (PASS, DROP), else NULL */
+	int reason;          /* enum rd_state_reason */
+	unsigned flags;      /* RD_STATE_R_* */
+};
+
+/*
+ * rd_state_packet - run one packet through the table (pf_test_state): find
+ * its state; for TCP apply pf_tcp_track_full (or the sloppy tracker), for
+ * UDP/other update the single/multiple states, for ICMP queries refresh,
+ * for ICMP errors check the quoted packet against its state. On PASS the
+ * packet/byte counters, `last` and the timeout class are updated and an
+ * UPDATE event is sent. A SYN on a TCP state whose peers are both at or past
+ * FIN_WAIT_2 removes that state and returns NOSTATE with
+ * RD_STATE_R_REUSED, so the caller's rules may create a fresh one. Drops
+ * are counted under res->reason. Returns a verdict (>= 0), or RD_ERR_INVAL
+ * for a malformed rd_state_pkt (bad af/dir).
+ */
+int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_time_t now,
+                    struct rd_state_result *res);
+
+/*
+ * Options for rd_state_create. With `nat`, the translated tuple (as the
+ * packet leaves the translation, in the packet's direction) gives the second
+ * key: for an IN packet, wire = the packet's key and stack = the translated
+ * one; for OUT, stack = the packet's, wire = the translated (pf).
+ */
+struct rd_state_opts {
+	uint32_t rule;    /* < RD_STATE_MAX_RULES */
+	uint8_t flags;    /* RD_STATE_F_SLOPPY, RD_STATE_F_NOSYNC */
+	uint8_t if_bound; /* 1: bind to p->ifindex; 0: floating */
+	uint8_t nat;      /* 1: the n* fields hold the translated tuple */
+	struct rd_addr nsrc, ndst;
+	uint16_t nsport, ndport;
+	uint16_t nrdomain;
+};
+
+/*
+ * rd_state_create - create a state from the packet that the caller's rules
+ * passed with "keep state" (pf_create_state): TCP peers initialised from the
+ * packet (SYN: window scale recorded), pseudo-states for UDP/other, first-
+ * packet timeout. Checks, in order: global limit (memory), the rule's max
+ * (state-limit), key collision with a state of the same interface binding
+ * and direction (state-insert; a TCP state with both peers at or past
+ * FIN_WAIT_2 is removed instead, as pf's reuse), then hooks.attach
+ * (src-limit). The creating packet is counted. On success *out (may be
+ * NULL) is the new state, an INSERT event is sent, returns 0. Errors:
+ * RD_ERR_LIMIT (memory/state-limit/src-limit), RD_ERR_EXIST (state-insert),
+ * RD_ERR_NOMEM (memory), RD_ERR_INVAL; the reason is counted and nothing is
+ * inserted.
+ */
+int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
+                    const struct rd_state_opts *o, rd_time_t now, struct rd_state **out);
+
+/*
+ * A full description of a state, for sync (import/export) and display.
+ * `expire_in` is seconds left before expiry (pfsync's expire); on import,
+ * 0 means "a full timeout from now".
+ */
+struct rd_state_info {
+	struct rd_state_key wire, stack; /* equal when not translated */
+	uint64_t id;
+	uint32_t creatorid;
+	uint32_t rule;
+	struct rd_state_peer src, dst;
+	uint64_t packets[2], bytes[2];
+	uint32_t creation_age; /* seconds since creation */
+	uint32_t expire_in;    /* seconds until expiry */
+	uint16_t ifindex;
+	uint8_t timeout; /* enum rd_state_tm */
+	uint8_t flags;   /* RD_STATE_F_* (OUT, SLOPPY, NOSYNC honoured on import) */
+};
+
+/*
+ * rd_state_export - describe `st` at time `now` into *info. Thread-safe with
+ * respect to other readers only.
+ */
+void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, rd_time_t now,
+                     struct rd_state_info *info);
+
+/*
+ * rd_state_import - insert or update a state from a decoded remote
+ * description (pfsync insert/update). Found by (id, creatorid): its peers,
+ * counters, timeout class and expiry are overwritten from *info (the caller
+ * decides whether the update is newer), an UPDATE event is sent. Not found:
+ * inserted as a RD_STATE_F_REMOTE state (global limit -> memory; key
+ * collision with a different state -> state-insert), INSERT event. The
+ * rule's max and hooks.attach are not applied (pf's pfsync does not either).
+ * Returns 0 and *out (may be NULL), or RD_ERR_LIMIT, RD_ERR_EXIST,
+ * RD_ERR_NOMEM, RD_ERR_INVAL (bad key or rule).
+ */
+int rd_state_import(struct rd_state_table *t, const struct rd_state_info *info, rd_time_t now,
+                    struct rd_state **out);
+
+/*
+ * rd_state_stack_key - the state's stack key (its wire key when it is not
+ * translated). Returns a pointer valid while the state lives.
+ */
+const struct rd_state_key *rd_state_stack_key(const struct rd_state_table *t,
+                                              const struct rd_state *st);
+
+/*
+ * rd_state_expires - the time at which `st` expires, given the table's
+ * current state count and adaptive settings (pf_state_expires). A state
+ * whose expiry is <= now is dead.
+ */
+rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state *st);
+
+/*
+ * rd_state_remove - remove `st` now (detach, REMOVE event with
+ * RD_STATE_RM_KILLED). The pointer is invalid afterwards.
+ */
+void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now);
+
+/*
+ * rd_state_expire - incremental purge: examine at most `budget` slab slots
+ * from where the previous call stopped (wrapping), removing expired states
+ * (REMOVE events with RD_STATE_RM_EXPIRED). Returns the number removed.
+ * Work per call is O(budget): 1024 keeps a call well under 1 ms. To sweep
+ * the table every `interval` seconds as pf does, examine
+ * rd_state_capacity()/interval slots per second.
+ */
+size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
+
+/* rd_state_count - live states (including expired ones not yet purged). */
+uint32_t rd_state_count(const struct rd_state_table *t);
+
+/* rd_state_capacity - slab slots allocated (the expiry sweep's length). */
+uint32_t rd_state_capacity(const struct rd_state_table *t);
+
+/* rd_state_memory - bytes the table holds from its allocator right now. */
+size_t rd_state_memory(const struct rd_state_table *t);
+
+/*
+ * Iteration that survives changes: a cursor over slab slots. Between calls
+ * the table may gain and lose states (including the one just returned).
+ * Every state present from rd_state_iter_init until the iteration ends is
+ * returned exactly once; a state inserted or removed meanwhile is returned
+ * at most once. Expired-but-unpurged states are returned (check
+ * rd_state_expires). For pfsync bulk updates, kills, dumps.
+ */
+struct rd_state_iter {
+	uint32_t pos;
+};
+
+/* rd_state_iter_init - start an iteration. */
+void rd_state_iter_init(struct rd_state_iter *it);
+
+/* rd_state_iter_next - next state or NULL at the end. */
+struct rd_state *rd_state_iter_next(struct rd_state_table *t, struct rd_state_iter *it);
+
+/*
+ * Kill filter (pfctl -k): each RD_STATE_FLT_* bit in `fields` enables one
+ * test; all enabled tests must hold. Source and destination are those of the
+ * connection's initiator on the wire key (pf's DIOCKILLSTATES: for an OUT
+ * state the source is wire addr[1]).
+ */
+#define RD_STATE_FLT_AF      0x001
+#define RD_STATE_FLT_PROTO   0x002
+#define RD_STATE_FLT_SRC     0x004 /* src / src_plen prefix */
+#define RD_STATE_FLT_DST     0x008 /* dst / dst_plen prefix */
+#define RD_STATE_FLT_SPORT   0x010
+#define RD_STATE_FLT_DPORT   0x020
+#define RD_STATE_FLT_RULE    0x040
+#define RD_STATE_FLT_IFINDEX 0x080
+#define RD_STATE_FLT_RDOMAIN 0x100
+
+struct rd_state_filter {
+	uint32_t fields;
+	uint8_t af, proto;
+	uint8_t src_plen, dst_plen;
+	struct rd_addr src, dst;
+	uint16_t sport, dport;
+	uint32_t rule;
+	uint16_t ifindex, rdomain;
+};
+
+/* rd_state_filter_match - whether `st` matches `f`. Thread-safe for readers. */
+bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filter *f);
+
+/*
+ * rd_state_kill - remove every state matching `f` (REMOVE events with
+ * RD_STATE_RM_KILLED). A full scan: O(capacity); for huge tables in a
+ * packet loop, iterate with rd_state_iter_next + rd_state_filter_match +
+ * rd_state_remove in slices instead. Returns the number removed.
+ */
+size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, rd_time_t now);
+
+/* Table-wide counters (pfctl -si). */
+struct rd_state_counters {
+	uint64_t searches;                 /* lookups (lookup, packet) */
+	uint64_t inserts;                  /* states inserted (create, import) */
+	uint64_t removals;                 /* states removed */
+	uint64_t reason[RD_STATE_RES_MAX]; /* refusals/drops by reason */
+	uint32_t states;                   /* live states */
+	uint32_t states_halfopen;          /* TCP states not yet established */
+};
+
+/* rd_state_get_counters - copy the counters into *c. */
+void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c);
+
+/*
+ * rd_state_count_reason - count a drop the caller decided for one of the
+ * table's reasons (e.g. a parser error before rd_state_packet). Bad reason:
+ * ignored.
+ */
+void rd_state_count_reason(struct rd_state_table *t, int reason);
+
+/* rd_state_reason_name - pfctl's name of a reason ("state-mismatch", ...). */
+const char *rd_state_reason_name(int reason);
+
+/* rd_state_timeout_name - pf.conf's name of a timeout ("tcp.first", ...). */
+const char *rd_state_timeout_name(unsigned which);
+
+/* rd_state_tcps_name - a TCP peer state's name ("ESTABLISHED", ...). */
+const char *rd_state_tcps_name(unsigned s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
