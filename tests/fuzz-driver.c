@@ -18,6 +18,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_SEEDS 256
+#undef MAX_INPUT /* <linux/limits.h> defines one (via dirent.h, _GNU_SOURCE) */
 #define MAX_INPUT 4096
 
 static uint8_t *seeds[MAX_SEEDS];
