@@ -191,9 +191,11 @@ enum rd_state_rm {
 
 /*
  * Hooks for the source tracker and the sync engine. Every hook is optional
- * (NULL). Hooks run synchronously inside table calls; they must not insert
- * or remove states of the same table (they may read states and use their own
- * structures).
+ * (NULL). Hooks run synchronously inside table calls and must not insert
+ * states into the same table. Only `established` may remove states (e.g.
+ * rd_state_kill for pf's overload flush): the state it was called for is
+ * skipped by such removals and removed by the table itself after a nonzero
+ * return.
  *  - attach: called by rd_state_create once all table limits have passed
  *    and insertion can no longer fail. Return 0 to accept, nonzero to refuse
  *    (counted as src-limit; nothing is inserted). Use st->user to link the
@@ -274,6 +276,8 @@ void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
 
 /* Largest rule number + 1 the table accepts. */
 #define RD_STATE_MAX_RULES 65536
+/* A state with no rule: table timeouts, no per-rule accounting. */
+#define RD_STATE_RULE_NONE UINT32_MAX
 
 /*
  * Per-rule settings (a pf rule's "max N" and "keep state (timeouts...)").
@@ -390,6 +394,10 @@ enum rd_state_verdict {
 #define RD_STATE_R_REUSED      0x02 /* a SYN removed a closed state (now NOSTATE) */
 #define RD_STATE_R_LOOSE       0x04 /* accepted by pf's loose fallback (no refresh) */
 #define RD_STATE_R_ICMP_ERR    0x08 /* an ICMP error matched through its quote */
+#define RD_STATE_R_CHALLENGE                                                                       \
+	0x10                      /* SYN on an established state: dropped; pf sends                \
+	                           * a challenge ACK (RFC 5961); reason "match" */
+#define RD_STATE_R_SYN_RESET 0x20 /* mismatch during simultaneous open: pf sends a RST */
 
 struct rd_state_result {
 	struct rd_state *st; /* the matched state (PASS, DROP), else NULL */

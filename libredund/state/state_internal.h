@@ -1,0 +1,118 @@
+/* State table internals shared by table.c, track.c and parse.c; not installed. */
+#ifndef RD_STATE_INTERNAL_H
+#define RD_STATE_INTERNAL_H
+
+#include "core/internal.h"
+#include "redund/state.h"
+
+_Static_assert(sizeof(struct rd_state_key) == 40, "rd_state_key layout");
+_Static_assert(sizeof(struct rd_state_peer) == 12, "rd_state_peer layout");
+_Static_assert(sizeof(struct rd_state) == 136, "rd_state layout");
+
+/* Serial-number arithmetic on TCP sequence numbers. */
+#define SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+/*
+ * One index: F14-style chunks of 12 one-byte tags and 12 32-bit values in a
+ * 64-byte cache line. A lookup loads one line, compares the 12 tags at
+ * once and touches the slab only on a tag hit (1/128 false-hit rate per
+ * occupied slot). `overflow` counts entries whose home chunk is this one or
+ * earlier but which live further on; a probe stops at the first chunk with
+ * overflow 0, and deletion decrements the counts, so no tombstones build up.
+ */
+#define RD_CHUNK_SLOTS 12
+struct rd_chunk {
+	uint8_t tag[RD_CHUNK_SLOTS]; /* 0: empty; else 0x80 | 7 hash bits */
+	uint8_t overflow;            /* saturates at 255 (then never decremented) */
+	uint8_t pad[3];
+	uint32_t val[RD_CHUNK_SLOTS];
+};
+_Static_assert(sizeof(struct rd_chunk) == 64, "chunk is a cache line");
+
+struct rd_index {
+	struct rd_chunk *chunks;
+	uint32_t mask;  /* nchunks - 1 */
+	uint32_t count; /* entries */
+};
+
+/* The slab: pages of states, never moved. */
+#define RD_PAGE_SHIFT 12
+#define RD_PAGE_SIZE  (1u << RD_PAGE_SHIFT)
+#define RD_NONE       UINT32_MAX
+
+struct rd_rule_slot {
+	uint32_t states_cur;
+	uint32_t max_states;
+	uint32_t *timeouts; /* NULL: the table's */
+};
+
+struct rd_state_table {
+	const struct rd_mem *mem;
+	size_t mem_bytes; /* bytes held from mem */
+	struct rd_log log;
+	struct rd_state_hooks hooks;
+	uint8_t sipkey[16];
+	uint32_t limit;
+	uint32_t creatorid;
+	uint64_t next_id;
+	uint32_t timeouts[RD_STATE_TM_MAX];
+
+	struct rd_state **pages; /* states */
+	uint32_t npages, pages_alloc;
+	uint32_t free_head; /* free state slot list through ->stack */
+	uint32_t count;
+
+	struct rd_state_key **kpages; /* stack keys of translated states */
+	uint32_t nkpages, kpages_alloc;
+	uint32_t kfree_head; /* free list through addr bytes */
+
+	struct rd_index kidx;  /* key -> (slot << 1 | is_stack) */
+	struct rd_index ididx; /* (id, creatorid) -> slot */
+
+	struct rd_rule_slot *rules;
+	uint32_t nrules;
+
+	uint32_t expire_pos;
+	struct rd_state *busy; /* state inside hooks.established: removals skip it */
+	struct rd_state_counters ctr;
+};
+
+static inline struct rd_state *rd_slot(const struct rd_state_table *t, uint32_t i)
+{
+	return &t->pages[i >> RD_PAGE_SHIFT][i & (RD_PAGE_SIZE - 1)];
+}
+
+static inline struct rd_state_key *rd_kslot(const struct rd_state_table *t, uint32_t i)
+{
+	return &t->kpages[i >> RD_PAGE_SHIFT][i & (RD_PAGE_SIZE - 1)];
+}
+
+/* A slot is free when its key af is 0. */
+static inline bool rd_slot_used(const struct rd_state *st)
+{
+	return st->key.af != 0;
+}
+
+/* Peer the packet comes from / goes to (pf: direction vs state direction). */
+static inline unsigned rd_state_dir(const struct rd_state *st)
+{
+	return (st->flags & RD_STATE_F_OUT) ? RD_STATE_OUT : RD_STATE_IN;
+}
+
+/* table.c */
+void rd_state_set_src_state(struct rd_state_table *t, struct rd_state *st, uint8_t s);
+bool rd_state_halfopen(const struct rd_state *st);
+void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why, rd_time_t now);
+struct rd_state *rd_state_find_live(struct rd_state_table *t, const struct rd_state_key *key,
+                                    unsigned dir, uint16_t ifindex, rd_time_t now);
+
+/* track.c: per-protocol tracking on a found state; returns a verdict. */
+int rd_state_track(struct rd_state_table *t, struct rd_state *st, const struct rd_state_pkt *p,
+                   rd_time_t now, struct rd_state_result *res);
+void rd_state_init_peers(struct rd_state *st, const struct rd_state_pkt *p);
+uint8_t rd_state_first_timeout(uint8_t proto);
+
+#endif
