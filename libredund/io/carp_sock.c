@@ -179,6 +179,8 @@ static int recv4(struct rd_io_carp *io, uint8_t *buf, size_t len, struct rd_io_c
 		}
 	}
 	/* A raw IPv4 socket hands over the IP header: TTL and addresses come from it. */
+	pkt->ip = buf;
+	pkt->ip_len = (size_t)n;
 	if ((size_t)n < 20 || (buf[0] >> 4) != 4)
 		return -EPROTO;
 	hl = (size_t)(buf[0] & 0x0f) * 4;
@@ -259,9 +261,12 @@ int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
 	return -EAFNOSUPPORT;
 }
 
-int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *dst, const void *payload,
-                    size_t len)
+int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *src, const struct rd_addr *dst,
+                    const void *payload, size_t len)
 {
+	const struct rd_addr *s4 = src != NULL && src->af == RD_AF_INET ? src : &io->src4;
+	const struct rd_addr *s6 = src != NULL && src->af == RD_AF_INET6 ? src : &io->src6;
+
 	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	union {
@@ -279,12 +284,12 @@ int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *dst, const void
 		memcpy(&sin.sin_addr, dst->u.v4, 4);
 		msg.msg_name = &sin;
 		msg.msg_namelen = sizeof(sin);
-		if (io->src4.af == RD_AF_INET) {
+		if (s4->af == RD_AF_INET) {
 			struct in_pktinfo pi;
 
 			memset(&pi, 0, sizeof(pi));
 			pi.ipi_ifindex = (int)io->ifindex;
-			memcpy(&pi.ipi_spec_dst, io->src4.u.v4, 4);
+			memcpy(&pi.ipi_spec_dst, s4->u.v4, 4);
 			msg.msg_control = &cbuf;
 			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
 			c = CMSG_FIRSTHDR(&msg);
@@ -307,12 +312,12 @@ int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *dst, const void
 			sin6.sin6_scope_id = io->ifindex;
 		msg.msg_name = &sin6;
 		msg.msg_namelen = sizeof(sin6);
-		if (io->src6.af == RD_AF_INET6) {
+		if (s6->af == RD_AF_INET6) {
 			struct in6_pktinfo pi;
 
 			memset(&pi, 0, sizeof(pi));
 			pi.ipi6_ifindex = io->ifindex;
-			memcpy(&pi.ipi6_addr, io->src6.u.v6, 16);
+			memcpy(&pi.ipi6_addr, s6->u.v6, 16);
 			msg.msg_control = &cbuf;
 			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
 			c = CMSG_FIRSTHDR(&msg);

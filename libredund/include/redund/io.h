@@ -93,9 +93,9 @@ int rd_io_carp_fd(const struct rd_io_carp *io, int af);
  * rd_io_carp_recv - read one packet from the af socket into buf (which
  * should hold 1500 bytes or more) and describe it in *pkt (whose pointers
  * point into buf). Returns the number of bytes read (>= 0), -EAGAIN when
- * nothing is waiting, -EPROTO for an IPv4 packet too short to hold its own
- * header (the caller should count it as bad length), or another negative
- * errno.
+ * nothing is waiting, -EPROTO for an IPv4 packet without a valid IP header
+ * (then only pkt->ip and pkt->ip_len are set, so the caller can still hand
+ * the bytes to a validator that counts them), or another negative errno.
  */
 int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
                     struct rd_io_carp_pkt *pkt);
@@ -103,12 +103,13 @@ int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
 /*
  * rd_io_carp_send - send CARP bytes (an IP payload) to dst (224.0.0.18,
  * ff02::12 or a unicast peer) with TTL/hop limit 255; the kernel writes the
- * IP header with the configured source. Returns 0 or a negative errno
- * (-EAGAIN if the socket buffer is full: the advertisement is lost, as a
- * dropped frame would be).
+ * IP header. The source is src if it is of dst's family, else the one
+ * configured at open, else the kernel's choice. Returns 0 or a negative
+ * errno (-EAGAIN if the socket buffer is full: the advertisement is lost,
+ * as a dropped frame would be).
  */
-int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *dst, const void *payload,
-                    size_t len);
+int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *src, const struct rd_addr *dst,
+                    const void *payload, size_t len);
 
 /*
  * rd_io_carp_send_ip4 - send a complete IPv4 packet (header built by the

@@ -1,0 +1,1119 @@
+/*
+ * carpd: the daemon proper. It binds the CARP engine (libredund/carp) to
+ * the host: raw sockets and announcements (libredund/io), rtnetlink for
+ * addresses and link state, scripts, the control socket, and one epoll loop
+ * with a timerfd armed at the engine's absolute expiry and a signalfd. No
+ * protocol decision is taken here: every one is the engine's.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "carpd.h"
+
+struct cd_iface;
+
+struct cd_vhost {
+	struct cd_iface *ifc;
+	struct cd_vhost_conf conf;
+	struct rd_carp_vhost *vh; /* NULL once removed from the engine */
+	bool managed;             /* no scripts: carpd adds/removes the addresses */
+	bool addrs_on;            /* the addresses are on the interface (managed) */
+	bool started;             /* has been BACKUP once (neutral/initial cleanup done) */
+	struct cd_script_queue scripts;
+};
+
+struct cd_iface {
+	struct cd_watch w4, w6; /* first: epoll tags for the two sockets */
+	struct cd_daemon *d;
+	char name[IF_NAMESIZE];
+	unsigned int ifindex;
+	struct rd_carp_if *cif;
+	struct rd_io_carp *io;
+	struct rd_io_announce *ann;
+	bool inet, inet6; /* families the io was opened for */
+	bool ignoreifstate;
+	struct cd_vhost **vh;
+	size_t nvh;
+};
+
+struct cd_daemon {
+	struct cd_config cfg;
+	int epfd, tfd, sfd;
+	struct cd_watch wt, ws, wn;
+	struct rd_io_nl *nl;
+	struct cd_control *ctl;
+	struct cd_iface **ifs;
+	size_t nifs;
+	struct cd_vhost **dead; /* removed on reload, waiting for their scripts */
+	size_t ndead;
+	bool quitting;
+	rd_time_t quit_deadline;
+	uint32_t epoch;
+};
+
+/* How long shutdown waits for down scripts before exiting anyway. */
+#define CD_QUIT_WAIT (10 * RD_SEC)
+
+static void vhost_addrs(struct cd_vhost *v, bool on);
+
+/* ---------------------------------------------------------------------- */
+/* Engine callbacks                                                        */
+
+static int cb_send(void *user, struct rd_carp_vhost *vh, const struct rd_carp_out *out)
+{
+	struct cd_iface *ifc = user;
+	int rc;
+
+	(void)vh;
+	if (ifc->io == NULL)
+		return -1;
+	rc = rd_io_carp_send(ifc->io, &out->src, &out->dst, out->carp, RD_CARP_HDR_LEN);
+	if (rc < 0) {
+		char dst[RD_ADDR_STRLEN];
+
+		cd_log(LOG_DEBUG, "%s: send to %s: %s", ifc->name,
+		       rd_addr_format(&out->dst, dst, sizeof(dst)), strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void run_scripts(struct cd_vhost *v, const char *script)
+{
+	size_t i;
+	char a[RD_ADDR_STRLEN];
+
+	if (script == NULL)
+		return;
+	/* ucarp's convention: one call per address, `script if addr [xparam]`. */
+	for (i = 0; i < v->conf.naddrs; i++)
+		cd_script_enqueue(&v->scripts, script, v->conf.ifname,
+		                  rd_addr_format(&v->conf.addrs[i], a, sizeof(a)), v->conf.xparam);
+}
+
+static void cb_state(void *user, struct rd_carp_vhost *vh, enum rd_carp_state old_state,
+                     enum rd_carp_state new_state, const char *reason)
+{
+	struct cd_iface *ifc = user;
+	struct cd_vhost *v = rd_carp_vhost_user(vh);
+
+	cd_log(new_state == RD_CARP_MASTER || old_state == RD_CARP_MASTER ? LOG_WARNING
+	                                                                  : LOG_NOTICE,
+	       "%s vhid %u: %s -> %s (%s)", ifc->name, v->conf.vhid, rd_carp_state_name(old_state),
+	       rd_carp_state_name(new_state), reason != NULL ? reason : "");
+	if (new_state == RD_CARP_MASTER) {
+		if (v->managed)
+			vhost_addrs(v, true);
+		run_scripts(v, v->conf.upscript);
+	} else if (old_state == RD_CARP_MASTER) {
+		if (v->managed)
+			vhost_addrs(v, false);
+		run_scripts(v, v->conf.downscript);
+	} else if (new_state == RD_CARP_BACKUP && !v->started && !v->conf.neutral) {
+		/* As ucarp: entering BACKUP at start runs the down action unless --neutral. */
+		if (v->managed)
+			vhost_addrs(v, false);
+		run_scripts(v, v->conf.downscript);
+	}
+	if (new_state == RD_CARP_BACKUP)
+		v->started = true;
+}
+
+static void cb_announce(void *user, struct rd_carp_vhost *vh, int round)
+{
+	struct cd_iface *ifc = user;
+	struct cd_vhost *v = rd_carp_vhost_user(vh);
+	size_t i;
+	int rc;
+
+	if (ifc->ann == NULL)
+		return;
+	for (i = 0; i < v->conf.naddrs; i++) {
+		char a[RD_ADDR_STRLEN];
+
+		rc = rd_io_announce_addr(ifc->ann, &v->conf.addrs[i], false);
+		rd_addr_format(&v->conf.addrs[i], a, sizeof(a));
+		if (rc < 0)
+			cd_log(LOG_WARNING, "%s: announcing %s: %s", ifc->name, a, strerror(-rc));
+		else
+			cd_log(LOG_DEBUG, "%s: announced %s (round %d)", ifc->name, a, round);
+	}
+}
+
+static void cb_demotion(void *user, struct rd_carp_if *ifp, unsigned int demote)
+{
+	struct cd_iface *ifc = user;
+
+	(void)ifp;
+	cd_log(LOG_ERR, "%s: demotion now %u", ifc->name, demote);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Addresses                                                               */
+
+static void vhost_addrs(struct cd_vhost *v, bool on)
+{
+	struct cd_daemon *d = v->ifc->d;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < v->conf.naddrs; i++) {
+		char a[RD_ADDR_STRLEN];
+
+		rd_addr_format(&v->conf.addrs[i], a, sizeof(a));
+		if (on)
+			rc = rd_io_nl_addr_add(d->nl, v->ifc->ifindex, &v->conf.addrs[i],
+			                       v->conf.prefixlen[i]);
+		else
+			rc = rd_io_nl_addr_del(d->nl, v->ifc->ifindex, &v->conf.addrs[i],
+			                       v->conf.prefixlen[i]);
+		if (rc < 0)
+			cd_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name,
+			       on ? "adding" : "removing", a, v->conf.prefixlen[i], strerror(-rc));
+		else
+			cd_log(LOG_INFO, "%s: %s %s/%u", v->ifc->name, on ? "added" : "removed", a,
+			       v->conf.prefixlen[i]);
+	}
+	v->addrs_on = on;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Interfaces and vhosts                                                   */
+
+static int epoll_add(struct cd_daemon *d, int fd, struct cd_watch *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void iface_close_io(struct cd_iface *ifc)
+{
+	int fd;
+
+	if (ifc->io == NULL)
+		return;
+	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET)) >= 0)
+		epoll_ctl(ifc->d->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET6)) >= 0)
+		epoll_ctl(ifc->d->epfd, EPOLL_CTL_DEL, fd, NULL);
+	rd_io_carp_close(ifc->io);
+	ifc->io = NULL;
+}
+
+/* (Re)open the raw sockets for the families the vhosts use. */
+static int iface_open_io(struct cd_iface *ifc)
+{
+	struct rd_io_carp_config c = {.ifindex = ifc->ifindex, .multicast = true};
+	size_t i, j;
+	int rc, fd;
+
+	for (i = 0; i < ifc->nvh; i++)
+		for (j = 0; j < ifc->vh[i]->conf.naddrs; j++) {
+			if (ifc->vh[i]->conf.addrs[j].af == RD_AF_INET)
+				c.inet = true;
+			else
+				c.inet6 = true;
+		}
+	if (ifc->io != NULL && c.inet == ifc->inet && c.inet6 == ifc->inet6)
+		return 0;
+	iface_close_io(ifc);
+	ifc->inet = c.inet;
+	ifc->inet6 = c.inet6;
+	if (!c.inet && !c.inet6)
+		return 0;
+	rc = rd_io_carp_open(&c, &ifc->io);
+	if (rc < 0) {
+		cd_log(LOG_ERR, "%s: raw CARP sockets: %s", ifc->name, strerror(-rc));
+		return rc;
+	}
+	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET)) >= 0 &&
+	    (rc = epoll_add(ifc->d, fd, &ifc->w4)) < 0)
+		return rc;
+	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET6)) >= 0 &&
+	    (rc = epoll_add(ifc->d, fd, &ifc->w6)) < 0)
+		return rc;
+	return 0;
+}
+
+static struct cd_iface *iface_find(struct cd_daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nifs; i++)
+		if (strcmp(d->ifs[i]->name, name) == 0)
+			return d->ifs[i];
+	return NULL;
+}
+
+static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **out)
+{
+	struct cd_iface *ifc, **nifs;
+	struct rd_carp_if_config c;
+	unsigned int ifindex = if_nametoindex(name);
+	int rc;
+
+	if (ifindex == 0) {
+		cd_log(LOG_ERR, "interface %s: %s", name, strerror(errno));
+		return -ENODEV;
+	}
+	ifc = calloc(1, sizeof(*ifc));
+	nifs = realloc(d->ifs, (d->nifs + 1) * sizeof(*d->ifs));
+	if (ifc == NULL || nifs == NULL) {
+		free(ifc);
+		return -ENOMEM;
+	}
+	d->ifs = nifs;
+	ifc->d = d;
+	ifc->w4.kind = CD_W_CARP4;
+	ifc->w4.obj = ifc;
+	ifc->w6.kind = CD_W_CARP6;
+	ifc->w6.obj = ifc;
+	strcpy(ifc->name, name);
+	ifc->ifindex = ifindex;
+	memset(&c, 0, sizeof(c));
+	c.log.fn = cd_log_hook;
+	c.log.level = cd_log_level();
+	c.cb.send = cb_send;
+	c.cb.state_change = cb_state;
+	c.cb.announce = cb_announce;
+	c.cb.demotion = cb_demotion;
+	c.user = ifc;
+	c.balancing = RD_CARP_BAL_NONE;
+	c.name = ifc->name;
+	rc = rd_carp_if_new(&c, &ifc->cif);
+	if (rc != 0) {
+		cd_log(LOG_ERR, "%s: %s", name, rd_strerror(rc));
+		free(ifc);
+		return -EINVAL;
+	}
+	rc = rd_io_announce_open(NULL, ifindex, &ifc->ann);
+	if (rc < 0)
+		cd_log(LOG_WARNING, "%s: no gratuitous ARP/NA: %s", name, strerror(-rc));
+	d->ifs[d->nifs++] = ifc;
+	*out = ifc;
+	return 0;
+}
+
+static void iface_free(struct cd_iface *ifc)
+{
+	iface_close_io(ifc);
+	rd_io_announce_close(ifc->ann);
+	rd_carp_if_free(ifc->cif);
+	free(ifc->vh);
+	free(ifc);
+}
+
+/* The link's state now, for a new interface and after lost netlink events. */
+static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
+{
+	bool up = true;
+	int rc;
+
+	if (ifc->ignoreifstate)
+		return;
+	rc = rd_io_nl_link_state(ifc->d->nl, ifc->ifindex, &up);
+	if (rc < 0) {
+		cd_log(LOG_WARNING, "%s: link state: %s", ifc->name, strerror(-rc));
+		up = false;
+	}
+	if (up != rd_carp_if_link_up(ifc->cif))
+		cd_log(LOG_WARNING, "%s: link %s", ifc->name, up ? "up" : "down");
+	rd_carp_if_link(ifc->cif, up, now);
+}
+
+/* Pick a source address that is not one of the interface's virtual ones. */
+static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, struct cd_vhost_conf *vc, int af)
+{
+	struct rd_addr skip[RD_CARP_MAX_ADDRS * 8];
+	size_t nskip = 0, i, j;
+	bool peers = false;
+	int rc;
+
+	for (i = 0; i < d->cfg.nvh; i++) {
+		if (strcmp(d->cfg.vh[i].ifname, ifc->name) != 0)
+			continue;
+		for (j = 0; j < d->cfg.vh[i].naddrs && nskip < sizeof(skip) / sizeof(skip[0]); j++)
+			skip[nskip++] = d->cfg.vh[i].addrs[j];
+	}
+	for (i = 0; i < ifc->nvh; i++)
+		for (j = 0; j < ifc->vh[i]->conf.naddrs && nskip < sizeof(skip) / sizeof(skip[0]);
+		     j++)
+			skip[nskip++] = ifc->vh[i]->conf.addrs[j];
+	for (i = 0; i < vc->npeers; i++)
+		if (vc->peers[i].af == af)
+			peers = true;
+	/* IPv6 to ff02::12 goes from the link-local address, as the kernel would pick. */
+	rc = rd_io_nl_first_addr(d->nl, ifc->ifindex, af, skip, nskip, af == RD_AF_INET6 && !peers,
+	                         af == RD_AF_INET ? &vc->src4 : &vc->src6);
+	if (rc < 0)
+		cd_log(LOG_ERR,
+		       "%s vhid %u: no %s address on %s to send advertisements from (%s); "
+		       "give --srcip",
+		       vc->where, vc->vhid, af == RD_AF_INET ? "IPv4" : "IPv6", ifc->name,
+		       strerror(-rc));
+	return rc;
+}
+
+/* Create and start a vhost from vc (whose strings it takes over). */
+static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t now)
+{
+	struct cd_iface *ifc = iface_find(d, vc->ifname);
+	struct rd_carp_vhost_config c;
+	struct cd_vhost *v, **nvh;
+	bool v4 = false, v6 = false;
+	size_t i;
+	int rc;
+
+	if (ifc == NULL && (rc = iface_new(d, vc->ifname, &ifc)) < 0)
+		return rc;
+	for (i = 0; i < vc->naddrs; i++) {
+		if (vc->addrs[i].af == RD_AF_INET)
+			v4 = true;
+		else
+			v6 = true;
+	}
+	if (v4 && vc->src4.af != RD_AF_INET && pick_source(d, ifc, vc, RD_AF_INET) < 0)
+		return -EADDRNOTAVAIL;
+	if (v6 && vc->src6.af != RD_AF_INET6 && pick_source(d, ifc, vc, RD_AF_INET6) < 0)
+		return -EADDRNOTAVAIL;
+	v = calloc(1, sizeof(*v));
+	nvh = realloc(ifc->vh, (ifc->nvh + 1) * sizeof(*ifc->vh));
+	if (v == NULL || nvh == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	ifc->vh = nvh;
+	v->ifc = ifc;
+	v->conf = *vc;
+	vc->upscript = vc->downscript = vc->xparam = NULL; /* now v's */
+	v->managed = v->conf.upscript == NULL && v->conf.downscript == NULL;
+	if (!vc->has_pass)
+		cd_log(LOG_WARNING, "%s vhid %u: no password: the HMAC key is empty", ifc->name,
+		       vc->vhid);
+	ifc->vh[ifc->nvh++] = v;
+	if (v->conf.ignoreifstate)
+		ifc->ignoreifstate = true;
+	if ((rc = iface_open_io(ifc)) < 0)
+		goto fail;
+	memset(&c, 0, sizeof(c));
+	c.vhid = v->conf.vhid;
+	c.advbase = v->conf.advbase;
+	c.advskew = v->conf.advskew;
+	c.preempt = v->conf.preempt;
+	memcpy(c.key, v->conf.key, sizeof(c.key));
+	c.addrs = v->conf.addrs;
+	c.naddrs = v->conf.naddrs;
+	c.src4 = v->conf.src4;
+	c.src6 = v->conf.src6;
+	c.peers = v->conf.peers;
+	c.npeers = v->conf.npeers;
+	c.replay_strict = v->conf.replay_strict;
+	c.replay_epoch = d->epoch;
+	c.deadratio = v->conf.deadratio;
+	c.user = v;
+	if (ifc->nvh == 1)
+		iface_sync_link(ifc, now);
+	rc = rd_carp_vhost_add(ifc->cif, &c, now, &v->vh);
+	if (rc != 0) {
+		cd_log(LOG_ERR, "%s: vhost %s %u: %s", v->conf.where, ifc->name, v->conf.vhid,
+		       rd_strerror(rc));
+		rc = -EINVAL;
+		goto fail;
+	}
+	cd_log(LOG_INFO, "%s vhid %u: advbase %u advskew %u%s, %zu address(es), %s", ifc->name,
+	       v->conf.vhid, v->conf.advbase, v->conf.advskew, v->conf.preempt ? " preempt" : "",
+	       v->conf.naddrs,
+	       v->managed ? "addresses managed by carpd" : "addresses managed by scripts");
+	return 0;
+fail:
+	ifc->nvh--;
+	cd_vhost_conf_free(&v->conf);
+	free(v);
+	return rc;
+}
+
+static bool vhost_idle(const struct cd_vhost *v)
+{
+	return cd_script_idle(&v->scripts);
+}
+
+/* Stop (bow out) and remove a vhost; it lingers in d->dead while scripts run. */
+static void vhost_retire(struct cd_daemon *d, struct cd_vhost *v, rd_time_t now)
+{
+	struct cd_iface *ifc = v->ifc;
+	size_t i;
+
+	rd_carp_vhost_stop(v->vh, now);
+	rd_carp_vhost_remove(ifc->cif, v->vh);
+	v->vh = NULL;
+	for (i = 0; i < ifc->nvh; i++)
+		if (ifc->vh[i] == v) {
+			memmove(&ifc->vh[i], &ifc->vh[i + 1],
+			        (ifc->nvh - i - 1) * sizeof(*ifc->vh));
+			ifc->nvh--;
+			break;
+		}
+	if (vhost_idle(v)) {
+		cd_vhost_conf_free(&v->conf);
+		free(v);
+		return;
+	}
+	{
+		struct cd_vhost **nd = realloc(d->dead, (d->ndead + 1) * sizeof(*d->dead));
+
+		if (nd == NULL) {
+			cd_script_clear(&v->scripts);
+			cd_vhost_conf_free(&v->conf);
+			free(v);
+			return;
+		}
+		d->dead = nd;
+		d->dead[d->ndead++] = v;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Events                                                                  */
+
+static void on_carp(struct cd_iface *ifc, int af)
+{
+	uint8_t buf[2048];
+	struct rd_io_carp_pkt pkt;
+	int n, rc;
+
+	for (;;) {
+		if (ifc->io == NULL)
+			return;
+		memset(&pkt, 0, sizeof(pkt));
+		n = rd_io_carp_recv(ifc->io, af, buf, sizeof(buf), &pkt);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n < 0 && n != -EPROTO) {
+			cd_log(LOG_WARNING, "%s: receive: %s", ifc->name, strerror(-n));
+			return;
+		}
+		if (af == RD_AF_INET)
+			rc = rd_carp_input(ifc->cif, pkt.ip, pkt.ip_len, cd_now());
+		else
+			rc = rd_carp_input_payload(ifc->cif, &pkt.src, &pkt.dst, pkt.ttl,
+			                           pkt.payload, pkt.payload_len, cd_now());
+		if (rc != 0 && cd_log_level() >= LOG_DEBUG) {
+			char s[RD_ADDR_STRLEN];
+
+			cd_log(LOG_DEBUG, "%s: refused from %s: %s", ifc->name,
+			       pkt.src.af != 0 ? rd_addr_format(&pkt.src, s, sizeof(s)) : "?",
+			       rd_carp_strerror(rc));
+		}
+	}
+}
+
+static void on_link(void *user, const struct rd_io_link_event *ev)
+{
+	struct cd_daemon *d = user;
+	size_t i;
+
+	for (i = 0; i < d->nifs; i++) {
+		struct cd_iface *ifc = d->ifs[i];
+
+		if (ifc->ifindex != ev->ifindex || ifc->ignoreifstate)
+			continue;
+		if (ev->up != rd_carp_if_link_up(ifc->cif))
+			cd_log(LOG_WARNING, "%s: link %s", ifc->name, ev->up ? "up" : "down");
+		rd_carp_if_link(ifc->cif, ev->up, cd_now());
+	}
+}
+
+static void on_netlink(struct cd_daemon *d)
+{
+	int rc = rd_io_nl_read(d->nl, on_link, d);
+	size_t i;
+
+	if (rc == -ENOBUFS) {
+		cd_log(LOG_WARNING, "netlink events lost: reading link states again");
+		for (i = 0; i < d->nifs; i++)
+			iface_sync_link(d->ifs[i], cd_now());
+	} else if (rc < 0) {
+		cd_log(LOG_WARNING, "netlink: %s", strerror(-rc));
+	}
+}
+
+static void reap(struct cd_daemon *d)
+{
+	pid_t pid;
+	int status;
+	size_t i, j;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		bool found = false;
+
+		for (i = 0; i < d->nifs && !found; i++)
+			for (j = 0; j < d->ifs[i]->nvh && !found; j++)
+				found = cd_script_reaped(&d->ifs[i]->vh[j]->scripts, pid, status);
+		for (i = 0; i < d->ndead && !found; i++)
+			found = cd_script_reaped(&d->dead[i]->scripts, pid, status);
+	}
+	for (i = 0; i < d->ndead;) {
+		if (vhost_idle(d->dead[i])) {
+			cd_vhost_conf_free(&d->dead[i]->conf);
+			free(d->dead[i]);
+			d->dead[i] = d->dead[--d->ndead];
+		} else {
+			i++;
+		}
+	}
+}
+
+static void log_status(struct cd_daemon *d)
+{
+	char *s = NULL, *line, *save = NULL;
+
+	if (cd_daemon_status(d, false, &s) != 0 || s == NULL) {
+		free(s);
+		return;
+	}
+	for (line = strtok_r(s, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		cd_log(LOG_NOTICE, "%s", line);
+	free(s);
+}
+
+static void reload(struct cd_daemon *d)
+{
+	struct cd_config ncfg;
+	char err[CD_ERR_LEN];
+	rd_time_t now = cd_now();
+	size_t i, j, k;
+	bool *keep;
+
+	if (d->cfg.config_file == NULL) {
+		cd_log(LOG_NOTICE, "SIGHUP: no --config file, nothing to reload");
+		return;
+	}
+	memset(&ncfg, 0, sizeof(ncfg));
+	ncfg.facility = -1;
+	if (cd_config_load(d->cfg.config_file, &ncfg, err) < 0) {
+		cd_log(LOG_ERR, "reload failed, configuration unchanged: %s", err);
+		cd_config_free(&ncfg);
+		return;
+	}
+	keep = calloc(ncfg.nvh + 1, sizeof(*keep));
+	if (keep == NULL) {
+		cd_config_free(&ncfg);
+		return;
+	}
+	/* Vhosts that did not change keep running untouched; the others restart. */
+	for (i = 0; i < d->nifs; i++) {
+		struct cd_iface *ifc = d->ifs[i];
+
+		for (j = 0; j < ifc->nvh;) {
+			struct cd_vhost *v = ifc->vh[j];
+			bool same = false;
+
+			for (k = 0; k < ncfg.nvh; k++)
+				if (!keep[k] && cd_vhost_conf_equal(&v->conf, &ncfg.vh[k])) {
+					keep[k] = same = true;
+					break;
+				}
+			if (same) {
+				j++;
+				continue;
+			}
+			cd_log(LOG_NOTICE, "%s vhid %u: removed or changed by reload", ifc->name,
+			       v->conf.vhid);
+			vhost_retire(d, v, now);
+		}
+	}
+	/* The old configuration's vhost list is only used to pick sources. */
+	for (k = 0; k < d->cfg.nvh; k++)
+		cd_vhost_conf_free(&d->cfg.vh[k]);
+	free(d->cfg.vh);
+	d->cfg.vh = ncfg.vh;
+	d->cfg.nvh = ncfg.nvh;
+	ncfg.vh = NULL;
+	ncfg.nvh = 0;
+	for (k = 0; k < d->cfg.nvh; k++) {
+		struct cd_vhost_conf copy;
+
+		if (keep[k])
+			continue;
+		copy = d->cfg.vh[k];
+		copy.upscript = copy.upscript ? strdup(copy.upscript) : NULL;
+		copy.downscript = copy.downscript ? strdup(copy.downscript) : NULL;
+		copy.xparam = copy.xparam ? strdup(copy.xparam) : NULL;
+		if (vhost_add(d, &copy, now) < 0)
+			cd_log(LOG_ERR, "%s vhid %u: could not start after reload", copy.ifname,
+			       copy.vhid);
+		cd_vhost_conf_free(&copy);
+	}
+	/* Interfaces left without vhosts close; the others reopen sockets if needed. */
+	for (i = 0; i < d->nifs;) {
+		struct cd_iface *ifc = d->ifs[i];
+
+		if (ifc->nvh == 0) {
+			iface_free(ifc);
+			d->ifs[i] = d->ifs[--d->nifs];
+			continue;
+		}
+		ifc->ignoreifstate = false;
+		for (j = 0; j < ifc->nvh; j++)
+			if (ifc->vh[j]->conf.ignoreifstate)
+				ifc->ignoreifstate = true;
+		iface_open_io(ifc);
+		i++;
+	}
+	free(keep);
+	cd_config_free(&ncfg);
+	cd_log(LOG_NOTICE, "configuration reloaded from %s", d->cfg.config_file);
+}
+
+static void begin_quit(struct cd_daemon *d, int sig)
+{
+	size_t i;
+	rd_time_t now = cd_now();
+
+	if (d->quitting)
+		return;
+	cd_log(LOG_NOTICE, "%s: leaving (bow-out advertisements, addresses removed)",
+	       strsignal(sig));
+	d->quitting = true;
+	d->quit_deadline = now + CD_QUIT_WAIT;
+	for (i = 0; i < d->nifs; i++)
+		rd_carp_if_leave(d->ifs[i]->cif, now);
+}
+
+static void on_signal(struct cd_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			begin_quit(d, (int)si.ssi_signo);
+			break;
+		case SIGHUP:
+			if (!d->quitting)
+				reload(d);
+			break;
+		case SIGUSR1:
+			log_status(d);
+			break;
+		case SIGCHLD:
+			reap(d);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void on_timer(struct cd_daemon *d)
+{
+	uint64_t ticks;
+	rd_time_t now = cd_now();
+	size_t i;
+
+	while (read(d->tfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
+		;
+	for (i = 0; i < d->nifs; i++)
+		rd_carp_handle_expiry(d->ifs[i]->cif, now);
+}
+
+/* Arm the timerfd at the earliest engine expiry (absolute, CLOCK_MONOTONIC). */
+static void arm_timer(struct cd_daemon *d)
+{
+	struct itimerspec its;
+	rd_time_t next = RD_TIME_NEVER;
+	size_t i;
+
+	for (i = 0; i < d->nifs; i++) {
+		rd_time_t e = rd_carp_expiry(d->ifs[i]->cif);
+
+		if (e < next)
+			next = e;
+	}
+	memset(&its, 0, sizeof(its));
+	if (next != RD_TIME_NEVER) {
+		if (next == 0)
+			next = 1; /* zero would disarm */
+		its.it_value.tv_sec = (time_t)(next / RD_SEC);
+		its.it_value.tv_nsec = (long)(next % RD_SEC);
+	}
+	timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static bool all_idle(struct cd_daemon *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->nifs; i++)
+		for (j = 0; j < d->ifs[i]->nvh; j++)
+			if (!vhost_idle(d->ifs[i]->vh[j]))
+				return false;
+	return d->ndead == 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle                                                              */
+
+int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
+{
+	struct cd_daemon *d;
+	sigset_t mask;
+	rd_time_t now;
+	size_t i;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	d->epfd = d->tfd = d->sfd = -1;
+	d->epoch = (uint32_t)time(NULL);
+	d->wt.kind = CD_W_TIMER;
+	d->ws.kind = CD_W_SIGNAL;
+	d->wn.kind = CD_W_NETLINK;
+	*out = d;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->sfd < 0 || d->tfd < 0)
+		return -errno;
+	if ((rc = epoll_add(d, d->sfd, &d->ws)) < 0 || (rc = epoll_add(d, d->tfd, &d->wt)) < 0)
+		return rc;
+	rc = rd_io_nl_open(NULL, &d->nl);
+	if (rc < 0) {
+		cd_log(LOG_ERR, "rtnetlink: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = epoll_add(d, rd_io_nl_fd(d->nl), &d->wn)) < 0)
+		return rc;
+	rc = cd_control_open(d->cfg.control, &d->ctl);
+	if (rc < 0) {
+		cd_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
+		       rc == -EADDRINUSE ? "another carpd answers there" : strerror(-rc));
+		return rc;
+	}
+	if ((rc = epoll_add(d, cd_control_fd(d->ctl), (struct cd_watch *)d->ctl)) < 0)
+		return rc;
+	now = cd_now();
+	for (i = 0; i < d->cfg.nvh; i++) {
+		struct cd_vhost_conf copy = d->cfg.vh[i];
+
+		copy.upscript = copy.upscript ? strdup(copy.upscript) : NULL;
+		copy.downscript = copy.downscript ? strdup(copy.downscript) : NULL;
+		copy.xparam = copy.xparam ? strdup(copy.xparam) : NULL;
+		rc = vhost_add(d, &copy, now);
+		cd_vhost_conf_free(&copy);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int cd_daemon_run(struct cd_daemon *d)
+{
+	struct epoll_event evs[32];
+	int n, i;
+
+	for (;;) {
+		int timeout = -1;
+
+		if (d->quitting) {
+			rd_time_t now = cd_now();
+
+			if (all_idle(d))
+				break;
+			if (now >= d->quit_deadline) {
+				cd_log(LOG_WARNING, "scripts still running at exit");
+				break;
+			}
+			timeout = (int)((d->quit_deadline - now) / RD_MSEC) + 1;
+		}
+		arm_timer(d);
+		n = epoll_wait(d->epfd, evs, 32, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			cd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < n; i++) {
+			struct cd_watch *w = evs[i].data.ptr;
+
+			switch (w->kind) {
+			case CD_W_TIMER:
+				on_timer(d);
+				break;
+			case CD_W_SIGNAL:
+				on_signal(d);
+				break;
+			case CD_W_NETLINK:
+				on_netlink(d);
+				break;
+			case CD_W_CARP4:
+				on_carp(w->obj, RD_AF_INET);
+				break;
+			case CD_W_CARP6:
+				on_carp(w->obj, RD_AF_INET6);
+				break;
+			case CD_W_CONTROL:
+				cd_control_accept(d->ctl, d->epfd);
+				break;
+			case CD_W_CLIENT:
+				cd_control_client_event(d->ctl, w, evs[i].events, d);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+void cd_daemon_free(struct cd_daemon *d)
+{
+	size_t i, j;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nifs; i++) {
+		for (j = 0; j < d->ifs[i]->nvh; j++) {
+			struct cd_vhost *v = d->ifs[i]->vh[j];
+
+			/* Never leave a virtual address behind, whatever the state. */
+			if (v->managed && v->addrs_on)
+				vhost_addrs(v, false);
+			cd_script_clear(&v->scripts);
+			cd_vhost_conf_free(&v->conf);
+			free(v);
+		}
+		iface_free(d->ifs[i]);
+	}
+	free(d->ifs);
+	for (i = 0; i < d->ndead; i++) {
+		cd_script_clear(&d->dead[i]->scripts);
+		cd_vhost_conf_free(&d->dead[i]->conf);
+		free(d->dead[i]);
+	}
+	free(d->dead);
+	cd_control_close(d->ctl);
+	rd_io_nl_close(d->nl);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	cd_config_free(&d->cfg);
+	free(d);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Control requests                                                        */
+
+static void json_str(struct cd_buf *b, const char *s)
+{
+	cd_buf_printf(b, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			cd_buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			cd_buf_printf(b, "\\u%04x", c);
+		else
+			cd_buf_printf(b, "%c", c);
+	}
+	cd_buf_printf(b, "\"");
+}
+
+static void counters_json(struct cd_buf *b, const uint64_t *st)
+{
+	int s;
+
+	cd_buf_printf(b, "{");
+	for (s = 0; s < RD_CARP_STAT_COUNT; s++)
+		cd_buf_printf(b, "%s\"%s\": %llu", s ? ", " : "", rd_carp_stat_name(s),
+		              (unsigned long long)st[s]);
+	cd_buf_printf(b, "}");
+}
+
+static void counters_text(struct cd_buf *b, const uint64_t *st)
+{
+	int s;
+
+	cd_buf_printf(b, "sent %llu received %llu",
+	              (unsigned long long)(st[RD_CARP_STAT_OPACKETS] + st[RD_CARP_STAT_OPACKETS6]),
+	              (unsigned long long)(st[RD_CARP_STAT_IPACKETS] + st[RD_CARP_STAT_IPACKETS6]));
+	for (s = RD_CARP_STAT_HDROPS; s <= RD_CARP_STAT_REPLAY; s++)
+		if (st[s] != 0)
+			cd_buf_printf(b, " %s %llu", rd_carp_stat_name(s),
+			              (unsigned long long)st[s]);
+	if (st[RD_CARP_STAT_OERRORS] != 0)
+		cd_buf_printf(b, " oerrors %llu", (unsigned long long)st[RD_CARP_STAT_OERRORS]);
+}
+
+int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
+{
+	struct cd_buf b = {0};
+	rd_time_t now = cd_now();
+	size_t i, j, k;
+
+	if (json)
+		cd_buf_printf(&b, "{\"interfaces\": [");
+	for (i = 0; i < d->nifs; i++) {
+		struct cd_iface *ifc = d->ifs[i];
+		uint64_t st[RD_CARP_STAT_COUNT];
+		const char *gname;
+		unsigned int gval;
+
+		rd_carp_if_stats(ifc->cif, st);
+		if (json) {
+			cd_buf_printf(&b, "%s{\"name\": ", i ? ", " : "");
+			json_str(&b, ifc->name);
+			cd_buf_printf(&b,
+			              ", \"ifindex\": %u, \"link\": \"%s\", \"ignoreifstate\": %s, "
+			              "\"demotion\": %u, \"demotion_groups\": {",
+			              ifc->ifindex, rd_carp_if_link_up(ifc->cif) ? "up" : "down",
+			              ifc->ignoreifstate ? "true" : "false",
+			              rd_carp_if_demotion(ifc->cif));
+			for (k = 0; rd_carp_if_demote_group(ifc->cif, k, &gname, &gval) == 0; k++) {
+				cd_buf_printf(&b, "%s", k ? ", " : "");
+				json_str(&b, gname);
+				cd_buf_printf(&b, ": %u", gval);
+			}
+			cd_buf_printf(&b, "}, \"counters\": ");
+			counters_json(&b, st);
+			cd_buf_printf(&b, ", \"vhosts\": [");
+		} else {
+			cd_buf_printf(&b, "%s: link %s, demotion %u", ifc->name,
+			              rd_carp_if_link_up(ifc->cif) ? "up" : "down",
+			              rd_carp_if_demotion(ifc->cif));
+			for (k = 0; rd_carp_if_demote_group(ifc->cif, k, &gname, &gval) == 0; k++)
+				cd_buf_printf(&b, "%s%s %u", k ? ", " : " (", gname, gval);
+			cd_buf_printf(&b, "%s\n  ", k ? ")" : "");
+			counters_text(&b, st);
+			cd_buf_printf(&b, "\n");
+		}
+		for (j = 0; j < ifc->nvh; j++) {
+			struct cd_vhost *v = ifc->vh[j];
+			struct rd_carp_vhost_info info;
+			double since;
+			char a[RD_ADDR_STRLEN];
+
+			rd_carp_vhost_info(v->vh, &info);
+			since =
+			    info.state_since <= now ? (double)(now - info.state_since) / 1e9 : 0.0;
+			if (json) {
+				cd_buf_printf(&b, "%s{\"interface\": ", j ? ", " : "");
+				json_str(&b, ifc->name);
+				cd_buf_printf(
+				    &b,
+				    ", \"vhid\": %u, \"state\": \"%s\", \"advbase\": %u, "
+				    "\"advskew\": %u, \"deadratio\": %u, \"preempt\": %s, "
+				    "\"replay_strict\": %s, \"demotion\": %u, "
+				    "\"state_seconds\": %.3f, \"managed\": %s, \"addresses\": [",
+				    info.vhid, rd_carp_state_name(info.state), info.advbase,
+				    info.advskew, info.deadratio, info.preempt ? "true" : "false",
+				    info.replay_strict ? "true" : "false", info.demote, since,
+				    v->managed ? "true" : "false");
+				for (k = 0; k < v->conf.naddrs; k++)
+					cd_buf_printf(
+					    &b, "%s\"%s/%u\"", k ? ", " : "",
+					    rd_addr_format(&v->conf.addrs[k], a, sizeof(a)),
+					    v->conf.prefixlen[k]);
+				cd_buf_printf(&b, "], \"counters\": ");
+				counters_json(&b, info.stats);
+				cd_buf_printf(&b, "}");
+			} else {
+				cd_buf_printf(&b,
+				              "  vhid %u: %s for %.1fs, advbase %u advskew %u%s, "
+				              "demotion %u\n    addresses:",
+				              info.vhid, rd_carp_state_name(info.state), since,
+				              info.advbase, info.advskew,
+				              info.preempt ? " preempt" : "", info.demote);
+				for (k = 0; k < v->conf.naddrs; k++)
+					cd_buf_printf(
+					    &b, " %s/%u",
+					    rd_addr_format(&v->conf.addrs[k], a, sizeof(a)),
+					    v->conf.prefixlen[k]);
+				cd_buf_printf(&b, "\n    ");
+				counters_text(&b, info.stats);
+				cd_buf_printf(&b, "\n");
+			}
+		}
+		if (json)
+			cd_buf_printf(&b, "]}");
+	}
+	if (json)
+		cd_buf_printf(&b, "]}\n");
+	if (b.oom) {
+		free(b.p);
+		*out = strdup("out of memory");
+		return -1;
+	}
+	*out = b.p != NULL ? b.p : strdup("");
+	return 0;
+}
+
+int cd_daemon_demote(struct cd_daemon *d, const char *group, int delta, char **out)
+{
+	rd_time_t now = cd_now();
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->nifs; i++) {
+		rc = rd_carp_if_demote(d->ifs[i]->cif, group, delta, now);
+		if (rc != 0) {
+			if (asprintf(out, "demote %s: %s", group, rd_strerror(rc)) < 0)
+				*out = NULL;
+			return -1;
+		}
+	}
+	cd_log(LOG_NOTICE, "demotion group %s adjusted by %+d (control socket)", group, delta);
+	*out = NULL;
+	return 0;
+}
+
+int cd_daemon_leave(struct cd_daemon *d, char **out)
+{
+	rd_time_t now = cd_now();
+	size_t i;
+
+	cd_log(LOG_NOTICE, "leaving on request (control socket)");
+	for (i = 0; i < d->nifs; i++)
+		rd_carp_if_leave(d->ifs[i]->cif, now);
+	*out = strdup("all vhosts left (INIT); 'join' starts them again\n");
+	return 0;
+}
+
+int cd_daemon_join(struct cd_daemon *d, char **out)
+{
+	rd_time_t now = cd_now();
+	size_t i, j;
+
+	for (i = 0; i < d->nifs; i++)
+		for (j = 0; j < d->ifs[i]->nvh; j++)
+			rd_carp_vhost_start(d->ifs[i]->vh[j]->vh, now);
+	*out = strdup("all vhosts started\n");
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* carpd: entry point. Parses options, sets up logging, runs the daemon. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "carpd.h"
+
+int main(int argc, char **argv)
+{
+	struct cd_config cfg;
+	struct cd_daemon *d = NULL;
+	char err[CD_ERR_LEN];
+	bool daemonize;
+	int rc;
+
+	rc = cd_options_parse(argc, argv, &cfg, err);
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "carpd: %s\n", err);
+		return 2;
+	}
+	/* Like ucarp: syslog unless --facility none; stderr while in the foreground. */
+	cd_log_setup(!cfg.daemonize, !cfg.no_syslog && (cfg.daemonize || cfg.facility >= 0),
+	             cfg.facility, cfg.debug);
+	if (rd_init() != 0) {
+		cd_log(LOG_ERR, "libredund initialisation failed");
+		cd_config_free(&cfg);
+		return 1;
+	}
+	daemonize = cfg.daemonize;
+	rc = cd_daemon_new(&cfg, &d); /* takes cfg over */
+	if (rc < 0) {
+		cd_daemon_free(d);
+		return 1;
+	}
+	/* Fork only once everything is set up, so start-up errors reach the terminal. */
+	if (daemonize && daemon(0, 0) < 0) {
+		cd_log(LOG_ERR, "daemonize: %m");
+		cd_daemon_free(d);
+		return 1;
+	}
+	rc = cd_daemon_run(d);
+	cd_daemon_free(d);
+	return rc;
+}

@@ -1,0 +1,175 @@
+/* redundctl: the carp subcommands (carpd's control socket) and `decode carp`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redund/carp.h"
+#include "redund/pcap.h"
+#include "redundctl.h"
+
+#define CARPD_CONTROL "/run/carpd.sock"
+
+static const char *control(const struct rctl_opts *o)
+{
+	return o->control != NULL ? o->control : CARPD_CONTROL;
+}
+
+static int simple(const struct rctl_opts *o, const char *line)
+{
+	char *body;
+	int rc = rctl_request(control(o), line, &body);
+
+	if (rc == 0) {
+		fputs(body, stdout);
+		free(body);
+	}
+	return rc;
+}
+
+int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv)
+{
+	if (argc == 0)
+		return simple(o, "status");
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		return simple(o, "status json");
+	fprintf(stderr, "usage: redundctl carp status [--json]\n");
+	return 2;
+}
+
+int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv)
+{
+	char line[256];
+	char *end;
+	long v;
+
+	if (argc != 2 || (argv[1][0] != '+' && argv[1][0] != '-')) {
+		fprintf(stderr, "usage: redundctl carp demote GROUP +N|-N\n");
+		return 2;
+	}
+	v = strtol(argv[1], &end, 10);
+	if (*end != '\0' || end == argv[1] + 1 || v < -255 || v > 255 || strlen(argv[0]) > 64 ||
+	    strpbrk(argv[0], " \t\n") != NULL) {
+		fprintf(stderr,
+		        "usage: redundctl carp demote GROUP +N|-N (N from 0 to 255, GROUP a "
+		        "word)\n");
+		return 2;
+	}
+	snprintf(line, sizeof(line), "demote %s %+ld", argv[0], v);
+	return simple(o, line);
+}
+
+int rctl_carp_leave(const struct rctl_opts *o, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: redundctl carp leave\n");
+		return 2;
+	}
+	return simple(o, "leave");
+}
+
+int rctl_carp_join(const struct rctl_opts *o, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: redundctl carp join\n");
+		return 2;
+	}
+	return simple(o, "join");
+}
+
+static void hex(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+/* The IP protocol / next header field, to tell CARP from other traffic. */
+static int ip_proto(const uint8_t *ip, size_t len)
+{
+	if (len >= 20 && (ip[0] >> 4) == 4)
+		return ip[9];
+	if (len >= 40 && (ip[0] >> 4) == 6)
+		return ip[6];
+	return -1;
+}
+
+static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, const uint8_t *ip,
+                       size_t ip_len)
+{
+	struct rd_carp_ip_info info;
+	struct rd_carp_hdr h;
+	char s[RD_ADDR_STRLEN], d[RD_ADDR_STRLEN];
+
+	printf("{\"frame\": %lu, \"time\": %llu.%09llu", frame,
+	       (unsigned long long)(p->ts / RD_SEC), (unsigned long long)(p->ts % RD_SEC));
+	if (rd_carp_ip_parse(ip, ip_len, &info) != 0) {
+		printf(", \"error\": \"malformed IP header\"}\n");
+		return;
+	}
+	printf(", \"af\": %d, \"src\": \"%s\", \"dst\": \"%s\", \"ttl\": %u, \"length\": %zu",
+	       info.src.af, rd_addr_format(&info.src, s, sizeof(s)),
+	       rd_addr_format(&info.dst, d, sizeof(d)), info.ttl, info.carp_len);
+	if (rd_carp_hdr_decode(info.carp, info.carp_len, &h) != 0) {
+		printf(", \"error\": \"CARP header shorter than 36 bytes\"}\n");
+		return;
+	}
+	printf(", \"version\": %u, \"type\": %u, \"vhid\": %u, \"advskew\": %u, \"authlen\": %u"
+	       ", \"demote\": %u, \"advbase\": %u, \"checksum\": \"0x%04x\", \"checksum_ok\": %s"
+	       ", \"counter\": \"",
+	       h.version, h.type, h.vhid, h.advskew, h.authlen, h.demote, h.advbase, h.cksum,
+	       rd_carp_hdr_cksum_ok(info.carp) ? "true" : "false");
+	hex(h.counter, sizeof(h.counter));
+	printf("\", \"hmac\": \"");
+	hex(h.hmac, sizeof(h.hmac));
+	printf("\", \"interval_ms\": %.3f, \"bow_out\": %s, \"ttl_ok\": %s}\n",
+	       (double)rd_carp_interval(h.advbase, h.advskew) / 1e6,
+	       h.advbase == 255 && h.advskew == 255 ? "true" : "false",
+	       info.ttl == RD_CARP_TTL ? "true" : "false");
+}
+
+int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
+{
+	struct rd_pcap_reader *r;
+	struct rd_pcap_packet p;
+	unsigned long frame = 0, carp = 0, other = 0;
+	int rc;
+
+	(void)o;
+	if (argc != 1) {
+		fprintf(stderr, "usage: redundctl decode carp FILE.pcap\n");
+		return 2;
+	}
+	rc = rd_pcap_reader_open(argv[0], NULL, &r);
+	if (rc != 0) {
+		fprintf(stderr, "redundctl: %s: %s\n", argv[0],
+		        rc == RD_ERR_PROTO ? "not a pcap file (pcapng is not supported)"
+		                           : rd_strerror(rc));
+		return 1;
+	}
+	while ((rc = rd_pcap_next(r, &p)) == 1) {
+		const uint8_t *ip;
+		size_t ip_len;
+
+		frame++;
+		if (rd_pcap_ip_payload(p.linktype, p.data, p.len, &ip, &ip_len) != 0 ||
+		    ip_proto(ip, ip_len) != RD_CARP_PROTO) {
+			other++;
+			continue;
+		}
+		carp++;
+		decode_one(frame, &p, ip, ip_len);
+	}
+	rd_pcap_reader_close(r);
+	if (rc < 0) {
+		fprintf(stderr, "redundctl: %s: record %lu: %s\n", argv[0], frame + 1,
+		        rd_strerror(rc));
+		return 1;
+	}
+	if (other != 0)
+		fprintf(stderr, "redundctl: %lu CARP packet(s), %lu other record(s) skipped\n",
+		        carp, other);
+	return 0;
+}

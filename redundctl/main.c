@@ -1,0 +1,141 @@
+/*
+ * redundctl: the command line for carpd's and syncd's control sockets, and
+ * a decoder of captured CARP and pfsync packets.
+ *
+ *   redundctl [--control PATH] WORD SUBWORD [ARGS...]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "redund/common.h"
+#include "redundctl.h"
+
+/* One line a subcommand; keep them grouped by the first word. */
+static const struct rctl_cmd cmds[] = {
+    {"carp", "status", rctl_carp_status, "[--json]"},
+    {"carp", "demote", rctl_carp_demote, "GROUP +N|-N"},
+    {"carp", "leave", rctl_carp_leave, ""},
+    {"carp", "join", rctl_carp_join, ""},
+    {"decode", "carp", rctl_decode_carp, "FILE.pcap"},
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: redundctl [--control PATH] COMMAND [ARGS]\n\nCommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  redundctl %s %s %s\n", cmds[i].word, cmds[i].subword, cmds[i].usage);
+	fprintf(f, "\n--control PATH: the daemon's control socket (carpd: /run/carpd.sock)\n");
+}
+
+int rctl_request(const char *path, const char *line, char **body)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char *buf = NULL, *nl;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	*body = NULL;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "redundctl: %s: path too long\n", path);
+		return 1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "redundctl: cannot connect to %s: %s (is the daemon running?)\n",
+		        path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (dprintf(fd, "%s\n", line) < 0) {
+		fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (nb == NULL) {
+				free(buf);
+				close(fd);
+				fprintf(stderr, "redundctl: out of memory\n");
+				return 1;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (strncmp(buf, "ok\n", 3) == 0) {
+		memmove(buf, buf + 3, len - 3 + 1);
+		*body = buf;
+		return 0;
+	}
+	nl = strchr(buf, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	fprintf(stderr, "redundctl: %s\n",
+	        strncmp(buf, "error ", 6) == 0 ? buf + 6 : (len ? buf : "no answer"));
+	free(buf);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct rctl_opts o = {0};
+	size_t i;
+	int a = 1;
+	bool word_known = false;
+
+	while (a < argc && argv[a][0] == '-') {
+		if (strcmp(argv[a], "--control") == 0 && a + 1 < argc) {
+			o.control = argv[a + 1];
+			a += 2;
+		} else if (strncmp(argv[a], "--control=", 10) == 0) {
+			o.control = argv[a] + 10;
+			a++;
+		} else if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[a], "--version") == 0) {
+			printf("redundctl (libredund) %s\n", rd_version());
+			return 0;
+		} else {
+			fprintf(stderr, "redundctl: unknown option '%s'\n", argv[a]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - a < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmds[i].word, argv[a]) != 0)
+			continue;
+		word_known = true;
+		if (strcmp(cmds[i].subword, argv[a + 1]) == 0)
+			return cmds[i].fn(&o, argc - a - 2, argv + a + 2);
+	}
+	fprintf(stderr, "redundctl: unknown command '%s%s%s'\n", argv[a], word_known ? " " : "",
+	        word_known ? argv[a + 1] : "");
+	usage(stderr);
+	return 2;
+}

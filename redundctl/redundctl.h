@@ -1,0 +1,41 @@
+/* redundctl: shared declarations of the subcommand files. */
+#ifndef REDUNDCTL_H
+#define REDUNDCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Options given before the subcommand, common to all of them. */
+struct rctl_opts {
+	const char *control; /* --control PATH, or NULL: the subcommand's default */
+};
+
+/*
+ * A subcommand: `redundctl WORD SUBWORD args...`. fn gets argc/argv after
+ * the two words and returns the process exit status (0 ok, 1 failure,
+ * 2 usage error). Adding a subcommand is one line in main.c's table.
+ */
+struct rctl_cmd {
+	const char *word;
+	const char *subword;
+	int (*fn)(const struct rctl_opts *o, int argc, char **argv);
+	const char *usage; /* arguments after the two words, for --help */
+};
+
+/*
+ * rctl_request - connect to the unix socket at path, send line (a newline
+ * is added), read the whole answer until the server closes. Answers start
+ * with "ok\n" or "error MESSAGE\n". On success *body is the text after the
+ * status line (malloc'd) and the return is 0; on "error" the message is
+ * printed to stderr and 1 is returned; on a connection failure 1 too.
+ */
+int rctl_request(const char *path, const char *line, char **body);
+
+/* carp.c */
+int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv);
+int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv);
+int rctl_carp_leave(const struct rctl_opts *o, int argc, char **argv);
+int rctl_carp_join(const struct rctl_opts *o, int argc, char **argv);
+int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv);
+
+#endif

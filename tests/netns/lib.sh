@@ -1,0 +1,208 @@
+# Shared helpers of the netns tests; sourced by each test script.
+#
+# Each test builds its own namespaces, named after the test and its pid,
+# so tests can run in parallel; a trap removes everything on exit. All
+# traffic stays inside the namespaces.
+#
+# Topology (nsbridge holds a Linux bridge and acts as the client/observer):
+#
+#   [ns A] eth0 10.77.0.1 ---.
+#                             br0 (10.77.0.254) in [ns BR]
+#   [ns B] eth0 10.77.0.2 ---'      (+ more hosts with add_host)
+
+set -u
+
+NETNS_SKIP=77
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+T_ID="${T_NAME}-$$"
+T_DIR=$(mktemp -d "/tmp/${T_ID}.XXXX")
+T_NS=()
+T_PIDS=()
+T_FAILED=0
+
+CARPD=${CARPD:?CARPD must point at the carpd binary}
+REDUNDCTL=${REDUNDCTL:?REDUNDCTL must point at the redundctl binary}
+
+skip_or_fail() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL (CI=true, cannot run): $*" >&2
+		exit 1
+	fi
+	echo "SKIP: $*" >&2
+	exit $NETNS_SKIP
+}
+
+require_netns() {
+	[ "$(id -u)" -eq 0 ] || skip_or_fail "needs root (network namespaces)"
+	command -v ip >/dev/null || skip_or_fail "needs iproute2"
+	ip netns add "${T_ID}-probe" 2>/dev/null || skip_or_fail "cannot create network namespaces"
+	ip netns del "${T_ID}-probe"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		[ -x "$c" ] || command -v "$c" >/dev/null || skip_or_fail "needs $c"
+	done
+}
+
+cleanup() {
+	local p ns
+	for p in "${T_PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for ns in "${T_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$T_FAILED" = 0 ] && [ "${KEEP_LOGS:-0}" != 1 ]; then
+		rm -rf "$T_DIR"
+	else
+		echo "logs kept in $T_DIR" >&2
+	fi
+}
+trap cleanup EXIT
+
+fail() {
+	T_FAILED=1
+	echo "FAIL: $*" >&2
+	local f
+	for f in "$T_DIR"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 30 lines)" >&2
+		tail -n 30 "$f" >&2
+	done
+	exit 1
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+# ns NAME: the full namespace name of a short name.
+ns() { echo "${T_ID}-$1"; }
+
+# in_ns NAME cmd...: run a command in a namespace.
+in_ns() {
+	local n=$1
+	shift
+	ip netns exec "$(ns "$n")" "$@"
+}
+
+# make_bridge: the bridge namespace BR with br0 10.77.0.254/24 and fd77::fe/64.
+make_bridge() {
+	ip netns add "$(ns BR)" || fail "cannot create namespace"
+	T_NS+=("$(ns BR)")
+	in_ns BR ip link set lo up
+	in_ns BR ip link add br0 type bridge
+	in_ns BR sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	in_ns BR sysctl -qw net.ipv6.conf.br0.accept_dad=0
+	# No multicast snooping: a bridge then floods CARP like a plain switch.
+	in_ns BR ip link set br0 type bridge mcast_snooping 0
+	in_ns BR ip addr add 10.77.0.254/24 dev br0
+	in_ns BR ip addr add fd77::fe/64 dev br0 nodad
+	in_ns BR ip link set br0 up
+}
+
+# add_host NAME N: namespace NAME with eth0 10.77.0.N/24, fd77::N/64, on br0.
+add_host() {
+	local name=$1 n=$2
+	ip netns add "$(ns "$name")" || fail "cannot create namespace"
+	T_NS+=("$(ns "$name")")
+	in_ns "$name" ip link set lo up
+	in_ns "$name" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip link add "v${n}-$$" netns "$(ns BR)" type veth peer name eth0 netns "$(ns "$name")" ||
+		fail "cannot create veth"
+	in_ns BR ip link set "v${n}-$$" master br0 up
+	in_ns "$name" ip addr add "10.77.0.$n/24" dev eth0
+	in_ns "$name" ip addr add "fd77::$n/64" dev eth0 nodad
+	in_ns "$name" ip link set eth0 up
+}
+
+# wait_link_local NAME: until eth0 has a usable IPv6 link-local address.
+wait_link_local() {
+	local i
+	for i in $(seq 50); do
+		in_ns "$1" ip -6 addr show dev eth0 scope link | grep -v tentative | grep -q fe80 &&
+			return 0
+		sleep 0.1
+	done
+	fail "$1: no IPv6 link-local address"
+}
+
+# start_carpd NAME [args...]: carpd in NAME with its own control socket; sets PID_<NAME>.
+start_carpd() {
+	local name=$1
+	shift
+	# Not through a shell function: $! must be carpd itself (ip netns exec execs it).
+	ip netns exec "$(ns "$name")" "$CARPD" --control "$T_DIR/$name.sock" -f none "$@" \
+		>"$T_DIR/$name.log" 2>&1 &
+	local pid=$!
+	T_PIDS+=("$pid")
+	eval "PID_$name=$pid"
+	local i
+	for i in $(seq 50); do
+		[ -S "$T_DIR/$name.sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || fail "carpd in $name exited at start"
+		sleep 0.05
+	done
+	fail "carpd in $name: no control socket"
+}
+
+# ctl NAME args...: redundctl against NAME's carpd.
+ctl() {
+	local name=$1
+	shift
+	"$REDUNDCTL" --control "$T_DIR/$name.sock" "$@"
+}
+
+# state NAME [VHID]: the state of the (first, or given) vhost of NAME's carpd.
+state() {
+	local v=${2:-}
+	ctl "$1" carp status --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+v = sys.argv[1]
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    print("DOWN"); sys.exit(0)
+for i in d["interfaces"]:
+    for h in i["vhosts"]:
+        if not v or str(h["vhid"]) == v:
+            print(h["state"]); sys.exit(0)
+print("NONE")' "$v"
+}
+
+# counter NAME STAT: an interface-level counter of NAME's carpd (first interface).
+counter() {
+	ctl "$1" carp status --json | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["interfaces"][0]["counters"][sys.argv[1]])' "$2"
+}
+
+# wait_state NAME STATE SECONDS: poll until NAME's vhost is in STATE.
+wait_state() {
+	local name=$1 want=$2 secs=$3 i s
+	for i in $(seq $((secs * 20))); do
+		s=$(state "$name")
+		[ "$s" = "$want" ] && return 0
+		sleep 0.05
+	done
+	fail "$name: expected $want within ${secs}s, is $(state "$name")"
+}
+
+# has_addr NAME ADDR: whether eth0 in NAME carries ADDR.
+has_addr() {
+	in_ns "$1" ip -o addr show dev eth0 | grep -qw "inet6\? $2/[0-9]*"
+}
+
+# masters NAMES...: how many of them are MASTER.
+masters() {
+	local n=0 h
+	for h in "$@"; do
+		[ "$(state "$h")" = MASTER ] && n=$((n + 1))
+	done
+	echo $n
+}
