@@ -206,3 +206,32 @@ masters() {
 	done
 	echo $n
 }
+
+# neigh_mac ADDR: the client's (BR's) neighbour entry for ADDR after a probe
+# (a UDP datagram makes the kernel resolve the address; no ping needed).
+neigh_mac() {
+	in_ns BR bash -c "echo x > /dev/udp/$1/9" 2>/dev/null
+	local i
+	for i in $(seq 20); do
+		in_ns BR ip neigh show "$1" | grep -q lladdr && break
+		sleep 0.05
+	done
+	in_ns BR ip neigh show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}'
+}
+
+mac_of() { in_ns "$1" cat /sys/class/net/eth0/address; }
+
+# start_capture FILE: tcpdump of CARP on the bridge into FILE (packet-buffered).
+start_capture() {
+	ip netns exec "$(ns BR)" tcpdump -i br0 -U -s 0 -w "$1" ip proto 112 or ip6 proto 112 \
+		>/dev/null 2>&1 &
+	T_PIDS+=($!)
+	CAPTURE_PID=$!
+	sleep 0.5
+}
+
+stop_capture() {
+	sleep 0.2
+	kill -INT "$CAPTURE_PID" 2>/dev/null
+	wait "$CAPTURE_PID" 2>/dev/null
+}
