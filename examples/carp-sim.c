@@ -1,0 +1,392 @@
+/*
+ * carp-sim: a CARP cluster in the simulator. N nodes share one vhid on one
+ * simulated Ethernet segment; node i uses advskew i*K. Faults (loss, a
+ * crash or freeze of the MASTER, a restart, a partition) are scripted from
+ * the command line; the run is deterministic from --seed.
+ *
+ * Prints a timeline of state changes and faults, then one line per failover:
+ *   failover: <ms> ms
+ * measured from the failed MASTER's last advertisement to the new MASTER's
+ * first advertisement (the new MASTER sends it at the instant it changes
+ * state, so this is also the gap until the state change).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carp_cluster.h"
+
+struct run {
+	struct cc_cluster *c;
+	int crashed; /* the node --crash-master-at crashed, or -1 */
+	rd_time_t freeze_for;
+	bool verbose;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: carp-sim [options]\n"
+	      "  --nodes N             cluster size (default 3)\n"
+	      "  --vhid V              virtual host id (default 1)\n"
+	      "  --pass P              passphrase, at most 19 bytes (default \"secret\")\n"
+	      "  --addr VIP            virtual address, IPv4 or IPv6 (default 10.0.0.100)\n"
+	      "  --advbase B           seconds, 0..255 (default 1)\n"
+	      "  --advskew-step K      node i uses advskew i*K (default 10)\n"
+	      "  --preempt             a better node takes over from a worse MASTER\n"
+	      "  --seconds T           simulated time (default 60)\n"
+	      "  --seed S              seed of the simulation (default 1)\n"
+	      "  --loss PCT            packet loss on the segment, percent (default 0)\n"
+	      "  --delay MS            one-way delay (default 0.1)\n"
+	      "  --jitter MS           plus uniform jitter (default 0.1)\n"
+	      "  --crash-master-at S   crash the node that is MASTER at S seconds\n"
+	      "  --restart-at S        restart the node crashed by --crash-master-at\n"
+	      "  --freeze-master-at S  freeze (SIGSTOP) the MASTER at S seconds ...\n"
+	      "  --freeze-for S        ... for S seconds (default 5)\n"
+	      "  --partition-at S      split the nodes into two halves at S seconds ...\n"
+	      "  --heal-at S           ... and join them again at S seconds\n"
+	      "  --pcap FILE           write every packet (Ethernet) to FILE\n"
+	      "  --quiet               no timeline, only the summary\n",
+	      f);
+}
+
+static rd_time_t secs(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 1e9) {
+		fprintf(stderr, "carp-sim: bad time '%s'\n", s);
+		exit(2);
+	}
+	return (rd_time_t)(v * 1e9 + 0.5);
+}
+
+static long num(const char *s, long lo, long hi, const char *what)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "carp-sim: %s must be %ld..%ld\n", what, lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
+static void print_time(rd_time_t t)
+{
+	printf("%4llu.%06llu s", (unsigned long long)(t / RD_SEC),
+	       (unsigned long long)(t % RD_SEC / RD_USEC));
+}
+
+static void crash_master(void *user, rd_time_t now)
+{
+	struct run *r = user;
+	int m = -1;
+	if (cc_masters(r->c, &m) == 0) {
+		printf("(no MASTER to crash at %.3f s)\n", (double)now / 1e9);
+		return;
+	}
+	r->crashed = m;
+	rd_sim_crash_at(r->c->sim, now, m);
+}
+
+static void restart_crashed(void *user, rd_time_t now)
+{
+	struct run *r = user;
+	if (r->crashed >= 0)
+		rd_sim_restart_at(r->c->sim, now, r->crashed);
+}
+
+static void freeze_master(void *user, rd_time_t now)
+{
+	struct run *r = user;
+	int m = -1;
+	if (cc_masters(r->c, &m) == 0) {
+		printf("(no MASTER to freeze at %.3f s)\n", (double)now / 1e9);
+		return;
+	}
+	rd_sim_freeze_at(r->c->sim, now, m);
+	rd_sim_thaw_at(r->c->sim, now + r->freeze_for, m);
+}
+
+static void print_timeline(const struct cc_cluster *c)
+{
+	puts("timeline:");
+	for (size_t i = 0; i < c->nlog; i++) {
+		const struct cc_event *e = &c->log[i];
+		printf("  ");
+		print_time(e->t);
+		switch (e->kind) {
+		case CC_STATE:
+			printf("  node %d  %s -> %s  (%s)\n", e->node, rd_carp_state_name(e->from),
+			       rd_carp_state_name(e->to), e->reason != NULL ? e->reason : "");
+			break;
+		case CC_MASTER_AD:
+			printf("  node %d  first advertisement as MASTER\n", e->node);
+			break;
+		case CC_PARTITION:
+		case CC_HEAL:
+		case CC_LINK:
+			printf("  segment %s\n", cc_kind_name(e->kind));
+			break;
+		default:
+			printf("  node %d  %s\n", e->node, cc_kind_name(e->kind));
+			break;
+		}
+	}
+}
+
+/* Was node MASTER just before log entry `upto`? */
+static bool was_master(const struct cc_cluster *c, size_t upto, int node)
+{
+	int st = RD_CARP_INIT;
+	for (size_t i = 0; i < upto; i++)
+		if (c->log[i].kind == CC_STATE && c->log[i].node == node)
+			st = c->log[i].to;
+		else if (c->log[i].kind == CC_CRASH && c->log[i].node == node)
+			st = RD_CARP_INIT;
+	return st == RD_CARP_MASTER;
+}
+
+/* For each crash or freeze of a MASTER: who took over, and when. */
+static void print_failovers(const struct run *r)
+{
+	const struct cc_cluster *c = r->c;
+	for (size_t f = 0; f < c->nlog; f++) {
+		const struct cc_event *ft = &c->log[f];
+		const struct cc_event *first_ad = NULL;
+		if ((ft->kind != CC_CRASH && ft->kind != CC_FREEZE) || !was_master(c, f, ft->node))
+			continue;
+		const char *what = cc_kind_name(ft->kind);
+		for (size_t i = f + 1; i < c->nlog; i++) {
+			const struct cc_event *e = &c->log[i];
+			if (e->kind == CC_MASTER_AD && e->node != ft->node) {
+				first_ad = e;
+				break;
+			}
+		}
+		if (first_ad == NULL) {
+			printf(
+			    "failover: none (node %d %s at %.3f s; no other node became MASTER)\n",
+			    ft->node, what, (double)ft->t / 1e9);
+			continue;
+		}
+		rd_time_t from = ft->last_ad != RD_TIME_NEVER ? ft->last_ad : ft->t;
+		printf("failover: %llu ms  (node %d: last advertisement at %.3f s, %s at %.3f s; "
+		       "node %d: first advertisement as MASTER at %.3f s, %llu ms after the %s)\n",
+		       (unsigned long long)((first_ad->t - from) / RD_MSEC), ft->node,
+		       (double)from / 1e9, what, (double)ft->t / 1e9, first_ad->node,
+		       (double)first_ad->t / 1e9,
+		       (unsigned long long)((first_ad->t - ft->t) / RD_MSEC), what);
+	}
+}
+
+static void print_summary(const struct cc_cluster *c, rd_time_t end)
+{
+	struct rd_sim_stats st;
+	int who = -1;
+	int masters = cc_masters(c, &who);
+
+	rd_sim_stats(c->sim, -1, &st);
+	printf("at %.3f s: ", (double)end / 1e9);
+	for (int i = 0; i < c->cfg.nodes; i++) {
+		const struct cc_node *n = &c->node[i];
+		const char *s = rd_sim_node_state(c->sim, i) == RD_SIM_NODE_CRASHED ? "crashed"
+		                : rd_sim_node_state(c->sim, i) == RD_SIM_NODE_FROZEN
+		                    ? "frozen"
+		                    : rd_carp_state_name(n->state);
+		printf("%snode %d %s (advskew %u, %llu ads)", i != 0 ? ", " : "", i, s,
+		       c->cfg.advskew[i], (unsigned long long)n->ads);
+	}
+	printf("\nmasters: %d", masters);
+	if (masters == 1)
+		printf(" (node %d)", who);
+	printf("\npackets: %llu sent, %llu delivered, %llu lost, %llu to crashed nodes\n",
+	       (unsigned long long)st.sent, (unsigned long long)st.delivered,
+	       (unsigned long long)st.lost, (unsigned long long)st.to_down);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"nodes", required_argument, NULL, 'n'},
+	    {"vhid", required_argument, NULL, 'v'},
+	    {"pass", required_argument, NULL, 'p'},
+	    {"addr", required_argument, NULL, 'a'},
+	    {"advbase", required_argument, NULL, 'b'},
+	    {"advskew-step", required_argument, NULL, 'k'},
+	    {"preempt", no_argument, NULL, 'P'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"loss", required_argument, NULL, 'l'},
+	    {"delay", required_argument, NULL, 'd'},
+	    {"jitter", required_argument, NULL, 'j'},
+	    {"crash-master-at", required_argument, NULL, 'C'},
+	    {"restart-at", required_argument, NULL, 'R'},
+	    {"freeze-master-at", required_argument, NULL, 'F'},
+	    {"freeze-for", required_argument, NULL, 'f'},
+	    {"partition-at", required_argument, NULL, 'X'},
+	    {"heal-at", required_argument, NULL, 'H'},
+	    {"pcap", required_argument, NULL, 'w'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cc_config cfg = {.nodes = 3, .vhid = 1, .pass = "secret", .advbase = 1, .seed = 1};
+	long step = 10;
+	rd_time_t seconds = 60 * RD_SEC, never = RD_TIME_NEVER;
+	rd_time_t crash_at = never, restart_at = never, freeze_at = never;
+	rd_time_t part_at = never, heal_at = never;
+	const char *pcap_path = NULL, *addr = "10.0.0.100";
+	struct run r = {.crashed = -1, .freeze_for = 5 * RD_SEC, .verbose = true};
+	double loss = 0;
+	int o;
+
+	cfg.link.delay = 100 * RD_USEC;
+	cfg.link.jitter = 100 * RD_USEC;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			cfg.nodes = (int)num(optarg, 1, CC_MAX_NODES, "--nodes");
+			break;
+		case 'v':
+			cfg.vhid = (uint8_t)num(optarg, 1, 255, "--vhid");
+			break;
+		case 'p':
+			cfg.pass = optarg;
+			break;
+		case 'a':
+			addr = optarg;
+			break;
+		case 'b':
+			cfg.advbase = (uint8_t)num(optarg, 0, 255, "--advbase");
+			break;
+		case 'k':
+			step = num(optarg, 0, 254, "--advskew-step");
+			break;
+		case 'P':
+			cfg.preempt = true;
+			break;
+		case 't':
+			seconds = secs(optarg);
+			break;
+		case 's':
+			cfg.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'l':
+			loss = strtod(optarg, NULL);
+			if (loss < 0 || loss > 100) {
+				fputs("carp-sim: --loss must be 0..100\n", stderr);
+				return 2;
+			}
+			break;
+		case 'd':
+			cfg.link.delay = secs(optarg) / 1000;
+			break;
+		case 'j':
+			cfg.link.jitter = secs(optarg) / 1000;
+			break;
+		case 'C':
+			crash_at = secs(optarg);
+			break;
+		case 'R':
+			restart_at = secs(optarg);
+			break;
+		case 'F':
+			freeze_at = secs(optarg);
+			break;
+		case 'f':
+			r.freeze_for = secs(optarg);
+			break;
+		case 'X':
+			part_at = secs(optarg);
+			break;
+		case 'H':
+			heal_at = secs(optarg);
+			break;
+		case 'w':
+			pcap_path = optarg;
+			break;
+		case 'q':
+			r.verbose = false;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((cfg.nodes - 1) * step > 254) {
+		fprintf(stderr, "carp-sim: (nodes-1) * advskew-step must be at most 254\n");
+		return 2;
+	}
+	if (rd_addr_parse(addr, &cfg.vip) != 0) {
+		fprintf(stderr, "carp-sim: bad --addr '%s'\n", addr);
+		return 2;
+	}
+	if (strlen(cfg.pass) > 19) {
+		fprintf(stderr, "carp-sim: --pass is at most 19 bytes\n");
+		return 2;
+	}
+	for (int i = 0; i < cfg.nodes; i++)
+		cfg.advskew[i] = (uint8_t)(i * step);
+	cfg.link.loss_ppm = RD_SIM_PCT(loss);
+	if (rd_init() != 0) {
+		fputs("carp-sim: rd_init failed\n", stderr);
+		return 1;
+	}
+
+	struct rd_pcap_writer *pcap = NULL;
+	if (pcap_path != NULL &&
+	    rd_pcap_writer_open(pcap_path, RD_PCAP_LINKTYPE_ETHERNET, NULL, &pcap) != 0) {
+		perror(pcap_path);
+		return 1;
+	}
+	cfg.pcap = pcap;
+	r.c = cc_new(&cfg);
+	if (r.c == NULL) {
+		fputs("carp-sim: cannot build the cluster\n", stderr);
+		return 1;
+	}
+	struct rd_sim *sim = r.c->sim;
+	if (crash_at != never)
+		rd_sim_call_at(sim, crash_at, crash_master, &r);
+	if (restart_at != never)
+		rd_sim_call_at(sim, restart_at, restart_crashed, &r);
+	if (freeze_at != never)
+		rd_sim_call_at(sim, freeze_at, freeze_master, &r);
+	if (part_at != never) {
+		int groups[CC_MAX_NODES];
+		for (int i = 0; i < cfg.nodes; i++)
+			groups[i] = i < (cfg.nodes + 1) / 2 ? 0 : 1;
+		rd_sim_partition_at(sim, part_at, r.c->seg, groups, (size_t)cfg.nodes);
+	}
+	if (heal_at != never)
+		rd_sim_heal_at(sim, heal_at, r.c->seg);
+
+	char vip[RD_ADDR_STRLEN];
+	printf("carp-sim: %d nodes, vhid %u, %s, advbase %u, advskew step %ld, %spreempt, "
+	       "loss %.1f%%, seed %llu, %.1f s\n",
+	       cfg.nodes, cfg.vhid, rd_addr_format(&cfg.vip, vip, sizeof(vip)), cfg.advbase, step,
+	       cfg.preempt ? "" : "no ", loss, (unsigned long long)cfg.seed, (double)seconds / 1e9);
+	if (rd_sim_run_until(sim, seconds) < 0 || r.c->failed) {
+		fputs("carp-sim: the simulation failed (out of memory?)\n", stderr);
+		return 1;
+	}
+	if (r.verbose)
+		print_timeline(r.c);
+	print_summary(r.c, seconds);
+	print_failovers(&r);
+	cc_free(r.c);
+	if (pcap != NULL && rd_pcap_writer_close(pcap) != 0) {
+		fprintf(stderr, "carp-sim: writing %s failed\n", pcap_path);
+		return 1;
+	}
+	return 0;
+}
