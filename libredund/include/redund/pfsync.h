@@ -18,10 +18,13 @@
  * Numbering at the edge: the wire carries OpenBSD's address families
  * (AF_INET 2, AF_INET6 24); decoded messages carry libredund's (RD_AF_INET,
  * RD_AF_INET6). TCP peer states and timeout classes keep pf's numbering
- * (enum rd_pfsync_tcps, enum rd_pfsync_timeout below), which is also the
- * numbering libredund's sync engine uses: a compressed update (UPD_C) does
- * not say which protocol its peer states belong to, so only the consumer
- * that knows the state can map them further.
+ * (enum rd_pfsync_tcps, enum rd_pfsync_timeout below), which is the same
+ * numbering as state.h's enum rd_tcps and enum rd_state_tm, so they pass
+ * through unchanged (pf's proxy states 11 and 12 have no rd_tcps value and
+ * are the importer's to refuse). A compressed update (UPD_C) does not say
+ * which protocol its peer states belong to, so the codec cannot map them
+ * further. Direction stays pf's (PF_IN 1, PF_OUT 2; state.h counts from 0):
+ * the sync engine translates it when it applies a state.
  *
  * Byte order: multi-byte integers in the decoded structs are host order
  * values. Identifiers are opaque on the wire (OpenBSD copies them

@@ -1,0 +1,289 @@
+/*
+ * libredund — state sync transport: the secure envelope, pre-shared keys,
+ * and the sans-I/O secure channel (sequence numbers, replay window,
+ * acknowledgements and resend). The pfsync codec is in redund/pfsync.h.
+ *
+ * Secure envelope, version 1 (UDP, default port RD_SYNC_UDP_PORT 8240):
+ *
+ *   offset size field
+ *    0     2   magic 0x52 0x44 ("RD")
+ *    2     1   version (1)
+ *    3     1   type: 1 DATA, 2 ACK, 3 NACK, 4 HELLO
+ *    4     4   key id (big-endian)
+ *    8     4   sender id (big-endian; the node's pfsync creatorid)
+ *   12     8   sequence number (big-endian)
+ *   20    24   nonce: sender id (4) | type (1) | sequence (8) | 11 random bytes
+ *   44     n   ciphertext of the payload
+ *   44+n  16   Poly1305 tag
+ *
+ * Sealed with XChaCha20-Poly1305-IETF (libsodium) under the 32-byte key
+ * named by key id; the 44 header bytes are the associated data, so every
+ * header field is authenticated. Overhead: 60 bytes. The nonce is unique
+ * per (sender, type, sequence) and randomised besides, so a sender that
+ * reuses a sequence number after a restart still never reuses a nonce.
+ *
+ * Payloads: DATA carries a pfsync v6 packet (header included). ACK and NACK
+ * carry records {u32 acked sender, u32 0, u64 cumulative, u64 top, u64
+ * bitmap} after a {u16 count, u16 0} prefix: every DATA sequence number of
+ * `acked sender` up to `cumulative` arrived, so did cumulative+1+i for each
+ * set bit i, and `top` is the highest seen. NACK is an ACK sent at once
+ * because of a gap; its receiver resends the holes. HELLO carries {u64 next
+ * DATA sequence number}: a receiver learns where a sender's stream stands
+ * (and detects lost tail messages) without waiting for data.
+ *
+ * DATA and control envelopes (ACK/NACK/HELLO) use separate sequence
+ * spaces, each with its own replay window per sender.
+ *
+ * Key file (text, one item a line, '#' comments):
+ *
+ *   keyid 1
+ *   key 64-hex-digits
+ *
+ * Thread-safety: the pure functions (key parse/format, seal, open, names)
+ * are thread-safe; a channel is used from one thread at a time.
+ */
+#ifndef REDUND_SYNC_H
+#define REDUND_SYNC_H
+
+#include "redund/common.h"
+#include "redund/pfsync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RD_SYNC_UDP_PORT      8240
+#define RD_SYNC_KEY_LEN       32
+#define RD_SYNC_ENV_VERSION   1
+#define RD_SYNC_ENV_HDR_LEN   44
+#define RD_SYNC_ENV_TAG_LEN   16
+#define RD_SYNC_ENV_OVERHEAD  (RD_SYNC_ENV_HDR_LEN + RD_SYNC_ENV_TAG_LEN)
+#define RD_SYNC_ENV_NONCE_LEN 24
+#define RD_SYNC_ACK_REC_LEN   32
+#define RD_SYNC_MAX_KEYS      4
+#define RD_SYNC_REPLAY_WINDOW 1024 /* DATA sequence numbers remembered per sender */
+
+/* Envelope types. */
+enum rd_sync_env_type {
+	RD_SYNC_ENV_DATA = 1,
+	RD_SYNC_ENV_ACK = 2,
+	RD_SYNC_ENV_NACK = 3,
+	RD_SYNC_ENV_HELLO = 4,
+};
+
+/* A pre-shared key and its id. Wipe with sodium_memzero when done. */
+struct rd_sync_key {
+	uint32_t id;
+	uint8_t key[RD_SYNC_KEY_LEN];
+};
+
+/*
+ * rd_sync_key_parse - parse a key file's text (len bytes, need not be
+ * NUL-terminated) into *out. Returns 0, or RD_ERR_INVAL when a line is
+ * unknown, the key is not exactly 64 hex digits, the key id is missing or
+ * not a decimal number below 2^32, or an item repeats. Thread-safe.
+ */
+int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out);
+
+/*
+ * rd_sync_key_format - write k in the key file format into buf (at least
+ * 96 bytes), NUL-terminated. Returns the length written (without the NUL)
+ * or RD_ERR_NOSPC. Thread-safe.
+ */
+int rd_sync_key_format(const struct rd_sync_key *k, char *buf, size_t len);
+
+/*
+ * rd_sync_key_generate - a new random key with the given id, from `rnd`
+ * (NULL: libsodium's generator; call rd_init first). Never fails.
+ */
+void rd_sync_key_generate(uint32_t id, const struct rd_random *rnd, struct rd_sync_key *out);
+
+/* An envelope's clear header. */
+struct rd_sync_env_hdr {
+	uint8_t version;
+	uint8_t type; /* enum rd_sync_env_type */
+	uint32_t key_id;
+	uint32_t sender;
+	uint64_t seq;
+};
+
+/*
+ * Why an envelope was refused (and the channel's other counters), indexed
+ * by enum rd_sync_stat. The refusal reasons are the ones rd_sync_env_open
+ * returns through *reason; REPLAYED..BADPAYLOAD are the channel's.
+ */
+enum rd_sync_stat {
+	RD_SYNC_STAT_OPENED = 0,  /* envelopes accepted */
+	RD_SYNC_STAT_DELIVERED,   /* DATA payloads delivered */
+	RD_SYNC_STAT_SENT,        /* DATA envelopes sent (first time) */
+	RD_SYNC_STAT_RESENT,      /* DATA envelopes sent again */
+	RD_SYNC_STAT_ACKS_SENT,   /* ACK envelopes sent */
+	RD_SYNC_STAT_NACKS_SENT,  /* NACK envelopes sent */
+	RD_SYNC_STAT_HELLOS_SENT, /* HELLO envelopes sent */
+	RD_SYNC_STAT_TRUNCATED,   /* shorter than header + tag */
+	RD_SYNC_STAT_BADMAGIC,    /* magic or version wrong */
+	RD_SYNC_STAT_BADTYPE,     /* unknown type */
+	RD_SYNC_STAT_UNKNOWNKEY,  /* key id not configured */
+	RD_SYNC_STAT_BADTAG,      /* authentication failed */
+	RD_SYNC_STAT_REPLAYED,    /* sequence number already seen (replay or duplicate) */
+	RD_SYNC_STAT_TOOOLD,      /* sequence number older than the replay window */
+	RD_SYNC_STAT_SELF,        /* our own sender id (looped back) */
+	RD_SYNC_STAT_BADPAYLOAD,  /* ACK/NACK/HELLO payload malformed */
+	RD_SYNC_STAT_PEERSFULL,   /* a new sender when the peer table is full */
+	RD_SYNC_STAT_EVICTED,     /* unacknowledged DATA dropped: resend buffer full */
+	RD_SYNC_STAT_GAVEUP,      /* unacknowledged DATA dropped after max_tries resends */
+	RD_SYNC_STAT_LOST,        /* DATA of a peer never received, window moved past it */
+	RD_SYNC_STAT_MAX,
+};
+
+/* rd_sync_stat_name - a counter's short name ("badtag", ...), or "unknown". */
+const char *rd_sync_stat_name(int stat);
+
+/* rd_sync_env_type_name - "data", "ack", "nack", "hello" or "unknown". */
+const char *rd_sync_env_type_name(int type);
+
+/*
+ * rd_sync_env_seal - build an envelope: header h (version is set to 1;
+ * h->key_id must equal key->id), payload pt (ptlen bytes), nonce random
+ * part from rnd (NULL: libsodium). Writes ptlen + RD_SYNC_ENV_OVERHEAD
+ * bytes to out and returns that length, or RD_ERR_NOSPC, RD_ERR_INVAL
+ * (bad type or key id mismatch). pt and out must not overlap. Thread-safe.
+ */
+int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr *h,
+                     const struct rd_random *rnd, const uint8_t *pt, size_t ptlen, uint8_t *out,
+                     size_t cap);
+
+/*
+ * rd_sync_env_open - check and decrypt an envelope with one of keys[0..n).
+ * No replay check (that needs a channel's state). On success fills *h,
+ * writes the payload to out (cap >= len - RD_SYNC_ENV_OVERHEAD) and
+ * returns the payload length. On refusal returns RD_ERR_PROTO (truncated,
+ * bad magic, bad type), RD_ERR_NOENT (unknown key) or RD_ERR_AUTH (bad
+ * tag), stores the enum rd_sync_stat reason in *reason (may be NULL), and
+ * out holds nothing usable (it is wiped). RD_ERR_NOSPC if cap is too
+ * small. Thread-safe.
+ */
+int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, const uint8_t *pkt, size_t len,
+                     struct rd_sync_env_hdr *h, uint8_t *out, size_t cap, int *reason);
+
+/* ---- secure channel ------------------------------------------------ */
+
+struct rd_sync_channel;
+
+/* Callbacks of a channel. `user` is rd_sync_channel_cfg.user. */
+struct rd_sync_channel_cbs {
+	/*
+	 * send - transmit an envelope. `to` is a peer's sender id, or 0 for
+	 * every peer (the multicast group, or each configured unicast peer).
+	 * The bytes are valid only during the call. Required.
+	 */
+	void (*send)(void *user, uint32_t to, const uint8_t *pkt, size_t len);
+	/*
+	 * deliver - a DATA payload (a pfsync packet) from sender `from`,
+	 * authenticated and seen for the first time. Delivered in arrival
+	 * order (a resent envelope may arrive after later ones). Required.
+	 */
+	void (*deliver)(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
+	                rd_time_t now);
+	/*
+	 * lost - DATA could not be recovered: `peer` misses something we sent
+	 * (resends exhausted or evicted), or we miss something `peer` sent.
+	 * The sync engine answers with a bulk update request. Optional.
+	 */
+	void (*lost)(void *user, uint32_t peer, rd_time_t now);
+};
+
+struct rd_sync_channel_cfg {
+	uint32_t sender_id; /* this node's id (non-zero; use the pfsync creatorid) */
+	/*
+	 * First sequence number of both spaces. Must be greater than any a
+	 * previous incarnation used under the same keys, or peers refuse the
+	 * messages as replays until the numbers pass the old ones: syncd uses
+	 * the realtime clock in ns.
+	 */
+	uint64_t seq_start;
+	const struct rd_sync_key *keys; /* copied; 1..RD_SYNC_MAX_KEYS */
+	size_t nkeys;
+	uint32_t send_key_id;     /* which key seals (must be in keys) */
+	size_t mtu;               /* largest envelope (UDP payload); 0: 1472 */
+	size_t resend_slots;      /* unacknowledged DATA kept; 0: 1024 */
+	size_t max_peers;         /* 0: 16 */
+	rd_time_t ack_delay;      /* ack at most this long after DATA; 0: 5 ms */
+	unsigned ack_every;       /* or after this many DATA; 0: 16 */
+	rd_time_t rto;            /* resend unacknowledged DATA after; 0: 100 ms */
+	unsigned max_tries;       /* resends before giving up; 0: 10 */
+	rd_time_t hello_interval; /* 0: 1 s */
+	rd_time_t peer_timeout;   /* a silent peer is not waited for; 0: 5 s */
+	struct rd_sync_channel_cbs cbs;
+	void *user;
+	const struct rd_mem *mem;
+	struct rd_random rnd;
+	struct rd_log log;
+};
+
+/*
+ * rd_sync_channel_new - create a channel. The first call to
+ * rd_sync_channel_tick sends a HELLO. Returns 0 and *out, RD_ERR_INVAL
+ * (no keys, unknown send key, sender_id 0, mtu below 128 or above 65507,
+ * missing callbacks) or RD_ERR_NOMEM. Free with rd_sync_channel_free.
+ */
+int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_channel **out);
+
+/* rd_sync_channel_free - free a channel and wipe its keys. NULL: no-op. */
+void rd_sync_channel_free(struct rd_sync_channel *ch);
+
+/*
+ * rd_sync_channel_payload_max - the largest DATA payload: mtu minus
+ * RD_SYNC_ENV_OVERHEAD. Size pfsync packets with it.
+ */
+size_t rd_sync_channel_payload_max(const struct rd_sync_channel *ch);
+
+/*
+ * rd_sync_channel_send - seal payload as the next DATA envelope, send it to
+ * every peer and keep it for resending until each live peer acknowledged
+ * it. Returns the sequence number used (> 0), RD_ERR_NOSPC (payload above
+ * payload_max) or RD_ERR_INVAL. When the resend buffer is full the oldest
+ * entry is dropped (counted EVICTED, `lost` called for peers missing it).
+ */
+int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload, size_t len,
+                             rd_time_t now);
+
+/*
+ * rd_sync_channel_input - process one received envelope. DATA: delivered
+ * once, acknowledged (a gap triggers a NACK at once). ACK/NACK: frees
+ * acknowledged DATA; NACK resends the holes. HELLO: the peer is alive, its
+ * window starts or its lost tail is requested. Refusals change nothing and
+ * are counted. Returns 0, or the refusal as rd_sync_env_open's codes and
+ * RD_ERR_REPLAY (replayed, too old or our own).
+ */
+int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len,
+                          rd_time_t now);
+
+/*
+ * rd_sync_channel_next_timeout - when the channel next needs
+ * rd_sync_channel_tick (an ack, resend or hello is due), or RD_TIME_NEVER.
+ */
+rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch);
+
+/* rd_sync_channel_tick - do what is due at `now`: acks, resends, hellos. */
+void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now);
+
+/*
+ * rd_sync_channel_set_keys - replace the key set (rotation): new envelopes
+ * are sealed with send_key_id; envelopes under any key in the set open.
+ * Returns 0 or RD_ERR_INVAL (nothing changed).
+ */
+int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
+                             size_t nkeys, uint32_t send_key_id);
+
+/* rd_sync_channel_stats - the counters, indexed by enum rd_sync_stat. */
+const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
+
+/* rd_sync_channel_unacked - DATA envelopes waiting for acknowledgement. */
+size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * The secure envelope: XChaCha20-Poly1305 sealing and opening, and the
+ * pre-shared key file format. Layout and rationale: redund/sync.h.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "redund/sync.h"
+
+#define MAGIC0 0x52 /* 'R' */
+#define MAGIC1 0x44 /* 'D' */
+
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == RD_SYNC_ENV_NONCE_LEN,
+               "XChaCha nonce is 24 bytes");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == RD_SYNC_ENV_TAG_LEN,
+               "Poly1305 tag is 16 bytes");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == RD_SYNC_KEY_LEN, "key is 32 bytes");
+_Static_assert(20 + RD_SYNC_ENV_NONCE_LEN == RD_SYNC_ENV_HDR_LEN, "nonce ends the header");
+
+static const char *const stat_names[RD_SYNC_STAT_MAX] = {
+    [RD_SYNC_STAT_OPENED] = "opened",
+    [RD_SYNC_STAT_DELIVERED] = "delivered",
+    [RD_SYNC_STAT_SENT] = "sent",
+    [RD_SYNC_STAT_RESENT] = "resent",
+    [RD_SYNC_STAT_ACKS_SENT] = "acks_sent",
+    [RD_SYNC_STAT_NACKS_SENT] = "nacks_sent",
+    [RD_SYNC_STAT_HELLOS_SENT] = "hellos_sent",
+    [RD_SYNC_STAT_TRUNCATED] = "truncated",
+    [RD_SYNC_STAT_BADMAGIC] = "badmagic",
+    [RD_SYNC_STAT_BADTYPE] = "badtype",
+    [RD_SYNC_STAT_UNKNOWNKEY] = "unknownkey",
+    [RD_SYNC_STAT_BADTAG] = "badtag",
+    [RD_SYNC_STAT_REPLAYED] = "replayed",
+    [RD_SYNC_STAT_TOOOLD] = "tooold",
+    [RD_SYNC_STAT_SELF] = "self",
+    [RD_SYNC_STAT_BADPAYLOAD] = "badpayload",
+    [RD_SYNC_STAT_PEERSFULL] = "peersfull",
+    [RD_SYNC_STAT_EVICTED] = "evicted",
+    [RD_SYNC_STAT_GAVEUP] = "gaveup",
+    [RD_SYNC_STAT_LOST] = "lost",
+};
+
+const char *rd_sync_stat_name(int stat)
+{
+	if (stat < 0 || stat >= RD_SYNC_STAT_MAX)
+		return "unknown";
+	return stat_names[stat];
+}
+
+const char *rd_sync_env_type_name(int type)
+{
+	switch (type) {
+	case RD_SYNC_ENV_DATA:
+		return "data";
+	case RD_SYNC_ENV_ACK:
+		return "ack";
+	case RD_SYNC_ENV_NACK:
+		return "nack";
+	case RD_SYNC_ENV_HELLO:
+		return "hello";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- key file ------------------------------------------------------ */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Parses one "word value" line (already stripped of comments). */
+static int parse_line(const char *p, const char *end, struct rd_sync_key *k, int *have_id,
+                      int *have_key)
+{
+	const char *w, *v;
+	size_t wl, vl;
+
+	while (p < end && is_space(*p))
+		p++;
+	while (end > p && is_space(end[-1]))
+		end--;
+	if (p == end)
+		return 0;
+	w = p;
+	while (p < end && !is_space(*p))
+		p++;
+	wl = (size_t)(p - w);
+	while (p < end && is_space(*p))
+		p++;
+	v = p;
+	vl = (size_t)(end - v);
+
+	if (wl == 5 && memcmp(w, "keyid", 5) == 0) {
+		uint64_t id = 0;
+		if (*have_id || vl == 0 || vl > 10)
+			return RD_ERR_INVAL;
+		for (size_t i = 0; i < vl; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return RD_ERR_INVAL;
+			id = id * 10 + (uint64_t)(v[i] - '0');
+		}
+		if (id > UINT32_MAX)
+			return RD_ERR_INVAL;
+		k->id = (uint32_t)id;
+		*have_id = 1;
+		return 0;
+	}
+	if (wl == 3 && memcmp(w, "key", 3) == 0) {
+		if (*have_key || vl != 2 * RD_SYNC_KEY_LEN)
+			return RD_ERR_INVAL;
+		for (size_t i = 0; i < RD_SYNC_KEY_LEN; i++) {
+			int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return RD_ERR_INVAL;
+			k->key[i] = (uint8_t)(hi << 4 | lo);
+		}
+		*have_key = 1;
+		return 0;
+	}
+	return RD_ERR_INVAL;
+}
+
+int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out)
+{
+	struct rd_sync_key k;
+	int have_id = 0, have_key = 0, rc = 0;
+	size_t i = 0;
+
+	if (text == NULL || out == NULL)
+		return RD_ERR_INVAL;
+	memset(&k, 0, sizeof(k));
+	while (i < len && rc == 0) {
+		size_t start = i, end;
+		while (i < len && text[i] != '\n')
+			i++;
+		end = i;
+		for (size_t j = start; j < end; j++) {
+			if (text[j] == '#') {
+				end = j;
+				break;
+			}
+		}
+		rc = parse_line(text + start, text + end, &k, &have_id, &have_key);
+		i++; /* the newline */
+	}
+	if (rc == 0 && (!have_id || !have_key))
+		rc = RD_ERR_INVAL;
+	if (rc == 0)
+		*out = k;
+	sodium_memzero(&k, sizeof(k));
+	return rc;
+}
+
+int rd_sync_key_format(const struct rd_sync_key *k, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char keyhex[2 * RD_SYNC_KEY_LEN + 1];
+	int n;
+
+	for (size_t i = 0; i < RD_SYNC_KEY_LEN; i++) {
+		keyhex[2 * i] = hex[k->key[i] >> 4];
+		keyhex[2 * i + 1] = hex[k->key[i] & 15];
+	}
+	keyhex[2 * RD_SYNC_KEY_LEN] = '\0';
+	n = snprintf(buf, len, "keyid %u\nkey %s\n", (unsigned)k->id, keyhex);
+	sodium_memzero(keyhex, sizeof(keyhex));
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			sodium_memzero(buf, len);
+		return RD_ERR_NOSPC;
+	}
+	return n;
+}
+
+void rd_sync_key_generate(uint32_t id, const struct rd_random *rnd, struct rd_sync_key *out)
+{
+	out->id = id;
+	rd_random_buf(rnd, out->key, sizeof(out->key));
+}
+
+/* ---- seal and open ------------------------------------------------- */
+
+static int type_ok(uint8_t t)
+{
+	return t >= RD_SYNC_ENV_DATA && t <= RD_SYNC_ENV_HELLO;
+}
+
+int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr *h,
+                     const struct rd_random *rnd, const uint8_t *pt, size_t ptlen, uint8_t *out,
+                     size_t cap)
+{
+	unsigned long long clen;
+	uint8_t *nonce = out + 20;
+
+	if (key == NULL || h == NULL || out == NULL || (pt == NULL && ptlen > 0))
+		return RD_ERR_INVAL;
+	if (!type_ok(h->type) || h->key_id != key->id)
+		return RD_ERR_INVAL;
+	if (ptlen > INT32_MAX - RD_SYNC_ENV_OVERHEAD || cap < ptlen + RD_SYNC_ENV_OVERHEAD)
+		return RD_ERR_NOSPC;
+	out[0] = MAGIC0;
+	out[1] = MAGIC1;
+	out[2] = RD_SYNC_ENV_VERSION;
+	out[3] = h->type;
+	rd_put32(out + 4, h->key_id);
+	rd_put32(out + 8, h->sender);
+	rd_put64(out + 12, h->seq);
+	/* Unique by construction (sender, type, seq), random besides. */
+	rd_put32(nonce, h->sender);
+	nonce[4] = h->type;
+	rd_put64(nonce + 5, h->seq);
+	rd_random_buf(rnd, nonce + 13, RD_SYNC_ENV_NONCE_LEN - 13);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + RD_SYNC_ENV_HDR_LEN, &clen, pt, ptlen,
+	                                               out, RD_SYNC_ENV_HDR_LEN, NULL, nonce,
+	                                               key->key) != 0)
+		return RD_ERR_CRYPTO;
+	return (int)(clen + RD_SYNC_ENV_HDR_LEN);
+}
+
+static int env_refuse(int *reason, int why, int rc)
+{
+	if (reason != NULL)
+		*reason = why;
+	return rc;
+}
+
+int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, const uint8_t *pkt, size_t len,
+                     struct rd_sync_env_hdr *h, uint8_t *out, size_t cap, int *reason)
+{
+	const struct rd_sync_key *k = NULL;
+	struct rd_sync_env_hdr hdr;
+	unsigned long long plen;
+	size_t clen;
+
+	if (reason != NULL)
+		*reason = RD_SYNC_STAT_OPENED;
+	if (pkt == NULL || len < RD_SYNC_ENV_OVERHEAD)
+		return env_refuse(reason, RD_SYNC_STAT_TRUNCATED, RD_ERR_PROTO);
+	if (pkt[0] != MAGIC0 || pkt[1] != MAGIC1 || pkt[2] != RD_SYNC_ENV_VERSION)
+		return env_refuse(reason, RD_SYNC_STAT_BADMAGIC, RD_ERR_PROTO);
+	if (!type_ok(pkt[3]))
+		return env_refuse(reason, RD_SYNC_STAT_BADTYPE, RD_ERR_PROTO);
+	hdr.version = pkt[2];
+	hdr.type = pkt[3];
+	hdr.key_id = rd_get32(pkt + 4);
+	hdr.sender = rd_get32(pkt + 8);
+	hdr.seq = rd_get64(pkt + 12);
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].id == hdr.key_id) {
+			k = &keys[i];
+			break;
+		}
+	}
+	if (k == NULL)
+		return env_refuse(reason, RD_SYNC_STAT_UNKNOWNKEY, RD_ERR_NOENT);
+	clen = len - RD_SYNC_ENV_HDR_LEN;
+	if (out == NULL || cap < clen - RD_SYNC_ENV_TAG_LEN)
+		return RD_ERR_NOSPC;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, pkt + RD_SYNC_ENV_HDR_LEN,
+	                                               clen, pkt, RD_SYNC_ENV_HDR_LEN, pkt + 20,
+	                                               k->key) != 0) {
+		sodium_memzero(out, clen - RD_SYNC_ENV_TAG_LEN);
+		return env_refuse(reason, RD_SYNC_STAT_BADTAG, RD_ERR_AUTH);
+	}
+	if (h != NULL)
+		*h = hdr;
+	return (int)plen;
+}

@@ -1,0 +1,805 @@
+/* Unit tests for the secure envelope, key files and the secure channel. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "redund/sync.h"
+
+static struct rd_sync_key key1(void)
+{
+	struct rd_sync_key k;
+	k.id = 1;
+	for (int i = 0; i < RD_SYNC_KEY_LEN; i++)
+		k.key[i] = (uint8_t)(i * 7 + 1);
+	return k;
+}
+
+static struct rd_sync_key key2(void)
+{
+	struct rd_sync_key k;
+	k.id = 2;
+	for (int i = 0; i < RD_SYNC_KEY_LEN; i++)
+		k.key[i] = (uint8_t)(200 - i);
+	return k;
+}
+
+/* Deterministic "randomness" so tests are repeatable. */
+static void counter_rng(void *user, void *buf, size_t len)
+{
+	uint8_t *c = user, *b = buf;
+	for (size_t i = 0; i < len; i++)
+		b[i] = (*c)++;
+}
+
+static uint8_t rng_state;
+static const struct rd_random test_rng = {counter_rng, &rng_state};
+
+static int seal(const struct rd_sync_key *k, uint8_t type, uint64_t seq, const char *msg,
+                uint8_t *out, size_t cap)
+{
+	struct rd_sync_env_hdr h = {
+	    .type = type, .key_id = k->id, .sender = 0x0a0b0c0d, .seq = seq};
+	return rd_sync_env_seal(k, &h, &test_rng, (const uint8_t *)msg, strlen(msg), out, cap);
+}
+
+/* ---- envelope ------------------------------------------------------ */
+
+START_TEST(seal_then_open_returns_header_and_payload)
+{
+	struct rd_sync_key k = key1();
+	uint8_t env[256], pt[256];
+	struct rd_sync_env_hdr h;
+	int reason;
+	int n = seal(&k, RD_SYNC_ENV_DATA, 42, "hello pfsync", env, sizeof(env));
+
+	ck_assert_int_eq(n, 12 + RD_SYNC_ENV_OVERHEAD);
+	ck_assert_uint_eq(env[0], 'R');
+	ck_assert_uint_eq(env[1], 'D');
+	ck_assert_uint_eq(env[2], 1);
+	ck_assert_uint_eq(env[3], RD_SYNC_ENV_DATA);
+	ck_assert_uint_eq(rd_get32(env + 4), 1);
+	ck_assert_uint_eq(rd_get32(env + 8), 0x0a0b0c0d);
+	ck_assert_uint_eq(rd_get64(env + 12), 42);
+	/* The plaintext does not appear in the envelope. */
+	ck_assert_ptr_null(memmem(env, (size_t)n, "pfsync", 6));
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n, &h, pt, sizeof(pt), &reason), 12);
+	ck_assert_mem_eq(pt, "hello pfsync", 12);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_OPENED);
+	ck_assert_uint_eq(h.type, RD_SYNC_ENV_DATA);
+	ck_assert_uint_eq(h.sender, 0x0a0b0c0d);
+	ck_assert_uint_eq(h.seq, 42);
+	ck_assert_uint_eq(h.key_id, 1);
+}
+END_TEST
+
+START_TEST(tampering_with_any_byte_is_refused)
+{
+	struct rd_sync_key k = key1();
+	uint8_t env[256], bad[256], pt[256];
+	int n = seal(&k, RD_SYNC_ENV_DATA, 7, "state insert", env, sizeof(env));
+
+	for (int i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			int reason = -1;
+			memcpy(bad, env, (size_t)n);
+			bad[i] ^= (uint8_t)(1 << bit);
+			memset(pt, 0xaa, sizeof(pt));
+			int rc =
+			    rd_sync_env_open(&k, 1, bad, (size_t)n, NULL, pt, sizeof(pt), &reason);
+			ck_assert_int_lt(rc, 0);
+			ck_assert_int_ne(reason, RD_SYNC_STAT_OPENED);
+			/* Nothing decrypted is left behind. */
+			ck_assert_ptr_null(memmem(pt, sizeof(pt), "state", 5));
+		}
+	}
+}
+END_TEST
+
+START_TEST(tampering_reasons_name_the_field)
+{
+	struct rd_sync_key k = key1();
+	uint8_t env[256], pt[256];
+	int reason;
+	int n = seal(&k, RD_SYNC_ENV_ACK, 7, "x", env, sizeof(env));
+
+	env[1] ^= 1;
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_PROTO);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADMAGIC);
+	env[1] ^= 1;
+	env[3] = 9;
+	rd_sync_env_open(&k, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADTYPE);
+	env[3] = RD_SYNC_ENV_NACK; /* a valid type, but authenticated as ACK */
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_AUTH);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADTAG);
+}
+END_TEST
+
+START_TEST(wrong_key_with_same_id_is_refused)
+{
+	struct rd_sync_key k = key1(), other = key2();
+	uint8_t env[256], pt[256];
+	int reason;
+	int n = seal(&k, RD_SYNC_ENV_DATA, 1, "secret", env, sizeof(env));
+
+	other.id = 1;
+	ck_assert_int_eq(rd_sync_env_open(&other, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_AUTH);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADTAG);
+}
+END_TEST
+
+START_TEST(unknown_key_id_is_refused)
+{
+	struct rd_sync_key k = key1(), other = key2();
+	uint8_t env[256], pt[256];
+	int reason;
+	int n = seal(&k, RD_SYNC_ENV_DATA, 1, "secret", env, sizeof(env));
+
+	ck_assert_int_eq(rd_sync_env_open(&other, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_NOENT);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_UNKNOWNKEY);
+}
+END_TEST
+
+START_TEST(truncated_envelope_is_refused)
+{
+	struct rd_sync_key k = key1();
+	uint8_t env[256], pt[256];
+	int reason;
+	int n = seal(&k, RD_SYNC_ENV_DATA, 1, "", env, sizeof(env));
+
+	ck_assert_int_eq(n, RD_SYNC_ENV_OVERHEAD);
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason), 0);
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n - 1, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_PROTO);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_TRUNCATED);
+	n = seal(&k, RD_SYNC_ENV_DATA, 1, "abc", env, sizeof(env));
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n - 1, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_AUTH);
+}
+END_TEST
+
+START_TEST(seal_refuses_small_buffer_and_key_mismatch)
+{
+	struct rd_sync_key k = key1();
+	uint8_t env[256];
+	struct rd_sync_env_hdr h = {.type = RD_SYNC_ENV_DATA, .key_id = 2, .sender = 1, .seq = 1};
+
+	ck_assert_int_eq(rd_sync_env_seal(&k, &h, NULL, (const uint8_t *)"ab", 2, env, 256),
+	                 RD_ERR_INVAL);
+	h.key_id = 1;
+	ck_assert_int_eq(rd_sync_env_seal(&k, &h, NULL, (const uint8_t *)"ab", 2, env, 61),
+	                 RD_ERR_NOSPC);
+	h.type = 0;
+	ck_assert_int_eq(rd_sync_env_seal(&k, &h, NULL, (const uint8_t *)"ab", 2, env, 256),
+	                 RD_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(nonces_differ_between_envelopes)
+{
+	struct rd_sync_key k = key1();
+	uint8_t a[128], b[128];
+
+	seal(&k, RD_SYNC_ENV_DATA, 5, "same", a, sizeof(a));
+	seal(&k, RD_SYNC_ENV_DATA, 5, "same", b, sizeof(b));
+	ck_assert_mem_ne(a + 20, b + 20, 24);
+}
+END_TEST
+
+/* ---- key file ------------------------------------------------------ */
+
+START_TEST(key_file_round_trips)
+{
+	struct rd_sync_key k = key2(), back;
+	char buf[128];
+	int n = rd_sync_key_format(&k, buf, sizeof(buf));
+
+	ck_assert_int_eq(n, (int)strlen(buf));
+	ck_assert_int_eq(strncmp(buf, "keyid 2\nkey c8c7c6", 18), 0);
+	ck_assert_int_eq(rd_sync_key_parse(buf, (size_t)n, &back), 0);
+	ck_assert_uint_eq(back.id, 2);
+	ck_assert_mem_eq(back.key, k.key, RD_SYNC_KEY_LEN);
+}
+END_TEST
+
+START_TEST(key_file_allows_comments_and_blank_lines)
+{
+	const char *t = "# sync key\n\n  keyid   77  # rotated\n"
+	                "key 000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f\r\n";
+	struct rd_sync_key k;
+
+	ck_assert_int_eq(rd_sync_key_parse(t, strlen(t), &k), 0);
+	ck_assert_uint_eq(k.id, 77);
+	ck_assert_uint_eq(k.key[10], 10);
+	ck_assert_uint_eq(k.key[31], 31);
+}
+END_TEST
+
+START_TEST(key_file_errors_are_refused)
+{
+	static const char *bad[] = {
+	    "keyid 1\n",
+	    "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "keyid 1\nkey 0001\n",
+	    "keyid 1\nkey 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
+	    "keyid 4294967296\nkey "
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "keyid -1\nkey 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "keyid 1\nkeyid 2\nkey "
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "keyid 1\nsecret x\nkey "
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	};
+	struct rd_sync_key k;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(rd_sync_key_parse(bad[i], strlen(bad[i]), &k) == RD_ERR_INVAL,
+		              "accepted bad key file %zu", i);
+}
+END_TEST
+
+START_TEST(key_generate_uses_random_hook)
+{
+	struct rd_sync_key a, b;
+	uint8_t s = 0;
+	struct rd_random r = {counter_rng, &s};
+
+	rd_sync_key_generate(9, &r, &a);
+	ck_assert_uint_eq(a.id, 9);
+	ck_assert_uint_eq(a.key[0], 0);
+	ck_assert_uint_eq(a.key[31], 31);
+	rd_sync_key_generate(9, NULL, &b);
+	ck_assert_mem_ne(a.key, b.key, RD_SYNC_KEY_LEN);
+}
+END_TEST
+
+/* ---- channel ------------------------------------------------------- */
+
+#define NET_MAX 8192
+
+struct pkt {
+	uint32_t from, to;
+	size_t len;
+	uint8_t buf[1500];
+};
+
+struct node;
+
+struct net {
+	struct pkt q[NET_MAX];
+	size_t n;
+	struct node *nodes[4];
+	size_t nnodes;
+	/* drop(i) decides for the i-th packet carried (0-based) */
+	bool (*drop)(struct net *net, const struct pkt *p, size_t i);
+	size_t carried;
+	void *drop_arg;
+};
+
+struct node {
+	struct net *net;
+	uint32_t id;
+	struct rd_sync_channel *ch;
+	uint64_t delivered[4096]; /* seq -> count (seq - base) */
+	uint64_t base;
+	size_t ndelivered;
+	char last[256];
+	size_t lost_calls;
+};
+
+static void net_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
+{
+	struct node *nd = user;
+	struct net *net = nd->net;
+	ck_assert_uint_lt(net->n, NET_MAX);
+	ck_assert_uint_le(len, sizeof(net->q[0].buf));
+	struct pkt *p = &net->q[net->n++];
+	p->from = nd->id;
+	p->to = to;
+	p->len = len;
+	memcpy(p->buf, pkt, len);
+}
+
+static void node_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *pl, size_t len,
+                         rd_time_t now)
+{
+	struct node *nd = user;
+	(void)from;
+	(void)now;
+	ck_assert_uint_ge(seq, nd->base);
+	ck_assert_uint_lt(seq - nd->base, 4096);
+	nd->delivered[seq - nd->base]++;
+	nd->ndelivered++;
+	if (len < sizeof(nd->last)) {
+		memcpy(nd->last, pl, len);
+		nd->last[len] = '\0';
+	}
+}
+
+static void node_lost(void *user, uint32_t peer, rd_time_t now)
+{
+	struct node *nd = user;
+	(void)peer;
+	(void)now;
+	nd->lost_calls++;
+}
+
+static void node_init(struct node *nd, struct net *net, uint32_t id, const struct rd_sync_key *keys,
+                      size_t nkeys, uint32_t send_key)
+{
+	struct rd_sync_channel_cfg cfg;
+
+	memset(nd, 0, sizeof(*nd));
+	nd->net = net;
+	nd->id = id;
+	nd->base = 1000;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sender_id = id;
+	cfg.seq_start = 1000;
+	cfg.keys = keys;
+	cfg.nkeys = nkeys;
+	cfg.send_key_id = send_key;
+	cfg.resend_slots = 64;
+	cfg.max_tries = 3;
+	cfg.cbs.send = net_send;
+	cfg.cbs.deliver = node_deliver;
+	cfg.cbs.lost = node_lost;
+	cfg.user = nd;
+	cfg.rnd = test_rng;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &nd->ch), 0);
+	net->nodes[net->nnodes++] = nd;
+}
+
+/* Carries every queued packet (and those sent in reply) to its receivers. */
+static void net_pump(struct net *net, rd_time_t now)
+{
+	for (size_t i = 0; i < net->n; i++) {
+		struct pkt *p = &net->q[i];
+		size_t idx = net->carried++;
+		if (net->drop != NULL && net->drop(net, p, idx))
+			continue;
+		for (size_t j = 0; j < net->nnodes; j++) {
+			struct node *nd = net->nodes[j];
+			if (nd->id == p->from || (p->to != 0 && p->to != nd->id))
+				continue;
+			rd_sync_channel_input(nd->ch, p->buf, p->len, now);
+		}
+	}
+	net->n = 0;
+}
+
+static void net_tick(struct net *net, rd_time_t now)
+{
+	for (size_t j = 0; j < net->nnodes; j++)
+		rd_sync_channel_tick(net->nodes[j]->ch, now);
+	net_pump(net, now);
+}
+
+static void net_free(struct net *net)
+{
+	for (size_t j = 0; j < net->nnodes; j++)
+		rd_sync_channel_free(net->nodes[j]->ch);
+}
+
+static struct net *net_new(void)
+{
+	return calloc(1, sizeof(struct net));
+}
+
+static uint64_t node_stat(struct node *nd, int s)
+{
+	return rd_sync_channel_stats(nd->ch)[s];
+}
+
+static void send_str(struct node *nd, const char *s, rd_time_t now)
+{
+	ck_assert_int_gt(rd_sync_channel_send(nd->ch, (const uint8_t *)s, strlen(s), now), 0);
+}
+
+/* Two nodes that have exchanged hellos. */
+static struct net *pair(struct node *a, struct node *b)
+{
+	struct net *net = net_new();
+	struct rd_sync_key k = key1();
+	node_init(a, net, 0xa, &k, 1, 1);
+	node_init(b, net, 0xb, &k, 1, 1);
+	net_tick(net, 0);
+	net_tick(net, 1);
+	return net;
+}
+
+START_TEST(channel_delivers_data_once_and_acks_it)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+
+	send_str(&a, "one", 10);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 1);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	ck_assert_str_eq(b.last, "one");
+	ck_assert_uint_eq(b.delivered[0], 1);
+	/* The ack goes out after ack_delay. */
+	ck_assert_uint_le(rd_sync_channel_next_timeout(b.ch), 10 + 5 * RD_MSEC);
+	net_tick(net, 10 + 5 * RD_MSEC);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_ACKS_SENT), 1);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_refuses_replayed_envelope)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct pkt copy;
+
+	send_str(&a, "insert", 10);
+	copy = net->q[0];
+	net_pump(net, 10);
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, copy.buf, copy.len, 20), RD_ERR_REPLAY);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_REPLAYED), 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+static bool drop_seq_1000(struct net *net, const struct pkt *p, size_t i)
+{
+	(void)net;
+	(void)i;
+	return p->buf[3] == RD_SYNC_ENV_DATA && rd_get64(p->buf + 12) == 1000;
+}
+
+START_TEST(channel_refuses_envelope_older_than_window)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct pkt first;
+
+	net->drop = drop_seq_1000; /* never arrives, not even resent */
+	send_str(&a, "first", 10);
+	first = net->q[0];
+	for (int i = 0; i < RD_SYNC_REPLAY_WINDOW + 10; i++) {
+		send_str(&a, "more", 20);
+		net_pump(net, 20);
+	}
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, first.buf, first.len, 30), RD_ERR_REPLAY);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_TOOOLD), 1);
+	ck_assert_uint_eq(b.delivered[0], 0);
+	ck_assert_uint_eq(b.ndelivered, RD_SYNC_REPLAY_WINDOW + 10);
+	/* b noticed it will never get it. */
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 1);
+	ck_assert_uint_ge(b.lost_calls, 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_refuses_tampered_and_foreign_envelopes)
+{
+	struct node a, b, c;
+	struct net *net = pair(&a, &b);
+	struct rd_sync_key other = key2();
+	struct pkt copy;
+
+	/* A third node with another key: b cannot open what it sends. */
+	node_init(&c, net, 0xc, &other, 1, 2);
+	send_str(&c, "forged", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_UNKNOWNKEY), 1);
+
+	send_str(&a, "genuine", 20);
+	copy = net->q[0];
+	net->n = 0;
+	copy.buf[copy.len - 1] ^= 0x80;
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, copy.buf, copy.len, 20), RD_ERR_AUTH);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADTAG), 1);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	/* The genuine one still opens: the tampered copy changed nothing. */
+	copy.buf[copy.len - 1] ^= 0x80;
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, copy.buf, copy.len, 20), 0);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_refuses_its_own_looped_back_envelope)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+
+	send_str(&a, "mine", 10);
+	ck_assert_int_eq(rd_sync_channel_input(a.ch, net->q[0].buf, net->q[0].len, 10),
+	                 RD_ERR_REPLAY);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_SELF), 1);
+	ck_assert_uint_eq(a.ndelivered, 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+static bool drop_second_data(struct net *net, const struct pkt *p, size_t i)
+{
+	(void)i;
+	size_t *seen = net->drop_arg;
+	if (p->buf[3] != RD_SYNC_ENV_DATA)
+		return false;
+	return ++*seen == 2;
+}
+
+START_TEST(channel_nack_recovers_dropped_message)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	size_t seen = 0;
+
+	net->drop = drop_second_data;
+	net->drop_arg = &seen;
+	send_str(&a, "m1", 10);
+	send_str(&a, "m2", 10);
+	send_str(&a, "m3", 10);
+	/* b sees 1 and 3, NACKs 2 at once; a resends 2 within the same pump. */
+	net_pump(net, 10);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 1);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_RESENT), 1);
+	net_pump(net, 11);
+	ck_assert_uint_eq(b.ndelivered, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(b.delivered[i], 1);
+	net_tick(net, 100 * RD_MSEC);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	ck_assert_uint_eq(b.lost_calls, 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+static bool drop_first_data(struct net *net, const struct pkt *p, size_t i)
+{
+	(void)i;
+	size_t *seen = net->drop_arg;
+	if (p->buf[3] != RD_SYNC_ENV_DATA)
+		return false;
+	return ++*seen == 1;
+}
+
+START_TEST(channel_timeout_resends_lost_tail_message)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	size_t seen = 0;
+
+	net->drop = drop_first_data;
+	net->drop_arg = &seen;
+	send_str(&a, "only", 10 * RD_MSEC);
+	net_pump(net, 10 * RD_MSEC);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	/* Nothing tells b; a resends when the rto passes. */
+	ck_assert_uint_eq(rd_sync_channel_next_timeout(a.ch), 110 * RD_MSEC);
+	net_tick(net, 110 * RD_MSEC);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	ck_assert_str_eq(b.last, "only");
+	net_tick(net, 200 * RD_MSEC);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+static bool drop_all_data(struct net *net, const struct pkt *p, size_t i)
+{
+	(void)net;
+	(void)i;
+	return p->buf[3] == RD_SYNC_ENV_DATA;
+}
+
+START_TEST(channel_gives_up_after_max_tries_and_reports_loss)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+
+	net->drop = drop_all_data;
+	send_str(&a, "doomed", 10);
+	for (rd_time_t t = 10; t < 4 * RD_SEC; t += 50 * RD_MSEC)
+		net_tick(net, t);
+	ck_assert_uint_ge(node_stat(&a, RD_SYNC_STAT_RESENT), 3);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_GAVEUP), 1);
+	ck_assert_uint_ge(a.lost_calls, 1);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+static bool drop_first_two_data(struct net *net, const struct pkt *p, size_t i)
+{
+	(void)i;
+	size_t *seen = net->drop_arg;
+	if (p->buf[3] != RD_SYNC_ENV_DATA)
+		return false;
+	return ++*seen <= 2;
+}
+
+START_TEST(channel_hello_reveals_lost_tail_to_receiver)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	size_t seen = 0;
+
+	/* The message and its timed resend are lost. */
+	net->drop = drop_first_two_data;
+	net->drop_arg = &seen;
+	send_str(&a, "tail", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	/* a's next hello (1 s) says "next is 1001": b NACKs 1000. */
+	net_tick(net, RD_SEC + 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 1);
+	ck_assert_uint_eq(b.delivered[0], 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_evicts_oldest_when_resend_buffer_full)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+
+	for (int i = 0; i < 65; i++)
+		send_str(&a, "x", 10);
+	net->n = 0; /* nothing arrives, nothing is acked */
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 64);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_EVICTED), 1);
+	ck_assert_uint_eq(a.lost_calls, 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_key_rotation_accepts_both_keys)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct rd_sync_key both[2] = {key1(), key2()};
+
+	/* b learns key 2 first, then a switches to it. */
+	ck_assert_int_eq(rd_sync_channel_set_keys(b.ch, both, 2, 1), 0);
+	ck_assert_int_eq(rd_sync_channel_set_keys(a.ch, both, 2, 2), 0);
+	send_str(&a, "rotated", 10);
+	ck_assert_uint_eq(rd_get32(net->q[0].buf + 4), 2);
+	net_pump(net, 10);
+	ck_assert_str_eq(b.last, "rotated");
+	/* A key set without the send key is refused and changes nothing. */
+	ck_assert_int_eq(rd_sync_channel_set_keys(a.ch, both, 1, 2), RD_ERR_INVAL);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_refuses_replayed_ack)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct pkt ack;
+
+	send_str(&a, "one", 10);
+	net_pump(net, 10);
+	net_tick(net, 10 * RD_MSEC); /* b's hello/ack go out */
+	rd_sync_channel_tick(b.ch, 20 * RD_MSEC);
+	send_str(&a, "two", 30 * RD_MSEC);
+	net_pump(net, 30 * RD_MSEC);
+	rd_sync_channel_tick(b.ch, 40 * RD_MSEC);
+	ck_assert_uint_ge(net->n, 1);
+	ack = net->q[net->n - 1];
+	ck_assert_uint_eq(ack.buf[3], RD_SYNC_ENV_ACK);
+	net_pump(net, 40 * RD_MSEC);
+	ck_assert_int_eq(rd_sync_channel_input(a.ch, ack.buf, ack.len, 50 * RD_MSEC),
+	                 RD_ERR_REPLAY);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_REPLAYED), 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_rejects_bad_configuration)
+{
+	struct rd_sync_channel *ch;
+	struct rd_sync_channel_cfg cfg;
+	struct rd_sync_key k = key1();
+	struct node nd;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sender_id = 1;
+	cfg.keys = &k;
+	cfg.nkeys = 1;
+	cfg.send_key_id = 1;
+	cfg.cbs.send = net_send;
+	cfg.cbs.deliver = node_deliver;
+	cfg.user = &nd;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), 0);
+	ck_assert_uint_eq(rd_sync_channel_payload_max(ch), 1472 - RD_SYNC_ENV_OVERHEAD);
+	ck_assert_int_eq(rd_sync_channel_send(ch, (const uint8_t *)"x", 1500, 0), RD_ERR_NOSPC);
+	rd_sync_channel_free(ch);
+	cfg.send_key_id = 3;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL);
+	cfg.send_key_id = 1;
+	cfg.sender_id = 0;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL);
+	cfg.sender_id = 1;
+	cfg.mtu = 100;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(stat_names_cover_every_counter)
+{
+	for (int i = 0; i < RD_SYNC_STAT_MAX; i++)
+		ck_assert_str_ne(rd_sync_stat_name(i), "unknown");
+	ck_assert_str_eq(rd_sync_stat_name(RD_SYNC_STAT_BADTAG), "badtag");
+	ck_assert_str_eq(rd_sync_env_type_name(RD_SYNC_ENV_NACK), "nack");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("envelope");
+	TCase *e = tcase_create("envelope");
+	TCase *k = tcase_create("keyfile");
+	TCase *c = tcase_create("channel");
+
+	tcase_add_test(e, seal_then_open_returns_header_and_payload);
+	tcase_add_test(e, tampering_with_any_byte_is_refused);
+	tcase_add_test(e, tampering_reasons_name_the_field);
+	tcase_add_test(e, wrong_key_with_same_id_is_refused);
+	tcase_add_test(e, unknown_key_id_is_refused);
+	tcase_add_test(e, truncated_envelope_is_refused);
+	tcase_add_test(e, seal_refuses_small_buffer_and_key_mismatch);
+	tcase_add_test(e, nonces_differ_between_envelopes);
+	suite_add_tcase(s, e);
+
+	tcase_add_test(k, key_file_round_trips);
+	tcase_add_test(k, key_file_allows_comments_and_blank_lines);
+	tcase_add_test(k, key_file_errors_are_refused);
+	tcase_add_test(k, key_generate_uses_random_hook);
+	suite_add_tcase(s, k);
+
+	tcase_add_test(c, channel_delivers_data_once_and_acks_it);
+	tcase_add_test(c, channel_refuses_replayed_envelope);
+	tcase_add_test(c, channel_refuses_envelope_older_than_window);
+	tcase_add_test(c, channel_refuses_tampered_and_foreign_envelopes);
+	tcase_add_test(c, channel_refuses_its_own_looped_back_envelope);
+	tcase_add_test(c, channel_nack_recovers_dropped_message);
+	tcase_add_test(c, channel_timeout_resends_lost_tail_message);
+	tcase_add_test(c, channel_gives_up_after_max_tries_and_reports_loss);
+	tcase_add_test(c, channel_hello_reveals_lost_tail_to_receiver);
+	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
+	tcase_add_test(c, channel_key_rotation_accepts_both_keys);
+	tcase_add_test(c, channel_refuses_replayed_ack);
+	tcase_add_test(c, channel_rejects_bad_configuration);
+	tcase_add_test(c, stat_names_cover_every_counter);
+	suite_add_tcase(s, c);
+	return s;
+}
+
+int main(void)
+{
+	if (rd_init() != 0)
+		return EXIT_FAILURE;
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
