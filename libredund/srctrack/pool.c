@@ -1,0 +1,171 @@
+/*
+ * Pool target selection (pf_map_addr's switch): none, bitmask, random,
+ * source-hash, round-robin and least-states over an ordered list of targets,
+ * each an address or a network.
+ */
+#include "srctrack/srctrack_internal.h"
+
+/* Mask byte i of a prefix of `plen` bits. */
+static uint8_t mask_byte(unsigned plen, size_t i)
+{
+	unsigned bit = (unsigned)i * 8;
+
+	if (plen >= bit + 8)
+		return 0xff;
+	if (plen <= bit)
+		return 0;
+	return (uint8_t)(0xff00u >> (plen - bit));
+}
+
+bool rd_src_addr_in(const struct rd_addr *net, unsigned prefixlen, const struct rd_addr *a)
+{
+	if (net->af != a->af)
+		return false;
+	for (size_t i = 0; i < addr_len(net->af); i++) {
+		uint8_t m = mask_byte(prefixlen, i);
+		if ((net->u.v6[i] & m) != (a->u.v6[i] & m))
+			return false;
+	}
+	return true;
+}
+
+/* pf_poolmask: the network bits of `net`, the host bits of `host`. */
+static void combine(const struct rd_addr *net, unsigned plen, const uint8_t *host,
+                    struct rd_addr *out)
+{
+	struct rd_addr r;
+
+	memset(&r, 0, sizeof(r));
+	r.af = net->af;
+	for (size_t i = 0; i < addr_len(net->af); i++) {
+		uint8_t m = mask_byte(plen, i);
+		r.u.v6[i] = (uint8_t)((net->u.v6[i] & m) | (host[i] & (uint8_t)~m));
+	}
+	*out = r;
+}
+
+/* Next address inside the network; false when the host part wraps (the
+ * carry reaches the network bits or leaves the address). */
+static bool next_in_net(const struct rd_addr *net, unsigned plen, struct rd_addr *a)
+{
+	for (size_t i = addr_len(a->af); i-- > 0;) {
+		if (++a->u.v6[i] != 0)
+			return rd_src_addr_in(net, plen, a);
+	}
+	return false;
+}
+
+/* Uniform integer below n (n > 0) from the table's random source. */
+static uint32_t uniform(struct rd_src_table *t, uint32_t n)
+{
+	uint32_t r, floor = (uint32_t)(0u - n) % n;
+
+	do {
+		rd_random_buf(&t->random, &r, sizeof(r));
+	} while (r < floor);
+	return r % n;
+}
+
+/* least-states: a has less load than b (states per weight; exact). */
+static bool lighter(const struct src_target *a, const struct src_target *b)
+{
+	return (unsigned __int128)a->states * b->weight < (unsigned __int128)b->states * a->weight;
+}
+
+struct src_target *rd_src_pool_find_containing(struct src_pool *p, const struct rd_addr *a)
+{
+	for (uint32_t i = 0; i < p->n; i++) {
+		if (rd_src_addr_in(&p->active[i]->addr, p->active[i]->prefixlen, a))
+			return p->active[i];
+	}
+	return NULL;
+}
+
+int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct rd_addr *src,
+                       struct src_target **target, struct rd_addr *out)
+{
+	struct src_target *tg;
+	uint8_t bytes[16];
+	uint32_t idx = 0;
+
+	if (p->n == 0)
+		return RD_ERR_NOENT;
+	switch (p->type) {
+	case RD_SRC_POOL_NONE:
+		tg = p->active[0];
+		*out = tg->addr;
+		break;
+	case RD_SRC_POOL_BITMASK:
+		tg = p->active[0];
+		if (src->af != tg->addr.af)
+			return RD_ERR_INVAL;
+		combine(&tg->addr, tg->prefixlen, src->u.v6, out);
+		break;
+	case RD_SRC_POOL_RANDOM:
+		if (p->n > 1)
+			idx = uniform(t, p->n);
+		tg = p->active[idx];
+		if (tg->prefixlen < addr_bits(tg->addr.af)) {
+			rd_random_buf(&t->random, bytes, sizeof(bytes));
+			combine(&tg->addr, tg->prefixlen, bytes, out);
+		} else {
+			*out = tg->addr;
+		}
+		break;
+	case RD_SRC_POOL_SRCHASH: {
+		uint8_t in[17];
+		uint64_t h = 0;
+
+		in[0] = src->af;
+		memcpy(in + 1, src->u.v6, addr_len(src->af));
+		crypto_generichash(bytes, sizeof(bytes), in, 1 + addr_len(src->af), p->key,
+		                   sizeof(p->key));
+		for (int i = 0; i < 8; i++)
+			h = h << 8 | bytes[i];
+		tg = p->active[h % p->n];
+		combine(&tg->addr, tg->prefixlen, bytes, out);
+		break;
+	}
+	case RD_SRC_POOL_ROUNDROBIN:
+		if (p->cursor >= p->n) {
+			p->cursor = 0;
+			p->rr_valid = false;
+		}
+		tg = p->active[p->cursor];
+		if (tg->prefixlen >= addr_bits(tg->addr.af)) {
+			*out = tg->addr;
+			p->cursor = (p->cursor + 1) % p->n;
+			p->rr_valid = false;
+			break;
+		}
+		if (!p->rr_valid || !rd_src_addr_in(&tg->addr, tg->prefixlen, &p->rr_addr)) {
+			memset(bytes, 0, sizeof(bytes));
+			combine(&tg->addr, tg->prefixlen, bytes, &p->rr_addr);
+		}
+		*out = p->rr_addr;
+		p->rr_valid = next_in_net(&tg->addr, tg->prefixlen, &p->rr_addr);
+		if (!p->rr_valid)
+			p->cursor = (p->cursor + 1) % p->n;
+		break;
+	case RD_SRC_POOL_LEASTSTATES: {
+		/* One pass from the cursor; the first strictly lightest wins and
+		 * an idle target ends the search (pf's loop), so equal loads are
+		 * served round-robin. */
+		uint32_t start = p->cursor % p->n, best = start;
+
+		for (uint32_t i = 1; i < p->n && p->active[best]->states != 0; i++) {
+			uint32_t j = (start + i) % p->n;
+			if (lighter(p->active[j], p->active[best]))
+				best = j;
+		}
+		tg = p->active[best];
+		p->cursor = (best + 1) % p->n;
+		*out = tg->addr;
+		break;
+	}
+	default:
+		return RD_ERR_INVAL;
+	}
+	*target = tg;
+	return RD_OK;
+}
