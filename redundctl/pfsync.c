@@ -1,0 +1,469 @@
+/*
+ * redundctl decode pfsync FILE [--key KEYFILE] [--port N]: decode captured
+ * pfsync packets (raw, IP protocol 240) and secure envelopes (UDP, port
+ * 8240 unless --port) into one JSON object a message.
+ *
+ * redundctl sync genkey FILE [--keyid N]: write a new pre-shared key file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "redund/pcap.h"
+#include "redund/pfsync.h"
+#include "redund/sync.h"
+#include "redundctl.h"
+
+/* ---- JSON output ----------------------------------------------------- */
+
+static void json_str(const char *s, size_t max)
+{
+	putchar('"');
+	for (size_t i = 0; i < max && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_addr(const struct rd_addr *a)
+{
+	char buf[RD_ADDR_STRLEN];
+
+	if (a->af != RD_AF_INET && a->af != RD_AF_INET6) {
+		printf("null");
+		return;
+	}
+	printf("\"%s\"", rd_addr_format(a, buf, sizeof(buf)));
+}
+
+static const char *af_name(int af)
+{
+	return af == RD_AF_INET ? "inet" : af == RD_AF_INET6 ? "inet6" : "unspec";
+}
+
+static void json_peer(const char *name, const struct rd_pfsync_peer *p)
+{
+	printf(",\"%s\":{\"scrub\":{\"flags\":%u,\"ttl\":%u,\"scrub_flag\":%u,\"ts_mod\":%u},"
+	       "\"seqlo\":%u,\"seqhi\":%u,\"seqdiff\":%u,\"max_win\":%u,\"mss\":%u,"
+	       "\"state\":%u,\"wscale\":%u}",
+	       name, p->scrub.flags, p->scrub.ttl, p->scrub.scrub_flag, p->scrub.ts_mod, p->seqlo,
+	       p->seqhi, p->seqdiff, p->max_win, p->mss, p->state, p->wscale);
+}
+
+static void json_key(const struct rd_pfsync_key *k)
+{
+	printf("{\"addr\":[");
+	json_addr(&k->addr[0]);
+	putchar(',');
+	json_addr(&k->addr[1]);
+	printf("],\"port\":[%u,%u],\"rdomain\":%u,\"af\":\"%s\"}", k->port[0], k->port[1],
+	       k->rdomain, af_name(k->af));
+}
+
+static void json_state(const struct rd_pfsync_state *s)
+{
+	printf(",\"id\":\"%016llx\",\"creatorid\":\"%08x\",\"ifname\":", (unsigned long long)s->id,
+	       s->creatorid);
+	json_str(s->ifname, RD_PFSYNC_IFNAMSIZ);
+	printf(",\"key\":[");
+	json_key(&s->key[0]);
+	putchar(',');
+	json_key(&s->key[1]);
+	putchar(']');
+	json_peer("src", &s->src);
+	json_peer("dst", &s->dst);
+	printf(",\"rt_addr\":");
+	json_addr(&s->rt_addr);
+	printf(",\"rule\":%d,\"anchor\":%d,\"nat_rule\":%d,\"creation\":%u,\"expire\":%u,"
+	       "\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],\"rtableid\":[%d,%d],"
+	       "\"max_mss\":%u,\"af\":\"%s\",\"proto\":%u,\"direction\":%u,\"log\":%u,\"rt\":%u,"
+	       "\"timeout\":%u,\"sync_flags\":%u,\"updates\":%u,\"min_ttl\":%u,\"set_tos\":%u,"
+	       "\"state_flags\":%u,\"set_prio\":[%u,%u]",
+	       s->rule, s->anchor, s->nat_rule, s->creation, s->expire,
+	       (unsigned long long)s->packets[0], (unsigned long long)s->packets[1],
+	       (unsigned long long)s->bytes[0], (unsigned long long)s->bytes[1], s->rtableid[0],
+	       s->rtableid[1], s->max_mss, af_name(s->af), s->proto, s->direction, s->log, s->rt,
+	       s->timeout, s->sync_flags, s->updates, s->min_ttl, s->set_tos, s->state_flags,
+	       s->set_prio[0], s->set_prio[1]);
+}
+
+/* Where a message came from, printed first in each object. */
+struct origin {
+	unsigned long packet;
+	const struct rd_sync_env_hdr *env; /* NULL for raw pfsync */
+};
+
+static void json_origin(const struct origin *o)
+{
+	printf("{\"packet\":%lu", o->packet);
+	if (o->env != NULL)
+		printf(",\"envelope\":\"%s\",\"key_id\":%u,\"sender\":\"%08x\",\"seq\":%llu",
+		       rd_sync_env_type_name(o->env->type), o->env->key_id, o->env->sender,
+		       (unsigned long long)o->env->seq);
+}
+
+static int print_msg(void *user, const struct rd_pfsync_msg *m)
+{
+	const struct origin *o = user;
+
+	json_origin(o);
+	printf(",\"action\":\"%s\"", rd_pfsync_action_name(m->action));
+	switch (m->action) {
+	case RD_PFSYNC_ACT_CLR:
+		printf(",\"ifname\":");
+		json_str(m->u.clr.ifname, RD_PFSYNC_IFNAMSIZ);
+		printf(",\"creatorid\":\"%08x\"", m->u.clr.creatorid);
+		break;
+	case RD_PFSYNC_ACT_INS_ACK:
+	case RD_PFSYNC_ACT_UPD_REQ:
+	case RD_PFSYNC_ACT_DEL_C:
+		printf(",\"id\":\"%016llx\",\"creatorid\":\"%08x\"",
+		       (unsigned long long)m->u.ref.id, m->u.ref.creatorid);
+		break;
+	case RD_PFSYNC_ACT_UPD_C:
+		printf(",\"id\":\"%016llx\"", (unsigned long long)m->u.upd_c.id);
+		json_peer("src", &m->u.upd_c.src);
+		json_peer("dst", &m->u.upd_c.dst);
+		printf(",\"creatorid\":\"%08x\",\"expire\":%u,\"timeout\":%u,\"state_flags\":%u",
+		       m->u.upd_c.creatorid, m->u.upd_c.expire, m->u.upd_c.timeout,
+		       m->u.upd_c.state_flags);
+		break;
+	case RD_PFSYNC_ACT_BUS:
+		printf(",\"creatorid\":\"%08x\",\"endtime\":%u,\"status\":\"%s\"",
+		       m->u.bus.creatorid, m->u.bus.endtime,
+		       m->u.bus.status == RD_PFSYNC_BUS_START ? "start" : "end");
+		break;
+	case RD_PFSYNC_ACT_TDB:
+		printf(",\"spi\":\"%08x\",\"dst\":", m->u.tdb.spi);
+		json_addr(&m->u.tdb.dst);
+		printf(",\"dst_port\":%u,\"rpl\":%llu,\"cur_bytes\":%llu,\"sproto\":%u,"
+		       "\"updates\":%u,\"rdomain\":%u",
+		       m->u.tdb.dst_port, (unsigned long long)m->u.tdb.rpl,
+		       (unsigned long long)m->u.tdb.cur_bytes, m->u.tdb.sproto, m->u.tdb.updates,
+		       m->u.tdb.rdomain);
+		break;
+	default:
+		json_state(&m->u.state);
+		break;
+	}
+	printf("}\n");
+	return 0;
+}
+
+static unsigned long long get64(const uint8_t *p)
+{
+	unsigned long long v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* ACK/NACK and HELLO payloads (format in redund/sync.h). */
+static int print_control(const struct origin *o, const uint8_t *pl, size_t len)
+{
+	if (o->env->type == RD_SYNC_ENV_HELLO) {
+		if (len != 8)
+			return -1;
+		json_origin(o);
+		printf(",\"next_seq\":%llu}\n", get64(pl));
+		return 0;
+	}
+	if (len < 4 || len != 4 + (size_t)(pl[0] << 8 | pl[1]) * RD_SYNC_ACK_REC_LEN)
+		return -1;
+	json_origin(o);
+	printf(",\"acks\":[");
+	for (size_t i = 0; i < (size_t)(pl[0] << 8 | pl[1]); i++) {
+		const uint8_t *r = pl + 4 + i * RD_SYNC_ACK_REC_LEN;
+		printf("%s{\"sender\":\"%02x%02x%02x%02x\",\"cumulative\":%llu,\"top\":%llu,"
+		       "\"bitmap\":\"%016llx\"}",
+		       i ? "," : "", r[0], r[1], r[2], r[3], get64(r + 8), get64(r + 16),
+		       get64(r + 24));
+	}
+	printf("]}\n");
+	return 0;
+}
+
+/* ---- packet walking -------------------------------------------------- */
+
+struct decoder {
+	const char *file;
+	struct rd_sync_key key;
+	bool have_key;
+	unsigned port;
+	unsigned long refused, messages, other;
+	struct rd_pfsync_stats stats;
+	uint8_t plain[65536];
+};
+
+static void refuse(struct decoder *d, unsigned long packet, const char *reason, size_t offset,
+                   bool has_offset)
+{
+	d->refused++;
+	if (has_offset)
+		fprintf(stderr, "redundctl: %s: packet %lu refused: %s (pfsync byte %zu)\n",
+		        d->file, packet, reason, offset);
+	else
+		fprintf(stderr, "redundctl: %s: packet %lu refused: %s\n", d->file, packet, reason);
+}
+
+static void decode_pfsync(struct decoder *d, const struct origin *o, const uint8_t *p, size_t len)
+{
+	struct rd_pfsync_info info;
+	struct origin copy = *o;
+
+	if (rd_pfsync_decode(p, len, &d->stats, &info, print_msg, &copy) != 0) {
+		refuse(d, o->packet, rd_pfsync_stat_name(info.reason), info.offset, true);
+		return;
+	}
+	d->messages += info.messages;
+}
+
+static void decode_envelope(struct decoder *d, unsigned long packet, const uint8_t *p, size_t len)
+{
+	struct rd_sync_env_hdr h;
+	struct origin o = {packet, &h};
+	int reason, n;
+
+	if (!d->have_key) {
+		refuse(d, packet, "secure envelope: no key given (--key KEYFILE)", 0, false);
+		return;
+	}
+	n = rd_sync_env_open(&d->key, 1, p, len, &h, d->plain, sizeof(d->plain), &reason);
+	if (n < 0) {
+		refuse(d, packet, n == RD_ERR_NOSPC ? "too long" : rd_sync_stat_name(reason), 0,
+		       false);
+		return;
+	}
+	if (h.type == RD_SYNC_ENV_DATA)
+		decode_pfsync(d, &o, d->plain, (size_t)n);
+	else if (print_control(&o, d->plain, (size_t)n) != 0)
+		refuse(d, packet, rd_sync_stat_name(RD_SYNC_STAT_BADPAYLOAD), 0, false);
+	sodium_memzero(d->plain, (size_t)n);
+}
+
+/* Finds the transport payload: proto 240 or UDP to/from the port. */
+static void decode_ip(struct decoder *d, unsigned long packet, const uint8_t *ip, size_t len)
+{
+	size_t hl, total;
+	uint8_t proto, ttl;
+
+	if (len >= 20 && ip[0] >> 4 == 4) {
+		hl = (size_t)(ip[0] & 15) * 4;
+		total = (size_t)ip[2] << 8 | ip[3];
+		proto = ip[9];
+		ttl = ip[8];
+		if (hl < 20 || total < hl || total > len) {
+			if (proto == RD_PFSYNC_IPPROTO)
+				refuse(d, packet, "bad IPv4 header", 0, false);
+			else
+				d->other++;
+			return;
+		}
+	} else if (len >= 40 && ip[0] >> 4 == 6) {
+		/* No extension headers: pfsync senders do not use any. */
+		hl = 40;
+		total = 40 + ((size_t)ip[4] << 8 | ip[5]);
+		proto = ip[6];
+		ttl = ip[7];
+		if (total > len) {
+			d->other++;
+			return;
+		}
+	} else {
+		d->other++;
+		return;
+	}
+	if (proto == RD_PFSYNC_IPPROTO) {
+		struct origin o = {packet, NULL};
+		if (ttl != RD_PFSYNC_TTL) {
+			char why[64];
+			snprintf(why, sizeof(why), "badttl (%u, receivers require 255)", ttl);
+			refuse(d, packet, why, 0, false);
+			return;
+		}
+		decode_pfsync(d, &o, ip + hl, total - hl);
+		return;
+	}
+	if (proto == 17 && total - hl >= 8) {
+		const uint8_t *udp = ip + hl;
+		unsigned sport = (unsigned)udp[0] << 8 | udp[1],
+		         dport = (unsigned)udp[2] << 8 | udp[3];
+		size_t ulen = (size_t)udp[4] << 8 | udp[5];
+		if (sport == d->port || dport == d->port) {
+			if (ulen < 8 || ulen > total - hl) {
+				refuse(d, packet, "bad UDP length", 0, false);
+				return;
+			}
+			decode_envelope(d, packet, udp + 8, ulen - 8);
+			return;
+		}
+	}
+	d->other++;
+}
+
+static int read_key(const char *path, struct rd_sync_key *k)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = rd_sync_key_parse(buf, (size_t)n, k);
+	sodium_memzero(buf, sizeof(buf));
+	if (rc != 0) {
+		fprintf(stderr,
+		        "redundctl: %s: not a key file (want \"keyid N\" and \"key <64 hex>\")\n",
+		        path);
+		return -1;
+	}
+	return 0;
+}
+
+int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
+{
+	struct decoder *d;
+	struct rd_pcap_reader *r;
+	struct rd_pcap_packet p;
+	unsigned long packet = 0;
+	const char *file = NULL, *keyfile = NULL;
+	bool bad = false;
+	int rc, status;
+
+	(void)o;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return 1;
+	d->port = RD_SYNC_UDP_PORT;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+			keyfile = argv[++i];
+		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || v == 0 || v > 65535)
+				bad = true;
+			d->port = (unsigned)v;
+		} else if (file == NULL && argv[i][0] != '-') {
+			file = argv[i];
+		} else {
+			bad = true;
+		}
+	}
+	if (bad || file == NULL) {
+		fprintf(stderr,
+		        "usage: redundctl decode pfsync FILE.pcap [--key KEYFILE] [--port N]\n");
+		free(d);
+		return 2;
+	}
+	d->file = file;
+	if (rd_init() != 0 || (keyfile != NULL && read_key(keyfile, &d->key) != 0)) {
+		free(d);
+		return 1;
+	}
+	d->have_key = keyfile != NULL;
+	rc = rd_pcap_reader_open(file, NULL, &r);
+	if (rc != 0) {
+		fprintf(stderr, "redundctl: %s: %s\n", file,
+		        rc == RD_ERR_PROTO ? "not a pcap file (pcapng is not supported)"
+		                           : rd_strerror(rc));
+		sodium_memzero(&d->key, sizeof(d->key));
+		free(d);
+		return 1;
+	}
+	while ((rc = rd_pcap_next(r, &p)) == 1) {
+		const uint8_t *ip;
+		size_t ip_len;
+
+		packet++;
+		if (rd_pcap_ip_payload(p.linktype, p.data, p.len, &ip, &ip_len) != 0) {
+			d->other++;
+			continue;
+		}
+		decode_ip(d, packet, ip, ip_len);
+	}
+	rd_pcap_reader_close(r);
+	fflush(stdout);
+	status = d->refused != 0 ? 1 : 0;
+	if (rc < 0) {
+		fprintf(stderr, "redundctl: %s: record %lu: %s\n", file, packet + 1,
+		        rd_strerror(rc));
+		status = 1;
+	}
+	if (d->refused != 0 || d->other != 0)
+		fprintf(stderr,
+		        "redundctl: %s: %lu message(s), %lu packet(s) refused, %lu other "
+		        "record(s) skipped\n",
+		        file, d->messages, d->refused, d->other);
+	sodium_memzero(&d->key, sizeof(d->key));
+	free(d);
+	return status;
+}
+
+int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
+{
+	struct rd_sync_key k;
+	char text[128];
+	unsigned long id = 1;
+	const char *file = NULL;
+	bool bad = false;
+	int fd, n, ok;
+
+	(void)o;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--keyid") == 0 && i + 1 < argc) {
+			char *end;
+			id = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || id > 0xffffffffUL)
+				bad = true;
+		} else if (file == NULL && argv[i][0] != '-') {
+			file = argv[i];
+		} else {
+			bad = true;
+		}
+	}
+	if (bad || file == NULL) {
+		fprintf(stderr, "usage: redundctl sync genkey FILE [--keyid N]\n");
+		return 2;
+	}
+	if (rd_init() != 0)
+		return 1;
+	/* Never overwrite a key: rotation means a new file with a new id. */
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "redundctl: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	rd_sync_key_generate((uint32_t)id, NULL, &k);
+	n = rd_sync_key_format(&k, text, sizeof(text));
+	ok = n > 0 && write(fd, text, (size_t)n) == n;
+	ok = close(fd) == 0 && ok;
+	sodium_memzero(&k, sizeof(k));
+	sodium_memzero(text, sizeof(text));
+	if (!ok) {
+		fprintf(stderr, "redundctl: %s: write failed\n", file);
+		unlink(file);
+		return 1;
+	}
+	return 0;
+}
