@@ -22,6 +22,8 @@ static const struct rctl_cmd cmds[] = {
     {"carp", "leave", rctl_carp_leave, ""},
     {"carp", "join", rctl_carp_join, ""},
     {"decode", "carp", rctl_decode_carp, "FILE.pcap"},
+    {"decode", "pfsync", rctl_decode_pfsync, "FILE.pcap [--key KEYFILE] [--port N]"},
+    {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N]"},
 };
 
 static void usage(FILE *f)

@@ -38,4 +38,8 @@ int rctl_carp_leave(const struct rctl_opts *o, int argc, char **argv);
 int rctl_carp_join(const struct rctl_opts *o, int argc, char **argv);
 int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv);
 
+/* pfsync.c */
+int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv);
+int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv);
+
 #endif
