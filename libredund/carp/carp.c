@@ -405,6 +405,16 @@ int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out)
 	ifp->balancing = cfg->balancing;
 	snprintf(ifp->name, sizeof(ifp->name), "%s", cfg->name != NULL ? cfg->name : "-");
 	ifp->link_up = true;
+	/* The engine's own groups exist from the start, so that demoting on
+	 * link loss or send errors never needs an allocation that could fail. */
+	ifp->groups = rd_calloc(cfg->mem, 2, sizeof(*ifp->groups));
+	if (ifp->groups == NULL) {
+		rd_free(cfg->mem, ifp);
+		return RD_ERR_NOMEM;
+	}
+	snprintf(ifp->groups[0].name, sizeof(ifp->groups[0].name), "carpdev");
+	snprintf(ifp->groups[1].name, sizeof(ifp->groups[1].name), "snderrors");
+	ifp->ngroups = 2;
 	*out = ifp;
 	return 0;
 }
@@ -970,7 +980,10 @@ int rd_carp_if_demote_group(const struct rd_carp_if *ifp, size_t i, const char *
 
 void rd_carp_if_stats(const struct rd_carp_if *ifp, uint64_t out[RD_CARP_STAT_COUNT])
 {
-	memcpy(out, ifp->stats, sizeof(ifp->stats));
+	if (ifp == NULL)
+		memset(out, 0, sizeof(ifp->stats));
+	else
+		memcpy(out, ifp->stats, sizeof(ifp->stats));
 }
 
 size_t rd_carp_if_vhost_count(const struct rd_carp_if *ifp)

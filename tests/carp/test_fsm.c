@@ -489,13 +489,18 @@ START_TEST(test_demotion_sum_is_capped_and_clamped)
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 255);
 	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "admin", -1000, T0), 0);
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 32);
+	/* The engine's groups first, then the caller's in creation order. */
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 0, &name, &v), 0);
+	ck_assert_str_eq(name, "carpdev");
 	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 1, &name, &v), 0);
+	ck_assert_str_eq(name, "snderrors");
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 3, &name, &v), 0);
 	ck_assert_str_eq(name, "admin");
 	ck_assert_uint_eq(v, 0);
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 0, &name, &v), 0);
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 2, &name, &v), 0);
 	ck_assert_str_eq(name, "pfsync");
 	ck_assert_uint_eq(v, 32);
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 2, &name, &v), RD_ERR_NOENT);
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 4, &name, &v), RD_ERR_NOENT);
 	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "", 1, T0), RD_ERR_INVAL);
 	rd_carp_if_free(n.ifp);
 }
@@ -542,8 +547,9 @@ START_TEST(test_send_errors_demote_and_recover)
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 0); /* 2 errors: not yet */
 	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 1); /* 3 x 1 vhost */
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 0, &name, &v), 0);
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 1, &name, &v), 0);
 	ck_assert_str_eq(name, "snderrors");
+	ck_assert_uint_eq(v, 1);
 	n.send_rc = 0;
 	for (int i = 0; i < 3; i++)
 		rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));

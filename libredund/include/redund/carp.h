@@ -191,8 +191,9 @@ enum rd_carp_hmac_ctx {
  * the 20 key bytes, message = version 2, type 1, the 6-byte lladdr (only if
  * lladdr is not NULL), the vhid, the IPv4 addresses of addrs ascending and
  * each distinct value once, the IPv6 addresses likewise (scoped ones per
- * ctx), then the 8 counter bytes. addrs may mix families (others ignored);
- * naddrs may be 0. Writes 20 bytes to out. Thread-safe.
+ * ctx), then the 8 counter bytes. addrs may mix families (others ignored;
+ * at most RD_CARP_MAX_ADDRS of each family are used); naddrs may be 0.
+ * Writes 20 bytes to out. Thread-safe.
  */
 void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
                   const struct rd_addr *addrs, size_t naddrs,
@@ -514,7 +515,8 @@ int rd_carp_if_demote(struct rd_carp_if *ifp, const char *group, int delta, rd_t
 unsigned int rd_carp_if_demotion(const struct rd_carp_if *ifp);
 
 /*
- * rd_carp_if_demote_group - the i-th demotion group (creation order):
+ * rd_carp_if_demote_group - the i-th demotion group (creation order; the
+ * engine's own "carpdev" and "snderrors" are always 0 and 1):
  * *name (owned by the if, valid until it is freed) and *value. Returns 0 or
  * RD_ERR_NOENT past the end.
  */
