@@ -778,6 +778,123 @@ START_TEST(test_strict_unicast_refuses_unknown_source)
 }
 END_TEST
 
+START_TEST(test_strict_accepts_restarted_peer_with_later_epoch)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_strict(&a, "10.0.0.1", 100, 5000, NULL, 0);
+	vb = add_strict(&b, "10.0.0.2", 0, 100, NULL, 0);
+	force_master(&a, va, T0);
+	ck_assert_int_eq(deliver(&a, &b, T0), 0);
+	/* A restarts later with a larger epoch: its counters keep growing. */
+	rd_carp_if_free(a.ifp);
+	node_init(&a, 3, RD_CARP_BAL_NONE);
+	va = add_strict(&a, "10.0.0.1", 100, 5060, NULL, 0);
+	force_master(&a, va, T0 + 60 * RD_SEC);
+	ck_assert_int_eq(deliver(&a, &b, T0 + 60 * RD_SEC), 0);
+	/* A restart with an older epoch (clock stepped back) is refused. */
+	rd_carp_if_free(a.ifp);
+	node_init(&a, 4, RD_CARP_BAL_NONE);
+	va = add_strict(&a, "10.0.0.1", 100, 4000, NULL, 0);
+	force_master(&a, va, T0 + 61 * RD_SEC);
+	ck_assert_int_eq(deliver(&a, &b, T0 + 61 * RD_SEC), RD_CARP_REFUSED(RD_CARP_STAT_REPLAY));
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/* ---- custom lladdr, IPv6 payload path ---- */
+
+static struct rd_carp_vhost *add_ll(struct node *n, const char *src, uint8_t skew,
+                                    const uint8_t *ll)
+{
+	struct rd_addr store[1];
+	struct rd_carp_vhost_config c = vcfg(5, 1, skew, src, store);
+	struct rd_carp_vhost *vh;
+
+	if (ll != NULL) {
+		c.has_lladdr = true;
+		memcpy(c.lladdr, ll, 6);
+	}
+	ck_assert_int_eq(rd_carp_vhost_add(n->ifp, &c, T0, &vh), 0);
+	return vh;
+}
+
+START_TEST(test_custom_lladdr_is_authenticated)
+{
+	const uint8_t custom[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+	const uint8_t vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, 5};
+	struct node a, b, c, d;
+	struct rd_carp_vhost *va;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	node_init(&c, 3, RD_CARP_BAL_NONE);
+	node_init(&d, 4, RD_CARP_BAL_NONE);
+	va = add_ll(&a, "10.0.0.1", 0, custom);
+	add_ll(&b, "10.0.0.2", 100, custom);
+	add_ll(&c, "10.0.0.3", 100, NULL);
+	add_ll(&d, "10.0.0.4", 100, vmac);
+	force_master(&a, va, T0);
+	ck_assert_int_eq(rd_carp_input(b.ifp, a.out[0].b, a.out[0].len, T0), 0);
+	ck_assert_int_eq(rd_carp_input(c.ifp, a.out[0].b, a.out[0].len, T0),
+	                 RD_CARP_REFUSED(RD_CARP_STAT_BADAUTH));
+	rd_carp_if_free(a.ifp);
+	/* The default virtual MAC is never hashed: same as no lladdr. */
+	node_init(&a, 5, RD_CARP_BAL_NONE);
+	va = add_ll(&a, "10.0.0.1", 0, NULL);
+	force_master(&a, va, T0);
+	ck_assert_int_eq(rd_carp_input(d.ifp, a.out[0].b, a.out[0].len, T0), 0);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+	rd_carp_if_free(c.ifp);
+	rd_carp_if_free(d.ifp);
+}
+END_TEST
+
+START_TEST(test_ipv6_only_vhost_through_payload_input)
+{
+	struct node a, b;
+	struct rd_addr addr = A("2001:db8::100");
+	struct rd_carp_vhost_config c;
+	struct rd_carp_vhost *va, *vb;
+	struct rd_carp_ip_info ip;
+	struct rd_carp_vhost_info i;
+
+	memset(&c, 0, sizeof(c));
+	c.vhid = 6;
+	c.advbase = 1;
+	rd_carp_key_from_pass("v6only", c.key);
+	c.addrs = &addr;
+	c.naddrs = 1;
+	c.src6 = A("fe80::1");
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	ck_assert_int_eq(rd_carp_vhost_add(a.ifp, &c, T0, &va), 0);
+	c.src6 = A("fe80::2");
+	c.advskew = 1;
+	ck_assert_int_eq(rd_carp_vhost_add(b.ifp, &c, T0, &vb), 0);
+	rd_carp_vhost_info(vb, &i);
+	ck_assert_uint_eq(i.md4, RD_TIME_NEVER);
+	force_master(&a, va, T0);
+	ck_assert_uint_eq(a.nout, 1);
+	ck_assert_int_eq(rd_carp_ip_parse(a.out[0].b, a.out[0].len, &ip), 0);
+	/* As a Linux raw IPv6 socket delivers it: no IP header, hop limit from cmsg. */
+	ck_assert_int_eq(
+	    rd_carp_input_payload(b.ifp, &ip.src, &ip.dst, 255, ip.carp, ip.carp_len, T0 + RD_MSEC),
+	    0);
+	rd_carp_vhost_info(vb, &i);
+	ck_assert_uint_eq(i.md6, T0 + RD_MSEC + 3 * rd_carp_interval(1, 1));
+	ck_assert_uint_eq(i.stats[RD_CARP_STAT_IPACKETS6], 1);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
 /* ---- ip balancing ---- */
 
 START_TEST(test_ip_balancing_filter_keeps_packets_of_own_master_vhosts)
@@ -957,6 +1074,9 @@ int main(void)
 	tcase_add_test(tc, test_strict_accepts_growing_and_refuses_replayed_ads);
 	tcase_add_test(tc, test_strict_own_packets_are_loops);
 	tcase_add_test(tc, test_strict_unicast_refuses_unknown_source);
+	tcase_add_test(tc, test_strict_accepts_restarted_peer_with_later_epoch);
+	tcase_add_test(tc, test_custom_lladdr_is_authenticated);
+	tcase_add_test(tc, test_ipv6_only_vhost_through_payload_input);
 	tcase_add_test(tc, test_ip_balancing_filter_keeps_packets_of_own_master_vhosts);
 	tcase_add_test(tc, test_no_balancing_accepts_everything);
 	tcase_add_test(tc, test_vhost_add_validates_config);
