@@ -698,6 +698,17 @@ int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
 		p->active = na;
 		p->cap = cap;
 	}
+	/* A target taken out earlier and still referenced comes back as
+	 * itself, so its nodes and load carry on. */
+	for (tg = p->all; tg != NULL; tg = tg->anext) {
+		if (!tg->in_pool && tg->prefixlen == prefixlen && addr_eq(&tg->addr, &a)) {
+			tg->in_pool = 1;
+			tg->weight = weight ? weight : 1;
+			tg->refs++;
+			p->active[p->n++] = tg;
+			return RD_OK;
+		}
+	}
 	tg = rd_calloc(t->mem, 1, sizeof(*tg));
 	if (tg == NULL)
 		goto nomem;
@@ -1120,8 +1131,8 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 					next = n->tnext;
 					if (!addr_eq(&n->raddr, &a))
 						continue;
-					if (!node_dead(n, now))
-						killed++;
+					n->scratch = !node_dead(n, now);
+					killed += n->scratch;
 					n->pending++;
 					node_kill(t, n);
 					n->tnext = pinned;
@@ -1131,9 +1142,12 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 		}
 	}
 	if ((flags & RD_SRC_KILL_STATES) && t->hooks.kill_states != NULL) {
+		/* A dead node has no states left to kill. */
 		for (n = pinned; n != NULL; n = n->tnext) {
 			struct rd_addr src = n->addr;
-			t->hooks.kill_states(t->hooks.user, n->rule_id, &src, now);
+
+			if (n->scratch)
+				t->hooks.kill_states(t->hooks.user, n->rule_id, &src, now);
 		}
 	}
 	for (n = pinned; n != NULL; n = next) {

@@ -23,7 +23,7 @@ struct src_node {
 	uint8_t obj; /* OBJ_NODE */
 	uint8_t kind;
 	uint8_t flags;
-	uint8_t pad;
+	uint8_t scratch;  /* rd_src_kill_target: was live when unlinked */
 	uint32_t rule_id; /* key, with kind and addr */
 	struct rd_addr addr;
 	struct src_node *hnext;         /* hash chain */

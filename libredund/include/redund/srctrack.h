@@ -236,7 +236,9 @@ int rd_src_pool_set(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
  * rd_src_pool_add - append a target (an address, or a network with
  * prefixlen < the family's length) to a pool. Every target of a pool has the
  * same family. weight (0 treated as 1) divides a target's load for
- * least-states. Returns 0, RD_ERR_EXIST (same address and prefix),
+ * least-states. A target taken out earlier and still used by nodes or
+ * states comes back as itself (its load and sticky sources carry on).
+ * Returns 0, RD_ERR_EXIST (same address and prefix),
  * RD_ERR_INVAL or RD_ERR_NOMEM.
  */
 int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
@@ -320,7 +322,8 @@ void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now);
  * limit, calls hooks.overload (if the rule has overload) and
  * hooks.kill_states (if flush), and returns RD_ERR_LIMIT: the caller kills
  * this state and drops the packet. Returns 0 otherwise (also for handle 0,
- * a binding without a TRACK node, or a second call for the same state).
+ * a binding without a TRACK node, or a second call for the same state), or
+ * RD_ERR_STATE for a binding not yet committed.
  */
 int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
@@ -341,7 +344,8 @@ size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const s
  * rd_src_kill_target - drop every sticky node whose target address is
  * `target` in the pools of `kind` (RD_SRC_KIND_MAX: all pool kinds) of rule
  * r (NULL: all rules) — kill by gateway. With RD_SRC_KILL_STATES, calls
- * hooks.kill_states(rule, source) for each dropped node. Pool membership is
+ * hooks.kill_states(rule, source) for each dropped live node (a dead one has
+ * no states). Pool membership is
  * not changed. Work: the nodes bound to matching targets. Returns the nodes
  * dropped.
  */
