@@ -376,8 +376,9 @@ struct rd_carp_vhost_config {
  * rd_carp_vhost_add - add a vhost and start it: if the link is up it goes
  * INIT -> BACKUP at `now` (state_change called) with its master-down timers
  * armed. Config arrays are copied. Returns 0 and *out (may be NULL),
- * RD_ERR_INVAL (bad vhid/advskew/addresses/missing source/too many),
- * RD_ERR_EXIST (vhid in use) or RD_ERR_NOMEM. The vhost belongs to the if.
+ * RD_ERR_INVAL (bad vhid/advskew/addresses/peers, missing source),
+ * RD_ERR_EXIST (vhid in use), RD_ERR_LIMIT (RD_CARP_MAX_VHOSTS reached) or
+ * RD_ERR_NOMEM. The vhost belongs to the if.
  */
 int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config *cfg, rd_time_t now,
                       struct rd_carp_vhost **out);
