@@ -730,7 +730,9 @@ static bool collides(struct rd_state_table *t, const struct rd_state_key *key, u
 	const struct rd_index *ix = &t->kidx;
 	uint64_t h = hash_key(t, key);
 	uint8_t tag = tag_of(h);
-restart:;
+	bool live;
+restart:
+	live = false;
 	uint32_t pos = (uint32_t)h & ix->mask;
 	for (uint32_t n = 0; n <= ix->mask; n++) {
 		const struct rd_chunk *c = &ix->chunks[pos];
@@ -753,13 +755,14 @@ restart:;
 				rd_state_remove_why(t, st, RD_STATE_RM_REUSED, now);
 				goto restart;
 			}
-			return true;
+			/* keep going: every expired/closed holder of the key gives way */
+			live = true;
 		}
 		if (c->overflow == 0)
 			break;
 		pos = (pos + 1) & ix->mask;
 	}
-	return false;
+	return live;
 }
 
 /* ---- insertion ---- */
@@ -879,8 +882,9 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 			return RD_ERR_LIMIT;
 		}
 	}
-	if (collides(t, &wire, ifindex, outflag, now) ||
-	    (nat && collides(t, &stack, ifindex, outflag, now))) {
+	bool c1 = collides(t, &wire, ifindex, outflag, now);
+	bool c2 = nat && collides(t, &stack, ifindex, outflag, now);
+	if (c1 || c2) {
 		count_reason(t, RD_STATE_RES_STATEINS);
 		return RD_ERR_EXIST;
 	}
@@ -986,8 +990,9 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 		count_reason(t, RD_STATE_RES_MEMORY);
 		return RD_ERR_NOMEM;
 	}
-	if (collides(t, &in->wire, in->ifindex, outflag, now) ||
-	    (nat && collides(t, &in->stack, in->ifindex, outflag, now))) {
+	bool c1 = collides(t, &in->wire, in->ifindex, outflag, now);
+	bool c2 = nat && collides(t, &in->stack, in->ifindex, outflag, now);
+	if (c1 || c2) {
 		count_reason(t, RD_STATE_RES_STATEINS);
 		return RD_ERR_EXIST;
 	}
