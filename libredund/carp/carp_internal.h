@@ -1,0 +1,143 @@
+/*
+ * Internals of the CARP engine shared by its files (not installed):
+ * the if and vhost objects and the state machine's entry points.
+ *   fsm.c    states, timers, sending, demotion, the election
+ *   input.c  validation of received advertisements (OpenBSD's order)
+ *   carp.c   the if and its vhosts: lifecycle, link, leave, balancing
+ */
+#ifndef RD_CARP_INTERNAL_H
+#define RD_CARP_INTERNAL_H
+
+#include <string.h>
+
+#include "core/internal.h"
+#include "redund/carp.h"
+
+/* Families a vhost may use, as indexes. */
+enum { F4 = 0, F6 = 1, NFAM = 2 };
+
+/* Strict replay mode: per-sender memory, and our own recent counters. */
+#define REPLAY_SLOTS 16
+#define SENT_RING    16
+
+struct replay_slot {
+	struct rd_addr src;
+	uint64_t last;
+	rd_time_t seen;
+	bool used;
+};
+
+struct demote_group {
+	char name[RD_CARP_GROUP_NAME_MAX];
+	unsigned int value;
+};
+
+struct rd_carp_vhost {
+	struct rd_carp_if *ifp;
+	uint8_t vhid, advbase, advskew, deadratio;
+	bool preempt, replay_strict, admin_up;
+	uint8_t key[RD_CARP_KEY_LEN];
+	const uint8_t *hmac_lladdr; /* NULL or lladdr below */
+	uint8_t lladdr[6];
+	struct rd_addr addrs[RD_CARP_MAX_ADDRS];
+	size_t naddrs;
+	struct rd_addr src[NFAM];
+	struct rd_addr peers[RD_CARP_MAX_PEERS];
+	size_t npeers;
+	bool fam[NFAM];   /* has addresses of this family: advertises on it */
+	bool mcast[NFAM]; /* no unicast peer of this family */
+	void *user;
+
+	enum rd_carp_state state;
+	rd_time_t state_since;
+	rd_time_t ad_tmo;
+	rd_time_t md_tmo[NFAM];
+	int delayed_arp; /* ads until the second announcement; -1 none */
+
+	uint8_t cookie[RD_CARP_COUNTER_LEN]; /* OpenBSD's vhe_replay_cookie */
+	uint64_t next_counter;               /* strict mode */
+	uint64_t sent[SENT_RING];
+	size_t nsent, sent_pos;
+	struct replay_slot replay[REPLAY_SLOTS];
+
+	uint64_t stats[RD_CARP_STAT_COUNT];
+};
+
+struct rd_carp_if {
+	const struct rd_mem *mem;
+	struct rd_log log;
+	struct rd_random random;
+	struct rd_carp_callbacks cb;
+	void *user;
+	enum rd_carp_balancing balancing;
+	char name[32];
+	bool link_up;
+
+	struct rd_carp_vhost **vh; /* sorted by vhid */
+	size_t nvh;
+
+	struct demote_group *groups;
+	size_t ngroups;
+	unsigned int demote; /* sum, capped at 255 */
+
+	/* Send-error demotion (OpenBSD: 3 x vhosts errors in a row). */
+	unsigned int snd_err, snd_ok;
+	bool snd_demoted;
+	int snd_pending; /* +1 / -1 to apply once the sends are done */
+
+	uint64_t stats[RD_CARP_STAT_COUNT];
+};
+
+static inline int fam_of(uint8_t af)
+{
+	return af == RD_AF_INET6 ? F6 : F4;
+}
+
+static inline bool addr_eq(const struct rd_addr *a, const struct rd_addr *b)
+{
+	if (a->af != b->af)
+		return false;
+	return memcmp(a->u.v6, b->u.v6, a->af == RD_AF_INET ? 4 : 16) == 0;
+}
+
+static inline bool addr_multicast(const struct rd_addr *a)
+{
+	if (a->af == RD_AF_INET)
+		return (a->u.v4[0] & 0xf0) == 0xe0;
+	return a->u.v6[0] == 0xff;
+}
+
+static inline void count(struct rd_carp_if *ifp, struct rd_carp_vhost *vh, int stat)
+{
+	ifp->stats[stat]++;
+	if (vh != NULL)
+		vh->stats[stat]++;
+}
+
+static inline bool af_ok(uint8_t af)
+{
+	return af == RD_AF_INET || af == RD_AF_INET6;
+}
+
+/* Entry points between the files; hidden from the shared library's ABI. */
+#define CARPI_HIDDEN __attribute__((visibility("hidden")))
+
+/* fsm.c */
+CARPI_HIDDEN void carpi_set_state(struct rd_carp_vhost *vh, enum rd_carp_state st, rd_time_t now,
+                                  const char *why);
+CARPI_HIDDEN void carpi_cancel_timers(struct rd_carp_vhost *vh);
+CARPI_HIDDEN void carpi_arm_master_down(struct rd_carp_vhost *vh, int fam, rd_time_t now);
+CARPI_HIDDEN bool carpi_running(const struct rd_carp_vhost *vh);
+CARPI_HIDDEN void carpi_start_backup(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
+CARPI_HIDDEN void carpi_go_init(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
+CARPI_HIDDEN void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out);
+CARPI_HIDDEN void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
+CARPI_HIDDEN void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
+CARPI_HIDDEN void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now);
+CARPI_HIDDEN int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta,
+                                  rd_time_t now);
+CARPI_HIDDEN void carpi_flush(struct rd_carp_if *ifp, rd_time_t now);
+CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
+                              rd_time_t now);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * The CARP state machine: states, timers, sending advertisements,
+ * demotion and the election of OpenBSD current (research note §2).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "carp_internal.h"
+
+/* ------------------------------------------------------------------ */
+/* States and timers                                                   */
+
+void carpi_set_state(struct rd_carp_vhost *vh, enum rd_carp_state st, rd_time_t now,
+                     const char *why)
+{
+	struct rd_carp_if *ifp = vh->ifp;
+	enum rd_carp_state old = vh->state;
+
+	if (old == st)
+		return;
+	vh->state = st;
+	vh->state_since = now;
+	rd_logf(&ifp->log, RD_LOG_NOTICE, "carp %s vhid %u: %s -> %s (%s)", ifp->name, vh->vhid,
+	        rd_carp_state_name(old), rd_carp_state_name(st), why);
+	if (ifp->cb.state_change != NULL)
+		ifp->cb.state_change(ifp->user, vh, old, st, why);
+}
+
+void carpi_cancel_timers(struct rd_carp_vhost *vh)
+{
+	vh->ad_tmo = RD_TIME_NEVER;
+	vh->md_tmo[F4] = RD_TIME_NEVER;
+	vh->md_tmo[F6] = RD_TIME_NEVER;
+}
+
+/* Arm the master-down timer of one family (or of every family in use). */
+void carpi_arm_master_down(struct rd_carp_vhost *vh, int fam, rd_time_t now)
+{
+	rd_time_t t = now + rd_carp_master_down(vh->advbase, vh->advskew, vh->deadratio);
+
+	for (int f = 0; f < NFAM; f++)
+		if (vh->fam[f] && (fam < 0 || fam == f))
+			vh->md_tmo[f] = t;
+}
+
+bool carpi_running(const struct rd_carp_vhost *vh)
+{
+	return vh->admin_up && vh->ifp->link_up;
+}
+
+/* OpenBSD carp_setrun for INIT: every node starts as BACKUP. */
+void carpi_start_backup(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+{
+	carpi_cancel_timers(vh);
+	carpi_set_state(vh, RD_CARP_BACKUP, now, why);
+	carpi_arm_master_down(vh, -1, now);
+}
+
+void carpi_go_init(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+{
+	carpi_cancel_timers(vh);
+	vh->delayed_arp = -1;
+	carpi_set_state(vh, RD_CARP_INIT, now, why);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                             */
+
+static uint64_t take_counter(struct rd_carp_vhost *vh)
+{
+	uint64_t c = vh->next_counter++;
+
+	vh->sent[vh->sent_pos] = c;
+	vh->sent_pos = (vh->sent_pos + 1) % SENT_RING;
+	if (vh->nsent < SENT_RING)
+		vh->nsent++;
+	return c;
+}
+
+static void note_send_result(struct rd_carp_if *ifp, int rc)
+{
+	unsigned int thr = 3 * (unsigned int)(ifp->nvh > 0 ? ifp->nvh : 1);
+
+	if (rc < 0) {
+		ifp->snd_ok = 0;
+		if (++ifp->snd_err >= thr && !ifp->snd_demoted) {
+			ifp->snd_demoted = true;
+			ifp->snd_pending++;
+		}
+	} else {
+		ifp->snd_err = 0;
+		if (ifp->snd_demoted && ++ifp->snd_ok >= thr) {
+			ifp->snd_demoted = false;
+			ifp->snd_ok = 0;
+			ifp->snd_pending--;
+		}
+	}
+}
+
+/* One packet of an advertisement to one destination. */
+static void send_one(struct rd_carp_vhost *vh, const uint8_t carp[RD_CARP_HDR_LEN],
+                     const struct rd_addr *dst, bool bow_out)
+{
+	struct rd_carp_if *ifp = vh->ifp;
+	uint8_t pkt[RD_CARP_PKT_MAX];
+	struct rd_carp_out out;
+	uint16_t id = 0;
+	int n, rc;
+
+	rd_random_buf(&ifp->random, &id, sizeof(id));
+	n = rd_carp_ip_build(&vh->src[fam_of(dst->af)], dst, id, carp, pkt, sizeof(pkt));
+	if (n < 0) /* cannot happen: the config was validated */
+		return;
+	memset(&out, 0, sizeof(out));
+	out.af = dst->af;
+	out.multicast = addr_multicast(dst);
+	out.src = vh->src[fam_of(dst->af)];
+	out.dst = *dst;
+	out.pkt = pkt;
+	out.pkt_len = (size_t)n;
+	out.carp = pkt + (size_t)n - RD_CARP_HDR_LEN;
+	out.bow_out = bow_out;
+	rc = ifp->cb.send(ifp->user, vh, &out);
+	if (rc < 0) {
+		count(ifp, vh, RD_CARP_STAT_OERRORS);
+		rd_logf(&ifp->log, RD_LOG_INFO, "carp %s vhid %u: send failed (%d)", ifp->name,
+		        vh->vhid, rc);
+	} else {
+		count(ifp, vh,
+		      dst->af == RD_AF_INET ? RD_CARP_STAT_OPACKETS : RD_CARP_STAT_OPACKETS6);
+	}
+	note_send_result(ifp, rc);
+}
+
+/* OpenBSD carp_send_ad: one advertisement per family, to group or peers. */
+void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
+{
+	struct rd_carp_if *ifp = vh->ifp;
+	struct rd_carp_hdr h;
+	uint8_t wire[RD_CARP_HDR_LEN];
+
+	for (int f = 0; f < NFAM; f++) {
+		if (!vh->fam[f])
+			continue;
+		memset(&h, 0, sizeof(h));
+		h.version = RD_CARP_VERSION;
+		h.type = RD_CARP_TYPE_ADVERTISEMENT;
+		h.vhid = vh->vhid;
+		h.advskew = bow_out ? 255 : vh->advskew;
+		h.advbase = bow_out ? 255 : vh->advbase;
+		h.authlen = RD_CARP_AUTHLEN;
+		h.demote = (uint8_t)ifp->demote;
+		if (vh->replay_strict)
+			rd_put64(h.counter, take_counter(vh));
+		else
+			memcpy(h.counter, vh->cookie, RD_CARP_COUNTER_LEN);
+		rd_carp_hmac(vh->key, vh->hmac_lladdr, vh->vhid, vh->addrs, vh->naddrs, h.counter,
+		             RD_CARP_HMAC_NOV6LL, h.hmac);
+		rd_carp_hdr_encode(&h, wire);
+		if (vh->mcast[f]) {
+			struct rd_addr g = f == F4 ? rd_carp_group4() : rd_carp_group6();
+
+			send_one(vh, wire, &g, bow_out);
+		} else {
+			for (size_t i = 0; i < vh->npeers; i++)
+				if (fam_of(vh->peers[i].af) == f)
+					send_one(vh, wire, &vh->peers[i], bow_out);
+		}
+	}
+	if (bow_out)
+		return;
+	vh->ad_tmo = now + rd_carp_interval(vh->advbase, vh->advskew);
+	/* OpenBSD's delayed ARP: announce again two advertisements later. */
+	if (vh->delayed_arp > 0 && --vh->delayed_arp == 0) {
+		vh->delayed_arp = -1;
+		if (ifp->cb.announce != NULL)
+			ifp->cb.announce(ifp->user, vh, 1);
+	}
+}
+
+/* OpenBSD carp_master_down: become MASTER now. */
+void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+{
+	struct rd_carp_if *ifp = vh->ifp;
+
+	if (vh->state != RD_CARP_BACKUP)
+		return;
+	carpi_cancel_timers(vh);
+	carpi_set_state(vh, RD_CARP_MASTER, now, why);
+	carpi_send_ad(vh, now, false);
+	if (ifp->balancing == RD_CARP_BAL_NONE) {
+		if (ifp->cb.announce != NULL)
+			ifp->cb.announce(ifp->user, vh, 0);
+		vh->delayed_arp = 2;
+	}
+	count(ifp, vh, RD_CARP_STAT_PREEMPT);
+}
+
+void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+{
+	vh->ad_tmo = RD_TIME_NEVER;
+	vh->delayed_arp = -1;
+	carpi_set_state(vh, RD_CARP_BACKUP, now, why);
+	carpi_arm_master_down(vh, -1, now);
+}
+
+static void send_ad_all(struct rd_carp_if *ifp, rd_time_t now)
+{
+	for (size_t i = 0; i < ifp->nvh; i++)
+		if (ifp->vh[i]->state == RD_CARP_MASTER)
+			carpi_send_ad(ifp->vh[i], now, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Demotion                                                            */
+
+static unsigned int demote_sum(const struct rd_carp_if *ifp)
+{
+	unsigned long s = 0;
+
+	for (size_t i = 0; i < ifp->ngroups; i++)
+		s += ifp->groups[i].value;
+	return s > RD_CARP_DEMOTE_MAX ? RD_CARP_DEMOTE_MAX : (unsigned int)s;
+}
+
+static struct demote_group *group_find(const struct rd_carp_if *ifp, const char *name)
+{
+	for (size_t i = 0; i < ifp->ngroups; i++)
+		if (strcmp(ifp->groups[i].name, name) == 0)
+			return &ifp->groups[i];
+	return NULL;
+}
+
+int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now)
+{
+	struct demote_group *g = group_find(ifp, group);
+	long v;
+	unsigned int old = ifp->demote;
+
+	if (g == NULL) {
+		struct demote_group *ng;
+
+		if (delta <= 0) /* a group that does not exist is at 0 already */
+			return 0;
+		ng = rd_realloc(ifp->mem, ifp->groups, (ifp->ngroups + 1) * sizeof(*ng));
+		if (ng == NULL)
+			return RD_ERR_NOMEM;
+		ifp->groups = ng;
+		g = &ng[ifp->ngroups++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->name, sizeof(g->name), "%s", group);
+	}
+	v = (long)g->value + delta;
+	if (v < 0)
+		v = 0;
+	if (v > (long)UINT32_MAX)
+		v = UINT32_MAX;
+	g->value = (unsigned int)v;
+	ifp->demote = demote_sum(ifp);
+	rd_logf(&ifp->log, RD_LOG_NOTICE, "carp %s: demoted group %s by %d to %u (total %u)",
+	        ifp->name, g->name, delta, g->value, ifp->demote);
+	if (ifp->demote != old) {
+		if (ifp->cb.demotion != NULL)
+			ifp->cb.demotion(ifp->user, ifp, ifp->demote);
+		send_ad_all(ifp, now);
+	}
+	return 0;
+}
+
+/* Apply send-error demotion decided during sends (never recursively). */
+void carpi_flush(struct rd_carp_if *ifp, rd_time_t now)
+{
+	for (int rounds = 0; ifp->snd_pending != 0 && rounds < 4; rounds++) {
+		int d = ifp->snd_pending;
+
+		ifp->snd_pending = 0;
+		carpi_demote_adj(ifp, "snderrors", d, now);
+	}
+}
+
+/* OpenBSD's bow-out: a MASTER tells the backups it leaves (255/255). */
+void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now)
+{
+	if (vh->state == RD_CARP_MASTER)
+		carpi_send_ad(vh, now, true);
+	vh->admin_up = false;
+	carpi_go_init(vh, now, "stopped");
+}
+
+/* ------------------------------------------------------------------ */
+/* The election                                                        */
+
+/* A timeval as OpenBSD compares them: (seconds, advskew * 1e6 / 256 us). */
+struct tv {
+	uint32_t sec, usec;
+};
+
+static int tv_cmp(struct tv a, struct tv b)
+{
+	if (a.sec != b.sec)
+		return a.sec < b.sec ? -1 : 1;
+	if (a.usec != b.usec)
+		return a.usec < b.usec ? -1 : 1;
+	return 0;
+}
+
+/* The election (OpenBSD carp_proto_input_c, research §2.3). */
+void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam, rd_time_t now)
+{
+	struct tv me = {vh->advbase, (uint32_t)vh->advskew * 1000000u / 256};
+	struct tv ad = {h->advbase, (uint32_t)h->advskew * 1000000u / 256};
+	unsigned int d_me = vh->ifp->demote, d_ad = h->demote;
+
+	switch (vh->state) {
+	case RD_CARP_INIT:
+		break;
+	case RD_CARP_MASTER:
+		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me)
+			carpi_step_down(vh, now,
+			                d_ad < d_me ? "less demoted master advertising"
+			                            : "more frequent advertisement received");
+		break;
+	case RD_CARP_BACKUP:
+		if (vh->preempt && tv_cmp(me, ad) < 0 && d_ad >= d_me) {
+			carpi_master_down(vh, now, "preempting a slower master");
+			break;
+		}
+		if (d_ad > d_me) {
+			carpi_master_down(vh, now, "master more demoted");
+			break;
+		}
+		/* A master advertising this rarely will time out anyway. */
+		me.sec = (uint32_t)vh->advbase * vh->deadratio;
+		if (vh->advbase != 0 && tv_cmp(me, ad) < 0) {
+			carpi_master_down(vh, now, "master will time out (bow-out)");
+			break;
+		}
+		carpi_arm_master_down(vh, fam, now);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers due                                                          */
+
+rd_time_t rd_carp_expiry(const struct rd_carp_if *ifp)
+{
+	rd_time_t t = RD_TIME_NEVER;
+
+	if (ifp == NULL)
+		return t;
+	for (size_t i = 0; i < ifp->nvh; i++) {
+		const struct rd_carp_vhost *vh = ifp->vh[i];
+
+		t = RD_MIN(t, vh->ad_tmo);
+		t = RD_MIN(t, vh->md_tmo[F4]);
+		t = RD_MIN(t, vh->md_tmo[F6]);
+	}
+	return t;
+}
+
+int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now)
+{
+	if (ifp == NULL)
+		return RD_ERR_INVAL;
+	for (size_t i = 0; i < ifp->nvh; i++) {
+		struct rd_carp_vhost *vh = ifp->vh[i];
+
+		if (vh->state == RD_CARP_MASTER && vh->ad_tmo <= now)
+			carpi_send_ad(vh, now, false);
+		else if (vh->state == RD_CARP_BACKUP &&
+		         (vh->md_tmo[F4] <= now || vh->md_tmo[F6] <= now))
+			carpi_master_down(vh, now, "master down timer expired");
+	}
+	carpi_flush(ifp, now);
+	return 0;
+}

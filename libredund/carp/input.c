@@ -1,0 +1,163 @@
+/*
+ * CARP input: the checks of OpenBSD's carp_proto_input in its order, each
+ * refusal counted under its own name, then the election. A refused packet
+ * changes nothing but its counter.
+ */
+#include <sodium.h>
+
+#include "carp_internal.h"
+
+static bool is_own_src(const struct rd_carp_if *ifp, const struct rd_addr *a)
+{
+	for (size_t i = 0; i < ifp->nvh; i++)
+		if (addr_eq(&ifp->vh[i]->src[fam_of(a->af)], a))
+			return true;
+	return false;
+}
+
+static int refuse(struct rd_carp_if *ifp, struct rd_carp_vhost *vh, int stat,
+                  const struct rd_addr *src)
+{
+	char buf[RD_ADDR_STRLEN];
+	int level = RD_LOG_INFO;
+
+	if (stat == RD_CARP_STAT_BADTTL || stat == RD_CARP_STAT_BADVER)
+		level = RD_LOG_NOTICE;
+	else if (stat == RD_CARP_STAT_LOOP || stat == RD_CARP_STAT_REPLAY)
+		level = RD_LOG_WARNING;
+	count(ifp, vh, stat);
+	if (ifp->log.fn != NULL && level <= ifp->log.level)
+		rd_logf(&ifp->log, level, "carp %s: packet from %s refused: %s", ifp->name,
+		        src->af != RD_AF_UNSPEC ? rd_addr_format(src, buf, sizeof(buf)) : "?",
+		        rd_carp_strerror(RD_CARP_REFUSED(stat)));
+	return RD_CARP_REFUSED(stat);
+}
+
+static bool in_sent_ring(const struct rd_carp_vhost *vh, uint64_t c)
+{
+	for (size_t i = 0; i < vh->nsent; i++)
+		if (vh->sent[i] == c)
+			return true;
+	return false;
+}
+
+/*
+ * Strict replay check. Returns the slot to update on acceptance, or NULL
+ * (with *refuse set) when the packet must be refused.
+ */
+static struct replay_slot *replay_check(struct rd_carp_vhost *vh, const struct rd_addr *src,
+                                        uint64_t c, bool *bad)
+{
+	struct replay_slot *free_slot = NULL, *oldest = NULL;
+
+	*bad = false;
+	if (!vh->mcast[fam_of(src->af)]) {
+		bool known = false;
+
+		for (size_t i = 0; i < vh->npeers; i++)
+			known |= addr_eq(&vh->peers[i], src);
+		if (!known) {
+			*bad = true;
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < REPLAY_SLOTS; i++) {
+		struct replay_slot *s = &vh->replay[i];
+
+		if (!s->used) {
+			if (free_slot == NULL)
+				free_slot = s;
+			continue;
+		}
+		if (addr_eq(&s->src, src)) {
+			if (c <= s->last) {
+				*bad = true;
+				return NULL;
+			}
+			return s;
+		}
+		if (oldest == NULL || s->seen < oldest->seen)
+			oldest = s;
+	}
+	return free_slot != NULL ? free_slot : oldest;
+}
+
+static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
+                        const struct rd_addr *dst, uint8_t ttl, const uint8_t *carp, size_t len,
+                        rd_time_t now)
+{
+	struct rd_carp_vhost *vh;
+	struct rd_carp_hdr h;
+	struct replay_slot *slot = NULL;
+	struct rd_addr group = src->af == RD_AF_INET ? rd_carp_group4() : rd_carp_group6();
+	int fam = fam_of(src->af);
+	bool dst_mcast = addr_multicast(dst);
+
+	if (dst_mcast ? !addr_eq(dst, &group) : !is_own_src(ifp, dst))
+		return refuse(ifp, NULL, RD_CARP_STAT_BADIF, src);
+	if (ttl != RD_CARP_TTL)
+		return refuse(ifp, NULL, RD_CARP_STAT_BADTTL, src);
+	if (len < RD_CARP_HDR_LEN)
+		return refuse(ifp, NULL, RD_CARP_STAT_BADLEN, src);
+	if (!rd_carp_hdr_cksum_ok(carp))
+		return refuse(ifp, NULL, RD_CARP_STAT_BADSUM, src);
+	rd_carp_hdr_decode(carp, len, &h);
+
+	vh = rd_carp_vhost_find(ifp, h.vhid);
+	if (vh == NULL || !carpi_running(vh) || vh->state == RD_CARP_INIT ||
+	    vh->mcast[fam] != dst_mcast)
+		return refuse(ifp, NULL, RD_CARP_STAT_BADVHID, src);
+	vh->stats[fam == F4 ? RD_CARP_STAT_IPACKETS : RD_CARP_STAT_IPACKETS6]++;
+	if (h.version != RD_CARP_VERSION || h.type != RD_CARP_TYPE_ADVERTISEMENT)
+		return refuse(ifp, vh, RD_CARP_STAT_BADVER, src);
+	if (!rd_carp_hmac_verify(vh->key, vh->hmac_lladdr, vh->vhid, vh->addrs, vh->naddrs,
+	                         h.counter, h.hmac))
+		return refuse(ifp, vh, RD_CARP_STAT_BADAUTH, src);
+	if (vh->replay_strict) {
+		uint64_t c = rd_get64(h.counter);
+		bool bad;
+
+		if (is_own_src(ifp, src) || in_sent_ring(vh, c))
+			return refuse(ifp, vh, RD_CARP_STAT_LOOP, src);
+		slot = replay_check(vh, src, c, &bad);
+		if (bad)
+			return refuse(ifp, vh, RD_CARP_STAT_REPLAY, src);
+		slot->used = true;
+		slot->src = *src;
+		slot->last = c;
+		slot->seen = now;
+	} else if (sodium_memcmp(h.counter, vh->cookie, RD_CARP_COUNTER_LEN) == 0) {
+		return refuse(ifp, vh, RD_CARP_STAT_LOOP, src);
+	}
+	carpi_elect(vh, &h, fam, now);
+	carpi_flush(ifp, now);
+	return 0;
+}
+
+int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct rd_carp_ip_info info;
+	static const struct rd_addr none;
+
+	if (ifp == NULL || pkt == NULL)
+		return RD_ERR_INVAL;
+	count(ifp, NULL,
+	      len > 0 && pkt[0] >> 4 == 6 ? RD_CARP_STAT_IPACKETS6 : RD_CARP_STAT_IPACKETS);
+	if (rd_carp_ip_parse(pkt, len, &info) != 0)
+		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none);
+	return input_common(ifp, &info.src, &info.dst, info.ttl, info.carp, info.carp_len, now);
+}
+
+int rd_carp_input_payload(struct rd_carp_if *ifp, const struct rd_addr *src,
+                          const struct rd_addr *dst, uint8_t ttl, const uint8_t *carp, size_t len,
+                          rd_time_t now)
+{
+	static const struct rd_addr none;
+
+	if (ifp == NULL || src == NULL || dst == NULL || (carp == NULL && len > 0))
+		return RD_ERR_INVAL;
+	count(ifp, NULL, src->af == RD_AF_INET6 ? RD_CARP_STAT_IPACKETS6 : RD_CARP_STAT_IPACKETS);
+	if (!af_ok(src->af) || src->af != dst->af)
+		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none);
+	return input_common(ifp, src, dst, ttl, carp, len, now);
+}
