@@ -1,0 +1,479 @@
+/*
+ * CARP election: each rule of OpenBSD current (research note §2.3) as its
+ * own test, driven by two rd_carp_if objects that feed each other's
+ * advertisements at explicit times; start, timers, address families,
+ * unicast peers and the announcements on becoming MASTER.
+ */
+#include "fsm_test_util.h"
+
+/* ---- start and timers ---- */
+
+START_TEST(test_vhost_starts_in_backup_with_master_down_armed)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	vh = add_vh(&n, 1, 1, 50, "10.0.0.1", false);
+	ck_assert_int_eq(st(vh), RD_CARP_BACKUP);
+	ck_assert_uint_eq(n.nchanges, 1);
+	ck_assert_int_eq(n.changes[0].from, RD_CARP_INIT);
+	ck_assert_int_eq(n.changes[0].to, RD_CARP_BACKUP);
+	ck_assert_uint_eq(rd_carp_expiry(n.ifp), T0 + 3 * rd_carp_interval(1, 50));
+	ck_assert_uint_eq(n.nout, 0);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_master_down_expiry_makes_master_and_advertises)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+	struct rd_carp_ip_info ip;
+	struct rd_carp_hdr h;
+	rd_time_t t;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	vh = add_vh(&n, 7, 2, 30, "10.0.0.1", false);
+	t = rd_carp_expiry(n.ifp);
+	rd_carp_handle_expiry(n.ifp, t - 1); /* early: nothing */
+	ck_assert_int_eq(st(vh), RD_CARP_BACKUP);
+	ck_assert_uint_eq(n.nout, 0);
+	rd_carp_handle_expiry(n.ifp, t);
+	ck_assert_int_eq(st(vh), RD_CARP_MASTER);
+	ck_assert_uint_eq(n.nout, 1);
+	ck_assert_int_eq(rd_carp_ip_parse(n.out[0].b, n.out[0].len, &ip), 0);
+	ck_assert_uint_eq(ip.ttl, 255);
+	ck_assert_str_eq(rd_addr_format(&ip.dst, (char[RD_ADDR_STRLEN]){0}, RD_ADDR_STRLEN),
+	                 "224.0.0.18");
+	ck_assert_int_eq(rd_carp_hdr_decode(ip.carp, ip.carp_len, &h), 0);
+	ck_assert_uint_eq(h.vhid, 7);
+	ck_assert_uint_eq(h.advbase, 2);
+	ck_assert_uint_eq(h.advskew, 30);
+	ck_assert_uint_eq(h.demote, 0);
+	ck_assert(rd_carp_hdr_cksum_ok(ip.carp));
+	ck_assert_uint_eq(rd_carp_expiry(n.ifp), t + rd_carp_interval(2, 30));
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_master_advertises_every_interval)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+	rd_time_t t;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	vh = add_vh(&n, 1, 0, 100, "10.0.0.1", false); /* sub-second: 100/256 s */
+	force_master(&n, vh, T0);
+	n.nout = 0;
+	t = T0;
+	for (int i = 0; i < 5; i++) {
+		ck_assert_uint_eq(rd_carp_expiry(n.ifp), t + 100 * RD_SEC / 256);
+		t = rd_carp_expiry(n.ifp);
+		rd_carp_handle_expiry(n.ifp, t);
+	}
+	ck_assert_uint_eq(n.nout, 5);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+/* ---- MASTER receiving ---- */
+
+/* A is MASTER with skew sa; B (skew sb) advertises once to A. */
+static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_state want)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, sa, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, sb, "10.0.0.2", false);
+	if (da > 0)
+		rd_carp_if_demote(a.ifp, "test", da, T0);
+	if (db > 0)
+		rd_carp_if_demote(b.ifp, "test", db, T0);
+	force_master(&a, va, T0);
+	force_master(&b, vb, T0);
+	a.nout = 0;
+	ck_assert_int_eq(deliver(&b, &a, T0 + RD_MSEC), 0);
+	ck_assert_int_eq(st(va), want);
+	if (want == RD_CARP_BACKUP) {
+		ck_assert_uint_eq(md4(va), T0 + RD_MSEC + 3 * rd_carp_interval(1, sa));
+		ck_assert_uint_eq(a.nout, 0); /* no further advertisement */
+	}
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+
+START_TEST(test_master_steps_down_on_more_frequent_ad)
+{
+	master_hears(100, 0, 0, 0, RD_CARP_BACKUP);
+}
+END_TEST
+
+START_TEST(test_master_steps_down_on_equal_ad)
+{
+	master_hears(50, 50, 0, 0, RD_CARP_BACKUP);
+}
+END_TEST
+
+START_TEST(test_master_ignores_slower_ad)
+{
+	master_hears(0, 100, 0, 0, RD_CARP_MASTER);
+}
+END_TEST
+
+START_TEST(test_master_steps_down_to_less_demoted_slower_master)
+{
+	master_hears(0, 100, 1, 0, RD_CARP_BACKUP);
+}
+END_TEST
+
+START_TEST(test_master_keeps_role_against_more_demoted_faster_ad)
+{
+	master_hears(100, 0, 0, 1, RD_CARP_MASTER);
+}
+END_TEST
+
+/* ---- BACKUP receiving ---- */
+
+/* B is BACKUP (skew sb, preempt pb, demote db) and hears master A once. */
+static struct node g_b;
+static struct rd_carp_vhost *backup_hears(uint8_t sa, int da, uint8_t sb, bool pb, int db,
+                                          uint8_t a_advbase)
+{
+	struct node a;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&g_b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, a_advbase, sa, "10.0.0.1", false);
+	vb = add_vh(&g_b, 1, 1, sb, "10.0.0.2", pb);
+	if (da > 0)
+		rd_carp_if_demote(a.ifp, "test", da, T0);
+	if (db > 0)
+		rd_carp_if_demote(g_b.ifp, "test", db, T0);
+	force_master(&a, va, T0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	g_b.nout = 0;
+	ck_assert_int_eq(deliver(&a, &g_b, T0 + RD_SEC), 0);
+	rd_carp_if_free(a.ifp);
+	return vb;
+}
+
+START_TEST(test_backup_waits_on_slower_master_without_preempt)
+{
+	struct rd_carp_vhost *vb = backup_hears(100, 0, 0, false, 0, 1);
+
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_uint_eq(md4(vb), T0 + RD_SEC + 3 * RD_SEC);
+	rd_carp_if_free(g_b.ifp);
+}
+END_TEST
+
+START_TEST(test_backup_preempts_slower_master)
+{
+	struct rd_carp_vhost *vb = backup_hears(100, 0, 0, true, 0, 1);
+
+	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	ck_assert_str_eq(g_b.changes[g_b.nchanges - 1].why, "preempting a slower master");
+	ck_assert_uint_eq(g_b.nout, 1); /* advertised at once */
+	rd_carp_if_free(g_b.ifp);
+}
+END_TEST
+
+START_TEST(test_backup_does_not_preempt_faster_master)
+{
+	struct rd_carp_vhost *vb = backup_hears(0, 0, 100, true, 0, 1);
+
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	rd_carp_if_free(g_b.ifp);
+}
+END_TEST
+
+START_TEST(test_backup_does_not_preempt_less_demoted_master)
+{
+	/* Preempt on and faster, but we are more demoted than the master. */
+	struct rd_carp_vhost *vb = backup_hears(100, 0, 0, true, 1, 1);
+
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	rd_carp_if_free(g_b.ifp);
+}
+END_TEST
+
+START_TEST(test_backup_takes_over_more_demoted_master_without_preempt)
+{
+	/* The master is faster but demoted: taken over regardless of preempt. */
+	struct rd_carp_vhost *vb = backup_hears(0, 2, 100, false, 1, 1);
+
+	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	ck_assert_str_eq(g_b.changes[g_b.nchanges - 1].why, "master more demoted");
+	rd_carp_if_free(g_b.ifp);
+}
+END_TEST
+
+START_TEST(test_backup_takes_over_master_that_will_time_out)
+{
+	/* Master advbase 4 > 3 x our advbase 1: it would time out anyway. */
+	struct rd_carp_vhost *vb = backup_hears(0, 0, 0, false, 0, 4);
+
+	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	rd_carp_if_free(g_b.ifp);
+	/* advbase 3 exactly (3,0) is not later than (3 x 1, 0): keep waiting. */
+	vb = backup_hears(0, 0, 0, false, 0, 3);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	rd_carp_if_free(g_b.ifp);
+}
+END_TEST
+
+START_TEST(test_bow_out_ad_gives_instant_takeover)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+	struct rd_carp_hdr h;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 100, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	deliver(&a, &b, T0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_int_eq(rd_carp_vhost_stop(va, T0 + RD_SEC / 2), 0);
+	ck_assert_int_eq(st(va), RD_CARP_INIT);
+	ck_assert_uint_eq(a.nout, 1);
+	ck_assert(a.out[0].bow_out);
+	rd_carp_hdr_decode(a.out[0].b + 20, 36, &h);
+	ck_assert_uint_eq(h.advbase, 255);
+	ck_assert_uint_eq(h.advskew, 255);
+	ck_assert_uint_eq(rd_carp_expiry(a.ifp), RD_TIME_NEVER);
+	deliver(&a, &b, T0 + RD_SEC / 2);
+	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+START_TEST(test_advbase_zero_backup_ignores_bow_out_rule)
+{
+	/* OpenBSD skips the 3 x advbase rule when advbase is 0. */
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 0, 10, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 0, 20, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	a.nout = 0;
+	rd_carp_vhost_stop(va, T0);
+	deliver(&a, &b, T0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_uint_eq(md4(vb), T0 + 3 * rd_carp_interval(0, 20));
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+START_TEST(test_backup_takes_over_when_master_falls_silent)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+	rd_time_t last = T0;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 64, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	deliver(&a, &b, T0);
+	for (int i = 0; i < 10; i++) {
+		last = rd_carp_expiry(a.ifp);
+		rd_carp_handle_expiry(a.ifp, last);
+		deliver(&a, &b, last);
+		ck_assert_uint_lt(last, rd_carp_expiry(b.ifp));
+		rd_carp_handle_expiry(b.ifp, last);
+		ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	}
+	/* A crashes: B becomes MASTER exactly 3 x (1 + 64/256) s after the last ad. */
+	ck_assert_uint_eq(rd_carp_expiry(b.ifp), last + 3 * (RD_SEC + RD_SEC / 4));
+	rd_carp_handle_expiry(b.ifp, rd_carp_expiry(b.ifp));
+	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	ck_assert_str_eq(b.changes[b.nchanges - 1].why, "master down timer expired");
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+START_TEST(test_init_vhost_ignores_advertisements)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 0, "10.0.0.2", false);
+	rd_carp_vhost_stop(vb, T0);
+	force_master(&a, va, T0);
+	ck_assert_int_eq(deliver(&a, &b, T0), RD_CARP_REFUSED(RD_CARP_STAT_BADVHID));
+	ck_assert_int_eq(st(vb), RD_CARP_INIT);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/* ---- families, peers ---- */
+
+START_TEST(test_dual_family_vhost_sends_one_ad_per_family)
+{
+	struct node a, b;
+	struct rd_addr addrs[2] = {A("10.0.0.100"), A("2001:db8::100")};
+	struct rd_carp_vhost_config c = vcfg(3, 1, 0, "10.0.0.1", addrs);
+	struct rd_carp_vhost *va, *vb;
+	struct rd_carp_vhost_info i;
+	rd_time_t t = T0 + RD_SEC;
+
+	addrs[0] = A("10.0.0.100");
+	addrs[1] = A("2001:db8::100");
+	c.naddrs = 2;
+	c.src6 = A("fe80::1");
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	ck_assert_int_eq(rd_carp_vhost_add(a.ifp, &c, T0, &va), 0);
+	c.advskew = 100;
+	c.src4 = A("10.0.0.2");
+	c.src6 = A("fe80::2");
+	ck_assert_int_eq(rd_carp_vhost_add(b.ifp, &c, T0, &vb), 0);
+	rd_carp_vhost_info(vb, &i);
+	ck_assert_uint_eq(i.md4, i.md6);
+	force_master(&a, va, T0);
+	ck_assert_uint_eq(a.nout, 2);
+	ck_assert_uint_eq(a.out[0].dst.af, RD_AF_INET);
+	ck_assert_uint_eq(a.out[1].dst.af, RD_AF_INET6);
+	ck_assert_uint_eq(a.out[1].len, 76);
+	/* Only the IPv6 ad arrives: only the IPv6 master-down timer is re-armed. */
+	ck_assert_int_eq(rd_carp_input(b.ifp, a.out[1].b, a.out[1].len, t), 0);
+	rd_carp_vhost_info(vb, &i);
+	ck_assert_uint_eq(i.md6, t + 3 * rd_carp_interval(1, 100));
+	ck_assert_uint_eq(i.md4, T0 + 3 * rd_carp_interval(1, 100));
+	ck_assert_uint_eq(i.stats[RD_CARP_STAT_IPACKETS6], 1);
+	/* Either family's timer expiring makes B MASTER. */
+	rd_carp_handle_expiry(b.ifp, i.md4);
+	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+START_TEST(test_unicast_peers_each_get_the_ad)
+{
+	struct node a, b;
+	struct rd_addr store[1], peers[2] = {A("10.0.0.2"), A("10.0.0.3")};
+	struct rd_carp_vhost_config c = vcfg(1, 1, 0, "10.0.0.1", store);
+	struct rd_carp_vhost *va, *vb;
+
+	c.peers = peers;
+	c.npeers = 2;
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	ck_assert_int_eq(rd_carp_vhost_add(a.ifp, &c, T0, &va), 0);
+	peers[0] = A("10.0.0.1");
+	c.src4 = A("10.0.0.2");
+	c.advskew = 10;
+	ck_assert_int_eq(rd_carp_vhost_add(b.ifp, &c, T0, &vb), 0);
+	force_master(&a, va, T0);
+	ck_assert_uint_eq(a.nout, 2);
+	ck_assert(!a.out[0].multicast);
+	ck_assert_str_eq(rd_addr_format(&a.out[0].dst, (char[RD_ADDR_STRLEN]){0}, RD_ADDR_STRLEN),
+	                 "10.0.0.2");
+	ck_assert_str_eq(rd_addr_format(&a.out[1].dst, (char[RD_ADDR_STRLEN]){0}, RD_ADDR_STRLEN),
+	                 "10.0.0.3");
+	/* B (unicast mode) accepts the copy addressed to it. */
+	ck_assert_int_eq(rd_carp_input(b.ifp, a.out[0].b, a.out[0].len, T0), 0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/* ---- announcements ---- */
+
+START_TEST(test_announce_on_master_and_two_ads_later)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	vh = add_vh(&n, 4, 1, 0, "10.0.0.1", false);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_int_eq(st(vh), RD_CARP_MASTER);
+	ck_assert_uint_eq(n.nannounce, 1);
+	ck_assert_int_eq(n.announce[0][0], 4);
+	ck_assert_int_eq(n.announce[0][1], 0);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp)); /* first ad after */
+	ck_assert_uint_eq(n.nannounce, 1);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp)); /* second ad after */
+	ck_assert_uint_eq(n.nannounce, 2);
+	ck_assert_int_eq(n.announce[1][1], 1);
+	for (int i = 0; i < 5; i++)
+		rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(n.nannounce, 2);
+	ck_assert_uint_eq(n.nout, 8);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_no_announce_in_ip_balancing)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+
+	node_init(&n, 1, RD_CARP_BAL_IP);
+	vh = add_vh(&n, 4, 1, 0, "10.0.0.1", false);
+	for (int i = 0; i < 4; i++)
+		rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_int_eq(st(vh), RD_CARP_MASTER);
+	ck_assert_uint_eq(n.nannounce, 0);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("carp-election");
+	TCase *tc = tcase_create("election");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_vhost_starts_in_backup_with_master_down_armed);
+	tcase_add_test(tc, test_master_down_expiry_makes_master_and_advertises);
+	tcase_add_test(tc, test_master_advertises_every_interval);
+	tcase_add_test(tc, test_master_steps_down_on_more_frequent_ad);
+	tcase_add_test(tc, test_master_steps_down_on_equal_ad);
+	tcase_add_test(tc, test_master_ignores_slower_ad);
+	tcase_add_test(tc, test_master_steps_down_to_less_demoted_slower_master);
+	tcase_add_test(tc, test_master_keeps_role_against_more_demoted_faster_ad);
+	tcase_add_test(tc, test_backup_waits_on_slower_master_without_preempt);
+	tcase_add_test(tc, test_backup_preempts_slower_master);
+	tcase_add_test(tc, test_backup_does_not_preempt_faster_master);
+	tcase_add_test(tc, test_backup_does_not_preempt_less_demoted_master);
+	tcase_add_test(tc, test_backup_takes_over_more_demoted_master_without_preempt);
+	tcase_add_test(tc, test_backup_takes_over_master_that_will_time_out);
+	tcase_add_test(tc, test_bow_out_ad_gives_instant_takeover);
+	tcase_add_test(tc, test_advbase_zero_backup_ignores_bow_out_rule);
+	tcase_add_test(tc, test_backup_takes_over_when_master_falls_silent);
+	tcase_add_test(tc, test_init_vhost_ignores_advertisements);
+	tcase_add_test(tc, test_dual_family_vhost_sends_one_ad_per_family);
+	tcase_add_test(tc, test_unicast_peers_each_get_the_ad);
+	tcase_add_test(tc, test_announce_on_master_and_two_ads_later);
+	tcase_add_test(tc, test_no_announce_in_ip_balancing);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
