@@ -50,8 +50,9 @@
  *    sequence (low 32 bits, starting at a random 31-bit value) increased by
  *    one for every advertisement sent, so it grows across restarts as long
  *    as the epoch grows (carpd passes wall-clock seconds at start). A
- *    receiver keeps the last counter per (vhid, source address) and refuses
- *    one not greater ("replay"); with unicast peers configured for that
+ *    receiver keeps the last counter per (vhid, source address) for the 16
+ *    senders heard most recently, and refuses one not greater ("replay");
+ *    with unicast peers configured for that
  *    family it also refuses sources outside the peer list. Our own packets
  *    are recognised by their source being one of our source addresses or by
  *    carrying one of the last counters we sent ("loop"). Limit: the source
