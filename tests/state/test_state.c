@@ -681,6 +681,8 @@ Suite *state_suite(void)
 
 int main(void)
 {
+	if (rd_init() != 0)
+		return EXIT_FAILURE;
 	SRunner *sr = srunner_create(state_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
