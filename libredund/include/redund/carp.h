@@ -52,14 +52,12 @@
  *    as the epoch grows (carpd passes wall-clock seconds at start). A
  *    receiver keeps the last counter per (vhid, source address) for the 16
  *    senders heard most recently, and refuses one not greater ("replay");
- *    with unicast peers configured for that
- *    family it also refuses sources outside the peer list. Our own packets
- *    are recognised by their source being one of our source addresses or by
- *    carrying one of the last counters we sent ("loop"). Limit: the source
- *    address is not covered by the HMAC, so with multicast an attacker able
- *    to spoof a fresh source address can still replay once per address;
- *    peers that do not run strict mode (ucarp, OpenBSD) are refused because
- *    their counters do not grow.
+ *    with unicast peers configured for that family it also refuses sources
+ *    outside the peer list. Our own packets are recognised by their source being one of our source
+ * addresses or by carrying one of the last counters we sent ("loop"). Limit: the source address is
+ * not covered by the HMAC, so with multicast an attacker able to spoof a fresh source address can
+ * still replay once per address; peers that do not run strict mode (ucarp, OpenBSD) are refused
+ * because their counters do not grow.
  *
  * Thread-safety: an rd_carp_if and its vhosts must be used from one thread
  * at a time; callbacks are called synchronously from the calling thread and
