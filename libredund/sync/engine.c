@@ -1,0 +1,1037 @@
+/*
+ * The sync engine: OpenBSD pfsync's behaviour (if_pfsync.c 1.332, see
+ * docs/research/pfsync.md section 2) over libredund's state table, without
+ * I/O. API and rules: redund/sync.h.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "redund/sync.h"
+
+#define NIL          UINT32_MAX
+#define IPPROTO_TCP_ 6
+
+_Static_assert((int)RD_PFSYNC_TCPS_TIME_WAIT == (int)RD_TCPS_TIME_WAIT,
+               "TCP states share pf's numbers");
+_Static_assert((int)RD_PFSYNC_TM_MAX == (int)RD_STATE_TM_MAX, "timeout classes share pf's numbers");
+
+/* Outgoing queues, in OpenBSD's packet order (pfsync_qs[]). */
+enum { Q_NONE = 0, Q_IACK, Q_UPD_C, Q_DEL_C, Q_INS, Q_UPD, Q_N };
+
+static const uint8_t q_action[Q_N] = {
+    [Q_IACK] = RD_PFSYNC_ACT_INS_ACK, [Q_UPD_C] = RD_PFSYNC_ACT_UPD_C,
+    [Q_DEL_C] = RD_PFSYNC_ACT_DEL_C,  [Q_INS] = RD_PFSYNC_ACT_INS,
+    [Q_UPD] = RD_PFSYNC_ACT_UPD,
+};
+
+/* Per-state bookkeeping: its queue and when a peer last touched it. */
+struct ent {
+	uint64_t id;
+	uint32_t creatorid;
+	uint32_t hnext; /* hash chain */
+	uint32_t qprev, qnext;
+	rd_time_t touched; /* last applied from a peer; 0: never */
+	uint16_t updates;  /* TCP updates coalesced while queued */
+	uint8_t q;
+	uint8_t used;
+};
+
+struct deferral {
+	uint64_t token;
+	uint64_t id;
+	uint32_t creatorid;
+	rd_time_t deadline;
+};
+
+enum { BREQ_NONE = 0, BREQ_SENT, BREQ_BULK };
+
+struct rd_sync_engine {
+	struct rd_sync_engine_cfg cfg;
+	struct rd_state_table *t;
+	uint32_t creatorid;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+
+	struct ent *ents;
+	uint32_t nents, cap, free_head, used;
+	uint32_t *buckets;
+	uint32_t nbuckets; /* power of two */
+	uint32_t qhead[Q_N], qtail[Q_N];
+	size_t qbytes; /* wire bytes of queued messages */
+	rd_time_t flush_due;
+
+	struct rd_pfsync_ref *reqs; /* UPD_REQs to send */
+	size_t nreqs, reqcap;
+
+	struct deferral *defers;
+	size_t ndefers;
+
+	/* Answering a peer's bulk request. */
+	bool bulk_active, bulk_again, bulk_first, bulk_have_pending;
+	struct rd_state_iter bulk_it;
+	struct rd_pfsync_ref bulk_pending; /* fetched, did not fit */
+	rd_time_t bulk_due;
+
+	/* Our own bulk request. */
+	int breq;
+	unsigned breq_tries;
+	rd_time_t breq_due;
+	bool demoted;
+
+	bool applying;  /* table events caused by our own imports are not ours */
+	bool urgent_in; /* input produced answers to send */
+	uint8_t *pkt;
+	struct rd_pfsync_builder b;
+	uint64_t stats[RD_SYNC_ENG_STAT_MAX];
+	struct rd_pfsync_stats pstats;
+};
+
+static const char *const eng_stat_names[RD_SYNC_ENG_STAT_MAX] = {
+    [RD_SYNC_ENG_PKTS_OUT] = "pkts_out",
+    [RD_SYNC_ENG_PKTS_IN] = "pkts_in",
+    [RD_SYNC_ENG_REFUSED] = "refused",
+    [RD_SYNC_ENG_INSERTS] = "inserts",
+    [RD_SYNC_ENG_UPDATES] = "updates",
+    [RD_SYNC_ENG_DELETES] = "deletes",
+    [RD_SYNC_ENG_STALE] = "stale",
+    [RD_SYNC_ENG_BADSTATE] = "badstate",
+    [RD_SYNC_ENG_BADVAL] = "badval",
+    [RD_SYNC_ENG_REQS_SENT] = "reqs_sent",
+    [RD_SYNC_ENG_BULK_SENT] = "bulk_sent",
+    [RD_SYNC_ENG_BULK_OK] = "bulk_ok",
+    [RD_SYNC_ENG_BULK_FAIL] = "bulk_fail",
+    [RD_SYNC_ENG_DEFER_ACKED] = "defer_acked",
+    [RD_SYNC_ENG_DEFER_TIMEOUT] = "defer_timeout",
+    [RD_SYNC_ENG_TDB] = "tdb",
+};
+
+const char *rd_sync_eng_stat_name(int stat)
+{
+	if (stat < 0 || stat >= RD_SYNC_ENG_STAT_MAX)
+		return "unknown";
+	return eng_stat_names[stat];
+}
+
+/* ---- conversions --------------------------------------------------- */
+
+static int key_from_pfsync(const struct rd_pfsync_key *k, uint8_t proto, struct rd_state_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (k->af != RD_AF_INET && k->af != RD_AF_INET6)
+		return RD_ERR_INVAL;
+	for (int i = 0; i < 2; i++) {
+		memcpy(out->addr[i], k->addr[i].u.v6, k->af == RD_AF_INET ? 4 : 16);
+		out->port[i] = k->port[i];
+	}
+	out->rdomain = k->rdomain;
+	out->af = k->af;
+	out->proto = proto;
+	return 0;
+}
+
+static int peer_from_pfsync(const struct rd_pfsync_peer *p, uint8_t proto, struct rd_state_peer *o)
+{
+	unsigned max = proto == IPPROTO_TCP_ ? RD_TCPS_TIME_WAIT : RD_UDPS_MULTIPLE;
+
+	if (p->state > max)
+		return RD_ERR_INVAL;
+	o->seqlo = p->seqlo;
+	o->seqhi = p->seqhi;
+	o->max_win = p->max_win;
+	o->state = p->state;
+	o->wscale = p->wscale;
+	return 0;
+}
+
+int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps, struct rd_state_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (key_from_pfsync(&ps->key[0], ps->proto, &info->wire) != 0 ||
+	    key_from_pfsync(&ps->key[1], ps->proto, &info->stack) != 0 ||
+	    peer_from_pfsync(&ps->src, ps->proto, &info->src) != 0 ||
+	    peer_from_pfsync(&ps->dst, ps->proto, &info->dst) != 0 ||
+	    ps->timeout >= RD_STATE_TM_MAX)
+		return RD_ERR_INVAL;
+	info->id = ps->id;
+	info->creatorid = ps->creatorid;
+	info->rule = RD_STATE_RULE_NONE;
+	for (int i = 0; i < 2; i++) {
+		info->packets[i] = ps->packets[i];
+		info->bytes[i] = ps->bytes[i];
+	}
+	info->creation_age = ps->creation;
+	info->expire_in = ps->expire;
+	info->timeout = ps->timeout;
+	info->flags = ps->direction == RD_PFSYNC_DIR_OUT ? RD_STATE_F_OUT : 0;
+	return 0;
+}
+
+static void key_to_pfsync(const struct rd_state_key *k, struct rd_pfsync_key *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < 2; i++) {
+		o->addr[i].af = k->af;
+		memcpy(o->addr[i].u.v6, k->addr[i], k->af == RD_AF_INET ? 4 : 16);
+		o->port[i] = k->port[i];
+	}
+	o->rdomain = k->rdomain;
+	o->af = k->af;
+	o->proto = k->proto;
+}
+
+static void peer_to_pfsync(const struct rd_state_peer *p, struct rd_pfsync_peer *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->seqlo = p->seqlo;
+	o->seqhi = p->seqhi;
+	o->max_win = p->max_win;
+	o->state = p->state;
+	o->wscale = p->wscale;
+}
+
+void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_state *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->id = info->id;
+	strcpy(ps->ifname, "all");
+	key_to_pfsync(&info->wire, &ps->key[0]);
+	key_to_pfsync(&info->stack, &ps->key[1]);
+	peer_to_pfsync(&info->src, &ps->src);
+	peer_to_pfsync(&info->dst, &ps->dst);
+	ps->rt_addr.af = info->wire.af;
+	ps->rule = info->rule == RD_STATE_RULE_NONE ? -1 : (int32_t)info->rule;
+	ps->anchor = -1;
+	ps->nat_rule = -1;
+	ps->creation = info->creation_age;
+	ps->expire = info->expire_in;
+	for (int i = 0; i < 2; i++) {
+		ps->packets[i] = info->packets[i];
+		ps->bytes[i] = info->bytes[i];
+	}
+	ps->creatorid = info->creatorid;
+	ps->af = info->wire.af;
+	ps->proto = info->wire.proto;
+	ps->direction = info->flags & RD_STATE_F_OUT ? RD_PFSYNC_DIR_OUT : RD_PFSYNC_DIR_IN;
+	ps->timeout = info->timeout;
+}
+
+/* ---- per-state entries -------------------------------------------- */
+
+static uint32_t ent_hash(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	uint8_t in[12], out[crypto_shorthash_BYTES];
+
+	rd_put64(in, id);
+	rd_put32(in + 8, cid);
+	crypto_shorthash(out, in, sizeof(in), e->hkey);
+	return rd_get32(out) & (e->nbuckets - 1);
+}
+
+static uint32_t ent_find(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	for (uint32_t i = e->buckets[ent_hash(e, id, cid)]; i != NIL; i = e->ents[i].hnext)
+		if (e->ents[i].id == id && e->ents[i].creatorid == cid)
+			return i;
+	return NIL;
+}
+
+static int rehash(struct rd_sync_engine *e, uint32_t nb)
+{
+	uint32_t *b = rd_malloc(e->cfg.mem, nb * sizeof(*b));
+
+	if (b == NULL)
+		return RD_ERR_NOMEM;
+	rd_free(e->cfg.mem, e->buckets);
+	e->buckets = b;
+	e->nbuckets = nb;
+	for (uint32_t i = 0; i < nb; i++)
+		b[i] = NIL;
+	for (uint32_t i = 0; i < e->nents; i++) {
+		struct ent *x = &e->ents[i];
+		if (!x->used)
+			continue;
+		uint32_t h = ent_hash(e, x->id, x->creatorid);
+		x->hnext = b[h];
+		b[h] = i;
+	}
+	return 0;
+}
+
+/* The entry for (id, cid), created if needed; NIL when out of memory. */
+static uint32_t ent_get(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	uint32_t i = ent_find(e, id, cid), h;
+
+	if (i != NIL)
+		return i;
+	if (e->used >= e->nbuckets && rehash(e, e->nbuckets * 2) != 0)
+		return NIL;
+	if (e->free_head != NIL) {
+		i = e->free_head;
+		e->free_head = e->ents[i].hnext;
+	} else {
+		if (e->nents == e->cap) {
+			uint32_t ncap = e->cap * 2;
+			struct ent *n = rd_realloc(e->cfg.mem, e->ents, ncap * sizeof(*n));
+			if (n == NULL)
+				return NIL;
+			e->ents = n;
+			e->cap = ncap;
+		}
+		i = e->nents++;
+	}
+	memset(&e->ents[i], 0, sizeof(e->ents[i]));
+	e->ents[i].id = id;
+	e->ents[i].creatorid = cid;
+	e->ents[i].qprev = e->ents[i].qnext = NIL;
+	e->ents[i].used = 1;
+	h = ent_hash(e, id, cid);
+	e->ents[i].hnext = e->buckets[h];
+	e->buckets[h] = i;
+	e->used++;
+	return i;
+}
+
+static void q_remove(struct rd_sync_engine *e, uint32_t i)
+{
+	struct ent *x = &e->ents[i];
+
+	if (x->q == Q_NONE)
+		return;
+	if (x->qprev != NIL)
+		e->ents[x->qprev].qnext = x->qnext;
+	else
+		e->qhead[x->q] = x->qnext;
+	if (x->qnext != NIL)
+		e->ents[x->qnext].qprev = x->qprev;
+	else
+		e->qtail[x->q] = x->qprev;
+	e->qbytes -= rd_pfsync_msg_len(q_action[x->q]);
+	x->q = Q_NONE;
+	x->qprev = x->qnext = NIL;
+}
+
+static void ent_free(struct rd_sync_engine *e, uint32_t i)
+{
+	struct ent *x = &e->ents[i];
+	uint32_t *pp = &e->buckets[ent_hash(e, x->id, x->creatorid)];
+
+	q_remove(e, i);
+	while (*pp != i)
+		pp = &e->ents[*pp].hnext;
+	*pp = x->hnext;
+	x->used = 0;
+	x->hnext = e->free_head;
+	e->free_head = i;
+	e->used--;
+}
+
+/* Frees an entry that holds nothing worth keeping. */
+static void ent_tidy(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
+{
+	struct ent *x = &e->ents[i];
+
+	if (x->q == Q_NONE && (x->touched == 0 || x->touched + e->cfg.active_window <= now))
+		ent_free(e, i);
+}
+
+static void schedule(struct rd_sync_engine *e, rd_time_t now, bool urgent)
+{
+	/* A packet's worth queued goes at once, as OpenBSD does at the MTU. */
+	if (urgent || RD_PFSYNC_HDR_LEN + Q_N * RD_PFSYNC_SUBHDR_LEN + e->qbytes >= e->cfg.mtu)
+		e->flush_due = now;
+	else if (e->flush_due == RD_TIME_NEVER)
+		e->flush_due = now + e->cfg.flush_delay;
+}
+
+static void q_set(struct rd_sync_engine *e, uint32_t i, int q)
+{
+	struct ent *x = &e->ents[i];
+
+	if (x->q == q)
+		return;
+	q_remove(e, i);
+	x->q = (uint8_t)q;
+	x->qnext = NIL;
+	x->qprev = e->qtail[q];
+	if (e->qtail[q] != NIL)
+		e->ents[e->qtail[q]].qnext = i;
+	else
+		e->qhead[q] = i;
+	e->qtail[q] = i;
+	e->qbytes += rd_pfsync_msg_len(q_action[q]);
+}
+
+/* ---- output -------------------------------------------------------- */
+
+static void emit(struct rd_sync_engine *e, rd_time_t now)
+{
+	size_t len;
+
+	if (rd_pfsync_builder_count(&e->b) == 0)
+		return;
+	len = rd_pfsync_builder_finish(&e->b);
+	e->stats[RD_SYNC_ENG_PKTS_OUT]++;
+	e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
+	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
+}
+
+static void add(struct rd_sync_engine *e, const struct rd_pfsync_msg *m, rd_time_t now)
+{
+	if (rd_pfsync_builder_add(&e->b, m) == RD_ERR_NOSPC) {
+		emit(e, now);
+		rd_pfsync_builder_add(&e->b, m);
+	}
+}
+
+static const struct deferral *defer_find(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	for (size_t i = 0; i < e->ndefers; i++)
+		if (e->defers[i].id == id && e->defers[i].creatorid == cid)
+			return &e->defers[i];
+	return NULL;
+}
+
+static void state_msg(struct rd_sync_engine *e, const struct rd_state *st, uint8_t action,
+                      rd_time_t now, struct rd_pfsync_msg *m)
+{
+	struct rd_state_info info;
+
+	rd_state_export(e->t, st, now, &info);
+	memset(m, 0, sizeof(*m));
+	m->action = action;
+	if (action == RD_PFSYNC_ACT_UPD_C) {
+		m->u.upd_c.id = info.id;
+		m->u.upd_c.creatorid = info.creatorid;
+		peer_to_pfsync(&info.src, &m->u.upd_c.src);
+		peer_to_pfsync(&info.dst, &m->u.upd_c.dst);
+		m->u.upd_c.timeout = info.timeout;
+		return;
+	}
+	rd_sync_state_to_pfsync(&info, &m->u.state);
+	if (st->ifindex != 0 && e->cfg.cbs.ifname != NULL) {
+		e->cfg.cbs.ifname(e->cfg.user, st->ifindex, m->u.state.ifname);
+		m->u.state.ifname[RD_PFSYNC_IFNAMSIZ] = '\0';
+	}
+	if (action == RD_PFSYNC_ACT_INS && defer_find(e, info.id, info.creatorid) != NULL)
+		m->u.state.state_flags |= RD_PFSYNC_STATE_ACK;
+}
+
+void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+
+	for (size_t i = 0; i < e->nreqs; i++) {
+		memset(&m, 0, sizeof(m));
+		m.action = RD_PFSYNC_ACT_UPD_REQ;
+		m.u.ref = e->reqs[i];
+		add(e, &m, now);
+	}
+	e->nreqs = 0;
+	for (int q = Q_IACK; q < Q_N; q++) {
+		while (e->qhead[q] != NIL) {
+			uint32_t i = e->qhead[q];
+			struct ent *x = &e->ents[i];
+			uint8_t action = q_action[q];
+
+			if (q == Q_IACK || q == Q_DEL_C) {
+				memset(&m, 0, sizeof(m));
+				m.action = action;
+				m.u.ref.id = x->id;
+				m.u.ref.creatorid = x->creatorid;
+				add(e, &m, now);
+			} else {
+				struct rd_state *st =
+				    rd_state_find_id(e->t, x->id, x->creatorid, now);
+				if (st != NULL) {
+					state_msg(e, st, action, now, &m);
+					add(e, &m, now);
+				}
+			}
+			q_remove(e, i);
+			x->updates = 0;
+			if (q == Q_DEL_C)
+				ent_free(e, i);
+			else
+				ent_tidy(e, i, now);
+		}
+	}
+	emit(e, now);
+	e->flush_due = RD_TIME_NEVER;
+}
+
+/* ---- deferrals ----------------------------------------------------- */
+
+static void defer_drop(struct rd_sync_engine *e, size_t idx, bool acked, rd_time_t now)
+{
+	uint64_t token = e->defers[idx].token;
+
+	memmove(&e->defers[idx], &e->defers[idx + 1],
+	        (e->ndefers - idx - 1) * sizeof(e->defers[0]));
+	e->ndefers--;
+	e->stats[acked ? RD_SYNC_ENG_DEFER_ACKED : RD_SYNC_ENG_DEFER_TIMEOUT]++;
+	e->cfg.cbs.release(e->cfg.user, token, acked, now);
+}
+
+static void defer_release(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool acked,
+                          rd_time_t now)
+{
+	for (size_t i = 0; i < e->ndefers; i++) {
+		if (e->defers[i].id == id && e->defers[i].creatorid == cid) {
+			defer_drop(e, i, acked, now);
+			return;
+		}
+	}
+}
+
+int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t token,
+                         rd_time_t now)
+{
+	uint32_t i;
+
+	if (e->cfg.cbs.release == NULL || (st->flags & RD_STATE_F_NOSYNC) ||
+	    st->key.proto == RD_PFSYNC_IPPROTO)
+		return RD_ERR_INVAL;
+	i = ent_get(e, st->id, st->creatorid);
+	if (i == NIL)
+		return RD_ERR_NOMEM;
+	if (e->ndefers == e->cfg.defer_limit)
+		defer_drop(e, 0, false, now);
+	e->defers[e->ndefers++] =
+	    (struct deferral){token, st->id, st->creatorid, now + e->cfg.defer_timeout};
+	q_set(e, i, Q_INS);
+	rd_sync_engine_flush(e, now);
+	return 0;
+}
+
+/* ---- table events -------------------------------------------------- */
+
+void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, int ev, int why,
+                                rd_time_t now)
+{
+	uint32_t i;
+
+	if (e->applying)
+		return;
+	if ((st->flags & RD_STATE_F_NOSYNC) || st->key.proto == RD_PFSYNC_IPPROTO) {
+		if (ev == RD_STATE_EV_REMOVE && (i = ent_find(e, st->id, st->creatorid)) != NIL)
+			ent_free(e, i);
+		return;
+	}
+	if (ev == RD_STATE_EV_REMOVE) {
+		defer_release(e, st->id, st->creatorid, false, now);
+		i = ent_find(e, st->id, st->creatorid);
+		if (why == RD_STATE_RM_FLUSH) {
+			if (i != NIL)
+				ent_free(e, i);
+			return;
+		}
+		if (i != NIL && e->ents[i].q == Q_INS) {
+			/* Never sent: pretend it never happened. */
+			ent_free(e, i);
+			return;
+		}
+		if (i == NIL && (i = ent_get(e, st->id, st->creatorid)) == NIL)
+			return;
+		q_set(e, i, Q_DEL_C);
+		schedule(e, now, false);
+		return;
+	}
+	i = ent_get(e, st->id, st->creatorid);
+	if (i == NIL)
+		return;
+	struct ent *x = &e->ents[i];
+	bool urgent = false;
+	if (ev == RD_STATE_EV_INSERT) {
+		q_set(e, i, Q_INS);
+	} else if (x->q == Q_INS || x->q == Q_UPD || x->q == Q_UPD_C) {
+		if (st->key.proto == IPPROTO_TCP_ && ++x->updates >= e->cfg.maxupd)
+			urgent = true;
+	} else {
+		q_set(e, i, Q_UPD_C);
+		x->updates = 0;
+	}
+	/* Active-active: a peer handles this flow too, tell it at once. */
+	if (x->touched != 0 && now < x->touched + e->cfg.active_window)
+		urgent = true;
+	schedule(e, now, urgent);
+}
+
+/* ---- input --------------------------------------------------------- */
+
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+
+/*
+ * Which sides of our state are newer than the message's (OpenBSD's
+ * pfsync_upd_tcp and its non-TCP rule). Bit 0: src stale, bit 1: dst.
+ */
+static unsigned stale_sides(const struct rd_state *st, const struct rd_state_peer *src,
+                            const struct rd_state_peer *dst)
+{
+	unsigned s = 0;
+
+	if (st->key.proto == IPPROTO_TCP_) {
+		if (st->src.state > src->state ||
+		    (st->src.state == src->state && SEQ_GT(st->src.seqlo, src->seqlo)))
+			s |= 1;
+		if (st->dst.state > dst->state ||
+		    (st->dst.state == dst->state && SEQ_GT(st->dst.seqlo, dst->seqlo)))
+			s |= 2;
+	} else {
+		if (st->src.state > src->state)
+			s |= 1;
+		if (st->dst.state > dst->state)
+			s |= 2;
+	}
+	return s;
+}
+
+static void touch(struct rd_sync_engine *e, const struct rd_state *st, rd_time_t now)
+{
+	uint32_t i = ent_get(e, st->id, st->creatorid);
+	if (i != NIL)
+		e->ents[i].touched = now;
+}
+
+/* An update (UPD, UPD_C, or INS of a known state) of our state st. */
+static void update_known(struct rd_sync_engine *e, struct rd_state *st,
+                         const struct rd_state_peer *src, const struct rd_state_peer *dst,
+                         uint8_t timeout, rd_time_t now)
+{
+	struct rd_state_info cur;
+	unsigned stale;
+
+	defer_release(e, st->id, st->creatorid, true, now);
+	stale = stale_sides(st, src, dst);
+	if (stale != 3) {
+		rd_state_export(e->t, st, now, &cur);
+		if (!(stale & 1))
+			cur.src = *src;
+		if (!(stale & 2))
+			cur.dst = *dst;
+		/* pf: timeout class and a fresh expiry when a side moved. */
+		cur.timeout = timeout;
+		cur.expire_in = 0;
+		e->applying = true;
+		rd_state_import(e->t, &cur, now, NULL);
+		e->applying = false;
+	}
+	touch(e, st, now);
+	if (stale != 0) {
+		/* Ours is newer: send it back at once. */
+		uint32_t i = ent_get(e, st->id, st->creatorid);
+		e->stats[RD_SYNC_ENG_STALE]++;
+		if (i != NIL && e->ents[i].q == Q_NONE)
+			q_set(e, i, Q_UPD_C);
+		e->urgent_in = true;
+	} else {
+		e->stats[RD_SYNC_ENG_UPDATES]++;
+	}
+}
+
+static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps, bool ins,
+                     rd_time_t now)
+{
+	struct rd_state_info info;
+	struct rd_state *st;
+
+	if (rd_sync_state_from_pfsync(ps, &info) != 0) {
+		e->stats[RD_SYNC_ENG_BADVAL]++;
+		return;
+	}
+	if (e->cfg.cbs.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
+		info.ifindex = e->cfg.cbs.ifindex(e->cfg.user, ps->ifname);
+	st = rd_state_find_id(e->t, info.id, info.creatorid, now);
+	if (st != NULL) {
+		update_known(e, st, &info.src, &info.dst, info.timeout, now);
+	} else {
+		e->applying = true;
+		int rc = rd_state_import(e->t, &info, now, &st);
+		e->applying = false;
+		if (rc != 0) {
+			e->stats[RD_SYNC_ENG_BADSTATE]++;
+			return;
+		}
+		e->stats[RD_SYNC_ENG_INSERTS]++;
+		touch(e, st, now);
+	}
+	if (ins && (ps->state_flags & RD_PFSYNC_STATE_ACK)) {
+		uint32_t i = ent_get(e, info.id, info.creatorid);
+		if (i != NIL && e->ents[i].q == Q_NONE)
+			q_set(e, i, Q_IACK);
+		e->urgent_in = true;
+	}
+}
+
+static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, rd_time_t now)
+{
+	struct rd_state_peer src, dst;
+	struct rd_state *st = rd_state_find_id(e->t, u->id, u->creatorid, now);
+
+	if (st == NULL) {
+		/* We don't have it: ask for it. */
+		if (e->nreqs == e->reqcap) {
+			size_t ncap = e->reqcap ? e->reqcap * 2 : 16;
+			struct rd_pfsync_ref *n =
+			    rd_realloc(e->cfg.mem, e->reqs, ncap * sizeof(*n));
+			if (n == NULL)
+				return;
+			e->reqs = n;
+			e->reqcap = ncap;
+		}
+		e->reqs[e->nreqs].id = u->id;
+		e->reqs[e->nreqs++].creatorid = u->creatorid;
+		e->stats[RD_SYNC_ENG_REQS_SENT]++;
+		e->urgent_in = true;
+		return;
+	}
+	if (peer_from_pfsync(&u->src, st->key.proto, &src) != 0 ||
+	    peer_from_pfsync(&u->dst, st->key.proto, &dst) != 0) {
+		e->stats[RD_SYNC_ENG_BADVAL]++;
+		return;
+	}
+	update_known(e, st, &src, &dst, u->timeout, now);
+}
+
+static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_t now)
+{
+	struct rd_state *st = rd_state_find_id(e->t, id, cid, now);
+	uint32_t i;
+
+	if (st == NULL) {
+		e->stats[RD_SYNC_ENG_BADSTATE]++;
+		return;
+	}
+	defer_release(e, id, cid, false, now);
+	e->applying = true;
+	rd_state_remove(e->t, st, now);
+	e->applying = false;
+	if ((i = ent_find(e, id, cid)) != NIL)
+		ent_free(e, i);
+	e->stats[RD_SYNC_ENG_DELETES]++;
+}
+
+static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
+{
+	struct rd_state_iter it;
+	struct rd_state *st;
+
+	rd_state_iter_init(&it);
+	while ((st = rd_state_iter_next(e->t, &it)) != NULL)
+		if (st->creatorid == cid)
+			in_del(e, st->id, cid, now);
+}
+
+static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
+{
+	if (e->bulk_active) {
+		e->bulk_again = true;
+		return;
+	}
+	e->bulk_active = true;
+	e->bulk_first = true;
+	e->bulk_have_pending = false;
+	rd_state_iter_init(&e->bulk_it);
+	e->bulk_due = now;
+}
+
+static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
+{
+	e->breq = BREQ_NONE;
+	e->stats[ok ? RD_SYNC_ENG_BULK_OK : RD_SYNC_ENG_BULK_FAIL]++;
+	if (e->demoted && e->cfg.cbs.demote != NULL)
+		e->cfg.cbs.demote(e->cfg.user, -e->cfg.demotion, now);
+	e->demoted = false;
+}
+
+struct apply_ctx {
+	struct rd_sync_engine *e;
+	rd_time_t now;
+};
+
+static int apply(void *user, const struct rd_pfsync_msg *m)
+{
+	struct apply_ctx *c = user;
+	struct rd_sync_engine *e = c->e;
+	rd_time_t now = c->now;
+
+	switch (m->action) {
+	case RD_PFSYNC_ACT_CLR:
+		in_clr(e, m->u.clr.creatorid, now);
+		break;
+	case RD_PFSYNC_ACT_INS:
+	case RD_PFSYNC_ACT_UPD:
+		in_state(e, &m->u.state, m->action == RD_PFSYNC_ACT_INS, now);
+		break;
+	case RD_PFSYNC_ACT_DEL:
+		in_del(e, m->u.state.id, m->u.state.creatorid, now);
+		break;
+	case RD_PFSYNC_ACT_DEL_C:
+		in_del(e, m->u.ref.id, m->u.ref.creatorid, now);
+		break;
+	case RD_PFSYNC_ACT_UPD_C:
+		in_upd_c(e, &m->u.upd_c, now);
+		break;
+	case RD_PFSYNC_ACT_UPD_REQ:
+		if (m->u.ref.id == 0 && m->u.ref.creatorid == 0) {
+			bulk_start(e, now);
+		} else {
+			struct rd_state *st =
+			    rd_state_find_id(e->t, m->u.ref.id, m->u.ref.creatorid, now);
+			uint32_t i;
+			if (st == NULL || (st->flags & RD_STATE_F_NOSYNC)) {
+				e->stats[RD_SYNC_ENG_BADSTATE]++;
+				break;
+			}
+			i = ent_get(e, st->id, st->creatorid);
+			if (i != NIL && e->ents[i].q != Q_INS)
+				q_set(e, i, Q_UPD);
+			e->urgent_in = true;
+		}
+		break;
+	case RD_PFSYNC_ACT_INS_ACK:
+		defer_release(e, m->u.ref.id, m->u.ref.creatorid, true, now);
+		break;
+	case RD_PFSYNC_ACT_BUS:
+		if (m->u.bus.status == RD_PFSYNC_BUS_START && e->breq != BREQ_NONE) {
+			e->breq = BREQ_BULK;
+			e->breq_due = now + e->cfg.bulk_timeout;
+		} else if (m->u.bus.status == RD_PFSYNC_BUS_END && e->breq != BREQ_NONE) {
+			undemote(e, true, now);
+		}
+		break;
+	case RD_PFSYNC_ACT_TDB:
+		e->stats[RD_SYNC_ENG_TDB]++;
+		if (e->cfg.cbs.tdb != NULL)
+			e->cfg.cbs.tdb(e->cfg.user, &m->u.tdb, now);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct apply_ctx c = {e, now};
+
+	e->urgent_in = false;
+	if (rd_pfsync_decode(pkt, len, &e->pstats, NULL, apply, &c) != 0) {
+		e->stats[RD_SYNC_ENG_REFUSED]++;
+		return RD_ERR_PROTO;
+	}
+	e->stats[RD_SYNC_ENG_PKTS_IN]++;
+	if (e->urgent_in)
+		rd_sync_engine_flush(e, now);
+	return 0;
+}
+
+/* ---- bulk ---------------------------------------------------------- */
+
+static bool bulk_wanted(const struct rd_sync_engine *e, const struct rd_state *st, rd_time_t now)
+{
+	return !(st->flags & RD_STATE_F_NOSYNC) && st->key.proto != RD_PFSYNC_IPPROTO &&
+	       rd_state_expires(e->t, st) > now;
+}
+
+static void bus(struct rd_sync_engine *e, uint8_t status, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_BUS;
+	m.u.bus.creatorid = e->creatorid;
+	m.u.bus.status = status;
+	add(e, &m, now);
+}
+
+/* Fills one packet of the bulk answer. Returns false when the bulk ended. */
+static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+	struct rd_state *st;
+
+	if (e->bulk_first) {
+		bus(e, RD_PFSYNC_BUS_START, now);
+		e->bulk_first = false;
+	}
+	for (;;) {
+		if (e->bulk_have_pending) {
+			st = rd_state_find_id(e->t, e->bulk_pending.id, e->bulk_pending.creatorid,
+			                      now);
+			e->bulk_have_pending = false;
+		} else {
+			st = rd_state_iter_next(e->t, &e->bulk_it);
+			if (st == NULL)
+				break;
+		}
+		if (st == NULL || !bulk_wanted(e, st, now))
+			continue;
+		if (rd_pfsync_builder_room(&e->b, RD_PFSYNC_ACT_UPD) == 0) {
+			e->bulk_pending.id = st->id;
+			e->bulk_pending.creatorid = st->creatorid;
+			e->bulk_have_pending = true;
+			emit(e, now);
+			return true;
+		}
+		state_msg(e, st, RD_PFSYNC_ACT_UPD, now, &m);
+		rd_pfsync_builder_add(&e->b, &m);
+		e->stats[RD_SYNC_ENG_BULK_SENT]++;
+	}
+	bus(e, RD_PFSYNC_BUS_END, now);
+	emit(e, now);
+	return false;
+}
+
+static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
+{
+	if (!e->bulk_active || e->bulk_due > now)
+		return;
+	/* Queued changes first, so the answer starts from an empty packet. */
+	rd_sync_engine_flush(e, now);
+	for (unsigned n = 0; n < e->cfg.bulk_packets; n++) {
+		if (!bulk_packet(e, now)) {
+			e->bulk_active = false;
+			if (e->bulk_again) {
+				e->bulk_again = false;
+				bulk_start(e, now + e->cfg.bulk_interval);
+			}
+			return;
+		}
+	}
+	e->bulk_due = now + e->cfg.bulk_interval;
+}
+
+static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+
+	rd_sync_engine_flush(e, now);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_REQ;
+	add(e, &m, now);
+	emit(e, now);
+	e->breq_tries++;
+	e->breq_due = now + e->cfg.bulk_req_interval;
+}
+
+void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
+{
+	if (!e->demoted && e->cfg.cbs.demote != NULL)
+		e->cfg.cbs.demote(e->cfg.user, e->cfg.demotion, now);
+	e->demoted = true;
+	e->breq = BREQ_SENT;
+	e->breq_tries = 0;
+	send_bulk_req(e, now);
+}
+
+bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e)
+{
+	return e->breq != BREQ_NONE;
+}
+
+/* ---- timers -------------------------------------------------------- */
+
+void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now)
+{
+	while (e->ndefers > 0 && e->defers[0].deadline <= now)
+		defer_drop(e, 0, false, now);
+	if (e->breq == BREQ_SENT && e->breq_due <= now) {
+		if (e->breq_tries >= e->cfg.bulk_req_tries)
+			undemote(e, false, now);
+		else
+			send_bulk_req(e, now);
+	} else if (e->breq == BREQ_BULK && e->breq_due <= now) {
+		undemote(e, false, now);
+	}
+	if (e->flush_due <= now)
+		rd_sync_engine_flush(e, now);
+	bulk_tick(e, now);
+}
+
+rd_time_t rd_sync_engine_next_timeout(const struct rd_sync_engine *e)
+{
+	rd_time_t t = e->flush_due;
+
+	if (e->ndefers > 0 && e->defers[0].deadline < t)
+		t = e->defers[0].deadline;
+	if (e->breq != BREQ_NONE && e->breq_due < t)
+		t = e->breq_due;
+	if (e->bulk_active && e->bulk_due < t)
+		t = e->bulk_due;
+	return t;
+}
+
+/* ---- life cycle ---------------------------------------------------- */
+
+int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out)
+{
+	struct rd_sync_engine *e;
+
+	if (cfg == NULL || out == NULL || cfg->table == NULL || cfg->cbs.send == NULL ||
+	    (cfg->mtu != 0 && (cfg->mtu < 300 || cfg->mtu > 65535)))
+		return RD_ERR_INVAL;
+	e = rd_calloc(cfg->mem, 1, sizeof(*e));
+	if (e == NULL)
+		return RD_ERR_NOMEM;
+	e->cfg = *cfg;
+#define DEFAULT(f, v)                                                                              \
+	if (e->cfg.f == 0)                                                                         \
+	e->cfg.f = (v)
+	DEFAULT(mtu, 1480);
+	DEFAULT(maxupd, 128);
+	DEFAULT(flush_delay, RD_SEC);
+	DEFAULT(active_window, 2 * RD_SEC);
+	DEFAULT(defer_timeout, 20 * RD_MSEC);
+	DEFAULT(defer_limit, 128);
+	DEFAULT(bulk_interval, RD_MSEC);
+	DEFAULT(bulk_packets, 64);
+	DEFAULT(bulk_req_interval, 2 * RD_SEC);
+	DEFAULT(bulk_req_tries, 12);
+	DEFAULT(bulk_timeout, 60 * RD_SEC);
+	DEFAULT(demotion, 32);
+#undef DEFAULT
+	e->t = cfg->table;
+	e->creatorid = rd_state_creatorid(cfg->table);
+	rd_random_buf(NULL, e->hkey, sizeof(e->hkey));
+	e->cap = 64;
+	e->free_head = NIL;
+	e->ents = rd_malloc(cfg->mem, e->cap * sizeof(*e->ents));
+	e->defers = rd_calloc(cfg->mem, e->cfg.defer_limit, sizeof(*e->defers));
+	e->pkt = rd_malloc(cfg->mem, e->cfg.mtu);
+	for (int q = 0; q < Q_N; q++)
+		e->qhead[q] = e->qtail[q] = NIL;
+	e->flush_due = RD_TIME_NEVER;
+	if (e->ents == NULL || e->defers == NULL || e->pkt == NULL || rehash(e, 64) != 0) {
+		rd_sync_engine_free(e);
+		return RD_ERR_NOMEM;
+	}
+	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
+	*out = e;
+	return 0;
+}
+
+void rd_sync_engine_free(struct rd_sync_engine *e)
+{
+	const struct rd_mem *mem;
+
+	if (e == NULL)
+		return;
+	mem = e->cfg.mem;
+	rd_free(mem, e->ents);
+	rd_free(mem, e->buckets);
+	rd_free(mem, e->reqs);
+	rd_free(mem, e->defers);
+	rd_free(mem, e->pkt);
+	rd_free(mem, e);
+}
+
+const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e)
+{
+	return e->stats;
+}
+
+const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e)
+{
+	return &e->pstats;
+}

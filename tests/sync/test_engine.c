@@ -1,0 +1,603 @@
+/* Unit tests for the sync engine: tables kept in step through pfsync packets. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "redund/sync.h"
+
+#define MAXN   4
+#define QMAX   4096
+#define CLIENT 0x0a000001u
+#define SERVER 0xc0a80002u
+
+struct node;
+
+struct wire {
+	uint32_t from;
+	size_t len;
+	uint8_t buf[9000];
+};
+
+struct net {
+	struct node *nodes[MAXN];
+	size_t n;
+	struct wire q[QMAX];
+	size_t nq;
+	bool drop_all;
+};
+
+struct node {
+	struct net *net;
+	uint32_t idx;
+	uint64_t rng;
+	struct rd_state_table *t;
+	struct rd_sync_engine *e;
+	int demotion;
+	uint64_t released[16];
+	bool released_acked[16];
+	size_t nreleased;
+};
+
+static void rng(void *user, void *buf, size_t len)
+{
+	uint64_t *s = user;
+	uint8_t *b = buf;
+	for (size_t i = 0; i < len; i++) {
+		*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+		b[i] = (uint8_t)(*s >> 56);
+	}
+}
+
+static void on_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
+{
+	struct node *nd = user;
+	if (nd->e != NULL)
+		rd_sync_engine_state_event(nd->e, st, ev, why, now);
+}
+
+static void on_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct node *nd = user;
+	struct net *net = nd->net;
+	(void)now;
+	ck_assert_uint_lt(net->nq, QMAX);
+	ck_assert_uint_le(len, sizeof(net->q[0].buf));
+	net->q[net->nq].from = nd->idx;
+	net->q[net->nq].len = len;
+	memcpy(net->q[net->nq].buf, pkt, len);
+	net->nq++;
+}
+
+static void on_demote(void *user, int delta, rd_time_t now)
+{
+	struct node *nd = user;
+	(void)now;
+	nd->demotion += delta;
+}
+
+static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
+{
+	struct node *nd = user;
+	(void)now;
+	ck_assert_uint_lt(nd->nreleased, 16);
+	nd->released[nd->nreleased] = token;
+	nd->released_acked[nd->nreleased++] = acked;
+}
+
+static struct node *node_new(struct net *net, size_t mtu)
+{
+	struct node *nd = calloc(1, sizeof(*nd));
+	struct rd_state_config sc;
+	struct rd_sync_engine_cfg ec;
+
+	nd->net = net;
+	nd->idx = (uint32_t)net->n;
+	nd->rng = 1000 + net->n;
+	rd_state_config_default(&sc);
+	sc.random.fn = rng;
+	sc.random.user = &nd->rng;
+	sc.hooks.event = on_event;
+	sc.hooks.user = nd;
+	sc.limit = 200000;
+	ck_assert_int_eq(rd_state_table_new(&sc, &nd->t), 0);
+	memset(&ec, 0, sizeof(ec));
+	ec.table = nd->t;
+	ec.mtu = mtu;
+	ec.cbs.send = on_send;
+	ec.cbs.demote = on_demote;
+	ec.cbs.release = on_release;
+	ec.user = nd;
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
+	net->nodes[net->n++] = nd;
+	return nd;
+}
+
+static struct net *net_new(size_t nodes)
+{
+	struct net *net = calloc(1, sizeof(*net));
+	for (size_t i = 0; i < nodes; i++)
+		node_new(net, 0);
+	return net;
+}
+
+static void net_free(struct net *net)
+{
+	for (size_t i = 0; i < net->n; i++) {
+		rd_sync_engine_free(net->nodes[i]->e);
+		net->nodes[i]->e = NULL;
+		rd_state_table_free(net->nodes[i]->t, 0);
+		free(net->nodes[i]);
+	}
+	free(net);
+}
+
+/* Delivers queued packets (and the answers they cause) to every other node. */
+static size_t net_pump(struct net *net, rd_time_t now)
+{
+	size_t carried = 0;
+	for (size_t i = 0; i < net->nq; i++) {
+		struct wire *w = &net->q[i];
+		carried++;
+		if (net->drop_all)
+			continue;
+		for (size_t j = 0; j < net->n; j++)
+			if (j != w->from)
+				ck_assert_int_eq(
+				    rd_sync_engine_input(net->nodes[j]->e, w->buf, w->len, now), 0);
+	}
+	net->nq = 0;
+	return carried;
+}
+
+static void net_run(struct net *net, rd_time_t from, rd_time_t to)
+{
+	rd_time_t now = from;
+	while (now <= to) {
+		rd_time_t next = RD_TIME_NEVER;
+		for (size_t i = 0; i < net->n; i++) {
+			rd_sync_engine_tick(net->nodes[i]->e, now);
+			rd_time_t t = rd_sync_engine_next_timeout(net->nodes[i]->e);
+			if (t < next)
+				next = t;
+		}
+		net_pump(net, now);
+		for (size_t i = 0; i < net->n; i++) {
+			rd_time_t t = rd_sync_engine_next_timeout(net->nodes[i]->e);
+			if (t < next)
+				next = t;
+		}
+		if (next <= now)
+			next = now + 1;
+		now = next;
+	}
+}
+
+static struct rd_state_pkt pkt(uint8_t proto, unsigned dir, uint32_t src, uint16_t sport,
+                               uint32_t dst, uint16_t dport)
+{
+	struct rd_state_pkt p;
+	memset(&p, 0, sizeof(p));
+	p.af = RD_AF_INET;
+	p.proto = proto;
+	p.dir = (uint8_t)dir;
+	p.src = rd_addr_v4(src);
+	p.dst = rd_addr_v4(dst);
+	p.sport = sport;
+	p.dport = dport;
+	p.wscale = -1;
+	p.tot_len = 60;
+	return p;
+}
+
+static struct rd_state *udp_state(struct node *nd, uint16_t sport, rd_time_t now)
+{
+	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, sport, SERVER, 53);
+	struct rd_state_opts o = {.rule = 0};
+	struct rd_state *st = NULL;
+	ck_assert_int_eq(rd_state_create(nd->t, &p, &o, now, &st), 0);
+	return st;
+}
+
+static struct rd_state *tcp_state(struct node *nd, uint16_t sport, rd_time_t now)
+{
+	struct rd_state_pkt p = pkt(6, RD_STATE_OUT, CLIENT, sport, SERVER, 80);
+	struct rd_state_opts o = {.rule = 0};
+	struct rd_state *st = NULL;
+	p.tcp_flags = RD_TH_SYN;
+	p.seq = 1000;
+	p.win = 65535;
+	ck_assert_int_eq(rd_state_create(nd->t, &p, &o, now, &st), 0);
+	return st;
+}
+
+static uint64_t estat(struct node *nd, int s)
+{
+	return rd_sync_engine_stats(nd->e)[s];
+}
+
+START_TEST(insert_reaches_peer_within_flush_delay)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), 2 * RD_SEC);
+	ck_assert_uint_eq(net_pump(net, RD_SEC), 0);
+	rd_sync_engine_tick(a->e, 2 * RD_SEC);
+	ck_assert_uint_eq(net_pump(net, 2 * RD_SEC), 1);
+	struct rd_state *got = rd_state_find_id(b->t, st->id, st->creatorid, 2 * RD_SEC);
+	ck_assert_ptr_nonnull(got);
+	ck_assert(got->flags & RD_STATE_F_REMOTE);
+	ck_assert(got->flags & RD_STATE_F_OUT);
+	ck_assert_mem_eq(&got->key, &st->key, sizeof(st->key));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_INSERTS), 1);
+	/* A state that came from a peer is not sent back as ours. */
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), RD_TIME_NEVER);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(insert_then_delete_before_flush_sends_nothing)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+
+	rd_state_remove(a->t, st, RD_SEC + 1);
+	rd_sync_engine_tick(a->e, 3 * RD_SEC);
+	ck_assert_uint_eq(net_pump(net, 3 * RD_SEC), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_PKTS_OUT), 0);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(update_and_delete_follow_the_state)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	uint64_t id = st->id;
+	uint32_t cid = st->creatorid;
+	struct rd_state_result res;
+
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	/* The reply moves the state's dst side forward. */
+	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
+	ck_assert_uint_eq(st->dst.state, RD_UDPS_NO_TRAFFIC);
+	ck_assert_int_eq(rd_state_packet(a->t, &reply, 4 * RD_SEC, &res), RD_STATE_PASS);
+	ck_assert_uint_ne(st->dst.state, RD_UDPS_NO_TRAFFIC);
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	struct rd_state *got = rd_state_find_id(b->t, id, cid, 6 * RD_SEC);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->dst.state, st->dst.state);
+	ck_assert_uint_eq(got->src.state, st->src.state);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_UPDATES), 1);
+	rd_state_remove(a->t, st, 7 * RD_SEC);
+	net_run(net, 7 * RD_SEC, 9 * RD_SEC);
+	ck_assert_ptr_null(rd_state_find_id(b->t, id, cid, 9 * RD_SEC));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_DELETES), 1);
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(states_pack_five_to_a_1500_byte_packet)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	for (uint16_t i = 0; i < 20; i++)
+		udp_state(a, (uint16_t)(6000 + i), RD_SEC);
+	/* Four packets' worth: sent without waiting for the timer. */
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_SEC);
+	rd_sync_engine_tick(a->e, RD_SEC);
+	for (size_t i = 0; i < net->nq; i++)
+		ck_assert_uint_le(net->q[i].len, 1480);
+	ck_assert_uint_eq(net_pump(net, RD_SEC), 4);
+	ck_assert_uint_eq(rd_state_count(b->t), 20);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(unknown_state_update_is_requested_and_answered)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	struct rd_state_result res;
+
+	/* b never hears the insert. */
+	net->drop_all = true;
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	net->drop_all = false;
+	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
+	ck_assert_int_eq(rd_state_packet(a->t, &reply, 4 * RD_SEC, &res), RD_STATE_PASS);
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_REQS_SENT), 1);
+	struct rd_state *got = rd_state_find_id(b->t, st->id, st->creatorid, 6 * RD_SEC);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_ne(got->dst.state, RD_UDPS_NO_TRAFFIC);
+	ck_assert_uint_eq(got->dst.state, st->dst.state);
+	net_free(net);
+}
+END_TEST
+
+/* An UPD_C for (id, cid) with the given TCP peers, built by hand. */
+static size_t upd_c_pkt(uint8_t *buf, uint64_t id, uint32_t cid, const struct rd_state_peer *src,
+                        const struct rd_state_peer *dst)
+{
+	struct rd_pfsync_builder b;
+	struct rd_pfsync_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_C;
+	m.u.upd_c.id = id;
+	m.u.upd_c.creatorid = cid;
+	m.u.upd_c.src.seqlo = src->seqlo;
+	m.u.upd_c.src.seqhi = src->seqhi;
+	m.u.upd_c.src.state = src->state;
+	m.u.upd_c.dst.seqlo = dst->seqlo;
+	m.u.upd_c.dst.seqhi = dst->seqhi;
+	m.u.upd_c.dst.state = dst->state;
+	m.u.upd_c.timeout = RD_STATE_TM_TCP_OPENING;
+	rd_pfsync_builder_init(&b, buf, 1480);
+	rd_pfsync_builder_add(&b, &m);
+	return rd_pfsync_builder_finish(&b);
+}
+
+START_TEST(stale_update_is_answered_with_our_newer_state)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = tcp_state(a, 7000, RD_SEC);
+	uint8_t buf[1500];
+
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	struct rd_state *bs = rd_state_find_id(b->t, st->id, st->creatorid, 3 * RD_SEC);
+	ck_assert_ptr_nonnull(bs);
+	/* An update older than what a has (lower src seqlo, same state). */
+	struct rd_state_peer src = st->src, dst = st->dst;
+	uint32_t ours = st->src.seqlo;
+	src.seqlo -= 500;
+	size_t len = upd_c_pkt(buf, st->id, st->creatorid, &src, &dst);
+	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 4 * RD_SEC), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_STALE), 1);
+	ck_assert_uint_eq(st->src.seqlo, ours); /* kept ours */
+	/* ... and sent ours back at once. */
+	ck_assert_uint_eq(net->nq, 1);
+	ck_assert_uint_eq(net->q[0].buf[20], RD_PFSYNC_ACT_UPD_C);
+	net->nq = 0;
+	/* A newer one is taken. */
+	src.seqlo = st->src.seqlo + 100;
+	len = upd_c_pkt(buf, st->id, st->creatorid, &src, &dst);
+	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 5 * RD_SEC), 0);
+	ck_assert_uint_eq(st->src.seqlo, src.seqlo);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_UPDATES), 1);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(update_of_state_touched_by_peer_goes_at_once)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	struct rd_state_result res;
+
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	/* b forwards a packet of the flow right after learning it. */
+	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
+	ck_assert_ptr_nonnull(rd_state_find_id(b->t, st->id, st->creatorid, 2 * RD_SEC));
+	ck_assert_int_eq(rd_state_packet(b->t, &reply, 2 * RD_SEC + 10, &res), RD_STATE_PASS);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 2 * RD_SEC + 10);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(tcp_updates_flush_after_maxupd)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = tcp_state(a, 7000, RD_SEC);
+
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	/* The first update queues an UPD_C; 128 more coalesced ones flush. */
+	for (int i = 0; i < 129; i++) {
+		rd_sync_engine_state_event(a->e, st, RD_STATE_EV_UPDATE, 0, 4 * RD_SEC);
+		if (i < 128)
+			ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), 5 * RD_SEC);
+	}
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), 4 * RD_SEC);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(bulk_update_copies_table_and_holds_demotion)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	for (uint32_t i = 0; i < 1000; i++)
+		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0; /* b was not there */
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	ck_assert_int_eq(b->demotion, 32);
+	ck_assert(rd_sync_engine_bulk_pending(b->e));
+	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 1000);
+	ck_assert_int_eq(b->demotion, 0);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_SENT), 1000);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+
+	rd_sync_engine_bulk_request(a->e, 0);
+	ck_assert_int_eq(a->demotion, 32);
+	net_run(net, 0, 30 * RD_SEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_PKTS_OUT), 12);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_int_eq(a->demotion, 0);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(deferred_packet_released_by_peer_ack)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st, 77, RD_SEC), 0);
+	/* The insert went at once, with the ack flag. */
+	ck_assert_uint_eq(net->nq, 1);
+	ck_assert_uint_eq(rd_get16(net->q[0].buf + 24 + 260) & RD_PFSYNC_STATE_ACK,
+	                  RD_PFSYNC_STATE_ACK);
+	net_pump(net, RD_SEC + RD_MSEC);
+	ck_assert_uint_eq(a->nreleased, 1);
+	ck_assert_uint_eq(a->released[0], 77);
+	ck_assert(a->released_acked[0]);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 1);
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(deferred_packet_released_after_20ms_without_peer)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st, 5, RD_SEC), 0);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_SEC + 20 * RD_MSEC);
+	rd_sync_engine_tick(a->e, RD_SEC + 20 * RD_MSEC - 1);
+	ck_assert_uint_eq(a->nreleased, 0);
+	rd_sync_engine_tick(a->e, RD_SEC + 20 * RD_MSEC);
+	ck_assert_uint_eq(a->nreleased, 1);
+	ck_assert(!a->released_acked[0]);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(refused_packet_changes_nothing)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	udp_state(a, 5000, RD_SEC);
+	udp_state(a, 5001, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	ck_assert_uint_eq(net->nq, 1);
+	/* Cut the packet: its header length now overruns it. */
+	ck_assert_int_eq(rd_sync_engine_input(b->e, net->q[0].buf, net->q[0].len - 1, RD_SEC),
+	                 RD_ERR_PROTO);
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_REFUSED), 1);
+	ck_assert_uint_eq(rd_sync_engine_pfsync_stats(b->e)->count[RD_PFSYNC_STAT_BADLEN], 1);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(clr_removes_states_of_that_creator)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg m;
+	uint8_t buf[100];
+
+	for (uint16_t i = 0; i < 3; i++)
+		udp_state(a, (uint16_t)(5000 + i), RD_SEC);
+	udp_state(b, 9000, RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 4);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_CLR;
+	m.u.clr.creatorid = rd_state_creatorid(a->t);
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	rd_pfsync_builder_add(&bld, &m);
+	ck_assert_int_eq(
+	    rd_sync_engine_input(b->e, buf, rd_pfsync_builder_finish(&bld), 4 * RD_SEC), 0);
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), RD_TIME_NEVER);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(conversion_round_trips_and_refuses_proxy_states)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = tcp_state(a, 7000, RD_SEC);
+	struct rd_state_info info, back;
+	struct rd_pfsync_state ps;
+
+	rd_state_export(a->t, st, RD_SEC, &info);
+	rd_sync_state_to_pfsync(&info, &ps);
+	ck_assert_uint_eq(ps.direction, RD_PFSYNC_DIR_OUT);
+	ck_assert_uint_eq(ps.af, RD_AF_INET);
+	ck_assert_str_eq(ps.ifname, "all");
+	ck_assert_int_eq(ps.rule, 0);
+	ck_assert_int_eq(rd_sync_state_from_pfsync(&ps, &back), 0);
+	ck_assert_mem_eq(&back.wire, &info.wire, sizeof(info.wire));
+	ck_assert_mem_eq(&back.stack, &info.stack, sizeof(info.stack));
+	ck_assert_uint_eq(back.src.seqlo, info.src.seqlo);
+	ck_assert_uint_eq(back.flags & RD_STATE_F_OUT, RD_STATE_F_OUT);
+	ck_assert_uint_eq(back.rule, RD_STATE_RULE_NONE);
+	ps.src.state = RD_PFSYNC_TCPS_PROXY_SRC;
+	ck_assert_int_eq(rd_sync_state_from_pfsync(&ps, &back), RD_ERR_INVAL);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(engine_stat_names_cover_every_counter)
+{
+	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
+		ck_assert_str_ne(rd_sync_eng_stat_name(i), "unknown");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *c = tcase_create("engine");
+
+	tcase_add_test(c, insert_reaches_peer_within_flush_delay);
+	tcase_add_test(c, insert_then_delete_before_flush_sends_nothing);
+	tcase_add_test(c, update_and_delete_follow_the_state);
+	tcase_add_test(c, states_pack_five_to_a_1500_byte_packet);
+	tcase_add_test(c, unknown_state_update_is_requested_and_answered);
+	tcase_add_test(c, stale_update_is_answered_with_our_newer_state);
+	tcase_add_test(c, update_of_state_touched_by_peer_goes_at_once);
+	tcase_add_test(c, tcp_updates_flush_after_maxupd);
+	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
+	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
+	tcase_add_test(c, deferred_packet_released_by_peer_ack);
+	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);
+	tcase_add_test(c, refused_packet_changes_nothing);
+	tcase_add_test(c, clr_removes_states_of_that_creator);
+	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
+	tcase_add_test(c, engine_stat_names_cover_every_counter);
+	suite_add_tcase(s, c);
+	return s;
+}
+
+int main(void)
+{
+	if (rd_init() != 0)
+		return EXIT_FAILURE;
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
