@@ -1,0 +1,704 @@
+/*
+ * pcap-firewall — run a capture through libredund's state table with pf-style
+ * source tracking, and see what a stateful firewall with your limits would
+ * have done to that traffic.
+ *
+ *   pcap-firewall [options] FILE.pcap
+ *
+ * One rule, "pass in keep state", decides which packets without a state may
+ * create one (--allow, --allow-all); TCP creates states only from a SYN
+ * without ACK (pf's default "flags S/SA"). Every packet is first looked up
+ * in the state table (pf_test_state: TCP window tracking, UDP/ICMP
+ * pseudo-states); a packet without a state goes to the rule, where the
+ * source tracker applies the limits before the state is created. Sources
+ * that break max-src-conn or max-src-conn-rate are put in an overload table
+ * (with --overload) that blocks their new connections ("block quick from
+ * <overload>"), and with flush their states are killed.
+ *
+ * Options:
+ *   --allow SPEC[,SPEC..]   traffic that may create states: tcp:PORT,
+ *                           udp:PORT, tcp, udp, icmp, proto:N (repeatable)
+ *   --allow-all             any packet may create a state
+ *   --max-states N          the rule's "max N"
+ *   --limit-states N        the table's "set limit states" (default 100000)
+ *   --max-src-states N      states per source
+ *   --max-src-nodes N       distinct sources holding states (or lingering)
+ *   --max-src-conn N        established TCP connections per source
+ *   --max-src-conn-rate N/S established TCP connections per S seconds
+ *   --overload MODE         none (default), table, flush, flush-global
+ *   --src-track SECONDS     keep a source node this long after its last state
+ *   --limit-src-nodes N     the tracker's "set limit src-nodes" (default 10000)
+ *   --inside CIDR[,CIDR..]  packets from these networks travel OUT; default:
+ *                           a packet that answers a state travels OUT, any
+ *                           other IN (the capture's first packet of a flow is
+ *                           its initiator)
+ *   --verbose               one line per packet: pass / state-created /
+ *                           blocked, with the reason
+ *   --help
+ *
+ * Output: with --verbose a line per packet, then totals as "name: value"
+ * lines: verdicts, blocks by reason, every state-table reason counter and
+ * every source-tracking counter.
+ *
+ * The capture's timestamps are the clock (the library never reads one);
+ * expiry runs a little on every packet, with bounded work.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redund/common.h"
+#include "redund/pcap.h"
+#include "redund/srctrack.h"
+#include "redund/state.h"
+
+#define RULE_ID 1
+
+/* Why the example itself blocked a packet (besides the library's reasons). */
+enum block_why {
+	B_NOT_IP,    /* no IPv4/IPv6 packet in the record */
+	B_PARSE,     /* rd_state_parse refused it */
+	B_STATE,     /* matched a state and failed its checks */
+	B_NO_RULE,   /* no state and the rule does not allow it */
+	B_OVERLOAD,  /* no state and the source is in the overload table */
+	B_SRC_LIMIT, /* the source tracker refused a new state */
+	B_CREATE,    /* the state table refused a new state */
+	B_MAX,
+};
+
+static const char *const block_names[B_MAX] = {
+    "not-ip", "parse", "state", "no-rule", "overload-table", "src-limit", "create",
+};
+
+struct allow {
+	uint8_t proto; /* 0: any */
+	bool any_port;
+	uint16_t port;
+};
+
+struct net {
+	struct rd_addr addr;
+	unsigned plen;
+};
+
+/* The overload table: an open-addressed set of addresses. */
+struct addr_set {
+	struct rd_addr *slot;
+	bool *used;
+	size_t cap, n;
+};
+
+struct fw {
+	struct rd_state_table *st;
+	struct rd_src_table *src;
+	struct rd_src_rule *rule;
+	uint32_t pending; /* binding of the state being created */
+	struct addr_set overload;
+	struct allow allow[64];
+	size_t nallow;
+	bool allow_all;
+	struct net inside[16];
+	size_t ninside;
+	bool verbose;
+	uint64_t packets, passed, created, blocked;
+	uint64_t block[B_MAX];
+};
+
+/* ---- the overload table ---- */
+
+static size_t addr_hash(const struct rd_addr *a, size_t cap)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < (a->af == RD_AF_INET ? 4u : 16u); i++)
+		h = (h ^ a->u.v6[i]) * 1099511628211ULL;
+	return (size_t)(h & (cap - 1));
+}
+
+static bool set_has(const struct addr_set *s, const struct rd_addr *a)
+{
+	if (s->cap == 0)
+		return false;
+	for (size_t i = addr_hash(a, s->cap); s->used[i]; i = (i + 1) & (s->cap - 1))
+		if (rd_addr_cmp(&s->slot[i], a) == 0)
+			return true;
+	return false;
+}
+
+static void set_add(struct addr_set *s, const struct rd_addr *a)
+{
+	if (set_has(s, a))
+		return;
+	if ((s->n + 1) * 2 > s->cap) {
+		struct addr_set g = {0};
+		g.cap = s->cap ? s->cap * 2 : 64;
+		g.slot = calloc(g.cap, sizeof(*g.slot));
+		g.used = calloc(g.cap, sizeof(*g.used));
+		if (g.slot == NULL || g.used == NULL) {
+			fprintf(stderr, "pcap-firewall: out of memory\n");
+			exit(1);
+		}
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->used[i])
+				set_add(&g, &s->slot[i]);
+		free(s->slot);
+		free(s->used);
+		*s = g;
+	}
+	size_t i = addr_hash(a, s->cap);
+	while (s->used[i])
+		i = (i + 1) & (s->cap - 1);
+	s->used[i] = true;
+	s->slot[i] = *a;
+	s->n++;
+}
+
+/* ---- glue: the state table's hooks drive the source tracker ---- */
+
+/* A state is about to be inserted: the binding acquired for it counts it. */
+static int hook_attach(void *user, struct rd_state *st, rd_time_t now)
+{
+	struct fw *fw = user;
+
+	if (rd_src_commit(fw->src, fw->pending, now) != RD_OK)
+		return 1;
+	st->user = fw->pending;
+	fw->pending = 0;
+	return 0;
+}
+
+static void hook_detach(void *user, struct rd_state *st, rd_time_t now)
+{
+	struct fw *fw = user;
+
+	rd_src_state_removed(fw->src, st->user, now);
+	st->user = 0;
+}
+
+/* The TCP handshake completed: max-src-conn and max-src-conn-rate. */
+static int hook_established(void *user, struct rd_state *st, rd_time_t now)
+{
+	struct fw *fw = user;
+
+	return rd_src_conn_established(fw->src, st->user, now) == RD_ERR_LIMIT;
+}
+
+static void hook_overload(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
+{
+	struct fw *fw = user;
+
+	(void)rule_id;
+	(void)now;
+	set_add(&fw->overload, src);
+}
+
+/* Overload flush: kill the source's states (of the rule, or all). */
+static void hook_kill_states(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
+{
+	struct fw *fw = user;
+	struct rd_state_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.fields = RD_STATE_FLT_SRC;
+	f.src = *src;
+	f.src_plen = src->af == RD_AF_INET ? 32 : 128;
+	if (rule_id != RD_SRC_RULE_ANY) {
+		f.fields |= RD_STATE_FLT_RULE;
+		f.rule = rule_id;
+	}
+	rd_state_kill(fw->st, &f, now);
+}
+
+/* ---- the rule ---- */
+
+static bool rule_allows(const struct fw *fw, const struct rd_state_pkt *p, const char **why)
+{
+	if (p->proto == 6 && (p->tcp_flags & (RD_TH_SYN | RD_TH_ACK)) != RD_TH_SYN) {
+		*why = "flags S/SA";
+		return false;
+	}
+	if (fw->allow_all)
+		return true;
+	for (size_t i = 0; i < fw->nallow; i++) {
+		const struct allow *a = &fw->allow[i];
+		if (a->proto != p->proto)
+			continue;
+		if (a->any_port || ((p->proto == 6 || p->proto == 17) && a->port == p->dport))
+			return true;
+	}
+	*why = "not allowed";
+	return false;
+}
+
+static bool in_net(const struct net *n, const struct rd_addr *a)
+{
+	if (n->addr.af != a->af)
+		return false;
+	for (unsigned i = 0; i < n->plen; i++) {
+		unsigned byte = i / 8, bit = 7 - i % 8;
+		if (((n->addr.u.v6[byte] >> bit) ^ (a->u.v6[byte] >> bit)) & 1)
+			return false;
+	}
+	return true;
+}
+
+/* ---- one packet ---- */
+
+static void say(const struct fw *fw, uint64_t n, const struct rd_state_pkt *p, const char *verdict,
+                const char *why)
+{
+	char s[RD_ADDR_STRLEN], d[RD_ADDR_STRLEN];
+
+	if (!fw->verbose)
+		return;
+	if (p == NULL) {
+		printf("%" PRIu64 " %s (%s)\n", n, verdict, why);
+		return;
+	}
+	rd_addr_format(&p->src, s, sizeof(s));
+	rd_addr_format(&p->dst, d, sizeof(d));
+	printf("%" PRIu64 " %s %s:%u > %s:%u proto %u%s%s%s: %s%s%s%s\n", n,
+	       p->dir == RD_STATE_IN ? "in " : "out", s, p->sport, d, p->dport, p->proto,
+	       p->proto == 6 ? " [" : "",
+	       p->proto == 6
+	           ? ((p->tcp_flags & RD_TH_SYN)   ? ((p->tcp_flags & RD_TH_ACK) ? "SA" : "S")
+	              : (p->tcp_flags & RD_TH_RST) ? "R"
+	              : (p->tcp_flags & RD_TH_FIN) ? "F"
+	                                           : ".")
+	           : "",
+	       p->proto == 6 ? "]" : "", verdict, why ? " (" : "", why ? why : "", why ? ")" : "");
+}
+
+static void block(struct fw *fw, uint64_t n, const struct rd_state_pkt *p, enum block_why b,
+                  const char *why)
+{
+	fw->blocked++;
+	fw->block[b]++;
+	say(fw, n, p, "blocked", why ? why : block_names[b]);
+}
+
+/* The name of the source-tracking limit that moved between two snapshots. */
+static const char *src_limit_name(const uint64_t *before, const struct rd_src_table *s)
+{
+	static const unsigned which[] = {RD_SRC_C_MAX_SRC_STATES, RD_SRC_C_MAX_SRC_NODES,
+	                                 RD_SRC_C_SRC_NODES, RD_SRC_C_MEMORY};
+
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+		if (rd_src_counter(s, which[i]) != before[which[i]])
+			return rd_src_counter_name(which[i]);
+	return "src-limit";
+}
+
+static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data, size_t len,
+                   rd_time_t now)
+{
+	struct rd_state_pkt p, q;
+	struct rd_state_result res;
+	const uint8_t *ip;
+	size_t ip_len;
+	int reason, v;
+
+	fw->packets++;
+	if (rd_pcap_ip_payload(linktype, data, len, &ip, &ip_len) != 0) {
+		block(fw, n, NULL, B_NOT_IP, NULL);
+		return;
+	}
+	if (rd_state_parse(ip, ip_len, RD_STATE_IN, &p, &reason) != 0) {
+		rd_state_count_reason(fw->st, reason);
+		block(fw, n, NULL, B_PARSE, rd_state_reason_name(reason));
+		return;
+	}
+	if (fw->ninside > 0) {
+		for (size_t i = 0; i < fw->ninside; i++)
+			if (in_net(&fw->inside[i], &p.src))
+				p.dir = RD_STATE_OUT;
+		v = rd_state_packet(fw->st, &p, now, &res);
+	} else {
+		/* Auto: a packet answering a state travels OUT. */
+		q = p;
+		q.dir = RD_STATE_OUT;
+		v = rd_state_packet(fw->st, &q, now, &res);
+		if (v == RD_STATE_NOSTATE)
+			v = rd_state_packet(fw->st, &p, now, &res);
+		else
+			p = q;
+	}
+	if (v == RD_STATE_PASS) {
+		fw->passed++;
+		say(fw, n, &p, "pass", NULL);
+		return;
+	}
+	if (v == RD_STATE_DROP) {
+		block(fw, n, &p, B_STATE, rd_state_reason_name(res.reason));
+		return;
+	}
+	if (v < 0) {
+		block(fw, n, &p, B_PARSE, rd_strerror(v));
+		return;
+	}
+
+	/* No state: the ruleset. */
+	const char *why = NULL;
+	if (set_has(&fw->overload, &p.src)) {
+		block(fw, n, &p, B_OVERLOAD, NULL);
+		return;
+	}
+	if (!rule_allows(fw, &p, &why)) {
+		block(fw, n, &p, B_NO_RULE, why);
+		return;
+	}
+	uint64_t before[RD_SRC_C_MAX];
+	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
+		before[i] = rd_src_counter(fw->src, i);
+	fw->pending = 0;
+	int rc = rd_src_acquire(fw->src, fw->rule, &p.src, now, &fw->pending);
+	if (rc != RD_OK) {
+		rd_state_count_reason(fw->st, RD_STATE_RES_SRCLIMIT);
+		block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->src));
+		return;
+	}
+	struct rd_state_opts o;
+	memset(&o, 0, sizeof(o));
+	o.rule = RULE_ID;
+	struct rd_state_counters c0, c1;
+	rd_state_get_counters(fw->st, &c0);
+	rc = rd_state_create(fw->st, &p, &o, now, NULL);
+	if (rc != RD_OK) {
+		const char *name = rd_strerror(rc);
+		rd_src_release(fw->src, fw->pending, now);
+		fw->pending = 0;
+		rd_state_get_counters(fw->st, &c1);
+		for (int i = 0; i < RD_STATE_RES_MAX; i++)
+			if (c1.reason[i] != c0.reason[i])
+				name = rd_state_reason_name(i);
+		block(fw, n, &p, B_CREATE, name);
+		return;
+	}
+	fw->created++;
+	say(fw, n, &p, "state-created", NULL);
+}
+
+/* ---- command line ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pcap-firewall [options] FILE.pcap\n"
+	           "  --allow SPEC[,SPEC..]    may create states: tcp:PORT udp:PORT tcp udp icmp "
+	           "proto:N\n"
+	           "  --allow-all              any packet may create a state\n"
+	           "  --max-states N           the rule's max states\n"
+	           "  --limit-states N         the table's state limit (default 100000)\n"
+	           "  --max-src-states N       states per source\n"
+	           "  --max-src-nodes N        distinct sources\n"
+	           "  --max-src-conn N         established TCP connections per source\n"
+	           "  --max-src-conn-rate N/S  established TCP connections per S seconds\n"
+	           "  --overload MODE          none, table, flush, flush-global\n"
+	           "  --src-track SECONDS      source node lifetime after its last state\n"
+	           "  --limit-src-nodes N      the tracker's node limit (default 10000)\n"
+	           "  --inside CIDR[,CIDR..]   packets from these networks travel out\n"
+	           "  --verbose                a verdict line per packet\n"
+	           "  --help                   this text\n");
+}
+
+static uint32_t num(const char *s, const char *opt)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v > UINT32_MAX) {
+		fprintf(stderr, "pcap-firewall: %s: bad number '%s'\n", opt, s);
+		exit(2);
+	}
+	return (uint32_t)v;
+}
+
+static void parse_allow(struct fw *fw, char *list)
+{
+	for (char *tok = strtok(list, ","); tok != NULL; tok = strtok(NULL, ",")) {
+		struct allow a = {0, true, 0};
+		char *colon = strchr(tok, ':');
+
+		if (colon != NULL)
+			*colon++ = '\0';
+		if (strcmp(tok, "tcp") == 0)
+			a.proto = 6;
+		else if (strcmp(tok, "udp") == 0)
+			a.proto = 17;
+		else if (strcmp(tok, "icmp") == 0)
+			a.proto = 1;
+		else if (strcmp(tok, "icmp6") == 0)
+			a.proto = 58;
+		else if (strcmp(tok, "proto") == 0 && colon != NULL) {
+			a.proto = (uint8_t)num(colon, "--allow");
+			colon = NULL;
+		} else {
+			fprintf(stderr, "pcap-firewall: --allow: bad spec '%s'\n", tok);
+			exit(2);
+		}
+		if (colon != NULL) {
+			if (a.proto != 6 && a.proto != 17) {
+				fprintf(stderr, "pcap-firewall: --allow: ports need tcp or udp\n");
+				exit(2);
+			}
+			a.any_port = false;
+			a.port = (uint16_t)num(colon, "--allow");
+		}
+		if (fw->nallow == sizeof(fw->allow) / sizeof(fw->allow[0])) {
+			fprintf(stderr, "pcap-firewall: --allow: too many specs\n");
+			exit(2);
+		}
+		fw->allow[fw->nallow++] = a;
+	}
+}
+
+static void parse_inside(struct fw *fw, char *list)
+{
+	for (char *tok = strtok(list, ","); tok != NULL; tok = strtok(NULL, ",")) {
+		struct net n;
+		char *slash = strchr(tok, '/');
+
+		if (slash != NULL)
+			*slash++ = '\0';
+		if (rd_addr_parse(tok, &n.addr) != 0 || fw->ninside == 16) {
+			fprintf(stderr, "pcap-firewall: --inside: bad network '%s'\n", tok);
+			exit(2);
+		}
+		n.plen = slash ? num(slash, "--inside") : (n.addr.af == RD_AF_INET ? 32 : 128);
+		if (n.plen > (n.addr.af == RD_AF_INET ? 32u : 128u)) {
+			fprintf(stderr, "pcap-firewall: --inside: bad prefix length\n");
+			exit(2);
+		}
+		fw->inside[fw->ninside++] = n;
+	}
+}
+
+static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats *rs)
+{
+	struct rd_state_counters c;
+
+	rd_state_get_counters(fw->st, &c);
+	printf("packets: %" PRIu64 "\n", fw->packets);
+	printf("passed: %" PRIu64 "\n", fw->passed);
+	printf("state-created: %" PRIu64 "\n", fw->created);
+	printf("blocked: %" PRIu64 "\n", fw->blocked);
+	for (int i = 0; i < B_MAX; i++)
+		printf("blocked %s: %" PRIu64 "\n", block_names[i], fw->block[i]);
+	printf("pcap bad records: %" PRIu64 "\n",
+	       rs->short_header + rs->short_record + rs->oversize + rs->bad_length);
+	printf("states: %u\n", c.states);
+	printf("states half-open: %u\n", c.states_halfopen);
+	printf("state searches: %" PRIu64 "\n", c.searches);
+	printf("state inserts: %" PRIu64 "\n", c.inserts);
+	printf("state removals: %" PRIu64 "\n", c.removals);
+	for (int i = 0; i < RD_STATE_RES_MAX; i++) {
+		const char *name = rd_state_reason_name(i);
+		if (name != NULL && strcmp(name, "?") != 0)
+			printf("reason %s: %" PRIu64 "\n", name, c.reason[i]);
+	}
+	printf("src-nodes: %u\n", rd_src_count(fw->src));
+	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
+		printf("src %s: %" PRIu64 "\n", rd_src_counter_name(i), rd_src_counter(fw->src, i));
+	printf("overload table: %zu\n", fw->overload.n);
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		O_ALLOW = 256,
+		O_ALLOW_ALL,
+		O_MAX_STATES,
+		O_LIMIT_STATES,
+		O_MSS,
+		O_MSN,
+		O_MSC,
+		O_MSCR,
+		O_OVERLOAD,
+		O_SRC_TRACK,
+		O_LIMIT_SRC_NODES,
+		O_INSIDE,
+		O_VERBOSE,
+		O_HELP
+	};
+	static const struct option opts[] = {
+	    {"allow", required_argument, NULL, O_ALLOW},
+	    {"allow-all", no_argument, NULL, O_ALLOW_ALL},
+	    {"max-states", required_argument, NULL, O_MAX_STATES},
+	    {"limit-states", required_argument, NULL, O_LIMIT_STATES},
+	    {"max-src-states", required_argument, NULL, O_MSS},
+	    {"max-src-nodes", required_argument, NULL, O_MSN},
+	    {"max-src-conn", required_argument, NULL, O_MSC},
+	    {"max-src-conn-rate", required_argument, NULL, O_MSCR},
+	    {"overload", required_argument, NULL, O_OVERLOAD},
+	    {"src-track", required_argument, NULL, O_SRC_TRACK},
+	    {"limit-src-nodes", required_argument, NULL, O_LIMIT_SRC_NODES},
+	    {"inside", required_argument, NULL, O_INSIDE},
+	    {"verbose", no_argument, NULL, O_VERBOSE},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	static struct fw fw;
+	struct rd_state_config scfg;
+	struct rd_src_config tcfg;
+	struct rd_src_rule_config rcfg;
+	struct rd_state_rule srule;
+	struct rd_pcap_reader *rd;
+	struct rd_pcap_packet pkt;
+	struct rd_pcap_reader_stats rs;
+	uint32_t limit_states = 100000, max_states = 0, limit_src_nodes = 10000;
+	rd_time_t now = 0;
+	int c, rc;
+	uint64_t n = 0;
+
+	memset(&rcfg, 0, sizeof(rcfg));
+	rcfg.id = RULE_ID;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_ALLOW:
+			parse_allow(&fw, optarg);
+			break;
+		case O_ALLOW_ALL:
+			fw.allow_all = true;
+			break;
+		case O_MAX_STATES:
+			max_states = num(optarg, "--max-states");
+			break;
+		case O_LIMIT_STATES:
+			limit_states = num(optarg, "--limit-states");
+			break;
+		case O_MSS:
+			rcfg.max_src_states = num(optarg, "--max-src-states");
+			break;
+		case O_MSN:
+			rcfg.max_src_nodes = num(optarg, "--max-src-nodes");
+			break;
+		case O_MSC:
+			rcfg.max_src_conn = num(optarg, "--max-src-conn");
+			break;
+		case O_MSCR: {
+			char *slash = strchr(optarg, '/');
+			if (slash == NULL) {
+				fprintf(stderr, "pcap-firewall: --max-src-conn-rate wants N/S\n");
+				return 2;
+			}
+			*slash = '\0';
+			rcfg.max_src_conn_rate = num(optarg, "--max-src-conn-rate");
+			rcfg.max_src_conn_seconds = num(slash + 1, "--max-src-conn-rate");
+			break;
+		}
+		case O_OVERLOAD:
+			if (strcmp(optarg, "none") == 0) {
+				rcfg.overload = false;
+				rcfg.flush = RD_SRC_FLUSH_NONE;
+			} else if (strcmp(optarg, "table") == 0) {
+				rcfg.overload = true;
+				rcfg.flush = RD_SRC_FLUSH_NONE;
+			} else if (strcmp(optarg, "flush") == 0) {
+				rcfg.overload = true;
+				rcfg.flush = RD_SRC_FLUSH_RULE;
+			} else if (strcmp(optarg, "flush-global") == 0) {
+				rcfg.overload = true;
+				rcfg.flush = RD_SRC_FLUSH_GLOBAL;
+			} else {
+				fprintf(
+				    stderr,
+				    "pcap-firewall: --overload: none|table|flush|flush-global\n");
+				return 2;
+			}
+			break;
+		case O_SRC_TRACK:
+			rcfg.src_track = (rd_time_t)num(optarg, "--src-track") * RD_SEC;
+			break;
+		case O_LIMIT_SRC_NODES:
+			limit_src_nodes = num(optarg, "--limit-src-nodes");
+			break;
+		case O_INSIDE:
+			parse_inside(&fw, optarg);
+			break;
+		case O_VERBOSE:
+			fw.verbose = true;
+			break;
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!fw.allow_all && fw.nallow == 0)
+		fprintf(stderr, "pcap-firewall: no --allow: nothing may create a state\n");
+	if (rd_init() != 0) {
+		fprintf(stderr, "pcap-firewall: libsodium failed to initialise\n");
+		return 1;
+	}
+
+	/* Source tracking: per-rule nodes whenever a limit asks for them. */
+	rcfg.track = (rcfg.max_src_states || rcfg.max_src_nodes || rcfg.max_src_conn ||
+	              rcfg.max_src_conn_rate || rcfg.overload || rcfg.src_track)
+	                 ? RD_SRC_TRACK_RULE
+	                 : RD_SRC_TRACK_NONE;
+	if (rcfg.overload && !rcfg.max_src_conn && !rcfg.max_src_conn_rate)
+		fprintf(stderr, "pcap-firewall: --overload without --max-src-conn(-rate) never "
+		                "triggers\n");
+	rd_src_config_default(&tcfg);
+	tcfg.hooks.user = &fw;
+	tcfg.hooks.overload = hook_overload;
+	tcfg.hooks.kill_states = hook_kill_states;
+	tcfg.max_nodes = limit_src_nodes;
+	if ((rc = rd_src_table_new(&tcfg, &fw.src)) != 0 ||
+	    (rc = rd_src_rule_add(fw.src, &rcfg, &fw.rule)) != 0) {
+		fprintf(stderr, "pcap-firewall: source tracking: %s\n", rd_strerror(rc));
+		return 2;
+	}
+
+	rd_state_config_default(&scfg);
+	scfg.limit = limit_states;
+	scfg.hooks.user = &fw;
+	scfg.hooks.attach = hook_attach;
+	scfg.hooks.detach = hook_detach;
+	scfg.hooks.established = hook_established;
+	if ((rc = rd_state_table_new(&scfg, &fw.st)) != 0) {
+		fprintf(stderr, "pcap-firewall: state table: %s\n", rd_strerror(rc));
+		return 1;
+	}
+	memset(&srule, 0, sizeof(srule));
+	srule.max_states = max_states;
+	if ((rc = rd_state_rule_set(fw.st, RULE_ID, &srule)) != 0) {
+		fprintf(stderr, "pcap-firewall: rule: %s\n", rd_strerror(rc));
+		return 1;
+	}
+
+	if ((rc = rd_pcap_reader_open(argv[optind], NULL, &rd)) != 0) {
+		fprintf(stderr, "pcap-firewall: %s: %s\n", argv[optind],
+		        rc == RD_ERR_STATE ? strerror(errno) : rd_strerror(rc));
+		return 1;
+	}
+	while ((rc = rd_pcap_next(rd, &pkt)) == 1) {
+		if (pkt.ts > now)
+			now = pkt.ts; /* the capture is the clock; never backwards */
+		packet(&fw, ++n, pkt.linktype, pkt.data, pkt.len, now);
+		/* Bounded expiry work per packet keeps both tables trimmed. */
+		rd_state_expire(fw.st, now, 16);
+		rd_src_expire(fw.src, now, 16);
+	}
+	if (rc < 0)
+		fprintf(stderr, "pcap-firewall: %s: stopped at a bad record: %s\n", argv[optind],
+		        rd_strerror(rc));
+	rd_pcap_reader_stats(rd, &rs);
+	rd_pcap_reader_close(rd);
+	print_totals(&fw, &rs);
+	rd_state_table_free(fw.st, now);
+	rd_src_table_free(fw.src);
+	free(fw.overload.slot);
+	free(fw.overload.used);
+	return 0;
+}
