@@ -20,6 +20,7 @@
 struct run {
 	struct cc_cluster *c;
 	int crashed; /* the node --crash-master-at crashed, or -1 */
+	int left;    /* the node --leave-master-at took out, or -1 */
 	rd_time_t freeze_for;
 	bool verbose;
 };
@@ -41,6 +42,8 @@ static void usage(FILE *f)
 	      "  --jitter MS           plus uniform jitter (default 0.1)\n"
 	      "  --crash-master-at S   crash the node that is MASTER at S seconds\n"
 	      "  --restart-at S        restart the node crashed by --crash-master-at\n"
+	      "  --leave-master-at S   the MASTER leaves gracefully (bow-out advertisement)\n"
+	      "  --rejoin-at S         the node that left starts again\n"
 	      "  --freeze-master-at S  freeze (SIGSTOP) the MASTER at S seconds ...\n"
 	      "  --freeze-for S        ... for S seconds (default 5)\n"
 	      "  --partition-at S      split the nodes into two halves at S seconds ...\n"
@@ -97,6 +100,26 @@ static void restart_crashed(void *user, rd_time_t now)
 		rd_sim_restart_at(r->c->sim, now, r->crashed);
 }
 
+static void leave_master(void *user, rd_time_t now)
+{
+	struct run *r = user;
+	int m = -1;
+	if (cc_masters(r->c, &m) == 0) {
+		printf("(no MASTER to leave at %.3f s)\n", (double)now / 1e9);
+		return;
+	}
+	r->left = m;
+	cc_leave(r->c, m);
+}
+
+static void rejoin_left(void *user, rd_time_t now)
+{
+	struct run *r = user;
+	(void)now;
+	if (r->left >= 0)
+		cc_rejoin(r->c, r->left);
+}
+
 static void freeze_master(void *user, rd_time_t now)
 {
 	struct run *r = user;
@@ -143,19 +166,21 @@ static bool was_master(const struct cc_cluster *c, size_t upto, int node)
 	for (size_t i = 0; i < upto; i++)
 		if (c->log[i].kind == CC_STATE && c->log[i].node == node)
 			st = c->log[i].to;
-		else if (c->log[i].kind == CC_CRASH && c->log[i].node == node)
+		else if ((c->log[i].kind == CC_CRASH || c->log[i].kind == CC_LEAVE) &&
+		         c->log[i].node == node)
 			st = RD_CARP_INIT;
 	return st == RD_CARP_MASTER;
 }
 
-/* For each crash or freeze of a MASTER: who took over, and when. */
+/* For each crash, freeze or leave of a MASTER: who took over, and when. */
 static void print_failovers(const struct run *r)
 {
 	const struct cc_cluster *c = r->c;
 	for (size_t f = 0; f < c->nlog; f++) {
 		const struct cc_event *ft = &c->log[f];
 		const struct cc_event *first_ad = NULL;
-		if ((ft->kind != CC_CRASH && ft->kind != CC_FREEZE) || !was_master(c, f, ft->node))
+		if ((ft->kind != CC_CRASH && ft->kind != CC_FREEZE && ft->kind != CC_LEAVE) ||
+		    !was_master(c, f, ft->node))
 			continue;
 		const char *what = cc_kind_name(ft->kind);
 		for (size_t i = f + 1; i < c->nlog; i++) {
@@ -223,6 +248,8 @@ int main(int argc, char **argv)
 	    {"jitter", required_argument, NULL, 'j'},
 	    {"crash-master-at", required_argument, NULL, 'C'},
 	    {"restart-at", required_argument, NULL, 'R'},
+	    {"leave-master-at", required_argument, NULL, 'L'},
+	    {"rejoin-at", required_argument, NULL, 'J'},
 	    {"freeze-master-at", required_argument, NULL, 'F'},
 	    {"freeze-for", required_argument, NULL, 'f'},
 	    {"partition-at", required_argument, NULL, 'X'},
@@ -236,9 +263,10 @@ int main(int argc, char **argv)
 	long step = 10;
 	rd_time_t seconds = 60 * RD_SEC, never = RD_TIME_NEVER;
 	rd_time_t crash_at = never, restart_at = never, freeze_at = never;
+	rd_time_t leave_at = never, rejoin_at = never;
 	rd_time_t part_at = never, heal_at = never;
 	const char *pcap_path = NULL, *addr = "10.0.0.100";
-	struct run r = {.crashed = -1, .freeze_for = 5 * RD_SEC, .verbose = true};
+	struct run r = {.crashed = -1, .left = -1, .freeze_for = 5 * RD_SEC, .verbose = true};
 	double loss = 0;
 	int o;
 
@@ -291,6 +319,12 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			restart_at = secs(optarg);
+			break;
+		case 'L':
+			leave_at = secs(optarg);
+			break;
+		case 'J':
+			rejoin_at = secs(optarg);
 			break;
 		case 'F':
 			freeze_at = secs(optarg);
@@ -361,6 +395,10 @@ int main(int argc, char **argv)
 		rd_sim_call_at(sim, restart_at, restart_crashed, &r);
 	if (freeze_at != never)
 		rd_sim_call_at(sim, freeze_at, freeze_master, &r);
+	if (leave_at != never)
+		rd_sim_call_at(sim, leave_at, leave_master, &r);
+	if (rejoin_at != never)
+		rd_sim_call_at(sim, rejoin_at, rejoin_left, &r);
 	if (part_at != never) {
 		int groups[CC_MAX_NODES];
 		for (int i = 0; i < cfg.nodes; i++)

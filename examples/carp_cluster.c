@@ -4,15 +4,15 @@
 
 #include "carp_cluster.h"
 
-static void log_event(struct cc_cluster *c, enum cc_kind kind, int node, int from, int to,
-                      const char *reason)
+static struct cc_event *log_event(struct cc_cluster *c, enum cc_kind kind, int node, int from,
+                                  int to, const char *reason)
 {
 	if (c->nlog == c->caplog) {
 		size_t ncap = c->caplog != 0 ? 2 * c->caplog : 64;
 		struct cc_event *n = realloc(c->log, ncap * sizeof(*n));
 		if (n == NULL) {
 			c->failed = true;
-			return;
+			return NULL;
 		}
 		c->log = n;
 		c->caplog = ncap;
@@ -22,7 +22,9 @@ static void log_event(struct cc_cluster *c, enum cc_kind kind, int node, int fro
 	                                      .node = node,
 	                                      .from = from,
 	                                      .to = to,
-	                                      .reason = reason};
+	                                      .reason = reason,
+	                                      .last_ad = RD_TIME_NEVER};
+	return &c->log[c->nlog - 1];
 }
 
 /* CARP engine callbacks: `user` is the node. */
@@ -85,6 +87,7 @@ static int engine_start(struct cc_node *n, rd_time_t now)
 		vc.src6.u.v6[15] = (uint8_t)(n->id + 1);
 	}
 	n->state = RD_CARP_INIT;
+	n->left = false;
 	n->master_since = RD_TIME_NEVER;
 	n->master_first_ad = RD_TIME_NEVER;
 	if (rd_carp_if_new(&ic, &n->ifp) != 0)
@@ -154,6 +157,8 @@ static void on_trace(void *user, const struct rd_sim_event_info *ev)
 	    [RD_SIM_EV_PARTITION] = CC_PARTITION, [RD_SIM_EV_HEAL] = CC_HEAL,
 	    [RD_SIM_EV_LINK] = CC_LINK,
 	};
+	struct cc_event *e;
+
 	switch (ev->kind) {
 	case RD_SIM_EV_CRASH:
 	case RD_SIM_EV_RESTART:
@@ -162,9 +167,9 @@ static void on_trace(void *user, const struct rd_sim_event_info *ev)
 	case RD_SIM_EV_PARTITION:
 	case RD_SIM_EV_HEAL:
 	case RD_SIM_EV_LINK:
-		log_event(c, (enum cc_kind)kinds[ev->kind], ev->node, -1, -1, NULL);
-		if (ev->node >= 0 && c->nlog > 0)
-			c->log[c->nlog - 1].last_ad = c->node[ev->node].last_ad;
+		e = log_event(c, (enum cc_kind)kinds[ev->kind], ev->node, -1, -1, NULL);
+		if (e != NULL && ev->node >= 0)
+			e->last_ad = c->node[ev->node].last_ad;
 		break;
 	default:
 		break;
@@ -220,9 +225,33 @@ void cc_free(struct cc_cluster *c)
 	free(c);
 }
 
+void cc_leave(struct cc_cluster *c, int node)
+{
+	struct cc_node *n = &c->node[node];
+	if (n->ifp == NULL || n->left)
+		return;
+	struct cc_event *e = log_event(c, CC_LEAVE, node, -1, -1, NULL);
+	if (e != NULL)
+		e->last_ad = n->last_ad;
+	rd_carp_if_leave(n->ifp, rd_sim_now(c->sim));
+	n->left = true;
+	rd_sim_node_rearm(c->sim, node);
+}
+
+void cc_rejoin(struct cc_cluster *c, int node)
+{
+	struct cc_node *n = &c->node[node];
+	if (n->ifp == NULL || !n->left)
+		return;
+	log_event(c, CC_REJOIN, node, -1, -1, NULL);
+	n->left = false;
+	rd_carp_vhost_start(n->vh, rd_sim_now(c->sim));
+	rd_sim_node_rearm(c->sim, node);
+}
+
 bool cc_live(const struct cc_cluster *c, int node)
 {
-	return rd_sim_node_state(c->sim, node) == RD_SIM_NODE_UP;
+	return rd_sim_node_state(c->sim, node) == RD_SIM_NODE_UP && !c->node[node].left;
 }
 
 int cc_masters(const struct cc_cluster *c, int *who)
@@ -254,7 +283,8 @@ size_t cc_state_changes(const struct cc_cluster *c, rd_time_t from, rd_time_t to
 
 const char *cc_kind_name(enum cc_kind k)
 {
-	static const char *const names[] = {"state",     "crash", "restart", "freeze",   "thaw",
-	                                    "partition", "heal",  "link",    "master-ad"};
+	static const char *const names[] = {"state",     "crash",     "restart", "freeze",
+	                                    "thaw",      "partition", "heal",    "link",
+	                                    "master-ad", "leave",     "rejoin"};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

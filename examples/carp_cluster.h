@@ -40,6 +40,8 @@ enum cc_kind {
 	CC_HEAL,      /* partition healed */
 	CC_LINK,      /* link properties changed */
 	CC_MASTER_AD, /* node's first advertisement since it became MASTER */
+	CC_LEAVE,     /* node left gracefully (a MASTER sends the bow-out) */
+	CC_REJOIN,    /* node that left starts again */
 };
 
 struct cc_event {
@@ -48,7 +50,7 @@ struct cc_event {
 	int node; /* -1 for segment events */
 	int from, to;
 	const char *reason;
-	rd_time_t last_ad; /* CC_CRASH, CC_FREEZE: the node's last advertisement before */
+	rd_time_t last_ad; /* CC_CRASH, CC_FREEZE, CC_LEAVE: the node's last advertisement before */
 };
 
 struct cc_node {
@@ -61,6 +63,7 @@ struct cc_node {
 	rd_time_t last_ad;         /* time of the last advertisement sent, or NEVER */
 	rd_time_t master_since;    /* NEVER unless MASTER */
 	rd_time_t master_first_ad; /* first advertisement since becoming MASTER, or NEVER */
+	bool left;                 /* left gracefully (cc_leave) and not rejoined */
 };
 
 struct cc_cluster {
@@ -86,7 +89,16 @@ void cc_free(struct cc_cluster *c);
 /* cc_masters - how many live nodes are MASTER; *who gets the last one found. */
 int cc_masters(const struct cc_cluster *c, int *who);
 
-/* cc_live - true if the node is neither crashed nor frozen. */
+/*
+ * cc_leave - node leaves gracefully now (rd_carp_if_leave: a MASTER sends
+ * the bow-out advertisement, the vhost goes INIT). cc_rejoin starts it
+ * again (INIT -> BACKUP). Both may be called from simulator callbacks
+ * (rd_sim_call_at); they do nothing to a crashed node.
+ */
+void cc_leave(struct cc_cluster *c, int node);
+void cc_rejoin(struct cc_cluster *c, int node);
+
+/* cc_live - true if the node is neither crashed, frozen nor left. */
 bool cc_live(const struct cc_cluster *c, int node);
 
 /* cc_interval - node's advertisement interval (ns). */

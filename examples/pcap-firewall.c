@@ -301,6 +301,8 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	size_t ip_len;
 	int reason, v;
 
+	uint64_t conn0 = rd_src_counter(fw->src, RD_SRC_C_MAX_SRC_CONN);
+
 	fw->packets++;
 	if (rd_pcap_ip_payload(linktype, data, len, &ip, &ip_len) != 0) {
 		block(fw, n, NULL, B_NOT_IP, NULL);
@@ -332,7 +334,13 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		return;
 	}
 	if (v == RD_STATE_DROP) {
-		block(fw, n, &p, B_STATE, rd_state_reason_name(res.reason));
+		const char *why = rd_state_reason_name(res.reason);
+		/* A handshake refused by the tracker: say which limit. */
+		if (res.reason == RD_STATE_RES_SRCLIMIT)
+			why = rd_src_counter(fw->src, RD_SRC_C_MAX_SRC_CONN) != conn0
+			          ? "src-limit: max-src-conn"
+			          : "src-limit: max-src-conn-rate";
+		block(fw, n, &p, B_STATE, why);
 		return;
 	}
 	if (v < 0) {
