@@ -174,10 +174,10 @@ static unsigned long long get64(const uint8_t *p)
 static int print_control(const struct origin *o, const uint8_t *pl, size_t len)
 {
 	if (o->env->type == RD_SYNC_ENV_HELLO) {
-		if (len != 8)
+		if (len != 16)
 			return -1;
 		json_origin(o);
-		printf(",\"next_seq\":%llu}\n", get64(pl));
+		printf(",\"next_seq\":%llu,\"oldest_seq\":%llu}\n", get64(pl), get64(pl + 8));
 		return 0;
 	}
 	if (len < 4 || len != 4 + (size_t)(pl[0] << 8 | pl[1]) * RD_SYNC_ACK_REC_LEN)

@@ -362,6 +362,8 @@ static void take_record(struct rd_sync_channel *ch, struct peer *p, const uint8_
 		s = ring_find(ch, seq);
 		if (s != NULL && !s->gave_up)
 			resend(ch, s, p->id, now);
+		else
+			ch->hello_due = now; /* gone: our HELLO tells what we still hold */
 	}
 }
 
@@ -577,23 +579,35 @@ static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, 
 static int input_hello(struct rd_sync_channel *ch, struct peer *p, const uint8_t *pl, size_t len,
                        rd_time_t now)
 {
-	uint64_t next, lost;
+	struct rx_window *w = &p->rx;
+	uint64_t next, oldest, lost = 0;
 
-	if (len != 8)
+	if (len != 16)
 		return RD_SYNC_STAT_BADPAYLOAD;
 	next = rd_get64(pl);
-	if (next == 0)
+	oldest = rd_get64(pl + 8);
+	if (next == 0 || oldest > next)
 		return RD_SYNC_STAT_BADPAYLOAD;
-	if (!p->rx.init) {
-		win_init(&p->rx, next - 1);
-	} else if (next - 1 > p->rx.top) {
+	if (!w->init) {
+		win_init(w, next - 1);
+		return 0;
+	}
+	if (next - 1 > w->top) {
 		/* The sender sent DATA we never saw: ask for it. */
-		lost = win_advance(&p->rx, next - 1);
+		lost = win_advance(w, next - 1);
 		p->nack_now = true;
-		if (lost != 0) {
-			ch->stats[RD_SYNC_STAT_LOST] += lost;
-			notify_lost(ch, p->id, now);
+	}
+	/* Holes below what the sender still holds will never be filled. */
+	for (uint64_t s = w->cum + 1; s < oldest && s <= w->top; s++) {
+		if (!win_has(w, s)) {
+			win_set(w, s);
+			lost++;
 		}
+	}
+	win_settle(w);
+	if (lost != 0) {
+		ch->stats[RD_SYNC_STAT_LOST] += lost;
+		notify_lost(ch, p->id, now);
 	}
 	return 0;
 }
@@ -657,9 +671,10 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 
 static void send_hello(struct rd_sync_channel *ch, rd_time_t now)
 {
-	uint8_t pl[8];
+	uint8_t pl[16];
 
 	rd_put64(pl, ch->next_seq);
+	rd_put64(pl + 8, ch->count > 0 ? ring_at(ch, 0)->seq : ch->next_seq);
 	seal_and_send(ch, 0, RD_SYNC_ENV_HELLO, pl, sizeof(pl));
 	ch->stats[RD_SYNC_STAT_HELLOS_SENT]++;
 	ch->hello_due = now + ch->cfg.hello_interval;

@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 	}
 	{
 		uint8_t ack[36] = {0, 1, 0, 0, 0xca, 0xfe, 0, 1, 0};
-		uint8_t hello[8];
+		uint8_t hello[16];
 		struct rd_sync_env_hdr h = {
 		    .type = RD_SYNC_ENV_ACK, .key_id = 3, .sender = 0xcafe0001, .seq = 77};
 		rd_put64(ack + 12, 5001);
@@ -180,6 +180,7 @@ int main(int argc, char **argv)
 		h.type = RD_SYNC_ENV_HELLO;
 		h.seq = 78;
 		rd_put64(hello, 9000);
+		rd_put64(hello + 8, 8990);
 		n = rd_sync_env_seal(&key, &h, NULL, hello, sizeof(hello), env, sizeof(env));
 		write_udp(w, 11 * RD_MSEC, env, (size_t)n);
 	}

@@ -652,6 +652,30 @@ START_TEST(channel_hello_reveals_lost_tail_to_receiver)
 }
 END_TEST
 
+START_TEST(channel_hello_gives_up_holes_the_sender_no_longer_holds)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+
+	net->drop = drop_seq_1000; /* every copy of 1000 is lost */
+	for (int i = 0; i < 70; i++) {
+		send_str(&a, "m", 10);
+		net_pump(net, 10);
+	}
+	/* a could not keep 1000 for b (64 slots): gone, and a knows it. */
+	ck_assert_uint_ge(node_stat(&a, RD_SYNC_STAT_EVICTED), 1);
+	ck_assert_uint_ge(a.lost_calls, 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 0);
+	/* a's next hello says what it still holds; b stops waiting for 1000. */
+	net_tick(net, RD_SEC + 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 1);
+	ck_assert_uint_ge(b.lost_calls, 1);
+	ck_assert_uint_eq(b.ndelivered, 69);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_evicts_oldest_when_resend_buffer_full)
 {
 	struct node a, b;
@@ -784,6 +808,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_timeout_resends_lost_tail_message);
 	tcase_add_test(c, channel_gives_up_after_max_tries_and_reports_loss);
 	tcase_add_test(c, channel_hello_reveals_lost_tail_to_receiver);
+	tcase_add_test(c, channel_hello_gives_up_holes_the_sender_no_longer_holds);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
 	tcase_add_test(c, channel_key_rotation_accepts_both_keys);
 	tcase_add_test(c, channel_refuses_replayed_ack);

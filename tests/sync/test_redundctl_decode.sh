@@ -50,7 +50,7 @@ assert all(m["envelope"] == "data" and m["sender"] == "deadbeef" for m in msgs[:
 assert msgs[0]["seq"] == 5000 and msgs[0]["key_id"] == 3
 assert msgs[8]["envelope"] == "ack" and msgs[8]["acks"][0]["sender"] == "cafe0001"
 assert msgs[8]["acks"][0]["cumulative"] == 5001 and msgs[8]["acks"][0]["top"] == 5002
-assert msgs[9]["envelope"] == "hello" and msgs[9]["next_seq"] == 9000
+assert msgs[9]["envelope"] == "hello" and msgs[9]["next_seq"] == 9000 and msgs[9]["oldest_seq"] == 8990
 PY
 
 # A tampered envelope is refused as badtag, and nothing of it is printed.

@@ -28,8 +28,12 @@
  * `acked sender` up to `cumulative` arrived, so did cumulative+1+i for each
  * set bit i, and `top` is the highest seen. NACK is an ACK sent at once
  * because of a gap; its receiver resends the holes. HELLO carries {u64 next
- * DATA sequence number}: a receiver learns where a sender's stream stands
- * (and detects lost tail messages) without waiting for data.
+ * DATA sequence number, u64 oldest DATA sequence number still held for
+ * resending}: a receiver learns where a sender's stream stands (and detects
+ * lost tail messages) without waiting for data, and gives up at once on
+ * holes the sender can no longer fill (reported through `lost`, which the
+ * sync engine answers with a bulk update request). A NACK for DATA the
+ * sender no longer holds makes it send a HELLO at once.
  *
  * DATA and control envelopes (ACK/NACK/HELLO) use separate sequence
  * spaces, each with its own replay window per sender.
