@@ -6,9 +6,11 @@
  *
  * Prints a timeline of state changes and faults, then one line per failover:
  *   failover: <ms> ms
- * measured from the failed MASTER's last advertisement to the new MASTER's
- * first advertisement (the new MASTER sends it at the instant it changes
- * state, so this is also the gap until the state change).
+ * measured from the failed MASTER's last advertisement (for a graceful
+ * leave: its bow-out advertisement) to the new MASTER's first advertisement
+ * (the new MASTER sends it at the instant it changes state, so this is also
+ * the gap until the state change). The line also gives the time since the
+ * crash or freeze itself.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -194,6 +196,14 @@ static void print_failovers(const struct run *r)
 			printf(
 			    "failover: none (node %d %s at %.3f s; no other node became MASTER)\n",
 			    ft->node, what, (double)ft->t / 1e9);
+			continue;
+		}
+		if (ft->kind == CC_LEAVE) {
+			/* The leaving MASTER's last word is its bow-out. */
+			printf("failover: %llu ms  (node %d: bow-out advertisement at %.3f s; "
+			       "node %d: first advertisement as MASTER at %.3f s)\n",
+			       (unsigned long long)((first_ad->t - ft->t) / RD_MSEC), ft->node,
+			       (double)ft->t / 1e9, first_ad->node, (double)first_ad->t / 1e9);
 			continue;
 		}
 		rd_time_t from = ft->last_ad != RD_TIME_NEVER ? ft->last_ad : ft->t;

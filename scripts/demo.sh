@@ -2,7 +2,8 @@
 # The simulated-cluster demo: installs what is missing, builds carp-sim in
 # build/, and runs a 3-node CARP cluster (vhid 1, advbase 1, advskew 0/100/200,
 # preempt) that elects a MASTER, fails over when the MASTER crashes, and
-# recovers when it comes back; then the same with advbase 0 (sub-second).
+# recovers when it comes back; then the same with advbase 0 (sub-second),
+# and a graceful leave (the bow-out advertisement: failover at once).
 # Every advertisement goes to a pcap that tshark then dissects, showing the
 # CARP checksums are correct.
 #
@@ -30,6 +31,12 @@ echo "== the same with advbase 0 (sub-second) and 10% loss, timeline omitted"
 "$carp_sim" --nodes 3 --vhid 1 --pass secret --addr 10.0.0.100 --advbase 0 \
 	--advskew-step 50 --preempt --seconds 30 --seed 1 --loss 10 \
 	--crash-master-at 10 --restart-at 20 --quiet
+
+echo
+echo "== graceful leave: the MASTER bows out at 10 s (advbase 255/advskew 255), rejoins at 15 s"
+"$carp_sim" --nodes 3 --vhid 1 --pass secret --addr 10.0.0.100 --advbase 1 \
+	--advskew-step 100 --preempt --seconds 20 --seed 1 \
+	--leave-master-at 10 --rejoin-at 15 --quiet
 
 echo
 echo "== tshark over $pcap (first advertisements, then the checksum verdicts)"
