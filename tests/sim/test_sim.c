@@ -796,6 +796,206 @@ START_TEST(pcap_ip_payload_finds_ip_behind_ethernet_and_vlan)
 }
 END_TEST
 
+/* The loss pattern of a run, as a bit per delivery of 200 packets. */
+static void loss_pattern(uint64_t seed, int scenario_draws, int hook_draws, uint8_t out[200])
+{
+	struct rd_sim *sim = new_sim(seed);
+	struct rd_sim_link l = {.loss_ppm = RD_SIM_PCT(50)};
+	int seg = rd_sim_segment_add(sim, &l);
+	struct tnode *tx = add_node(sim, seg, RD_MSEC, RD_MSEC);
+	struct tnode *rx = add_node(sim, seg, 0, 0);
+	struct rd_random hook = rd_sim_random_hook(sim);
+	uint8_t junk[16];
+
+	for (int i = 0; i < scenario_draws; i++)
+		rd_sim_random(sim);
+	for (int i = 0; i < hook_draws; i++)
+		hook.fn(hook.user, junk, sizeof(junk));
+	tx->limit = 200;
+	rd_sim_run_until(sim, RD_SEC);
+	memset(out, 0, 200);
+	for (size_t i = 0; i < rx->nrx; i++)
+		out[rx->rx[i].seq] = 1;
+	rd_sim_destroy(sim);
+	free(tx);
+	free(rx);
+}
+
+START_TEST(random_streams_are_separate_and_seeded)
+{
+	uint8_t a[200], b[200], c[200];
+	loss_pattern(21, 0, 0, a);
+	loss_pattern(21, 50, 50, b);
+	loss_pattern(22, 0, 0, c);
+	ck_assert_mem_eq(a, b, sizeof(a)); /* other streams do not move the link's */
+	ck_assert_int_ne(memcmp(a, c, sizeof(a)), 0);
+
+	struct rd_sim *s1 = new_sim(5), *s2 = new_sim(5);
+	struct rd_random h1 = rd_sim_random_hook(s1), h2 = rd_sim_random_hook(s2);
+	uint8_t x[37], y[37];
+	h1.fn(h1.user, x, sizeof(x));
+	h2.fn(h2.user, y, sizeof(y));
+	ck_assert_mem_eq(x, y, sizeof(x));
+	ck_assert_uint_eq(rd_sim_random(s1), rd_sim_random(s2));
+	ck_assert_uint_ne(rd_sim_random(s1), rd_sim_random(s1));
+	rd_sim_destroy(s1);
+	rd_sim_destroy(s2);
+}
+END_TEST
+
+/* A node whose timer stays due: the simulator must still make progress. */
+static rd_time_t stuck_expiry(void *user)
+{
+	(void)user;
+	return 0;
+}
+
+static void stuck_handle(void *user, rd_time_t now)
+{
+	(void)now;
+	(*(int *)user)++;
+}
+
+static void ignore_deliver(void *user, int seg, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	(void)user;
+	(void)seg;
+	(void)pkt;
+	(void)len;
+	(void)now;
+}
+
+START_TEST(a_timer_that_stays_due_is_counted_not_spun_on)
+{
+	struct rd_sim *sim = new_sim(23);
+	struct rd_sim_node_ops ops = {
+	    .deliver = ignore_deliver, .expiry = stuck_expiry, .handle_expiry = stuck_handle};
+	struct rd_sim_stats st;
+	int calls = 0;
+
+	ck_assert_int_ge(rd_sim_node_add(sim, &ops, &calls), 0);
+	ck_assert_int_eq(rd_sim_run_until(sim, 9), 10); /* at 0, 1, ..., 9 ns */
+	ck_assert_int_eq(calls, 10);
+	rd_sim_stats(sim, -1, &st);
+	ck_assert_uint_eq(st.timers, 10);
+	ck_assert_uint_eq(st.timer_stuck, 10);
+	ck_assert_uint_eq(rd_sim_next_event(sim), 10);
+	rd_sim_destroy(sim);
+}
+END_TEST
+
+/* An allocator that fails every allocation after a budget. */
+struct budget {
+	int left;
+	int live;
+};
+
+static void *b_malloc(void *user, size_t n)
+{
+	struct budget *b = user;
+	if (b->left-- <= 0)
+		return NULL;
+	void *p = malloc(n);
+	b->live += p != NULL;
+	return p;
+}
+
+static void *b_calloc(void *user, size_t n, size_t size)
+{
+	struct budget *b = user;
+	if (b->left-- <= 0)
+		return NULL;
+	void *p = calloc(n, size);
+	b->live += p != NULL;
+	return p;
+}
+
+static void *b_realloc(void *user, void *ptr, size_t n)
+{
+	struct budget *b = user;
+	if (b->left-- <= 0)
+		return NULL;
+	void *p = realloc(ptr, n);
+	b->live += ptr == NULL && p != NULL;
+	return p;
+}
+
+static void b_free(void *user, void *ptr)
+{
+	struct budget *b = user;
+	b->live -= ptr != NULL;
+	free(ptr);
+}
+
+START_TEST(allocation_failures_are_reported_and_leak_nothing)
+{
+	bool saw_nomem = false;
+	for (int budget = 0; budget < 60; budget++) {
+		struct budget b = {.left = budget};
+		struct rd_mem mem = {&b, b_malloc, b_calloc, b_realloc, b_free};
+		struct rd_sim_config cfg = {.seed = 24, .mem = &mem};
+		struct rd_sim *sim;
+		int rc = rd_sim_create(&cfg, &sim);
+		if (rc != 0) {
+			ck_assert_int_eq(rc, RD_ERR_NOMEM);
+			saw_nomem = true;
+			ck_assert_int_eq(b.live, 0);
+			continue;
+		}
+		int seg = rd_sim_segment_add(sim, NULL);
+		struct tnode *n[3] = {NULL, NULL, NULL};
+		uint8_t p[28];
+		for (int i = 0; i < 3 && seg >= 0; i++) {
+			n[i] = calloc(1, sizeof(*n[i]));
+			n[i]->sim = sim;
+			n[i]->seg = seg;
+			n[i]->next = RD_TIME_NEVER;
+			n[i]->id = rd_sim_node_add(sim, &t_ops, n[i]);
+			if (n[i]->id < 0 || rd_sim_attach(sim, n[i]->id, seg) != 0)
+				break;
+			make_pkt(p, n[i]->id, 0);
+			rc = rd_sim_send(sim, n[i]->id, seg, p, sizeof(p));
+			if (rc != 0)
+				ck_assert_int_eq(rc, RD_ERR_NOMEM);
+		}
+		rd_sim_crash_at(sim, 5, 0);
+		int64_t ran = rd_sim_run_until(sim, 10);
+		saw_nomem |= seg < 0 || rc == RD_ERR_NOMEM || ran == RD_ERR_NOMEM;
+		rd_sim_destroy(sim);
+		ck_assert_int_eq(b.live, 0);
+		for (int i = 0; i < 3; i++)
+			free(n[i]);
+	}
+	ck_assert(saw_nomem);
+}
+END_TEST
+
+START_TEST(pcap_writer_reports_io_errors)
+{
+	struct rd_pcap_writer *w;
+	uint8_t ip[20] = {0x45};
+
+	ck_assert_int_eq(rd_pcap_writer_open("/nonexistent-dir/x.pcap", 1, NULL, &w), RD_ERR_STATE);
+	ck_assert_int_eq(rd_pcap_writer_open("/dev/null", 105, NULL, &w), RD_ERR_INVAL);
+	if (access("/dev/full", W_OK) != 0)
+		return;
+	/* /dev/full takes the header into the stdio buffer; the flush fails. */
+	ck_assert_int_eq(rd_pcap_writer_open("/dev/full", RD_PCAP_LINKTYPE_RAW, NULL, &w), 0);
+	for (int i = 0; i < 10000; i++)
+		rd_pcap_write_ip(w, (rd_time_t)i, NULL, ip, sizeof(ip));
+	ck_assert_int_eq(rd_pcap_writer_flush(w), RD_ERR_STATE);
+	ck_assert_int_eq(rd_pcap_write_ip(w, 0, NULL, ip, sizeof(ip)), RD_ERR_STATE);
+	ck_assert_int_eq(rd_pcap_writer_close(w), RD_ERR_STATE);
+}
+END_TEST
+
+START_TEST(pcap_reader_reports_a_missing_file)
+{
+	struct rd_pcap_reader *r;
+	ck_assert_int_eq(rd_pcap_reader_open("/nonexistent-dir/x.pcap", NULL, &r), RD_ERR_STATE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim");
@@ -822,6 +1022,11 @@ int main(void)
 	tcase_add_test(tc, pcap_reader_reads_other_byte_order_and_microseconds);
 	tcase_add_test(tc, pcap_reader_refuses_bad_input_with_a_reason);
 	tcase_add_test(tc, pcap_ip_payload_finds_ip_behind_ethernet_and_vlan);
+	tcase_add_test(tc, random_streams_are_separate_and_seeded);
+	tcase_add_test(tc, a_timer_that_stays_due_is_counted_not_spun_on);
+	tcase_add_test(tc, allocation_failures_are_reported_and_leak_nothing);
+	tcase_add_test(tc, pcap_writer_reports_io_errors);
+	tcase_add_test(tc, pcap_reader_reports_a_missing_file);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
