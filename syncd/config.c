@@ -1,0 +1,452 @@
+/*
+ * syncd: configuration. The command line's long options and the config
+ * file's keywords are the same words with the same meaning:
+ *
+ *   # comment
+ *   interface eth1          the sync interface (multicast; arrival check)
+ *   peer 192.0.2.2          a unicast peer (repeat; none: multicast group)
+ *   mode secure             secure (default) or plain
+ *   key /etc/syncd.key      pre-shared key file (repeat up to 4: rotation)
+ *   send-keyid 2            which key seals (default: the first file's)
+ *   port 8240               UDP port of secure mode
+ *   group 224.0.0.240       multicast group (secure: 224.0.0.240 / ff02::f0)
+ *   local 192.0.2.1         address to bind / send from
+ *   creatorid 0a0b0c0d      this node's pfsync creatorid, hex (default random)
+ *   mtu 1500                largest datagram on the link (IP header included)
+ *   limit 1000000           state table limit
+ *   maxupd 128              TCP updates coalesced before a send
+ *   no-bulk                 do not ask the peers for their states at start
+ *   no-apply                keep peers' states in syncd only (not in the kernel)
+ *   check-ttl               secure mode: refuse TTL != 255 too
+ *   carpd-control PATH      tell carpd to demote while a bulk update runs
+ *   demote-group NAME       carpd's demotion group (default pfsync)
+ *   control /run/syncd.sock our control socket
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syncd.h"
+
+static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errf(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, SD_ERR_LEN, fmt, ap);
+	va_end(ap);
+}
+
+void sd_config_init(struct sd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = RD_IO_SYNC_SECURE;
+	cfg->bulk = true;
+	cfg->apply = true;
+	cfg->limit = 1000000;
+}
+
+void sd_config_free(struct sd_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nkeyfiles; i++)
+		free(cfg->keyfiles[i]);
+	free(cfg->carpd_control);
+	free(cfg->demote_group);
+	free(cfg->control);
+	free(cfg->config_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int parse_ulong(const char *s, int base, unsigned long lo, unsigned long hi,
+                       unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int set_str(char **dst, const char *arg)
+{
+	char *s = strdup(arg);
+
+	if (s == NULL)
+		return -1;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* Keywords taking an argument, and flags. */
+static const char *const with_arg[] = {
+    "interface", "peer", "mode",  "key",    "send-keyid",    "port",         "group",   "local",
+    "creatorid", "mtu",  "limit", "maxupd", "carpd-control", "demote-group", "control", "config",
+};
+static const char *const flags[] = {"no-bulk", "no-apply", "check-ttl", "debug", "foreground"};
+
+static bool known(const char *key, bool *takes_arg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++)
+		if (strcmp(key, with_arg[i]) == 0) {
+			*takes_arg = true;
+			return true;
+		}
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strcmp(key, flags[i]) == 0) {
+			*takes_arg = false;
+			return true;
+		}
+	return false;
+}
+
+int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char *err)
+{
+	unsigned long v;
+	bool takes;
+
+	if (!known(key, &takes)) {
+		errf(err, "unknown keyword '%s'", key);
+		return -1;
+	}
+	if (takes != (arg != NULL)) {
+		errf(err, "'%s' %s", key, takes ? "needs an argument" : "takes no argument");
+		return -1;
+	}
+	if (strcmp(key, "interface") == 0) {
+		if (strlen(arg) >= IF_NAMESIZE || *arg == '\0') {
+			errf(err, "interface: a name of at most %d characters", IF_NAMESIZE - 1);
+			return -1;
+		}
+		strcpy(cfg->ifname, arg);
+	} else if (strcmp(key, "peer") == 0) {
+		if (cfg->npeers == RD_IO_SYNC_MAX_PEERS) {
+			errf(err, "peer: at most %d peers", RD_IO_SYNC_MAX_PEERS);
+			return -1;
+		}
+		if (rd_addr_parse(arg, &cfg->peers[cfg->npeers]) != 0) {
+			errf(err, "peer: an IPv4 or IPv6 address, not '%s'", arg);
+			return -1;
+		}
+		cfg->npeers++;
+	} else if (strcmp(key, "mode") == 0) {
+		if (strcmp(arg, "secure") == 0)
+			cfg->mode = RD_IO_SYNC_SECURE;
+		else if (strcmp(arg, "plain") == 0)
+			cfg->mode = RD_IO_SYNC_PLAIN;
+		else {
+			errf(err, "mode: 'secure' or 'plain', not '%s'", arg);
+			return -1;
+		}
+	} else if (strcmp(key, "key") == 0) {
+		if (cfg->nkeyfiles == SD_MAX_KEYS) {
+			errf(err, "key: at most %d key files", SD_MAX_KEYS);
+			return -1;
+		}
+		if ((cfg->keyfiles[cfg->nkeyfiles] = strdup(arg)) == NULL)
+			goto oom;
+		cfg->nkeyfiles++;
+	} else if (strcmp(key, "send-keyid") == 0) {
+		if (parse_ulong(arg, 10, 0, UINT32_MAX, &v) < 0) {
+			errf(err, "send-keyid: a decimal key id");
+			return -1;
+		}
+		cfg->send_keyid = (uint32_t)v;
+	} else if (strcmp(key, "port") == 0) {
+		if (parse_ulong(arg, 10, 1, 65535, &v) < 0) {
+			errf(err, "port: 1 to 65535");
+			return -1;
+		}
+		cfg->port = (uint16_t)v;
+	} else if (strcmp(key, "group") == 0 || strcmp(key, "local") == 0) {
+		struct rd_addr *a = key[0] == 'g' ? &cfg->group : &cfg->local;
+
+		if (rd_addr_parse(arg, a) != 0) {
+			errf(err, "%s: an IPv4 or IPv6 address, not '%s'", key, arg);
+			return -1;
+		}
+	} else if (strcmp(key, "creatorid") == 0) {
+		const char *h = strncmp(arg, "0x", 2) == 0 ? arg + 2 : arg;
+
+		if (parse_ulong(h, 16, 1, UINT32_MAX, &v) < 0) {
+			errf(err, "creatorid: 1 to 8 hex digits, not zero");
+			return -1;
+		}
+		cfg->creatorid = (uint32_t)v;
+	} else if (strcmp(key, "mtu") == 0) {
+		if (parse_ulong(arg, 10, 576, 65535, &v) < 0) {
+			errf(err, "mtu: 576 to 65535");
+			return -1;
+		}
+		cfg->mtu = v;
+	} else if (strcmp(key, "limit") == 0) {
+		if (parse_ulong(arg, 10, 1, 100000000, &v) < 0) {
+			errf(err, "limit: 1 to 100000000 states");
+			return -1;
+		}
+		cfg->limit = (uint32_t)v;
+	} else if (strcmp(key, "maxupd") == 0) {
+		if (parse_ulong(arg, 10, 1, 255, &v) < 0) {
+			errf(err, "maxupd: 1 to 255 (OpenBSD's range)");
+			return -1;
+		}
+		cfg->maxupd = (unsigned)v;
+	} else if (strcmp(key, "carpd-control") == 0) {
+		if (set_str(&cfg->carpd_control, arg) < 0)
+			goto oom;
+	} else if (strcmp(key, "demote-group") == 0) {
+		if (set_str(&cfg->demote_group, arg) < 0)
+			goto oom;
+	} else if (strcmp(key, "control") == 0) {
+		if (set_str(&cfg->control, arg) < 0)
+			goto oom;
+	} else if (strcmp(key, "config") == 0) {
+		if (set_str(&cfg->config_file, arg) < 0)
+			goto oom;
+	} else if (strcmp(key, "no-bulk") == 0) {
+		cfg->bulk = false;
+	} else if (strcmp(key, "no-apply") == 0) {
+		cfg->apply = false;
+	} else if (strcmp(key, "check-ttl") == 0) {
+		cfg->check_ttl = true;
+	} else if (strcmp(key, "debug") == 0) {
+		cfg->debug = true;
+	} else if (strcmp(key, "foreground") == 0) {
+		cfg->daemonize = false;
+	}
+	return 0;
+oom:
+	errf(err, "out of memory");
+	return -1;
+}
+
+/* Split s in place into at most 3 whitespace-separated words. */
+static int split(char *s, char **w)
+{
+	int n = 0;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == 3)
+			return 4;
+		w[n++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			s++;
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+int sd_config_load(struct sd_config *cfg, const char *path, char *err)
+{
+	char line[1024], e[SD_ERR_LEN];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		errf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *w[3];
+		int n;
+
+		lineno++;
+		n = split(line, w);
+		if (n == 0)
+			continue;
+		if (n > 2 || strcmp(w[0], "config") == 0 ||
+		    sd_config_set(cfg, w[0], n == 2 ? w[1] : NULL, e) < 0) {
+			if (n > 2)
+				snprintf(e, sizeof(e),
+				         "one keyword and at most one argument a line");
+			else if (strcmp(w[0], "config") == 0)
+				snprintf(e, sizeof(e), "'config' only on the command line");
+			errf(err, "%s:%u: %s", path, lineno, e);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+int sd_config_check(const struct sd_config *cfg, char *err)
+{
+	size_t i;
+
+	if (cfg->npeers == 0 && cfg->ifname[0] == '\0') {
+		errf(err, "no destination: give 'peer' addresses or an 'interface' for multicast");
+		return -1;
+	}
+	if (cfg->mode == RD_IO_SYNC_SECURE && cfg->nkeyfiles == 0) {
+		errf(err, "secure mode needs a 'key' file (redundctl sync genkey FILE makes one)");
+		return -1;
+	}
+	if (cfg->mode == RD_IO_SYNC_PLAIN) {
+		for (i = 0; i < cfg->npeers; i++)
+			if (cfg->peers[i].af != RD_AF_INET) {
+				errf(err, "plain mode is IPv4 only (OpenBSD's pfsync)");
+				return -1;
+			}
+		if (cfg->nkeyfiles > 0) {
+			errf(err, "plain mode has no keys: drop 'key' or use 'mode secure'");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: syncd [options]\n"
+	        "  -c, --config FILE       read keywords from FILE (see syncd(8))\n"
+	        "  -i, --interface IF      sync interface (multicast group joined there)\n"
+	        "  -p, --peer ADDR         unicast peer (repeat)\n"
+	        "  -m, --mode secure|plain secure (UDP, sealed envelopes; default) or raw pfsync\n"
+	        "  -k, --key FILE          pre-shared key file (repeat for rotation)\n"
+	        "      --send-keyid N      key id that seals (default: the first file's)\n"
+	        "      --port N            UDP port (default %d)\n"
+	        "      --group ADDR        multicast group\n"
+	        "      --local ADDR        local address to bind / send from\n"
+	        "      --creatorid HEX     pfsync creatorid (default random)\n"
+	        "      --mtu N             link MTU (default 1500)\n"
+	        "      --limit N           state limit (default 1000000)\n"
+	        "      --maxupd N          TCP updates coalesced (default 128)\n"
+	        "      --no-bulk           no bulk update request at start\n"
+	        "      --no-apply          do not write peers' states to the kernel\n"
+	        "      --check-ttl         secure mode: refuse TTL != 255\n"
+	        "      --carpd-control P   carpd's control socket (demotion during bulk)\n"
+	        "      --demote-group G    carpd demotion group (default pfsync)\n"
+	        "  -s, --control PATH      control socket (default %s)\n"
+	        "  -B, --daemonize         run in the background\n"
+	        "  -f, --facility none     log to stderr only\n"
+	        "  -d, --debug             debug messages\n"
+	        "  -h, --help, -V, --version\n",
+	        RD_SYNC_UDP_PORT, SD_DEFAULT_CONTROL);
+}
+
+int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"interface", required_argument, NULL, 'i'},
+	    {"peer", required_argument, NULL, 'p'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"send-keyid", required_argument, NULL, 1},
+	    {"port", required_argument, NULL, 1},
+	    {"group", required_argument, NULL, 1},
+	    {"local", required_argument, NULL, 1},
+	    {"creatorid", required_argument, NULL, 1},
+	    {"mtu", required_argument, NULL, 1},
+	    {"limit", required_argument, NULL, 1},
+	    {"maxupd", required_argument, NULL, 1},
+	    {"carpd-control", required_argument, NULL, 1},
+	    {"demote-group", required_argument, NULL, 1},
+	    {"no-bulk", no_argument, NULL, 1},
+	    {"no-apply", no_argument, NULL, 1},
+	    {"check-ttl", no_argument, NULL, 1},
+	    {"control", required_argument, NULL, 's'},
+	    {"daemonize", no_argument, NULL, 'B'},
+	    {"facility", required_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	char e[SD_ERR_LEN];
+	int c, idx;
+
+	sd_config_init(cfg);
+	optind = 1;
+	opterr = 0;
+	/* The config file first, so that the command line wins. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (set_str(&cfg->config_file, argv[i + 1]) < 0 ||
+			    sd_config_load(cfg, argv[i + 1], err) < 0)
+				return -1;
+			break;
+		}
+	while ((c = getopt_long(argc, argv, "c:i:p:m:k:s:Bf:dhV", longopts, &idx)) != -1) {
+		const char *key = NULL;
+
+		switch (c) {
+		case 'c':
+			continue;
+		case 'i':
+			key = "interface";
+			break;
+		case 'p':
+			key = "peer";
+			break;
+		case 'm':
+			key = "mode";
+			break;
+		case 'k':
+			key = "key";
+			break;
+		case 's':
+			key = "control";
+			break;
+		case 'B':
+			cfg->daemonize = true;
+			continue;
+		case 'f':
+			if (strcmp(optarg, "none") != 0) {
+				errf(err, "--facility: only 'none' (stderr) is supported");
+				return -1;
+			}
+			cfg->no_syslog = true;
+			continue;
+		case 'd':
+			cfg->debug = true;
+			continue;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("syncd (libredund) %s\n", rd_version());
+			return 1;
+		case 1:
+			key = longopts[idx].name;
+			break;
+		default:
+			errf(err, "unknown option or missing argument: '%s' (see --help)",
+			     argv[optind - 1]);
+			return -1;
+		}
+		if (sd_config_set(cfg, key, optarg, e) < 0) {
+			errf(err, "%s", e);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		errf(err, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (cfg->control == NULL && set_str(&cfg->control, SD_DEFAULT_CONTROL) < 0) {
+		errf(err, "out of memory");
+		return -1;
+	}
+	return sd_config_check(cfg, err);
+}

@@ -1,0 +1,239 @@
+/*
+ * syncd: the conntrack backend (libnetfilter_conntrack). Two netlink
+ * sockets: one subscribed to the kernel's NEW/UPDATE/DESTROY events (read
+ * from the event loop, non-blocking), one for requests (dump, get, create,
+ * update, delete), which the kernel answers before the call returns.
+ *
+ * Our own changes come back as events; the kernel stamps such an event with
+ * the port id of the socket that made the change, so events carrying the
+ * request socket's port id are ignored (counted "self") instead of being
+ * sent back to the peers as local changes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnfnetlink/libnfnetlink.h>
+
+#include "ctmap.h"
+#include "syncd.h"
+
+struct sd_ct {
+	struct nfct_handle *ev; /* events */
+	struct nfct_handle *rq; /* requests */
+	uint32_t rq_portid;
+	sd_ct_fn fn;
+	void *user;
+	/* sd_ct_get's answer */
+	bool got;
+	struct rd_state_info *get_out;
+	uint64_t stats[SD_CT_STAT_MAX];
+};
+
+static const char *const stat_names[SD_CT_STAT_MAX] = {
+    [SD_CT_EVENTS] = "events",     [SD_CT_SELF] = "self",       [SD_CT_CREATED] = "created",
+    [SD_CT_UPDATED] = "updated",   [SD_CT_DELETED] = "deleted", [SD_CT_ERRORS] = "errors",
+    [SD_CT_OVERRUNS] = "overruns",
+};
+
+const char *sd_ct_stat_name(int stat)
+{
+	return stat >= 0 && stat < SD_CT_STAT_MAX ? stat_names[stat] : "unknown";
+}
+
+static int on_event(const struct nlmsghdr *nlh, enum nf_conntrack_msg_type type,
+                    struct nf_conntrack *ct, void *data)
+{
+	struct sd_ct *c = data;
+
+	c->stats[SD_CT_EVENTS]++;
+	if (nlh != NULL && nlh->nlmsg_pid != 0 && nlh->nlmsg_pid == c->rq_portid) {
+		c->stats[SD_CT_SELF]++;
+		return NFCT_CB_CONTINUE;
+	}
+	c->fn(c->user, (int)type, ct);
+	return NFCT_CB_CONTINUE;
+}
+
+static int on_dump(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+{
+	struct sd_ct *c = data;
+
+	(void)type;
+	c->fn(c->user, NFCT_T_NEW, ct);
+	return NFCT_CB_CONTINUE;
+}
+
+static int on_get(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+{
+	struct sd_ct *c = data;
+
+	(void)type;
+	if (sd_ct_to_state(ct, c->get_out) == 0)
+		c->got = true;
+	return NFCT_CB_CONTINUE;
+}
+
+int sd_ct_open(sd_ct_fn fn, void *user, struct sd_ct **out)
+{
+	struct sd_ct *c = calloc(1, sizeof(*c));
+	int fl, rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->fn = fn;
+	c->user = user;
+	c->ev = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
+	                                 NF_NETLINK_CONNTRACK_DESTROY);
+	c->rq = nfct_open(CONNTRACK, 0);
+	if (c->ev == NULL || c->rq == NULL) {
+		rc = -errno;
+		sd_ct_close(c);
+		return rc ? rc : -EPROTO;
+	}
+	c->rq_portid = nfnl_portid(nfct_nfnlh(c->rq));
+	/* Events arrive in bursts (a SYN flood, a flush): room for many. */
+	nfnl_rcvbufsiz(nfct_nfnlh(c->ev), 32u << 20);
+	fl = fcntl(nfct_fd(c->ev), F_GETFL);
+	fcntl(nfct_fd(c->ev), F_SETFL, fl | O_NONBLOCK);
+	fcntl(nfct_fd(c->ev), F_SETFD, FD_CLOEXEC);
+	fcntl(nfct_fd(c->rq), F_SETFD, FD_CLOEXEC);
+	nfct_callback_register2(c->ev, NFCT_T_ALL, on_event, c);
+	*out = c;
+	return 0;
+}
+
+void sd_ct_close(struct sd_ct *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ev != NULL)
+		nfct_close(c->ev);
+	if (c->rq != NULL)
+		nfct_close(c->rq);
+	free(c);
+}
+
+int sd_ct_fd(const struct sd_ct *c)
+{
+	return nfct_fd(c->ev);
+}
+
+const uint64_t *sd_ct_stats(const struct sd_ct *c)
+{
+	return c->stats;
+}
+
+int sd_ct_read(struct sd_ct *c)
+{
+	/* nfct_catch reads until the socket is empty (EAGAIN) or fails. */
+	if (nfct_catch(c->ev) < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		if (errno == ENOBUFS) {
+			c->stats[SD_CT_OVERRUNS]++;
+			return -ENOBUFS;
+		}
+		return -errno;
+	}
+	return 0;
+}
+
+int sd_ct_dump(struct sd_ct *c)
+{
+	int rc;
+
+	nfct_callback_unregister(c->rq);
+	nfct_callback_register(c->rq, NFCT_T_ALL, on_dump, c);
+	/* AF_UNSPEC: both families. */
+	uint32_t family = AF_UNSPEC;
+
+	rc = nfct_query(c->rq, NFCT_Q_DUMP, &family);
+	nfct_callback_unregister(c->rq);
+	return rc < 0 ? -errno : 0;
+}
+
+int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts)
+{
+	struct nf_conntrack *ct = nfct_new();
+	int rc;
+
+	if (ct == NULL)
+		return -ENOMEM;
+	if (sd_state_to_ct(info, deftimeouts, true, ct) < 0) {
+		nfct_destroy(ct);
+		return -EAFNOSUPPORT;
+	}
+	rc = nfct_query(c->rq, NFCT_Q_CREATE, ct);
+	if (rc == 0) {
+		c->stats[SD_CT_CREATED]++;
+	} else if (errno == EEXIST) {
+		/* Known to the kernel already: update it, without NAT (fixed at creation). */
+		nfct_destroy(ct);
+		ct = nfct_new();
+		if (ct == NULL)
+			return -ENOMEM;
+		sd_state_to_ct(info, deftimeouts, false, ct);
+		rc = nfct_query(c->rq, NFCT_Q_UPDATE, ct);
+		if (rc == 0)
+			c->stats[SD_CT_UPDATED]++;
+	}
+	if (rc < 0) {
+		rc = -errno;
+		c->stats[SD_CT_ERRORS]++;
+	}
+	nfct_destroy(ct);
+	return rc;
+}
+
+int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info)
+{
+	struct nf_conntrack *ct = nfct_new();
+	int rc;
+
+	if (ct == NULL)
+		return -ENOMEM;
+	if (sd_state_to_ct_key(info, ct) < 0) {
+		nfct_destroy(ct);
+		return -EAFNOSUPPORT;
+	}
+	rc = nfct_query(c->rq, NFCT_Q_DESTROY, ct);
+	if (rc == 0)
+		c->stats[SD_CT_DELETED]++;
+	else if (errno == ENOENT)
+		rc = 0;
+	else {
+		rc = -errno;
+		c->stats[SD_CT_ERRORS]++;
+	}
+	nfct_destroy(ct);
+	return rc;
+}
+
+int sd_ct_get(struct sd_ct *c, const struct rd_state_info *info, struct rd_state_info *out)
+{
+	struct nf_conntrack *ct = nfct_new();
+	int rc;
+
+	if (ct == NULL)
+		return -ENOMEM;
+	if (sd_state_to_ct_key(info, ct) < 0) {
+		nfct_destroy(ct);
+		return -EAFNOSUPPORT;
+	}
+	c->got = false;
+	c->get_out = out;
+	nfct_callback_unregister(c->rq);
+	nfct_callback_register(c->rq, NFCT_T_ALL, on_get, c);
+	rc = nfct_query(c->rq, NFCT_Q_GET, ct);
+	rc = rc < 0 ? -errno : 0;
+	nfct_callback_unregister(c->rq);
+	nfct_destroy(ct);
+	if (rc == 0 && !c->got)
+		rc = -ENOENT;
+	return rc;
+}

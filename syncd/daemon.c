@@ -1,0 +1,791 @@
+/*
+ * syncd: the daemon proper. It binds the sync engine (libredund/sync) to
+ * the host: a state table mirroring the kernel's conntrack table, the
+ * conntrack backend (ct.c) feeding it local changes and receiving peers'
+ * states, the transport (libredund/io sync sockets, with the secure channel
+ * in secure mode), the control socket, and one epoll loop with a timerfd at
+ * the earliest expiry and a signalfd. Protocol decisions are the engine's.
+ *
+ * Which table events go to the kernel: those the engine causes while it
+ * applies a peer's packet. Everything syncd does itself (mirroring a kernel
+ * event, the expiry sweep) runs with d->local set, and is not written back.
+ *
+ * Expiry: the kernel refreshes a conntrack entry's timeout on every packet
+ * without telling anyone, so the mirror's expiry is only a prompt: shortly
+ * before a state would expire in the mirror, the sweep reads the kernel's
+ * entry. If traffic refreshed it (the kernel has more time left than the
+ * mirror), the state is refreshed and the engine sends an update, which
+ * also refreshes the peers' copies; if the kernel dropped one of our own
+ * states, it goes. Otherwise the state expires in the mirror as it does in
+ * the kernel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <netinet/in.h>
+#include <sodium.h>
+
+#include "ctmap.h"
+#include "syncd.h"
+
+#define SWEEP_TICK   (100 * RD_MSEC) /* the sweep runs in slices this far apart */
+#define SWEEP_PERIOD (5 * RD_SEC)    /* and covers the table in this time */
+#define SWEEP_MARGIN (10 * RD_SEC)   /* states this close to expiry are checked */
+#define RX_BATCH     64
+
+enum sd_stat {
+	SD_LOCAL_NEW = 0,
+	SD_LOCAL_UPDATE,
+	SD_LOCAL_DESTROY,
+	SD_UNMAPPED,
+	SD_REFUSED,
+	SD_REFRESHED,
+	SD_VANISHED,
+	SD_STAT_MAX,
+};
+
+static const char *const sd_stat_names[SD_STAT_MAX] = {
+    [SD_LOCAL_NEW] = "local_new",         [SD_LOCAL_UPDATE] = "local_update",
+    [SD_LOCAL_DESTROY] = "local_destroy", [SD_UNMAPPED] = "unmapped",
+    [SD_REFUSED] = "table_refused",       [SD_REFRESHED] = "refreshed",
+    [SD_VANISHED] = "vanished",
+};
+
+struct sd_daemon {
+	struct sd_config cfg;
+	int epfd, tfd, sfd;
+	struct sd_watch wt, ws, wio, wct;
+	unsigned int ifindex;
+	struct rd_io_sync *io;
+	bool io_out; /* EPOLLOUT armed */
+	struct rd_sync_channel *ch;
+	struct rd_sync_engine *eng;
+	struct rd_state_table *t;
+	struct sd_ct *ct;
+	struct sd_control *ctl;
+	uint32_t creatorid;
+	uint16_t port; /* secure mode's UDP port */
+	uint64_t next_id;
+	bool local; /* table events are syncd's own doing: not for the kernel */
+	bool quitting;
+	struct rd_state_iter sweep;
+	rd_time_t sweep_due;
+	uint32_t deftimeouts[RD_STATE_TM_MAX];
+	uint64_t stats[SD_STAT_MAX];
+	int demoted;
+};
+
+/* ---------------------------------------------------------------------- */
+/* carpd demotion                                                          */
+
+/*
+ * Ask carpd to change a demotion counter: one request line on its control
+ * socket. The answer is not waited for (carpd logs it), so the loop never
+ * stalls on carpd.
+ */
+static void carpd_demote(struct sd_daemon *d, int delta)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char line[128];
+	int fd, n;
+
+	if (d->cfg.carpd_control == NULL || strlen(d->cfg.carpd_control) >= sizeof(sun.sun_path))
+		return;
+	strcpy(sun.sun_path, d->cfg.carpd_control);
+	n = snprintf(line, sizeof(line), "demote %s %+d\n",
+	             d->cfg.demote_group ? d->cfg.demote_group : "pfsync", delta);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		sd_log(LOG_WARNING, "carpd at %s: demote %+d not delivered: %s",
+		       d->cfg.carpd_control, delta, strerror(errno));
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Engine, channel and table callbacks                                     */
+
+static void io_send(struct sd_daemon *d, const uint8_t *pkt, size_t len)
+{
+	int rc = rd_io_sync_queue(d->io, NULL, pkt, len);
+
+	if (rc < 0 && rc != -EAGAIN)
+		sd_log(LOG_WARNING, "send: %s", strerror(-rc));
+}
+
+static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct sd_daemon *d = user;
+
+	if (d->ch != NULL) {
+		int64_t rc = rd_sync_channel_send(d->ch, pkt, len, now);
+
+		if (rc < 0)
+			sd_log(LOG_WARNING, "secure channel: %s", rd_strerror((int)rc));
+	} else {
+		io_send(d, pkt, len);
+	}
+}
+
+static void eng_demote(void *user, int delta, rd_time_t now)
+{
+	struct sd_daemon *d = user;
+
+	(void)now;
+	d->demoted += delta;
+	sd_log(LOG_NOTICE, "bulk update %s: demotion %+d", delta > 0 ? "started" : "ended", delta);
+	carpd_demote(d, delta);
+}
+
+static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
+{
+	(void)to; /* every peer: the transport does not map sender ids to addresses */
+	io_send(user, pkt, len);
+}
+
+static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
+                       rd_time_t now)
+{
+	struct sd_daemon *d = user;
+
+	if (rd_sync_engine_input(d->eng, payload, len, now) != 0)
+		sd_log(LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused", from,
+		       (unsigned long long)seq);
+}
+
+static void ch_lost(void *user, uint32_t peer, rd_time_t now)
+{
+	struct sd_daemon *d = user;
+
+	sd_log(LOG_WARNING, "messages with %08x lost for good: asking for a bulk update", peer);
+	rd_sync_engine_bulk_request(d->eng, now);
+}
+
+static void table_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
+{
+	struct sd_daemon *d = user;
+	struct rd_state_info info;
+	int rc;
+
+	if (d->eng != NULL)
+		rd_sync_engine_state_event(d->eng, st, ev, why, now);
+	if (d->local || !d->cfg.apply || d->ct == NULL)
+		return;
+	/* A peer's change: write it to the kernel. */
+	rd_state_export(d->t, st, now, &info);
+	if (ev == RD_STATE_EV_REMOVE)
+		rc = sd_ct_delete(d->ct, &info);
+	else
+		rc = sd_ct_apply(d->ct, &info, d->deftimeouts);
+	if (rc < 0)
+		sd_log(LOG_DEBUG, "conntrack %s of %016llx/%08x: %s",
+		       ev == RD_STATE_EV_REMOVE ? "delete" : "write", (unsigned long long)st->id,
+		       st->creatorid, strerror(-rc));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Kernel events                                                           */
+
+static void on_ct(void *user, int type, const struct nf_conntrack *ct)
+{
+	struct sd_daemon *d = user;
+	struct rd_state_info info;
+	struct rd_state *st;
+	rd_time_t now = sd_now();
+	int rc;
+
+	if (sd_ct_to_state(ct, &info) != 0) {
+		d->stats[SD_UNMAPPED]++;
+		return;
+	}
+	/* Our own sync traffic is never synchronised (as pfsync skips protocol 240). */
+	if (info.wire.proto == IPPROTO_UDP && d->cfg.mode == RD_IO_SYNC_SECURE &&
+	    (info.wire.port[0] == d->port || info.wire.port[1] == d->port)) {
+		d->stats[SD_UNMAPPED]++;
+		return;
+	}
+	d->local = true;
+	st = rd_state_lookup(d->t, &info.wire, RD_STATE_IN, 0, now);
+	if (type == NFCT_T_DESTROY) {
+		if (st != NULL) {
+			d->stats[SD_LOCAL_DESTROY]++;
+			rd_state_remove(d->t, st, now);
+		}
+	} else {
+		if (st != NULL) {
+			info.id = st->id;
+			info.creatorid = st->creatorid;
+			d->stats[SD_LOCAL_UPDATE]++;
+		} else {
+			info.id = d->next_id++;
+			info.creatorid = d->creatorid;
+			d->stats[SD_LOCAL_NEW]++;
+		}
+		rc = rd_state_import(d->t, &info, now, NULL);
+		if (rc != 0) {
+			d->stats[SD_REFUSED]++;
+			sd_log(LOG_DEBUG, "state table refused a kernel entry: %s",
+			       rd_strerror(rc));
+		}
+	}
+	d->local = false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Expiry sweep                                                            */
+
+static void sweep_one(struct sd_daemon *d, struct rd_state *st, rd_time_t now)
+{
+	struct rd_state_info mine, kern;
+	rd_time_t exp = rd_state_expires(d->t, st);
+	int rc;
+
+	if (exp > now + SWEEP_MARGIN || exp <= now)
+		return;
+	rd_state_export(d->t, st, now, &mine);
+	rc = sd_ct_get(d->ct, &mine, &kern);
+	if (rc == -ENOENT) {
+		/* Our own state the kernel dropped without an event we saw. */
+		if (st->creatorid == d->creatorid) {
+			d->stats[SD_VANISHED]++;
+			rd_state_remove(d->t, st, now);
+		}
+		return;
+	}
+	if (rc < 0 || kern.expire_in <= mine.expire_in + 2)
+		return; /* no traffic here: expires with the kernel's entry */
+	kern.id = st->id;
+	kern.creatorid = st->creatorid;
+	if (rd_state_import(d->t, &kern, now, NULL) == 0)
+		d->stats[SD_REFRESHED]++;
+}
+
+static void sweep(struct sd_daemon *d, rd_time_t now)
+{
+	size_t budget = rd_state_capacity(d->t) / (SWEEP_PERIOD / SWEEP_TICK) + 256;
+	struct rd_state *st;
+
+	d->local = true;
+	if (d->ct != NULL && d->cfg.apply) {
+		size_t i;
+
+		for (i = 0; i < budget; i++) {
+			st = rd_state_iter_next(d->t, &d->sweep);
+			if (st == NULL) {
+				rd_state_iter_init(&d->sweep);
+				break;
+			}
+			sweep_one(d, st, now);
+		}
+	}
+	rd_state_expire(d->t, now, budget);
+	d->local = false;
+	d->sweep_due = now + SWEEP_TICK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Transport                                                               */
+
+static void update_out(struct sd_daemon *d)
+{
+	bool want = rd_io_sync_pending(d->io) > 0;
+	struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = &d->wio};
+
+	if (want == d->io_out)
+		return;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, rd_io_sync_fd(d->io), &ev) == 0)
+		d->io_out = want;
+}
+
+static void on_io(struct sd_daemon *d, uint32_t events)
+{
+	struct rd_io_sync_msg msgs[RX_BATCH];
+	int n, i, rounds;
+
+	if (events & EPOLLOUT)
+		rd_io_sync_flush(d->io);
+	if (!(events & EPOLLIN))
+		return;
+	/* Bounded, so a flood cannot starve the timers and the kernel events. */
+	for (rounds = 0; rounds < 64; rounds++) {
+		rd_time_t now;
+
+		n = rd_io_sync_recv(d->io, msgs, RX_BATCH);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			sd_log(LOG_WARNING, "receive: %s", strerror(-n));
+			break;
+		}
+		now = sd_now();
+		for (i = 0; i < n; i++) {
+			if (d->ch != NULL)
+				rd_sync_channel_input(d->ch, msgs[i].data, msgs[i].len, now);
+			else
+				rd_sync_engine_input(d->eng, msgs[i].data, msgs[i].len, now);
+		}
+		rd_io_sync_flush(d->io);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Status                                                                  */
+
+static void json_counters(struct sd_buf *b, const char *name, const uint64_t *v, int n,
+                          const char *(*namef)(int), bool comma)
+{
+	sd_buf_printf(b, "\"%s\":{", name);
+	for (int i = 0; i < n; i++)
+		sd_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", namef(i), (unsigned long long)v[i]);
+	sd_buf_printf(b, "}%s", comma ? "," : "");
+}
+
+static void text_counters(struct sd_buf *b, const char *name, const uint64_t *v, int n,
+                          const char *(*namef)(int))
+{
+	sd_buf_printf(b, "%s:", name);
+	for (int i = 0; i < n; i++)
+		if (v[i] != 0)
+			sd_buf_printf(b, " %s %llu", namef(i), (unsigned long long)v[i]);
+	sd_buf_printf(b, "\n");
+}
+
+static const char *sd_stat_name(int i)
+{
+	return sd_stat_names[i];
+}
+
+int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
+{
+	struct sd_buf b = {0};
+	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
+	uint64_t zero[RD_SYNC_STAT_MAX] = {0};
+	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
+	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
+	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
+	bool bulk = rd_sync_engine_bulk_pending(d->eng);
+
+	if (json) {
+		sd_buf_printf(&b,
+		              "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":\"%s\","
+		              "\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
+		              mode, d->creatorid, d->cfg.ifname, rd_state_count(d->t),
+		              bulk ? "true" : "false", d->demoted);
+		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
+		              rd_sync_eng_stat_name, true);
+		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name,
+		              true);
+		json_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name, true);
+		json_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
+		              rd_io_sync_stat_name, true);
+		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
+		json_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name, false);
+		sd_buf_printf(&b, "}\n");
+	} else {
+		sd_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
+		              d->creatorid, rd_state_count(d->t),
+		              bulk ? ", bulk update running" : "");
+		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
+		              rd_sync_eng_stat_name);
+		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name);
+		if (d->ch != NULL)
+			text_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name);
+		text_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
+		              rd_io_sync_stat_name);
+		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
+		text_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name);
+	}
+	if (b.oom) {
+		free(b.p);
+		*out = strdup("out of memory");
+		return -1;
+	}
+	*out = b.p;
+	return 0;
+}
+
+int sd_daemon_bulk(struct sd_daemon *d, char **out)
+{
+	rd_sync_engine_bulk_request(d->eng, sd_now());
+	*out = strdup("bulk update requested\n");
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Loop                                                                    */
+
+static void arm_timer(struct sd_daemon *d)
+{
+	struct itimerspec its;
+	rd_time_t next = d->sweep_due, e;
+
+	e = rd_sync_engine_next_timeout(d->eng);
+	if (e < next)
+		next = e;
+	if (d->ch != NULL && (e = rd_sync_channel_next_timeout(d->ch)) < next)
+		next = e;
+	memset(&its, 0, sizeof(its));
+	next = next > SD_TIME_BASE ? next - SD_TIME_BASE : 0;
+	if (next == 0)
+		next = 1; /* zero would disarm */
+	its.it_value.tv_sec = (time_t)(next / RD_SEC);
+	its.it_value.tv_nsec = (long)(next % RD_SEC);
+	timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void on_timer(struct sd_daemon *d)
+{
+	uint64_t ticks;
+	rd_time_t now = sd_now();
+
+	while (read(d->tfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
+		;
+	rd_sync_engine_tick(d->eng, now);
+	if (d->ch != NULL)
+		rd_sync_channel_tick(d->ch, now);
+	if (now >= d->sweep_due)
+		sweep(d, now);
+}
+
+static void on_ct_readable(struct sd_daemon *d)
+{
+	if (sd_ct_read(d->ct) == -ENOBUFS) {
+		/* Events were lost: read the whole table again (updates what changed). */
+		sd_log(LOG_WARNING, "conntrack events lost: reading the kernel table again");
+		sd_ct_dump(d->ct);
+	}
+}
+
+static void on_signal(struct sd_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			sd_log(LOG_NOTICE, "%s: exiting", strsignal((int)si.ssi_signo));
+			d->quitting = true;
+		} else if (si.ssi_signo == SIGUSR1) {
+			char *s = NULL;
+
+			if (sd_daemon_status(d, false, &s) == 0)
+				sd_log(LOG_NOTICE, "%s", s);
+			free(s);
+		}
+	}
+}
+
+int sd_daemon_run(struct sd_daemon *d)
+{
+	struct epoll_event evs[32];
+	int n, i;
+
+	while (!d->quitting) {
+		arm_timer(d);
+		update_out(d);
+		n = epoll_wait(d->epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < n; i++) {
+			struct sd_watch *w = evs[i].data.ptr;
+
+			switch (w->kind) {
+			case SD_W_TIMER:
+				on_timer(d);
+				break;
+			case SD_W_SIGNAL:
+				on_signal(d);
+				break;
+			case SD_W_IO:
+				on_io(d, evs[i].events);
+				break;
+			case SD_W_CT:
+				on_ct_readable(d);
+				break;
+			case SD_W_CONTROL:
+				sd_control_accept(d->ctl, d->epfd);
+				break;
+			case SD_W_CLIENT:
+				sd_control_client_event(d->ctl, w, evs[i].events, d);
+				break;
+			}
+		}
+		rd_io_sync_flush(d->io);
+	}
+	/* Send what is queued before leaving (deletes of the last moments). */
+	rd_sync_engine_flush(d->eng, sd_now());
+	rd_io_sync_flush(d->io);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Set-up                                                                  */
+
+static int load_keys(struct sd_daemon *d, struct rd_sync_key *keys, size_t *nkeys)
+{
+	size_t i;
+
+	for (i = 0; i < d->cfg.nkeyfiles; i++) {
+		char buf[1024];
+		struct stat sb;
+		ssize_t n;
+		int fd = open(d->cfg.keyfiles[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			sd_log(LOG_ERR, "key file %s: %s", d->cfg.keyfiles[i], strerror(errno));
+			return -1;
+		}
+		if (fstat(fd, &sb) == 0 && (sb.st_mode & 0077) != 0)
+			sd_log(LOG_WARNING, "key file %s is readable by others (chmod 600)",
+			       d->cfg.keyfiles[i]);
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n < 0 || rd_sync_key_parse(buf, (size_t)n, &keys[i]) != 0) {
+			sodium_memzero(buf, sizeof(buf));
+			sd_log(LOG_ERR, "key file %s: not a key file (redundctl sync genkey)",
+			       d->cfg.keyfiles[i]);
+			return -1;
+		}
+		sodium_memzero(buf, sizeof(buf));
+	}
+	*nkeys = d->cfg.nkeyfiles;
+	return 0;
+}
+
+static int epoll_add(struct sd_daemon *d, int fd, struct sd_watch *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int open_transport(struct sd_daemon *d, size_t *payload)
+{
+	struct rd_io_sync_config ic = {0};
+	size_t hdr;
+	int rc;
+
+	ic.mode = d->cfg.mode;
+	ic.ifindex = d->ifindex;
+	ic.multicast = d->cfg.npeers == 0;
+	ic.group = d->cfg.group;
+	memcpy(ic.peers, d->cfg.peers, sizeof(ic.peers));
+	ic.npeers = d->cfg.npeers;
+	ic.local = d->cfg.local;
+	ic.port = d->cfg.port;
+	ic.check_ttl = d->cfg.check_ttl;
+	d->port = d->cfg.port ? d->cfg.port : RD_SYNC_UDP_PORT;
+	rc = rd_io_sync_open(&ic, &d->io);
+	if (rc < 0) {
+		sd_log(LOG_ERR, "%s transport: %s",
+		       d->cfg.mode == RD_IO_SYNC_SECURE ? "UDP" : "raw", strerror(-rc));
+		return rc;
+	}
+	/* IP (+ UDP) headers come out of the link MTU. */
+	hdr = (d->cfg.npeers > 0 && d->cfg.peers[0].af == RD_AF_INET6) ||
+	              (d->cfg.local.af == RD_AF_INET6)
+	          ? 40
+	          : 20;
+	if (d->cfg.mode == RD_IO_SYNC_SECURE)
+		hdr += 8;
+	*payload = (d->cfg.mtu ? d->cfg.mtu : 1500) - hdr;
+	return epoll_add(d, rd_io_sync_fd(d->io), &d->wio);
+}
+
+static int open_channel(struct sd_daemon *d, size_t mtu)
+{
+	struct rd_sync_key keys[SD_MAX_KEYS];
+	struct rd_sync_channel_cfg cc = {0};
+	struct timespec ts;
+	size_t nkeys = 0;
+	int rc;
+
+	if (load_keys(d, keys, &nkeys) < 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cc.sender_id = d->creatorid;
+	/* Above anything a previous run sent under the same keys (see sync.h). */
+	cc.seq_start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	cc.keys = keys;
+	cc.nkeys = nkeys;
+	cc.send_key_id = d->cfg.send_keyid ? d->cfg.send_keyid : keys[0].id;
+	cc.mtu = mtu;
+	cc.cbs.send = ch_send;
+	cc.cbs.deliver = ch_deliver;
+	cc.cbs.lost = ch_lost;
+	cc.user = d;
+	cc.log.fn = sd_log_hook;
+	cc.log.level = LOG_INFO;
+	rc = rd_sync_channel_new(&cc, &d->ch);
+	sodium_memzero(keys, sizeof(keys));
+	if (rc != 0) {
+		sd_log(LOG_ERR, "secure channel: %s (is send-keyid one of the keys?)",
+		       rd_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
+{
+	struct rd_state_config sc;
+	struct rd_sync_engine_cfg ec = {0};
+	struct sd_daemon *d;
+	sigset_t mask;
+	size_t payload;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	d->epfd = d->tfd = d->sfd = -1;
+	d->wt.kind = SD_W_TIMER;
+	d->ws.kind = SD_W_SIGNAL;
+	d->wio.kind = SD_W_IO;
+	d->wct.kind = SD_W_CT;
+	*out = d;
+
+	if (d->cfg.ifname[0] != '\0' && (d->ifindex = if_nametoindex(d->cfg.ifname)) == 0) {
+		sd_log(LOG_ERR, "interface %s: %s", d->cfg.ifname, strerror(errno));
+		return -ENODEV;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->sfd < 0 || d->tfd < 0)
+		return -errno;
+	if ((rc = epoll_add(d, d->sfd, &d->ws)) < 0 || (rc = epoll_add(d, d->tfd, &d->wt)) < 0)
+		return rc;
+
+	/* The mirror of the kernel's table: expiry is the kernel's, so no adaptive scaling. */
+	rd_state_config_default(&sc);
+	sc.limit = d->cfg.limit;
+	sc.size_hint = d->cfg.limit < 65536 ? d->cfg.limit : 65536;
+	sc.creatorid = d->cfg.creatorid;
+	sc.timeouts[RD_STATE_TM_ADAPTIVE_START] = 0;
+	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
+	/*
+	 * Class timeouts at least as long as the kernel's (tcp established
+	 * 5 days, the others at most 10 minutes), so the kernel's remaining
+	 * time always fits: the mirror then expires with the kernel.
+	 */
+	for (int i = 0; i <= RD_STATE_TM_OTHER_MULTIPLE; i++)
+		sc.timeouts[i] = 600;
+	sc.timeouts[RD_STATE_TM_TCP_ESTABLISHED] = 432000;
+	sc.hooks.user = d;
+	sc.hooks.event = table_event;
+	sc.log.fn = sd_log_hook;
+	sc.log.level = LOG_INFO;
+	memcpy(d->deftimeouts, sc.timeouts, sizeof(d->deftimeouts));
+	rc = rd_state_table_new(&sc, &d->t);
+	if (rc != 0) {
+		sd_log(LOG_ERR, "state table: %s", rd_strerror(rc));
+		return -ENOMEM;
+	}
+	d->creatorid = rd_state_creatorid(d->t);
+	/* OpenBSD's stateid start: seconds in the upper half, unique across restarts. */
+	d->next_id = (uint64_t)time(NULL) << 32;
+
+	if ((rc = open_transport(d, &payload)) < 0)
+		return rc;
+	if (d->cfg.mode == RD_IO_SYNC_SECURE) {
+		if (open_channel(d, payload) < 0)
+			return -EINVAL;
+		payload = rd_sync_channel_payload_max(d->ch);
+	}
+	ec.table = d->t;
+	ec.mtu = payload;
+	ec.maxupd = d->cfg.maxupd;
+	ec.cbs.send = eng_send;
+	ec.cbs.demote = eng_demote;
+	ec.user = d;
+	ec.log.fn = sd_log_hook;
+	ec.log.level = LOG_INFO;
+	rc = rd_sync_engine_new(&ec, &d->eng);
+	if (rc != 0) {
+		sd_log(LOG_ERR, "sync engine: %s", rd_strerror(rc));
+		return -EINVAL;
+	}
+
+	rc = sd_ct_open(on_ct, d, &d->ct);
+	if (rc < 0) {
+		sd_log(LOG_ERR, "conntrack: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = epoll_add(d, sd_ct_fd(d->ct), &d->wct)) < 0)
+		return rc;
+	rc = sd_control_open(d->cfg.control, &d->ctl);
+	if (rc < 0) {
+		sd_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
+		       rc == -EADDRINUSE ? "another syncd answers there" : strerror(-rc));
+		return rc;
+	}
+	if ((rc = epoll_add(d, sd_control_fd(d->ctl), (struct sd_watch *)d->ctl)) < 0)
+		return rc;
+
+	/* The kernel's states now: ours, sent to the peers as inserts. */
+	if ((rc = sd_ct_dump(d->ct)) < 0)
+		sd_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
+	rd_state_iter_init(&d->sweep);
+	d->sweep_due = sd_now() + SWEEP_TICK;
+	if (d->cfg.bulk)
+		rd_sync_engine_bulk_request(d->eng, sd_now());
+	sd_log(LOG_NOTICE, "%s mode, creatorid %08x, %u kernel states, %s%s",
+	       d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain", d->creatorid,
+	       rd_state_count(d->t), d->cfg.npeers ? "unicast peers" : "multicast on ",
+	       d->cfg.npeers ? "" : d->cfg.ifname);
+	return 0;
+}
+
+void sd_daemon_free(struct sd_daemon *d)
+{
+	if (d == NULL)
+		return;
+	/* Leaving changes nothing in the kernel: the states stay for whoever takes over. */
+	d->local = true;
+	sd_control_close(d->ctl);
+	sd_ct_close(d->ct);
+	d->ct = NULL;
+	rd_sync_engine_free(d->eng);
+	d->eng = NULL;
+	rd_sync_channel_free(d->ch);
+	if (d->t != NULL)
+		rd_state_table_free(d->t, sd_now());
+	rd_io_sync_close(d->io);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	sd_config_free(&d->cfg);
+	free(d);
+}

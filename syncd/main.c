@@ -1,0 +1,48 @@
+/* syncd: entry point. Parses options, sets up logging, runs the daemon. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "syncd.h"
+
+int main(int argc, char **argv)
+{
+	struct sd_config cfg;
+	struct sd_daemon *d = NULL;
+	char err[SD_ERR_LEN];
+	bool daemonize;
+	int rc;
+
+	rc = sd_options_parse(argc, argv, &cfg, err);
+	if (rc > 0) {
+		sd_config_free(&cfg);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "syncd: %s\n", err);
+		sd_config_free(&cfg);
+		return 2;
+	}
+	sd_log_setup(!cfg.daemonize, cfg.daemonize && !cfg.no_syslog, cfg.debug);
+	if (rd_init() != 0) {
+		sd_log(LOG_ERR, "libredund initialisation failed");
+		sd_config_free(&cfg);
+		return 1;
+	}
+	daemonize = cfg.daemonize;
+	rc = sd_daemon_new(&cfg, &d); /* takes cfg over */
+	if (rc < 0) {
+		sd_daemon_free(d);
+		return 1;
+	}
+	/* Fork only once everything is set up, so start-up errors reach the terminal. */
+	if (daemonize && daemon(0, 0) < 0) {
+		sd_log(LOG_ERR, "daemonize: %m");
+		sd_daemon_free(d);
+		return 1;
+	}
+	rc = sd_daemon_run(d);
+	sd_daemon_free(d);
+	return rc;
+}

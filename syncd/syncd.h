@@ -1,0 +1,159 @@
+/* syncd: the state sync daemon for Linux. Shared declarations of its parts. */
+#ifndef SYNCD_H
+#define SYNCD_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redund/common.h"
+#include "redund/io_sync.h"
+#include "redund/state.h"
+#include "redund/sync.h"
+
+struct nf_conntrack;
+
+#define SD_DEFAULT_CONTROL "/run/syncd.sock"
+#define SD_ERR_LEN         512
+#define SD_MAX_KEYS        RD_SYNC_MAX_KEYS
+
+/* ---- configuration (config.c) ---- */
+
+struct sd_config {
+	char ifname[IF_NAMESIZE]; /* "" : none (unicast only) */
+	int mode;                 /* RD_IO_SYNC_PLAIN or RD_IO_SYNC_SECURE */
+	struct rd_addr peers[RD_IO_SYNC_MAX_PEERS];
+	size_t npeers;
+	struct rd_addr group; /* af UNSPEC: the default group */
+	struct rd_addr local; /* af UNSPEC: any */
+	uint16_t port;        /* 0: RD_SYNC_UDP_PORT */
+	char *keyfiles[SD_MAX_KEYS];
+	size_t nkeyfiles;
+	uint32_t send_keyid; /* 0: the first key's id */
+	uint32_t creatorid;  /* 0: random */
+	size_t mtu;          /* largest datagram; 0: 1500 minus IP/UDP headers */
+	uint32_t limit;      /* state table limit */
+	unsigned maxupd;
+	bool bulk;           /* ask the peers for their states at start (default) */
+	bool check_ttl;      /* secure mode: refuse TTL != 255 too */
+	bool apply;          /* apply peers' states to the kernel (default) */
+	char *carpd_control; /* carpd's control socket for demotions, or NULL */
+	char *demote_group;  /* carpd demotion group (default "pfsync") */
+	char *control;       /* our control socket (owned) */
+	char *config_file;   /* --config, or NULL (owned) */
+	bool daemonize;
+	bool debug;
+	bool no_syslog;
+};
+
+/* Defaults: secure mode, bulk at start, apply on, control SD_DEFAULT_CONTROL. */
+void sd_config_init(struct sd_config *cfg);
+void sd_config_free(struct sd_config *cfg);
+
+/*
+ * sd_config_set - apply keyword `key` with argument `arg` (NULL for flags).
+ * The command line's long options and the config file's keywords are the
+ * same words. Returns 0, or -1 with err filled.
+ */
+int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char *err);
+
+/* sd_config_load - read a config file (keyword [argument] a line). */
+int sd_config_load(struct sd_config *cfg, const char *path, char *err);
+
+/* sd_config_check - the whole configuration makes sense. */
+int sd_config_check(const struct sd_config *cfg, char *err);
+
+/* sd_options_parse - argv; returns 0, 1 (help/version printed) or -1 (err filled). */
+int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err);
+
+/* ---- logging and helpers (log.c) ---- */
+
+void sd_log_setup(bool use_stderr, bool use_syslog, bool debug);
+void sd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sd_log_hook(void *user, int level, const char *msg);
+
+/*
+ * The engines' clock: CLOCK_MONOTONIC plus SD_TIME_BASE. The offset keeps
+ * "now minus a state's age" positive on a freshly booted host (the state
+ * table computes an imported state's last activity that way); the timerfd
+ * is armed at (engine time - SD_TIME_BASE).
+ */
+#define SD_TIME_BASE ((rd_time_t)10 * 86400 * RD_SEC)
+rd_time_t sd_now(void);
+
+struct sd_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void sd_buf_printf(struct sd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- conntrack backend (ct.c) ---- */
+
+enum sd_ct_stat {
+	SD_CT_EVENTS = 0, /* events read from the kernel */
+	SD_CT_SELF,       /* events caused by our own changes (ignored) */
+	SD_CT_CREATED,    /* entries created for peers' states */
+	SD_CT_UPDATED,    /* entries updated for peers' states */
+	SD_CT_DELETED,    /* entries deleted for peers' states */
+	SD_CT_ERRORS,     /* kernel refusals of our changes */
+	SD_CT_OVERRUNS,   /* event socket overruns (a resync follows) */
+	SD_CT_STAT_MAX,
+};
+const char *sd_ct_stat_name(int stat);
+
+struct sd_ct;
+
+/* Called for each event (NFCT_T_NEW/UPDATE/DESTROY) and each dumped entry (NEW). */
+typedef void (*sd_ct_fn)(void *user, int type, const struct nf_conntrack *ct);
+
+/* sd_ct_open - the event socket (NEW, UPDATE, DESTROY) and a query socket. */
+int sd_ct_open(sd_ct_fn fn, void *user, struct sd_ct **out);
+void sd_ct_close(struct sd_ct *c);
+int sd_ct_fd(const struct sd_ct *c);
+/* Read every waiting event; -ENOBUFS when some were lost. */
+int sd_ct_read(struct sd_ct *c);
+/* Dump the kernel table (fn called with NFCT_T_NEW for each entry). */
+int sd_ct_dump(struct sd_ct *c);
+/* Create (or, if it exists, update) the kernel entry of a peer's state. */
+int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts);
+/* Delete the kernel entry of a state; absent counts as done. */
+int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info);
+/* Read the kernel entry of a state: 0 and *out, -ENOENT, or a negative errno. */
+int sd_ct_get(struct sd_ct *c, const struct rd_state_info *info, struct rd_state_info *out);
+const uint64_t *sd_ct_stats(const struct sd_ct *c);
+
+/* ---- the daemon (daemon.c) ---- */
+
+struct sd_daemon;
+int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out);
+int sd_daemon_run(struct sd_daemon *d);
+void sd_daemon_free(struct sd_daemon *d);
+/* The control socket's requests: malloc'd answer body in *out; 0 or -1. */
+int sd_daemon_status(struct sd_daemon *d, bool json, char **out);
+int sd_daemon_bulk(struct sd_daemon *d, char **out);
+
+/* ---- control socket (control.c) ---- */
+
+enum sd_watch_kind {
+	SD_W_TIMER = 1,
+	SD_W_SIGNAL,
+	SD_W_IO,
+	SD_W_CT,
+	SD_W_CONTROL,
+	SD_W_CLIENT,
+};
+struct sd_watch {
+	enum sd_watch_kind kind;
+	void *obj;
+};
+
+struct sd_control;
+int sd_control_open(const char *path, struct sd_control **out);
+int sd_control_fd(const struct sd_control *c);
+void sd_control_accept(struct sd_control *c, int epfd);
+void sd_control_client_event(struct sd_control *c, void *tag, uint32_t events, struct sd_daemon *d);
+void sd_control_close(struct sd_control *c);
+
+#endif

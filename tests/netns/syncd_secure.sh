@@ -1,0 +1,172 @@
+#!/bin/bash
+# Two syncd hosts (A, B) in secure mode over the multicast group on their
+# bridge, and a third namespace E on the same bridge as an attacker:
+#  - an entry inserted with `conntrack -I` on A appears in B's kernel table
+#    with the same tuple, TCP state and NAT; deleting it on A deletes it on B;
+#  - real traffic tracked by nftables on A (UDP from the bridge) appears on B;
+#  - datagrams injected from E (a forged envelope under the right key id, a
+#    raw pfsync packet without an envelope, and a replay of a captured valid
+#    envelope) are refused, counted under their reasons (badtag, badmagic,
+#    replayed), and change nothing on B.
+. "$(dirname "$0")/lib.sh"
+SYNCD=${SYNCD:?SYNCD must point at the syncd binary}
+require_netns
+require_cmd conntrack nft tcpdump /usr/bin/python3
+make_bridge
+add_host A 1
+add_host B 2
+add_host E 9
+
+"$REDUNDCTL" sync genkey "$T_DIR/key" >/dev/null || fail "genkey"
+
+start_syncd() { # NAME args...
+	local name=$1
+	shift
+	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$name.sock" -f none -d "$@" \
+		>"$T_DIR/$name.log" 2>&1 &
+	local pid=$!
+	T_PIDS+=("$pid")
+	local i
+	for i in $(seq 50); do
+		[ -S "$T_DIR/$name.sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || fail "syncd in $name exited at start"
+		sleep 0.05
+	done
+	fail "syncd in $name: no control socket"
+}
+
+# sstat NAME SECTION COUNTER: a counter from `status json` (0 when absent).
+sstat() {
+	/usr/bin/python3 - "$T_DIR/$1.sock" "$2" "$3" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"status json\n")
+buf = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    buf += c
+head, _, body = buf.decode().partition("\n")
+if head != "ok":
+    sys.exit("control: " + head)
+d = json.loads(body)
+v = d[sys.argv[2]] if sys.argv[3] == "-" else d[sys.argv[2]].get(sys.argv[3], 0)
+print(v)
+EOF
+}
+
+# wait_ct NAME PATTERN SECONDS: until NAME's conntrack table has a line matching PATTERN.
+wait_ct() {
+	local i
+	for i in $(seq $(($3 * 20))); do
+		in_ns "$1" conntrack -L 2>/dev/null | grep -q -- "$2" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+start_syncd A -i eth0 -k "$T_DIR/key"
+start_syncd B -i eth0 -k "$T_DIR/key"
+sleep 0.5
+
+# 1. An entry inserted on A (TCP established, with source NAT) reaches B's kernel.
+in_ns A conntrack -I -p tcp -s 10.1.0.1 -d 10.2.0.1 --sport 40000 --dport 80 \
+	--state ESTABLISHED -u SEEN_REPLY,ASSURED -t 600 \
+	-r 10.2.0.1 -q 198.51.100.1 --reply-port-src 80 --reply-port-dst 40001 >/dev/null 2>&1 ||
+	fail "conntrack -I on A"
+wait_ct B "ESTABLISHED src=10.1.0.1 dst=10.2.0.1 sport=40000 dport=80 src=10.2.0.1 dst=198.51.100.1 sport=80 dport=40001" 3 ||
+	fail "the TCP entry inserted on A did not reach B's kernel: $(in_ns B conntrack -L 2>&1)"
+ok "conntrack -I on A (TCP ESTABLISHED, SNAT): the same entry in B's kernel"
+
+# 2. Deleting it on A deletes it on B.
+in_ns A conntrack -D -p tcp -s 10.1.0.1 -d 10.2.0.1 --sport 40000 --dport 80 >/dev/null 2>&1 ||
+	fail "conntrack -D on A"
+for i in $(seq 60); do
+	in_ns B conntrack -L 2>/dev/null | grep -q "sport=40000" || break
+	sleep 0.05
+done
+in_ns B conntrack -L 2>/dev/null | grep -q "sport=40000" && fail "deleted on A, still on B"
+ok "conntrack -D on A: gone from B's kernel"
+
+# 3. Real traffic through nftables with conntrack on A.
+in_ns A nft -f - <<'EOF' || fail "nft on A"
+table inet f {
+	chain in {
+		type filter hook input priority 0;
+		ct state new counter
+	}
+}
+EOF
+in_ns BR bash -c 'echo hello > /dev/udp/10.77.0.1/9999' 2>/dev/null
+wait_ct A "dst=10.77.0.1 sport=[0-9]* dport=9999" 2 || fail "no conntrack entry on A for real traffic"
+wait_ct B "udp .*src=10.77.0.254 dst=10.77.0.1 sport=[0-9]* dport=9999" 3 ||
+	fail "real traffic tracked on A did not reach B: $(in_ns B conntrack -L 2>&1)"
+ok "UDP traffic tracked by nftables on A: its entry in B's kernel"
+
+# 4. Attacks from E. Capture a valid envelope first (A's or B's, any).
+ip netns exec "$(ns BR)" tcpdump -i br0 -U -s 0 -w "$T_DIR/sync.pcap" udp port 8240 \
+	>/dev/null 2>&1 &
+CAPTURE_PID=$!
+T_PIDS+=($CAPTURE_PID)
+for i in $(seq 40); do # until tcpdump has opened its file (and so its socket)
+	[ -s "$T_DIR/sync.pcap" ] && break
+	sleep 0.05
+done
+sleep 0.5
+in_ns A conntrack -I -p udp -s 10.1.0.7 -d 10.2.0.7 --sport 5000 --dport 53 -t 120 >/dev/null 2>&1
+wait_ct B "sport=5000 dport=53" 3 || fail "udp entry from A did not reach B"
+sleep 1
+kill -INT $CAPTURE_PID 2>/dev/null
+wait $CAPTURE_PID 2>/dev/null
+
+states_before=$(sstat B states -)
+pkts_before=$(sstat B engine pkts_in)
+ct_before=$(in_ns B conntrack -L 2>/dev/null | grep -vc "dport=8240")
+tag0=$(sstat B channel badtag)
+magic0=$(sstat B channel badmagic)
+replay0=$(sstat B channel replayed)
+
+in_ns E /usr/bin/python3 - "$T_DIR/sync.pcap" <<'EOF' || fail "injection from E"
+import os, socket, struct, sys
+B = ("10.77.0.2", 8240)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# A forged DATA envelope under key id 1 (the right id, the wrong key): a
+# plausible header, random ciphertext and tag.
+hdr = b"RD" + bytes([1, 1]) + struct.pack("!IIQ", 1, 0x0BADF00D, 1 << 62)
+nonce = struct.pack("!IBQ", 0x0BADF00D, 1, 1 << 62) + os.urandom(11)
+s.sendto(hdr + nonce + os.urandom(200) + os.urandom(16), B)
+# A pfsync packet in the clear (CLRs of creator 1) on the secure port, longer than
+# an envelope's header and tag.
+clr = bytes([0, 5]) + struct.pack("!H", 3) + (b"\0" * 16 + struct.pack("!I", 1)) * 3
+s.sendto(bytes([6, 0]) + struct.pack("!H", 20 + len(clr)) + b"\0" * 16 + clr, B)
+# A replay of every captured envelope (classic pcap, Ethernet, IPv4, UDP).
+data = open(sys.argv[1], "rb").read()
+off, n = 24, 0
+while off + 16 <= len(data):
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    frame = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+        continue
+    ihl = (frame[14] & 15) * 4
+    payload = frame[14 + ihl + 8:]
+    if payload[:2] == b"RD" and payload[3] == 1:  # DATA envelopes
+        s.sendto(payload, B)
+        n += 1
+if n == 0:
+    sys.exit("no DATA envelope captured")
+
+EOF
+sleep 0.5
+[ "$(sstat B channel badtag)" -ge $((tag0 + 1)) ] || fail "forged envelope: badtag did not count"
+[ "$(sstat B channel badmagic)" -ge $((magic0 + 1)) ] || fail "clear pfsync: badmagic did not count"
+[ "$(sstat B channel replayed)" -ge $((replay0 + 1)) ] || fail "replay: replayed did not count"
+[ "$(sstat B states -)" = "$states_before" ] || fail "B's state count changed"
+[ "$(sstat B engine pkts_in)" = "$pkts_before" ] || fail "B's engine got a packet from E"
+ct_after=$(in_ns B conntrack -L 2>/dev/null | grep -vc "dport=8240")
+[ "$ct_after" = "$ct_before" ] || fail "B's kernel table changed ($ct_before -> $ct_after)"
+in_ns B conntrack -L 2>/dev/null | grep -q "sport=5000 dport=53" || fail "a CLR from E removed states"
+ok "forged, clear and replayed datagrams from E: refused (badtag, badmagic, replayed), nothing changed"
+exit 0
