@@ -106,7 +106,7 @@ enum rd_src_counter {
 	RD_SRC_C_MAX_SRC_CONN_RATE, /* "max-src-conn-rate" */
 	RD_SRC_C_OVERLOAD_TABLE,    /* "overload table insertion" */
 	RD_SRC_C_OVERLOAD_FLUSH,    /* "overload flush states" */
-	RD_SRC_C_SRC_NODES,         /* "src-nodes": the table's node limit was full */
+	RD_SRC_C_SRC_NODES,         /* "src-node-limit": the table's node limit was full */
 	RD_SRC_C_MEMORY,            /* "memory": an allocation failed */
 	RD_SRC_C_TRANSLATE,         /* "translate": a pool had no usable target */
 	RD_SRC_C_STALE,             /* "sticky-stale": a sticky target left its pool */
