@@ -982,6 +982,8 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	}
 	bool nat = !key_eq(&in->wire, &in->stack);
 	uint8_t outflag = in->flags & RD_STATE_F_OUT;
+	if (in->creatorid == 0)
+		return RD_ERR_INVAL;
 	if (t->count >= t->limit) {
 		count_reason(t, RD_STATE_RES_MEMORY);
 		return RD_ERR_LIMIT;
@@ -1018,6 +1020,9 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	st->flags = (uint8_t)((in->flags & RD_STATE_F_USER_MASK) | RD_STATE_F_REMOTE |
 	                      (nat ? RD_STATE_F_NAT : 0));
 	commit(t, st, slot, &in->stack);
+	/* one of our own states coming back (e.g. after a restart): keep local ids fresh */
+	if (in->creatorid == t->creatorid && in->id >= t->next_id)
+		t->next_id = in->id + 1;
 	if (t->hooks.event != NULL)
 		t->hooks.event(t->hooks.user, st, RD_STATE_EV_INSERT, 0, now);
 	if (out != NULL)

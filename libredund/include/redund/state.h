@@ -499,7 +499,9 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
  * collision with a different state -> state-insert), INSERT event. The
  * rule's max and hooks.attach are not applied (pf's pfsync does not either).
  * Returns 0 and *out (may be NULL), or RD_ERR_LIMIT, RD_ERR_EXIST,
- * RD_ERR_NOMEM, RD_ERR_INVAL (bad key or rule).
+ * RD_ERR_NOMEM, RD_ERR_INVAL (bad key, rule, timeout or creatorid 0). An
+ * import of one of this table's own states (its creatorid) moves the local
+ * id counter past it, so ids stay unique.
  */
 int rd_state_import(struct rd_state_table *t, const struct rd_state_info *info, rd_time_t now,
                     struct rd_state **out);
