@@ -129,8 +129,9 @@ int rd_pcap_reader_linktype(const struct rd_pcap_reader *r);
 /*
  * rd_pcap_next - read the next record into *pkt. Returns 1 when a record
  * was read, 0 at a clean end of file, RD_ERR_PROTO for a malformed record
- * (counted in the stats; the reader then stays at end of file), or
- * RD_ERR_STATE for a read error.
+ * (counted in the stats; the reader then stays at end of file),
+ * RD_ERR_NOMEM when the record buffer cannot grow, or RD_ERR_STATE for a
+ * read error.
  */
 int rd_pcap_next(struct rd_pcap_reader *r, struct rd_pcap_packet *pkt);
 

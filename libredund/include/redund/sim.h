@@ -225,7 +225,8 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
  * rd_sim_link_at: the segment's link properties become *link (copied).
  * rd_sim_partition_at: from `at`, node i on segment belongs to group[i]
  *   (node ids >= n: group 0); packets pass only between nodes of the same
- *   group. The array is copied.
+ *   group, decided when a packet is sent (one already on the wire still
+ *   arrives). The array is copied.
  * rd_sim_heal_at: every node of segment back in one group.
  * rd_sim_crash_at: the node crashes: its crash callback runs, its timers,
  *   queued and in-flight packets are discarded; it neither sends nor
