@@ -77,6 +77,8 @@ struct rd_sync_engine {
 	unsigned breq_tries;
 	rd_time_t breq_due;
 	bool demoted;
+	uint32_t bulk_from; /* creatorid of the BUS START seen during our request */
+	rd_time_t bulk_t0;
 
 	bool applying;  /* table events caused by our own imports are not ours */
 	bool urgent_in; /* input produced answers to send */
@@ -103,6 +105,7 @@ static const char *const eng_stat_names[RD_SYNC_ENG_STAT_MAX] = {
     [RD_SYNC_ENG_DEFER_ACKED] = "defer_acked",
     [RD_SYNC_ENG_DEFER_TIMEOUT] = "defer_timeout",
     [RD_SYNC_ENG_TDB] = "tdb",
+    [RD_SYNC_ENG_RECONCILED] = "reconciled",
 };
 
 const char *rd_sync_eng_stat_name(int stat)
@@ -331,6 +334,9 @@ static void ent_tidy(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
 {
 	struct ent *x = &e->ents[i];
 
+	/* While a bulk we asked for runs, touched marks what it carried. */
+	if (e->breq == BREQ_BULK && x->touched != 0)
+		return;
 	if (x->q == Q_NONE && (x->touched == 0 || x->touched + e->cfg.active_window <= now))
 		ent_free(e, i);
 }
@@ -722,6 +728,26 @@ static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 			in_del(e, st->id, cid, now);
 }
 
+/* Removes the states of `cid` that its bulk (started at t0) did not carry. */
+static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t t0, rd_time_t now)
+{
+	struct rd_state_iter it;
+	struct rd_state *st;
+
+	rd_state_iter_init(&it);
+	while ((st = rd_state_iter_next(e->t, &it)) != NULL) {
+		uint32_t i;
+		if (st->creatorid != cid || cid == e->creatorid)
+			continue;
+		i = ent_find(e, st->id, st->creatorid);
+		if (i != NIL && e->ents[i].touched >= t0)
+			continue;
+		in_del(e, st->id, cid, now);
+		e->stats[RD_SYNC_ENG_DELETES]--;
+		e->stats[RD_SYNC_ENG_RECONCILED]++;
+	}
+}
+
 static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
 {
 	if (e->bulk_active) {
@@ -794,10 +820,17 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		break;
 	case RD_PFSYNC_ACT_BUS:
 		if (m->u.bus.status == RD_PFSYNC_BUS_START && e->breq != BREQ_NONE) {
+			if (e->breq != BREQ_BULK) {
+				e->bulk_from = m->u.bus.creatorid;
+				e->bulk_t0 = now;
+			}
 			e->breq = BREQ_BULK;
 			e->breq_due = now + e->cfg.bulk_timeout;
 		} else if (m->u.bus.status == RD_PFSYNC_BUS_END && e->breq != BREQ_NONE) {
+			bool whole = e->breq == BREQ_BULK && e->bulk_from == m->u.bus.creatorid;
 			undemote(e, true, now);
+			if (whole && e->cfg.bulk_reconcile)
+				reconcile(e, m->u.bus.creatorid, e->bulk_t0, now);
 		}
 		break;
 	case RD_PFSYNC_ACT_TDB:

@@ -85,6 +85,8 @@ static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
 	nd->released_acked[nd->nreleased++] = acked;
 }
 
+static bool reconcile_all;
+
 static struct node *node_new(struct net *net, size_t mtu)
 {
 	struct node *nd = calloc(1, sizeof(*nd));
@@ -108,6 +110,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 	ec.cbs.demote = on_demote;
 	ec.cbs.release = on_release;
 	ec.user = nd;
+	ec.bulk_reconcile = reconcile_all;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	net->nodes[net->n++] = nd;
 	return nd;
@@ -435,6 +438,37 @@ START_TEST(bulk_update_copies_table_and_holds_demotion)
 }
 END_TEST
 
+START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
+{
+	struct net *net;
+	struct node *a, *b;
+	struct rd_state *st[3];
+
+	reconcile_all = true;
+	net = net_new(2);
+	reconcile_all = false;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	for (int i = 0; i < 3; i++)
+		st[i] = udp_state(a, (uint16_t)(5000 + i), RD_SEC);
+	udp_state(b, 9000, RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 4);
+	/* b misses the delete. */
+	rd_state_remove(a->t, st[1], 4 * RD_SEC);
+	net->drop_all = true;
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	net->drop_all = false;
+	ck_assert_uint_eq(rd_state_count(b->t), 4);
+	rd_sync_engine_bulk_request(b->e, 7 * RD_SEC);
+	net_run(net, 7 * RD_SEC, 8 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_RECONCILED), 1);
+	ck_assert_uint_eq(rd_state_count(b->t), 3); /* a's two and b's own */
+	ck_assert_uint_eq(rd_state_count(a->t), 3);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
 {
 	struct net *net = net_new(1);
@@ -580,6 +614,7 @@ static Suite *suite(void)
 	tcase_add_test(c, update_of_state_touched_by_peer_goes_at_once);
 	tcase_add_test(c, tcp_updates_flush_after_maxupd);
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
+	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);

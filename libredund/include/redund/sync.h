@@ -364,6 +364,14 @@ struct rd_sync_engine_cfg {
 	unsigned bulk_req_tries;      /* 0: 12 */
 	rd_time_t bulk_timeout;       /* BUS START to END at most; 0: 60 s */
 	int demotion;                 /* 0: 32 */
+	/*
+	 * After a bulk update we asked for, remove the states created by the
+	 * bulk's sender that the bulk did not carry: deletions we missed
+	 * (counted reconciled). Use it when bulk packets cannot be lost for
+	 * good (the secure channel); with raw pfsync a lost bulk packet would
+	 * remove live states until their next update.
+	 */
+	bool bulk_reconcile;
 	struct rd_sync_engine_cbs cbs;
 	void *user;
 	const struct rd_mem *mem;
@@ -388,6 +396,7 @@ enum rd_sync_eng_stat {
 	RD_SYNC_ENG_DEFER_ACKED,   /* deferred packets released by INS_ACK/update */
 	RD_SYNC_ENG_DEFER_TIMEOUT, /* ... released by timeout or overflow */
 	RD_SYNC_ENG_TDB,           /* TDB messages passed to the caller */
+	RD_SYNC_ENG_RECONCILED,    /* states removed: missing from their creator's bulk */
 	RD_SYNC_ENG_STAT_MAX,
 };
 
