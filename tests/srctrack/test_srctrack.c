@@ -1035,6 +1035,64 @@ START_TEST(kill_target_drops_the_nodes_bound_to_it)
 }
 END_TEST
 
+START_TEST(ipv6_sources_have_their_own_nodes)
+{
+	struct rd_src_table *t = mk(0, 0);
+	struct rd_src_rule_config c = cfg_of(1, RD_SRC_TRACK_RULE);
+	struct rd_src_rule *r;
+	struct rd_addr v6, v4 = A4(32, 1, 13, 184), other;
+	struct rd_src_node_info info;
+	uint32_t ref = 0;
+
+	c.max_src_states = 1;
+	ck_assert_int_eq(rd_src_rule_add(t, &c, &r), 0);
+	/* Same leading bytes as the IPv4 address: still a different source. */
+	ck_assert_int_eq(rd_addr_parse("2001:db8::1", &v6), 0);
+	ck_assert_int_eq(rd_addr_parse("2001:db8::2", &other), 0);
+	add_state(t, r, v6, 0);
+	add_state(t, r, v4, 0);
+	add_state(t, r, other, 0);
+	ck_assert_int_eq(rd_src_acquire(t, r, &v6, 0, &ref), RD_ERR_LIMIT);
+	ck_assert_int_eq(rd_src_lookup(t, r, RD_SRC_KIND_TRACK, &v6, 0, &info), 0);
+	ck_assert_int_eq(rd_addr_cmp(&info.addr, &v6), 0);
+	ck_assert_uint_eq(rd_src_count(t), 3);
+	rd_src_table_free(t);
+}
+END_TEST
+
+START_TEST(kill_target_inside_a_network_target_drops_only_that_address)
+{
+	struct rd_src_table *t = mk(0, 0);
+	struct rd_src_rule *r = mkrule(t, 1, RD_SRC_TRACK_NONE);
+	struct rd_src_pool_config pc = {.type = RD_SRC_POOL_BITMASK, .sticky = true};
+	struct rd_addr net = A4(198, 51, 100, 0), gw5 = A4(198, 51, 100, 5), out;
+	struct rd_src_node_info info;
+
+	ck_assert_int_eq(rd_src_pool_set(t, r, RD_SRC_KIND_ROUTE, &pc), 0);
+	ck_assert_int_eq(rd_src_pool_add(t, r, RD_SRC_KIND_ROUTE, &net, 24, 1), 0);
+	for (uint8_t i = 5; i <= 6; i++) {
+		struct rd_addr s = A4(10, 0, 0, i);
+		uint32_t ref = 0;
+		ck_assert_int_eq(rd_src_map(t, r, RD_SRC_KIND_ROUTE, &s, 0, &ref, &out), 0);
+		ck_assert_uint_eq(out.u.v4[3], i);
+		ck_assert_int_eq(rd_src_commit(t, ref, 0), 0);
+	}
+	ck_assert_uint_eq(rd_src_kill_target(t, r, RD_SRC_KIND_ROUTE, &gw5, 0, 0), 1);
+	ck_assert_int_eq(
+	    rd_src_lookup(t, r, RD_SRC_KIND_ROUTE, (struct rd_addr[]){A4(10, 0, 0, 5)}, 0, &info),
+	    RD_ERR_NOENT);
+	ck_assert_int_eq(
+	    rd_src_lookup(t, r, RD_SRC_KIND_ROUTE, (struct rd_addr[]){A4(10, 0, 0, 6)}, 0, &info),
+	    0);
+	ck_assert_int_eq(hooks.kills, 0); /* no RD_SRC_KILL_STATES */
+	/* Other kinds are not searched. */
+	ck_assert_uint_eq(rd_src_kill_target(t, r, RD_SRC_KIND_NAT,
+	                                     (struct rd_addr[]){A4(198, 51, 100, 6)}, 0, 0),
+	                  0);
+	rd_src_table_free(t);
+}
+END_TEST
+
 /* ---- lifetime and expiry ---- */
 
 START_TEST(node_dies_src_track_after_its_last_state)
@@ -1319,6 +1377,7 @@ static Suite *suite(void)
 	tcase_add_test(c, release_rolls_back_a_new_node);
 	tcase_add_test(c, release_keeps_a_node_that_has_states);
 	tcase_add_test(c, global_tracking_shares_one_node_between_rules);
+	tcase_add_test(c, ipv6_sources_have_their_own_nodes);
 	tcase_add_test(c, max_src_conn_trips_on_the_connection_over_the_limit);
 	tcase_add_test(c, connection_count_drops_when_an_established_state_goes);
 	tcase_add_test(c, conn_rate_counter_decays_as_pf);
@@ -1356,6 +1415,7 @@ static Suite *suite(void)
 	c = tcase_create("kill");
 	tcase_add_test(c, kill_source_drops_its_nodes_and_asks_for_its_states);
 	tcase_add_test(c, kill_target_drops_the_nodes_bound_to_it);
+	tcase_add_test(c, kill_target_inside_a_network_target_drops_only_that_address);
 	suite_add_tcase(s, c);
 
 	c = tcase_create("lifetime");
