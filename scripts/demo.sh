@@ -39,10 +39,11 @@ echo "== graceful leave: the MASTER bows out at 10 s (advbase 255/advskew 255), 
 	--leave-master-at 10 --rejoin-at 15 --quiet
 
 echo
-echo "== tshark over $pcap (first advertisements, then the checksum verdicts)"
-fields=(-T fields -E header=y -e frame.time_relative -e ip.src -e eth.src -e carp.vhid
+echo "== tshark over $pcap (the advertisements where the sender changes, then the verdicts)"
+fields=(-T fields -E header=y -e frame.time_epoch -e ip.src -e eth.src -e carp.vhid
 	-e carp.advskew -e carp.adver_int -e carp.checksum -e carp.checksum.status)
-tshark -r "$pcap" -d ip.proto==112,carp "${fields[@]}" 2>/dev/null | head -6
+tshark -r "$pcap" -d ip.proto==112,carp "${fields[@]}" 2>/dev/null |
+	awk -F'\t' 'NR == 1 || $2 != last { print } { last = $2 }'
 total=$(tshark -r "$pcap" -d ip.proto==112,carp -Y carp 2>/dev/null | wc -l)
 good=$(tshark -r "$pcap" -d ip.proto==112,carp -Y 'carp.checksum.status == 1' 2>/dev/null | wc -l)
 echo "advertisements: $total, with a correct CARP checksum: $good (status 1 = Good)"
