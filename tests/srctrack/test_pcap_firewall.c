@@ -267,6 +267,19 @@ START_TEST(max_src_nodes_admits_a_limited_number_of_sources)
 }
 END_TEST
 
+START_TEST(table_state_limit_blocks_as_memory)
+{
+	run("--allow-all --limit-states 2 --verbose");
+	ck_assert_int_eq(total("state-created"), 2);
+	ck_assert_int_eq(total("blocked create"), 6); /* A's third, B's four, C's SYN */
+	ck_assert_int_eq(total("reason memory"), 6);
+	ck_assert_int_eq(total("blocked no-rule"), 3); /* A's third SYN-ACK and ACK, C's ACK */
+	ck_assert_int_eq(total("passed"), 5);
+	ck_assert_int_eq(total("src-nodes"), 0); /* no source tracking asked for */
+	ck_assert_ptr_nonnull(strstr(verdict(7), "blocked (memory)"));
+}
+END_TEST
+
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/pcap-fw-XXXXXX");
@@ -297,6 +310,7 @@ int main(int argc, char **argv)
 	tcase_add_test(c, max_src_conn_overload_flush_and_max_src_states);
 	tcase_add_test(c, max_src_conn_rate_overload_table_without_flush);
 	tcase_add_test(c, max_src_nodes_admits_a_limited_number_of_sources);
+	tcase_add_test(c, table_state_limit_blocks_as_memory);
 	suite_add_tcase(s, c);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
