@@ -24,7 +24,8 @@
  * rd_src_conn_established from `established` (see examples/pcap-firewall.c).
  * A rule whose source tracking is off and which has no sticky or
  * least-states pool leaves the handle 0; every function accepts handle 0 as
- * "nothing to do".
+ * "nothing to do". Bindings live in a paged slab (40 bytes each) whose pages
+ * are reused, and returned only by rd_src_table_free.
  *
  * Nodes are keyed by (rule id, kind, source address) in a hash table keyed
  * by SipHash-2-4 (libsodium crypto_shorthash) with a per-table random key.
