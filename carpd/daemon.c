@@ -333,7 +333,8 @@ static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
 }
 
 /* Pick a source address that is not one of the interface's virtual ones. */
-static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, struct cd_vhost_conf *vc, int af)
+static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct cd_vhost_conf *vc,
+                       int af, struct rd_addr *out)
 {
 	struct rd_addr skip[RD_CARP_MAX_ADDRS * 8];
 	size_t nskip = 0, i, j;
@@ -355,7 +356,7 @@ static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, struct cd_vhos
 			peers = true;
 	/* IPv6 to ff02::12 goes from the link-local address, as the kernel would pick. */
 	rc = rd_io_nl_first_addr(d->nl, ifc->ifindex, af, skip, nskip, af == RD_AF_INET6 && !peers,
-	                         af == RD_AF_INET ? &vc->src4 : &vc->src6);
+	                         out);
 	if (rc < 0)
 		cd_log(LOG_ERR,
 		       "%s vhid %u: no %s address on %s to send advertisements from (%s); "
@@ -372,6 +373,9 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	struct rd_carp_vhost_config c;
 	struct cd_vhost *v, **nvh;
 	bool v4 = false, v6 = false;
+	/* Sources picked here are not written to the configuration, so a reload compares
+	 * what the user wrote. */
+	struct rd_addr src4 = vc->src4, src6 = vc->src6;
 	size_t i;
 	int rc;
 
@@ -383,9 +387,9 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 		else
 			v6 = true;
 	}
-	if (v4 && vc->src4.af != RD_AF_INET && pick_source(d, ifc, vc, RD_AF_INET) < 0)
+	if (v4 && src4.af != RD_AF_INET && pick_source(d, ifc, vc, RD_AF_INET, &src4) < 0)
 		return -EADDRNOTAVAIL;
-	if (v6 && vc->src6.af != RD_AF_INET6 && pick_source(d, ifc, vc, RD_AF_INET6) < 0)
+	if (v6 && src6.af != RD_AF_INET6 && pick_source(d, ifc, vc, RD_AF_INET6, &src6) < 0)
 		return -EADDRNOTAVAIL;
 	v = calloc(1, sizeof(*v));
 	nvh = realloc(ifc->vh, (ifc->nvh + 1) * sizeof(*ifc->vh));
@@ -414,8 +418,8 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	memcpy(c.key, v->conf.key, sizeof(c.key));
 	c.addrs = v->conf.addrs;
 	c.naddrs = v->conf.naddrs;
-	c.src4 = v->conf.src4;
-	c.src6 = v->conf.src6;
+	c.src4 = src4;
+	c.src6 = src6;
 	c.peers = v->conf.peers;
 	c.npeers = v->conf.npeers;
 	c.replay_strict = v->conf.replay_strict;

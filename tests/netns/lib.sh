@@ -100,6 +100,9 @@ make_bridge() {
 	in_ns BR sysctl -qw net.ipv6.conf.br0.accept_dad=0
 	# No multicast snooping: a bridge then floods CARP like a plain switch.
 	in_ns BR ip link set br0 type bridge mcast_snooping 0
+	# No learning (ageing 0): the bridge floods like a hub, so a capture on br0
+	# sees unicast between hosts too.
+	in_ns BR ip link set br0 type bridge ageing_time 0
 	in_ns BR ip addr add 10.77.0.254/24 dev br0
 	in_ns BR ip addr add fd77::fe/64 dev br0 nodad
 	in_ns BR ip link set br0 up

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Unicast peers (--peer): advertisements go to the peer, never to
+# 224.0.0.18, and failover works. IPv6: a vhost with an IPv6 address
+# advertises to ff02::12 from the link-local address, the MASTER holds the
+# address, and on failover the client's neighbour entry follows the
+# unsolicited neighbour advertisement (Override flag).
+. "$(dirname "$0")/lib.sh"
+require_netns
+require_cmd tcpdump
+make_bridge
+add_host A 1
+add_host B 2
+VIP=10.77.0.100
+VIP6=fd77::100
+
+# ---- unicast IPv4
+start_capture "$T_DIR/uni.pcap"
+start_carpd A -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 10 --peer 10.77.0.2
+start_carpd B -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 50 --peer 10.77.0.1
+wait_state A MASTER 5
+wait_state B BACKUP 5
+sleep 0.5
+[ "$(state B)" = BACKUP ] || fail "B did not stay BACKUP: it does not hear A's unicast"
+kill -KILL "$PID_A"
+wait_state B MASTER 5
+has_addr B $VIP || fail "B lacks $VIP"
+sleep 0.5
+stop_capture
+to_peer=$(tcpdump -nr "$T_DIR/uni.pcap" 'ip proto 112 and dst host 10.77.0.2' 2>/dev/null | wc -l)
+to_b_peer=$(tcpdump -nr "$T_DIR/uni.pcap" 'ip proto 112 and dst host 10.77.0.1' 2>/dev/null | wc -l)
+mcast=$(tcpdump -nr "$T_DIR/uni.pcap" 'ip proto 112 and dst host 224.0.0.18' 2>/dev/null | wc -l)
+[ "$to_peer" -gt 5 ] || fail "only $to_peer advertisements from A to its peer"
+[ "$to_b_peer" -gt 0 ] || fail "B's advertisements as MASTER did not go to its peer"
+[ "$mcast" = 0 ] || fail "$mcast advertisements went to 224.0.0.18 in unicast mode"
+ok "unicast: $to_peer ads A->peer, $to_b_peer B->peer, none multicast; failover to B"
+kill -TERM "$PID_B"
+wait "$PID_B"
+in_ns A ip addr del $VIP/24 dev eth0 2>/dev/null
+
+# ---- IPv6 multicast
+wait_link_local A
+wait_link_local B
+start_capture "$T_DIR/v6.pcap"
+start_carpd A -i eth0 -v 6 -p s3cret -a $VIP6/64 -b 0 -k 10
+start_carpd B -i eth0 -v 6 -p s3cret -a $VIP6/64 -b 0 -k 50
+wait_state A MASTER 5
+wait_state B BACKUP 5
+sleep 0.5
+[ "$(state B)" = BACKUP ] || fail "B did not stay BACKUP: it does not hear A over IPv6"
+has_addr A $VIP6 || fail "MASTER A lacks $VIP6"
+has_addr B $VIP6 && fail "BACKUP B holds $VIP6"
+[ "$(neigh_mac $VIP6)" = "$(mac_of A)" ] || fail "client does not resolve $VIP6 to A"
+kill -KILL "$PID_A"
+wait_state B MASTER 5
+has_addr B $VIP6 || fail "B lacks $VIP6 after failover"
+sleep 0.2
+in_ns BR ip -6 neigh show $VIP6 | grep -qi "$(mac_of B)" ||
+	fail "client's neighbour entry for $VIP6 did not follow B's unsolicited NA"
+stop_capture
+v6=$(tcpdump -nr "$T_DIR/v6.pcap" 'ip6 and dst host ff02::12' 2>/dev/null | grep -c 'fe80::')
+hl=$(tcpdump -vnr "$T_DIR/v6.pcap" 'ip6 and dst host ff02::12' 2>/dev/null | grep -c 'hlim 255')
+[ "$v6" -gt 5 ] || fail "only $v6 IPv6 advertisements from link-local sources to ff02::12"
+[ "$hl" = "$v6" ] || fail "$((v6 - hl)) IPv6 advertisements without hop limit 255"
+[ "$(counter B badauth)" = 0 ] || fail "B refused IPv6 advertisements (HMAC)"
+ok "IPv6: $v6 ads to ff02::12 with hop limit 255; failover; neighbour entry follows the NA"
+exit 0
