@@ -28,6 +28,13 @@
  *   --overload MODE         none (default), table, flush, flush-global
  *   --src-track SECONDS     keep a source node this long after its last state
  *   --limit-src-nodes N     the tracker's "set limit src-nodes" (default 10000)
+ *   --route-to ADDR[/LEN][,..]  a route-to pool: each new state gets a
+ *                           gateway from it (shown with --verbose, counted
+ *                           in the totals)
+ *   --pool TYPE             round-robin (default), random, source-hash,
+ *                           least-states, bitmask
+ *   --sticky                sticky-address: a source keeps its gateway while
+ *                           it has states (and --src-track after)
  *   --inside CIDR[,CIDR..]  packets from these networks travel OUT; default:
  *                           a packet that answers a state travels OUT, any
  *                           other IN (the capture's first packet of a flow is
@@ -102,6 +109,9 @@ struct fw {
 	bool allow_all;
 	struct net inside[16];
 	size_t ninside;
+	struct net route[16]; /* the route-to pool */
+	uint64_t routed[16];  /* new states given each gateway */
+	size_t nroute;
 	bool verbose;
 	uint64_t packets, passed, created, blocked;
 	uint64_t block[B_MAX];
@@ -368,6 +378,24 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->src));
 		return;
 	}
+	/* route-to: pick the gateway (sticky: the source's, if it has one). */
+	struct rd_addr gw;
+	char gwbuf[RD_ADDR_STRLEN + 16];
+	if (fw->nroute > 0) {
+		rc = rd_src_map(fw->src, fw->rule, RD_SRC_KIND_ROUTE, &p.src, now, &fw->pending,
+		                &gw);
+		if (rc != RD_OK) {
+			rd_src_release(fw->src, fw->pending, now);
+			fw->pending = 0;
+			if (rc == RD_ERR_LIMIT) {
+				rd_state_count_reason(fw->st, RD_STATE_RES_SRCLIMIT);
+				block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->src));
+			} else {
+				block(fw, n, &p, B_CREATE, "translate");
+			}
+			return;
+		}
+	}
 	struct rd_state_opts o;
 	memset(&o, 0, sizeof(o));
 	o.rule = RULE_ID;
@@ -386,29 +414,42 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		return;
 	}
 	fw->created++;
-	say(fw, n, &p, "state-created", NULL);
+	if (fw->nroute == 0) {
+		say(fw, n, &p, "state-created", NULL);
+		return;
+	}
+	for (size_t i = 0; i < fw->nroute; i++)
+		if (in_net(&fw->route[i], &gw))
+			fw->routed[i]++;
+	snprintf(gwbuf, sizeof(gwbuf), "route-to ");
+	rd_addr_format(&gw, gwbuf + 9, sizeof(gwbuf) - 9);
+	say(fw, n, &p, "state-created", gwbuf);
 }
 
 /* ---- command line ---- */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pcap-firewall [options] FILE.pcap\n"
-	           "  --allow SPEC[,SPEC..]    may create states: tcp:PORT udp:PORT tcp udp icmp "
-	           "proto:N\n"
-	           "  --allow-all              any packet may create a state\n"
-	           "  --max-states N           the rule's max states\n"
-	           "  --limit-states N         the table's state limit (default 100000)\n"
-	           "  --max-src-states N       states per source\n"
-	           "  --max-src-nodes N        distinct sources\n"
-	           "  --max-src-conn N         established TCP connections per source\n"
-	           "  --max-src-conn-rate N/S  established TCP connections per S seconds\n"
-	           "  --overload MODE          none, table, flush, flush-global\n"
-	           "  --src-track SECONDS      source node lifetime after its last state\n"
-	           "  --limit-src-nodes N      the tracker's node limit (default 10000)\n"
-	           "  --inside CIDR[,CIDR..]   packets from these networks travel out\n"
-	           "  --verbose                a verdict line per packet\n"
-	           "  --help                   this text\n");
+	fprintf(f,
+	        "usage: pcap-firewall [options] FILE.pcap\n"
+	        "  --allow SPEC[,SPEC..]    may create states: tcp:PORT udp:PORT tcp udp icmp "
+	        "proto:N\n"
+	        "  --allow-all              any packet may create a state\n"
+	        "  --max-states N           the rule's max states\n"
+	        "  --limit-states N         the table's state limit (default 100000)\n"
+	        "  --max-src-states N       states per source\n"
+	        "  --max-src-nodes N        distinct sources\n"
+	        "  --max-src-conn N         established TCP connections per source\n"
+	        "  --max-src-conn-rate N/S  established TCP connections per S seconds\n"
+	        "  --overload MODE          none, table, flush, flush-global\n"
+	        "  --src-track SECONDS      source node lifetime after its last state\n"
+	        "  --limit-src-nodes N      the tracker's node limit (default 10000)\n"
+	        "  --route-to ADDR[/LEN][,..] a route-to pool for new states\n"
+	        "  --pool TYPE              round-robin random source-hash least-states bitmask\n"
+	        "  --sticky                 a source keeps its gateway (sticky-address)\n"
+	        "  --inside CIDR[,CIDR..]   packets from these networks travel out\n"
+	        "  --verbose                a verdict line per packet\n"
+	        "  --help                   this text\n");
 }
 
 static uint32_t num(const char *s, const char *opt)
@@ -464,25 +505,28 @@ static void parse_allow(struct fw *fw, char *list)
 	}
 }
 
-static void parse_inside(struct fw *fw, char *list)
+static size_t parse_nets(struct net *out, size_t max, char *list, const char *opt)
 {
+	size_t k = 0;
+
 	for (char *tok = strtok(list, ","); tok != NULL; tok = strtok(NULL, ",")) {
 		struct net n;
 		char *slash = strchr(tok, '/');
 
 		if (slash != NULL)
 			*slash++ = '\0';
-		if (rd_addr_parse(tok, &n.addr) != 0 || fw->ninside == 16) {
-			fprintf(stderr, "pcap-firewall: --inside: bad network '%s'\n", tok);
+		if (rd_addr_parse(tok, &n.addr) != 0 || k == max) {
+			fprintf(stderr, "pcap-firewall: %s: bad network '%s'\n", opt, tok);
 			exit(2);
 		}
-		n.plen = slash ? num(slash, "--inside") : (n.addr.af == RD_AF_INET ? 32 : 128);
+		n.plen = slash ? num(slash, opt) : (n.addr.af == RD_AF_INET ? 32 : 128);
 		if (n.plen > (n.addr.af == RD_AF_INET ? 32u : 128u)) {
-			fprintf(stderr, "pcap-firewall: --inside: bad prefix length\n");
+			fprintf(stderr, "pcap-firewall: %s: bad prefix length\n", opt);
 			exit(2);
 		}
-		fw->inside[fw->ninside++] = n;
+		out[k++] = n;
 	}
+	return k;
 }
 
 static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats *rs)
@@ -512,6 +556,12 @@ static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats 
 	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
 		printf("src %s: %" PRIu64 "\n", rd_src_counter_name(i), rd_src_counter(fw->src, i));
 	printf("overload table: %zu\n", fw->overload.n);
+	for (size_t i = 0; i < fw->nroute; i++) {
+		char buf[RD_ADDR_STRLEN];
+		printf("route-to %s/%u: %" PRIu64 "\n",
+		       rd_addr_format(&fw->route[i].addr, buf, sizeof(buf)), fw->route[i].plen,
+		       fw->routed[i]);
+	}
 }
 
 int main(int argc, char **argv)
@@ -529,6 +579,9 @@ int main(int argc, char **argv)
 		O_SRC_TRACK,
 		O_LIMIT_SRC_NODES,
 		O_INSIDE,
+		O_ROUTE_TO,
+		O_POOL,
+		O_STICKY,
 		O_VERBOSE,
 		O_HELP
 	};
@@ -545,6 +598,9 @@ int main(int argc, char **argv)
 	    {"src-track", required_argument, NULL, O_SRC_TRACK},
 	    {"limit-src-nodes", required_argument, NULL, O_LIMIT_SRC_NODES},
 	    {"inside", required_argument, NULL, O_INSIDE},
+	    {"route-to", required_argument, NULL, O_ROUTE_TO},
+	    {"pool", required_argument, NULL, O_POOL},
+	    {"sticky", no_argument, NULL, O_STICKY},
 	    {"verbose", no_argument, NULL, O_VERBOSE},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -553,6 +609,7 @@ int main(int argc, char **argv)
 	struct rd_state_config scfg;
 	struct rd_src_config tcfg;
 	struct rd_src_rule_config rcfg;
+	struct rd_src_pool_config pool = {.type = RD_SRC_POOL_ROUNDROBIN};
 	struct rd_state_rule srule;
 	struct rd_pcap_reader *rd;
 	struct rd_pcap_packet pkt;
@@ -625,7 +682,30 @@ int main(int argc, char **argv)
 			limit_src_nodes = num(optarg, "--limit-src-nodes");
 			break;
 		case O_INSIDE:
-			parse_inside(&fw, optarg);
+			fw.ninside = parse_nets(fw.inside, 16, optarg, "--inside");
+			break;
+		case O_ROUTE_TO:
+			fw.nroute = parse_nets(fw.route, 16, optarg, "--route-to");
+			break;
+		case O_POOL: {
+			/* enum rd_src_pool_type order */
+			static const char *const types[] = {"none",        "bitmask",
+			                                    "random",      "source-hash",
+			                                    "round-robin", "least-states"};
+			size_t i;
+			for (i = 1; i < sizeof(types) / sizeof(types[0]); i++)
+				if (strcmp(optarg, types[i]) == 0)
+					break;
+			if (i == sizeof(types) / sizeof(types[0])) {
+				fprintf(stderr, "pcap-firewall: --pool: round-robin random "
+				                "source-hash least-states bitmask\n");
+				return 2;
+			}
+			pool.type = (enum rd_src_pool_type)i;
+			break;
+		}
+		case O_STICKY:
+			pool.sticky = true;
 			break;
 		case O_VERBOSE:
 			fw.verbose = true;
@@ -666,6 +746,20 @@ int main(int argc, char **argv)
 	    (rc = rd_src_rule_add(fw.src, &rcfg, &fw.rule)) != 0) {
 		fprintf(stderr, "pcap-firewall: source tracking: %s\n", rd_strerror(rc));
 		return 2;
+	}
+	if (fw.nroute > 0) {
+		if ((rc = rd_src_pool_set(fw.src, fw.rule, RD_SRC_KIND_ROUTE, &pool)) != 0) {
+			fprintf(stderr, "pcap-firewall: --pool: %s\n", rd_strerror(rc));
+			return 2;
+		}
+		for (size_t i = 0; i < fw.nroute; i++) {
+			rc = rd_src_pool_add(fw.src, fw.rule, RD_SRC_KIND_ROUTE, &fw.route[i].addr,
+			                     fw.route[i].plen, 1);
+			if (rc != 0) {
+				fprintf(stderr, "pcap-firewall: --route-to: %s\n", rd_strerror(rc));
+				return 2;
+			}
+		}
 	}
 
 	rd_state_config_default(&scfg);

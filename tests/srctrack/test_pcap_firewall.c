@@ -280,6 +280,40 @@ START_TEST(table_state_limit_blocks_as_memory)
 }
 END_TEST
 
+START_TEST(sticky_route_to_keeps_a_source_on_its_gateway)
+{
+	run("--allow-all --route-to 198.51.100.1,198.51.100.2 --sticky --verbose");
+	/* A's connections all go through the first gateway, B's through the second. */
+	ck_assert_ptr_nonnull(strstr(verdict(1), "state-created (route-to 198.51.100.1)"));
+	ck_assert_ptr_nonnull(strstr(verdict(4), "state-created (route-to 198.51.100.1)"));
+	ck_assert_ptr_nonnull(strstr(verdict(7), "state-created (route-to 198.51.100.1)"));
+	for (int i = 11; i <= 14; i++)
+		ck_assert_ptr_nonnull(strstr(verdict(i), "state-created (route-to 198.51.100.2)"));
+	ck_assert_ptr_nonnull(strstr(verdict(15), "state-created (route-to 198.51.100.1)"));
+	ck_assert_int_eq(total("route-to 198.51.100.1/32"), 4);
+	ck_assert_int_eq(total("route-to 198.51.100.2/32"), 4);
+	ck_assert_int_eq(total("src-nodes"), 3); /* one sticky node per source */
+}
+END_TEST
+
+START_TEST(plain_round_robin_route_to_alternates)
+{
+	run("--allow-all --route-to 198.51.100.1,198.51.100.2 --verbose");
+	ck_assert_ptr_nonnull(strstr(verdict(1), "(route-to 198.51.100.1)"));
+	ck_assert_ptr_nonnull(strstr(verdict(4), "(route-to 198.51.100.2)"));
+	ck_assert_ptr_nonnull(strstr(verdict(7), "(route-to 198.51.100.1)"));
+	ck_assert_int_eq(total("src-nodes"), 0);
+}
+END_TEST
+
+START_TEST(least_states_route_to_balances_live_states)
+{
+	run("--allow-all --route-to 198.51.100.1,198.51.100.2 --pool least-states --verbose");
+	ck_assert_int_eq(total("route-to 198.51.100.1/32"), 4);
+	ck_assert_int_eq(total("route-to 198.51.100.2/32"), 4);
+}
+END_TEST
+
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/pcap-fw-XXXXXX");
@@ -311,6 +345,9 @@ int main(int argc, char **argv)
 	tcase_add_test(c, max_src_conn_rate_overload_table_without_flush);
 	tcase_add_test(c, max_src_nodes_admits_a_limited_number_of_sources);
 	tcase_add_test(c, table_state_limit_blocks_as_memory);
+	tcase_add_test(c, sticky_route_to_keeps_a_source_on_its_gateway);
+	tcase_add_test(c, plain_round_robin_route_to_alternates);
+	tcase_add_test(c, least_states_route_to_balances_live_states);
 	suite_add_tcase(s, c);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
