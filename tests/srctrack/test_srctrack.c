@@ -960,6 +960,33 @@ START_TEST(sticky_nodes_obey_max_src_nodes)
 }
 END_TEST
 
+START_TEST(sticky_least_states_counts_the_states_of_sticky_sources)
+{
+	struct rd_src_table *t = mk(0, 0);
+	struct rd_src_rule *r = pool_rule(t, RD_SRC_POOL_LEASTSTATES, true);
+	struct rd_addr ta = A4(198, 51, 100, 1), tb = A4(198, 51, 100, 2), out;
+
+	add_target(t, r, ta, 32);
+	add_target(t, r, tb, 32);
+	sticky_state(t, r, A4(10, 0, 0, 1), 0, &out); /* a -> ta */
+	ck_assert_int_eq(rd_addr_cmp(&out, &ta), 0);
+	sticky_state(t, r, A4(10, 0, 0, 2), 0, &out); /* b -> tb */
+	ck_assert_int_eq(rd_addr_cmp(&out, &tb), 0);
+	for (int i = 0; i < 3; i++) {
+		sticky_state(t, r, A4(10, 0, 0, 1), 0, &out); /* a stays on ta */
+		ck_assert_int_eq(rd_addr_cmp(&out, &ta), 0);
+	}
+	ck_assert_int_eq(rd_src_pool_target_states(t, r, RD_SRC_KIND_NAT, &ta, 32), 4);
+	/* New sources go to the lighter target until the loads meet. */
+	for (uint8_t i = 3; i < 6; i++) {
+		sticky_state(t, r, A4(10, 0, 0, i), 0, &out);
+		ck_assert_int_eq(rd_addr_cmp(&out, &tb), 0);
+	}
+	ck_assert_int_eq(rd_src_pool_target_states(t, r, RD_SRC_KIND_NAT, &tb, 32), 4);
+	rd_src_table_free(t);
+}
+END_TEST
+
 /* ---- kills ---- */
 
 START_TEST(kill_source_drops_its_nodes_and_asks_for_its_states)
@@ -1410,6 +1437,7 @@ static Suite *suite(void)
 	tcase_add_test(c, sticky_target_removed_from_pool_is_repicked);
 	tcase_add_test(c, sticky_target_back_in_pool_keeps_the_mapping);
 	tcase_add_test(c, sticky_nodes_obey_max_src_nodes);
+	tcase_add_test(c, sticky_least_states_counts_the_states_of_sticky_sources);
 	suite_add_tcase(s, c);
 
 	c = tcase_create("kill");
