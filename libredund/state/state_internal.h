@@ -63,6 +63,7 @@ struct rd_state_table {
 	struct rd_state **pages; /* states */
 	uint32_t npages, pages_alloc;
 	uint32_t free_head; /* free state slot list through ->stack */
+	uint32_t hw;        /* slots ever handed out; the rest are uninitialised */
 	uint32_t count;
 
 	struct rd_state_key **kpages; /* stack keys of translated states */

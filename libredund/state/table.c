@@ -254,10 +254,14 @@ static int pages_grow(struct rd_state_table *t, void ***pages, uint32_t *alloc, 
 	return 0;
 }
 
-/* Ensure a free state slot exists. */
+/*
+ * Ensure a free state slot exists. Slots past the high-water mark `hw` have
+ * never been used and are not initialised: a new page costs nothing until
+ * its slots are handed out, and scans (iteration, expiry, kill) stop at hw.
+ */
 static int slab_reserve(struct rd_state_table *t)
 {
-	if (t->free_head != RD_NONE)
+	if (t->free_head != RD_NONE || t->hw < t->npages * RD_PAGE_SIZE)
 		return 0;
 	if (t->npages >= (1u << (31 - RD_PAGE_SHIFT)))
 		return RD_ERR_NOMEM;
@@ -266,15 +270,7 @@ static int slab_reserve(struct rd_state_table *t)
 	struct rd_state *pg = tmalloc(t, RD_PAGE_SIZE * sizeof(struct rd_state));
 	if (pg == NULL)
 		return RD_ERR_NOMEM;
-	t->pages[t->npages] = pg;
-	uint32_t base = t->npages * RD_PAGE_SIZE;
-	t->npages++;
-	/* push in reverse so slots are handed out in ascending order */
-	for (uint32_t i = RD_PAGE_SIZE; i-- > 0;) {
-		memset(&pg[i], 0, sizeof(pg[i]));
-		pg[i].stack = t->free_head;
-		t->free_head = base + i;
-	}
+	t->pages[t->npages++] = pg;
 	return 0;
 }
 
@@ -431,7 +427,7 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 {
 	if (t == NULL)
 		return;
-	for (uint32_t i = 0; i < t->npages * RD_PAGE_SIZE; i++) {
+	for (uint32_t i = 0; i < t->hw; i++) {
 		struct rd_state *st = rd_slot(t, i);
 		if (rd_slot_used(st))
 			rd_state_remove_why(t, st, RD_STATE_RM_FLUSH, now);
@@ -791,9 +787,15 @@ static int reserve(struct rd_state_table *t, bool nat)
 
 static struct rd_state *slot_take(struct rd_state_table *t, uint32_t *slot)
 {
-	*slot = t->free_head;
-	struct rd_state *st = rd_slot(t, *slot);
-	t->free_head = st->stack;
+	struct rd_state *st;
+	if (t->free_head != RD_NONE) {
+		*slot = t->free_head;
+		st = rd_slot(t, *slot);
+		t->free_head = st->stack;
+	} else {
+		*slot = t->hw++;
+		st = rd_slot(t, *slot);
+	}
 	memset(st, 0, sizeof(*st));
 	return st;
 }
@@ -1057,7 +1059,7 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
 
 size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget)
 {
-	uint32_t cap = t->npages * RD_PAGE_SIZE;
+	uint32_t cap = t->hw;
 	size_t removed = 0;
 	if (cap == 0)
 		return 0;
@@ -1080,7 +1082,7 @@ uint32_t rd_state_count(const struct rd_state_table *t)
 
 uint32_t rd_state_capacity(const struct rd_state_table *t)
 {
-	return t->npages * RD_PAGE_SIZE;
+	return t->hw;
 }
 
 size_t rd_state_memory(const struct rd_state_table *t)
@@ -1095,7 +1097,7 @@ void rd_state_iter_init(struct rd_state_iter *it)
 
 struct rd_state *rd_state_iter_next(struct rd_state_table *t, struct rd_state_iter *it)
 {
-	uint32_t cap = t->npages * RD_PAGE_SIZE;
+	uint32_t cap = t->hw;
 	while (it->pos < cap) {
 		struct rd_state *st = rd_slot(t, it->pos++);
 		if (rd_slot_used(st))
@@ -1152,7 +1154,7 @@ bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filt
 size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, rd_time_t now)
 {
 	size_t n = 0;
-	uint32_t cap = t->npages * RD_PAGE_SIZE;
+	uint32_t cap = t->hw;
 	for (uint32_t i = 0; i < cap; i++) {
 		struct rd_state *st = rd_slot(t, i);
 		if (rd_slot_used(st) && st != t->busy && rd_state_filter_match(st, f)) {

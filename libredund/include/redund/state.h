@@ -539,7 +539,7 @@ size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
 /* rd_state_count - live states (including expired ones not yet purged). */
 uint32_t rd_state_count(const struct rd_state_table *t);
 
-/* rd_state_capacity - slab slots allocated (the expiry sweep's length). */
+/* rd_state_capacity - slab slots ever used (the expiry sweep's length). */
 uint32_t rd_state_capacity(const struct rd_state_table *t);
 
 /* rd_state_memory - bytes the table holds from its allocator right now. */
