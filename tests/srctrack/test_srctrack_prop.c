@@ -1,7 +1,8 @@
 /*
  * Property test: random operation sequences (create state, remove state,
  * complete a handshake, let time pass, expire, kill by source, kill by
- * target, take a pool target out or put it back) run against the tracker
+ * target, take a pool target out or put it back, replace a rule while its
+ * states live) run against the tracker
  * and against a small reference model written from pf's rules with plain
  * arrays and linear searches. After every step both must agree on every
  * node (states, connections, rate counter, expiry, sticky target), on
@@ -53,6 +54,7 @@ struct mnode {
 	unsigned kind;
 	int src;
 	int target; /* rule 1 target index, -1 */
+	int gen;    /* rule 1's generation that made it */
 	uint32_t states, conn, rate_count;
 	uint64_t rate_last;
 	rd_time_t expire, creation;
@@ -78,7 +80,8 @@ static struct model {
 	struct mstate st[MAXS];
 	int ns;
 	int active1[3], n1, cursor1;
-	uint64_t tstates1[3];
+	uint64_t tstates1[64][3]; /* [generation of rule 1][target] */
+	int gen1;                 /* rule 1 is replaced now and then */
 	uint64_t tstates4[3];
 	uint32_t cursor4;
 	uint64_t counters[RD_SRC_C_MAX];
@@ -175,6 +178,7 @@ static int m_new(uint32_t ns, unsigned kind, int src, int target)
 	n->kind = kind;
 	n->src = src;
 	n->target = target;
+	n->gen = M.gen1;
 	n->creation = M.now;
 	n->rate_last = M.now / S;
 	M.counters[RD_SRC_C_INSERT]++;
@@ -214,24 +218,11 @@ static void hook_kill(void *user, uint32_t rule_id, const struct rd_addr *src, r
 
 static uint64_t rnd_seed;
 
-static void setup_run(uint64_t seed)
+/* Rule 1 and its pool, in the system and the model (a fresh generation). */
+static void add_rule1(void)
 {
-	struct rd_src_config cfg;
 	struct rd_src_rule_config c;
 	struct rd_src_pool_config pc;
-
-	memset(&M, 0, sizeof(M));
-	memset(M.cur, 0xff, sizeof(M.cur));
-	prng = seed * 0x9E3779B97F4A7C15ULL + 1;
-	rnd_seed = seed + 77;
-	rd_src_config_default(&cfg);
-	cfg.random.fn = test_random_fn;
-	cfg.random.user = &rnd_seed;
-	cfg.hooks.overload = hook_overload;
-	cfg.hooks.kill_states = hook_kill;
-	cfg.src_track = 5 * S;
-	cfg.max_nodes = 1000;
-	ck_assert_int_eq(rd_src_table_new(&cfg, &T), 0);
 
 	memset(&c, 0, sizeof(c));
 	c.id = 1;
@@ -252,8 +243,33 @@ static void setup_run(uint64_t seed)
 	for (int i = 0; i < 3; i++) {
 		struct rd_addr a = t1_addr(i);
 		ck_assert_int_eq(rd_src_pool_add(T, R[1], RD_SRC_KIND_NAT, &a, 32, 1), 0);
-		M.active1[M.n1++] = i;
+		M.active1[i] = i;
 	}
+
+	M.n1 = 3;
+	M.cursor1 = 0;
+}
+
+static void setup_run(uint64_t seed)
+{
+	struct rd_src_config cfg;
+	struct rd_src_rule_config c;
+	struct rd_src_pool_config pc;
+
+	memset(&M, 0, sizeof(M));
+	memset(M.cur, 0xff, sizeof(M.cur));
+	prng = seed * 0x9E3779B97F4A7C15ULL + 1;
+	rnd_seed = seed + 77;
+	rd_src_config_default(&cfg);
+	cfg.random.fn = test_random_fn;
+	cfg.random.user = &rnd_seed;
+	cfg.hooks.overload = hook_overload;
+	cfg.hooks.kill_states = hook_kill;
+	cfg.src_track = 5 * S;
+	cfg.max_nodes = 1000;
+	ck_assert_int_eq(rd_src_table_new(&cfg, &T), 0);
+
+	add_rule1();
 
 	memset(&c, 0, sizeof(c));
 	c.id = 2;
@@ -398,7 +414,7 @@ static void op_create(uint32_t rule, int src)
 			M.nodes[s->node[i]].states++;
 			M.nodes[s->node[i]].idle = false;
 			if (M.nodes[s->node[i]].target >= 0)
-				M.tstates1[M.nodes[s->node[i]].target]++;
+				M.tstates1[M.nodes[s->node[i]].gen][M.nodes[s->node[i]].target]++;
 		}
 		if (lt >= 0)
 			M.tstates4[lt]++;
@@ -418,7 +434,7 @@ static void op_remove(int i)
 		if (k == RD_SRC_KIND_TRACK && s->est)
 			n->conn--;
 		if (n->target >= 0)
-			M.tstates1[n->target]--;
+			M.tstates1[n->gen][n->target]--;
 		if (--n->states == 0 && !n->killed) {
 			n->idle = true;
 			n->expire = M.now + m_life(n->ns);
@@ -576,6 +592,23 @@ static void op_toggle_target(int tg)
 	M.active1[M.n1++] = tg;
 }
 
+/*
+ * Replace rule 1 (remove it, add it again with the same id): its nodes leave
+ * the index at once; its states stay valid and still count on the old nodes.
+ */
+static void op_replace_rule1(void)
+{
+	if (M.gen1 == 63) /* the model tracks 64 generations */
+		return;
+	rd_src_rule_remove(T, R[1]);
+	for (int k = 0; k < 2; k++)
+		for (int src = 0; src < NSRC; src++)
+			if (M.cur[0][k][src] >= 0)
+				m_unindex(M.cur[0][k][src]);
+	M.gen1++;
+	add_rule1();
+}
+
 /* ---- comparison ---- */
 
 static void compare_node(struct rd_src_rule *r, uint32_t ns, unsigned kind, int src)
@@ -635,7 +668,7 @@ static void compare_all(void)
 		       (unsigned long long)M.counters[counters[i]]);
 	for (int i = 0; i < 3; i++) {
 		struct rd_addr a = t1_addr(i), b = t4_addr(i);
-		int64_t want = m_in_pool1(i) ? (int64_t)M.tstates1[i] : -1;
+		int64_t want = m_in_pool1(i) ? (int64_t)M.tstates1[M.gen1][i] : -1;
 		EXPECT(rd_src_pool_target_states(T, R[1], RD_SRC_KIND_NAT, &a, 32) == want,
 		       "rule 1 target %d load differs", i);
 		EXPECT(rd_src_pool_target_states(T, R[4], RD_SRC_KIND_NAT, &b, 32) ==
@@ -676,8 +709,10 @@ static bool run_seed(uint64_t seed, int steps)
 			op_kill_source((int)pick(4), (int)pick(NSRC));
 		} else if (op < 96) {
 			op_kill_target((int)pick(3), pick(2) == 0);
-		} else {
+		} else if (op < 99) {
 			op_toggle_target((int)pick(3));
+		} else {
+			op_replace_rule1();
 		}
 		compare_all();
 		if (fail_msg[0] != 0)
