@@ -1,0 +1,750 @@
+/*
+ * sync-bench: the state sync numbers of issue 5.
+ *
+ *  1. codec: pfsync v6 encode plus decode of full states (INS messages),
+ *     one core, packets filled to the MTU (1500 and 9000).
+ *  2. bulk: 1,000,000 states from one sync engine to another over a veth
+ *     pair between two network namespaces, through the real transport
+ *     (libredund io sync sockets; secure mode: the secure channel, sealed
+ *     envelopes; plain mode: raw pfsync, protocol 240). Timed from the
+ *     receiver's bulk request (UPD_REQ 0/0) to BUS END with every state in
+ *     its table.
+ *  3. convergence: both nodes hold the same 100,000 states; the receiver's
+ *     namespace drops all sync traffic (nftables) while the sender changes
+ *     every state; then the partition heals into 30% random loss (nftables
+ *     `numgen random mod 100 < 30 drop`) and the time until the receiver
+ *     holds every change is measured (secure mode: acknowledgements, NACKs
+ *     and resends recover the loss).
+ *
+ * 2 and 3 need root (they create the namespaces, the veth pair and the
+ * nftables rules themselves, then fork one process into each namespace with
+ * setns); unprivileged they are skipped with a note.
+ *
+ *   sync-bench [--json] [--quick] [--mtu N] [--states N] [--changes N]
+ *              [--bulk-packets N] [--only codec|bulk|converge]
+ *     --json    one JSON object a line: {"measure": ..., "value": ..., "unit": ...}
+ *     --quick   small sizes (smoke test)
+ *     --bulk-packets  packets the bulk sender sends a millisecond (default 32)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redund/io_sync.h"
+#include "redund/pfsync.h"
+#include "redund/state.h"
+#include "redund/sync.h"
+
+static bool json;
+static unsigned bulk_packets = 32; /* per ms: the sender's pacing */
+
+static rd_time_t mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (rd_time_t)ts.tv_sec * RD_SEC + (rd_time_t)ts.tv_nsec;
+}
+
+static void emit(const char *measure, double value, const char *unit, const char *note)
+{
+	if (json)
+		printf("{\"measure\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"%s%s%s}\n", measure,
+		       value, unit, note ? ", \"note\": \"" : "", note ? note : "",
+		       note ? "\"" : "");
+	else
+		printf("%-34s %14.6g %s%s%s\n", measure, value, unit, note ? "  " : "",
+		       note ? note : "");
+	fflush(stdout);
+}
+
+static void skip(const char *measure, const char *why)
+{
+	if (json)
+		printf("{\"measure\": \"%s\", \"skipped\": \"%s\"}\n", measure, why);
+	else
+		printf("%-34s skipped: %s\n", measure, why);
+	fflush(stdout);
+}
+
+/* ---------------------------------------------------------------------- */
+/* 1. codec                                                                */
+
+static void fill_state(struct rd_pfsync_state *s, uint32_t i)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = 0x5f000000000000ULL + i;
+	strcpy(s->ifname, "all");
+	s->af = RD_AF_INET;
+	s->proto = 6;
+	for (int k = 0; k < 2; k++) {
+		s->key[k].af = RD_AF_INET;
+		s->key[k].proto = 6;
+		s->key[k].addr[0] = rd_addr_v4(0x0a000000u + (i & 0xffffff));
+		s->key[k].addr[1] = rd_addr_v4(0xc0000201u);
+		s->key[k].port[0] = (uint16_t)(1024 + (i % 60000));
+		s->key[k].port[1] = 443;
+	}
+	s->src.state = RD_PFSYNC_TCPS_ESTABLISHED;
+	s->dst.state = RD_PFSYNC_TCPS_ESTABLISHED;
+	s->src.seqlo = i * 7919u;
+	s->src.seqhi = s->src.seqlo + 65535;
+	s->src.max_win = 65535;
+	s->dst.seqlo = i * 104729u;
+	s->dst.seqhi = s->dst.seqlo + 65535;
+	s->rule = -1;
+	s->anchor = -1;
+	s->nat_rule = -1;
+	s->creation = 10;
+	s->expire = 86390;
+	s->packets[0] = i;
+	s->bytes[0] = (uint64_t)i * 1000;
+	s->creatorid = 0x01020304;
+	s->direction = RD_PFSYNC_DIR_IN;
+	s->timeout = RD_PFSYNC_TM_TCP_ESTABLISHED;
+}
+
+static int count_msg(void *user, const struct rd_pfsync_msg *m)
+{
+	uint64_t *sum = user;
+
+	*sum += m->u.state.id ^ m->u.state.src.seqlo;
+	return 0;
+}
+
+static void bench_codec(size_t mtu, size_t n)
+{
+	struct rd_pfsync_msg *msgs = malloc(1024 * sizeof(*msgs));
+	uint8_t *pkt = malloc(mtu);
+	struct rd_pfsync_stats st = {0};
+	struct rd_pfsync_builder b;
+	uint64_t sum = 0;
+	size_t done = 0;
+	char name[64];
+	rd_time_t t0;
+
+	for (uint32_t i = 0; i < 1024; i++) {
+		msgs[i].action = RD_PFSYNC_ACT_INS;
+		fill_state(&msgs[i].u.state, i);
+	}
+	t0 = mono();
+	while (done < n) {
+		size_t len, k = 0;
+
+		rd_pfsync_builder_init(&b, pkt, mtu - 20);
+		while (rd_pfsync_builder_add(&b, &msgs[(done + k) % 1024]) == 0)
+			k++;
+		len = rd_pfsync_builder_finish(&b);
+		if (rd_pfsync_decode(pkt, len, &st, NULL, count_msg, &sum) != 0) {
+			fprintf(stderr, "sync-bench: decode refused our own packet\n");
+			exit(1);
+		}
+		done += k;
+	}
+	snprintf(name, sizeof(name), "codec_states_per_s_mtu%zu", mtu);
+	emit(name, (double)done / ((double)(mono() - t0) / RD_SEC), "states/s",
+	     sum == 0 ? "checksum zero" : NULL);
+	free(msgs);
+	free(pkt);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Nodes: a table, an engine, maybe a channel, a transport                  */
+
+#define NS_A     "rdsb-a"
+#define NS_B     "rdsb-b"
+#define ADDR_A   "10.250.0.1"
+#define ADDR_B   "10.250.0.2"
+#define CREATOR  0x0a0a0a0au
+#define SEQ_BASE ((uint64_t)1 << 40)
+
+struct node {
+	bool secure;
+	struct rd_state_table *t;
+	struct rd_sync_engine *e;
+	struct rd_sync_channel *ch;
+	struct rd_io_sync *io;
+	size_t payload; /* largest pfsync packet */
+	/* receiver bookkeeping */
+	uint64_t want_src_state; /* count states whose src.state reaches this */
+	uint8_t *seen;           /* by id - base */
+	uint64_t id_base;
+	size_t nseen, nids;
+};
+
+static void node_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
+{
+	struct node *n = user;
+
+	if (n->e != NULL)
+		rd_sync_engine_state_event(n->e, st, ev, why, now);
+	if (n->seen != NULL && ev != RD_STATE_EV_REMOVE && st->src.state == n->want_src_state &&
+	    st->id >= n->id_base && st->id - n->id_base < n->nids &&
+	    !n->seen[st->id - n->id_base]) {
+		n->seen[st->id - n->id_base] = 1;
+		n->nseen++;
+	}
+}
+
+static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct node *n = user;
+
+	if (n->ch != NULL)
+		rd_sync_channel_send(n->ch, pkt, len, now);
+	else
+		rd_io_sync_queue(n->io, NULL, pkt, len);
+}
+
+static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
+{
+	struct node *n = user;
+
+	(void)to;
+	rd_io_sync_queue(n->io, NULL, pkt, len);
+}
+
+static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p, size_t len,
+                       rd_time_t now)
+{
+	struct node *n = user;
+
+	(void)from;
+	(void)seq;
+	rd_sync_engine_input(n->e, p, len, now);
+}
+
+static void ch_lost(void *user, uint32_t peer, rd_time_t now)
+{
+	struct node *n = user;
+
+	(void)peer;
+	rd_sync_engine_bulk_request(n->e, now);
+}
+
+static int node_open(struct node *n, bool secure, uint32_t creatorid, const char *peer, size_t mtu,
+                     size_t nstates)
+{
+	struct rd_state_config sc;
+	struct rd_io_sync_config ic = {0};
+	size_t payload = mtu - 28;
+	int rc;
+
+	n->secure = secure;
+	rd_state_config_default(&sc);
+	sc.limit = (uint32_t)(nstates * 2 + 1024);
+	sc.size_hint = (uint32_t)nstates;
+	sc.creatorid = creatorid;
+	sc.timeouts[RD_STATE_TM_ADAPTIVE_START] = 0;
+	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
+	sc.hooks.user = n;
+	sc.hooks.event = node_event;
+	if ((rc = rd_state_table_new(&sc, &n->t)) != 0)
+		return rc;
+	ic.mode = secure ? RD_IO_SYNC_SECURE : RD_IO_SYNC_PLAIN;
+	rd_addr_parse(peer, &ic.peers[0]);
+	ic.npeers = 1;
+	ic.bufsize = 64u << 20;
+	ic.batch = 256;
+	ic.max_dgram = mtu + 64;
+	if ((rc = rd_io_sync_open(&ic, &n->io)) < 0) {
+		fprintf(stderr, "sync-bench: transport: %s\n", strerror(-rc));
+		return rc;
+	}
+	if (secure) {
+		struct rd_sync_key key = {.id = 1};
+		struct rd_sync_channel_cfg cc = {0};
+
+		memset(key.key, 0x42, sizeof(key.key)); /* both ends: the same test key */
+		cc.sender_id = creatorid;
+		cc.seq_start = SEQ_BASE;
+		cc.keys = &key;
+		cc.nkeys = 1;
+		cc.send_key_id = 1;
+		cc.mtu = payload;
+		cc.resend_slots = 8192;
+		cc.hello_interval = 100 * RD_MSEC;
+		cc.cbs.send = ch_send;
+		cc.cbs.deliver = ch_deliver;
+		cc.cbs.lost = ch_lost;
+		cc.user = n;
+		if ((rc = rd_sync_channel_new(&cc, &n->ch)) != 0)
+			return rc;
+		payload = rd_sync_channel_payload_max(n->ch);
+	} else {
+		payload = mtu - 20;
+	}
+	n->payload = payload;
+	return 0;
+}
+
+/*
+ * The engine, once the table holds the node's initial states: they are
+ * then the table's and not changes to send.
+ */
+static int node_engine(struct node *n)
+{
+	struct rd_sync_engine_cfg ec = {0};
+
+	ec.table = n->t;
+	ec.mtu = n->payload;
+	ec.bulk_packets = bulk_packets;
+	ec.bulk_interval = RD_MSEC;
+	ec.bulk_req_interval = 200 * RD_MSEC;
+	ec.cbs.send = eng_send;
+	ec.user = n;
+	return rd_sync_engine_new(&ec, &n->e);
+}
+
+/* One round of the loop: timers, a poll of at most `max_wait`, receive, send. */
+static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *extra_ready)
+{
+	struct rd_io_sync_msg msgs[256];
+	struct pollfd p[2];
+	rd_time_t now = mono(), next = now + max_wait, x;
+	struct timespec ts;
+	int r;
+
+	rd_sync_engine_tick(n->e, now);
+	if (n->ch != NULL)
+		rd_sync_channel_tick(n->ch, now);
+	rd_io_sync_flush(n->io);
+	if ((x = rd_sync_engine_next_timeout(n->e)) < next)
+		next = x;
+	if (n->ch != NULL && (x = rd_sync_channel_next_timeout(n->ch)) < next)
+		next = x;
+	p[0].fd = rd_io_sync_fd(n->io);
+	p[0].events = POLLIN | (rd_io_sync_pending(n->io) ? POLLOUT : 0);
+	p[1].fd = extra_fd;
+	p[1].events = POLLIN;
+	now = mono();
+	next = next > now ? next - now : 0;
+	ts.tv_sec = (time_t)(next / RD_SEC);
+	ts.tv_nsec = (long)(next % RD_SEC);
+	r = ppoll(p, extra_fd >= 0 ? 2 : 1, &ts, NULL);
+	if (r <= 0)
+		return;
+	if (extra_fd >= 0 && (p[1].revents & POLLIN) && extra_ready != NULL)
+		*extra_ready = true;
+	if (p[0].revents & POLLOUT)
+		rd_io_sync_flush(n->io);
+	for (int rounds = 0; rounds < 64 && (p[0].revents & POLLIN); rounds++) {
+		int k = rd_io_sync_recv(n->io, msgs, 256);
+
+		if (k < 0)
+			break;
+		now = mono();
+		for (int i = 0; i < k; i++) {
+			if (n->ch != NULL)
+				rd_sync_channel_input(n->ch, msgs[i].data, msgs[i].len, now);
+			else
+				rd_sync_engine_input(n->e, msgs[i].data, msgs[i].len, now);
+		}
+		rd_io_sync_flush(n->io);
+	}
+}
+
+/* Every counter, to stderr (SYNC_BENCH_DEBUG). */
+static void node_dump(const char *who, struct node *n)
+{
+	const uint64_t *v;
+
+	fprintf(stderr, "%s: states %u\n  engine:", who, rd_state_count(n->t));
+	v = rd_sync_engine_stats(n->e);
+	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
+		fprintf(stderr, " %s %" PRIu64, rd_sync_eng_stat_name(i), v[i]);
+	fprintf(stderr, "\n  pfsync:");
+	for (int i = 0; i < RD_PFSYNC_STAT_MAX; i++)
+		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i),
+		        rd_sync_engine_pfsync_stats(n->e)->count[i]);
+	fprintf(stderr, "\n  io:");
+	v = rd_io_sync_stats(n->io);
+	for (int i = 0; i < RD_IO_SYNC_STAT_MAX; i++)
+		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), v[i]);
+	if (n->ch != NULL) {
+		fprintf(stderr, "\n  channel:");
+		v = rd_sync_channel_stats(n->ch);
+		for (int i = 0; i < RD_SYNC_STAT_MAX; i++)
+			fprintf(stderr, " %s %" PRIu64, rd_sync_stat_name(i), v[i]);
+	}
+	fprintf(stderr, "\n");
+}
+
+static void fill_table(struct node *n, size_t count, uint64_t id_base, uint32_t creatorid,
+                       uint8_t src_state)
+{
+	rd_time_t now = mono();
+
+	for (size_t i = 0; i < count; i++) {
+		struct rd_state_info in;
+		uint32_t a = 0x0a000000u + (uint32_t)(i / 50000), b = 0xc6336401u;
+
+		memset(&in, 0, sizeof(in));
+		in.wire.af = RD_AF_INET;
+		in.wire.proto = 6;
+		memcpy(in.wire.addr[0], &a, 4);
+		memcpy(in.wire.addr[1], &b, 4);
+		in.wire.port[0] = (uint16_t)(1024 + i % 50000);
+		in.wire.port[1] = 443;
+		in.stack = in.wire;
+		in.id = id_base + i;
+		in.creatorid = creatorid;
+		in.rule = RD_STATE_RULE_NONE;
+		in.src.state = src_state;
+		in.dst.state = RD_TCPS_ESTABLISHED;
+		in.timeout = RD_STATE_TM_TCP_ESTABLISHED;
+		if (rd_state_import(n->t, &in, now, NULL) != 0) {
+			fprintf(stderr, "sync-bench: import %zu refused\n", i);
+			exit(1);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Namespaces                                                              */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void ns_down(void)
+{
+	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null");
+}
+
+static int ns_up(size_t mtu)
+{
+	ns_down();
+	if (sh("ip netns add " NS_A " && ip netns add " NS_B " && ip link add rdsb0 netns " NS_A
+	       " mtu %zu type veth peer name rdsb1 netns " NS_B " mtu %zu"
+	       " && ip -n " NS_A " addr add " ADDR_A "/24 dev rdsb0"
+	       " && ip -n " NS_B " addr add " ADDR_B "/24 dev rdsb1"
+	       " && ip -n " NS_A " link set rdsb0 up && ip -n " NS_B " link set rdsb1 up"
+	       " && ip -n " NS_A " link set lo up && ip -n " NS_B " link set lo up",
+	       mtu, mtu) != 0)
+		return -1;
+	return 0;
+}
+
+static int enter_ns(const char *name)
+{
+	char path[128];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return rc;
+}
+
+/* Run fn in a child inside namespace ns; returns its pid. */
+static pid_t spawn(const char *ns, void (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (enter_ns(ns) != 0) {
+			perror("setns");
+			_exit(1);
+		}
+		fn(arg);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* ---------------------------------------------------------------------- */
+/* 2. bulk                                                                  */
+
+struct bulk_args {
+	bool secure;
+	size_t mtu, nstates;
+	int result_fd; /* B writes its result here */
+	int ready_fd;  /* A writes one byte when its table is full */
+	int ready_rd;
+};
+
+static void bulk_sender(void *p)
+{
+	struct bulk_args *a = p;
+	struct node n = {0};
+
+	if (node_open(&n, a->secure, CREATOR, ADDR_B, a->mtu, a->nstates) != 0)
+		_exit(1);
+	fill_table(&n, a->nstates, 1, CREATOR, RD_TCPS_ESTABLISHED);
+	if (node_engine(&n) != 0 || write(a->ready_fd, "r", 1) != 1)
+		_exit(1);
+	for (rd_time_t t0 = mono(); mono() < t0 + 20 * RD_SEC;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+	if (getenv("SYNC_BENCH_DEBUG") != NULL)
+		node_dump("sender", &n);
+	for (;;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+}
+
+static void bulk_receiver(void *p)
+{
+	struct bulk_args *a = p;
+	struct node n = {0};
+	double result[3];
+	char c;
+	rd_time_t t0, deadline;
+
+	if (node_open(&n, a->secure, CREATOR + 1, ADDR_A, a->mtu, a->nstates) != 0 ||
+	    node_engine(&n) != 0)
+		_exit(1);
+	if (read(a->ready_rd, &c, 1) != 1)
+		_exit(1);
+	/* Let the channels meet (hellos) first. */
+	for (t0 = mono(); mono() < t0 + 300 * RD_MSEC;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+	t0 = mono();
+	deadline = t0 + 30 * RD_SEC;
+	rd_sync_engine_bulk_request(n.e, t0);
+	while ((rd_sync_engine_bulk_pending(n.e) || rd_state_count(n.t) < a->nstates) &&
+	       mono() < deadline)
+		node_step(&n, 5 * RD_MSEC, -1, NULL);
+	result[0] = (double)(mono() - t0) / RD_SEC;
+	result[1] = rd_state_count(n.t);
+	if (getenv("SYNC_BENCH_DEBUG") != NULL)
+		node_dump("receiver", &n);
+	result[2] = n.ch ? (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_DELIVERED] : 0;
+	if (write(a->result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
+		_exit(1);
+}
+
+static void bench_bulk(bool secure, size_t mtu, size_t nstates)
+{
+	struct bulk_args a = {.secure = secure, .mtu = mtu, .nstates = nstates};
+	int res[2], rdy[2];
+	double r[3] = {0};
+	pid_t pa, pb;
+	char name[64], note[128];
+
+	snprintf(name, sizeof(name), "bulk_%zu_states_%s_s", nstates, secure ? "secure" : "plain");
+	if (ns_up(mtu) != 0 || pipe(res) != 0 || pipe(rdy) != 0) {
+		skip(name, "cannot create namespaces/veth");
+		ns_down();
+		return;
+	}
+	a.result_fd = res[1];
+	a.ready_fd = rdy[1];
+	a.ready_rd = rdy[0];
+	pa = spawn(NS_A, bulk_sender, &a);
+	pb = spawn(NS_B, bulk_receiver, &a);
+	close(res[1]);
+	if (read(res[0], r, sizeof(r)) != (ssize_t)sizeof(r))
+		r[1] = -1;
+	kill(pa, SIGKILL);
+	kill(pb, SIGKILL);
+	waitpid(pa, NULL, 0);
+	waitpid(pb, NULL, 0);
+	close(res[0]);
+	close(rdy[0]);
+	close(rdy[1]);
+	ns_down();
+	if (r[1] < (double)nstates) {
+		snprintf(note, sizeof(note), "incomplete: %.0f of %zu states", r[1], nstates);
+		skip(name, note);
+		return;
+	}
+	snprintf(note, sizeof(note), "veth MTU %zu, %.0f states/s", mtu, nstates / r[0]);
+	emit(name, r[0], "s", note);
+}
+
+/* ---------------------------------------------------------------------- */
+/* 3. convergence after a partition, at 30% loss                           */
+
+struct conv_args {
+	size_t mtu, nstates;
+	int a_to_b[2]; /* "p": A may change (B partitioned), "c": changes sent */
+	int b_to_a[2];
+	int result_fd;
+};
+
+static void conv_sender(void *p)
+{
+	struct conv_args a = *(struct conv_args *)p;
+	struct node n = {0};
+	bool ready = false;
+	char c;
+
+	if (node_open(&n, true, CREATOR, ADDR_B, a.mtu, a.nstates) != 0)
+		_exit(1);
+	fill_table(&n, a.nstates, 1, CREATOR, RD_TCPS_ESTABLISHED);
+	if (node_engine(&n) != 0)
+		_exit(1);
+	while (!ready)
+		node_step(&n, 10 * RD_MSEC, a.b_to_a[0], &ready);
+	if (read(a.b_to_a[0], &c, 1) != 1)
+		_exit(1);
+	/* B is partitioned now: change every state (both TCP peers move on). */
+	fill_table(&n, a.nstates, 1, CREATOR, RD_TCPS_FIN_WAIT_2);
+	rd_sync_engine_flush(n.e, mono());
+	for (rd_time_t t0 = mono(); mono() < t0 + 300 * RD_MSEC;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+	if (write(a.a_to_b[1], "c", 1) != 1)
+		_exit(1);
+	for (;;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+}
+
+static void conv_receiver(void *p)
+{
+	struct conv_args a = *(struct conv_args *)p;
+	struct node n = {0};
+	bool ready = false;
+	double result[3];
+	rd_time_t t0, deadline;
+	char c;
+
+	if (node_open(&n, true, CREATOR + 1, ADDR_A, a.mtu, a.nstates) != 0)
+		_exit(1);
+	/* The same states as A (A's ids and creatorid), so only the changes travel. */
+	fill_table(&n, a.nstates, 1, CREATOR, RD_TCPS_ESTABLISHED);
+	if (node_engine(&n) != 0)
+		_exit(1);
+	n.want_src_state = RD_TCPS_FIN_WAIT_2;
+	n.seen = calloc(a.nstates, 1);
+	n.id_base = 1;
+	n.nids = a.nstates;
+	/* Meet the peer (hellos), then cut the link. */
+	for (t0 = mono(); mono() < t0 + 500 * RD_MSEC;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+	if (system("nft add table inet rdsb && nft add chain inet rdsb in "
+	           "'{ type filter hook input priority -300; }' && "
+	           "nft add rule inet rdsb in udp dport 8240 drop") != 0)
+		_exit(2);
+	if (write(a.b_to_a[1], "p", 1) != 1)
+		_exit(1);
+	while (!ready)
+		node_step(&n, 10 * RD_MSEC, a.a_to_b[0], &ready);
+	if (read(a.a_to_b[0], &c, 1) != 1)
+		_exit(1);
+	/* Heal into 30% loss. */
+	if (system("nft flush chain inet rdsb in && nft add rule inet rdsb in "
+	           "udp dport 8240 numgen random mod 100 '<' 30 counter drop") != 0)
+		_exit(2);
+	t0 = mono();
+	deadline = t0 + 30 * RD_SEC;
+	while (n.nseen < a.nstates && mono() < deadline)
+		node_step(&n, 5 * RD_MSEC, -1, NULL);
+	result[0] = (double)(mono() - t0) / RD_SEC;
+	result[1] = (double)n.nseen;
+	result[2] = (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_NACKS_SENT];
+	if (write(a.result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
+		_exit(1);
+}
+
+static void bench_convergence(size_t mtu, size_t nstates)
+{
+	struct conv_args a = {.mtu = mtu, .nstates = nstates};
+	int res[2];
+	double r[3] = {0};
+	pid_t pa, pb;
+	char name[64], note[160];
+
+	snprintf(name, sizeof(name), "converge_%zu_changes_30pct_loss_s", nstates);
+	if (ns_up(mtu) != 0 || pipe(res) != 0 || pipe(a.a_to_b) != 0 || pipe(a.b_to_a) != 0) {
+		skip(name, "cannot create namespaces/veth");
+		ns_down();
+		return;
+	}
+	a.result_fd = res[1];
+	pa = spawn(NS_A, conv_sender, &a);
+	pb = spawn(NS_B, conv_receiver, &a);
+	close(res[1]);
+	if (read(res[0], r, sizeof(r)) != (ssize_t)sizeof(r))
+		r[1] = -1;
+	kill(pa, SIGKILL);
+	kill(pb, SIGKILL);
+	waitpid(pa, NULL, 0);
+	waitpid(pb, NULL, 0);
+	close(res[0]);
+	ns_down();
+	if (r[1] < (double)nstates) {
+		snprintf(note, sizeof(note), "incomplete: %.0f of %zu changes", r[1], nstates);
+		skip(name, note);
+		return;
+	}
+	snprintf(note, sizeof(note), "secure mode, veth MTU %zu, %.0f NACKs", mtu, r[2]);
+	emit(name, r[0], "s", note);
+}
+
+int main(int argc, char **argv)
+{
+	bool quick = false;
+	const char *only = NULL;
+	size_t mtu = 9000, nstates = 1000000, nchanges = 100000;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--quick") == 0)
+			quick = true;
+		else if (strcmp(argv[i], "--mtu") == 0 && i + 1 < argc)
+			mtu = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--states") == 0 && i + 1 < argc)
+			nstates = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--changes") == 0 && i + 1 < argc)
+			nchanges = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--bulk-packets") == 0 && i + 1 < argc)
+			bulk_packets = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+			only = argv[++i];
+		else {
+			fprintf(stderr,
+			        "usage: %s [--json] [--quick] [--mtu N] [--states N] [--changes N] "
+			        "[--bulk-packets N] [--only codec|bulk|converge]\n",
+			        argv[0]);
+			return 2;
+		}
+	}
+	if (mtu < 576 || mtu > 65535) {
+		fprintf(stderr, "sync-bench: --mtu 576..65535\n");
+		return 2;
+	}
+	if (rd_init() != 0)
+		return 1;
+	if (quick) {
+		nstates = 20000;
+		nchanges = 5000;
+	}
+	if (only == NULL || strcmp(only, "codec") == 0) {
+		bench_codec(1500, quick ? 200000 : 5000000);
+		bench_codec(9000, quick ? 200000 : 5000000);
+	}
+	if (geteuid() != 0) {
+		skip("bulk", "needs root (network namespaces)");
+		skip("converge", "needs root (network namespaces)");
+		return 0;
+	}
+	if (only == NULL || strcmp(only, "bulk") == 0) {
+		bench_bulk(true, mtu, nstates);
+		bench_bulk(false, mtu, nstates);
+	}
+	if (only == NULL || strcmp(only, "converge") == 0)
+		bench_convergence(mtu, nchanges);
+	return 0;
+}
