@@ -36,9 +36,12 @@
  * Thread-safety: a table is used by one thread at a time (common.h). Hooks
  * run synchronously inside the call that triggers them; from a hook the
  * caller may call rd_src_state_removed and rd_src_release (to drop the
- * states it kills) and the read-only functions, nothing else. A caller whose
- * state table forbids removals from inside its own hooks (redund/state.h
- * does) records the request and performs it after the packet.
+ * states it kills) and the read-only functions, nothing else. With
+ * redund/state.h, an overload flush arrives inside the table's `established`
+ * hook, from which rd_state_kill is allowed; a state table that forbids
+ * removals there needs the caller to record the request and perform it
+ * after the packet. The tracker remembers itself which states were counted
+ * as connections (it does not use RD_STATE_F_TCP_EST).
  *
  * Time is an argument (rd_time_t, ns); the tracker never reads a clock. The
  * connection-rate counter works in whole seconds (now / RD_SEC), as pf's.
