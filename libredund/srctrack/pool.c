@@ -66,10 +66,11 @@ static uint32_t uniform(struct rd_src_table *t, uint32_t n)
 	return r % n;
 }
 
-/* least-states: a has less load than b (states per weight; exact). */
+/* least-states: a has less load than b (states per weight). Exact while a
+ * target holds fewer than 2^48 states, which memory guarantees. */
 static bool lighter(const struct src_target *a, const struct src_target *b)
 {
-	return (unsigned __int128)a->states * b->weight < (unsigned __int128)b->states * a->weight;
+	return a->states * b->weight < b->states * a->weight;
 }
 
 struct src_target *rd_src_pool_find_containing(struct src_pool *p, const struct rd_addr *a)
