@@ -1,0 +1,323 @@
+/* Unit tests of carpd's command line (ucarp's options) and config file. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "carpd.h"
+
+static char dir[] = "/tmp/carpd-conf-XXXXXX";
+
+static int parse(struct cd_config *cfg, char *err, int argc, const char **argv)
+{
+	return cd_options_parse(argc, (char **)argv, cfg, err);
+}
+#define PARSE(cfg, err, ...)                                                                       \
+	({                                                                                         \
+		const char *a_[] = {"carpd", __VA_ARGS__};                                         \
+		parse(cfg, err, (int)(sizeof(a_) / sizeof(a_[0])), a_);                            \
+	})
+
+/* Write text to a file in the temporary directory; returns its path (static buffer). */
+static const char *file(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static struct rd_addr A(const char *s) {
+	struct rd_addr a;
+
+	ck_assert_int_eq(rd_addr_parse(s, &a), 0);
+	return a;
+}
+
+START_TEST(ucarp_short_options_have_ucarp_meaning)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	uint8_t key[RD_CARP_KEY_LEN];
+
+	ck_assert_int_eq(PARSE(&c, err, "-i", "eth1", "-s", "10.0.0.2", "-v", "42", "-p", "secret",
+	                       "-a", "10.0.0.100", "-b", "2", "-k", "50", "-P", "-n", "-r", "4",
+	                       "-u", "/up", "-d", "/down", "-x", "xp", "-z", "-B", "-S", "-D", "-f",
+	                       "local3"),
+	                 0);
+	ck_assert_uint_eq(c.nvh, 1);
+	struct cd_vhost_conf *v = &c.vh[0];
+	ck_assert_str_eq(v->ifname, "eth1");
+	ck_assert_int_eq(rd_addr_cmp(&v->src4, &(struct rd_addr){0}) != 0, 1);
+	struct rd_addr s = A("10.0.0.2"), va = A("10.0.0.100");
+	ck_assert_int_eq(rd_addr_cmp(&v->src4, &s), 0);
+	ck_assert_uint_eq(v->vhid, 42);
+	rd_carp_key_from_pass("secret", key);
+	ck_assert_mem_eq(v->key, key, sizeof(key));
+	ck_assert_uint_eq(v->naddrs, 1);
+	ck_assert_int_eq(rd_addr_cmp(&v->addrs[0], &va), 0);
+	ck_assert_uint_eq(v->prefixlen[0], 32);
+	ck_assert_uint_eq(v->advbase, 2);
+	ck_assert_uint_eq(v->advskew, 50);
+	ck_assert(v->preempt && v->neutral && v->ignoreifstate);
+	ck_assert_uint_eq(v->deadratio, 4);
+	ck_assert_str_eq(v->upscript, "/up");
+	ck_assert_str_eq(v->downscript, "/down");
+	ck_assert_str_eq(v->xparam, "xp");
+	ck_assert(c.shutdown && c.daemonize && c.debug);
+	ck_assert_int_eq(c.facility, LOG_LOCAL3);
+	ck_assert_str_eq(c.control, CD_DEFAULT_CONTROL);
+	cd_config_free(&c);
+}
+END_TEST
+
+START_TEST(long_options_match_short_ones)
+{
+	struct cd_config s, l;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&s, err, "-i", "eth0", "-v", "7", "-p", "pw", "-a", "10.1.1.1/24",
+	                       "-b", "0", "-k", "10", "-P", "-r", "5", "-u", "/u", "-d", "/d", "-x",
+	                       "x", "-S", "-n", "-s", "10.1.1.2"),
+	                 0);
+	ck_assert_int_eq(PARSE(&l, err, "--interface", "eth0", "--vhid", "7", "--pass", "pw",
+	                       "--addr", "10.1.1.1/24", "--advbase", "0", "--advskew", "10",
+	                       "--preempt", "--deadratio", "5", "--upscript", "/u", "--downscript",
+	                       "/d", "--xparam", "x", "--ignoreifstate", "--neutral", "--srcip",
+	                       "10.1.1.2"),
+	                 0);
+	ck_assert(cd_vhost_conf_equal(&s.vh[0], &l.vh[0]));
+	cd_config_free(&s);
+	cd_config_free(&l);
+}
+END_TEST
+
+START_TEST(own_options_ipv6_several_addrs_peers_control)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&c, err, "-i", "eth0", "-v", "1", "-a", "10.0.0.1/24", "--addr",
+	                       "2001:db8::1/64", "-a", "2001:db8::2", "--peer", "10.0.0.3",
+	                       "--peer", "2001:db8::3", "-s", "10.0.0.2", "-s", "fe80::2",
+	                       "--replay-strict", "--control", "/tmp/x.sock"),
+	                 0);
+	struct cd_vhost_conf *v = &c.vh[0];
+	ck_assert_uint_eq(v->naddrs, 3);
+	ck_assert_uint_eq(v->prefixlen[1], 64);
+	ck_assert_uint_eq(v->prefixlen[2], 128);
+	ck_assert_uint_eq(v->addrs[1].af, RD_AF_INET6);
+	ck_assert_uint_eq(v->npeers, 2);
+	ck_assert_uint_eq(v->src4.af, RD_AF_INET);
+	ck_assert_uint_eq(v->src6.af, RD_AF_INET6);
+	ck_assert(v->replay_strict);
+	ck_assert_str_eq(c.control, "/tmp/x.sock");
+	cd_config_free(&c);
+}
+END_TEST
+
+START_TEST(option_errors_say_what_was_expected)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&c, err, "-i", "eth0", "-a", "10.0.0.1"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected a vhid"));
+	ck_assert_int_eq(PARSE(&c, err, "-v", "1", "-a", "10.0.0.1"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected an interface"));
+	ck_assert_int_eq(PARSE(&c, err, "-i", "eth0", "-v", "1"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected at least one virtual address"));
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "256", "-a", "10.0.0.1"), -1);
+	ck_assert_str_eq(err, "--vhid: expected a vhid from 1 to 255, got '256'");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "-k", "255"), -1);
+	ck_assert_str_eq(err, "--advskew: expected an advskew from 0 to 254, got '255'");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1/33"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--addr: expected an IPv4 or IPv6 address"));
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-p", "twentycharacterslong"),
+	    -1);
+	ck_assert_str_eq(err, "--pass: expected a password of at most 19 characters");
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "--peer", "224.0.0.18"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected unicast peers"));
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-r", "0"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--deadratio"));
+	ck_assert_int_eq(PARSE(&c, err, "-Q"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown option '-Q'"));
+	ck_assert_int_eq(PARSE(&c, err, "-i"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expects an argument"));
+}
+END_TEST
+
+START_TEST(passfile_first_line_is_the_password)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	uint8_t key[RD_CARP_KEY_LEN];
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s", file("pw", "hunter2\nsecond line\n"));
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", path), 0);
+	rd_carp_key_from_pass("hunter2", key);
+	ck_assert_mem_eq(c.vh[0].key, key, sizeof(key));
+	cd_config_free(&c);
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", "/nonexistent"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--passfile: expected a readable password file"));
+}
+END_TEST
+
+START_TEST(config_file_defines_several_vhosts)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s",
+	         file("ok.conf", "# example\n"
+	                         "control /run/x.sock   # trailing comment\n"
+	                         "facility local1\n"
+	                         "\n"
+	                         "vhost eth0 10\n"
+	                         "  pass secret\n"
+	                         "  addr 192.0.2.1/24\n"
+	                         "  addr 2001:db8::1/64\n"
+	                         "  preempt\n"
+	                         "vhost eth1 10\n"
+	                         "\tpeer 198.51.100.3\n"
+	                         "\taddr 198.51.100.10/24\n"
+	                         "\tadvbase 0\n"
+	                         "\tadvskew 40\n"));
+	ck_assert_int_eq(PARSE(&c, err, "--config", path), 0);
+	ck_assert_uint_eq(c.nvh, 2);
+	ck_assert_str_eq(c.control, "/run/x.sock");
+	ck_assert_int_eq(c.facility, LOG_LOCAL1);
+	ck_assert_str_eq(c.vh[0].ifname, "eth0");
+	ck_assert_uint_eq(c.vh[0].vhid, 10);
+	ck_assert_uint_eq(c.vh[0].naddrs, 2);
+	ck_assert(c.vh[0].preempt && c.vh[0].has_pass);
+	ck_assert_str_eq(c.vh[1].ifname, "eth1");
+	ck_assert_uint_eq(c.vh[1].advbase, 0);
+	ck_assert_uint_eq(c.vh[1].advskew, 40);
+	ck_assert_uint_eq(c.vh[1].npeers, 1);
+	ck_assert(!c.vh[1].preempt);
+	ck_assert_ptr_nonnull(strstr(c.vh[1].where, "ok.conf:10"));
+	cd_config_free(&c);
+	/* --control on the command line wins over the file's. */
+	ck_assert_int_eq(PARSE(&c, err, "--control", "/tmp/cli.sock", "--config", path), 0);
+	ck_assert_str_eq(c.control, "/tmp/cli.sock");
+	cd_config_free(&c);
+}
+END_TEST
+
+/* Parse a config file holding text; expect failure with err containing want. */
+static void conf_error(const char *text, const char *want)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s", file("bad.conf", text));
+	ck_assert_int_eq(PARSE(&c, err, "--config", path), -1);
+	if (strstr(err, want) == NULL)
+		ck_abort_msg("error '%s' lacks '%s'", err, want);
+}
+
+START_TEST(config_errors_name_file_line_and_expectation)
+{
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n advskew 300\n",
+	           "bad.conf:3: advskew: expected an advskew from 0 to 254, got '300'");
+	conf_error("addr 10.0.0.1\n",
+	           "bad.conf:1: expected a 'vhost INTERFACE VHID' line before 'addr'");
+	conf_error("vhost eth0\n", "bad.conf:1: expected 'vhost INTERFACE VHID'");
+	conf_error("vhost eth0 0\n", "bad.conf:1: expected a vhid from 1 to 255, got '0'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n frobnicate 1\n",
+	           "bad.conf:3: expected 'vhost', 'control', 'facility' or a vhost keyword, got "
+	           "'frobnicate'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n preempt yes\n",
+	           "bad.conf:3: expected no argument after 'preempt'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1 10.0.0.2\n",
+	           "bad.conf:2: expected exactly one argument after 'addr'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\nvhost eth0 1\n addr 10.0.0.2\n",
+	           "bad.conf:3: expected a vhid not yet used on eth0 (vhid 1 is already at ");
+	conf_error("vhost eth0 1\n pass x\nvhost eth0 2\n addr 10.0.0.2\n",
+	           "bad.conf:1: vhost eth0 1: expected at least one virtual address");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\ncontrol /x\n",
+	           "bad.conf:3: expected 'control' before the first 'vhost' line");
+	conf_error("# nothing\n",
+	           "bad.conf:1: expected at least one 'vhost INTERFACE VHID' section");
+	conf_error("vhost eth0 1\n vhid 2\n",
+	           "bad.conf:2: expected the interface and vhid on the 'vhost' line");
+}
+END_TEST
+
+START_TEST(config_with_vhost_options_on_the_command_line_is_refused)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&c, err, "--config", "/nonexistent", "-v", "3"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "go in the --config file"));
+	ck_assert_int_eq(PARSE(&c, err, "--config", "/nonexistent/carpd.conf"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/carpd.conf: cannot open"));
+}
+END_TEST
+
+START_TEST(conf_equal_detects_any_change)
+{
+	struct cd_config a, b;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&a, err, "-i", "e", "-v", "1", "-a", "10.0.0.1/24", "-k", "5"), 0);
+	ck_assert_int_eq(PARSE(&b, err, "-i", "e", "-v", "1", "-a", "10.0.0.1/24", "-k", "5"), 0);
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	b.vh[0].prefixlen[0] = 25;
+	ck_assert(!cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	b.vh[0].prefixlen[0] = 24;
+	b.vh[0].advskew = 6;
+	ck_assert(!cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	b.vh[0].advskew = 5;
+	b.vh[0].key[0] = 'x';
+	ck_assert(!cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	cd_config_free(&a);
+	cd_config_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("carpd-conf");
+	TCase *tc = tcase_create("parse");
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
+	tcase_add_test(tc, ucarp_short_options_have_ucarp_meaning);
+	tcase_add_test(tc, long_options_match_short_ones);
+	tcase_add_test(tc, own_options_ipv6_several_addrs_peers_control);
+	tcase_add_test(tc, option_errors_say_what_was_expected);
+	tcase_add_test(tc, passfile_first_line_is_the_password);
+	tcase_add_test(tc, config_file_defines_several_vhosts);
+	tcase_add_test(tc, config_errors_name_file_line_and_expectation);
+	tcase_add_test(tc, config_with_vhost_options_on_the_command_line_is_refused);
+	tcase_add_test(tc, conf_equal_detects_any_change);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		failed++;
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
