@@ -38,8 +38,12 @@ struct rd_index {
 	uint32_t count; /* entries */
 };
 
-/* The slab: pages of states, never moved. */
-#define RD_PAGE_SHIFT 12
+/*
+ * The slab: pages of states, never moved. 2^15 states (4.25 MiB) a page:
+ * big enough to hold whole 2 MiB huge pages, small enough that the last,
+ * partly used page costs at most ~4 bytes a state at 10^6 states.
+ */
+#define RD_PAGE_SHIFT 15
 #define RD_PAGE_SIZE  (1u << RD_PAGE_SHIFT)
 #define RD_NONE       UINT32_MAX
 
@@ -69,6 +73,7 @@ struct rd_state_table {
 	struct rd_state_key **kpages; /* stack keys of translated states */
 	uint32_t nkpages, kpages_alloc;
 	uint32_t kfree_head; /* free list through addr bytes */
+	uint32_t khw;        /* key slots ever handed out */
 
 	struct rd_index kidx;  /* key -> (slot << 1 | is_stack) */
 	struct rd_index ididx; /* (id, creatorid) -> slot */

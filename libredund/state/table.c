@@ -8,6 +8,10 @@
  */
 #include <sodium.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -48,6 +52,29 @@ static void *tmalloc(struct rd_state_table *t, size_t n)
 	if (p != NULL)
 		t->mem_bytes += n;
 	return p;
+}
+
+/*
+ * Large arrays (slab pages, indices) are touched at random: with 4 KiB pages
+ * nearly every lookup also misses the TLB. With the C library's allocator
+ * (the table's own memory, no user allocator involved) ask Linux for
+ * transparent huge pages on the 2 MiB-aligned interior of such arrays.
+ */
+static void advise_huge(const struct rd_state_table *t, void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	if (t->mem != NULL || n < 2 * huge)
+		return;
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)t;
+	(void)p;
+	(void)n;
+#endif
 }
 
 static void tfree(struct rd_state_table *t, void *p, size_t n)
@@ -129,6 +156,7 @@ static int index_alloc(struct rd_state_table *t, struct rd_index *ix, uint32_t n
 	uint8_t *raw = tmalloc(t, bytes);
 	if (raw == NULL)
 		return RD_ERR_NOMEM;
+	advise_huge(t, raw, bytes);
 	uintptr_t a = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
 	ix->chunks = (struct rd_chunk *)a;
 	memcpy((uint8_t *)a - sizeof(void *), &raw, sizeof(void *));
@@ -270,13 +298,14 @@ static int slab_reserve(struct rd_state_table *t)
 	struct rd_state *pg = tmalloc(t, RD_PAGE_SIZE * sizeof(struct rd_state));
 	if (pg == NULL)
 		return RD_ERR_NOMEM;
+	advise_huge(t, pg, RD_PAGE_SIZE * sizeof(struct rd_state));
 	t->pages[t->npages++] = pg;
 	return 0;
 }
 
 static int kslab_reserve(struct rd_state_table *t)
 {
-	if (t->kfree_head != RD_NONE)
+	if (t->kfree_head != RD_NONE || t->khw < t->nkpages * RD_PAGE_SIZE)
 		return 0;
 	if (t->nkpages >= (1u << (31 - RD_PAGE_SHIFT)))
 		return RD_ERR_NOMEM;
@@ -285,20 +314,15 @@ static int kslab_reserve(struct rd_state_table *t)
 	struct rd_state_key *pg = tmalloc(t, RD_PAGE_SIZE * sizeof(struct rd_state_key));
 	if (pg == NULL)
 		return RD_ERR_NOMEM;
-	t->kpages[t->nkpages] = pg;
-	uint32_t base = t->nkpages * RD_PAGE_SIZE;
-	t->nkpages++;
-	for (uint32_t i = RD_PAGE_SIZE; i-- > 0;) {
-		memset(&pg[i], 0, sizeof(pg[i]));
-		memcpy(pg[i].addr[0], &t->kfree_head, 4);
-		t->kfree_head = base + i;
-	}
+	t->kpages[t->nkpages++] = pg;
 	return 0;
 }
 
 static uint32_t kslot_take(struct rd_state_table *t)
 {
 	uint32_t i = t->kfree_head;
+	if (i == RD_NONE)
+		return t->khw++;
 	memcpy(&t->kfree_head, rd_kslot(t, i)->addr[0], 4);
 	return i;
 }
@@ -639,36 +663,52 @@ struct rd_state *rd_state_find_live(struct rd_state_table *t, const struct rd_st
 }
 
 /*
- * Burst lookup: the same search for up to RD_BURST keys at a time, in
- * three passes so the cache misses of different keys overlap: hash all and
- * prefetch their home chunks; match tags and prefetch the first candidate
- * state; then search with everything in cache.
+ * Burst lookup, software-pipelined over groups of RD_BURST keys so the
+ * cache misses of different keys overlap: (1) hash a group and prefetch its
+ * home chunks; (2) match tags and prefetch the candidate states; while
+ * those loads fly, hash the next group; (3) search the first group with
+ * everything in cache.
  */
 #define RD_BURST 16
+
+static void burst_hash(struct rd_state_table *t, const struct rd_state_key *const *keys, size_t m,
+                       uint64_t *h)
+{
+	for (size_t i = 0; i < m; i++) {
+		h[i] = hash_key(t, keys[i]);
+		__builtin_prefetch(&t->kidx.chunks[(uint32_t)h[i] & t->kidx.mask]);
+	}
+}
 
 size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key *const *keys,
                              size_t n, unsigned dir, uint16_t ifindex, rd_time_t now,
                              struct rd_state **out)
 {
-	uint64_t h[RD_BURST];
+	uint64_t hb[2][RD_BURST];
 	size_t found = 0;
 	t->ctr.searches += n;
-	for (size_t base = 0; base < n; base += RD_BURST) {
+	if (dir > RD_STATE_OUT) {
+		memset(out, 0, n * sizeof(*out));
+		return 0;
+	}
+	burst_hash(t, keys, n < RD_BURST ? n : RD_BURST, hb[0]);
+	for (size_t base = 0, g = 0; base < n; base += RD_BURST, g ^= 1) {
 		size_t m = n - base < RD_BURST ? n - base : RD_BURST;
-		for (size_t i = 0; i < m; i++) {
-			h[i] = hash_key(t, keys[base + i]);
-			__builtin_prefetch(&t->kidx.chunks[(uint32_t)h[i] & t->kidx.mask]);
-		}
+		const uint64_t *h = hb[g];
 		for (size_t i = 0; i < m; i++) {
 			const struct rd_chunk *c = &t->kidx.chunks[(uint32_t)h[i] & t->kidx.mask];
 			unsigned mt = match_tags(c, tag_of(h[i]));
-			if (mt != 0)
+			while (mt != 0) {
 				__builtin_prefetch(rd_slot(t, c->val[__builtin_ctz(mt)] >> 1));
+				mt &= mt - 1;
+			}
 		}
+		size_t next = base + RD_BURST;
+		if (next < n)
+			burst_hash(t, keys + next, n - next < RD_BURST ? n - next : RD_BURST,
+			           hb[g ^ 1]);
 		for (size_t i = 0; i < m; i++) {
-			out[base + i] = dir > RD_STATE_OUT ? NULL
-			                                   : find_live_h(t, keys[base + i], h[i],
-			                                                 dir, ifindex, now);
+			out[base + i] = find_live_h(t, keys[base + i], h[i], dir, ifindex, now);
 			found += out[base + i] != NULL;
 		}
 	}
@@ -720,11 +760,10 @@ struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_
  * Expired states and TCP states with both peers past FIN_WAIT_2 give way
  * (are removed). Returns true on a live collision.
  */
-static bool collides(struct rd_state_table *t, const struct rd_state_key *key, uint16_t ifindex,
-                     uint8_t outflag, rd_time_t now)
+static bool collides(struct rd_state_table *t, const struct rd_state_key *key, uint64_t h,
+                     uint16_t ifindex, uint8_t outflag, rd_time_t now)
 {
 	const struct rd_index *ix = &t->kidx;
-	uint64_t h = hash_key(t, key);
 	uint8_t tag = tag_of(h);
 	bool live;
 restart:
@@ -808,14 +847,14 @@ static void slot_put(struct rd_state_table *t, struct rd_state *st, uint32_t slo
 }
 
 /* Link a filled state (st->key set, stack key in *stack if NAT) into the indices. */
-static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot,
-                   const struct rd_state_key *stack)
+static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot, uint64_t hw,
+                   uint64_t hs, const struct rd_state_key *stack)
 {
-	index_put(&t->kidx, hash_key(t, &st->key), slot << 1);
+	index_put(&t->kidx, hw, slot << 1);
 	if (st->flags & RD_STATE_F_NAT) {
 		st->stack = kslot_take(t);
 		*rd_kslot(t, st->stack) = *stack;
-		index_put(&t->kidx, hash_key(t, stack), slot << 1 | 1);
+		index_put(&t->kidx, hs, slot << 1 | 1);
 	} else {
 		st->stack = RD_NONE;
 	}
@@ -884,8 +923,9 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 			return RD_ERR_LIMIT;
 		}
 	}
-	bool c1 = collides(t, &wire, ifindex, outflag, now);
-	bool c2 = nat && collides(t, &stack, ifindex, outflag, now);
+	uint64_t hw = hash_key(t, &wire), hs = nat ? hash_key(t, &stack) : hw;
+	bool c1 = collides(t, &wire, hw, ifindex, outflag, now);
+	bool c2 = nat && collides(t, &stack, hs, ifindex, outflag, now);
 	if (c1 || c2) {
 		count_reason(t, RD_STATE_RES_STATEINS);
 		return RD_ERR_EXIST;
@@ -917,7 +957,7 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 		}
 		st->flags |= RD_STATE_F_ATTACHED;
 	}
-	commit(t, st, slot, &stack);
+	commit(t, st, slot, hw, hs, &stack);
 	if (t->hooks.event != NULL)
 		t->hooks.event(t->hooks.user, st, RD_STATE_EV_INSERT, 0, now);
 	if (out != NULL)
@@ -994,8 +1034,9 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 		count_reason(t, RD_STATE_RES_MEMORY);
 		return RD_ERR_NOMEM;
 	}
-	bool c1 = collides(t, &in->wire, in->ifindex, outflag, now);
-	bool c2 = nat && collides(t, &in->stack, in->ifindex, outflag, now);
+	uint64_t hw = hash_key(t, &in->wire), hs = nat ? hash_key(t, &in->stack) : hw;
+	bool c1 = collides(t, &in->wire, hw, in->ifindex, outflag, now);
+	bool c2 = nat && collides(t, &in->stack, hs, in->ifindex, outflag, now);
 	if (c1 || c2) {
 		count_reason(t, RD_STATE_RES_STATEINS);
 		return RD_ERR_EXIST;
@@ -1021,7 +1062,7 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	st->ifindex = in->ifindex;
 	st->flags = (uint8_t)((in->flags & RD_STATE_F_USER_MASK) | RD_STATE_F_REMOTE |
 	                      (nat ? RD_STATE_F_NAT : 0));
-	commit(t, st, slot, &in->stack);
+	commit(t, st, slot, hw, hs, &in->stack);
 	/* one of our own states coming back (e.g. after a restart): keep local ids fresh */
 	if (in->creatorid == t->creatorid && in->id >= t->next_id)
 		t->next_id = in->id + 1;
