@@ -109,4 +109,20 @@ good=$(echo "$fields" | grep -c $'^42\t1$')
 [ "$total" -gt 5 ] || fail "only $total carpd advertisements captured"
 [ "$good" = "$total" ] || fail "$((total - good)) of $total carpd advertisements not CARP with a good checksum"
 ok "tshark: all $total carpd advertisements are CARP vhid 42 with a correct checksum"
+
+# redundctl decodes the same capture: one JSON object a packet, agreeing with tshark.
+"$REDUNDCTL" decode carp "$T_DIR/carp.pcap" >"$T_DIR/decoded.json" || fail "decode carp failed"
+/usr/bin/python3 - "$T_DIR/decoded.json" "$total" <<'PY' || fail "decode carp disagrees"
+import json, sys
+pk = [json.loads(l) for l in open(sys.argv[1])]
+mine = [p for p in pk if p["src"] == "10.77.0.1"]
+theirs = [p for p in pk if p["src"] == "10.77.0.2"]
+assert len(mine) == int(sys.argv[2]), (len(mine), sys.argv[2])
+assert theirs, "no ucarp packets decoded"
+for p in pk:
+    assert p["checksum_ok"] and p["ttl_ok"] and p["vhid"] == 42 and p["version"] == 2, p
+    assert p["authlen"] == 7 and p["dst"] == "224.0.0.18", p
+assert any(p["advskew"] == 50 for p in theirs + mine)
+PY
+ok "redundctl decode carp: $(wc -l <"$T_DIR/decoded.json") packets, all valid, same count as tshark"
 exit 0

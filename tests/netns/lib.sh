@@ -185,15 +185,15 @@ d = json.load(sys.stdin)
 print(d["interfaces"][0]["counters"][sys.argv[1]])' "$2"
 }
 
-# wait_state NAME STATE SECONDS: poll until NAME's vhost is in STATE.
+# wait_state NAME STATE SECONDS [VHID]: poll until NAME's (first, or given) vhost is in STATE.
 wait_state() {
-	local name=$1 want=$2 secs=$3 i s
+	local name=$1 want=$2 secs=$3 vhid=${4:-} i s
 	for i in $(seq $((secs * 20))); do
-		s=$(state "$name")
+		s=$(state "$name" $vhid)
 		[ "$s" = "$want" ] && return 0
 		sleep 0.05
 	done
-	fail "$name: expected $want within ${secs}s, is $(state "$name")"
+	fail "$name${vhid:+ vhid $vhid}: expected $want within ${secs}s, is $(state "$name" $vhid)"
 }
 
 # has_addr NAME ADDR: whether eth0 in NAME carries ADDR.
@@ -237,4 +237,14 @@ stop_capture() {
 	sleep 0.2
 	kill -INT "$CAPTURE_PID" 2>/dev/null
 	wait "$CAPTURE_PID" 2>/dev/null
+}
+
+# wait_log NAME PATTERN: until NAME's carpd log has a line matching PATTERN (3 s).
+wait_log() {
+	local i
+	for i in $(seq 60); do
+		grep -q -- "$2" "$T_DIR/$1.log" && return 0
+		sleep 0.05
+	done
+	fail "$1: no log line matching '$2'"
 }
