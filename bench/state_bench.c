@@ -50,6 +50,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rng(void)
 {
@@ -458,14 +465,21 @@ static void bench_expiry(const struct workload *w)
 	}
 	double bytes = (double)rd_state_memory(t) / (double)w->n;
 	rd_time_t later = 1000 * RD_SEC; /* past tcp.first (120 s) */
-	double worst = 0, t0 = now_s();
+	/*
+	 * Each call is timed twice: wall clock (what a packet loop would wait,
+	 * including any preemption of this process by others on the machine)
+	 * and this thread's CPU time (the work the call itself did).
+	 */
+	double worst = 0, worst_cpu = 0, t0 = now_s();
 	size_t calls = 0, removed = 0;
 	while (rd_state_count(t) > 0) {
-		double a = now_s();
+		double a = now_s(), ac = cpu_s();
 		removed += rd_state_expire(t, later, 1024);
-		double d = now_s() - a;
+		double dc = cpu_s() - ac, d = now_s() - a;
 		if (d > worst)
 			worst = d;
+		if (dc > worst_cpu)
+			worst_cpu = dc;
 		calls++;
 	}
 	double total = now_s() - t0;
@@ -476,12 +490,13 @@ static void bench_expiry(const struct workload *w)
 	if (json)
 		printf("{\"impl\": \"libredund\", \"states\": %zu, \"op\": \"expire\", "
 		       "\"ops_per_s\": %.0f, \"bytes_per_state\": %.1f, \"max_pause_us\": %.1f, "
-		       "\"calls\": %zu}\n",
-		       w->n, (double)removed / total, bytes, worst * 1e6, calls);
+		       "\"max_pause_cpu_us\": %.1f, \"calls\": %zu}\n",
+		       w->n, (double)removed / total, bytes, worst * 1e6, worst_cpu * 1e6, calls);
 	else
 		printf("expiry of %zu states: %zu calls of 1024 slots, %.1f ms total, "
-		       "%.0f expiries/s, max pause %.1f us\n",
-		       w->n, calls, total * 1e3, (double)removed / total, worst * 1e6);
+		       "%.0f expiries/s, max pause %.1f us wall, %.1f us CPU\n",
+		       w->n, calls, total * 1e3, (double)removed / total, worst * 1e6,
+		       worst_cpu * 1e6);
 	rd_state_table_free(t, later);
 }
 

@@ -39,13 +39,18 @@ struct rd_index {
 };
 
 /*
- * The slab: pages of states, never moved. 2^15 states (4.25 MiB) a page:
- * big enough to hold whole 2 MiB huge pages, small enough that the last,
- * partly used page costs at most ~4 bytes a state at 10^6 states.
+ * The slab: pages of states, never moved. The first 2^15 slots live in
+ * eight small pages of 2^12 (so a small table stays small); after that,
+ * pages of 2^15 states (4.25 MiB): big enough to hold whole 2 MiB huge
+ * pages, small enough that the last, partly used page costs at most ~4
+ * bytes a state at 10^6 states.
  */
-#define RD_PAGE_SHIFT 15
-#define RD_PAGE_SIZE  (1u << RD_PAGE_SHIFT)
-#define RD_NONE       UINT32_MAX
+#define RD_PAGE_SHIFT  15
+#define RD_PAGE_SIZE   (1u << RD_PAGE_SHIFT)
+#define RD_SPAGE_SHIFT 12
+#define RD_SPAGE_SIZE  (1u << RD_SPAGE_SHIFT)
+#define RD_SPAGES      (RD_PAGE_SIZE / RD_SPAGE_SIZE)
+#define RD_NONE        UINT32_MAX
 
 struct rd_rule_slot {
 	uint32_t states_cur;
@@ -64,10 +69,12 @@ struct rd_state_table {
 	uint64_t next_id;
 	uint32_t timeouts[RD_STATE_TM_MAX];
 
-	struct rd_state **pages; /* states */
-	uint32_t npages, pages_alloc;
-	uint32_t free_head; /* free state slot list through ->stack */
-	uint32_t hw;        /* slots ever handed out; the rest are uninitialised */
+	struct rd_state *spages[RD_SPAGES]; /* slots 0 .. RD_PAGE_SIZE-1 */
+	struct rd_state **pages;            /* slots RD_PAGE_SIZE.. in big pages */
+	uint32_t npages, pages_alloc;       /* big pages */
+	uint32_t cap;                       /* slots allocated */
+	uint32_t free_head;                 /* free state slot list through ->stack */
+	uint32_t hw;                        /* slots ever handed out; the rest are uninitialised */
 	uint32_t count;
 
 	struct rd_state_key **kpages; /* stack keys of translated states */
@@ -88,6 +95,9 @@ struct rd_state_table {
 
 static inline struct rd_state *rd_slot(const struct rd_state_table *t, uint32_t i)
 {
+	if (i < RD_PAGE_SIZE)
+		return &t->spages[i >> RD_SPAGE_SHIFT][i & (RD_SPAGE_SIZE - 1)];
+	i -= RD_PAGE_SIZE;
 	return &t->pages[i >> RD_PAGE_SHIFT][i & (RD_PAGE_SIZE - 1)];
 }
 

@@ -289,9 +289,17 @@ static int pages_grow(struct rd_state_table *t, void ***pages, uint32_t *alloc, 
  */
 static int slab_reserve(struct rd_state_table *t)
 {
-	if (t->free_head != RD_NONE || t->hw < t->npages * RD_PAGE_SIZE)
+	if (t->free_head != RD_NONE || t->hw < t->cap)
 		return 0;
-	if (t->npages >= (1u << (31 - RD_PAGE_SHIFT)))
+	if (t->cap < RD_PAGE_SIZE) {
+		struct rd_state *pg = tmalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state));
+		if (pg == NULL)
+			return RD_ERR_NOMEM;
+		t->spages[t->cap >> RD_SPAGE_SHIFT] = pg;
+		t->cap += RD_SPAGE_SIZE;
+		return 0;
+	}
+	if (t->cap >= (1u << 31) - RD_PAGE_SIZE)
 		return RD_ERR_NOMEM;
 	if (pages_grow(t, (void ***)&t->pages, &t->pages_alloc, t->npages + 1) != 0)
 		return RD_ERR_NOMEM;
@@ -300,6 +308,7 @@ static int slab_reserve(struct rd_state_table *t)
 		return RD_ERR_NOMEM;
 	advise_huge(t, pg, RD_PAGE_SIZE * sizeof(struct rd_state));
 	t->pages[t->npages++] = pg;
+	t->cap += RD_PAGE_SIZE;
 	return 0;
 }
 
@@ -456,6 +465,8 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 		if (rd_slot_used(st))
 			rd_state_remove_why(t, st, RD_STATE_RM_FLUSH, now);
 	}
+	for (uint32_t p = 0; p < RD_SPAGES; p++)
+		tfree(t, t->spages[p], RD_SPAGE_SIZE * sizeof(struct rd_state));
 	for (uint32_t p = 0; p < t->npages; p++)
 		tfree(t, t->pages[p], RD_PAGE_SIZE * sizeof(struct rd_state));
 	for (uint32_t p = 0; p < t->nkpages; p++)

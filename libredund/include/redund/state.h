@@ -150,8 +150,8 @@ struct rd_state_peer {
 
 /*
  * A state. 136 bytes. Readable by the caller; fields are changed only by the
- * table, except `user`, which belongs to the source tracker (or the caller
- * if none) and which the table never reads. A pointer stays valid until the
+ * table, except `user` and the RD_STATE_F_TCP_EST flag, which belong to the
+ * source tracker (or the caller if none) and which the table never reads. A pointer stays valid until the
  * state is removed (the slab never moves states).
  */
 struct rd_state {
