@@ -15,6 +15,7 @@ add_host E 9
 VIP=10.77.0.100
 INJ="$(dirname "$0")/inject_carp.py"
 
+start_capture "$T_DIR/bad.pcap"
 start_carpd A -i eth0 -v 5 -p s3cret -a $VIP/24 -b 1 -k 100
 wait_state A MASTER 6
 transitions() { grep -c -- ' -> ' "$T_DIR/A.log"; }
@@ -49,4 +50,17 @@ inject s3cret valid 1
 wait_state A BACKUP 2
 has_addr A $VIP && fail "valid better advertisement: A stepped down but kept $VIP"
 ok "a valid better advertisement from the same injector makes A step down"
+
+# The checksum checks used elsewhere can fail: tshark and redundctl both flag
+# exactly the three injected bad-checksum packets.
+stop_capture
+bad=$(tshark -r "$T_DIR/bad.pcap" -o ip.try_heuristic_first:TRUE -Y "ip.src == 10.77.0.9" \
+	-T fields -e carp.checksum.status 2>/dev/null | grep -c '^0$')
+[ "$bad" = 3 ] || fail "tshark flags $bad injected packets with a bad checksum, expected 3"
+"$REDUNDCTL" decode carp "$T_DIR/bad.pcap" >"$T_DIR/bad.json" || fail "decode carp failed"
+n=$(grep '"src": "10.77.0.9"' "$T_DIR/bad.json" | grep -c '"checksum_ok": false')
+[ "$n" = 3 ] || fail "redundctl flags $n packets with a bad checksum, expected 3"
+n=$(grep -c '"error": "CARP header shorter than 36 bytes"' "$T_DIR/bad.json")
+[ "$n" = 3 ] || fail "redundctl reports $n truncated packets, expected 3"
+ok "tshark and redundctl decode carp flag the bad checksums and truncations"
 exit 0
