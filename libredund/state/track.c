@@ -191,10 +191,12 @@ static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
 	int32_t ackskew = (int32_t)(dst->seqlo - ack);
 	uint32_t dwin = (uint32_t)dst->max_win << dws;
 
-	bool rst_ok = (flags & RD_TH_RST) == 0 || orig_seq == src->seqlo ||
-	              orig_seq == src->seqlo + 1 || orig_seq + 1 == src->seqlo ||
-	              ((flags & (RD_TH_RST | RD_TH_ACK)) == (RD_TH_RST | RD_TH_ACK) &&
-	               ackskew == 0 && SEQ_LEQ(orig_seq, src->seqlo + 1));
+	/* RST: exact (+-1) sequence, or RST|ACK acking exactly with seq in the window */
+	bool rst_ok =
+	    (flags & RD_TH_RST) == 0 || orig_seq == src->seqlo || orig_seq == src->seqlo + 1 ||
+	    orig_seq + 1 == src->seqlo ||
+	    (SEQ_GEQ(orig_seq, src->seqlo - dwin) && SEQ_LEQ(orig_seq, src->seqlo + 1) &&
+	     ackskew == 0 && (flags & (RD_TH_RST | RD_TH_ACK)) == (RD_TH_RST | RD_TH_ACK));
 
 	if (SEQ_GEQ(src->seqhi, data_end) &&    /* last octet inside the other's window */
 	    SEQ_GEQ(seq, src->seqlo - dwin) &&  /* retransmit at most one window back */

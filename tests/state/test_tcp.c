@@ -229,6 +229,23 @@ START_TEST(rst_ack_acking_exactly_the_peer_is_accepted)
 }
 END_TEST
 
+START_TEST(rst_ack_more_than_a_window_back_is_dropped)
+{
+	handshake();
+	/* ack exact, but the sequence lies before seqlo - max_win */
+	ck_assert_int_eq(cli(RD_TH_RST | RD_TH_ACK, 1000 - 65535 - 1, 5001, 0, 0), RD_STATE_DROP);
+	ck_assert_int_eq(res.reason, RD_STATE_RES_BADSTATE);
+}
+END_TEST
+
+START_TEST(rst_ack_with_inexact_ack_is_dropped)
+{
+	handshake();
+	ck_assert_int_eq(cli(RD_TH_RST | RD_TH_ACK, 990, 5000, 0, 0), RD_STATE_DROP);
+	ck_assert_int_eq(res.reason, RD_STATE_RES_BADSTATE);
+}
+END_TEST
+
 START_TEST(fin_close_sequence_walks_closing_finwait_closed)
 {
 	handshake();
@@ -483,6 +500,8 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, rst_at_exact_sequence_moves_both_time_wait_and_closed_timeout);
 	tcase_add_test(tc, rst_inside_window_but_not_exact_is_dropped);
 	tcase_add_test(tc, rst_ack_acking_exactly_the_peer_is_accepted);
+	tcase_add_test(tc, rst_ack_more_than_a_window_back_is_dropped);
+	tcase_add_test(tc, rst_ack_with_inexact_ack_is_dropped);
 	tcase_add_test(tc, fin_close_sequence_walks_closing_finwait_closed);
 	tcase_add_test(tc, syn_on_closed_connection_reuses_the_key);
 	tcase_add_test(tc, create_over_closed_connection_replaces_it);
