@@ -20,7 +20,7 @@
  * request's type so both build one key. Returns true for a query/reply and
  * sets *qtype (the request type) and *reply.
  */
-static bool icmp_query(uint8_t af, uint8_t type, uint8_t *qtype, bool *reply)
+bool rd_state_icmp_query(uint8_t af, uint8_t type, uint8_t *qtype, bool *reply)
 {
 	static const uint8_t v4[][2] = {{8, 0}, {13, 14}, {15, 16}, {17, 18}, {10, 9}};
 	static const uint8_t v6[][2] = {{128, 129}, {139, 140}, {133, 134}};
@@ -55,7 +55,7 @@ int rd_state_key_from_pkt(const struct rd_state_pkt *p, struct rd_state_key *k)
 	if (icmp) {
 		uint8_t qtype;
 		bool reply;
-		if (icmp_query(p->af, p->icmp_type, &qtype, &reply)) {
+		if (rd_state_icmp_query(p->af, p->icmp_type, &qtype, &reply)) {
 			/* the requester's side carries the id, the other the request type */
 			k->port[reply ? didx : sidx] = p->icmp_id;
 			k->port[reply ? sidx : didx] = qtype;

@@ -125,6 +125,9 @@ void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 struct rd_state *rd_state_find_live(struct rd_state_table *t, const struct rd_state_key *key,
                                     unsigned dir, uint16_t ifindex, rd_time_t now);
 
+/* parse.c: ICMP query/reply mapping (pf_icmp_mapping's queries). */
+bool rd_state_icmp_query(uint8_t af, uint8_t type, uint8_t *qtype, bool *reply);
+
 /* track.c: per-protocol tracking on a found state; returns a verdict. */
 int rd_state_track(struct rd_state_table *t, struct rd_state *st, const struct rd_state_pkt *p,
                    rd_time_t now, struct rd_state_result *res);

@@ -360,10 +360,20 @@ int rd_state_track(struct rd_state_table *t, struct rd_state *st, const struct r
 			return tcp_track_sloppy(t, st, p, now, res);
 		return tcp_track_full(t, st, p, now, res);
 	case PROTO_ICMP:
-	case PROTO_ICMPV6:
+	case PROTO_ICMPV6: {
+		/* a request must travel the state's way, a reply the other (pf) */
+		uint8_t qtype;
+		bool reply;
+		if (!(st->flags & RD_STATE_F_SLOPPY) &&
+		    rd_state_icmp_query(p->af, p->icmp_type, &qtype, &reply) &&
+		    (p->dir == rd_state_dir(st)) == reply) {
+			res->reason = RD_STATE_RES_MATCH;
+			return RD_STATE_DROP;
+		}
 		st->last = now;
 		st->timeout = RD_STATE_TM_ICMP_ERROR_REPLY;
 		return RD_STATE_PASS;
+	}
 	default:
 		return track_pseudo(t, st, p, now);
 	}
@@ -399,6 +409,12 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 	struct rd_state_key k;
 	if (q.src.af != p->af || q.dst.af != p->af || rd_state_key_from_pkt(&q, &k) != 0)
 		return RD_STATE_NOSTATE;
+	if (memcmp(p->dst.u.v6, q.src.u.v6, p->af == RD_AF_INET ? 4 : 16) != 0) {
+		/* the error must go back to the quoted packet's sender */
+		res->reason = RD_STATE_RES_BADSTATE;
+		t->ctr.reason[RD_STATE_RES_BADSTATE]++;
+		return RD_STATE_DROP;
+	}
 	/* the key is built as the quote's direction; look it up as the error's */
 	struct rd_state *st = rd_state_find_live(t, &k, p->dir, p->ifindex, now);
 	if (st == NULL)

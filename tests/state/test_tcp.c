@@ -476,6 +476,31 @@ START_TEST(icmp_error_quoting_tcp_out_of_window_is_state_mismatch)
 }
 END_TEST
 
+START_TEST(icmp_error_not_addressed_to_quoted_sender_is_state_mismatch)
+{
+	handshake();
+	struct rd_state_pkt e = icmp_error_for(1001);
+	e.dst = rd_addr_v4(0x0a000063u);
+	ck_assert_int_eq(rd_state_packet(tbl, &e, T0, &res), RD_STATE_DROP);
+	ck_assert_int_eq(res.reason, RD_STATE_RES_BADSTATE);
+}
+END_TEST
+
+START_TEST(icmp_request_against_the_state_direction_is_dropped)
+{
+	struct rd_state_pkt p = mkpkt(1, RD_STATE_IN, C, 0, S, 0);
+	p.icmp_type = 8;
+	p.icmp_id = 8; /* id == type: a request from the other side builds the same key */
+	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, &st), 0);
+	struct rd_state_pkt q = mkpkt(1, RD_STATE_OUT, S, 0, C, 0);
+	q.icmp_type = 8;
+	q.icmp_id = 8;
+	ck_assert_int_eq(rd_state_packet(tbl, &q, T0, &res), RD_STATE_DROP);
+	ck_assert_ptr_eq(res.st, st);
+	ck_assert_uint_eq(st->timeout, RD_STATE_TM_ICMP_FIRST_PACKET);
+}
+END_TEST
+
 START_TEST(icmp_error_for_unknown_connection_is_nostate)
 {
 	struct rd_state_pkt e = icmp_error_for(1);
@@ -518,6 +543,8 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, icmp_echo_reply_matches_and_sets_error_timeout);
 	tcase_add_test(tc, icmp_error_quoting_tcp_in_window_passes);
 	tcase_add_test(tc, icmp_error_quoting_tcp_out_of_window_is_state_mismatch);
+	tcase_add_test(tc, icmp_error_not_addressed_to_quoted_sender_is_state_mismatch);
+	tcase_add_test(tc, icmp_request_against_the_state_direction_is_dropped);
 	tcase_add_test(tc, icmp_error_for_unknown_connection_is_nostate);
 	suite_add_tcase(s, tc);
 	return s;
