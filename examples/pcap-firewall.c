@@ -270,9 +270,11 @@ static void say(const struct fw *fw, uint64_t n, const struct rd_state_pkt *p, c
 	}
 	rd_addr_format(&p->src, s, sizeof(s));
 	rd_addr_format(&p->dst, d, sizeof(d));
-	printf("%" PRIu64 " %s %s:%u > %s:%u proto %u%s%s%s: %s%s%s%s\n", n,
-	       p->dir == RD_STATE_IN ? "in " : "out", s, p->sport, d, p->dport, p->proto,
-	       p->proto == 6 ? " [" : "",
+	/* IPv6 addresses in brackets, so the port stays readable. */
+	const char *o = p->af == RD_AF_INET6 ? "[" : "", *c = p->af == RD_AF_INET6 ? "]" : "";
+	printf("%" PRIu64 " %s %s%s%s:%u > %s%s%s:%u proto %u%s%s%s: %s%s%s%s\n", n,
+	       p->dir == RD_STATE_IN ? "in " : "out", o, s, c, p->sport, o, d, c, p->dport,
+	       p->proto, p->proto == 6 ? " [" : "",
 	       p->proto == 6
 	           ? ((p->tcp_flags & RD_TH_SYN)   ? ((p->tcp_flags & RD_TH_ACK) ? "SA" : "S")
 	              : (p->tcp_flags & RD_TH_RST) ? "R"

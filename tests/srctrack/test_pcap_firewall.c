@@ -67,6 +67,36 @@ static size_t ip4(uint8_t *b, const struct rd_addr *s, const struct rd_addr *d, 
 	return len;
 }
 
+static size_t ip6(uint8_t *b, const struct rd_addr *s, const struct rd_addr *d, uint8_t proto,
+                  const uint8_t *l4, size_t l4len)
+{
+	uint8_t pseudo[40];
+	uint32_t sum;
+	uint16_t ck;
+
+	memset(b, 0, 40);
+	b[0] = 0x60;
+	b[4] = (uint8_t)(l4len >> 8);
+	b[5] = (uint8_t)l4len;
+	b[6] = proto;
+	b[7] = 64;
+	memcpy(b + 8, s->u.v6, 16);
+	memcpy(b + 24, d->u.v6, 16);
+	memcpy(b + 40, l4, l4len);
+	memset(pseudo, 0, sizeof(pseudo));
+	memcpy(pseudo, s->u.v6, 16);
+	memcpy(pseudo + 16, d->u.v6, 16);
+	pseudo[34] = (uint8_t)(l4len >> 8);
+	pseudo[35] = (uint8_t)l4len;
+	pseudo[39] = proto;
+	sum = rd_cksum_add(0, pseudo, sizeof(pseudo));
+	sum = rd_cksum_add(sum, b + 40, l4len);
+	ck = rd_cksum_fold(sum);
+	b[40 + 16] = (uint8_t)(ck >> 8);
+	b[40 + 17] = (uint8_t)ck;
+	return 40 + l4len;
+}
+
 static struct rd_pcap_writer *w;
 static rd_time_t ts;
 
@@ -79,7 +109,7 @@ static void put(const uint8_t *ip, size_t len)
 static void tcp(const struct rd_addr *s, uint16_t sp, const struct rd_addr *d, uint16_t dp,
                 uint32_t seq, uint32_t ack, uint8_t flags, size_t payload)
 {
-	uint8_t l4[64], pkt[128];
+	uint8_t l4[64], pkt[160];
 
 	memset(l4, 0, sizeof(l4));
 	l4[0] = (uint8_t)(sp >> 8);
@@ -96,7 +126,10 @@ static void tcp(const struct rd_addr *s, uint16_t sp, const struct rd_addr *d, u
 	l4[15] = 0xff;
 	for (size_t i = 0; i < payload; i++)
 		l4[20 + i] = (uint8_t)('a' + i);
-	put(pkt, ip4(pkt, s, d, 6, l4, 20 + payload));
+	if (s->af == RD_AF_INET6)
+		put(pkt, ip6(pkt, s, d, 6, l4, 20 + payload));
+	else
+		put(pkt, ip4(pkt, s, d, 6, l4, 20 + payload));
 }
 
 static void udp(const struct rd_addr *s, uint16_t sp, const struct rd_addr *d, uint16_t dp)
@@ -143,7 +176,31 @@ static void write_capture(void)
 	ck_assert_int_eq(rd_pcap_writer_close(w), 0);
 }
 
+/*
+ * An IPv6 capture: client 2001:db8::1 opens two connections to
+ * [2001:db8:1::80]:443, then sends data on the first.
+ */
+static void write_capture6(void)
+{
+	struct rd_addr cl, sv;
+
+	ck_assert_int_eq(rd_addr_parse("2001:db8::1", &cl), 0);
+	ck_assert_int_eq(rd_addr_parse("2001:db8:1::80", &sv), 0);
+	ts = 1700000000ULL * RD_SEC;
+	ck_assert_int_eq(rd_pcap_writer_open(pcap_path, RD_PCAP_LINKTYPE_RAW, NULL, &w), 0);
+	for (uint32_t k = 1; k <= 2; k++) {
+		uint16_t sp = (uint16_t)(50000 + k);
+		tcp(&cl, sp, &sv, 443, 1000 * k, 0, SYN, 0);
+		tcp(&sv, 443, &cl, sp, 5000 * k, 1000 * k + 1, SYN | ACK, 0);
+		tcp(&cl, sp, &sv, 443, 1000 * k + 1, 5000 * k + 1, ACK, 0);
+	}
+	tcp(&cl, 50001, &sv, 443, 1001, 5001, PSH | ACK, 10);
+	ck_assert_int_eq(rd_pcap_writer_close(w), 0);
+}
+
 /* ---- running the example ---- */
+
+static void run_on(const char *args);
 
 #define MAXLINES 256
 
@@ -152,11 +209,16 @@ static int nlines;
 
 static void run(const char *args)
 {
+	write_capture();
+	run_on(args);
+}
+
+static void run_on(const char *args)
+{
 	char cmd[1024];
 	FILE *p;
 	int status;
 
-	write_capture();
 	snprintf(cmd, sizeof(cmd), "'%s' %s '%s'", exe, args, pcap_path);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
@@ -314,6 +376,21 @@ START_TEST(least_states_route_to_balances_live_states)
 }
 END_TEST
 
+START_TEST(ipv6_source_overload_flushes_its_states)
+{
+	write_capture6();
+	run_on("--allow tcp:443 --max-src-conn 1 --overload flush --verbose");
+	ck_assert_int_eq(total("packets"), 7);
+	ck_assert_int_eq(total("state-created"), 2);
+	ck_assert_int_eq(total("src max-src-conn"), 1);
+	ck_assert_int_eq(total("src overload flush states"), 1);
+	ck_assert_ptr_nonnull(strstr(verdict(6), "blocked (src-limit: max-src-conn)"));
+	ck_assert_ptr_nonnull(strstr(verdict(7), "blocked (overload-table)"));
+	ck_assert_ptr_nonnull(strstr(verdict(2), "out [2001:db8:1::80]:443 > [2001:db8::1]:50001"));
+	ck_assert_int_eq(total("states"), 0);
+}
+END_TEST
+
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/pcap-fw-XXXXXX");
@@ -348,6 +425,7 @@ int main(int argc, char **argv)
 	tcase_add_test(c, sticky_route_to_keeps_a_source_on_its_gateway);
 	tcase_add_test(c, plain_round_robin_route_to_alternates);
 	tcase_add_test(c, least_states_route_to_balances_live_states);
+	tcase_add_test(c, ipv6_source_overload_flushes_its_states);
 	suite_add_tcase(s, c);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
