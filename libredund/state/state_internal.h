@@ -8,6 +8,7 @@
 _Static_assert(sizeof(struct rd_state_key) == 40, "rd_state_key layout");
 _Static_assert(sizeof(struct rd_state_peer) == 12, "rd_state_peer layout");
 _Static_assert(sizeof(struct rd_state) == 136, "rd_state layout");
+_Static_assert(offsetof(struct rd_state, id) == 64, "lookup fields in the first 64 bytes");
 
 /* Serial-number arithmetic on TCP sequence numbers. */
 #define SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)

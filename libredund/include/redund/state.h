@@ -151,23 +151,25 @@ struct rd_state_peer {
 /*
  * A state. 136 bytes. Readable by the caller; fields are changed only by the
  * table, except `user` and the RD_STATE_F_TCP_EST flag, which belong to the
- * source tracker (or the caller if none) and which the table never reads. A pointer stays valid until the
- * state is removed (the slab never moves states).
+ * source tracker (or the caller if none) and which the table never reads. A pointer stays valid
+ * until the state is removed (the slab never moves states).
  */
 struct rd_state {
-	struct rd_state_key key;       /* the wire key */
+	/* first 64 bytes: everything a lookup reads */
+	struct rd_state_key key; /* the wire key */
+	rd_time_t last;          /* time of the last accepted packet (pf's expire) */
+	uint32_t rule;           /* caller's rule number */
+	uint32_t creatorid;      /* the creating table's creatorid */
+	uint16_t ifindex;        /* 0: floating; else bound to this interface */
+	uint8_t timeout;         /* enum rd_state_tm, chosen after each packet */
+	uint8_t flags;           /* RD_STATE_F_* */
+	uint32_t stack;          /* internal: stack key slot or UINT32_MAX */
+	/* the rest */
 	uint64_t id;                   /* unique per creatorid */
-	uint32_t creatorid;            /* the creating table's creatorid */
-	uint32_t rule;                 /* caller's rule number */
 	struct rd_state_peer src, dst; /* src: the end that created the state */
 	uint64_t packets[2], bytes[2]; /* [0] state's direction, [1] reverse */
-	rd_time_t last;                /* time of the last accepted packet (pf's expire) */
 	uint32_t creation;             /* creation time, whole seconds (rd_time_t / RD_SEC) */
-	uint32_t stack;                /* internal: stack key slot or UINT32_MAX */
 	uint32_t user;                 /* owned by the source tracker / caller */
-	uint16_t ifindex;              /* 0: floating; else bound to this interface */
-	uint8_t timeout;               /* enum rd_state_tm, chosen after each packet */
-	uint8_t flags;                 /* RD_STATE_F_* */
 };
 
 /* The table (opaque). */
