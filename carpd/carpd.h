@@ -128,6 +128,8 @@ bool cd_script_idle(const struct cd_script_queue *q);
 struct cd_daemon;
 
 int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out);
+/* After daemon(3): re-bind signal delivery to this (the child) process. */
+int cd_daemon_after_fork(struct cd_daemon *d);
 /* Run until SIGTERM/SIGINT; returns the exit status. */
 int cd_daemon_run(struct cd_daemon *d);
 void cd_daemon_free(struct cd_daemon *d);

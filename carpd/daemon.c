@@ -835,6 +835,28 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	return 0;
 }
 
+int cd_daemon_after_fork(struct cd_daemon *d)
+{
+	sigset_t mask;
+	int rc;
+
+	/* A signalfd in an epoll set wakes the process that registered it: re-create it here. */
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->sfd, NULL);
+	close(d->sfd);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sfd < 0)
+		return -errno;
+	if ((rc = epoll_add(d, d->sfd, &d->ws)) < 0)
+		return rc;
+	return 0;
+}
+
 int cd_daemon_run(struct cd_daemon *d)
 {
 	struct epoll_event evs[32];
