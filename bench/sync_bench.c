@@ -608,6 +608,10 @@ static void conv_sender(void *p)
 		node_step(&n, 10 * RD_MSEC, -1, NULL);
 	if (write(a.a_to_b[1], "c", 1) != 1)
 		_exit(1);
+	for (rd_time_t t0 = mono(); mono() < t0 + 5 * RD_SEC;)
+		node_step(&n, 10 * RD_MSEC, -1, NULL);
+	if (getenv("SYNC_BENCH_DEBUG") != NULL)
+		node_dump("sender", &n);
 	for (;;)
 		node_step(&n, 10 * RD_MSEC, -1, NULL);
 }
@@ -655,6 +659,8 @@ static void conv_receiver(void *p)
 	result[0] = (double)(mono() - t0) / RD_SEC;
 	result[1] = (double)n.nseen;
 	result[2] = (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_NACKS_SENT];
+	if (getenv("SYNC_BENCH_DEBUG") != NULL)
+		node_dump("receiver", &n);
 	if (write(a.result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
 		_exit(1);
 }

@@ -424,6 +424,25 @@ static void read_cmsgs(struct msghdr *mh, struct rd_io_sync_msg *m)
 	}
 }
 
+int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *m)
+{
+	size_t hl;
+
+	/* A raw IPv4 socket hands over the IP header: TTL and source come from it. */
+	if (len < 20 || (pkt[0] >> 4) != 4)
+		return RD_IO_SYNC_STAT_HDROPS;
+	hl = (size_t)(pkt[0] & 0x0f) * 4;
+	if (hl < 20 || hl > len || pkt[9] != RD_PFSYNC_IPPROTO)
+		return RD_IO_SYNC_STAT_HDROPS;
+	m->ttl = pkt[8];
+	memset(&m->from, 0, sizeof(m->from));
+	m->from.af = RD_AF_INET;
+	memcpy(m->from.u.v4, pkt + 12, 4);
+	m->data = pkt + hl;
+	m->len = len - hl;
+	return -1;
+}
+
 /* Check one received datagram; returns the reason it is refused or -1 when good. */
 static int check_msg(struct rd_io_sync *io, struct mmsghdr *mm, uint8_t *buf,
                      struct rd_io_sync_msg *m)
@@ -435,20 +454,10 @@ static int check_msg(struct rd_io_sync *io, struct mmsghdr *mm, uint8_t *buf,
 	m->data = buf;
 	m->len = n;
 	if (io->mode == RD_IO_SYNC_PLAIN) {
-		size_t hl;
+		int why = rd_io_sync_parse_ip4(buf, n, m);
 
-		/* A raw IPv4 socket hands over the IP header: TTL and source come from it. */
-		if (n < 20 || (buf[0] >> 4) != 4)
-			return RD_IO_SYNC_STAT_HDROPS;
-		hl = (size_t)(buf[0] & 0x0f) * 4;
-		if (hl < 20 || hl > n || buf[9] != RD_PFSYNC_IPPROTO)
-			return RD_IO_SYNC_STAT_HDROPS;
-		m->ttl = buf[8];
-		memset(&m->from, 0, sizeof(m->from));
-		m->from.af = RD_AF_INET;
-		memcpy(m->from.u.v4, buf + 12, 4);
-		m->data = buf + hl;
-		m->len = n - hl;
+		if (why >= 0)
+			return why;
 	}
 	if (io->ifindex != 0 && m->ifindex != 0 && m->ifindex != io->ifindex)
 		return RD_IO_SYNC_STAT_BADIF;

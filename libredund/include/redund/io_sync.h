@@ -113,6 +113,16 @@ enum rd_io_sync_stat {
 /* rd_io_sync_stat_name - "ipackets", "badttl", ...; "unknown" when out of range. */
 const char *rd_io_sync_stat_name(int stat);
 
+/*
+ * rd_io_sync_parse_ip4 - check the IPv4 header of a datagram read from a raw
+ * socket (plain mode): version 4, header length within the datagram,
+ * protocol 240. On success fills m->data/m->len (the pfsync bytes after
+ * the header), m->ttl and m->from, and returns -1; otherwise returns the
+ * refusal reason (RD_IO_SYNC_STAT_HDROPS) and leaves m's other fields
+ * alone. Pure; thread-safe. rd_io_sync_recv uses it in plain mode.
+ */
+int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *m);
+
 struct rd_io_sync;
 
 /*
