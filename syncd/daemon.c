@@ -724,6 +724,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	ec.table = d->t;
 	ec.mtu = payload;
 	ec.maxupd = d->cfg.maxupd;
+	/* The secure channel never loses a bulk packet for good: deletions we missed can go. */
+	ec.bulk_reconcile = d->cfg.mode == RD_IO_SYNC_SECURE;
 	ec.cbs.send = eng_send;
 	ec.cbs.demote = eng_demote;
 	ec.user = d;
