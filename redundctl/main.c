@@ -24,6 +24,8 @@ static const struct rctl_cmd cmds[] = {
     {"decode", "carp", rctl_decode_carp, "FILE.pcap"},
     {"decode", "pfsync", rctl_decode_pfsync, "FILE.pcap [--key KEYFILE] [--port N]"},
     {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N]"},
+    {"sync", "status", rctl_sync_status, "[--json]"},
+    {"sync", "bulk", rctl_sync_bulk, ""},
 };
 
 static void usage(FILE *f)

@@ -42,4 +42,8 @@ int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv);
 int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv);
 int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv);
 
+/* syncd.c */
+int rctl_sync_status(const struct rctl_opts *o, int argc, char **argv);
+int rctl_sync_bulk(const struct rctl_opts *o, int argc, char **argv);
+
 #endif
