@@ -35,26 +35,12 @@ start_syncd() { # NAME args...
 	fail "syncd in $name: no control socket"
 }
 
-# sstat NAME SECTION COUNTER: a counter from `status json` (0 when absent).
-sstat() {
-	/usr/bin/python3 - "$T_DIR/$1.sock" "$2" "$3" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"status json\n")
-buf = b""
-while True:
-    c = s.recv(65536)
-    if not c:
-        break
-    buf += c
-head, _, body = buf.decode().partition("\n")
-if head != "ok":
-    sys.exit("control: " + head)
-d = json.loads(body)
-v = d[sys.argv[2]] if sys.argv[3] == "-" else d[sys.argv[2]].get(sys.argv[3], 0)
-print(v)
-EOF
+sstat() { # NAME SECTION COUNTER|-: a value of `redundctl sync status --json`
+	"$REDUNDCTL" --control "$T_DIR/$1.sock" sync status --json |
+		/usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d[sys.argv[1]] if sys.argv[2] == "-" else d[sys.argv[1]].get(sys.argv[2], 0))' "$2" "$3"
 }
 
 # wait_ct NAME PATTERN SECONDS: until NAME's conntrack table has a line matching PATTERN.
