@@ -82,6 +82,7 @@ struct sd_daemon {
 	uint64_t next_id;
 	bool local; /* table events are syncd's own doing: not for the kernel */
 	bool quitting;
+	bool dump_pending; /* the kernel's table is read once the start-up bulk ended */
 	struct rd_state_iter sweep;
 	rd_time_t sweep_due;
 	uint32_t deftimeouts[RD_STATE_TM_MAX];
@@ -245,6 +246,25 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		}
 	}
 	d->local = false;
+}
+
+/*
+ * Read the kernel's table into the mirror: entries whose key a peer's
+ * state already has are that peer's (updated from the kernel); the others
+ * are ours and go to the peers as inserts. (A state a peer deleted while
+ * we were away, and that our kernel still holds, is then taken for ours
+ * and expires with the kernel's entry.)
+ */
+static void dump_kernel(struct sd_daemon *d)
+{
+	uint32_t before = rd_state_count(d->t);
+	int rc;
+
+	d->dump_pending = false;
+	if ((rc = sd_ct_dump(d->ct)) < 0)
+		sd_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
+	sd_log(LOG_NOTICE, "kernel table read: %u states of ours, %u states in all",
+	       rd_state_count(d->t) - before, rd_state_count(d->t));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -529,6 +549,8 @@ int sd_daemon_run(struct sd_daemon *d)
 				break;
 			}
 		}
+		if (d->dump_pending && !rd_sync_engine_bulk_pending(d->eng))
+			dump_kernel(d);
 		rd_io_sync_flush(d->io);
 	}
 	/* Send what is queued before leaving (deletes of the last moments). */
@@ -726,6 +748,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	ec.maxupd = d->cfg.maxupd;
 	/* The secure channel never loses a bulk packet for good: deletions we missed can go. */
 	ec.bulk_reconcile = d->cfg.mode == RD_IO_SYNC_SECURE;
+	/*
+	 * A start-up bulk request is retried 3 times 1 s apart (OpenBSD: 12
+	 * times 2 s): a node alone reads its kernel table after 3 s.
+	 */
+	ec.bulk_req_interval = RD_SEC;
+	ec.bulk_req_tries = 3;
 	ec.cbs.send = eng_send;
 	ec.cbs.demote = eng_demote;
 	ec.user = d;
@@ -753,17 +781,24 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	if ((rc = epoll_add(d, sd_control_fd(d->ctl), (struct sd_watch *)d->ctl)) < 0)
 		return rc;
 
-	/* The kernel's states now: ours, sent to the peers as inserts. */
-	if ((rc = sd_ct_dump(d->ct)) < 0)
-		sd_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
 	rd_state_iter_init(&d->sweep);
 	d->sweep_due = sd_now() + SWEEP_TICK;
-	if (d->cfg.bulk)
+	/*
+	 * The kernel may still hold the peers' states from our previous run.
+	 * So the peers' bulk update comes first: it names their states; the
+	 * kernel's entries left over after it are ours (see dump_kernel).
+	 */
+	if (d->cfg.bulk) {
 		rd_sync_engine_bulk_request(d->eng, sd_now());
-	sd_log(LOG_NOTICE, "%s mode, creatorid %08x, %u kernel states, %s%s",
+		d->dump_pending = true;
+	} else {
+		dump_kernel(d);
+	}
+	sd_log(LOG_NOTICE, "%s mode, creatorid %08x, %s%s%s",
 	       d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain", d->creatorid,
-	       rd_state_count(d->t), d->cfg.npeers ? "unicast peers" : "multicast on ",
-	       d->cfg.npeers ? "" : d->cfg.ifname);
+	       d->cfg.npeers ? "unicast peers" : "multicast on ",
+	       d->cfg.npeers ? "" : d->cfg.ifname,
+	       d->dump_pending ? ", asking the peers for their states" : "");
 	return 0;
 }
 

@@ -7,7 +7,10 @@
 #  - datagrams injected from E (a forged envelope under the right key id, a
 #    raw pfsync packet without an envelope, and a replay of a captured valid
 #    envelope) are refused, counted under their reasons (badtag, badmagic,
-#    replayed), and change nothing on B.
+#    replayed), and change nothing on B;
+#  - B restarted while A gained a state: B's bulk update brings it, and the
+#    entries B's kernel kept from its previous run are recognised as A's
+#    (B claims none of them as its own).
 . "$(dirname "$0")/lib.sh"
 SYNCD=${SYNCD:?SYNCD must point at the syncd binary}
 require_netns
@@ -26,6 +29,7 @@ start_syncd() { # NAME args...
 		>"$T_DIR/$name.log" 2>&1 &
 	local pid=$!
 	T_PIDS+=("$pid")
+	eval "PID_$name=$pid"
 	local i
 	for i in $(seq 50); do
 		[ -S "$T_DIR/$name.sock" ] && return 0
@@ -155,4 +159,20 @@ ct_after=$(in_ns B conntrack -L 2>/dev/null | grep -vc "dport=8240")
 [ "$ct_after" = "$ct_before" ] || fail "B's kernel table changed ($ct_before -> $ct_after)"
 in_ns B conntrack -L 2>/dev/null | grep -q "sport=5000 dport=53" || fail "a CLR from E removed states"
 ok "forged, clear and replayed datagrams from E: refused (badtag, badmagic, replayed), nothing changed"
+
+# 5. Restart B while A gains a state.
+kill -TERM "$PID_B"
+wait "$PID_B" 2>/dev/null
+in_ns A conntrack -I -p tcp -s 10.1.0.3 -d 10.2.0.3 --sport 42000 --dport 22 \
+	--state ESTABLISHED -u SEEN_REPLY,ASSURED -t 900 >/dev/null 2>&1 || fail "conntrack -I on A"
+start_syncd B -i eth0 -k "$T_DIR/key"
+wait_ct B "sport=42000 dport=22" 5 || fail "after B's restart: A's new state did not arrive"
+for i in $(seq 100); do # until B has read its kernel table (after the bulk)
+	grep -q "kernel table read" "$T_DIR/B.log" && break
+	sleep 0.05
+done
+grep "kernel table read" "$T_DIR/B.log" | tail -1 | grep -q ": 0 states of ours" ||
+	fail "B claimed A's states as its own: $(grep 'kernel table read' "$T_DIR/B.log" | tail -1)"
+[ "$(sstat B engine bulk_ok)" -ge 1 ] || fail "B: no bulk update completed"
+ok "B restarted: bulk update brought A's new state, B's kept entries recognised as A's"
 exit 0
