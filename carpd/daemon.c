@@ -283,7 +283,8 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	ifc->ifindex = ifindex;
 	memset(&c, 0, sizeof(c));
 	c.log.fn = cd_log_hook;
-	c.log.level = cd_log_level();
+	/* carpd logs state changes itself; the engine's own notes only with -D. */
+	c.log.level = cd_log_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_WARNING;
 	c.cb.send = cb_send;
 	c.cb.state_change = cb_state;
 	c.cb.announce = cb_announce;
@@ -494,7 +495,7 @@ static void on_carp(struct cd_iface *ifc, int af)
 {
 	uint8_t buf[2048];
 	struct rd_io_carp_pkt pkt;
-	int n, rc;
+	int n;
 
 	for (;;) {
 		if (ifc->io == NULL)
@@ -508,17 +509,11 @@ static void on_carp(struct cd_iface *ifc, int af)
 			return;
 		}
 		if (af == RD_AF_INET)
-			rc = rd_carp_input(ifc->cif, pkt.ip, pkt.ip_len, cd_now());
+			rd_carp_input(ifc->cif, pkt.ip, pkt.ip_len, cd_now());
 		else
-			rc = rd_carp_input_payload(ifc->cif, &pkt.src, &pkt.dst, pkt.ttl,
-			                           pkt.payload, pkt.payload_len, cd_now());
-		if (rc != 0 && cd_log_level() >= LOG_DEBUG) {
-			char s[RD_ADDR_STRLEN];
-
-			cd_log(LOG_DEBUG, "%s: refused from %s: %s", ifc->name,
-			       pkt.src.af != 0 ? rd_addr_format(&pkt.src, s, sizeof(s)) : "?",
-			       rd_carp_strerror(rc));
-		}
+			rd_carp_input_payload(ifc->cif, &pkt.src, &pkt.dst, pkt.ttl, pkt.payload,
+			                      pkt.payload_len, cd_now());
+		/* A refusal is counted by the engine (and logged with its reason under -D). */
 	}
 }
 
