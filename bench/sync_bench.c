@@ -21,10 +21,11 @@
  * setns); unprivileged they are skipped with a note.
  *
  *   sync-bench [--json] [--quick] [--mtu N] [--states N] [--changes N]
- *              [--bulk-packets N] [--only codec|bulk|converge]
+ *              [--bulk-packets N] [--bufsize KiB] [--only codec|bulk|converge]
  *     --json    one JSON object a line: {"measure": ..., "value": ..., "unit": ...}
  *     --quick   small sizes (smoke test)
  *     --bulk-packets  packets the bulk sender sends a millisecond (default 12)
+ *     --bufsize  socket buffer size in KiB (default 65536)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +48,14 @@
 
 static bool json;
 static unsigned bulk_packets = 12; /* per ms: the sender's pacing */
-static rd_time_t chan_rto; /* the channel's resend timeout; 0: its default */
+static rd_time_t chan_rto;         /* the channel's resend timeout; 0: its default */
+/*
+ * Socket buffers. Large, so a receiver that falls behind the bulk sender
+ * drops little (plain mode cannot recover a drop). Note for secure mode: a
+ * backlog deeper than the channel's replay window (1024 datagrams) makes a
+ * resend arrive "too old"; smaller buffers did not help in measurements.
+ */
+static size_t sock_buf = 64u << 20;
 
 static rd_time_t mono(void)
 {
@@ -255,7 +263,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 	ic.mode = secure ? RD_IO_SYNC_SECURE : RD_IO_SYNC_PLAIN;
 	rd_addr_parse(peer, &ic.peers[0]);
 	ic.npeers = 1;
-	ic.bufsize = 64u << 20;
+	ic.bufsize = sock_buf;
 	ic.batch = 256;
 	ic.max_dgram = mtu + 64;
 	if ((rc = rd_io_sync_open(&ic, &n->io)) < 0) {
@@ -719,12 +727,14 @@ int main(int argc, char **argv)
 			nchanges = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--bulk-packets") == 0 && i + 1 < argc)
 			bulk_packets = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--bufsize") == 0 && i + 1 < argc)
+			sock_buf = strtoul(argv[++i], NULL, 10) << 10;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
 		else {
 			fprintf(stderr,
 			        "usage: %s [--json] [--quick] [--mtu N] [--states N] [--changes N] "
-			        "[--bulk-packets N] [--only codec|bulk|converge]\n",
+			        "[--bulk-packets N] [--bufsize KiB] [--only codec|bulk|converge]\n",
 			        argv[0]);
 			return 2;
 		}
