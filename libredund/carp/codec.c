@@ -198,6 +198,21 @@ static bool v6_scoped(const uint8_t *a)
 	return a[0] == 0xff && ((a[1] & 0x0f) == 0x02 || (a[1] & 0x0f) == 0x01);
 }
 
+/*
+ * OpenBSD walks the addresses in ascending order from "above 0" to "below
+ * all-ones" (strict comparisons), so those two values never enter its HMAC.
+ */
+static bool hmac_skips(const uint8_t *a, size_t n)
+{
+	bool zero = true, ones = true;
+
+	for (size_t i = 0; i < n; i++) {
+		zero &= a[i] == 0x00;
+		ones &= a[i] == 0xff;
+	}
+	return zero || ones;
+}
+
 static int cmp_v4(const void *a, const void *b)
 {
 	return memcmp(a, b, 4);
@@ -223,7 +238,8 @@ void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uin
 		const struct rd_addr *a = &addrs[i];
 
 		if (a->af == RD_AF_INET && n4 < RD_CARP_MAX_ADDRS) {
-			memcpy(v4[n4++], a->u.v4, 4);
+			if (!hmac_skips(a->u.v4, 4))
+				memcpy(v4[n4++], a->u.v4, 4);
 		} else if (a->af == RD_AF_INET6 && n6 < RD_CARP_MAX_ADDRS) {
 			if (v6_scoped(a->u.v6)) {
 				if (ctx == RD_CARP_HMAC_NOV6LL)
@@ -232,7 +248,7 @@ void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uin
 				v6[n6][2] = 0; /* the kernel's embedded scope */
 				v6[n6][3] = 0;
 				n6++;
-			} else {
+			} else if (!hmac_skips(a->u.v6, 16)) {
 				memcpy(v6[n6++], a->u.v6, 16);
 			}
 		}

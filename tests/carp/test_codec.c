@@ -230,6 +230,22 @@ START_TEST(test_hmac_sorts_and_dedups_addresses)
 }
 END_TEST
 
+/* OpenBSD's ascending walk starts above 0 and stays below all-ones: those
+ * two values are never hashed. */
+START_TEST(test_hmac_skips_all_zero_and_all_ones_addresses)
+{
+	uint8_t key[20] = {4}, ctr[8] = {2}, m1[20], m2[20];
+	struct rd_addr plain[] = {A("10.0.0.1"), A("2001:db8::1")};
+	struct rd_addr odd[] = {A("0.0.0.0"),         A("10.0.0.1"),
+	                        A("255.255.255.255"), A("::"),
+	                        A("2001:db8::1"),     A("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")};
+
+	rd_carp_hmac(key, NULL, 3, plain, 2, ctr, RD_CARP_HMAC_ORIG, m1);
+	rd_carp_hmac(key, NULL, 3, odd, 6, ctr, RD_CARP_HMAC_ORIG, m2);
+	ck_assert_mem_eq(m1, m2, 20);
+}
+END_TEST
+
 START_TEST(test_hmac_ipv6_link_local_contexts)
 {
 	uint8_t key[20] = {7}, ctr[8] = {1}, orig[20], nov6ll[20], without[20], m[20];
@@ -531,6 +547,7 @@ int main(void)
 	tcase_add_test(tc, test_hmac_matches_ucarp_captures);
 	tcase_add_test(tc, test_input_accepts_ucarp_captures);
 	tcase_add_test(tc, test_hmac_sorts_and_dedups_addresses);
+	tcase_add_test(tc, test_hmac_skips_all_zero_and_all_ones_addresses);
 	tcase_add_test(tc, test_hmac_ipv6_link_local_contexts);
 	tcase_add_test(tc, test_hmac_includes_lladdr_when_given);
 	tcase_add_test(tc, test_interval_and_master_down_formulas);

@@ -190,9 +190,11 @@ enum rd_carp_hmac_ctx {
  * the 20 key bytes, message = version 2, type 1, the 6-byte lladdr (only if
  * lladdr is not NULL), the vhid, the IPv4 addresses of addrs ascending and
  * each distinct value once, the IPv6 addresses likewise (scoped ones per
- * ctx), then the 8 counter bytes. addrs may mix families (others ignored;
- * at most RD_CARP_MAX_ADDRS of each family are used); naddrs may be 0.
- * Writes 20 bytes to out. Thread-safe.
+ * ctx), then the 8 counter bytes. The all-zero and all-ones address of
+ * either family is left out, as OpenBSD's ascending walk never reaches
+ * it. addrs may mix families (others ignored; at most RD_CARP_MAX_ADDRS of
+ * each family are used); naddrs may be 0. Writes 20 bytes to out.
+ * Thread-safe.
  */
 void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
                   const struct rd_addr *addrs, size_t naddrs,
