@@ -170,8 +170,8 @@ static void bench_codec(size_t mtu, size_t n)
 /* ---------------------------------------------------------------------- */
 /* Nodes: a table, an engine, maybe a channel, a transport                  */
 
-#define NS_A     "rdsb-a"
-#define NS_B     "rdsb-b"
+/* Namespace names carry the pid, so concurrent runs do not collide. */
+static char NS_A[32], NS_B[32];
 #define ADDR_A   "10.250.0.1"
 #define ADDR_B   "10.250.0.2"
 #define CREATOR  0x0a0a0a0au
@@ -437,19 +437,19 @@ static int sh(const char *fmt, ...)
 
 static void ns_down(void)
 {
-	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null");
+	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", NS_A, NS_B);
 }
 
 static int ns_up(size_t mtu)
 {
 	ns_down();
-	if (sh("ip netns add " NS_A " && ip netns add " NS_B " && ip link add rdsb0 netns " NS_A
-	       " mtu %zu type veth peer name rdsb1 netns " NS_B " mtu %zu"
-	       " && ip -n " NS_A " addr add " ADDR_A "/24 dev rdsb0"
-	       " && ip -n " NS_B " addr add " ADDR_B "/24 dev rdsb1"
-	       " && ip -n " NS_A " link set rdsb0 up && ip -n " NS_B " link set rdsb1 up"
-	       " && ip -n " NS_A " link set lo up && ip -n " NS_B " link set lo up",
-	       mtu, mtu) != 0)
+	if (sh("ip netns add %s && ip netns add %s && ip link add rdsb0 netns %s"
+	       " mtu %zu type veth peer name rdsb1 netns %s mtu %zu"
+	       " && ip -n %s addr add " ADDR_A "/24 dev rdsb0"
+	       " && ip -n %s addr add " ADDR_B "/24 dev rdsb1"
+	       " && ip -n %s link set rdsb0 up && ip -n %s link set rdsb1 up"
+	       " && ip -n %s link set lo up && ip -n %s link set lo up",
+	       NS_A, NS_B, NS_A, mtu, NS_B, mtu, NS_A, NS_B, NS_A, NS_B, NS_A, NS_B) != 0)
 		return -1;
 	return 0;
 }
@@ -745,6 +745,8 @@ int main(int argc, char **argv)
 	}
 	if (rd_init() != 0)
 		return 1;
+	snprintf(NS_A, sizeof(NS_A), "rdsb-a-%d", (int)getpid());
+	snprintf(NS_B, sizeof(NS_B), "rdsb-b-%d", (int)getpid());
 	if (quick) {
 		nstates = 20000;
 		nchanges = 5000;
