@@ -114,6 +114,17 @@ static inline void count(struct rd_carp_if *ifp, struct rd_carp_vhost *vh, int s
 		vh->stats[stat]++;
 }
 
+/*
+ * now + d, saturated below RD_TIME_NEVER: a caller's clock may start
+ * anywhere, and a sum that wrapped would put a timer in the past.
+ */
+static inline rd_time_t time_after(rd_time_t now, rd_time_t d)
+{
+	if (now >= RD_TIME_NEVER - 1)
+		return now;
+	return d < RD_TIME_NEVER - 1 - now ? now + d : RD_TIME_NEVER - 1;
+}
+
 static inline bool af_ok(uint8_t af)
 {
 	return af == RD_AF_INET || af == RD_AF_INET6;

@@ -36,7 +36,7 @@ void carpi_cancel_timers(struct rd_carp_vhost *vh)
 /* Arm the master-down timer of one family (or of every family in use). */
 void carpi_arm_master_down(struct rd_carp_vhost *vh, int fam, rd_time_t now)
 {
-	rd_time_t t = now + rd_carp_master_down(vh->advbase, vh->advskew, vh->deadratio);
+	rd_time_t t = time_after(now, rd_carp_master_down(vh->advbase, vh->advskew, vh->deadratio));
 
 	for (int f = 0; f < NFAM; f++)
 		if (vh->fam[f] && (fam < 0 || fam == f))
@@ -169,7 +169,7 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 	}
 	if (bow_out)
 		return;
-	vh->ad_tmo = now + rd_carp_interval(vh->advbase, vh->advskew);
+	vh->ad_tmo = time_after(now, rd_carp_interval(vh->advbase, vh->advskew));
 	/* OpenBSD's delayed ARP: announce again two advertisements later. */
 	if (vh->delayed_arp > 0 && --vh->delayed_arp == 0) {
 		vh->delayed_arp = -1;

@@ -57,6 +57,30 @@ START_TEST(test_master_down_expiry_makes_master_and_advertises)
 }
 END_TEST
 
+/* Near the end of the clock the timers saturate instead of wrapping into
+ * the past (a wrapped master-down would fire at once). */
+START_TEST(test_timers_near_clock_end_are_never_in_the_past)
+{
+	struct node n;
+	struct rd_addr store[1];
+	struct rd_carp_vhost_config c = vcfg(1, 255, 254, "10.0.0.1", store);
+	struct rd_carp_vhost *vh;
+	const rd_time_t now = RD_TIME_NEVER - RD_SEC;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	ck_assert_int_eq(rd_carp_vhost_add(n.ifp, &c, now, &vh), 0);
+	ck_assert_uint_ge(rd_carp_expiry(n.ifp), now);
+	rd_carp_handle_expiry(n.ifp, now);
+	ck_assert_int_eq(st(vh), RD_CARP_BACKUP);
+	force_master(&n, vh, now);
+	ck_assert_uint_ge(rd_carp_expiry(n.ifp), now);
+	n.nout = 0;
+	rd_carp_handle_expiry(n.ifp, now);
+	ck_assert_uint_eq(n.nout, 0);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
 START_TEST(test_master_advertises_every_interval)
 {
 	struct node n;
@@ -450,6 +474,7 @@ int main(void)
 
 	tcase_add_test(tc, test_vhost_starts_in_backup_with_master_down_armed);
 	tcase_add_test(tc, test_master_down_expiry_makes_master_and_advertises);
+	tcase_add_test(tc, test_timers_near_clock_end_are_never_in_the_past);
 	tcase_add_test(tc, test_master_advertises_every_interval);
 	tcase_add_test(tc, test_master_steps_down_on_more_frequent_ad);
 	tcase_add_test(tc, test_master_steps_down_on_equal_ad);
