@@ -203,8 +203,10 @@ struct workload {
 static void build_workload(struct workload *w, size_t n)
 {
 	w->n = n;
-	w->nlook = n < 2000000 ? (n < 200000 ? 200000 : n) : 2000000;
-	w->ndel = n < 1000000 ? n : 1000000;
+	/* enough operations to average over cache and page effects, few enough
+	 * that the whole run (10^7 RB-tree inserts included) stays near 2 min */
+	w->nlook = n < 1000000 ? (n < 200000 ? 200000 : n) : 1000000;
+	w->ndel = n < 500000 ? n : 500000;
 	w->tu = malloc(n * sizeof(*w->tu));
 	w->keys = malloc(n * sizeof(*w->keys));
 	w->absent = malloc(w->nlook * sizeof(*w->absent));
