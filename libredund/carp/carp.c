@@ -170,6 +170,7 @@ void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh)
 		return;
 	for (size_t i = 0; i < ifp->nvh; i++) {
 		if (ifp->vh[i] == vh) {
+			carpi_vhost_release(vh);
 			memmove(&ifp->vh[i], &ifp->vh[i + 1], (ifp->nvh - i - 1) * sizeof(vh));
 			ifp->nvh--;
 			vhost_free(ifp, vh);

@@ -27,6 +27,15 @@ struct replay_slot {
 	bool used;
 };
 
+/*
+ * Consecutive send results of one OpenBSD carp interface: 3 x its vhosts
+ * errors in a row demote group "snderrors" by 1, as many successes undo it.
+ */
+struct snd_track {
+	unsigned int err, ok;
+	bool demoted;
+};
+
 struct demote_group {
 	char name[RD_CARP_GROUP_NAME_MAX];
 	unsigned int value;
@@ -60,6 +69,8 @@ struct rd_carp_vhost {
 	size_t nsent, sent_pos;
 	struct replay_slot replay[REPLAY_SLOTS];
 
+	struct snd_track snd; /* RD_CARP_BAL_NONE: each vhost is a carp interface */
+
 	uint64_t stats[RD_CARP_STAT_COUNT];
 };
 
@@ -80,9 +91,10 @@ struct rd_carp_if {
 	size_t ngroups;
 	unsigned int demote; /* sum, capped at 255 */
 
-	/* Send-error demotion (OpenBSD: 3 x vhosts errors in a row). */
-	unsigned int snd_err, snd_ok;
-	bool snd_demoted;
+	/* Send-error demotion. With RD_CARP_BAL_IP the if is one carp
+	 * interface whose carpnodes are the vhosts (snd below, threshold 3 x
+	 * vhosts); with RD_CARP_BAL_NONE each vhost is one (vh->snd, 3). */
+	struct snd_track snd;
 	int snd_pending; /* +1 / -1 to apply once the sends are done */
 
 	uint64_t stats[RD_CARP_STAT_COUNT];
@@ -148,6 +160,7 @@ CARPI_HIDDEN void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now);
 CARPI_HIDDEN int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta,
                                   rd_time_t now);
 CARPI_HIDDEN void carpi_flush(struct rd_carp_if *ifp, rd_time_t now);
+CARPI_HIDDEN void carpi_vhost_release(struct rd_carp_vhost *vh);
 CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
                               rd_time_t now);
 

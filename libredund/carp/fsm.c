@@ -77,21 +77,27 @@ static uint64_t take_counter(struct rd_carp_vhost *vh)
 	return c;
 }
 
-static void note_send_result(struct rd_carp_if *ifp, int rc)
+/* OpenBSD's sc_sendad_errors / sc_sendad_success, per carp interface. */
+static void note_send_result(struct rd_carp_vhost *vh, int rc)
 {
-	unsigned int thr = 3 * (unsigned int)(ifp->nvh > 0 ? ifp->nvh : 1);
+	struct rd_carp_if *ifp = vh->ifp;
+	bool per_vhost = ifp->balancing == RD_CARP_BAL_NONE;
+	struct snd_track *t = per_vhost ? &vh->snd : &ifp->snd;
+	unsigned int thr = 3 * (per_vhost ? 1u : (unsigned int)(ifp->nvh > 0 ? ifp->nvh : 1));
 
 	if (rc < 0) {
-		ifp->snd_ok = 0;
-		if (++ifp->snd_err >= thr && !ifp->snd_demoted) {
-			ifp->snd_demoted = true;
+		t->ok = 0;
+		if (t->err < UINT32_MAX)
+			t->err++;
+		if (t->err >= thr && !t->demoted) {
+			t->demoted = true;
 			ifp->snd_pending++;
 		}
 	} else {
-		ifp->snd_err = 0;
-		if (ifp->snd_demoted && ++ifp->snd_ok >= thr) {
-			ifp->snd_demoted = false;
-			ifp->snd_ok = 0;
+		t->err = 0;
+		if (t->demoted && ++t->ok >= thr) {
+			t->demoted = false;
+			t->ok = 0;
 			ifp->snd_pending--;
 		}
 	}
@@ -129,7 +135,7 @@ static void send_one(struct rd_carp_vhost *vh, const uint8_t carp[RD_CARP_HDR_LE
 		count(ifp, vh,
 		      dst->af == RD_AF_INET ? RD_CARP_STAT_OPACKETS : RD_CARP_STAT_OPACKETS6);
 	}
-	note_send_result(ifp, rc);
+	note_send_result(vh, rc);
 }
 
 /* OpenBSD carp_send_ad: one advertisement per family, to group or peers. */
@@ -231,11 +237,30 @@ static struct demote_group *group_find(const struct rd_carp_if *ifp, const char 
 	return NULL;
 }
 
+/* Change one group's value (clamped at 0); true if the capped sum moved. */
+static bool demote_apply(struct rd_carp_if *ifp, struct demote_group *g, int delta)
+{
+	unsigned int old = ifp->demote;
+	long v = (long)g->value + delta;
+
+	if (v < 0)
+		v = 0;
+	if (v > (long)UINT32_MAX)
+		v = UINT32_MAX;
+	g->value = (unsigned int)v;
+	ifp->demote = demote_sum(ifp);
+	rd_logf(&ifp->log, RD_LOG_NOTICE, "carp %s: demoted group %s by %d to %u (total %u)",
+	        ifp->name, g->name, delta, g->value, ifp->demote);
+	if (ifp->demote == old)
+		return false;
+	if (ifp->cb.demotion != NULL)
+		ifp->cb.demotion(ifp->user, ifp, ifp->demote);
+	return true;
+}
+
 int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now)
 {
 	struct demote_group *g = group_find(ifp, group);
-	long v;
-	unsigned int old = ifp->demote;
 
 	if (g == NULL) {
 		struct demote_group *ng;
@@ -250,21 +275,22 @@ int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta, rd_ti
 		memset(g, 0, sizeof(*g));
 		snprintf(g->name, sizeof(g->name), "%s", group);
 	}
-	v = (long)g->value + delta;
-	if (v < 0)
-		v = 0;
-	if (v > (long)UINT32_MAX)
-		v = UINT32_MAX;
-	g->value = (unsigned int)v;
-	ifp->demote = demote_sum(ifp);
-	rd_logf(&ifp->log, RD_LOG_NOTICE, "carp %s: demoted group %s by %d to %u (total %u)",
-	        ifp->name, g->name, delta, g->value, ifp->demote);
-	if (ifp->demote != old) {
-		if (ifp->cb.demotion != NULL)
-			ifp->cb.demotion(ifp->user, ifp, ifp->demote);
+	if (demote_apply(ifp, g, delta))
 		send_ad_all(ifp, now);
-	}
 	return 0;
+}
+
+/*
+ * A vhost leaves the if: the send-error demotion it holds goes with it (as
+ * OpenBSD's carpdetach takes back a carp interface's count); no
+ * advertisement, as OpenBSD sends none when a demotion is lowered.
+ */
+void carpi_vhost_release(struct rd_carp_vhost *vh)
+{
+	if (!vh->snd.demoted)
+		return;
+	vh->snd.demoted = false;
+	demote_apply(vh->ifp, group_find(vh->ifp, "snderrors"), -1);
 }
 
 /* Apply send-error demotion decided during sends (never recursively). */

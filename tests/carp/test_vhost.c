@@ -94,6 +94,105 @@ START_TEST(test_send_errors_demote_and_recover)
 }
 END_TEST
 
+static unsigned int snderrors(const struct node *n)
+{
+	unsigned int v = 0;
+
+	ck_assert_int_eq(rd_carp_if_demote_group(n->ifp, 1, NULL, &v), 0);
+	return v;
+}
+
+/* OpenBSD counts send errors per carp interface; without balancing each
+ * vhost is one, so backups on the same link do not raise the threshold. */
+START_TEST(test_send_errors_count_per_vhost_without_balancing)
+{
+	struct node n;
+	struct rd_carp_vhost *vm = NULL;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	for (uint8_t id = 1; id <= 10; id++) {
+		struct rd_carp_vhost *vh = add_vh(&n, id, 1, 0, "10.0.0.1", false);
+
+		if (id == 4)
+			vm = vh;
+	}
+	n.send_rc = -1;
+	force_master(&n, vm, T0);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 0);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 1); /* 3 errors of vhid 4 */
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_send_errors_of_two_vhosts_demote_twice_without_balancing)
+{
+	struct node n;
+	struct rd_carp_vhost *v1, *v2;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	v1 = add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	v2 = add_vh(&n, 2, 1, 0, "10.0.0.1", false);
+	n.send_rc = -1;
+	force_master(&n, v1, T0);
+	force_master(&n, v2, T0);
+	for (int i = 0; i < 2; i++)
+		rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(snderrors(&n), 2);
+	/* Successes of one vhost do not clear the other's errors. */
+	n.send_rc = 0;
+	ck_assert_int_eq(rd_carp_vhost_set_state(v2, RD_CARP_BACKUP, T0 + 3 * RD_SEC), 0);
+	for (int i = 0; i < 3; i++)
+		rd_carp_handle_expiry(n.ifp, T0 + (rd_time_t)(3 + i) * RD_SEC);
+	ck_assert_uint_eq(snderrors(&n), 1);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_removing_a_vhost_takes_back_its_send_error_demotion)
+{
+	struct node n;
+	struct rd_carp_vhost *v1;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	v1 = add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	add_vh(&n, 2, 1, 0, "10.0.0.1", false);
+	n.send_rc = -1;
+	force_master(&n, v1, T0);
+	for (int i = 0; i < 2; i++)
+		rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 1);
+	rd_carp_vhost_remove(n.ifp, v1);
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 0);
+	ck_assert_uint_eq(snderrors(&n), 0);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+/* With ip balancing the if is one carp interface with carpnodes: one
+ * counter, threshold 3 x vhosts, one demotion. */
+START_TEST(test_send_errors_count_per_if_with_ip_balancing)
+{
+	struct node n;
+	struct rd_carp_vhost *v1, *v2;
+
+	node_init(&n, 1, RD_CARP_BAL_IP);
+	v1 = add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	v2 = add_vh(&n, 2, 1, 0, "10.0.0.1", false);
+	n.send_rc = -1;
+	force_master(&n, v1, T0);
+	force_master(&n, v2, T0);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(snderrors(&n), 0); /* 4 errors < 3 x 2 */
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(snderrors(&n), 1);
+	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(snderrors(&n), 1);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
 /* ---- link, leave ---- */
 
 START_TEST(test_link_down_puts_vhosts_in_init_and_demotes)
@@ -573,6 +672,10 @@ int main(void)
 	tcase_add_test(tc, test_demotion_sum_is_capped_and_clamped);
 	tcase_add_test(tc, test_demotion_change_makes_master_advertise_at_once);
 	tcase_add_test(tc, test_send_errors_demote_and_recover);
+	tcase_add_test(tc, test_send_errors_count_per_vhost_without_balancing);
+	tcase_add_test(tc, test_send_errors_of_two_vhosts_demote_twice_without_balancing);
+	tcase_add_test(tc, test_removing_a_vhost_takes_back_its_send_error_demotion);
+	tcase_add_test(tc, test_send_errors_count_per_if_with_ip_balancing);
 	tcase_add_test(tc, test_link_down_puts_vhosts_in_init_and_demotes);
 	tcase_add_test(tc, test_link_up_returns_to_backup_and_undemotes);
 	tcase_add_test(tc, test_if_leave_bows_out_masters_and_inits_all);

@@ -39,9 +39,11 @@
  *  - Demotion: named counters on the if; their sum, capped at 255, goes in
  *    the demote byte of every advertisement and into the election; a change
  *    makes every MASTER advertise at once. Link down: every vhost INIT and
- *    group "carpdev" +1; link up: BACKUP and "carpdev" -1. Consecutive send
- *    errors (3 x number of vhosts) demote group "snderrors" by 1 until as
- *    many consecutive successes.
+ *    group "carpdev" +1; link up: BACKUP and "carpdev" -1. Send errors
+ *    are counted per OpenBSD carp interface: with RD_CARP_BAL_NONE each
+ *    vhost is one (3 consecutive errors of its advertisements demote group
+ *    "snderrors" by 1, 3 consecutive successes undo it), with
+ *    RD_CARP_BAL_IP the whole if is one (3 x number of vhosts).
  *  - Loop detection: each vhost advertises a constant random 64-bit counter
  *    (OpenBSD's replay cookie); a packet carrying our own cookie is our own
  *    looped back and is dropped (counted "loop").
@@ -386,7 +388,9 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 
 /*
  * rd_carp_vhost_remove - remove and free a vhost at once, silently (no
- * callback, no advertisement; use rd_carp_vhost_stop first to bow out).
+ * state_change callback, no advertisement; use rd_carp_vhost_stop first to
+ * bow out). A send-error demotion the vhost holds is taken back (the
+ * demotion callback runs if the sum changes).
  */
 void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh);
 
