@@ -436,7 +436,7 @@ static bool run_seed(uint64_t seed, unsigned long steps)
 
 int main(void)
 {
-	unsigned long seeds = 200, steps = 2000;
+	unsigned long seeds = 1000, steps = 3000;
 	const char *e = getenv("PROPERTY_SEEDS");
 	if (e != NULL)
 		seeds = strtoul(e, NULL, 0);
