@@ -119,13 +119,7 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 	vh->replay_strict = cfg->replay_strict;
 	memcpy(vh->key, cfg->key, RD_CARP_KEY_LEN);
 	memcpy(vh->lladdr, cfg->lladdr, 6);
-	if (cfg->has_lladdr) {
-		/* OpenBSD hashes a custom lladdr, never the default 00:00:5e:00:01:vhid. */
-		const uint8_t vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, cfg->vhid};
-
-		if (memcmp(vh->lladdr, vmac, 6) != 0)
-			vh->hmac_lladdr = vh->lladdr;
-	}
+	vh->has_lladdr = cfg->has_lladdr;
 	memcpy(vh->addrs, cfg->addrs, cfg->naddrs * sizeof(cfg->addrs[0]));
 	vh->naddrs = cfg->naddrs;
 	for (size_t i = 0; i < cfg->naddrs; i++)

@@ -46,7 +46,7 @@ struct rd_carp_vhost {
 	uint8_t vhid, advbase, advskew, deadratio;
 	bool preempt, replay_strict, admin_up;
 	uint8_t key[RD_CARP_KEY_LEN];
-	const uint8_t *hmac_lladdr; /* NULL or lladdr below */
+	bool has_lladdr;
 	uint8_t lladdr[6];
 	struct rd_addr addrs[RD_CARP_MAX_ADDRS];
 	size_t naddrs;
@@ -161,6 +161,7 @@ CARPI_HIDDEN int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int
                                   rd_time_t now);
 CARPI_HIDDEN void carpi_flush(struct rd_carp_if *ifp, rd_time_t now);
 CARPI_HIDDEN void carpi_vhost_release(struct rd_carp_vhost *vh);
+CARPI_HIDDEN const uint8_t *carpi_hmac_lladdr(const struct rd_carp_vhost *vh);
 CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
                               rd_time_t now);
 

@@ -63,6 +63,26 @@ void carpi_go_init(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
 	carpi_set_state(vh, RD_CARP_INIT, now, why);
 }
 
+/*
+ * The lladdr OpenBSD's carp_hmac_prepare_ctx hashes: only a carp
+ * interface's leader (with ip balancing the lowest vhid of the if; without,
+ * every vhost is its own interface) and only a custom one. carp_set_enaddr
+ * replaces an all-zero lladdr, or one whose static part is 00:5e:00:01, by
+ * the leader's virtual MAC, which is then equal and left out.
+ */
+const uint8_t *carpi_hmac_lladdr(const struct rd_carp_vhost *vh)
+{
+	static const uint8_t zero[6], vstatic[4] = {0x00, 0x5e, 0x00, 0x01};
+
+	if (!vh->has_lladdr)
+		return NULL;
+	if (vh->ifp->balancing == RD_CARP_BAL_IP && vh->ifp->nvh > 0 && vh->ifp->vh[0] != vh)
+		return NULL;
+	if (memcmp(vh->lladdr, zero, 6) == 0 || memcmp(vh->lladdr + 1, vstatic, 4) == 0)
+		return NULL;
+	return vh->lladdr;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sending                                                             */
 
@@ -160,8 +180,8 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 			rd_put64(h.counter, take_counter(vh));
 		else
 			memcpy(h.counter, vh->cookie, RD_CARP_COUNTER_LEN);
-		rd_carp_hmac(vh->key, vh->hmac_lladdr, vh->vhid, vh->addrs, vh->naddrs, h.counter,
-		             RD_CARP_HMAC_NOV6LL, h.hmac);
+		rd_carp_hmac(vh->key, carpi_hmac_lladdr(vh), vh->vhid, vh->addrs, vh->naddrs,
+		             h.counter, RD_CARP_HMAC_NOV6LL, h.hmac);
 		rd_carp_hdr_encode(&h, wire);
 		if (vh->mcast[f]) {
 			struct rd_addr g = f == F4 ? rd_carp_group4() : rd_carp_group6();

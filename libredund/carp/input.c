@@ -110,7 +110,7 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 	vh->stats[fam == F4 ? RD_CARP_STAT_IPACKETS : RD_CARP_STAT_IPACKETS6]++;
 	if (h.version != RD_CARP_VERSION || h.type != RD_CARP_TYPE_ADVERTISEMENT)
 		return refuse(ifp, vh, RD_CARP_STAT_BADVER, src);
-	if (!rd_carp_hmac_verify(vh->key, vh->hmac_lladdr, vh->vhid, vh->addrs, vh->naddrs,
+	if (!rd_carp_hmac_verify(vh->key, carpi_hmac_lladdr(vh), vh->vhid, vh->addrs, vh->naddrs,
 	                         h.counter, h.hmac))
 		return refuse(ifp, vh, RD_CARP_STAT_BADAUTH, src);
 	if (vh->replay_strict) {

@@ -485,6 +485,75 @@ START_TEST(test_custom_lladdr_is_authenticated)
 }
 END_TEST
 
+static struct rd_carp_vhost *add_ll_id(struct node *n, uint8_t vhid, const char *src, uint8_t skew,
+                                       const uint8_t *ll)
+{
+	struct rd_addr store[1];
+	struct rd_carp_vhost_config c = vcfg(vhid, 1, skew, src, store);
+	struct rd_carp_vhost *vh;
+
+	if (ll != NULL) {
+		c.has_lladdr = true;
+		memcpy(c.lladdr, ll, 6);
+	}
+	ck_assert_int_eq(rd_carp_vhost_add(n->ifp, &c, T0, &vh), 0);
+	return vh;
+}
+
+/* OpenBSD replaces an lladdr of the virtual form xx:00:5e:00:01:xx by the
+ * vhost's virtual MAC, so such an lladdr never enters the HMAC. */
+START_TEST(test_lladdr_of_virtual_form_is_not_hashed)
+{
+	const uint8_t other_vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, 7};
+	struct node a, b;
+	struct rd_carp_vhost *va;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_ll_id(&a, 5, "10.0.0.1", 0, other_vmac);
+	add_ll_id(&b, 5, "10.0.0.2", 100, NULL);
+	force_master(&a, va, T0);
+	ck_assert_int_eq(rd_carp_input(b.ifp, a.out[0].b, a.out[0].len, T0), 0);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/* With ip balancing the if is one carp interface: its leader's virtual MAC
+ * is the multicast 01:00:5e:00:01:vhid (not hashed), and only the leader
+ * (lowest vhid) ever hashes a custom lladdr. */
+START_TEST(test_lladdr_with_ip_balancing_is_hashed_by_the_leader_only)
+{
+	const uint8_t custom[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+	const uint8_t mcast_vmac[6] = {0x01, 0x00, 0x5e, 0x00, 0x01, 5};
+	struct node a, b, c;
+	struct rd_carp_vhost *a5, *a6;
+
+	node_init(&a, 1, RD_CARP_BAL_IP);
+	node_init(&b, 2, RD_CARP_BAL_IP);
+	node_init(&c, 3, RD_CARP_BAL_IP);
+	a5 = add_ll_id(&a, 5, "10.0.0.1", 0, custom);
+	a6 = add_ll_id(&a, 6, "10.0.0.1", 0, custom);
+	add_ll_id(&b, 5, "10.0.0.2", 100, custom);
+	add_ll_id(&b, 6, "10.0.0.2", 100, NULL);
+	add_ll_id(&c, 5, "10.0.0.3", 100, mcast_vmac);
+	force_master(&a, a5, T0);
+	force_master(&a, a6, T0);
+	ck_assert_uint_eq(a.nout, 2);
+	ck_assert_int_eq(rd_carp_input(b.ifp, a.out[0].b, a.out[0].len, T0), 0);
+	ck_assert_int_eq(rd_carp_input(b.ifp, a.out[1].b, a.out[1].len, T0), 0);
+	rd_carp_if_free(a.ifp);
+	/* The multicast virtual MAC of the leader is not hashed. */
+	node_init(&a, 4, RD_CARP_BAL_IP);
+	a5 = add_ll_id(&a, 5, "10.0.0.1", 0, NULL);
+	force_master(&a, a5, T0);
+	ck_assert_int_eq(rd_carp_input(c.ifp, a.out[0].b, a.out[0].len, T0), 0);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+	rd_carp_if_free(c.ifp);
+}
+END_TEST
+
 START_TEST(test_ipv6_only_vhost_through_payload_input)
 {
 	struct node a, b;
@@ -687,6 +756,8 @@ int main(void)
 	tcase_add_test(tc, test_strict_unicast_refuses_unknown_source);
 	tcase_add_test(tc, test_strict_accepts_restarted_peer_with_later_epoch);
 	tcase_add_test(tc, test_custom_lladdr_is_authenticated);
+	tcase_add_test(tc, test_lladdr_of_virtual_form_is_not_hashed);
+	tcase_add_test(tc, test_lladdr_with_ip_balancing_is_hashed_by_the_leader_only);
 	tcase_add_test(tc, test_ipv6_only_vhost_through_payload_input);
 	tcase_add_test(tc, test_ip_balancing_filter_keeps_packets_of_own_master_vhosts);
 	tcase_add_test(tc, test_no_balancing_accepts_everything);

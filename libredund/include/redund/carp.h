@@ -364,9 +364,12 @@ struct rd_carp_vhost_config {
 	 * with no peer uses its multicast group. */
 	const struct rd_addr *peers;
 	size_t npeers;
-	/* Custom link-layer address: hashed into the HMAC (OpenBSD) if set and
-	 * different from 00:00:5e:00:01:vhid. Set it only when the carp MAC is
-	 * neither the default virtual MAC nor the parent's real MAC. */
+	/* Custom link-layer address: hashed into the HMAC (OpenBSD) if set,
+	 * not all-zero and not of the virtual form xx:00:5e:00:01:xx (OpenBSD
+	 * replaces those by the virtual MAC); with RD_CARP_BAL_IP only by the
+	 * if's leader, the vhost with the lowest vhid (the if is one carp
+	 * interface and the lladdr is its leader's). Set it only when the carp
+	 * MAC is neither the virtual MAC nor the parent's real MAC. */
 	bool has_lladdr;
 	uint8_t lladdr[6];
 	bool replay_strict;    /* see the top of this header */
