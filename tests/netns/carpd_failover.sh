@@ -10,10 +10,10 @@ add_host A 1
 add_host B 2
 VIP=10.77.0.100
 
-# advbase 0: A advertises every 62.5 ms (skew 16), B every 117 ms (skew 30); A's
-# master-down (187.5 ms) outlasts B's interval, so a restarted A hears B and preempts.
-start_carpd A -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 16 -P
-start_carpd B -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 30
+# advbase 0: A advertises every 98 ms (skew 25), B every 156 ms (skew 40); A's
+# master-down (293 ms) outlasts B's interval, so a restarted A hears B and preempts.
+start_carpd A -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 25 -P
+start_carpd B -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 40
 wait_state A MASTER 5
 wait_state B BACKUP 5
 sleep 0.5
@@ -35,7 +35,7 @@ ok "failover on crash: B MASTER, client's ARP follows"
 
 # Failback: A restarts (start-up removes its stale address), preempts the slower B.
 in_ns A ip addr del $VIP/24 dev eth0
-start_carpd A -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 16 -P
+start_carpd A -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 25 -P
 wait_state A MASTER 5
 wait_state B BACKUP 5
 grep -q "preempting a slower master" "$T_DIR/A.log" || fail "A did not preempt"
