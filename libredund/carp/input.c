@@ -103,8 +103,10 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 		return refuse(ifp, NULL, RD_CARP_STAT_BADSUM, src);
 	rd_carp_hdr_decode(carp, len, &h);
 
+	/* OpenBSD's carp interface hears a family only if it has addresses of
+	 * it (it joins that family's group with the first one). */
 	vh = rd_carp_vhost_find(ifp, h.vhid);
-	if (vh == NULL || !carpi_running(vh) || vh->state == RD_CARP_INIT ||
+	if (vh == NULL || !carpi_running(vh) || vh->state == RD_CARP_INIT || !vh->fam[fam] ||
 	    vh->mcast[fam] != dst_mcast)
 		return refuse(ifp, NULL, RD_CARP_STAT_BADVHID, src);
 	vh->stats[fam == F4 ? RD_CARP_STAT_IPACKETS : RD_CARP_STAT_IPACKETS6]++;

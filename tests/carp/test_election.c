@@ -161,6 +161,33 @@ START_TEST(test_master_keeps_role_against_more_demoted_faster_ad)
 }
 END_TEST
 
+/* OpenBSD joins 224.0.0.18 / ff02::12 only for a family the carp interface
+ * has addresses of: an IPv4-only vhost never hears an IPv6 advertisement,
+ * even one whose HMAC (over the same addresses) is right. */
+START_TEST(test_ad_of_a_family_the_vhost_does_not_use_is_refused)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+	struct ad_spec a = ad_default();
+	uint8_t pkt[RD_CARP_PKT_MAX];
+	size_t len;
+	uint64_t s[RD_CARP_STAT_COUNT];
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	vh = add_vh(&n, 1, 1, 100, "10.0.0.1", false);
+	force_master(&n, vh, T0);
+	a.src = "fe80::9";
+	a.dst = "ff02::12";
+	len = make_ad(&a, pkt);
+	ck_assert_int_eq(rd_carp_input(n.ifp, pkt, len, T0 + RD_MSEC),
+	                 RD_CARP_REFUSED(RD_CARP_STAT_BADVHID));
+	ck_assert_int_eq(st(vh), RD_CARP_MASTER);
+	rd_carp_if_stats(n.ifp, s);
+	ck_assert_uint_eq(s[RD_CARP_STAT_BADVHID], 1);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
 /* ---- BACKUP receiving ---- */
 
 /* B is BACKUP (skew sb, preempt pb, demote db) and hears master A once. */
@@ -481,6 +508,7 @@ int main(void)
 	tcase_add_test(tc, test_master_ignores_slower_ad);
 	tcase_add_test(tc, test_master_steps_down_to_less_demoted_slower_master);
 	tcase_add_test(tc, test_master_keeps_role_against_more_demoted_faster_ad);
+	tcase_add_test(tc, test_ad_of_a_family_the_vhost_does_not_use_is_refused);
 	tcase_add_test(tc, test_backup_waits_on_slower_master_without_preempt);
 	tcase_add_test(tc, test_backup_preempts_slower_master);
 	tcase_add_test(tc, test_backup_does_not_preempt_faster_master);

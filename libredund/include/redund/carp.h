@@ -235,15 +235,16 @@ enum rd_carp_stat {
 	RD_CARP_STAT_BADTTL,       /* TTL / hop limit not 255 */
 	RD_CARP_STAT_BADLEN,       /* CARP payload shorter than 36 bytes */
 	RD_CARP_STAT_BADSUM,       /* bad CARP checksum */
-	RD_CARP_STAT_BADVHID,   /* unknown vhid, vhost not running, or multicast/unicast mismatch */
-	RD_CARP_STAT_BADVER,    /* version not 2 or type not 1 */
-	RD_CARP_STAT_BADAUTH,   /* HMAC mismatch (both contexts) */
-	RD_CARP_STAT_LOOP,      /* our own advertisement looped back */
-	RD_CARP_STAT_REPLAY,    /* strict mode: counter not greater, or unknown peer */
-	RD_CARP_STAT_OPACKETS,  /* IPv4 advertisements sent */
-	RD_CARP_STAT_OPACKETS6, /* IPv6 advertisements sent */
-	RD_CARP_STAT_OERRORS,   /* send callback failures */
-	RD_CARP_STAT_PREEMPT,   /* transitions to MASTER */
+	RD_CARP_STAT_BADVHID,      /* unknown vhid, vhost not running, a family it has no address
+	                              of, or multicast/unicast mismatch */
+	RD_CARP_STAT_BADVER,       /* version not 2 or type not 1 */
+	RD_CARP_STAT_BADAUTH,      /* HMAC mismatch (both contexts) */
+	RD_CARP_STAT_LOOP,         /* our own advertisement looped back */
+	RD_CARP_STAT_REPLAY,       /* strict mode: counter not greater, or unknown peer */
+	RD_CARP_STAT_OPACKETS,     /* IPv4 advertisements sent */
+	RD_CARP_STAT_OPACKETS6,    /* IPv6 advertisements sent */
+	RD_CARP_STAT_OERRORS,      /* send callback failures */
+	RD_CARP_STAT_PREEMPT,      /* transitions to MASTER */
 	RD_CARP_STAT_COUNT
 };
 
