@@ -37,6 +37,12 @@ struct peer {
 	unsigned unacked;  /* DATA since our last ack to it */
 	rd_time_t ack_due; /* RD_TIME_NEVER when no ack is pending */
 	bool nack_now;
+	/* DATA from a new peer before its HELLO said where its stream starts. */
+	bool pending;
+	/* DATA that arrived ahead of a hole, held for in-order delivery. */
+	uint8_t *hold;      /* hold_slots * mtu bytes, allocated on first use */
+	uint64_t *hold_seq; /* sequence number in each slot, 0: empty */
+	size_t *hold_len;
 	/* What the peer acknowledged of our DATA. */
 	bool acked_known;
 	uint64_t acked_cum, acked_top, acked_bits;
@@ -132,16 +138,17 @@ static void notify_lost(struct rd_sync_channel *ch, uint32_t peer, rd_time_t now
 		ch->cfg.cbs.lost(ch->cfg.user, peer, now);
 }
 
-/* Tells `lost` about each live peer that misses s. */
+/*
+ * Gives up a slot. The peers that miss it learn it from our next HELLO
+ * (its oldest-held number) and ask for a bulk update themselves; asking
+ * on their behalf here would only multiply bulk updates.
+ */
 static void drop_slot(struct rd_sync_channel *ch, struct slot *s, int stat, rd_time_t now)
 {
+	(void)now;
 	ch->stats[stat]++;
-	for (size_t i = 0; i < ch->npeers; i++) {
-		struct peer *p = &ch->peers[i];
-		if (alive(ch, p, now) && !acked_by(p, s->seq))
-			notify_lost(ch, p->id, now);
-	}
 	s->gave_up = true;
+	ch->hello_due = 0;
 }
 
 static void release(struct rd_sync_channel *ch, rd_time_t now)
@@ -230,12 +237,6 @@ static uint64_t win_advance(struct rx_window *w, uint64_t new_top)
 	win_shift(w, new_top - w->top);
 	w->top = new_top;
 	return lost;
-}
-
-static void win_settle(struct rx_window *w)
-{
-	while (w->cum < w->top && win_has(w, w->cum + 1))
-		w->cum++;
 }
 
 static void win_init(struct rx_window *w, uint64_t last)
@@ -429,6 +430,10 @@ int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_ch
 		ch->cfg.resend_slots = 1024;
 	if (ch->cfg.max_peers == 0)
 		ch->cfg.max_peers = 16;
+	if (ch->cfg.hold_slots == 0)
+		ch->cfg.hold_slots = 256;
+	if (ch->cfg.hold_slots > RD_SYNC_REPLAY_WINDOW / 2)
+		ch->cfg.hold_slots = RD_SYNC_REPLAY_WINDOW / 2;
 	if (ch->cfg.ack_delay == 0)
 		ch->cfg.ack_delay = 5 * RD_MSEC;
 	if (ch->cfg.ack_every == 0)
@@ -469,6 +474,11 @@ void rd_sync_channel_free(struct rd_sync_channel *ch)
 		return;
 	mem = ch->cfg.mem;
 	sodium_memzero(ch->keys, sizeof(ch->keys));
+	for (size_t i = 0; ch->peers != NULL && i < ch->npeers; i++) {
+		rd_free(mem, ch->peers[i].hold);
+		rd_free(mem, ch->peers[i].hold_seq);
+		rd_free(mem, ch->peers[i].hold_len);
+	}
 	rd_free(mem, ch->peers);
 	rd_free(mem, ch->ring);
 	rd_free(mem, ch->ring_mem);
@@ -543,36 +553,155 @@ static int refuse(struct rd_sync_channel *ch, int stat, int rc)
 }
 
 /* A DATA envelope from p, authenticated: replay check, window, deliver. */
-static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, const uint8_t *pl,
-                      size_t len, rd_time_t now)
+static void deliver(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, const uint8_t *pl,
+                    size_t len, rd_time_t now)
+{
+	ch->stats[RD_SYNC_STAT_DELIVERED]++;
+	ch->cfg.cbs.deliver(ch->cfg.user, p->id, seq, pl, len, now);
+}
+
+/* Moves the in-order point to `to`, delivering what is held, counting holes. */
+static uint64_t pass_to(struct rd_sync_channel *ch, struct peer *p, uint64_t to, rd_time_t now)
 {
 	struct rx_window *w = &p->rx;
 	uint64_t lost = 0;
 
-	if (!w->init)
-		win_init(w, seq - 1);
+	while (w->cum < to) {
+		uint64_t seq = ++w->cum;
+		size_t slot = (size_t)(seq % ch->cfg.hold_slots);
+		if (seq > w->top || !win_has(w, seq)) {
+			lost++;
+			if (seq > w->top && to - seq > RD_SYNC_REPLAY_WINDOW) {
+				/* Far beyond anything seen: count the rest at once. */
+				lost += to - seq;
+				w->cum = to;
+			}
+			continue;
+		}
+		if (p->hold_seq != NULL && p->hold_seq[slot] == seq) {
+			p->hold_seq[slot] = 0;
+			deliver(ch, p, seq, p->hold + slot * ch->cfg.mtu, p->hold_len[slot], now);
+		}
+	}
+	return lost;
+}
+
+/* Delivers held DATA that has become next in order. */
+static void drain(struct rd_sync_channel *ch, struct peer *p, rd_time_t now)
+{
+	struct rx_window *w = &p->rx;
+
+	while (w->cum < w->top && win_has(w, w->cum + 1))
+		pass_to(ch, p, w->cum + 1, now);
+}
+
+static void count_lost(struct rd_sync_channel *ch, struct peer *p, uint64_t lost, rd_time_t now)
+{
+	if (lost == 0)
+		return;
+	ch->stats[RD_SYNC_STAT_LOST] += lost;
+	notify_lost(ch, p->id, now);
+}
+
+/*
+ * Makes sequence number `seq` fit in the window and the hold buffer: the
+ * oldest holes are given up when more than hold_slots would be pending.
+ */
+static uint64_t make_room(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, rd_time_t now)
+{
+	struct rx_window *w = &p->rx;
+	uint64_t lost = 0;
+
+	if (seq > w->cum + ch->cfg.hold_slots)
+		lost = pass_to(ch, p, seq - ch->cfg.hold_slots, now);
 	if (seq > w->top) {
-		if (seq > w->top + 1)
-			p->nack_now = true;
-		lost = win_advance(w, seq);
-	} else if (w->top - seq >= RD_SYNC_REPLAY_WINDOW) {
-		return refuse(ch, RD_SYNC_STAT_TOOOLD, RD_ERR_REPLAY);
-	} else if (win_has(w, seq)) {
-		return refuse(ch, RD_SYNC_STAT_REPLAYED, RD_ERR_REPLAY);
+		if (w->cum > w->top) {
+			/* Everything up to cum was given up: restart the bitmap there. */
+			win_init(w, w->cum);
+		}
+		lost += win_advance(w, seq);
+	}
+	return lost;
+}
+
+static int hold(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, const uint8_t *pl,
+                size_t len)
+{
+	size_t n = ch->cfg.hold_slots, slot = (size_t)(seq % n);
+
+	if (p->hold == NULL) {
+		p->hold = rd_malloc(ch->cfg.mem, n * ch->cfg.mtu);
+		p->hold_seq = rd_calloc(ch->cfg.mem, n, sizeof(*p->hold_seq));
+		p->hold_len = rd_calloc(ch->cfg.mem, n, sizeof(*p->hold_len));
+		if (p->hold == NULL || p->hold_seq == NULL || p->hold_len == NULL) {
+			rd_free(ch->cfg.mem, p->hold);
+			rd_free(ch->cfg.mem, p->hold_seq);
+			rd_free(ch->cfg.mem, p->hold_len);
+			p->hold = NULL;
+			p->hold_seq = NULL;
+			p->hold_len = NULL;
+			return RD_ERR_NOMEM;
+		}
+	}
+	if (len > ch->cfg.mtu)
+		return RD_ERR_NOSPC;
+	memcpy(p->hold + slot * ch->cfg.mtu, pl, len);
+	p->hold_len[slot] = len;
+	p->hold_seq[slot] = seq;
+	return 0;
+}
+
+/* A DATA envelope from p, authenticated: replay check, window, deliver. */
+static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, const uint8_t *pl,
+                      size_t len, rd_time_t now)
+{
+	struct rx_window *w = &p->rx;
+	uint64_t lost;
+
+	if (!w->init) {
+		/*
+		 * A new peer. The first DATA to arrive need not be the first
+		 * one sent to us (reordering, resends): hold it until the
+		 * peer's HELLO tells what it still holds, and start there.
+		 */
+		size_t slot = (size_t)(seq % ch->cfg.hold_slots);
+		if (seq == 0 || (p->hold_seq != NULL && p->hold_seq[slot] == seq))
+			return refuse(ch, RD_SYNC_STAT_REPLAYED, RD_ERR_REPLAY);
+		if (hold(ch, p, seq, pl, len) != 0)
+			return refuse(ch, RD_SYNC_STAT_PEERSFULL, RD_ERR_NOMEM);
+		p->pending = true;
+		ch->stats[RD_SYNC_STAT_OPENED]++;
+		return 0;
+	}
+	if (seq <= w->cum || (seq <= w->top && win_has(w, seq))) {
+		/* A resend of what we have: our ack was lost, send it again. */
+		if (p->ack_due > now + ch->cfg.ack_delay)
+			p->ack_due = now + ch->cfg.ack_delay;
+		return refuse(ch,
+		              w->top >= seq && w->top - seq >= RD_SYNC_REPLAY_WINDOW
+		                  ? RD_SYNC_STAT_TOOOLD
+		                  : RD_SYNC_STAT_REPLAYED,
+		              RD_ERR_REPLAY);
+	}
+	if (seq > w->top + 1)
+		p->nack_now = true;
+	lost = make_room(ch, p, seq, now);
+	if (seq != w->cum + 1 && hold(ch, p, seq, pl, len) != 0) {
+		count_lost(ch, p, lost, now);
+		return refuse(ch, RD_SYNC_STAT_PEERSFULL, RD_ERR_NOMEM);
 	}
 	win_set(w, seq);
-	win_settle(w);
-	if (lost != 0) {
-		ch->stats[RD_SYNC_STAT_LOST] += lost;
-		notify_lost(ch, p->id, now);
-	}
 	ch->stats[RD_SYNC_STAT_OPENED]++;
-	ch->stats[RD_SYNC_STAT_DELIVERED]++;
 	if (++p->unacked >= ch->cfg.ack_every)
 		p->ack_due = now;
 	else if (p->ack_due == RD_TIME_NEVER)
 		p->ack_due = now + ch->cfg.ack_delay;
-	ch->cfg.cbs.deliver(ch->cfg.user, p->id, seq, pl, len, now);
+	if (seq == w->cum + 1) {
+		w->cum = seq;
+		deliver(ch, p, seq, pl, len, now);
+	}
+	drain(ch, p, now);
+	count_lost(ch, p, lost, now);
 	return 0;
 }
 
@@ -589,26 +718,38 @@ static int input_hello(struct rd_sync_channel *ch, struct peer *p, const uint8_t
 	if (next == 0 || oldest > next)
 		return RD_SYNC_STAT_BADPAYLOAD;
 	if (!w->init) {
-		win_init(w, next - 1);
+		/* A new peer: what it sent before `oldest` is gone for us. */
+		win_init(w, oldest - 1);
+		notify_lost(ch, p->id, now);
+		if (next - 1 > w->top) {
+			lost = make_room(ch, p, next - 1, now);
+			p->nack_now = true;
+		}
+		if (p->pending) {
+			/* Adopt what arrived before the HELLO, drop the rest. */
+			for (size_t i = 0; i < ch->cfg.hold_slots; i++) {
+				uint64_t sq = p->hold_seq[i];
+				if (sq > w->cum && sq <= w->top && sq % ch->cfg.hold_slots == i)
+					win_set(w, sq);
+				else
+					p->hold_seq[i] = 0;
+			}
+			p->pending = false;
+		}
+		drain(ch, p, now);
+		count_lost(ch, p, lost, now);
 		return 0;
 	}
 	if (next - 1 > w->top) {
 		/* The sender sent DATA we never saw: ask for it. */
-		lost = win_advance(w, next - 1);
+		lost = make_room(ch, p, next - 1, now);
 		p->nack_now = true;
 	}
 	/* Holes below what the sender still holds will never be filled. */
-	for (uint64_t s = w->cum + 1; s < oldest && s <= w->top; s++) {
-		if (!win_has(w, s)) {
-			win_set(w, s);
-			lost++;
-		}
-	}
-	win_settle(w);
-	if (lost != 0) {
-		ch->stats[RD_SYNC_STAT_LOST] += lost;
-		notify_lost(ch, p->id, now);
-	}
+	if (oldest > w->cum + 1)
+		lost += pass_to(ch, p, oldest - 1, now);
+	drain(ch, p, now);
+	count_lost(ch, p, lost, now);
 	return 0;
 }
 
@@ -734,6 +875,13 @@ rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch)
 const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch)
 {
 	return ch->stats;
+}
+
+size_t rd_sync_channel_room(const struct rd_sync_channel *ch)
+{
+	/* Unacknowledged DATA beyond a receiver's hold buffer would be given up. */
+	size_t limit = RD_MIN(ch->cfg.resend_slots, ch->cfg.hold_slots);
+	return ch->count >= limit ? 0 : limit - ch->count;
 }
 
 size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch)

@@ -17,9 +17,10 @@ _Static_assert((int)RD_PFSYNC_TCPS_TIME_WAIT == (int)RD_TCPS_TIME_WAIT,
 _Static_assert((int)RD_PFSYNC_TM_MAX == (int)RD_STATE_TM_MAX, "timeout classes share pf's numbers");
 
 /* Outgoing queues, in OpenBSD's packet order (pfsync_qs[]). */
-enum { Q_NONE = 0, Q_IACK, Q_UPD_C, Q_DEL_C, Q_INS, Q_UPD, Q_N };
+/* Q_DEAD is not sent: it lists tombstones (deleted states) by age. */
+enum { Q_NONE = 0, Q_IACK, Q_UPD_C, Q_DEL_C, Q_INS, Q_UPD, Q_N, Q_DEAD = Q_N, Q_ALL };
 
-static const uint8_t q_action[Q_N] = {
+static const uint8_t q_action[Q_ALL] = {
     [Q_IACK] = RD_PFSYNC_ACT_INS_ACK, [Q_UPD_C] = RD_PFSYNC_ACT_UPD_C,
     [Q_DEL_C] = RD_PFSYNC_ACT_DEL_C,  [Q_INS] = RD_PFSYNC_ACT_INS,
     [Q_UPD] = RD_PFSYNC_ACT_UPD,
@@ -31,7 +32,7 @@ struct ent {
 	uint32_t creatorid;
 	uint32_t hnext; /* hash chain */
 	uint32_t qprev, qnext;
-	rd_time_t touched; /* last applied from a peer; 0: never */
+	rd_time_t touched; /* last applied from a peer (0: never); Q_DEAD: deletion */
 	uint16_t updates;  /* TCP updates coalesced while queued */
 	uint8_t q;
 	uint8_t used;
@@ -56,7 +57,7 @@ struct rd_sync_engine {
 	uint32_t nents, cap, free_head, used;
 	uint32_t *buckets;
 	uint32_t nbuckets; /* power of two */
-	uint32_t qhead[Q_N], qtail[Q_N];
+	uint32_t qhead[Q_ALL], qtail[Q_ALL];
 	size_t qbytes; /* wire bytes of queued messages */
 	rd_time_t flush_due;
 
@@ -77,11 +78,17 @@ struct rd_sync_engine {
 	unsigned breq_tries;
 	rd_time_t breq_due;
 	bool demoted;
-	uint32_t bulk_from; /* creatorid of the BUS START seen during our request */
-	rd_time_t bulk_t0;
+	/* Bulks being received (BUS START seen, END not yet), for reconcile. */
+	struct {
+		uint32_t creatorid;
+		rd_time_t t0;
+	} bulks[8];
+	size_t nbulks;
 
-	bool applying;  /* table events caused by our own imports are not ours */
-	bool urgent_in; /* input produced answers to send */
+	bool applying;   /* table events caused by our own imports are not ours */
+	int sending;     /* inside cbs.send: the packet buffer is in use */
+	bool breq_later; /* a bulk request asked for from inside cbs.send */
+	bool urgent_in;  /* input produced answers to send */
 	uint8_t *pkt;
 	struct rd_pfsync_builder b;
 	uint64_t stats[RD_SYNC_ENG_STAT_MAX];
@@ -335,7 +342,7 @@ static void ent_tidy(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
 	struct ent *x = &e->ents[i];
 
 	/* While a bulk we asked for runs, touched marks what it carried. */
-	if (e->breq == BREQ_BULK && x->touched != 0)
+	if (e->nbulks > 0 && x->touched != 0)
 		return;
 	if (x->q == Q_NONE && (x->touched == 0 || x->touched + e->cfg.active_window <= now))
 		ent_free(e, i);
@@ -368,6 +375,30 @@ static void q_set(struct rd_sync_engine *e, uint32_t i, int q)
 	e->qbytes += rd_pfsync_msg_len(q_action[q]);
 }
 
+/*
+ * Remembers a deleted state for `tombstone`: a peer's late copy (a bulk
+ * or update that crossed the delete) must not bring it back.
+ */
+static void bury(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
+{
+	q_set(e, i, Q_DEAD);
+	e->ents[i].touched = now;
+	e->ents[i].updates = 0;
+}
+
+static bool buried(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	uint32_t i = ent_find(e, id, cid);
+	return i != NIL && e->ents[i].q == Q_DEAD;
+}
+
+static void tombstones_expire(struct rd_sync_engine *e, rd_time_t now)
+{
+	while (e->qhead[Q_DEAD] != NIL &&
+	       e->ents[e->qhead[Q_DEAD]].touched + e->cfg.tombstone <= now)
+		ent_free(e, e->qhead[Q_DEAD]);
+}
+
 /* ---- output -------------------------------------------------------- */
 
 static void emit(struct rd_sync_engine *e, rd_time_t now)
@@ -378,7 +409,9 @@ static void emit(struct rd_sync_engine *e, rd_time_t now)
 		return;
 	len = rd_pfsync_builder_finish(&e->b);
 	e->stats[RD_SYNC_ENG_PKTS_OUT]++;
+	e->sending++;
 	e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
+	e->sending--;
 	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
 }
 
@@ -427,6 +460,8 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
 {
 	struct rd_pfsync_msg m;
 
+	if (e->sending)
+		return; /* re-entered from cbs.send: the packet is being sent */
 	for (size_t i = 0; i < e->nreqs; i++) {
 		memset(&m, 0, sizeof(m));
 		m.action = RD_PFSYNC_ACT_UPD_REQ;
@@ -457,7 +492,7 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
 			q_remove(e, i);
 			x->updates = 0;
 			if (q == Q_DEL_C)
-				ent_free(e, i);
+				bury(e, i, now);
 			else
 				ent_tidy(e, i, now);
 		}
@@ -635,6 +670,26 @@ static void update_known(struct rd_sync_engine *e, struct rd_state *st,
 	}
 }
 
+/*
+ * A peer speaks of a state we created and no longer have: we deleted it
+ * and the peer missed (or crossed) our DEL_C. We are its only authority:
+ * never import it back, tell the peer again.
+ */
+static bool ours_and_gone(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	uint32_t i;
+
+	if (cid != e->creatorid)
+		return false;
+	e->stats[RD_SYNC_ENG_BADSTATE]++;
+	i = ent_get(e, id, cid);
+	if (i != NIL) {
+		q_set(e, i, Q_DEL_C);
+		e->urgent_in = true;
+	}
+	return true;
+}
+
 static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps, bool ins,
                      rd_time_t now)
 {
@@ -650,6 +705,11 @@ static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps,
 	st = rd_state_find_id(e->t, info.id, info.creatorid, now);
 	if (st != NULL) {
 		update_known(e, st, &info.src, &info.dst, info.timeout, now);
+	} else if (ours_and_gone(e, info.id, info.creatorid)) {
+		return;
+	} else if (buried(e, info.id, info.creatorid)) {
+		e->stats[RD_SYNC_ENG_STALE]++; /* a copy older than its delete */
+		return;
 	} else {
 		e->applying = true;
 		int rc = rd_state_import(e->t, &info, now, &st);
@@ -674,6 +734,12 @@ static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, 
 	struct rd_state_peer src, dst;
 	struct rd_state *st = rd_state_find_id(e->t, u->id, u->creatorid, now);
 
+	if (st == NULL && ours_and_gone(e, u->id, u->creatorid))
+		return;
+	if (st == NULL && buried(e, u->id, u->creatorid)) {
+		e->stats[RD_SYNC_ENG_STALE]++;
+		return;
+	}
 	if (st == NULL) {
 		/* We don't have it: ask for it. */
 		if (e->nreqs == e->reqcap) {
@@ -699,7 +765,12 @@ static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, 
 	update_known(e, st, &src, &dst, u->timeout, now);
 }
 
-static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_t now)
+/*
+ * Removes a state on a peer's word. `tomb`: the creator deleted it (DEL,
+ * DEL_C, CLR), so remember it; a state removed by reconciliation is only
+ * inferred gone and may come back with the creator's next message.
+ */
+static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool tomb, rd_time_t now)
 {
 	struct rd_state *st = rd_state_find_id(e->t, id, cid, now);
 	uint32_t i;
@@ -712,9 +783,16 @@ static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_
 	e->applying = true;
 	rd_state_remove(e->t, st, now);
 	e->applying = false;
-	if ((i = ent_find(e, id, cid)) != NIL)
+	if (tomb && (i = ent_get(e, id, cid)) != NIL)
+		bury(e, i, now);
+	else if (!tomb && (i = ent_find(e, id, cid)) != NIL)
 		ent_free(e, i);
 	e->stats[RD_SYNC_ENG_DELETES]++;
+}
+
+static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_t now)
+{
+	del_state(e, id, cid, true, now);
 }
 
 static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
@@ -742,9 +820,64 @@ static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t t0, rd_t
 		i = ent_find(e, st->id, st->creatorid);
 		if (i != NIL && e->ents[i].touched >= t0)
 			continue;
-		in_del(e, st->id, cid, now);
+		del_state(e, st->id, cid, false, now);
 		e->stats[RD_SYNC_ENG_DELETES]--;
 		e->stats[RD_SYNC_ENG_RECONCILED]++;
+	}
+}
+
+static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
+{
+	e->breq = BREQ_NONE;
+	e->stats[ok ? RD_SYNC_ENG_BULK_OK : RD_SYNC_ENG_BULK_FAIL]++;
+	if (e->demoted && e->cfg.cbs.demote != NULL)
+		e->cfg.cbs.demote(e->cfg.user, -e->cfg.demotion, now);
+	e->demoted = false;
+}
+
+/*
+ * BUS drives our own request (OpenBSD: any START/END does) and, with
+ * bulk_reconcile, brackets each sender's bulk: a whole bulk from X between
+ * START and END carries every state X holds, so X's states it did not
+ * carry were deleted while we were not listening.
+ */
+static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < e->nbulks; i++)
+		if (e->bulks[i].creatorid == b->creatorid)
+			break;
+	if (b->status == RD_PFSYNC_BUS_START) {
+		if (e->breq != BREQ_NONE) {
+			e->breq = BREQ_BULK;
+			e->breq_due = now + e->cfg.bulk_timeout;
+		}
+		if (e->cfg.bulk_reconcile && i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
+			e->bulks[i].creatorid = b->creatorid;
+			e->nbulks++;
+		}
+		if (i < e->nbulks)
+			e->bulks[i].t0 = now;
+		return;
+	}
+	if (e->breq != BREQ_NONE)
+		undemote(e, true, now);
+	if (i < e->nbulks) {
+		rd_time_t t0 = e->bulks[i].t0;
+		e->bulks[i] = e->bulks[--e->nbulks];
+		reconcile(e, b->creatorid, t0, now);
+	}
+}
+
+/* A bulk whose END never came (its sender died): stop waiting for it. */
+static void bulks_expire(struct rd_sync_engine *e, rd_time_t now)
+{
+	for (size_t i = 0; i < e->nbulks;) {
+		if (e->bulks[i].t0 + e->cfg.bulk_timeout <= now)
+			e->bulks[i] = e->bulks[--e->nbulks];
+		else
+			i++;
 	}
 }
 
@@ -759,15 +892,6 @@ static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
 	e->bulk_have_pending = false;
 	rd_state_iter_init(&e->bulk_it);
 	e->bulk_due = now;
-}
-
-static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
-{
-	e->breq = BREQ_NONE;
-	e->stats[ok ? RD_SYNC_ENG_BULK_OK : RD_SYNC_ENG_BULK_FAIL]++;
-	if (e->demoted && e->cfg.cbs.demote != NULL)
-		e->cfg.cbs.demote(e->cfg.user, -e->cfg.demotion, now);
-	e->demoted = false;
 }
 
 struct apply_ctx {
@@ -819,19 +943,7 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		defer_release(e, m->u.ref.id, m->u.ref.creatorid, true, now);
 		break;
 	case RD_PFSYNC_ACT_BUS:
-		if (m->u.bus.status == RD_PFSYNC_BUS_START && e->breq != BREQ_NONE) {
-			if (e->breq != BREQ_BULK) {
-				e->bulk_from = m->u.bus.creatorid;
-				e->bulk_t0 = now;
-			}
-			e->breq = BREQ_BULK;
-			e->breq_due = now + e->cfg.bulk_timeout;
-		} else if (m->u.bus.status == RD_PFSYNC_BUS_END && e->breq != BREQ_NONE) {
-			bool whole = e->breq == BREQ_BULK && e->bulk_from == m->u.bus.creatorid;
-			undemote(e, true, now);
-			if (whole && e->cfg.bulk_reconcile)
-				reconcile(e, m->u.bus.creatorid, e->bulk_t0, now);
-		}
+		in_bus(e, &m->u.bus, now);
 		break;
 	case RD_PFSYNC_ACT_TDB:
 		e->stats[RD_SYNC_ENG_TDB]++;
@@ -848,6 +960,8 @@ int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t le
 {
 	struct apply_ctx c = {e, now};
 
+	if (e->sending)
+		return RD_ERR_STATE; /* must not be called from cbs.send */
 	e->urgent_in = false;
 	if (rd_pfsync_decode(pkt, len, &e->pstats, NULL, apply, &c) != 0) {
 		e->stats[RD_SYNC_ENG_REFUSED]++;
@@ -922,7 +1036,14 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 		return;
 	/* Queued changes first, so the answer starts from an empty packet. */
 	rd_sync_engine_flush(e, now);
-	for (unsigned n = 0; n < e->cfg.bulk_packets; n++) {
+	unsigned budget = e->cfg.bulk_packets;
+	if (e->cfg.cbs.room != NULL) {
+		/* Leave room for live changes; the rest paces the bulk. */
+		size_t room = e->cfg.cbs.room(e->cfg.user), reserve = 32;
+		if (room < reserve + budget)
+			budget = room > reserve ? (unsigned)(room - reserve) : 0;
+	}
+	for (unsigned n = 0; n < budget; n++) {
 		if (!bulk_packet(e, now)) {
 			e->bulk_active = false;
 			if (e->bulk_again) {
@@ -950,6 +1071,16 @@ static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
 
 void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
 {
+	if (e->sending) {
+		/* Called back from our own send (e.g. a channel's lost): later. */
+		e->breq_later = true;
+		e->flush_due = now;
+		return;
+	}
+	e->breq_later = false;
+	/* A request while one runs restarts it: what was received may have
+	 * holes, so no bulk seen so far may be reconciled against. */
+	e->nbulks = 0;
 	if (!e->demoted && e->cfg.cbs.demote != NULL)
 		e->cfg.cbs.demote(e->cfg.user, e->cfg.demotion, now);
 	e->demoted = true;
@@ -960,13 +1091,19 @@ void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
 
 bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e)
 {
-	return e->breq != BREQ_NONE;
+	return e->breq != BREQ_NONE || e->breq_later;
 }
 
 /* ---- timers -------------------------------------------------------- */
 
 void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now)
 {
+	if (e->sending)
+		return;
+	bulks_expire(e, now);
+	tombstones_expire(e, now);
+	if (e->breq_later)
+		rd_sync_engine_bulk_request(e, now);
 	while (e->ndefers > 0 && e->defers[0].deadline <= now)
 		defer_drop(e, 0, false, now);
 	if (e->breq == BREQ_SENT && e->breq_due <= now) {
@@ -1023,6 +1160,7 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 	DEFAULT(bulk_req_tries, 12);
 	DEFAULT(bulk_timeout, 60 * RD_SEC);
 	DEFAULT(demotion, 32);
+	DEFAULT(tombstone, 10 * RD_SEC);
 #undef DEFAULT
 	e->t = cfg->table;
 	e->creatorid = rd_state_creatorid(cfg->table);
@@ -1032,7 +1170,7 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 	e->ents = rd_malloc(cfg->mem, e->cap * sizeof(*e->ents));
 	e->defers = rd_calloc(cfg->mem, e->cfg.defer_limit, sizeof(*e->defers));
 	e->pkt = rd_malloc(cfg->mem, e->cfg.mtu);
-	for (int q = 0; q < Q_N; q++)
+	for (int q = 0; q < Q_ALL; q++)
 		e->qhead[q] = e->qtail[q] = NIL;
 	e->flush_due = RD_TIME_NEVER;
 	if (e->ents == NULL || e->defers == NULL || e->pkt == NULL || rehash(e, 64) != 0) {

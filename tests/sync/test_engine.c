@@ -469,6 +469,90 @@ START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
 }
 END_TEST
 
+START_TEST(late_copy_of_deleted_state_does_not_bring_it_back)
+{
+	struct net *net = net_new(3);
+	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	uint64_t id = st->id;
+	uint32_t cid = st->creatorid;
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg m;
+	struct rd_state_info info;
+	uint8_t buf[1500];
+
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	/* c's copy, as c would send it in a bulk update. */
+	rd_state_export(c->t, rd_state_find_id(c->t, id, cid, 3 * RD_SEC), 3 * RD_SEC, &info);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD;
+	rd_sync_state_to_pfsync(&info, &m.u.state);
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	rd_pfsync_builder_add(&bld, &m);
+	size_t len = rd_pfsync_builder_finish(&bld);
+	rd_state_remove(a->t, st, 4 * RD_SEC);
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	ck_assert_ptr_null(rd_state_find_id(b->t, id, cid, 6 * RD_SEC));
+	/* The copy crossed the delete: b ignores it ... */
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 6 * RD_SEC), 0);
+	ck_assert_ptr_null(rd_state_find_id(b->t, id, cid, 6 * RD_SEC));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_STALE), 1);
+	/* ... and a, its creator, answers it with DEL_C at once. */
+	net->nq = 0;
+	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 6 * RD_SEC), 0);
+	ck_assert_ptr_null(rd_state_find_id(a->t, id, cid, 6 * RD_SEC));
+	ck_assert_uint_eq(net->nq, 1);
+	ck_assert_uint_eq(net->q[0].buf[20], RD_PFSYNC_ACT_DEL_C);
+	/* After the tombstone time a copy is a state again (expiry decides). */
+	rd_sync_engine_tick(b->e, 20 * RD_SEC);
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 20 * RD_SEC), 0);
+	ck_assert_ptr_nonnull(rd_state_find_id(b->t, id, cid, 20 * RD_SEC));
+	net_free(net);
+}
+END_TEST
+
+static size_t small_room(void *user)
+{
+	(void)user;
+	return 32 + 2; /* two packets beyond the reserve */
+}
+
+START_TEST(bulk_is_paced_by_transport_room)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	struct rd_sync_engine_cfg ec;
+	struct rd_sync_engine *paced;
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg m;
+	uint8_t req[64];
+
+	for (uint32_t i = 0; i < 100; i++)
+		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	rd_sync_engine_free(a->e);
+	memset(&ec, 0, sizeof(ec));
+	ec.table = a->t;
+	ec.cbs.send = on_send;
+	ec.cbs.room = small_room;
+	ec.user = a;
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &paced), 0);
+	a->e = paced;
+	net->nq = 0;
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_REQ;
+	rd_pfsync_builder_init(&bld, req, sizeof(req));
+	rd_pfsync_builder_add(&bld, &m);
+	ck_assert_int_eq(
+	    rd_sync_engine_input(paced, req, rd_pfsync_builder_finish(&bld), 2 * RD_SEC), 0);
+	rd_sync_engine_tick(paced, 2 * RD_SEC);
+	ck_assert_uint_eq(net->nq, 2);
+	rd_sync_engine_tick(paced, 2 * RD_SEC + RD_MSEC);
+	ck_assert_uint_eq(net->nq, 4);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
 {
 	struct net *net = net_new(1);
@@ -615,6 +699,8 @@ static Suite *suite(void)
 	tcase_add_test(c, tcp_updates_flush_after_maxupd);
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
+	tcase_add_test(c, late_copy_of_deleted_state_does_not_bring_it_back);
+	tcase_add_test(c, bulk_is_paced_by_transport_room);
 	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);

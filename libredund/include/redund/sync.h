@@ -185,15 +185,22 @@ struct rd_sync_channel_cbs {
 	void (*send)(void *user, uint32_t to, const uint8_t *pkt, size_t len);
 	/*
 	 * deliver - a DATA payload (a pfsync packet) from sender `from`,
-	 * authenticated and seen for the first time. Delivered in arrival
-	 * order (a resent envelope may arrive after later ones). Required.
+	 * authenticated and seen for the first time. Delivered in sequence
+	 * order per sender: DATA arriving ahead of a hole is held (up to
+	 * hold_slots, hold_slots * mtu bytes a peer, allocated when first
+	 * needed) until the hole is filled or given up (then `lost`).
+	 * Required.
 	 */
 	void (*deliver)(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
 	                rd_time_t now);
 	/*
-	 * lost - DATA could not be recovered: `peer` misses something we sent
-	 * (resends exhausted or evicted), or we miss something `peer` sent.
-	 * The sync engine answers with a bulk update request. Optional.
+	 * lost - we miss DATA `peer` sent that cannot be recovered any more
+	 * (it left our window, or the peer no longer holds it), or `peer` is
+	 * new to us (what it sent before is unknown). The sync engine answers
+	 * with a bulk update request. DATA of ours a peer misses for good
+	 * (resends exhausted, resend buffer full) is counted (GAVEUP,
+	 * EVICTED) and announced by a HELLO; that peer's channel then calls
+	 * its own `lost`. Optional.
 	 */
 	void (*lost)(void *user, uint32_t peer, rd_time_t now);
 };
@@ -213,6 +220,7 @@ struct rd_sync_channel_cfg {
 	size_t mtu;               /* largest envelope (UDP payload); 0: 1472 */
 	size_t resend_slots;      /* unacknowledged DATA kept; 0: 1024 */
 	size_t max_peers;         /* 0: 16 */
+	size_t hold_slots;        /* DATA held per peer for in-order delivery; 0: 256 */
 	rd_time_t ack_delay;      /* ack at most this long after DATA; 0: 5 ms */
 	unsigned ack_every;       /* or after this many DATA; 0: 16 */
 	rd_time_t rto;            /* resend unacknowledged DATA after; 0: 100 ms */
@@ -284,6 +292,15 @@ int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_ke
 /* rd_sync_channel_stats - the counters, indexed by enum rd_sync_stat. */
 const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
 
+/*
+ * rd_sync_channel_room - DATA envelopes that can be sent now without more
+ * than min(resend_slots, hold_slots) unacknowledged (beyond that, the
+ * resend buffer evicts or a receiver's hold buffer gives up): use it to
+ * pace bulk transfers to what the peers acknowledge
+ * (rd_sync_engine_cbs.room).
+ */
+size_t rd_sync_channel_room(const struct rd_sync_channel *ch);
+
 /* rd_sync_channel_unacked - DATA envelopes waiting for acknowledgement. */
 size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
 
@@ -339,6 +356,13 @@ struct rd_sync_engine_cbs {
 	 * or overflow. Required if defer is used.
 	 */
 	void (*release)(void *user, uint64_t token, bool acked, rd_time_t now);
+	/*
+	 * room - how many more packets the transport takes now without
+	 * dropping unacknowledged ones (rd_sync_channel_room). Bulk answers
+	 * are paced by it: they go as fast as the peers acknowledge. Optional
+	 * (raw pfsync: bulk_packets every bulk_interval).
+	 */
+	size_t (*room)(void *user);
 	/* tdb - an IPsec SA counter update from a peer. Optional. */
 	void (*tdb)(void *user, const struct rd_pfsync_tdb *tdb, rd_time_t now);
 	/*
@@ -372,6 +396,12 @@ struct rd_sync_engine_cfg {
 	 * remove live states until their next update.
 	 */
 	bool bulk_reconcile;
+	/*
+	 * How long a deleted state is remembered, so that a peer's copy that
+	 * crossed the delete (an update, a bulk) does not bring it back.
+	 * 0: 10 s. One small entry a deleted state.
+	 */
+	rd_time_t tombstone;
 	struct rd_sync_engine_cbs cbs;
 	void *user;
 	const struct rd_mem *mem;
@@ -442,8 +472,10 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
 /*
  * rd_sync_engine_bulk_request - ask the peers for a bulk update: demote by
  * `demotion`, send UPD_REQ 0/0, resend every bulk_req_interval up to
- * bulk_req_tries times; BUS END (or failure) undemotes. Call at start-up
- * and when the sync link comes back.
+ * bulk_req_tries times; BUS END (or failure) undemotes. Call at start-up,
+ * when the sync link comes back, and when the transport lost messages for
+ * good (rd_sync_channel_cbs.lost). A call while a request runs restarts it
+ * (the demotion is held once).
  */
 void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
 
