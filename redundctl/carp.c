@@ -96,8 +96,16 @@ static int ip_proto(const uint8_t *ip, size_t len)
 	return -1;
 }
 
+/* Optional HMAC check: the key and the virtual addresses the HMAC covers. */
+struct verify {
+	bool on;
+	uint8_t key[RD_CARP_KEY_LEN];
+	struct rd_addr addrs[RD_CARP_MAX_ADDRS];
+	size_t naddrs;
+};
+
 static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, const uint8_t *ip,
-                       size_t ip_len)
+                       size_t ip_len, const struct verify *v)
 {
 	struct rd_carp_ip_info info;
 	struct rd_carp_hdr h;
@@ -124,7 +132,13 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, cons
 	hex(h.counter, sizeof(h.counter));
 	printf("\", \"hmac\": \"");
 	hex(h.hmac, sizeof(h.hmac));
-	printf("\", \"interval_ms\": %.3f, \"bow_out\": %s, \"ttl_ok\": %s}\n",
+	printf("\"");
+	if (v->on)
+		printf(", \"hmac_ok\": %s", rd_carp_hmac_verify(v->key, NULL, h.vhid, v->addrs,
+		                                                v->naddrs, h.counter, h.hmac)
+		                                ? "true"
+		                                : "false");
+	printf(", \"interval_ms\": %.3f, \"bow_out\": %s, \"ttl_ok\": %s}\n",
 	       (double)rd_carp_interval(h.advbase, h.advskew) / 1e6,
 	       h.advbase == 255 && h.advskew == 255 ? "true" : "false",
 	       info.ttl == RD_CARP_TTL ? "true" : "false");
@@ -135,14 +149,41 @@ int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 	struct rd_pcap_reader *r;
 	struct rd_pcap_packet p;
 	unsigned long frame = 0, carp = 0, other = 0;
-	int rc;
+	struct verify v = {0};
+	const char *path = NULL;
+	int rc, i;
 
 	(void)o;
-	if (argc != 1) {
-		fprintf(stderr, "usage: redundctl decode carp FILE.pcap\n");
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--pass") == 0 && i + 1 < argc) {
+			if (rd_carp_key_from_pass(argv[++i], v.key) != 0) {
+				fprintf(stderr, "redundctl: --pass: at most 19 characters\n");
+				return 2;
+			}
+			v.on = true;
+		} else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc) {
+			if (v.naddrs == RD_CARP_MAX_ADDRS ||
+			    rd_addr_parse(argv[++i], &v.addrs[v.naddrs]) != 0) {
+				fprintf(stderr,
+				        "redundctl: --addr: expected an IPv4 or IPv6 address "
+				        "(at most %d)\n",
+				        RD_CARP_MAX_ADDRS);
+				return 2;
+			}
+			v.naddrs++;
+		} else if (path == NULL && argv[i][0] != '-') {
+			path = argv[i];
+		} else {
+			path = NULL;
+			break;
+		}
+	}
+	if (path == NULL) {
+		fprintf(stderr,
+		        "usage: redundctl decode carp FILE.pcap [--pass PASS [--addr ADDR]...]\n");
 		return 2;
 	}
-	rc = rd_pcap_reader_open(argv[0], NULL, &r);
+	rc = rd_pcap_reader_open(path, NULL, &r);
 	if (rc != 0) {
 		fprintf(stderr, "redundctl: %s: %s\n", argv[0],
 		        rc == RD_ERR_PROTO ? "not a pcap file (pcapng is not supported)"
@@ -160,11 +201,11 @@ int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 			continue;
 		}
 		carp++;
-		decode_one(frame, &p, ip, ip_len);
+		decode_one(frame, &p, ip, ip_len, &v);
 	}
 	rd_pcap_reader_close(r);
 	if (rc < 0) {
-		fprintf(stderr, "redundctl: %s: record %lu: %s\n", argv[0], frame + 1,
+		fprintf(stderr, "redundctl: %s: record %lu: %s\n", path, frame + 1,
 		        rd_strerror(rc));
 		return 1;
 	}

@@ -21,7 +21,7 @@ static const struct rctl_cmd cmds[] = {
     {"carp", "demote", rctl_carp_demote, "GROUP +N|-N"},
     {"carp", "leave", rctl_carp_leave, ""},
     {"carp", "join", rctl_carp_join, ""},
-    {"decode", "carp", rctl_decode_carp, "FILE.pcap"},
+    {"decode", "carp", rctl_decode_carp, "FILE.pcap [--pass PASS [--addr ADDR]...]"},
     {"decode", "pfsync", rctl_decode_pfsync, "FILE.pcap [--key KEYFILE] [--port N]"},
     {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N]"},
     {"sync", "status", rctl_sync_status, "[--json]"},

@@ -125,4 +125,14 @@ for p in pk:
 assert any(p["advskew"] == 50 for p in theirs + mine)
 PY
 ok "redundctl decode carp: $(wc -l <"$T_DIR/decoded.json") packets, all valid, same count as tshark"
+
+# With the key and the address, every HMAC (carpd's and ucarp's) verifies; with another key none.
+"$REDUNDCTL" decode carp "$T_DIR/carp.pcap" --pass s3cret --addr $VIP >"$T_DIR/hmac.json" ||
+	fail "decode carp --pass failed"
+n=$(grep -c '"hmac_ok": true' "$T_DIR/hmac.json")
+[ "$n" = "$(wc -l <"$T_DIR/hmac.json")" ] || fail "only $n HMACs verify with the right key"
+"$REDUNDCTL" decode carp "$T_DIR/carp.pcap" --pass wrong --addr $VIP >"$T_DIR/hmac.json"
+n=$(grep -c '"hmac_ok": true' "$T_DIR/hmac.json")
+[ "$n" = 0 ] || fail "$n HMACs verify with a wrong key"
+ok "decode carp --pass: every carpd and ucarp HMAC verifies with the key, none without"
 exit 0
