@@ -33,10 +33,24 @@ struct rd_chunk {
 };
 _Static_assert(sizeof(struct rd_chunk) == 64, "chunk is a cache line");
 
-struct rd_index {
+struct rd_itab {
 	struct rd_chunk *chunks;
 	uint32_t mask;  /* nchunks - 1 */
 	uint32_t count; /* entries */
+};
+
+/*
+ * An index grows without a pause: from 70% load a table twice the size is
+ * allocated and zeroed a few chunks per insert; at 80% it becomes `cur` and
+ * the full one `old`; each later insert (and each expiry call) moves a few
+ * of old's chunks into cur, and searches look in both until old is empty
+ * and freed.
+ */
+struct rd_index {
+	struct rd_itab cur, old; /* old.chunks == NULL: not migrating */
+	uint32_t mig;            /* next chunk of old to move */
+	struct rd_itab next;     /* the next table, being zeroed ahead of need */
+	uint32_t zeroed;         /* chunks of next zeroed so far */
 };
 
 /*
@@ -65,6 +79,7 @@ struct rd_state_table {
 	struct rd_log log;
 	struct rd_state_hooks hooks;
 	uint8_t sipkey[16];
+	bool huge_pages;
 	uint32_t limit;
 	uint32_t creatorid;
 	uint64_t next_id;

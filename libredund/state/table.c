@@ -64,7 +64,7 @@ static void advise_huge(const struct rd_state_table *t, void *p, size_t n)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
 	const uintptr_t huge = (uintptr_t)2 << 20;
-	if (t->mem != NULL || n < 2 * huge)
+	if (t->mem != NULL || !t->huge_pages || n < 2 * huge)
 		return;
 	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
 	uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
@@ -75,6 +75,16 @@ static void advise_huge(const struct rd_state_table *t, void *p, size_t n)
 	(void)p;
 	(void)n;
 #endif
+}
+
+/* Zeroed memory: for large blocks the C library maps fresh zero pages, so
+ * the zeroing happens page by page on first touch rather than up front. */
+static void *tcalloc(struct rd_state_table *t, size_t n)
+{
+	void *p = rd_calloc(t->mem, 1, n);
+	if (p != NULL)
+		t->mem_bytes += n;
+	return p;
 }
 
 static void tfree(struct rd_state_table *t, void *p, size_t n)
@@ -154,23 +164,22 @@ static inline bool key_eq(const struct rd_state_key *a, const struct rd_state_ke
 /* Chunks are 64-byte aligned; the raw allocation pointer sits just below them. */
 #define RD_INDEX_EXTRA (64 + sizeof(void *))
 
-static int index_alloc(struct rd_state_table *t, struct rd_index *ix, uint32_t nchunks)
+static int index_alloc(struct rd_state_table *t, struct rd_itab *ix, uint32_t nchunks, bool zero)
 {
 	size_t bytes = (size_t)nchunks * sizeof(struct rd_chunk) + RD_INDEX_EXTRA;
-	uint8_t *raw = tmalloc(t, bytes);
+	uint8_t *raw = zero ? tcalloc(t, bytes) : tmalloc(t, bytes);
 	if (raw == NULL)
 		return RD_ERR_NOMEM;
 	advise_huge(t, raw, bytes);
 	uintptr_t a = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
 	ix->chunks = (struct rd_chunk *)a;
 	memcpy((uint8_t *)a - sizeof(void *), &raw, sizeof(void *));
-	memset(ix->chunks, 0, (size_t)nchunks * sizeof(struct rd_chunk));
 	ix->mask = nchunks - 1;
 	ix->count = 0;
 	return 0;
 }
 
-static void index_free(struct rd_state_table *t, struct rd_index *ix)
+static void index_free(struct rd_state_table *t, struct rd_itab *ix)
 {
 	if (ix->chunks == NULL)
 		return;
@@ -178,15 +187,16 @@ static void index_free(struct rd_state_table *t, struct rd_index *ix)
 	memcpy(&raw, (uint8_t *)ix->chunks - sizeof(void *), sizeof(void *));
 	tfree(t, raw, (size_t)(ix->mask + 1) * sizeof(struct rd_chunk) + RD_INDEX_EXTRA);
 	ix->chunks = NULL;
+	ix->count = 0;
 }
 
-static inline uint32_t index_capacity(const struct rd_index *ix)
+static inline uint32_t index_capacity(const struct rd_itab *ix)
 {
 	/* grow at 80% of the slots */
 	return (uint32_t)(((uint64_t)(ix->mask + 1) * RD_CHUNK_SLOTS * 4) / 5);
 }
 
-static void index_put(struct rd_index *ix, uint64_t h, uint32_t val)
+static void index_put(struct rd_itab *ix, uint64_t h, uint32_t val)
 {
 	uint32_t pos = (uint32_t)h & ix->mask;
 	for (;;) {
@@ -205,8 +215,10 @@ static void index_put(struct rd_index *ix, uint64_t h, uint32_t val)
 	}
 }
 
-static void index_del(struct rd_index *ix, uint64_t h, uint32_t val)
+static bool index_del(struct rd_itab *ix, uint64_t h, uint32_t val)
 {
+	if (ix->chunks == NULL)
+		return false;
 	uint32_t home = (uint32_t)h & ix->mask, pos = home;
 	uint8_t tag = tag_of(h);
 	for (uint32_t n = 0; n <= ix->mask; n++) {
@@ -222,10 +234,13 @@ static void index_del(struct rd_index *ix, uint64_t h, uint32_t val)
 				if (ix->chunks[p].overflow != 255)
 					ix->chunks[p].overflow--;
 			ix->count--;
-			return;
+			return true;
 		}
+		if (c->overflow == 0)
+			break;
 		pos = (pos + 1) & ix->mask;
 	}
+	return false;
 }
 
 static uint64_t kval_hash(const struct rd_state_table *t, uint32_t v)
@@ -240,29 +255,93 @@ static uint64_t idval_hash(const struct rd_state_table *t, uint32_t v)
 	return hash_id(t, st->id, st->creatorid);
 }
 
-/* Make room for `extra` more entries; rehashes into a doubled array. */
-static int index_reserve(struct rd_state_table *t, struct rd_index *ix, uint32_t extra,
-                         uint64_t (*rehash)(const struct rd_state_table *, uint32_t))
+typedef uint64_t (*rd_rehash_fn)(const struct rd_state_table *, uint32_t);
+
+/*
+ * Move up to `nchunks` chunks of the old table into the current one. A
+ * moved chunk's tags are cleared but old's overflow counts are left as they
+ * are: they stay an upper bound, so probes for entries still in old go far
+ * enough.
+ */
+static void index_migrate(struct rd_state_table *t, struct rd_index *ix, uint32_t nchunks,
+                          rd_rehash_fn rehash)
 {
-	if (ix->count + extra <= index_capacity(ix))
-		return 0;
-	uint32_t n = ix->mask + 1;
-	while ((uint64_t)n * RD_CHUNK_SLOTS * 4 / 5 < (uint64_t)ix->count + extra) {
-		if (n >= (1u << 28))
+	struct rd_itab *o = &ix->old;
+	if (o->chunks == NULL)
+		return;
+	for (uint32_t n = 0; n < nchunks && ix->mig <= o->mask; n++, ix->mig++) {
+		struct rd_chunk *c = &o->chunks[ix->mig];
+		for (unsigned i = 0; i < RD_CHUNK_SLOTS; i++) {
+			if (c->tag[i] == 0)
+				continue;
+			index_put(&ix->cur, rehash(t, c->val[i]), c->val[i]);
+			c->tag[i] = 0;
+			o->count--;
+		}
+	}
+	if (ix->mig > o->mask || o->count == 0)
+		index_free(t, o);
+}
+
+/* Chunks moved per insert: enough to empty old long before cur fills up. */
+#define RD_MIGRATE_STEP 4
+/* Chunks of the next table zeroed per insert (1 KiB). */
+#define RD_ZERO_STEP 16
+
+static void index_zero(struct rd_index *ix, uint32_t nchunks)
+{
+	uint32_t total = ix->next.mask + 1;
+	uint32_t n = total - ix->zeroed < nchunks ? total - ix->zeroed : nchunks;
+	memset(&ix->next.chunks[ix->zeroed], 0, (size_t)n * sizeof(struct rd_chunk));
+	ix->zeroed += n;
+}
+
+/*
+ * Make room for `extra` more entries. Each call does a bounded slice of a
+ * growth: move RD_MIGRATE_STEP chunks of old, zero RD_ZERO_STEP chunks of
+ * next. From 70% load the next table is prepared; at 80% it becomes cur.
+ * (If a growth comes due before its preparation finished, the rest is
+ * done in that call: only when one call adds far more than the 10% of
+ * slots between the thresholds, which inserts of one or two entries
+ * never do.)
+ */
+static int index_reserve(struct rd_state_table *t, struct rd_index *ix, uint32_t extra,
+                         rd_rehash_fn rehash)
+{
+	index_migrate(t, ix, RD_MIGRATE_STEP, rehash);
+	if (ix->next.chunks != NULL)
+		index_zero(ix, RD_ZERO_STEP);
+	uint64_t total = (uint64_t)ix->cur.count + ix->old.count + extra;
+	uint64_t slots = (uint64_t)(ix->cur.mask + 1) * RD_CHUNK_SLOTS;
+	if (ix->next.chunks == NULL && ix->old.chunks == NULL && total * 10 > slots * 7) {
+		if (ix->cur.mask + 1 >= (1u << 28))
 			return RD_ERR_NOMEM;
-		n <<= 1;
+		if (index_alloc(t, &ix->next, (ix->cur.mask + 1) * 2, false) != 0)
+			return RD_ERR_NOMEM;
+		ix->zeroed = 0;
+		index_zero(ix, RD_ZERO_STEP);
 	}
-	struct rd_index nix;
-	if (index_alloc(t, &nix, n) != 0)
-		return RD_ERR_NOMEM;
-	for (uint32_t c = 0; c <= ix->mask; c++) {
-		const struct rd_chunk *ch = &ix->chunks[c];
-		for (unsigned i = 0; i < RD_CHUNK_SLOTS; i++)
-			if (ch->tag[i] != 0)
-				index_put(&nix, rehash(t, ch->val[i]), ch->val[i]);
+	if (total <= index_capacity(&ix->cur))
+		return 0;
+	if (ix->next.chunks == NULL) {
+		/* a growth still migrating, or next could not be had earlier */
+		uint32_t n = ix->cur.mask + 1;
+		while ((uint64_t)n * RD_CHUNK_SLOTS * 4 / 5 < total) {
+			if (n >= (1u << 28))
+				return RD_ERR_NOMEM;
+			n <<= 1;
+		}
+		if (index_alloc(t, &ix->next, n, false) != 0)
+			return RD_ERR_NOMEM;
+		ix->zeroed = 0;
 	}
-	index_free(t, ix);
-	*ix = nix;
+	index_zero(ix, UINT32_MAX);
+	index_migrate(t, ix, UINT32_MAX, rehash); /* finish a previous growth */
+	ix->old = ix->cur;
+	ix->cur = ix->next;
+	ix->next.chunks = NULL;
+	ix->mig = 0;
+	index_migrate(t, ix, RD_MIGRATE_STEP, rehash);
 	return 0;
 }
 
@@ -355,27 +434,33 @@ static void kslot_put(struct rd_state_table *t, uint32_t i)
  */
 static uint32_t id_index_take(struct rd_state_table *t, const struct rd_state *st)
 {
-	struct rd_index *ix = &t->ididx;
 	uint64_t h = hash_id(t, st->id, st->creatorid);
-	uint32_t home = (uint32_t)h & ix->mask, pos = home;
 	uint8_t tag = tag_of(h);
-	for (uint32_t n = 0; n <= ix->mask; n++) {
-		struct rd_chunk *c = &ix->chunks[pos];
-		unsigned m = match_tags(c, tag);
-		while (m != 0) {
-			unsigned i = (unsigned)__builtin_ctz(m);
-			m &= m - 1;
-			uint32_t v = c->val[i];
-			if (rd_slot(t, v) != st)
-				continue;
-			c->tag[i] = 0;
-			for (uint32_t p = home; p != pos; p = (p + 1) & ix->mask)
-				if (ix->chunks[p].overflow != 255)
-					ix->chunks[p].overflow--;
-			ix->count--;
-			return v;
+	for (int k = 0; k < 2; k++) {
+		struct rd_itab *ix = k == 0 ? &t->ididx.cur : &t->ididx.old;
+		if (ix->chunks == NULL)
+			continue;
+		uint32_t home = (uint32_t)h & ix->mask, pos = home;
+		for (uint32_t n = 0; n <= ix->mask; n++) {
+			struct rd_chunk *c = &ix->chunks[pos];
+			unsigned m = match_tags(c, tag);
+			while (m != 0) {
+				unsigned i = (unsigned)__builtin_ctz(m);
+				m &= m - 1;
+				uint32_t v = c->val[i];
+				if (rd_slot(t, v) != st)
+					continue;
+				c->tag[i] = 0;
+				for (uint32_t p = home; p != pos; p = (p + 1) & ix->mask)
+					if (ix->chunks[p].overflow != 255)
+						ix->chunks[p].overflow--;
+				ix->count--;
+				return v;
+			}
+			if (c->overflow == 0)
+				break;
+			pos = (pos + 1) & ix->mask;
 		}
-		pos = (pos + 1) & ix->mask;
 	}
 	return RD_NONE;
 }
@@ -413,6 +498,7 @@ void rd_state_config_default(struct rd_state_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->limit = 100000;
+	cfg->huge_pages = true;
 	memcpy(cfg->timeouts, default_timeouts, sizeof(cfg->timeouts));
 }
 
@@ -434,6 +520,7 @@ int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table 
 	t->log = cfg->log;
 	t->hooks = cfg->hooks;
 	t->limit = cfg->limit;
+	t->huge_pages = cfg->huge_pages;
 	memcpy(t->timeouts, cfg->timeouts, sizeof(t->timeouts));
 	rd_random_buf(&cfg->random, t->sipkey, sizeof(t->sipkey));
 	t->creatorid = cfg->creatorid;
@@ -448,11 +535,12 @@ int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table 
 	}
 	t->free_head = RD_NONE;
 	t->kfree_head = RD_NONE;
-	uint32_t chunks = 16;
+	uint32_t chunks = 1;
 	while ((uint64_t)chunks * RD_CHUNK_SLOTS * 4 / 5 < cfg->size_hint && chunks < (1u << 27))
 		chunks <<= 1;
-	if (index_alloc(t, &t->kidx, chunks) != 0 || index_alloc(t, &t->ididx, chunks) != 0) {
-		index_free(t, &t->kidx);
+	if (index_alloc(t, &t->kidx.cur, chunks, true) != 0 ||
+	    index_alloc(t, &t->ididx.cur, chunks, true) != 0) {
+		index_free(t, &t->kidx.cur);
 		rd_free(t->mem, t);
 		return RD_ERR_NOMEM;
 	}
@@ -480,8 +568,12 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 	for (uint32_t r = 0; r < t->nrules; r++)
 		tfree(t, t->rules[r].timeouts, RD_STATE_TM_MAX * sizeof(uint32_t));
 	tfree(t, t->rules, t->nrules * sizeof(*t->rules));
-	index_free(t, &t->kidx);
-	index_free(t, &t->ididx);
+	index_free(t, &t->kidx.cur);
+	index_free(t, &t->kidx.old);
+	index_free(t, &t->kidx.next);
+	index_free(t, &t->ididx.cur);
+	index_free(t, &t->ididx.old);
+	index_free(t, &t->ididx.next);
 	rd_free(t->mem, t);
 }
 
@@ -599,9 +691,13 @@ void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 	if (t->hooks.event != NULL)
 		t->hooks.event(t->hooks.user, st, RD_STATE_EV_REMOVE, why, now);
 	uint32_t slot = id_index_take(t, st);
-	index_del(&t->kidx, hash_key(t, &st->key), slot << 1);
+	uint64_t h = hash_key(t, &st->key);
+	if (!index_del(&t->kidx.cur, h, slot << 1))
+		index_del(&t->kidx.old, h, slot << 1);
 	if (st->flags & RD_STATE_F_NAT) {
-		index_del(&t->kidx, hash_key(t, rd_kslot(t, st->stack)), slot << 1 | 1);
+		h = hash_key(t, rd_kslot(t, st->stack));
+		if (!index_del(&t->kidx.cur, h, slot << 1 | 1))
+			index_del(&t->kidx.old, h, slot << 1 | 1);
 		kslot_put(t, st->stack);
 	}
 	if (st->rule < t->nrules)
@@ -636,37 +732,41 @@ const struct rd_state_key *rd_state_stack_key(const struct rd_state_table *t,
 static struct rd_state *find_live_h(struct rd_state_table *t, const struct rd_state_key *key,
                                     uint64_t h, unsigned dir, uint16_t ifindex, rd_time_t now)
 {
-	const struct rd_index *ix = &t->kidx;
 	uint8_t tag = tag_of(h);
-	uint32_t pos = (uint32_t)h & ix->mask;
 	struct rd_state *floating = NULL;
-	for (uint32_t n = 0; n <= ix->mask; n++) {
-		const struct rd_chunk *c = &ix->chunks[pos];
-		unsigned m = match_tags(c, tag);
-		while (m != 0) {
-			unsigned i = (unsigned)__builtin_ctz(m);
-			m &= m - 1;
-			uint32_t v = c->val[i];
-			struct rd_state *st = rd_slot(t, v >> 1);
-			const struct rd_state_key *k = (v & 1) ? rd_kslot(t, st->stack) : &st->key;
-			if (!key_eq(k, key))
-				continue;
-			if (st->flags & RD_STATE_F_NAT) {
-				if ((v & 1) != (dir == RD_STATE_OUT))
+	for (int k = 0; k < 2; k++) {
+		const struct rd_itab *ix = k == 0 ? &t->kidx.cur : &t->kidx.old;
+		if (ix->chunks == NULL)
+			continue;
+		uint32_t pos = (uint32_t)h & ix->mask;
+		for (uint32_t n = 0; n <= ix->mask; n++) {
+			const struct rd_chunk *c = &ix->chunks[pos];
+			unsigned m = match_tags(c, tag);
+			while (m != 0) {
+				unsigned i = (unsigned)__builtin_ctz(m);
+				m &= m - 1;
+				uint32_t v = c->val[i];
+				struct rd_state *st = rd_slot(t, v >> 1);
+				const struct rd_state_key *sk =
+				    (v & 1) ? rd_kslot(t, st->stack) : &st->key;
+				if (!key_eq(sk, key))
 					continue;
+				if ((st->flags & RD_STATE_F_NAT) &&
+				    (v & 1) != (dir == RD_STATE_OUT))
+					continue;
+				if (st->ifindex != 0 && ifindex != 0 && st->ifindex != ifindex)
+					continue;
+				if (expired(t, st, now))
+					continue;
+				if (st->ifindex != 0 && st->ifindex == ifindex)
+					return st;
+				if (floating == NULL)
+					floating = st;
 			}
-			if (st->ifindex != 0 && ifindex != 0 && st->ifindex != ifindex)
-				continue;
-			if (expired(t, st, now))
-				continue;
-			if (st->ifindex != 0 && st->ifindex == ifindex)
-				return st;
-			if (floating == NULL)
-				floating = st;
+			if (c->overflow == 0)
+				break;
+			pos = (pos + 1) & ix->mask;
 		}
-		if (c->overflow == 0)
-			break;
-		pos = (pos + 1) & ix->mask;
 	}
 	return floating;
 }
@@ -691,7 +791,7 @@ static void burst_hash(struct rd_state_table *t, const struct rd_state_key *cons
 {
 	for (size_t i = 0; i < m; i++) {
 		h[i] = hash_key(t, keys[i]);
-		__builtin_prefetch(&t->kidx.chunks[(uint32_t)h[i] & t->kidx.mask]);
+		__builtin_prefetch(&t->kidx.cur.chunks[(uint32_t)h[i] & t->kidx.cur.mask]);
 	}
 }
 
@@ -711,7 +811,8 @@ size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key
 		size_t m = n - base < RD_BURST ? n - base : RD_BURST;
 		const uint64_t *h = hb[g];
 		for (size_t i = 0; i < m; i++) {
-			const struct rd_chunk *c = &t->kidx.chunks[(uint32_t)h[i] & t->kidx.mask];
+			const struct rd_chunk *c =
+			    &t->kidx.cur.chunks[(uint32_t)h[i] & t->kidx.cur.mask];
 			unsigned mt = match_tags(c, tag_of(h[i]));
 			while (mt != 0) {
 				__builtin_prefetch(rd_slot(t, c->val[__builtin_ctz(mt)] >> 1));
@@ -741,23 +842,27 @@ struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state
 
 static struct rd_state *find_id_any(struct rd_state_table *t, uint64_t id, uint32_t creatorid)
 {
-	const struct rd_index *ix = &t->ididx;
 	uint64_t h = hash_id(t, id, creatorid);
 	uint8_t tag = tag_of(h);
-	uint32_t pos = (uint32_t)h & ix->mask;
-	for (uint32_t n = 0; n <= ix->mask; n++) {
-		const struct rd_chunk *c = &ix->chunks[pos];
-		unsigned m = match_tags(c, tag);
-		while (m != 0) {
-			unsigned i = (unsigned)__builtin_ctz(m);
-			m &= m - 1;
-			struct rd_state *st = rd_slot(t, c->val[i]);
-			if (st->id == id && st->creatorid == creatorid)
-				return st;
+	for (int k = 0; k < 2; k++) {
+		const struct rd_itab *ix = k == 0 ? &t->ididx.cur : &t->ididx.old;
+		if (ix->chunks == NULL)
+			continue;
+		uint32_t pos = (uint32_t)h & ix->mask;
+		for (uint32_t n = 0; n <= ix->mask; n++) {
+			const struct rd_chunk *c = &ix->chunks[pos];
+			unsigned m = match_tags(c, tag);
+			while (m != 0) {
+				unsigned i = (unsigned)__builtin_ctz(m);
+				m &= m - 1;
+				struct rd_state *st = rd_slot(t, c->val[i]);
+				if (st->id == id && st->creatorid == creatorid)
+					return st;
+			}
+			if (c->overflow == 0)
+				break;
+			pos = (pos + 1) & ix->mask;
 		}
-		if (c->overflow == 0)
-			break;
-		pos = (pos + 1) & ix->mask;
 	}
 	return NULL;
 }
@@ -778,39 +883,44 @@ struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_
 static bool collides(struct rd_state_table *t, const struct rd_state_key *key, uint64_t h,
                      uint16_t ifindex, uint8_t outflag, rd_time_t now)
 {
-	const struct rd_index *ix = &t->kidx;
 	uint8_t tag = tag_of(h);
 	bool live;
 restart:
 	live = false;
-	uint32_t pos = (uint32_t)h & ix->mask;
-	for (uint32_t n = 0; n <= ix->mask; n++) {
-		const struct rd_chunk *c = &ix->chunks[pos];
-		unsigned m = match_tags(c, tag);
-		while (m != 0) {
-			unsigned i = (unsigned)__builtin_ctz(m);
-			m &= m - 1;
-			uint32_t v = c->val[i];
-			struct rd_state *st = rd_slot(t, v >> 1);
-			const struct rd_state_key *k = (v & 1) ? rd_kslot(t, st->stack) : &st->key;
-			if (!key_eq(k, key) || st->ifindex != ifindex ||
-			    (st->flags & RD_STATE_F_OUT) != outflag)
-				continue;
-			if (expired(t, st, now)) {
-				rd_state_remove_why(t, st, RD_STATE_RM_EXPIRED, now);
-				goto restart;
+	for (int k = 0; k < 2; k++) {
+		const struct rd_itab *ix = k == 0 ? &t->kidx.cur : &t->kidx.old;
+		if (ix->chunks == NULL)
+			continue;
+		uint32_t pos = (uint32_t)h & ix->mask;
+		for (uint32_t n = 0; n <= ix->mask; n++) {
+			const struct rd_chunk *c = &ix->chunks[pos];
+			unsigned m = match_tags(c, tag);
+			while (m != 0) {
+				unsigned i = (unsigned)__builtin_ctz(m);
+				m &= m - 1;
+				uint32_t v = c->val[i];
+				struct rd_state *st = rd_slot(t, v >> 1);
+				const struct rd_state_key *sk =
+				    (v & 1) ? rd_kslot(t, st->stack) : &st->key;
+				if (!key_eq(sk, key) || st->ifindex != ifindex ||
+				    (st->flags & RD_STATE_F_OUT) != outflag)
+					continue;
+				if (expired(t, st, now)) {
+					rd_state_remove_why(t, st, RD_STATE_RM_EXPIRED, now);
+					goto restart;
+				}
+				if (st->key.proto == 6 && st->src.state >= RD_TCPS_FIN_WAIT_2 &&
+				    st->dst.state >= RD_TCPS_FIN_WAIT_2) {
+					rd_state_remove_why(t, st, RD_STATE_RM_REUSED, now);
+					goto restart;
+				}
+				/* keep going: every expired/closed holder of the key gives way */
+				live = true;
 			}
-			if (st->key.proto == 6 && st->src.state >= RD_TCPS_FIN_WAIT_2 &&
-			    st->dst.state >= RD_TCPS_FIN_WAIT_2) {
-				rd_state_remove_why(t, st, RD_STATE_RM_REUSED, now);
-				goto restart;
-			}
-			/* keep going: every expired/closed holder of the key gives way */
-			live = true;
+			if (c->overflow == 0)
+				break;
+			pos = (pos + 1) & ix->mask;
 		}
-		if (c->overflow == 0)
-			break;
-		pos = (pos + 1) & ix->mask;
 	}
 	return live;
 }
@@ -865,15 +975,15 @@ static void slot_put(struct rd_state_table *t, struct rd_state *st, uint32_t slo
 static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot, uint64_t hw,
                    uint64_t hs, const struct rd_state_key *stack)
 {
-	index_put(&t->kidx, hw, slot << 1);
+	index_put(&t->kidx.cur, hw, slot << 1);
 	if (st->flags & RD_STATE_F_NAT) {
 		st->stack = kslot_take(t);
 		*rd_kslot(t, st->stack) = *stack;
-		index_put(&t->kidx, hs, slot << 1 | 1);
+		index_put(&t->kidx.cur, hs, slot << 1 | 1);
 	} else {
 		st->stack = RD_NONE;
 	}
-	index_put(&t->ididx, hash_id(t, st->id, st->creatorid), slot);
+	index_put(&t->ididx.cur, hash_id(t, st->id, st->creatorid), slot);
 	if (st->rule < t->nrules)
 		t->rules[st->rule].states_cur++;
 	if (rd_state_halfopen(st))
@@ -1115,6 +1225,9 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
 
 size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget)
 {
+	/* a pending index growth also progresses here, a few chunks a call */
+	index_migrate(t, &t->kidx, RD_MIGRATE_STEP, kval_hash);
+	index_migrate(t, &t->ididx, RD_MIGRATE_STEP, idval_hash);
 	uint32_t cap = t->hw;
 	size_t removed = 0;
 	if (cap == 0)

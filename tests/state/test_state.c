@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "state/state_internal.h"
 
 #define C  0x0a000001u /* client 10.0.0.1 */
 #define S  0x0a000002u /* server 10.0.0.2 */
@@ -638,6 +639,42 @@ START_TEST(memory_accounting_grows_with_states)
 }
 END_TEST
 
+START_TEST(index_growth_moves_entries_a_few_at_a_time_and_loses_none)
+{
+	enum { N = 50000 };
+	bool seen_migration = false;
+	for (uint32_t i = 0; i < N; i++) {
+		struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C + i, 1, S, 53);
+		ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, NULL), 0);
+		if (tbl->kidx.old.chunks != NULL) {
+			/* a growth is in progress: both tables hold entries */
+			ck_assert_uint_gt(tbl->kidx.old.count, 0);
+			ck_assert_uint_gt(tbl->kidx.cur.count, 0);
+			ck_assert_uint_eq(tbl->kidx.old.count + tbl->kidx.cur.count, i + 1);
+			seen_migration = true;
+		}
+		/* every fourth step: an earlier state is still found by key and by id */
+		if (i % 4 == 0) {
+			uint32_t j = (i * 2654435761u) % (i + 1);
+			struct rd_state_pkt q = mkpkt(17, RD_STATE_OUT, S, 53, C + j, 1);
+			struct rd_state_key k;
+			rd_state_key_from_pkt(&q, &k);
+			struct rd_state *st = rd_state_lookup(tbl, &k, RD_STATE_OUT, 0, T0);
+			ck_assert_ptr_nonnull(st);
+			ck_assert_ptr_eq(rd_state_find_id(tbl, st->id, st->creatorid, T0), st);
+		}
+	}
+	ck_assert(seen_migration);
+	/* expiry calls finish a pending migration, and removal works across both */
+	while (tbl->kidx.old.chunks != NULL || tbl->ididx.old.chunks != NULL)
+		rd_state_expire(tbl, T0, 1);
+	ck_assert_uint_eq(rd_state_count(tbl), N);
+	ck_assert_uint_eq(rd_state_expire(tbl, T0 + 3600 * RD_SEC, 2 * N), N);
+	ck_assert_uint_eq(tbl->kidx.cur.count, 0);
+	ck_assert_uint_eq(tbl->ididx.cur.count, 0);
+}
+END_TEST
+
 Suite *state_suite(void)
 {
 	Suite *s = suite_create("state");
@@ -675,6 +712,7 @@ Suite *state_suite(void)
 	tcase_add_test(tc, import_of_known_id_updates_in_place);
 	tcase_add_test(tc, import_colliding_with_another_state_counts_state_insert);
 	tcase_add_test(tc, memory_accounting_grows_with_states);
+	tcase_add_test(tc, index_growth_moves_entries_a_few_at_a_time_and_loses_none);
 	suite_add_tcase(s, tc);
 	return s;
 }

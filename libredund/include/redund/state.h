@@ -229,8 +229,22 @@ struct rd_state_config {
 	struct rd_random random;  /* seeds the hash key and ids; fn NULL: libsodium */
 	struct rd_log log;        /* fn NULL: silent */
 	struct rd_state_hooks hooks;
-	uint32_t limit;     /* max states (pf's "set limit states"), default 100000 */
-	uint32_t size_hint; /* states to size the indices for up front (0: small) */
+	uint32_t limit; /* max states (pf's "set limit states"), default 100000 */
+	/*
+	 * States to size the indices for up front (0: small). An index doubles
+	 * when 80% full, rehashing every entry in that one call (roughly 0.1 s
+	 * per million states): set this to `limit` to keep growth off the
+	 * packet path.
+	 */
+	uint32_t size_hint;
+	/*
+	 * With the default allocator (mem NULL) on Linux, advise the large
+	 * arrays (slab pages, indices) for transparent huge pages: fewer TLB
+	 * misses, about a third more lookups/s at 10^6 states; the price is
+	 * that a first touch may wait for the kernel to assemble a huge page.
+	 * Default true; false never advises.
+	 */
+	bool huge_pages;
 	uint32_t creatorid; /* 0: random nonzero (pf's hostid) */
 	uint64_t id_base;   /* first id; 0: random << 32 (ids differ across restarts) */
 	uint32_t timeouts[RD_STATE_TM_MAX]; /* seconds (adaptive: states), pf's defaults */
@@ -238,7 +252,8 @@ struct rd_state_config {
 
 /*
  * rd_state_config_default - fill *cfg with pf's defaults: timeouts of the
- * table above, adaptive 60000/120000, limit 100000, everything else zero.
+ * table above, adaptive 60000/120000, limit 100000, huge_pages true,
+ * everything else zero.
  * Thread-safe.
  */
 void rd_state_config_default(struct rd_state_config *cfg);
