@@ -307,6 +307,42 @@ START_TEST(test_bow_out_ad_gives_instant_takeover)
 }
 END_TEST
 
+/* The "will time out" rule compares (3 x own advbase s, own skew us) with
+ * the ad's timeval: a bow-out (255, 255/256 s) beats it up to advbase 85
+ * (255 s + at most 254/256 s), not from 86 on, where the backup re-arms. */
+static enum rd_carp_state backup_hears_bow_out(uint8_t own_advbase, uint8_t own_skew)
+{
+	struct node n;
+	struct rd_addr store[1];
+	struct rd_carp_vhost_config c = vcfg(1, own_advbase, own_skew, "10.0.0.2", store);
+	struct rd_carp_vhost *vh;
+	struct ad_spec a = ad_default();
+	uint8_t pkt[RD_CARP_PKT_MAX];
+	size_t len;
+	enum rd_carp_state r;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	ck_assert_int_eq(rd_carp_vhost_add(n.ifp, &c, T0, &vh), 0);
+	a.advbase = 255;
+	a.advskew = 255;
+	len = make_ad(&a, pkt);
+	ck_assert_int_eq(rd_carp_input(n.ifp, pkt, len, T0 + RD_SEC), 0);
+	r = st(vh);
+	if (r == RD_CARP_BACKUP)
+		ck_assert_uint_eq(md4(vh),
+		                  T0 + RD_SEC + rd_carp_master_down(own_advbase, own_skew, 0));
+	rd_carp_if_free(n.ifp);
+	return r;
+}
+
+START_TEST(test_bow_out_takeover_boundary_is_advbase_85)
+{
+	ck_assert_int_eq(backup_hears_bow_out(85, 254), RD_CARP_MASTER);
+	ck_assert_int_eq(backup_hears_bow_out(86, 0), RD_CARP_BACKUP);
+	ck_assert_int_eq(backup_hears_bow_out(1, 0), RD_CARP_MASTER);
+}
+END_TEST
+
 START_TEST(test_advbase_zero_backup_ignores_bow_out_rule)
 {
 	/* OpenBSD skips the 3 x advbase rule when advbase is 0. */
@@ -516,6 +552,7 @@ int main(void)
 	tcase_add_test(tc, test_backup_takes_over_more_demoted_master_without_preempt);
 	tcase_add_test(tc, test_backup_takes_over_master_that_will_time_out);
 	tcase_add_test(tc, test_bow_out_ad_gives_instant_takeover);
+	tcase_add_test(tc, test_bow_out_takeover_boundary_is_advbase_85);
 	tcase_add_test(tc, test_advbase_zero_backup_ignores_bow_out_rule);
 	tcase_add_test(tc, test_backup_takes_over_when_master_falls_silent);
 	tcase_add_test(tc, test_init_vhost_ignores_advertisements);
