@@ -83,6 +83,7 @@ struct sd_daemon {
 	bool local; /* table events are syncd's own doing: not for the kernel */
 	bool quitting;
 	bool dump_pending; /* the kernel's table is read once the start-up bulk ended */
+	bool dumping;      /* reading it now */
 	struct rd_state_iter sweep;
 	rd_time_t sweep_due;
 	uint32_t deftimeouts[RD_STATE_TM_MAX];
@@ -228,6 +229,8 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 			d->stats[SD_LOCAL_DESTROY]++;
 			rd_state_remove(d->t, st, now);
 		}
+	} else if (st != NULL && d->dumping) {
+		/* A peer's state we already hold (the bulk brought it): nothing new. */
 	} else {
 		if (st != NULL) {
 			info.id = st->id;
@@ -261,7 +264,10 @@ static void dump_kernel(struct sd_daemon *d)
 	int rc;
 
 	d->dump_pending = false;
-	if ((rc = sd_ct_dump(d->ct)) < 0)
+	d->dumping = true;
+	rc = sd_ct_dump(d->ct);
+	d->dumping = false;
+	if (rc < 0)
 		sd_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
 	sd_log(LOG_NOTICE, "kernel table read: %u states of ours, %u states in all",
 	       rd_state_count(d->t) - before, rd_state_count(d->t));
