@@ -13,8 +13,8 @@ add_host B 2
 VIP=10.77.0.100
 VIP6=fd77::100
 
-# ---- unicast IPv4
-start_capture "$T_DIR/uni.pcap"
+# ---- unicast IPv4 (captured on B's link: every ad of the pair passes there)
+start_capture "$T_DIR/uni.pcap" B eth0
 start_carpd A -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 10 --peer 10.77.0.2
 start_carpd B -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 50 --peer 10.77.0.1
 wait_state A MASTER 5

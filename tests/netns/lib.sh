@@ -100,9 +100,6 @@ make_bridge() {
 	in_ns BR sysctl -qw net.ipv6.conf.br0.accept_dad=0
 	# No multicast snooping: a bridge then floods CARP like a plain switch.
 	in_ns BR ip link set br0 type bridge mcast_snooping 0
-	# No learning (ageing 0): the bridge floods like a hub, so a capture on br0
-	# sees unicast between hosts too.
-	in_ns BR ip link set br0 type bridge ageing_time 0
 	in_ns BR ip addr add 10.77.0.254/24 dev br0
 	in_ns BR ip addr add fd77::fe/64 dev br0 nodad
 	in_ns BR ip link set br0 up
@@ -118,6 +115,9 @@ add_host() {
 	ip link add "v${n}-$$" netns "$(ns BR)" type veth peer name eth0 netns "$(ns "$name")" ||
 		fail "cannot create veth"
 	in_ns BR ip link set "v${n}-$$" master br0 up
+	# No address learning: the bridge floods every frame like a hub, so a capture
+	# on br0 sees unicast between hosts too.
+	in_ns BR bridge link set dev "v${n}-$$" learning off
 	in_ns "$name" ip addr add "10.77.0.$n/24" dev eth0
 	in_ns "$name" ip addr add "fd77::$n/64" dev eth0 nodad
 	in_ns "$name" ip link set eth0 up
@@ -224,10 +224,12 @@ neigh_mac() {
 
 mac_of() { in_ns "$1" cat /sys/class/net/eth0/address; }
 
-# start_capture FILE: tcpdump of CARP on the bridge into FILE (packet-buffered).
+# start_capture FILE [NS IF]: tcpdump of CARP into FILE, on the
+# bridge by default, or on interface IF of namespace NS. Immediate mode: without it
+# libpcap hands packets over in blocks and those of the last block are lost at stop.
 start_capture() {
-	ip netns exec "$(ns BR)" tcpdump -i br0 -U -s 0 -w "$1" ip proto 112 or ip6 proto 112 \
-		>/dev/null 2>&1 &
+	ip netns exec "$(ns "${2:-BR}")" tcpdump -i "${3:-br0}" --immediate-mode -U -s 0 -w "$1" \
+		ip proto 112 or ip6 proto 112 >/dev/null 2>&1 &
 	T_PIDS+=($!)
 	CAPTURE_PID=$!
 	sleep 0.5
