@@ -1,6 +1,6 @@
 #!/bin/bash
-# Unicast peers (--peer): advertisements go to the peer, never to
-# 224.0.0.18, and failover works. IPv6: a vhost with an IPv6 address
+# Unicast peers (--peer), IPv4 and IPv6: advertisements go to the peer,
+# never to the multicast group, and failover works. IPv6: a vhost with an IPv6 address
 # advertises to ff02::12 from the link-local address, the MASTER holds the
 # address, and on failover the client's neighbour entry follows the
 # unsolicited neighbour advertisement (Override flag).
@@ -63,4 +63,26 @@ hl=$(tcpdump -vnr "$T_DIR/v6.pcap" 'ip6 and dst host ff02::12' 2>/dev/null | gre
 [ "$hl" = "$v6" ] || fail "$((v6 - hl)) IPv6 advertisements without hop limit 255"
 [ "$(counter B badauth)" = 0 ] || fail "B refused IPv6 advertisements (HMAC)"
 ok "IPv6: $v6 ads to ff02::12 with hop limit 255; failover; neighbour entry follows the NA"
+kill -TERM "$PID_B"
+wait "$PID_B"
+in_ns A ip addr del $VIP6/64 dev eth0 2>/dev/null
+
+# ---- unicast IPv6 (global sources, no multicast)
+start_capture "$T_DIR/u6.pcap" B eth0
+start_carpd A -i eth0 -v 4 -p s3cret -a fd77::104/64 -b 0 -k 10 --peer fd77::2
+start_carpd B -i eth0 -v 4 -p s3cret -a fd77::104/64 -b 0 -k 50 --peer fd77::1
+wait_state A MASTER 5
+wait_state B BACKUP 5
+sleep 0.5
+[ "$(state B)" = BACKUP ] || fail "B did not stay BACKUP: it does not hear A's IPv6 unicast"
+kill -KILL "$PID_A"
+wait_state B MASTER 5
+has_addr B fd77::104 || fail "B lacks fd77::104"
+sleep 0.5
+stop_capture
+a=$(tcpdump -nr "$T_DIR/u6.pcap" 'ip6 and src host fd77::1 and dst host fd77::2' 2>/dev/null | wc -l)
+b=$(tcpdump -nr "$T_DIR/u6.pcap" 'ip6 and src host fd77::2 and dst host fd77::1' 2>/dev/null | wc -l)
+m=$(tcpdump -nr "$T_DIR/u6.pcap" 'ip6 and dst host ff02::12' 2>/dev/null | wc -l)
+[ "$a" -gt 5 ] && [ "$b" -gt 0 ] && [ "$m" = 0 ] || fail "IPv6 unicast: A->B $a, B->A $b, multicast $m"
+ok "IPv6 unicast: $a ads A->peer, $b B->peer, none to ff02::12; failover to B"
 exit 0
