@@ -123,9 +123,66 @@ bool cd_script_reaped(struct cd_script_queue *q, pid_t pid, int status);
 void cd_script_clear(struct cd_script_queue *q);
 bool cd_script_idle(const struct cd_script_queue *q);
 
-/* ---- the daemon (daemon.c) ---- */
+/* epoll tags: the first member of every object registered with epoll. */
+enum cd_watch_kind {
+	CD_W_TIMER = 1,
+	CD_W_SIGNAL,
+	CD_W_NETLINK,
+	CD_W_CARP4,
+	CD_W_CARP6,
+	CD_W_CONTROL,
+	CD_W_CLIENT,
+};
+struct cd_watch {
+	enum cd_watch_kind kind;
+	void *obj;
+};
 
-struct cd_daemon;
+/* ---- the daemon (daemon.c; control requests in requests.c) ---- */
+
+struct cd_iface;
+
+/* A vhost as run: its configuration, the engine object, addresses, scripts. */
+struct cd_vhost {
+	struct cd_iface *ifc;
+	struct cd_vhost_conf conf;
+	struct rd_carp_vhost *vh; /* NULL once removed from the engine */
+	bool managed;             /* no scripts: carpd adds/removes the addresses */
+	bool addrs_on;            /* the addresses are on the interface (managed) */
+	bool started;             /* has been BACKUP once (neutral/initial cleanup done) */
+	struct cd_script_queue scripts;
+};
+
+/* An interface: one engine link, its sockets and its vhosts. */
+struct cd_iface {
+	struct cd_watch w4, w6; /* first: epoll tags for the two sockets */
+	struct cd_daemon *d;
+	char name[IF_NAMESIZE];
+	unsigned int ifindex;
+	struct rd_carp_if *cif;
+	struct rd_io_carp *io;
+	struct rd_io_announce *ann;
+	bool inet, inet6; /* families the io was opened for */
+	bool ignoreifstate;
+	struct cd_vhost **vh;
+	size_t nvh;
+};
+
+/* The whole daemon: configuration, the loop's descriptors, interfaces. */
+struct cd_daemon {
+	struct cd_config cfg;
+	int epfd, tfd, sfd;
+	struct cd_watch wt, ws, wn;
+	struct rd_io_nl *nl;
+	struct cd_control *ctl;
+	struct cd_iface **ifs;
+	size_t nifs;
+	struct cd_vhost **dead; /* removed on reload, waiting for their scripts */
+	size_t ndead;
+	bool quitting;
+	rd_time_t quit_deadline;
+	uint32_t epoch;
+};
 
 int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out);
 /* After daemon(3): re-bind signal delivery to this (the child) process. */
@@ -154,21 +211,6 @@ void cd_control_accept(struct cd_control *c, int epfd);
 /* A client's socket (tag from epoll) is ready. */
 void cd_control_client_event(struct cd_control *c, void *tag, uint32_t events, struct cd_daemon *d);
 void cd_control_close(struct cd_control *c);
-
-/* epoll tags: the first member of every object registered with epoll. */
-enum cd_watch_kind {
-	CD_W_TIMER = 1,
-	CD_W_SIGNAL,
-	CD_W_NETLINK,
-	CD_W_CARP4,
-	CD_W_CARP6,
-	CD_W_CONTROL,
-	CD_W_CLIENT,
-};
-struct cd_watch {
-	enum cd_watch_kind kind;
-	void *obj;
-};
 
 /* ---- small string buffer ---- */
 struct cd_buf {
