@@ -15,7 +15,6 @@ struct rd_io_carp {
 	unsigned int ifindex;
 	int fd4;
 	int fd6;
-	int fd4_hdrincl; /* opened on first rd_io_carp_send_ip4 */
 	struct rd_addr src4;
 	struct rd_addr src6;
 };
@@ -117,7 +116,7 @@ int rd_io_carp_open(const struct rd_io_carp_config *cfg, struct rd_io_carp **out
 		return -ENOMEM;
 	io->mem = cfg->mem;
 	io->ifindex = cfg->ifindex;
-	io->fd4 = io->fd6 = io->fd4_hdrincl = -1;
+	io->fd4 = io->fd6 = -1;
 	io->src4 = cfg->src4;
 	io->src6 = cfg->src6;
 	if (cfg->inet && (rc = open4(cfg, &io->fd4)) < 0)
@@ -139,8 +138,6 @@ void rd_io_carp_close(struct rd_io_carp *io)
 		close(io->fd4);
 	if (io->fd6 >= 0)
 		close(io->fd6);
-	if (io->fd4_hdrincl >= 0)
-		close(io->fd4_hdrincl);
 	rd_free(io->mem, io);
 }
 
@@ -329,40 +326,4 @@ int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *src, const stru
 		return sendmsg(io->fd6, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
 	}
 	return -EAFNOSUPPORT;
-}
-
-int rd_io_carp_send_ip4(struct rd_io_carp *io, const void *pkt, size_t len)
-{
-	const uint8_t *p = pkt;
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	struct ip_mreqn mreq;
-	int rc;
-
-	if (len < 20 || (p[0] >> 4) != 4)
-		return -EINVAL;
-	if (io->fd4_hdrincl < 0) {
-		/* IPPROTO_RAW implies IP_HDRINCL: the caller's header goes out as built. */
-		int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
-
-		if (fd < 0)
-			return -errno;
-		memset(&mreq, 0, sizeof(mreq));
-		mreq.imr_ifindex = (int)io->ifindex;
-		if ((rc = bind_dev(fd, io->ifindex)) < 0 ||
-		    (rc = setint(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0)) < 0) {
-			close(fd);
-			return rc;
-		}
-		if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) < 0) {
-			rc = -errno;
-			close(fd);
-			return rc;
-		}
-		io->fd4_hdrincl = fd;
-	}
-	memcpy(&sin.sin_addr, p + 16, 4);
-	if (sendto(io->fd4_hdrincl, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&sin, sizeof(sin)) <
-	    0)
-		return -errno;
-	return 0;
 }

@@ -111,14 +111,6 @@ int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
 int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *src, const struct rd_addr *dst,
                     const void *payload, size_t len);
 
-/*
- * rd_io_carp_send_ip4 - send a complete IPv4 packet (header built by the
- * caller, e.g. by the CARP codec) unchanged, through a header-including raw
- * socket on the interface. The kernel fills in the header checksum and, if
- * zero, the IP id. Returns 0 or a negative errno.
- */
-int rd_io_carp_send_ip4(struct rd_io_carp *io, const void *pkt, size_t len);
-
 /* ---------------------------------------------------------------------- */
 /* Announcements on takeover.                                             */
 
