@@ -24,8 +24,8 @@
  *              [--bulk-packets N] [--bufsize KiB] [--only codec|bulk|converge]
  *     --json    one JSON object a line: {"measure": ..., "value": ..., "unit": ...}
  *     --quick   small sizes (smoke test)
- *     --bulk-packets  packets the bulk sender sends a millisecond (default 16
- *               secure, 32 plain)
+ *     --bulk-packets  packets the bulk sender sends a millisecond (default 12
+ *               secure, 24 plain)
  *     --bufsize  socket buffer size in KiB (default 65536)
  */
 #include <errno.h>
@@ -56,8 +56,8 @@ static bool json;
  * degrades. 0: these defaults; --bulk-packets sets both.
  */
 static unsigned bulk_packets;
-#define BULK_PACKETS_SECURE 16
-#define BULK_PACKETS_PLAIN  32
+#define BULK_PACKETS_SECURE 12
+#define BULK_PACKETS_PLAIN  24
 static rd_time_t chan_rto; /* the channel's resend timeout; 0: its default */
 /*
  * Socket buffers. Large, so a receiver that falls behind the bulk sender
