@@ -1,0 +1,77 @@
+#!/bin/bash
+# The kernel refreshes a conntrack entry's timeout on every packet without
+# an event. syncd's expiry sweep must notice (the kernel has more time left
+# than syncd's copy) and send an update, or the peer's copy expires while
+# the flow lives. A UDP flow with replies runs through A for longer than
+# A's UDP timeouts (shortened to 10/15 s); at the end B still holds it,
+# and A counted refreshes.
+. "$(dirname "$0")/lib.sh"
+SYNCD=${SYNCD:?SYNCD must point at the syncd binary}
+require_netns
+require_cmd conntrack nft /usr/bin/python3
+make_bridge
+add_host A 1
+add_host B 2
+"$REDUNDCTL" sync genkey "$T_DIR/key" >/dev/null || fail "genkey"
+
+start_syncd() { # NAME args...
+	local name=$1
+	shift
+	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$name.sock" -f none -d "$@" \
+		>"$T_DIR/$name.log" 2>&1 &
+	local pid=$!
+	T_PIDS+=("$pid")
+	local i
+	for i in $(seq 50); do
+		[ -S "$T_DIR/$name.sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || fail "syncd in $name exited at start"
+		sleep 0.05
+	done
+	fail "syncd in $name: no control socket"
+}
+
+in_ns A sysctl -qw net.netfilter.nf_conntrack_udp_timeout=10 \
+	net.netfilter.nf_conntrack_udp_timeout_stream=15 || skip_or_fail "conntrack sysctls"
+in_ns A nft -f - <<'EOF' || fail "nft on A"
+table inet f {
+	chain in {
+		type filter hook input priority 0;
+		ct state new counter
+	}
+}
+EOF
+start_syncd A -i eth0 -k "$T_DIR/key"
+start_syncd B -i eth0 -k "$T_DIR/key"
+
+# A UDP echo server on A; the client on BR sends from one port once a second.
+in_ns A /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.1", 9999))
+while True:
+    d, a = s.recvfrom(100)
+    s.sendto(d, a)
+' &
+T_PIDS+=($!)
+sleep 0.3
+ip netns exec "$(ns BR)" /usr/bin/python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.254", 45678))
+s.settimeout(0.5)
+for i in range(28):
+    s.sendto(b"ping", ("10.77.0.1", 9999))
+    try:
+        s.recv(100)
+    except socket.timeout:
+        pass
+    time.sleep(1)
+' || fail "client"
+
+in_ns B conntrack -L 2>/dev/null | grep -q "src=10.77.0.254 dst=10.77.0.1 sport=45678 dport=9999" ||
+	fail "after 28 s of traffic through A (timeouts 10/15 s), B lost the flow"
+refreshed=$("$REDUNDCTL" --control "$T_DIR/A.sock" sync status --json |
+	/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["daemon"]["refreshed"])')
+[ "$refreshed" -ge 1 ] || fail "A never refreshed a state (refreshed $refreshed)"
+ok "a UDP flow alive on A past its timeouts: refreshed $refreshed times, still on B"
+exit 0
