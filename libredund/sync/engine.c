@@ -386,10 +386,11 @@ static void bury(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
 	e->ents[i].updates = 0;
 }
 
+/* Deleted, or about to be announced deleted (DEL_C queued). */
 static bool buried(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 {
 	uint32_t i = ent_find(e, id, cid);
-	return i != NIL && e->ents[i].q == Q_DEAD;
+	return i != NIL && (e->ents[i].q == Q_DEAD || e->ents[i].q == Q_DEL_C);
 }
 
 static void tombstones_expire(struct rd_sync_engine *e, rd_time_t now)
@@ -671,22 +672,22 @@ static void update_known(struct rd_sync_engine *e, struct rd_state *st,
 }
 
 /*
- * A peer speaks of a state we created and no longer have: we deleted it
- * and the peer missed (or crossed) our DEL_C. We are its only authority:
- * never import it back, tell the peer again.
+ * A peer speaks of a state we created and deleted (we hold its tombstone):
+ * the peer missed, or crossed, our DEL_C. We are the state's only
+ * authority: do not import it back, tell the peer again. Without a
+ * tombstone (e.g. we restarted with a fixed creatorid) the copy is
+ * imported, as OpenBSD does.
  */
 static bool ours_and_gone(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 {
 	uint32_t i;
 
-	if (cid != e->creatorid)
+	if (cid != e->creatorid || !buried(e, id, cid))
 		return false;
+	i = ent_find(e, id, cid);
 	e->stats[RD_SYNC_ENG_BADSTATE]++;
-	i = ent_get(e, id, cid);
-	if (i != NIL) {
-		q_set(e, i, Q_DEL_C);
-		e->urgent_in = true;
-	}
+	q_set(e, i, Q_DEL_C);
+	e->urgent_in = true;
 	return true;
 }
 
