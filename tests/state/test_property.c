@@ -288,6 +288,16 @@ static bool step(struct rd_state_table *t, struct rd_state_table *scratch, rd_ti
 			CHECK(st == NULL, "lookup found a state the model lacks");
 		else
 			CHECK(st != NULL && in_set(cand, nc, st, &which), "lookup result differs");
+		/* the burst path answers the same, whatever its position in the burst */
+		struct rd_state_key other;
+		struct rd_state_pkt o = random_pkt();
+		o.dir = p.dir;
+		rd_state_key_from_pkt(&o, &other);
+		const struct rd_state_key *kp[3] = {&other, &k, &other};
+		struct rd_state *out[3];
+		rd_state_lookup_burst(t, kp, 3, p.dir, p.ifindex, *now, out);
+		CHECK(out[1] == st, "burst lookup differs from single lookup");
+		CHECK(out[0] == out[2], "burst lookup of one key differs within a burst");
 	} else if (op < 80) { /* packet */
 		struct rd_state_pkt p = random_pkt();
 		struct rd_state_key k;

@@ -493,6 +493,41 @@ START_TEST(expire_does_bounded_work_per_call_and_finishes)
 }
 END_TEST
 
+static int ev_count[4];
+static void record_events(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
+{
+	(void)user;
+	(void)st;
+	(void)why;
+	(void)now;
+	ev_count[ev]++;
+}
+
+START_TEST(events_report_insert_update_and_remove)
+{
+	struct rd_state_config cfg;
+	struct rd_state_table *t;
+	rd_state_config_default(&cfg);
+	cfg.hooks.event = record_events;
+	memset(ev_count, 0, sizeof(ev_count));
+	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
+	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
+	struct rd_state *st;
+	ck_assert_int_eq(rd_state_create(t, &p, NULL, T0, &st), 0);
+	ck_assert_int_eq(ev_count[RD_STATE_EV_INSERT], 1);
+	rd_state_packet(t, &p, T0, NULL);
+	rd_state_packet(t, &p, T0, NULL);
+	ck_assert_int_eq(ev_count[RD_STATE_EV_UPDATE], 2);
+	/* a packet that matches nothing sends nothing */
+	struct rd_state_pkt q = mkpkt(17, RD_STATE_IN, C, 2, S, 53);
+	rd_state_packet(t, &q, T0, NULL);
+	ck_assert_int_eq(ev_count[RD_STATE_EV_UPDATE], 2);
+	rd_state_remove(t, st, T0);
+	ck_assert_int_eq(ev_count[RD_STATE_EV_REMOVE], 1);
+	rd_state_table_free(t, T0);
+}
+END_TEST
+
 /* ---- iteration ---- */
 
 START_TEST(iteration_visits_each_surviving_state_once_while_table_changes)
@@ -704,6 +739,7 @@ Suite *state_suite(void)
 	tcase_add_test(tc, expired_state_gives_way_to_a_new_one);
 	tcase_add_test(tc, packets_and_bytes_counted_per_direction);
 	tcase_add_test(tc, expire_does_bounded_work_per_call_and_finishes);
+	tcase_add_test(tc, events_report_insert_update_and_remove);
 	tcase_add_test(tc, iteration_visits_each_surviving_state_once_while_table_changes);
 	tcase_add_test(tc, kill_by_source_prefix_removes_only_matching);
 	tcase_add_test(tc, kill_by_destination_and_rule);

@@ -549,7 +549,8 @@ void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t no
  * (REMOVE events with RD_STATE_RM_EXPIRED). Returns the number removed.
  * Work per call is O(budget): 1024 keeps a call well under 1 ms. To sweep
  * the table every `interval` seconds as pf does, examine
- * rd_state_capacity()/interval slots per second.
+ * rd_state_capacity()/interval slots per second. Each call also moves a
+ * few entries of a pending index growth (see size_hint).
  */
 size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
 
