@@ -25,6 +25,7 @@ ok "one MASTER (A) holds $VIP, B is BACKUP"
 
 # Crash: SIGKILL leaves A's address behind, as a dead host would; B takes over.
 kill -KILL "$PID_A"
+wait "$PID_A" 2>/dev/null # reaped quietly
 wait_state B MASTER 5
 has_addr B $VIP || fail "new MASTER B lacks $VIP"
 grep -q "master down timer expired" "$T_DIR/B.log" || fail "B took over for another reason"

@@ -22,6 +22,7 @@ wait_state B BACKUP 5
 sleep 0.5
 [ "$(state B)" = BACKUP ] || fail "B did not stay BACKUP: it does not hear A's unicast"
 kill -KILL "$PID_A"
+wait "$PID_A" 2>/dev/null # reaped quietly
 wait_state B MASTER 5
 has_addr B $VIP || fail "B lacks $VIP"
 sleep 0.5
@@ -51,6 +52,7 @@ has_addr A $VIP6 || fail "MASTER A lacks $VIP6"
 has_addr B $VIP6 && fail "BACKUP B holds $VIP6"
 [ "$(neigh_mac $VIP6)" = "$(mac_of A)" ] || fail "client does not resolve $VIP6 to A"
 kill -KILL "$PID_A"
+wait "$PID_A" 2>/dev/null # reaped quietly
 wait_state B MASTER 5
 has_addr B $VIP6 || fail "B lacks $VIP6 after failover"
 sleep 0.2
@@ -76,6 +78,7 @@ wait_state B BACKUP 5
 sleep 0.5
 [ "$(state B)" = BACKUP ] || fail "B did not stay BACKUP: it does not hear A's IPv6 unicast"
 kill -KILL "$PID_A"
+wait "$PID_A" 2>/dev/null # reaped quietly
 wait_state B MASTER 5
 has_addr B fd77::104 || fail "B lacks fd77::104"
 sleep 0.5

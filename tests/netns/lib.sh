@@ -51,8 +51,8 @@ cleanup() {
 	for p in "${T_PIDS[@]}"; do
 		kill -CONT "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
 	done
-	wait 2>/dev/null
 	for ns in "${T_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done

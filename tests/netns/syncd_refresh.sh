@@ -44,14 +44,15 @@ start_syncd A -i eth0 -k "$T_DIR/key"
 start_syncd B -i eth0 -k "$T_DIR/key"
 
 # A UDP echo server on A; the client on BR sends from one port once a second.
-in_ns A /usr/bin/python3 -c '
+# Not through in_ns: $! must be the server itself (ip netns exec execs it).
+ip netns exec "$(ns A)" /usr/bin/python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.77.0.1", 9999))
 while True:
     d, a = s.recvfrom(100)
     s.sendto(d, a)
-' &
+' >/dev/null 2>&1 &
 T_PIDS+=($!)
 sleep 0.3
 ip netns exec "$(ns BR)" /usr/bin/python3 -c '
