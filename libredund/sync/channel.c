@@ -668,7 +668,7 @@ static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, 
 		if (seq == 0 || (p->hold_seq != NULL && p->hold_seq[slot] == seq))
 			return refuse(ch, RD_SYNC_STAT_REPLAYED, RD_ERR_REPLAY);
 		if (hold(ch, p, seq, pl, len) != 0)
-			return refuse(ch, RD_SYNC_STAT_PEERSFULL, RD_ERR_NOMEM);
+			return refuse(ch, RD_SYNC_STAT_NOMEM, RD_ERR_NOMEM);
 		p->pending = true;
 		ch->stats[RD_SYNC_STAT_OPENED]++;
 		return 0;
@@ -688,7 +688,7 @@ static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, 
 	lost = make_room(ch, p, seq, now);
 	if (seq != w->cum + 1 && hold(ch, p, seq, pl, len) != 0) {
 		count_lost(ch, p, lost, now);
-		return refuse(ch, RD_SYNC_STAT_PEERSFULL, RD_ERR_NOMEM);
+		return refuse(ch, RD_SYNC_STAT_NOMEM, RD_ERR_NOMEM);
 	}
 	win_set(w, seq);
 	ch->stats[RD_SYNC_STAT_OPENED]++;

@@ -40,6 +40,7 @@ static const char *const stat_names[RD_SYNC_STAT_MAX] = {
     [RD_SYNC_STAT_EVICTED] = "evicted",
     [RD_SYNC_STAT_GAVEUP] = "gaveup",
     [RD_SYNC_STAT_LOST] = "lost",
+    [RD_SYNC_STAT_NOMEM] = "nomem",
 };
 
 const char *rd_sync_stat_name(int stat)

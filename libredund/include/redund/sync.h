@@ -138,6 +138,7 @@ enum rd_sync_stat {
 	RD_SYNC_STAT_EVICTED,     /* unacknowledged DATA dropped: resend buffer full */
 	RD_SYNC_STAT_GAVEUP,      /* unacknowledged DATA dropped after max_tries resends */
 	RD_SYNC_STAT_LOST,        /* DATA of a peer never received, window moved past it */
+	RD_SYNC_STAT_NOMEM,       /* DATA refused: no memory to hold it for in-order delivery */
 	RD_SYNC_STAT_MAX,
 };
 
@@ -217,7 +218,8 @@ struct rd_sync_channel_cfg {
 	const struct rd_sync_key *keys; /* copied; 1..RD_SYNC_MAX_KEYS */
 	size_t nkeys;
 	uint32_t send_key_id;     /* which key seals (must be in keys) */
-	size_t mtu;               /* largest envelope (UDP payload); 0: 1472 */
+	size_t mtu;               /* largest envelope (UDP payload); 0: 1472; peers must not
+	                           * use a larger one (held DATA is mtu a slot) */
 	size_t resend_slots;      /* unacknowledged DATA kept; 0: 1024 */
 	size_t max_peers;         /* 0: 16 */
 	size_t hold_slots;        /* DATA held per peer for in-order delivery; 0: 256 */
