@@ -18,9 +18,6 @@
 
 #include "state/state_internal.h"
 
-/* Internal flag: hooks.attach accepted this state (so detach is due). */
-#define RD_STATE_F_ATTACHED 0x40
-
 static const uint32_t default_timeouts[RD_STATE_TM_MAX] = {
     [RD_STATE_TM_TCP_FIRST_PACKET] = 120,
     [RD_STATE_TM_TCP_OPENING] = 30,
@@ -552,10 +549,16 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 {
 	if (t == NULL)
 		return;
+	/* hooks see every state go; the indices are freed whole, not unlinked */
 	for (uint32_t i = 0; i < t->hw; i++) {
 		struct rd_state *st = rd_slot(t, i);
-		if (rd_slot_used(st))
-			rd_state_remove_why(t, st, RD_STATE_RM_FLUSH, now);
+		if (!rd_slot_used(st))
+			continue;
+		if ((st->flags & RD_STATE_F_ATTACHED) && t->hooks.detach != NULL)
+			t->hooks.detach(t->hooks.user, st, now);
+		if (t->hooks.event != NULL)
+			t->hooks.event(t->hooks.user, st, RD_STATE_EV_REMOVE, RD_STATE_RM_FLUSH,
+			               now);
 	}
 	for (uint32_t p = 0; p < RD_SPAGES; p++)
 		tfree(t, t->spages[p], RD_SPAGE_SIZE * sizeof(struct rd_state));

@@ -139,12 +139,13 @@ struct rd_state_peer {
 };
 
 /* rd_state.flags */
-#define RD_STATE_F_OUT     0x01 /* created by an outbound packet (pf's direction) */
-#define RD_STATE_F_SLOPPY  0x02 /* sloppy TCP tracking: no sequence checks */
-#define RD_STATE_F_NOSYNC  0x04 /* not to be synchronised (pf's PFSTATE_NOSYNC) */
-#define RD_STATE_F_TCP_EST 0x08 /* counted in a source node's conn (srctrack's) */
-#define RD_STATE_F_NAT     0x10 /* has a distinct stack key (read-only) */
-#define RD_STATE_F_REMOTE  0x20 /* inserted by rd_state_import (read-only) */
+#define RD_STATE_F_OUT      0x01 /* created by an outbound packet (pf's direction) */
+#define RD_STATE_F_SLOPPY   0x02 /* sloppy TCP tracking: no sequence checks */
+#define RD_STATE_F_NOSYNC   0x04 /* not to be synchronised (pf's PFSTATE_NOSYNC) */
+#define RD_STATE_F_TCP_EST  0x08 /* counted in a source node's conn (srctrack's) */
+#define RD_STATE_F_NAT      0x10 /* has a distinct stack key (read-only) */
+#define RD_STATE_F_REMOTE   0x20 /* inserted by rd_state_import (read-only) */
+#define RD_STATE_F_ATTACHED 0x40 /* hooks.attach accepted it (read-only) */
 /* Flags a caller may set at creation/import: */
 #define RD_STATE_F_USER_MASK (RD_STATE_F_OUT | RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)
 
