@@ -206,6 +206,8 @@ int cd_daemon_join(struct cd_daemon *d, char **out);
 struct cd_control;
 int cd_control_open(const char *path, struct cd_control **out);
 int cd_control_fd(const struct cd_control *c);
+/* The epoll tag of the listening socket. */
+struct cd_watch *cd_control_watch(struct cd_control *c);
 /* The listening socket is readable: accept clients and add them to epfd. */
 void cd_control_accept(struct cd_control *c, int epfd);
 /* A client's socket (tag from epoll) is ready. */

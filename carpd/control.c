@@ -84,6 +84,11 @@ int cd_control_fd(const struct cd_control *c)
 	return c->fd;
 }
 
+struct cd_watch *cd_control_watch(struct cd_control *c)
+{
+	return &c->w;
+}
+
 static void client_close(struct cd_control *c, struct cd_client *cl)
 {
 	struct cd_client **pp;

@@ -772,7 +772,7 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 		       rc == -EADDRINUSE ? "another carpd answers there" : strerror(-rc));
 		return rc;
 	}
-	if ((rc = epoll_add(d, cd_control_fd(d->ctl), (struct cd_watch *)d->ctl)) < 0)
+	if ((rc = epoll_add(d, cd_control_fd(d->ctl), cd_control_watch(d->ctl))) < 0)
 		return rc;
 	now = cd_now();
 	for (i = 0; i < d->cfg.nvh; i++) {
