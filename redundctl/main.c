@@ -34,7 +34,8 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: redundctl [--control PATH] COMMAND [ARGS]\n\nCommands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  redundctl %s %s %s\n", cmds[i].word, cmds[i].subword, cmds[i].usage);
+		fprintf(f, "  redundctl %s %s%s%s\n", cmds[i].word, cmds[i].subword,
+		        cmds[i].usage[0] != '\0' ? " " : "", cmds[i].usage);
 	fprintf(f, "\n--control PATH: the daemon's control socket (carpd: /run/carpd.sock)\n");
 }
 
