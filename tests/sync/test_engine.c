@@ -1,5 +1,6 @@
 /* Unit tests for the sync engine: tables kept in step through pfsync packets. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -677,6 +678,83 @@ START_TEST(conversion_round_trips_and_refuses_proxy_states)
 }
 END_TEST
 
+static struct rd_pfsync_tdb got_tdb;
+static int tdb_calls;
+
+static void on_tdb(void *user, const struct rd_pfsync_tdb *t, rd_time_t now)
+{
+	(void)user;
+	(void)now;
+	got_tdb = *t;
+	tdb_calls++;
+}
+
+static void on_ifname(void *user, uint16_t ifindex, char name[RD_PFSYNC_IFNAMSIZ + 1])
+{
+	(void)user;
+	snprintf(name, RD_PFSYNC_IFNAMSIZ + 1, "vio%u", ifindex);
+}
+
+static uint16_t on_ifindex(void *user, const char *name)
+{
+	(void)user;
+	return strncmp(name, "vio", 3) == 0 ? (uint16_t)(atoi(name + 3) + 100) : 0;
+}
+
+START_TEST(tdb_is_passed_to_the_caller_and_interfaces_map_by_name)
+{
+	struct net *net = net_new(0);
+	struct node *a = node_new(net, 0), *b = node_new(net, 0);
+	struct rd_sync_engine_cfg ec;
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg m;
+	uint8_t buf[200];
+
+	/* Both engines again, with interface maps and a TDB callback. */
+	for (int i = 0; i < 2; i++) {
+		struct node *nd = net->nodes[i];
+		rd_sync_engine_free(nd->e);
+		memset(&ec, 0, sizeof(ec));
+		ec.table = nd->t;
+		ec.cbs.send = on_send;
+		ec.cbs.tdb = on_tdb;
+		ec.cbs.ifname = on_ifname;
+		ec.cbs.ifindex = on_ifindex;
+		ec.user = nd;
+		ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
+	}
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_TDB;
+	m.u.tdb.spi = 0x1234;
+	rd_addr_parse("192.0.2.9", &m.u.tdb.dst);
+	m.u.tdb.rpl = 99;
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	rd_pfsync_builder_add(&bld, &m);
+	tdb_calls = 0;
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, rd_pfsync_builder_finish(&bld), RD_SEC),
+	                 0);
+	ck_assert_int_eq(tdb_calls, 1);
+	ck_assert_uint_eq(got_tdb.spi, 0x1234);
+	ck_assert_uint_eq(got_tdb.rpl, 99);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_TDB), 1);
+
+	/* A state bound to interface 7 travels as "vio7" and lands on 107. */
+	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, 4000, SERVER, 53);
+	struct rd_state_opts o = {.rule = 0, .if_bound = 1};
+	struct rd_state *st;
+	p.ifindex = 7;
+	ck_assert_int_eq(rd_state_create(a->t, &p, &o, RD_SEC, &st), 0);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	ck_assert_uint_eq(net->nq, 1);
+	ck_assert_mem_eq(net->q[0].buf + 24 + 8, "vio7", 5);
+	net_pump(net, RD_SEC);
+	struct rd_state *got = rd_state_find_id(b->t, st->id, st->creatorid, RD_SEC);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->ifindex, 107);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(engine_stat_names_cover_every_counter)
 {
 	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
@@ -707,6 +785,7 @@ static Suite *suite(void)
 	tcase_add_test(c, refused_packet_changes_nothing);
 	tcase_add_test(c, clr_removes_states_of_that_creator);
 	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
+	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
 	tcase_add_test(c, engine_stat_names_cover_every_counter);
 	suite_add_tcase(s, c);
 	return s;
