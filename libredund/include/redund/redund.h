@@ -1,26 +1,19 @@
 /*
  * libredund — redundant firewalls as a library: CARP, pfsync-style state
- * sync and pf-style source tracking. Include this header for everything, or
- * the module headers one by one.
+ * sync and pf-style source tracking. Including this header gives every
+ * portable module; the Linux socket backends are in redund/io.h and
+ * redund/io_sync.h, included separately.
  */
 #ifndef REDUND_REDUND_H
 #define REDUND_REDUND_H
 
 #include "redund/common.h"
-#if __has_include("redund/carp.h")
 #include "redund/carp.h"
-#endif
-#if __has_include("redund/sim.h")
+#include "redund/pcap.h"
 #include "redund/sim.h"
-#endif
-#if __has_include("redund/state.h")
 #include "redund/state.h"
-#endif
-#if __has_include("redund/srctrack.h")
 #include "redund/srctrack.h"
-#endif
-#if __has_include("redund/sync.h")
+#include "redund/pfsync.h"
 #include "redund/sync.h"
-#endif
 
 #endif
