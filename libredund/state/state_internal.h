@@ -40,8 +40,8 @@ struct rd_itab {
 };
 
 /*
- * An index grows without a pause: from 70% load a table twice the size is
- * allocated and zeroed a few chunks per insert; at 80% it becomes `cur` and
+ * An index grows without a pause: from 80% load a table twice the size is
+ * allocated and zeroed a few chunks per insert; at 85% it becomes `cur` and
  * the full one `old`; each later insert (and each expiry call) moves a few
  * of old's chunks into cur, and searches look in both until old is empty
  * and freed.

@@ -4,7 +4,7 @@
  * import/export.
  *
  * Memory per state at 10^6 states: 136 B of state plus about 8.4 B in each
- * index (64-byte chunks of 12 slots, grown at 80% load) — see bench/.
+ * index (64-byte chunks of 12 slots, grown at 85% load) — see bench/.
  */
 #include <sodium.h>
 
@@ -189,8 +189,8 @@ static void index_free(struct rd_state_table *t, struct rd_itab *ix)
 
 static inline uint32_t index_capacity(const struct rd_itab *ix)
 {
-	/* grow at 80% of the slots */
-	return (uint32_t)(((uint64_t)(ix->mask + 1) * RD_CHUNK_SLOTS * 4) / 5);
+	/* grow at 85% of the slots (12-slot chunks with tags probe well up to ~86%) */
+	return (uint32_t)(((uint64_t)(ix->mask + 1) * RD_CHUNK_SLOTS * 17) / 20);
 }
 
 static void index_put(struct rd_itab *ix, uint64_t h, uint32_t val)
@@ -296,7 +296,7 @@ static void index_zero(struct rd_index *ix, uint32_t nchunks)
 /*
  * Make room for `extra` more entries. Each call does a bounded slice of a
  * growth: move RD_MIGRATE_STEP chunks of old, zero RD_ZERO_STEP chunks of
- * next. From 70% load the next table is prepared; at 80% it becomes cur.
+ * next. From 80% load the next table is prepared; at 85% it becomes cur.
  * (If a growth comes due before its preparation finished, the rest is
  * done in that call: only when one call adds far more than the 10% of
  * slots between the thresholds, which inserts of one or two entries
@@ -310,7 +310,7 @@ static int index_reserve(struct rd_state_table *t, struct rd_index *ix, uint32_t
 		index_zero(ix, RD_ZERO_STEP);
 	uint64_t total = (uint64_t)ix->cur.count + ix->old.count + extra;
 	uint64_t slots = (uint64_t)(ix->cur.mask + 1) * RD_CHUNK_SLOTS;
-	if (ix->next.chunks == NULL && ix->old.chunks == NULL && total * 10 > slots * 7) {
+	if (ix->next.chunks == NULL && ix->old.chunks == NULL && total * 20 > slots * 16) {
 		if (ix->cur.mask + 1 >= (1u << 28))
 			return RD_ERR_NOMEM;
 		if (index_alloc(t, &ix->next, (ix->cur.mask + 1) * 2, false) != 0)
@@ -323,7 +323,7 @@ static int index_reserve(struct rd_state_table *t, struct rd_index *ix, uint32_t
 	if (ix->next.chunks == NULL) {
 		/* a growth still migrating, or next could not be had earlier */
 		uint32_t n = ix->cur.mask + 1;
-		while ((uint64_t)n * RD_CHUNK_SLOTS * 4 / 5 < total) {
+		while ((uint64_t)n * RD_CHUNK_SLOTS * 17 / 20 < total) {
 			if (n >= (1u << 28))
 				return RD_ERR_NOMEM;
 			n <<= 1;
@@ -533,7 +533,7 @@ int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table 
 	t->free_head = RD_NONE;
 	t->kfree_head = RD_NONE;
 	uint32_t chunks = 1;
-	while ((uint64_t)chunks * RD_CHUNK_SLOTS * 4 / 5 < cfg->size_hint && chunks < (1u << 27))
+	while ((uint64_t)chunks * RD_CHUNK_SLOTS * 17 / 20 < cfg->size_hint && chunks < (1u << 27))
 		chunks <<= 1;
 	if (index_alloc(t, &t->kidx.cur, chunks, true) != 0 ||
 	    index_alloc(t, &t->ididx.cur, chunks, true) != 0) {

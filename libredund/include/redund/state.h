@@ -232,10 +232,11 @@ struct rd_state_config {
 	struct rd_state_hooks hooks;
 	uint32_t limit; /* max states (pf's "set limit states"), default 100000 */
 	/*
-	 * States to size the indices for up front (0: small). An index doubles
-	 * when 80% full, rehashing every entry in that one call (roughly 0.1 s
-	 * per million states): set this to `limit` to keep growth off the
-	 * packet path.
+	 * States to size the indices for up front (0: small). Without it the
+	 * indices grow as needed, without a pause: from 80% load the next,
+	 * twice larger table is prepared a little per insert and entries move
+	 * into it a few per insert or rd_state_expire call; while a next table
+	 * is prepared the index memory is three times its usual size.
 	 */
 	uint32_t size_hint;
 	/*
