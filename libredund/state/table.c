@@ -626,6 +626,21 @@ int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_s
 	return 0;
 }
 
+int rd_state_set_rule(struct rd_state_table *t, struct rd_state *st, uint32_t rule)
+{
+	if (st == NULL || !rd_slot_used(st) ||
+	    (rule >= RD_STATE_MAX_RULES && rule != RD_STATE_RULE_NONE))
+		return RD_ERR_INVAL;
+	if (rule != RD_STATE_RULE_NONE && rule_get(t, rule, true) == NULL)
+		return RD_ERR_NOMEM;
+	if (st->rule < t->nrules)
+		t->rules[st->rule].states_cur--;
+	st->rule = rule;
+	if (rule < t->nrules)
+		t->rules[rule].states_cur++;
+	return 0;
+}
+
 uint32_t rd_state_rule_count(const struct rd_state_table *t, uint32_t rule)
 {
 	return rule < t->nrules ? t->rules[rule].states_cur : 0;

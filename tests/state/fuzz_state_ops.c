@@ -2,7 +2,8 @@
  * fuzz-state-ops: operation sequences on a state table. Each op is one
  * byte of opcode followed by its argument bytes (missing bytes read as 0):
  * create / packet / lookup / time passes / expire / kill / remove by id /
- * export+import / set a timeout / set the limit / configure a rule. Tuples
+ * export+import / set a timeout / set the limit / configure a rule / move a
+ * state to another rule. Tuples
  * come from a small space so keys collide. The table is checked after
  * every op.
  */
@@ -150,6 +151,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t a = byte(&c);
 			if (a & 0x80) {
 				rd_state_set_limit(t, a & 0x3f);
+			} else if (a & 0x40) {
+				struct rd_state_iter it;
+				rd_state_iter_init(&it);
+				struct rd_state *st = rd_state_iter_next(t, &it);
+				if (st != NULL)
+					rd_state_set_rule(t, st,
+					                  (a & 8) ? RD_STATE_RULE_NONE : a & 3);
 			} else {
 				struct rd_state_rule r = {.max_states = byte(&c) & 7};
 				r.timeouts[byte(&c) % RD_STATE_TM_MAX] = byte(&c);

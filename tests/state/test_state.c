@@ -291,6 +291,24 @@ START_TEST(rule_timeout_overrides_table_and_zero_inherits)
 }
 END_TEST
 
+START_TEST(set_rule_gives_one_state_its_own_timeouts)
+{
+	struct rd_state_rule r = {0};
+	r.timeouts[RD_STATE_TM_UDP_FIRST_PACKET] = 3;
+	ck_assert_int_eq(rd_state_rule_set(tbl, 7, &r), 0);
+	struct rd_state *a = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	struct rd_state *b = udp_state(C, 2, S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_set_rule(tbl, a, 7), 0);
+	ck_assert_uint_eq(rd_state_expires(tbl, a), T0 + 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_expires(tbl, b), T0 + 60 * RD_SEC);
+	ck_assert_uint_eq(rd_state_rule_count(tbl, 7), 1);
+	ck_assert_int_eq(rd_state_set_rule(tbl, a, RD_STATE_MAX_RULES), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_state_set_rule(tbl, a, RD_STATE_RULE_NONE), 0);
+	ck_assert_uint_eq(rd_state_rule_count(tbl, 7), 0);
+	ck_assert_uint_eq(rd_state_expires(tbl, a), T0 + 60 * RD_SEC);
+}
+END_TEST
+
 START_TEST(adaptive_timeouts_scale_linearly_between_start_and_end)
 {
 	/* pf.conf(5)'s example, scaled: start 6, end 12, 9 states -> 50% */
@@ -729,6 +747,7 @@ Suite *state_suite(void)
 	tcase_add_test(tc, packet_refreshes_expiry);
 	tcase_add_test(tc, set_timeout_changes_table_timeouts);
 	tcase_add_test(tc, rule_timeout_overrides_table_and_zero_inherits);
+	tcase_add_test(tc, set_rule_gives_one_state_its_own_timeouts);
 	tcase_add_test(tc, adaptive_timeouts_scale_linearly_between_start_and_end);
 	tcase_add_test(tc, adaptive_end_reached_makes_states_expire_until_below_end);
 	tcase_add_test(tc, rule_adaptive_uses_the_rule_state_count);

@@ -317,6 +317,15 @@ struct rd_state_rule {
  */
 int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_state_rule *cfg);
 
+/*
+ * rd_state_set_rule - move `st` to another rule number (RD_STATE_RULE_NONE
+ * allowed): from now on its timeouts, adaptive scaling and per-rule count
+ * are that rule's. With rules used as timeout profiles this sets timeouts
+ * per state. The rule's max is not checked. Returns 0, RD_ERR_INVAL or
+ * RD_ERR_NOMEM (nothing changed).
+ */
+int rd_state_set_rule(struct rd_state_table *t, struct rd_state *st, uint32_t rule);
+
 /* rd_state_rule_count - number of live states created under `rule`. */
 uint32_t rd_state_rule_count(const struct rd_state_table *t, uint32_t rule);
 
