@@ -12,6 +12,9 @@
 #include "redund/common.h"
 #include "redund/io.h"
 
+/* The plumbing shared with syncd (log, loop, control socket). */
+#include "../daemon/daemon.h"
+
 #define CD_DEFAULT_CONTROL "/run/carpd.sock"
 
 /* ---- configuration (options.c, config.c) ---- */
@@ -88,18 +91,13 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err);
 void cd_config_free(struct cd_config *cfg);
 void cd_vhost_conf_free(struct cd_vhost_conf *vh);
 
-/* ---- logging (log.c) ---- */
-
-void cd_log_setup(bool use_stderr, bool use_syslog, int facility, bool debug);
-void cd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* An rd_log hook that forwards the library's messages to cd_log. */
-void cd_log_hook(void *user, int level, const char *msg);
-int cd_log_level(void);
-
 /* ---- time ---- */
 
 /* CLOCK_MONOTONIC in ns: the engine's clock and the timerfd's. */
-rd_time_t cd_now(void);
+static inline rd_time_t cd_now(void)
+{
+	return dm_monotonic();
+}
 
 /* ---- scripts (script.c) ---- */
 
@@ -123,19 +121,11 @@ bool cd_script_reaped(struct cd_script_queue *q, pid_t pid, int status);
 void cd_script_clear(struct cd_script_queue *q);
 bool cd_script_idle(const struct cd_script_queue *q);
 
-/* epoll tags: the first member of every object registered with epoll. */
+/* epoll tags of carpd's own descriptors (the loop's and the control socket's are DM_W_*). */
 enum cd_watch_kind {
-	CD_W_TIMER = 1,
-	CD_W_SIGNAL,
-	CD_W_NETLINK,
+	CD_W_NETLINK = DM_W_USER,
 	CD_W_CARP4,
 	CD_W_CARP6,
-	CD_W_CONTROL,
-	CD_W_CLIENT,
-};
-struct cd_watch {
-	enum cd_watch_kind kind;
-	void *obj;
 };
 
 /* ---- the daemon (daemon.c; control requests in requests.c) ---- */
@@ -155,7 +145,7 @@ struct cd_vhost {
 
 /* An interface: one engine link, its sockets and its vhosts. */
 struct cd_iface {
-	struct cd_watch w4, w6; /* first: epoll tags for the two sockets */
+	struct dm_watch w4, w6; /* first: epoll tags for the two sockets */
 	struct cd_daemon *d;
 	char name[IF_NAMESIZE];
 	unsigned int ifindex;
@@ -171,10 +161,10 @@ struct cd_iface {
 /* The whole daemon: configuration, the loop's descriptors, interfaces. */
 struct cd_daemon {
 	struct cd_config cfg;
-	int epfd, tfd, sfd;
-	struct cd_watch wt, ws, wn;
+	struct dm_loop loop;
+	struct dm_watch wn;
 	struct rd_io_nl *nl;
-	struct cd_control *ctl;
+	struct dm_control *ctl;
 	struct cd_iface **ifs;
 	size_t nifs;
 	struct cd_vhost **dead; /* removed on reload, waiting for their scripts */
@@ -192,7 +182,7 @@ int cd_daemon_run(struct cd_daemon *d);
 void cd_daemon_free(struct cd_daemon *d);
 
 /*
- * Control requests (control.c calls these): fill *out (malloc'd text, owned
+ * Control requests (cd_control_request calls these): fill *out (malloc'd text, owned
  * by the caller) with the answer body; return 0 or -1 with an error message
  * in *out.
  */
@@ -201,25 +191,11 @@ int cd_daemon_demote(struct cd_daemon *d, const char *group, int delta, char **o
 int cd_daemon_leave(struct cd_daemon *d, char **out);
 int cd_daemon_join(struct cd_daemon *d, char **out);
 
-/* ---- control socket (control.c) ---- */
+/* ---- control socket (requests.c) ---- */
 
-struct cd_control;
-int cd_control_open(const char *path, struct cd_control **out);
-int cd_control_fd(const struct cd_control *c);
-/* The epoll tag of the listening socket. */
-struct cd_watch *cd_control_watch(struct cd_control *c);
-/* The listening socket is readable: accept clients and add them to epfd. */
-void cd_control_accept(struct cd_control *c, int epfd);
-/* A client's socket (tag from epoll) is ready. */
-void cd_control_client_event(struct cd_control *c, void *tag, uint32_t events, struct cd_daemon *d);
-void cd_control_close(struct cd_control *c);
-
-/* ---- small string buffer ---- */
-struct cd_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-void cd_buf_printf(struct cd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The control socket's request handler (a dm_control_fn; user is the cd_daemon). */
+int cd_control_request(void *user, char *line, char **body);
+/* The longest request line carpd reads, with its line end and a NUL. */
+#define CD_CONTROL_IN_MAX 512
 
 #endif

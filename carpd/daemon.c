@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -40,7 +38,7 @@ static int cb_send(void *user, struct rd_carp_vhost *vh, const struct rd_carp_ou
 	if (rc < 0) {
 		char dst[RD_ADDR_STRLEN];
 
-		cd_log(LOG_DEBUG, "%s: send to %s: %s", ifc->name,
+		dm_log(LOG_DEBUG, "%s: send to %s: %s", ifc->name,
 		       rd_addr_format(&out->dst, dst, sizeof(dst)), strerror(-rc));
 		return -1;
 	}
@@ -66,7 +64,7 @@ static void cb_state(void *user, struct rd_carp_vhost *vh, enum rd_carp_state ol
 	struct cd_iface *ifc = user;
 	struct cd_vhost *v = rd_carp_vhost_user(vh);
 
-	cd_log(new_state == RD_CARP_MASTER || old_state == RD_CARP_MASTER ? LOG_WARNING
+	dm_log(new_state == RD_CARP_MASTER || old_state == RD_CARP_MASTER ? LOG_WARNING
 	                                                                  : LOG_NOTICE,
 	       "%s vhid %u: %s -> %s (%s)", ifc->name, v->conf.vhid, rd_carp_state_name(old_state),
 	       rd_carp_state_name(new_state), reason != NULL ? reason : "");
@@ -103,9 +101,9 @@ static void cb_announce(void *user, struct rd_carp_vhost *vh, int round)
 		rc = rd_io_announce_addr(ifc->ann, &v->conf.addrs[i], false);
 		rd_addr_format(&v->conf.addrs[i], a, sizeof(a));
 		if (rc < 0)
-			cd_log(LOG_WARNING, "%s: announcing %s: %s", ifc->name, a, strerror(-rc));
+			dm_log(LOG_WARNING, "%s: announcing %s: %s", ifc->name, a, strerror(-rc));
 		else
-			cd_log(LOG_DEBUG, "%s: announced %s (round %d)", ifc->name, a, round);
+			dm_log(LOG_DEBUG, "%s: announced %s (round %d)", ifc->name, a, round);
 	}
 }
 
@@ -114,7 +112,7 @@ static void cb_demotion(void *user, struct rd_carp_if *ifp, unsigned int demote)
 	struct cd_iface *ifc = user;
 
 	(void)ifp;
-	cd_log(LOG_ERR, "%s: demotion now %u", ifc->name, demote);
+	dm_log(LOG_ERR, "%s: demotion now %u", ifc->name, demote);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -137,10 +135,10 @@ static void vhost_addrs(struct cd_vhost *v, bool on)
 			rc = rd_io_nl_addr_del(d->nl, v->ifc->ifindex, &v->conf.addrs[i],
 			                       v->conf.prefixlen[i]);
 		if (rc < 0)
-			cd_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name,
+			dm_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name,
 			       on ? "adding" : "removing", a, v->conf.prefixlen[i], strerror(-rc));
 		else
-			cd_log(LOG_INFO, "%s: %s %s/%u", v->ifc->name, on ? "added" : "removed", a,
+			dm_log(LOG_INFO, "%s: %s %s/%u", v->ifc->name, on ? "added" : "removed", a,
 			       v->conf.prefixlen[i]);
 	}
 	v->addrs_on = on;
@@ -149,13 +147,6 @@ static void vhost_addrs(struct cd_vhost *v, bool on)
 /* ---------------------------------------------------------------------- */
 /* Interfaces and vhosts                                                   */
 
-static int epoll_add(struct cd_daemon *d, int fd, struct cd_watch *w)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
-
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 static void iface_close_io(struct cd_iface *ifc)
 {
 	int fd;
@@ -163,9 +154,9 @@ static void iface_close_io(struct cd_iface *ifc)
 	if (ifc->io == NULL)
 		return;
 	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET)) >= 0)
-		epoll_ctl(ifc->d->epfd, EPOLL_CTL_DEL, fd, NULL);
+		epoll_ctl(ifc->d->loop.epfd, EPOLL_CTL_DEL, fd, NULL);
 	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET6)) >= 0)
-		epoll_ctl(ifc->d->epfd, EPOLL_CTL_DEL, fd, NULL);
+		epoll_ctl(ifc->d->loop.epfd, EPOLL_CTL_DEL, fd, NULL);
 	rd_io_carp_close(ifc->io);
 	ifc->io = NULL;
 }
@@ -193,14 +184,14 @@ static int iface_open_io(struct cd_iface *ifc)
 		return 0;
 	rc = rd_io_carp_open(&c, &ifc->io);
 	if (rc < 0) {
-		cd_log(LOG_ERR, "%s: raw CARP sockets: %s", ifc->name, strerror(-rc));
+		dm_log(LOG_ERR, "%s: raw CARP sockets: %s", ifc->name, strerror(-rc));
 		return rc;
 	}
 	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET)) >= 0 &&
-	    (rc = epoll_add(ifc->d, fd, &ifc->w4)) < 0)
+	    (rc = dm_loop_add(&ifc->d->loop, fd, &ifc->w4)) < 0)
 		return rc;
 	if ((fd = rd_io_carp_fd(ifc->io, RD_AF_INET6)) >= 0 &&
-	    (rc = epoll_add(ifc->d, fd, &ifc->w6)) < 0)
+	    (rc = dm_loop_add(&ifc->d->loop, fd, &ifc->w6)) < 0)
 		return rc;
 	return 0;
 }
@@ -223,7 +214,7 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	int rc;
 
 	if (ifindex == 0) {
-		cd_log(LOG_ERR, "interface %s: %s", name, strerror(errno));
+		dm_log(LOG_ERR, "interface %s: %s", name, strerror(errno));
 		return -ENODEV;
 	}
 	ifc = calloc(1, sizeof(*ifc));
@@ -241,9 +232,9 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	strcpy(ifc->name, name);
 	ifc->ifindex = ifindex;
 	memset(&c, 0, sizeof(c));
-	c.log.fn = cd_log_hook;
+	c.log.fn = dm_log_hook;
 	/* carpd logs state changes itself; the engine's own notes only with -D. */
-	c.log.level = cd_log_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_WARNING;
+	c.log.level = dm_log_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_WARNING;
 	c.cb.send = cb_send;
 	c.cb.state_change = cb_state;
 	c.cb.announce = cb_announce;
@@ -253,13 +244,13 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	c.name = ifc->name;
 	rc = rd_carp_if_new(&c, &ifc->cif);
 	if (rc != 0) {
-		cd_log(LOG_ERR, "%s: %s", name, rd_strerror(rc));
+		dm_log(LOG_ERR, "%s: %s", name, rd_strerror(rc));
 		free(ifc);
 		return -EINVAL;
 	}
 	rc = rd_io_announce_open(NULL, ifindex, &ifc->ann);
 	if (rc < 0)
-		cd_log(LOG_WARNING, "%s: no gratuitous ARP/NA: %s", name, strerror(-rc));
+		dm_log(LOG_WARNING, "%s: no gratuitous ARP/NA: %s", name, strerror(-rc));
 	d->ifs[d->nifs++] = ifc;
 	*out = ifc;
 	return 0;
@@ -284,11 +275,11 @@ static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
 		return;
 	rc = rd_io_nl_link_state(ifc->d->nl, ifc->ifindex, &up);
 	if (rc < 0) {
-		cd_log(LOG_WARNING, "%s: link state: %s", ifc->name, strerror(-rc));
+		dm_log(LOG_WARNING, "%s: link state: %s", ifc->name, strerror(-rc));
 		up = false;
 	}
 	if (up != rd_carp_if_link_up(ifc->cif))
-		cd_log(LOG_WARNING, "%s: link %s", ifc->name, up ? "up" : "down");
+		dm_log(LOG_WARNING, "%s: link %s", ifc->name, up ? "up" : "down");
 	rd_carp_if_link(ifc->cif, up, now);
 }
 
@@ -318,7 +309,7 @@ static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct c
 	rc = rd_io_nl_first_addr(d->nl, ifc->ifindex, af, skip, nskip, af == RD_AF_INET6 && !peers,
 	                         out);
 	if (rc < 0)
-		cd_log(LOG_ERR,
+		dm_log(LOG_ERR,
 		       "%s vhid %u: no %s address on %s to send advertisements from (%s); "
 		       "give --srcip",
 		       vc->where, vc->vhid, af == RD_AF_INET ? "IPv4" : "IPv6", ifc->name,
@@ -363,7 +354,7 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	vc->upscript = vc->downscript = vc->xparam = NULL; /* now v's */
 	v->managed = v->conf.upscript == NULL && v->conf.downscript == NULL;
 	if (!vc->has_pass)
-		cd_log(LOG_WARNING, "%s vhid %u: no password: the HMAC key is empty", ifc->name,
+		dm_log(LOG_WARNING, "%s vhid %u: no password: the HMAC key is empty", ifc->name,
 		       vc->vhid);
 	ifc->vh[ifc->nvh++] = v;
 	if (v->conf.ignoreifstate)
@@ -390,12 +381,12 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 		iface_sync_link(ifc, now);
 	rc = rd_carp_vhost_add(ifc->cif, &c, now, &v->vh);
 	if (rc != 0) {
-		cd_log(LOG_ERR, "%s: vhost %s %u: %s", v->conf.where, ifc->name, v->conf.vhid,
+		dm_log(LOG_ERR, "%s: vhost %s %u: %s", v->conf.where, ifc->name, v->conf.vhid,
 		       rd_strerror(rc));
 		rc = -EINVAL;
 		goto fail;
 	}
-	cd_log(LOG_INFO, "%s vhid %u: advbase %u advskew %u%s, %zu address(es), %s", ifc->name,
+	dm_log(LOG_INFO, "%s vhid %u: advbase %u advskew %u%s, %zu address(es), %s", ifc->name,
 	       v->conf.vhid, v->conf.advbase, v->conf.advskew, v->conf.preempt ? " preempt" : "",
 	       v->conf.naddrs,
 	       v->managed ? "addresses managed by carpd" : "addresses managed by scripts");
@@ -464,7 +455,7 @@ static void on_carp(struct cd_iface *ifc, int af)
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
 		if (n < 0 && n != -EPROTO) {
-			cd_log(LOG_WARNING, "%s: receive: %s", ifc->name, strerror(-n));
+			dm_log(LOG_WARNING, "%s: receive: %s", ifc->name, strerror(-n));
 			return;
 		}
 		if (af == RD_AF_INET)
@@ -487,7 +478,7 @@ static void on_link(void *user, const struct rd_io_link_event *ev)
 		if (ifc->ifindex != ev->ifindex || ifc->ignoreifstate)
 			continue;
 		if (ev->up != rd_carp_if_link_up(ifc->cif))
-			cd_log(LOG_WARNING, "%s: link %s", ifc->name, ev->up ? "up" : "down");
+			dm_log(LOG_WARNING, "%s: link %s", ifc->name, ev->up ? "up" : "down");
 		rd_carp_if_link(ifc->cif, ev->up, cd_now());
 	}
 }
@@ -498,11 +489,11 @@ static void on_netlink(struct cd_daemon *d)
 	size_t i;
 
 	if (rc == -ENOBUFS) {
-		cd_log(LOG_WARNING, "netlink events lost: reading link states again");
+		dm_log(LOG_WARNING, "netlink events lost: reading link states again");
 		for (i = 0; i < d->nifs; i++)
 			iface_sync_link(d->ifs[i], cd_now());
 	} else if (rc < 0) {
-		cd_log(LOG_WARNING, "netlink: %s", strerror(-rc));
+		dm_log(LOG_WARNING, "netlink: %s", strerror(-rc));
 	}
 }
 
@@ -541,7 +532,7 @@ static void log_status(struct cd_daemon *d)
 		return;
 	}
 	for (line = strtok_r(s, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
-		cd_log(LOG_NOTICE, "%s", line);
+		dm_log(LOG_NOTICE, "%s", line);
 	free(s);
 }
 
@@ -554,13 +545,13 @@ static void reload(struct cd_daemon *d)
 	bool *keep;
 
 	if (d->cfg.config_file == NULL) {
-		cd_log(LOG_NOTICE, "SIGHUP: no --config file, nothing to reload");
+		dm_log(LOG_NOTICE, "SIGHUP: no --config file, nothing to reload");
 		return;
 	}
 	memset(&ncfg, 0, sizeof(ncfg));
 	ncfg.facility = -1;
 	if (cd_config_load(d->cfg.config_file, &ncfg, err) < 0) {
-		cd_log(LOG_ERR, "reload failed, configuration unchanged: %s", err);
+		dm_log(LOG_ERR, "reload failed, configuration unchanged: %s", err);
 		cd_config_free(&ncfg);
 		return;
 	}
@@ -586,7 +577,7 @@ static void reload(struct cd_daemon *d)
 				j++;
 				continue;
 			}
-			cd_log(LOG_NOTICE, "%s vhid %u: removed or changed by reload", ifc->name,
+			dm_log(LOG_NOTICE, "%s vhid %u: removed or changed by reload", ifc->name,
 			       v->conf.vhid);
 			vhost_retire(d, v, now);
 		}
@@ -609,7 +600,7 @@ static void reload(struct cd_daemon *d)
 		copy.downscript = copy.downscript ? strdup(copy.downscript) : NULL;
 		copy.xparam = copy.xparam ? strdup(copy.xparam) : NULL;
 		if (vhost_add(d, &copy, now) < 0)
-			cd_log(LOG_ERR, "%s vhid %u: could not start after reload", copy.ifname,
+			dm_log(LOG_ERR, "%s vhid %u: could not start after reload", copy.ifname,
 			       copy.vhid);
 		cd_vhost_conf_free(&copy);
 	}
@@ -631,7 +622,7 @@ static void reload(struct cd_daemon *d)
 	}
 	free(keep);
 	cd_config_free(&ncfg);
-	cd_log(LOG_NOTICE, "configuration reloaded from %s", d->cfg.config_file);
+	dm_log(LOG_NOTICE, "configuration reloaded from %s", d->cfg.config_file);
 }
 
 static void begin_quit(struct cd_daemon *d, int sig)
@@ -641,7 +632,7 @@ static void begin_quit(struct cd_daemon *d, int sig)
 
 	if (d->quitting)
 		return;
-	cd_log(LOG_NOTICE, "%s: leaving (bow-out advertisements, addresses removed)",
+	dm_log(LOG_NOTICE, "%s: leaving (bow-out advertisements, addresses removed)",
 	       strsignal(sig));
 	d->quitting = true;
 	d->quit_deadline = now + CD_QUIT_WAIT;
@@ -651,13 +642,13 @@ static void begin_quit(struct cd_daemon *d, int sig)
 
 static void on_signal(struct cd_daemon *d)
 {
-	struct signalfd_siginfo si;
+	int sig;
 
-	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
+	while ((sig = dm_loop_signal_read(&d->loop)) != 0) {
+		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
-			begin_quit(d, (int)si.ssi_signo);
+			begin_quit(d, sig);
 			break;
 		case SIGHUP:
 			if (!d->quitting)
@@ -677,12 +668,10 @@ static void on_signal(struct cd_daemon *d)
 
 static void on_timer(struct cd_daemon *d)
 {
-	uint64_t ticks;
 	rd_time_t now = cd_now();
 	size_t i;
 
-	while (read(d->tfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
-		;
+	dm_loop_timer_read(&d->loop);
 	for (i = 0; i < d->nifs; i++)
 		rd_carp_handle_expiry(d->ifs[i]->cif, now);
 }
@@ -690,7 +679,6 @@ static void on_timer(struct cd_daemon *d)
 /* Arm the timerfd at the earliest engine expiry (absolute, CLOCK_MONOTONIC). */
 static void arm_timer(struct cd_daemon *d)
 {
-	struct itimerspec its;
 	rd_time_t next = RD_TIME_NEVER;
 	size_t i;
 
@@ -700,14 +688,7 @@ static void arm_timer(struct cd_daemon *d)
 		if (e < next)
 			next = e;
 	}
-	memset(&its, 0, sizeof(its));
-	if (next != RD_TIME_NEVER) {
-		if (next == 0)
-			next = 1; /* zero would disarm */
-		its.it_value.tv_sec = (time_t)(next / RD_SEC);
-		its.it_value.tv_nsec = (long)(next % RD_SEC);
-	}
-	timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	dm_loop_arm(&d->loop, next);
 }
 
 static bool all_idle(struct cd_daemon *d)
@@ -737,10 +718,8 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 		return -ENOMEM;
 	d->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	d->epfd = d->tfd = d->sfd = -1;
+	d->loop.epfd = d->loop.tfd = d->loop.sfd = -1;
 	d->epoch = (uint32_t)time(NULL);
-	d->wt.kind = CD_W_TIMER;
-	d->ws.kind = CD_W_SIGNAL;
 	d->wn.kind = CD_W_NETLINK;
 	*out = d;
 
@@ -750,29 +729,22 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->epfd < 0 || d->sfd < 0 || d->tfd < 0)
-		return -errno;
-	if ((rc = epoll_add(d, d->sfd, &d->ws)) < 0 || (rc = epoll_add(d, d->tfd, &d->wt)) < 0)
+	if ((rc = dm_loop_open(&d->loop, &mask)) < 0)
 		return rc;
 	rc = rd_io_nl_open(NULL, &d->nl);
 	if (rc < 0) {
-		cd_log(LOG_ERR, "rtnetlink: %s", strerror(-rc));
+		dm_log(LOG_ERR, "rtnetlink: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = epoll_add(d, rd_io_nl_fd(d->nl), &d->wn)) < 0)
+	if ((rc = dm_loop_add(&d->loop, rd_io_nl_fd(d->nl), &d->wn)) < 0)
 		return rc;
-	rc = cd_control_open(d->cfg.control, &d->ctl);
+	rc = dm_control_open(d->cfg.control, CD_CONTROL_IN_MAX, cd_control_request, d, &d->ctl);
 	if (rc < 0) {
-		cd_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
+		dm_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
 		       rc == -EADDRINUSE ? "another carpd answers there" : strerror(-rc));
 		return rc;
 	}
-	if ((rc = epoll_add(d, cd_control_fd(d->ctl), cd_control_watch(d->ctl))) < 0)
+	if ((rc = dm_loop_add(&d->loop, dm_control_fd(d->ctl), dm_control_watch(d->ctl))) < 0)
 		return rc;
 	now = cd_now();
 	for (i = 0; i < d->cfg.nvh; i++) {
@@ -791,24 +763,7 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 
 int cd_daemon_after_fork(struct cd_daemon *d)
 {
-	sigset_t mask;
-	int rc;
-
-	/* A signalfd in an epoll set wakes the process that registered it: re-create it here. */
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->sfd, NULL);
-	close(d->sfd);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGCHLD);
-	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (d->sfd < 0)
-		return -errno;
-	if ((rc = epoll_add(d, d->sfd, &d->ws)) < 0)
-		return rc;
-	return 0;
+	return dm_loop_after_fork(&d->loop);
 }
 
 int cd_daemon_run(struct cd_daemon *d)
@@ -825,27 +780,27 @@ int cd_daemon_run(struct cd_daemon *d)
 			if (all_idle(d))
 				break;
 			if (now >= d->quit_deadline) {
-				cd_log(LOG_WARNING, "scripts still running at exit");
+				dm_log(LOG_WARNING, "scripts still running at exit");
 				break;
 			}
 			timeout = (int)((d->quit_deadline - now) / RD_MSEC) + 1;
 		}
 		arm_timer(d);
-		n = epoll_wait(d->epfd, evs, 32, timeout);
+		n = epoll_wait(d->loop.epfd, evs, 32, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			cd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			dm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return 1;
 		}
 		for (i = 0; i < n; i++) {
-			struct cd_watch *w = evs[i].data.ptr;
+			struct dm_watch *w = evs[i].data.ptr;
 
 			switch (w->kind) {
-			case CD_W_TIMER:
+			case DM_W_TIMER:
 				on_timer(d);
 				break;
-			case CD_W_SIGNAL:
+			case DM_W_SIGNAL:
 				on_signal(d);
 				break;
 			case CD_W_NETLINK:
@@ -857,11 +812,11 @@ int cd_daemon_run(struct cd_daemon *d)
 			case CD_W_CARP6:
 				on_carp(w->obj, RD_AF_INET6);
 				break;
-			case CD_W_CONTROL:
-				cd_control_accept(d->ctl, d->epfd);
+			case DM_W_CONTROL:
+				dm_control_accept(d->ctl, d->loop.epfd);
 				break;
-			case CD_W_CLIENT:
-				cd_control_client_event(d->ctl, w, evs[i].events, d);
+			case DM_W_CLIENT:
+				dm_control_client_event(d->ctl, w, evs[i].events);
 				break;
 			}
 		}
@@ -895,14 +850,9 @@ void cd_daemon_free(struct cd_daemon *d)
 		free(d->dead[i]);
 	}
 	free(d->dead);
-	cd_control_close(d->ctl);
+	dm_control_close(d->ctl);
 	rd_io_nl_close(d->nl);
-	if (d->epfd >= 0)
-		close(d->epfd);
-	if (d->sfd >= 0)
-		close(d->sfd);
-	if (d->tfd >= 0)
-		close(d->tfd);
+	dm_loop_close(&d->loop);
 	cd_config_free(&d->cfg);
 	free(d);
 }

@@ -22,10 +22,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Like ucarp: syslog unless --facility none; stderr while in the foreground. */
-	cd_log_setup(!cfg.daemonize, !cfg.no_syslog && (cfg.daemonize || cfg.facility >= 0),
-	             cfg.facility, cfg.debug);
+	dm_log_setup("carpd", !cfg.daemonize,
+	             !cfg.no_syslog && (cfg.daemonize || cfg.facility >= 0), cfg.facility,
+	             cfg.debug);
 	if (rd_init() != 0) {
-		cd_log(LOG_ERR, "libredund initialisation failed");
+		dm_log(LOG_ERR, "libredund initialisation failed");
 		cd_config_free(&cfg);
 		return 1;
 	}
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 	}
 	/* Fork only once everything is set up, so start-up errors reach the terminal. */
 	if (daemonize && (daemon(0, 0) < 0 || cd_daemon_after_fork(d) < 0)) {
-		cd_log(LOG_ERR, "daemonize: %m");
+		dm_log(LOG_ERR, "daemonize: %m");
 		cd_daemon_free(d);
 		return 1;
 	}

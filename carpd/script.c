@@ -50,9 +50,9 @@ static void start_next(struct cd_script_queue *q)
 		rc = posix_spawn(&pid, j->argv[0], NULL, &attr, j->argv, environ);
 		posix_spawnattr_destroy(&attr);
 		if (rc != 0) {
-			cd_log(LOG_ERR, "cannot run %s: %s", j->argv[0], strerror(rc));
+			dm_log(LOG_ERR, "cannot run %s: %s", j->argv[0], strerror(rc));
 		} else {
-			cd_log(LOG_INFO, "running %s %s %s%s%s (pid %d)", j->argv[0], j->argv[1],
+			dm_log(LOG_INFO, "running %s %s %s%s%s (pid %d)", j->argv[0], j->argv[1],
 			       j->argv[2], j->argv[3] != NULL ? " " : "",
 			       j->argv[3] != NULL ? j->argv[3] : "", (int)pid);
 			q->running = pid;
@@ -67,7 +67,7 @@ void cd_script_enqueue(struct cd_script_queue *q, const char *script, const char
 	struct cd_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
-		cd_log(LOG_ERR, "out of memory: %s not run", script);
+		dm_log(LOG_ERR, "out of memory: %s not run", script);
 		return;
 	}
 	j->argv[0] = strdup(script);
@@ -76,7 +76,7 @@ void cd_script_enqueue(struct cd_script_queue *q, const char *script, const char
 	j->argv[3] = xparam != NULL ? strdup(xparam) : NULL;
 	if (j->argv[0] == NULL || j->argv[1] == NULL || j->argv[2] == NULL ||
 	    (xparam != NULL && j->argv[3] == NULL)) {
-		cd_log(LOG_ERR, "out of memory: %s not run", script);
+		dm_log(LOG_ERR, "out of memory: %s not run", script);
 		job_free(j);
 		return;
 	}
@@ -94,10 +94,10 @@ bool cd_script_reaped(struct cd_script_queue *q, pid_t pid, int status)
 		return false;
 	q->running = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		cd_log(LOG_WARNING, "script (pid %d) exited with status %d", (int)pid,
+		dm_log(LOG_WARNING, "script (pid %d) exited with status %d", (int)pid,
 		       WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		cd_log(LOG_WARNING, "script (pid %d) killed by signal %d", (int)pid,
+		dm_log(LOG_WARNING, "script (pid %d) killed by signal %d", (int)pid,
 		       WTERMSIG(status));
 	start_next(q);
 	return true;
