@@ -26,10 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -67,8 +65,8 @@ static const char *const sd_stat_names[SD_STAT_MAX] = {
 
 struct sd_daemon {
 	struct sd_config cfg;
-	int epfd, tfd, sfd;
-	struct sd_watch wt, ws, wio, wct;
+	struct dm_loop loop;
+	struct dm_watch wio, wct;
 	unsigned int ifindex;
 	struct rd_io_sync *io;
 	bool io_out; /* EPOLLOUT armed */
@@ -76,7 +74,7 @@ struct sd_daemon {
 	struct rd_sync_engine *eng;
 	struct rd_state_table *t;
 	struct sd_ct *ct;
-	struct sd_control *ctl;
+	struct dm_control *ctl;
 	uint32_t creatorid;
 	uint16_t port; /* secure mode's UDP port */
 	uint64_t next_id;
@@ -115,7 +113,7 @@ static void carpd_demote(struct sd_daemon *d, int delta)
 		return;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
-		sd_log(LOG_WARNING, "carpd at %s: demote %+d not delivered: %s",
+		dm_log(LOG_WARNING, "carpd at %s: demote %+d not delivered: %s",
 		       d->cfg.carpd_control, delta, strerror(errno));
 	close(fd);
 }
@@ -128,7 +126,7 @@ static void io_send(struct sd_daemon *d, const uint8_t *pkt, size_t len)
 	int rc = rd_io_sync_queue(d->io, NULL, pkt, len);
 
 	if (rc < 0 && rc != -EAGAIN)
-		sd_log(LOG_WARNING, "send: %s", strerror(-rc));
+		dm_log(LOG_WARNING, "send: %s", strerror(-rc));
 }
 
 static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
@@ -139,7 +137,7 @@ static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 		int64_t rc = rd_sync_channel_send(d->ch, pkt, len, now);
 
 		if (rc < 0)
-			sd_log(LOG_WARNING, "secure channel: %s", rd_strerror((int)rc));
+			dm_log(LOG_WARNING, "secure channel: %s", rd_strerror((int)rc));
 	} else {
 		io_send(d, pkt, len);
 	}
@@ -151,7 +149,7 @@ static void eng_demote(void *user, int delta, rd_time_t now)
 
 	(void)now;
 	d->demoted += delta;
-	sd_log(LOG_NOTICE, "bulk update %s: demotion %+d", delta > 0 ? "started" : "ended", delta);
+	dm_log(LOG_NOTICE, "bulk update %s: demotion %+d", delta > 0 ? "started" : "ended", delta);
 	carpd_demote(d, delta);
 }
 
@@ -167,7 +165,7 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 	struct sd_daemon *d = user;
 
 	if (rd_sync_engine_input(d->eng, payload, len, now) != 0)
-		sd_log(LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused", from,
+		dm_log(LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused", from,
 		       (unsigned long long)seq);
 }
 
@@ -175,7 +173,7 @@ static void ch_lost(void *user, uint32_t peer, rd_time_t now)
 {
 	struct sd_daemon *d = user;
 
-	sd_log(LOG_WARNING, "messages with %08x lost for good: asking for a bulk update", peer);
+	dm_log(LOG_WARNING, "messages with %08x lost for good: asking for a bulk update", peer);
 	rd_sync_engine_bulk_request(d->eng, now);
 }
 
@@ -196,7 +194,7 @@ static void table_event(void *user, struct rd_state *st, int ev, int why, rd_tim
 	else
 		rc = sd_ct_apply(d->ct, &info, d->deftimeouts);
 	if (rc < 0)
-		sd_log(LOG_DEBUG, "conntrack %s of %016llx/%08x: %s",
+		dm_log(LOG_DEBUG, "conntrack %s of %016llx/%08x: %s",
 		       ev == RD_STATE_EV_REMOVE ? "delete" : "write", (unsigned long long)st->id,
 		       st->creatorid, strerror(-rc));
 }
@@ -244,7 +242,7 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		rc = rd_state_import(d->t, &info, now, NULL);
 		if (rc != 0) {
 			d->stats[SD_REFUSED]++;
-			sd_log(LOG_DEBUG, "state table refused a kernel entry: %s",
+			dm_log(LOG_DEBUG, "state table refused a kernel entry: %s",
 			       rd_strerror(rc));
 		}
 	}
@@ -268,8 +266,8 @@ static void dump_kernel(struct sd_daemon *d)
 	rc = sd_ct_dump(d->ct);
 	d->dumping = false;
 	if (rc < 0)
-		sd_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
-	sd_log(LOG_NOTICE, "kernel table read: %u states of ours, %u states in all",
+		dm_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
+	dm_log(LOG_NOTICE, "kernel table read: %u states of ours, %u states in all",
 	       rd_state_count(d->t) - before, rd_state_count(d->t));
 }
 
@@ -335,7 +333,7 @@ static void update_out(struct sd_daemon *d)
 
 	if (want == d->io_out)
 		return;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, rd_io_sync_fd(d->io), &ev) == 0)
+	if (epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, rd_io_sync_fd(d->io), &ev) == 0)
 		d->io_out = want;
 }
 
@@ -356,7 +354,7 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
-			sd_log(LOG_WARNING, "receive: %s", strerror(-n));
+			dm_log(LOG_WARNING, "receive: %s", strerror(-n));
 			break;
 		}
 		now = sd_now();
@@ -373,23 +371,23 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 /* ---------------------------------------------------------------------- */
 /* Status                                                                  */
 
-static void json_counters(struct sd_buf *b, const char *name, const uint64_t *v, int n,
+static void json_counters(struct dm_buf *b, const char *name, const uint64_t *v, int n,
                           const char *(*namef)(int), bool comma)
 {
-	sd_buf_printf(b, "\"%s\":{", name);
+	dm_buf_printf(b, "\"%s\":{", name);
 	for (int i = 0; i < n; i++)
-		sd_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", namef(i), (unsigned long long)v[i]);
-	sd_buf_printf(b, "}%s", comma ? "," : "");
+		dm_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", namef(i), (unsigned long long)v[i]);
+	dm_buf_printf(b, "}%s", comma ? "," : "");
 }
 
-static void text_counters(struct sd_buf *b, const char *name, const uint64_t *v, int n,
+static void text_counters(struct dm_buf *b, const char *name, const uint64_t *v, int n,
                           const char *(*namef)(int))
 {
-	sd_buf_printf(b, "%s:", name);
+	dm_buf_printf(b, "%s:", name);
 	for (int i = 0; i < n; i++)
 		if (v[i] != 0)
-			sd_buf_printf(b, " %s %llu", namef(i), (unsigned long long)v[i]);
-	sd_buf_printf(b, "\n");
+			dm_buf_printf(b, " %s %llu", namef(i), (unsigned long long)v[i]);
+	dm_buf_printf(b, "\n");
 }
 
 static const char *sd_stat_name(int i)
@@ -399,7 +397,7 @@ static const char *sd_stat_name(int i)
 
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
-	struct sd_buf b = {0};
+	struct dm_buf b = {0};
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
 	uint64_t zero[RD_SYNC_STAT_MAX] = {0};
 	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
@@ -408,7 +406,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 
 	if (json) {
-		sd_buf_printf(&b,
+		dm_buf_printf(&b,
 		              "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":\"%s\","
 		              "\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
 		              mode, d->creatorid, d->cfg.ifname, rd_state_count(d->t),
@@ -422,9 +420,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              rd_io_sync_stat_name, true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
 		json_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name, false);
-		sd_buf_printf(&b, "}\n");
+		dm_buf_printf(&b, "}\n");
 	} else {
-		sd_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
+		dm_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
 		              d->creatorid, rd_state_count(d->t),
 		              bulk ? ", bulk update running" : "");
 		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
@@ -453,12 +451,26 @@ int sd_daemon_bulk(struct sd_daemon *d, char **out)
 	return 0;
 }
 
+/* The control socket's requests (redundctl sync ...): status | status json | bulk. */
+static int control_request(void *user, char *line, char **body)
+{
+	struct sd_daemon *d = user;
+
+	if (strcmp(line, "status") == 0)
+		return sd_daemon_status(d, false, body);
+	if (strcmp(line, "status json") == 0)
+		return sd_daemon_status(d, true, body);
+	if (strcmp(line, "bulk") == 0)
+		return sd_daemon_bulk(d, body);
+	*body = strdup("unknown request (expected status [json] or bulk)");
+	return -1;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Loop                                                                    */
 
 static void arm_timer(struct sd_daemon *d)
 {
-	struct itimerspec its;
 	rd_time_t next = d->sweep_due, e;
 
 	e = rd_sync_engine_next_timeout(d->eng);
@@ -466,22 +478,15 @@ static void arm_timer(struct sd_daemon *d)
 		next = e;
 	if (d->ch != NULL && (e = rd_sync_channel_next_timeout(d->ch)) < next)
 		next = e;
-	memset(&its, 0, sizeof(its));
-	next = next > SD_TIME_BASE ? next - SD_TIME_BASE : 0;
-	if (next == 0)
-		next = 1; /* zero would disarm */
-	its.it_value.tv_sec = (time_t)(next / RD_SEC);
-	its.it_value.tv_nsec = (long)(next % RD_SEC);
-	timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	/* Engine time to the timerfd's clock; the earliest is at least 1 (not NEVER). */
+	dm_loop_arm(&d->loop, next > SD_TIME_BASE ? next - SD_TIME_BASE : 0);
 }
 
 static void on_timer(struct sd_daemon *d)
 {
-	uint64_t ticks;
 	rd_time_t now = sd_now();
 
-	while (read(d->tfd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
-		;
+	dm_loop_timer_read(&d->loop);
 	rd_sync_engine_tick(d->eng, now);
 	if (d->ch != NULL)
 		rd_sync_channel_tick(d->ch, now);
@@ -493,24 +498,24 @@ static void on_ct_readable(struct sd_daemon *d)
 {
 	if (sd_ct_read(d->ct) == -ENOBUFS) {
 		/* Events were lost: read the whole table again (updates what changed). */
-		sd_log(LOG_WARNING, "conntrack events lost: reading the kernel table again");
+		dm_log(LOG_WARNING, "conntrack events lost: reading the kernel table again");
 		sd_ct_dump(d->ct);
 	}
 }
 
 static void on_signal(struct sd_daemon *d)
 {
-	struct signalfd_siginfo si;
+	int sig;
 
-	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-			sd_log(LOG_NOTICE, "%s: exiting", strsignal((int)si.ssi_signo));
+	while ((sig = dm_loop_signal_read(&d->loop)) != 0) {
+		if (sig == SIGTERM || sig == SIGINT) {
+			dm_log(LOG_NOTICE, "%s: exiting", strsignal(sig));
 			d->quitting = true;
-		} else if (si.ssi_signo == SIGUSR1) {
+		} else if (sig == SIGUSR1) {
 			char *s = NULL;
 
 			if (sd_daemon_status(d, false, &s) == 0)
-				sd_log(LOG_NOTICE, "%s", s);
+				dm_log(LOG_NOTICE, "%s", s);
 			free(s);
 		}
 	}
@@ -524,21 +529,21 @@ int sd_daemon_run(struct sd_daemon *d)
 	while (!d->quitting) {
 		arm_timer(d);
 		update_out(d);
-		n = epoll_wait(d->epfd, evs, 32, -1);
+		n = epoll_wait(d->loop.epfd, evs, 32, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			sd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			dm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return 1;
 		}
 		for (i = 0; i < n; i++) {
-			struct sd_watch *w = evs[i].data.ptr;
+			struct dm_watch *w = evs[i].data.ptr;
 
 			switch (w->kind) {
-			case SD_W_TIMER:
+			case DM_W_TIMER:
 				on_timer(d);
 				break;
-			case SD_W_SIGNAL:
+			case DM_W_SIGNAL:
 				on_signal(d);
 				break;
 			case SD_W_IO:
@@ -547,11 +552,11 @@ int sd_daemon_run(struct sd_daemon *d)
 			case SD_W_CT:
 				on_ct_readable(d);
 				break;
-			case SD_W_CONTROL:
-				sd_control_accept(d->ctl, d->epfd);
+			case DM_W_CONTROL:
+				dm_control_accept(d->ctl, d->loop.epfd);
 				break;
-			case SD_W_CLIENT:
-				sd_control_client_event(d->ctl, w, evs[i].events, d);
+			case DM_W_CLIENT:
+				dm_control_client_event(d->ctl, w, evs[i].events);
 				break;
 			}
 		}
@@ -579,17 +584,17 @@ static int load_keys(struct sd_daemon *d, struct rd_sync_key *keys, size_t *nkey
 		int fd = open(d->cfg.keyfiles[i], O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0) {
-			sd_log(LOG_ERR, "key file %s: %s", d->cfg.keyfiles[i], strerror(errno));
+			dm_log(LOG_ERR, "key file %s: %s", d->cfg.keyfiles[i], strerror(errno));
 			return -1;
 		}
 		if (fstat(fd, &sb) == 0 && (sb.st_mode & 0077) != 0)
-			sd_log(LOG_WARNING, "key file %s is readable by others (chmod 600)",
+			dm_log(LOG_WARNING, "key file %s is readable by others (chmod 600)",
 			       d->cfg.keyfiles[i]);
 		n = read(fd, buf, sizeof(buf));
 		close(fd);
 		if (n < 0 || rd_sync_key_parse(buf, (size_t)n, &keys[i]) != 0) {
 			sodium_memzero(buf, sizeof(buf));
-			sd_log(LOG_ERR, "key file %s: not a key file (redundctl sync genkey)",
+			dm_log(LOG_ERR, "key file %s: not a key file (redundctl sync genkey)",
 			       d->cfg.keyfiles[i]);
 			return -1;
 		}
@@ -597,13 +602,6 @@ static int load_keys(struct sd_daemon *d, struct rd_sync_key *keys, size_t *nkey
 	}
 	*nkeys = d->cfg.nkeyfiles;
 	return 0;
-}
-
-static int epoll_add(struct sd_daemon *d, int fd, struct sd_watch *w)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
-
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 static int open_transport(struct sd_daemon *d, size_t *payload)
@@ -624,7 +622,7 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 	d->port = d->cfg.port ? d->cfg.port : RD_SYNC_UDP_PORT;
 	rc = rd_io_sync_open(&ic, &d->io);
 	if (rc < 0) {
-		sd_log(LOG_ERR, "%s transport: %s",
+		dm_log(LOG_ERR, "%s transport: %s",
 		       d->cfg.mode == RD_IO_SYNC_SECURE ? "UDP" : "raw", strerror(-rc));
 		return rc;
 	}
@@ -636,7 +634,7 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 	if (d->cfg.mode == RD_IO_SYNC_SECURE)
 		hdr += 8;
 	*payload = (d->cfg.mtu ? d->cfg.mtu : 1500) - hdr;
-	return epoll_add(d, rd_io_sync_fd(d->io), &d->wio);
+	return dm_loop_add(&d->loop, rd_io_sync_fd(d->io), &d->wio);
 }
 
 static int open_channel(struct sd_daemon *d, size_t mtu)
@@ -661,12 +659,12 @@ static int open_channel(struct sd_daemon *d, size_t mtu)
 	cc.cbs.deliver = ch_deliver;
 	cc.cbs.lost = ch_lost;
 	cc.user = d;
-	cc.log.fn = sd_log_hook;
+	cc.log.fn = dm_log_hook;
 	cc.log.level = LOG_INFO;
 	rc = rd_sync_channel_new(&cc, &d->ch);
 	sodium_memzero(keys, sizeof(keys));
 	if (rc != 0) {
-		sd_log(LOG_ERR, "secure channel: %s (is send-keyid one of the keys?)",
+		dm_log(LOG_ERR, "secure channel: %s (is send-keyid one of the keys?)",
 		       rd_strerror(rc));
 		return -1;
 	}
@@ -687,15 +685,13 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 		return -ENOMEM;
 	d->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	d->epfd = d->tfd = d->sfd = -1;
-	d->wt.kind = SD_W_TIMER;
-	d->ws.kind = SD_W_SIGNAL;
+	d->loop.epfd = d->loop.tfd = d->loop.sfd = -1;
 	d->wio.kind = SD_W_IO;
 	d->wct.kind = SD_W_CT;
 	*out = d;
 
 	if (d->cfg.ifname[0] != '\0' && (d->ifindex = if_nametoindex(d->cfg.ifname)) == 0) {
-		sd_log(LOG_ERR, "interface %s: %s", d->cfg.ifname, strerror(errno));
+		dm_log(LOG_ERR, "interface %s: %s", d->cfg.ifname, strerror(errno));
 		return -ENODEV;
 	}
 	sigemptyset(&mask);
@@ -703,14 +699,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->epfd < 0 || d->sfd < 0 || d->tfd < 0)
-		return -errno;
-	if ((rc = epoll_add(d, d->sfd, &d->ws)) < 0 || (rc = epoll_add(d, d->tfd, &d->wt)) < 0)
+	if ((rc = dm_loop_open(&d->loop, &mask)) < 0)
 		return rc;
 
 	/* The mirror of the kernel's table: expiry is the kernel's, so no adaptive scaling. */
@@ -730,12 +719,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	sc.timeouts[RD_STATE_TM_TCP_ESTABLISHED] = 432000;
 	sc.hooks.user = d;
 	sc.hooks.event = table_event;
-	sc.log.fn = sd_log_hook;
+	sc.log.fn = dm_log_hook;
 	sc.log.level = LOG_INFO;
 	memcpy(d->deftimeouts, sc.timeouts, sizeof(d->deftimeouts));
 	rc = rd_state_table_new(&sc, &d->t);
 	if (rc != 0) {
-		sd_log(LOG_ERR, "state table: %s", rd_strerror(rc));
+		dm_log(LOG_ERR, "state table: %s", rd_strerror(rc));
 		return -ENOMEM;
 	}
 	d->creatorid = rd_state_creatorid(d->t);
@@ -763,28 +752,28 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	ec.cbs.send = eng_send;
 	ec.cbs.demote = eng_demote;
 	ec.user = d;
-	ec.log.fn = sd_log_hook;
+	ec.log.fn = dm_log_hook;
 	ec.log.level = LOG_INFO;
 	rc = rd_sync_engine_new(&ec, &d->eng);
 	if (rc != 0) {
-		sd_log(LOG_ERR, "sync engine: %s", rd_strerror(rc));
+		dm_log(LOG_ERR, "sync engine: %s", rd_strerror(rc));
 		return -EINVAL;
 	}
 
 	rc = sd_ct_open(on_ct, d, &d->ct);
 	if (rc < 0) {
-		sd_log(LOG_ERR, "conntrack: %s", strerror(-rc));
+		dm_log(LOG_ERR, "conntrack: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = epoll_add(d, sd_ct_fd(d->ct), &d->wct)) < 0)
+	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
-	rc = sd_control_open(d->cfg.control, &d->ctl);
+	rc = dm_control_open(d->cfg.control, SD_CONTROL_IN_MAX, control_request, d, &d->ctl);
 	if (rc < 0) {
-		sd_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
+		dm_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
 		       rc == -EADDRINUSE ? "another syncd answers there" : strerror(-rc));
 		return rc;
 	}
-	if ((rc = epoll_add(d, sd_control_fd(d->ctl), (struct sd_watch *)d->ctl)) < 0)
+	if ((rc = dm_loop_add(&d->loop, dm_control_fd(d->ctl), dm_control_watch(d->ctl))) < 0)
 		return rc;
 
 	rd_state_iter_init(&d->sweep);
@@ -800,7 +789,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	} else {
 		dump_kernel(d);
 	}
-	sd_log(LOG_NOTICE, "%s mode, creatorid %08x, %s%s%s",
+	dm_log(LOG_NOTICE, "%s mode, creatorid %08x, %s%s%s",
 	       d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain", d->creatorid,
 	       d->cfg.npeers ? "unicast peers" : "multicast on ",
 	       d->cfg.npeers ? "" : d->cfg.ifname,
@@ -814,7 +803,7 @@ void sd_daemon_free(struct sd_daemon *d)
 		return;
 	/* Leaving changes nothing in the kernel: the states stay for whoever takes over. */
 	d->local = true;
-	sd_control_close(d->ctl);
+	dm_control_close(d->ctl);
 	sd_ct_close(d->ct);
 	d->ct = NULL;
 	rd_sync_engine_free(d->eng);
@@ -823,12 +812,7 @@ void sd_daemon_free(struct sd_daemon *d)
 	if (d->t != NULL)
 		rd_state_table_free(d->t, sd_now());
 	rd_io_sync_close(d->io);
-	if (d->epfd >= 0)
-		close(d->epfd);
-	if (d->tfd >= 0)
-		close(d->tfd);
-	if (d->sfd >= 0)
-		close(d->sfd);
+	dm_loop_close(&d->loop);
 	sd_config_free(&d->cfg);
 	free(d);
 }

@@ -24,9 +24,9 @@ int main(int argc, char **argv)
 		sd_config_free(&cfg);
 		return 2;
 	}
-	sd_log_setup(!cfg.daemonize, cfg.daemonize && !cfg.no_syslog, cfg.debug);
+	dm_log_setup("syncd", !cfg.daemonize, cfg.daemonize && !cfg.no_syslog, -1, cfg.debug);
 	if (rd_init() != 0) {
-		sd_log(LOG_ERR, "libredund initialisation failed");
+		dm_log(LOG_ERR, "libredund initialisation failed");
 		sd_config_free(&cfg);
 		return 1;
 	}
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 	}
 	/* Fork only once everything is set up, so start-up errors reach the terminal. */
 	if (daemonize && daemon(0, 0) < 0) {
-		sd_log(LOG_ERR, "daemonize: %m");
+		dm_log(LOG_ERR, "daemonize: %m");
 		sd_daemon_free(d);
 		return 1;
 	}

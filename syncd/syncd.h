@@ -12,6 +12,9 @@
 #include "redund/state.h"
 #include "redund/sync.h"
 
+/* The plumbing shared with carpd (log, loop, control socket). */
+#include "../daemon/daemon.h"
+
 struct nf_conntrack;
 
 #define SD_DEFAULT_CONTROL "/run/syncd.sock"
@@ -67,11 +70,7 @@ int sd_config_check(const struct sd_config *cfg, char *err);
 /* sd_options_parse - argv; returns 0, 1 (help/version printed) or -1 (err filled). */
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err);
 
-/* ---- logging and helpers (log.c) ---- */
-
-void sd_log_setup(bool use_stderr, bool use_syslog, bool debug);
-void sd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sd_log_hook(void *user, int level, const char *msg);
+/* ---- time ---- */
 
 /*
  * The engines' clock: CLOCK_MONOTONIC plus SD_TIME_BASE. The offset keeps
@@ -80,14 +79,10 @@ void sd_log_hook(void *user, int level, const char *msg);
  * is armed at (engine time - SD_TIME_BASE).
  */
 #define SD_TIME_BASE ((rd_time_t)10 * 86400 * RD_SEC)
-rd_time_t sd_now(void);
-
-struct sd_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-void sd_buf_printf(struct sd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline rd_time_t sd_now(void)
+{
+	return dm_monotonic() + SD_TIME_BASE;
+}
 
 /* ---- conntrack backend (ct.c) ---- */
 
@@ -134,26 +129,13 @@ void sd_daemon_free(struct sd_daemon *d);
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out);
 int sd_daemon_bulk(struct sd_daemon *d, char **out);
 
-/* ---- control socket (control.c) ---- */
-
+/* epoll tags of syncd's own descriptors (the loop's and the control socket's are DM_W_*). */
 enum sd_watch_kind {
-	SD_W_TIMER = 1,
-	SD_W_SIGNAL,
-	SD_W_IO,
+	SD_W_IO = DM_W_USER,
 	SD_W_CT,
-	SD_W_CONTROL,
-	SD_W_CLIENT,
-};
-struct sd_watch {
-	enum sd_watch_kind kind;
-	void *obj;
 };
 
-struct sd_control;
-int sd_control_open(const char *path, struct sd_control **out);
-int sd_control_fd(const struct sd_control *c);
-void sd_control_accept(struct sd_control *c, int epfd);
-void sd_control_client_event(struct sd_control *c, void *tag, uint32_t events, struct sd_daemon *d);
-void sd_control_close(struct sd_control *c);
+/* The longest request line syncd reads, with its line end and a NUL. */
+#define SD_CONTROL_IN_MAX 256
 
 #endif
