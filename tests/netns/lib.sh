@@ -134,12 +134,13 @@ wait_link_local() {
 	fail "$1: no IPv6 link-local address"
 }
 
-# start_carpd NAME [args...]: carpd in NAME with its own control socket; sets PID_<NAME>.
-start_carpd() {
-	local name=$1
-	shift
-	# Not through a shell function: $! must be carpd itself (ip netns exec execs it).
-	ip netns exec "$(ns "$name")" "$CARPD" --control "$T_DIR/$name.sock" -f none "$@" \
+# start_daemon WHAT BINARY NAME [args...]: a daemon (carpd, syncd) in NAME with its
+# own control socket and log, no syslog; sets PID_<NAME>, returns once it listens.
+start_daemon() {
+	local what=$1 bin=$2 name=$3
+	shift 3
+	# Not through a shell function: $! must be the daemon itself (ip netns exec execs it).
+	ip netns exec "$(ns "$name")" "$bin" --control "$T_DIR/$name.sock" -f none "$@" \
 		>"$T_DIR/$name.log" 2>&1 &
 	local pid=$!
 	T_PIDS+=("$pid")
@@ -147,10 +148,17 @@ start_carpd() {
 	local i
 	for i in $(seq 50); do
 		[ -S "$T_DIR/$name.sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || fail "carpd in $name exited at start"
+		kill -0 "$pid" 2>/dev/null || fail "$what in $name exited at start"
 		sleep 0.05
 	done
-	fail "carpd in $name: no control socket"
+	fail "$what in $name: no control socket"
+}
+
+# start_carpd NAME [args...]: carpd in NAME (see start_daemon).
+start_carpd() {
+	local name=$1
+	shift
+	start_daemon carpd "$CARPD" "$name" "$@"
 }
 
 # ctl NAME args...: redundctl against NAME's carpd.

@@ -6,47 +6,9 @@
 #    (counted badttl by B's transport) and its state does not appear;
 #  - the same INS with TTL 255 is accepted: plain mode has no authentication
 #    (the reason secure mode is the default), and TTL 255 is its only check.
-. "$(dirname "$0")/lib.sh"
-SYNCD=${SYNCD:?SYNCD must point at the syncd binary}
-require_netns
-require_cmd conntrack /usr/bin/python3
-make_bridge
-add_host A 1
-add_host B 2
+. "$(dirname "$0")/synclib.sh"
+sync_pair
 add_host E 9
-
-start_syncd() { # NAME args...
-	local name=$1
-	shift
-	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$name.sock" -f none -d "$@" \
-		>"$T_DIR/$name.log" 2>&1 &
-	local pid=$!
-	T_PIDS+=("$pid")
-	local i
-	for i in $(seq 50); do
-		[ -S "$T_DIR/$name.sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || fail "syncd in $name exited at start"
-		sleep 0.05
-	done
-	fail "syncd in $name: no control socket"
-}
-
-sstat() { # NAME SECTION COUNTER|-: a value of `redundctl sync status --json`
-	"$REDUNDCTL" --control "$T_DIR/$1.sock" sync status --json |
-		/usr/bin/python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(d[sys.argv[1]] if sys.argv[2] == "-" else d[sys.argv[1]].get(sys.argv[2], 0))' "$2" "$3"
-}
-
-wait_ct() { # NAME PATTERN SECONDS
-	local i
-	for i in $(seq $(($3 * 20))); do
-		in_ns "$1" conntrack -L 2>/dev/null | grep -q -- "$2" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 start_syncd A -i eth0 -m plain
 start_syncd B -i eth0 -m plain

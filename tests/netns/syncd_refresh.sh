@@ -5,30 +5,9 @@
 # the flow lives. A UDP flow with replies runs through A for longer than
 # A's UDP timeouts (shortened to 10/15 s); at the end B still holds it,
 # and A counted refreshes.
-. "$(dirname "$0")/lib.sh"
-SYNCD=${SYNCD:?SYNCD must point at the syncd binary}
-require_netns
-require_cmd conntrack nft /usr/bin/python3
-make_bridge
-add_host A 1
-add_host B 2
+. "$(dirname "$0")/synclib.sh"
+sync_pair nft
 "$REDUNDCTL" sync genkey "$T_DIR/key" >/dev/null || fail "genkey"
-
-start_syncd() { # NAME args...
-	local name=$1
-	shift
-	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$name.sock" -f none -d "$@" \
-		>"$T_DIR/$name.log" 2>&1 &
-	local pid=$!
-	T_PIDS+=("$pid")
-	local i
-	for i in $(seq 50); do
-		[ -S "$T_DIR/$name.sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || fail "syncd in $name exited at start"
-		sleep 0.05
-	done
-	fail "syncd in $name: no control socket"
-}
 
 in_ns A sysctl -qw net.netfilter.nf_conntrack_udp_timeout=10 \
 	net.netfilter.nf_conntrack_udp_timeout_stream=15 || skip_or_fail "conntrack sysctls"
@@ -71,8 +50,7 @@ for i in range(28):
 
 in_ns B conntrack -L 2>/dev/null | grep -q "src=10.77.0.254 dst=10.77.0.1 sport=45678 dport=9999" ||
 	fail "after 28 s of traffic through A (timeouts 10/15 s), B lost the flow"
-refreshed=$("$REDUNDCTL" --control "$T_DIR/A.sock" sync status --json |
-	/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["daemon"]["refreshed"])')
+refreshed=$(sstat A daemon refreshed)
 [ "$refreshed" -ge 1 ] || fail "A never refreshed a state (refreshed $refreshed)"
 ok "a UDP flow alive on A past its timeouts: refreshed $refreshed times, still on B"
 exit 0

@@ -11,51 +11,11 @@
 #  - B restarted while A gained a state: B's bulk update brings it, and the
 #    entries B's kernel kept from its previous run are recognised as A's
 #    (B claims none of them as its own).
-. "$(dirname "$0")/lib.sh"
-SYNCD=${SYNCD:?SYNCD must point at the syncd binary}
-require_netns
-require_cmd conntrack nft tcpdump /usr/bin/python3
-make_bridge
-add_host A 1
-add_host B 2
+. "$(dirname "$0")/synclib.sh"
+sync_pair nft tcpdump
 add_host E 9
 
 "$REDUNDCTL" sync genkey "$T_DIR/key" >/dev/null || fail "genkey"
-
-start_syncd() { # NAME args...
-	local name=$1
-	shift
-	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$name.sock" -f none -d "$@" \
-		>"$T_DIR/$name.log" 2>&1 &
-	local pid=$!
-	T_PIDS+=("$pid")
-	eval "PID_$name=$pid"
-	local i
-	for i in $(seq 50); do
-		[ -S "$T_DIR/$name.sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || fail "syncd in $name exited at start"
-		sleep 0.05
-	done
-	fail "syncd in $name: no control socket"
-}
-
-sstat() { # NAME SECTION COUNTER|-: a value of `redundctl sync status --json`
-	"$REDUNDCTL" --control "$T_DIR/$1.sock" sync status --json |
-		/usr/bin/python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(d[sys.argv[1]] if sys.argv[2] == "-" else d[sys.argv[1]].get(sys.argv[2], 0))' "$2" "$3"
-}
-
-# wait_ct NAME PATTERN SECONDS: until NAME's conntrack table has a line matching PATTERN.
-wait_ct() {
-	local i
-	for i in $(seq $(($3 * 20))); do
-		in_ns "$1" conntrack -L 2>/dev/null | grep -q -- "$2" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 start_syncd A -i eth0 -k "$T_DIR/key"
 start_syncd B -i eth0 -k "$T_DIR/key"
