@@ -473,26 +473,29 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
 	for (int q = Q_IACK; q < Q_N; q++) {
 		while (e->qhead[q] != NIL) {
 			uint32_t i = e->qhead[q];
-			struct ent *x = &e->ents[i];
-			uint8_t action = q_action[q];
+			uint64_t id = e->ents[i].id;
+			uint32_t cid = e->ents[i].creatorid;
 
+			/*
+			 * Off the queue before sending: cbs.send may lead to
+			 * table events that queue (and move) entries again.
+			 */
+			q_remove(e, i);
+			e->ents[i].updates = 0;
+			memset(&m, 0, sizeof(m));
 			if (q == Q_IACK || q == Q_DEL_C) {
-				memset(&m, 0, sizeof(m));
-				m.action = action;
-				m.u.ref.id = x->id;
-				m.u.ref.creatorid = x->creatorid;
+				m.action = q_action[q];
+				m.u.ref.id = id;
+				m.u.ref.creatorid = cid;
 				add(e, &m, now);
 			} else {
-				struct rd_state *st =
-				    rd_state_find_id(e->t, x->id, x->creatorid, now);
+				struct rd_state *st = rd_state_find_id(e->t, id, cid, now);
 				if (st != NULL) {
-					state_msg(e, st, action, now, &m);
+					state_msg(e, st, q_action[q], now, &m);
 					add(e, &m, now);
 				}
 			}
-			q_remove(e, i);
-			x->updates = 0;
-			if (q == Q_DEL_C)
+			if (q == Q_DEL_C && e->ents[i].q == Q_NONE)
 				bury(e, i, now);
 			else
 				ent_tidy(e, i, now);
