@@ -43,9 +43,15 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 			[ -d "$c" ] && cp -r "$c"/. "$work"/
 		done
 		echo "-- $name"
-		"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix=build-fuzz/ \
-			"$work" 2>&1 | grep -E '^(stat::number_of_executed_units|==|SUMMARY|INFO: seed)' || true
-		rc=${PIPESTATUS[0]}
+		rc=0
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 \
+			"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix=build-fuzz/ \
+			"$work" >"$work.log" 2>&1 || rc=$?
+		grep -E '^(stat::number_of_executed_units|INFO: seed)' "$work.log" || true
+		if [ "$rc" -ne 0 ]; then
+			tail -n 60 "$work.log"
+		fi
+		rm -f "$work.log"
 		rm -rf "$work"
 		if [ "$rc" -ne 0 ]; then
 			echo "fuzz target $name failed (exit $rc); reproducer in build-fuzz/"

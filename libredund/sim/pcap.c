@@ -197,6 +197,8 @@ static size_t rd_read(struct rd_pcap_reader *r, void *dst, size_t n)
 		return got;
 	}
 	size_t k = RD_MIN(n, r->mem_len - r->mem_off);
+	if (k == 0) /* an empty buffer may be NULL: no memcpy from it */
+		return 0;
 	memcpy(dst, r->mem_data + r->mem_off, k);
 	r->mem_off += k;
 	return k;
