@@ -90,6 +90,17 @@ void dm_loop_arm(struct dm_loop *l, rd_time_t when);
 void dm_loop_timer_read(struct dm_loop *l);
 /* dm_loop_signal_read - the next signal waiting on the signalfd, or 0 if none. */
 int dm_loop_signal_read(struct dm_loop *l);
+struct dm_control;
+/* A ready descriptor of a kind other than DM_W_CONTROL and DM_W_CLIENT. */
+typedef void (*dm_event_fn)(void *user, struct dm_watch *w, uint32_t events);
+/*
+ * dm_loop_wait - wait up to timeout_ms (-1: no limit) for events and
+ * dispatch them: the control socket's to `ctl`, the others to fn(user, ...).
+ * Returns the number of events (0: none, or a signal interrupted the wait),
+ * or -1 after logging the error of epoll_wait.
+ */
+int dm_loop_wait(struct dm_loop *l, struct dm_control *ctl, int timeout_ms, dm_event_fn fn,
+                 void *user);
 /* dm_loop_close - close the descriptors (those not made are -1). */
 void dm_loop_close(struct dm_loop *l);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -82,6 +83,32 @@ int dm_loop_signal_read(struct dm_loop *l)
 	if (read(l->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return 0;
 	return (int)si.ssi_signo;
+}
+
+int dm_loop_wait(struct dm_loop *l, struct dm_control *ctl, int timeout_ms, dm_event_fn fn,
+                 void *user)
+{
+	struct epoll_event evs[32];
+	int n, i;
+
+	n = epoll_wait(l->epfd, evs, 32, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		dm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct dm_watch *w = evs[i].data.ptr;
+
+		if (w->kind == DM_W_CONTROL)
+			dm_control_accept(ctl, l->epfd);
+		else if (w->kind == DM_W_CLIENT)
+			dm_control_client_event(ctl, w, evs[i].events);
+		else
+			fn(user, w, evs[i].events);
+	}
+	return n;
 }
 
 void dm_loop_close(struct dm_loop *l)
