@@ -766,11 +766,32 @@ int cd_daemon_after_fork(struct cd_daemon *d)
 	return dm_loop_after_fork(&d->loop);
 }
 
+static void on_event(void *user, struct dm_watch *w, uint32_t events)
+{
+	struct cd_daemon *d = user;
+
+	(void)events;
+	switch (w->kind) {
+	case DM_W_TIMER:
+		on_timer(d);
+		break;
+	case DM_W_SIGNAL:
+		on_signal(d);
+		break;
+	case CD_W_NETLINK:
+		on_netlink(d);
+		break;
+	case CD_W_CARP4:
+		on_carp(w->obj, RD_AF_INET);
+		break;
+	case CD_W_CARP6:
+		on_carp(w->obj, RD_AF_INET6);
+		break;
+	}
+}
+
 int cd_daemon_run(struct cd_daemon *d)
 {
-	struct epoll_event evs[32];
-	int n, i;
-
 	for (;;) {
 		int timeout = -1;
 
@@ -786,40 +807,8 @@ int cd_daemon_run(struct cd_daemon *d)
 			timeout = (int)((d->quit_deadline - now) / RD_MSEC) + 1;
 		}
 		arm_timer(d);
-		n = epoll_wait(d->loop.epfd, evs, 32, timeout);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			dm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+		if (dm_loop_wait(&d->loop, d->ctl, timeout, on_event, d) < 0)
 			return 1;
-		}
-		for (i = 0; i < n; i++) {
-			struct dm_watch *w = evs[i].data.ptr;
-
-			switch (w->kind) {
-			case DM_W_TIMER:
-				on_timer(d);
-				break;
-			case DM_W_SIGNAL:
-				on_signal(d);
-				break;
-			case CD_W_NETLINK:
-				on_netlink(d);
-				break;
-			case CD_W_CARP4:
-				on_carp(w->obj, RD_AF_INET);
-				break;
-			case CD_W_CARP6:
-				on_carp(w->obj, RD_AF_INET6);
-				break;
-			case DM_W_CONTROL:
-				dm_control_accept(d->ctl, d->loop.epfd);
-				break;
-			case DM_W_CLIENT:
-				dm_control_client_event(d->ctl, w, evs[i].events);
-				break;
-			}
-		}
 	}
 	return 0;
 }
