@@ -521,45 +521,38 @@ static void on_signal(struct sd_daemon *d)
 	}
 }
 
+static void on_event(void *user, struct dm_watch *w, uint32_t events)
+{
+	struct sd_daemon *d = user;
+
+	switch (w->kind) {
+	case DM_W_TIMER:
+		on_timer(d);
+		break;
+	case DM_W_SIGNAL:
+		on_signal(d);
+		break;
+	case SD_W_IO:
+		on_io(d, events);
+		break;
+	case SD_W_CT:
+		on_ct_readable(d);
+		break;
+	}
+}
+
 int sd_daemon_run(struct sd_daemon *d)
 {
-	struct epoll_event evs[32];
-	int n, i;
+	int n;
 
 	while (!d->quitting) {
 		arm_timer(d);
 		update_out(d);
-		n = epoll_wait(d->loop.epfd, evs, 32, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			dm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+		n = dm_loop_wait(&d->loop, d->ctl, -1, on_event, d);
+		if (n < 0)
 			return 1;
-		}
-		for (i = 0; i < n; i++) {
-			struct dm_watch *w = evs[i].data.ptr;
-
-			switch (w->kind) {
-			case DM_W_TIMER:
-				on_timer(d);
-				break;
-			case DM_W_SIGNAL:
-				on_signal(d);
-				break;
-			case SD_W_IO:
-				on_io(d, evs[i].events);
-				break;
-			case SD_W_CT:
-				on_ct_readable(d);
-				break;
-			case DM_W_CONTROL:
-				dm_control_accept(d->ctl, d->loop.epfd);
-				break;
-			case DM_W_CLIENT:
-				dm_control_client_event(d->ctl, w, evs[i].events);
-				break;
-			}
-		}
+		if (n == 0)
+			continue; /* interrupted */
 		if (d->dump_pending && !rd_sync_engine_bulk_pending(d->eng))
 			dump_kernel(d);
 		rd_io_sync_flush(d->io);
