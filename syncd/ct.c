@@ -190,17 +190,30 @@ int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 	return rc;
 }
 
-int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info)
+/* A conntrack object with the key of info's state only; NULL with *rc set. */
+static struct nf_conntrack *ct_of_key(const struct rd_state_info *info, int *rc)
 {
 	struct nf_conntrack *ct = nfct_new();
-	int rc;
 
-	if (ct == NULL)
-		return -ENOMEM;
+	if (ct == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
 	if (sd_state_to_ct_key(info, ct) < 0) {
 		nfct_destroy(ct);
-		return -EAFNOSUPPORT;
+		*rc = -EAFNOSUPPORT;
+		return NULL;
 	}
+	return ct;
+}
+
+int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info)
+{
+	int rc;
+	struct nf_conntrack *ct = ct_of_key(info, &rc);
+
+	if (ct == NULL)
+		return rc;
 	rc = nfct_query(c->rq, NFCT_Q_DESTROY, ct);
 	if (rc == 0)
 		c->stats[SD_CT_DELETED]++;
@@ -216,15 +229,11 @@ int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info)
 
 int sd_ct_get(struct sd_ct *c, const struct rd_state_info *info, struct rd_state_info *out)
 {
-	struct nf_conntrack *ct = nfct_new();
 	int rc;
+	struct nf_conntrack *ct = ct_of_key(info, &rc);
 
 	if (ct == NULL)
-		return -ENOMEM;
-	if (sd_state_to_ct_key(info, ct) < 0) {
-		nfct_destroy(ct);
-		return -EAFNOSUPPORT;
-	}
+		return rc;
 	c->got = false;
 	c->get_out = out;
 	nfct_callback_unregister(c->rq);
