@@ -11,14 +11,7 @@ sync_pair nft
 
 in_ns A sysctl -qw net.netfilter.nf_conntrack_udp_timeout=10 \
 	net.netfilter.nf_conntrack_udp_timeout_stream=15 || skip_or_fail "conntrack sysctls"
-in_ns A nft -f - <<'EOF' || fail "nft on A"
-table inet f {
-	chain in {
-		type filter hook input priority 0;
-		ct state new counter
-	}
-}
-EOF
+track_input A
 start_syncd A -i eth0 -k "$T_DIR/key"
 start_syncd B -i eth0 -k "$T_DIR/key"
 

@@ -41,14 +41,7 @@ in_ns B conntrack -L 2>/dev/null | grep -q "sport=40000" && fail "deleted on A, 
 ok "conntrack -D on A: gone from B's kernel"
 
 # 3. Real traffic through nftables with conntrack on A.
-in_ns A nft -f - <<'EOF' || fail "nft on A"
-table inet f {
-	chain in {
-		type filter hook input priority 0;
-		ct state new counter
-	}
-}
-EOF
+track_input A
 in_ns BR bash -c 'echo hello > /dev/udp/10.77.0.1/9999' 2>/dev/null
 wait_ct A "dst=10.77.0.1 sport=[0-9]* dport=9999" 2 || fail "no conntrack entry on A for real traffic"
 wait_ct B "udp .*src=10.77.0.254 dst=10.77.0.1 sport=[0-9]* dport=9999" 3 ||

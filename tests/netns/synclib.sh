@@ -40,3 +40,16 @@ wait_ct() {
 	done
 	return 1
 }
+
+# track_input NAME: an nftables input chain in NAME with a conntrack match,
+# so the kernel tracks (and syncd sees) connections to NAME.
+track_input() {
+	in_ns "$1" nft -f - <<'EOF' || fail "nft on $1"
+table inet f {
+	chain in {
+		type filter hook input priority 0;
+		ct state new counter
+	}
+}
+EOF
+}
