@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -77,6 +78,22 @@ int dm_control_open(const char *path, size_t in_max, dm_control_fn fn, void *use
 	c->user = user;
 	*out = c;
 	return 0;
+}
+
+int dm_control_start(struct dm_loop *l, const char *path, size_t in_max, dm_control_fn fn,
+                     void *user, struct dm_control **out)
+{
+	int rc = dm_control_open(path, in_max, fn, user, out);
+
+	if (rc < 0) {
+		if (rc == -EADDRINUSE)
+			dm_log(LOG_ERR, "control socket %s: another %s answers there", path,
+			       dm_log_ident());
+		else
+			dm_log(LOG_ERR, "control socket %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return dm_loop_add(l, dm_control_fd(*out), dm_control_watch(*out));
 }
 
 int dm_control_fd(const struct dm_control *c)

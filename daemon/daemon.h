@@ -28,6 +28,8 @@ void dm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void dm_log_hook(void *user, int level, const char *msg);
 /* dm_log_level - the configured level (LOG_DEBUG with debug, else LOG_INFO). */
 int dm_log_level(void);
+/* dm_log_ident - the ident given to dm_log_setup (the daemon's name). */
+const char *dm_log_ident(void);
 
 /* dm_monotonic - CLOCK_MONOTONIC in ns (the timerfd's clock). */
 rd_time_t dm_monotonic(void);
@@ -126,6 +128,13 @@ struct dm_control;
  */
 int dm_control_open(const char *path, size_t in_max, dm_control_fn fn, void *user,
                     struct dm_control **out);
+/*
+ * dm_control_start - dm_control_open, then add the socket to l's epoll set.
+ * Errors are logged ("control socket PATH: ..."). Returns 0 or -errno; *out
+ * is set once the socket is open (for dm_control_close even on failure).
+ */
+int dm_control_start(struct dm_loop *l, const char *path, size_t in_max, dm_control_fn fn,
+                     void *user, struct dm_control **out);
 int dm_control_fd(const struct dm_control *c);
 /* dm_control_watch - the listening socket's epoll tag (kind DM_W_CONTROL). */
 struct dm_watch *dm_control_watch(struct dm_control *c);

@@ -30,6 +30,11 @@ int dm_log_level(void)
 	return dm_logcfg.level;
 }
 
+const char *dm_log_ident(void)
+{
+	return dm_logcfg.ident;
+}
+
 void dm_log(int level, const char *fmt, ...)
 {
 	char msg[1024];
