@@ -738,13 +738,9 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	}
 	if ((rc = dm_loop_add(&d->loop, rd_io_nl_fd(d->nl), &d->wn)) < 0)
 		return rc;
-	rc = dm_control_open(d->cfg.control, CD_CONTROL_IN_MAX, cd_control_request, d, &d->ctl);
-	if (rc < 0) {
-		dm_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
-		       rc == -EADDRINUSE ? "another carpd answers there" : strerror(-rc));
-		return rc;
-	}
-	if ((rc = dm_loop_add(&d->loop, dm_control_fd(d->ctl), dm_control_watch(d->ctl))) < 0)
+	rc = dm_control_start(&d->loop, d->cfg.control, CD_CONTROL_IN_MAX, cd_control_request, d,
+	                      &d->ctl);
+	if (rc < 0)
 		return rc;
 	now = cd_now();
 	for (i = 0; i < d->cfg.nvh; i++) {

@@ -760,13 +760,9 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	}
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
-	rc = dm_control_open(d->cfg.control, SD_CONTROL_IN_MAX, control_request, d, &d->ctl);
-	if (rc < 0) {
-		dm_log(LOG_ERR, "control socket %s: %s", d->cfg.control,
-		       rc == -EADDRINUSE ? "another syncd answers there" : strerror(-rc));
-		return rc;
-	}
-	if ((rc = dm_loop_add(&d->loop, dm_control_fd(d->ctl), dm_control_watch(d->ctl))) < 0)
+	rc = dm_control_start(&d->loop, d->cfg.control, SD_CONTROL_IN_MAX, control_request, d,
+	                      &d->ctl);
+	if (rc < 0)
 		return rc;
 
 	rd_state_iter_init(&d->sweep);
