@@ -63,6 +63,9 @@ struct cd_config {
  */
 #define CD_ERR_LEN 512
 
+/* Fill err (CD_ERR_LEN bytes) with a formatted message (options.c). */
+void cd_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* options.c: parse argv; returns 0, 1 (help/version printed: exit 0) or -1 (err filled). */
 int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err);
 

@@ -12,23 +12,12 @@
  * Every error names file:line and what was expected.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "carpd.h"
-
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, CD_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
 
 /* Split s in place into at most max whitespace-separated words. */
 static int split(char *s, char **w, int max)
@@ -84,7 +73,7 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err)
 
 	f = fopen(path, "re");
 	if (f == NULL) {
-		errf(err, "%s: cannot open: %s", path, strerror(errno));
+		cd_errf(err, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
@@ -103,12 +92,13 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err)
 			unsigned long vhid;
 
 			if (n != 3) {
-				errf(err, "%s:%u: expected 'vhost INTERFACE VHID'", path, lineno);
+				cd_errf(err, "%s:%u: expected 'vhost INTERFACE VHID'", path,
+				        lineno);
 				goto out;
 			}
 			nv = realloc(cfg->vh, (cfg->nvh + 1) * sizeof(*cfg->vh));
 			if (nv == NULL) {
-				errf(err, "%s:%u: out of memory", path, lineno);
+				cd_errf(err, "%s:%u: out of memory", path, lineno);
 				goto out;
 			}
 			cfg->vh = nv;
@@ -116,21 +106,21 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err)
 			cd_vhost_conf_init(cur);
 			snprintf(cur->where, sizeof(cur->where), "%s:%u", path, lineno);
 			if (cd_vhost_set(cur, "interface", w[1], keyerr) < 0) {
-				errf(err, "%s:%u: %s", path, lineno, keyerr);
+				cd_errf(err, "%s:%u: %s", path, lineno, keyerr);
 				goto out;
 			}
 			errno = 0;
 			vhid = strtoul(w[2], &end, 10);
 			if (errno != 0 || *end != '\0' || vhid < 1 || vhid > 255) {
-				errf(err, "%s:%u: expected a vhid from 1 to 255, got '%s'", path,
-				     lineno, w[2]);
+				cd_errf(err, "%s:%u: expected a vhid from 1 to 255, got '%s'", path,
+				        lineno, w[2]);
 				goto out;
 			}
 			cur->vhid = (uint8_t)vhid;
 			for (i = 0; i + 1 < cfg->nvh; i++)
 				if (cfg->vh[i].vhid == cur->vhid &&
 				    strcmp(cfg->vh[i].ifname, cur->ifname) == 0) {
-					errf(
+					cd_errf(
 					    err,
 					    "%s:%u: expected a vhid not yet used on %s (vhid %u is "
 					    "already at %s)",
@@ -141,17 +131,17 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err)
 		}
 		if (strcmp(w[0], "control") == 0 || strcmp(w[0], "facility") == 0) {
 			if (n != 2) {
-				errf(err, "%s:%u: expected '%s VALUE'", path, lineno, w[0]);
+				cd_errf(err, "%s:%u: expected '%s VALUE'", path, lineno, w[0]);
 				goto out;
 			}
 			if (cur != NULL) {
-				errf(err, "%s:%u: expected '%s' before the first 'vhost' line",
-				     path, lineno, w[0]);
+				cd_errf(err, "%s:%u: expected '%s' before the first 'vhost' line",
+				        path, lineno, w[0]);
 				goto out;
 			}
 			if (w[0][0] == 'c') {
 				if (cfg->control == NULL && (cfg->control = strdup(w[1])) == NULL) {
-					errf(err, "%s:%u: out of memory", path, lineno);
+					cd_errf(err, "%s:%u: out of memory", path, lineno);
 					goto out;
 				}
 			} else if (strcmp(w[1], "none") == 0) {
@@ -159,59 +149,60 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err)
 			} else if (cfg->facility < 0) {
 				cfg->facility = facility_by_name(w[1]);
 				if (cfg->facility < 0) {
-					errf(err,
-					     "%s:%u: expected a syslog facility name, got '%s'",
-					     path, lineno, w[1]);
+					cd_errf(err,
+					        "%s:%u: expected a syslog facility name, got '%s'",
+					        path, lineno, w[1]);
 					goto out;
 				}
 			}
 			continue;
 		}
 		if (!cd_vhost_key_known(w[0], &takes_arg)) {
-			errf(err,
-			     "%s:%u: expected 'vhost', 'control', 'facility' or a vhost keyword, "
-			     "got "
-			     "'%s'",
-			     path, lineno, w[0]);
+			cd_errf(
+			    err,
+			    "%s:%u: expected 'vhost', 'control', 'facility' or a vhost keyword, "
+			    "got "
+			    "'%s'",
+			    path, lineno, w[0]);
 			goto out;
 		}
 		if (strcmp(w[0], "interface") == 0 || strcmp(w[0], "vhid") == 0) {
-			errf(err, "%s:%u: expected the interface and vhid on the 'vhost' line",
-			     path, lineno);
+			cd_errf(err, "%s:%u: expected the interface and vhid on the 'vhost' line",
+			        path, lineno);
 			goto out;
 		}
 		if (cur == NULL) {
-			errf(err, "%s:%u: expected a 'vhost INTERFACE VHID' line before '%s'", path,
-			     lineno, w[0]);
+			cd_errf(err, "%s:%u: expected a 'vhost INTERFACE VHID' line before '%s'",
+			        path, lineno, w[0]);
 			goto out;
 		}
 		if (takes_arg && n != 2) {
-			errf(err, "%s:%u: expected exactly one argument after '%s'", path, lineno,
-			     w[0]);
+			cd_errf(err, "%s:%u: expected exactly one argument after '%s'", path,
+			        lineno, w[0]);
 			goto out;
 		}
 		if (!takes_arg && n != 1) {
-			errf(err, "%s:%u: expected no argument after '%s'", path, lineno, w[0]);
+			cd_errf(err, "%s:%u: expected no argument after '%s'", path, lineno, w[0]);
 			goto out;
 		}
 		if (cd_vhost_set(cur, w[0], takes_arg ? w[1] : NULL, keyerr) < 0) {
-			errf(err, "%s:%u: %s: %s", path, lineno, w[0], keyerr);
+			cd_errf(err, "%s:%u: %s: %s", path, lineno, w[0], keyerr);
 			goto out;
 		}
 	}
 	if (ferror(f)) {
-		errf(err, "%s: read error: %s", path, strerror(errno));
+		cd_errf(err, "%s: read error: %s", path, strerror(errno));
 		goto out;
 	}
 	if (cfg->nvh == 0) {
-		errf(err, "%s:%u: expected at least one 'vhost INTERFACE VHID' section", path,
-		     lineno);
+		cd_errf(err, "%s:%u: expected at least one 'vhost INTERFACE VHID' section", path,
+		        lineno);
 		goto out;
 	}
 	for (i = 0; i < cfg->nvh; i++)
 		if (cd_vhost_conf_check(&cfg->vh[i], keyerr) < 0) {
-			errf(err, "%s: vhost %s %u: %s", cfg->vh[i].where, cfg->vh[i].ifname,
-			     cfg->vh[i].vhid, keyerr);
+			cd_errf(err, "%s: vhost %s %u: %s", cfg->vh[i].where, cfg->vh[i].ifname,
+			        cfg->vh[i].vhid, keyerr);
 			goto out;
 		}
 	rc = 0;

@@ -13,8 +13,7 @@
 
 #include "carpd.h"
 
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
+void cd_errf(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -96,7 +95,7 @@ static int parse_addr_prefix(const char *s, struct rd_addr *a, uint8_t *plen)
 static int set_pass(struct cd_vhost_conf *vh, const char *pass, char *err)
 {
 	if (rd_carp_key_from_pass(pass, vh->key) != 0) {
-		errf(err, "expected a password of at most %d characters", RD_CARP_KEY_LEN - 1);
+		cd_errf(err, "expected a password of at most %d characters", RD_CARP_KEY_LEN - 1);
 		return -1;
 	}
 	vh->has_pass = true;
@@ -111,7 +110,7 @@ static int set_passfile(struct cd_vhost_conf *vh, const char *path, char *err)
 	size_t n;
 
 	if (f == NULL) {
-		errf(err, "expected a readable password file, %s: %s", path, strerror(errno));
+		cd_errf(err, "expected a readable password file, %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fgets(line, sizeof(line), f) == NULL)
@@ -127,7 +126,7 @@ static int set_str(char **dst, const char *arg, char *err)
 	char *s = strdup(arg);
 
 	if (s == NULL) {
-		errf(err, "out of memory");
+		cd_errf(err, "out of memory");
 		return -1;
 	}
 	free(*dst);
@@ -169,14 +168,14 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 
 	if (strcmp(key, "interface") == 0) {
 		if (arg[0] == '\0' || strlen(arg) >= IF_NAMESIZE) {
-			errf(err, "expected an interface name of 1 to %d characters",
-			     IF_NAMESIZE - 1);
+			cd_errf(err, "expected an interface name of 1 to %d characters",
+			        IF_NAMESIZE - 1);
 			return -1;
 		}
 		strcpy(vh->ifname, arg);
 	} else if (strcmp(key, "srcip") == 0) {
 		if (rd_addr_parse(arg, &a) != 0) {
-			errf(err, "expected an IPv4 or IPv6 address, got '%s'", arg);
+			cd_errf(err, "expected an IPv4 or IPv6 address, got '%s'", arg);
 			return -1;
 		}
 		if (a.af == RD_AF_INET)
@@ -185,7 +184,7 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 			vh->src6 = a;
 	} else if (strcmp(key, "vhid") == 0) {
 		if (parse_uint(arg, 1, 255, &v) < 0) {
-			errf(err, "expected a vhid from 1 to 255, got '%s'", arg);
+			cd_errf(err, "expected a vhid from 1 to 255, got '%s'", arg);
 			return -1;
 		}
 		vh->vhid = (uint8_t)v;
@@ -203,42 +202,43 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 		vh->ignoreifstate = true;
 	} else if (strcmp(key, "addr") == 0) {
 		if (parse_addr_prefix(arg, &a, &plen) < 0) {
-			errf(err,
-			     "expected an IPv4 or IPv6 address with an optional /prefix, got '%s'",
-			     arg);
+			cd_errf(
+			    err,
+			    "expected an IPv4 or IPv6 address with an optional /prefix, got '%s'",
+			    arg);
 			return -1;
 		}
 		if (vh->naddrs >= RD_CARP_MAX_ADDRS) {
-			errf(err, "expected at most %d addresses per vhost", RD_CARP_MAX_ADDRS);
+			cd_errf(err, "expected at most %d addresses per vhost", RD_CARP_MAX_ADDRS);
 			return -1;
 		}
 		vh->addrs[vh->naddrs] = a;
 		vh->prefixlen[vh->naddrs++] = plen;
 	} else if (strcmp(key, "peer") == 0) {
 		if (rd_addr_parse(arg, &a) != 0) {
-			errf(err, "expected a unicast IPv4 or IPv6 address, got '%s'", arg);
+			cd_errf(err, "expected a unicast IPv4 or IPv6 address, got '%s'", arg);
 			return -1;
 		}
 		if (vh->npeers >= RD_CARP_MAX_PEERS) {
-			errf(err, "expected at most %d peers per vhost", RD_CARP_MAX_PEERS);
+			cd_errf(err, "expected at most %d peers per vhost", RD_CARP_MAX_PEERS);
 			return -1;
 		}
 		vh->peers[vh->npeers++] = a;
 	} else if (strcmp(key, "advbase") == 0) {
 		if (parse_uint(arg, 0, 255, &v) < 0) {
-			errf(err, "expected an advbase from 0 to 255 seconds, got '%s'", arg);
+			cd_errf(err, "expected an advbase from 0 to 255 seconds, got '%s'", arg);
 			return -1;
 		}
 		vh->advbase = (uint8_t)v;
 	} else if (strcmp(key, "advskew") == 0) {
 		if (parse_uint(arg, 0, 254, &v) < 0) {
-			errf(err, "expected an advskew from 0 to 254, got '%s'", arg);
+			cd_errf(err, "expected an advskew from 0 to 254, got '%s'", arg);
 			return -1;
 		}
 		vh->advskew = (uint8_t)v;
 	} else if (strcmp(key, "deadratio") == 0) {
 		if (parse_uint(arg, 1, 255, &v) < 0) {
-			errf(err, "expected a deadratio from 1 to 255, got '%s'", arg);
+			cd_errf(err, "expected a deadratio from 1 to 255, got '%s'", arg);
 			return -1;
 		}
 		vh->deadratio = (uint8_t)v;
@@ -249,7 +249,7 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 	} else if (strcmp(key, "xparam") == 0) {
 		return set_str(&vh->xparam, arg, err);
 	} else {
-		errf(err, "unknown keyword '%s'", key);
+		cd_errf(err, "unknown keyword '%s'", key);
 		return -1;
 	}
 	return 0;
@@ -260,15 +260,15 @@ int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err)
 	size_t i;
 
 	if (vh->ifname[0] == '\0') {
-		errf(err, "expected an interface (--interface/-i, or 'interface' in the file)");
+		cd_errf(err, "expected an interface (--interface/-i, or 'interface' in the file)");
 		return -1;
 	}
 	if (vh->vhid == 0) {
-		errf(err, "expected a vhid (--vhid/-v, or 'vhid' in the file)");
+		cd_errf(err, "expected a vhid (--vhid/-v, or 'vhid' in the file)");
 		return -1;
 	}
 	if (vh->naddrs == 0) {
-		errf(err, "expected at least one virtual address (--addr/-a, or 'addr')");
+		cd_errf(err, "expected at least one virtual address (--addr/-a, or 'addr')");
 		return -1;
 	}
 	for (i = 0; i < vh->npeers; i++) {
@@ -276,7 +276,7 @@ int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err)
 
 		if ((p->af == RD_AF_INET && p->u.v4[0] >= 224) ||
 		    (p->af == RD_AF_INET6 && p->u.v6[0] == 0xff)) {
-			errf(err, "expected unicast peers, got a multicast address");
+			cd_errf(err, "expected unicast peers, got a multicast address");
 			return -1;
 		}
 	}
@@ -442,10 +442,11 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 				if (strcmp(facilities[i].name, optarg) == 0)
 					cfg->facility = facilities[i].value;
 			if (cfg->facility < 0) {
-				errf(err,
-				     "--facility: expected a syslog facility name or 'none', got "
-				     "'%s'",
-				     optarg);
+				cd_errf(
+				    err,
+				    "--facility: expected a syslog facility name or 'none', got "
+				    "'%s'",
+				    optarg);
 				goto fail;
 			}
 			continue;
@@ -458,14 +459,14 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			cfg->control = strdup(optarg);
 			continue;
 		case ':':
-			errf(err, "option '%s' expects an argument", argv[optind - 1]);
+			cd_errf(err, "option '%s' expects an argument", argv[optind - 1]);
 			goto fail;
 		case '?':
 			if (optopt != 0)
-				errf(err, "unknown option '-%c' (see carpd --help)", optopt);
+				cd_errf(err, "unknown option '-%c' (see carpd --help)", optopt);
 			else
-				errf(err, "unknown option '%s' (see carpd --help)",
-				     argv[optind - 1]);
+				cd_errf(err, "unknown option '%s' (see carpd --help)",
+				        argv[optind - 1]);
 			goto fail;
 		case 'i':
 			key = "interface";
@@ -519,24 +520,25 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			key = "replay-strict";
 			break;
 		default:
-			errf(err, "unexpected option");
+			cd_errf(err, "unexpected option");
 			goto fail;
 		}
 		vhost_opts = true;
 		if (cd_vhost_set(&cli, key, optarg, keyerr) < 0) {
-			errf(err, "--%s: %s", key, keyerr);
+			cd_errf(err, "--%s: %s", key, keyerr);
 			goto fail;
 		}
 	}
 	if (optind < argc) {
-		errf(err, "unexpected argument '%s' (see carpd --help)", argv[optind]);
+		cd_errf(err, "unexpected argument '%s' (see carpd --help)", argv[optind]);
 		goto fail;
 	}
 	if (cfg->config_file != NULL) {
 		if (vhost_opts) {
-			errf(err,
-			     "vhost options (-i, -v, -a, ...) go in the --config file, not on the "
-			     "command line");
+			cd_errf(
+			    err,
+			    "vhost options (-i, -v, -a, ...) go in the --config file, not on the "
+			    "command line");
 			goto fail;
 		}
 		cd_vhost_conf_free(&cli);
@@ -554,12 +556,12 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 	if (cfg->control == NULL)
 		cfg->control = strdup(CD_DEFAULT_CONTROL);
 	if (cd_vhost_conf_check(&cli, keyerr) < 0) {
-		errf(err, "%s", keyerr);
+		cd_errf(err, "%s", keyerr);
 		goto fail;
 	}
 	cfg->vh = malloc(sizeof(*cfg->vh));
 	if (cfg->vh == NULL) {
-		errf(err, "out of memory");
+		cd_errf(err, "out of memory");
 		goto fail;
 	}
 	cfg->vh[0] = cli;
