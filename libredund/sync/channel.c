@@ -361,8 +361,11 @@ static void take_record(struct rd_sync_channel *ch, struct peer *p, const uint8_
 		if (bits >> i & 1)
 			continue;
 		s = ring_find(ch, seq);
-		if (s != NULL && !s->gave_up)
+		/* NACKs repeat (each HELLO): max_tries bounds them like the timer. */
+		if (s != NULL && !s->gave_up && s->tries < ch->cfg.max_tries)
 			resend(ch, s, p->id, now);
+		else if (s != NULL && !s->gave_up)
+			continue; /* the resend timer gives it up */
 		else
 			ch->hello_due = now; /* gone: our HELLO tells what we still hold */
 	}
@@ -749,6 +752,13 @@ static int input_hello(struct rd_sync_channel *ch, struct peer *p, const uint8_t
 	if (oldest > w->cum + 1)
 		lost += pass_to(ch, p, oldest - 1, now);
 	drain(ch, p, now);
+	/*
+	 * Holes still open the sender can fill: ask again. Our earlier NACK
+	 * or its resend may have been lost too, and the sender's own resend
+	 * timer backs off to seconds; the HELLO bounds recovery to its interval.
+	 */
+	if (w->cum < w->top)
+		p->nack_now = true;
 	count_lost(ch, p, lost, now);
 	return 0;
 }

@@ -659,6 +659,51 @@ START_TEST(channel_hello_reveals_lost_tail_to_receiver)
 }
 END_TEST
 
+static bool drop_seq_1001(struct net *net, const struct pkt *p, size_t i)
+{
+	(void)net;
+	(void)i;
+	return p->buf[3] == RD_SYNC_ENV_DATA && rd_get64(p->buf + 12) == 1001;
+}
+
+START_TEST(channel_hello_nacks_again_for_holes_still_open)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct pkt hello;
+	bool found = false;
+
+	/* 1001 and its NACK-driven resend are lost; 1000 and 1002 arrive. */
+	net->drop = drop_seq_1001;
+	send_str(&a, "m1", 10);
+	send_str(&a, "m2", 10);
+	send_str(&a, "m3", 10);
+	net_pump(net, 10);
+	net_pump(net, 11);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 1);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	/* a's next HELLO shows no new top, only the hole b still has. */
+	rd_sync_channel_tick(a.ch, RD_SEC + 1);
+	for (size_t i = 0; i < net->n && !found; i++) {
+		if (net->q[i].buf[3] == RD_SYNC_ENV_HELLO) {
+			hello = net->q[i];
+			found = true;
+		}
+	}
+	ck_assert(found);
+	net->n = 0;
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, hello.buf, hello.len, RD_SEC + 2), 0);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 2);
+	/* The NACK brings 1001 at once, without a's backed-off timer. */
+	net->drop = NULL;
+	net_pump(net, RD_SEC + 3);
+	ck_assert_uint_eq(b.ndelivered, 3);
+	ck_assert_str_eq(b.last, "m3");
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_hello_gives_up_holes_the_sender_no_longer_holds)
 {
 	struct node a, b;
@@ -874,6 +919,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_gives_up_after_max_tries_and_reports_loss);
 	tcase_add_test(c, channel_hello_reveals_lost_tail_to_receiver);
 	tcase_add_test(c, channel_hello_gives_up_holes_the_sender_no_longer_holds);
+	tcase_add_test(c, channel_hello_nacks_again_for_holes_still_open);
 	tcase_add_test(c, channel_holds_new_peers_data_until_its_hello);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
