@@ -13,6 +13,9 @@ rd_install_deps
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 JOBS=$(nproc)
 
+echo "== clang-format (the repo's .clang-format)"
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
 echo "== build (gcc, -Werror)"
 rd_setup build -Dwerror=true
 ninja -C build

@@ -71,11 +71,11 @@ static void libc_free(void *user, void *ptr)
 }
 
 static const struct rd_mem libc_mem = {
-	.user = NULL,
-	.malloc = libc_malloc,
-	.calloc = libc_calloc,
-	.realloc = libc_realloc,
-	.free = libc_free,
+    .user = NULL,
+    .malloc = libc_malloc,
+    .calloc = libc_calloc,
+    .realloc = libc_realloc,
+    .free = libc_free,
 };
 
 const struct rd_mem *rd_mem_default(void)

@@ -86,6 +86,6 @@ static inline void rd_put64(uint8_t *p, uint64_t v)
  * passes. Messages longer than 512 bytes are truncated.
  */
 void rd_logf(const struct rd_log *log, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -29,11 +29,11 @@ extern "C" {
 /* Nanoseconds from a caller-chosen monotonic origin. */
 typedef uint64_t rd_time_t;
 
-#define RD_NSEC        ((rd_time_t)1)
-#define RD_USEC        ((rd_time_t)1000)
-#define RD_MSEC        ((rd_time_t)1000000)
-#define RD_SEC         ((rd_time_t)1000000000)
-#define RD_TIME_NEVER  UINT64_MAX
+#define RD_NSEC       ((rd_time_t)1)
+#define RD_USEC       ((rd_time_t)1000)
+#define RD_MSEC       ((rd_time_t)1000000)
+#define RD_SEC        ((rd_time_t)1000000000)
+#define RD_TIME_NEVER UINT64_MAX
 
 /* Error codes: every function that can fail returns one of these negated. */
 enum rd_error {
