@@ -9,31 +9,9 @@
 
 #define CARPD_CONTROL "/run/carpd.sock"
 
-static const char *control(const struct rctl_opts *o)
-{
-	return o->control != NULL ? o->control : CARPD_CONTROL;
-}
-
-static int simple(const struct rctl_opts *o, const char *line)
-{
-	char *body;
-	int rc = rctl_request(control(o), line, &body);
-
-	if (rc == 0) {
-		fputs(body, stdout);
-		free(body);
-	}
-	return rc;
-}
-
 int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv)
 {
-	if (argc == 0)
-		return simple(o, "status");
-	if (argc == 1 && strcmp(argv[0], "--json") == 0)
-		return simple(o, "status json");
-	fprintf(stderr, "usage: redundctl carp status [--json]\n");
-	return 2;
+	return rctl_status(o, CARPD_CONTROL, "carp", argc, argv);
 }
 
 int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv)
@@ -55,27 +33,19 @@ int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv)
 		return 2;
 	}
 	snprintf(line, sizeof(line), "demote %s %+ld", argv[0], v);
-	return simple(o, line);
+	return rctl_ask(o, CARPD_CONTROL, line);
 }
 
 int rctl_carp_leave(const struct rctl_opts *o, int argc, char **argv)
 {
 	(void)argv;
-	if (argc != 0) {
-		fprintf(stderr, "usage: redundctl carp leave\n");
-		return 2;
-	}
-	return simple(o, "leave");
+	return rctl_noarg(o, CARPD_CONTROL, "carp", "leave", argc);
 }
 
 int rctl_carp_join(const struct rctl_opts *o, int argc, char **argv)
 {
 	(void)argv;
-	if (argc != 0) {
-		fprintf(stderr, "usage: redundctl carp join\n");
-		return 2;
-	}
-	return simple(o, "join");
+	return rctl_noarg(o, CARPD_CONTROL, "carp", "join", argc);
 }
 
 static void hex(const uint8_t *p, size_t n)

@@ -102,6 +102,39 @@ int rctl_request(const char *path, const char *line, char **body)
 	return 1;
 }
 
+int rctl_ask(const struct rctl_opts *o, const char *default_path, const char *line)
+{
+	char *body;
+	int rc = rctl_request(o->control != NULL ? o->control : default_path, line, &body);
+
+	if (rc == 0) {
+		fputs(body, stdout);
+		free(body);
+	}
+	return rc;
+}
+
+int rctl_status(const struct rctl_opts *o, const char *default_path, const char *word, int argc,
+                char **argv)
+{
+	if (argc == 0)
+		return rctl_ask(o, default_path, "status");
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		return rctl_ask(o, default_path, "status json");
+	fprintf(stderr, "usage: redundctl %s status [--json]\n", word);
+	return 2;
+}
+
+int rctl_noarg(const struct rctl_opts *o, const char *default_path, const char *word,
+               const char *line, int argc)
+{
+	if (argc != 0) {
+		fprintf(stderr, "usage: redundctl %s %s\n", word, line);
+		return 2;
+	}
+	return rctl_ask(o, default_path, line);
+}
+
 int main(int argc, char **argv)
 {
 	struct rctl_opts o = {0};

@@ -31,6 +31,27 @@ struct rctl_cmd {
  */
 int rctl_request(const char *path, const char *line, char **body);
 
+/*
+ * rctl_ask - rctl_request to o->control, or default_path without one, and
+ * the answer's body to stdout. Returns as rctl_request.
+ */
+int rctl_ask(const struct rctl_opts *o, const char *default_path, const char *line);
+
+/*
+ * rctl_status - `redundctl WORD status [--json]` (the request "status" or
+ * "status json"); word names the command in the usage line. Returns the
+ * exit status.
+ */
+int rctl_status(const struct rctl_opts *o, const char *default_path, const char *word, int argc,
+                char **argv);
+
+/*
+ * rctl_noarg - `redundctl WORD LINE` without arguments: sends LINE. Returns
+ * the exit status (2 if arguments were given).
+ */
+int rctl_noarg(const struct rctl_opts *o, const char *default_path, const char *word,
+               const char *line, int argc);
+
 /* carp.c */
 int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv);
 int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv);
