@@ -541,6 +541,11 @@ static void on_event(void *user, struct dm_watch *w, uint32_t events)
 	}
 }
 
+int sd_daemon_after_fork(struct sd_daemon *d)
+{
+	return dm_loop_after_fork(&d->loop);
+}
+
 int sd_daemon_run(struct sd_daemon *d)
 {
 	int n;

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Fork only once everything is set up, so start-up errors reach the terminal. */
-	if (daemonize && daemon(0, 0) < 0) {
+	if (daemonize && (daemon(0, 0) < 0 || sd_daemon_after_fork(d) < 0)) {
 		dm_log(LOG_ERR, "daemonize: %m");
 		sd_daemon_free(d);
 		return 1;

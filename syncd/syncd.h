@@ -124,6 +124,8 @@ const uint64_t *sd_ct_stats(const struct sd_ct *c);
 struct sd_daemon;
 int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out);
 int sd_daemon_run(struct sd_daemon *d);
+/* After daemon(3): re-bind signal delivery to this (the child) process. */
+int sd_daemon_after_fork(struct sd_daemon *d);
 void sd_daemon_free(struct sd_daemon *d);
 /* The control socket's requests: malloc'd answer body in *out; 0 or -1. */
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out);
