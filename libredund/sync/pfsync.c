@@ -204,10 +204,9 @@ static void get_ifname(char *dst, const uint8_t *src)
 	dst[RD_PFSYNC_IFNAMSIZ] = '\0';
 }
 
-/* A pf_addr: 16 bytes, IPv4 in the first four. */
+/* A pf_addr: 16 bytes, IPv4 in the first four. `a` arrives zeroed. */
 static void get_addr(struct rd_addr *a, const uint8_t *p, int af)
 {
-	memset(a, 0, sizeof(*a));
 	a->af = (uint8_t)af;
 	if (af == RD_AF_INET)
 		memcpy(a->u.v4, p, 4);
@@ -400,9 +399,9 @@ static void put_ifname(uint8_t *dst, const char *src)
 	memcpy(dst, src, n);
 }
 
+/* The put_ helpers below write into zeroed space (the callers clear it). */
 static void put_addr(uint8_t *p, const struct rd_addr *a)
 {
-	memset(p, 0, 16);
 	if (a->af == RD_AF_INET)
 		memcpy(p, a->u.v4, 4);
 	else if (a->af == RD_AF_INET6)
@@ -419,7 +418,6 @@ static void put_peer(uint8_t *p, const struct rd_pfsync_peer *d)
 {
 	uint8_t *s = p + OFF(rd_pfw_peer, scrub);
 
-	memset(p, 0, sizeof(struct rd_pfw_peer));
 	rd_put16(s + OFF(rd_pfw_scrub, pfss_flags), d->scrub.flags);
 	s[OFF(rd_pfw_scrub, pfss_ttl)] = d->scrub.ttl;
 	s[OFF(rd_pfw_scrub, scrub_flag)] = d->scrub.scrub_flag;
@@ -435,7 +433,6 @@ static void put_peer(uint8_t *p, const struct rd_pfsync_peer *d)
 
 static void put_key(uint8_t *p, const struct rd_pfsync_key *k)
 {
-	memset(p, 0, sizeof(struct rd_pfw_key));
 	for (int i = 0; i < 2; i++) {
 		put_addr(p + OFF(rd_pfw_key, addr[i]), &k->addr[i]);
 		rd_put16(p + OFF(rd_pfw_key, port[i]), k->port[i]);
