@@ -538,9 +538,11 @@ static void bulk_receiver(void *p)
 		_exit(1);
 	if (read(a->ready_rd, &c, 1) != 1)
 		_exit(1);
-	/* Let the channels meet (hellos) first. */
-	for (t0 = mono(); mono() < t0 + 300 * RD_MSEC;)
-		node_step(&n, 10 * RD_MSEC, -1, NULL);
+	/*
+	 * Ask at once, as syncd does at start-up: the channels meet as part
+	 * of the transfer. (Meeting first and then asking made two bulks run:
+	 * meeting a new peer reports it lost, which already asks for one.)
+	 */
 	t0 = mono();
 	deadline = t0 + 30 * RD_SEC;
 	rd_sync_engine_bulk_request(n.e, t0);
