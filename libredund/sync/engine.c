@@ -31,6 +31,7 @@ struct ent {
 	uint64_t id;
 	uint32_t creatorid;
 	uint32_t hnext; /* hash chain */
+	uint32_t hash;  /* ent_hash of (id, creatorid): rehash and unlink without siphash */
 	uint32_t qprev, qnext;
 	rd_time_t touched; /* last applied from a peer (0: never); Q_DEAD: deletion */
 	uint16_t updates;  /* TCP updates coalesced while queued */
@@ -227,6 +228,7 @@ void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_
 
 /* ---- per-state entries -------------------------------------------- */
 
+/* Keyed (peers choose ids): the full 32 bits, masked per table size. */
 static uint32_t ent_hash(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 {
 	uint8_t in[12], out[crypto_shorthash_BYTES];
@@ -234,15 +236,20 @@ static uint32_t ent_hash(const struct rd_sync_engine *e, uint64_t id, uint32_t c
 	rd_put64(in, id);
 	rd_put32(in + 8, cid);
 	crypto_shorthash(out, in, sizeof(in), e->hkey);
-	return rd_get32(out) & (e->nbuckets - 1);
+	return rd_get32(out);
+}
+
+static uint32_t ent_find_h(const struct rd_sync_engine *e, uint64_t id, uint32_t cid, uint32_t h)
+{
+	for (uint32_t i = e->buckets[h & (e->nbuckets - 1)]; i != NIL; i = e->ents[i].hnext)
+		if (e->ents[i].hash == h && e->ents[i].id == id && e->ents[i].creatorid == cid)
+			return i;
+	return NIL;
 }
 
 static uint32_t ent_find(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 {
-	for (uint32_t i = e->buckets[ent_hash(e, id, cid)]; i != NIL; i = e->ents[i].hnext)
-		if (e->ents[i].id == id && e->ents[i].creatorid == cid)
-			return i;
-	return NIL;
+	return ent_find_h(e, id, cid, ent_hash(e, id, cid));
 }
 
 static int rehash(struct rd_sync_engine *e, uint32_t nb)
@@ -260,20 +267,18 @@ static int rehash(struct rd_sync_engine *e, uint32_t nb)
 		struct ent *x = &e->ents[i];
 		if (!x->used)
 			continue;
-		uint32_t h = ent_hash(e, x->id, x->creatorid);
+		uint32_t h = x->hash & (nb - 1);
 		x->hnext = b[h];
 		b[h] = i;
 	}
 	return 0;
 }
 
-/* The entry for (id, cid), created if needed; NIL when out of memory. */
-static uint32_t ent_get(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+/* A new entry for (id, cid), known absent, of hash h; NIL when out of memory. */
+static uint32_t ent_add_h(struct rd_sync_engine *e, uint64_t id, uint32_t cid, uint32_t h)
 {
-	uint32_t i = ent_find(e, id, cid), h;
+	uint32_t i;
 
-	if (i != NIL)
-		return i;
 	if (e->used >= e->nbuckets && rehash(e, e->nbuckets * 2) != 0)
 		return NIL;
 	if (e->free_head != NIL) {
@@ -295,11 +300,20 @@ static uint32_t ent_get(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 	e->ents[i].creatorid = cid;
 	e->ents[i].qprev = e->ents[i].qnext = NIL;
 	e->ents[i].used = 1;
-	h = ent_hash(e, id, cid);
+	e->ents[i].hash = h;
+	h &= e->nbuckets - 1;
 	e->ents[i].hnext = e->buckets[h];
 	e->buckets[h] = i;
 	e->used++;
 	return i;
+}
+
+/* The entry for (id, cid), created if needed; NIL when out of memory. */
+static uint32_t ent_get(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
+{
+	uint32_t h = ent_hash(e, id, cid), i = ent_find_h(e, id, cid, h);
+
+	return i != NIL ? i : ent_add_h(e, id, cid, h);
 }
 
 static void q_remove(struct rd_sync_engine *e, uint32_t i)
@@ -324,7 +338,7 @@ static void q_remove(struct rd_sync_engine *e, uint32_t i)
 static void ent_free(struct rd_sync_engine *e, uint32_t i)
 {
 	struct ent *x = &e->ents[i];
-	uint32_t *pp = &e->buckets[ent_hash(e, x->id, x->creatorid)];
+	uint32_t *pp = &e->buckets[x->hash & (e->nbuckets - 1)];
 
 	q_remove(e, i);
 	while (*pp != i)
@@ -386,11 +400,15 @@ static void bury(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
 	e->ents[i].updates = 0;
 }
 
-/* Deleted, or about to be announced deleted (DEL_C queued). */
+/* Entry i (or NIL) is deleted, or about to be announced deleted (DEL_C queued). */
+static bool buried_at(const struct rd_sync_engine *e, uint32_t i)
+{
+	return i != NIL && (e->ents[i].q == Q_DEAD || e->ents[i].q == Q_DEL_C);
+}
+
 static bool buried(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 {
-	uint32_t i = ent_find(e, id, cid);
-	return i != NIL && (e->ents[i].q == Q_DEAD || e->ents[i].q == Q_DEL_C);
+	return buried_at(e, ent_find(e, id, cid));
 }
 
 static void tombstones_expire(struct rd_sync_engine *e, rd_time_t now)
@@ -711,11 +729,15 @@ static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps,
 		update_known(e, st, &info.src, &info.dst, info.timeout, now);
 	} else if (ours_and_gone(e, info.id, info.creatorid)) {
 		return;
-	} else if (buried(e, info.id, info.creatorid)) {
-		e->stats[RD_SYNC_ENG_STALE]++; /* a copy older than its delete */
-		return;
 	} else {
-		e->applying = true;
+		/* One hash and one lookup serve the tombstone test and touch. */
+		uint32_t h = ent_hash(e, info.id, info.creatorid);
+		uint32_t i = ent_find_h(e, info.id, info.creatorid, h);
+		if (buried_at(e, i)) {
+			e->stats[RD_SYNC_ENG_STALE]++; /* a copy older than its delete */
+			return;
+		}
+		e->applying = true; /* table events change no entry meanwhile */
 		int rc = rd_state_import(e->t, &info, now, &st);
 		e->applying = false;
 		if (rc != 0) {
@@ -723,7 +745,10 @@ static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps,
 			return;
 		}
 		e->stats[RD_SYNC_ENG_INSERTS]++;
-		touch(e, st, now);
+		if (i == NIL)
+			i = ent_add_h(e, info.id, info.creatorid, h);
+		if (i != NIL)
+			e->ents[i].touched = now;
 	}
 	if (ins && (ps->state_flags & RD_PFSYNC_STATE_ACK)) {
 		uint32_t i = ent_get(e, info.id, info.creatorid);
