@@ -159,6 +159,13 @@ static int parse_quote(const uint8_t *b, size_t len, uint8_t af, struct rd_state
 		out->inner.dport = rd_get16(b + off + 2);
 		if (proto == PROTO_TCP)
 			out->inner.seq = rd_get32(b + off + 4);
+	} else if ((af == RD_AF_INET && proto == PROTO_ICMP) ||
+	           (af == RD_AF_INET6 && proto == PROTO_ICMPV6)) {
+		/* a quoted ICMP query: id in sport, type in dport (see state.h) */
+		if (off + 8 > len)
+			return RD_STATE_RES_SHORT;
+		out->inner.sport = rd_get16(b + off + 4);
+		out->inner.dport = b[off];
 	}
 	return 0;
 }

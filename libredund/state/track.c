@@ -402,9 +402,25 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 	q.dst = p->inner.dst;
 	q.dir = p->dir == RD_STATE_IN ? RD_STATE_OUT : RD_STATE_IN;
 	q.rdomain = p->rdomain;
+	bool quoted_icmp = (p->af == RD_AF_INET && q.proto == PROTO_ICMP) ||
+	                   (p->af == RD_AF_INET6 && q.proto == PROTO_ICMPV6);
+	uint8_t qtype;
+	bool qreply = false;
 	if (q.proto == PROTO_TCP || q.proto == PROTO_UDP) {
 		q.sport = p->inner.sport;
 		q.dport = p->inner.dport;
+	} else if (quoted_icmp) {
+		/*
+		 * pf matches an error quoting an ICMP query (traceroute -I,
+		 * a ping's "TTL exceeded") against the query's state; the
+		 * quote carries the id in inner.sport and the type in
+		 * inner.dport. An error quoting an error has no state.
+		 */
+		if (p->inner.dport > 0xff ||
+		    !rd_state_icmp_query(p->af, (uint8_t)p->inner.dport, &qtype, &qreply))
+			return RD_STATE_NOSTATE;
+		q.icmp_type = (uint8_t)p->inner.dport;
+		q.icmp_id = p->inner.sport;
 	}
 	struct rd_state_key k;
 	if (q.src.af != p->af || q.dst.af != p->af || rd_state_key_from_pkt(&q, &k) != 0)
@@ -421,6 +437,12 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 		return RD_STATE_NOSTATE;
 	res->st = st;
 	res->flags |= RD_STATE_R_ICMP_ERR;
+	if (quoted_icmp && !(st->flags & RD_STATE_F_SLOPPY) &&
+	    (q.dir == rd_state_dir(st)) == qreply) {
+		/* the quoted request must have travelled the state's way (pf) */
+		res->reason = RD_STATE_RES_MATCH;
+		return RD_STATE_DROP;
+	}
 	if (q.proto == PROTO_TCP && !(st->flags & RD_STATE_F_SLOPPY)) {
 		bool fwd = q.dir == rd_state_dir(st);
 		const struct rd_state_peer *src = fwd ? &st->src : &st->dst;

@@ -249,6 +249,27 @@ START_TEST(icmp_error_quotes_inner_tcp_header)
 }
 END_TEST
 
+START_TEST(icmp_error_quoting_an_echo_carries_its_id_and_type)
+{
+	size_t off = ip4(1, 20 + 8 + 20 + 8);
+	buf[off] = 11; /* time exceeded */
+	uint8_t *q = buf + off + 8;
+	q[0] = 0x45;
+	rd_put16(q + 2, 28);
+	q[9] = 1;
+	rd_put32(q + 12, 0x0a000002u);
+	rd_put32(q + 16, 0x08080808u);
+	q[20] = 8; /* echo request */
+	rd_put16(q + 24, 4242);
+	struct rd_state_pkt p;
+	ck_assert_int_eq(rd_state_parse(buf, 56, RD_STATE_OUT, &p, NULL), 0);
+	ck_assert_uint_eq(p.icmp_err, 1);
+	ck_assert_uint_eq(p.inner.proto, 1);
+	ck_assert_uint_eq(p.inner.sport, 4242);
+	ck_assert_uint_eq(p.inner.dport, 8);
+}
+END_TEST
+
 START_TEST(icmpv6_error_quote_truncated_is_short)
 {
 	size_t off = ip6(58, 8 + 20);
@@ -301,6 +322,7 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, bad_version_and_short_ip_header_length_are_normalize);
 	tcase_add_test(tc, icmp_echo_reads_type_and_id);
 	tcase_add_test(tc, icmp_error_quotes_inner_tcp_header);
+	tcase_add_test(tc, icmp_error_quoting_an_echo_carries_its_id_and_type);
 	tcase_add_test(tc, icmpv6_error_quote_truncated_is_short);
 	tcase_add_test(tc, parsed_packet_creates_and_matches_state);
 	suite_add_tcase(s, tc);

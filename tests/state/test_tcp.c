@@ -501,6 +501,53 @@ START_TEST(icmp_request_against_the_state_direction_is_dropped)
 }
 END_TEST
 
+START_TEST(icmp_error_quoting_an_echo_request_matches_the_icmp_state)
+{
+	/* the client pings the server; a router beyond reports TTL exceeded */
+	struct rd_state_pkt p = mkpkt(1, RD_STATE_IN, C, 0, S, 0);
+	p.icmp_type = 8;
+	p.icmp_id = 99;
+	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, &st), 0);
+	struct rd_state_pkt e = mkpkt(1, RD_STATE_OUT, 0x0a0000feu, 0, C, 0);
+	e.icmp_type = 11;
+	e.icmp_err = 1;
+	e.inner.src = rd_addr_v4(C);
+	e.inner.dst = rd_addr_v4(S);
+	e.inner.proto = 1;
+	e.inner.sport = 99; /* quoted ICMP: the id */
+	e.inner.dport = 8;  /* quoted ICMP: the type */
+	ck_assert_int_eq(rd_state_packet(tbl, &e, T0, &res), RD_STATE_PASS);
+	ck_assert(res.flags & RD_STATE_R_ICMP_ERR);
+	ck_assert_ptr_eq(res.st, st);
+	/* another id is another conversation */
+	e.inner.sport = 100;
+	ck_assert_int_eq(rd_state_packet(tbl, &e, T0, &res), RD_STATE_NOSTATE);
+}
+END_TEST
+
+START_TEST(icmp_error_quoting_a_request_against_the_state_direction_is_dropped)
+{
+	struct rd_state_pkt p = mkpkt(1, RD_STATE_IN, C, 0, S, 0);
+	p.icmp_type = 8;
+	p.icmp_id = 8; /* id == type: a request from the server builds the same key */
+	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, &st), 0);
+	/* an error about a request from the server, sent back to the server */
+	struct rd_state_pkt e = mkpkt(1, RD_STATE_IN, 0x0a0000feu, 0, S, 0);
+	e.icmp_type = 11;
+	e.icmp_err = 1;
+	e.inner.src = rd_addr_v4(S);
+	e.inner.dst = rd_addr_v4(C);
+	e.inner.proto = 1;
+	e.inner.sport = 8;
+	e.inner.dport = 8;
+	ck_assert_int_eq(rd_state_packet(tbl, &e, T0, &res), RD_STATE_DROP);
+	ck_assert_ptr_eq(res.st, st);
+	/* the same error about the server's echo reply is fine */
+	e.inner.dport = 0;
+	ck_assert_int_eq(rd_state_packet(tbl, &e, T0, &res), RD_STATE_PASS);
+}
+END_TEST
+
 START_TEST(icmp_error_for_unknown_connection_is_nostate)
 {
 	struct rd_state_pkt e = icmp_error_for(1);
@@ -546,6 +593,8 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, icmp_error_not_addressed_to_quoted_sender_is_state_mismatch);
 	tcase_add_test(tc, icmp_request_against_the_state_direction_is_dropped);
 	tcase_add_test(tc, icmp_error_for_unknown_connection_is_nostate);
+	tcase_add_test(tc, icmp_error_quoting_an_echo_request_matches_the_icmp_state);
+	tcase_add_test(tc, icmp_error_quoting_a_request_against_the_state_direction_is_dropped);
 	suite_add_tcase(s, tc);
 	return s;
 }

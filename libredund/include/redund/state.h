@@ -355,6 +355,8 @@ struct rd_state_pkt {
 	struct {              /* quoted packet of an ICMP error */
 		struct rd_addr src, dst;
 		uint8_t proto;
+		/* TCP/UDP ports; for a quoted ICMP(v6) message sport is its id
+		 * and dport its type */
 		uint16_t sport, dport;
 		uint32_t seq;
 	} inner;
