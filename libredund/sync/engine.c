@@ -1059,30 +1059,19 @@ static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
 	return false;
 }
 
-#define BULK_RESERVE 32 /* transport room left for live changes during a bulk */
-
 static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 {
-	unsigned budget = e->cfg.bulk_packets;
-
-	if (!e->bulk_active)
+	if (!e->bulk_active || e->bulk_due > now)
 		return;
-	if (e->cfg.cbs.room != NULL) {
-		/*
-		 * Acknowledgement-clocked: whenever the peers' acks made room,
-		 * send, without waiting for bulk_interval (then only the retry
-		 * period after room ran out). Leave room for live changes.
-		 */
-		size_t room = e->cfg.cbs.room(e->cfg.user);
-		if (room <= BULK_RESERVE)
-			return;
-		if (room < BULK_RESERVE + budget)
-			budget = (unsigned)(room - BULK_RESERVE);
-	} else if (e->bulk_due > now) {
-		return;
-	}
 	/* Queued changes first, so the answer starts from an empty packet. */
 	rd_sync_engine_flush(e, now);
+	unsigned budget = e->cfg.bulk_packets;
+	if (e->cfg.cbs.room != NULL) {
+		/* Leave room for live changes; the rest paces the bulk. */
+		size_t room = e->cfg.cbs.room(e->cfg.user), reserve = 32;
+		if (room < reserve + budget)
+			budget = room > reserve ? (unsigned)(room - reserve) : 0;
+	}
 	for (unsigned n = 0; n < budget; n++) {
 		if (!bulk_packet(e, now)) {
 			e->bulk_active = false;

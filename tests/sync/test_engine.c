@@ -554,55 +554,6 @@ START_TEST(bulk_is_paced_by_transport_room)
 }
 END_TEST
 
-static size_t var_room_value;
-
-static size_t var_room(void *user)
-{
-	(void)user;
-	return var_room_value;
-}
-
-START_TEST(bulk_resumes_as_soon_as_acks_make_room)
-{
-	struct net *net = net_new(1);
-	struct node *a = net->nodes[0];
-	struct rd_sync_engine_cfg ec;
-	struct rd_sync_engine *paced;
-	struct rd_pfsync_builder bld;
-	struct rd_pfsync_msg m;
-	uint8_t req[64];
-
-	for (uint32_t i = 0; i < 100; i++)
-		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
-	rd_sync_engine_flush(a->e, RD_SEC);
-	rd_sync_engine_free(a->e);
-	memset(&ec, 0, sizeof(ec));
-	ec.table = a->t;
-	ec.cbs.send = on_send;
-	ec.cbs.room = var_room;
-	ec.user = a;
-	ck_assert_int_eq(rd_sync_engine_new(&ec, &paced), 0);
-	a->e = paced;
-	net->nq = 0;
-	memset(&m, 0, sizeof(m));
-	m.action = RD_PFSYNC_ACT_UPD_REQ;
-	rd_pfsync_builder_init(&bld, req, sizeof(req));
-	rd_pfsync_builder_add(&bld, &m);
-	ck_assert_int_eq(
-	    rd_sync_engine_input(paced, req, rd_pfsync_builder_finish(&bld), 2 * RD_SEC), 0);
-	/* The transport is full (only the reserve for live changes left). */
-	var_room_value = 32;
-	rd_sync_engine_tick(paced, 2 * RD_SEC);
-	ck_assert_uint_eq(net->nq, 0);
-	/* Acks free three packets' room before bulk_interval passed: the
-	 * bulk goes on at once, clocked by the acks, not by the interval. */
-	var_room_value = 32 + 3;
-	rd_sync_engine_tick(paced, 2 * RD_SEC + 1);
-	ck_assert_uint_eq(net->nq, 3);
-	net_free(net);
-}
-END_TEST
-
 START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
 {
 	struct net *net = net_new(1);
@@ -828,7 +779,6 @@ static Suite *suite(void)
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, late_copy_of_deleted_state_does_not_bring_it_back);
 	tcase_add_test(c, bulk_is_paced_by_transport_room);
-	tcase_add_test(c, bulk_resumes_as_soon_as_acks_make_room);
 	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);

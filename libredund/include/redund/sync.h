@@ -361,11 +361,8 @@ struct rd_sync_engine_cbs {
 	/*
 	 * room - how many more packets the transport takes now without
 	 * dropping unacknowledged ones (rd_sync_channel_room). Bulk answers
-	 * are paced by it: each tick sends up to bulk_packets while more than
-	 * 32 remain (kept for live changes), so they go as fast as the peers
-	 * acknowledge; bulk_interval is then only the retry period once room
-	 * ran out. Call rd_sync_engine_tick after acknowledgements arrive.
-	 * Optional (raw pfsync: bulk_packets every bulk_interval).
+	 * are paced by it: they go as fast as the peers acknowledge. Optional
+	 * (raw pfsync: bulk_packets every bulk_interval).
 	 */
 	size_t (*room)(void *user);
 	/* tdb - an IPsec SA counter update from a peer. Optional. */
