@@ -71,13 +71,6 @@ struct rd_sync_channel {
 	uint8_t *ring_mem;
 	size_t head, count;
 	rd_time_t hello_due;
-	/*
-	 * No unacknowledged slot is due for a timed resend before this (a
-	 * lower bound: acks only make it later). Spares tick and next_timeout
-	 * a walk of the whole ring on every call, which at bulk rates cost
-	 * the sender more than the sealing did.
-	 */
-	rd_time_t resend_next;
 	rd_time_t last_now; /* latest time seen, for next_timeout */
 	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
 	uint64_t stats[RD_SYNC_STAT_MAX];
@@ -164,8 +157,6 @@ static void release(struct rd_sync_channel *ch, rd_time_t now)
 		ch->head = (ch->head + 1) % ch->cfg.resend_slots;
 		ch->count--;
 	}
-	if (ch->count == 0)
-		ch->resend_next = RD_TIME_NEVER;
 }
 
 static void seal_and_send(struct rd_sync_channel *ch, uint32_t to, uint8_t type, const uint8_t *pt,
@@ -334,19 +325,18 @@ static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 	ch->stats[nack ? RD_SYNC_STAT_NACKS_SENT : RD_SYNC_STAT_ACKS_SENT]++;
 }
 
-static rd_time_t resend_due(const struct rd_sync_channel *ch, const struct slot *s)
-{
-	unsigned shift = s->tries < MAX_BACKOFF ? s->tries : MAX_BACKOFF;
-	return s->sent + (ch->cfg.rto << shift);
-}
-
 static void resend(struct rd_sync_channel *ch, struct slot *s, uint32_t to, rd_time_t now)
 {
 	ch->cfg.cbs.send(ch->cfg.user, to, s->buf, s->len);
 	s->sent = now;
 	s->tries++;
 	ch->stats[RD_SYNC_STAT_RESENT]++;
-	ch->resend_next = RD_MIN(ch->resend_next, resend_due(ch, s));
+}
+
+static rd_time_t resend_due(const struct rd_sync_channel *ch, const struct slot *s)
+{
+	unsigned shift = s->tries < MAX_BACKOFF ? s->tries : MAX_BACKOFF;
+	return s->sent + (ch->cfg.rto << shift);
 }
 
 /* An ACK/NACK record about our DATA from peer p. */
@@ -465,7 +455,6 @@ int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_ch
 	ch->next_seq = cfg->seq_start;
 	ch->next_ctl = cfg->seq_start;
 	ch->hello_due = 0;
-	ch->resend_next = RD_TIME_NEVER;
 	ch->peers = rd_calloc(cfg->mem, ch->cfg.max_peers, sizeof(*ch->peers));
 	ch->ring = rd_calloc(cfg->mem, ch->cfg.resend_slots, sizeof(*ch->ring));
 	ch->ring_mem = rd_malloc(cfg->mem, ch->cfg.resend_slots * ch->cfg.mtu);
@@ -553,7 +542,6 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 	s->sent = now;
 	s->tries = 0;
 	s->gave_up = false;
-	ch->resend_next = RD_MIN(ch->resend_next, resend_due(ch, s));
 	ch->count++;
 	ch->stats[RD_SYNC_STAT_SENT]++;
 	ch->cfg.cbs.send(ch->cfg.user, 0, s->buf, s->len);
@@ -826,9 +814,6 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 		ch->npeers++;
 		ch->hello_due = now; /* tell the newcomer where our stream stands */
 	}
-	/* A peer (back) in the set: slots it lacks are due for resends again. */
-	if (created || !alive(ch, p, now))
-		ch->resend_next = RD_MIN(ch->resend_next, now);
 	p->last_heard = now;
 	if (p->nack_now || p->ack_due <= now)
 		send_acks(ch, now, false);
@@ -870,18 +855,10 @@ void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now)
 	if (now >= ch->hello_due)
 		send_hello(ch, now);
 	send_acks(ch, now, false);
-	if (now >= ch->resend_next) {
-		rd_time_t next = RD_TIME_NEVER;
-		for (size_t i = 0; i < ch->count; i++) {
-			struct slot *s = ring_at(ch, i);
-			if (fully_acked(ch, s, now))
-				continue;
-			if (resend_due(ch, s) <= now)
-				resend_timed_out(ch, s, now);
-			if (!s->gave_up)
-				next = RD_MIN(next, resend_due(ch, s));
-		}
-		ch->resend_next = next;
+	for (size_t i = 0; i < ch->count; i++) {
+		struct slot *s = ring_at(ch, i);
+		if (!fully_acked(ch, s, now) && resend_due(ch, s) <= now)
+			resend_timed_out(ch, s, now);
 	}
 	release(ch, now);
 }
@@ -897,7 +874,12 @@ rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch)
 		if (p->ack_due < t)
 			t = p->ack_due;
 	}
-	return RD_MIN(t, ch->resend_next);
+	for (size_t i = 0; i < ch->count; i++) {
+		const struct slot *s = &ch->ring[(ch->head + i) % ch->cfg.resend_slots];
+		if (!fully_acked(ch, s, ch->last_now) && resend_due(ch, s) < t)
+			t = resend_due(ch, s);
+	}
+	return t;
 }
 
 const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch)
