@@ -6,9 +6,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../test_tmpdir.h"
 #include "carpd.h"
 
-static char dir[] = "/tmp/carpd-conf-XXXXXX";
+static char dir[256];
 
 static int parse(struct cd_config *cfg, char *err, int argc, const char **argv)
 {
@@ -23,7 +24,7 @@ static int parse(struct cd_config *cfg, char *err, int argc, const char **argv)
 /* Write text to a file in the temporary directory; returns its path (static buffer). */
 static const char *file(const char *name, const char *text)
 {
-	static char path[256];
+	static char path[512];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -296,7 +297,7 @@ int main(void)
 	Suite *s = suite_create("carpd-conf");
 	TCase *tc = tcase_create("parse");
 
-	if (mkdtemp(dir) == NULL) {
+	if (rd_test_mkdtemp("carpd-conf", dir, sizeof(dir)) == NULL) {
 		perror("mkdtemp");
 		return EXIT_FAILURE;
 	}
@@ -315,7 +316,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	char cmd[300];
+	char cmd[300 + sizeof(dir)];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		failed++;

@@ -18,11 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../test_tmpdir.h"
 #include "redund/common.h"
 #include "redund/pcap.h"
 
 static const char *exe;
-static char dir[64], pcap_path[128];
+static char dir[256], pcap_path[300];
 
 /* ---- packet building ---- */
 
@@ -393,8 +394,7 @@ END_TEST
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/pcap-fw-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(rd_test_mkdtemp("pcap-fw", dir, sizeof(dir)));
 	snprintf(pcap_path, sizeof(pcap_path), "%s/capture.pcap", dir);
 }
 
