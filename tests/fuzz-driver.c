@@ -17,9 +17,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_SEEDS 256
-#undef MAX_INPUT /* <linux/limits.h> defines one (via dirent.h, _GNU_SOURCE) */
-#define MAX_INPUT 4096
+#define MAX_SEEDS      256
+#define FUZZ_MAX_INPUT 4096
 
 static uint8_t *seeds[MAX_SEEDS];
 static size_t seed_len[MAX_SEEDS];
@@ -95,7 +94,7 @@ int main(int argc, char **argv)
 {
 	const char *s;
 	long runs = 20000;
-	uint8_t buf[MAX_INPUT];
+	uint8_t buf[FUZZ_MAX_INPUT];
 
 	rng_state = 1;
 	if ((s = getenv("FUZZ_DRIVER_RUNS")) != NULL)
@@ -110,7 +109,7 @@ int main(int argc, char **argv)
 		if (nseeds > 0 && (rng() & 3) != 0) {
 			/* Mutate a seed: flip bytes, truncate or extend. */
 			size_t k = rng() % nseeds;
-			len = seed_len[k] > MAX_INPUT ? MAX_INPUT : seed_len[k];
+			len = seed_len[k] > FUZZ_MAX_INPUT ? FUZZ_MAX_INPUT : seed_len[k];
 			memcpy(buf, seeds[k], len);
 			int flips = 1 + (int)(rng() % 4);
 			for (int f = 0; f < flips && len > 0; f++)
@@ -120,7 +119,7 @@ int main(int argc, char **argv)
 				len = len > 0 ? rng() % (len + 1) : 0;
 				break;
 			case 1:
-				while (len < MAX_INPUT && (rng() & 7) != 0)
+				while (len < FUZZ_MAX_INPUT && (rng() & 7) != 0)
 					buf[len++] = (uint8_t)rng();
 				break;
 			default:
