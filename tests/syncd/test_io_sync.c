@@ -195,6 +195,52 @@ START_TEST(test_open_refuses_bad_configurations)
 }
 END_TEST
 
+START_TEST(test_own_datagram_refused_and_counted_as_self)
+{
+	struct rd_io_sync_msg m[4];
+	struct rd_addr self;
+
+	open_pair(false);
+	/* b sends to its own address: what arrives comes from b's local address. */
+	rd_addr_parse("127.0.0.2", &self);
+	ck_assert_int_eq(rd_io_sync_queue(b, &self, "loop", 4), 0);
+	ck_assert_int_eq(rd_io_sync_flush(b), 0);
+	ck_assert_int_eq(rd_io_sync_queue(a, NULL, "good", 4), 0);
+	ck_assert_int_eq(rd_io_sync_flush(a), 0);
+	ck_assert_int_eq(recv_n(b, m, 1), 1);
+	ck_assert_mem_eq(m[0].data, "good", 4);
+	ck_assert_uint_eq(rd_io_sync_stats(b)[RD_IO_SYNC_STAT_SELF], 1);
+	ck_assert_uint_eq(rd_io_sync_stats(b)[RD_IO_SYNC_STAT_IPACKETS], 1);
+}
+END_TEST
+
+START_TEST(test_datagram_longer_than_max_dgram_refused_as_trunc)
+{
+	struct rd_io_sync_config ca = {0}, cb = {0};
+	struct rd_io_sync_msg m[4];
+	static uint8_t big[200];
+
+	ca.mode = cb.mode = RD_IO_SYNC_SECURE;
+	ca.port = cb.port = port;
+	rd_addr_parse("127.0.0.1", &ca.local);
+	rd_addr_parse("127.0.0.2", &ca.peers[0]);
+	ca.npeers = 1;
+	cb.local = ca.peers[0];
+	cb.peers[0] = ca.local;
+	cb.npeers = 1;
+	cb.max_dgram = 64; /* b's receive buffers hold 64 bytes a datagram */
+	ck_assert_int_eq(rd_io_sync_open(&ca, &a), 0);
+	ck_assert_int_eq(rd_io_sync_open(&cb, &b), 0);
+	ck_assert_int_eq(rd_io_sync_queue(a, NULL, big, sizeof(big)), 0);
+	ck_assert_int_eq(rd_io_sync_queue(a, NULL, big, 64), 0);
+	ck_assert_int_eq(rd_io_sync_flush(a), 0);
+	ck_assert_int_eq(recv_n(b, m, 1), 1);
+	ck_assert_uint_eq(m[0].len, 64);
+	ck_assert_uint_eq(rd_io_sync_stats(b)[RD_IO_SYNC_STAT_TRUNC], 1);
+	ck_assert_uint_eq(rd_io_sync_stats(b)[RD_IO_SYNC_STAT_IPACKETS], 1);
+}
+END_TEST
+
 static void ip4(uint8_t *p, uint8_t vihl, uint8_t ttl, uint8_t proto)
 {
 	memset(p, 0, 20);
@@ -290,6 +336,8 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_many_datagrams_batched_arrive_in_order);
 	tcase_add_test(tc, test_ttl_check_refuses_and_counts_badttl);
 	tcase_add_test(tc, test_explicit_destination_and_size_limits);
+	tcase_add_test(tc, test_own_datagram_refused_and_counted_as_self);
+	tcase_add_test(tc, test_datagram_longer_than_max_dgram_refused_as_trunc);
 	tcase_add_test(tc, test_open_refuses_bad_configurations);
 	tcase_add_test(tc, test_parse_ip4_strips_header_and_reads_ttl_and_source);
 	tcase_add_test(tc, test_parse_ip4_refuses_bad_headers_as_hdrops);
