@@ -265,6 +265,14 @@ static void iface_free(struct cd_iface *ifc)
 	free(ifc);
 }
 
+/* Hand a link state to the engine, logging it when it changes. */
+static void iface_set_link(struct cd_iface *ifc, bool up, rd_time_t now)
+{
+	if (up != rd_carp_if_link_up(ifc->cif))
+		dm_log(LOG_WARNING, "%s: link %s", ifc->name, up ? "up" : "down");
+	rd_carp_if_link(ifc->cif, up, now);
+}
+
 /* The link's state now, for a new interface and after lost netlink events. */
 static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
 {
@@ -278,9 +286,7 @@ static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
 		dm_log(LOG_WARNING, "%s: link state: %s", ifc->name, strerror(-rc));
 		up = false;
 	}
-	if (up != rd_carp_if_link_up(ifc->cif))
-		dm_log(LOG_WARNING, "%s: link %s", ifc->name, up ? "up" : "down");
-	rd_carp_if_link(ifc->cif, up, now);
+	iface_set_link(ifc, up, now);
 }
 
 /* Pick a source address that is not one of the interface's virtual ones. */
@@ -398,6 +404,20 @@ fail:
 	return rc;
 }
 
+/* vhost_add on a copy of vc (d->cfg keeps its own strings for reload and sources). */
+static int vhost_add_copy(struct cd_daemon *d, const struct cd_vhost_conf *vc, rd_time_t now)
+{
+	struct cd_vhost_conf copy = *vc;
+	int rc;
+
+	copy.upscript = vc->upscript ? strdup(vc->upscript) : NULL;
+	copy.downscript = vc->downscript ? strdup(vc->downscript) : NULL;
+	copy.xparam = vc->xparam ? strdup(vc->xparam) : NULL;
+	rc = vhost_add(d, &copy, now);
+	cd_vhost_conf_free(&copy);
+	return rc;
+}
+
 static bool vhost_idle(const struct cd_vhost *v)
 {
 	return cd_script_idle(&v->scripts);
@@ -475,11 +495,8 @@ static void on_link(void *user, const struct rd_io_link_event *ev)
 	for (i = 0; i < d->nifs; i++) {
 		struct cd_iface *ifc = d->ifs[i];
 
-		if (ifc->ifindex != ev->ifindex || ifc->ignoreifstate)
-			continue;
-		if (ev->up != rd_carp_if_link_up(ifc->cif))
-			dm_log(LOG_WARNING, "%s: link %s", ifc->name, ev->up ? "up" : "down");
-		rd_carp_if_link(ifc->cif, ev->up, cd_now());
+		if (ifc->ifindex == ev->ifindex && !ifc->ignoreifstate)
+			iface_set_link(ifc, ev->up, cd_now());
 	}
 }
 
@@ -590,20 +607,10 @@ static void reload(struct cd_daemon *d)
 	d->cfg.nvh = ncfg.nvh;
 	ncfg.vh = NULL;
 	ncfg.nvh = 0;
-	for (k = 0; k < d->cfg.nvh; k++) {
-		struct cd_vhost_conf copy;
-
-		if (keep[k])
-			continue;
-		copy = d->cfg.vh[k];
-		copy.upscript = copy.upscript ? strdup(copy.upscript) : NULL;
-		copy.downscript = copy.downscript ? strdup(copy.downscript) : NULL;
-		copy.xparam = copy.xparam ? strdup(copy.xparam) : NULL;
-		if (vhost_add(d, &copy, now) < 0)
-			dm_log(LOG_ERR, "%s vhid %u: could not start after reload", copy.ifname,
-			       copy.vhid);
-		cd_vhost_conf_free(&copy);
-	}
+	for (k = 0; k < d->cfg.nvh; k++)
+		if (!keep[k] && vhost_add_copy(d, &d->cfg.vh[k], now) < 0)
+			dm_log(LOG_ERR, "%s vhid %u: could not start after reload",
+			       d->cfg.vh[k].ifname, d->cfg.vh[k].vhid);
 	/* Interfaces left without vhosts close; the others reopen sockets if needed. */
 	for (i = 0; i < d->nifs;) {
 		struct cd_iface *ifc = d->ifs[i];
@@ -743,17 +750,9 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	if (rc < 0)
 		return rc;
 	now = cd_now();
-	for (i = 0; i < d->cfg.nvh; i++) {
-		struct cd_vhost_conf copy = d->cfg.vh[i];
-
-		copy.upscript = copy.upscript ? strdup(copy.upscript) : NULL;
-		copy.downscript = copy.downscript ? strdup(copy.downscript) : NULL;
-		copy.xparam = copy.xparam ? strdup(copy.xparam) : NULL;
-		rc = vhost_add(d, &copy, now);
-		cd_vhost_conf_free(&copy);
-		if (rc < 0)
+	for (i = 0; i < d->cfg.nvh; i++)
+		if ((rc = vhost_add_copy(d, &d->cfg.vh[i], now)) < 0)
 			return rc;
-	}
 	return 0;
 }
 
