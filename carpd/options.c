@@ -273,10 +273,20 @@ int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err)
 	}
 	for (i = 0; i < vh->npeers; i++) {
 		const struct rd_addr *p = &vh->peers[i];
+		char a[RD_ADDR_STRLEN];
+		size_t j;
 
 		if ((p->af == RD_AF_INET && p->u.v4[0] >= 224) ||
 		    (p->af == RD_AF_INET6 && p->u.v6[0] == 0xff)) {
 			cd_errf(err, "expected unicast peers, got a multicast address");
+			return -1;
+		}
+		/* Advertisements to a peer carry the addresses of its family only. */
+		for (j = 0; j < vh->naddrs && vh->addrs[j].af != p->af; j++)
+			;
+		if (j == vh->naddrs) {
+			cd_errf(err, "expected a virtual address of peer %s's family",
+			        rd_addr_format(p, a, sizeof(a)));
 			return -1;
 		}
 	}

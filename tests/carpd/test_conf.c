@@ -157,6 +157,21 @@ START_TEST(option_errors_say_what_was_expected)
 }
 END_TEST
 
+START_TEST(peer_without_a_virtual_address_of_its_family_is_refused)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--peer", "fd00::2"), -1);
+	ck_assert_str_eq(err, "expected a virtual address of peer fd00::2's family");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "-a", "fd00::1",
+	                       "--peer", "fd00::2"),
+	                 0);
+	cd_config_free(&c);
+}
+END_TEST
+
 START_TEST(passfile_first_line_is_the_password)
 {
 	struct cd_config c;
@@ -305,6 +320,7 @@ int main(void)
 	tcase_add_test(tc, long_options_match_short_ones);
 	tcase_add_test(tc, own_options_ipv6_several_addrs_peers_control);
 	tcase_add_test(tc, option_errors_say_what_was_expected);
+	tcase_add_test(tc, peer_without_a_virtual_address_of_its_family_is_refused);
 	tcase_add_test(tc, passfile_first_line_is_the_password);
 	tcase_add_test(tc, config_file_defines_several_vhosts);
 	tcase_add_test(tc, config_errors_name_file_line_and_expectation);
