@@ -155,7 +155,7 @@ int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 	}
 	rc = rd_pcap_reader_open(path, NULL, &r);
 	if (rc != 0) {
-		fprintf(stderr, "redundctl: %s: %s\n", argv[0],
+		fprintf(stderr, "redundctl: %s: %s\n", path,
 		        rc == RD_ERR_PROTO ? "not a pcap file (pcapng is not supported)"
 		                           : rd_strerror(rc));
 		return 1;

@@ -7,8 +7,8 @@
 # the same way is accepted (the control that the injection path works).
 . "$(dirname "$0")/lib.sh"
 require_netns
-require_cmd /usr/bin/python3 tshark
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || skip_or_fail "needs python3-scapy"
+require_cmd tshark
+require_scapy
 make_bridge
 add_host A 1
 add_host E 9
@@ -63,4 +63,9 @@ n=$(grep '"src": "10.77.0.9"' "$T_DIR/bad.json" | grep -c '"checksum_ok": false'
 n=$(grep -c '"error": "CARP header shorter than 36 bytes"' "$T_DIR/bad.json")
 [ "$n" = 3 ] || fail "redundctl reports $n truncated packets, expected 3"
 ok "tshark and redundctl decode carp flag the bad checksums and truncations"
+
+# A file that is not a capture: refused, naming the file (not the first argument).
+out=$("$REDUNDCTL" decode carp --pass s3cret "$T_DIR/A.log" 2>&1) && fail "decode carp read a log file"
+echo "$out" | grep -qF "$T_DIR/A.log: not a pcap file" || fail "unexpected: $out"
+ok "decode carp refuses a file that is not a pcap, naming it"
 exit 0
