@@ -6,8 +6,8 @@
 # nothing.
 . "$(dirname "$0")/lib.sh"
 require_netns
-require_cmd /usr/bin/python3 tcpdump
-/usr/bin/python3 -c 'import scapy' 2>/dev/null || skip_or_fail "needs python3-scapy"
+require_cmd tcpdump
+require_scapy
 make_bridge
 add_host A 1
 add_host B 2

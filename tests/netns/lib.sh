@@ -46,6 +46,12 @@ require_cmd() {
 	done
 }
 
+# require_scapy: python3 with scapy, for the tests that inject packets.
+require_scapy() {
+	require_cmd /usr/bin/python3
+	/usr/bin/python3 -c 'import scapy' 2>/dev/null || skip_or_fail "needs python3-scapy"
+}
+
 cleanup() {
 	local p ns
 	for p in "${T_PIDS[@]}"; do
