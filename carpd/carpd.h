@@ -173,6 +173,9 @@ struct cd_daemon {
 	struct cd_vhost **dead; /* removed on reload, waiting for their scripts */
 	size_t ndead;
 	bool quitting;
+	/* SIGHUP seen: reload once the batch of events is handled (a reload frees
+	 * interfaces whose sockets may have later events in the same batch). */
+	bool reload_pending;
 	rd_time_t quit_deadline;
 	uint32_t epoch;
 };

@@ -658,8 +658,7 @@ static void on_signal(struct cd_daemon *d)
 			begin_quit(d, sig);
 			break;
 		case SIGHUP:
-			if (!d->quitting)
-				reload(d);
+			d->reload_pending = true;
 			break;
 		case SIGUSR1:
 			log_status(d);
@@ -804,6 +803,11 @@ int cd_daemon_run(struct cd_daemon *d)
 		arm_timer(d);
 		if (dm_loop_wait(&d->loop, d->ctl, timeout, on_event, d) < 0)
 			return 1;
+		if (d->reload_pending) {
+			d->reload_pending = false;
+			if (!d->quitting)
+				reload(d);
+		}
 	}
 	return 0;
 }
