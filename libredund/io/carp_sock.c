@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "io/io_internal.h"
 #include "redund/io.h"
 
 struct rd_io_carp {
@@ -21,11 +22,6 @@ struct rd_io_carp {
 
 static const uint8_t carp_group6[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12};
 #define CARP_GROUP4 0xe0000012u /* 224.0.0.18 */
-
-static int setint(int fd, int level, int opt, int v)
-{
-	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
-}
 
 /* Bind a socket to the interface so it neither receives nor routes elsewhere. */
 static int bind_dev(int fd, unsigned int ifindex)
@@ -48,11 +44,11 @@ static int open4(const struct rd_io_carp_config *cfg, int *out)
 	if (fd < 0)
 		return -errno;
 	if ((rc = bind_dev(fd, cfg->ifindex)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IP, IP_TTL, 255)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IP, IP_MULTICAST_TTL, 255)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
+	    (rc = rd_io_setint(fd, IPPROTO_IP, IP_TTL, 255)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IP, IP_MULTICAST_TTL, 255)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
 		goto fail;
 	memset(&mreq, 0, sizeof(mreq));
 	mreq.imr_ifindex = (int)cfg->ifindex;
@@ -81,12 +77,12 @@ static int open6(const struct rd_io_carp_config *cfg, int *out)
 	if (fd < 0)
 		return -errno;
 	if ((rc = bind_dev(fd, cfg->ifindex)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, (int)cfg->ifindex)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) < 0 ||
-	    (rc = setint(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
+	    (rc = rd_io_setint(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, (int)cfg->ifindex)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) < 0 ||
+	    (rc = rd_io_setint(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
 		goto fail;
 	if (cfg->multicast) {
 		memset(&mreq, 0, sizeof(mreq));
@@ -178,10 +174,8 @@ static int recv4(struct rd_io_carp *io, uint8_t *buf, size_t len, struct rd_io_c
 	/* A raw IPv4 socket hands over the IP header: TTL and addresses come from it. */
 	pkt->ip = buf;
 	pkt->ip_len = (size_t)n;
-	if ((size_t)n < 20 || (buf[0] >> 4) != 4)
-		return -EPROTO;
-	hl = (size_t)(buf[0] & 0x0f) * 4;
-	if (hl < 20 || hl > (size_t)n)
+	hl = rd_io_ip4_hdrlen(buf, (size_t)n);
+	if (hl == 0)
 		return -EPROTO;
 	pkt->af = RD_AF_INET;
 	pkt->ttl = buf[8];

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "io/io_internal.h"
 #include "redund/io_sync.h"
 #include "redund/pfsync.h"
 #include "redund/sync.h"
@@ -70,11 +71,6 @@ const char *rd_io_sync_stat_name(int stat)
 	return stat_names[stat];
 }
 
-static int setint(int fd, int level, int opt, int v)
-{
-	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
-}
-
 static socklen_t to_sockaddr(const struct rd_addr *a, uint16_t port, unsigned int scope,
                              struct sockaddr_storage *ss)
 {
@@ -130,10 +126,10 @@ static void set_buffers(struct rd_io_sync *io, size_t bytes)
 	int v = bytes > (size_t)(INT32_MAX / 2) ? INT32_MAX / 2 : (int)bytes;
 	socklen_t l = sizeof(v);
 
-	if (setint(io->fd, SOL_SOCKET, SO_RCVBUFFORCE, v) < 0)
-		setint(io->fd, SOL_SOCKET, SO_RCVBUF, v);
-	if (setint(io->fd, SOL_SOCKET, SO_SNDBUFFORCE, v) < 0)
-		setint(io->fd, SOL_SOCKET, SO_SNDBUF, v);
+	if (rd_io_setint(io->fd, SOL_SOCKET, SO_RCVBUFFORCE, v) < 0)
+		rd_io_setint(io->fd, SOL_SOCKET, SO_RCVBUF, v);
+	if (rd_io_setint(io->fd, SOL_SOCKET, SO_SNDBUFFORCE, v) < 0)
+		rd_io_setint(io->fd, SOL_SOCKET, SO_SNDBUF, v);
 	if (getsockopt(io->fd, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0)
 		io->rcvbuf = (size_t)v;
 	l = sizeof(v);
@@ -191,16 +187,17 @@ static int setup_v4(struct rd_io_sync *io, const struct rd_io_sync_config *cfg,
 	int rc;
 
 	/* OpenBSD's pfsync_sendout: TTL 255, low delay, don't fragment. */
-	if ((rc = setint(io->fd, IPPROTO_IP, IP_TTL, 255)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IP, IP_MULTICAST_TTL, 255)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IP, IP_MULTICAST_LOOP, cfg->multicast_loop)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
+	if ((rc = rd_io_setint(io->fd, IPPROTO_IP, IP_TTL, 255)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IP, IP_MULTICAST_TTL, 255)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IP, IP_MULTICAST_LOOP, cfg->multicast_loop)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
 		return rc;
 	if (io->mode == RD_IO_SYNC_PLAIN &&
-	    (rc = setint(io->fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)) < 0)
+	    (rc = rd_io_setint(io->fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)) < 0)
 		return rc;
-	if (io->mode == RD_IO_SYNC_SECURE && (rc = setint(io->fd, IPPROTO_IP, IP_RECVTTL, 1)) < 0)
+	if (io->mode == RD_IO_SYNC_SECURE &&
+	    (rc = rd_io_setint(io->fd, IPPROTO_IP, IP_RECVTTL, 1)) < 0)
 		return rc;
 	if (cfg->ifindex != 0) {
 		memset(&mreq, 0, sizeof(mreq));
@@ -223,15 +220,17 @@ static int setup_v6(struct rd_io_sync *io, const struct rd_io_sync_config *cfg,
 	struct ipv6_mreq mreq;
 	int rc;
 
-	if ((rc = setint(io->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, cfg->multicast_loop)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) < 0 ||
-	    (rc = setint(io->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
+	if ((rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, cfg->multicast_loop)) <
+	        0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) < 0 ||
+	    (rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0)
 		return rc;
 	if (cfg->ifindex != 0) {
-		if ((rc = setint(io->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, (int)cfg->ifindex)) < 0)
+		if ((rc = rd_io_setint(io->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
+		                       (int)cfg->ifindex)) < 0)
 			return rc;
 		if (cfg->multicast) {
 			memset(&mreq, 0, sizeof(mreq));
@@ -336,7 +335,7 @@ int rd_io_sync_open(const struct rd_io_sync_config *cfg, struct rd_io_sync **out
 		/* Bound to the wildcard unless told: multicast and unicast both arrive. */
 		sl = to_sockaddr(cfg->local.af != RD_AF_UNSPEC ? &cfg->local : &any, io->port,
 		                 cfg->ifindex, &ss);
-		if (setint(io->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0 ||
+		if (rd_io_setint(io->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0 ||
 		    bind(io->fd, (struct sockaddr *)&ss, sl) < 0) {
 			rc = -errno;
 			goto fail;
@@ -426,13 +425,10 @@ static void read_cmsgs(struct msghdr *mh, struct rd_io_sync_msg *m)
 
 int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *m)
 {
-	size_t hl;
-
 	/* A raw IPv4 socket hands over the IP header: TTL and source come from it. */
-	if (len < 20 || (pkt[0] >> 4) != 4)
-		return RD_IO_SYNC_STAT_HDROPS;
-	hl = (size_t)(pkt[0] & 0x0f) * 4;
-	if (hl < 20 || hl > len || pkt[9] != RD_PFSYNC_IPPROTO)
+	size_t hl = rd_io_ip4_hdrlen(pkt, len);
+
+	if (hl == 0 || pkt[9] != RD_PFSYNC_IPPROTO)
 		return RD_IO_SYNC_STAT_HDROPS;
 	m->ttl = pkt[8];
 	memset(&m->from, 0, sizeof(m->from));
