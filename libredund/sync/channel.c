@@ -325,11 +325,10 @@ static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 	ch->stats[nack ? RD_SYNC_STAT_NACKS_SENT : RD_SYNC_STAT_ACKS_SENT]++;
 }
 
-static void resend(struct rd_sync_channel *ch, struct slot *s, uint32_t to, rd_time_t now)
+/* Sends a copy; only the resend timer moves a slot's schedule (sent, tries). */
+static void resend(struct rd_sync_channel *ch, const struct slot *s, uint32_t to)
 {
 	ch->cfg.cbs.send(ch->cfg.user, to, s->buf, s->len);
-	s->sent = now;
-	s->tries++;
 	ch->stats[RD_SYNC_STAT_RESENT]++;
 }
 
@@ -361,11 +360,15 @@ static void take_record(struct rd_sync_channel *ch, struct peer *p, const uint8_
 		if (bits >> i & 1)
 			continue;
 		s = ring_find(ch, seq);
-		/* NACKs repeat (each HELLO): max_tries bounds them like the timer. */
-		if (s != NULL && !s->gave_up && s->tries < ch->cfg.max_tries)
-			resend(ch, s, p->id, now);
-		else if (s != NULL && !s->gave_up)
-			continue; /* the resend timer gives it up */
+		/*
+		 * A NACK (one per new hole, then one per HELLO) is answered at
+		 * once, without touching the timer's schedule: the timer alone
+		 * gives a slot up after max_tries, so NACKs stay bounded. Counting
+		 * each peer's NACK as a try spent the budget within a few NACKs
+		 * on a lossy cluster, gave slots up and set off bulk updates.
+		 */
+		if (s != NULL && !s->gave_up)
+			resend(ch, s, p->id);
 		else
 			ch->hello_due = now; /* gone: our HELLO tells what we still hold */
 	}
@@ -834,18 +837,17 @@ static void send_hello(struct rd_sync_channel *ch, rd_time_t now)
 /* Resends a timed-out slot to each live peer that lacks it, or gives up. */
 static void resend_timed_out(struct rd_sync_channel *ch, struct slot *s, rd_time_t now)
 {
-	unsigned tries = s->tries;
-
-	if (tries >= ch->cfg.max_tries) {
+	if (s->tries >= ch->cfg.max_tries) {
 		drop_slot(ch, s, RD_SYNC_STAT_GAVEUP, now);
 		return;
 	}
 	for (size_t i = 0; i < ch->npeers; i++) {
 		struct peer *p = &ch->peers[i];
 		if (alive(ch, p, now) && !acked_by(p, s->seq))
-			resend(ch, s, p->id, now);
+			resend(ch, s, p->id);
 	}
-	s->tries = tries + 1;
+	s->sent = now;
+	s->tries++;
 }
 
 void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now)

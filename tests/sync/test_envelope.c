@@ -704,6 +704,50 @@ START_TEST(channel_hello_nacks_again_for_holes_still_open)
 }
 END_TEST
 
+/*
+ * Three receivers NACK the same hole (max_tries is 3): the NACK-driven
+ * resends leave the resend timer's schedule alone, so the slot is neither
+ * given up early nor refused to the NACKs each HELLO brings.
+ */
+START_TEST(channel_nacks_do_not_spend_the_timers_tries)
+{
+	struct node a, b, c, d;
+	struct net *net = net_new();
+	struct rd_sync_key k = key1();
+	uint64_t resent;
+
+	node_init(&a, net, 0xa, &k, 1, 1);
+	node_init(&b, net, 0xb, &k, 1, 1);
+	node_init(&c, net, 0xc, &k, 1, 1);
+	node_init(&d, net, 0xd, &k, 1, 1);
+	net_tick(net, 0);
+	net_tick(net, 1);
+	net->drop = drop_seq_1001; /* every copy of 1001 is lost */
+	send_str(&a, "m1", 10);
+	send_str(&a, "m2", 10);
+	send_str(&a, "m3", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_RESENT), 3);
+	/* The timer still runs from the first send, with no try spent. */
+	ck_assert_uint_eq(rd_sync_channel_next_timeout(a.ch), 10 + 100 * RD_MSEC);
+	/* Timer resends at 0.1, 0.3 and 0.7 s; it gives up at 1.5 s, not before. */
+	for (rd_time_t t = 50 * RD_MSEC; t < RD_SEC; t += 50 * RD_MSEC)
+		net_tick(net, t);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_GAVEUP), 0);
+	/* a's HELLO makes each receiver NACK again, and each NACK is answered. */
+	resent = node_stat(&a, RD_SYNC_STAT_RESENT);
+	net->drop = NULL;
+	net_tick(net, RD_SEC + 1);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_RESENT), resent + 3);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_GAVEUP), 0);
+	ck_assert_uint_eq(b.ndelivered, 3);
+	ck_assert_uint_eq(c.ndelivered, 3);
+	ck_assert_uint_eq(d.ndelivered, 3);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_hello_gives_up_holes_the_sender_no_longer_holds)
 {
 	struct node a, b;
@@ -920,6 +964,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_hello_reveals_lost_tail_to_receiver);
 	tcase_add_test(c, channel_hello_gives_up_holes_the_sender_no_longer_holds);
 	tcase_add_test(c, channel_hello_nacks_again_for_holes_still_open);
+	tcase_add_test(c, channel_nacks_do_not_spend_the_timers_tries);
 	tcase_add_test(c, channel_holds_new_peers_data_until_its_hello);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);

@@ -27,7 +27,8 @@
  * bitmap} after a {u16 count, u16 0} prefix: every DATA sequence number of
  * `acked sender` up to `cumulative` arrived, so did cumulative+1+i for each
  * set bit i, and `top` is the highest seen. NACK is an ACK sent at once
- * because of a gap; its receiver resends the holes. HELLO carries {u64 next
+ * because of a gap (and again on each HELLO while the gap stays open); its
+ * receiver resends the holes it still holds. HELLO carries {u64 next
  * DATA sequence number, u64 oldest DATA sequence number still held for
  * resending}: a receiver learns where a sender's stream stands (and detects
  * lost tail messages) without waiting for data, and gives up at once on
@@ -226,7 +227,7 @@ struct rd_sync_channel_cfg {
 	rd_time_t ack_delay;      /* ack at most this long after DATA; 0: 5 ms */
 	unsigned ack_every;       /* or after this many DATA; 0: 16 */
 	rd_time_t rto;            /* resend unacknowledged DATA after; 0: 100 ms */
-	unsigned max_tries;       /* resends before giving up; 0: 10 */
+	unsigned max_tries;       /* timed resends before giving up; 0: 10 */
 	rd_time_t hello_interval; /* 0: 1 s */
 	rd_time_t peer_timeout;   /* a silent peer is not waited for; 0: 5 s */
 	struct rd_sync_channel_cbs cbs;
