@@ -329,8 +329,9 @@ static void node_lost(void *user, uint32_t peer, rd_time_t now)
 	nd->lost_calls++;
 }
 
-static void node_init(struct node *nd, struct net *net, uint32_t id, const struct rd_sync_key *keys,
-                      size_t nkeys, uint32_t send_key)
+static void node_init_mem(struct node *nd, struct net *net, uint32_t id,
+                          const struct rd_sync_key *keys, size_t nkeys, uint32_t send_key,
+                          const struct rd_mem *mem)
 {
 	struct rd_sync_channel_cfg cfg;
 
@@ -351,8 +352,15 @@ static void node_init(struct node *nd, struct net *net, uint32_t id, const struc
 	cfg.cbs.lost = node_lost;
 	cfg.user = nd;
 	cfg.rnd = test_rng;
+	cfg.mem = mem;
 	ck_assert_int_eq(rd_sync_channel_new(&cfg, &nd->ch), 0);
 	net->nodes[net->nnodes++] = nd;
+}
+
+static void node_init(struct node *nd, struct net *net, uint32_t id, const struct rd_sync_key *keys,
+                      size_t nkeys, uint32_t send_key)
+{
+	node_init_mem(nd, net, id, keys, nkeys, send_key, NULL);
 }
 
 /* Carries every queued packet (and those sent in reply) to its receivers. */
@@ -748,6 +756,124 @@ START_TEST(channel_nacks_do_not_spend_the_timers_tries)
 }
 END_TEST
 
+/* A control envelope from `sender` with the given payload, into b. */
+static int ctl_in(struct node *b, uint8_t type, uint32_t sender, uint64_t seq, const uint8_t *pl,
+                  size_t len)
+{
+	struct rd_sync_key k = key1();
+	struct rd_sync_env_hdr h = {.type = type, .key_id = k.id, .sender = sender, .seq = seq};
+	uint8_t env[512];
+	int n = rd_sync_env_seal(&k, &h, &test_rng, pl, len, env, sizeof(env));
+
+	ck_assert_int_gt(n, 0);
+	return rd_sync_channel_input(b->ch, env, (size_t)n, 20);
+}
+
+START_TEST(channel_refuses_malformed_control_payloads)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint8_t pl[4 + RD_SYNC_ACK_REC_LEN] = {0};
+
+	/* HELLO: wrong length, next 0, oldest beyond next. */
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, 0xa, 5000, pl, 8), RD_ERR_PROTO);
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, 0xa, 5000, pl, 16), RD_ERR_PROTO);
+	rd_put64(pl, 10);
+	rd_put64(pl + 8, 11);
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, 0xa, 5000, pl, 16), RD_ERR_PROTO);
+	/* ACK: shorter than its count, a count that disagrees, cum beyond top. */
+	memset(pl, 0, sizeof(pl));
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_ACK, 0xa, 5000, pl, 3), RD_ERR_PROTO);
+	rd_put16(pl, 2);
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_ACK, 0xa, 5000, pl, sizeof(pl)), RD_ERR_PROTO);
+	rd_put16(pl, 1);
+	rd_put32(pl + 4, 0xb);
+	rd_put64(pl + 12, 7);
+	rd_put64(pl + 20, 6);
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_NACK, 0xa, 5000, pl, sizeof(pl)), RD_ERR_PROTO);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADPAYLOAD), 6);
+	/* Nothing was applied: the replay window did not take number 5000. */
+	rd_put64(pl + 12, 6);
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_ACK, 0xa, 5000, pl, sizeof(pl)), 0);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_REPLAYED), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_refuses_new_sender_when_peer_table_full)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint8_t hello[16];
+	uint32_t id;
+
+	rd_put64(hello, 1000);
+	rd_put64(hello + 8, 1000);
+	/* b knows a; 15 more fill the default 16 places. */
+	for (id = 0x100; id < 0x100 + 15; id++)
+		ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, id, 1, hello, 16), 0);
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, id, 1, hello, 16), RD_ERR_LIMIT);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERSFULL), 1);
+	/* Known senders are still heard. */
+	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, 0x100, 2, hello, 16), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/* An allocator that fails while *user is true. */
+static void *flaky_malloc(void *user, size_t n)
+{
+	return *(bool *)user ? NULL : malloc(n);
+}
+static void *flaky_calloc(void *user, size_t n, size_t size)
+{
+	return *(bool *)user ? NULL : calloc(n, size);
+}
+static void *flaky_realloc(void *user, void *ptr, size_t n)
+{
+	return *(bool *)user ? NULL : realloc(ptr, n);
+}
+static void flaky_free(void *user, void *ptr)
+{
+	(void)user;
+	free(ptr);
+}
+
+START_TEST(channel_refuses_out_of_order_data_it_cannot_hold)
+{
+	struct node a, b;
+	struct net *net = net_new();
+	struct rd_sync_key k = key1();
+	bool fail = false;
+	struct rd_mem mem = {&fail, flaky_malloc, flaky_calloc, flaky_realloc, flaky_free};
+	struct pkt m2;
+
+	node_init(&a, net, 0xa, &k, 1, 1);
+	node_init_mem(&b, net, 0xb, &k, 1, 1, &mem);
+	net_tick(net, 0);
+	net_tick(net, 1);
+	send_str(&a, "m1", 10);
+	send_str(&a, "m2", 10);
+	m2 = net->q[1];
+	net->n = 0; /* m1 is lost */
+	fail = true;
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, m2.buf, m2.len, 10), RD_ERR_NOMEM);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NOMEM), 1);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	/* Not taken as received: with memory back, b's NACK brings both. */
+	fail = false;
+	net_tick(net, 11);
+	net_pump(net, 12);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 1);
+	ck_assert_uint_eq(b.ndelivered, 2);
+	ck_assert_str_eq(b.last, "m2");
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_hello_gives_up_holes_the_sender_no_longer_holds)
 {
 	struct node a, b;
@@ -965,6 +1091,9 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_hello_gives_up_holes_the_sender_no_longer_holds);
 	tcase_add_test(c, channel_hello_nacks_again_for_holes_still_open);
 	tcase_add_test(c, channel_nacks_do_not_spend_the_timers_tries);
+	tcase_add_test(c, channel_refuses_malformed_control_payloads);
+	tcase_add_test(c, channel_refuses_new_sender_when_peer_table_full);
+	tcase_add_test(c, channel_refuses_out_of_order_data_it_cannot_hold);
 	tcase_add_test(c, channel_holds_new_peers_data_until_its_hello);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
