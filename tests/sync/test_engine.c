@@ -626,6 +626,72 @@ START_TEST(refused_packet_changes_nothing)
 }
 END_TEST
 
+/* One message in a packet of its own, built by hand. */
+static size_t msg_pkt(uint8_t *buf, const struct rd_pfsync_msg *m)
+{
+	struct rd_pfsync_builder b;
+
+	rd_pfsync_builder_init(&b, buf, 1480);
+	rd_pfsync_builder_add(&b, m);
+	return rd_pfsync_builder_finish(&b);
+}
+
+START_TEST(values_the_table_cannot_hold_are_counted_badval)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = tcp_state(a, 7000, RD_SEC);
+	struct rd_state_peer src = st->src, dst = st->dst;
+	uint8_t before = st->src.state, buf[1500];
+	struct rd_state_info info;
+	struct rd_pfsync_msg m;
+	size_t len;
+
+	/* An update into pf's proxy TCP states, which libredund has not. */
+	src.state = RD_PFSYNC_TCPS_PROXY_SRC;
+	len = upd_c_pkt(buf, st->id, st->creatorid, &src, &dst);
+	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 2 * RD_SEC), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BADVAL), 1);
+	ck_assert_uint_eq(st->src.state, before);
+	/* An insert of a state in a proxy state. */
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_INS;
+	rd_state_export(a->t, st, 2 * RD_SEC, &info);
+	rd_sync_state_to_pfsync(&info, &m.u.state);
+	m.u.state.id = st->id + 1;
+	m.u.state.creatorid = 0x77;
+	m.u.state.src.state = RD_PFSYNC_TCPS_PROXY_DST;
+	len = msg_pkt(buf, &m);
+	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 2 * RD_SEC), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BADVAL), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_INSERTS), 0);
+	ck_assert_uint_eq(rd_state_count(a->t), 1);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(delete_of_unknown_state_is_counted_badstate)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	struct rd_pfsync_msg m;
+	uint8_t buf[1500];
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_DEL_C;
+	m.u.ref.id = st->id + 1;
+	m.u.ref.creatorid = 0x77;
+	len = msg_pkt(buf, &m);
+	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 2 * RD_SEC), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BADSTATE), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DELETES), 0);
+	ck_assert_uint_eq(rd_state_count(a->t), 1);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(clr_removes_states_of_that_creator)
 {
 	struct net *net = net_new(2);
@@ -783,6 +849,8 @@ static Suite *suite(void)
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);
 	tcase_add_test(c, refused_packet_changes_nothing);
+	tcase_add_test(c, values_the_table_cannot_hold_are_counted_badval);
+	tcase_add_test(c, delete_of_unknown_state_is_counted_badstate);
 	tcase_add_test(c, clr_removes_states_of_that_creator);
 	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
 	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
