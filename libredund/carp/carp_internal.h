@@ -107,9 +107,7 @@ static inline int fam_of(uint8_t af)
 
 static inline bool addr_eq(const struct rd_addr *a, const struct rd_addr *b)
 {
-	if (a->af != b->af)
-		return false;
-	return memcmp(a->u.v6, b->u.v6, a->af == RD_AF_INET ? 4 : 16) == 0;
+	return rd_addr_cmp(a, b) == 0;
 }
 
 static inline bool addr_multicast(const struct rd_addr *a)
