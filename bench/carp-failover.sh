@@ -87,17 +87,16 @@ PY
 startup() {
 	local name=$1 aargs=$2 bargs=$3 i
 	for i in $(seq "$RUNS"); do
+		# One after the other: start_carpd returns as soon as the control socket
+		# listens, milliseconds apart, far below the 3 s master-down; and the
+		# pids stay known (to kill here, and to the cleanup trap on failure).
 		# shellcheck disable=SC2086
-		start_carpd A -i eth0 -v 1 -p bench -a $VIP/24 $aargs &
+		start_carpd A -i eth0 -v 1 -p bench -a $VIP/24 $aargs
 		# shellcheck disable=SC2086
-		start_carpd B -i eth0 -v 1 -p bench -a $VIP/24 $bargs &
-		wait
-		# Started in subshells: find them by their own control socket paths.
-		PID_A=$(pgrep -f "carpd --control $T_DIR/A.sock")
-		PID_B=$(pgrep -f "carpd --control $T_DIR/B.sock")
+		start_carpd B -i eth0 -v 1 -p bench -a $VIP/24 $bargs
 		sleep 6
-		kill -TERM $PID_A $PID_B
-		while pgrep -f "carpd --control $T_DIR/[AB].sock" >/dev/null; do sleep 0.05; done
+		kill -TERM "$PID_A" "$PID_B"
+		wait "$PID_A" "$PID_B" 2>/dev/null
 		cp "$T_DIR/A.log" "$T_DIR/$name-$i-A.log"
 		cp "$T_DIR/B.log" "$T_DIR/$name-$i-B.log"
 		sleep 0.3
