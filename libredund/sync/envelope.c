@@ -68,17 +68,6 @@ const char *rd_sync_env_type_name(int type)
 
 /* ---- key file ------------------------------------------------------ */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
@@ -122,14 +111,12 @@ static int parse_line(const char *p, const char *end, struct rd_sync_key *k, int
 		return 0;
 	}
 	if (wl == 3 && memcmp(w, "key", 3) == 0) {
-		if (*have_key || vl != 2 * RD_SYNC_KEY_LEN)
+		size_t n;
+		/* libsodium's decoder: constant time, as key material wants. */
+		if (*have_key || vl != 2 * RD_SYNC_KEY_LEN ||
+		    sodium_hex2bin(k->key, RD_SYNC_KEY_LEN, v, vl, NULL, &n, NULL) != 0 ||
+		    n != RD_SYNC_KEY_LEN)
 			return RD_ERR_INVAL;
-		for (size_t i = 0; i < RD_SYNC_KEY_LEN; i++) {
-			int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				return RD_ERR_INVAL;
-			k->key[i] = (uint8_t)(hi << 4 | lo);
-		}
 		*have_key = 1;
 		return 0;
 	}
@@ -169,15 +156,10 @@ int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out)
 
 int rd_sync_key_format(const struct rd_sync_key *k, char *buf, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	char keyhex[2 * RD_SYNC_KEY_LEN + 1];
 	int n;
 
-	for (size_t i = 0; i < RD_SYNC_KEY_LEN; i++) {
-		keyhex[2 * i] = hex[k->key[i] >> 4];
-		keyhex[2 * i + 1] = hex[k->key[i] & 15];
-	}
-	keyhex[2 * RD_SYNC_KEY_LEN] = '\0';
+	sodium_bin2hex(keyhex, sizeof(keyhex), k->key, RD_SYNC_KEY_LEN);
 	n = snprintf(buf, len, "keyid %u\nkey %s\n", (unsigned)k->id, keyhex);
 	sodium_memzero(keyhex, sizeof(keyhex));
 	if (n < 0 || (size_t)n >= len) {
