@@ -496,6 +496,26 @@ static pid_t spawn(const char *ns, void (*fn)(void *), void *arg)
 	return pid;
 }
 
+/*
+ * Run fa in namespace A and fb in B with arg, read B's three result
+ * numbers from res[0] (r[1] = -1 when B wrote none), then end both
+ * children, close res and take the namespaces down.
+ */
+static void run_pair(void (*fa)(void *), void (*fb)(void *), void *arg, int res[2], double r[3])
+{
+	pid_t pa = spawn(NS_A, fa, arg), pb = spawn(NS_B, fb, arg);
+
+	close(res[1]);
+	if (read(res[0], r, 3 * sizeof(*r)) != (ssize_t)(3 * sizeof(*r)))
+		r[1] = -1;
+	kill(pa, SIGKILL);
+	kill(pb, SIGKILL);
+	waitpid(pa, NULL, 0);
+	waitpid(pb, NULL, 0);
+	close(res[0]);
+	ns_down();
+}
+
 /* ---------------------------------------------------------------------- */
 /* 2. bulk                                                                  */
 
@@ -563,7 +583,6 @@ static void bench_bulk(bool secure, size_t mtu, size_t nstates)
 	struct bulk_args a = {.secure = secure, .mtu = mtu, .nstates = nstates};
 	int res[2], rdy[2];
 	double r[3] = {0};
-	pid_t pa, pb;
 	char name[64], note[128];
 
 	snprintf(name, sizeof(name), "bulk_%zu_states_%s_s", nstates, secure ? "secure" : "plain");
@@ -575,19 +594,9 @@ static void bench_bulk(bool secure, size_t mtu, size_t nstates)
 	a.result_fd = res[1];
 	a.ready_fd = rdy[1];
 	a.ready_rd = rdy[0];
-	pa = spawn(NS_A, bulk_sender, &a);
-	pb = spawn(NS_B, bulk_receiver, &a);
-	close(res[1]);
-	if (read(res[0], r, sizeof(r)) != (ssize_t)sizeof(r))
-		r[1] = -1;
-	kill(pa, SIGKILL);
-	kill(pb, SIGKILL);
-	waitpid(pa, NULL, 0);
-	waitpid(pb, NULL, 0);
-	close(res[0]);
+	run_pair(bulk_sender, bulk_receiver, &a, res, r);
 	close(rdy[0]);
 	close(rdy[1]);
-	ns_down();
 	if (r[1] < (double)nstates) {
 		snprintf(note, sizeof(note), "incomplete: %.0f of %zu states", r[1], nstates);
 		skip(name, note);
@@ -692,7 +701,6 @@ static void bench_convergence(size_t mtu, size_t nstates)
 	struct conv_args a = {.mtu = mtu, .nstates = nstates};
 	int res[2];
 	double r[3] = {0};
-	pid_t pa, pb;
 	char name[64], note[160];
 
 	snprintf(name, sizeof(name), "converge_%zu_changes_30pct_loss_s", nstates);
@@ -702,17 +710,7 @@ static void bench_convergence(size_t mtu, size_t nstates)
 		return;
 	}
 	a.result_fd = res[1];
-	pa = spawn(NS_A, conv_sender, &a);
-	pb = spawn(NS_B, conv_receiver, &a);
-	close(res[1]);
-	if (read(res[0], r, sizeof(r)) != (ssize_t)sizeof(r))
-		r[1] = -1;
-	kill(pa, SIGKILL);
-	kill(pb, SIGKILL);
-	waitpid(pa, NULL, 0);
-	waitpid(pb, NULL, 0);
-	close(res[0]);
-	ns_down();
+	run_pair(conv_sender, conv_receiver, &a, res, r);
 	if (r[1] < (double)nstates) {
 		snprintf(note, sizeof(note), "incomplete: %.0f of %zu changes", r[1], nstates);
 		skip(name, note);
