@@ -605,7 +605,6 @@ static int load_keys(struct sd_daemon *d, struct rd_sync_key *keys, size_t *nkey
 static int open_transport(struct sd_daemon *d, size_t *payload)
 {
 	struct rd_io_sync_config ic = {0};
-	size_t hdr;
 	int rc;
 
 	ic.mode = d->cfg.mode;
@@ -625,13 +624,7 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 		return rc;
 	}
 	/* IP (+ UDP) headers come out of the link MTU. */
-	hdr = (d->cfg.npeers > 0 && d->cfg.peers[0].af == RD_AF_INET6) ||
-	              (d->cfg.local.af == RD_AF_INET6)
-	          ? 40
-	          : 20;
-	if (d->cfg.mode == RD_IO_SYNC_SECURE)
-		hdr += 8;
-	*payload = (d->cfg.mtu ? d->cfg.mtu : 1500) - hdr;
+	*payload = (d->cfg.mtu ? d->cfg.mtu : 1500) - rd_io_sync_overhead(d->io);
 	return dm_loop_add(&d->loop, rd_io_sync_fd(d->io), &d->wio);
 }
 

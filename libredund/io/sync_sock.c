@@ -375,6 +375,11 @@ int rd_io_sync_fd(const struct rd_io_sync *io)
 	return io->fd;
 }
 
+size_t rd_io_sync_overhead(const struct rd_io_sync *io)
+{
+	return (io->family == AF_INET6 ? 40 : 20) + (io->mode == RD_IO_SYNC_SECURE ? 8 : 0);
+}
+
 const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io)
 {
 	return io->stats;

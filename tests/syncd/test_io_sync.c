@@ -241,6 +241,24 @@ START_TEST(test_datagram_longer_than_max_dgram_refused_as_trunc)
 }
 END_TEST
 
+START_TEST(test_overhead_is_ip_header_plus_udp_in_secure_mode)
+{
+	struct rd_io_sync_config c = {0};
+
+	open_pair(false);
+	ck_assert_uint_eq(rd_io_sync_overhead(a), 20 + 8);
+	/* IPv6 chosen from the multicast group alone (no peers, no local address). */
+	c.mode = RD_IO_SYNC_SECURE;
+	c.multicast = true;
+	c.ifindex = 1; /* lo */
+	c.port = port;
+	rd_addr_parse("ff02::f0", &c.group);
+	rd_io_sync_close(b);
+	ck_assert_int_eq(rd_io_sync_open(&c, &b), 0);
+	ck_assert_uint_eq(rd_io_sync_overhead(b), 40 + 8);
+}
+END_TEST
+
 static void ip4(uint8_t *p, uint8_t vihl, uint8_t ttl, uint8_t proto)
 {
 	memset(p, 0, 20);
@@ -306,6 +324,7 @@ START_TEST(test_plain_mode_sends_ttl_255_and_refuses_other_ttls)
 	rd_addr_parse("127.0.0.2", &cb.local);
 	ck_assert_int_eq(rd_io_sync_open(&ca, &a), 0);
 	ck_assert_int_eq(rd_io_sync_open(&cb, &b), 0);
+	ck_assert_uint_eq(rd_io_sync_overhead(b), 20); /* IPv4 header only */
 	/* A raw socket of our own with TTL 64: refused as badttl. */
 	fd = socket(AF_INET, SOCK_RAW, RD_PFSYNC_IPPROTO);
 	ck_assert_int_ge(fd, 0);
@@ -339,6 +358,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_own_datagram_refused_and_counted_as_self);
 	tcase_add_test(tc, test_datagram_longer_than_max_dgram_refused_as_trunc);
 	tcase_add_test(tc, test_open_refuses_bad_configurations);
+	tcase_add_test(tc, test_overhead_is_ip_header_plus_udp_in_secure_mode);
 	tcase_add_test(tc, test_parse_ip4_strips_header_and_reads_ttl_and_source);
 	tcase_add_test(tc, test_parse_ip4_refuses_bad_headers_as_hdrops);
 	suite_add_tcase(s, tc);

@@ -173,6 +173,14 @@ int rd_io_sync_flush(struct rd_io_sync *io);
 /* rd_io_sync_pending - datagrams queued and not yet sent. */
 size_t rd_io_sync_pending(const struct rd_io_sync *io);
 
+/*
+ * rd_io_sync_overhead - the bytes of headers the transport puts before each
+ * datagram on the link: the IP header (20 for IPv4, 40 for IPv6) and in
+ * secure mode the UDP header (8). Link MTU minus this is the largest
+ * payload that leaves unfragmented. Thread-safe (reads only).
+ */
+size_t rd_io_sync_overhead(const struct rd_io_sync *io);
+
 /* rd_io_sync_stats - the counters, indexed by enum rd_io_sync_stat. */
 const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io);
 
