@@ -256,7 +256,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 {
 	struct rd_state_config sc;
 	struct rd_io_sync_config ic = {0};
-	size_t payload = mtu - 28;
+	size_t payload;
 	int rc;
 
 	n->secure = secure;
@@ -280,6 +280,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		fprintf(stderr, "sync-bench: transport: %s\n", strerror(-rc));
 		return rc;
 	}
+	payload = mtu - rd_io_sync_overhead(n->io);
 	if (secure) {
 		struct rd_sync_key key = {.id = 1};
 		struct rd_sync_channel_cfg cc = {0};
@@ -301,8 +302,6 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		if ((rc = rd_sync_channel_new(&cc, &n->ch)) != 0)
 			return rc;
 		payload = rd_sync_channel_payload_max(n->ch);
-	} else {
-		payload = mtu - 20;
 	}
 	n->payload = payload;
 	return 0;
