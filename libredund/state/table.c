@@ -212,30 +212,87 @@ static void index_put(struct rd_itab *ix, uint64_t h, uint32_t val)
 	}
 }
 
-static bool index_del(struct rd_itab *ix, uint64_t h, uint32_t val)
+/*
+ * A walk over every entry of an index whose tag matches a hash: in cur, then
+ * in old (while a growth migrates), the chunks from the hash's home on until
+ * one nothing ever overflowed past. Every search, removal and collision test
+ * of the table is this walk; probe_next returns the next candidate's value.
+ */
+struct rd_probe {
+	struct rd_index *idx;
+	struct rd_itab *ix; /* table being walked; NULL when the walk is over */
+	uint32_t home, pos, n;
+	unsigned m, i; /* tag matches left in chunks[pos]; the current one */
+	uint8_t tag;
+	uint8_t k; /* next table: 0 cur, 1 old, 2 none */
+	uint64_t h;
+};
+
+static inline void probe_table(struct rd_probe *p)
 {
-	if (ix->chunks == NULL)
-		return false;
-	uint32_t home = (uint32_t)h & ix->mask, pos = home;
-	uint8_t tag = tag_of(h);
-	for (uint32_t n = 0; n <= ix->mask; n++) {
-		struct rd_chunk *c = &ix->chunks[pos];
-		unsigned m = match_tags(c, tag);
-		while (m != 0) {
-			unsigned i = (unsigned)__builtin_ctz(m);
-			m &= m - 1;
-			if (c->val[i] != val)
-				continue;
-			c->tag[i] = 0;
-			for (uint32_t p = home; p != pos; p = (p + 1) & ix->mask)
-				if (ix->chunks[p].overflow != 255)
-					ix->chunks[p].overflow--;
-			ix->count--;
+	p->ix = NULL;
+	p->m = 0;
+	while (p->k < 2) {
+		struct rd_itab *ix = p->k++ == 0 ? &p->idx->cur : &p->idx->old;
+		if (ix->chunks == NULL)
+			continue;
+		p->ix = ix;
+		p->home = p->pos = (uint32_t)p->h & ix->mask;
+		p->n = 0;
+		p->m = match_tags(&ix->chunks[p->pos], p->tag);
+		return;
+	}
+}
+
+static inline void probe_start(struct rd_probe *p, struct rd_index *idx, uint64_t h)
+{
+	p->idx = idx;
+	p->h = h;
+	p->tag = tag_of(h);
+	p->k = 0;
+	probe_table(p);
+}
+
+static inline bool probe_next(struct rd_probe *p, uint32_t *val)
+{
+	while (p->ix != NULL) {
+		const struct rd_chunk *c = &p->ix->chunks[p->pos];
+		if (p->m != 0) {
+			p->i = (unsigned)__builtin_ctz(p->m);
+			p->m &= p->m - 1;
+			*val = c->val[p->i];
 			return true;
 		}
-		if (c->overflow == 0)
-			break;
-		pos = (pos + 1) & ix->mask;
+		if (c->overflow == 0 || ++p->n > p->ix->mask) {
+			probe_table(p);
+			continue;
+		}
+		p->pos = (p->pos + 1) & p->ix->mask;
+		p->m = match_tags(&p->ix->chunks[p->pos], p->tag);
+	}
+	return false;
+}
+
+/* Remove the entry the walk stands on; the chunks it overflowed past count one less. */
+static void probe_unlink(struct rd_probe *p)
+{
+	struct rd_itab *ix = p->ix;
+	ix->chunks[p->pos].tag[p->i] = 0;
+	for (uint32_t q = p->home; q != p->pos; q = (q + 1) & ix->mask)
+		if (ix->chunks[q].overflow != 255)
+			ix->chunks[q].overflow--;
+	ix->count--;
+}
+
+static bool index_del(struct rd_index *idx, uint64_t h, uint32_t val)
+{
+	struct rd_probe p;
+	uint32_t v;
+	for (probe_start(&p, idx, h); probe_next(&p, &v);) {
+		if (v == val) {
+			probe_unlink(&p);
+			return true;
+		}
 	}
 	return false;
 }
@@ -431,32 +488,12 @@ static void kslot_put(struct rd_state_table *t, uint32_t i)
  */
 static uint32_t id_index_take(struct rd_state_table *t, const struct rd_state *st)
 {
-	uint64_t h = hash_id(t, st->id, st->creatorid);
-	uint8_t tag = tag_of(h);
-	for (int k = 0; k < 2; k++) {
-		struct rd_itab *ix = k == 0 ? &t->ididx.cur : &t->ididx.old;
-		if (ix->chunks == NULL)
-			continue;
-		uint32_t home = (uint32_t)h & ix->mask, pos = home;
-		for (uint32_t n = 0; n <= ix->mask; n++) {
-			struct rd_chunk *c = &ix->chunks[pos];
-			unsigned m = match_tags(c, tag);
-			while (m != 0) {
-				unsigned i = (unsigned)__builtin_ctz(m);
-				m &= m - 1;
-				uint32_t v = c->val[i];
-				if (rd_slot(t, v) != st)
-					continue;
-				c->tag[i] = 0;
-				for (uint32_t p = home; p != pos; p = (p + 1) & ix->mask)
-					if (ix->chunks[p].overflow != 255)
-						ix->chunks[p].overflow--;
-				ix->count--;
-				return v;
-			}
-			if (c->overflow == 0)
-				break;
-			pos = (pos + 1) & ix->mask;
+	struct rd_probe p;
+	uint32_t v;
+	for (probe_start(&p, &t->ididx, hash_id(t, st->id, st->creatorid)); probe_next(&p, &v);) {
+		if (rd_slot(t, v) == st) {
+			probe_unlink(&p);
+			return v;
 		}
 	}
 	return RD_NONE;
@@ -710,12 +747,10 @@ void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 		t->hooks.event(t->hooks.user, st, RD_STATE_EV_REMOVE, why, now);
 	uint32_t slot = id_index_take(t, st);
 	uint64_t h = hash_key(t, &st->key);
-	if (!index_del(&t->kidx.cur, h, slot << 1))
-		index_del(&t->kidx.old, h, slot << 1);
+	index_del(&t->kidx, h, slot << 1);
 	if (st->flags & RD_STATE_F_NAT) {
 		h = hash_key(t, rd_kslot(t, st->stack));
-		if (!index_del(&t->kidx.cur, h, slot << 1 | 1))
-			index_del(&t->kidx.old, h, slot << 1 | 1);
+		index_del(&t->kidx, h, slot << 1 | 1);
 		kslot_put(t, st->stack);
 	}
 	if (st->rule < t->nrules)
@@ -750,41 +785,24 @@ const struct rd_state_key *rd_state_stack_key(const struct rd_state_table *t,
 static struct rd_state *find_live_h(struct rd_state_table *t, const struct rd_state_key *key,
                                     uint64_t h, unsigned dir, uint16_t ifindex, rd_time_t now)
 {
-	uint8_t tag = tag_of(h);
 	struct rd_state *floating = NULL;
-	for (int k = 0; k < 2; k++) {
-		const struct rd_itab *ix = k == 0 ? &t->kidx.cur : &t->kidx.old;
-		if (ix->chunks == NULL)
+	struct rd_probe p;
+	uint32_t v;
+	for (probe_start(&p, &t->kidx, h); probe_next(&p, &v);) {
+		struct rd_state *st = rd_slot(t, v >> 1);
+		const struct rd_state_key *sk = (v & 1) ? rd_kslot(t, st->stack) : &st->key;
+		if (!key_eq(sk, key))
 			continue;
-		uint32_t pos = (uint32_t)h & ix->mask;
-		for (uint32_t n = 0; n <= ix->mask; n++) {
-			const struct rd_chunk *c = &ix->chunks[pos];
-			unsigned m = match_tags(c, tag);
-			while (m != 0) {
-				unsigned i = (unsigned)__builtin_ctz(m);
-				m &= m - 1;
-				uint32_t v = c->val[i];
-				struct rd_state *st = rd_slot(t, v >> 1);
-				const struct rd_state_key *sk =
-				    (v & 1) ? rd_kslot(t, st->stack) : &st->key;
-				if (!key_eq(sk, key))
-					continue;
-				if ((st->flags & RD_STATE_F_NAT) &&
-				    (v & 1) != (dir == RD_STATE_OUT))
-					continue;
-				if (st->ifindex != 0 && ifindex != 0 && st->ifindex != ifindex)
-					continue;
-				if (expired(t, st, now))
-					continue;
-				if (st->ifindex != 0 && st->ifindex == ifindex)
-					return st;
-				if (floating == NULL)
-					floating = st;
-			}
-			if (c->overflow == 0)
-				break;
-			pos = (pos + 1) & ix->mask;
-		}
+		if ((st->flags & RD_STATE_F_NAT) && (v & 1) != (dir == RD_STATE_OUT))
+			continue;
+		if (st->ifindex != 0 && ifindex != 0 && st->ifindex != ifindex)
+			continue;
+		if (expired(t, st, now))
+			continue;
+		if (st->ifindex != 0 && st->ifindex == ifindex)
+			return st;
+		if (floating == NULL)
+			floating = st;
 	}
 	return floating;
 }
@@ -860,27 +878,12 @@ struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state
 
 static struct rd_state *find_id_any(struct rd_state_table *t, uint64_t id, uint32_t creatorid)
 {
-	uint64_t h = hash_id(t, id, creatorid);
-	uint8_t tag = tag_of(h);
-	for (int k = 0; k < 2; k++) {
-		const struct rd_itab *ix = k == 0 ? &t->ididx.cur : &t->ididx.old;
-		if (ix->chunks == NULL)
-			continue;
-		uint32_t pos = (uint32_t)h & ix->mask;
-		for (uint32_t n = 0; n <= ix->mask; n++) {
-			const struct rd_chunk *c = &ix->chunks[pos];
-			unsigned m = match_tags(c, tag);
-			while (m != 0) {
-				unsigned i = (unsigned)__builtin_ctz(m);
-				m &= m - 1;
-				struct rd_state *st = rd_slot(t, c->val[i]);
-				if (st->id == id && st->creatorid == creatorid)
-					return st;
-			}
-			if (c->overflow == 0)
-				break;
-			pos = (pos + 1) & ix->mask;
-		}
+	struct rd_probe p;
+	uint32_t v;
+	for (probe_start(&p, &t->ididx, hash_id(t, id, creatorid)); probe_next(&p, &v);) {
+		struct rd_state *st = rd_slot(t, v);
+		if (st->id == id && st->creatorid == creatorid)
+			return st;
 	}
 	return NULL;
 }
@@ -901,44 +904,30 @@ struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_
 static bool collides(struct rd_state_table *t, const struct rd_state_key *key, uint64_t h,
                      uint16_t ifindex, uint8_t outflag, rd_time_t now)
 {
-	uint8_t tag = tag_of(h);
-	bool live;
-restart:
-	live = false;
-	for (int k = 0; k < 2; k++) {
-		const struct rd_itab *ix = k == 0 ? &t->kidx.cur : &t->kidx.old;
-		if (ix->chunks == NULL)
+	struct rd_probe p;
+	uint32_t v;
+	bool live = false;
+	for (probe_start(&p, &t->kidx, h); probe_next(&p, &v);) {
+		struct rd_state *st = rd_slot(t, v >> 1);
+		const struct rd_state_key *sk = (v & 1) ? rd_kslot(t, st->stack) : &st->key;
+		if (!key_eq(sk, key) || st->ifindex != ifindex ||
+		    (st->flags & RD_STATE_F_OUT) != outflag)
 			continue;
-		uint32_t pos = (uint32_t)h & ix->mask;
-		for (uint32_t n = 0; n <= ix->mask; n++) {
-			const struct rd_chunk *c = &ix->chunks[pos];
-			unsigned m = match_tags(c, tag);
-			while (m != 0) {
-				unsigned i = (unsigned)__builtin_ctz(m);
-				m &= m - 1;
-				uint32_t v = c->val[i];
-				struct rd_state *st = rd_slot(t, v >> 1);
-				const struct rd_state_key *sk =
-				    (v & 1) ? rd_kslot(t, st->stack) : &st->key;
-				if (!key_eq(sk, key) || st->ifindex != ifindex ||
-				    (st->flags & RD_STATE_F_OUT) != outflag)
-					continue;
-				if (expired(t, st, now)) {
-					rd_state_remove_why(t, st, RD_STATE_RM_EXPIRED, now);
-					goto restart;
-				}
-				if (st->key.proto == 6 && st->src.state >= RD_TCPS_FIN_WAIT_2 &&
-				    st->dst.state >= RD_TCPS_FIN_WAIT_2) {
-					rd_state_remove_why(t, st, RD_STATE_RM_REUSED, now);
-					goto restart;
-				}
-				/* keep going: every expired/closed holder of the key gives way */
-				live = true;
-			}
-			if (c->overflow == 0)
-				break;
-			pos = (pos + 1) & ix->mask;
+		int why = -1;
+		if (expired(t, st, now))
+			why = RD_STATE_RM_EXPIRED;
+		else if (st->key.proto == 6 && st->src.state >= RD_TCPS_FIN_WAIT_2 &&
+		         st->dst.state >= RD_TCPS_FIN_WAIT_2)
+			why = RD_STATE_RM_REUSED;
+		if (why < 0) {
+			/* keep going: every expired/closed holder of the key gives way */
+			live = true;
+			continue;
 		}
+		/* the removal rearranges the index under the walk: start it again */
+		rd_state_remove_why(t, st, why, now);
+		live = false;
+		probe_start(&p, &t->kidx, h);
 	}
 	return live;
 }
