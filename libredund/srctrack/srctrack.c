@@ -948,68 +948,58 @@ int rd_src_commit(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 	return RD_OK;
 }
 
-void rd_src_release(struct rd_src_table *t, uint32_t ref, rd_time_t now)
+/*
+ * Drop a binding: a committed one gives back the states it counted (a node
+ * left without states starts its src.track idle time); an uncommitted one
+ * only its pending claims (a node that never had a state is rolled back:
+ * its flags lack IDLE; killed ones go when unused).
+ */
+static void bind_drop(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 {
 	struct src_binding *b;
 
 	if (t == NULL || (b = bind_get(t, ref)) == NULL)
 		return;
-	if (b->flags & BIND_COMMITTED) {
-		rd_src_state_removed(t, ref, now);
-		return;
-	}
+	bool committed = (b->flags & BIND_COMMITTED) != 0;
 	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
 		uint8_t *obj = b->slot[k];
 
 		if (obj == NULL)
 			continue;
-		if (*obj == OBJ_NODE) {
-			struct src_node *n = b->slot[k];
+		if (*obj != OBJ_NODE) {
+			struct src_target *tg = b->slot[k];
 
-			/* A node that never had a state is rolled back (its
-			 * flags lack IDLE); killed ones go when unused. */
+			if (committed)
+				tg->states--;
+			target_unref(t, tg);
+			continue;
+		}
+		struct src_node *n = b->slot[k];
+
+		if (!committed) {
 			n->pending--;
 			if (n->pending == 0 && n->states == 0 && !(n->flags & NODE_IDLE))
 				node_kill(t, n);
-		} else {
-			target_unref(t, b->slot[k]);
+			continue;
 		}
+		if (k == RD_SRC_KIND_TRACK && (b->flags & BIND_EST))
+			n->conn--;
+		if (n->target != NULL)
+			n->target->states--;
+		if (--n->states == 0)
+			node_idle(t, n, now);
 	}
 	bind_free(t, ref, b);
 }
 
+void rd_src_release(struct rd_src_table *t, uint32_t ref, rd_time_t now)
+{
+	bind_drop(t, ref, now);
+}
+
 void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 {
-	struct src_binding *b;
-
-	if (t == NULL || (b = bind_get(t, ref)) == NULL)
-		return;
-	if (!(b->flags & BIND_COMMITTED)) {
-		rd_src_release(t, ref, now);
-		return;
-	}
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
-		uint8_t *obj = b->slot[k];
-
-		if (obj == NULL)
-			continue;
-		if (*obj == OBJ_NODE) {
-			struct src_node *n = b->slot[k];
-
-			if (k == RD_SRC_KIND_TRACK && (b->flags & BIND_EST))
-				n->conn--;
-			if (n->target != NULL)
-				n->target->states--;
-			if (--n->states == 0)
-				node_idle(t, n, now);
-		} else {
-			struct src_target *tg = b->slot[k];
-
-			tg->states--;
-			target_unref(t, tg);
-		}
-	}
-	bind_free(t, ref, b);
+	bind_drop(t, ref, now);
 }
 
 /* pf_add_threshold: a linearly decaying count at one-second resolution. */
