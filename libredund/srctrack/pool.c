@@ -115,15 +115,12 @@ int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct 
 		break;
 	case RD_SRC_POOL_SRCHASH: {
 		uint8_t in[17];
-		uint64_t h = 0;
 
 		in[0] = src->af;
 		memcpy(in + 1, src->u.v6, addr_len(src->af));
 		crypto_generichash(bytes, sizeof(bytes), in, 1 + addr_len(src->af), p->key,
 		                   sizeof(p->key));
-		for (int i = 0; i < 8; i++)
-			h = h << 8 | bytes[i];
-		tg = p->active[h % p->n];
+		tg = p->active[rd_get64(bytes) % p->n];
 		combine(&tg->addr, tg->prefixlen, bytes, out);
 		break;
 	}
