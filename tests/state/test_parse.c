@@ -211,6 +211,63 @@ START_TEST(bad_version_and_short_ip_header_length_are_normalize)
 }
 END_TEST
 
+START_TEST(ipv4_header_length_beyond_capture_is_short)
+{
+	struct rd_state_pkt p;
+	int why;
+	ip4(6, 100);
+	buf[0] = 0x4f; /* 60-byte header, 40 bytes captured */
+	ck_assert_int_eq(rd_state_parse(buf, 40, RD_STATE_IN, &p, &why), RD_ERR_PROTO);
+	ck_assert_int_eq(why, RD_STATE_RES_SHORT);
+}
+END_TEST
+
+START_TEST(ipv4_total_length_below_header_length_is_normalize)
+{
+	struct rd_state_pkt p;
+	int why;
+	ip4(6, 10);
+	ck_assert_int_eq(rd_state_parse(buf, 40, RD_STATE_IN, &p, &why), RD_ERR_PROTO);
+	ck_assert_int_eq(why, RD_STATE_RES_NORM);
+}
+END_TEST
+
+START_TEST(ipv6_jumbogram_is_normalize)
+{
+	struct rd_state_pkt p;
+	int why;
+	size_t off = ip6(6, 0);
+	tcp(off, 0x02, 0);
+	ck_assert_int_eq(rd_state_parse(buf, off + 20, RD_STATE_IN, &p, &why), RD_ERR_PROTO);
+	ck_assert_int_eq(why, RD_STATE_RES_NORM);
+}
+END_TEST
+
+START_TEST(ipv6_extension_header_past_payload_length_is_normalize)
+{
+	struct rd_state_pkt p;
+	int why;
+	size_t off = ip6(0, 4); /* an 8-byte hop-by-hop header in a 4-byte payload */
+	buf[off] = 6;
+	tcp(off + 8, 0x02, 0);
+	ck_assert_int_eq(rd_state_parse(buf, off + 28, RD_STATE_IN, &p, &why), RD_ERR_PROTO);
+	ck_assert_int_eq(why, RD_STATE_RES_NORM);
+}
+END_TEST
+
+START_TEST(ipv6_seventeen_extension_headers_are_normalize)
+{
+	struct rd_state_pkt p;
+	int why;
+	size_t off = ip6(60, 17 * 8 + 20);
+	for (int i = 0; i < 17; i++, off += 8)
+		buf[off] = i < 16 ? 60 : 6; /* destination options, then TCP */
+	tcp(off, 0x02, 0);
+	ck_assert_int_eq(rd_state_parse(buf, off + 20, RD_STATE_IN, &p, &why), RD_ERR_PROTO);
+	ck_assert_int_eq(why, RD_STATE_RES_NORM);
+}
+END_TEST
+
 START_TEST(icmp_echo_reads_type_and_id)
 {
 	size_t off = ip4(1, 28);
@@ -320,6 +377,11 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, tcp_data_offset_beyond_segment_is_bad_offset);
 	tcase_add_test(tc, tcp_option_running_past_header_is_normalize);
 	tcase_add_test(tc, bad_version_and_short_ip_header_length_are_normalize);
+	tcase_add_test(tc, ipv4_header_length_beyond_capture_is_short);
+	tcase_add_test(tc, ipv4_total_length_below_header_length_is_normalize);
+	tcase_add_test(tc, ipv6_jumbogram_is_normalize);
+	tcase_add_test(tc, ipv6_extension_header_past_payload_length_is_normalize);
+	tcase_add_test(tc, ipv6_seventeen_extension_headers_are_normalize);
 	tcase_add_test(tc, icmp_echo_reads_type_and_id);
 	tcase_add_test(tc, icmp_error_quotes_inner_tcp_header);
 	tcase_add_test(tc, icmp_error_quoting_an_echo_carries_its_id_and_type);
