@@ -115,6 +115,23 @@ static bool handshake_done(struct rd_state_table *t, struct rd_state *st, rd_tim
 }
 
 /* pf_tcp_track_full. Returns a verdict; reason/flags in res. */
+/*
+ * An accepted segment moves the sender's window edge to its last octet and
+ * slides the window of what the other end may send to the acknowledged
+ * point plus the advertised (scaled) window.
+ */
+static void slide_windows(struct rd_state_peer *src, struct rd_state_peer *dst, uint32_t end,
+                          uint32_t ack, uint32_t win, unsigned sws)
+{
+	if (src->max_win < win)
+		src->max_win = (uint16_t)win;
+	if (SEQ_GT(end, src->seqlo))
+		src->seqlo = end;
+	uint32_t sw = win << sws;
+	if (SEQ_GEQ(ack + sw, dst->seqhi))
+		dst->seqhi = ack + (sw > 1 ? sw : 1);
+}
+
 static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
                           const struct rd_state_pkt *p, rd_time_t now, struct rd_state_result *res)
 {
@@ -203,15 +220,7 @@ static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
 	    ackskew >= -MAXACKWINDOW &&         /* acks at most one fragment forward */
 	    ackskew <= (MAXACKWINDOW << sws) && /* acks at most one window back */
 	    rst_ok) {                           /* RST only at the exact sequence */
-		if (src->max_win < win)
-			src->max_win = (uint16_t)win;
-		if (SEQ_GT(end, src->seqlo))
-			src->seqlo = end;
-		/* slide the window of what the other end can send */
-		uint32_t sw = win << sws;
-		if (SEQ_GEQ(ack + sw, dst->seqhi))
-			dst->seqhi = ack + (sw > 1 ? sw : 1);
-
+		slide_windows(src, dst, end, ack, win, sws);
 		if ((flags & RD_TH_SYN) && src->state < RD_TCPS_SYN_SENT)
 			set_peer_state(t, st, src, RD_TCPS_SYN_SENT);
 		if ((flags & RD_TH_FIN) && src->state < RD_TCPS_CLOSING)
@@ -246,13 +255,7 @@ static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
 		 * a flush, stacks spewing after close. Windows and FIN/RST move,
 		 * the expiry does not.
 		 */
-		if (src->max_win < win)
-			src->max_win = (uint16_t)win;
-		if (SEQ_GT(end, src->seqlo))
-			src->seqlo = end;
-		uint32_t sw = win << sws;
-		if (SEQ_GEQ(ack + sw, dst->seqhi))
-			dst->seqhi = ack + (sw > 1 ? sw : 1);
+		slide_windows(src, dst, end, ack, win, sws);
 		if ((flags & RD_TH_FIN) && src->state < RD_TCPS_CLOSING)
 			set_peer_state(t, st, src, RD_TCPS_CLOSING);
 		if (flags & RD_TH_RST) {
