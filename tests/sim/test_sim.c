@@ -796,6 +796,24 @@ START_TEST(pcap_ip_payload_finds_ip_behind_ethernet_and_vlan)
 }
 END_TEST
 
+START_TEST(pcap_ip_payload_refuses_other_ip_versions_and_short_headers)
+{
+	uint8_t pkt[40] = {0};
+	const uint8_t *ip;
+	size_t len;
+
+	pkt[0] = 0x60;
+	ck_assert_int_eq(rd_pcap_ip_payload(101, pkt, 40, &ip, &len), 0);
+	ck_assert_int_eq(rd_pcap_ip_payload(101, pkt, 39, &ip, &len), RD_ERR_PROTO);
+	pkt[0] = 0x45;
+	ck_assert_int_eq(rd_pcap_ip_payload(101, pkt, 19, &ip, &len), RD_ERR_PROTO);
+	pkt[0] = 0x55;
+	ck_assert_int_eq(rd_pcap_ip_payload(101, pkt, 40, &ip, &len), RD_ERR_PROTO);
+	ck_assert_int_eq(rd_pcap_ip_payload(101, pkt, 0, &ip, &len), RD_ERR_PROTO);
+	ck_assert_int_eq(rd_pcap_ip_payload(1, pkt, 13, &ip, &len), RD_ERR_PROTO);
+}
+END_TEST
+
 /* The loss pattern of a run, as a bit per delivery of 200 packets. */
 static void loss_pattern(uint64_t seed, int scenario_draws, int hook_draws, uint8_t out[200])
 {
@@ -1022,6 +1040,7 @@ int main(void)
 	tcase_add_test(tc, pcap_reader_reads_other_byte_order_and_microseconds);
 	tcase_add_test(tc, pcap_reader_refuses_bad_input_with_a_reason);
 	tcase_add_test(tc, pcap_ip_payload_finds_ip_behind_ethernet_and_vlan);
+	tcase_add_test(tc, pcap_ip_payload_refuses_other_ip_versions_and_short_headers);
 	tcase_add_test(tc, random_streams_are_separate_and_seeded);
 	tcase_add_test(tc, a_timer_that_stays_due_is_counted_not_spun_on);
 	tcase_add_test(tc, allocation_failures_are_reported_and_leak_nothing);
