@@ -80,36 +80,6 @@ static bool is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
-uint8_t sd_timeout_class(uint8_t proto, uint8_t src, uint8_t dst)
-{
-	if (proto == IPPROTO_TCP) {
-		/* pf_tcp_track_full's choice of timeout after each packet. */
-		if (src >= RD_TCPS_FIN_WAIT_2 && dst >= RD_TCPS_FIN_WAIT_2)
-			return RD_STATE_TM_TCP_CLOSED;
-		if (src >= RD_TCPS_CLOSING && dst >= RD_TCPS_CLOSING)
-			return RD_STATE_TM_TCP_FIN_WAIT;
-		if (src < RD_TCPS_ESTABLISHED || dst < RD_TCPS_ESTABLISHED)
-			return src == RD_TCPS_SYN_SENT && dst == RD_TCPS_CLOSED
-			           ? RD_STATE_TM_TCP_FIRST_PACKET
-			           : RD_STATE_TM_TCP_OPENING;
-		if (src >= RD_TCPS_CLOSING || dst >= RD_TCPS_CLOSING)
-			return RD_STATE_TM_TCP_CLOSING;
-		return RD_STATE_TM_TCP_ESTABLISHED;
-	}
-	if (is_icmp(proto))
-		return dst >= RD_UDPS_SINGLE ? RD_STATE_TM_ICMP_ERROR_REPLY
-		                             : RD_STATE_TM_ICMP_FIRST_PACKET;
-	if (proto == IPPROTO_UDP) {
-		if (src == RD_UDPS_MULTIPLE && dst == RD_UDPS_MULTIPLE)
-			return RD_STATE_TM_UDP_MULTIPLE;
-		return dst >= RD_UDPS_SINGLE ? RD_STATE_TM_UDP_SINGLE
-		                             : RD_STATE_TM_UDP_FIRST_PACKET;
-	}
-	if (src == RD_UDPS_MULTIPLE && dst == RD_UDPS_MULTIPLE)
-		return RD_STATE_TM_OTHER_MULTIPLE;
-	return dst >= RD_UDPS_SINGLE ? RD_STATE_TM_OTHER_SINGLE : RD_STATE_TM_OTHER_FIRST_PACKET;
-}
-
 /* Protocols whose conntrack tuple is addresses plus 16-bit ports. */
 static bool has_ports(uint8_t proto)
 {
@@ -210,7 +180,14 @@ int sd_ct_to_state(const struct nf_conntrack *ct, struct rd_state_info *info)
 		info->src.state = RD_UDPS_SINGLE;
 		info->dst.state = RD_UDPS_NO_TRAFFIC;
 	}
-	info->timeout = sd_timeout_class(proto, info->src.state, info->dst.state);
+	/*
+	 * conntrack keeps no reliable packet count, so a responder that has
+	 * sent nothing (TCP CLOSED, UDP NO_TRAFFIC) is read as pf's state
+	 * still on its first packet.
+	 */
+	info->timeout = info->dst.state == RD_UDPS_NO_TRAFFIC
+	                    ? rd_state_first_timeout(proto)
+	                    : rd_state_timeout_class(proto, info->src.state, info->dst.state);
 	info->expire_in =
 	    nfct_attr_is_set(ct, ATTR_TIMEOUT) ? nfct_get_attr_u32(ct, ATTR_TIMEOUT) : 0;
 	info->rule = RD_STATE_RULE_NONE;

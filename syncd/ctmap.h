@@ -88,9 +88,6 @@ void sd_tcp_ct_to_peers(unsigned ct_state, uint8_t *src, uint8_t *dst);
 /* sd_tcp_peers_to_ct - the conntrack TCP state of a (src, dst) pair. */
 unsigned sd_tcp_peers_to_ct(uint8_t src, uint8_t dst);
 
-/* sd_timeout_class - pf's timeout class (enum rd_state_tm) for proto and peers. */
-uint8_t sd_timeout_class(uint8_t proto, uint8_t src, uint8_t dst);
-
 /*
  * sd_ct_to_state - describe conntrack entry ct as *info (id and creatorid
  * 0, rule RD_STATE_RULE_NONE, floating). Returns 0 or an enum sd_ctmap_err.

@@ -148,6 +148,5 @@ bool rd_state_icmp_query(uint8_t af, uint8_t type, uint8_t *qtype, bool *reply);
 int rd_state_track(struct rd_state_table *t, struct rd_state *st, const struct rd_state_pkt *p,
                    rd_time_t now, struct rd_state_result *res);
 void rd_state_init_peers(struct rd_state *st, const struct rd_state_pkt *p);
-uint8_t rd_state_first_timeout(uint8_t proto);
 
 #endif

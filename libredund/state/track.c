@@ -29,6 +29,33 @@ uint8_t rd_state_first_timeout(uint8_t proto)
 	}
 }
 
+uint8_t rd_state_timeout_class(uint8_t proto, uint8_t src_state, uint8_t dst_state)
+{
+	uint8_t lo = src_state < dst_state ? src_state : dst_state;
+	uint8_t hi = src_state < dst_state ? dst_state : src_state;
+	switch (proto) {
+	case PROTO_TCP: /* pf_tcp_track_full's choice after each packet */
+		if (lo >= RD_TCPS_FIN_WAIT_2)
+			return RD_STATE_TM_TCP_CLOSED;
+		if (lo >= RD_TCPS_CLOSING)
+			return RD_STATE_TM_TCP_FIN_WAIT;
+		if (lo < RD_TCPS_ESTABLISHED)
+			return RD_STATE_TM_TCP_OPENING;
+		if (hi >= RD_TCPS_CLOSING)
+			return RD_STATE_TM_TCP_CLOSING;
+		return RD_STATE_TM_TCP_ESTABLISHED;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6: /* pf_test_state_icmp: any matched packet */
+		return RD_STATE_TM_ICMP_ERROR_REPLY;
+	default:
+		break;
+	}
+	bool multi = src_state == RD_UDPS_MULTIPLE && dst_state == RD_UDPS_MULTIPLE;
+	if (proto == PROTO_UDP)
+		return multi ? RD_STATE_TM_UDP_MULTIPLE : RD_STATE_TM_UDP_SINGLE;
+	return multi ? RD_STATE_TM_OTHER_MULTIPLE : RD_STATE_TM_OTHER_SINGLE;
+}
+
 /* pf_get_wscale: the option's shift (capped at 14) with the "seen" flag. */
 static uint8_t pkt_wscale(const struct rd_state_pkt *p)
 {
@@ -81,21 +108,6 @@ static void set_peer_state(struct rd_state_table *t, struct rd_state *st, struct
 		rd_state_set_src_state(t, st, s);
 	else
 		pe->state = s;
-}
-
-static void tcp_choose_timeout(struct rd_state *st, const struct rd_state_peer *src,
-                               const struct rd_state_peer *dst)
-{
-	if (src->state >= RD_TCPS_FIN_WAIT_2 && dst->state >= RD_TCPS_FIN_WAIT_2)
-		st->timeout = RD_STATE_TM_TCP_CLOSED;
-	else if (src->state >= RD_TCPS_CLOSING && dst->state >= RD_TCPS_CLOSING)
-		st->timeout = RD_STATE_TM_TCP_FIN_WAIT;
-	else if (src->state < RD_TCPS_ESTABLISHED || dst->state < RD_TCPS_ESTABLISHED)
-		st->timeout = RD_STATE_TM_TCP_OPENING;
-	else if (src->state >= RD_TCPS_CLOSING || dst->state >= RD_TCPS_CLOSING)
-		st->timeout = RD_STATE_TM_TCP_CLOSING;
-	else
-		st->timeout = RD_STATE_TM_TCP_ESTABLISHED;
 }
 
 /*
@@ -242,7 +254,7 @@ static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
 			set_peer_state(t, st, &st->dst, RD_TCPS_TIME_WAIT);
 		}
 		st->last = now;
-		tcp_choose_timeout(st, src, dst);
+		st->timeout = rd_state_timeout_class(PROTO_TCP, src->state, dst->state);
 		return RD_STATE_PASS;
 	}
 
@@ -320,7 +332,7 @@ static int tcp_track_sloppy(struct rd_state_table *t, struct rd_state *st,
 		set_peer_state(t, st, &st->dst, RD_TCPS_TIME_WAIT);
 	}
 	st->last = now;
-	tcp_choose_timeout(st, src, dst);
+	st->timeout = rd_state_timeout_class(PROTO_TCP, src->state, dst->state);
 	return RD_STATE_PASS;
 }
 
@@ -336,11 +348,7 @@ static int track_pseudo(struct rd_state_table *t, struct rd_state *st, const str
 	if (dst->state == RD_UDPS_SINGLE)
 		set_peer_state(t, st, dst, RD_UDPS_MULTIPLE);
 	st->last = now;
-	bool multi = src->state == RD_UDPS_MULTIPLE && dst->state == RD_UDPS_MULTIPLE;
-	if (p->proto == PROTO_UDP)
-		st->timeout = multi ? RD_STATE_TM_UDP_MULTIPLE : RD_STATE_TM_UDP_SINGLE;
-	else
-		st->timeout = multi ? RD_STATE_TM_OTHER_MULTIPLE : RD_STATE_TM_OTHER_SINGLE;
+	st->timeout = rd_state_timeout_class(p->proto, src->state, dst->state);
 	return RD_STATE_PASS;
 }
 
@@ -374,7 +382,7 @@ int rd_state_track(struct rd_state_table *t, struct rd_state *st, const struct r
 			return RD_STATE_DROP;
 		}
 		st->last = now;
-		st->timeout = RD_STATE_TM_ICMP_ERROR_REPLY;
+		st->timeout = rd_state_timeout_class(p->proto, st->src.state, st->dst.state);
 		return RD_STATE_PASS;
 	}
 	default:

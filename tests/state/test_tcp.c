@@ -555,6 +555,114 @@ START_TEST(icmp_error_for_unknown_connection_is_nostate)
 }
 END_TEST
 
+/* pf's class for (a, b) and for (b, a): the rule does not care who sent. */
+static void assert_class(uint8_t proto, uint8_t a, uint8_t b, uint8_t want)
+{
+	ck_assert_uint_eq(rd_state_timeout_class(proto, a, b), want);
+	ck_assert_uint_eq(rd_state_timeout_class(proto, b, a), want);
+}
+
+START_TEST(timeout_class_tcp_closed_needs_both_peers_past_fin_wait_2)
+{
+	assert_class(6, RD_TCPS_FIN_WAIT_2, RD_TCPS_FIN_WAIT_2, RD_STATE_TM_TCP_CLOSED);
+	assert_class(6, RD_TCPS_TIME_WAIT, RD_TCPS_FIN_WAIT_2, RD_STATE_TM_TCP_CLOSED);
+	assert_class(6, RD_TCPS_TIME_WAIT, RD_TCPS_TIME_WAIT, RD_STATE_TM_TCP_CLOSED);
+	/* one peer a step short of FIN_WAIT_2 */
+	assert_class(6, RD_TCPS_TIME_WAIT, RD_TCPS_LAST_ACK, RD_STATE_TM_TCP_FIN_WAIT);
+}
+END_TEST
+
+START_TEST(timeout_class_tcp_fin_wait_needs_both_peers_past_closing)
+{
+	assert_class(6, RD_TCPS_CLOSING, RD_TCPS_CLOSING, RD_STATE_TM_TCP_FIN_WAIT);
+	assert_class(6, RD_TCPS_LAST_ACK, RD_TCPS_FIN_WAIT_2, RD_STATE_TM_TCP_FIN_WAIT);
+	/* one peer a step short of CLOSING */
+	assert_class(6, RD_TCPS_TIME_WAIT, RD_TCPS_FIN_WAIT_1, RD_STATE_TM_TCP_CLOSING);
+}
+END_TEST
+
+START_TEST(timeout_class_tcp_opening_while_either_peer_is_before_established)
+{
+	assert_class(6, RD_TCPS_CLOSED, RD_TCPS_CLOSED, RD_STATE_TM_TCP_OPENING);
+	assert_class(6, RD_TCPS_SYN_SENT, RD_TCPS_CLOSED, RD_STATE_TM_TCP_OPENING);
+	assert_class(6, RD_TCPS_ESTABLISHED, RD_TCPS_SYN_RECEIVED, RD_STATE_TM_TCP_OPENING);
+	/* a half-open peer beside a closing one is still opening */
+	assert_class(6, RD_TCPS_TIME_WAIT, RD_TCPS_SYN_RECEIVED, RD_STATE_TM_TCP_OPENING);
+}
+END_TEST
+
+START_TEST(timeout_class_tcp_closing_once_one_established_peer_reaches_closing)
+{
+	assert_class(6, RD_TCPS_ESTABLISHED, RD_TCPS_CLOSING, RD_STATE_TM_TCP_CLOSING);
+	assert_class(6, RD_TCPS_ESTABLISHED, RD_TCPS_TIME_WAIT, RD_STATE_TM_TCP_CLOSING);
+	assert_class(6, RD_TCPS_FIN_WAIT_1, RD_TCPS_CLOSING, RD_STATE_TM_TCP_CLOSING);
+}
+END_TEST
+
+START_TEST(timeout_class_tcp_established_up_to_fin_wait_1)
+{
+	assert_class(6, RD_TCPS_ESTABLISHED, RD_TCPS_ESTABLISHED, RD_STATE_TM_TCP_ESTABLISHED);
+	assert_class(6, RD_TCPS_CLOSE_WAIT, RD_TCPS_ESTABLISHED, RD_STATE_TM_TCP_ESTABLISHED);
+	assert_class(6, RD_TCPS_FIN_WAIT_1, RD_TCPS_FIN_WAIT_1, RD_STATE_TM_TCP_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(timeout_class_tcp_is_symmetric_for_every_state_pair)
+{
+	for (uint8_t a = RD_TCPS_CLOSED; a <= RD_TCPS_TIME_WAIT; a++)
+		for (uint8_t b = RD_TCPS_CLOSED; b <= RD_TCPS_TIME_WAIT; b++) {
+			uint8_t c = rd_state_timeout_class(6, a, b);
+			ck_assert_uint_eq(c, rd_state_timeout_class(6, b, a));
+			ck_assert_uint_ge(c, RD_STATE_TM_TCP_OPENING);
+			ck_assert_uint_le(c, RD_STATE_TM_TCP_CLOSED);
+		}
+}
+END_TEST
+
+START_TEST(timeout_class_udp_multiple_only_when_both_peers_are_multiple)
+{
+	assert_class(17, RD_UDPS_MULTIPLE, RD_UDPS_MULTIPLE, RD_STATE_TM_UDP_MULTIPLE);
+	assert_class(17, RD_UDPS_MULTIPLE, RD_UDPS_SINGLE, RD_STATE_TM_UDP_SINGLE);
+	assert_class(17, RD_UDPS_SINGLE, RD_UDPS_NO_TRAFFIC, RD_STATE_TM_UDP_SINGLE);
+	assert_class(17, RD_UDPS_MULTIPLE, RD_UDPS_NO_TRAFFIC, RD_STATE_TM_UDP_SINGLE);
+}
+END_TEST
+
+START_TEST(timeout_class_other_protocols_use_the_other_classes)
+{
+	static const uint8_t protos[] = {47, 50, 132, 0, 255};
+	for (unsigned i = 0; i < sizeof(protos); i++) {
+		assert_class(protos[i], RD_UDPS_MULTIPLE, RD_UDPS_MULTIPLE,
+		             RD_STATE_TM_OTHER_MULTIPLE);
+		assert_class(protos[i], RD_UDPS_MULTIPLE, RD_UDPS_SINGLE, RD_STATE_TM_OTHER_SINGLE);
+		assert_class(protos[i], RD_UDPS_SINGLE, RD_UDPS_NO_TRAFFIC,
+		             RD_STATE_TM_OTHER_SINGLE);
+	}
+}
+END_TEST
+
+START_TEST(timeout_class_icmp_is_error_reply_whatever_the_peers)
+{
+	for (uint8_t a = RD_UDPS_NO_TRAFFIC; a <= RD_UDPS_MULTIPLE; a++)
+		for (uint8_t b = RD_UDPS_NO_TRAFFIC; b <= RD_UDPS_MULTIPLE; b++) {
+			ck_assert_uint_eq(rd_state_timeout_class(1, a, b),
+			                  RD_STATE_TM_ICMP_ERROR_REPLY);
+			ck_assert_uint_eq(rd_state_timeout_class(58, a, b),
+			                  RD_STATE_TM_ICMP_ERROR_REPLY);
+		}
+}
+END_TEST
+
+START_TEST(first_timeout_is_the_protocols_first_packet_class)
+{
+	ck_assert_uint_eq(rd_state_first_timeout(6), RD_STATE_TM_TCP_FIRST_PACKET);
+	ck_assert_uint_eq(rd_state_first_timeout(17), RD_STATE_TM_UDP_FIRST_PACKET);
+	ck_assert_uint_eq(rd_state_first_timeout(1), RD_STATE_TM_ICMP_FIRST_PACKET);
+	ck_assert_uint_eq(rd_state_first_timeout(58), RD_STATE_TM_ICMP_FIRST_PACKET);
+	ck_assert_uint_eq(rd_state_first_timeout(47), RD_STATE_TM_OTHER_FIRST_PACKET);
+}
+END_TEST
+
 Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("state-tcp");
@@ -596,6 +704,18 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, icmp_error_quoting_an_echo_request_matches_the_icmp_state);
 	tcase_add_test(tc, icmp_error_quoting_a_request_against_the_state_direction_is_dropped);
 	suite_add_tcase(s, tc);
+	TCase *tm = tcase_create("timeout_class");
+	tcase_add_test(tm, timeout_class_tcp_closed_needs_both_peers_past_fin_wait_2);
+	tcase_add_test(tm, timeout_class_tcp_fin_wait_needs_both_peers_past_closing);
+	tcase_add_test(tm, timeout_class_tcp_opening_while_either_peer_is_before_established);
+	tcase_add_test(tm, timeout_class_tcp_closing_once_one_established_peer_reaches_closing);
+	tcase_add_test(tm, timeout_class_tcp_established_up_to_fin_wait_1);
+	tcase_add_test(tm, timeout_class_tcp_is_symmetric_for_every_state_pair);
+	tcase_add_test(tm, timeout_class_udp_multiple_only_when_both_peers_are_multiple);
+	tcase_add_test(tm, timeout_class_other_protocols_use_the_other_classes);
+	tcase_add_test(tm, timeout_class_icmp_is_error_reply_whatever_the_peers);
+	tcase_add_test(tm, first_timeout_is_the_protocols_first_packet_class);
+	suite_add_tcase(s, tm);
 	return s;
 }
 

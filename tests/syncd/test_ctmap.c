@@ -95,6 +95,31 @@ START_TEST(test_tcp_entry_becomes_wire_key_from_original_tuple)
 }
 END_TEST
 
+START_TEST(test_tcp_timeout_is_first_packet_until_the_responder_speaks)
+{
+	static const struct {
+		unsigned ct;
+		uint8_t tm;
+	} want[] = {
+	    {SD_CT_TCP_SYN_SENT, RD_STATE_TM_TCP_FIRST_PACKET},
+	    {SD_CT_TCP_SYN_RECV, RD_STATE_TM_TCP_OPENING},
+	    {SD_CT_TCP_FIN_WAIT, RD_STATE_TM_TCP_CLOSING},
+	    {SD_CT_TCP_LAST_ACK, RD_STATE_TM_TCP_FIN_WAIT},
+	    {SD_CT_TCP_TIME_WAIT, RD_STATE_TM_TCP_CLOSED},
+	};
+
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct rd_state_info in;
+
+		nfct_destroy(ct);
+		ct = nfct_new();
+		plain_tcp(want[i].ct);
+		ck_assert_int_eq(sd_ct_to_state(ct, &in), SD_CTMAP_OK);
+		ck_assert_uint_eq(in.timeout, want[i].tm);
+	}
+}
+END_TEST
+
 START_TEST(test_every_conntrack_tcp_state_round_trips)
 {
 	for (unsigned s = 0; s < SD_CT_TCP_MAX; s++) {
@@ -385,6 +410,7 @@ static Suite *ctmap_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_tcp_entry_becomes_wire_key_from_original_tuple);
 	tcase_add_test(tc, test_every_conntrack_tcp_state_round_trips);
+	tcase_add_test(tc, test_tcp_timeout_is_first_packet_until_the_responder_speaks);
 	tcase_add_test(tc, test_pf_peer_pairs_map_to_nearest_conntrack_state);
 	tcase_add_test(tc, test_tcp_state_written_back_with_be_liberal);
 	tcase_add_test(tc, test_snat_gives_translated_stack_key_and_snat_on_create);

@@ -90,6 +90,30 @@ enum rd_state_tm {
 };
 
 /*
+ * rd_state_timeout_class - the timeout class pf gives a state after it has
+ * tracked a packet, from the protocol and its two peers' states (enum
+ * rd_state_tcp_state for TCP, enum rd_state_udp_state otherwise). The rule
+ * is symmetric, so either peer may be passed first:
+ *  TCP: both at or past FIN_WAIT_2 -> TCP_CLOSED; else both at or past
+ *  CLOSING -> TCP_FIN_WAIT; else either before ESTABLISHED -> TCP_OPENING;
+ *  else either at or past CLOSING -> TCP_CLOSING; else TCP_ESTABLISHED.
+ *  UDP / other: both MULTIPLE -> UDP/OTHER_MULTIPLE, else UDP/OTHER_SINGLE.
+ *  ICMP / ICMPv6: ICMP_ERROR_REPLY whatever the peers.
+ * A state that has carried only its creating packet is still in
+ * rd_state_first_timeout(proto) (pf switches on the second packet, whatever
+ * the peers say). Returns an enum rd_state_tm value. Pure: no table, no
+ * memory, safe from any thread.
+ */
+uint8_t rd_state_timeout_class(uint8_t proto, uint8_t src_state, uint8_t dst_state);
+
+/*
+ * rd_state_first_timeout - the first-packet timeout class of a new state of
+ * protocol proto (TCP, UDP, ICMP/ICMPv6 or OTHER_FIRST_PACKET). Returns an
+ * enum rd_state_tm value. Pure, safe from any thread.
+ */
+uint8_t rd_state_first_timeout(uint8_t proto);
+
+/*
  * Reason codes: pf's PFRES_* numbering and pfctl's names. The table counts
  * every refusal under one of these (rd_state_counters.reason[]).
  */
