@@ -193,7 +193,7 @@ struct node {
 	struct rd_sync_engine *e;
 	struct rd_sync_channel *ch;
 	struct rd_io_sync *io;
-	size_t payload; /* largest pfsync packet */
+	size_t payload; /* largest UDP/IP payload: a raw pfsync packet or an envelope */
 	/* receiver bookkeeping */
 	uint64_t want_src_state; /* count states whose src.state reaches this */
 	uint8_t *seen;           /* by id - base */
@@ -219,10 +219,8 @@ static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 {
 	struct node *n = user;
 
-	if (n->ch != NULL)
-		rd_sync_channel_send(n->ch, pkt, len, now);
-	else
-		rd_io_sync_queue(n->io, NULL, pkt, len);
+	(void)now;
+	rd_io_sync_queue(n->io, NULL, pkt, len); /* raw; the secure channel is the engine's */
 }
 
 static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
@@ -231,24 +229,6 @@ static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 
 	(void)to;
 	rd_io_sync_queue(n->io, NULL, pkt, len);
-}
-
-static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p, size_t len,
-                       rd_time_t now)
-{
-	struct node *n = user;
-
-	(void)from;
-	(void)seq;
-	rd_sync_engine_input(n->e, p, len, now);
-}
-
-static void ch_lost(void *user, uint32_t peer, rd_time_t now)
-{
-	struct node *n = user;
-
-	(void)peer;
-	rd_sync_engine_bulk_request(n->e, now);
 }
 
 static int node_open(struct node *n, bool secure, uint32_t creatorid, const char *peer, size_t mtu,
@@ -296,12 +276,9 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		cc.hello_interval = 100 * RD_MSEC;
 		cc.rto = chan_rto;
 		cc.cbs.send = ch_send;
-		cc.cbs.deliver = ch_deliver;
-		cc.cbs.lost = ch_lost;
 		cc.user = n;
 		if ((rc = rd_sync_channel_new(&cc, &n->ch)) != 0)
 			return rc;
-		payload = rd_sync_channel_payload_max(n->ch);
 	}
 	n->payload = payload;
 	return 0;
@@ -316,13 +293,17 @@ static int node_engine(struct node *n)
 	struct rd_sync_engine_cfg ec = {0};
 
 	ec.table = n->t;
-	ec.mtu = n->payload;
+	if (n->ch != NULL)
+		ec.channel = n->ch; /* the binding syncd uses: mtu, sends, receives */
+	else
+		ec.mtu = n->payload;
 	ec.bulk_packets = bulk_packets ? bulk_packets
 	                  : n->secure  ? BULK_PACKETS_SECURE
 	                               : BULK_PACKETS_PLAIN;
 	ec.bulk_interval = RD_MSEC;
 	ec.bulk_req_interval = 200 * RD_MSEC;
-	ec.cbs.send = eng_send;
+	if (n->ch == NULL)
+		ec.cbs.send = eng_send;
 	ec.user = n;
 	return rd_sync_engine_new(&ec, &n->e);
 }

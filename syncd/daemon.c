@@ -131,16 +131,8 @@ static void io_send(struct sd_daemon *d, const uint8_t *pkt, size_t len)
 
 static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 {
-	struct sd_daemon *d = user;
-
-	if (d->ch != NULL) {
-		int64_t rc = rd_sync_channel_send(d->ch, pkt, len, now);
-
-		if (rc < 0)
-			dm_log(LOG_WARNING, "secure channel: %s", rd_strerror((int)rc));
-	} else {
-		io_send(d, pkt, len);
-	}
+	(void)now;
+	io_send(user, pkt, len); /* raw pfsync; the secure channel is the engine's own */
 }
 
 static void eng_demote(void *user, int delta, rd_time_t now)
@@ -159,22 +151,11 @@ static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 	io_send(user, pkt, len);
 }
 
-static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
-                       rd_time_t now)
-{
-	struct sd_daemon *d = user;
-
-	if (rd_sync_engine_input(d->eng, payload, len, now) != 0)
-		dm_log(LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused", from,
-		       (unsigned long long)seq);
-}
-
 static void ch_lost(void *user, uint32_t peer, rd_time_t now)
 {
-	struct sd_daemon *d = user;
-
+	(void)user;
+	(void)now; /* the engine carried by the channel asks for the bulk update */
 	dm_log(LOG_WARNING, "messages with %08x lost for good: asking for a bulk update", peer);
-	rd_sync_engine_bulk_request(d->eng, now);
 }
 
 static void table_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
@@ -647,7 +628,6 @@ static int open_channel(struct sd_daemon *d, size_t mtu)
 	cc.send_key_id = d->cfg.send_keyid ? d->cfg.send_keyid : keys[0].id;
 	cc.mtu = mtu;
 	cc.cbs.send = ch_send;
-	cc.cbs.deliver = ch_deliver;
 	cc.cbs.lost = ch_lost;
 	cc.user = d;
 	cc.log.fn = dm_log_hook;
@@ -727,20 +707,19 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	if (d->cfg.mode == RD_IO_SYNC_SECURE) {
 		if (open_channel(d, payload) < 0)
 			return -EINVAL;
-		payload = rd_sync_channel_payload_max(d->ch);
+		ec.channel = d->ch; /* sends, receives, mtu and bulk_reconcile: see sync.h */
+	} else {
+		ec.mtu = payload;
+		ec.cbs.send = eng_send;
 	}
 	ec.table = d->t;
-	ec.mtu = payload;
 	ec.maxupd = d->cfg.maxupd;
-	/* The secure channel never loses a bulk packet for good: deletions we missed can go. */
-	ec.bulk_reconcile = d->cfg.mode == RD_IO_SYNC_SECURE;
 	/*
 	 * A start-up bulk request is retried 3 times 1 s apart (OpenBSD: 12
 	 * times 2 s): a node alone reads its kernel table after 3 s.
 	 */
 	ec.bulk_req_interval = RD_SEC;
 	ec.bulk_req_tries = 3;
-	ec.cbs.send = eng_send;
 	ec.cbs.demote = eng_demote;
 	ec.user = d;
 	ec.log.fn = dm_log_hook;

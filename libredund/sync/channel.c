@@ -74,6 +74,7 @@ struct rd_sync_channel {
 	rd_time_t last_now; /* latest time seen, for next_timeout */
 	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
 	uint64_t stats[RD_SYNC_STAT_MAX];
+	struct rd_sync_engine *eng; /* the engine carried (rd_sync_engine_cfg.channel), or NULL */
 };
 
 /* ---- helpers ------------------------------------------------------- */
@@ -134,6 +135,8 @@ static struct slot *ring_find(struct rd_sync_channel *ch, uint64_t seq)
 
 static void notify_lost(struct rd_sync_channel *ch, uint32_t peer, rd_time_t now)
 {
+	if (ch->eng != NULL)
+		rd_sync_engine_bulk_request(ch->eng, now);
 	if (ch->cfg.cbs.lost != NULL)
 		ch->cfg.cbs.lost(ch->cfg.user, peer, now);
 }
@@ -420,7 +423,6 @@ int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_ch
 	size_t send_key;
 
 	if (cfg == NULL || out == NULL || cfg->sender_id == 0 || cfg->cbs.send == NULL ||
-	    cfg->cbs.deliver == NULL ||
 	    !keys_ok(cfg->keys, cfg->nkeys, cfg->send_key_id, &send_key))
 		return RD_ERR_INVAL;
 	if (cfg->mtu != 0 && (cfg->mtu < 128 || cfg->mtu > 65507))
@@ -469,6 +471,14 @@ int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_ch
 	for (size_t i = 0; i < ch->cfg.resend_slots; i++)
 		ch->ring[i].buf = ch->ring_mem + i * ch->cfg.mtu;
 	*out = ch;
+	return 0;
+}
+
+int rd_sync_channel_bind(struct rd_sync_channel *ch, struct rd_sync_engine *e)
+{
+	if (e != NULL && ch->eng != NULL && ch->eng != e)
+		return RD_ERR_INVAL;
+	ch->eng = e;
 	return 0;
 }
 
@@ -563,7 +573,12 @@ static void deliver(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, co
                     size_t len, rd_time_t now)
 {
 	ch->stats[RD_SYNC_STAT_DELIVERED]++;
-	ch->cfg.cbs.deliver(ch->cfg.user, p->id, seq, pl, len, now);
+	/* Sealed by a peer's engine, so a refusal means a peer bug or version skew. */
+	if (ch->eng != NULL && rd_sync_engine_input(ch->eng, pl, len, now) != 0)
+		rd_logf(&ch->cfg.log, RD_LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused",
+		        p->id, (unsigned long long)seq);
+	if (ch->cfg.cbs.deliver != NULL)
+		ch->cfg.cbs.deliver(ch->cfg.user, p->id, seq, pl, len, now);
 }
 
 /* Moves the in-order point to `to`, delivering what is held, counting holes. */

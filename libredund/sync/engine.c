@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "sync/bind.h"
 
 #define NIL          UINT32_MAX
 #define IPPROTO_TCP_ 6
@@ -429,7 +430,15 @@ static void emit(struct rd_sync_engine *e, rd_time_t now)
 	len = rd_pfsync_builder_finish(&e->b);
 	e->stats[RD_SYNC_ENG_PKTS_OUT]++;
 	e->sending++;
-	e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
+	if (e->cfg.cbs.send != NULL)
+		e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
+	if (e->cfg.channel != NULL) {
+		int64_t rc = rd_sync_channel_send(e->cfg.channel, e->pkt, len, now);
+
+		if (rc < 0)
+			rd_logf(&e->cfg.log, RD_LOG_WARNING, "secure channel: %s",
+			        rd_strerror((int)rc));
+	}
 	e->sending--;
 	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
 }
@@ -1167,13 +1176,26 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 {
 	struct rd_sync_engine *e;
 
-	if (cfg == NULL || out == NULL || cfg->table == NULL || cfg->cbs.send == NULL ||
+	if (cfg == NULL || out == NULL || cfg->table == NULL ||
+	    (cfg->cbs.send == NULL && cfg->channel == NULL) ||
 	    (cfg->mtu != 0 && (cfg->mtu < 300 || cfg->mtu > 65535)))
+		return RD_ERR_INVAL;
+	if (cfg->channel != NULL && cfg->mtu > rd_sync_channel_payload_max(cfg->channel))
 		return RD_ERR_INVAL;
 	e = rd_calloc(cfg->mem, 1, sizeof(*e));
 	if (e == NULL)
 		return RD_ERR_NOMEM;
 	e->cfg = *cfg;
+	if (cfg->channel != NULL) {
+		if (e->cfg.mtu == 0)
+			e->cfg.mtu = rd_sync_channel_payload_max(cfg->channel);
+		/* The channel never loses a bulk packet for good: see bulk_reconcile. */
+		e->cfg.bulk_reconcile = true;
+		if (rd_sync_channel_bind(cfg->channel, e) != 0) {
+			rd_free(cfg->mem, e);
+			return RD_ERR_INVAL;
+		}
+	}
 #define DEFAULT(f, v)                                                                              \
 	if (e->cfg.f == 0)                                                                         \
 	e->cfg.f = (v)
@@ -1218,6 +1240,8 @@ void rd_sync_engine_free(struct rd_sync_engine *e)
 	if (e == NULL)
 		return;
 	mem = e->cfg.mem;
+	if (e->cfg.channel != NULL)
+		rd_sync_channel_bind(e->cfg.channel, NULL);
 	rd_free(mem, e->ents);
 	rd_free(mem, e->buckets);
 	rd_free(mem, e->reqs);

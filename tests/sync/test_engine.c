@@ -828,6 +828,158 @@ START_TEST(engine_stat_names_cover_every_counter)
 }
 END_TEST
 
+/* ---- an engine carried by a secure channel (rd_sync_engine_cfg.channel) ---- */
+
+struct envq {
+	size_t n;
+	uint32_t from[64];
+	size_t len[64];
+	uint8_t buf[64][1600];
+};
+static struct envq envq;
+
+static void env_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
+{
+	(void)to;
+	ck_assert_uint_lt(envq.n, 64);
+	ck_assert_uint_le(len, sizeof(envq.buf[0]));
+	envq.from[envq.n] = (uint32_t)(uintptr_t)user;
+	envq.len[envq.n] = len;
+	memcpy(envq.buf[envq.n++], pkt, len);
+}
+
+static struct rd_sync_channel *sec_channel(uint32_t id, size_t mtu)
+{
+	struct rd_sync_key key = {.id = 7};
+	struct rd_sync_channel_cfg cc = {0};
+	struct rd_sync_channel *ch = NULL;
+
+	memset(key.key, 0x5a, sizeof(key.key));
+	cc.sender_id = id;
+	cc.seq_start = 1;
+	cc.keys = &key;
+	cc.nkeys = 1;
+	cc.send_key_id = 7;
+	cc.mtu = mtu;
+	cc.cbs.send = env_send; /* no deliver: the engine takes the DATA */
+	cc.user = (void *)(uintptr_t)id;
+	ck_assert_int_eq(rd_sync_channel_new(&cc, &ch), 0);
+	return ch;
+}
+
+static struct rd_sync_engine *sec_engine(struct rd_state_table *t, struct rd_sync_channel *ch,
+                                         size_t mtu, int *rc)
+{
+	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine *e = NULL;
+
+	ec.table = t;
+	ec.channel = ch;
+	ec.mtu = mtu;
+	*rc = rd_sync_engine_new(&ec, &e);
+	return e;
+}
+
+/* Delivers every queued envelope from sender `from_id` to ch. */
+static void env_pump(uint32_t from_id, struct rd_sync_channel *ch, rd_time_t now)
+{
+	for (size_t i = 0; i < envq.n; i++)
+		if (envq.from[i] == from_id)
+			ck_assert_int_eq(rd_sync_channel_input(ch, envq.buf[i], envq.len[i], now),
+			                 0);
+}
+
+static struct rd_state_table *plain_table(uint32_t creatorid)
+{
+	struct rd_state_config sc;
+	struct rd_state_table *t = NULL;
+
+	rd_state_config_default(&sc);
+	sc.creatorid = creatorid;
+	ck_assert_int_eq(rd_state_table_new(&sc, &t), 0);
+	return t;
+}
+
+START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
+{
+	struct rd_state_table *t = plain_table(0x11);
+	struct rd_sync_channel *ch = sec_channel(0x11, 600);
+	int rc;
+
+	ck_assert_ptr_null(sec_engine(t, ch, 600 - RD_SYNC_ENV_OVERHEAD + 1, &rc));
+	ck_assert_int_eq(rc, RD_ERR_INVAL);
+	struct rd_sync_engine *e = sec_engine(t, ch, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	rd_sync_engine_free(e);
+	rd_sync_channel_free(ch);
+	rd_state_table_free(t, 0);
+}
+END_TEST
+
+START_TEST(channel_carries_one_engine_until_it_is_freed)
+{
+	struct rd_state_table *t = plain_table(0x11);
+	struct rd_sync_channel *ch = sec_channel(0x11, 0);
+	int rc;
+	struct rd_sync_engine *e = sec_engine(t, ch, 0, &rc);
+
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_null(sec_engine(t, ch, 0, &rc));
+	ck_assert_int_eq(rc, RD_ERR_INVAL);
+	rd_sync_engine_free(e);
+	e = sec_engine(t, ch, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	rd_sync_engine_free(e);
+	rd_sync_channel_free(ch);
+	rd_state_table_free(t, 0);
+}
+END_TEST
+
+START_TEST(engine_without_send_callback_or_channel_is_refused)
+{
+	struct rd_state_table *t = plain_table(0x11);
+	int rc;
+
+	ck_assert_ptr_null(sec_engine(t, NULL, 0, &rc));
+	ck_assert_int_eq(rc, RD_ERR_INVAL);
+	rd_state_table_free(t, 0);
+}
+END_TEST
+
+START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
+	struct rd_sync_channel *ca = sec_channel(0x11, 0), *cb = sec_channel(0x22, 0);
+	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, 5000, SERVER, 53);
+	struct rd_state_opts o = {.rule = 0};
+	struct rd_state *st = NULL;
+	int rc;
+	struct rd_sync_engine *ea = sec_engine(ta, ca, 0, &rc), *eb = sec_engine(tb, cb, 0, &rc);
+
+	envq.n = 0;
+	rd_sync_channel_tick(ca, RD_SEC); /* a's HELLO: a new peer for b */
+	ck_assert(!rd_sync_engine_bulk_pending(eb));
+	env_pump(0x11, cb, RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(eb));
+
+	envq.n = 0;
+	ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, &st), 0);
+	rd_sync_engine_state_event(ea, st, RD_STATE_EV_INSERT, 0, RD_SEC);
+	rd_sync_engine_flush(ea, RD_SEC);
+	ck_assert_uint_eq(envq.n, 1);
+	env_pump(0x11, cb, RD_SEC);
+	ck_assert_ptr_nonnull(rd_state_find_id(tb, st->id, st->creatorid, RD_SEC));
+	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_INSERTS], 1);
+
+	rd_sync_engine_free(ea);
+	rd_sync_engine_free(eb);
+	rd_sync_channel_free(ca);
+	rd_sync_channel_free(cb);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -855,6 +1007,10 @@ static Suite *suite(void)
 	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
 	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
 	tcase_add_test(c, engine_stat_names_cover_every_counter);
+	tcase_add_test(c, engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu);
+	tcase_add_test(c, channel_carries_one_engine_until_it_is_freed);
+	tcase_add_test(c, engine_without_send_callback_or_channel_is_refused);
+	tcase_add_test(c, engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk);
 	suite_add_tcase(s, c);
 	return s;
 }

@@ -92,8 +92,7 @@ static void watch(struct snode *nd, const char *what, const uint8_t *pkt, size_t
 static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 {
 	struct snode *nd = user;
-	watch(nd, "send", pkt, len, now);
-	rd_sync_channel_send(nd->ch, pkt, len, now);
+	watch(nd, "send", pkt, len, now); /* the engine sends it on through its channel */
 }
 
 static size_t eng_room(void *user)
@@ -139,22 +138,16 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
                        rd_time_t now)
 {
 	struct snode *nd = user;
+	struct rd_pfsync_info info;
+
+	/* The engine has applied it (sync.h); everything it gets was sealed by an engine: valid. */
 	watch(nd, "deliver", pl, len, now);
-	/* Everything the channel delivers was sealed by an engine: valid. */
-	if (rd_sync_engine_input(nd->e, pl, len, now) != 0) {
-		struct rd_pfsync_info info;
+	if (rd_sync_engine_stats(nd->e)[RD_SYNC_ENG_REFUSED] != 0) {
 		rd_pfsync_check(pl, len, &info);
 		ck_abort_msg("node %d: refused payload from %08x seq %llu len %zu: %s at %zu",
 		             nd->idx, from, (unsigned long long)seq, len,
 		             rd_pfsync_stat_name(info.reason), info.offset);
 	}
-}
-
-static void ch_lost(void *user, uint32_t peer, rd_time_t now)
-{
-	struct snode *nd = user;
-	(void)peer;
-	rd_sync_engine_bulk_request(nd->e, now);
 }
 
 static void boot(struct snode *nd, rd_time_t now)
@@ -182,15 +175,13 @@ static void boot(struct snode *nd, rd_time_t now)
 	cc.max_peers = 64;
 	cc.cbs.send = ch_send;
 	cc.cbs.deliver = ch_deliver;
-	cc.cbs.lost = ch_lost;
 	cc.user = nd;
 	cc.rnd = rd_sim_random_hook(nd->w->sim);
 	ck_assert_int_eq(rd_sync_channel_new(&cc, &nd->ch), 0);
 
 	memset(&ec, 0, sizeof(ec));
 	ec.table = nd->t;
-	ec.mtu = rd_sync_channel_payload_max(nd->ch);
-	ec.bulk_reconcile = true;
+	ec.channel = nd->ch; /* the binding syncd uses */
 	ec.cbs.send = eng_send;
 	ec.cbs.demote = eng_demote;
 	ec.cbs.room = eng_room;

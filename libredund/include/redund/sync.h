@@ -191,7 +191,9 @@ struct rd_sync_channel_cbs {
 	 * order per sender: DATA arriving ahead of a hole is held (up to
 	 * hold_slots, hold_slots * mtu bytes a peer, allocated when first
 	 * needed) until the hole is filled or given up (then `lost`).
-	 * Required.
+	 * Required unless a sync engine is carried (rd_sync_engine_cfg.channel):
+	 * then the engine has applied the payload first, and deliver only
+	 * observes it (optional).
 	 */
 	void (*deliver)(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
 	                rd_time_t now);
@@ -202,7 +204,9 @@ struct rd_sync_channel_cbs {
 	 * with a bulk update request. DATA of ours a peer misses for good
 	 * (resends exhausted, resend buffer full) is counted (GAVEUP,
 	 * EVICTED) and announced by a HELLO; that peer's channel then calls
-	 * its own `lost`. Optional.
+	 * its own `lost`. With a carried engine (rd_sync_engine_cfg.channel)
+	 * the bulk update request is already made when this is called.
+	 * Optional.
 	 */
 	void (*lost)(void *user, uint32_t peer, rd_time_t now);
 };
@@ -241,7 +245,7 @@ struct rd_sync_channel_cfg {
  * rd_sync_channel_new - create a channel. The first call to
  * rd_sync_channel_tick sends a HELLO. Returns 0 and *out, RD_ERR_INVAL
  * (no keys, unknown send key, sender_id 0, mtu below 128 or above 65507,
- * missing callbacks) or RD_ERR_NOMEM. Free with rd_sync_channel_free.
+ * no send callback) or RD_ERR_NOMEM. Free with rd_sync_channel_free.
  */
 int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_channel **out);
 
@@ -333,7 +337,7 @@ size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
  *
  * Packets go out through cbs.send as complete pfsync packets (header
  * included): carry them raw (IP protocol 240, TTL 255) or inside a secure
- * channel (rd_sync_channel_send). Numbering at the edge: pf's direction
+ * channel (rd_sync_engine_cfg.channel). Numbering at the edge: pf's direction
  * (PF_IN 1, PF_OUT 2) maps to RD_STATE_F_OUT; TCP states and timeout
  * classes are the same numbers on both sides; pf's proxy TCP states (11,
  * 12) have no counterpart and such states are refused (counted badval).
@@ -346,7 +350,11 @@ size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
 struct rd_sync_engine;
 
 struct rd_sync_engine_cbs {
-	/* send - one pfsync packet to every peer. Required. */
+	/*
+	 * send - one pfsync packet to every peer. Required, unless the engine
+	 * is carried by a secure channel (rd_sync_engine_cfg.channel): then
+	 * optional, it sees each packet just before the channel takes it.
+	 */
 	void (*send)(void *user, const uint8_t *pkt, size_t len, rd_time_t now);
 	/*
 	 * demote - adjust the CARP demotion counter by delta (+32 while a bulk
@@ -379,7 +387,7 @@ struct rd_sync_engine_cbs {
 
 struct rd_sync_engine_cfg {
 	struct rd_state_table *table; /* required; its creatorid is ours */
-	size_t mtu;                   /* largest pfsync packet; 0: 1480 (raw, MTU 1500) */
+	size_t mtu;                   /* largest pfsync packet; 0: 1480 (raw) or the channel's */
 	unsigned maxupd;              /* 0: 128 */
 	rd_time_t flush_delay;        /* 0: 1 s */
 	rd_time_t active_window;      /* "touched by a peer" window; 0: 2 s */
@@ -405,6 +413,19 @@ struct rd_sync_engine_cfg {
 	 * 0: 10 s. One small entry a deleted state.
 	 */
 	rd_time_t tombstone;
+	/*
+	 * channel - carry the pfsync packets over this secure channel (NULL:
+	 * raw pfsync through cbs.send). The one binding of engine and channel,
+	 * used by syncd, the simulation and the benchmark alike: packets go
+	 * out by rd_sync_channel_send (a failure is logged), the channel's
+	 * DATA goes to rd_sync_engine_input (a refusal is logged at debug
+	 * level), its `lost` makes a bulk update request, mtu 0 means
+	 * rd_sync_channel_payload_max (a larger mtu is refused), and
+	 * bulk_reconcile is on. Bulk answers are paced by cbs.room only if
+	 * the caller sets it (rd_sync_channel_room). A channel carries one
+	 * engine; free the engine before the channel. Not owned.
+	 */
+	struct rd_sync_channel *channel;
 	struct rd_sync_engine_cbs cbs;
 	void *user;
 	const struct rd_mem *mem;
@@ -438,8 +459,9 @@ const char *rd_sync_eng_stat_name(int stat);
 
 /*
  * rd_sync_engine_new - create an engine over cfg->table. Returns 0 and
- * *out, RD_ERR_INVAL (no table or send callback, mtu below 300) or
- * RD_ERR_NOMEM. Free with rd_sync_engine_free before the table.
+ * *out, RD_ERR_INVAL (no table, neither send callback nor channel, mtu
+ * below 300 or above the channel's payload_max, channel already carrying
+ * an engine) or RD_ERR_NOMEM. Free with rd_sync_engine_free before the table.
  */
 int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out);
 
