@@ -276,9 +276,11 @@ int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err)
 		char a[RD_ADDR_STRLEN];
 		size_t j;
 
-		if ((p->af == RD_AF_INET && p->u.v4[0] >= 224) ||
-		    (p->af == RD_AF_INET6 && p->u.v6[0] == 0xff)) {
-			cd_errf(err, "expected unicast peers, got a multicast address");
+		/* The engine's own peer check, asked now to name the address; a
+		 * parsed address is IPv4 or IPv6, so a refusal means multicast. */
+		if (rd_carp_peer_check(p) != 0) {
+			cd_errf(err, "expected unicast peers, got multicast address %s",
+			        rd_addr_format(p, a, sizeof(a)));
 			return -1;
 		}
 		/* Advertisements to a peer carry the addresses of its family only. */

@@ -62,6 +62,13 @@ void rd_carp_if_free(struct rd_carp_if *ifp)
 	rd_free(ifp->mem, ifp);
 }
 
+int rd_carp_peer_check(const struct rd_addr *addr)
+{
+	if (addr == NULL || !af_ok(addr->af) || addr_multicast(addr))
+		return RD_ERR_INVAL;
+	return 0;
+}
+
 static int vhost_check(const struct rd_carp_vhost_config *cfg)
 {
 	bool fam[NFAM] = {false, false};
@@ -80,7 +87,7 @@ static int vhost_check(const struct rd_carp_vhost_config *cfg)
 	if (fam[F6] && cfg->src6.af != RD_AF_INET6)
 		return RD_ERR_INVAL;
 	for (size_t i = 0; i < cfg->npeers; i++)
-		if (!af_ok(cfg->peers[i].af) || !fam[fam_of(cfg->peers[i].af)])
+		if (rd_carp_peer_check(&cfg->peers[i]) != 0 || !fam[fam_of(cfg->peers[i].af)])
 			return RD_ERR_INVAL;
 	return 0;
 }

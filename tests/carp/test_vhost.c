@@ -677,6 +677,47 @@ START_TEST(test_vhost_add_validates_config)
 }
 END_TEST
 
+START_TEST(test_multicast_peers_are_refused)
+{
+	static const char *const mcast[] = {"224.0.0.18", "224.0.0.0", "239.255.255.255",
+	                                    "ff02::12",   "ff00::",    "ff0e::1"};
+	static const char *const ucast[] = {"223.255.255.255", "240.0.0.1",   "10.0.0.2",
+	                                    "fe80::2",         "2001:db8::2", "feff::1"};
+	struct node n;
+	struct rd_addr store[2], peer;
+	struct rd_carp_vhost_config c;
+
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	for (size_t i = 0; i < sizeof(mcast) / sizeof(mcast[0]); i++) {
+		peer = A(mcast[i]);
+		ck_assert_int_eq(rd_carp_peer_check(&peer), RD_ERR_INVAL);
+		c = vcfg(1, 1, 0, "10.0.0.1", store);
+		store[1] = A("2001:db8::100"); /* a VIP of the peer's family either way */
+		c.naddrs = 2;
+		c.src6 = A("2001:db8::1");
+		c.peers = &peer;
+		c.npeers = 1;
+		ck_assert_int_eq(rd_carp_vhost_add(n.ifp, &c, T0, NULL), RD_ERR_INVAL);
+	}
+	ck_assert_uint_eq(rd_carp_if_vhost_count(n.ifp), 0);
+	for (size_t i = 0; i < sizeof(ucast) / sizeof(ucast[0]); i++) {
+		peer = A(ucast[i]);
+		ck_assert_int_eq(rd_carp_peer_check(&peer), 0);
+		c = vcfg((uint8_t)(i + 1), 1, 0, "10.0.0.1", store);
+		store[1] = A("2001:db8::100");
+		c.naddrs = 2;
+		c.src6 = A("2001:db8::1");
+		c.peers = &peer;
+		c.npeers = 1;
+		ck_assert_int_eq(rd_carp_vhost_add(n.ifp, &c, T0, NULL), 0);
+	}
+	memset(&peer, 0, sizeof(peer)); /* RD_AF_UNSPEC */
+	ck_assert_int_eq(rd_carp_peer_check(&peer), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_carp_peer_check(NULL), RD_ERR_INVAL);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
 START_TEST(test_vhosts_are_kept_in_vhid_order)
 {
 	struct node n;
@@ -762,6 +803,7 @@ int main(void)
 	tcase_add_test(tc, test_ip_balancing_filter_keeps_packets_of_own_master_vhosts);
 	tcase_add_test(tc, test_no_balancing_accepts_everything);
 	tcase_add_test(tc, test_vhost_add_validates_config);
+	tcase_add_test(tc, test_multicast_peers_are_refused);
 	tcase_add_test(tc, test_vhosts_are_kept_in_vhid_order);
 	tcase_add_test(tc, test_set_timing_master_advertises_new_values);
 	tcase_add_test(tc, test_set_state_backup_stops_advertising);

@@ -361,8 +361,9 @@ struct rd_carp_vhost_config {
 	 * addrs uses (af RD_AF_UNSPEC = none). */
 	struct rd_addr src4;
 	struct rd_addr src6;
-	/* Unicast peers (0..RD_CARP_MAX_PEERS, any family); copied. A family
-	 * with no peer uses its multicast group. */
+	/* Unicast peers (0..RD_CARP_MAX_PEERS, each of a family addrs uses,
+	 * none multicast: see rd_carp_peer_check); copied. A family with no
+	 * peer uses its multicast group. */
 	const struct rd_addr *peers;
 	size_t npeers;
 	/* Custom link-layer address: hashed into the HMAC (OpenBSD) if set,
@@ -380,10 +381,26 @@ struct rd_carp_vhost_config {
 };
 
 /*
+ * rd_carp_peer_check - whether addr may be a unicast peer of a vhost: an
+ * IPv4 or IPv6 address that is not multicast (IPv4 224.0.0.0/4, IPv6
+ * ff00::/8). A multicast "peer" would make the vhost send multicast
+ * advertisements, which a vhost with unicast peers refuses on receipt
+ * (BADIF or BADVHID); a family without peers uses the CARP group anyway.
+ * Only multicast is refused (0.0.0.0, 255.255.255.255 and 240.0.0.0/4
+ * pass). Returns 0, or RD_ERR_INVAL for NULL, a family other than
+ * RD_AF_INET/RD_AF_INET6, or a multicast address. rd_carp_vhost_add
+ * applies this check to every peer, so a caller can validate peers early
+ * (e.g. while reading a configuration) and name the refused one. Keeps no
+ * memory. Thread-safe (pure).
+ */
+int rd_carp_peer_check(const struct rd_addr *addr);
+
+/*
  * rd_carp_vhost_add - add a vhost and start it: if the link is up it goes
  * INIT -> BACKUP at `now` (state_change called) with its master-down timers
  * armed. Config arrays are copied. Returns 0 and *out (may be NULL),
- * RD_ERR_INVAL (bad vhid/advskew/addresses/peers, missing source),
+ * RD_ERR_INVAL (bad vhid/advskew/addresses, missing source, a peer that
+ * rd_carp_peer_check refuses or of a family no virtual address has),
  * RD_ERR_EXIST (vhid in use), RD_ERR_LIMIT (RD_CARP_MAX_VHOSTS reached) or
  * RD_ERR_NOMEM. The vhost belongs to the if.
  */
