@@ -243,18 +243,6 @@ static bool rule_allows(const struct fw *fw, const struct rd_state_pkt *p, const
 	return false;
 }
 
-static bool in_net(const struct net *n, const struct rd_addr *a)
-{
-	if (n->addr.af != a->af)
-		return false;
-	for (unsigned i = 0; i < n->plen; i++) {
-		unsigned byte = i / 8, bit = 7 - i % 8;
-		if (((n->addr.u.v6[byte] >> bit) ^ (a->u.v6[byte] >> bit)) & 1)
-			return false;
-	}
-	return true;
-}
-
 /* ---- one packet ---- */
 
 static void say(const struct fw *fw, uint64_t n, const struct rd_state_pkt *p, const char *verdict,
@@ -327,7 +315,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	}
 	if (fw->ninside > 0) {
 		for (size_t i = 0; i < fw->ninside; i++)
-			if (in_net(&fw->inside[i], &p.src))
+			if (rd_addr_prefix_match(&fw->inside[i].addr, fw->inside[i].plen, &p.src))
 				p.dir = RD_STATE_OUT;
 		v = rd_state_packet(fw->st, &p, now, &res);
 	} else {
@@ -421,7 +409,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		return;
 	}
 	for (size_t i = 0; i < fw->nroute; i++)
-		if (in_net(&fw->route[i], &gw))
+		if (rd_addr_prefix_match(&fw->route[i].addr, fw->route[i].plen, &gw))
 			fw->routed[i]++;
 	snprintf(gwbuf, sizeof(gwbuf), "route-to ");
 	rd_addr_format(&gw, gwbuf + 9, sizeof(gwbuf) - 9);

@@ -1,4 +1,4 @@
-/* libredund core: errors, allocator, randomness, addresses, checksum. */
+/* libredund core: errors, allocator, randomness, addresses and prefixes, checksum. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +148,43 @@ struct rd_addr rd_addr_v4(uint32_t host_order)
 	a.u.v4[2] = (uint8_t)(host_order >> 8);
 	a.u.v4[3] = (uint8_t)host_order;
 	return a;
+}
+
+/* Bits of an address of family af; 0 for a family that is neither. */
+static unsigned af_bits(uint8_t af)
+{
+	return af == RD_AF_INET ? 32 : af == RD_AF_INET6 ? 128 : 0;
+}
+
+bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen, const struct rd_addr *a)
+{
+	unsigned bits = af_bits(net->af);
+
+	if (bits == 0 || a->af != net->af)
+		return false;
+	if (plen > bits)
+		plen = bits;
+	if (memcmp(net->u.v6, a->u.v6, plen / 8) != 0)
+		return false;
+	if (plen % 8 == 0)
+		return true;
+	return ((net->u.v6[plen / 8] ^ a->u.v6[plen / 8]) & (uint8_t)(0xff00u >> plen % 8)) == 0;
+}
+
+int rd_addr_netmask(uint8_t af, unsigned plen, struct rd_addr *out)
+{
+	unsigned bits = af_bits(af);
+
+	if (bits == 0)
+		return RD_ERR_INVAL;
+	if (plen > bits)
+		plen = bits;
+	memset(out, 0, sizeof(*out));
+	out->af = af;
+	memset(out->u.v6, 0xff, plen / 8);
+	if (plen % 8 != 0)
+		out->u.v6[plen / 8] = (uint8_t)(0xff00u >> plen % 8);
+	return RD_OK;
 }
 
 uint32_t rd_cksum_add(uint32_t sum, const void *data, size_t len)

@@ -5,42 +5,24 @@
  */
 #include "srctrack/srctrack_internal.h"
 
-/* Mask byte i of a prefix of `plen` bits. */
-static uint8_t mask_byte(unsigned plen, size_t i)
-{
-	unsigned bit = (unsigned)i * 8;
-
-	if (plen >= bit + 8)
-		return 0xff;
-	if (plen <= bit)
-		return 0;
-	return (uint8_t)(0xff00u >> (plen - bit));
-}
-
+/* srctrack_internal.h's name for rd_addr_prefix_match, still used by srctrack.c. */
 bool rd_src_addr_in(const struct rd_addr *net, unsigned prefixlen, const struct rd_addr *a)
 {
-	if (net->af != a->af)
-		return false;
-	for (size_t i = 0; i < addr_len(net->af); i++) {
-		uint8_t m = mask_byte(prefixlen, i);
-		if ((net->u.v6[i] & m) != (a->u.v6[i] & m))
-			return false;
-	}
-	return true;
+	return rd_addr_prefix_match(net, prefixlen, a);
 }
 
 /* pf_poolmask: the network bits of `net`, the host bits of `host`. */
 static void combine(const struct rd_addr *net, unsigned plen, const uint8_t *host,
                     struct rd_addr *out)
 {
-	struct rd_addr r;
+	struct rd_addr m, r;
 
+	/* cannot fail: a target's family was checked when it was added */
+	(void)rd_addr_netmask(net->af, plen, &m);
 	memset(&r, 0, sizeof(r));
 	r.af = net->af;
-	for (size_t i = 0; i < addr_len(net->af); i++) {
-		uint8_t m = mask_byte(plen, i);
-		r.u.v6[i] = (uint8_t)((net->u.v6[i] & m) | (host[i] & (uint8_t)~m));
-	}
+	for (size_t i = 0; i < addr_len(net->af); i++)
+		r.u.v6[i] = (uint8_t)((net->u.v6[i] & m.u.v6[i]) | (host[i] & (uint8_t)~m.u.v6[i]));
 	*out = r;
 }
 
@@ -50,7 +32,7 @@ static bool next_in_net(const struct rd_addr *net, unsigned plen, struct rd_addr
 {
 	for (size_t i = addr_len(a->af); i-- > 0;) {
 		if (++a->u.v6[i] != 0)
-			return rd_src_addr_in(net, plen, a);
+			return rd_addr_prefix_match(net, plen, a);
 	}
 	return false;
 }
@@ -76,7 +58,7 @@ static bool lighter(const struct src_target *a, const struct src_target *b)
 struct src_target *rd_src_pool_find_containing(struct src_pool *p, const struct rd_addr *a)
 {
 	for (uint32_t i = 0; i < p->n; i++) {
-		if (rd_src_addr_in(&p->active[i]->addr, p->active[i]->prefixlen, a))
+		if (rd_addr_prefix_match(&p->active[i]->addr, p->active[i]->prefixlen, a))
 			return p->active[i];
 	}
 	return NULL;
@@ -136,7 +118,7 @@ int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct 
 			p->rr_valid = false;
 			break;
 		}
-		if (!p->rr_valid || !rd_src_addr_in(&tg->addr, tg->prefixlen, &p->rr_addr)) {
+		if (!p->rr_valid || !rd_addr_prefix_match(&tg->addr, tg->prefixlen, &p->rr_addr)) {
 			memset(bytes, 0, sizeof(bytes));
 			combine(&tg->addr, tg->prefixlen, bytes, &p->rr_addr);
 		}

@@ -1282,20 +1282,14 @@ struct rd_state *rd_state_iter_next(struct rd_state_table *t, struct rd_state_it
 	return NULL;
 }
 
-static bool prefix_match(const uint8_t *a, const struct rd_addr *net, unsigned plen, uint8_t af)
+/* Address i of key k inside net/plen. */
+static bool key_addr_in(const struct rd_state_key *k, unsigned i, const struct rd_addr *net,
+                        unsigned plen)
 {
-	unsigned max = af == RD_AF_INET ? 32 : 128;
-	if (net->af != af)
-		return false;
-	if (plen > max)
-		plen = max;
-	unsigned full = plen / 8, rest = plen % 8;
-	if (memcmp(a, net->u.v6, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[full] & mask) == (net->u.v6[full] & mask);
+	struct rd_addr a = {.af = k->af};
+
+	memcpy(a.u.v6, k->addr[i], sizeof(a.u.v6));
+	return rd_addr_prefix_match(net, plen, &a);
 }
 
 bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filter *f)
@@ -1308,11 +1302,9 @@ bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filt
 		return false;
 	if ((f->fields & RD_STATE_FLT_PROTO) && k->proto != f->proto)
 		return false;
-	if ((f->fields & RD_STATE_FLT_SRC) &&
-	    !prefix_match(k->addr[sidx], &f->src, f->src_plen, k->af))
+	if ((f->fields & RD_STATE_FLT_SRC) && !key_addr_in(k, sidx, &f->src, f->src_plen))
 		return false;
-	if ((f->fields & RD_STATE_FLT_DST) &&
-	    !prefix_match(k->addr[didx], &f->dst, f->dst_plen, k->af))
+	if ((f->fields & RD_STATE_FLT_DST) && !key_addr_in(k, didx, &f->dst, f->dst_plen))
 		return false;
 	if ((f->fields & RD_STATE_FLT_SPORT) && k->port[sidx] != f->sport)
 		return false;

@@ -715,6 +715,31 @@ START_TEST(bitmask_works_for_ipv6_and_refuses_mixed_families)
 }
 END_TEST
 
+START_TEST(bitmask_splits_a_prefix_inside_a_byte)
+{
+	struct rd_src_table *t = mk(0, 0);
+	struct rd_src_rule *r = pool_rule(t, RD_SRC_POOL_BITMASK, false);
+	struct rd_src_table *t6 = mk(0, 0);
+	struct rd_src_rule *r6 = pool_rule(t6, RD_SRC_POOL_BITMASK, false);
+	struct rd_addr net, src, want, out;
+
+	/* /23: the third byte's last bit comes from the source (31 = 0001 1111) */
+	add_target(t, r, A4(192, 168, 0, 0), 23);
+	out = map1(t, r, A4(10, 20, 31, 77));
+	want = A4(192, 168, 1, 77);
+	ck_assert_int_eq(rd_addr_cmp(&out, &want), 0);
+	/* /65: the ninth byte's first bit is the network's, the rest the source's */
+	ck_assert_int_eq(rd_addr_parse("2001:db8:aa:bb::", &net), 0);
+	ck_assert_int_eq(rd_addr_parse("fd00::ffff:1:2:3", &src), 0);
+	ck_assert_int_eq(rd_addr_parse("2001:db8:aa:bb:7fff:1:2:3", &want), 0);
+	ck_assert_int_eq(rd_src_pool_add(t6, r6, RD_SRC_KIND_NAT, &net, 65, 1), 0);
+	out = map1(t6, r6, src);
+	ck_assert_int_eq(rd_addr_cmp(&out, &want), 0);
+	rd_src_table_free(t);
+	rd_src_table_free(t6);
+}
+END_TEST
+
 static void random_run(uint64_t s, struct rd_addr *out, int n)
 {
 	struct rd_src_table *t = mk(0, 0);
@@ -1425,6 +1450,7 @@ static Suite *suite(void)
 	tcase_add_test(c, source_hash_of_a_network_keeps_the_network_bits);
 	tcase_add_test(c, bitmask_takes_host_bits_from_the_source);
 	tcase_add_test(c, bitmask_works_for_ipv6_and_refuses_mixed_families);
+	tcase_add_test(c, bitmask_splits_a_prefix_inside_a_byte);
 	tcase_add_test(c, random_pool_is_deterministic_from_rd_random);
 	tcase_add_test(c, least_states_picks_the_target_with_fewest_states);
 	tcase_add_test(c, least_states_divides_load_by_weight);

@@ -162,6 +162,28 @@ int rd_addr_cmp(const struct rd_addr *a, const struct rd_addr *b);
 struct rd_addr rd_addr_v4(uint32_t host_order);
 
 /*
+ * rd_addr_prefix_match - whether `a` lies in the network net/plen: its first
+ * plen bits equal net's (net's bits past plen are ignored, so net need not
+ * be a clean network address). plen 0 matches every address of net's
+ * family; a plen beyond the family's width (32 or 128 bits) counts as the
+ * whole address. Returns false when a and net are of different families or
+ * of neither RD_AF_INET nor RD_AF_INET6. Bytes past the family's width
+ * (v6[4..15] of an IPv4 address) are never read. Allocates nothing.
+ * Thread-safe.
+ */
+bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen, const struct rd_addr *a);
+
+/*
+ * rd_addr_netmask - the netmask of family af with plen leading one bits into
+ * *out (its bytes past the family's width zero); a plen beyond the family's
+ * width (32 or 128 bits) is taken as the width. Combine it bytewise with
+ * addresses, e.g. (net & mask) | (host & ~mask) as pf's PF_POOLMASK.
+ * Returns 0, or RD_ERR_INVAL (out untouched) when af is neither RD_AF_INET
+ * nor RD_AF_INET6. Allocates nothing. Thread-safe.
+ */
+int rd_addr_netmask(uint8_t af, unsigned plen, struct rd_addr *out);
+
+/*
  * rd_cksum - the Internet (one's-complement) checksum of len bytes. The
  * data is summed as big-endian 16-bit words; the result is a host-order
  * value to store big-endian (e.g. buf[6] = c >> 8, buf[7] = c & 0xff). A
