@@ -56,16 +56,6 @@ static void hex(const uint8_t *p, size_t n)
 		printf("%02x", p[i]);
 }
 
-/* The IP protocol / next header field, to tell CARP from other traffic. */
-static int ip_proto(const uint8_t *ip, size_t len)
-{
-	if (len >= 20 && (ip[0] >> 4) == 4)
-		return ip[9];
-	if (len >= 40 && (ip[0] >> 4) == 6)
-		return ip[6];
-	return -1;
-}
-
 /* Optional HMAC check: the key and the virtual addresses the HMAC covers. */
 struct verify {
 	bool on;
@@ -74,23 +64,23 @@ struct verify {
 	size_t naddrs;
 };
 
-static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, const uint8_t *ip,
-                       size_t ip_len, const struct verify *v)
+/* One record rd_carp_ip_parse took for CARP: parsed (rc 0) or malformed. */
+static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, int rc,
+                       const struct rd_carp_ip_info *info, const struct verify *v)
 {
-	struct rd_carp_ip_info info;
 	struct rd_carp_hdr h;
 	char s[RD_ADDR_STRLEN], d[RD_ADDR_STRLEN];
 
 	printf("{\"frame\": %lu, \"time\": %llu.%09llu", frame,
 	       (unsigned long long)(p->ts / RD_SEC), (unsigned long long)(p->ts % RD_SEC));
-	if (rd_carp_ip_parse(ip, ip_len, &info) != 0) {
+	if (rc != 0) {
 		printf(", \"error\": \"malformed IP header\"}\n");
 		return;
 	}
 	printf(", \"af\": %d, \"src\": \"%s\", \"dst\": \"%s\", \"ttl\": %u, \"length\": %zu",
-	       info.src.af, rd_addr_format(&info.src, s, sizeof(s)),
-	       rd_addr_format(&info.dst, d, sizeof(d)), info.ttl, info.carp_len);
-	if (rd_carp_hdr_decode(info.carp, info.carp_len, &h) != 0) {
+	       info->src.af, rd_addr_format(&info->src, s, sizeof(s)),
+	       rd_addr_format(&info->dst, d, sizeof(d)), info->ttl, info->carp_len);
+	if (rd_carp_hdr_decode(info->carp, info->carp_len, &h) != 0) {
 		printf(", \"error\": \"CARP header shorter than 36 bytes\"}\n");
 		return;
 	}
@@ -98,7 +88,7 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, cons
 	       ", \"demote\": %u, \"advbase\": %u, \"checksum\": \"0x%04x\", \"checksum_ok\": %s"
 	       ", \"counter\": \"",
 	       h.version, h.type, h.vhid, h.advskew, h.authlen, h.demote, h.advbase, h.cksum,
-	       rd_carp_hdr_cksum_ok(info.carp) ? "true" : "false");
+	       rd_carp_hdr_cksum_ok(info->carp) ? "true" : "false");
 	hex(h.counter, sizeof(h.counter));
 	printf("\", \"hmac\": \"");
 	hex(h.hmac, sizeof(h.hmac));
@@ -111,7 +101,7 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, cons
 	printf(", \"interval_ms\": %.3f, \"bow_out\": %s, \"ttl_ok\": %s}\n",
 	       (double)rd_carp_interval(h.advbase, h.advskew) / 1e6,
 	       h.advbase == 255 && h.advskew == 255 ? "true" : "false",
-	       info.ttl == RD_CARP_TTL ? "true" : "false");
+	       info->ttl == RD_CARP_TTL ? "true" : "false");
 }
 
 int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
@@ -161,17 +151,21 @@ int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 		return 1;
 	}
 	while ((rc = rd_pcap_next(r, &p)) == 1) {
+		struct rd_carp_ip_info info;
 		const uint8_t *ip;
 		size_t ip_len;
+		int prc;
 
 		frame++;
+		/* Not IP, or a sound IP header of another protocol: skipped. A
+		 * malformed IP header may be CARP's, so it is shown. */
 		if (rd_pcap_ip_payload(p.linktype, p.data, p.len, &ip, &ip_len) != 0 ||
-		    ip_proto(ip, ip_len) != RD_CARP_PROTO) {
+		    (prc = rd_carp_ip_parse(ip, ip_len, &info)) == RD_CARP_IP_NOT_CARP) {
 			other++;
 			continue;
 		}
 		carp++;
-		decode_one(frame, &p, ip, ip_len, &v);
+		decode_one(frame, &p, prc, &info, &v);
 	}
 	rd_pcap_reader_close(r);
 	if (rc < 0) {

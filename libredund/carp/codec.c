@@ -129,22 +129,25 @@ int rd_carp_ip_build(const struct rd_addr *src, const struct rd_addr *dst, uint1
 
 int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *info)
 {
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
 	if (pkt == NULL || info == NULL || len < 1)
 		return RD_ERR_PROTO;
-	memset(info, 0, sizeof(*info));
 	if (pkt[0] >> 4 == 4) {
 		size_t hl = (size_t)(pkt[0] & 0x0f) * 4;
 		size_t total;
 
-		if (len < RD_CARP_IP4_HDR_LEN || hl < RD_CARP_IP4_HDR_LEN || hl > len)
+		/* The protocol byte is trusted only in a sound header. */
+		if (len < RD_CARP_IP4_HDR_LEN || hl < RD_CARP_IP4_HDR_LEN || hl > len ||
+		    rd_cksum(pkt, hl) != 0)
 			return RD_ERR_PROTO;
+		if (pkt[9] != RD_CARP_PROTO)
+			return RD_CARP_IP_NOT_CARP;
 		total = rd_get16(pkt + 2);
 		if (total < hl || total > len)
 			return RD_ERR_PROTO;
 		/* More-fragments or a fragment offset: CARP is never fragmented. */
 		if ((rd_get16(pkt + 6) & 0x3fff) != 0)
-			return RD_ERR_PROTO;
-		if (pkt[9] != RD_CARP_PROTO || rd_cksum(pkt, hl) != 0)
 			return RD_ERR_PROTO;
 		info->src.af = RD_AF_INET;
 		memcpy(info->src.u.v4, pkt + 12, 4);
@@ -160,8 +163,10 @@ int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *inf
 
 		if (len < RD_CARP_IP6_HDR_LEN)
 			return RD_ERR_PROTO;
+		if (pkt[6] != RD_CARP_PROTO)
+			return RD_CARP_IP_NOT_CARP;
 		plen = rd_get16(pkt + 4);
-		if (plen > len - RD_CARP_IP6_HDR_LEN || pkt[6] != RD_CARP_PROTO)
+		if (plen > len - RD_CARP_IP6_HDR_LEN)
 			return RD_ERR_PROTO;
 		info->src.af = RD_AF_INET6;
 		memcpy(info->src.u.v6, pkt + 8, 16);

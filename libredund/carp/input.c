@@ -145,6 +145,7 @@ int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_tim
 		return RD_ERR_INVAL;
 	count(ifp, NULL,
 	      len > 0 && pkt[0] >> 4 == 6 ? RD_CARP_STAT_IPACKETS6 : RD_CARP_STAT_IPACKETS);
+	/* Malformed or of another protocol (RD_CARP_IP_NOT_CARP): both hdrops. */
 	if (rd_carp_ip_parse(pkt, len, &info) != 0)
 		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none);
 	return input_common(ifp, &info.src, &info.dst, info.ttl, info.carp, info.carp_len, now);

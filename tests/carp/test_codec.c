@@ -123,12 +123,6 @@ START_TEST(test_ip_parse_refuses_malformed)
 	ck_assert_int_eq(rd_carp_ip_parse(pkt, 19, &info), RD_ERR_PROTO); /* truncated */
 	ck_assert_int_eq(rd_carp_ip_parse(pkt, 40, &info), RD_ERR_PROTO); /* total > len */
 	memcpy(bad, pkt, (size_t)n);
-	bad[9] = 17; /* not CARP (checksum now wrong too, fix it) */
-	bad[10] = bad[11] = 0;
-	bad[10] = (uint8_t)(rd_cksum(bad, 20) >> 8);
-	bad[11] = (uint8_t)rd_cksum(bad, 20);
-	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n, &info), RD_ERR_PROTO);
-	memcpy(bad, pkt, (size_t)n);
 	bad[12] ^= 1; /* IP header checksum now wrong */
 	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n, &info), RD_ERR_PROTO);
 	memcpy(bad, pkt, (size_t)n);
@@ -139,6 +133,70 @@ START_TEST(test_ip_parse_refuses_malformed)
 	/* Trailing bytes beyond the IP total length are ignored. */
 	ck_assert_int_eq(rd_carp_ip_parse(pkt, (size_t)n + 4, &info), 0);
 	ck_assert_uint_eq(info.carp_len, 36);
+}
+END_TEST
+
+/* Rewrite an IPv4 header field and fix the header checksum. */
+static void ip4_set(uint8_t *pkt, size_t off, uint8_t v)
+{
+	uint16_t c;
+
+	pkt[off] = v;
+	pkt[10] = pkt[11] = 0;
+	c = rd_cksum(pkt, 20);
+	pkt[10] = (uint8_t)(c >> 8);
+	pkt[11] = (uint8_t)c;
+}
+
+START_TEST(test_ip_parse_tells_other_protocols_from_malformed)
+{
+	uint8_t carp[RD_CARP_HDR_LEN] = {0}, p4[RD_CARP_PKT_MAX], p6[RD_CARP_PKT_MAX];
+	uint8_t bad[RD_CARP_PKT_MAX];
+	struct rd_addr s4 = A("10.0.0.1"), d4 = A("224.0.0.18");
+	struct rd_addr s6 = A("fe80::1"), d6 = A("ff02::12");
+	struct rd_carp_ip_info info;
+	int n4 = rd_carp_ip_build(&s4, &d4, 7, carp, p4, sizeof(p4));
+	int n6 = rd_carp_ip_build(&s6, &d6, 7, carp, p6, sizeof(p6));
+
+	/* A sound IPv4 header of UDP: not CARP, and info says nothing. */
+	memcpy(bad, p4, (size_t)n4);
+	ip4_set(bad, 9, 17);
+	memset(&info, 0xa5, sizeof(info));
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n4, &info), RD_CARP_IP_NOT_CARP);
+	ck_assert_uint_eq(info.src.af, RD_AF_UNSPEC);
+	ck_assert_ptr_null(info.carp);
+	ck_assert_uint_eq(info.carp_len, 0);
+	/* Other traffic stays "not CARP" when cut short by a snap length or
+	 * fragmented: only the header is looked at. */
+	ck_assert_int_eq(rd_carp_ip_parse(bad, 20, &info), RD_CARP_IP_NOT_CARP);
+	ip4_set(bad, 6, 0x20); /* more fragments */
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n4, &info), RD_CARP_IP_NOT_CARP);
+	/* But a header that is not sound is malformed, whatever its protocol. */
+	bad[12] ^= 1; /* header checksum wrong */
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n4, &info), RD_ERR_PROTO);
+	memcpy(bad, p4, (size_t)n4);
+	ip4_set(bad, 9, 17);
+	ck_assert_int_eq(rd_carp_ip_parse(bad, 19, &info), RD_ERR_PROTO); /* short */
+	ip4_set(bad, 0, 0x44);                                            /* IHL 4 */
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n4, &info), RD_ERR_PROTO);
+	/* A fragment of protocol 112 is malformed CARP, not another protocol. */
+	memcpy(bad, p4, (size_t)n4);
+	ip4_set(bad, 6, 0x20);
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n4, &info), RD_ERR_PROTO);
+
+	/* IPv6: next header UDP, or an extension header before CARP. */
+	memcpy(bad, p6, (size_t)n6);
+	bad[6] = 17;
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n6, &info), RD_CARP_IP_NOT_CARP);
+	ck_assert_int_eq(rd_carp_ip_parse(bad, 40, &info), RD_CARP_IP_NOT_CARP);
+	bad[6] = 0; /* hop-by-hop options: not followed */
+	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n6, &info), RD_CARP_IP_NOT_CARP);
+	ck_assert_int_eq(rd_carp_ip_parse(bad, 39, &info), RD_ERR_PROTO); /* short */
+	/* Protocol 112 with a payload length beyond the packet: malformed. */
+	ck_assert_int_eq(rd_carp_ip_parse(p6, 60, &info), RD_ERR_PROTO);
+	ck_assert_int_eq(rd_carp_ip_parse(p6, (size_t)n6, &info), 0);
+	ck_assert_int_eq(rd_carp_ip_parse(NULL, 40, &info), RD_ERR_PROTO);
+	ck_assert_int_eq(rd_carp_ip_parse(p6, (size_t)n6, NULL), RD_ERR_PROTO);
 }
 END_TEST
 
@@ -364,6 +422,21 @@ START_TEST(test_refuses_malformed_ip_as_hdrops)
 }
 END_TEST
 
+START_TEST(test_refuses_other_protocol_as_hdrops)
+{
+	struct refusal_fixture f;
+	struct ad_spec s = ad_default();
+	uint8_t p[RD_CARP_PKT_MAX];
+	size_t n;
+
+	refusal_setup(&f, false);
+	n = make_ad(&s, p);
+	ip4_set(p, 9, 17); /* a signed advertisement, but carried as UDP */
+	expect_refusal(&f, p, n, RD_CARP_STAT_HDROPS);
+	rd_carp_if_free(f.n.ifp);
+}
+END_TEST
+
 START_TEST(test_refuses_foreign_destination_as_badif)
 {
 	struct refusal_fixture f;
@@ -543,6 +616,7 @@ int main(void)
 	tcase_add_test(tc, test_ip6_build_parse_roundtrip);
 	tcase_add_test(tc, test_ip_build_checks_space_and_families);
 	tcase_add_test(tc, test_ip_parse_refuses_malformed);
+	tcase_add_test(tc, test_ip_parse_tells_other_protocols_from_malformed);
 	tcase_add_test(tc, test_key_from_pass_is_strlcpy_into_20_bytes);
 	tcase_add_test(tc, test_hmac_matches_ucarp_captures);
 	tcase_add_test(tc, test_input_accepts_ucarp_captures);
@@ -553,6 +627,7 @@ int main(void)
 	tcase_add_test(tc, test_interval_and_master_down_formulas);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_refuses_malformed_ip_as_hdrops);
+	tcase_add_test(tc, test_refuses_other_protocol_as_hdrops);
 	tcase_add_test(tc, test_refuses_foreign_destination_as_badif);
 	tcase_add_test(tc, test_refuses_ttl_not_255_as_badttl);
 	tcase_add_test(tc, test_refuses_short_payload_as_badlen);

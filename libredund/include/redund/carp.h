@@ -159,12 +159,28 @@ struct rd_carp_ip_info {
 };
 
 /*
- * rd_carp_ip_parse - parse an IPv4 or IPv6 packet carrying CARP: checks the
- * IP version, header length, IPv4 header checksum, total/payload length
- * against len (trailing bytes beyond it are ignored), protocol / next header
- * 112 (IPv6 extension headers are not followed) and that IPv4 is not a
+ * rd_carp_ip_parse's positive result for a sound IP header of another
+ * protocol: not an error, the packet is simply not CARP. Distinct from 0
+ * and from every RD_ERR_* and RD_CARP_REFUSED code.
+ */
+#define RD_CARP_IP_NOT_CARP 1
+
+/*
+ * rd_carp_ip_parse - parse an IPv4 or IPv6 packet carrying CARP. It first
+ * checks the IP header itself: version 4 or 6, at least 20 (IHL >= 5,
+ * IHL x 4 bytes present, IPv4 header checksum correct) or 40 bytes. Then
+ * the protocol / next header: if it is not 112 (IPv6 extension headers are
+ * not followed, so CARP behind one counts as another protocol) it returns
+ * RD_CARP_IP_NOT_CARP without looking further, so that a fragment or a
+ * capture cut short by a snap length of other traffic is still recognised
+ * as such. For protocol 112 it checks the total / payload length against
+ * len (trailing bytes beyond it are ignored) and that IPv4 is not a
  * fragment. It does not look at the CARP bytes (carp_len may be < 36).
- * Returns 0 or RD_ERR_PROTO; info->carp points into pkt. Thread-safe.
+ * Returns 0 (info filled; info->carp points into pkt), RD_CARP_IP_NOT_CARP
+ * (a sound header of another protocol), or RD_ERR_PROTO (a malformed
+ * header or malformed CARP packet, or pkt or info NULL). *info is zeroed
+ * unless 0 is returned (when info is not NULL). Allocates nothing.
+ * Thread-safe.
  */
 int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *info);
 
