@@ -899,7 +899,9 @@ struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_
  * pf_state_key_attach's collision test for one key of a new state: another
  * state on the same key with the same interface binding and direction.
  * Expired states and TCP states with both peers past FIN_WAIT_2 give way
- * (are removed). Returns true on a live collision.
+ * (are removed), except the state inside hooks.established (t->busy),
+ * which cannot be removed now and so collides. Returns true on a live
+ * collision.
  */
 static bool collides(struct rd_state_table *t, const struct rd_state_key *key, uint64_t h,
                      uint16_t ifindex, uint8_t outflag, rd_time_t now)
@@ -919,8 +921,11 @@ static bool collides(struct rd_state_table *t, const struct rd_state_key *key, u
 		else if (st->key.proto == 6 && st->src.state >= RD_TCPS_FIN_WAIT_2 &&
 		         st->dst.state >= RD_TCPS_FIN_WAIT_2)
 			why = RD_STATE_RM_REUSED;
-		if (why < 0) {
-			/* keep going: every expired/closed holder of the key gives way */
+		if (why < 0 || st == t->busy) {
+			/* Live, or inside its own established hook, where
+			 * rd_state_remove_why skips it: removing it would leave it
+			 * here and the restarted walk would meet it forever. Keep
+			 * going: every other expired/closed holder gives way. */
 			live = true;
 			continue;
 		}

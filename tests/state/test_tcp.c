@@ -20,13 +20,14 @@ static struct rd_state *st;
 static struct rd_state_result res;
 static int hook_ret;
 static int hook_calls;
+static void (*hook_inside)(struct rd_state *s, rd_time_t now); /* runs inside the hook */
 
 static int established_hook(void *user, struct rd_state *s, rd_time_t now)
 {
 	(void)user;
-	(void)s;
-	(void)now;
 	hook_calls++;
+	if (hook_inside != NULL)
+		hook_inside(s, now);
 	return hook_ret;
 }
 
@@ -40,6 +41,7 @@ static void setup(void)
 	cfg.hooks.established = established_hook;
 	hook_ret = 0;
 	hook_calls = 0;
+	hook_inside = NULL;
 	ck_assert_int_eq(rd_state_table_new(&cfg, &tbl), 0);
 	st = NULL;
 }
@@ -146,6 +148,64 @@ START_TEST(established_hook_refusal_drops_and_removes_state)
 	ck_assert_int_eq(res.reason, RD_STATE_RES_SRCLIMIT);
 	ck_assert_uint_eq(reason(RD_STATE_RES_SRCLIMIT), 1);
 	ck_assert_uint_eq(rd_state_count(tbl), 0);
+}
+END_TEST
+
+/*
+ * A state inside its own established hook cannot be removed (removals skip
+ * it). An insertion made from the hook on that state's key, at a time the
+ * state has expired, must be refused as state-insert: the collision walk
+ * used to remove the expired holder, find it still there and start over,
+ * forever.
+ */
+#define T_LATE (T0 + 90000 * RD_SEC) /* past tcp.established's 86400 s */
+
+static int nested_rc;
+
+static void create_same_key_late(struct rd_state *s, rd_time_t now)
+{
+	struct rd_state_pkt p = mktcp(RD_STATE_IN, C, 1234, S, 80, RD_TH_SYN, 9000, 0, 65535, 0);
+	(void)now;
+	ck_assert_uint_le(rd_state_expires(tbl, s), T_LATE);
+	nested_rc = rd_state_create(tbl, &p, NULL, T_LATE, NULL);
+}
+
+static void import_same_state_late(struct rd_state *s, rd_time_t now)
+{
+	struct rd_state_info info;
+	rd_state_export(tbl, s, now, &info);
+	nested_rc = rd_state_import(tbl, &info, T_LATE, NULL);
+}
+
+START_TEST(create_from_established_hook_over_its_expired_state_is_state_insert)
+{
+	hook_inside = create_same_key_late;
+	nested_rc = 1;
+	handshake();
+	ck_assert_int_eq(hook_calls, 1);
+	ck_assert_int_eq(nested_rc, RD_ERR_EXIST);
+	ck_assert_uint_eq(reason(RD_STATE_RES_STATEINS), 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 1);
+	ck_assert_uint_eq(st->dst.state, RD_TCPS_ESTABLISHED);
+	/* outside the hook the expired state gives way as usual */
+	hook_inside = NULL;
+	struct rd_state_pkt p = mktcp(RD_STATE_IN, C, 1234, S, 80, RD_TH_SYN, 9000, 0, 65535, 0);
+	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T_LATE, NULL), 0);
+	ck_assert_uint_eq(rd_state_count(tbl), 1);
+	ck_assert_uint_eq(reason(RD_STATE_RES_STATEINS), 1);
+}
+END_TEST
+
+START_TEST(import_from_established_hook_of_its_expired_state_is_state_insert)
+{
+	hook_inside = import_same_state_late;
+	nested_rc = 1;
+	handshake();
+	ck_assert_int_eq(hook_calls, 1);
+	ck_assert_int_eq(nested_rc, RD_ERR_EXIST);
+	ck_assert_uint_eq(reason(RD_STATE_RES_STATEINS), 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 1);
+	ck_assert_uint_eq(st->dst.state, RD_TCPS_ESTABLISHED);
 }
 END_TEST
 
@@ -704,6 +764,13 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, icmp_error_quoting_an_echo_request_matches_the_icmp_state);
 	tcase_add_test(tc, icmp_error_quoting_a_request_against_the_state_direction_is_dropped);
 	suite_add_tcase(s, tc);
+	/* a regression loops forever: fail in seconds, not at the default timeout */
+	TCase *th = tcase_create("hook_reentry");
+	tcase_add_checked_fixture(th, setup, teardown);
+	tcase_set_timeout(th, 10);
+	tcase_add_test(th, create_from_established_hook_over_its_expired_state_is_state_insert);
+	tcase_add_test(th, import_from_established_hook_of_its_expired_state_is_state_insert);
+	suite_add_tcase(s, th);
 	TCase *tm = tcase_create("timeout_class");
 	tcase_add_test(tm, timeout_class_tcp_closed_needs_both_peers_past_fin_wait_2);
 	tcase_add_test(tm, timeout_class_tcp_fin_wait_needs_both_peers_past_closing);
