@@ -100,7 +100,7 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, int 
 		                                : "false");
 	printf(", \"interval_ms\": %.3f, \"bow_out\": %s, \"ttl_ok\": %s}\n",
 	       (double)rd_carp_interval(h.advbase, h.advskew) / 1e6,
-	       h.advbase == 255 && h.advskew == 255 ? "true" : "false",
+	       rd_carp_hdr_is_bow_out(&h) ? "true" : "false",
 	       info->ttl == RD_CARP_TTL ? "true" : "false");
 }
 

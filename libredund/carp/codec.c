@@ -85,6 +85,12 @@ bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN])
 	return rd_cksum(buf, RD_CARP_HDR_LEN) == 0;
 }
 
+bool rd_carp_hdr_is_bow_out(const struct rd_carp_hdr *h)
+{
+	return h != NULL && h->advbase == RD_CARP_BOW_OUT_ADVBASE &&
+	       h->advskew == RD_CARP_BOW_OUT_ADVSKEW;
+}
+
 int rd_carp_ip_build(const struct rd_addr *src, const struct rd_addr *dst, uint16_t ip_id,
                      const uint8_t carp[RD_CARP_HDR_LEN], uint8_t *out, size_t outlen)
 {

@@ -172,8 +172,8 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 		h.version = RD_CARP_VERSION;
 		h.type = RD_CARP_TYPE_ADVERTISEMENT;
 		h.vhid = vh->vhid;
-		h.advskew = bow_out ? 255 : vh->advskew;
-		h.advbase = bow_out ? 255 : vh->advbase;
+		h.advskew = bow_out ? RD_CARP_BOW_OUT_ADVSKEW : vh->advskew;
+		h.advbase = bow_out ? RD_CARP_BOW_OUT_ADVBASE : vh->advbase;
 		h.authlen = RD_CARP_AUTHLEN;
 		h.demote = (uint8_t)ifp->demote;
 		if (vh->replay_strict)
@@ -324,7 +324,7 @@ void carpi_flush(struct rd_carp_if *ifp, rd_time_t now)
 	}
 }
 
-/* OpenBSD's bow-out: a MASTER tells the backups it leaves (255/255). */
+/* OpenBSD's bow-out: a MASTER tells the backups it leaves. */
 void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now)
 {
 	if (vh->state == RD_CARP_MASTER)
@@ -375,10 +375,13 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 			carpi_master_down(vh, now, "master more demoted");
 			break;
 		}
-		/* A master advertising this rarely will time out anyway. */
+		/* A master advertising this rarely will time out anyway; the
+		 * bow-out relies on this rule and only gets its own name. */
 		me.sec = (uint32_t)vh->advbase * vh->deadratio;
 		if (vh->advbase != 0 && tv_cmp(me, ad) < 0) {
-			carpi_master_down(vh, now, "master will time out (bow-out)");
+			carpi_master_down(vh, now,
+			                  rd_carp_hdr_is_bow_out(h) ? "master left (bow-out)"
+			                                            : "master will time out");
 			break;
 		}
 		carpi_arm_master_down(vh, fam, now);

@@ -271,6 +271,7 @@ START_TEST(test_backup_takes_over_master_that_will_time_out)
 	struct rd_carp_vhost *vb = backup_hears(0, 0, 0, false, 0, 4);
 
 	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	ck_assert_str_eq(g_b.changes[g_b.nchanges - 1].why, "master will time out");
 	rd_carp_if_free(g_b.ifp);
 	/* advbase 3 exactly (3,0) is not later than (3 x 1, 0): keep waiting. */
 	vb = backup_hears(0, 0, 0, false, 0, 3);
@@ -299,11 +300,46 @@ START_TEST(test_bow_out_ad_gives_instant_takeover)
 	rd_carp_hdr_decode(a.out[0].b + 20, 36, &h);
 	ck_assert_uint_eq(h.advbase, 255);
 	ck_assert_uint_eq(h.advskew, 255);
+	ck_assert(rd_carp_hdr_is_bow_out(&h));
 	ck_assert_uint_eq(rd_carp_expiry(a.ifp), RD_TIME_NEVER);
 	deliver(&a, &b, T0 + RD_SEC / 2);
 	ck_assert_int_eq(st(vb), RD_CARP_MASTER);
+	ck_assert_str_eq(b.changes[b.nchanges - 1].why, "master left (bow-out)");
 	rd_carp_if_free(a.ifp);
 	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+START_TEST(test_bow_out_is_255_255_and_nothing_else)
+{
+	struct rd_carp_hdr h;
+	struct node n;
+	struct rd_carp_vhost *vh;
+	struct rd_carp_ip_info ip;
+
+	memset(&h, 0, sizeof(h));
+	h.advbase = 255;
+	h.advskew = 255;
+	ck_assert(rd_carp_hdr_is_bow_out(&h));
+	ck_assert_uint_eq(RD_CARP_BOW_OUT_ADVBASE, 255);
+	ck_assert_uint_eq(RD_CARP_BOW_OUT_ADVSKEW, 255);
+	h.advskew = 254; /* the slowest ad a configured vhost can send */
+	ck_assert(!rd_carp_hdr_is_bow_out(&h));
+	h.advbase = 254;
+	h.advskew = 255;
+	ck_assert(!rd_carp_hdr_is_bow_out(&h));
+	ck_assert(!rd_carp_hdr_is_bow_out(NULL));
+
+	/* A MASTER at the slowest configurable timing: its ads are not bow-outs. */
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	vh = add_vh(&n, 1, 255, 254, "10.0.0.1", false);
+	force_master(&n, vh, T0);
+	ck_assert_uint_eq(n.nout, 1);
+	ck_assert(!n.out[0].bow_out);
+	ck_assert_int_eq(rd_carp_ip_parse(n.out[0].b, n.out[0].len, &ip), 0);
+	ck_assert_int_eq(rd_carp_hdr_decode(ip.carp, ip.carp_len, &h), 0);
+	ck_assert(!rd_carp_hdr_is_bow_out(&h));
+	rd_carp_if_free(n.ifp);
 }
 END_TEST
 
@@ -551,6 +587,7 @@ int main(void)
 	tcase_add_test(tc, test_backup_does_not_preempt_less_demoted_master);
 	tcase_add_test(tc, test_backup_takes_over_more_demoted_master_without_preempt);
 	tcase_add_test(tc, test_backup_takes_over_master_that_will_time_out);
+	tcase_add_test(tc, test_bow_out_is_255_255_and_nothing_else);
 	tcase_add_test(tc, test_bow_out_ad_gives_instant_takeover);
 	tcase_add_test(tc, test_bow_out_takeover_boundary_is_advbase_85);
 	tcase_add_test(tc, test_advbase_zero_backup_ignores_bow_out_rule);

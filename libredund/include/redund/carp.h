@@ -139,6 +139,26 @@ int rd_carp_hdr_decode(const uint8_t *buf, size_t len, struct rd_carp_hdr *out);
 bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN]);
 
 /*
+ * The bow-out advertisement (OpenBSD's graceful leave, research §2.7): a
+ * leaving MASTER's last advertisement carries advbase 255 and advskew 255.
+ * No configured vhost can send it otherwise (advskew is at most 254, in
+ * OpenBSD too). Backups need no special case: its interval of almost 256 s
+ * makes the "master will time out" rule take over at once whenever
+ * deadratio x own advbase < 256 s.
+ */
+#define RD_CARP_BOW_OUT_ADVBASE 255
+#define RD_CARP_BOW_OUT_ADVSKEW 255
+
+/*
+ * rd_carp_hdr_is_bow_out - true if h is a bow-out advertisement: advbase
+ * RD_CARP_BOW_OUT_ADVBASE and advskew RD_CARP_BOW_OUT_ADVSKEW (nothing else
+ * is looked at; false for NULL). The engine sends exactly these values when
+ * a MASTER leaves (rd_carp_vhost_stop, rd_carp_if_leave) and names the
+ * takeover after it on receipt. Allocates nothing. Thread-safe (pure).
+ */
+bool rd_carp_hdr_is_bow_out(const struct rd_carp_hdr *h);
+
+/*
  * rd_carp_ip_build - build a whole IP packet around 36 CARP bytes: IPv4
  * (20-byte header, TOS 0x10, DF, TTL 255, protocol 112, the given id,
  * header checksum) when src and dst are IPv4, IPv6 (hop limit 255, next
@@ -315,7 +335,7 @@ struct rd_carp_out {
 	const uint8_t *pkt;  /* the whole IP packet (IP header + CARP) */
 	size_t pkt_len;      /* 56 (IPv4) or 76 (IPv6) */
 	const uint8_t *carp; /* the 36 CARP bytes, inside pkt */
-	bool bow_out;        /* the 255/255 advertisement of a graceful leave */
+	bool bow_out;        /* the bow-out advertisement of a graceful leave */
 };
 
 struct rd_carp_callbacks {
@@ -472,8 +492,9 @@ int rd_carp_vhost_start(struct rd_carp_vhost *vh, rd_time_t now);
 
 /*
  * rd_carp_vhost_stop - leave gracefully: a MASTER sends the bow-out
- * advertisement (advbase 255, advskew 255) per family; then INIT until
- * rd_carp_vhost_start. Returns 0.
+ * advertisement (RD_CARP_BOW_OUT_ADVBASE/ADVSKEW, see
+ * rd_carp_hdr_is_bow_out) per family; then INIT until rd_carp_vhost_start.
+ * Returns 0.
  */
 int rd_carp_vhost_stop(struct rd_carp_vhost *vh, rd_time_t now);
 
