@@ -980,6 +980,126 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 }
 END_TEST
 
+/* A peer's INS_ACK for (id, creatorid), alone in a packet, given to nd's engine at `now`. */
+static void give_ins_ack(struct node *nd, uint64_t id, uint32_t cid, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+	uint8_t buf[1480];
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_INS_ACK;
+	m.u.ref.id = id;
+	m.u.ref.creatorid = cid;
+	len = msg_pkt(buf, &m);
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(rd_sync_engine_input(nd->e, buf, len, now), 0);
+}
+
+/*
+ * No INS_ACK: each deferred packet is held until exactly defer_timeout
+ * (default 20 ms) after its rd_sync_engine_defer, by the time given to
+ * rd_sync_engine_tick, not a nanosecond earlier, and each release counts
+ * defer_timeout (never defer_acked). An INS_ACK after the timeout changes
+ * nothing.
+ */
+START_TEST(deferred_packet_held_until_exactly_the_timeout_and_counted_defer_timeout)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	const rd_time_t t0 = RD_SEC, t1 = RD_SEC + 5 * RD_MSEC;
+	struct rd_state *st1 = udp_state(a, 6000, t0), *st2;
+	uint64_t id1 = st1->id;
+	uint32_t cid1 = st1->creatorid;
+
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st1, 11, t0), 0);
+	st2 = udp_state(a, 6001, t1);
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st2, 12, t1), 0);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), t0 + 20 * RD_MSEC);
+
+	/* 19.999 ms, then the last nanosecond before 20 ms: still held. */
+	rd_sync_engine_tick(a->e, t0 + 19999 * RD_USEC);
+	ck_assert_uint_eq(a->nreleased, 0);
+	rd_sync_engine_tick(a->e, t0 + 20 * RD_MSEC - 1);
+	ck_assert_uint_eq(a->nreleased, 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 0);
+
+	/* 20 ms: the first goes, unacknowledged; the second is 5 ms younger. */
+	rd_sync_engine_tick(a->e, t0 + 20 * RD_MSEC);
+	ck_assert_uint_eq(a->nreleased, 1);
+	ck_assert_uint_eq(a->released[0], 11);
+	ck_assert(!a->released_acked[0]);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 0);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), t1 + 20 * RD_MSEC);
+
+	rd_sync_engine_tick(a->e, t1 + 19999 * RD_USEC);
+	ck_assert_uint_eq(a->nreleased, 1);
+	rd_sync_engine_tick(a->e, t1 + 20 * RD_MSEC);
+	ck_assert_uint_eq(a->nreleased, 2);
+	ck_assert_uint_eq(a->released[1], 12);
+	ck_assert(!a->released_acked[1]);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 0);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_TIME_NEVER);
+
+	/* The peer's INS_ACK comes late: nothing is held any more. */
+	give_ins_ack(a, id1, cid1, t1 + 30 * RD_MSEC);
+	rd_sync_engine_tick(a->e, t1 + 30 * RD_MSEC);
+	ck_assert_uint_eq(a->nreleased, 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 0);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * An INS_ACK releases its state's deferred packet during the
+ * rd_sync_engine_input call that carries it, 1 us or 19.999 ms after the
+ * defer alike, and only that one; each counts defer_acked, and the timeout
+ * then releases nothing more (defer_timeout stays 0).
+ */
+START_TEST(deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	const rd_time_t t0 = RD_SEC;
+	struct rd_state *st1 = udp_state(a, 7000, t0), *st2 = udp_state(a, 7001, t0);
+	uint64_t id1 = st1->id, id2 = st2->id;
+	uint32_t cid = st1->creatorid;
+
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st1, 21, t0), 0);
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st2, 22, t0), 0);
+	ck_assert_uint_eq(a->nreleased, 0);
+
+	/* st2's INS_ACK 1 us later: st2's packet goes in that call, st1's stays. */
+	give_ins_ack(a, id2, cid, t0 + RD_USEC);
+	ck_assert_uint_eq(a->nreleased, 1);
+	ck_assert_uint_eq(a->released[0], 22);
+	ck_assert(a->released_acked[0]);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 0);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), t0 + 20 * RD_MSEC);
+
+	/* st1's INS_ACK at 19.999 ms, just inside the timeout: acknowledged. */
+	give_ins_ack(a, id1, cid, t0 + 19999 * RD_USEC);
+	ck_assert_uint_eq(a->nreleased, 2);
+	ck_assert_uint_eq(a->released[1], 21);
+	ck_assert(a->released_acked[1]);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 2);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_TIME_NEVER);
+
+	/* The 20 ms mark and a duplicate INS_ACK release nothing more. */
+	rd_sync_engine_tick(a->e, t0 + 20 * RD_MSEC);
+	give_ins_ack(a, id2, cid, t0 + 21 * RD_MSEC);
+	rd_sync_engine_tick(a->e, t0 + RD_SEC);
+	ck_assert_uint_eq(a->nreleased, 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 0);
+	net_free(net);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1011,6 +1131,8 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_carries_one_engine_until_it_is_freed);
 	tcase_add_test(c, engine_without_send_callback_or_channel_is_refused);
 	tcase_add_test(c, engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk);
+	tcase_add_test(c, deferred_packet_held_until_exactly_the_timeout_and_counted_defer_timeout);
+	tcase_add_test(c, deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked);
 	suite_add_tcase(s, c);
 	return s;
 }
