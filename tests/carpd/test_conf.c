@@ -177,7 +177,7 @@ START_TEST(passfile_first_line_is_the_password)
 	struct cd_config c;
 	char err[CD_ERR_LEN];
 	uint8_t key[RD_CARP_KEY_LEN];
-	char path[256];
+	char path[512];
 
 	snprintf(path, sizeof(path), "%s", file("pw", "hunter2\nsecond line\n"));
 	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", path), 0);
@@ -194,7 +194,7 @@ START_TEST(config_file_defines_several_vhosts)
 {
 	struct cd_config c;
 	char err[CD_ERR_LEN];
-	char path[256];
+	char path[512];
 
 	snprintf(path, sizeof(path), "%s",
 	         file("ok.conf", "# example\n"
@@ -238,7 +238,7 @@ static void conf_error(const char *text, const char *want)
 {
 	struct cd_config c;
 	char err[CD_ERR_LEN];
-	char path[256];
+	char path[512];
 
 	snprintf(path, sizeof(path), "%s", file("bad.conf", text));
 	ck_assert_int_eq(PARSE(&c, err, "--config", path), -1);
