@@ -888,6 +888,20 @@ static struct rd_state *find_id_any(struct rd_state_table *t, uint64_t id, uint3
 	return NULL;
 }
 
+static inline void prefetch_home(const struct rd_index *ix, uint64_t h)
+{
+	if (ix->cur.chunks != NULL)
+		__builtin_prefetch(&ix->cur.chunks[(uint32_t)h & ix->cur.mask]);
+}
+
+void rd_state_prefetch_info(const struct rd_state_table *t, const struct rd_state_info *in)
+{
+	prefetch_home(&t->ididx, hash_id(t, in->id, in->creatorid));
+	prefetch_home(&t->kidx, hash_key(t, &in->wire));
+	if (!key_eq(&in->wire, &in->stack))
+		prefetch_home(&t->kidx, hash_key(t, &in->stack));
+}
+
 struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_t creatorid,
                                   rd_time_t now)
 {

@@ -49,6 +49,24 @@ struct deferral {
 
 enum { BREQ_NONE = 0, BREQ_SENT, BREQ_BULK };
 
+/*
+ * Full states (INS, UPD) of a received packet are applied in batches: each
+ * is converted and the index entries it will touch (the table's id and key
+ * chunks, our entry bucket) are prefetched when it is queued, and the batch
+ * is applied in order once full or before any other message. With a table
+ * of a million states the cache misses of a batch overlap instead of
+ * following one another (a bulk import runs about twice as fast).
+ */
+#define IN_BATCH 32
+
+struct in_item {
+	struct rd_state_info info;
+	uint32_t h;    /* ent_hash of (id, creatorid) */
+	bool bad;      /* conversion refused (badval) */
+	bool ins;      /* INS (else UPD) */
+	bool want_ack; /* INS with PFSTATE_ACK: answer INS_ACK */
+};
+
 struct rd_sync_engine {
 	struct rd_sync_engine_cfg cfg;
 	struct rd_state_table *t;
@@ -93,6 +111,8 @@ struct rd_sync_engine {
 	bool urgent_in;  /* input produced answers to send */
 	uint8_t *pkt;
 	struct rd_pfsync_builder b;
+	struct in_item *batch; /* IN_BATCH items */
+	size_t nbatch;
 	uint64_t stats[RD_SYNC_ENG_STAT_MAX];
 	struct rd_pfsync_stats pstats;
 };
@@ -721,33 +741,46 @@ static bool ours_and_gone(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 	return true;
 }
 
-static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps, bool ins,
-                     rd_time_t now)
+/* Queues a received full state: converted, its index entries prefetched. */
+static void in_state_queue(struct rd_sync_engine *e, const struct rd_pfsync_state *ps, bool ins)
 {
-	struct rd_state_info info;
+	struct in_item *it = &e->batch[e->nbatch++];
+
+	it->ins = ins;
+	it->want_ack = ins && (ps->state_flags & RD_PFSYNC_STATE_ACK);
+	it->bad = rd_sync_state_from_pfsync(ps, &it->info) != 0;
+	if (it->bad)
+		return;
+	if (e->cfg.cbs.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
+		it->info.ifindex = e->cfg.cbs.ifindex(e->cfg.user, ps->ifname);
+	it->h = ent_hash(e, it->info.id, it->info.creatorid);
+	__builtin_prefetch(&e->buckets[it->h & (e->nbuckets - 1)]);
+	rd_state_prefetch_info(e->t, &it->info);
+}
+
+static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time_t now)
+{
+	const struct rd_state_info *info = &it->info;
 	struct rd_state *st;
 
-	if (rd_sync_state_from_pfsync(ps, &info) != 0) {
+	if (it->bad) {
 		e->stats[RD_SYNC_ENG_BADVAL]++;
 		return;
 	}
-	if (e->cfg.cbs.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
-		info.ifindex = e->cfg.cbs.ifindex(e->cfg.user, ps->ifname);
-	st = rd_state_find_id(e->t, info.id, info.creatorid, now);
+	st = rd_state_find_id(e->t, info->id, info->creatorid, now);
 	if (st != NULL) {
-		update_known(e, st, &info.src, &info.dst, info.timeout, now);
-	} else if (ours_and_gone(e, info.id, info.creatorid)) {
+		update_known(e, st, &info->src, &info->dst, info->timeout, now);
+	} else if (ours_and_gone(e, info->id, info->creatorid)) {
 		return;
 	} else {
 		/* One hash and one lookup serve the tombstone test and touch. */
-		uint32_t h = ent_hash(e, info.id, info.creatorid);
-		uint32_t i = ent_find_h(e, info.id, info.creatorid, h);
+		uint32_t i = ent_find_h(e, info->id, info->creatorid, it->h);
 		if (buried_at(e, i)) {
 			e->stats[RD_SYNC_ENG_STALE]++; /* a copy older than its delete */
 			return;
 		}
 		e->applying = true; /* table events change no entry meanwhile */
-		int rc = rd_state_import(e->t, &info, now, &st);
+		int rc = rd_state_import(e->t, info, now, &st);
 		e->applying = false;
 		if (rc != 0) {
 			e->stats[RD_SYNC_ENG_BADSTATE]++;
@@ -755,16 +788,30 @@ static void in_state(struct rd_sync_engine *e, const struct rd_pfsync_state *ps,
 		}
 		e->stats[RD_SYNC_ENG_INSERTS]++;
 		if (i == NIL)
-			i = ent_add_h(e, info.id, info.creatorid, h);
+			i = ent_add_h(e, info->id, info->creatorid, it->h);
 		if (i != NIL)
 			e->ents[i].touched = now;
 	}
-	if (ins && (ps->state_flags & RD_PFSYNC_STATE_ACK)) {
-		uint32_t i = ent_get(e, info.id, info.creatorid);
+	if (it->want_ack) {
+		uint32_t i = ent_get(e, info->id, info->creatorid);
 		if (i != NIL && e->ents[i].q == Q_NONE)
 			q_set(e, i, Q_IACK);
 		e->urgent_in = true;
 	}
+}
+
+/* Applies the queued full states, in the order they came. */
+static void in_state_flush(struct rd_sync_engine *e, rd_time_t now)
+{
+	/* The buckets were prefetched when queued: now the chains' heads. */
+	for (size_t i = 0; i < e->nbatch; i++) {
+		uint32_t head = e->buckets[e->batch[i].h & (e->nbuckets - 1)];
+		if (head != NIL)
+			__builtin_prefetch(&e->ents[head]);
+	}
+	for (size_t i = 0; i < e->nbatch; i++)
+		in_state(e, &e->batch[i], now);
+	e->nbatch = 0;
 }
 
 static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, rd_time_t now)
@@ -943,13 +990,16 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 	struct rd_sync_engine *e = c->e;
 	rd_time_t now = c->now;
 
+	if (m->action == RD_PFSYNC_ACT_INS || m->action == RD_PFSYNC_ACT_UPD) {
+		if (e->nbatch == IN_BATCH)
+			in_state_flush(e, now);
+		in_state_queue(e, &m->u.state, m->action == RD_PFSYNC_ACT_INS);
+		return 0;
+	}
+	in_state_flush(e, now); /* what came before is applied first */
 	switch (m->action) {
 	case RD_PFSYNC_ACT_CLR:
 		in_clr(e, m->u.clr.creatorid, now);
-		break;
-	case RD_PFSYNC_ACT_INS:
-	case RD_PFSYNC_ACT_UPD:
-		in_state(e, &m->u.state, m->action == RD_PFSYNC_ACT_INS, now);
 		break;
 	case RD_PFSYNC_ACT_DEL:
 		in_del(e, m->u.state.id, m->u.state.creatorid, now);
@@ -1002,9 +1052,11 @@ int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t le
 		return RD_ERR_STATE; /* must not be called from cbs.send */
 	e->urgent_in = false;
 	if (rd_pfsync_decode(pkt, len, &e->pstats, NULL, apply, &c) != 0) {
+		e->nbatch = 0; /* refused whole before any message: nothing queued */
 		e->stats[RD_SYNC_ENG_REFUSED]++;
 		return RD_ERR_PROTO;
 	}
+	in_state_flush(e, now);
 	e->stats[RD_SYNC_ENG_PKTS_IN]++;
 	if (e->urgent_in)
 		rd_sync_engine_flush(e, now);
@@ -1075,9 +1127,15 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 	/* Queued changes first, so the answer starts from an empty packet. */
 	rd_sync_engine_flush(e, now);
 	unsigned budget = e->cfg.bulk_packets;
-	if (e->cfg.cbs.room != NULL) {
-		/* Leave room for live changes; the rest paces the bulk. */
-		size_t room = e->cfg.cbs.room(e->cfg.user), reserve = 32;
+	if (e->cfg.cbs.room != NULL || e->cfg.channel != NULL) {
+		/*
+		 * Leave room for live changes; the rest paces the bulk, so a
+		 * receiver that falls behind slows it by acknowledging later
+		 * (a carried channel's room unless the caller gives its own).
+		 */
+		size_t room = e->cfg.cbs.room != NULL ? e->cfg.cbs.room(e->cfg.user)
+		                                      : rd_sync_channel_room(e->cfg.channel);
+		size_t reserve = 32;
 		if (room < reserve + budget)
 			budget = room > reserve ? (unsigned)(room - reserve) : 0;
 	}
@@ -1221,10 +1279,12 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 	e->ents = rd_malloc(cfg->mem, e->cap * sizeof(*e->ents));
 	e->defers = rd_calloc(cfg->mem, e->cfg.defer_limit, sizeof(*e->defers));
 	e->pkt = rd_malloc(cfg->mem, e->cfg.mtu);
+	e->batch = rd_malloc(cfg->mem, IN_BATCH * sizeof(*e->batch));
 	for (int q = 0; q < Q_ALL; q++)
 		e->qhead[q] = e->qtail[q] = NIL;
 	e->flush_due = RD_TIME_NEVER;
-	if (e->ents == NULL || e->defers == NULL || e->pkt == NULL || rehash(e, 64) != 0) {
+	if (e->ents == NULL || e->defers == NULL || e->pkt == NULL || e->batch == NULL ||
+	    rehash(e, 64) != 0) {
 		rd_sync_engine_free(e);
 		return RD_ERR_NOMEM;
 	}
@@ -1247,6 +1307,7 @@ void rd_sync_engine_free(struct rd_sync_engine *e)
 	rd_free(mem, e->reqs);
 	rd_free(mem, e->defers);
 	rd_free(mem, e->pkt);
+	rd_free(mem, e->batch);
 	rd_free(mem, e);
 }
 

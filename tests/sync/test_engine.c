@@ -1100,6 +1100,64 @@ START_TEST(deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked)
 }
 END_TEST
 
+/*
+ * Full states are applied in batches (prefetching their index entries);
+ * the packet's order must hold across a batch boundary and around the
+ * other messages: 40 INS, a DEL_C of the 3rd, an UPD_C of the 40th, then
+ * an INS of the deleted state again (stale: older than its delete).
+ */
+START_TEST(packet_messages_apply_in_order_across_the_import_batch)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg ins[40], m;
+	struct rd_state_info info;
+	static uint8_t buf[65535];
+	size_t len;
+
+	for (int i = 0; i < 40; i++) {
+		struct rd_state *st = tcp_state(a, (uint16_t)(6000 + i), RD_SEC);
+		memset(&ins[i], 0, sizeof(ins[i]));
+		ins[i].action = RD_PFSYNC_ACT_INS;
+		rd_state_export(a->t, st, RD_SEC, &info);
+		rd_sync_state_to_pfsync(&info, &ins[i].u.state);
+	}
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(rd_pfsync_builder_add(&bld, &ins[i]), 0);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_DEL_C;
+	m.u.ref.id = ins[2].u.state.id;
+	m.u.ref.creatorid = ins[2].u.state.creatorid;
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &m), 0);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_C;
+	m.u.upd_c.id = ins[39].u.state.id;
+	m.u.upd_c.creatorid = ins[39].u.state.creatorid;
+	m.u.upd_c.src = ins[39].u.state.src;
+	m.u.upd_c.dst = ins[39].u.state.dst;
+	m.u.upd_c.src.state = RD_PFSYNC_TCPS_FIN_WAIT_1;
+	m.u.upd_c.timeout = RD_PFSYNC_TM_TCP_CLOSING;
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &m), 0);
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &ins[2]), 0);
+	len = rd_pfsync_builder_finish(&bld);
+
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 2 * RD_SEC), 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_INSERTS), 40);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_DELETES), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_STALE), 1);
+	ck_assert_uint_eq(rd_state_count(b->t), 39);
+	ck_assert_ptr_null(
+	    rd_state_find_id(b->t, ins[2].u.state.id, ins[2].u.state.creatorid, 2 * RD_SEC));
+	struct rd_state *last =
+	    rd_state_find_id(b->t, ins[39].u.state.id, ins[39].u.state.creatorid, 2 * RD_SEC);
+	ck_assert_ptr_nonnull(last);
+	ck_assert_uint_eq(last->src.state, RD_TCPS_FIN_WAIT_1);
+	net_free(net);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1117,6 +1175,7 @@ static Suite *suite(void)
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, late_copy_of_deleted_state_does_not_bring_it_back);
 	tcase_add_test(c, bulk_is_paced_by_transport_room);
+	tcase_add_test(c, packet_messages_apply_in_order_across_the_import_batch);
 	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);

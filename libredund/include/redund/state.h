@@ -561,6 +561,16 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *info, 
                     struct rd_state **out);
 
 /*
+ * rd_state_prefetch_info - a hint: start loading the index entries that
+ * rd_state_find_id and rd_state_import of *info will read (its (id,
+ * creatorid) entry and its wire and stack key entries), so that a caller
+ * importing a batch can overlap their cache misses (call it for every
+ * member, then import them). Changes nothing, returns nothing; costs two or
+ * three keyed hashes. Thread-safe with respect to other readers only.
+ */
+void rd_state_prefetch_info(const struct rd_state_table *t, const struct rd_state_info *info);
+
+/*
  * rd_state_stack_key - the state's stack key (its wire key when it is not
  * translated). Returns a pointer valid while the state lives.
  */

@@ -370,8 +370,11 @@ struct rd_sync_engine_cbs {
 	/*
 	 * room - how many more packets the transport takes now without
 	 * dropping unacknowledged ones (rd_sync_channel_room). Bulk answers
-	 * are paced by it: they go as fast as the peers acknowledge. Optional
-	 * (raw pfsync: bulk_packets every bulk_interval).
+	 * are paced by it: each bulk_interval sends up to bulk_packets, fewer
+	 * while the peers' acknowledgements leave less than that plus 32
+	 * (kept for live changes). Optional: a channel-carried engine uses
+	 * its channel's room; raw pfsync sends bulk_packets every
+	 * bulk_interval.
 	 */
 	size_t (*room)(void *user);
 	/* tdb - an IPsec SA counter update from a peer. Optional. */
@@ -421,8 +424,8 @@ struct rd_sync_engine_cfg {
 	 * DATA goes to rd_sync_engine_input (a refusal is logged at debug
 	 * level), its `lost` makes a bulk update request, mtu 0 means
 	 * rd_sync_channel_payload_max (a larger mtu is refused), and
-	 * bulk_reconcile is on. Bulk answers are paced by cbs.room only if
-	 * the caller sets it (rd_sync_channel_room). A channel carries one
+	 * bulk_reconcile is on, and bulk answers are paced by the
+	 * channel's room (rd_sync_channel_room) unless cbs.room is set. A channel carries one
 	 * engine; free the engine before the channel. Not owned.
 	 */
 	struct rd_sync_channel *channel;
