@@ -1018,6 +1018,33 @@ static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot,
 	t->ctr.inserts++;
 }
 
+/*
+ * The common part of creating and importing a state: hash its keys, test
+ * both for collisions (pf_state_key_attach), make room, take a slot.
+ * Returns 0 with *hw, *hs, *slot, *st (the caller fills it, then commits),
+ * or RD_ERR_EXIST / RD_ERR_NOMEM with the reason counted, nothing changed.
+ */
+static int place(struct rd_state_table *t, const struct rd_state_key *wire,
+                 const struct rd_state_key *stack, uint16_t ifindex, uint8_t outflag, rd_time_t now,
+                 uint64_t *hw, uint64_t *hs, uint32_t *slot, struct rd_state **st)
+{
+	bool nat = !key_eq(wire, stack);
+	*hw = hash_key(t, wire);
+	*hs = nat ? hash_key(t, stack) : *hw;
+	bool c1 = collides(t, wire, *hw, ifindex, outflag, now);
+	bool c2 = nat && collides(t, stack, *hs, ifindex, outflag, now);
+	if (c1 || c2) {
+		count_reason(t, RD_STATE_RES_STATEINS);
+		return RD_ERR_EXIST;
+	}
+	if (reserve(t, nat) != 0) {
+		count_reason(t, RD_STATE_RES_MEMORY);
+		return RD_ERR_NOMEM;
+	}
+	*st = slot_take(t, slot);
+	return 0;
+}
+
 static bool valid_key(const struct rd_state_key *k)
 {
 	return k->af == RD_AF_INET || k->af == RD_AF_INET6;
@@ -1074,19 +1101,12 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 			return RD_ERR_LIMIT;
 		}
 	}
-	uint64_t hw = hash_key(t, &wire), hs = nat ? hash_key(t, &stack) : hw;
-	bool c1 = collides(t, &wire, hw, ifindex, outflag, now);
-	bool c2 = nat && collides(t, &stack, hs, ifindex, outflag, now);
-	if (c1 || c2) {
-		count_reason(t, RD_STATE_RES_STATEINS);
-		return RD_ERR_EXIST;
-	}
-	if (reserve(t, nat) != 0) {
-		count_reason(t, RD_STATE_RES_MEMORY);
-		return RD_ERR_NOMEM;
-	}
+	uint64_t hw, hs;
 	uint32_t slot;
-	struct rd_state *st = slot_take(t, &slot);
+	struct rd_state *st;
+	int rc = place(t, &wire, &stack, ifindex, outflag, now, &hw, &hs, &slot, &st);
+	if (rc != 0)
+		return rc;
 	st->key = wire;
 	st->id = t->next_id++;
 	st->creatorid = t->creatorid;
@@ -1185,19 +1205,11 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 		count_reason(t, RD_STATE_RES_MEMORY);
 		return RD_ERR_NOMEM;
 	}
-	uint64_t hw = hash_key(t, &in->wire), hs = nat ? hash_key(t, &in->stack) : hw;
-	bool c1 = collides(t, &in->wire, hw, in->ifindex, outflag, now);
-	bool c2 = nat && collides(t, &in->stack, hs, in->ifindex, outflag, now);
-	if (c1 || c2) {
-		count_reason(t, RD_STATE_RES_STATEINS);
-		return RD_ERR_EXIST;
-	}
-	if (reserve(t, nat) != 0) {
-		count_reason(t, RD_STATE_RES_MEMORY);
-		return RD_ERR_NOMEM;
-	}
+	uint64_t hw, hs;
 	uint32_t slot;
-	st = slot_take(t, &slot);
+	int rc = place(t, &in->wire, &in->stack, in->ifindex, outflag, now, &hw, &hs, &slot, &st);
+	if (rc != 0)
+		return rc;
 	st->key = in->wire;
 	st->id = in->id;
 	st->creatorid = in->creatorid;

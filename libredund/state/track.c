@@ -144,6 +144,22 @@ static void slide_windows(struct rd_state_peer *src, struct rd_state_peer *dst, 
 		dst->seqhi = ack + (sw > 1 ? sw : 1);
 }
 
+/*
+ * The end of an accepted TCP packet, full or sloppy tracking alike: a RST
+ * puts both peers in TIME_WAIT, then the state is refreshed and its
+ * timeout chosen from the peers.
+ */
+static int tcp_pass(struct rd_state_table *t, struct rd_state *st, uint8_t flags, rd_time_t now)
+{
+	if (flags & RD_TH_RST) {
+		set_peer_state(t, st, &st->src, RD_TCPS_TIME_WAIT);
+		set_peer_state(t, st, &st->dst, RD_TCPS_TIME_WAIT);
+	}
+	st->last = now;
+	st->timeout = rd_state_timeout_class(PROTO_TCP, st->src.state, st->dst.state);
+	return RD_STATE_PASS;
+}
+
 static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
                           const struct rd_state_pkt *p, rd_time_t now, struct rd_state_result *res)
 {
@@ -249,13 +265,7 @@ static int tcp_track_full(struct rd_state_table *t, struct rd_state *st,
 				set_peer_state(t, st, dst, RD_TCPS_FIN_WAIT_2);
 			}
 		}
-		if (flags & RD_TH_RST) {
-			set_peer_state(t, st, &st->src, RD_TCPS_TIME_WAIT);
-			set_peer_state(t, st, &st->dst, RD_TCPS_TIME_WAIT);
-		}
-		st->last = now;
-		st->timeout = rd_state_timeout_class(PROTO_TCP, src->state, dst->state);
-		return RD_STATE_PASS;
+		return tcp_pass(t, st, flags, now);
 	}
 
 	if ((dst->state < RD_TCPS_SYN_SENT || dst->state >= RD_TCPS_FIN_WAIT_2 ||
@@ -327,13 +337,7 @@ static int tcp_track_sloppy(struct rd_state_table *t, struct rd_state *st,
 			set_peer_state(t, st, dst, RD_TCPS_CLOSING);
 		}
 	}
-	if (flags & RD_TH_RST) {
-		set_peer_state(t, st, &st->src, RD_TCPS_TIME_WAIT);
-		set_peer_state(t, st, &st->dst, RD_TCPS_TIME_WAIT);
-	}
-	st->last = now;
-	st->timeout = rd_state_timeout_class(PROTO_TCP, src->state, dst->state);
-	return RD_STATE_PASS;
+	return tcp_pass(t, st, flags, now);
 }
 
 /* UDP and other protocols: single / multiple. */
