@@ -162,35 +162,36 @@ static int print_msg(void *user, const struct rd_pfsync_msg *m)
 	return 0;
 }
 
-static unsigned long long get64(const uint8_t *p)
+static int print_ack_rec(void *user, const struct rd_sync_ack_rec *r)
 {
-	unsigned long long v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+	size_t *i = user;
+
+	printf("%s{\"sender\":\"%08x\",\"cumulative\":%llu,\"top\":%llu,\"bitmap\":\"%016llx\"}",
+	       (*i)++ ? "," : "", r->sender, (unsigned long long)r->cumulative,
+	       (unsigned long long)r->top, (unsigned long long)r->bitmap);
+	return 0;
 }
 
-/* ACK/NACK and HELLO payloads (format in redund/sync.h). */
-static int print_control(const struct origin *o, const uint8_t *pl, size_t len)
+/*
+ * ACK/NACK and HELLO payloads, through the channel's own decoder, so that a
+ * payload is refused here exactly when a channel would refuse it. Returns 0,
+ * or RD_ERR_PROTO with *c naming the refusal (nothing printed).
+ */
+static int print_control(const struct origin *o, const uint8_t *pl, size_t len,
+                         struct rd_sync_ctl *c)
 {
-	if (o->env->type == RD_SYNC_ENV_HELLO) {
-		if (len != 16)
-			return -1;
-		json_origin(o);
-		printf(",\"next_seq\":%llu,\"oldest_seq\":%llu}\n", get64(pl), get64(pl + 8));
+	size_t i = 0;
+
+	if (rd_sync_ctl_decode(o->env->type, pl, len, c, NULL, NULL) != 0)
+		return RD_ERR_PROTO;
+	json_origin(o);
+	if (c->type == RD_SYNC_ENV_HELLO) {
+		printf(",\"next_seq\":%llu,\"oldest_seq\":%llu}\n", (unsigned long long)c->next,
+		       (unsigned long long)c->oldest);
 		return 0;
 	}
-	if (len < 4 || len != 4 + (size_t)(pl[0] << 8 | pl[1]) * RD_SYNC_ACK_REC_LEN)
-		return -1;
-	json_origin(o);
 	printf(",\"acks\":[");
-	for (size_t i = 0; i < (size_t)(pl[0] << 8 | pl[1]); i++) {
-		const uint8_t *r = pl + 4 + i * RD_SYNC_ACK_REC_LEN;
-		printf("%s{\"sender\":\"%02x%02x%02x%02x\",\"cumulative\":%llu,\"top\":%llu,"
-		       "\"bitmap\":\"%016llx\"}",
-		       i ? "," : "", r[0], r[1], r[2], r[3], get64(r + 8), get64(r + 16),
-		       get64(r + 24));
-	}
+	rd_sync_ctl_decode(o->env->type, pl, len, c, print_ack_rec, &i);
 	printf("]}\n");
 	return 0;
 }
@@ -234,6 +235,7 @@ static void decode_envelope(struct decoder *d, unsigned long packet, const uint8
 {
 	struct rd_sync_env_hdr h;
 	struct origin o = {packet, &h};
+	struct rd_sync_ctl c;
 	int reason, n;
 
 	if (!d->have_key) {
@@ -246,10 +248,15 @@ static void decode_envelope(struct decoder *d, unsigned long packet, const uint8
 		       false);
 		return;
 	}
-	if (h.type == RD_SYNC_ENV_DATA)
+	if (h.type == RD_SYNC_ENV_DATA) {
 		decode_pfsync(d, &o, d->plain, (size_t)n);
-	else if (print_control(&o, d->plain, (size_t)n) != 0)
-		refuse(d, packet, rd_sync_stat_name(RD_SYNC_STAT_BADPAYLOAD), 0, false);
+	} else if (print_control(&o, d->plain, (size_t)n, &c) != 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "%s (%s, %s payload byte %zu)",
+		         rd_sync_stat_name(c.stat), rd_sync_ctl_error_name(c.error),
+		         rd_sync_env_type_name(h.type), c.offset);
+		refuse(d, packet, why, 0, false);
+	}
 	sodium_memzero(d->plain, (size_t)n);
 }
 

@@ -299,8 +299,8 @@ static void put_record(uint8_t *r, const struct peer *p)
 /* Sends one ACK (or NACK if any peer has a gap) with every due record. */
 static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 {
-	uint8_t pl[4 + RD_SYNC_ACK_REC_LEN * 64];
-	size_t max = (rd_sync_channel_payload_max(ch) - 4) / RD_SYNC_ACK_REC_LEN;
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN + RD_SYNC_ACK_REC_LEN * 64];
+	size_t max = (rd_sync_channel_payload_max(ch) - RD_SYNC_ACK_HDR_LEN) / RD_SYNC_ACK_REC_LEN;
 	size_t n = 0;
 	bool nack = false;
 
@@ -312,7 +312,7 @@ static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 			continue;
 		if (!force_all && !p->nack_now && p->ack_due > now)
 			continue;
-		put_record(pl + 4 + n * RD_SYNC_ACK_REC_LEN, p);
+		put_record(pl + RD_SYNC_ACK_HDR_LEN + n * RD_SYNC_ACK_REC_LEN, p);
 		n++;
 		nack |= p->nack_now;
 		p->nack_now = false;
@@ -324,7 +324,7 @@ static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 	rd_put16(pl, (uint16_t)n);
 	rd_put16(pl + 2, 0);
 	seal_and_send(ch, 0, nack ? RD_SYNC_ENV_NACK : RD_SYNC_ENV_ACK, pl,
-	              4 + n * RD_SYNC_ACK_REC_LEN);
+	              RD_SYNC_ACK_HDR_LEN + n * RD_SYNC_ACK_REC_LEN);
 	ch->stats[nack ? RD_SYNC_STAT_NACKS_SENT : RD_SYNC_STAT_ACKS_SENT]++;
 }
 
@@ -341,20 +341,35 @@ static rd_time_t resend_due(const struct rd_sync_channel *ch, const struct slot 
 	return s->sent + (ch->cfg.rto << shift);
 }
 
-/* An ACK/NACK record about our DATA from peer p. */
-static void take_record(struct rd_sync_channel *ch, struct peer *p, const uint8_t *r, bool nack,
-                        rd_time_t now)
-{
-	uint64_t cum = rd_get64(r + 8), top = rd_get64(r + 16), bits = rd_get64(r + 24);
+/* An ACK/NACK from a peer, for take_record. */
+struct ack_ctx {
+	struct rd_sync_channel *ch;
+	struct peer *p;
+	bool nack;
+	rd_time_t now;
+};
 
+/*
+ * A record of an ACK/NACK from peer p (checked whole by rd_sync_ctl_decode
+ * first); those about another sender's DATA are not ours to act on.
+ */
+static int take_record(void *user, const struct rd_sync_ack_rec *r)
+{
+	const struct ack_ctx *a = user;
+	struct rd_sync_channel *ch = a->ch;
+	struct peer *p = a->p;
+	uint64_t cum = r->cumulative, top = r->top, bits = r->bitmap;
+
+	if (r->sender != ch->cfg.sender_id)
+		return 0;
 	if (p->acked_known && cum < p->acked_cum)
-		return; /* an older ack overtaken by a newer one */
+		return 0; /* an older ack overtaken by a newer one */
 	p->acked_known = true;
 	p->acked_cum = cum;
 	p->acked_top = top;
 	p->acked_bits = bits;
-	if (!nack)
-		return;
+	if (!a->nack)
+		return 0;
 	for (unsigned i = 0; i < 64; i++) {
 		uint64_t seq = cum + 1 + i;
 		struct slot *s;
@@ -373,32 +388,8 @@ static void take_record(struct rd_sync_channel *ch, struct peer *p, const uint8_
 		if (s != NULL && !s->gave_up)
 			resend(ch, s, p->id);
 		else
-			ch->hello_due = now; /* gone: our HELLO tells what we still hold */
+			ch->hello_due = a->now; /* gone: our HELLO tells what we still hold */
 	}
-}
-
-static int take_acks(struct rd_sync_channel *ch, struct peer *p, const uint8_t *pl, size_t len,
-                     bool nack, rd_time_t now)
-{
-	size_t n;
-
-	if (len < 4)
-		return RD_SYNC_STAT_BADPAYLOAD;
-	n = rd_get16(pl);
-	if (len != 4 + n * RD_SYNC_ACK_REC_LEN)
-		return RD_SYNC_STAT_BADPAYLOAD;
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *r = pl + 4 + i * RD_SYNC_ACK_REC_LEN;
-		uint64_t cum = rd_get64(r + 8), top = rd_get64(r + 16);
-		if (cum > top)
-			return RD_SYNC_STAT_BADPAYLOAD;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *r = pl + 4 + i * RD_SYNC_ACK_REC_LEN;
-		if (rd_get32(r) == ch->cfg.sender_id)
-			take_record(ch, p, r, nack, now);
-	}
-	release(ch, now);
 	return 0;
 }
 
@@ -726,18 +717,13 @@ static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, 
 	return 0;
 }
 
-static int input_hello(struct rd_sync_channel *ch, struct peer *p, const uint8_t *pl, size_t len,
-                       rd_time_t now)
+/* A HELLO from p, checked by rd_sync_ctl_decode (next > 0, oldest <= next). */
+static void input_hello(struct rd_sync_channel *ch, struct peer *p, uint64_t next, uint64_t oldest,
+                        rd_time_t now)
 {
 	struct rx_window *w = &p->rx;
-	uint64_t next, oldest, lost = 0;
+	uint64_t lost = 0;
 
-	if (len != 16)
-		return RD_SYNC_STAT_BADPAYLOAD;
-	next = rd_get64(pl);
-	oldest = rd_get64(pl + 8);
-	if (next == 0 || oldest > next)
-		return RD_SYNC_STAT_BADPAYLOAD;
 	if (!w->init) {
 		/* A new peer: what it sent before `oldest` is gone for us. */
 		win_init(w, oldest - 1);
@@ -759,7 +745,7 @@ static int input_hello(struct rd_sync_channel *ch, struct peer *p, const uint8_t
 		}
 		drain(ch, p, now);
 		count_lost(ch, p, lost, now);
-		return 0;
+		return;
 	}
 	if (next - 1 > w->top) {
 		/* The sender sent DATA we never saw: ask for it. */
@@ -778,7 +764,6 @@ static int input_hello(struct rd_sync_channel *ch, struct peer *p, const uint8_t
 	if (w->cum < w->top)
 		p->nack_now = true;
 	count_lost(ch, p, lost, now);
-	return 0;
 }
 
 int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len, rd_time_t now)
@@ -812,20 +797,26 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 		if (bad != 0)
 			return bad;
 	} else {
-		/* Validate the payload before the replay window moves. */
+		/*
+		 * The replay check comes first (a replayed envelope counts as
+		 * such whatever it carries), but a refused payload must not move
+		 * the window. rd_sync_ctl_decode checks the whole payload before
+		 * calling take_record, so a refusal changes nothing else.
+		 */
 		struct ctl_window saved = p->ctl;
+		struct ack_ctx ax = {ch, p, h.type == RD_SYNC_ENV_NACK, now};
+		struct rd_sync_ctl c;
 		bad = ctl_accept(&p->ctl, h.seq);
 		if (bad != 0)
 			return refuse(ch, bad, RD_ERR_REPLAY);
-		if (h.type == RD_SYNC_ENV_HELLO)
-			bad = input_hello(ch, p, ch->scratch, (size_t)n, now);
-		else
-			bad = take_acks(ch, p, ch->scratch, (size_t)n, h.type == RD_SYNC_ENV_NACK,
-			                now);
-		if (bad != 0) {
+		if (rd_sync_ctl_decode(h.type, ch->scratch, (size_t)n, &c, take_record, &ax) != 0) {
 			p->ctl = saved;
-			return refuse(ch, bad, RD_ERR_PROTO);
+			return refuse(ch, c.stat, RD_ERR_PROTO);
 		}
+		if (c.type == RD_SYNC_ENV_HELLO)
+			input_hello(ch, p, c.next, c.oldest, now);
+		else
+			release(ch, now);
 		ch->stats[RD_SYNC_STAT_OPENED]++;
 	}
 	if (created) {
@@ -840,7 +831,7 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 
 static void send_hello(struct rd_sync_channel *ch, rd_time_t now)
 {
-	uint8_t pl[16];
+	uint8_t pl[RD_SYNC_HELLO_LEN];
 
 	rd_put64(pl, ch->next_seq);
 	rd_put64(pl + 8, ch->count > 0 ? ring_at(ch, 0)->seq : ch->next_seq);

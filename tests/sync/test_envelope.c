@@ -1,4 +1,7 @@
-/* Unit tests for the secure envelope, key files and the secure channel. */
+/*
+ * Unit tests for the secure envelope, key files, control payloads
+ * (rd_sync_ctl_decode) and the secure channel.
+ */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +258,255 @@ START_TEST(key_generate_uses_random_hook)
 	ck_assert_uint_eq(a.key[31], 31);
 	rd_sync_key_generate(9, NULL, &b);
 	ck_assert_mem_ne(a.key, b.key, RD_SYNC_KEY_LEN);
+}
+END_TEST
+
+/* ---- control payloads (rd_sync_ctl_decode) ------------------------- */
+
+static size_t put_hello(uint8_t *pl, uint64_t next, uint64_t oldest)
+{
+	rd_put64(pl, next);
+	rd_put64(pl + 8, oldest);
+	return RD_SYNC_HELLO_LEN;
+}
+
+/* Record i of an ACK payload whose prefix says `count` (reserved words as given). */
+static void put_ack_rec(uint8_t *pl, size_t i, uint32_t sender, uint32_t reserved, uint64_t cum,
+                        uint64_t top, uint64_t bits)
+{
+	uint8_t *r = pl + RD_SYNC_ACK_HDR_LEN + i * RD_SYNC_ACK_REC_LEN;
+	rd_put32(r, sender);
+	rd_put32(r + 4, reserved);
+	rd_put64(r + 8, cum);
+	rd_put64(r + 16, top);
+	rd_put64(r + 24, bits);
+}
+
+struct recs_seen {
+	size_t n;
+	struct rd_sync_ack_rec r[4];
+	int stop_at; /* return 7 from the call with this index (-1: never) */
+};
+
+static int collect_rec(void *user, const struct rd_sync_ack_rec *rec)
+{
+	struct recs_seen *s = user;
+	if (s->n < 4)
+		s->r[s->n] = *rec;
+	if ((int)s->n++ == s->stop_at)
+		return 7;
+	return 0;
+}
+
+START_TEST(ctl_decode_accepts_hello)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+	struct rd_sync_ctl c;
+
+	put_hello(pl, 9000, 8990);
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
+	ck_assert_uint_eq(c.type, RD_SYNC_ENV_HELLO);
+	ck_assert_int_eq(c.error, RD_SYNC_CTL_OK);
+	ck_assert_int_eq(c.stat, RD_SYNC_STAT_OPENED);
+	ck_assert_uint_eq(c.next, 9000);
+	ck_assert_uint_eq(c.oldest, 8990);
+	ck_assert_uint_eq(c.nrecs, 0);
+	/* oldest == next (nothing held) and the extremes are in range. */
+	put_hello(pl, 5, 5);
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
+	put_hello(pl, UINT64_MAX, 0);
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
+	ck_assert_uint_eq(c.next, UINT64_MAX);
+	ck_assert_uint_eq(c.oldest, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_accepts_ack_and_nack_records_in_order)
+{
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN] = {0};
+	struct recs_seen seen;
+	struct rd_sync_ctl c;
+
+	rd_put16(pl, 2);
+	rd_put16(pl + 2, 0xffff); /* reserved: not checked */
+	put_ack_rec(pl, 0, 0xcafe0001, 0, 5001, 5002, 1);
+	put_ack_rec(pl, 1, 0xb, 0xdeadbeef, 7, 7, 0);
+	for (uint8_t t = RD_SYNC_ENV_ACK; t <= RD_SYNC_ENV_NACK; t++) {
+		memset(&seen, 0, sizeof(seen));
+		seen.stop_at = -1;
+		ck_assert_int_eq(rd_sync_ctl_decode(t, pl, sizeof(pl), &c, collect_rec, &seen), 0);
+		ck_assert_uint_eq(c.type, t);
+		ck_assert_int_eq(c.error, RD_SYNC_CTL_OK);
+		ck_assert_uint_eq(c.nrecs, 2);
+		ck_assert_uint_eq(seen.n, 2);
+		ck_assert_uint_eq(seen.r[0].sender, 0xcafe0001);
+		ck_assert_uint_eq(seen.r[0].cumulative, 5001);
+		ck_assert_uint_eq(seen.r[0].top, 5002);
+		ck_assert_uint_eq(seen.r[0].bitmap, 1);
+		ck_assert_uint_eq(seen.r[1].sender, 0xb);
+		ck_assert_uint_eq(seen.r[1].cumulative, 7);
+		ck_assert_uint_eq(seen.r[1].top, 7);
+	}
+	/* Without a callback the records are still checked and counted. */
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_ACK, pl, sizeof(pl), &c, NULL, NULL), 0);
+	ck_assert_uint_eq(c.nrecs, 2);
+}
+END_TEST
+
+START_TEST(ctl_decode_accepts_ack_without_records)
+{
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN] = {0};
+	struct recs_seen seen = {.stop_at = -1};
+	struct rd_sync_ctl c;
+
+	ck_assert_int_eq(
+	    rd_sync_ctl_decode(RD_SYNC_ENV_ACK, pl, sizeof(pl), &c, collect_rec, &seen), 0);
+	ck_assert_uint_eq(c.nrecs, 0);
+	ck_assert_uint_eq(seen.n, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_returns_the_callbacks_value)
+{
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN] = {0};
+	struct recs_seen seen = {.stop_at = 0};
+	struct rd_sync_ctl c;
+
+	rd_put16(pl, 2);
+	ck_assert_int_eq(
+	    rd_sync_ctl_decode(RD_SYNC_ENV_NACK, pl, sizeof(pl), &c, collect_rec, &seen), 7);
+	ck_assert_uint_eq(seen.n, 1); /* the walk stopped */
+}
+END_TEST
+
+/* Asserts a refusal: RD_ERR_PROTO, the error, BADPAYLOAD, the offset. */
+static void assert_refused(uint8_t type, const uint8_t *pl, size_t len, int error, size_t offset)
+{
+	struct recs_seen seen = {.stop_at = -1};
+	struct rd_sync_ctl c;
+
+	ck_assert_int_eq(rd_sync_ctl_decode(type, pl, len, &c, collect_rec, &seen), RD_ERR_PROTO);
+	ck_assert_str_eq(rd_sync_ctl_error_name(c.error), rd_sync_ctl_error_name(error));
+	ck_assert_int_eq(c.stat, error == RD_SYNC_CTL_BADTYPE ? RD_SYNC_STAT_BADTYPE
+	                                                      : RD_SYNC_STAT_BADPAYLOAD);
+	ck_assert_uint_eq(c.offset, offset);
+	ck_assert_uint_eq(seen.n, 0); /* nothing of a refused payload is delivered */
+	ck_assert_uint_eq(c.nrecs, 0);
+}
+
+START_TEST(ctl_decode_refuses_hello_of_wrong_length)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN + 8];
+	const size_t lens[] = {0, 1, 8, 15, 17, 24};
+
+	memset(pl, 0, sizeof(pl));
+	put_hello(pl, 10, 1);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		assert_refused(RD_SYNC_ENV_HELLO, pl, lens[i], RD_SYNC_CTL_HELLO_LEN, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_hello_with_next_zero)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+
+	put_hello(pl, 0, 0);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_NEXT_ZERO, 0);
+	/* Both rules broken: next 0 is the one named. */
+	put_hello(pl, 0, 5);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_NEXT_ZERO, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_hello_with_oldest_above_next)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+
+	put_hello(pl, 10, 11);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, 8);
+	put_hello(pl, 1, UINT64_MAX);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, 8);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_ack_shorter_than_its_prefix)
+{
+	uint8_t pl[4] = {0, 0, 0, 0};
+
+	for (size_t len = 0; len < RD_SYNC_ACK_HDR_LEN; len++) {
+		assert_refused(RD_SYNC_ENV_ACK, pl, len, RD_SYNC_CTL_ACK_SHORT, 0);
+		assert_refused(RD_SYNC_ENV_NACK, pl, len, RD_SYNC_CTL_ACK_SHORT, 0);
+	}
+	assert_refused(RD_SYNC_ENV_ACK, NULL, 0, RD_SYNC_CTL_ACK_SHORT, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_ack_whose_count_disagrees_with_length)
+{
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN + 1] = {0};
+	const size_t one = RD_SYNC_ACK_HDR_LEN + RD_SYNC_ACK_REC_LEN;
+
+	rd_put16(pl, 2); /* two announced, one there */
+	assert_refused(RD_SYNC_ENV_ACK, pl, one, RD_SYNC_CTL_ACK_COUNT, 0);
+	rd_put16(pl, 1); /* one announced, a trailing byte */
+	assert_refused(RD_SYNC_ENV_ACK, pl, one + 1, RD_SYNC_CTL_ACK_COUNT, 0);
+	rd_put16(pl, 0); /* none announced, one there */
+	assert_refused(RD_SYNC_ENV_NACK, pl, one, RD_SYNC_CTL_ACK_COUNT, 0);
+	rd_put16(pl, 0xffff); /* the largest count: no overflow, just wrong */
+	assert_refused(RD_SYNC_ENV_ACK, pl, sizeof(pl), RD_SYNC_CTL_ACK_COUNT, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_ack_record_with_cumulative_above_top)
+{
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN] = {0};
+
+	rd_put16(pl, 2);
+	put_ack_rec(pl, 0, 0xa, 0, 6, 6, 0);
+	put_ack_rec(pl, 1, 0xb, 0, 7, 6, 0);
+	/* The good first record is not delivered either; offset: record 1's cumulative. */
+	assert_refused(RD_SYNC_ENV_NACK, pl, sizeof(pl), RD_SYNC_CTL_ACK_CUM_ABOVE_TOP,
+	               RD_SYNC_ACK_HDR_LEN + RD_SYNC_ACK_REC_LEN + 8);
+	put_ack_rec(pl, 0, 0xa, 0, UINT64_MAX, 0, 0);
+	assert_refused(RD_SYNC_ENV_ACK, pl, sizeof(pl), RD_SYNC_CTL_ACK_CUM_ABOVE_TOP,
+	               RD_SYNC_ACK_HDR_LEN + 8);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_data_and_unknown_types)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+	const uint8_t types[] = {0, RD_SYNC_ENV_DATA, 5, 255};
+
+	put_hello(pl, 10, 1);
+	for (size_t i = 0; i < sizeof(types); i++)
+		assert_refused(types[i], pl, sizeof(pl), RD_SYNC_CTL_BADTYPE, 0);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_bad_arguments)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+	struct rd_sync_ctl c;
+
+	put_hello(pl, 10, 1);
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), NULL, NULL, NULL),
+	                 RD_ERR_INVAL);
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, NULL, 16, &c, NULL, NULL),
+	                 RD_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(ctl_error_names_are_distinct)
+{
+	for (int i = 0; i < RD_SYNC_CTL_ERROR_MAX; i++) {
+		ck_assert_str_ne(rd_sync_ctl_error_name(i), "unknown");
+		for (int j = 0; j < i; j++)
+			ck_assert_str_ne(rd_sync_ctl_error_name(i), rd_sync_ctl_error_name(j));
+	}
+	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_HELLO_NEXT_ZERO), "hello_next_zero");
+	ck_assert_str_eq(rd_sync_ctl_error_name(-1), "unknown");
+	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_ERROR_MAX), "unknown");
 }
 END_TEST
 
@@ -801,6 +1053,81 @@ START_TEST(channel_refuses_malformed_control_payloads)
 }
 END_TEST
 
+struct ctl_case {
+	uint8_t type;
+	size_t len;
+	uint8_t pl[RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN];
+};
+
+static struct ctl_case *ctl_case_add(struct ctl_case *cases, size_t *n, uint8_t type)
+{
+	struct ctl_case *c = &cases[(*n)++];
+	memset(c, 0, sizeof(*c));
+	c->type = type;
+	return c;
+}
+
+/*
+ * The channel refuses a control payload exactly when rd_sync_ctl_decode
+ * does, counting it badpayload, and takes the ones it accepts.
+ */
+START_TEST(channel_refuses_exactly_what_ctl_decode_refuses)
+{
+	struct ctl_case cases[12], *k;
+	size_t nc = 0, ngood;
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint64_t seq = 5000;
+
+	/* Accepted. */
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1000, 1000);
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
+	k->len = RD_SYNC_ACK_HDR_LEN;
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
+	rd_put16(k->pl, 1);
+	put_ack_rec(k->pl, 0, 0xb, 0, 999, 999, 0);
+	k->len = RD_SYNC_ACK_HDR_LEN + RD_SYNC_ACK_REC_LEN;
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_NACK);
+	rd_put16(k->pl, 2);
+	put_ack_rec(k->pl, 0, 0xc, 0, 3, 9, 5);
+	put_ack_rec(k->pl, 1, 0xb, 0, 999, 999, 0);
+	k->len = RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN;
+	ngood = nc;
+	/* Refused, one for each rule. */
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1000, 1000) - 8;
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 0, 0);
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1000, 1001);
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_NACK);
+	k->len = 3;
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
+	rd_put16(k->pl, 2);
+	k->len = RD_SYNC_ACK_HDR_LEN + RD_SYNC_ACK_REC_LEN;
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
+	rd_put16(k->pl, 2);
+	put_ack_rec(k->pl, 1, 0xb, 0, 1000, 999, 0);
+	k->len = RD_SYNC_ACK_HDR_LEN + 2 * RD_SYNC_ACK_REC_LEN;
+
+	for (size_t i = 0; i < nc; i++) {
+		struct rd_sync_ctl c;
+		uint64_t bad = node_stat(&b, RD_SYNC_STAT_BADPAYLOAD);
+		uint64_t opened = node_stat(&b, RD_SYNC_STAT_OPENED);
+		int want =
+		    rd_sync_ctl_decode(cases[i].type, cases[i].pl, cases[i].len, &c, NULL, NULL);
+		ck_assert_int_eq(want, i < ngood ? 0 : RD_ERR_PROTO);
+		ck_assert_int_eq(ctl_in(&b, cases[i].type, 0xa, seq++, cases[i].pl, cases[i].len),
+		                 want);
+		ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADPAYLOAD) - bad, want != 0);
+		ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_OPENED) - opened, want == 0);
+	}
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_refuses_new_sender_when_peer_table_full)
 {
 	struct node a, b;
@@ -1061,6 +1388,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("envelope");
 	TCase *e = tcase_create("envelope");
 	TCase *k = tcase_create("keyfile");
+	TCase *t = tcase_create("control");
 	TCase *c = tcase_create("channel");
 
 	tcase_add_test(e, seal_then_open_returns_header_and_payload);
@@ -1079,6 +1407,21 @@ static Suite *suite(void)
 	tcase_add_test(k, key_generate_uses_random_hook);
 	suite_add_tcase(s, k);
 
+	tcase_add_test(t, ctl_decode_accepts_hello);
+	tcase_add_test(t, ctl_decode_accepts_ack_and_nack_records_in_order);
+	tcase_add_test(t, ctl_decode_accepts_ack_without_records);
+	tcase_add_test(t, ctl_decode_returns_the_callbacks_value);
+	tcase_add_test(t, ctl_decode_refuses_hello_of_wrong_length);
+	tcase_add_test(t, ctl_decode_refuses_hello_with_next_zero);
+	tcase_add_test(t, ctl_decode_refuses_hello_with_oldest_above_next);
+	tcase_add_test(t, ctl_decode_refuses_ack_shorter_than_its_prefix);
+	tcase_add_test(t, ctl_decode_refuses_ack_whose_count_disagrees_with_length);
+	tcase_add_test(t, ctl_decode_refuses_ack_record_with_cumulative_above_top);
+	tcase_add_test(t, ctl_decode_refuses_data_and_unknown_types);
+	tcase_add_test(t, ctl_decode_refuses_bad_arguments);
+	tcase_add_test(t, ctl_error_names_are_distinct);
+	suite_add_tcase(s, t);
+
 	tcase_add_test(c, channel_delivers_data_once_and_acks_it);
 	tcase_add_test(c, channel_refuses_replayed_envelope);
 	tcase_add_test(c, channel_refuses_envelope_older_than_window);
@@ -1092,6 +1435,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_hello_nacks_again_for_holes_still_open);
 	tcase_add_test(c, channel_nacks_do_not_spend_the_timers_tries);
 	tcase_add_test(c, channel_refuses_malformed_control_payloads);
+	tcase_add_test(c, channel_refuses_exactly_what_ctl_decode_refuses);
 	tcase_add_test(c, channel_refuses_new_sender_when_peer_table_full);
 	tcase_add_test(c, channel_refuses_out_of_order_data_it_cannot_hold);
 	tcase_add_test(c, channel_holds_new_peers_data_until_its_hello);

@@ -77,6 +77,80 @@ if "$ctl" decode pfsync "$dir/ttl.pcap" >/dev/null 2>"$dir/err"; then
 fi
 grep -q "packet 1 refused: badttl" "$dir/err" || fail "ttl message: $(cat "$dir/err")"
 
+# Control envelopes (ACK/NACK/HELLO) whose payload a channel refuses are
+# refused here too, with the decoder's reason; the good ones around them
+# print. Sealed under DIR/key with libsodium (through ctypes), so the
+# payload rules, not the envelope, are what is tested.
+python3 - "$dir/key" "$dir/badctl.pcap" <<'PY'
+import ctypes, ctypes.util, struct, sys
+keyid, key = None, None
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w and w[0] == "keyid": keyid = int(w[1])
+    if w and w[0] == "key": key = bytes.fromhex(w[1])
+so = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+assert so.sodium_init() >= 0
+enc = so.crypto_aead_xchacha20poly1305_ietf_encrypt
+enc.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_ulonglong), ctypes.c_char_p,
+                ctypes.c_ulonglong, ctypes.c_char_p, ctypes.c_ulonglong, ctypes.c_void_p,
+                ctypes.c_char_p, ctypes.c_char_p]
+ACK, NACK, HELLO = 2, 3, 4
+def seal(typ, seq, pl, sender=0xcafe0002):
+    nonce = struct.pack(">IBQ", sender, typ, seq) + bytes(range(11))
+    hdr = b"RD" + bytes([1, typ]) + struct.pack(">IIQ", keyid, sender, seq) + nonce
+    out = ctypes.create_string_buffer(len(pl) + 16)
+    n = ctypes.c_ulonglong()
+    assert enc(out, ctypes.byref(n), pl, len(pl), hdr, len(hdr), None, nonce, key) == 0
+    return hdr + out.raw[:n.value]
+def hello(nxt, oldest): return struct.pack(">QQ", nxt, oldest)
+def acks(count, *recs):
+    return struct.pack(">HH", count, 0) + b"".join(struct.pack(">IIQQQ", s, 0, c, t, b) for s, c, t, b in recs)
+envs = [
+    seal(HELLO, 1, hello(9000, 8990)),                    # 1 good
+    seal(HELLO, 2, hello(9000, 8990)[:8]),                # 2 hello_len
+    seal(HELLO, 3, hello(0, 0)),                          # 3 hello_next_zero
+    seal(HELLO, 4, hello(9000, 9001)),                    # 4 hello_oldest_above_next
+    seal(ACK, 5, acks(2, (0xdeadbeef, 1, 2, 0))),         # 5 ack_count
+    seal(NACK, 6, acks(1, (0xdeadbeef, 7, 6, 0))),        # 6 ack_cum_above_top
+    seal(ACK, 7, b"\0\0"),                                # 7 ack_short
+    seal(ACK, 8, acks(1, (0xdeadbeef, 6, 7, 1))),         # 8 good
+]
+def csum(b):
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16); s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+with open(sys.argv[2], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i, e in enumerate(envs):
+        udp = struct.pack(">HHHH", 8240, 8240, 8 + len(e), 0) + e
+        ip = bytearray(struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                                   bytes([10, 0, 0, 2]), bytes([224, 0, 0, 240])))
+        ip[10:12] = struct.pack(">H", csum(bytes(ip)))
+        frame = bytes.fromhex("01005e0000f0" "020000000002" "0800") + bytes(ip) + udp
+        f.write(struct.pack("<IIII", 1, i, len(frame), len(frame)) + frame)
+PY
+rc=0
+"$ctl" decode pfsync "$dir/badctl.pcap" --key "$dir/key" >"$dir/badctl.json" 2>"$dir/err" || rc=$?
+[ "$rc" = 1 ] || fail "bad control payloads: exit $rc, want 1: $(cat "$dir/err")"
+for want in \
+	"packet 2 refused: badpayload (hello_len, hello payload byte 0)" \
+	"packet 3 refused: badpayload (hello_next_zero, hello payload byte 0)" \
+	"packet 4 refused: badpayload (hello_oldest_above_next, hello payload byte 8)" \
+	"packet 5 refused: badpayload (ack_count, ack payload byte 0)" \
+	"packet 6 refused: badpayload (ack_cum_above_top, nack payload byte 12)" \
+	"packet 7 refused: badpayload (ack_short, ack payload byte 0)"; do
+	grep -qF "$want" "$dir/err" || fail "missing \"$want\" in: $(cat "$dir/err")"
+done
+grep -qF "6 packet(s) refused" "$dir/err" || fail "refusal count: $(cat "$dir/err")"
+python3 - "$dir/badctl.json" <<'PY'
+import json, sys
+msgs = [json.loads(l) for l in open(sys.argv[1])]
+assert [m["packet"] for m in msgs] == [1, 8], msgs
+assert msgs[0]["envelope"] == "hello" and msgs[0]["next_seq"] == 9000 and msgs[0]["oldest_seq"] == 8990
+assert msgs[1]["envelope"] == "ack" and msgs[1]["acks"] == [
+    {"sender": "deadbeef", "cumulative": 6, "top": 7, "bitmap": "0000000000000001"}], msgs[1]
+PY
+
 # genkey writes a mode 0600 key file that decode accepts, and never overwrites.
 "$ctl" sync genkey "$dir/new.key" --keyid 9
 [ "$(stat -c %a "$dir/new.key")" = 600 ] || fail "key file mode"

@@ -34,7 +34,8 @@
  * lost tail messages) without waiting for data, and gives up at once on
  * holes the sender can no longer fill (reported through `lost`, which the
  * sync engine answers with a bulk update request). A NACK for DATA the
- * sender no longer holds makes it send a HELLO at once.
+ * sender no longer holds makes it send a HELLO at once. rd_sync_ctl_decode
+ * checks and decodes ACK, NACK and HELLO payloads (the channel uses it).
  *
  * DATA and control envelopes (ACK/NACK/HELLO) use separate sequence
  * spaces, each with its own replay window per sender.
@@ -172,6 +173,90 @@ int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr
  */
 int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, const uint8_t *pkt, size_t len,
                      struct rd_sync_env_hdr *h, uint8_t *out, size_t cap, int *reason);
+
+/* ---- control payloads (ACK, NACK, HELLO) ---------------------------- */
+
+#define RD_SYNC_ACK_HDR_LEN 4  /* {u16 count, u16 0} before the records */
+#define RD_SYNC_HELLO_LEN   16 /* {u64 next, u64 oldest} */
+
+/*
+ * Why rd_sync_ctl_decode refused a control payload (struct rd_sync_ctl's
+ * error). Every one is counted RD_SYNC_STAT_BADPAYLOAD by a channel, except
+ * BADTYPE (RD_SYNC_STAT_BADTYPE), which a channel never meets: the
+ * envelope's opener refuses unknown types and DATA is not a control type.
+ */
+enum rd_sync_ctl_error {
+	RD_SYNC_CTL_OK = 0,
+	RD_SYNC_CTL_BADTYPE,                 /* "badtype": not ACK, NACK or HELLO */
+	RD_SYNC_CTL_ACK_SHORT,               /* "ack_short": ACK/NACK under its 4-byte prefix */
+	RD_SYNC_CTL_ACK_COUNT,               /* "ack_count": length is not 4 + count * 32 */
+	RD_SYNC_CTL_ACK_CUM_ABOVE_TOP,       /* "ack_cum_above_top": a record's cumulative > top */
+	RD_SYNC_CTL_HELLO_LEN,               /* "hello_len": HELLO payload is not 16 bytes */
+	RD_SYNC_CTL_HELLO_NEXT_ZERO,         /* "hello_next_zero": HELLO next is 0 */
+	RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, /* "hello_oldest_above_next": oldest > next */
+	RD_SYNC_CTL_ERROR_MAX,
+};
+
+/* rd_sync_ctl_error_name - the short name above ("hello_len", ...), or "unknown". */
+const char *rd_sync_ctl_error_name(int error);
+
+/*
+ * One ACK/NACK record: of the DATA `sender` sent, every sequence number up
+ * to `cumulative` arrived, so did cumulative + 1 + i for each set bit i of
+ * `bitmap`, and `top` (>= cumulative) is the highest seen. The record's
+ * reserved word (sent 0) is not checked, nor is the prefix's.
+ */
+struct rd_sync_ack_rec {
+	uint32_t sender;
+	uint64_t cumulative;
+	uint64_t top;
+	uint64_t bitmap;
+};
+
+/* What rd_sync_ctl_decode learned about a control payload. */
+struct rd_sync_ctl {
+	uint8_t type;    /* the type decoded (as passed in) */
+	int error;       /* enum rd_sync_ctl_error: RD_SYNC_CTL_OK, or the refusal */
+	int stat;        /* enum rd_sync_stat: RD_SYNC_STAT_OPENED, or the channel's reason */
+	size_t offset;   /* payload byte where the refusal was found (0 when accepted) */
+	size_t nrecs;    /* ACK/NACK: records (each checked); 0 for HELLO */
+	uint64_t next;   /* HELLO: next DATA sequence number the sender will use (> 0) */
+	uint64_t oldest; /* HELLO: oldest DATA it still holds for resending (<= next) */
+};
+
+/*
+ * Callback receiving each record of an accepted ACK/NACK, in payload
+ * order. `rec` is valid only during the call. Return 0 to continue; any
+ * other value stops the walk and is returned by rd_sync_ctl_decode.
+ */
+typedef int (*rd_sync_ack_fn)(void *user, const struct rd_sync_ack_rec *rec);
+
+/*
+ * rd_sync_ctl_decode - check and decode the payload of a control envelope
+ * of `type` (the opened plaintext of rd_sync_env_open), applying exactly
+ * the rules a channel applies before acting on one:
+ *
+ *   ACK, NACK  at least RD_SYNC_ACK_HDR_LEN bytes (else ACK_SHORT); the
+ *              length is 4 + count * RD_SYNC_ACK_REC_LEN (else ACK_COUNT);
+ *              every record has cumulative <= top (else ACK_CUM_ABOVE_TOP,
+ *              offset of that record's cumulative). Count 0 is accepted.
+ *   HELLO      exactly RD_SYNC_HELLO_LEN bytes (else HELLO_LEN); next != 0
+ *              (else HELLO_NEXT_ZERO, offset 0); oldest <= next (else
+ *              HELLO_OLDEST_ABOVE_NEXT, offset 8).
+ *   other      BADTYPE.
+ *
+ * The whole payload is checked first: a refused payload calls fn never.
+ * An accepted ACK/NACK then calls fn (may be NULL) for each record. *out is
+ * always filled (its error and stat name the refusal).
+ *
+ * Returns 0, RD_ERR_PROTO (refused: out->error, out->stat, out->offset),
+ * RD_ERR_INVAL (out NULL, or payload NULL with len > 0), or fn's non-zero
+ * value. Memory: payload is only read during the call and not retained;
+ * *out holds no pointer into it. Thread-safe (fn runs on the calling
+ * thread).
+ */
+int rd_sync_ctl_decode(uint8_t type, const uint8_t *payload, size_t len, struct rd_sync_ctl *out,
+                       rd_sync_ack_fn fn, void *user);
 
 /* ---- secure channel ------------------------------------------------ */
 
