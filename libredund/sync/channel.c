@@ -448,8 +448,8 @@ int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_ch
 	memcpy(ch->keys, cfg->keys, cfg->nkeys * sizeof(cfg->keys[0]));
 	ch->nkeys = cfg->nkeys;
 	ch->send_key = send_key;
-	ch->next_seq = cfg->seq_start;
-	ch->next_ctl = cfg->seq_start;
+	ch->next_seq = cfg->seq_start ? cfg->seq_start : 1;
+	ch->next_ctl = ch->next_seq;
 	ch->hello_due = 0;
 	ch->peers = rd_calloc(cfg->mem, ch->cfg.max_peers, sizeof(*ch->peers));
 	ch->ring = rd_calloc(cfg->mem, ch->cfg.resend_slots, sizeof(*ch->ring));

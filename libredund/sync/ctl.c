@@ -20,6 +20,7 @@ static const char *const error_names[RD_SYNC_CTL_ERROR_MAX] = {
     [RD_SYNC_CTL_ACK_CUM_ABOVE_TOP] = "ack_cum_above_top",
     [RD_SYNC_CTL_HELLO_LEN] = "hello_len",
     [RD_SYNC_CTL_HELLO_NEXT_ZERO] = "hello_next_zero",
+    [RD_SYNC_CTL_HELLO_OLDEST_ZERO] = "hello_oldest_zero",
     [RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT] = "hello_oldest_above_next",
 };
 
@@ -85,6 +86,8 @@ static int decode_hello(const uint8_t *pl, size_t len, struct rd_sync_ctl *out)
 		return ctl_refuse(out, RD_SYNC_CTL_HELLO_NEXT_ZERO, 0);
 	if (oldest > next)
 		return ctl_refuse(out, RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, 8);
+	if (oldest == 0) /* no DATA has sequence number 0: the peer's window would wrap */
+		return ctl_refuse(out, RD_SYNC_CTL_HELLO_OLDEST_ZERO, 8);
 	out->next = next;
 	out->oldest = oldest;
 	return 0;

@@ -36,6 +36,8 @@ static int reference(uint8_t type, const uint8_t *p, size_t len, size_t *offset)
 		*offset = 8;
 		if (rd_get64(p + 8) > rd_get64(p))
 			return RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT;
+		if (rd_get64(p + 8) == 0)
+			return RD_SYNC_CTL_HELLO_OLDEST_ZERO;
 		*offset = 0;
 		return RD_SYNC_CTL_OK;
 	}

@@ -314,10 +314,10 @@ START_TEST(ctl_decode_accepts_hello)
 	/* oldest == next (nothing held) and the extremes are in range. */
 	put_hello(pl, 5, 5);
 	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
-	put_hello(pl, UINT64_MAX, 0);
+	put_hello(pl, UINT64_MAX, 1);
 	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
 	ck_assert_uint_eq(c.next, UINT64_MAX);
-	ck_assert_uint_eq(c.oldest, 0);
+	ck_assert_uint_eq(c.oldest, 1);
 }
 END_TEST
 
@@ -426,6 +426,24 @@ START_TEST(ctl_decode_refuses_hello_with_oldest_above_next)
 	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, 8);
 	put_hello(pl, 1, UINT64_MAX);
 	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, 8);
+}
+END_TEST
+
+/*
+ * No DATA is numbered 0, so a HELLO saying the sender still holds from 0
+ * is malformed; taken, it would start a new peer's window at the top of
+ * the number space and refuse all its DATA as replays.
+ */
+START_TEST(ctl_decode_refuses_hello_with_oldest_zero)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+
+	put_hello(pl, 7, 0);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_OLDEST_ZERO, 8);
+	put_hello(pl, UINT64_MAX, 0);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_OLDEST_ZERO, 8);
+	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_HELLO_OLDEST_ZERO),
+	                 "hello_oldest_zero");
 }
 END_TEST
 
@@ -581,6 +599,9 @@ static void node_lost(void *user, uint32_t peer, rd_time_t now)
 	nd->lost_calls++;
 }
 
+/* The first sequence number the nodes made next use (0 means 1). */
+static uint64_t seq_start = 1000;
+
 static void node_init_mem(struct node *nd, struct net *net, uint32_t id,
                           const struct rd_sync_key *keys, size_t nkeys, uint32_t send_key,
                           const struct rd_mem *mem)
@@ -590,10 +611,10 @@ static void node_init_mem(struct node *nd, struct net *net, uint32_t id,
 	memset(nd, 0, sizeof(*nd));
 	nd->net = net;
 	nd->id = id;
-	nd->base = 1000;
+	nd->base = seq_start == 0 ? 1 : seq_start;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.sender_id = id;
-	cfg.seq_start = 1000;
+	cfg.seq_start = seq_start;
 	cfg.keys = keys;
 	cfg.nkeys = nkeys;
 	cfg.send_key_id = send_key;
@@ -693,6 +714,26 @@ START_TEST(channel_delivers_data_once_and_acks_it)
 	net_tick(net, 10 + 5 * RD_MSEC);
 	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_ACKS_SENT), 1);
 	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/* seq_start 0 numbers from 1: the HELLO and the first DATA are accepted. */
+START_TEST(channel_with_seq_start_zero_numbers_from_one)
+{
+	struct node a, b;
+	struct net *net;
+
+	seq_start = 0;
+	net = pair(&a, &b);
+	seq_start = 1000;
+	send_str(&a, "first", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	ck_assert_uint_eq(b.delivered[0], 1); /* sequence number 1 */
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADPAYLOAD), 0);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_TOOOLD), 0);
 	net_free(net);
 	free(net);
 }
@@ -1073,7 +1114,7 @@ static struct ctl_case *ctl_case_add(struct ctl_case *cases, size_t *n, uint8_t 
  */
 START_TEST(channel_refuses_exactly_what_ctl_decode_refuses)
 {
-	struct ctl_case cases[12], *k;
+	struct ctl_case cases[13], *k;
 	size_t nc = 0, ngood;
 	struct node a, b;
 	struct net *net = pair(&a, &b);
@@ -1101,6 +1142,8 @@ START_TEST(channel_refuses_exactly_what_ctl_decode_refuses)
 	k->len = put_hello(k->pl, 0, 0);
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
 	k->len = put_hello(k->pl, 1000, 1001);
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1000, 0);
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_NACK);
 	k->len = 3;
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
@@ -1414,6 +1457,8 @@ static Suite *suite(void)
 	tcase_add_test(t, ctl_decode_refuses_hello_of_wrong_length);
 	tcase_add_test(t, ctl_decode_refuses_hello_with_next_zero);
 	tcase_add_test(t, ctl_decode_refuses_hello_with_oldest_above_next);
+	tcase_add_test(t, ctl_decode_refuses_hello_with_oldest_zero);
+	tcase_add_test(t, channel_with_seq_start_zero_numbers_from_one);
 	tcase_add_test(t, ctl_decode_refuses_ack_shorter_than_its_prefix);
 	tcase_add_test(t, ctl_decode_refuses_ack_whose_count_disagrees_with_length);
 	tcase_add_test(t, ctl_decode_refuses_ack_record_with_cumulative_above_top);

@@ -194,6 +194,7 @@ enum rd_sync_ctl_error {
 	RD_SYNC_CTL_HELLO_LEN,               /* "hello_len": HELLO payload is not 16 bytes */
 	RD_SYNC_CTL_HELLO_NEXT_ZERO,         /* "hello_next_zero": HELLO next is 0 */
 	RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, /* "hello_oldest_above_next": oldest > next */
+	RD_SYNC_CTL_HELLO_OLDEST_ZERO,       /* "hello_oldest_zero": oldest is 0 */
 	RD_SYNC_CTL_ERROR_MAX,
 };
 
@@ -242,7 +243,8 @@ typedef int (*rd_sync_ack_fn)(void *user, const struct rd_sync_ack_rec *rec);
  *              offset of that record's cumulative). Count 0 is accepted.
  *   HELLO      exactly RD_SYNC_HELLO_LEN bytes (else HELLO_LEN); next != 0
  *              (else HELLO_NEXT_ZERO, offset 0); oldest <= next (else
- *              HELLO_OLDEST_ABOVE_NEXT, offset 8).
+ *              HELLO_OLDEST_ABOVE_NEXT, offset 8); oldest != 0 (else
+ *              HELLO_OLDEST_ZERO, offset 8: DATA numbers start at 1).
  *   other      BADTYPE.
  *
  * The whole payload is checked first: a refused payload calls fn never.
@@ -302,7 +304,7 @@ struct rd_sync_channel_cfg {
 	 * First sequence number of both spaces. Must be greater than any a
 	 * previous incarnation used under the same keys, or peers refuse the
 	 * messages as replays until the numbers pass the old ones: syncd uses
-	 * the realtime clock in ns.
+	 * the realtime clock in ns. 0 means 1 (no message is numbered 0).
 	 */
 	uint64_t seq_start;
 	const struct rd_sync_key *keys; /* copied; 1..RD_SYNC_MAX_KEYS */
