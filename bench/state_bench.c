@@ -550,6 +550,12 @@ int main(int argc, char **argv)
 			    "delete %.1fx\n",
 			    lr.hit / rb.hit, lr.miss / rb.miss, lr.ins / rb.ins, lr.del / rb.del,
 			    lr.hit / ut.hit, lr.miss / ut.miss, lr.ins / ut.ins, lr.del / ut.del);
+		if (!json)
+			printf(
+			    "  ratios burst/rbtree: hit %.1fx miss %.1fx; burst/uthash: hit %.1fx "
+			    "miss %.1fx\n",
+			    lr.hit_burst / rb.hit, lr.miss_burst / rb.miss, lr.hit_burst / ut.hit,
+			    lr.miss_burst / ut.miss);
 		if (sizes[s] == expiry_n)
 			bench_expiry(&w);
 		free_workload(&w);

@@ -851,7 +851,12 @@ size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key
 			    &t->kidx.cur.chunks[(uint32_t)h[i] & t->kidx.cur.mask];
 			unsigned mt = match_tags(c, tag_of(h[i]));
 			while (mt != 0) {
-				__builtin_prefetch(rd_slot(t, c->val[__builtin_ctz(mt)] >> 1));
+				/* A state's first 64 bytes (what a lookup reads) straddle two
+				 * lines. */
+				const char *sp =
+				    (const char *)rd_slot(t, c->val[__builtin_ctz(mt)] >> 1);
+				__builtin_prefetch(sp);
+				__builtin_prefetch(sp + 63);
 				mt &= mt - 1;
 			}
 		}
