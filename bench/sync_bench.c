@@ -3,9 +3,10 @@
  *
  *  1. codec: pfsync v6 encode plus decode of full states (INS messages),
  *     one core, packets filled to the MTU (1500 and 9000).
- *  1b. import: the receiving half of a bulk without the network: 1,000,000
- *     full states (INS packed to the MTU) applied by rd_sync_engine_input
- *     to an empty table on one core (the receiver's CPU bound).
+ *  1b. import: the receiving half of a bulk without the network: BUS START,
+ *     1,000,000 full states (UPD packed to the MTU), BUS END, applied by
+ *     rd_sync_engine_input to an empty table on one core (the receiver's
+ *     CPU bound).
  *  2. bulk: 1,000,000 states from one sync engine to another over a veth
  *     pair between two network namespaces, through the real transport
  *     (libredund io sync sockets; secure mode: the secure channel, sealed
@@ -206,7 +207,9 @@ static void bench_import(size_t mtu, size_t n)
 	char name[64];
 	rd_time_t t0, now = RD_SEC;
 
-	while (done < n) {
+	bool ended = false;
+
+	while (!ended) {
 		if (npkts == cap) {
 			cap = cap ? cap * 2 : 1024;
 			pkts = realloc(pkts, cap * sizeof(*pkts));
@@ -218,11 +221,26 @@ static void bench_import(size_t mtu, size_t n)
 		if (pkts[npkts] == NULL)
 			exit(1);
 		rd_pfsync_builder_init(&b, pkts[npkts], mtu);
-		m.action = RD_PFSYNC_ACT_INS;
+		if (npkts == 0) {
+			memset(&m, 0, sizeof(m));
+			m.action = RD_PFSYNC_ACT_BUS;
+			m.u.bus.creatorid = 0x01020304;
+			m.u.bus.status = RD_PFSYNC_BUS_START;
+			rd_pfsync_builder_add(&b, &m);
+		}
+		m.action = RD_PFSYNC_ACT_UPD;
 		for (per = 0; done < n; per++, done++) {
 			fill_state(&m.u.state, (uint32_t)done);
 			if (rd_pfsync_builder_add(&b, &m) != 0)
 				break;
+		}
+		if (done == n) {
+			memset(&m, 0, sizeof(m));
+			m.action = RD_PFSYNC_ACT_BUS;
+			m.u.bus.creatorid = 0x01020304;
+			m.u.bus.status = RD_PFSYNC_BUS_END;
+			ended =
+			    rd_pfsync_builder_add(&b, &m) == 0; /* else in a packet of its own */
 		}
 		lens[npkts++] = rd_pfsync_builder_finish(&b);
 	}

@@ -98,12 +98,19 @@ struct rd_sync_engine {
 	unsigned breq_tries;
 	rd_time_t breq_due;
 	bool demoted;
-	/* Bulks being received (BUS START seen, END not yet), for reconcile. */
+	/*
+	 * Bulks being received (BUS START seen, END not yet). While one runs,
+	 * states applied from peers carry RD_STATE_F_MARK instead of an entry
+	 * (a million-state bulk makes no million entries): it is what
+	 * reconcile keeps, and until active_window after the last bulk ended
+	 * it counts as "touched by a peer" (bulk_end).
+	 */
 	struct {
 		uint32_t creatorid;
 		rd_time_t t0;
 	} bulks[8];
 	size_t nbulks;
+	rd_time_t bulk_end;
 
 	bool applying;   /* table events caused by our own imports are not ours */
 	int sending;     /* inside cbs.send: the packet buffer is in use */
@@ -376,9 +383,6 @@ static void ent_tidy(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
 {
 	struct ent *x = &e->ents[i];
 
-	/* While a bulk we asked for runs, touched marks what it carried. */
-	if (e->nbulks > 0 && x->touched != 0)
-		return;
 	if (x->q == Q_NONE && (x->touched == 0 || x->touched + e->cfg.active_window <= now))
 		ent_free(e, i);
 }
@@ -596,6 +600,16 @@ int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t
 	return 0;
 }
 
+/* Applied from a peer (touch) within the active window: tell it changes at once. */
+static bool touched_lately(const struct rd_sync_engine *e, const struct rd_state *st,
+                           const struct ent *x, rd_time_t now)
+{
+	if (x != NULL && x->touched != 0 && now < x->touched + e->cfg.active_window)
+		return true;
+	return (st->flags & RD_STATE_F_MARK) &&
+	       (e->nbulks > 0 || now < e->bulk_end + e->cfg.active_window);
+}
+
 /* ---- table events -------------------------------------------------- */
 
 void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, int ev, int why,
@@ -644,7 +658,7 @@ void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, i
 		x->updates = 0;
 	}
 	/* Active-active: a peer handles this flow too, tell it at once. */
-	if (x->touched != 0 && now < x->touched + e->cfg.active_window)
+	if (touched_lately(e, st, x, now))
 		urgent = true;
 	schedule(e, now, urgent);
 }
@@ -678,8 +692,12 @@ static unsigned stale_sides(const struct rd_state *st, const struct rd_state_pee
 	return s;
 }
 
-static void touch(struct rd_sync_engine *e, const struct rd_state *st, rd_time_t now)
+static void touch(struct rd_sync_engine *e, struct rd_state *st, rd_time_t now)
 {
+	if (e->nbulks > 0) {
+		st->flags |= RD_STATE_F_MARK; /* see bulks[] */
+		return;
+	}
 	uint32_t i = ent_get(e, st->id, st->creatorid);
 	if (i != NIL)
 		e->ents[i].touched = now;
@@ -773,8 +791,12 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 	} else if (ours_and_gone(e, info->id, info->creatorid)) {
 		return;
 	} else {
-		/* One hash and one lookup serve the tombstone test and touch. */
-		uint32_t i = ent_find_h(e, info->id, info->creatorid, it->h);
+		/*
+		 * One hash and one lookup serve the tombstone test and touch;
+		 * during a bulk with nothing buried, neither is needed.
+		 */
+		bool quick = e->nbulks > 0 && e->qhead[Q_DEAD] == NIL && e->qhead[Q_DEL_C] == NIL;
+		uint32_t i = quick ? NIL : ent_find_h(e, info->id, info->creatorid, it->h);
 		if (buried_at(e, i)) {
 			e->stats[RD_SYNC_ENG_STALE]++; /* a copy older than its delete */
 			return;
@@ -787,10 +809,14 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 			return;
 		}
 		e->stats[RD_SYNC_ENG_INSERTS]++;
-		if (i == NIL)
-			i = ent_add_h(e, info->id, info->creatorid, it->h);
-		if (i != NIL)
-			e->ents[i].touched = now;
+		if (e->nbulks > 0) {
+			st->flags |= RD_STATE_F_MARK;
+		} else {
+			if (i == NIL)
+				i = ent_add_h(e, info->id, info->creatorid, it->h);
+			if (i != NIL)
+				e->ents[i].touched = now;
+		}
 	}
 	if (it->want_ack) {
 		uint32_t i = ent_get(e, info->id, info->creatorid);
@@ -804,7 +830,7 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 static void in_state_flush(struct rd_sync_engine *e, rd_time_t now)
 {
 	/* The buckets were prefetched when queued: now the chains' heads. */
-	for (size_t i = 0; i < e->nbatch; i++) {
+	for (size_t i = 0; i < e->nbatch && e->nbulks == 0; i++) {
 		uint32_t head = e->buckets[e->batch[i].h & (e->nbuckets - 1)];
 		if (head != NIL)
 			__builtin_prefetch(&e->ents[head]);
@@ -891,19 +917,15 @@ static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 			in_del(e, st->id, cid, now);
 }
 
-/* Removes the states of `cid` that its bulk (started at t0) did not carry. */
-static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t t0, rd_time_t now)
+/* Removes the states of `cid` that its bulk did not carry (no mark). */
+static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 {
 	struct rd_state_iter it;
 	struct rd_state *st;
 
 	rd_state_iter_init(&it);
 	while ((st = rd_state_iter_next(e->t, &it)) != NULL) {
-		uint32_t i;
-		if (st->creatorid != cid || cid == e->creatorid)
-			continue;
-		i = ent_find(e, st->id, st->creatorid);
-		if (i != NIL && e->ents[i].touched >= t0)
+		if (st->creatorid != cid || cid == e->creatorid || (st->flags & RD_STATE_F_MARK))
 			continue;
 		del_state(e, st->id, cid, false, now);
 		e->stats[RD_SYNC_ENG_DELETES]--;
@@ -926,6 +948,18 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
  * START and END carries every state X holds, so X's states it did not
  * carry were deleted while we were not listening.
  */
+/* A bulk from cid starts: what it carries will be marked (see bulks[]). */
+static void marks_clear(struct rd_sync_engine *e, uint32_t cid)
+{
+	struct rd_state_iter it;
+	struct rd_state *st;
+
+	rd_state_iter_init(&it);
+	while ((st = rd_state_iter_next(e->t, &it)) != NULL)
+		if (st->creatorid == cid)
+			st->flags &= (uint8_t)~RD_STATE_F_MARK;
+}
+
 static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_time_t now)
 {
 	size_t i;
@@ -938,20 +972,24 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 			e->breq = BREQ_BULK;
 			e->breq_due = now + e->cfg.bulk_timeout;
 		}
-		if (e->cfg.bulk_reconcile && i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
+		if (i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
 			e->bulks[i].creatorid = b->creatorid;
 			e->nbulks++;
 		}
-		if (i < e->nbulks)
+		if (i < e->nbulks) {
 			e->bulks[i].t0 = now;
+			if (e->cfg.bulk_reconcile)
+				marks_clear(e, b->creatorid);
+		}
 		return;
 	}
 	if (e->breq != BREQ_NONE)
 		undemote(e, true, now);
 	if (i < e->nbulks) {
-		rd_time_t t0 = e->bulks[i].t0;
 		e->bulks[i] = e->bulks[--e->nbulks];
-		reconcile(e, b->creatorid, t0, now);
+		e->bulk_end = now;
+		if (e->cfg.bulk_reconcile)
+			reconcile(e, b->creatorid, now);
 	}
 }
 
@@ -959,9 +997,10 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 static void bulks_expire(struct rd_sync_engine *e, rd_time_t now)
 {
 	for (size_t i = 0; i < e->nbulks;) {
-		if (e->bulks[i].t0 + e->cfg.bulk_timeout <= now)
+		if (e->bulks[i].t0 + e->cfg.bulk_timeout <= now) {
 			e->bulks[i] = e->bulks[--e->nbulks];
-		else
+			e->bulk_end = now;
+		} else
 			i++;
 	}
 }
@@ -1176,6 +1215,8 @@ void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
 	e->breq_later = false;
 	/* A request while one runs restarts it: what was received may have
 	 * holes, so no bulk seen so far may be reconciled against. */
+	if (e->nbulks > 0)
+		e->bulk_end = now;
 	e->nbulks = 0;
 	if (!e->demoted && e->cfg.cbs.demote != NULL)
 		e->cfg.cbs.demote(e->cfg.user, e->cfg.demotion, now);

@@ -470,6 +470,77 @@ START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
 }
 END_TEST
 
+/*
+ * States a bulk carries hold no per-state entry (RD_STATE_F_MARK instead):
+ * a second bulk must still reconcile a state the first one carried and
+ * whose delete was then lost (the marks are cleared at BUS START).
+ */
+START_TEST(second_bulk_reconciles_a_state_the_first_bulk_carried)
+{
+	struct net *net;
+	struct node *a, *b;
+	struct rd_state *st[3];
+
+	reconcile_all = true;
+	net = net_new(2);
+	reconcile_all = false;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	for (int i = 0; i < 3; i++)
+		st[i] = udp_state(a, (uint16_t)(5000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0; /* b was not there: it learns them by a bulk */
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 3);
+	ck_assert(rd_state_find_id(b->t, st[1]->id, st[1]->creatorid, 3 * RD_SEC)->flags &
+	          RD_STATE_F_MARK);
+	/* b misses the delete. */
+	rd_state_remove(a->t, st[1], 4 * RD_SEC);
+	net->drop_all = true;
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	net->drop_all = false;
+	ck_assert_uint_eq(rd_state_count(b->t), 3);
+	rd_sync_engine_bulk_request(b->e, 7 * RD_SEC);
+	net_run(net, 7 * RD_SEC, 8 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_RECONCILED), 1);
+	ck_assert_uint_eq(rd_state_count(b->t), 2);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * OpenBSD stamps every imported state, bulk or not, as touched by a peer:
+ * for active_window (2 s) after the bulk our updates of its states go at
+ * once; later they wait for the flush delay again.
+ */
+START_TEST(bulk_carried_state_counts_as_touched_for_the_active_window)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
+	struct rd_state_result res;
+
+	udp_state(a, 5000, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 2 * RD_SEC + 100 * RD_MSEC);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	/* Within 2 s of the bulk's end: at once. */
+	ck_assert_int_eq(rd_state_packet(b->t, &reply, 3 * RD_SEC, &res), RD_STATE_PASS);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 3 * RD_SEC);
+	rd_sync_engine_tick(b->e, 3 * RD_SEC);
+	ck_assert_uint_eq(net->nq, 1);
+	net->nq = 0;
+	/* Past it: the flush delay (1 s). */
+	ck_assert_int_eq(rd_state_packet(b->t, &reply, 5 * RD_SEC, &res), RD_STATE_PASS);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 6 * RD_SEC);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(late_copy_of_deleted_state_does_not_bring_it_back)
 {
 	struct net *net = net_new(3);
@@ -1173,6 +1244,8 @@ static Suite *suite(void)
 	tcase_add_test(c, tcp_updates_flush_after_maxupd);
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
+	tcase_add_test(c, second_bulk_reconciles_a_state_the_first_bulk_carried);
+	tcase_add_test(c, bulk_carried_state_counts_as_touched_for_the_active_window);
 	tcase_add_test(c, late_copy_of_deleted_state_does_not_bring_it_back);
 	tcase_add_test(c, bulk_is_paced_by_transport_room);
 	tcase_add_test(c, packet_messages_apply_in_order_across_the_import_batch);

@@ -170,13 +170,16 @@ struct rd_state_peer {
 #define RD_STATE_F_NAT      0x10 /* has a distinct stack key (read-only) */
 #define RD_STATE_F_REMOTE   0x20 /* inserted by rd_state_import (read-only) */
 #define RD_STATE_F_ATTACHED 0x40 /* hooks.attach accepted it (read-only) */
+#define RD_STATE_F_MARK     0x80 /* the sync engine's (or caller's) mark; never read */
 /* Flags a caller may set at creation/import: */
 #define RD_STATE_F_USER_MASK (RD_STATE_F_OUT | RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)
 
 /*
  * A state. 136 bytes. Readable by the caller; fields are changed only by the
  * table, except `user` and the RD_STATE_F_TCP_EST flag, which belong to the
- * source tracker (or the caller if none) and which the table never reads. A pointer stays valid
+ * source tracker (or the caller if none), and RD_STATE_F_MARK, which
+ * belongs to the sync engine (or the caller if none): the table never reads
+ * them, a new state starts with MARK clear and an import keeps it. A pointer stays valid
  * until the state is removed (the slab never moves states).
  */
 struct rd_state {

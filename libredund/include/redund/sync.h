@@ -494,7 +494,12 @@ struct rd_sync_engine_cfg {
 	 * bulk's sender that the bulk did not carry: deletions we missed
 	 * (counted reconciled). Use it when bulk packets cannot be lost for
 	 * good (the secure channel); with raw pfsync a lost bulk packet would
-	 * remove live states until their next update.
+	 * remove live states until their next update. While any bulk is being
+	 * received, the engine marks the states it applies with
+	 * RD_STATE_F_MARK (cleared on the sender's states at its BUS START)
+	 * instead of keeping an entry for each: the mark is what reconcile
+	 * keeps, and until active_window after the bulk it counts as touched
+	 * by a peer.
 	 */
 	bool bulk_reconcile;
 	/*
