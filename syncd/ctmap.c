@@ -182,12 +182,17 @@ int sd_ct_to_state(const struct nf_conntrack *ct, struct rd_state_info *info)
 	}
 	/*
 	 * conntrack keeps no reliable packet count, so a responder that has
-	 * sent nothing (TCP CLOSED, UDP NO_TRAFFIC) is read as pf's state
-	 * still on its first packet.
+	 * sent nothing is read as pf's state still on its first packet: for
+	 * TCP only a SYN seen and no answer (SYN_SENT, CLOSED), not NONE
+	 * (CLOSED, CLOSED: no SYN seen, or no state attribute), which stays
+	 * TCP_OPENING; otherwise UDP NO_TRAFFIC.
 	 */
-	info->timeout = info->dst.state == RD_UDPS_NO_TRAFFIC
-	                    ? rd_state_first_timeout(proto)
-	                    : rd_state_timeout_class(proto, info->src.state, info->dst.state);
+	if (proto == IPPROTO_TCP
+	        ? info->src.state == RD_TCPS_SYN_SENT && info->dst.state == RD_TCPS_CLOSED
+	        : info->dst.state == RD_UDPS_NO_TRAFFIC)
+		info->timeout = rd_state_first_timeout(proto);
+	else
+		info->timeout = rd_state_timeout_class(proto, info->src.state, info->dst.state);
 	info->expire_in =
 	    nfct_attr_is_set(ct, ATTR_TIMEOUT) ? nfct_get_attr_u32(ct, ATTR_TIMEOUT) : 0;
 	info->rule = RD_STATE_RULE_NONE;

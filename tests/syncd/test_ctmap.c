@@ -101,6 +101,8 @@ START_TEST(test_tcp_timeout_is_first_packet_until_the_responder_speaks)
 		unsigned ct;
 		uint8_t tm;
 	} want[] = {
+	    /* NONE is (CLOSED, CLOSED): no SYN seen, not pf's first packet. */
+	    {SD_CT_TCP_NONE, RD_STATE_TM_TCP_OPENING},
 	    {SD_CT_TCP_SYN_SENT, RD_STATE_TM_TCP_FIRST_PACKET},
 	    {SD_CT_TCP_SYN_RECV, RD_STATE_TM_TCP_OPENING},
 	    {SD_CT_TCP_FIN_WAIT, RD_STATE_TM_TCP_CLOSING},
@@ -116,6 +118,20 @@ START_TEST(test_tcp_timeout_is_first_packet_until_the_responder_speaks)
 		plain_tcp(want[i].ct);
 		ck_assert_int_eq(sd_ct_to_state(ct, &in), SD_CTMAP_OK);
 		ck_assert_uint_eq(in.timeout, want[i].tm);
+	}
+
+	/* An entry without ATTR_TCP_STATE is read as NONE. */
+	{
+		struct rd_state_info in;
+
+		nfct_destroy(ct);
+		ct = nfct_new();
+		v4_entry(IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", 80, "10.0.0.2", 80, "10.0.0.1",
+		         40000);
+		ck_assert_int_eq(sd_ct_to_state(ct, &in), SD_CTMAP_OK);
+		ck_assert_uint_eq(in.src.state, RD_TCPS_CLOSED);
+		ck_assert_uint_eq(in.dst.state, RD_TCPS_CLOSED);
+		ck_assert_uint_eq(in.timeout, RD_STATE_TM_TCP_OPENING);
 	}
 }
 END_TEST
