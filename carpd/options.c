@@ -276,11 +276,13 @@ int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err)
 		char a[RD_ADDR_STRLEN];
 		size_t j;
 
-		/* The engine's own peer check, asked now to name the address; a
-		 * parsed address is IPv4 or IPv6, so a refusal means multicast. */
-		if (rd_carp_peer_check(p) != 0) {
-			cd_errf(err, "expected unicast peers, got multicast address %s",
-			        rd_addr_format(p, a, sizeof(a)));
+		/* The engine's own peer check, asked now to name the address
+		 * and what it is (multicast, broadcast, unspecified, ...). */
+		const char *why = rd_carp_peer_refusal(p);
+
+		if (why != NULL) {
+			cd_errf(err, "expected a unicast peer address, got %s (%s)",
+			        rd_addr_format(p, a, sizeof(a)), why);
 			return -1;
 		}
 		/* Advertisements to a peer carry the addresses of its family only. */

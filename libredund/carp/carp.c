@@ -62,11 +62,26 @@ void rd_carp_if_free(struct rd_carp_if *ifp)
 	rd_free(ifp->mem, ifp);
 }
 
+const char *rd_carp_peer_refusal(const struct rd_addr *addr)
+{
+	static const uint8_t zero[16];
+
+	if (addr == NULL || !af_ok(addr->af))
+		return "not IPv4 or IPv6";
+	if (addr_multicast(addr))
+		return "multicast";
+	if (memcmp(addr->u.v6, zero, addr->af == RD_AF_INET ? 4 : 16) == 0)
+		return "unspecified";
+	if (addr->af == RD_AF_INET && rd_get32(addr->u.v4) == 0xffffffffu)
+		return "broadcast";
+	if (addr->af == RD_AF_INET && (addr->u.v4[0] & 0xf0) == 0xf0)
+		return "reserved";
+	return NULL;
+}
+
 int rd_carp_peer_check(const struct rd_addr *addr)
 {
-	if (addr == NULL || !af_ok(addr->af) || addr_multicast(addr))
-		return RD_ERR_INVAL;
-	return 0;
+	return rd_carp_peer_refusal(addr) != NULL ? RD_ERR_INVAL : 0;
 }
 
 static int vhost_check(const struct rd_carp_vhost_config *cfg)

@@ -677,20 +677,36 @@ START_TEST(test_vhost_add_validates_config)
 }
 END_TEST
 
-START_TEST(test_multicast_peers_are_refused)
+START_TEST(test_non_unicast_peers_are_refused)
 {
-	static const char *const mcast[] = {"224.0.0.18", "224.0.0.0", "239.255.255.255",
-	                                    "ff02::12",   "ff00::",    "ff0e::1"};
-	static const char *const ucast[] = {"223.255.255.255", "240.0.0.1",   "10.0.0.2",
-	                                    "fe80::2",         "2001:db8::2", "feff::1"};
+	/* Multicast, broadcast, unspecified and IPv4 240.0.0.0/4. */
+	static const struct {
+		const char *addr, *why;
+	} bad[] = {
+	    {"224.0.0.18", "multicast"},
+	    {"224.0.0.0", "multicast"},
+	    {"239.255.255.255", "multicast"},
+	    {"ff02::12", "multicast"},
+	    {"ff00::", "multicast"},
+	    {"ff0e::1", "multicast"},
+	    {"255.255.255.255", "broadcast"},
+	    {"0.0.0.0", "unspecified"},
+	    {"::", "unspecified"},
+	    {"240.0.0.1", "reserved"},
+	    {"240.0.0.0", "reserved"},
+	    {"255.255.255.254", "reserved"},
+	};
+	static const char *const ucast[] = {"223.255.255.255", "0.0.0.1", "10.0.0.2", "fe80::2",
+	                                    "2001:db8::2",     "feff::1", "::1"};
 	struct node n;
 	struct rd_addr store[2], peer;
 	struct rd_carp_vhost_config c;
 
 	node_init(&n, 1, RD_CARP_BAL_NONE);
-	for (size_t i = 0; i < sizeof(mcast) / sizeof(mcast[0]); i++) {
-		peer = A(mcast[i]);
-		ck_assert_int_eq(rd_carp_peer_check(&peer), RD_ERR_INVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		peer = A(bad[i].addr);
+		ck_assert_msg(rd_carp_peer_check(&peer) == RD_ERR_INVAL, "%s taken", bad[i].addr);
+		ck_assert_pstr_eq(rd_carp_peer_refusal(&peer), bad[i].why);
 		c = vcfg(1, 1, 0, "10.0.0.1", store);
 		store[1] = A("2001:db8::100"); /* a VIP of the peer's family either way */
 		c.naddrs = 2;
@@ -702,7 +718,8 @@ START_TEST(test_multicast_peers_are_refused)
 	ck_assert_uint_eq(rd_carp_if_vhost_count(n.ifp), 0);
 	for (size_t i = 0; i < sizeof(ucast) / sizeof(ucast[0]); i++) {
 		peer = A(ucast[i]);
-		ck_assert_int_eq(rd_carp_peer_check(&peer), 0);
+		ck_assert_msg(rd_carp_peer_check(&peer) == 0, "%s refused", ucast[i]);
+		ck_assert_ptr_null(rd_carp_peer_refusal(&peer));
 		c = vcfg((uint8_t)(i + 1), 1, 0, "10.0.0.1", store);
 		store[1] = A("2001:db8::100");
 		c.naddrs = 2;
@@ -713,7 +730,9 @@ START_TEST(test_multicast_peers_are_refused)
 	}
 	memset(&peer, 0, sizeof(peer)); /* RD_AF_UNSPEC */
 	ck_assert_int_eq(rd_carp_peer_check(&peer), RD_ERR_INVAL);
+	ck_assert_pstr_eq(rd_carp_peer_refusal(&peer), "not IPv4 or IPv6");
 	ck_assert_int_eq(rd_carp_peer_check(NULL), RD_ERR_INVAL);
+	ck_assert_pstr_eq(rd_carp_peer_refusal(NULL), "not IPv4 or IPv6");
 	rd_carp_if_free(n.ifp);
 }
 END_TEST
@@ -803,7 +822,7 @@ int main(void)
 	tcase_add_test(tc, test_ip_balancing_filter_keeps_packets_of_own_master_vhosts);
 	tcase_add_test(tc, test_no_balancing_accepts_everything);
 	tcase_add_test(tc, test_vhost_add_validates_config);
-	tcase_add_test(tc, test_multicast_peers_are_refused);
+	tcase_add_test(tc, test_non_unicast_peers_are_refused);
 	tcase_add_test(tc, test_vhosts_are_kept_in_vhid_order);
 	tcase_add_test(tc, test_set_timing_master_advertises_new_values);
 	tcase_add_test(tc, test_set_state_backup_stops_advertising);

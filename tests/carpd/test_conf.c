@@ -147,7 +147,16 @@ START_TEST(option_errors_say_what_was_expected)
 	ck_assert_str_eq(err, "--pass: expected a password of at most 19 characters");
 	ck_assert_int_eq(
 	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "--peer", "224.0.0.18"), -1);
-	ck_assert_ptr_nonnull(strstr(err, "expected unicast peers"));
+	ck_assert_str_eq(err, "expected a unicast peer address, got 224.0.0.18 (multicast)");
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "--peer", "255.255.255.255"), -1);
+	ck_assert_str_eq(err, "expected a unicast peer address, got 255.255.255.255 (broadcast)");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "--peer", "0.0.0.0"),
+	                 -1);
+	ck_assert_str_eq(err, "expected a unicast peer address, got 0.0.0.0 (unspecified)");
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "--peer", "240.1.2.3"), -1);
+	ck_assert_str_eq(err, "expected a unicast peer address, got 240.1.2.3 (reserved)");
 	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-r", "0"), -1);
 	ck_assert_ptr_nonnull(strstr(err, "--deadratio"));
 	ck_assert_int_eq(PARSE(&c, err, "-Q"), -1);

@@ -398,7 +398,7 @@ struct rd_carp_vhost_config {
 	struct rd_addr src4;
 	struct rd_addr src6;
 	/* Unicast peers (0..RD_CARP_MAX_PEERS, each of a family addrs uses,
-	 * none multicast: see rd_carp_peer_check); copied. A family with no
+	 * each one rd_carp_peer_check takes); copied. A family with no
 	 * peer uses its multicast group. */
 	const struct rd_addr *peers;
 	size_t npeers;
@@ -418,18 +418,28 @@ struct rd_carp_vhost_config {
 
 /*
  * rd_carp_peer_check - whether addr may be a unicast peer of a vhost: an
- * IPv4 or IPv6 address that is not multicast (IPv4 224.0.0.0/4, IPv6
- * ff00::/8). A multicast "peer" would make the vhost send multicast
- * advertisements, which a vhost with unicast peers refuses on receipt
- * (BADIF or BADVHID); a family without peers uses the CARP group anyway.
- * Only multicast is refused (0.0.0.0, 255.255.255.255 and 240.0.0.0/4
- * pass). Returns 0, or RD_ERR_INVAL for NULL, a family other than
- * RD_AF_INET/RD_AF_INET6, or a multicast address. rd_carp_vhost_add
+ * IPv4 or IPv6 address that is none of
+ *  - multicast (IPv4 224.0.0.0/4, IPv6 ff00::/8): the vhost would send
+ *    multicast advertisements, which a vhost with unicast peers refuses on
+ *    receipt (BADIF or BADVHID); a family without peers uses the CARP group
+ *    anyway;
+ *  - unspecified (0.0.0.0, ::): not a destination;
+ *  - IPv4 limited broadcast (255.255.255.255): a socket without
+ *    SO_BROADCAST fails every send with EACCES;
+ *  - IPv4 240.0.0.0/4 ("reserved"): not routable unicast.
+ * Returns 0, or RD_ERR_INVAL for NULL, a family other than
+ * RD_AF_INET/RD_AF_INET6, or one of the addresses above. rd_carp_vhost_add
  * applies this check to every peer, so a caller can validate peers early
  * (e.g. while reading a configuration) and name the refused one. Keeps no
  * memory. Thread-safe (pure).
+ *
+ * rd_carp_peer_refusal - the same check, saying why: NULL if
+ * rd_carp_peer_check takes addr, else a static string naming what it is:
+ * "multicast", "unspecified", "broadcast", "reserved" or "not IPv4 or IPv6"
+ * (NULL or another family). Thread-safe (pure).
  */
 int rd_carp_peer_check(const struct rd_addr *addr);
+const char *rd_carp_peer_refusal(const struct rd_addr *addr);
 
 /*
  * rd_carp_vhost_add - add a vhost and start it: if the link is up it goes
