@@ -144,7 +144,12 @@ bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN]);
  * No configured vhost can send it otherwise (advskew is at most 254, in
  * OpenBSD too). Backups need no special case: its interval of almost 256 s
  * makes the "master will time out" rule take over at once whenever
- * deadratio x own advbase < 256 s.
+ * deadratio x own advbase < 256 s. The rule is off when our own advbase
+ * is 0 (fsm.c, carpi_elect): such a backup takes over at once only by
+ * preempting (preempt set; the bow-out's interval is longer than its own)
+ * or when the bow-out is more demoted; otherwise the bow-out re-arms its
+ * master-down timer like any advertisement and it takes over when that
+ * runs out.
  */
 #define RD_CARP_BOW_OUT_ADVBASE 255
 #define RD_CARP_BOW_OUT_ADVSKEW 255
