@@ -1027,7 +1027,11 @@ static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot,
  * The common part of creating and importing a state: hash its keys, test
  * both for collisions (pf_state_key_attach), make room, take a slot.
  * Returns 0 with *hw, *hs, *slot, *st (the caller fills it, then commits),
- * or RD_ERR_EXIST / RD_ERR_NOMEM with the reason counted, nothing changed.
+ * or RD_ERR_EXIST / RD_ERR_NOMEM with the reason counted and no state
+ * added. Not "nothing changed": before either refusal, collides() may
+ * already have removed expired or closed (both peers at FIN_WAIT_2 or
+ * later) holders of the keys, each with its detach hook and
+ * RD_STATE_EV_REMOVE event (RD_STATE_RM_EXPIRED / RD_STATE_RM_REUSED).
  */
 static int place(struct rd_state_table *t, const struct rd_state_key *wire,
                  const struct rd_state_key *stack, uint16_t ifindex, uint8_t outflag, rd_time_t now,
