@@ -113,6 +113,7 @@ struct rd_sync_engine {
 	rd_time_t bulk_end;
 
 	bool applying;   /* table events caused by our own imports are not ours */
+	bool inputting;  /* inside rd_sync_engine_input (no nesting: see sync.h) */
 	int sending;     /* inside cbs.send: the packet buffer is in use */
 	bool breq_later; /* a bulk request asked for from inside cbs.send */
 	bool urgent_in;  /* input produced answers to send */
@@ -764,6 +765,7 @@ static void in_state_queue(struct rd_sync_engine *e, const struct rd_pfsync_stat
 {
 	struct in_item *it = &e->batch[e->nbatch++];
 
+	it->h = 0;
 	it->ins = ins;
 	it->want_ack = ins && (ps->state_flags & RD_PFSYNC_STATE_ACK);
 	it->bad = rd_sync_state_from_pfsync(ps, &it->info) != 0;
@@ -948,7 +950,7 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
  * START and END carries every state X holds, so X's states it did not
  * carry were deleted while we were not listening.
  */
-/* A bulk from cid starts: what it carries will be marked (see bulks[]). */
+/* A bulk starts: clears the marks of cid's states, of every state for cid 0. */
 static void marks_clear(struct rd_sync_engine *e, uint32_t cid)
 {
 	struct rd_state_iter it;
@@ -956,7 +958,7 @@ static void marks_clear(struct rd_sync_engine *e, uint32_t cid)
 
 	rd_state_iter_init(&it);
 	while ((st = rd_state_iter_next(e->t, &it)) != NULL)
-		if (st->creatorid == cid)
+		if (cid == 0 || st->creatorid == cid)
 			st->flags &= (uint8_t)~RD_STATE_F_MARK;
 }
 
@@ -973,14 +975,18 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 			e->breq_due = now + e->cfg.bulk_timeout;
 		}
 		if (i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
+			/*
+			 * A new bulk (a repeated START clears nothing: one scan a
+			 * bulk). The first of a period clears every mark, so a mark
+			 * means "applied during this period"; a later one clears its
+			 * sender's states, which reconcile will judge.
+			 */
+			marks_clear(e, e->nbulks == 0 ? 0 : b->creatorid);
 			e->bulks[i].creatorid = b->creatorid;
 			e->nbulks++;
 		}
-		if (i < e->nbulks) {
+		if (i < e->nbulks)
 			e->bulks[i].t0 = now;
-			if (e->cfg.bulk_reconcile)
-				marks_clear(e, b->creatorid);
-		}
 		return;
 	}
 	if (e->breq != BREQ_NONE)
@@ -1087,18 +1093,21 @@ int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t le
 {
 	struct apply_ctx c = {e, now};
 
-	if (e->sending)
-		return RD_ERR_STATE; /* must not be called from cbs.send */
+	if (e->sending || e->inputting)
+		return RD_ERR_STATE; /* not from cbs.send, nor from a callback of an input */
+	e->inputting = true;
 	e->urgent_in = false;
 	if (rd_pfsync_decode(pkt, len, &e->pstats, NULL, apply, &c) != 0) {
 		e->nbatch = 0; /* refused whole before any message: nothing queued */
 		e->stats[RD_SYNC_ENG_REFUSED]++;
+		e->inputting = false;
 		return RD_ERR_PROTO;
 	}
 	in_state_flush(e, now);
 	e->stats[RD_SYNC_ENG_PKTS_IN]++;
 	if (e->urgent_in)
 		rd_sync_engine_flush(e, now);
+	e->inputting = false;
 	return 0;
 }
 
@@ -1177,6 +1186,10 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 		size_t reserve = 32;
 		if (room < reserve + budget)
 			budget = room > reserve ? (unsigned)(room - reserve) : 0;
+		/* A window of 32 or less: one packet at a time, once all is acked. */
+		if (budget == 0 && room > 0 && e->cfg.cbs.room == NULL &&
+		    rd_sync_channel_unacked(e->cfg.channel) == 0)
+			budget = 1;
 	}
 	for (unsigned n = 0; n < budget; n++) {
 		if (!bulk_packet(e, now)) {
@@ -1288,6 +1301,10 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 	if (cfg->channel != NULL) {
 		if (e->cfg.mtu == 0)
 			e->cfg.mtu = rd_sync_channel_payload_max(cfg->channel);
+		if (e->cfg.mtu < 300) { /* a full state would never fit */
+			rd_free(cfg->mem, e);
+			return RD_ERR_INVAL;
+		}
 		/* The channel never loses a bulk packet for good: see bulk_reconcile. */
 		e->cfg.bulk_reconcile = true;
 		if (rd_sync_channel_bind(cfg->channel, e) != 0) {

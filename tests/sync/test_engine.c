@@ -77,10 +77,16 @@ static void on_demote(void *user, int delta, rd_time_t now)
 	nd->demotion += delta;
 }
 
+/* When set, on_release tries to give this packet to the engine again. */
+static const uint8_t *reenter_pkt;
+static size_t reenter_len;
+static int reenter_rc;
+
 static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
 {
 	struct node *nd = user;
-	(void)now;
+	if (reenter_pkt != NULL)
+		reenter_rc = rd_sync_engine_input(nd->e, reenter_pkt, reenter_len, now);
 	ck_assert_uint_lt(nd->nreleased, 16);
 	nd->released[nd->nreleased] = token;
 	nd->released_acked[nd->nreleased++] = acked;
@@ -919,6 +925,8 @@ static void env_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 	memcpy(envq.buf[envq.n++], pkt, len);
 }
 
+static size_t sec_resend_slots; /* 0: the channel's default */
+
 static struct rd_sync_channel *sec_channel(uint32_t id, size_t mtu)
 {
 	struct rd_sync_key key = {.id = 7};
@@ -932,6 +940,7 @@ static struct rd_sync_channel *sec_channel(uint32_t id, size_t mtu)
 	cc.nkeys = 1;
 	cc.send_key_id = 7;
 	cc.mtu = mtu;
+	cc.resend_slots = sec_resend_slots;
 	cc.cbs.send = env_send; /* no deliver: the engine takes the DATA */
 	cc.user = (void *)(uintptr_t)id;
 	ck_assert_int_eq(rd_sync_channel_new(&cc, &ch), 0);
@@ -981,7 +990,28 @@ START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 	ck_assert_int_eq(rc, RD_ERR_INVAL);
 	struct rd_sync_engine *e = sec_engine(t, ch, 0, &rc);
 	ck_assert_int_eq(rc, 0);
+	/* Four inserts (over 1000 bytes): several packets, each envelope within the channel's 600.
+	 */
+	envq.n = 0;
+	for (uint16_t i = 0; i < 4; i++) {
+		struct rd_state_pkt p =
+		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(5000 + i), SERVER, 53);
+		struct rd_state_opts o = {.rule = 0};
+		struct rd_state *st;
+		ck_assert_int_eq(rd_state_create(t, &p, &o, RD_SEC, &st), 0);
+		rd_sync_engine_state_event(e, st, RD_STATE_EV_INSERT, 0, RD_SEC);
+	}
+	rd_sync_engine_flush(e, RD_SEC);
+	ck_assert_uint_ge(rd_sync_engine_stats(e)[RD_SYNC_ENG_PKTS_OUT], 2);
+	ck_assert_uint_eq(envq.n, rd_sync_engine_stats(e)[RD_SYNC_ENG_PKTS_OUT]);
+	for (size_t i = 0; i < envq.n; i++)
+		ck_assert_uint_le(envq.len[i], 600);
 	rd_sync_engine_free(e);
+	/* A channel too small for one full state carries no engine. */
+	struct rd_sync_channel *tiny = sec_channel(0x12, 300);
+	ck_assert_ptr_null(sec_engine(t, tiny, 0, &rc));
+	ck_assert_int_eq(rc, RD_ERR_INVAL);
+	rd_sync_channel_free(tiny);
 	rd_sync_channel_free(ch);
 	rd_state_table_free(t, 0);
 }
@@ -1025,7 +1055,10 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	struct rd_state_opts o = {.rule = 0};
 	struct rd_state *st = NULL;
 	int rc;
-	struct rd_sync_engine *ea = sec_engine(ta, ca, 0, &rc), *eb = sec_engine(tb, cb, 0, &rc);
+	struct rd_sync_engine *ea = sec_engine(ta, ca, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	struct rd_sync_engine *eb = sec_engine(tb, cb, 0, &rc);
+	ck_assert_int_eq(rc, 0);
 
 	envq.n = 0;
 	rd_sync_channel_tick(ca, RD_SEC); /* a's HELLO: a new peer for b */
@@ -1042,6 +1075,64 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	ck_assert_ptr_nonnull(rd_state_find_id(tb, st->id, st->creatorid, RD_SEC));
 	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_INSERTS], 1);
 
+	rd_sync_engine_free(ea);
+	rd_sync_engine_free(eb);
+	rd_sync_channel_free(ca);
+	rd_sync_channel_free(cb);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
+/* Moves envelopes both ways until none is left: a's to cb, b's to ca. */
+static void env_exchange(struct rd_sync_channel *ca, struct rd_sync_channel *cb, rd_time_t now)
+{
+	for (int round = 0; round < 8 && envq.n > 0; round++) {
+		struct envq q = envq;
+		envq.n = 0;
+		for (size_t i = 0; i < q.n; i++)
+			rd_sync_channel_input(q.from[i] == 0x11 ? cb : ca, q.buf[i], q.len[i], now);
+	}
+}
+
+/*
+ * A channel whose whole window (min(resend_slots, hold_slots)) is within
+ * the 32 packets kept for live changes still answers a bulk: one packet at
+ * a time, each once the last is acknowledged.
+ */
+START_TEST(bulk_over_a_channel_with_a_window_of_16_completes)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
+	struct rd_sync_channel *ca, *cb;
+	int rc;
+
+	sec_resend_slots = 16;
+	ca = sec_channel(0x11, 0);
+	cb = sec_channel(0x22, 0);
+	sec_resend_slots = 0;
+	for (uint16_t i = 0; i < 50; i++) {
+		struct rd_state_pkt p =
+		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
+		struct rd_state_opts o = {.rule = 0};
+		ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, NULL), 0);
+	}
+	struct rd_sync_engine *ea = sec_engine(ta, ca, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	struct rd_sync_engine *eb = sec_engine(tb, cb, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	envq.n = 0;
+	rd_sync_engine_bulk_request(eb, RD_SEC);
+	for (rd_time_t now = RD_SEC; now < 3 * RD_SEC && rd_sync_engine_bulk_pending(eb);
+	     now += RD_MSEC) {
+		rd_sync_channel_tick(ca, now);
+		rd_sync_channel_tick(cb, now);
+		rd_sync_engine_tick(ea, now);
+		rd_sync_engine_tick(eb, now);
+		env_exchange(ca, cb, now);
+	}
+	ck_assert(!rd_sync_engine_bulk_pending(eb));
+	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(rd_state_count(tb), 50);
 	rd_sync_engine_free(ea);
 	rd_sync_engine_free(eb);
 	rd_sync_channel_free(ca);
@@ -1229,6 +1320,110 @@ START_TEST(packet_messages_apply_in_order_across_the_import_batch)
 }
 END_TEST
 
+/*
+ * A callback run during rd_sync_engine_input (here cbs.release, by the
+ * peer's INS_ACK) that gives the engine another packet is refused: the
+ * batch of the outer call would be applied twice.
+ */
+START_TEST(input_from_a_callback_of_input_is_refused)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	struct rd_pfsync_msg m;
+	uint8_t other[1480];
+
+	ck_assert_int_eq(rd_sync_engine_defer(a->e, st, 77, RD_SEC), 0);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_CLR;
+	m.u.clr.creatorid = 0x99;
+	reenter_len = msg_pkt(other, &m);
+	reenter_pkt = other;
+	reenter_rc = 0;
+	give_ins_ack(a, st->id, st->creatorid, RD_SEC + RD_MSEC);
+	reenter_pkt = NULL;
+	ck_assert_uint_eq(a->nreleased, 1);
+	ck_assert_int_eq(reenter_rc, RD_ERR_STATE);
+	/* Outside any input the same packet is taken. */
+	ck_assert_int_eq(rd_sync_engine_input(a->e, other, reenter_len, RD_SEC + 2 * RD_MSEC), 0);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * A mark from an earlier bulk does not make a state "touched" again when a
+ * later, unrelated bulk runs: the first bulk of a period clears them all.
+ */
+START_TEST(marks_of_an_old_bulk_do_not_count_in_a_later_one)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
+	struct rd_state_result res;
+	struct rd_pfsync_msg m;
+	uint8_t buf[1480];
+	size_t len;
+
+	udp_state(a, 5000, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 2 * RD_SEC + 100 * RD_MSEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	/* 30 s later an empty bulk from another node starts (and stays open). */
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_BUS;
+	m.u.bus.creatorid = 0x99;
+	m.u.bus.status = RD_PFSYNC_BUS_START;
+	len = msg_pkt(buf, &m);
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 30 * RD_SEC), 0);
+	/* b's update of the old state waits for the flush delay. */
+	ck_assert_int_eq(rd_state_packet(b->t, &reply, 31 * RD_SEC, &res), RD_STATE_PASS);
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 32 * RD_SEC);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * During a bulk, new states skip the tombstone lookup only while nothing is
+ * buried: a bulk's copy of a state whose delete we applied stays out.
+ */
+START_TEST(bulk_copy_of_a_buried_state_stays_out)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC);
+	struct rd_pfsync_builder bld;
+	struct rd_state_info info;
+	struct rd_pfsync_msg m;
+	uint8_t buf[1480];
+	size_t len;
+
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD;
+	rd_state_export(a->t, st, 2 * RD_SEC, &info);
+	rd_sync_state_to_pfsync(&info, &m.u.state);
+	rd_state_remove(a->t, st, 3 * RD_SEC);
+	net_run(net, 3 * RD_SEC, 4500 * RD_MSEC); /* the DEL_C goes within the flush delay */
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	/* A late bulk from a third node carries the old copy. */
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	struct rd_pfsync_msg start = {.action = RD_PFSYNC_ACT_BUS};
+	start.u.bus.creatorid = 0x99;
+	start.u.bus.status = RD_PFSYNC_BUS_START;
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &start), 0);
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &m), 0);
+	len = rd_pfsync_builder_finish(&bld);
+	uint64_t stale = estat(b, RD_SYNC_ENG_STALE);
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 5 * RD_SEC), 0);
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_STALE), stale + 1);
+	net_free(net);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1249,6 +1444,9 @@ static Suite *suite(void)
 	tcase_add_test(c, late_copy_of_deleted_state_does_not_bring_it_back);
 	tcase_add_test(c, bulk_is_paced_by_transport_room);
 	tcase_add_test(c, packet_messages_apply_in_order_across_the_import_batch);
+	tcase_add_test(c, input_from_a_callback_of_input_is_refused);
+	tcase_add_test(c, marks_of_an_old_bulk_do_not_count_in_a_later_one);
+	tcase_add_test(c, bulk_copy_of_a_buried_state_stays_out);
 	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);
@@ -1263,6 +1461,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_carries_one_engine_until_it_is_freed);
 	tcase_add_test(c, engine_without_send_callback_or_channel_is_refused);
 	tcase_add_test(c, engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk);
+	tcase_add_test(c, bulk_over_a_channel_with_a_window_of_16_completes);
 	tcase_add_test(c, deferred_packet_held_until_exactly_the_timeout_and_counted_defer_timeout);
 	tcase_add_test(c, deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked);
 	suite_add_tcase(s, c);

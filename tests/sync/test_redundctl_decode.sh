@@ -114,6 +114,7 @@ envs = [
     seal(NACK, 6, acks(1, (0xdeadbeef, 7, 6, 0))),        # 6 ack_cum_above_top
     seal(ACK, 7, b"\0\0"),                                # 7 ack_short
     seal(ACK, 8, acks(1, (0xdeadbeef, 6, 7, 1))),         # 8 good
+    seal(HELLO, 9, hello(9000, 0)),                       # 9 hello_oldest_zero
 ]
 def csum(b):
     s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
@@ -138,10 +139,11 @@ for want in \
 	"packet 4 refused: badpayload (hello_oldest_above_next, hello payload byte 8)" \
 	"packet 5 refused: badpayload (ack_count, ack payload byte 0)" \
 	"packet 6 refused: badpayload (ack_cum_above_top, nack payload byte 12)" \
-	"packet 7 refused: badpayload (ack_short, ack payload byte 0)"; do
+	"packet 7 refused: badpayload (ack_short, ack payload byte 0)" \
+	"packet 9 refused: badpayload (hello_oldest_zero, hello payload byte 8)"; do
 	grep -qF "$want" "$dir/err" || fail "missing \"$want\" in: $(cat "$dir/err")"
 done
-grep -qF "6 packet(s) refused" "$dir/err" || fail "refusal count: $(cat "$dir/err")"
+grep -qF "7 packet(s) refused" "$dir/err" || fail "refusal count: $(cat "$dir/err")"
 python3 - "$dir/badctl.json" <<'PY'
 import json, sys
 msgs = [json.loads(l) for l in open(sys.argv[1])]

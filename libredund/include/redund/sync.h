@@ -278,9 +278,9 @@ struct rd_sync_channel_cbs {
 	 * order per sender: DATA arriving ahead of a hole is held (up to
 	 * hold_slots, hold_slots * mtu bytes a peer, allocated when first
 	 * needed) until the hole is filled or given up (then `lost`).
-	 * Required unless a sync engine is carried (rd_sync_engine_cfg.channel):
-	 * then the engine has applied the payload first, and deliver only
-	 * observes it (optional).
+	 * Optional. With a sync engine carried (rd_sync_engine_cfg.channel) the
+	 * engine has applied the payload first and deliver only observes it;
+	 * with neither, DATA is counted delivered and dropped.
 	 */
 	void (*deliver)(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
 	                rd_time_t now);
@@ -459,8 +459,9 @@ struct rd_sync_engine_cbs {
 	 * dropping unacknowledged ones (rd_sync_channel_room). Bulk answers
 	 * are paced by it: each bulk_interval sends up to bulk_packets, fewer
 	 * while the peers' acknowledgements leave less than that plus 32
-	 * (kept for live changes). Optional: a channel-carried engine uses
-	 * its channel's room; raw pfsync sends bulk_packets every
+	 * (kept for live changes); a carried channel whose whole window is 32
+	 * or less gets one packet at a time, each once the last is acked. Optional: a
+	 * channel-carried engine uses its channel's room; raw pfsync sends bulk_packets every
 	 * bulk_interval.
 	 */
 	size_t (*room)(void *user);
@@ -555,8 +556,9 @@ const char *rd_sync_eng_stat_name(int stat);
 /*
  * rd_sync_engine_new - create an engine over cfg->table. Returns 0 and
  * *out, RD_ERR_INVAL (no table, neither send callback nor channel, mtu
- * below 300 or above the channel's payload_max, channel already carrying
- * an engine) or RD_ERR_NOMEM. Free with rd_sync_engine_free before the table.
+ * (given, or the channel's payload_max) below 300 or above the channel's
+ * payload_max, channel already carrying an engine) or RD_ERR_NOMEM. Free with rd_sync_engine_free
+ * before the table.
  */
 int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out);
 
@@ -576,7 +578,9 @@ void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, i
  * rd_sync_engine_input - apply one received pfsync packet (header
  * included). The packet is checked whole first (rd_pfsync_decode); a
  * refused packet changes nothing. Answers (UPD_REQ, INS_ACK, our newer
- * state) are sent before it returns. Returns 0 or RD_ERR_PROTO.
+ * state) are sent before it returns. Returns 0, RD_ERR_PROTO, or
+ * RD_ERR_STATE (nothing done) when called from inside cbs.send or from
+ * any callback run during another rd_sync_engine_input.
  */
 int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t len, rd_time_t now);
 
@@ -593,9 +597,10 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
  * rd_sync_engine_bulk_request - ask the peers for a bulk update: demote by
  * `demotion`, send UPD_REQ 0/0, resend every bulk_req_interval up to
  * bulk_req_tries times; BUS END (or failure) undemotes. Call at start-up,
- * when the sync link comes back, and when the transport lost messages for
- * good (rd_sync_channel_cbs.lost). A call while a request runs restarts it
- * (the demotion is held once).
+ * when the sync link comes back, and when a raw transport lost messages for
+ * good (a secure channel carrying the engine makes this call itself when
+ * it reports `lost`). A call while a request runs restarts it (the
+ * demotion is held once).
  */
 void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
 
