@@ -1179,6 +1179,13 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	struct rd_state *st = find_id_any(t, in->id, in->creatorid);
 	if (st != NULL && expired(t, st, now)) {
 		rd_state_remove_why(t, st, RD_STATE_RM_EXPIRED, now);
+		/* Still there when it is inside its established hook (t->busy,
+		 * which removals skip): inserting would give a second state the
+		 * same (id, creatorid), so refuse as a key collision does. */
+		if (find_id_any(t, in->id, in->creatorid) != NULL) {
+			count_reason(t, RD_STATE_RES_STATEINS);
+			return RD_ERR_EXIST;
+		}
 		st = NULL;
 	}
 	if (st != NULL) {

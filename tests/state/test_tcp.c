@@ -177,6 +177,16 @@ static void import_same_state_late(struct rd_state *s, rd_time_t now)
 	nested_rc = rd_state_import(tbl, &info, T_LATE, NULL);
 }
 
+/* The same (id, creatorid) with other ports: only the id lookup finds it. */
+static void import_same_id_other_key_late(struct rd_state *s, rd_time_t now)
+{
+	struct rd_state_info info;
+	rd_state_export(tbl, s, now, &info);
+	info.wire.port[0] ^= 1;
+	info.stack.port[0] ^= 1;
+	nested_rc = rd_state_import(tbl, &info, T_LATE, NULL);
+}
+
 START_TEST(create_from_established_hook_over_its_expired_state_is_state_insert)
 {
 	hook_inside = create_same_key_late;
@@ -205,6 +215,25 @@ START_TEST(import_from_established_hook_of_its_expired_state_is_state_insert)
 	ck_assert_int_eq(nested_rc, RD_ERR_EXIST);
 	ck_assert_uint_eq(reason(RD_STATE_RES_STATEINS), 1);
 	ck_assert_uint_eq(rd_state_count(tbl), 1);
+	ck_assert_uint_eq(st->dst.state, RD_TCPS_ESTABLISHED);
+}
+END_TEST
+
+/*
+ * The expired state found by (id, creatorid) cannot be removed from inside
+ * its hook either; with other keys no collision stops the insert, which
+ * used to add a second state with the same (id, creatorid).
+ */
+START_TEST(import_from_established_hook_of_its_id_with_other_keys_is_state_insert)
+{
+	hook_inside = import_same_id_other_key_late;
+	nested_rc = 1;
+	handshake();
+	ck_assert_int_eq(hook_calls, 1);
+	ck_assert_int_eq(nested_rc, RD_ERR_EXIST);
+	ck_assert_uint_eq(reason(RD_STATE_RES_STATEINS), 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 1);
+	ck_assert_ptr_eq(rd_state_find_id(tbl, st->id, st->creatorid, T0), st);
 	ck_assert_uint_eq(st->dst.state, RD_TCPS_ESTABLISHED);
 }
 END_TEST
@@ -770,6 +799,7 @@ Suite *tcp_suite(void)
 	tcase_set_timeout(th, 10);
 	tcase_add_test(th, create_from_established_hook_over_its_expired_state_is_state_insert);
 	tcase_add_test(th, import_from_established_hook_of_its_expired_state_is_state_insert);
+	tcase_add_test(th, import_from_established_hook_of_its_id_with_other_keys_is_state_insert);
 	suite_add_tcase(s, th);
 	TCase *tm = tcase_create("timeout_class");
 	tcase_add_test(tm, timeout_class_tcp_closed_needs_both_peers_past_fin_wait_2);
