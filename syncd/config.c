@@ -15,6 +15,7 @@
  *   mtu 1500                largest datagram on the link (IP header included)
  *   limit 1000000           state table limit
  *   maxupd 128              TCP updates coalesced before a send
+ *   bulk-rate 80000         plain mode: states a second our bulk answers send
  *   no-bulk                 do not ask the peers for their states at start
  *   no-apply                keep peers' states in syncd only (not in the kernel)
  *   check-ttl               secure mode: refuse TTL != 255 too
@@ -48,6 +49,7 @@ void sd_config_init(struct sd_config *cfg)
 	cfg->bulk = true;
 	cfg->apply = true;
 	cfg->limit = 1000000;
+	cfg->bulk_rate = SD_BULK_RATE;
 }
 
 void sd_config_free(struct sd_config *cfg)
@@ -92,8 +94,9 @@ static int set_str(char **dst, const char *arg)
 
 /* Keywords taking an argument, and flags. */
 static const char *const with_arg[] = {
-    "interface", "peer", "mode",  "key",    "send-keyid",    "port",         "group",   "local",
-    "creatorid", "mtu",  "limit", "maxupd", "carpd-control", "demote-group", "control", "config",
+    "interface", "peer",          "mode",         "key",     "send-keyid", "port",
+    "group",     "local",         "creatorid",    "mtu",     "limit",      "maxupd",
+    "bulk-rate", "carpd-control", "demote-group", "control", "config",
 };
 static const char *const flags[] = {"no-bulk", "no-apply", "check-ttl", "debug", "foreground"};
 
@@ -205,6 +208,12 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 			return -1;
 		}
 		cfg->maxupd = (unsigned)v;
+	} else if (strcmp(key, "bulk-rate") == 0) {
+		if (parse_ulong(arg, 10, 1000, 100000000, &v) < 0) {
+			errf(err, "bulk-rate: 1000 to 100000000 states a second");
+			return -1;
+		}
+		cfg->bulk_rate = (uint32_t)v;
 	} else if (strcmp(key, "carpd-control") == 0) {
 		if (set_str(&cfg->carpd_control, arg) < 0)
 			goto oom;
@@ -331,6 +340,7 @@ static void usage(FILE *f)
 	        "      --mtu N             link MTU (default 1500)\n"
 	        "      --limit N           state limit (default 1000000)\n"
 	        "      --maxupd N          TCP updates coalesced (default 128)\n"
+	        "      --bulk-rate N       plain mode: bulk states a second (default %u)\n"
 	        "      --no-bulk           no bulk update request at start\n"
 	        "      --no-apply          do not write peers' states to the kernel\n"
 	        "      --check-ttl         secure mode: refuse TTL != 255\n"
@@ -341,7 +351,7 @@ static void usage(FILE *f)
 	        "  -f, --facility none     log to stderr only\n"
 	        "  -d, --debug             debug messages\n"
 	        "  -h, --help, -V, --version\n",
-	        RD_SYNC_UDP_PORT, SD_DEFAULT_CONTROL);
+	        RD_SYNC_UDP_PORT, SD_BULK_RATE, SD_DEFAULT_CONTROL);
 }
 
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
@@ -360,6 +370,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 	    {"mtu", required_argument, NULL, 1},
 	    {"limit", required_argument, NULL, 1},
 	    {"maxupd", required_argument, NULL, 1},
+	    {"bulk-rate", required_argument, NULL, 1},
 	    {"carpd-control", required_argument, NULL, 1},
 	    {"demote-group", required_argument, NULL, 1},
 	    {"no-bulk", no_argument, NULL, 1},

@@ -18,8 +18,15 @@
 struct nf_conntrack;
 
 #define SD_DEFAULT_CONTROL "/run/syncd.sock"
-#define SD_ERR_LEN         512
-#define SD_MAX_KEYS        RD_SYNC_MAX_KEYS
+/*
+ * Plain mode's bulk pace, states a second. Raw pfsync has no
+ * acknowledgements: a receiver that writes each state into its conntrack
+ * table (about 100,000 a second measured, bench/syncd-bulk.sh) and is sent
+ * more loses them for good. Secure mode is paced by acknowledgements.
+ */
+#define SD_BULK_RATE 80000u
+#define SD_ERR_LEN   512
+#define SD_MAX_KEYS  RD_SYNC_MAX_KEYS
 
 /* ---- configuration (config.c) ---- */
 
@@ -38,6 +45,7 @@ struct sd_config {
 	size_t mtu;          /* largest datagram; 0: 1500 minus IP/UDP headers */
 	uint32_t limit;      /* state table limit */
 	unsigned maxupd;
+	uint32_t bulk_rate;  /* plain mode: states a second our bulk answers send */
 	bool bulk;           /* ask the peers for their states at start (default) */
 	bool check_ttl;      /* secure mode: refuse TTL != 255 too */
 	bool apply;          /* apply peers' states to the kernel (default) */
