@@ -20,7 +20,8 @@
 static uint16_t port;
 static struct rd_io_sync *a, *b;
 
-static void open_pair(bool check_ttl)
+/* a on 127.0.0.1 and b on 127.0.0.2, each the other's peer; b's options. */
+static void open_pair(bool check_ttl, size_t b_max_dgram)
 {
 	struct rd_io_sync_config ca = {0}, cb = {0};
 
@@ -33,6 +34,7 @@ static void open_pair(bool check_ttl)
 	cb.peers[0] = ca.local;
 	cb.npeers = 1;
 	cb.check_ttl = check_ttl;
+	cb.max_dgram = b_max_dgram;
 	ck_assert_int_eq(rd_io_sync_open(&ca, &a), 0);
 	ck_assert_int_eq(rd_io_sync_open(&cb, &b), 0);
 }
@@ -88,7 +90,7 @@ START_TEST(test_secure_datagram_arrives_whole_with_its_source)
 	const char msg[] = "an envelope";
 	struct rd_addr src;
 
-	open_pair(false);
+	open_pair(false, 0);
 	ck_assert_int_eq(rd_io_sync_queue(a, NULL, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(rd_io_sync_pending(a), 1);
 	ck_assert_int_eq(rd_io_sync_flush(a), 0);
@@ -111,7 +113,7 @@ START_TEST(test_many_datagrams_batched_arrive_in_order)
 	uint32_t buf[64];
 	int got;
 
-	open_pair(false);
+	open_pair(false, 0);
 	for (uint32_t i = 0; i < 300; i++) {
 		for (int k = 0; k < 64; k++)
 			buf[k] = i;
@@ -136,7 +138,7 @@ START_TEST(test_ttl_check_refuses_and_counts_badttl)
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = 0};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), ttl = 64;
 
-	open_pair(true);
+	open_pair(true, 0);
 	to.sin_port = htons(port);
 	inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
 	ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)), 0);
@@ -159,7 +161,7 @@ START_TEST(test_explicit_destination_and_size_limits)
 	struct rd_addr to, v6;
 	static uint8_t big[70000];
 
-	open_pair(false);
+	open_pair(false, 0);
 	rd_addr_parse("127.0.0.2", &to);
 	rd_addr_parse("::1", &v6);
 	ck_assert_int_eq(rd_io_sync_queue(a, &to, "direct", 6), 0);
@@ -200,7 +202,7 @@ START_TEST(test_own_datagram_refused_and_counted_as_self)
 	struct rd_io_sync_msg m[4];
 	struct rd_addr self;
 
-	open_pair(false);
+	open_pair(false, 0);
 	/* b sends to its own address: what arrives comes from b's local address. */
 	rd_addr_parse("127.0.0.2", &self);
 	ck_assert_int_eq(rd_io_sync_queue(b, &self, "loop", 4), 0);
@@ -216,21 +218,10 @@ END_TEST
 
 START_TEST(test_datagram_longer_than_max_dgram_refused_as_trunc)
 {
-	struct rd_io_sync_config ca = {0}, cb = {0};
 	struct rd_io_sync_msg m[4];
 	static uint8_t big[200];
 
-	ca.mode = cb.mode = RD_IO_SYNC_SECURE;
-	ca.port = cb.port = port;
-	rd_addr_parse("127.0.0.1", &ca.local);
-	rd_addr_parse("127.0.0.2", &ca.peers[0]);
-	ca.npeers = 1;
-	cb.local = ca.peers[0];
-	cb.peers[0] = ca.local;
-	cb.npeers = 1;
-	cb.max_dgram = 64; /* b's receive buffers hold 64 bytes a datagram */
-	ck_assert_int_eq(rd_io_sync_open(&ca, &a), 0);
-	ck_assert_int_eq(rd_io_sync_open(&cb, &b), 0);
+	open_pair(false, 64); /* b's receive buffers hold 64 bytes a datagram */
 	ck_assert_int_eq(rd_io_sync_queue(a, NULL, big, sizeof(big)), 0);
 	ck_assert_int_eq(rd_io_sync_queue(a, NULL, big, 64), 0);
 	ck_assert_int_eq(rd_io_sync_flush(a), 0);
@@ -245,7 +236,7 @@ START_TEST(test_overhead_is_ip_header_plus_udp_in_secure_mode)
 {
 	struct rd_io_sync_config c = {0};
 
-	open_pair(false);
+	open_pair(false, 0);
 	ck_assert_uint_eq(rd_io_sync_overhead(a), 20 + 8);
 	/* IPv6 chosen from the multicast group alone (no peers, no local address). */
 	c.mode = RD_IO_SYNC_SECURE;
