@@ -43,31 +43,6 @@ ct_snapshot() {
 	} | awk '{ $3 = ""; print }' | sort
 }
 
-# inject NS DST TTL: a pfsync v6 INS of a UDP state 10.9.9.9:1111 ->
-# 10.8.8.8:2222 (creatorid 0x0badbeef) from NS to DST over raw IP protocol 240.
-inject() {
-	in_ns "$1" /usr/bin/python3 - "$2" "$3" <<'EOF' || fail "injection from $1"
-import socket, struct, sys
-def key(a, b, pa, pb):
-    return (socket.inet_aton(a) + b"\0" * 12 + socket.inet_aton(b) + b"\0" * 12 +
-            struct.pack("!HHHBB", pa, pb, 0, 2, 0))
-def peer(state):
-    return b"\0" * 8 + struct.pack("!IIIHHBB", 0, 0, 0, 0, 0, state, 0) + b"\0" * 6
-st = (struct.pack("!Q", 0x1234) + b"all".ljust(16, b"\0") +
-      key("10.9.9.9", "10.8.8.8", 1111, 2222) * 2 + peer(1) + peer(0) + b"\0" * 16 +
-      struct.pack("!iiiII", -1, -1, -1, 0, 60) + b"\0" * 32 + struct.pack("!I", 0x0BADBEEF) +
-      b"\0" * 8 + struct.pack("!H", 0) + bytes([2, 17, 1, 0, 0, 6, 0, 0, 0, 0]) +
-      struct.pack("!H", 0) + b"\0\0")
-assert len(st) == 264, len(st)
-body = bytes([13, 66]) + struct.pack("!H", 1) + st
-pkt = bytes([6, 0]) + struct.pack("!H", 20 + len(body)) + b"\0" * 16 + body
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 240)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, int(sys.argv[2]))
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, int(sys.argv[2]))
-s.sendto(pkt, (sys.argv[1], 0))
-EOF
-}
-
 start_syncd A -i eth0 -m plain
 start_syncd B -i eth0 -m plain
 sleep 0.5
@@ -88,7 +63,7 @@ states0=$(sstat B states -)
 ct0=$(ct_snapshot B)
 n=0
 for dst in 10.78.0.2 10.77.0.2 224.0.0.1; do
-	inject X "$dst" 255
+	inject_pfsync X "$dst" 255
 	n=$((n + 1))
 	for i in $(seq 40); do
 		[ "$(sstat B transport badif)" = $((badif0 + n)) ] && break
@@ -112,7 +87,7 @@ after:
 $(ct_snapshot B)"
 ok "raw pfsync INS (TTL 255) from X through eth1, 3 destinations: refused, badif +3, B's conntrack unchanged"
 
-inject E 10.77.0.2 255
+inject_pfsync E 10.77.0.2 255
 wait_ct B "src=10.9.9.9 dst=10.8.8.8 sport=1111 dport=2222" 3 ||
 	fail "the same INS from E on the sync link: not applied (the injection path does not work?)"
 [ "$(sstat B transport badif)" = $((badif0 + 3)) ] || fail "badif counted a datagram on eth0"
