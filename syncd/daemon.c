@@ -709,15 +709,9 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 			return -EINVAL;
 		ec.channel = d->ch; /* sends, receives, mtu and bulk_reconcile: see sync.h */
 	} else {
-		/* Bulk answers at bulk_rate: packets of full states (UPD) a ms. */
-		size_t per = (payload - RD_PFSYNC_HDR_LEN - RD_PFSYNC_SUBHDR_LEN) /
-		             rd_pfsync_msg_len(RD_PFSYNC_ACT_UPD);
-		size_t a_ms = d->cfg.bulk_rate / 1000 / (per ? per : 1);
 		ec.mtu = payload;
 		ec.cbs.send = eng_send;
-		ec.bulk_packets = a_ms ? (unsigned)a_ms : 1;
-		ec.bulk_interval =
-		    a_ms ? RD_MSEC : (rd_time_t)(per ? per : 1) * RD_SEC / d->cfg.bulk_rate;
+		ec.bulk_rate = d->cfg.bulk_rate; /* no acknowledgements: a fixed pace */
 	}
 	ec.table = d->t;
 	ec.maxupd = d->cfg.maxupd;

@@ -1321,6 +1321,14 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 	DEFAULT(active_window, 2 * RD_SEC);
 	DEFAULT(defer_timeout, 20 * RD_MSEC);
 	DEFAULT(defer_limit, 128);
+	if (e->cfg.bulk_rate != 0) {
+		size_t per = (e->cfg.mtu - RD_PFSYNC_HDR_LEN - RD_PFSYNC_SUBHDR_LEN) /
+		             rd_pfsync_msg_len(RD_PFSYNC_ACT_UPD);
+		uint64_t a_ms = e->cfg.bulk_rate / 1000 / per;
+		e->cfg.bulk_packets = a_ms != 0 ? (unsigned)a_ms : 1;
+		e->cfg.bulk_interval =
+		    a_ms != 0 ? RD_MSEC : (rd_time_t)per * RD_SEC / e->cfg.bulk_rate;
+	}
 	DEFAULT(bulk_interval, RD_MSEC);
 	DEFAULT(bulk_packets, 64);
 	DEFAULT(bulk_req_interval, 2 * RD_SEC);

@@ -631,6 +631,54 @@ START_TEST(bulk_is_paced_by_transport_room)
 }
 END_TEST
 
+/*
+ * bulk_rate paces a raw bulk in states a second: at mtu 1480 a packet holds
+ * 5 UPD, so 10,000 states/s is 2 packets a millisecond and 2,000/s one
+ * packet every 2.5 ms.
+ */
+START_TEST(bulk_rate_sets_the_pace_in_states_a_second)
+{
+	static const struct {
+		uint32_t rate;
+		rd_time_t until;
+		size_t want; /* packets sent by `until` after the request */
+	} c[] = {{10000, 3 * RD_MSEC, 8}, {2000, 5 * RD_MSEC, 3}};
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct net *net = net_new(1);
+		struct node *a = net->nodes[0];
+		struct rd_sync_engine_cfg ec;
+		struct rd_pfsync_builder bld;
+		struct rd_pfsync_msg m;
+		uint8_t req[64];
+		rd_time_t t0 = 2 * RD_SEC;
+
+		for (uint32_t i = 0; i < 200; i++)
+			udp_state(a, (uint16_t)(10000 + i), RD_SEC);
+		rd_sync_engine_flush(a->e, RD_SEC);
+		rd_sync_engine_free(a->e);
+		memset(&ec, 0, sizeof(ec));
+		ec.table = a->t;
+		ec.mtu = 1480;
+		ec.bulk_rate = c[k].rate;
+		ec.cbs.send = on_send;
+		ec.user = a;
+		ck_assert_int_eq(rd_sync_engine_new(&ec, &a->e), 0);
+		net->nq = 0;
+		memset(&m, 0, sizeof(m));
+		m.action = RD_PFSYNC_ACT_UPD_REQ;
+		rd_pfsync_builder_init(&bld, req, sizeof(req));
+		rd_pfsync_builder_add(&bld, &m);
+		ck_assert_int_eq(
+		    rd_sync_engine_input(a->e, req, rd_pfsync_builder_finish(&bld), t0), 0);
+		for (rd_time_t now = t0; now <= t0 + c[k].until; now += 100 * RD_USEC)
+			rd_sync_engine_tick(a->e, now);
+		ck_assert_uint_eq(net->nq, c[k].want);
+		net_free(net);
+	}
+}
+END_TEST
+
 START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
 {
 	struct net *net = net_new(1);
@@ -1443,6 +1491,7 @@ static Suite *suite(void)
 	tcase_add_test(c, bulk_carried_state_counts_as_touched_for_the_active_window);
 	tcase_add_test(c, late_copy_of_deleted_state_does_not_bring_it_back);
 	tcase_add_test(c, bulk_is_paced_by_transport_room);
+	tcase_add_test(c, bulk_rate_sets_the_pace_in_states_a_second);
 	tcase_add_test(c, packet_messages_apply_in_order_across_the_import_batch);
 	tcase_add_test(c, input_from_a_callback_of_input_is_refused);
 	tcase_add_test(c, marks_of_an_old_bulk_do_not_count_in_a_later_one);

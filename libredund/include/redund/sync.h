@@ -486,10 +486,18 @@ struct rd_sync_engine_cfg {
 	unsigned defer_limit;         /* 0: 128 */
 	rd_time_t bulk_interval;      /* 0: 1 ms between bulk bursts */
 	unsigned bulk_packets;        /* packets a burst; 0: 64 */
-	rd_time_t bulk_req_interval;  /* resend UPD_REQ 0/0; 0: 2 s */
-	unsigned bulk_req_tries;      /* 0: 12 */
-	rd_time_t bulk_timeout;       /* BUS START to END at most; 0: 60 s */
-	int demotion;                 /* 0: 32 */
+	/*
+	 * bulk_rate - full states a second a bulk answer sends at most; when
+	 * set it replaces bulk_packets and bulk_interval (packets of
+	 * mtu-packed UPD a millisecond, or one packet every so often below a
+	 * packet a millisecond). For raw pfsync, whose receivers cannot slow
+	 * it down. 0: bulk_packets every bulk_interval.
+	 */
+	uint32_t bulk_rate;
+	rd_time_t bulk_req_interval; /* resend UPD_REQ 0/0; 0: 2 s */
+	unsigned bulk_req_tries;     /* 0: 12 */
+	rd_time_t bulk_timeout;      /* BUS START to END at most; 0: 60 s */
+	int demotion;                /* 0: 32 */
 	/*
 	 * After a bulk update we asked for, remove the states created by the
 	 * bulk's sender that the bulk did not carry: deletions we missed
