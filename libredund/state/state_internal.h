@@ -137,7 +137,9 @@ static inline unsigned rd_state_dir(const struct rd_state *st)
 /* table.c */
 void rd_state_set_src_state(struct rd_state_table *t, struct rd_state *st, uint8_t s);
 bool rd_state_halfopen(const struct rd_state *st);
-void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why, rd_time_t now);
+/* Removes st for `why`; false (nothing done) if it is not in the table or
+ * is the state inside hooks.established (t->busy). */
+bool rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why, rd_time_t now);
 struct rd_state *rd_state_find_live(struct rd_state_table *t, const struct rd_state_key *key,
                                     unsigned dir, uint16_t ifindex, rd_time_t now);
 

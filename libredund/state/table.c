@@ -737,10 +737,10 @@ void rd_state_set_src_state(struct rd_state_table *t, struct rd_state *st, uint8
 
 /* ---- removal ---- */
 
-void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why, rd_time_t now)
+bool rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why, rd_time_t now)
 {
 	if (!rd_slot_used(st) || st == t->busy)
-		return;
+		return false;
 	if ((st->flags & RD_STATE_F_ATTACHED) && t->hooks.detach != NULL)
 		t->hooks.detach(t->hooks.user, st, now);
 	if (t->hooks.event != NULL)
@@ -762,6 +762,7 @@ void rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 	memset(st, 0, sizeof(*st));
 	st->stack = t->free_head;
 	t->free_head = slot;
+	return true;
 }
 
 void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now)
@@ -940,16 +941,13 @@ static bool collides(struct rd_state_table *t, const struct rd_state_key *key, u
 		else if (st->key.proto == 6 && st->src.state >= RD_TCPS_FIN_WAIT_2 &&
 		         st->dst.state >= RD_TCPS_FIN_WAIT_2)
 			why = RD_STATE_RM_REUSED;
-		if (why < 0 || st == t->busy) {
-			/* Live, or inside its own established hook, where
-			 * rd_state_remove_why skips it: removing it would leave it
-			 * here and the restarted walk would meet it forever. Keep
-			 * going: every other expired/closed holder gives way. */
+		/* Live, or not removable (inside its own established hook): a
+		 * collision. Keep going: every other expired/closed holder gives way. */
+		if (why < 0 || !rd_state_remove_why(t, st, why, now)) {
 			live = true;
 			continue;
 		}
-		/* the removal rearranges the index under the walk: start it again */
-		rd_state_remove_why(t, st, why, now);
+		/* the removal rearranged the index under the walk: start it again */
 		live = false;
 		probe_start(&p, &t->kidx, h);
 	}
@@ -1178,11 +1176,9 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 		return RD_ERR_INVAL;
 	struct rd_state *st = find_id_any(t, in->id, in->creatorid);
 	if (st != NULL && expired(t, st, now)) {
-		rd_state_remove_why(t, st, RD_STATE_RM_EXPIRED, now);
-		/* Still there when it is inside its established hook (t->busy,
-		 * which removals skip): inserting would give a second state the
-		 * same (id, creatorid), so refuse as a key collision does. */
-		if (find_id_any(t, in->id, in->creatorid) != NULL) {
+		/* Not removable inside its established hook: inserting would give
+		 * a second state the same (id, creatorid); refuse as a collision. */
+		if (!rd_state_remove_why(t, st, RD_STATE_RM_EXPIRED, now)) {
 			count_reason(t, RD_STATE_RES_STATEINS);
 			return RD_ERR_EXIST;
 		}
