@@ -5,12 +5,6 @@
  */
 #include "srctrack/srctrack_internal.h"
 
-/* srctrack_internal.h's name for rd_addr_prefix_match, still used by srctrack.c. */
-bool rd_src_addr_in(const struct rd_addr *net, unsigned prefixlen, const struct rd_addr *a)
-{
-	return rd_addr_prefix_match(net, prefixlen, a);
-}
-
 /* pf_poolmask: the network bits of `net`, the host bits of `host`. */
 static void combine(const struct rd_addr *net, unsigned plen, const uint8_t *host,
                     struct rd_addr *out)

@@ -1120,7 +1120,7 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 			if (kind != RD_SRC_KIND_MAX && k != kind)
 				continue;
 			for (struct src_target *tg = x->pools[k].all; tg != NULL; tg = tg->anext) {
-				if (!rd_src_addr_in(&tg->addr, tg->prefixlen, &a))
+				if (!rd_addr_prefix_match(&tg->addr, tg->prefixlen, &a))
 					continue;
 				for (n = tg->nodes; n != NULL; n = next) {
 					next = n->tnext;

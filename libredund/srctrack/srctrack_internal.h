@@ -123,7 +123,6 @@ static inline unsigned addr_bits(uint8_t af)
 }
 
 /* pool.c */
-bool rd_src_addr_in(const struct rd_addr *net, unsigned prefixlen, const struct rd_addr *a);
 int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct rd_addr *src,
                        struct src_target **target, struct rd_addr *out);
 struct src_target *rd_src_pool_find_containing(struct src_pool *p, const struct rd_addr *a);
