@@ -693,15 +693,31 @@ static unsigned stale_sides(const struct rd_state *st, const struct rd_state_pee
 	return s;
 }
 
-static void touch(struct rd_sync_engine *e, struct rd_state *st, rd_time_t now)
+/*
+ * A peer applied st: marked while a bulk runs (see bulks[]), else its
+ * entry's time. i: st's entry if the caller looked it up (h its hash), or
+ * NIL with h 0 to look it up here.
+ */
+static void touch_h(struct rd_sync_engine *e, struct rd_state *st, uint32_t i, uint32_t h,
+                    rd_time_t now)
 {
 	if (e->nbulks > 0) {
-		st->flags |= RD_STATE_F_MARK; /* see bulks[] */
+		st->flags |= RD_STATE_F_MARK;
 		return;
 	}
-	uint32_t i = ent_get(e, st->id, st->creatorid);
+	if (i == NIL) {
+		if (h == 0)
+			h = ent_hash(e, st->id, st->creatorid);
+		if ((i = ent_find_h(e, st->id, st->creatorid, h)) == NIL)
+			i = ent_add_h(e, st->id, st->creatorid, h);
+	}
 	if (i != NIL)
 		e->ents[i].touched = now;
+}
+
+static void touch(struct rd_sync_engine *e, struct rd_state *st, rd_time_t now)
+{
+	touch_h(e, st, NIL, 0, now);
 }
 
 /* An update (UPD, UPD_C, or INS of a known state) of our state st. */
@@ -811,14 +827,7 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 			return;
 		}
 		e->stats[RD_SYNC_ENG_INSERTS]++;
-		if (e->nbulks > 0) {
-			st->flags |= RD_STATE_F_MARK;
-		} else {
-			if (i == NIL)
-				i = ent_add_h(e, info->id, info->creatorid, it->h);
-			if (i != NIL)
-				e->ents[i].touched = now;
-		}
+		touch_h(e, st, i, it->h, now);
 	}
 	if (it->want_ack) {
 		uint32_t i = ent_get(e, info->id, info->creatorid);
