@@ -49,7 +49,12 @@ enum sd_stat {
 	SD_LOCAL_NEW = 0,
 	SD_LOCAL_UPDATE,
 	SD_LOCAL_DESTROY,
-	SD_UNMAPPED,
+	/* Kernel entries not synchronised, by sd_ct_to_state's reason (-err - 1). */
+	SD_UNMAPPED_L3,
+	SD_UNMAPPED_L4,
+	SD_UNMAPPED_TUPLE,
+	SD_UNMAPPED_TCPSTATE,
+	SD_OWN_SYNC, /* entries of our own sync traffic (UDP port), never sent */
 	SD_REFUSED,
 	SD_REFRESHED,
 	SD_VANISHED,
@@ -57,9 +62,16 @@ enum sd_stat {
 };
 
 static const char *const sd_stat_names[SD_STAT_MAX] = {
-    [SD_LOCAL_NEW] = "local_new",         [SD_LOCAL_UPDATE] = "local_update",
-    [SD_LOCAL_DESTROY] = "local_destroy", [SD_UNMAPPED] = "unmapped",
-    [SD_REFUSED] = "table_refused",       [SD_REFRESHED] = "refreshed",
+    [SD_LOCAL_NEW] = "local_new",
+    [SD_LOCAL_UPDATE] = "local_update",
+    [SD_LOCAL_DESTROY] = "local_destroy",
+    [SD_UNMAPPED_L3] = "unmapped_l3",
+    [SD_UNMAPPED_L4] = "unmapped_l4",
+    [SD_UNMAPPED_TUPLE] = "unmapped_tuple",
+    [SD_UNMAPPED_TCPSTATE] = "unmapped_tcpstate",
+    [SD_OWN_SYNC] = "own_sync",
+    [SD_REFUSED] = "table_refused",
+    [SD_REFRESHED] = "refreshed",
     [SD_VANISHED] = "vanished",
 };
 
@@ -191,14 +203,17 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 	rd_time_t now = sd_now();
 	int rc;
 
-	if (sd_ct_to_state(ct, &info) != 0) {
-		d->stats[SD_UNMAPPED]++;
+	if ((rc = sd_ct_to_state(ct, &info)) != 0) {
+		_Static_assert(SD_UNMAPPED_TCPSTATE - SD_UNMAPPED_L3 == -SD_CTMAP_BADSTATE - 1,
+		               "one counter for each sd_ctmap_err");
+		d->stats[SD_UNMAPPED_L3 + (-rc - 1)]++;
+		dm_log(LOG_DEBUG, "conntrack entry not synchronised: %s", sd_ctmap_strerror(rc));
 		return;
 	}
 	/* Our own sync traffic is never synchronised (as pfsync skips protocol 240). */
 	if (info.wire.proto == IPPROTO_UDP && d->cfg.mode == RD_IO_SYNC_SECURE &&
 	    (info.wire.port[0] == d->port || info.wire.port[1] == d->port)) {
-		d->stats[SD_UNMAPPED]++;
+		d->stats[SD_OWN_SYNC]++;
 		return;
 	}
 	d->local = true;

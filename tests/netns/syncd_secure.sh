@@ -47,6 +47,14 @@ wait_ct A "dst=10.77.0.1 sport=[0-9]* dport=9999" 2 || fail "no conntrack entry 
 wait_ct B "udp .*src=10.77.0.254 dst=10.77.0.1 sport=[0-9]* dport=9999" 3 ||
 	fail "real traffic tracked on A did not reach B: $(in_ns B conntrack -L 2>&1)"
 ok "UDP traffic tracked by nftables on A: its entry in B's kernel"
+# B's sync datagrams to A are tracked too: counted own_sync, never sent.
+for i in $(seq 40); do
+	[ "$(sstat A daemon own_sync)" -ge 1 ] && break
+	sleep 0.1
+done
+[ "$(sstat A daemon own_sync)" -ge 1 ] || fail "A's entries of the sync traffic: own_sync not counted"
+in_ns B conntrack -L 2>/dev/null | grep -q "dport=8240" && fail "the sync traffic's entry reached B"
+ok "the sync traffic's own conntrack entries on A: counted own_sync, not sent"
 
 # 4. Attacks from E. Capture a valid envelope first (A's or B's, any).
 ip netns exec "$(ns BR)" tcpdump -i br0 -U -s 0 -w "$T_DIR/sync.pcap" udp port 8240 \
