@@ -104,22 +104,6 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, int 
 	       info->ttl == RD_CARP_TTL ? "true" : "false");
 }
 
-/*
- * Whether a record rd_carp_ip_parse found malformed says it is CARP: its
- * protocol (IPv4 byte 9) or next header (IPv6 byte 6) is 112. An untrusted
- * byte, but the only hint: a malformed header of another protocol (a bad
- * IPv4 header checksum, options cut by the snap length) is not shown as a
- * malformed CARP packet, nor one whose byte was not captured.
- */
-static bool says_carp(const uint8_t *ip, size_t len)
-{
-	if (len > 9 && ip[0] >> 4 == 4)
-		return ip[9] == RD_CARP_PROTO;
-	if (len > 6 && ip[0] >> 4 == 6)
-		return ip[6] == RD_CARP_PROTO;
-	return false;
-}
-
 int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 {
 	struct rd_pcap_reader *r;
@@ -178,7 +162,7 @@ int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 		 * header saying protocol 112 is shown. */
 		if (rd_pcap_ip_payload(p.linktype, p.data, p.len, &ip, &ip_len) != 0 ||
 		    (prc = rd_carp_ip_parse(ip, ip_len, &info)) == RD_CARP_IP_NOT_CARP ||
-		    (prc != 0 && !says_carp(ip, ip_len))) {
+		    (prc != 0 && info.proto != RD_CARP_PROTO)) {
 			other++;
 			continue;
 		}

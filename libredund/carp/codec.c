@@ -139,6 +139,11 @@ int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *inf
 		memset(info, 0, sizeof(*info));
 	if (pkt == NULL || info == NULL || len < 1)
 		return RD_ERR_PROTO;
+	/* What the packet says it carries, sound header or not (a hint for tools). */
+	if (pkt[0] >> 4 == 4 && len > 9)
+		info->proto = pkt[9];
+	else if (pkt[0] >> 4 == 6 && len > 6)
+		info->proto = pkt[6];
 	if (pkt[0] >> 4 == 4) {
 		size_t hl = (size_t)(pkt[0] & 0x0f) * 4;
 		size_t total;

@@ -174,6 +174,7 @@ START_TEST(test_ip_parse_tells_other_protocols_from_malformed)
 	/* But a header that is not sound is malformed, whatever its protocol. */
 	bad[12] ^= 1; /* header checksum wrong */
 	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n4, &info), RD_ERR_PROTO);
+	ck_assert_uint_eq(info.proto, 17); /* the hint a tool may use */
 	memcpy(bad, p4, (size_t)n4);
 	ip4_set(bad, 9, 17);
 	ck_assert_int_eq(rd_carp_ip_parse(bad, 19, &info), RD_ERR_PROTO); /* short */
@@ -192,6 +193,7 @@ START_TEST(test_ip_parse_tells_other_protocols_from_malformed)
 	bad[6] = 0; /* hop-by-hop options: not followed */
 	ck_assert_int_eq(rd_carp_ip_parse(bad, (size_t)n6, &info), RD_CARP_IP_NOT_CARP);
 	ck_assert_int_eq(rd_carp_ip_parse(bad, 39, &info), RD_ERR_PROTO); /* short */
+	ck_assert_uint_eq(info.proto, 0);
 	/* Protocol 112 with a payload length beyond the packet: malformed. */
 	ck_assert_int_eq(rd_carp_ip_parse(p6, 60, &info), RD_ERR_PROTO);
 	ck_assert_int_eq(rd_carp_ip_parse(p6, (size_t)n6, &info), 0);

@@ -178,7 +178,14 @@ int rd_carp_ip_build(const struct rd_addr *src, const struct rd_addr *dst, uint1
 struct rd_carp_ip_info {
 	struct rd_addr src;
 	struct rd_addr dst;
-	uint8_t ttl;         /* TTL or hop limit */
+	uint8_t ttl; /* TTL or hop limit */
+	/*
+	 * The protocol / next header byte as found (0 if not captured), set
+	 * whatever the result: for a malformed header, the untrusted hint of
+	 * what it carried (a tool shows a malformed header as CARP only if it
+	 * says 112).
+	 */
+	uint8_t proto;
 	const uint8_t *carp; /* the CARP payload, inside the caller's buffer */
 	size_t carp_len;     /* payload length (IP length minus header) */
 };
@@ -204,7 +211,7 @@ struct rd_carp_ip_info {
  * Returns 0 (info filled; info->carp points into pkt), RD_CARP_IP_NOT_CARP
  * (a sound header of another protocol), or RD_ERR_PROTO (a malformed
  * header or malformed CARP packet, or pkt or info NULL). *info is zeroed
- * unless 0 is returned (when info is not NULL). Allocates nothing.
+ * but for proto unless 0 is returned (when info is not NULL). Allocates nothing.
  * Thread-safe.
  */
 int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *info);
