@@ -10,33 +10,6 @@
 
 #include "carpd.h"
 
-static void json_str(struct dm_buf *b, const char *s)
-{
-	dm_buf_printf(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			dm_buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			dm_buf_printf(b, "\\u%04x", c);
-		else
-			dm_buf_printf(b, "%c", c);
-	}
-	dm_buf_printf(b, "\"");
-}
-
-static void counters_json(struct dm_buf *b, const uint64_t *st)
-{
-	int s;
-
-	dm_buf_printf(b, "{");
-	for (s = 0; s < RD_CARP_STAT_COUNT; s++)
-		dm_buf_printf(b, "%s\"%s\": %llu", s ? ", " : "", rd_carp_stat_name(s),
-		              (unsigned long long)st[s]);
-	dm_buf_printf(b, "}");
-}
-
 static void counters_text(struct dm_buf *b, const uint64_t *st)
 {
 	int s;
@@ -69,7 +42,7 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 		rd_carp_if_stats(ifc->cif, st);
 		if (json) {
 			dm_buf_printf(&b, "%s{\"name\": ", i ? ", " : "");
-			json_str(&b, ifc->name);
+			dm_buf_json_str(&b, ifc->name);
 			dm_buf_printf(&b,
 			              ", \"ifindex\": %u, \"link\": \"%s\", \"ignoreifstate\": %s, "
 			              "\"demotion\": %u, \"demotion_groups\": {",
@@ -78,11 +51,11 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 			              rd_carp_if_demotion(ifc->cif));
 			for (k = 0; rd_carp_if_demote_group(ifc->cif, k, &gname, &gval) == 0; k++) {
 				dm_buf_printf(&b, "%s", k ? ", " : "");
-				json_str(&b, gname);
+				dm_buf_json_str(&b, gname);
 				dm_buf_printf(&b, ": %u", gval);
 			}
 			dm_buf_printf(&b, "}, \"counters\": ");
-			counters_json(&b, st);
+			dm_buf_json_counters(&b, st, RD_CARP_STAT_COUNT, rd_carp_stat_name);
 			dm_buf_printf(&b, ", \"vhosts\": [");
 		} else {
 			dm_buf_printf(&b, "%s: link %s, demotion %u", ifc->name,
@@ -105,7 +78,7 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 			    info.state_since <= now ? (double)(now - info.state_since) / 1e9 : 0.0;
 			if (json) {
 				dm_buf_printf(&b, "%s{\"interface\": ", j ? ", " : "");
-				json_str(&b, ifc->name);
+				dm_buf_json_str(&b, ifc->name);
 				dm_buf_printf(
 				    &b,
 				    ", \"vhid\": %u, \"state\": \"%s\", \"advbase\": %u, "
@@ -122,7 +95,8 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 					    rd_addr_format(&v->conf.addrs[k], a, sizeof(a)),
 					    v->conf.prefixlen[k]);
 				dm_buf_printf(&b, "], \"counters\": ");
-				counters_json(&b, info.stats);
+				dm_buf_json_counters(&b, info.stats, RD_CARP_STAT_COUNT,
+				                     rd_carp_stat_name);
 				dm_buf_printf(&b, "}");
 			} else {
 				dm_buf_printf(&b,

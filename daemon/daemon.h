@@ -42,6 +42,10 @@ struct dm_buf {
 };
 /* dm_buf_printf - append formatted text; on failure sets b->oom and appends nothing more. */
 void dm_buf_printf(struct dm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* dm_buf_json_str - append s as a JSON string (quotes, \\ and control bytes escaped). */
+void dm_buf_json_str(struct dm_buf *b, const char *s);
+/* dm_buf_json_counters - append {"name(0)": v[0], ...} for the n counters. */
+void dm_buf_json_counters(struct dm_buf *b, const uint64_t *v, int n, const char *(*name)(int));
 
 /* ---- epoll tags and the loop (loop.c) ---- */
 

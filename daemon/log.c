@@ -107,3 +107,28 @@ void dm_buf_printf(struct dm_buf *b, const char *fmt, ...)
 		b->cap = ncap;
 	}
 }
+
+void dm_buf_json_str(struct dm_buf *b, const char *s)
+{
+	dm_buf_printf(b, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			dm_buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			dm_buf_printf(b, "\\u%04x", c);
+		else
+			dm_buf_printf(b, "%c", c);
+	}
+	dm_buf_printf(b, "\"");
+}
+
+void dm_buf_json_counters(struct dm_buf *b, const uint64_t *v, int n, const char *(*name)(int))
+{
+	dm_buf_printf(b, "{");
+	for (int i = 0; i < n; i++)
+		dm_buf_printf(b, "%s\"%s\": %llu", i ? ", " : "", name(i),
+		              (unsigned long long)v[i]);
+	dm_buf_printf(b, "}");
+}

@@ -370,10 +370,9 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 static void json_counters(struct dm_buf *b, const char *name, const uint64_t *v, int n,
                           const char *(*namef)(int), bool comma)
 {
-	dm_buf_printf(b, "\"%s\":{", name);
-	for (int i = 0; i < n; i++)
-		dm_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", namef(i), (unsigned long long)v[i]);
-	dm_buf_printf(b, "}%s", comma ? "," : "");
+	dm_buf_printf(b, "\"%s\":", name);
+	dm_buf_json_counters(b, v, n, namef);
+	dm_buf_printf(b, "%s", comma ? "," : "");
 }
 
 static void text_counters(struct dm_buf *b, const char *name, const uint64_t *v, int n,
@@ -402,11 +401,11 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 
 	if (json) {
-		dm_buf_printf(&b,
-		              "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":\"%s\","
-		              "\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
-		              mode, d->creatorid, d->cfg.ifname, rd_state_count(d->t),
-		              bulk ? "true" : "false", d->demoted);
+		dm_buf_printf(&b, "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":", mode,
+		              d->creatorid);
+		dm_buf_json_str(&b, d->cfg.ifname);
+		dm_buf_printf(&b, ",\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
+		              rd_state_count(d->t), bulk ? "true" : "false", d->demoted);
 		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name, true);
 		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name,
