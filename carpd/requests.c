@@ -176,13 +176,9 @@ int cd_daemon_join(struct cd_daemon *d, char **out)
 int cd_control_request(void *user, char *line, char **body)
 {
 	struct cd_daemon *d = user;
-	char *w[4];
-	int n = 0;
-	char *save = NULL, *tok;
+	char *w[3];
+	int n = dm_words(line, w, 3);
 
-	for (tok = strtok_r(line, " \t", &save); tok != NULL && n < 4;
-	     tok = strtok_r(NULL, " \t", &save))
-		w[n++] = tok;
 	if (n == 0) {
 		*body = strdup("empty request");
 		return -1;

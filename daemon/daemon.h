@@ -42,6 +42,12 @@ struct dm_buf {
 };
 /* dm_buf_printf - append formatted text; on failure sets b->oom and appends nothing more. */
 void dm_buf_printf(struct dm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * dm_words - split a control request line in place at spaces and tabs into
+ * at most max words (w[0..]). Returns the number of words, or max + 1 when
+ * the line has more (w then holds the first max).
+ */
+int dm_words(char *line, char **w, int max);
 /* dm_buf_json_str - append s as a JSON string (quotes, \\ and control bytes escaped). */
 void dm_buf_json_str(struct dm_buf *b, const char *s);
 /* dm_buf_json_counters - append {"name(0)": v[0], ...} for the n counters. */

@@ -1,6 +1,7 @@
 /* Daemon plumbing: logging to stderr and/or syslog, the clock, a text buffer. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <syslog.h>
 #include <time.h>
@@ -131,4 +132,17 @@ void dm_buf_json_counters(struct dm_buf *b, const uint64_t *v, int n, const char
 		dm_buf_printf(b, "%s\"%s\": %llu", i ? ", " : "", name(i),
 		              (unsigned long long)v[i]);
 	dm_buf_printf(b, "}");
+}
+
+int dm_words(char *line, char **w, int max)
+{
+	char *save = NULL, *tok;
+	int n = 0;
+
+	for (tok = strtok_r(line, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
+		if (n == max)
+			return max + 1;
+		w[n++] = tok;
+	}
+	return n;
 }

@@ -450,12 +450,12 @@ int sd_daemon_bulk(struct sd_daemon *d, char **out)
 static int control_request(void *user, char *line, char **body)
 {
 	struct sd_daemon *d = user;
+	char *w[2];
+	int n = dm_words(line, w, 2);
 
-	if (strcmp(line, "status") == 0)
-		return sd_daemon_status(d, false, body);
-	if (strcmp(line, "status json") == 0)
-		return sd_daemon_status(d, true, body);
-	if (strcmp(line, "bulk") == 0)
+	if (n >= 1 && strcmp(w[0], "status") == 0 && (n == 1 || strcmp(w[1], "json") == 0))
+		return sd_daemon_status(d, n == 2, body);
+	if (n == 1 && strcmp(w[0], "bulk") == 0)
 		return sd_daemon_bulk(d, body);
 	*body = strdup("unknown request (expected status [json] or bulk)");
 	return -1;

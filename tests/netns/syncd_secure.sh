@@ -56,6 +56,27 @@ done
 in_ns B conntrack -L 2>/dev/null | grep -q "dport=8240" && fail "the sync traffic's entry reached B"
 ok "the sync traffic's own conntrack entries on A: counted own_sync, not sent"
 
+# The control socket splits a request at spaces and tabs, as carpd's does.
+/usr/bin/python3 - "$T_DIR/B.sock" <<'PY' || fail "control requests with odd spacing"
+import json, socket, sys
+def ask(line):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    s.sendall(line)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return out.decode()
+        out += d
+r = ask(b"  status \t json\r\n")
+assert r.startswith("ok\n"), r
+json.loads(r[3:])
+r = ask(b"status  junk\n")
+assert r.startswith("error"), r
+PY
+ok "control: '  status <tab> json' answered in JSON, 'status junk' refused"
+
 # 4. Attacks from E. Capture a valid envelope first (A's or B's, any).
 ip netns exec "$(ns BR)" tcpdump -i br0 -U -s 0 -w "$T_DIR/sync.pcap" udp port 8240 \
 	>/dev/null 2>&1 &
