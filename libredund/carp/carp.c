@@ -70,7 +70,7 @@ const char *rd_carp_peer_refusal(const struct rd_addr *addr)
 		return "not IPv4 or IPv6";
 	if (addr_multicast(addr))
 		return "multicast";
-	if (memcmp(addr->u.v6, zero, addr->af == RD_AF_INET ? 4 : 16) == 0)
+	if (memcmp(addr->u.v6, zero, rd_af_len(addr->af)) == 0)
 		return "unspecified";
 	if (addr->af == RD_AF_INET && rd_get32(addr->u.v4) == 0xffffffffu)
 		return "broadcast";

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "core/internal.h"
 #include "redund/common.h"
 
 #ifndef RD_VERSION_STRING
@@ -134,7 +135,7 @@ int rd_addr_cmp(const struct rd_addr *a, const struct rd_addr *b)
 {
 	if (a->af != b->af)
 		return a->af < b->af ? -1 : 1;
-	return memcmp(a->u.v6, b->u.v6, a->af == RD_AF_INET ? 4 : 16);
+	return memcmp(a->u.v6, b->u.v6, rd_af_len(a->af));
 }
 
 struct rd_addr rd_addr_v4(uint32_t host_order)
@@ -150,15 +151,9 @@ struct rd_addr rd_addr_v4(uint32_t host_order)
 	return a;
 }
 
-/* Bits of an address of family af; 0 for a family that is neither. */
-static unsigned af_bits(uint8_t af)
-{
-	return af == RD_AF_INET ? 32 : af == RD_AF_INET6 ? 128 : 0;
-}
-
 bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen, const struct rd_addr *a)
 {
-	unsigned bits = af_bits(net->af);
+	unsigned bits = rd_af_bits(net->af);
 
 	if (bits == 0 || a->af != net->af)
 		return false;
@@ -173,7 +168,7 @@ bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen, const struct
 
 int rd_addr_netmask(uint8_t af, unsigned plen, struct rd_addr *out)
 {
-	unsigned bits = af_bits(af);
+	unsigned bits = rd_af_bits(af);
 
 	if (bits == 0)
 		return RD_ERR_INVAL;

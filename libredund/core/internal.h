@@ -46,6 +46,18 @@ static inline void rd_free(const struct rd_mem *m, void *p)
 }
 
 /* Big-endian loads and stores on byte buffers (no alignment assumptions). */
+/* Bytes of an address of family af (RD_AF_INET: 4, else 16). */
+static inline size_t rd_af_len(uint8_t af)
+{
+	return af == RD_AF_INET ? 4 : 16;
+}
+
+/* Bits of an address of family af; 0 for a family that is neither. */
+static inline unsigned rd_af_bits(uint8_t af)
+{
+	return af == RD_AF_INET ? 32 : af == RD_AF_INET6 ? 128 : 0;
+}
+
 static inline uint16_t rd_get16(const uint8_t *p)
 {
 	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);

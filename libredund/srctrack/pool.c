@@ -15,7 +15,7 @@ static void combine(const struct rd_addr *net, unsigned plen, const uint8_t *hos
 	(void)rd_addr_netmask(net->af, plen, &m);
 	memset(&r, 0, sizeof(r));
 	r.af = net->af;
-	for (size_t i = 0; i < addr_len(net->af); i++)
+	for (size_t i = 0; i < rd_af_len(net->af); i++)
 		r.u.v6[i] = (uint8_t)((net->u.v6[i] & m.u.v6[i]) | (host[i] & (uint8_t)~m.u.v6[i]));
 	*out = r;
 }
@@ -24,7 +24,7 @@ static void combine(const struct rd_addr *net, unsigned plen, const uint8_t *hos
  * carry reaches the network bits or leaves the address). */
 static bool next_in_net(const struct rd_addr *net, unsigned plen, struct rd_addr *a)
 {
-	for (size_t i = addr_len(a->af); i-- > 0;) {
+	for (size_t i = rd_af_len(a->af); i-- > 0;) {
 		if (++a->u.v6[i] != 0)
 			return rd_addr_prefix_match(net, plen, a);
 	}
@@ -82,7 +82,7 @@ int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct 
 		if (p->n > 1)
 			idx = uniform(t, p->n);
 		tg = p->active[idx];
-		if (tg->prefixlen < addr_bits(tg->addr.af)) {
+		if (tg->prefixlen < rd_af_bits(tg->addr.af)) {
 			rd_random_buf(&t->random, bytes, sizeof(bytes));
 			combine(&tg->addr, tg->prefixlen, bytes, out);
 		} else {
@@ -93,8 +93,8 @@ int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct 
 		uint8_t in[17];
 
 		in[0] = src->af;
-		memcpy(in + 1, src->u.v6, addr_len(src->af));
-		crypto_generichash(bytes, sizeof(bytes), in, 1 + addr_len(src->af), p->key,
+		memcpy(in + 1, src->u.v6, rd_af_len(src->af));
+		crypto_generichash(bytes, sizeof(bytes), in, 1 + rd_af_len(src->af), p->key,
 		                   sizeof(p->key));
 		tg = p->active[rd_get64(bytes) % p->n];
 		combine(&tg->addr, tg->prefixlen, bytes, out);
@@ -106,7 +106,7 @@ int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct 
 			p->rr_valid = false;
 		}
 		tg = p->active[p->cursor];
-		if (tg->prefixlen >= addr_bits(tg->addr.af)) {
+		if (tg->prefixlen >= rd_af_bits(tg->addr.af)) {
 			*out = tg->addr;
 			p->cursor = (p->cursor + 1) % p->n;
 			p->rr_valid = false;

@@ -59,13 +59,13 @@ static struct rd_addr addr_norm(const struct rd_addr *a)
 
 	memset(&r, 0, sizeof(r));
 	r.af = a->af;
-	memcpy(r.u.v6, a->u.v6, addr_len(a->af));
+	memcpy(r.u.v6, a->u.v6, rd_af_len(a->af));
 	return r;
 }
 
 static bool addr_eq(const struct rd_addr *a, const struct rd_addr *b)
 {
-	return a->af == b->af && memcmp(a->u.v6, b->u.v6, addr_len(a->af)) == 0;
+	return a->af == b->af && memcmp(a->u.v6, b->u.v6, rd_af_len(a->af)) == 0;
 }
 
 static uint32_t node_bucket(const struct rd_src_table *t, uint32_t rule_id, unsigned kind,
@@ -688,7 +688,7 @@ int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
 	struct src_target *tg;
 	struct rd_addr a;
 
-	if (p == NULL || !addr_ok(addr) || prefixlen > addr_bits(addr->af))
+	if (p == NULL || !addr_ok(addr) || prefixlen > rd_af_bits(addr->af))
 		return RD_ERR_INVAL;
 	if (p->n > 0 && p->af != addr->af)
 		return RD_ERR_INVAL;

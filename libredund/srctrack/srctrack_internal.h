@@ -112,16 +112,6 @@ struct rd_src_table {
 	uint64_t counters[RD_SRC_C_MAX];
 };
 
-static inline size_t addr_len(uint8_t af)
-{
-	return af == RD_AF_INET ? 4 : 16;
-}
-
-static inline unsigned addr_bits(uint8_t af)
-{
-	return af == RD_AF_INET ? 32 : 128;
-}
-
 /* pool.c */
 int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct rd_addr *src,
                        struct src_target **target, struct rd_addr *out);

@@ -44,7 +44,7 @@ int rd_state_key_from_pkt(const struct rd_state_pkt *p, struct rd_state_key *k)
 	if (p->src.af != p->af || p->dst.af != p->af)
 		return RD_ERR_INVAL;
 	unsigned sidx = p->dir == RD_STATE_IN ? 0 : 1, didx = 1 - sidx;
-	size_t alen = p->af == RD_AF_INET ? 4 : 16;
+	size_t alen = rd_af_len(p->af);
 	k->af = p->af;
 	k->proto = p->proto;
 	k->rdomain = p->rdomain;
@@ -73,7 +73,7 @@ static void set_addr(struct rd_addr *a, uint8_t af, const uint8_t *b)
 {
 	memset(a, 0, sizeof(*a));
 	a->af = af;
-	memcpy(a->u.v6, b, af == RD_AF_INET ? 4 : 16);
+	memcpy(a->u.v6, b, rd_af_len(af));
 }
 
 static bool is_icmp4_error(uint8_t type)

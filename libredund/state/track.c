@@ -440,7 +440,7 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 	struct rd_state_key k;
 	if (q.src.af != p->af || q.dst.af != p->af || rd_state_key_from_pkt(&q, &k) != 0)
 		return RD_STATE_NOSTATE;
-	if (memcmp(p->dst.u.v6, q.src.u.v6, p->af == RD_AF_INET ? 4 : 16) != 0) {
+	if (memcmp(p->dst.u.v6, q.src.u.v6, rd_af_len(p->af)) != 0) {
 		/* the error must go back to the quoted packet's sender */
 		res->reason = RD_STATE_RES_BADSTATE;
 		t->ctr.reason[RD_STATE_RES_BADSTATE]++;

@@ -160,7 +160,7 @@ static int key_from_pfsync(const struct rd_pfsync_key *k, uint8_t proto, struct 
 	if (k->af != RD_AF_INET && k->af != RD_AF_INET6)
 		return RD_ERR_INVAL;
 	for (int i = 0; i < 2; i++) {
-		memcpy(out->addr[i], k->addr[i].u.v6, k->af == RD_AF_INET ? 4 : 16);
+		memcpy(out->addr[i], k->addr[i].u.v6, rd_af_len(k->af));
 		out->port[i] = k->port[i];
 	}
 	out->rdomain = k->rdomain;
@@ -211,7 +211,7 @@ static void key_to_pfsync(const struct rd_state_key *k, struct rd_pfsync_key *o)
 	memset(o, 0, sizeof(*o));
 	for (int i = 0; i < 2; i++) {
 		o->addr[i].af = k->af;
-		memcpy(o->addr[i].u.v6, k->addr[i], k->af == RD_AF_INET ? 4 : 16);
+		memcpy(o->addr[i].u.v6, k->addr[i], rd_af_len(k->af));
 		o->port[i] = k->port[i];
 	}
 	o->rdomain = k->rdomain;
