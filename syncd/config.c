@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
+#include "redund/carp.h"
 #include "syncd.h"
 
 static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -319,6 +321,20 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 			errf(err, "plain mode has no keys: drop 'key' or use 'mode secure'");
 			return -1;
 		}
+	}
+	/* Refused now, or every demotion request to carpd would be lost later. */
+	if (cfg->carpd_control != NULL &&
+	    strlen(cfg->carpd_control) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		errf(err, "carpd-control: a socket path of at most %zu bytes",
+		     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return -1;
+	}
+	if (cfg->demote_group != NULL &&
+	    (cfg->demote_group[0] == '\0' || strlen(cfg->demote_group) >= RD_CARP_GROUP_NAME_MAX ||
+	     strpbrk(cfg->demote_group, " \t") != NULL)) {
+		errf(err, "demote-group: a name of 1 to %d characters without spaces",
+		     RD_CARP_GROUP_NAME_MAX - 1);
+		return -1;
 	}
 	return 0;
 }

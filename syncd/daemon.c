@@ -54,7 +54,8 @@ enum sd_stat {
 	SD_UNMAPPED_L4,
 	SD_UNMAPPED_TUPLE,
 	SD_UNMAPPED_TCPSTATE,
-	SD_OWN_SYNC, /* entries of our own sync traffic (UDP port), never sent */
+	SD_OWN_SYNC,      /* entries of our own sync traffic (UDP port), never sent */
+	SD_DEMOTE_FAILED, /* demotion requests carpd's socket did not take */
 	SD_REFUSED,
 	SD_REFRESHED,
 	SD_VANISHED,
@@ -70,6 +71,7 @@ static const char *const sd_stat_names[SD_STAT_MAX] = {
     [SD_UNMAPPED_TUPLE] = "unmapped_tuple",
     [SD_UNMAPPED_TCPSTATE] = "unmapped_tcpstate",
     [SD_OWN_SYNC] = "own_sync",
+    [SD_DEMOTE_FAILED] = "demote_failed",
     [SD_REFUSED] = "table_refused",
     [SD_REFRESHED] = "refreshed",
     [SD_VANISHED] = "vanished",
@@ -115,19 +117,20 @@ static void carpd_demote(struct sd_daemon *d, int delta)
 	char line[128];
 	int fd, n;
 
-	if (d->cfg.carpd_control == NULL || strlen(d->cfg.carpd_control) >= sizeof(sun.sun_path))
+	if (d->cfg.carpd_control == NULL)
 		return;
-	strcpy(sun.sun_path, d->cfg.carpd_control);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.carpd_control); /* checked */
 	n = snprintf(line, sizeof(line), "demote %s %+d\n",
 	             d->cfg.demote_group ? d->cfg.demote_group : "pfsync", delta);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+		d->stats[SD_DEMOTE_FAILED]++;
 		dm_log(LOG_WARNING, "carpd at %s: demote %+d not delivered: %s",
 		       d->cfg.carpd_control, delta, strerror(errno));
-	close(fd);
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 /* ---------------------------------------------------------------------- */
