@@ -293,20 +293,22 @@ static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
 static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct cd_vhost_conf *vc,
                        int af, struct rd_addr *out)
 {
-	struct rd_addr skip[RD_CARP_MAX_ADDRS * 8];
+	/* Every virtual address on the interface, configured or running (a reload). */
+	struct rd_addr *skip = malloc((d->cfg.nvh + ifc->nvh) * RD_CARP_MAX_ADDRS * sizeof(*skip));
 	size_t nskip = 0, i, j;
 	bool peers = false;
 	int rc;
 
+	if (skip == NULL)
+		return -ENOMEM;
 	for (i = 0; i < d->cfg.nvh; i++) {
 		if (strcmp(d->cfg.vh[i].ifname, ifc->name) != 0)
 			continue;
-		for (j = 0; j < d->cfg.vh[i].naddrs && nskip < sizeof(skip) / sizeof(skip[0]); j++)
+		for (j = 0; j < d->cfg.vh[i].naddrs; j++)
 			skip[nskip++] = d->cfg.vh[i].addrs[j];
 	}
 	for (i = 0; i < ifc->nvh; i++)
-		for (j = 0; j < ifc->vh[i]->conf.naddrs && nskip < sizeof(skip) / sizeof(skip[0]);
-		     j++)
+		for (j = 0; j < ifc->vh[i]->conf.naddrs; j++)
 			skip[nskip++] = ifc->vh[i]->conf.addrs[j];
 	for (i = 0; i < vc->npeers; i++)
 		if (vc->peers[i].af == af)
@@ -320,6 +322,7 @@ static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct c
 		       "give --srcip",
 		       vc->where, vc->vhid, af == RD_AF_INET ? "IPv4" : "IPv6", ifc->name,
 		       strerror(-rc));
+	free(skip);
 	return rc;
 }
 
