@@ -54,8 +54,24 @@ struct cd_config {
 	bool no_syslog;    /* --facility none */
 	bool daemonize;
 	bool debug;
-	bool shutdown; /* -z: accepted; carpd always cleans up on exit */
+	bool shutdown;      /* -z: accepted; carpd always cleans up on exit */
+	int startup_demote; /* start-up hold on "carp", 0..255 (0: none); -1: not given */
+	int startup_hold;   /* its time limit in seconds, 1..CD_HOLD_TTL_MAX; -1: not given */
 };
+
+#define CD_DEFAULT_STARTUP_DEMOTE 128 /* OpenBSD's rc holds carpdemote 128 during boot */
+#define CD_DEFAULT_STARTUP_HOLD   30
+
+/*
+ * Set global keyword `key` ("startup-demote" or "startup-hold") from arg
+ * into *cfg unless it was given already (the command line wins over the
+ * file). Returns 0, or -1 with err saying what was expected (no location).
+ */
+int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char *err);
+/* Whether key is one of cd_global_set's. */
+bool cd_global_key_known(const char *key);
+/* The defaults of what was not given (startup-demote 128, startup-hold 30). */
+void cd_config_defaults(struct cd_config *cfg);
 
 /*
  * Errors from the parsers go into an error buffer of this size as
@@ -93,6 +109,152 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err);
 
 void cd_config_free(struct cd_config *cfg);
 void cd_vhost_conf_free(struct cd_vhost_conf *vh);
+
+/* ---- demotion bookkeeping: edges and holds per group (holds.c) ---- */
+
+#define CD_NAME_MAX       32 /* holder and group names, NUL included (= RD_CARP_GROUP_NAME_MAX) */
+#define CD_HOLDS_MAX      64 /* holds carpd keeps at once */
+#define CD_GROUPS_MAX     64 /* groups carpd adds something to at once */
+#define CD_HOLD_TTL_MAX   86400     /* seconds */
+#define CD_GROUP_DEFAULT  "carp"    /* every vhost's group */
+#define CD_STARTUP_HOLDER "startup" /* carpd's own hold at start */
+
+_Static_assert(CD_NAME_MAX == RD_CARP_GROUP_NAME_MAX, "group names as the engine's");
+
+/* The counters of demotion requests (status "node" -> "counters"). */
+enum cd_book_stat {
+	CD_BS_HOLD_REQUESTS,   /* hold requests carried out */
+	CD_BS_DEMOTE_REQUESTS, /* demote requests carried out */
+	CD_BS_HOLDS_LAPSED,    /* holds not re-stated within their TTL */
+	CD_BS_BAD_SYNTAX,      /* hold/demote with wrong words */
+	CD_BS_BAD_HOLDER,
+	CD_BS_BAD_GROUP,
+	CD_BS_BAD_VALUE,
+	CD_BS_BAD_TTL,
+	CD_BS_OVER_LIMIT,     /* a demote that would take a group's edge past 255 */
+	CD_BS_TABLE_FULL,     /* more than CD_HOLDS_MAX holds or CD_GROUPS_MAX groups */
+	CD_BS_ENGINE_REFUSED, /* the engine refused a change (out of memory) */
+	CD_BS_COUNT
+};
+
+/* The counter's name in status, e.g. "holds_lapsed". */
+const char *cd_book_stat_name(int i);
+
+/* Whether s is a holder name: 1..31 characters of [A-Za-z0-9_.-]. */
+bool cd_holder_name_ok(const char *s);
+/* Whether s is a group name: 1..31 printable non-space characters, not starting with '-'. */
+bool cd_group_name_ok(const char *s);
+
+/* A parsed `hold HOLDER GROUP VALUE TTL [unless-master]`. */
+struct cd_hold_req {
+	char holder[CD_NAME_MAX];
+	char group[CD_NAME_MAX];
+	unsigned int value; /* 0..255 */
+	unsigned int ttl;   /* 1..CD_HOLD_TTL_MAX seconds */
+	bool unless_master;
+};
+
+/* A parsed `demote GROUP +N|-N`. */
+struct cd_demote_req {
+	char group[CD_NAME_MAX];
+	int delta; /* -255..255 */
+};
+
+/*
+ * cd_hold_parse / cd_demote_parse - the n words w[] of a request (w[0] is
+ * "hold" / "demote"). Return 0 with *req filled, or -1 with err (CD_ERR_LEN)
+ * saying what was expected and *why the counter to raise.
+ */
+int cd_hold_parse(char *const *w, int n, struct cd_hold_req *req, char *err,
+                  enum cd_book_stat *why);
+int cd_demote_parse(char *const *w, int n, struct cd_demote_req *req, char *err,
+                    enum cd_book_stat *why);
+
+/* One hold: a holder's level on a group. */
+struct cd_hold {
+	char holder[CD_NAME_MAX];
+	char group[CD_NAME_MAX];
+	unsigned int value; /* 1..255 (a 0 is not kept) */
+	unsigned int ttl;   /* seconds, as last stated */
+	rd_time_t expires;  /* when it lapses unless re-stated */
+};
+
+/* What carpd adds to one group's engine counter. */
+struct cd_group_book {
+	char name[CD_NAME_MAX];
+	unsigned int edge;     /* demote requests' running sum, clamped at 0, at most 255 */
+	unsigned long applied; /* what carpd has added to the engine's counter so far */
+};
+
+/*
+ * The one way carpd changes a group's counter in the engine: add delta
+ * (either sign) to group. Returns 0 or an RD_ERR_* code, in which case
+ * the engine is left as it was.
+ */
+typedef int (*cd_adjust_fn)(void *user, const char *group, int delta, rd_time_t now);
+
+/*
+ * The book: per group edge + holds = wanted, and applied. After every
+ * successful change wanted == applied for every group; the engine only
+ * ever sees differences. Plain data (fixed tables), one per daemon.
+ */
+struct cd_book {
+	cd_adjust_fn adjust;
+	void *user;
+	struct cd_hold holds[CD_HOLDS_MAX];
+	size_t nholds;
+	struct cd_group_book groups[CD_GROUPS_MAX];
+	size_t ngroups;
+	uint64_t stats[CD_BS_COUNT];
+};
+
+void cd_book_init(struct cd_book *b, cd_adjust_fn adjust, void *user);
+
+/*
+ * One change of a book: a hold (holder set: holder wants value on group
+ * for ttl seconds, 0 removes its hold) or an edge (holder NULL: group's
+ * edge += delta, clamped at 0, at most 255). internal: not a request of
+ * its own, not counted (carpd releasing its start-up hold).
+ */
+struct cd_book_op {
+	const char *holder;
+	const char *group;
+	unsigned int value, ttl;
+	int delta;
+	bool internal;
+};
+
+/*
+ * cd_book_apply - carry out ops[0..n) as one change: the engine gets one
+ * difference per group, decreases first (never a transiently higher sum),
+ * and each op that is not internal is counted as a request. Returns 0, or
+ * RD_ERR_LIMIT (a table is full, an edge would pass 255) or the engine's
+ * error, with err filled, the reason counted, and the book and the engine
+ * as they were.
+ */
+int cd_book_apply(struct cd_book *b, const struct cd_book_op *ops, size_t n, rd_time_t now,
+                  char *err);
+/* cd_book_hold / cd_book_demote - cd_book_apply of one hold / one edge. */
+int cd_book_hold(struct cd_book *b, const char *holder, const char *group, unsigned int value,
+                 unsigned int ttl, rd_time_t now, char *err);
+int cd_book_demote(struct cd_book *b, const char *group, int delta, rd_time_t now, char *err);
+
+/* cd_book_expiry - when the next hold lapses, or RD_TIME_NEVER. */
+rd_time_t cd_book_expiry(const struct cd_book *b);
+
+/*
+ * cd_book_expire - take back one hold whose time is up (counted in
+ * holds_lapsed): returns 1 with *out a copy of it, or 0 when none is due.
+ * Call until it returns 0.
+ */
+int cd_book_expire(struct cd_book *b, rd_time_t now, struct cd_hold *out);
+
+/* The hold of holder on group, or NULL. Valid until the next change. */
+const struct cd_hold *cd_book_find(const struct cd_book *b, const char *holder, const char *group);
+/* The entry of group, or NULL when carpd adds nothing to it. */
+const struct cd_group_book *cd_book_group(const struct cd_book *b, const char *name);
+/* What carpd wants added to group: its edge plus its holds. */
+unsigned long cd_book_wanted(const struct cd_book *b, const char *group);
 
 /* ---- time ---- */
 
@@ -178,6 +340,13 @@ struct cd_daemon {
 	bool reload_pending;
 	rd_time_t quit_deadline;
 	uint32_t epoch;
+	/* What carpd adds to each demotion group (edges and holds). */
+	struct cd_book book;
+	/* 16 lowercase hex digits chosen at start: tells holders carpd restarted. */
+	char instance[17];
+	/* The start-up hold has not been released yet; and why it was ("": not yet). */
+	bool startup_pending;
+	char startup_released[64];
 };
 
 int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out);
@@ -194,6 +363,16 @@ void cd_daemon_free(struct cd_daemon *d);
  */
 int cd_daemon_status(struct cd_daemon *d, bool json, char **out);
 int cd_daemon_demote(struct cd_daemon *d, const char *group, int delta, char **out);
+int cd_daemon_hold(struct cd_daemon *d, const struct cd_hold_req *req, char **out);
+
+/* How many vhosts of d are MASTER now. */
+size_t cd_daemon_masters(const struct cd_daemon *d);
+/*
+ * The start-up hold has ended (why: "syncd reported", "demote request",
+ * ...; the caller took its value back): recorded for status and logged at
+ * NOTICE.
+ */
+void cd_daemon_startup_released(struct cd_daemon *d, const char *why);
 int cd_daemon_leave(struct cd_daemon *d, char **out);
 int cd_daemon_join(struct cd_daemon *d, char **out);
 

@@ -4,6 +4,8 @@
  *   # comment                     (blank lines and comments are ignored)
  *   control /run/carpd.sock       global; --control on the command line wins
  *   facility daemon               global; syslog facility or 'none'
+ *   startup-demote 128            global; demotion of "carp" at start (0: none)
+ *   startup-hold 30               global; its time limit in seconds
  *   vhost eth0 42                 starts a vhost: interface and vhid
  *     addr 10.0.0.1/24            then that vhost's keywords: the long
  *     pass secret                 option names of the command line, with
@@ -157,13 +159,27 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err)
 			}
 			continue;
 		}
+		if (cd_global_key_known(w[0])) {
+			if (n != 2) {
+				cd_errf(err, "%s:%u: expected '%s VALUE'", path, lineno, w[0]);
+				goto out;
+			}
+			if (cur != NULL) {
+				cd_errf(err, "%s:%u: expected '%s' before the first 'vhost' line",
+				        path, lineno, w[0]);
+				goto out;
+			}
+			if (cd_global_set(cfg, w[0], w[1], keyerr) < 0) {
+				cd_errf(err, "%s:%u: %s: %s", path, lineno, w[0], keyerr);
+				goto out;
+			}
+			continue;
+		}
 		if (!cd_vhost_key_known(w[0], &takes_arg)) {
-			cd_errf(
-			    err,
-			    "%s:%u: expected 'vhost', 'control', 'facility' or a vhost keyword, "
-			    "got "
-			    "'%s'",
-			    path, lineno, w[0]);
+			cd_errf(err,
+			        "%s:%u: expected 'vhost', 'control', 'facility', 'startup-demote', "
+			        "'startup-hold' or a vhost keyword, got '%s'",
+			        path, lineno, w[0]);
 			goto out;
 		}
 		if (strcmp(w[0], "interface") == 0 || strcmp(w[0], "vhid") == 0) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -116,6 +117,112 @@ static void cb_demotion(void *user, struct rd_carp_if *ifp, unsigned int demote)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Demotion groups                                                         */
+
+/*
+ * The one place carpd changes a group's counter in the engine (the book's
+ * adjust function; see holds.c). Groups are still per engine link, so every
+ * interface gets the same change, and one that fails undoes the others.
+ */
+static int group_adjust(void *user, const char *group, int delta, rd_time_t now)
+{
+	struct cd_daemon *d = user;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->nifs; i++) {
+		rc = rd_carp_if_demote(d->ifs[i]->cif, group, delta, now);
+		if (rc != 0) {
+			while (i-- > 0)
+				rd_carp_if_demote(d->ifs[i]->cif, group, -delta, now);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+size_t cd_daemon_masters(const struct cd_daemon *d)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < d->nifs; i++)
+		for (j = 0; j < d->ifs[i]->nvh; j++) {
+			struct rd_carp_vhost_info info;
+
+			if (d->ifs[i]->vh[j]->vh != NULL &&
+			    rd_carp_vhost_info(d->ifs[i]->vh[j]->vh, &info) == 0 &&
+			    info.state == RD_CARP_MASTER)
+				n++;
+		}
+	return n;
+}
+
+void cd_daemon_startup_released(struct cd_daemon *d, const char *why)
+{
+	d->startup_pending = false;
+	snprintf(d->startup_released, sizeof(d->startup_released), "%s", why);
+	dm_log(LOG_NOTICE, "start-up hold released: %s", why);
+}
+
+/* Install the start-up hold (before any vhost runs). */
+static int startup_hold(struct cd_daemon *d, rd_time_t now)
+{
+	char err[CD_ERR_LEN];
+
+	if (d->cfg.startup_demote <= 0)
+		return 0;
+	if (cd_book_hold(&d->book, CD_STARTUP_HOLDER, CD_GROUP_DEFAULT,
+	                 (unsigned int)d->cfg.startup_demote, (unsigned int)d->cfg.startup_hold,
+	                 now, err) != 0) {
+		dm_log(LOG_ERR, "start-up hold: %s", err);
+		return -ENOMEM;
+	}
+	d->startup_pending = true;
+	dm_log(LOG_NOTICE,
+	       "start-up hold: group %s demoted by %d until syncd reports or a demote request, at "
+	       "most %d s",
+	       CD_GROUP_DEFAULT, d->cfg.startup_demote, d->cfg.startup_hold);
+	return 0;
+}
+
+/* Holds not re-stated in time are taken back. */
+static void holds_expire(struct cd_daemon *d, rd_time_t now)
+{
+	struct cd_hold h;
+
+	while (cd_book_expire(&d->book, now, &h) == 1) {
+		if (d->startup_pending && strcmp(h.holder, CD_STARTUP_HOLDER) == 0 &&
+		    strcmp(h.group, CD_GROUP_DEFAULT) == 0) {
+			d->startup_pending = false;
+			snprintf(d->startup_released, sizeof(d->startup_released),
+			         "time limit (%u s)", h.ttl);
+			dm_log(LOG_WARNING,
+			       "start-up hold released after %u s: nobody reported (set "
+			       "startup-demote 0 when no syncd runs)",
+			       h.ttl);
+		} else {
+			dm_log(LOG_WARNING, "hold %s on %s (%u) lapsed: not re-stated within %u s",
+			       h.holder, h.group, h.value, h.ttl);
+		}
+	}
+}
+
+/* The instance: random, so a restarted carpd tells its holders apart. */
+static void make_instance(struct cd_daemon *d)
+{
+	uint64_t v = 0;
+	struct timespec ts;
+
+	/* Never block at boot waiting for entropy: uniqueness is all that is needed. */
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+		    ((uint64_t)getpid() << 16) ^ cd_now();
+	}
+	snprintf(d->instance, sizeof(d->instance), "%016llx", (unsigned long long)v);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Addresses                                                               */
 
 static void vhost_addrs(struct cd_vhost *v, bool on)
@@ -211,6 +318,7 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	struct cd_iface *ifc, **nifs;
 	struct rd_carp_if_config c;
 	unsigned int ifindex = if_nametoindex(name);
+	size_t i;
 	int rc;
 
 	if (ifindex == 0) {
@@ -247,6 +355,19 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 		dm_log(LOG_ERR, "%s: %s", name, rd_strerror(rc));
 		free(ifc);
 		return -EINVAL;
+	}
+	/* What carpd already adds to each group (a hold, a demote), before any vhost. */
+	for (i = 0; i < d->book.ngroups; i++) {
+		const struct cd_group_book *g = &d->book.groups[i];
+
+		if (g->applied != 0 &&
+		    (rc = rd_carp_if_demote(ifc->cif, g->name, (int)g->applied, cd_now())) != 0) {
+			dm_log(LOG_ERR, "%s: demotion group %s: %s", name, g->name,
+			       rd_strerror(rc));
+			rd_carp_if_free(ifc->cif);
+			free(ifc);
+			return -ENOMEM;
+		}
 	}
 	rc = rd_io_announce_open(NULL, ifindex, &ifc->ann);
 	if (rc < 0)
@@ -570,6 +691,7 @@ static void reload(struct cd_daemon *d)
 	}
 	memset(&ncfg, 0, sizeof(ncfg));
 	ncfg.facility = -1;
+	ncfg.startup_demote = ncfg.startup_hold = -1; /* checked; used at start only */
 	if (cd_config_load(d->cfg.config_file, &ncfg, err) < 0) {
 		dm_log(LOG_ERR, "reload failed, configuration unchanged: %s", err);
 		cd_config_free(&ncfg);
@@ -683,12 +805,13 @@ static void on_timer(struct cd_daemon *d)
 	dm_loop_timer_read(&d->loop);
 	for (i = 0; i < d->nifs; i++)
 		rd_carp_handle_expiry(d->ifs[i]->cif, now);
+	holds_expire(d, now);
 }
 
-/* Arm the timerfd at the earliest engine expiry (absolute, CLOCK_MONOTONIC). */
+/* Arm the timerfd at the earliest engine expiry or hold lapse (absolute, CLOCK_MONOTONIC). */
 static void arm_timer(struct cd_daemon *d)
 {
-	rd_time_t next = RD_TIME_NEVER;
+	rd_time_t next = cd_book_expiry(&d->book);
 	size_t i;
 
 	for (i = 0; i < d->nifs; i++) {
@@ -730,6 +853,8 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	d->loop.epfd = d->loop.tfd = d->loop.sfd = -1;
 	d->epoch = (uint32_t)time(NULL);
 	d->wn.kind = CD_W_NETLINK;
+	cd_book_init(&d->book, group_adjust, d);
+	make_instance(d);
 	*out = d;
 
 	sigemptyset(&mask);
@@ -752,6 +877,9 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	if (rc < 0)
 		return rc;
 	now = cd_now();
+	dm_log(LOG_INFO, "instance %s", d->instance);
+	if ((rc = startup_hold(d, now)) < 0)
+		return rc;
 	for (i = 0; i < d->cfg.nvh; i++)
 		if ((rc = vhost_add_copy(d, &d->cfg.vh[i], now)) < 0)
 			return rc;

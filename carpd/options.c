@@ -134,6 +134,40 @@ static int set_str(char **dst, const char *arg, char *err)
 	return 0;
 }
 
+bool cd_global_key_known(const char *key)
+{
+	return strcmp(key, "startup-demote") == 0 || strcmp(key, "startup-hold") == 0;
+}
+
+int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char *err)
+{
+	unsigned long v;
+
+	if (strcmp(key, "startup-demote") == 0) {
+		if (parse_uint(arg, 0, 255, &v) < 0) {
+			cd_errf(err,
+			        "expected a start-up demotion from 0 to 255 (0: no start-up hold), "
+			        "got '%s'",
+			        arg);
+			return -1;
+		}
+		if (cfg->startup_demote < 0)
+			cfg->startup_demote = (int)v;
+	} else if (strcmp(key, "startup-hold") == 0) {
+		if (parse_uint(arg, 1, CD_HOLD_TTL_MAX, &v) < 0) {
+			cd_errf(err, "expected a start-up hold from 1 to %d seconds, got '%s'",
+			        CD_HOLD_TTL_MAX, arg);
+			return -1;
+		}
+		if (cfg->startup_hold < 0)
+			cfg->startup_hold = (int)v;
+	} else {
+		cd_errf(err, "unknown keyword '%s'", key);
+		return -1;
+	}
+	return 0;
+}
+
 struct vkey {
 	const char *name;
 	bool arg;
@@ -347,6 +381,8 @@ enum {
 	OPT_CONTROL,
 	OPT_REPLAY_STRICT,
 	OPT_VERSION,
+	OPT_STARTUP_DEMOTE,
+	OPT_STARTUP_HOLD,
 };
 
 static const struct option longopts[] = {
@@ -375,6 +411,8 @@ static const struct option longopts[] = {
     {"control", required_argument, NULL, OPT_CONTROL},
     {"replay-strict", no_argument, NULL, OPT_REPLAY_STRICT},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"startup-demote", required_argument, NULL, OPT_STARTUP_DEMOTE},
+    {"startup-hold", required_argument, NULL, OPT_STARTUP_HOLD},
     {NULL, 0, NULL, 0},
 };
 
@@ -409,8 +447,20 @@ static void usage(void)
 	    "      --config FILE      vhosts and interfaces from FILE (see carpd(8))\n"
 	    "      --control PATH     control socket (default " CD_DEFAULT_CONTROL ")\n"
 	    "      --replay-strict    refuse advertisements whose counter does not grow\n"
+	    "      --startup-demote N demotion of group carp at start, until syncd reports\n"
+	    "                         or a demote request (0..255; default 128; 0: none)\n"
+	    "      --startup-hold S   release the start-up demotion after S seconds anyway\n"
+	    "                         (1..86400; default 30)\n"
 	    "      --version, -h/--help\n"
 	    "Without -u/-d, carpd adds and removes the virtual addresses itself.\n");
+}
+
+void cd_config_defaults(struct cd_config *cfg)
+{
+	if (cfg->startup_demote < 0)
+		cfg->startup_demote = CD_DEFAULT_STARTUP_DEMOTE;
+	if (cfg->startup_hold < 0)
+		cfg->startup_hold = CD_DEFAULT_STARTUP_HOLD;
 }
 
 int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
@@ -422,6 +472,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->facility = -1;
+	cfg->startup_demote = cfg->startup_hold = -1;
 	cd_vhost_conf_init(&cli);
 	optind = 1;
 	opterr = 0;
@@ -472,6 +523,21 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			free(cfg->control);
 			cfg->control = strdup(optarg);
 			continue;
+		case OPT_STARTUP_DEMOTE:
+		case OPT_STARTUP_HOLD: {
+			const char *g = c == OPT_STARTUP_DEMOTE ? "startup-demote" : "startup-hold";
+
+			/* The last one given wins, as for the other options. */
+			if (c == OPT_STARTUP_DEMOTE)
+				cfg->startup_demote = -1;
+			else
+				cfg->startup_hold = -1;
+			if (cd_global_set(cfg, g, optarg, keyerr) < 0) {
+				cd_errf(err, "--%s: %s", g, keyerr);
+				goto fail;
+			}
+			continue;
+		}
 		case ':':
 			cd_errf(err, "option '%s' expects an argument", argv[optind - 1]);
 			goto fail;
@@ -556,7 +622,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			goto fail;
 		}
 		cd_vhost_conf_free(&cli);
-		/* --control on the command line wins over the file's. */
+		/* --control and --startup-* on the command line win over the file's. */
 		if (cd_config_load(cfg->config_file, cfg, err) < 0) {
 			cd_config_free(cfg);
 			return -1;
@@ -565,6 +631,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			cd_config_free(cfg);
 			return -1;
 		}
+		cd_config_defaults(cfg);
 		return 0;
 	}
 	if (cfg->control == NULL)
@@ -580,6 +647,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 	}
 	cfg->vh[0] = cli;
 	cfg->nvh = 1;
+	cd_config_defaults(cfg);
 	return 0;
 fail:
 	cd_vhost_conf_free(&cli);

@@ -1,6 +1,6 @@
 /*
  * carpd: the answers to control-socket requests (status in text or JSON,
- * demote, leave, join). Called from the event loop through the control
+ * demote, hold, leave, join). Called from the event loop through the control
  * socket (daemon/control.c), which sends "ok\n" + body or "error BODY\n".
  */
 #include <stdio.h>
@@ -25,6 +25,81 @@ static void counters_text(struct dm_buf *b, const uint64_t *st)
 		dm_buf_printf(b, " oerrors %llu", (unsigned long long)st[RD_CARP_STAT_OERRORS]);
 }
 
+static double seconds_left(rd_time_t when, rd_time_t now)
+{
+	return when > now ? (double)(when - now) / 1e9 : 0.0;
+}
+
+/* The node: instance, masters, start-up hold, carpd's groups, holds, counters. */
+static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_time_t now)
+{
+	const struct cd_book *bk = &d->book;
+	size_t i;
+	int s;
+
+	if (json) {
+		dm_buf_printf(b,
+		              "\"node\": {\"instance\": \"%s\", \"masters\": %zu, "
+		              "\"startup_hold\": {\"demote\": %d, \"seconds\": %d, \"held\": %s, "
+		              "\"released\": ",
+		              d->instance, cd_daemon_masters(d), d->cfg.startup_demote,
+		              d->cfg.startup_hold, d->startup_pending ? "true" : "false");
+		if (d->startup_released[0] != '\0')
+			dm_buf_json_str(b, d->startup_released);
+		else
+			dm_buf_printf(b, "null");
+		dm_buf_printf(b, "}, \"groups\": [");
+		for (i = 0; i < bk->ngroups; i++) {
+			const struct cd_group_book *g = &bk->groups[i];
+
+			dm_buf_printf(b, "%s{\"name\": ", i ? ", " : "");
+			dm_buf_json_str(b, g->name);
+			dm_buf_printf(b, ", \"demote\": %u, \"holds\": %lu}", g->edge,
+			              cd_book_wanted(bk, g->name) - g->edge);
+		}
+		dm_buf_printf(b, "], \"holds\": [");
+		for (i = 0; i < bk->nholds; i++) {
+			const struct cd_hold *h = &bk->holds[i];
+
+			dm_buf_printf(b, "%s{\"holder\": ", i ? ", " : "");
+			dm_buf_json_str(b, h->holder);
+			dm_buf_printf(b, ", \"group\": ");
+			dm_buf_json_str(b, h->group);
+			dm_buf_printf(b, ", \"value\": %u, \"ttl\": %u, \"expires_in\": %.3f}",
+			              h->value, h->ttl, seconds_left(h->expires, now));
+		}
+		dm_buf_printf(b, "], \"counters\": ");
+		dm_buf_json_counters(b, bk->stats, CD_BS_COUNT, cd_book_stat_name);
+		dm_buf_printf(b, "}, ");
+		return;
+	}
+	dm_buf_printf(b, "node: instance %s, %zu vhost(s) MASTER\n", d->instance,
+	              cd_daemon_masters(d));
+	if (d->cfg.startup_demote > 0)
+		dm_buf_printf(b, "  start-up hold: %d for at most %d s, %s%s%s\n",
+		              d->cfg.startup_demote, d->cfg.startup_hold,
+		              d->startup_pending ? "held" : "released",
+		              d->startup_released[0] != '\0' ? ": " : "", d->startup_released);
+	for (i = 0; i < bk->ngroups; i++) {
+		const struct cd_group_book *g = &bk->groups[i];
+
+		dm_buf_printf(b, "  group %s: demote %u, holds %lu\n", g->name, g->edge,
+		              cd_book_wanted(bk, g->name) - g->edge);
+	}
+	for (i = 0; i < bk->nholds; i++) {
+		const struct cd_hold *h = &bk->holds[i];
+
+		dm_buf_printf(b, "  hold %s on %s: %u, ttl %u s, %.1f s left\n", h->holder,
+		              h->group, h->value, h->ttl, seconds_left(h->expires, now));
+	}
+	dm_buf_printf(b, "  requests:");
+	for (s = 0; s < CD_BS_COUNT; s++)
+		if (s <= CD_BS_HOLDS_LAPSED || bk->stats[s] != 0)
+			dm_buf_printf(b, " %s %llu", cd_book_stat_name(s),
+			              (unsigned long long)bk->stats[s]);
+	dm_buf_printf(b, "\n");
+}
+
 int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
@@ -32,7 +107,10 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 	size_t i, j, k;
 
 	if (json)
-		dm_buf_printf(&b, "{\"interfaces\": [");
+		dm_buf_printf(&b, "{");
+	node_status(d, &b, json, now);
+	if (json)
+		dm_buf_printf(&b, "\"interfaces\": [");
 	for (i = 0; i < d->nifs; i++) {
 		struct cd_iface *ifc = d->ifs[i];
 		uint64_t st[RD_CARP_STAT_COUNT];
@@ -129,22 +207,69 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 	return 0;
 }
 
+/* The op that takes the start-up hold back with a request that ends it. */
+static const struct cd_book_op startup_release_op = {
+    .holder = CD_STARTUP_HOLDER, .group = CD_GROUP_DEFAULT, .value = 0, .ttl = 1, .internal = true};
+
 int cd_daemon_demote(struct cd_daemon *d, const char *group, int delta, char **out)
 {
-	rd_time_t now = cd_now();
-	size_t i;
-	int rc;
+	char err[CD_ERR_LEN];
+	const struct cd_group_book *g;
+	struct cd_book_op ops[2] = {{.group = group, .delta = delta}, startup_release_op};
+	bool release = d->startup_pending;
 
-	for (i = 0; i < d->nifs; i++) {
-		rc = rd_carp_if_demote(d->ifs[i]->cif, group, delta, now);
-		if (rc != 0) {
-			if (asprintf(out, "demote %s: %s", group, rd_strerror(rc)) < 0)
-				*out = NULL;
-			return -1;
-		}
+	/* One change: the engine never sees the demote on top of the start-up hold. */
+	if (cd_book_apply(&d->book, ops, release ? 2 : 1, cd_now(), err) != 0) {
+		*out = strdup(err);
+		return -1;
 	}
-	dm_log(LOG_NOTICE, "demotion group %s adjusted by %+d (control socket)", group, delta);
+	g = cd_book_group(&d->book, group);
+	dm_log(LOG_NOTICE, "demotion group %s adjusted by %+d, %u by request (control socket)",
+	       group, delta, g != NULL ? g->edge : 0);
+	if (release)
+		cd_daemon_startup_released(d, "demote request");
 	*out = NULL;
+	return 0;
+}
+
+int cd_daemon_hold(struct cd_daemon *d, const struct cd_hold_req *req, char **out)
+{
+	char err[CD_ERR_LEN];
+	const struct cd_hold *h = cd_book_find(&d->book, req->holder, req->group);
+	unsigned int before = h != NULL ? h->value : 0;
+	bool startup = strcmp(req->holder, CD_STARTUP_HOLDER) == 0;
+	bool release = d->startup_pending && !startup;
+	struct cd_book_op ops[2] = {
+	    {.holder = req->holder, .group = req->group, .value = req->value, .ttl = req->ttl},
+	    startup_release_op};
+
+	/* A node that already serves never holds itself back. */
+	if (req->unless_master && cd_daemon_masters(d) > 0)
+		ops[0].value = 0;
+	/* The first report of another holder ends the start-up hold, in the same change. */
+	if (cd_book_apply(&d->book, ops, release ? 2 : 1, cd_now(), err) != 0) {
+		*out = strdup(err);
+		return -1;
+	}
+	if (ops[0].value != before)
+		dm_log(LOG_NOTICE, "hold %s on %s: %u -> %u (ttl %u s)%s", req->holder, req->group,
+		       before, ops[0].value, req->ttl,
+		       ops[0].value != req->value ? " (unless-master: a vhost is MASTER)" : "");
+	if (release) {
+		char why[CD_NAME_MAX + 16];
+
+		snprintf(why, sizeof(why), "%s reported", req->holder);
+		cd_daemon_startup_released(d, why);
+	} else if (startup && d->startup_pending && strcmp(req->group, CD_GROUP_DEFAULT) == 0 &&
+	           ops[0].value == 0) {
+		cd_daemon_startup_released(d, "by request");
+	}
+	h = cd_book_find(&d->book, req->holder, req->group);
+	if (asprintf(out, "held %s %s %u ttl %u instance %s masters %zu\n", req->holder, req->group,
+	             h != NULL ? h->value : 0, req->ttl, d->instance, cd_daemon_masters(d)) < 0) {
+		*out = strdup("out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -173,11 +298,13 @@ int cd_daemon_join(struct cd_daemon *d, char **out)
 }
 
 /* One request line: status [json] | demote GROUP +N|-N | leave | join. */
+/* One request line: status [json] | demote GROUP +N|-N | hold ... | leave | join. */
 int cd_control_request(void *user, char *line, char **body)
 {
 	struct cd_daemon *d = user;
-	char *w[3];
-	int n = dm_words(line, w, 3);
+	char *w[6], err[CD_ERR_LEN];
+	enum cd_book_stat why;
+	int n = dm_words(line, w, 6);
 
 	if (n == 0) {
 		*body = strdup("empty request");
@@ -185,22 +312,31 @@ int cd_control_request(void *user, char *line, char **body)
 	}
 	if (strcmp(w[0], "status") == 0 && (n == 1 || (n == 2 && strcmp(w[1], "json") == 0)))
 		return cd_daemon_status(d, n == 2, body);
-	if (strcmp(w[0], "demote") == 0 && n == 3) {
-		char *end;
-		long delta = strtol(w[2], &end, 10);
+	if (strcmp(w[0], "demote") == 0) {
+		struct cd_demote_req r;
 
-		if (*end != '\0' || (w[2][0] != '+' && w[2][0] != '-') || delta < -255 ||
-		    delta > 255) {
-			*body =
-			    strdup("expected 'demote GROUP +N' or 'demote GROUP -N' (N <= 255)");
+		if (cd_demote_parse(w, n, &r, err, &why) < 0) {
+			d->book.stats[why]++;
+			*body = strdup(err);
 			return -1;
 		}
-		return cd_daemon_demote(d, w[1], (int)delta, body);
+		return cd_daemon_demote(d, r.group, r.delta, body);
+	}
+	if (strcmp(w[0], "hold") == 0) {
+		struct cd_hold_req r;
+
+		if (cd_hold_parse(w, n, &r, err, &why) < 0) {
+			d->book.stats[why]++;
+			*body = strdup(err);
+			return -1;
+		}
+		return cd_daemon_hold(d, &r, body);
 	}
 	if (strcmp(w[0], "leave") == 0 && n == 1)
 		return cd_daemon_leave(d, body);
 	if (strcmp(w[0], "join") == 0 && n == 1)
 		return cd_daemon_join(d, body);
-	*body = strdup("unknown request (expected status [json], demote GROUP +N|-N, leave, join)");
+	*body = strdup("unknown request (expected status [json], demote GROUP +N|-N, "
+	               "hold HOLDER GROUP VALUE TTL [unless-master], leave, join)");
 	return -1;
 }

@@ -36,6 +36,34 @@ int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv)
 	return rctl_ask(o, CARPD_CONTROL, line);
 }
 
+/*
+ * `hold HOLDER GROUP VALUE TTL [unless-master]`: the words go to carpd,
+ * which checks them and says what it expected; here only what would not
+ * survive the trip as words.
+ */
+int rctl_carp_hold(const struct rctl_opts *o, int argc, char **argv)
+{
+	char line[256];
+	int i;
+
+	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "unless-master") != 0)) {
+		fprintf(stderr,
+		        "usage: redundctl carp hold HOLDER GROUP VALUE TTL [unless-master]\n");
+		return 2;
+	}
+	for (i = 0; i < argc; i++)
+		if (argv[i][0] == '\0' || strlen(argv[i]) > 40 ||
+		    strpbrk(argv[i], " \t\r\n") != NULL) {
+			fprintf(stderr,
+			        "usage: redundctl carp hold HOLDER GROUP VALUE TTL [unless-master] "
+			        "(each a word)\n");
+			return 2;
+		}
+	snprintf(line, sizeof(line), "hold %s %s %s %s%s", argv[0], argv[1], argv[2], argv[3],
+	         argc == 5 ? " unless-master" : "");
+	return rctl_ask(o, CARPD_CONTROL, line);
+}
+
 int rctl_carp_leave(const struct rctl_opts *o, int argc, char **argv)
 {
 	(void)argv;

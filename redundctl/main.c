@@ -19,6 +19,7 @@
 static const struct rctl_cmd cmds[] = {
     {"carp", "status", rctl_carp_status, "[--json]"},
     {"carp", "demote", rctl_carp_demote, "GROUP +N|-N"},
+    {"carp", "hold", rctl_carp_hold, "HOLDER GROUP VALUE TTL [unless-master]"},
     {"carp", "leave", rctl_carp_leave, ""},
     {"carp", "join", rctl_carp_join, ""},
     {"decode", "carp", rctl_decode_carp, "FILE.pcap [--pass PASS [--addr ADDR]...]"},

@@ -55,6 +55,7 @@ int rctl_noarg(const struct rctl_opts *o, const char *default_path, const char *
 /* carp.c */
 int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv);
 int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv);
+int rctl_carp_hold(const struct rctl_opts *o, int argc, char **argv);
 int rctl_carp_leave(const struct rctl_opts *o, int argc, char **argv);
 int rctl_carp_join(const struct rctl_opts *o, int argc, char **argv);
 int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv);

@@ -20,7 +20,8 @@ require_cmd tcpdump tshark ping
 VIP=10.77.0.100
 VIP6=fd77::100
 PCAP=$T_DIR/demo.pcap
-common=(-i eth0 -v 1 -p demo-pass -a $VIP/24 -a $VIP6/64 -b 1)
+# No syncd here, so no start-up hold: a restarted A preempts at once.
+common=(-i eth0 -v 1 -p demo-pass -a $VIP/24 -a $VIP6/64 -b 1 --startup-demote 0)
 
 # ads_after T SRC: epoch of the first advertisement from SRC after epoch T
 # (IPv4 ones, so each interval counts once); last_ad_before likewise.

@@ -264,8 +264,8 @@ START_TEST(config_errors_name_file_line_and_expectation)
 	conf_error("vhost eth0\n", "bad.conf:1: expected 'vhost INTERFACE VHID'");
 	conf_error("vhost eth0 0\n", "bad.conf:1: expected a vhid from 1 to 255, got '0'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\n frobnicate 1\n",
-	           "bad.conf:3: expected 'vhost', 'control', 'facility' or a vhost keyword, got "
-	           "'frobnicate'");
+	           "bad.conf:3: expected 'vhost', 'control', 'facility', 'startup-demote', "
+	           "'startup-hold' or a vhost keyword, got 'frobnicate'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\n preempt yes\n",
 	           "bad.conf:3: expected no argument after 'preempt'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1 10.0.0.2\n",
@@ -316,6 +316,82 @@ START_TEST(conf_equal_detects_any_change)
 }
 END_TEST
 
+START_TEST(startup_hold_defaults_to_128_for_30_seconds)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1"), 0);
+	ck_assert_int_eq(c.startup_demote, 128);
+	ck_assert_int_eq(c.startup_hold, 30);
+	cd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-demote",
+	                       "0", "--startup-hold", "86400"),
+	                 0);
+	ck_assert_int_eq(c.startup_demote, 0);
+	ck_assert_int_eq(c.startup_hold, 86400);
+	cd_config_free(&c);
+	/* The last of a repeated option wins, as for the others. */
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-demote",
+	                       "5", "--startup-demote", "7"),
+	                 0);
+	ck_assert_int_eq(c.startup_demote, 7);
+	cd_config_free(&c);
+}
+END_TEST
+
+START_TEST(startup_hold_options_are_validated)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-demote", "256"), -1);
+	ck_assert_str_eq(err, "--startup-demote: expected a start-up demotion from 0 to 255 (0: no "
+	                      "start-up hold), got '256'");
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-demote", "-1"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "got '-1'"));
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-hold", "0"), -1);
+	ck_assert_str_eq(
+	    err, "--startup-hold: expected a start-up hold from 1 to 86400 seconds, got '0'");
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-hold", "86401"), -1);
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--startup-hold", "5s"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "got '5s'"));
+}
+END_TEST
+
+START_TEST(startup_hold_in_the_file_and_the_command_line_wins)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s",
+	         file("startup.conf", "startup-demote 64\n"
+	                              "startup-hold 90\n"
+	                              "vhost eth0 1\n"
+	                              "  addr 10.0.0.1\n"));
+	ck_assert_int_eq(PARSE(&c, err, "--config", path), 0);
+	ck_assert_int_eq(c.startup_demote, 64);
+	ck_assert_int_eq(c.startup_hold, 90);
+	cd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "--startup-demote", "0", "--config", path), 0);
+	ck_assert_int_eq(c.startup_demote, 0);
+	ck_assert_int_eq(c.startup_hold, 90);
+	cd_config_free(&c);
+	conf_error("startup-demote 300\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: startup-demote: expected a start-up demotion from 0 to 255");
+	conf_error("startup-hold\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: expected 'startup-hold VALUE'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\nstartup-hold 5\n",
+	           "bad.conf:3: expected 'startup-hold' before the first 'vhost' line");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("carpd-conf");
@@ -335,6 +411,9 @@ int main(void)
 	tcase_add_test(tc, config_errors_name_file_line_and_expectation);
 	tcase_add_test(tc, config_with_vhost_options_on_the_command_line_is_refused);
 	tcase_add_test(tc, conf_equal_detects_any_change);
+	tcase_add_test(tc, startup_hold_defaults_to_128_for_30_seconds);
+	tcase_add_test(tc, startup_hold_options_are_validated);
+	tcase_add_test(tc, startup_hold_in_the_file_and_the_command_line_wins);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -16,7 +16,7 @@ VIP=10.77.0.100
 INJ="$(dirname "$0")/inject_carp.py"
 
 start_capture "$T_DIR/bad.pcap"
-start_carpd A -i eth0 -v 5 -p s3cret -a $VIP/24 -b 1 -k 100
+start_carpd A --startup-demote 0 -i eth0 -v 5 -p s3cret -a $VIP/24 -b 1 -k 100
 wait_state A MASTER 6
 transitions() { grep -c -- ' -> ' "$T_DIR/A.log"; }
 before=$(transitions)

@@ -49,8 +49,8 @@ conf "$T_DIR/A.conf" 30 30
 conf "$T_DIR/B.conf" 60 60
 wait_link_local A
 wait_link_local B
-start_carpd A --config "$T_DIR/A.conf"
-start_carpd B --config "$T_DIR/B.conf"
+start_carpd A --startup-demote 0 --config "$T_DIR/A.conf"
+start_carpd B --startup-demote 0 --config "$T_DIR/B.conf"
 wait_state A MASTER 5
 sleep 0.5
 [ "$(state A 1)/$(state A 2)/$(state B 1)/$(state B 2)" = MASTER/MASTER/BACKUP/BACKUP ] ||
@@ -129,7 +129,7 @@ echo "down \$*" >> "$T_DIR/scripts.out"
 EOS
 chmod +x "$T_DIR/up.sh" "$T_DIR/down.sh"
 start_capture "$T_DIR/s.pcap"
-start_carpd A -i eth0 -v 9 -p s3cret -a 10.77.0.109/24 -b 0 -k 20 -u "$T_DIR/up.sh" \
+start_carpd A --startup-demote 0 -i eth0 -v 9 -p s3cret -a 10.77.0.109/24 -b 0 -k 20 -u "$T_DIR/up.sh" \
 	-d "$T_DIR/down.sh" -x extra
 wait_state A MASTER 5
 sleep 1

@@ -12,8 +12,8 @@ VIP=10.77.0.100
 
 # advbase 0: A advertises every 98 ms (skew 25), B every 156 ms (skew 40); A's
 # master-down (293 ms) outlasts B's interval, so a restarted A hears B and preempts.
-start_carpd A -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 25 -P
-start_carpd B -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 40
+start_carpd A --startup-demote 0 -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 25 -P
+start_carpd B --startup-demote 0 -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 40
 wait_state A MASTER 5
 wait_state B BACKUP 5
 sleep 0.5
@@ -36,7 +36,7 @@ ok "failover on crash: B MASTER, client's ARP follows"
 
 # Failback: A restarts (start-up removes its stale address), preempts the slower B.
 in_ns A ip addr del $VIP/24 dev eth0
-start_carpd A -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 25 -P
+start_carpd A --startup-demote 0 -i eth0 -v 7 -p s3cret -a $VIP/24 -b 0 -k 25 -P
 wait_state A MASTER 5
 wait_state B BACKUP 5
 grep -q "preempting a slower master" "$T_DIR/A.log" || fail "A did not preempt"
@@ -60,9 +60,9 @@ ok "frozen master woke up: one MASTER (A)"
 kill -TERM "$PID_A" "$PID_B"
 wait "$PID_A" "$PID_B" 2>/dev/null
 has_addr A $VIP && fail "A left $VIP behind on SIGTERM"
-start_carpd A -i eth0 -v 8 -p s3cret -a 10.77.0.101/24 -b 1 -k 0
+start_carpd A --startup-demote 0 -i eth0 -v 8 -p s3cret -a 10.77.0.101/24 -b 1 -k 0
 wait_state A MASTER 6
-start_carpd B -i eth0 -v 8 -p s3cret -a 10.77.0.101/24 -b 1 -k 100
+start_carpd B --startup-demote 0 -i eth0 -v 8 -p s3cret -a 10.77.0.101/24 -b 1 -k 100
 wait_state B BACKUP 2
 sleep 1.2
 kill -TERM "$PID_A"

@@ -18,9 +18,9 @@ REPLAY="$(dirname "$0")/replay_carp.py"
 # run MODE-ARGS: B (fast) is MASTER and recorded, dies; A takes over; E replays B.
 run() {
 	start_capture "$T_DIR/rec.pcap"
-	start_carpd B -i eth0 -v 11 -p s3cret -a $VIP/24 -b 0 -k 10 "$@"
+	start_carpd B --startup-demote 0 -i eth0 -v 11 -p s3cret -a $VIP/24 -b 0 -k 10 "$@"
 	wait_state B MASTER 5
-	start_carpd A -i eth0 -v 11 -p s3cret -a $VIP/24 -b 0 -k 50 "$@"
+	start_carpd A --startup-demote 0 -i eth0 -v 11 -p s3cret -a $VIP/24 -b 0 -k 50 "$@"
 	wait_state A BACKUP 5
 	sleep 0.5
 	kill -KILL "$PID_B"

@@ -51,7 +51,7 @@ one_master() {
 start_capture "$T_DIR/carp.pcap"
 
 # 1. carpd first and faster.
-start_carpd A -i eth0 -s 10.77.0.1 -v 42 -p s3cret -a $VIP -b 1 -k 0
+start_carpd A --startup-demote 0 -i eth0 -s 10.77.0.1 -v 42 -p s3cret -a $VIP -b 1 -k 0
 wait_state A MASTER 5
 start_ucarp 50
 wait_ustate BACKUP 3
@@ -79,7 +79,7 @@ in_ns U ip addr del $VIP/24 dev eth0 2>/dev/null
 # 2. ucarp first and faster.
 start_ucarp 0
 wait_ustate MASTER 8
-start_carpd A -i eth0 -s 10.77.0.1 -v 42 -p s3cret -a $VIP -b 1 -k 50
+start_carpd A --startup-demote 0 -i eth0 -s 10.77.0.1 -v 42 -p s3cret -a $VIP -b 1 -k 50
 wait_state A BACKUP 2
 sleep 4.5
 one_master "ucarp first"

@@ -15,8 +15,8 @@ VIP6=fd77::100
 
 # ---- unicast IPv4 (captured on B's link: every ad of the pair passes there)
 start_capture "$T_DIR/uni.pcap" B eth0
-start_carpd A -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 10 --peer 10.77.0.2
-start_carpd B -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 50 --peer 10.77.0.1
+start_carpd A --startup-demote 0 -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 10 --peer 10.77.0.2
+start_carpd B --startup-demote 0 -i eth0 -v 3 -p s3cret -a $VIP/24 -b 0 -k 50 --peer 10.77.0.1
 wait_state A MASTER 5
 wait_state B BACKUP 5
 sleep 0.5
@@ -42,8 +42,8 @@ in_ns A ip addr del $VIP/24 dev eth0 2>/dev/null
 wait_link_local A
 wait_link_local B
 start_capture "$T_DIR/v6.pcap"
-start_carpd A -i eth0 -v 6 -p s3cret -a $VIP6/64 -b 0 -k 10
-start_carpd B -i eth0 -v 6 -p s3cret -a $VIP6/64 -b 0 -k 50
+start_carpd A --startup-demote 0 -i eth0 -v 6 -p s3cret -a $VIP6/64 -b 0 -k 10
+start_carpd B --startup-demote 0 -i eth0 -v 6 -p s3cret -a $VIP6/64 -b 0 -k 50
 wait_state A MASTER 5
 wait_state B BACKUP 5
 sleep 0.5
@@ -71,8 +71,8 @@ in_ns A ip addr del $VIP6/64 dev eth0 2>/dev/null
 
 # ---- unicast IPv6 (global sources, no multicast)
 start_capture "$T_DIR/u6.pcap" B eth0
-start_carpd A -i eth0 -v 4 -p s3cret -a fd77::104/64 -b 0 -k 10 --peer fd77::2
-start_carpd B -i eth0 -v 4 -p s3cret -a fd77::104/64 -b 0 -k 50 --peer fd77::1
+start_carpd A --startup-demote 0 -i eth0 -v 4 -p s3cret -a fd77::104/64 -b 0 -k 10 --peer fd77::2
+start_carpd B --startup-demote 0 -i eth0 -v 4 -p s3cret -a fd77::104/64 -b 0 -k 50 --peer fd77::1
 wait_state A MASTER 5
 wait_state B BACKUP 5
 sleep 0.5

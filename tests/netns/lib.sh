@@ -160,7 +160,9 @@ start_daemon() {
 	fail "$what in $name: no control socket"
 }
 
-# start_carpd NAME [args...]: carpd in NAME (see start_daemon).
+# start_carpd NAME [args...]: carpd in NAME (see start_daemon). carpd starts with
+# group carp demoted by 128 until syncd reports (its start-up hold): tests that
+# are not about it pass --startup-demote 0.
 start_carpd() {
 	local name=$1
 	shift
