@@ -17,6 +17,10 @@
 
 #define CD_DEFAULT_CONTROL "/run/carpd.sock"
 
+#define CD_NAME_MAX         32 /* holder and group names, NUL included (= RD_CARP_GROUP_NAME_MAX) */
+#define CD_VHOST_GROUPS_MAX 8  /* `group` lines per vhost */
+#define CD_GROUP_DEFAULT    "carp" /* every vhost's group unless `group -carp` */
+
 /* ---- configuration (options.c, config.c) ---- */
 
 /* One vhost as configured, on the command line or in a config file. */
@@ -39,6 +43,9 @@ struct cd_vhost_conf {
 	struct rd_addr src6;
 	struct rd_addr peers[RD_CARP_MAX_PEERS];
 	size_t npeers;
+	/* Demotion groups besides "carp" (CD_GROUP_DEFAULT); "-carp" leaves carp. */
+	char groups[CD_VHOST_GROUPS_MAX][CD_NAME_MAX];
+	size_t ngroups;
 	char *upscript; /* owned; NULL: none */
 	char *downscript;
 	char *xparam;
@@ -101,8 +108,10 @@ void cd_vhost_conf_init(struct cd_vhost_conf *vh);
 /* Check a complete vhost (vhid, at least one address, sane limits). */
 int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err);
 
-/* Whether two configurations of one vhost are the same (for reload). */
+/* Whether two configurations of one vhost are the same (for reload), groups included. */
 bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b);
+/* Whether two vhost configurations list the same demotion groups (in any order). */
+bool cd_vhost_conf_groups_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b);
 
 /* config.c: parse a config file into cfg (appending vhosts). */
 int cd_config_load(const char *path, struct cd_config *cfg, char *err);
@@ -112,11 +121,9 @@ void cd_vhost_conf_free(struct cd_vhost_conf *vh);
 
 /* ---- demotion bookkeeping: edges and holds per group (holds.c) ---- */
 
-#define CD_NAME_MAX       32 /* holder and group names, NUL included (= RD_CARP_GROUP_NAME_MAX) */
-#define CD_HOLDS_MAX      64 /* holds carpd keeps at once */
-#define CD_GROUPS_MAX     64 /* groups carpd adds something to at once */
+#define CD_HOLDS_MAX      64        /* holds carpd keeps at once */
+#define CD_GROUPS_MAX     64        /* groups carpd adds something to at once */
 #define CD_HOLD_TTL_MAX   86400     /* seconds */
-#define CD_GROUP_DEFAULT  "carp"    /* every vhost's group */
 #define CD_STARTUP_HOLDER "startup" /* carpd's own hold at start */
 
 _Static_assert(CD_NAME_MAX == RD_CARP_GROUP_NAME_MAX, "group names as the engine's");

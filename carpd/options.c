@@ -168,6 +168,45 @@ int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char 
 	return 0;
 }
 
+/* `group NAME`: a demotion group besides carp, or "-carp" to leave carp. */
+static int set_group(struct cd_vhost_conf *vh, const char *arg, char *err)
+{
+	size_t i;
+
+	if (strcmp(arg, "-" CD_GROUP_DEFAULT) != 0) {
+		if (arg[0] == '-') {
+			cd_errf(err,
+			        "expected a group name, or '-carp' to leave carp (only carp "
+			        "can be left), got '%s'",
+			        arg);
+			return -1;
+		}
+		if (!cd_group_name_ok(arg)) {
+			cd_errf(err,
+			        "expected a group name of 1 to %d printable characters without "
+			        "spaces, got '%s'",
+			        CD_NAME_MAX - 1, arg);
+			return -1;
+		}
+		if (strcmp(arg, CD_GROUP_DEFAULT) == 0) {
+			cd_errf(err, "expected a group other than carp: every vhost is in carp "
+			             "unless 'group -carp'");
+			return -1;
+		}
+	}
+	for (i = 0; i < vh->ngroups; i++)
+		if (strcmp(vh->groups[i], arg) == 0) {
+			cd_errf(err, "expected each group once, got '%s' twice", arg);
+			return -1;
+		}
+	if (vh->ngroups == CD_VHOST_GROUPS_MAX) {
+		cd_errf(err, "expected at most %d groups per vhost", CD_VHOST_GROUPS_MAX);
+		return -1;
+	}
+	snprintf(vh->groups[vh->ngroups++], CD_NAME_MAX, "%s", arg);
+	return 0;
+}
+
 struct vkey {
 	const char *name;
 	bool arg;
@@ -178,7 +217,7 @@ static const struct vkey vkeys[] = {
     {"passfile", true},       {"preempt", false}, {"neutral", false}, {"addr", true},
     {"advbase", true},        {"advskew", true},  {"upscript", true}, {"downscript", true},
     {"deadratio", true},      {"xparam", true},   {"peer", true},     {"replay-strict", false},
-    {"ignoreifstate", false},
+    {"ignoreifstate", false}, {"group", true},
 };
 
 bool cd_vhost_key_known(const char *key, bool *takes_arg)
@@ -282,6 +321,8 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 		return set_str(&vh->downscript, arg, err);
 	} else if (strcmp(key, "xparam") == 0) {
 		return set_str(&vh->xparam, arg, err);
+	} else if (strcmp(key, "group") == 0) {
+		return set_group(vh, arg, err);
 	} else {
 		cd_errf(err, "unknown keyword '%s'", key);
 		return -1;
@@ -338,6 +379,22 @@ static bool str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+bool cd_vhost_conf_groups_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b)
+{
+	size_t i, j;
+
+	/* The same set, in any order. */
+	if (a->ngroups != b->ngroups)
+		return false;
+	for (i = 0; i < a->ngroups; i++) {
+		for (j = 0; j < b->ngroups && strcmp(a->groups[i], b->groups[j]) != 0; j++)
+			;
+		if (j == b->ngroups)
+			return false;
+	}
+	return true;
+}
+
 bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b)
 {
 	size_t i;
@@ -350,6 +407,8 @@ bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_co
 	    rd_addr_cmp(&a->src4, &b->src4) != 0 || rd_addr_cmp(&a->src6, &b->src6) != 0 ||
 	    !str_eq(a->upscript, b->upscript) || !str_eq(a->downscript, b->downscript) ||
 	    !str_eq(a->xparam, b->xparam))
+		return false;
+	if (!cd_vhost_conf_groups_equal(a, b))
 		return false;
 	for (i = 0; i < a->naddrs; i++)
 		if (rd_addr_cmp(&a->addrs[i], &b->addrs[i]) != 0 ||
@@ -383,6 +442,7 @@ enum {
 	OPT_VERSION,
 	OPT_STARTUP_DEMOTE,
 	OPT_STARTUP_HOLD,
+	OPT_GROUP,
 };
 
 static const struct option longopts[] = {
@@ -413,6 +473,7 @@ static const struct option longopts[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"startup-demote", required_argument, NULL, OPT_STARTUP_DEMOTE},
     {"startup-hold", required_argument, NULL, OPT_STARTUP_HOLD},
+    {"group", required_argument, NULL, OPT_GROUP},
     {NULL, 0, NULL, 0},
 };
 
@@ -447,6 +508,8 @@ static void usage(void)
 	    "      --config FILE      vhosts and interfaces from FILE (see carpd(8))\n"
 	    "      --control PATH     control socket (default " CD_DEFAULT_CONTROL ")\n"
 	    "      --replay-strict    refuse advertisements whose counter does not grow\n"
+	    "      --group NAME       demotion group besides carp (repeatable; '-carp'\n"
+	    "                         leaves carp)\n"
 	    "      --startup-demote N demotion of group carp at start, until syncd reports\n"
 	    "                         or a demote request (0..255; default 128; 0: none)\n"
 	    "      --startup-hold S   release the start-up demotion after S seconds anyway\n"
@@ -598,6 +661,9 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			break;
 		case OPT_REPLAY_STRICT:
 			key = "replay-strict";
+			break;
+		case OPT_GROUP:
+			key = "group";
 			break;
 		default:
 			cd_errf(err, "unexpected option");

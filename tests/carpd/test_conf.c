@@ -392,6 +392,91 @@ START_TEST(startup_hold_in_the_file_and_the_command_line_wins)
 }
 END_TEST
 
+START_TEST(group_keyword_adds_groups_and_minus_carp_leaves_carp)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s",
+	         file("groups.conf", "vhost eth0 1\n"
+	                             "  addr 10.0.0.1\n"
+	                             "  group lan\n"
+	                             "  group uplink.2\n"
+	                             "vhost eth1 2\n"
+	                             "  addr 10.0.1.1\n"
+	                             "  group -carp\n"
+	                             "  group pair-b\n"
+	                             "vhost eth1 3\n"
+	                             "  addr 10.0.1.2\n"));
+	ck_assert_int_eq(PARSE(&c, err, "--config", path), 0);
+	ck_assert_uint_eq(c.vh[0].ngroups, 2);
+	ck_assert_str_eq(c.vh[0].groups[0], "lan");
+	ck_assert_str_eq(c.vh[0].groups[1], "uplink.2");
+	ck_assert_uint_eq(c.vh[1].ngroups, 2);
+	ck_assert_str_eq(c.vh[1].groups[0], "-carp");
+	ck_assert_str_eq(c.vh[1].groups[1], "pair-b");
+	ck_assert_uint_eq(c.vh[2].ngroups, 0);
+	cd_config_free(&c);
+	/* The command line's --group is the same keyword. */
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--group", "-carp",
+	                       "--group", "wan"),
+	                 0);
+	ck_assert_uint_eq(c.vh[0].ngroups, 2);
+	ck_assert_str_eq(c.vh[0].groups[1], "wan");
+	cd_config_free(&c);
+}
+END_TEST
+
+START_TEST(group_keyword_is_validated)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group -lan\n",
+	           "bad.conf:3: group: expected a group name, or '-carp' to leave carp (only carp "
+	           "can be left), got '-lan'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group carp\n",
+	           "bad.conf:3: group: expected a group other than carp: every vhost is in carp "
+	           "unless 'group -carp'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group lan\n group lan\n",
+	           "bad.conf:4: group: expected each group once, got 'lan' twice");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	           "bad.conf:3: group: expected a group name of 1 to 31 printable characters");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group\n",
+	           "bad.conf:3: expected exactly one argument after 'group'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group a\n group b\n group c\n group d\n"
+	           " group e\n group f\n group g\n group h\n group i\n",
+	           "bad.conf:11: group: expected at most 8 groups per vhost");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--group", "a\x01"),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "--group: expected a group name of 1 to 31"));
+}
+END_TEST
+
+START_TEST(groups_compare_as_sets_for_reload)
+{
+	struct cd_config a, b;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(
+	    PARSE(&a, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--group", "x", "--group", "y"),
+	    0);
+	ck_assert_int_eq(
+	    PARSE(&b, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--group", "y", "--group", "x"),
+	    0);
+	ck_assert(cd_vhost_conf_groups_equal(&a.vh[0], &b.vh[0]));
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	snprintf(b.vh[0].groups[1], CD_NAME_MAX, "z");
+	ck_assert(!cd_vhost_conf_groups_equal(&a.vh[0], &b.vh[0]));
+	ck_assert(!cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	b.vh[0].ngroups = 1;
+	ck_assert(!cd_vhost_conf_groups_equal(&a.vh[0], &b.vh[0]));
+	cd_config_free(&a);
+	cd_config_free(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("carpd-conf");
@@ -414,6 +499,9 @@ int main(void)
 	tcase_add_test(tc, startup_hold_defaults_to_128_for_30_seconds);
 	tcase_add_test(tc, startup_hold_options_are_validated);
 	tcase_add_test(tc, startup_hold_in_the_file_and_the_command_line_wins);
+	tcase_add_test(tc, group_keyword_adds_groups_and_minus_carp_leaves_carp);
+	tcase_add_test(tc, group_keyword_is_validated);
+	tcase_add_test(tc, groups_compare_as_sets_for_reload);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
