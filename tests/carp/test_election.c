@@ -115,9 +115,9 @@ static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_st
 	va = add_vh(&a, 1, 1, sa, "10.0.0.1", false);
 	vb = add_vh(&b, 1, 1, sb, "10.0.0.2", false);
 	if (da > 0)
-		rd_carp_if_demote(a.ifp, "test", da, T0);
+		rd_carp_if_demote(a.ifp, "carp", da, T0);
 	if (db > 0)
-		rd_carp_if_demote(b.ifp, "test", db, T0);
+		rd_carp_if_demote(b.ifp, "carp", db, T0);
 	force_master(&a, va, T0);
 	force_master(&b, vb, T0);
 	a.nout = 0;
@@ -203,9 +203,9 @@ static struct rd_carp_vhost *backup_hears(uint8_t sa, int da, uint8_t sb, bool p
 	va = add_vh(&a, 1, a_advbase, sa, "10.0.0.1", false);
 	vb = add_vh(&g_b, 1, 1, sb, "10.0.0.2", pb);
 	if (da > 0)
-		rd_carp_if_demote(a.ifp, "test", da, T0);
+		rd_carp_if_demote(a.ifp, "carp", da, T0);
 	if (db > 0)
-		rd_carp_if_demote(g_b.ifp, "test", db, T0);
+		rd_carp_if_demote(g_b.ifp, "carp", db, T0);
 	force_master(&a, va, T0);
 	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
 	g_b.nout = 0;
