@@ -88,7 +88,8 @@ struct rd_carp_vhost {
 	rd_time_t state_since;
 	rd_time_t ad_tmo;
 	rd_time_t md_tmo[NFAM];
-	int delayed_arp; /* ads until the second announcement; -1 none */
+	int delayed_arp;         /* ads until the second announcement; -1 none */
+	rd_time_t reannounce_at; /* last split-brain re-announcement, or NEVER */
 
 	uint8_t cookie[RD_CARP_COUNTER_LEN]; /* OpenBSD's vhe_replay_cookie */
 	uint64_t next_counter;               /* strict mode */

@@ -204,22 +204,51 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 	}
 }
 
-/* OpenBSD carp_master_down: become MASTER now. */
-void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+/* Ask for the addresses to be announced now and two advertisements later. */
+static void announce(struct rd_carp_vhost *vh)
 {
 	struct rd_carp_if *ifp = vh->ifp;
 
+	if (ifp->balancing != RD_CARP_BAL_NONE)
+		return;
+	if (ifp->cb.announce != NULL)
+		ifp->cb.announce(ifp->user, vh, 0);
+	vh->delayed_arp = 2;
+}
+
+/* OpenBSD carp_master_down: become MASTER now. */
+void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+{
 	if (vh->state != RD_CARP_BACKUP)
 		return;
 	carpi_cancel_timers(vh);
 	carpi_set_state(vh, RD_CARP_MASTER, now, why);
 	carpi_send_ad(vh, now, false);
-	if (ifp->balancing == RD_CARP_BAL_NONE) {
-		if (ifp->cb.announce != NULL)
-			ifp->cb.announce(ifp->user, vh, 0);
-		vh->delayed_arp = 2;
-	}
-	count(ifp, vh, RD_CARP_STAT_PREEMPT);
+	announce(vh);
+	count(vh->ifp, vh, RD_CARP_STAT_PREEMPT);
+}
+
+/*
+ * Beyond OpenBSD: a MASTER heard another MASTER and won. The other steps
+ * down on our advertisement, but the neighbours whose caches followed it
+ * must be told too. Once per our interval: the losing advertisement may be
+ * repeated or replayed.
+ */
+static void reannounce(struct rd_carp_vhost *vh, rd_time_t now)
+{
+	struct rd_carp_if *ifp = vh->ifp;
+	rd_time_t iv = rd_carp_interval(vh->advbase, vh->advskew);
+
+	if (vh->reannounce_at != RD_TIME_NEVER && now < time_after(vh->reannounce_at, iv))
+		return;
+	vh->reannounce_at = now;
+	count(ifp, vh, RD_CARP_STAT_REANNOUNCE);
+	rd_logf(&ifp->log, RD_LOG_NOTICE,
+	        "carp %s vhid %u: another MASTER advertises and loses to us: advertising "
+	        "and announcing our addresses again",
+	        ifp->name, vh->vhid);
+	carpi_send_ad(vh, now, false);
+	announce(vh);
 }
 
 void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
@@ -270,10 +299,14 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 	case RD_CARP_INIT:
 		break;
 	case RD_CARP_MASTER:
-		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me)
+		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me) {
 			carpi_step_down(vh, now,
 			                d_ad < d_me ? "less demoted master advertising"
 			                            : "more frequent advertisement received");
+			break;
+		}
+		/* Only a MASTER advertises: two of them, and we win. */
+		reannounce(vh, now);
 		break;
 	case RD_CARP_BACKUP:
 		if (vh->preempt && tv_cmp(me, ad) < 0 && d_ad >= d_me) {

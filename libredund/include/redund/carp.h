@@ -42,6 +42,16 @@
  *    advertisement at once and asks the caller to announce its addresses
  *    (announce callback, round 0), and again after two more advertisements
  *    (round 1; OpenBSD's delayed ARP).
+ *  - Split-brain healing (beyond OpenBSD, as keepalived does): a MASTER
+ *    that accepts an advertisement it wins against (another MASTER: a
+ *    partition healed, or a backup that lost our advertisements took over)
+ *    stays MASTER, advertises at once (the other steps down on it) and asks
+ *    the caller to announce its addresses again (announce round 0, and
+ *    round 1 two advertisements later), so that neighbours' ARP / ND caches
+ *    that followed the other MASTER point back at us. At most once per
+ *    our own advertisement interval per vhost, so that repeated or
+ *    replayed losing advertisements cannot make it flood; counted
+ *    REANNOUNCE and logged at NOTICE.
  *  - Demotion (OpenBSD's interface groups): the node keeps named counters;
  *    every vhost is in group "carp" unless configured out ("-carp", as
  *    `ifconfig carpN -group carp`), plus the groups it names. A vhost's
@@ -320,6 +330,8 @@ enum rd_carp_stat {
 	RD_CARP_STAT_OPACKETS6,    /* IPv6 advertisements sent */
 	RD_CARP_STAT_OERRORS,      /* send callback failures */
 	RD_CARP_STAT_PREEMPT,      /* transitions to MASTER */
+	RD_CARP_STAT_REANNOUNCE,   /* a MASTER won against another MASTER's advertisement and
+	                              advertised and announced again (beyond OpenBSD) */
 	RD_CARP_STAT_COUNT
 };
 
@@ -390,8 +402,10 @@ struct rd_carp_callbacks {
 	/*
 	 * Announce the vhost's addresses (gratuitous ARP for IPv4, unsolicited
 	 * neighbour advertisement with Override for IPv6): round 0 on becoming
-	 * MASTER, round 1 after two more advertisements. Read the addresses with
-	 * rd_carp_vhost_info. Not called in RD_CARP_BAL_IP mode. Optional.
+	 * MASTER and when a MASTER won against another MASTER (split-brain
+	 * healing, see the top of this header), round 1 after two more
+	 * advertisements. Read the addresses with rd_carp_vhost_info. Not
+	 * called in RD_CARP_BAL_IP mode. Optional.
 	 */
 	void (*announce)(void *user, struct rd_carp_vhost *vh, int round);
 	/*
@@ -603,7 +617,8 @@ struct rd_carp_vhost_info {
 	rd_time_t next_ad;     /* MASTER: next advertisement; else NEVER */
 	rd_time_t md4, md6;    /* BACKUP: master-down expiry per family; else NEVER */
 	/* Per vhost: IPACKETS(6) = packets whose vhid matched this vhost;
-	 * BADVER, BADAUTH, LOOP, REPLAY; OPACKETS(6), OERRORS, PREEMPT. */
+	 * BADVER, BADAUTH, LOOP, REPLAY; OPACKETS(6), OERRORS, PREEMPT,
+	 * REANNOUNCE. */
 	uint64_t stats[RD_CARP_STAT_COUNT];
 	const struct rd_addr *addrs; /* valid while the vhost exists */
 	size_t naddrs;
