@@ -1,7 +1,7 @@
 /*
  * The CARP interface object: its vhosts (kept in vhid order), their
  * configuration and administrative control, link state, graceful leave,
- * demotion groups, counters and the `ip` balancing filter.
+ * the compat demotion calls, counters and the `ip` balancing filter.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out)
 {
 	struct rd_carp_if *ifp;
+	struct rd_carp_node *node;
 
 	if (cfg == NULL || out == NULL || cfg->cb.send == NULL ||
 	    (cfg->balancing != RD_CARP_BAL_NONE && cfg->balancing != RD_CARP_BAL_IP))
@@ -31,16 +32,21 @@ int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out)
 	ifp->balancing = cfg->balancing;
 	snprintf(ifp->name, sizeof(ifp->name), "%s", cfg->name != NULL ? cfg->name : "-");
 	ifp->link_up = true;
-	/* The engine's own groups exist from the start, so that demoting on
-	 * link loss or send errors never needs an allocation that could fail. */
-	ifp->groups = rd_calloc(cfg->mem, 2, sizeof(*ifp->groups));
-	if (ifp->groups == NULL) {
+	node = cfg->node;
+	if (node == NULL) {
+		node = carpi_node_new(cfg->mem, &cfg->log);
+		if (node == NULL) {
+			rd_free(cfg->mem, ifp);
+			return RD_ERR_NOMEM;
+		}
+		node->private_node = true;
+	}
+	if (carpi_node_attach(node, ifp) != 0) {
+		if (node != cfg->node)
+			rd_carp_node_free(node);
 		rd_free(cfg->mem, ifp);
 		return RD_ERR_NOMEM;
 	}
-	snprintf(ifp->groups[0].name, sizeof(ifp->groups[0].name), "carpdev");
-	snprintf(ifp->groups[1].name, sizeof(ifp->groups[1].name), "snderrors");
-	ifp->ngroups = 2;
 	*out = ifp;
 	return 0;
 }
@@ -56,10 +62,18 @@ void rd_carp_if_free(struct rd_carp_if *ifp)
 	if (ifp == NULL)
 		return;
 	for (size_t i = 0; i < ifp->nvh; i++)
+		carpi_vhost_release(ifp->vh[i]);
+	for (size_t i = 0; i < ifp->nvh; i++)
 		vhost_free(ifp, ifp->vh[i]);
+	ifp->nvh = 0;
+	carpi_node_detach(ifp); /* the other ifs settle the raises taken back */
 	rd_free(ifp->mem, ifp->vh);
-	rd_free(ifp->mem, ifp->groups);
 	rd_free(ifp->mem, ifp);
+}
+
+struct rd_carp_node *rd_carp_if_node(const struct rd_carp_if *ifp)
+{
+	return ifp != NULL ? ifp->node : NULL;
 }
 
 const char *rd_carp_peer_refusal(const struct rd_addr *addr)
@@ -104,7 +118,7 @@ static int vhost_check(const struct rd_carp_vhost_config *cfg)
 	for (size_t i = 0; i < cfg->npeers; i++)
 		if (rd_carp_peer_check(&cfg->peers[i]) != 0 || !fam[fam_of(cfg->peers[i].af)])
 			return RD_ERR_INVAL;
-	return 0;
+	return carpi_groups_check(cfg->groups, cfg->ngroups);
 }
 
 int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config *cfg, rd_time_t now,
@@ -125,14 +139,16 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 	vh = rd_calloc(ifp->mem, 1, sizeof(*vh));
 	if (vh == NULL)
 		return RD_ERR_NOMEM;
+	vh->ifp = ifp;
 	arr = rd_realloc(ifp->mem, ifp->vh, (ifp->nvh + 1) * sizeof(*arr));
-	if (arr == NULL) {
+	if (arr == NULL || (rc = carpi_vhost_groups(vh, cfg->groups, cfg->ngroups)) != 0) {
+		if (arr != NULL)
+			ifp->vh = arr;
 		rd_free(ifp->mem, vh);
 		return RD_ERR_NOMEM;
 	}
 	ifp->vh = arr;
 
-	vh->ifp = ifp;
 	vh->vhid = cfg->vhid;
 	vh->advbase = cfg->advbase;
 	vh->advskew = cfg->advskew;
@@ -159,6 +175,7 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 	vh->state = RD_CARP_INIT;
 	vh->state_since = now;
 	vh->delayed_arp = -1;
+	vh->reannounce_at = RD_TIME_NEVER;
 	carpi_cancel_timers(vh);
 	rd_random_buf(&ifp->random, vh->cookie, sizeof(vh->cookie));
 	if (vh->replay_strict) {
@@ -175,8 +192,17 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 	ifp->nvh++;
 	if (out != NULL)
 		*out = vh;
+	/* On a link that is down it raises its groups at once, as an OpenBSD
+	 * carp interface configured on a carpdev without link does. */
+	if (!ifp->link_up) {
+		vh->raised_link = true;
+		carpi_vhost_raise(vh, 1, "carpdev");
+	}
+	ifp->node->snd_dirty |= ifp->balancing == RD_CARP_BAL_IP && ifp->snd.demoted;
+	vh->demote = carpi_vhost_demotion(vh);
 	if (carpi_running(vh))
 		carpi_start_backup(vh, now, "started");
+	carpi_settle(ifp->node, now);
 	return 0;
 }
 
@@ -190,6 +216,7 @@ void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh)
 			memmove(&ifp->vh[i], &ifp->vh[i + 1], (ifp->nvh - i - 1) * sizeof(vh));
 			ifp->nvh--;
 			vhost_free(ifp, vh);
+			carpi_settle(ifp->node, CARPI_NOW_UNKNOWN);
 			return;
 		}
 	}
@@ -234,7 +261,9 @@ int rd_carp_vhost_info(const struct rd_carp_vhost *vh, struct rd_carp_vhost_info
 	out->running = carpi_running(vh);
 	out->state = vh->state;
 	out->state_since = vh->state_since;
-	out->demote = (uint8_t)vh->ifp->demote;
+	out->demote = (uint8_t)vh->demote;
+	out->groups = vh->gname;
+	out->ngroups = vh->ngrp;
 	out->next_ad = vh->ad_tmo;
 	out->md4 = vh->md_tmo[F4];
 	out->md6 = vh->md_tmo[F6];
@@ -260,7 +289,7 @@ int rd_carp_vhost_stop(struct rd_carp_vhost *vh, rd_time_t now)
 	if (vh == NULL)
 		return RD_ERR_INVAL;
 	carpi_stop_vhost(vh, now);
-	carpi_flush(vh->ifp, now);
+	carpi_settle(vh->ifp->node, now);
 	return 0;
 }
 
@@ -274,7 +303,7 @@ int rd_carp_vhost_set_state(struct rd_carp_vhost *vh, enum rd_carp_state state, 
 		carpi_master_down(vh, now, "set to MASTER by the caller");
 	else if (vh->state == RD_CARP_MASTER)
 		carpi_step_down(vh, now, "set to BACKUP by the caller");
-	carpi_flush(vh->ifp, now);
+	carpi_settle(vh->ifp->node, now);
 	return 0;
 }
 
@@ -289,7 +318,7 @@ int rd_carp_vhost_set_timing(struct rd_carp_vhost *vh, uint8_t advbase, uint8_t 
 		carpi_send_ad(vh, now, false);
 	else if (vh->state == RD_CARP_BACKUP)
 		carpi_arm_master_down(vh, -1, now);
-	carpi_flush(vh->ifp, now);
+	carpi_settle(vh->ifp->node, now);
 	return 0;
 }
 
@@ -297,6 +326,18 @@ void rd_carp_vhost_set_preempt(struct rd_carp_vhost *vh, bool preempt)
 {
 	if (vh != NULL)
 		vh->preempt = preempt;
+}
+
+int rd_carp_vhost_set_groups(struct rd_carp_vhost *vh, const char *const *groups, size_t ngroups,
+                             rd_time_t now)
+{
+	int rc;
+
+	if (vh == NULL || carpi_groups_check(groups, ngroups) != 0)
+		return RD_ERR_INVAL;
+	rc = carpi_vhost_groups(vh, groups, ngroups);
+	carpi_settle(vh->ifp->node, now);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -309,17 +350,29 @@ int rd_carp_if_link(struct rd_carp_if *ifp, bool up, rd_time_t now)
 	if (up == ifp->link_up)
 		return 0;
 	ifp->link_up = up;
-	if (!up) {
-		for (size_t i = 0; i < ifp->nvh; i++)
-			carpi_go_init(ifp->vh[i], now, "link down");
-		carpi_demote_adj(ifp, "carpdev", 1, now);
-	} else {
-		for (size_t i = 0; i < ifp->nvh; i++)
-			if (carpi_running(ifp->vh[i]) && ifp->vh[i]->state == RD_CARP_INIT)
-				carpi_start_backup(ifp->vh[i], now, "link up");
-		carpi_demote_adj(ifp, "carpdev", -1, now);
+	/* OpenBSD carp_carpdev_state: each carp interface on the carpdev goes
+	 * INIT and raises every group it is in once, or comes back and lowers
+	 * them; by default that is "carp", which every vhost of the node is
+	 * in, so the node's other links advertise the demotion at once. */
+	for (size_t i = 0; i < ifp->nvh; i++) {
+		struct rd_carp_vhost *vh = ifp->vh[i];
+
+		if (!up) {
+			carpi_go_init(vh, now, "link down");
+			if (!vh->raised_link) {
+				vh->raised_link = true;
+				carpi_vhost_raise(vh, 1, "carpdev");
+			}
+			continue;
+		}
+		if (carpi_running(vh) && vh->state == RD_CARP_INIT)
+			carpi_start_backup(vh, now, "link up");
+		if (vh->raised_link) {
+			vh->raised_link = false;
+			carpi_vhost_raise(vh, -1, "carpdev");
+		}
 	}
-	carpi_flush(ifp, now);
+	carpi_settle(ifp->node, now);
 	return 0;
 }
 
@@ -334,37 +387,30 @@ int rd_carp_if_leave(struct rd_carp_if *ifp, rd_time_t now)
 		return RD_ERR_INVAL;
 	for (size_t i = 0; i < ifp->nvh; i++)
 		carpi_stop_vhost(ifp->vh[i], now);
-	carpi_flush(ifp, now);
+	carpi_settle(ifp->node, now);
 	return 0;
 }
 
 int rd_carp_if_demote(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now)
 {
-	int rc;
-
-	if (ifp == NULL || group == NULL || group[0] == '\0' ||
-	    strnlen(group, RD_CARP_GROUP_NAME_MAX) >= RD_CARP_GROUP_NAME_MAX)
-		return RD_ERR_INVAL;
-	rc = carpi_demote_adj(ifp, group, delta, now);
-	carpi_flush(ifp, now);
-	return rc;
+	return ifp != NULL ? rd_carp_node_demote(ifp->node, group, delta, now) : RD_ERR_INVAL;
 }
 
 unsigned int rd_carp_if_demotion(const struct rd_carp_if *ifp)
 {
-	return ifp != NULL ? ifp->demote : 0;
+	unsigned int d = 0;
+
+	if (ifp == NULL)
+		return 0;
+	for (size_t i = 0; i < ifp->nvh; i++)
+		d = RD_MAX(d, ifp->vh[i]->demote);
+	return d;
 }
 
 int rd_carp_if_demote_group(const struct rd_carp_if *ifp, size_t i, const char **name,
                             unsigned int *value)
 {
-	if (ifp == NULL || i >= ifp->ngroups)
-		return RD_ERR_NOENT;
-	if (name != NULL)
-		*name = ifp->groups[i].name;
-	if (value != NULL)
-		*value = ifp->groups[i].value;
-	return 0;
+	return ifp != NULL ? rd_carp_node_group(ifp->node, i, name, value) : RD_ERR_NOENT;
 }
 
 void rd_carp_if_stats(const struct rd_carp_if *ifp, uint64_t out[RD_CARP_STAT_COUNT])

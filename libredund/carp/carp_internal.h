@@ -1,9 +1,11 @@
 /*
  * Internals of the CARP engine shared by its files (not installed):
  * the if and vhost objects and the state machine's entry points.
- *   fsm.c    states, timers, sending, demotion, the election
+ *   fsm.c    states, timers, sending, the election
  *   input.c  validation of received advertisements (OpenBSD's order)
  *   carp.c   the if and its vhosts: lifecycle, link, leave, balancing
+ *   node.c   the node and its demotion groups: counters, what each vhost
+ *            raised, settling a change (advertise, demotion callback)
  */
 #ifndef RD_CARP_INTERNAL_H
 #define RD_CARP_INTERNAL_H
@@ -29,16 +31,41 @@ struct replay_slot {
 
 /*
  * Consecutive send results of one OpenBSD carp interface: 3 x its vhosts
- * errors in a row demote group "snderrors" by 1, as many successes undo it.
+ * errors in a row make it demoted (its vhosts raise their groups by 1), as
+ * many successes undo it.
  */
 struct snd_track {
 	unsigned int err, ok;
 	bool demoted;
 };
 
+/* One demotion group of a node; allocated alone, so its address and name
+ * stay put until the node is freed (groups are never removed). */
 struct demote_group {
 	char name[RD_CARP_GROUP_NAME_MAX];
 	unsigned int value;
+};
+
+struct rd_carp_node {
+	const struct rd_mem *mem;
+	struct rd_log log;
+	struct demote_group **groups; /* creation order, "carp" first */
+	size_t ngroups;
+	struct rd_carp_if **ifs; /* the ifs using the node */
+	size_t nifs;
+	bool private_node; /* made by rd_carp_if_new, freed with its if */
+	bool released;     /* rd_carp_node_free called while ifs remained */
+	/* Work for carpi_settle: a counter or a vhost's groups or raises
+	 * changed; a send-error state moved during sends. */
+	bool dirty, snd_dirty;
+};
+
+/* A vhost's rate-limited refusal log (one per reason logged). */
+enum { RLOG_BADAUTH = 0, RLOG_LOOP = 1, RLOG_REPLAY = 2, NRLOG = 3 };
+struct refusal_log {
+	rd_time_t last; /* when the last message went out */
+	uint64_t suppressed;
+	bool logged;
 };
 
 struct rd_carp_vhost {
@@ -61,7 +88,8 @@ struct rd_carp_vhost {
 	rd_time_t state_since;
 	rd_time_t ad_tmo;
 	rd_time_t md_tmo[NFAM];
-	int delayed_arp; /* ads until the second announcement; -1 none */
+	int delayed_arp;         /* ads until the second announcement; -1 none */
+	rd_time_t reannounce_at; /* last split-brain re-announcement, or NEVER */
 
 	uint8_t cookie[RD_CARP_COUNTER_LEN]; /* OpenBSD's vhe_replay_cookie */
 	uint64_t next_counter;               /* strict mode */
@@ -70,6 +98,16 @@ struct rd_carp_vhost {
 	struct replay_slot replay[REPLAY_SLOTS];
 
 	struct snd_track snd; /* RD_CARP_BAL_NONE: each vhost is a carp interface */
+
+	/* Demotion: the node's groups this vhost is in ("carp" unless it left),
+	 * the raises it holds on each of them (carpdev link loss, send errors;
+	 * OpenBSD's sc_suppress and sc_sendad_errors), and the demotion it
+	 * advertises and elects with, as of the last carpi_settle. */
+	struct demote_group *grp[RD_CARP_MAX_GROUPS];
+	const char *gname[RD_CARP_MAX_GROUPS];
+	size_t ngrp;
+	bool raised_link, raised_snd;
+	unsigned int demote;
 
 	uint64_t stats[RD_CARP_STAT_COUNT];
 };
@@ -87,15 +125,12 @@ struct rd_carp_if {
 	struct rd_carp_vhost **vh; /* sorted by vhid */
 	size_t nvh;
 
-	struct demote_group *groups;
-	size_t ngroups;
-	unsigned int demote; /* sum, capped at 255 */
+	struct rd_carp_node *node; /* shared, or private to this if */
 
 	/* Send-error demotion. With RD_CARP_BAL_IP the if is one carp
 	 * interface whose carpnodes are the vhosts (snd below, threshold 3 x
 	 * vhosts); with RD_CARP_BAL_NONE each vhost is one (vh->snd, 3). */
 	struct snd_track snd;
-	int snd_pending; /* +1 / -1 to apply once the sends are done */
 
 	uint64_t stats[RD_CARP_STAT_COUNT];
 };
@@ -155,12 +190,25 @@ CARPI_HIDDEN void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bo
 CARPI_HIDDEN void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
 CARPI_HIDDEN void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
 CARPI_HIDDEN void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now);
-CARPI_HIDDEN int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta,
-                                  rd_time_t now);
-CARPI_HIDDEN void carpi_flush(struct rd_carp_if *ifp, rd_time_t now);
-CARPI_HIDDEN void carpi_vhost_release(struct rd_carp_vhost *vh);
 CARPI_HIDDEN const uint8_t *carpi_hmac_lladdr(const struct rd_carp_vhost *vh);
 CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
                               rd_time_t now);
+
+/* node.c */
+CARPI_HIDDEN struct rd_carp_node *carpi_node_new(const struct rd_mem *mem,
+                                                 const struct rd_log *log);
+CARPI_HIDDEN int carpi_node_attach(struct rd_carp_node *n, struct rd_carp_if *ifp);
+CARPI_HIDDEN void carpi_node_detach(struct rd_carp_if *ifp);
+CARPI_HIDDEN int carpi_groups_check(const char *const *names, size_t n);
+CARPI_HIDDEN int carpi_vhost_groups(struct rd_carp_vhost *vh, const char *const *names, size_t n);
+CARPI_HIDDEN void carpi_vhost_raise(struct rd_carp_vhost *vh, int delta, const char *why);
+CARPI_HIDDEN void carpi_vhost_release(struct rd_carp_vhost *vh);
+CARPI_HIDDEN unsigned int carpi_vhost_demotion(const struct rd_carp_vhost *vh);
+CARPI_HIDDEN void carpi_settle(struct rd_carp_node *n, rd_time_t now);
+
+/* The time of a change made without one (vhost removal, rd_carp_if_free):
+ * MASTERs whose demotion changed advertise at the caller's next
+ * rd_carp_handle_expiry instead of at once. */
+#define CARPI_NOW_UNKNOWN RD_TIME_NEVER
 
 #endif

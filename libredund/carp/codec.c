@@ -319,14 +319,23 @@ rd_time_t rd_carp_master_down(uint8_t advbase, uint8_t advskew, uint8_t deadrati
 }
 
 static const char *const stat_names[RD_CARP_STAT_COUNT] = {
-    [RD_CARP_STAT_IPACKETS] = "ipackets", [RD_CARP_STAT_IPACKETS6] = "ipackets6",
-    [RD_CARP_STAT_HDROPS] = "hdrops",     [RD_CARP_STAT_BADIF] = "badif",
-    [RD_CARP_STAT_BADTTL] = "badttl",     [RD_CARP_STAT_BADLEN] = "badlen",
-    [RD_CARP_STAT_BADSUM] = "badsum",     [RD_CARP_STAT_BADVHID] = "badvhid",
-    [RD_CARP_STAT_BADVER] = "badver",     [RD_CARP_STAT_BADAUTH] = "badauth",
-    [RD_CARP_STAT_LOOP] = "loop",         [RD_CARP_STAT_REPLAY] = "replay",
-    [RD_CARP_STAT_OPACKETS] = "opackets", [RD_CARP_STAT_OPACKETS6] = "opackets6",
-    [RD_CARP_STAT_OERRORS] = "oerrors",   [RD_CARP_STAT_PREEMPT] = "preempt",
+    [RD_CARP_STAT_IPACKETS] = "ipackets",
+    [RD_CARP_STAT_IPACKETS6] = "ipackets6",
+    [RD_CARP_STAT_HDROPS] = "hdrops",
+    [RD_CARP_STAT_BADIF] = "badif",
+    [RD_CARP_STAT_BADTTL] = "badttl",
+    [RD_CARP_STAT_BADLEN] = "badlen",
+    [RD_CARP_STAT_BADSUM] = "badsum",
+    [RD_CARP_STAT_BADVHID] = "badvhid",
+    [RD_CARP_STAT_BADVER] = "badver",
+    [RD_CARP_STAT_BADAUTH] = "badauth",
+    [RD_CARP_STAT_LOOP] = "loop",
+    [RD_CARP_STAT_REPLAY] = "replay",
+    [RD_CARP_STAT_OPACKETS] = "opackets",
+    [RD_CARP_STAT_OPACKETS6] = "opackets6",
+    [RD_CARP_STAT_OERRORS] = "oerrors",
+    [RD_CARP_STAT_PREEMPT] = "preempt",
+    [RD_CARP_STAT_REANNOUNCE] = "reannounce",
 };
 
 const char *rd_carp_stat_name(int stat)

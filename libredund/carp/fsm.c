@@ -1,6 +1,6 @@
 /*
- * The CARP state machine: states, timers, sending advertisements,
- * demotion and the election of OpenBSD current (research note §2).
+ * The CARP state machine: states, timers, sending advertisements and the
+ * election of OpenBSD current (research note §2). Demotion lives in node.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -111,14 +111,14 @@ static void note_send_result(struct rd_carp_vhost *vh, int rc)
 			t->err++;
 		if (t->err >= thr && !t->demoted) {
 			t->demoted = true;
-			ifp->snd_pending++;
+			ifp->node->snd_dirty = true; /* raised by carpi_settle */
 		}
 	} else {
 		t->err = 0;
 		if (t->demoted && ++t->ok >= thr) {
 			t->demoted = false;
 			t->ok = 0;
-			ifp->snd_pending--;
+			ifp->node->snd_dirty = true;
 		}
 	}
 }
@@ -175,7 +175,7 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 		h.advskew = bow_out ? RD_CARP_BOW_OUT_ADVSKEW : vh->advskew;
 		h.advbase = bow_out ? RD_CARP_BOW_OUT_ADVBASE : vh->advbase;
 		h.authlen = RD_CARP_AUTHLEN;
-		h.demote = (uint8_t)ifp->demote;
+		h.demote = (uint8_t)vh->demote;
 		if (vh->replay_strict)
 			rd_put64(h.counter, take_counter(vh));
 		else
@@ -204,22 +204,51 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 	}
 }
 
-/* OpenBSD carp_master_down: become MASTER now. */
-void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+/* Ask for the addresses to be announced now and two advertisements later. */
+static void announce(struct rd_carp_vhost *vh)
 {
 	struct rd_carp_if *ifp = vh->ifp;
 
+	if (ifp->balancing != RD_CARP_BAL_NONE)
+		return;
+	if (ifp->cb.announce != NULL)
+		ifp->cb.announce(ifp->user, vh, 0);
+	vh->delayed_arp = 2;
+}
+
+/* OpenBSD carp_master_down: become MASTER now. */
+void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
+{
 	if (vh->state != RD_CARP_BACKUP)
 		return;
 	carpi_cancel_timers(vh);
 	carpi_set_state(vh, RD_CARP_MASTER, now, why);
 	carpi_send_ad(vh, now, false);
-	if (ifp->balancing == RD_CARP_BAL_NONE) {
-		if (ifp->cb.announce != NULL)
-			ifp->cb.announce(ifp->user, vh, 0);
-		vh->delayed_arp = 2;
-	}
-	count(ifp, vh, RD_CARP_STAT_PREEMPT);
+	announce(vh);
+	count(vh->ifp, vh, RD_CARP_STAT_PREEMPT);
+}
+
+/*
+ * Beyond OpenBSD: a MASTER heard another MASTER and won. The other steps
+ * down on our advertisement, but the neighbours whose caches followed it
+ * must be told too. Once per our interval: the losing advertisement may be
+ * repeated or replayed.
+ */
+static void reannounce(struct rd_carp_vhost *vh, rd_time_t now)
+{
+	struct rd_carp_if *ifp = vh->ifp;
+	rd_time_t iv = rd_carp_interval(vh->advbase, vh->advskew);
+
+	if (vh->reannounce_at != RD_TIME_NEVER && now < time_after(vh->reannounce_at, iv))
+		return;
+	vh->reannounce_at = now;
+	count(ifp, vh, RD_CARP_STAT_REANNOUNCE);
+	rd_logf(&ifp->log, RD_LOG_NOTICE,
+	        "carp %s vhid %u: another MASTER advertises and loses to us: advertising "
+	        "and announcing our addresses again",
+	        ifp->name, vh->vhid);
+	carpi_send_ad(vh, now, false);
+	announce(vh);
 }
 
 void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
@@ -230,99 +259,8 @@ void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
 	carpi_arm_master_down(vh, -1, now);
 }
 
-static void send_ad_all(struct rd_carp_if *ifp, rd_time_t now)
-{
-	for (size_t i = 0; i < ifp->nvh; i++)
-		if (ifp->vh[i]->state == RD_CARP_MASTER)
-			carpi_send_ad(ifp->vh[i], now, false);
-}
-
 /* ------------------------------------------------------------------ */
-/* Demotion                                                            */
-
-static unsigned int demote_sum(const struct rd_carp_if *ifp)
-{
-	unsigned long s = 0;
-
-	for (size_t i = 0; i < ifp->ngroups; i++)
-		s += ifp->groups[i].value;
-	return s > RD_CARP_DEMOTE_MAX ? RD_CARP_DEMOTE_MAX : (unsigned int)s;
-}
-
-static struct demote_group *group_find(const struct rd_carp_if *ifp, const char *name)
-{
-	for (size_t i = 0; i < ifp->ngroups; i++)
-		if (strcmp(ifp->groups[i].name, name) == 0)
-			return &ifp->groups[i];
-	return NULL;
-}
-
-/* Change one group's value (clamped at 0); true if the capped sum moved. */
-static bool demote_apply(struct rd_carp_if *ifp, struct demote_group *g, int delta)
-{
-	unsigned int old = ifp->demote;
-	long v = (long)g->value + delta;
-
-	if (v < 0)
-		v = 0;
-	if (v > (long)UINT32_MAX)
-		v = UINT32_MAX;
-	g->value = (unsigned int)v;
-	ifp->demote = demote_sum(ifp);
-	rd_logf(&ifp->log, RD_LOG_NOTICE, "carp %s: demoted group %s by %d to %u (total %u)",
-	        ifp->name, g->name, delta, g->value, ifp->demote);
-	if (ifp->demote == old)
-		return false;
-	if (ifp->cb.demotion != NULL)
-		ifp->cb.demotion(ifp->user, ifp, ifp->demote);
-	return true;
-}
-
-int carpi_demote_adj(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now)
-{
-	struct demote_group *g = group_find(ifp, group);
-
-	if (g == NULL) {
-		struct demote_group *ng;
-
-		if (delta <= 0) /* a group that does not exist is at 0 already */
-			return 0;
-		ng = rd_realloc(ifp->mem, ifp->groups, (ifp->ngroups + 1) * sizeof(*ng));
-		if (ng == NULL)
-			return RD_ERR_NOMEM;
-		ifp->groups = ng;
-		g = &ng[ifp->ngroups++];
-		memset(g, 0, sizeof(*g));
-		snprintf(g->name, sizeof(g->name), "%s", group);
-	}
-	if (demote_apply(ifp, g, delta))
-		send_ad_all(ifp, now);
-	return 0;
-}
-
-/*
- * A vhost leaves the if: the send-error demotion it holds goes with it (as
- * OpenBSD's carpdetach takes back a carp interface's count); no
- * advertisement, as OpenBSD sends none when a demotion is lowered.
- */
-void carpi_vhost_release(struct rd_carp_vhost *vh)
-{
-	if (!vh->snd.demoted)
-		return;
-	vh->snd.demoted = false;
-	demote_apply(vh->ifp, group_find(vh->ifp, "snderrors"), -1);
-}
-
-/* Apply send-error demotion decided during sends (never recursively). */
-void carpi_flush(struct rd_carp_if *ifp, rd_time_t now)
-{
-	for (int rounds = 0; ifp->snd_pending != 0 && rounds < 4; rounds++) {
-		int d = ifp->snd_pending;
-
-		ifp->snd_pending = 0;
-		carpi_demote_adj(ifp, "snderrors", d, now);
-	}
-}
+/* Leaving                                                             */
 
 /* OpenBSD's bow-out: a MASTER tells the backups it leaves. */
 void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now)
@@ -355,16 +293,20 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 {
 	struct tv me = {vh->advbase, (uint32_t)vh->advskew * 1000000u / 256};
 	struct tv ad = {h->advbase, (uint32_t)h->advskew * 1000000u / 256};
-	unsigned int d_me = vh->ifp->demote, d_ad = h->demote;
+	unsigned int d_me = vh->demote, d_ad = h->demote;
 
 	switch (vh->state) {
 	case RD_CARP_INIT:
 		break;
 	case RD_CARP_MASTER:
-		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me)
+		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me) {
 			carpi_step_down(vh, now,
 			                d_ad < d_me ? "less demoted master advertising"
 			                            : "more frequent advertisement received");
+			break;
+		}
+		/* Only a MASTER advertises: two of them, and we win. */
+		reannounce(vh, now);
 		break;
 	case RD_CARP_BACKUP:
 		if (vh->preempt && tv_cmp(me, ad) < 0 && d_ad >= d_me) {
@@ -421,6 +363,6 @@ int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now)
 		         (vh->md_tmo[F4] <= now || vh->md_tmo[F6] <= now))
 			carpi_master_down(vh, now, "master down timer expired");
 	}
-	carpi_flush(ifp, now);
+	carpi_settle(ifp->node, now);
 	return 0;
 }

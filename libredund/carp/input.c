@@ -132,7 +132,7 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 		return refuse(ifp, vh, RD_CARP_STAT_LOOP, src);
 	}
 	carpi_elect(vh, &h, fam, now);
-	carpi_flush(ifp, now);
+	carpi_settle(ifp->node, now);
 	return 0;
 }
 

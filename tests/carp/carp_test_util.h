@@ -1,6 +1,7 @@
 /*
- * Test helpers for the CARP tests: a node (one rd_carp_if) that records
- * what it sends, its state changes and announcements, with deterministic
+ * Test helpers for the CARP tests: a node (one rd_carp_if, on a private or
+ * a given rd_carp_node) that records what it sends, its state changes,
+ * announcements, demotion callbacks and log messages, with deterministic
  * randomness; and a builder of hand-made advertisements.
  */
 #ifndef TESTS_CARP_TEST_UTIL_H
@@ -38,6 +39,11 @@ struct node {
 	size_t nchanges;
 	int announce[64][2]; /* (vhid, round) */
 	size_t nannounce;
+	unsigned int demotions[64]; /* values the demotion callback gave */
+	size_t ndemotions;
+	char logs[16][512]; /* the last 16 log messages */
+	int log_levels[16];
+	size_t nlogs; /* all messages so far */
 	uint64_t rng;
 };
 
@@ -97,6 +103,66 @@ static inline void node_announce(void *user, struct rd_carp_vhost *vh, int round
 	}
 }
 
+static inline void node_demotion(void *user, struct rd_carp_if *ifp, unsigned int demote)
+{
+	struct node *n = user;
+
+	(void)ifp;
+	if (n->ndemotions < 64)
+		n->demotions[n->ndemotions++] = demote;
+}
+
+static inline void node_log(void *user, int level, const char *msg)
+{
+	struct node *n = user;
+
+	snprintf(n->logs[n->nlogs % 16], sizeof(n->logs[0]), "%s", msg);
+	n->log_levels[n->nlogs % 16] = level;
+	n->nlogs++;
+}
+
+/* The i-th most recent log message (0: the last). */
+static inline const char *node_log_last(const struct node *n, size_t i)
+{
+	return i < n->nlogs && i < 16 ? n->logs[(n->nlogs - 1 - i) % 16] : "";
+}
+
+/* Count the messages among the last 16 that contain `what`. */
+static inline size_t node_logs_with(const struct node *n, const char *what)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n->nlogs && i < 16; i++)
+		k += strstr(n->logs[i], what) != NULL;
+	return k;
+}
+
+/* A node whose if is in rd_carp_node cn (NULL: a private one), logging at
+ * INFO and above into n->logs. */
+static inline int node_init_in(struct node *n, uint64_t seed, enum rd_carp_balancing bal,
+                               struct rd_carp_node *cn, const char *name)
+{
+	struct rd_carp_if_config c;
+
+	memset(n, 0, sizeof(*n));
+	n->rng = seed * 0x9e3779b97f4a7c15ull | 1;
+	memset(&c, 0, sizeof(c));
+	c.node = cn;
+	c.random.fn = node_random;
+	c.random.user = n;
+	c.log.fn = node_log;
+	c.log.user = n;
+	c.log.level = RD_LOG_INFO;
+	c.cb.send = node_send;
+	c.cb.state_change = node_state;
+	c.cb.announce = node_announce;
+	c.cb.demotion = node_demotion;
+	c.user = n;
+	c.balancing = bal;
+	c.name = name;
+	return rd_carp_if_new(&c, &n->ifp);
+}
+
 static inline int node_init(struct node *n, uint64_t seed, enum rd_carp_balancing bal)
 {
 	struct rd_carp_if_config c;
@@ -139,6 +205,15 @@ vcfg(uint8_t vhid, uint8_t advbase, uint8_t advskew, const char *src, struct rd_
 	c.naddrs = 1;
 	c.src4 = A(src);
 	return c;
+}
+
+/* The demote byte of the i-th packet n sent (IPv4). */
+static inline unsigned int sent_demote(const struct node *n, size_t i)
+{
+	struct rd_carp_hdr h;
+
+	rd_carp_hdr_decode(n->out[i].b + 20, 36, &h);
+	return h.demote;
 }
 
 /* Feed every packet n sent to `to` (if not NULL), then forget them. */

@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_refusal(rc, ifp, st, exp);
 			break;
 		case 5:
-			rd_carp_if_demote(ifp, "fz", (int8_t)len, now);
+			rd_carp_if_demote(ifp, len & 1 ? "carp" : "fz", (int8_t)len, now);
 			if (rd_carp_if_demotion(ifp) > 255)
 				abort();
 			break;

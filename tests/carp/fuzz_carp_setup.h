@@ -3,10 +3,12 @@
  * (the "peer" side) that the corpus generator uses to make advertisements
  * the target accepts. Three vhosts:
  *  - vhid 42: ucarp's captured configuration (pass "secret", 10.9.0.100),
- *    IPv4 multicast, so the captured ucarp adverts authenticate;
+ *    IPv4 multicast, so the captured ucarp adverts authenticate; out of
+ *    demotion group "carp" (in no group at all);
  *  - vhid 7: IPv4 + IPv6 (with a link-local address), strict replay mode,
  *    preempt, ucarp's second capture key;
- *  - vhid 9: unicast peers of both families, advbase 0.
+ *  - vhid 9: unicast peers of both families, advbase 0, in demotion groups
+ *    "carp" and "fz".
  */
 #ifndef TESTS_CARP_FUZZ_SETUP_H
 #define TESTS_CARP_FUZZ_SETUP_H
@@ -30,6 +32,7 @@ static inline int fz_add_vhosts(struct rd_carp_if *ifp, bool peer_side, rd_time_
 {
 	struct rd_carp_vhost_config c;
 	struct rd_addr a42[1], a7[3], a9[2], p9[2];
+	static const char *const out_of_carp[] = {"-carp"}, *const fz[] = {"fz"};
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -41,6 +44,8 @@ static inline int fz_add_vhosts(struct rd_carp_if *ifp, bool peer_side, rd_time_
 	c.addrs = a42;
 	c.naddrs = 1;
 	c.src4 = fz_addr(peer_side ? "10.9.0.1" : "10.9.0.2");
+	c.groups = out_of_carp;
+	c.ngroups = 1;
 	if ((rc = rd_carp_vhost_add(ifp, &c, now, NULL)) != 0)
 		return rc;
 
@@ -77,6 +82,8 @@ static inline int fz_add_vhosts(struct rd_carp_if *ifp, bool peer_side, rd_time_
 	c.src6 = fz_addr(peer_side ? "2001:db8::1" : "2001:db8::2");
 	c.peers = p9;
 	c.npeers = 2;
+	c.groups = fz;
+	c.ngroups = 1;
 	return rd_carp_vhost_add(ifp, &c, now, NULL);
 }
 
@@ -84,9 +91,9 @@ static inline int fz_add_vhosts(struct rd_carp_if *ifp, bool peer_side, rd_time_
  * Input format: records of [op][dt][len][len bytes]. dt advances the clock
  * by dt x 4 ms (expired timers then run); op % 8 selects: 0-2 rd_carp_input
  * of the bytes, 3 rd_carp_input_payload IPv4 (10.9.0.1 -> 224.0.0.18, TTL
- * 255), 4 the same for IPv6 (fe80::1 -> ff02::12), 5 demote group "fz" by
- * (int8_t)len, 6 link down/up by len & 1, 7 on vhost len % 3: stop, start,
- * force MASTER or BACKUP by (len / 3) % 4.
+ * 255), 4 the same for IPv6 (fe80::1 -> ff02::12), 5 demote group "fz" (len
+ * even) or "carp" (len odd) by (int8_t)len, 6 link down/up by len & 1, 7 on vhost len % 3: stop,
+ * start, force MASTER or BACKUP by (len / 3) % 4.
  */
 enum { FZ_OP_INPUT = 0, FZ_OP_PAYLOAD4 = 3, FZ_OP_PAYLOAD6 = 4 };
 

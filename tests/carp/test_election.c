@@ -115,9 +115,9 @@ static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_st
 	va = add_vh(&a, 1, 1, sa, "10.0.0.1", false);
 	vb = add_vh(&b, 1, 1, sb, "10.0.0.2", false);
 	if (da > 0)
-		rd_carp_if_demote(a.ifp, "test", da, T0);
+		rd_carp_if_demote(a.ifp, "carp", da, T0);
 	if (db > 0)
-		rd_carp_if_demote(b.ifp, "test", db, T0);
+		rd_carp_if_demote(b.ifp, "carp", db, T0);
 	force_master(&a, va, T0);
 	force_master(&b, vb, T0);
 	a.nout = 0;
@@ -125,7 +125,13 @@ static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_st
 	ck_assert_int_eq(st(va), want);
 	if (want == RD_CARP_BACKUP) {
 		ck_assert_uint_eq(md4(va), T0 + RD_MSEC + 3 * rd_carp_interval(1, sa));
-		ck_assert_uint_eq(a.nout, 0); /* no further advertisement */
+		ck_assert_uint_eq(a.nout, 0);      /* no further advertisement */
+		ck_assert_uint_eq(a.nannounce, 1); /* only the one of force_master */
+	} else {
+		/* Split-brain healing: the winner advertises and announces. */
+		ck_assert_uint_eq(a.nout, 1);
+		ck_assert_uint_eq(a.nannounce, 2);
+		ck_assert_int_eq(a.announce[1][1], 0);
 	}
 	rd_carp_if_free(a.ifp);
 	rd_carp_if_free(b.ifp);
@@ -143,7 +149,7 @@ START_TEST(test_master_steps_down_on_equal_ad)
 }
 END_TEST
 
-START_TEST(test_master_ignores_slower_ad)
+START_TEST(test_master_keeps_role_against_slower_ad)
 {
 	master_hears(0, 100, 0, 0, RD_CARP_MASTER);
 }
@@ -158,6 +164,134 @@ END_TEST
 START_TEST(test_master_keeps_role_against_more_demoted_faster_ad)
 {
 	master_hears(100, 0, 0, 1, RD_CARP_MASTER);
+}
+END_TEST
+
+/* ---- split-brain healing (beyond OpenBSD) ---- */
+
+static uint64_t vstat(const struct rd_carp_vhost *vh, int stat)
+{
+	struct rd_carp_vhost_info i;
+
+	rd_carp_vhost_info(vh, &i);
+	return i.stats[stat];
+}
+
+/* A partition healed: both are MASTER and hear each other. */
+START_TEST(test_two_masters_loser_steps_down_winner_reannounces_once_per_interval)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+	struct ad_spec loser = ad_default();
+	uint8_t pkt[RD_CARP_PKT_MAX];
+	size_t len;
+	rd_time_t t = T0 + 10 * RD_SEC;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 100, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	force_master(&b, vb, T0);
+	a.nout = 0; /* B's one advertisement stays queued */
+	a.nannounce = b.nannounce = 0;
+
+	/* B's advertisement reaches A: A wins, advertises and announces now. */
+	ck_assert_int_eq(deliver(&b, &a, t), 0);
+	ck_assert_int_eq(st(va), RD_CARP_MASTER);
+	ck_assert_uint_eq(a.nout, 1);
+	ck_assert_uint_eq(a.nannounce, 1);
+	ck_assert_int_eq(a.announce[0][0], 1);
+	ck_assert_int_eq(a.announce[0][1], 0);
+	ck_assert_uint_eq(vstat(va, RD_CARP_STAT_REANNOUNCE), 1);
+	ck_assert_uint_eq(rd_carp_expiry(a.ifp), t + RD_SEC);
+	/* ... which makes B step down, silently. */
+	ck_assert_int_eq(deliver(&a, &b, t + RD_MSEC), 0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_uint_eq(b.nout, 0);
+	ck_assert_uint_eq(b.nannounce, 0);
+	ck_assert_uint_eq(vstat(vb, RD_CARP_STAT_REANNOUNCE), 0);
+
+	/* B's losing advertisement again (late, or replayed) within A's
+	 * interval: accepted, but no second announcement, no extra ad. */
+	loser.advskew = 100;
+	loser.src = "10.0.0.2";
+	len = make_ad(&loser, pkt);
+	ck_assert_int_eq(rd_carp_input(a.ifp, pkt, len, t + RD_SEC / 2), 0);
+	ck_assert_int_eq(rd_carp_input(a.ifp, pkt, len, t + RD_SEC - 1), 0);
+	ck_assert_uint_eq(a.nout, 0);
+	ck_assert_uint_eq(a.nannounce, 1);
+	ck_assert_uint_eq(vstat(va, RD_CARP_STAT_REANNOUNCE), 1);
+	/* A full interval later it would heal again. */
+	ck_assert_int_eq(rd_carp_input(a.ifp, pkt, len, t + RD_SEC), 0);
+	ck_assert_uint_eq(a.nannounce, 2);
+	ck_assert_uint_eq(vstat(va, RD_CARP_STAT_REANNOUNCE), 2);
+	{
+		uint64_t s[RD_CARP_STAT_COUNT];
+
+		rd_carp_if_stats(a.ifp, s);
+		ck_assert_uint_eq(s[RD_CARP_STAT_REANNOUNCE], 2);
+	}
+	ck_assert_str_eq(rd_carp_stat_name(RD_CARP_STAT_REANNOUNCE), "reannounce");
+	ck_assert_str_eq(rd_carp_stat_name(RD_CARP_STAT_PREEMPT), "preempt");
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/* The second announcement follows two advertisements later, as on
+ * becoming MASTER. */
+START_TEST(test_reannounce_is_followed_by_the_delayed_round)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 100, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	for (int i = 0; i < 3; i++) /* A's delayed round of becoming MASTER */
+		rd_carp_handle_expiry(a.ifp, rd_carp_expiry(a.ifp));
+	force_master(&b, vb, T0 + 3 * RD_SEC + RD_MSEC);
+	a.nannounce = 0;
+	deliver(&b, &a, T0 + 3 * RD_SEC + 2 * RD_MSEC);
+	ck_assert_uint_eq(a.nannounce, 1);
+	rd_carp_handle_expiry(a.ifp, rd_carp_expiry(a.ifp));
+	ck_assert_uint_eq(a.nannounce, 1);
+	rd_carp_handle_expiry(a.ifp, rd_carp_expiry(a.ifp));
+	ck_assert_uint_eq(a.nannounce, 2);
+	ck_assert_int_eq(a.announce[1][1], 1);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/* A BACKUP hearing a master it does not take over from announces nothing;
+ * with ip balancing the winner advertises but never announces. */
+START_TEST(test_reannounce_only_by_a_master_and_not_in_ip_balancing)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_IP);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 100, "10.0.0.2", false);
+	force_master(&b, vb, T0);
+	a.nout = 0;
+	deliver(&b, &a, T0 + RD_MSEC); /* A is BACKUP, B slower, no preempt */
+	ck_assert_int_eq(st(va), RD_CARP_BACKUP);
+	ck_assert_uint_eq(a.nout, 0);
+	force_master(&a, va, T0 + 2 * RD_MSEC);
+	rd_carp_handle_expiry(b.ifp, rd_carp_expiry(b.ifp)); /* B's next ad */
+	a.nout = 0;
+	deliver(&b, &a, T0 + RD_SEC + 3 * RD_MSEC);
+	ck_assert_uint_eq(a.nout, 1);
+	ck_assert_uint_eq(a.nannounce, 0);
+	ck_assert_uint_eq(vstat(va, RD_CARP_STAT_REANNOUNCE), 1);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
 }
 END_TEST
 
@@ -203,9 +337,9 @@ static struct rd_carp_vhost *backup_hears(uint8_t sa, int da, uint8_t sb, bool p
 	va = add_vh(&a, 1, a_advbase, sa, "10.0.0.1", false);
 	vb = add_vh(&g_b, 1, 1, sb, "10.0.0.2", pb);
 	if (da > 0)
-		rd_carp_if_demote(a.ifp, "test", da, T0);
+		rd_carp_if_demote(a.ifp, "carp", da, T0);
 	if (db > 0)
-		rd_carp_if_demote(g_b.ifp, "test", db, T0);
+		rd_carp_if_demote(g_b.ifp, "carp", db, T0);
 	force_master(&a, va, T0);
 	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
 	g_b.nout = 0;
@@ -577,9 +711,12 @@ int main(void)
 	tcase_add_test(tc, test_master_advertises_every_interval);
 	tcase_add_test(tc, test_master_steps_down_on_more_frequent_ad);
 	tcase_add_test(tc, test_master_steps_down_on_equal_ad);
-	tcase_add_test(tc, test_master_ignores_slower_ad);
+	tcase_add_test(tc, test_master_keeps_role_against_slower_ad);
 	tcase_add_test(tc, test_master_steps_down_to_less_demoted_slower_master);
 	tcase_add_test(tc, test_master_keeps_role_against_more_demoted_faster_ad);
+	tcase_add_test(tc, test_two_masters_loser_steps_down_winner_reannounces_once_per_interval);
+	tcase_add_test(tc, test_reannounce_is_followed_by_the_delayed_round);
+	tcase_add_test(tc, test_reannounce_only_by_a_master_and_not_in_ip_balancing);
 	tcase_add_test(tc, test_ad_of_a_family_the_vhost_does_not_use_is_refused);
 	tcase_add_test(tc, test_backup_waits_on_slower_master_without_preempt);
 	tcase_add_test(tc, test_backup_preempts_slower_master);

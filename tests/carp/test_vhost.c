@@ -10,28 +10,42 @@
 START_TEST(test_demotion_sum_is_capped_and_clamped)
 {
 	struct node n;
+	struct rd_carp_vhost *vh;
+	struct rd_carp_vhost_info info;
+	struct rd_addr store[1];
+	static const char *const groups[] = {"pfsync", "admin"};
+	struct rd_carp_vhost_config c = vcfg(1, 1, 0, "10.0.0.1", store);
 	const char *name;
 	unsigned int v;
 
 	node_init(&n, 1, RD_CARP_BAL_NONE);
+	c.groups = groups;
+	c.ngroups = 2;
+	ck_assert_int_eq(rd_carp_vhost_add(n.ifp, &c, T0, &vh), 0);
 	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "pfsync", 32, T0), 0);
 	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "admin", 250, T0), 0);
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 255);
+	rd_carp_vhost_info(vh, &info);
+	ck_assert_uint_eq(info.demote, 255);
 	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "admin", -1000, T0), 0);
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 32);
-	/* The engine's groups first, then the caller's in creation order. */
+	/* "carp" first, then the groups in the order they were named. */
 	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 0, &name, &v), 0);
-	ck_assert_str_eq(name, "carpdev");
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 1, &name, &v), 0);
-	ck_assert_str_eq(name, "snderrors");
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 3, &name, &v), 0);
-	ck_assert_str_eq(name, "admin");
+	ck_assert_str_eq(name, "carp");
 	ck_assert_uint_eq(v, 0);
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 2, &name, &v), 0);
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 1, &name, &v), 0);
 	ck_assert_str_eq(name, "pfsync");
 	ck_assert_uint_eq(v, 32);
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 4, &name, &v), RD_ERR_NOENT);
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 2, &name, &v), 0);
+	ck_assert_str_eq(name, "admin");
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 3, &name, &v), RD_ERR_NOENT);
 	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "", 1, T0), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "-carp", 1, T0), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "a b", 1, T0), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "0123456789012345678901234567890", 1, T0), 0);
+	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "01234567890123456789012345678901", 1, T0),
+	                 RD_ERR_INVAL);
 	rd_carp_if_free(n.ifp);
 }
 END_TEST
@@ -47,7 +61,7 @@ START_TEST(test_demotion_change_makes_master_advertise_at_once)
 	vb = add_vh(&n, 2, 1, 0, "10.0.0.1", false);
 	force_master(&n, vm, T0);
 	n.nout = 0;
-	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "pfsync", 32, T0 + RD_MSEC), 0);
+	ck_assert_int_eq(rd_carp_if_demote(n.ifp, "carp", 32, T0 + RD_MSEC), 0);
 	ck_assert_uint_eq(n.nout, 1); /* only the MASTER, not the BACKUP */
 	ck_assert_uint_eq(n.out[0].vhid, 1);
 	rd_carp_hdr_decode(n.out[0].b + 20, 36, &h);
@@ -57,6 +71,10 @@ START_TEST(test_demotion_change_makes_master_advertise_at_once)
 	n.nout = 0;
 	rd_carp_if_demote(n.ifp, "other", 0, T0 + 2 * RD_MSEC);
 	ck_assert_uint_eq(n.nout, 0);
+	/* A group no vhost is in changes nothing. */
+	rd_carp_if_demote(n.ifp, "other", 5, T0 + 3 * RD_MSEC);
+	ck_assert_uint_eq(n.nout, 0);
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 32);
 	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
 	rd_carp_if_free(n.ifp);
 }
@@ -77,8 +95,8 @@ START_TEST(test_send_errors_demote_and_recover)
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 0); /* 2 errors: not yet */
 	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
 	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 1); /* 3 x 1 vhost */
-	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 1, &name, &v), 0);
-	ck_assert_str_eq(name, "snderrors");
+	ck_assert_int_eq(rd_carp_if_demote_group(n.ifp, 0, &name, &v), 0);
+	ck_assert_str_eq(name, "carp"); /* the vhost raised its group */
 	ck_assert_uint_eq(v, 1);
 	n.send_rc = 0;
 	for (int i = 0; i < 3; i++)
@@ -94,12 +112,10 @@ START_TEST(test_send_errors_demote_and_recover)
 }
 END_TEST
 
+/* What send errors raised: the vhosts here are all in "carp" only. */
 static unsigned int snderrors(const struct node *n)
 {
-	unsigned int v = 0;
-
-	ck_assert_int_eq(rd_carp_if_demote_group(n->ifp, 1, NULL, &v), 0);
-	return v;
+	return rd_carp_node_group_value(rd_carp_if_node(n->ifp), "carp");
 }
 
 /* OpenBSD counts send errors per carp interface; without balancing each
@@ -171,7 +187,8 @@ START_TEST(test_removing_a_vhost_takes_back_its_send_error_demotion)
 END_TEST
 
 /* With ip balancing the if is one carp interface with carpnodes: one
- * counter, threshold 3 x vhosts, one demotion. */
+ * counter, threshold 3 x vhosts; when it trips, every vhost raises its
+ * groups (here both are in "carp" only). */
 START_TEST(test_send_errors_count_per_if_with_ip_balancing)
 {
 	struct node n;
@@ -186,8 +203,10 @@ START_TEST(test_send_errors_count_per_if_with_ip_balancing)
 	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
 	ck_assert_uint_eq(snderrors(&n), 0); /* 4 errors < 3 x 2 */
 	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
-	ck_assert_uint_eq(snderrors(&n), 1);
+	ck_assert_uint_eq(snderrors(&n), 2);
 	rd_carp_handle_expiry(n.ifp, rd_carp_expiry(n.ifp));
+	ck_assert_uint_eq(snderrors(&n), 2);
+	rd_carp_vhost_remove(n.ifp, v2);
 	ck_assert_uint_eq(snderrors(&n), 1);
 	rd_carp_if_free(n.ifp);
 }
@@ -207,12 +226,15 @@ START_TEST(test_link_down_puts_vhosts_in_init_and_demotes)
 	ck_assert_int_eq(rd_carp_if_link(n.ifp, false, T0 + RD_SEC), 0);
 	ck_assert_int_eq(st(v1), RD_CARP_INIT);
 	ck_assert_int_eq(st(v2), RD_CARP_INIT);
-	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 1);
+	/* Each vhost (OpenBSD: each carp interface on the carpdev) raised
+	 * "carp" once. */
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 2);
+	ck_assert_uint_eq(snderrors(&n), 2);
 	ck_assert_uint_eq(rd_carp_expiry(n.ifp), RD_TIME_NEVER);
 	ck_assert(!rd_carp_if_link_up(n.ifp));
 	/* Repeating the same state changes nothing. */
 	rd_carp_if_link(n.ifp, false, T0 + RD_SEC);
-	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 1);
+	ck_assert_uint_eq(rd_carp_if_demotion(n.ifp), 2);
 	rd_carp_if_free(n.ifp);
 }
 END_TEST

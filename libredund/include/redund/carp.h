@@ -2,10 +2,15 @@
  * libredund — CARP: the OpenBSD-current wire codec and a per-vhost state
  * machine without I/O.
  *
- * Objects. A struct rd_carp_if is one link (OpenBSD's carpdev) with its
- * virtual hosts (OpenBSD's carpnodes, FreeBSD's vhids on an interface); each
- * struct rd_carp_vhost is one vhid with its own state machine, virtual
- * addresses, key and timers. vhids are unique within an rd_carp_if.
+ * Objects. A struct rd_carp_node is one host (one firewall): it owns the
+ * named demotion groups (OpenBSD's interface groups and their carpdemote
+ * counters), shared by all its links. A struct rd_carp_if is one link
+ * (OpenBSD's carpdev) with its virtual hosts (OpenBSD's carpnodes, FreeBSD's
+ * vhids on an interface) and belongs to one node; each struct
+ * rd_carp_vhost is one vhid with its own state machine, virtual addresses,
+ * key, timers and set of demotion groups. vhids are unique within an
+ * rd_carp_if. An if created without a node gets a private one (the
+ * behaviour before nodes existed: its groups span that link only).
  *
  * Driving it (ngtcp2 style). The caller:
  *  - passes every received CARP packet to rd_carp_input() (a whole IPv4 or
@@ -15,7 +20,8 @@
  *    announce callback asks, and follows state_change;
  *  - waits until rd_carp_expiry() and then calls rd_carp_handle_expiry().
  * The engine never reads a clock, never blocks, allocates only in
- * rd_carp_if_new/rd_carp_vhost_add/rd_carp_if_demote.
+ * rd_carp_node_new/rd_carp_if_new/rd_carp_vhost_add/
+ * rd_carp_vhost_set_groups/rd_carp_node_demote (a new group).
  *
  * The state machine (OpenBSD current, research note §2):
  *  - INIT: not running (link down, stopped, or left). Starting a vhost moves
@@ -36,14 +42,41 @@
  *    advertisement at once and asks the caller to announce its addresses
  *    (announce callback, round 0), and again after two more advertisements
  *    (round 1; OpenBSD's delayed ARP).
- *  - Demotion: named counters on the if; their sum, capped at 255, goes in
- *    the demote byte of every advertisement and into the election; a change
- *    makes every MASTER advertise at once. Link down: every vhost INIT and
- *    group "carpdev" +1; link up: BACKUP and "carpdev" -1. Send errors
- *    are counted per OpenBSD carp interface: with RD_CARP_BAL_NONE each
- *    vhost is one (3 consecutive errors of its advertisements demote group
- *    "snderrors" by 1, 3 consecutive successes undo it), with
- *    RD_CARP_BAL_IP the whole if is one (3 x number of vhosts).
+ *  - Split-brain healing (beyond OpenBSD, as keepalived does): a MASTER
+ *    that accepts an advertisement it wins against (another MASTER: a
+ *    partition healed, or a backup that lost our advertisements took over)
+ *    stays MASTER, advertises at once (the other steps down on it) and asks
+ *    the caller to announce its addresses again (announce round 0, and
+ *    round 1 two advertisements later), so that neighbours' ARP / ND caches
+ *    that followed the other MASTER point back at us. At most once per
+ *    our own advertisement interval per vhost, so that repeated or
+ *    replayed losing advertisements cannot make it flood; counted
+ *    REANNOUNCE and logged at NOTICE.
+ *  - Demotion (OpenBSD's interface groups): the node keeps named counters;
+ *    every vhost is in group "carp" unless configured out ("-carp", as
+ *    `ifconfig carpN -group carp`), plus the groups it names. A vhost's
+ *    demotion is the sum of its groups' counters, capped at 255 (when that
+ *    is 0 but the vhost holds raises itself, e.g. it is in no group, the
+ *    number of raises it holds: OpenBSD's sc_demote_cnt); it goes in the
+ *    demote byte of the vhost's advertisements and into its election. A
+ *    change of any counter makes every MASTER of the node, on every if,
+ *    whose demotion changed advertise at once.
+ *    Raises: link down of an if puts each of its vhosts INIT and makes each
+ *    raise every group it is in by 1 (OpenBSD carp_carpdev_state calling
+ *    carp_group_demote_adj on the carp interface); link up brings them to
+ *    BACKUP and takes the raises back. Since every vhost is in "carp", a
+ *    node that loses one link advertises the demotion on all its links and
+ *    fails over as a whole; vhosts put out of "carp" (and in no group
+ *    with the lost link's vhosts) fail over alone. Send errors are counted
+ *    per OpenBSD carp interface: with RD_CARP_BAL_NONE each vhost is one
+ *    (3 consecutive errors of its advertisements make it raise each of its
+ *    groups by 1, 3 consecutive successes take it back), with
+ *    RD_CARP_BAL_IP the whole if is one (3 x number of vhosts; every vhost
+ *    of the if raises its groups). A vhost holds at most one link raise
+ *    and one send-error raise; removing it (or freeing its if) takes back
+ *    what it holds, changing its groups moves them to the new groups.
+ *    Callers raise or lower any group with rd_carp_node_demote (carpd's
+ *    `demote GROUP`, a sync engine's hold on "carp").
  *  - Loop detection: each vhost advertises a constant random 64-bit counter
  *    (OpenBSD's replay cookie); a packet carrying our own cookie is our own
  *    looped back and is dropped (counted "loop").
@@ -61,9 +94,12 @@
  * still replay once per address; peers that do not run strict mode (ucarp, OpenBSD) are refused
  * because their counters do not grow.
  *
- * Thread-safety: an rd_carp_if and its vhosts must be used from one thread
- * at a time; callbacks are called synchronously from the calling thread and
- * must not call rd_carp_vhost_add/remove or rd_carp_if_free on the same if.
+ * Thread-safety: a node, its ifs and their vhosts must be used from one
+ * thread at a time (a call on one if may advertise on the node's other ifs,
+ * through their callbacks). Callbacks are called synchronously from the
+ * calling thread and must not call, for any if of the same node,
+ * rd_carp_vhost_add/remove/set_groups, rd_carp_if_free/link/demote or
+ * rd_carp_node_demote.
  * The codec functions are pure and thread-safe.
  */
 #ifndef REDUND_CARP_H
@@ -99,6 +135,7 @@ extern "C" {
 #define RD_CARP_DEADRATIO          3 /* default master-down / interval */
 #define RD_CARP_DEMOTE_MAX         255
 #define RD_CARP_GROUP_NAME_MAX     32 /* demotion group name, NUL included */
+#define RD_CARP_MAX_GROUPS         16 /* demotion groups per vhost, "carp" included */
 
 /* rd_carp_group4 / rd_carp_group6 - the CARP multicast groups as rd_addr. */
 struct rd_addr rd_carp_group4(void);
@@ -293,6 +330,8 @@ enum rd_carp_stat {
 	RD_CARP_STAT_OPACKETS6,    /* IPv6 advertisements sent */
 	RD_CARP_STAT_OERRORS,      /* send callback failures */
 	RD_CARP_STAT_PREEMPT,      /* transitions to MASTER */
+	RD_CARP_STAT_REANNOUNCE,   /* a MASTER won against another MASTER's advertisement and
+	                              advertised and announced again (beyond OpenBSD) */
 	RD_CARP_STAT_COUNT
 };
 
@@ -353,8 +392,8 @@ struct rd_carp_out {
 struct rd_carp_callbacks {
 	/*
 	 * Send one advertisement. Return 0 when sent, < 0 on a send error
-	 * (counted in OERRORS; enough in a row demote group "snderrors").
-	 * Required.
+	 * (counted in OERRORS; 3 in a row make the vhost raise its groups,
+	 * see the top of this header). Required.
 	 */
 	int (*send)(void *user, struct rd_carp_vhost *vh, const struct rd_carp_out *out);
 	/* The vhost changed state; reason is a static string. Optional. */
@@ -363,15 +402,80 @@ struct rd_carp_callbacks {
 	/*
 	 * Announce the vhost's addresses (gratuitous ARP for IPv4, unsolicited
 	 * neighbour advertisement with Override for IPv6): round 0 on becoming
-	 * MASTER, round 1 after two more advertisements. Read the addresses with
-	 * rd_carp_vhost_info. Not called in RD_CARP_BAL_IP mode. Optional.
+	 * MASTER and when a MASTER won against another MASTER (split-brain
+	 * healing, see the top of this header), round 1 after two more
+	 * advertisements. Read the addresses with rd_carp_vhost_info. Not
+	 * called in RD_CARP_BAL_IP mode. Optional.
 	 */
 	void (*announce)(void *user, struct rd_carp_vhost *vh, int round);
-	/* The if's demotion sum changed (new value 0..255). Optional. */
+	/*
+	 * The demotion of at least one vhost of this if changed (a counter of
+	 * the node moved, on this if or another, or a vhost's groups or raises
+	 * changed); demote is rd_carp_if_demotion(ifp), the highest of its
+	 * vhosts (0..255), which may be unchanged. Runs once per if and change,
+	 * after the MASTERs concerned advertised. Optional.
+	 */
 	void (*demotion)(void *user, struct rd_carp_if *ifp, unsigned int demote);
 };
 
+/* ---------------------------------------------------------------------- */
+/* The node and its demotion groups                                        */
+
+struct rd_carp_node;
+
+struct rd_carp_node_config {
+	const struct rd_mem *mem; /* NULL: libc */
+	struct rd_log log;        /* group changes made by rd_carp_node_demote; fn NULL: silent */
+};
+
+/*
+ * rd_carp_node_new - a node (one host) with one demotion group, "carp", at
+ * 0. Pass it in rd_carp_if_config.node to every if of the host. Returns 0
+ * and *out, RD_ERR_INVAL (NULL argument) or RD_ERR_NOMEM. Free with
+ * rd_carp_node_free.
+ */
+int rd_carp_node_new(const struct rd_carp_node_config *cfg, struct rd_carp_node **out);
+
+/*
+ * rd_carp_node_free - free the node. Call it after rd_carp_if_free of every
+ * if using it; if some are still alive the node is freed with the last of
+ * them instead (and must not be used by the caller any more). NULL is
+ * ignored.
+ */
+void rd_carp_node_free(struct rd_carp_node *n);
+
+/*
+ * rd_carp_node_demote - add delta to group `group`'s counter, clamped at 0
+ * (the group is created, at 0, on first positive use; a name is 1..31
+ * printable bytes without spaces, not starting with '-'). Every MASTER
+ * vhost, on any if of the node, whose demotion changed advertises at once
+ * (time now), and the demotion callback runs for each if concerned. A
+ * group no vhost is in is kept and counted but changes nothing (until a
+ * vhost joins it). Returns 0, RD_ERR_INVAL (NULL node, bad name) or
+ * RD_ERR_NOMEM (new group; nothing changed).
+ */
+int rd_carp_node_demote(struct rd_carp_node *n, const char *group, int delta, rd_time_t now);
+
+/*
+ * rd_carp_node_group - the i-th group of the node in creation order ("carp"
+ * is 0; then groups named by vhosts or rd_carp_node_demote; groups are
+ * never removed): *name (owned by the node, valid until it is freed) and
+ * *value (the counter; either pointer may be NULL). Returns 0, or
+ * RD_ERR_NOENT past the end or for a NULL node.
+ */
+int rd_carp_node_group(const struct rd_carp_node *n, size_t i, const char **name,
+                       unsigned int *value);
+
+/*
+ * rd_carp_node_group_value - the counter of group `group`, 0 if the node
+ * has no such group (or n or group is NULL).
+ */
+unsigned int rd_carp_node_group_value(const struct rd_carp_node *n, const char *group);
+
 struct rd_carp_if_config {
+	/* The host's node (shared by its ifs; must outlive the if). NULL: the
+	 * if gets a private node, made with mem and log, freed with the if. */
+	struct rd_carp_node *node;
 	const struct rd_mem *mem; /* NULL: libc */
 	struct rd_log log;        /* fn NULL: silent */
 	struct rd_random random;  /* fn NULL: libsodium (call rd_init first) */
@@ -382,18 +486,25 @@ struct rd_carp_if_config {
 };
 
 /*
- * rd_carp_if_new - create a link object with no vhosts; the link is up.
- * Returns 0 and *out, RD_ERR_INVAL (NULL config, no send callback, bad
- * balancing) or RD_ERR_NOMEM. Free with rd_carp_if_free.
+ * rd_carp_if_new - create a link object with no vhosts, in node cfg->node
+ * (or a private one); the link is up. Returns 0 and *out, RD_ERR_INVAL
+ * (NULL config, no send callback, bad balancing) or RD_ERR_NOMEM. Free
+ * with rd_carp_if_free.
  */
 int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out);
 
 /*
  * rd_carp_if_free - free the if and all its vhosts without sending
- * anything or calling callbacks (call rd_carp_if_leave first for a
- * graceful exit). NULL is ignored.
+ * anything or calling this if's callbacks (call rd_carp_if_leave first for
+ * a graceful exit). The raises its vhosts held are taken back: MASTERs on
+ * the node's other ifs whose demotion changed advertise at their next
+ * rd_carp_handle_expiry (rd_carp_expiry says so) and their demotion
+ * callbacks run. A private node is freed with it. NULL is ignored.
  */
 void rd_carp_if_free(struct rd_carp_if *ifp);
+
+/* rd_carp_if_node - the if's node (its private one if none was given). */
+struct rd_carp_node *rd_carp_if_node(const struct rd_carp_if *ifp);
 
 struct rd_carp_vhost_config {
 	uint8_t vhid;    /* 1..255, unique on the if */
@@ -426,6 +537,12 @@ struct rd_carp_vhost_config {
 	uint32_t replay_epoch; /* strict mode: high 32 bits of our counters */
 	uint8_t deadratio;     /* master-down = deadratio intervals; 0 means 3 */
 	void *user;            /* rd_carp_vhost_user() returns it */
+	/* Demotion groups besides "carp" (names as rd_carp_node_demote takes;
+	 * duplicates ignored); the name "-carp" takes the vhost out of "carp"
+	 * (OpenBSD `ifconfig carpN -group carp`). At most RD_CARP_MAX_GROUPS
+	 * in all. Copied; groups missing in the node are created at 0. */
+	const char *const *groups;
+	size_t ngroups;
 };
 
 /*
@@ -456,9 +573,11 @@ const char *rd_carp_peer_refusal(const struct rd_addr *addr);
 /*
  * rd_carp_vhost_add - add a vhost and start it: if the link is up it goes
  * INIT -> BACKUP at `now` (state_change called) with its master-down timers
- * armed. Config arrays are copied. Returns 0 and *out (may be NULL),
- * RD_ERR_INVAL (bad vhid/advskew/addresses, missing source, a peer that
- * rd_carp_peer_check refuses or of a family no virtual address has),
+ * armed. Config arrays are copied. On a link that is down the vhost stays
+ * INIT and raises its groups at once (as link down does). Returns 0 and
+ * *out (may be NULL), RD_ERR_INVAL (bad vhid/advskew/addresses, missing
+ * source, a peer that rd_carp_peer_check refuses or of a family no virtual
+ * address has, a bad group name or too many groups),
  * RD_ERR_EXIST (vhid in use), RD_ERR_LIMIT (RD_CARP_MAX_VHOSTS reached) or
  * RD_ERR_NOMEM. The vhost belongs to the if.
  */
@@ -468,8 +587,10 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 /*
  * rd_carp_vhost_remove - remove and free a vhost at once, silently (no
  * state_change callback, no advertisement; use rd_carp_vhost_stop first to
- * bow out). A send-error demotion the vhost holds is taken back (the
- * demotion callback runs if the sum changes).
+ * bow out). The raises the vhost holds (link down, send errors) are taken
+ * back: demotion callbacks run for the ifs concerned, and MASTERs whose
+ * demotion changed advertise at their next rd_carp_handle_expiry (this
+ * call has no time; rd_carp_expiry says so).
  */
 void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh);
 
@@ -492,14 +613,20 @@ struct rd_carp_vhost_info {
 	bool running; /* started and link up */
 	enum rd_carp_state state;
 	rd_time_t state_since; /* time of the last state change */
-	uint8_t demote;        /* the if's demotion sum, sent in ads */
+	uint8_t demote;        /* its demotion (sum of its groups), sent in ads */
 	rd_time_t next_ad;     /* MASTER: next advertisement; else NEVER */
 	rd_time_t md4, md6;    /* BACKUP: master-down expiry per family; else NEVER */
 	/* Per vhost: IPACKETS(6) = packets whose vhid matched this vhost;
-	 * BADVER, BADAUTH, LOOP, REPLAY; OPACKETS(6), OERRORS, PREEMPT. */
+	 * BADVER, BADAUTH, LOOP, REPLAY; OPACKETS(6), OERRORS, PREEMPT,
+	 * REANNOUNCE. */
 	uint64_t stats[RD_CARP_STAT_COUNT];
 	const struct rd_addr *addrs; /* valid while the vhost exists */
 	size_t naddrs;
+	/* Its demotion groups ("carp" first unless it left it); the array is
+	 * valid until the vhost's groups change or it is removed, the names
+	 * while the node lives. */
+	const char *const *groups;
+	size_t ngroups;
 	void *user;
 };
 
@@ -540,6 +667,17 @@ int rd_carp_vhost_set_timing(struct rd_carp_vhost *vh, uint8_t advbase, uint8_t 
 void rd_carp_vhost_set_preempt(struct rd_carp_vhost *vh, bool preempt);
 
 /*
+ * rd_carp_vhost_set_groups - replace the vhost's demotion groups (a
+ * reload): groups/ngroups as in rd_carp_vhost_config. The raises the
+ * vhost holds leave the groups it leaves and go to the groups it joins; if
+ * its demotion changes, a MASTER advertises at once. Returns 0,
+ * RD_ERR_INVAL (NULL vhost, bad name, too many) or RD_ERR_NOMEM (groups
+ * unchanged).
+ */
+int rd_carp_vhost_set_groups(struct rd_carp_vhost *vh, const char *const *groups, size_t ngroups,
+                             rd_time_t now);
+
+/*
  * rd_carp_input - process one received IPv4 or IPv6 packet (IP header
  * included). Checks in OpenBSD's order: IP header (HDROPS), destination
  * (BADIF), TTL 255 (BADTTL), length (BADLEN), checksum (BADSUM), vhid
@@ -574,8 +712,10 @@ int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now);
 
 /*
  * rd_carp_if_link - the link went up or down. Down: every vhost INIT,
- * timers stopped, group "carpdev" demoted by 1. Up: running vhosts INIT ->
- * BACKUP with master-down armed, "carpdev" -1. Repeating the current state
+ * timers stopped, and each vhost raises each of its groups by 1 (so by
+ * default "carp", and the node's MASTERs on other links advertise the
+ * higher demotion at once). Up: running vhosts INIT -> BACKUP with
+ * master-down armed, the raises taken back. Repeating the current state
  * is a no-op. Returns 0.
  */
 int rd_carp_if_link(struct rd_carp_if *ifp, bool up, rd_time_t now);
@@ -590,21 +730,26 @@ bool rd_carp_if_link_up(const struct rd_carp_if *ifp);
 int rd_carp_if_leave(struct rd_carp_if *ifp, rd_time_t now);
 
 /*
- * rd_carp_if_demote - add delta to demotion group `group` (created on
- * first use; name shorter than RD_CARP_GROUP_NAME_MAX), clamped at 0. If
- * the sum (capped at 255) changes, every MASTER advertises at once and the
- * demotion callback runs. Returns 0, RD_ERR_INVAL or RD_ERR_NOMEM.
+ * Compatibility calls from before nodes existed; they act on the if's node.
+ * Note the semantics are the node's: a group changes the demotion only of
+ * the vhosts in it (every vhost is in "carp"), and with one node shared by
+ * several ifs, calling rd_carp_if_demote once per if changes the group
+ * once per if (call rd_carp_node_demote once instead).
+ *
+ * rd_carp_if_demote - rd_carp_node_demote(rd_carp_if_node(ifp), ...);
+ * RD_ERR_INVAL for a NULL if.
  */
 int rd_carp_if_demote(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now);
 
-/* rd_carp_if_demotion - the current demotion sum, 0..255. */
+/*
+ * rd_carp_if_demotion - the highest demotion among the if's vhosts (what
+ * rd_carp_vhost_info gives per vhost), 0..255; 0 without vhosts.
+ */
 unsigned int rd_carp_if_demotion(const struct rd_carp_if *ifp);
 
 /*
- * rd_carp_if_demote_group - the i-th demotion group (creation order; the
- * engine's own "carpdev" and "snderrors" are always 0 and 1):
- * *name (owned by the if, valid until it is freed) and *value. Returns 0 or
- * RD_ERR_NOENT past the end.
+ * rd_carp_if_demote_group - rd_carp_node_group on the if's node ("carp"
+ * first; names owned by the node). Returns 0 or RD_ERR_NOENT past the end.
  */
 int rd_carp_if_demote_group(const struct rd_carp_if *ifp, size_t i, const char **name,
                             unsigned int *value);
