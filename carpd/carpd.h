@@ -108,7 +108,11 @@ void cd_vhost_conf_init(struct cd_vhost_conf *vh);
 /* Check a complete vhost (vhid, at least one address, sane limits). */
 int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err);
 
-/* Whether two configurations of one vhost are the same (for reload), groups included. */
+/*
+ * Whether two configurations of one vhost are the same but for their
+ * groups (a reload restarts a vhost that differs; new groups alone are
+ * applied to it running).
+ */
 bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b);
 /* Whether two vhost configurations list the same demotion groups (in any order). */
 bool cd_vhost_conf_groups_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b);
@@ -324,7 +328,8 @@ struct cd_iface {
 	struct rd_carp_if *cif;
 	struct rd_io_carp *io;
 	struct rd_io_announce *ann;
-	bool inet, inet6; /* families the io was opened for */
+	bool inet, inet6;      /* families the io was opened for */
+	unsigned int demotion; /* the highest of its vhosts, as last logged */
 	bool ignoreifstate;
 	struct cd_vhost **vh;
 	size_t nvh;
@@ -337,6 +342,8 @@ struct cd_daemon {
 	struct dm_watch wn;
 	struct rd_io_nl *nl;
 	struct dm_control *ctl;
+	/* The host's demotion groups, shared by every interface. */
+	struct rd_carp_node *node;
 	struct cd_iface **ifs;
 	size_t nifs;
 	struct cd_vhost **dead; /* removed on reload, waiting for their scripts */

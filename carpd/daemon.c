@@ -108,12 +108,16 @@ static void cb_announce(void *user, struct rd_carp_vhost *vh, int round)
 	}
 }
 
+/* The highest demotion of the interface's vhosts moved (the callback also runs unchanged). */
 static void cb_demotion(void *user, struct rd_carp_if *ifp, unsigned int demote)
 {
 	struct cd_iface *ifc = user;
 
 	(void)ifp;
-	dm_log(LOG_ERR, "%s: demotion now %u", ifc->name, demote);
+	if (demote == ifc->demotion)
+		return;
+	dm_log(LOG_NOTICE, "%s: demotion now %u (was %u)", ifc->name, demote, ifc->demotion);
+	ifc->demotion = demote;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -121,24 +125,14 @@ static void cb_demotion(void *user, struct rd_carp_if *ifp, unsigned int demote)
 
 /*
  * The one place carpd changes a group's counter in the engine (the book's
- * adjust function; see holds.c). Groups are still per engine link, so every
- * interface gets the same change, and one that fails undoes the others.
+ * adjust function; see holds.c). Groups belong to the node, shared by every
+ * interface: each of its vhosts in the group sees the change.
  */
 static int group_adjust(void *user, const char *group, int delta, rd_time_t now)
 {
 	struct cd_daemon *d = user;
-	size_t i;
-	int rc;
 
-	for (i = 0; i < d->nifs; i++) {
-		rc = rd_carp_if_demote(d->ifs[i]->cif, group, delta, now);
-		if (rc != 0) {
-			while (i-- > 0)
-				rd_carp_if_demote(d->ifs[i]->cif, group, -delta, now);
-			return rc;
-		}
-	}
-	return 0;
+	return rd_carp_node_demote(d->node, group, delta, now);
 }
 
 size_t cd_daemon_masters(const struct cd_daemon *d)
@@ -318,7 +312,6 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	struct cd_iface *ifc, **nifs;
 	struct rd_carp_if_config c;
 	unsigned int ifindex = if_nametoindex(name);
-	size_t i;
 	int rc;
 
 	if (ifindex == 0) {
@@ -348,6 +341,7 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	c.cb.announce = cb_announce;
 	c.cb.demotion = cb_demotion;
 	c.user = ifc;
+	c.node = d->node; /* one set of demotion groups for the whole host */
 	c.balancing = RD_CARP_BAL_NONE;
 	c.name = ifc->name;
 	rc = rd_carp_if_new(&c, &ifc->cif);
@@ -355,19 +349,6 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 		dm_log(LOG_ERR, "%s: %s", name, rd_strerror(rc));
 		free(ifc);
 		return -EINVAL;
-	}
-	/* What carpd already adds to each group (a hold, a demote), before any vhost. */
-	for (i = 0; i < d->book.ngroups; i++) {
-		const struct cd_group_book *g = &d->book.groups[i];
-
-		if (g->applied != 0 &&
-		    (rc = rd_carp_if_demote(ifc->cif, g->name, (int)g->applied, cd_now())) != 0) {
-			dm_log(LOG_ERR, "%s: demotion group %s: %s", name, g->name,
-			       rd_strerror(rc));
-			rd_carp_if_free(ifc->cif);
-			free(ifc);
-			return -ENOMEM;
-		}
 	}
 	rc = rd_io_announce_open(NULL, ifindex, &ifc->ann);
 	if (rc < 0)
@@ -447,6 +428,21 @@ static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct c
 	return rc;
 }
 
+/* The vhost's demotion groups as the engine has them, "carp lan", into buf. */
+static void vhost_groups_text(const struct cd_vhost *v, char *buf, size_t len)
+{
+	struct rd_carp_vhost_info info;
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	if (v->vh == NULL || rd_carp_vhost_info(v->vh, &info) != 0)
+		return;
+	for (i = 0; i < info.ngroups && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? " " : "", info.groups[i]);
+	if (info.ngroups == 0)
+		snprintf(buf, len, "(none)");
+}
+
 /* Create and start a vhost from vc (whose strings it takes over). */
 static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t now)
 {
@@ -457,6 +453,7 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	/* Sources picked here are not written to the configuration, so a reload compares
 	 * what the user wrote. */
 	struct rd_addr src4 = vc->src4, src6 = vc->src6;
+	const char *groups[CD_VHOST_GROUPS_MAX];
 	size_t i;
 	int rc;
 
@@ -507,6 +504,10 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	c.replay_epoch = d->epoch;
 	c.deadratio = v->conf.deadratio;
 	c.user = v;
+	for (i = 0; i < v->conf.ngroups; i++)
+		groups[i] = v->conf.groups[i];
+	c.groups = groups;
+	c.ngroups = v->conf.ngroups;
 	if (ifc->nvh == 1)
 		iface_sync_link(ifc, now);
 	rc = rd_carp_vhost_add(ifc->cif, &c, now, &v->vh);
@@ -516,16 +517,51 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 		rc = -EINVAL;
 		goto fail;
 	}
-	dm_log(LOG_INFO, "%s vhid %u: advbase %u advskew %u%s, %zu address(es), %s", ifc->name,
-	       v->conf.vhid, v->conf.advbase, v->conf.advskew, v->conf.preempt ? " preempt" : "",
-	       v->conf.naddrs,
-	       v->managed ? "addresses managed by carpd" : "addresses managed by scripts");
+	{
+		char gl[CD_VHOST_GROUPS_MAX * (CD_NAME_MAX + 1) + 8];
+		struct rd_carp_vhost_info info;
+
+		vhost_groups_text(v, gl, sizeof(gl));
+		rd_carp_vhost_info(v->vh, &info);
+		dm_log(LOG_INFO,
+		       "%s vhid %u: advbase %u advskew %u%s, %zu address(es), %s, groups %s, "
+		       "demotion %u",
+		       ifc->name, v->conf.vhid, v->conf.advbase, v->conf.advskew,
+		       v->conf.preempt ? " preempt" : "", v->conf.naddrs,
+		       v->managed ? "addresses managed by carpd" : "addresses managed by scripts",
+		       gl, info.demote);
+		/* Its groups' counters may be up already (the start-up hold): the
+		 * demotion callback reports only later changes. */
+		ifc->demotion = rd_carp_if_demotion(ifc->cif);
+	}
 	return 0;
 fail:
 	ifc->nvh--;
 	cd_vhost_conf_free(&v->conf);
 	free(v);
 	return rc;
+}
+
+/* Give a running vhost the groups of vc (a reload). */
+static void vhost_set_groups(struct cd_vhost *v, const struct cd_vhost_conf *vc, rd_time_t now)
+{
+	const char *groups[CD_VHOST_GROUPS_MAX];
+	char gl[CD_VHOST_GROUPS_MAX * (CD_NAME_MAX + 1) + 8];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < vc->ngroups; i++)
+		groups[i] = vc->groups[i];
+	rc = rd_carp_vhost_set_groups(v->vh, groups, vc->ngroups, now);
+	if (rc != 0) {
+		dm_log(LOG_ERR, "%s vhid %u: groups unchanged by reload: %s", v->ifc->name,
+		       v->conf.vhid, rd_strerror(rc));
+		return;
+	}
+	memcpy(v->conf.groups, vc->groups, sizeof(v->conf.groups));
+	v->conf.ngroups = vc->ngroups;
+	vhost_groups_text(v, gl, sizeof(gl));
+	dm_log(LOG_NOTICE, "%s vhid %u: groups now %s (reload)", v->ifc->name, v->conf.vhid, gl);
 }
 
 /* vhost_add on a copy of vc (d->cfg keeps its own strings for reload and sources). */
@@ -716,6 +752,9 @@ static void reload(struct cd_daemon *d)
 					break;
 				}
 			if (same) {
+				/* New groups do not restart it: no failover for a relabelling. */
+				if (!cd_vhost_conf_groups_equal(&v->conf, &ncfg.vh[k]))
+					vhost_set_groups(v, &ncfg.vh[k], now);
 				j++;
 				continue;
 			}
@@ -876,6 +915,17 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	                      &d->ctl);
 	if (rc < 0)
 		return rc;
+	{
+		struct rd_carp_node_config nc = {0};
+
+		nc.log.fn = dm_log_hook;
+		nc.log.level = dm_log_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_WARNING;
+		rc = rd_carp_node_new(&nc, &d->node);
+		if (rc != 0) {
+			dm_log(LOG_ERR, "demotion groups: %s", rd_strerror(rc));
+			return -ENOMEM;
+		}
+	}
 	now = cd_now();
 	dm_log(LOG_INFO, "instance %s", d->instance);
 	if ((rc = startup_hold(d, now)) < 0)
@@ -969,6 +1019,7 @@ void cd_daemon_free(struct cd_daemon *d)
 		free(d->dead[i]);
 	}
 	free(d->dead);
+	rd_carp_node_free(d->node); /* after every interface using it */
 	dm_control_close(d->ctl);
 	rd_io_nl_close(d->nl);
 	dm_loop_close(&d->loop);

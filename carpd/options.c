@@ -408,8 +408,6 @@ bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_co
 	    !str_eq(a->upscript, b->upscript) || !str_eq(a->downscript, b->downscript) ||
 	    !str_eq(a->xparam, b->xparam))
 		return false;
-	if (!cd_vhost_conf_groups_equal(a, b))
-		return false;
 	for (i = 0; i < a->naddrs; i++)
 		if (rd_addr_cmp(&a->addrs[i], &b->addrs[i]) != 0 ||
 		    a->prefixlen[i] != b->prefixlen[i])

@@ -30,10 +30,28 @@ static double seconds_left(rd_time_t when, rd_time_t now)
 	return when > now ? (double)(when - now) / 1e9 : 0.0;
 }
 
+/*
+ * What makes up a node group's counter: carpd's demote requests (edge) and
+ * holds, and the rest, raised by the engine itself (lost links, send errors).
+ */
+static void group_parts(const struct cd_book *bk, const char *name, unsigned int value,
+                        unsigned int *edge, unsigned long *holds, unsigned long *raised)
+{
+	const struct cd_group_book *g = cd_book_group(bk, name);
+	unsigned long applied = g != NULL ? g->applied : 0;
+
+	*edge = g != NULL ? g->edge : 0;
+	*holds = cd_book_wanted(bk, name) - *edge;
+	*raised = value > applied ? value - applied : 0;
+}
+
 /* The node: instance, masters, start-up hold, carpd's groups, holds, counters. */
 static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_time_t now)
 {
 	const struct cd_book *bk = &d->book;
+	const char *name;
+	unsigned int value, edge;
+	unsigned long holds, raised;
 	size_t i;
 	int s;
 
@@ -49,13 +67,14 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 		else
 			dm_buf_printf(b, "null");
 		dm_buf_printf(b, "}, \"groups\": [");
-		for (i = 0; i < bk->ngroups; i++) {
-			const struct cd_group_book *g = &bk->groups[i];
-
+		for (i = 0; rd_carp_node_group(d->node, i, &name, &value) == 0; i++) {
+			group_parts(bk, name, value, &edge, &holds, &raised);
 			dm_buf_printf(b, "%s{\"name\": ", i ? ", " : "");
-			dm_buf_json_str(b, g->name);
-			dm_buf_printf(b, ", \"demote\": %u, \"holds\": %lu}", g->edge,
-			              cd_book_wanted(bk, g->name) - g->edge);
+			dm_buf_json_str(b, name);
+			dm_buf_printf(b,
+			              ", \"value\": %u, \"demote\": %u, \"holds\": %lu, "
+			              "\"raised\": %lu}",
+			              value, edge, holds, raised);
 		}
 		dm_buf_printf(b, "], \"holds\": [");
 		for (i = 0; i < bk->nholds; i++) {
@@ -80,11 +99,10 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 		              d->cfg.startup_demote, d->cfg.startup_hold,
 		              d->startup_pending ? "held" : "released",
 		              d->startup_released[0] != '\0' ? ": " : "", d->startup_released);
-	for (i = 0; i < bk->ngroups; i++) {
-		const struct cd_group_book *g = &bk->groups[i];
-
-		dm_buf_printf(b, "  group %s: demote %u, holds %lu\n", g->name, g->edge,
-		              cd_book_wanted(bk, g->name) - g->edge);
+	for (i = 0; rd_carp_node_group(d->node, i, &name, &value) == 0; i++) {
+		group_parts(bk, name, value, &edge, &holds, &raised);
+		dm_buf_printf(b, "  group %s: %u (demote %u, holds %lu, raised %lu)\n", name, value,
+		              edge, holds, raised);
 	}
 	for (i = 0; i < bk->nholds; i++) {
 		const struct cd_hold *h = &bk->holds[i];
@@ -114,8 +132,6 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 	for (i = 0; i < d->nifs; i++) {
 		struct cd_iface *ifc = d->ifs[i];
 		uint64_t st[RD_CARP_STAT_COUNT];
-		const char *gname;
-		unsigned int gval;
 
 		rd_carp_if_stats(ifc->cif, st);
 		if (json) {
@@ -123,25 +139,17 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 			dm_buf_json_str(&b, ifc->name);
 			dm_buf_printf(&b,
 			              ", \"ifindex\": %u, \"link\": \"%s\", \"ignoreifstate\": %s, "
-			              "\"demotion\": %u, \"demotion_groups\": {",
+			              "\"demotion\": %u, \"counters\": ",
 			              ifc->ifindex, rd_carp_if_link_up(ifc->cif) ? "up" : "down",
 			              ifc->ignoreifstate ? "true" : "false",
 			              rd_carp_if_demotion(ifc->cif));
-			for (k = 0; rd_carp_if_demote_group(ifc->cif, k, &gname, &gval) == 0; k++) {
-				dm_buf_printf(&b, "%s", k ? ", " : "");
-				dm_buf_json_str(&b, gname);
-				dm_buf_printf(&b, ": %u", gval);
-			}
-			dm_buf_printf(&b, "}, \"counters\": ");
 			dm_buf_json_counters(&b, st, RD_CARP_STAT_COUNT, rd_carp_stat_name);
 			dm_buf_printf(&b, ", \"vhosts\": [");
 		} else {
 			dm_buf_printf(&b, "%s: link %s, demotion %u", ifc->name,
 			              rd_carp_if_link_up(ifc->cif) ? "up" : "down",
 			              rd_carp_if_demotion(ifc->cif));
-			for (k = 0; rd_carp_if_demote_group(ifc->cif, k, &gname, &gval) == 0; k++)
-				dm_buf_printf(&b, "%s%s %u", k ? ", " : " (", gname, gval);
-			dm_buf_printf(&b, "%s\n  ", k ? ")" : "");
+			dm_buf_printf(&b, " (highest of its vhosts)\n  ");
 			counters_text(&b, st);
 			dm_buf_printf(&b, "\n");
 		}
@@ -172,6 +180,11 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 					    &b, "%s\"%s/%u\"", k ? ", " : "",
 					    rd_addr_format(&v->conf.addrs[k], a, sizeof(a)),
 					    v->conf.prefixlen[k]);
+				dm_buf_printf(&b, "], \"groups\": [");
+				for (k = 0; k < info.ngroups; k++) {
+					dm_buf_printf(&b, "%s", k ? ", " : "");
+					dm_buf_json_str(&b, info.groups[k]);
+				}
 				dm_buf_printf(&b, "], \"counters\": ");
 				dm_buf_json_counters(&b, info.stats, RD_CARP_STAT_COUNT,
 				                     rd_carp_stat_name);
@@ -179,10 +192,14 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 			} else {
 				dm_buf_printf(&b,
 				              "  vhid %u: %s for %.1fs, advbase %u advskew %u%s, "
-				              "demotion %u\n    addresses:",
+				              "demotion %u, groups",
 				              info.vhid, rd_carp_state_name(info.state), since,
 				              info.advbase, info.advskew,
 				              info.preempt ? " preempt" : "", info.demote);
+				for (k = 0; k < info.ngroups; k++)
+					dm_buf_printf(&b, " %s", info.groups[k]);
+				dm_buf_printf(&b,
+				              "%s\n    addresses:", info.ngroups ? "" : " (none)");
 				for (k = 0; k < v->conf.naddrs; k++)
 					dm_buf_printf(
 					    &b, " %s/%u",

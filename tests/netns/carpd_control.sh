@@ -37,12 +37,14 @@ vhost eth0 1
   addr 10.77.0.100/24
   advbase 0
   advskew $2
+  group maint
 vhost eth0 2
   pass two
   addr 10.77.0.101/24
   addr fd77::101/64
   advbase 0
   advskew $3
+  group maint
 EOC
 }
 conf "$T_DIR/A.conf" 30 30
@@ -62,13 +64,15 @@ ok "config file: two vhosts, A MASTER of both"
 ctl A carp demote maint +5 >/dev/null || fail "demote refused"
 wait_state B MASTER 3 1
 wait_state B MASTER 3 2
-ctl A carp status --json | grep -q '"maint": 5' || fail "status lacks demotion group maint 5"
-ctl A carp status | grep -q "demotion 5" || fail "text status lacks the demotion"
+[ "$(node_group A maint)/$(node_group A maint demote)" = 5/5 ] ||
+	fail "status lacks demotion group maint 5"
+[ "$(vhost_field A groups 2)" = '["carp", "maint"]' ] || fail "vhost 2's groups: $(vhost_field A groups 2)"
+ctl A carp status | grep -q "demotion 5, groups carp maint" || fail "text status lacks the demotion"
 ctl A carp demote maint +x 2>/dev/null && fail "bad demote accepted"
 ctl A carp demote maint -5 >/dev/null || fail "undemote refused"
 sleep 0.5
 [ "$(state B 1)" = MASTER ] && [ "$(state A 1)" = BACKUP ] || fail "without preempt A must stay BACKUP"
-ok "demote +5 hands both vhosts to B; -5 restores A's demotion, B keeps MASTER (no preempt)"
+ok "demote maint +5 hands both vhosts (group maint) to B; -5 restores A's demotion, B keeps MASTER (no preempt)"
 
 # ---- leave / join: B bows out, A takes over; B rejoins as BACKUP
 ctl B carp leave >/dev/null || fail "leave refused"
@@ -86,12 +90,14 @@ in_ns BR ip link set "v1-$$" down
 wait_state A INIT 3 1
 wait_state B MASTER 3 1
 ctl A carp status --json | grep -q '"link": "down"' || fail "status does not show the link down"
-ctl A carp status --json | grep -q '"carpdev": 1' || fail "carpdev demotion missing"
+# Each of A's two vhosts on the lost link raises each of its groups by 1.
+[ "$(node_group A carp)/$(node_group A carp raised)/$(node_group A maint)" = 2/2/2 ] ||
+	fail "link-loss demotion missing: carp $(node_group A carp), maint $(node_group A maint)"
 [ "$(state B 1)" = MASTER ] || fail "B did not take over while A's link was down"
 has_addr A 10.77.0.100 && fail "A kept its address with the link down"
 in_ns BR ip link set "v1-$$" up
 wait_state A BACKUP 3 1
-ctl A carp status --json | grep -q '"carpdev": 0' || fail "carpdev demotion not undone"
+[ "$(node_group A carp)/$(node_group A maint)" = 0/0 ] || fail "link-loss demotion not undone"
 ok "link down: INIT and demoted, B MASTER; link up: BACKUP"
 
 # ---- SIGUSR1 logs every vhost; SIGHUP reloads (changed vhost restarts, others untouched)

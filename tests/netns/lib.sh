@@ -129,6 +129,26 @@ add_host() {
 	in_ns "$name" ip link set eth0 up
 }
 
+# make_bridge2: a second bridge, br1 in BR with 10.78.0.254/24 (a WAN beside br0's LAN).
+make_bridge2() {
+	in_ns BR ip link add br1 type bridge
+	in_ns BR ip link set br1 type bridge mcast_snooping 0
+	in_ns BR ip addr add 10.78.0.254/24 dev br1
+	in_ns BR ip link set br1 up
+}
+
+# add_link NAME N: eth1 in NAME with 10.78.0.N/24 on br1; its bridge end in BR is
+# "w${N}-$$" (set it down to cut NAME's second link).
+add_link() {
+	local name=$1 n=$2
+	ip link add "w${n}-$$" netns "$(ns BR)" type veth peer name eth1 netns "$(ns "$name")" ||
+		fail "cannot create veth"
+	in_ns BR ip link set "w${n}-$$" master br1 up
+	in_ns BR bridge link set dev "w${n}-$$" learning off
+	in_ns "$name" ip addr add "10.78.0.$n/24" dev eth1
+	in_ns "$name" ip link set eth1 up
+}
+
 # wait_link_local NAME: until eth0 has a usable IPv6 link-local address.
 wait_link_local() {
 	local i
@@ -199,6 +219,29 @@ counter() {
 import json, sys
 d = json.load(sys.stdin)
 print(d["interfaces"][0]["counters"][sys.argv[1]])' "$2"
+}
+
+# node_group NAME GROUP [FIELD]: FIELD (default value; demote, holds, raised) of
+# demotion group GROUP of NAME's carpd, or "none" when the node has no such group.
+node_group() {
+	ctl "$1" carp status --json | /usr/bin/python3 -c '
+import json, sys
+for g in json.load(sys.stdin)["node"]["groups"]:
+    if g["name"] == sys.argv[1]:
+        print(g[sys.argv[2]]); sys.exit(0)
+print("none")' "$2" "${3:-value}"
+}
+
+# vhost_field NAME FIELD [VHID]: FIELD of NAME's (first, or given) vhost, as JSON.
+vhost_field() {
+	ctl "$1" carp status --json | /usr/bin/python3 -c '
+import json, sys
+v = sys.argv[2]
+for i in json.load(sys.stdin)["interfaces"]:
+    for h in i["vhosts"]:
+        if not v or str(h["vhid"]) == v:
+            print(json.dumps(h[sys.argv[1]])); sys.exit(0)
+print("none")' "$2" "${3:-}"
 }
 
 # wait_state NAME STATE SECONDS [VHID]: poll until NAME's (first, or given) vhost is in STATE.
