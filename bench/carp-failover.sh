@@ -41,10 +41,10 @@ takeover() {
 	: >"$marks"
 	start_capture "$cap"
 	# shellcheck disable=SC2086
-	start_carpd A -i eth0 -v 1 -p bench -a $VIP/24 -P $aargs
+	start_carpd A --startup-demote 0 -i eth0 -v 1 -p bench -a $VIP/24 -P $aargs
 	wait_state A MASTER 10
 	# shellcheck disable=SC2086
-	start_carpd B -i eth0 -v 1 -p bench -a $VIP/24 $bargs
+	start_carpd B --startup-demote 0 -i eth0 -v 1 -p bench -a $VIP/24 $bargs
 	wait_state B BACKUP 5
 	sleep 1.5
 	for i in $(seq "$RUNS"); do
@@ -54,7 +54,7 @@ takeover() {
 		wait_state B MASTER 10
 		sleep 0.3
 		# shellcheck disable=SC2086
-		start_carpd A -i eth0 -v 1 -p bench -a $VIP/24 -P $aargs
+		start_carpd A --startup-demote 0 -i eth0 -v 1 -p bench -a $VIP/24 -P $aargs
 		wait_state A MASTER 10
 		wait_state B BACKUP 5
 		sleep 1.5
@@ -91,9 +91,9 @@ startup() {
 		# listens, milliseconds apart, far below the 3 s master-down; and the
 		# pids stay known (to kill here, and to the cleanup trap on failure).
 		# shellcheck disable=SC2086
-		start_carpd A -i eth0 -v 1 -p bench -a $VIP/24 $aargs
+		start_carpd A --startup-demote 0 -i eth0 -v 1 -p bench -a $VIP/24 $aargs
 		# shellcheck disable=SC2086
-		start_carpd B -i eth0 -v 1 -p bench -a $VIP/24 $bargs
+		start_carpd B --startup-demote 0 -i eth0 -v 1 -p bench -a $VIP/24 $bargs
 		sleep 6
 		kill -TERM "$PID_A" "$PID_B"
 		wait "$PID_A" "$PID_B" 2>/dev/null
