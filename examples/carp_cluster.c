@@ -4,9 +4,11 @@
 
 #include "carp_cluster.h"
 
-static struct cc_event *log_event(struct cc_cluster *c, enum cc_kind kind, int node, int from,
-                                  int to, const char *reason)
+static struct cc_event *log_event(struct cc_cluster *c, enum cc_kind kind, int node, int seg,
+                                  int from, int to, const char *reason)
 {
+	struct cc_event *e;
+
 	if (c->nlog == c->caplog) {
 		size_t ncap = c->caplog != 0 ? 2 * c->caplog : 64;
 		struct cc_event *n = realloc(c->log, ncap * sizeof(*n));
@@ -17,119 +19,179 @@ static struct cc_event *log_event(struct cc_cluster *c, enum cc_kind kind, int n
 		c->log = n;
 		c->caplog = ncap;
 	}
-	c->log[c->nlog++] = (struct cc_event){.t = rd_sim_now(c->sim),
-	                                      .kind = kind,
-	                                      .node = node,
-	                                      .from = from,
-	                                      .to = to,
-	                                      .reason = reason,
-	                                      .last_ad = RD_TIME_NEVER};
-	return &c->log[c->nlog - 1];
+	e = &c->log[c->nlog++];
+	*e = (struct cc_event){.t = rd_sim_now(c->sim),
+	                       .kind = kind,
+	                       .node = node,
+	                       .seg = seg,
+	                       .from = from,
+	                       .to = to,
+	                       .reason = reason};
+	for (int s = 0; s < CC_MAX_SEGS; s++)
+		e->last_ad[s] = node >= 0 ? c->node[node].v[s].last_ad : RD_TIME_NEVER;
+	return e;
 }
 
-/* CARP engine callbacks: `user` is the node. */
+/* CARP engine callbacks: `user` is the node's vhost on that segment. */
 
 static int carp_send(void *user, struct rd_carp_vhost *vh, const struct rd_carp_out *out)
 {
-	struct cc_node *n = user;
-	struct cc_cluster *c = n->c;
+	struct cc_vhost *v = user;
+	struct cc_cluster *c = v->n->c;
 	/* Advertisements leave from the virtual MAC, as OpenBSD's do. */
 	const uint8_t vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, rd_carp_vhost_vhid(vh)};
 	rd_time_t now = rd_sim_now(c->sim);
 
-	n->ads++;
-	n->last_ad = now;
-	if (n->state == RD_CARP_MASTER && n->master_first_ad == RD_TIME_NEVER && !out->bow_out) {
-		n->master_first_ad = now;
-		log_event(c, CC_MASTER_AD, n->id, -1, -1, NULL);
+	v->ads++;
+	v->last_ad = now;
+	if (v->state == RD_CARP_MASTER && v->master_first_ad == RD_TIME_NEVER && !out->bow_out) {
+		v->master_first_ad = now;
+		log_event(c, CC_MASTER_AD, v->n->id, v->seg, -1, -1, NULL);
 	}
-	return rd_sim_send_mac(c->sim, n->id, c->seg, vmac, out->pkt, out->pkt_len);
+	return rd_sim_send_mac(c->sim, v->n->id, c->seg[v->seg], vmac, out->pkt, out->pkt_len);
 }
 
 static void carp_state_change(void *user, struct rd_carp_vhost *vh, enum rd_carp_state old,
                               enum rd_carp_state st, const char *reason)
 {
-	struct cc_node *n = user;
+	struct cc_vhost *v = user;
 	(void)vh;
-	n->state = st;
+	v->state = st;
 	if (st == RD_CARP_MASTER) {
-		n->master_since = rd_sim_now(n->c->sim);
-		n->master_first_ad = RD_TIME_NEVER;
+		v->master_since = rd_sim_now(v->n->c->sim);
+		v->master_first_ad = RD_TIME_NEVER;
 	} else {
-		n->master_since = RD_TIME_NEVER;
+		v->master_since = RD_TIME_NEVER;
 	}
-	log_event(n->c, CC_STATE, n->id, (int)old, (int)st, reason);
+	log_event(v->n->c, CC_STATE, v->n->id, v->seg, (int)old, (int)st, reason);
 }
 
-static int engine_start(struct cc_node *n, rd_time_t now)
+static struct rd_addr seg_addr(struct rd_addr a, int seg)
 {
+	if (a.af == RD_AF_INET)
+		a.u.v4[2] = (uint8_t)(a.u.v4[2] + seg);
+	else
+		a.u.v6[12] = (uint8_t)(a.u.v6[12] + seg);
+	return a;
+}
+
+static void engine_stop(struct cc_node *n)
+{
+	for (int s = 0; s < n->c->nseg; s++) {
+		rd_carp_if_free(n->v[s].ifp);
+		n->v[s].ifp = NULL;
+		n->v[s].vh = NULL;
+		n->v[s].state = RD_CARP_INIT;
+		n->v[s].master_since = RD_TIME_NEVER;
+	}
+	rd_carp_node_free(n->cn);
+	n->cn = NULL;
+}
+
+static int vhost_start(struct cc_vhost *v, rd_time_t now)
+{
+	struct cc_node *n = v->n;
 	struct cc_cluster *c = n->c;
 	struct rd_carp_if_config ic = {
+	    .node = n->cn,
 	    .random = rd_sim_random_hook(c->sim),
 	    .cb = {.send = carp_send, .state_change = carp_state_change},
-	    .user = n,
+	    .user = v,
+	    .name = cc_seg_name(v->seg),
 	};
+	struct rd_addr vip = seg_addr(c->cfg.vip, v->seg);
 	struct rd_carp_vhost_config vc = {
-	    .vhid = c->cfg.vhid,
+	    .vhid = (uint8_t)(c->cfg.vhid + v->seg),
 	    .advbase = c->cfg.advbase,
 	    .advskew = c->cfg.advskew[n->id],
 	    .preempt = c->cfg.preempt,
-	    .addrs = &c->cfg.vip,
+	    .addrs = &vip,
 	    .naddrs = 1,
+	    .groups = c->cfg.groups,
+	    .ngroups = c->cfg.ngroups,
 	};
 	memcpy(vc.key, c->key, sizeof(vc.key));
-	if (c->cfg.vip.af == RD_AF_INET) {
-		vc.src4 = rd_addr_v4(0x0a000000u + (uint32_t)n->id + 1);
+	if (vip.af == RD_AF_INET) {
+		vc.src4 = rd_addr_v4(0x0a000000u + ((uint32_t)v->seg << 8) + (uint32_t)n->id + 1);
 	} else {
 		vc.src6.af = RD_AF_INET6;
 		vc.src6.u.v6[0] = 0xfe;
 		vc.src6.u.v6[1] = 0x80;
 		vc.src6.u.v6[15] = (uint8_t)(n->id + 1);
 	}
-	n->state = RD_CARP_INIT;
+	v->state = RD_CARP_INIT;
+	v->master_since = RD_TIME_NEVER;
+	v->master_first_ad = RD_TIME_NEVER;
+	if (rd_carp_if_new(&ic, &v->ifp) != 0)
+		return -1;
+	return rd_carp_vhost_add(v->ifp, &vc, now, &v->vh) != 0 ? -1 : 0;
+}
+
+/*
+ * Boot a node's engines: one demotion node, one if per segment. Carrier
+ * starts up; a segment whose carrier is down is told by the simulator right
+ * after (its carrier callback).
+ */
+static int engine_start(struct cc_node *n, rd_time_t now)
+{
+	struct rd_carp_node_config nc = {0};
+
 	n->left = false;
-	n->master_since = RD_TIME_NEVER;
-	n->master_first_ad = RD_TIME_NEVER;
-	if (rd_carp_if_new(&ic, &n->ifp) != 0)
+	if (rd_carp_node_new(&nc, &n->cn) != 0)
 		return -1;
-	if (rd_carp_vhost_add(n->ifp, &vc, now, &n->vh) != 0) {
-		rd_carp_if_free(n->ifp);
-		n->ifp = NULL;
-		return -1;
+	for (int s = 0; s < n->c->nseg; s++) {
+		if (vhost_start(&n->v[s], now) != 0) {
+			engine_stop(n);
+			return -1;
+		}
 	}
 	return 0;
 }
 
 /* Simulator node callbacks: `user` is the node. */
 
+static int seg_index(const struct cc_cluster *c, int sim_seg)
+{
+	for (int s = 0; s < c->nseg; s++)
+		if (c->seg[s] == sim_seg)
+			return s;
+	return -1;
+}
+
 static void node_deliver(void *user, int seg, const uint8_t *pkt, size_t len, rd_time_t now)
 {
 	struct cc_node *n = user;
-	(void)seg;
+	int s = seg_index(n->c, seg);
+
 	/* Refusals are counted by the engine (rd_carp_if_stats). */
-	rd_carp_input(n->ifp, pkt, len, now);
+	if (s >= 0)
+		rd_carp_input(n->v[s].ifp, pkt, len, now);
 }
 
 static rd_time_t node_expiry(void *user)
 {
 	struct cc_node *n = user;
-	return n->ifp != NULL ? rd_carp_expiry(n->ifp) : RD_TIME_NEVER;
+	rd_time_t t = RD_TIME_NEVER;
+
+	for (int s = 0; s < n->c->nseg; s++) {
+		rd_time_t e = n->v[s].ifp != NULL ? rd_carp_expiry(n->v[s].ifp) : RD_TIME_NEVER;
+
+		t = e < t ? e : t;
+	}
+	return t;
 }
 
 static void node_handle_expiry(void *user, rd_time_t now)
 {
 	struct cc_node *n = user;
-	rd_carp_handle_expiry(n->ifp, now);
+
+	for (int s = 0; s < n->c->nseg; s++)
+		rd_carp_handle_expiry(n->v[s].ifp, now);
 }
 
 static void node_crash(void *user)
 {
-	struct cc_node *n = user;
-	rd_carp_if_free(n->ifp);
-	n->ifp = NULL;
-	n->vh = NULL;
-	n->state = RD_CARP_INIT;
-	n->master_since = RD_TIME_NEVER;
+	engine_stop(user);
 }
 
 static void node_restart(void *user, rd_time_t now)
@@ -139,12 +201,23 @@ static void node_restart(void *user, rd_time_t now)
 		n->c->failed = true;
 }
 
+/* The node's kernel saw its cable on that segment go (netlink, for carpd). */
+static void node_carrier(void *user, int seg, bool up, rd_time_t now)
+{
+	struct cc_node *n = user;
+	int s = seg_index(n->c, seg);
+
+	if (s >= 0 && n->v[s].ifp != NULL)
+		rd_carp_if_link(n->v[s].ifp, up, now);
+}
+
 static const struct rd_sim_node_ops node_ops = {
     .deliver = node_deliver,
     .expiry = node_expiry,
     .handle_expiry = node_handle_expiry,
     .crash = node_crash,
     .restart = node_restart,
+    .carrier = node_carrier,
 };
 
 /* Simulator trace: keep the faults in the cluster log, in event order. */
@@ -152,12 +225,16 @@ static void on_trace(void *user, const struct rd_sim_event_info *ev)
 {
 	struct cc_cluster *c = user;
 	static const int kinds[] = {
-	    [RD_SIM_EV_CRASH] = CC_CRASH,         [RD_SIM_EV_RESTART] = CC_RESTART,
-	    [RD_SIM_EV_FREEZE] = CC_FREEZE,       [RD_SIM_EV_THAW] = CC_THAW,
-	    [RD_SIM_EV_PARTITION] = CC_PARTITION, [RD_SIM_EV_HEAL] = CC_HEAL,
+	    [RD_SIM_EV_CRASH] = CC_CRASH,
+	    [RD_SIM_EV_RESTART] = CC_RESTART,
+	    [RD_SIM_EV_FREEZE] = CC_FREEZE,
+	    [RD_SIM_EV_THAW] = CC_THAW,
+	    [RD_SIM_EV_PARTITION] = CC_PARTITION,
+	    [RD_SIM_EV_HEAL] = CC_HEAL,
 	    [RD_SIM_EV_LINK] = CC_LINK,
+	    [RD_SIM_EV_CARRIER_DOWN] = CC_CARRIER_DOWN,
+	    [RD_SIM_EV_CARRIER_UP] = CC_CARRIER_UP,
 	};
-	struct cc_event *e;
 
 	switch (ev->kind) {
 	case RD_SIM_EV_CRASH:
@@ -167,9 +244,10 @@ static void on_trace(void *user, const struct rd_sim_event_info *ev)
 	case RD_SIM_EV_PARTITION:
 	case RD_SIM_EV_HEAL:
 	case RD_SIM_EV_LINK:
-		e = log_event(c, (enum cc_kind)kinds[ev->kind], ev->node, -1, -1, NULL);
-		if (e != NULL && ev->node >= 0)
-			e->last_ad = c->node[ev->node].last_ad;
+	case RD_SIM_EV_CARRIER_DOWN:
+	case RD_SIM_EV_CARRIER_UP:
+		log_event(c, (enum cc_kind)kinds[ev->kind], ev->node,
+		          ev->segment >= 0 ? seg_index(c, ev->segment) : -1, -1, -1, NULL);
 		break;
 	default:
 		break;
@@ -180,33 +258,47 @@ struct cc_cluster *cc_new(const struct cc_config *cfg)
 {
 	struct rd_sim_config sc = {.seed = cfg->seed};
 	struct cc_cluster *c;
+	int nseg = cfg->segments != 0 ? cfg->segments : 1;
 
-	if (cfg->nodes < 1 || cfg->nodes > CC_MAX_NODES ||
-	    (cfg->vip.af != RD_AF_INET && cfg->vip.af != RD_AF_INET6))
+	if (cfg->nodes < 1 || cfg->nodes > CC_MAX_NODES || nseg < 1 || nseg > CC_MAX_SEGS ||
+	    cfg->vhid + nseg - 1 > 255 || (cfg->vip.af != RD_AF_INET && cfg->vip.af != RD_AF_INET6))
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	c->cfg = *cfg;
+	c->nseg = nseg;
 	if (rd_carp_key_from_pass(cfg->pass != NULL ? cfg->pass : "", c->key) != 0 ||
 	    rd_sim_create(&sc, &c->sim) != 0) {
 		free(c);
 		return NULL;
 	}
 	rd_sim_set_trace(c->sim, on_trace, c);
-	c->seg = rd_sim_segment_add(c->sim, &cfg->link);
-	if (c->seg < 0 || (cfg->pcap != NULL && rd_sim_segment_set_pcap(c->sim, c->seg, cfg->pcap)))
-		goto fail;
+	for (int s = 0; s < nseg; s++) {
+		c->seg[s] = rd_sim_segment_add(c->sim, &cfg->link);
+		if (c->seg[s] < 0 ||
+		    (cfg->pcap != NULL && rd_sim_segment_set_pcap(c->sim, c->seg[s], cfg->pcap)))
+			goto fail;
+	}
 	for (int i = 0; i < cfg->nodes; i++) {
 		struct cc_node *n = &c->node[i];
 		n->c = c;
 		n->id = i;
-		n->last_ad = RD_TIME_NEVER;
-		/* The engine starts before the simulator first asks its expiry. */
+		for (int s = 0; s < CC_MAX_SEGS; s++) {
+			n->v[s].n = n;
+			n->v[s].seg = s;
+			n->v[s].last_ad = RD_TIME_NEVER;
+			n->v[s].master_since = RD_TIME_NEVER;
+			n->v[s].master_first_ad = RD_TIME_NEVER;
+		}
+		/* The engines start before the simulator first asks their expiry. */
 		if (engine_start(n, 0) != 0)
 			goto fail;
-		if (rd_sim_node_add(c->sim, &node_ops, n) != i || rd_sim_attach(c->sim, i, c->seg))
+		if (rd_sim_node_add(c->sim, &node_ops, n) != i)
 			goto fail;
+		for (int s = 0; s < nseg; s++)
+			if (rd_sim_attach(c->sim, i, c->seg[s]) != 0)
+				goto fail;
 	}
 	return c;
 fail:
@@ -219,7 +311,8 @@ void cc_free(struct cc_cluster *c)
 	if (c == NULL)
 		return;
 	for (int i = 0; i < c->cfg.nodes; i++)
-		rd_carp_if_free(c->node[i].ifp);
+		if (c->node[i].c != NULL)
+			engine_stop(&c->node[i]);
 	rd_sim_destroy(c->sim);
 	free(c->log);
 	free(c);
@@ -228,12 +321,11 @@ void cc_free(struct cc_cluster *c)
 void cc_leave(struct cc_cluster *c, int node)
 {
 	struct cc_node *n = &c->node[node];
-	if (n->ifp == NULL || n->left)
+	if (n->cn == NULL || n->left)
 		return;
-	struct cc_event *e = log_event(c, CC_LEAVE, node, -1, -1, NULL);
-	if (e != NULL)
-		e->last_ad = n->last_ad;
-	rd_carp_if_leave(n->ifp, rd_sim_now(c->sim));
+	log_event(c, CC_LEAVE, node, -1, -1, -1, NULL);
+	for (int s = 0; s < c->nseg; s++)
+		rd_carp_if_leave(n->v[s].ifp, rd_sim_now(c->sim));
 	n->left = true;
 	rd_sim_node_rearm(c->sim, node);
 }
@@ -241,11 +333,12 @@ void cc_leave(struct cc_cluster *c, int node)
 void cc_rejoin(struct cc_cluster *c, int node)
 {
 	struct cc_node *n = &c->node[node];
-	if (n->ifp == NULL || !n->left)
+	if (n->cn == NULL || !n->left)
 		return;
-	log_event(c, CC_REJOIN, node, -1, -1, NULL);
+	log_event(c, CC_REJOIN, node, -1, -1, -1, NULL);
 	n->left = false;
-	rd_carp_vhost_start(n->vh, rd_sim_now(c->sim));
+	for (int s = 0; s < c->nseg; s++)
+		rd_carp_vhost_start(n->v[s].vh, rd_sim_now(c->sim));
 	rd_sim_node_rearm(c->sim, node);
 }
 
@@ -254,11 +347,11 @@ bool cc_live(const struct cc_cluster *c, int node)
 	return rd_sim_node_state(c->sim, node) == RD_SIM_NODE_UP && !c->node[node].left;
 }
 
-int cc_masters(const struct cc_cluster *c, int *who)
+int cc_masters_on(const struct cc_cluster *c, int seg, int *who)
 {
 	int count = 0;
 	for (int i = 0; i < c->cfg.nodes; i++) {
-		if (cc_live(c, i) && c->node[i].state == RD_CARP_MASTER) {
+		if (cc_live(c, i) && c->node[i].v[seg].state == RD_CARP_MASTER) {
 			count++;
 			if (who != NULL)
 				*who = i;
@@ -267,24 +360,59 @@ int cc_masters(const struct cc_cluster *c, int *who)
 	return count;
 }
 
+int cc_masters(const struct cc_cluster *c, int *who)
+{
+	return cc_masters_on(c, 0, who);
+}
+
+int cc_holder(const struct cc_cluster *c, int seg)
+{
+	int who = -1;
+	return cc_masters_on(c, seg, &who) == 1 ? who : -1;
+}
+
+enum rd_carp_state cc_state(const struct cc_cluster *c, int node, int seg)
+{
+	return c->node[node].v[seg].state;
+}
+
+int cc_carrier_at(struct cc_cluster *c, rd_time_t at, int node, int seg, bool up)
+{
+	if (seg < 0 || seg >= c->nseg)
+		return RD_ERR_INVAL;
+	return rd_sim_carrier_at(c->sim, at, node, c->seg[seg], up);
+}
+
+const char *cc_seg_name(int seg)
+{
+	return seg == 1 ? "wan" : "lan";
+}
+
 rd_time_t cc_interval(const struct cc_cluster *c, int node)
 {
 	return rd_carp_interval(c->cfg.advbase, c->cfg.advskew[node]);
 }
 
-size_t cc_state_changes(const struct cc_cluster *c, rd_time_t from, rd_time_t to)
+size_t cc_state_changes_on(const struct cc_cluster *c, int seg, rd_time_t from, rd_time_t to)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < c->nlog; i++)
-		if (c->log[i].kind == CC_STATE && c->log[i].t >= from && c->log[i].t <= to)
+		if (c->log[i].kind == CC_STATE && (seg < 0 || c->log[i].seg == seg) &&
+		    c->log[i].t >= from && c->log[i].t <= to)
 			k++;
 	return k;
 }
 
+size_t cc_state_changes(const struct cc_cluster *c, rd_time_t from, rd_time_t to)
+{
+	return cc_state_changes_on(c, -1, from, to);
+}
+
 const char *cc_kind_name(enum cc_kind k)
 {
-	static const char *const names[] = {"state",     "crash",     "restart", "freeze",
-	                                    "thaw",      "partition", "heal",    "link",
-	                                    "master-ad", "leave",     "rejoin"};
+	static const char *const names[] = {
+	    "state", "crash",     "restart", "freeze", "thaw",         "partition",  "heal",
+	    "link",  "master-ad", "leave",   "rejoin", "carrier-down", "carrier-up",
+	};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

@@ -99,6 +99,8 @@ struct rd_carp_vhost {
 
 	struct snd_track snd; /* RD_CARP_BAL_NONE: each vhost is a carp interface */
 
+	struct refusal_log rlog[NRLOG];
+
 	/* Demotion: the node's groups this vhost is in ("carp" unless it left),
 	 * the raises it holds on each of them (carpdev link loss, send errors;
 	 * OpenBSD's sc_suppress and sc_sendad_errors), and the demotion it

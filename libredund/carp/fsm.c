@@ -293,6 +293,7 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 {
 	struct tv me = {vh->advbase, (uint32_t)vh->advskew * 1000000u / 256};
 	struct tv ad = {h->advbase, (uint32_t)h->advskew * 1000000u / 256};
+	/* Our demotion: the sum of our groups' counters (node.c). */
 	unsigned int d_me = vh->demote, d_ad = h->demote;
 
 	switch (vh->state) {
@@ -305,7 +306,8 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 			                            : "more frequent advertisement received");
 			break;
 		}
-		/* Only a MASTER advertises: two of them, and we win. */
+		/* Only a MASTER advertises: two of them (a healed partition),
+		 * and we win. Beyond OpenBSD: split-brain healing. */
 		reannounce(vh, now);
 		break;
 	case RD_CARP_BACKUP:

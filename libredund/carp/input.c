@@ -1,8 +1,11 @@
 /*
  * CARP input: the checks of OpenBSD's carp_proto_input in its order, each
  * refusal counted under its own name, then the election. A refused packet
- * changes nothing but its counter.
+ * changes nothing but its counter (and the memory of the rate-limited log
+ * of refusals for one of our vhids).
  */
+#include <stdio.h>
+
 #include <sodium.h>
 
 #include "carp_internal.h"
@@ -15,21 +18,69 @@ static bool is_own_src(const struct rd_carp_if *ifp, const struct rd_addr *a)
 	return false;
 }
 
+/*
+ * Refusals of an advertisement for one of our vhids that point at a
+ * misconfiguration or an attack; the usual cause of two MASTERs is the
+ * first (the peers disagree on the password or the addresses).
+ */
+static const struct {
+	int stat;
+	const char *why;
+} vhost_refusals[NRLOG] = {
+    [RLOG_BADAUTH] = {RD_CARP_STAT_BADAUTH,
+                      "bad authentication: a different password or a different set of "
+                      "virtual addresses (the HMAC covers both)"},
+    [RLOG_LOOP] = {RD_CARP_STAT_LOOP, "our own advertisement came back (looped back)"},
+    [RLOG_REPLAY] = {RD_CARP_STAT_REPLAY,
+                     "replayed: its counter is not above the last one of that sender, or "
+                     "the sender is not one of the unicast peers"},
+};
+
+static const char *src_str(const struct rd_addr *src, char *buf, size_t size)
+{
+	return src->af != RD_AF_UNSPEC ? rd_addr_format(src, buf, size) : "?";
+}
+
+/* At WARNING, the first at once, then at most one per interval per vhost
+ * and reason, saying how many it kept quiet about. */
+static void log_vhost_refusal(struct rd_carp_if *ifp, struct rd_carp_vhost *vh, int r,
+                              const struct rd_addr *src, rd_time_t now)
+{
+	struct refusal_log *l = &vh->rlog[r];
+	char buf[RD_ADDR_STRLEN], more[64] = "";
+
+	if (l->logged && now < time_after(l->last, RD_CARP_REFUSAL_LOG_INTERVAL)) {
+		l->suppressed++;
+		return;
+	}
+	if (l->suppressed > 0)
+		snprintf(more, sizeof(more), " (%llu more since the last message)",
+		         (unsigned long long)l->suppressed);
+	rd_logf(&ifp->log, RD_LOG_WARNING, "carp %s vhid %u: advertisement from %s refused: %s%s",
+	        ifp->name, vh->vhid, src_str(src, buf, sizeof(buf)), vhost_refusals[r].why, more);
+	l->logged = true;
+	l->last = now;
+	l->suppressed = 0;
+}
+
 static int refuse(struct rd_carp_if *ifp, struct rd_carp_vhost *vh, int stat,
-                  const struct rd_addr *src)
+                  const struct rd_addr *src, rd_time_t now)
 {
 	char buf[RD_ADDR_STRLEN];
 	int level = RD_LOG_INFO;
 
+	count(ifp, vh, stat);
+	for (int r = 0; vh != NULL && r < NRLOG; r++) {
+		if (vhost_refusals[r].stat == stat) {
+			log_vhost_refusal(ifp, vh, r, src, now);
+			return RD_CARP_REFUSED(stat);
+		}
+	}
 	if (stat == RD_CARP_STAT_BADTTL || stat == RD_CARP_STAT_BADVER)
 		level = RD_LOG_NOTICE;
-	else if (stat == RD_CARP_STAT_LOOP || stat == RD_CARP_STAT_REPLAY)
-		level = RD_LOG_WARNING;
-	count(ifp, vh, stat);
 	if (ifp->log.fn != NULL && level <= ifp->log.level)
 		rd_logf(&ifp->log, level, "carp %s: packet from %s refused: %s", ifp->name,
-		        src->af != RD_AF_UNSPEC ? rd_addr_format(src, buf, sizeof(buf)) : "?",
-		        rd_carp_strerror(RD_CARP_REFUSED(stat)));
+		        src_str(src, buf, sizeof(buf)), rd_carp_strerror(RD_CARP_REFUSED(stat)));
 	return RD_CARP_REFUSED(stat);
 }
 
@@ -94,13 +145,13 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 	bool dst_mcast = addr_multicast(dst);
 
 	if (dst_mcast ? !addr_eq(dst, &group) : !is_own_src(ifp, dst))
-		return refuse(ifp, NULL, RD_CARP_STAT_BADIF, src);
+		return refuse(ifp, NULL, RD_CARP_STAT_BADIF, src, now);
 	if (ttl != RD_CARP_TTL)
-		return refuse(ifp, NULL, RD_CARP_STAT_BADTTL, src);
+		return refuse(ifp, NULL, RD_CARP_STAT_BADTTL, src, now);
 	if (len < RD_CARP_HDR_LEN)
-		return refuse(ifp, NULL, RD_CARP_STAT_BADLEN, src);
+		return refuse(ifp, NULL, RD_CARP_STAT_BADLEN, src, now);
 	if (!rd_carp_hdr_cksum_ok(carp))
-		return refuse(ifp, NULL, RD_CARP_STAT_BADSUM, src);
+		return refuse(ifp, NULL, RD_CARP_STAT_BADSUM, src, now);
 	rd_carp_hdr_decode(carp, len, &h);
 
 	/* OpenBSD's carp interface hears a family only if it has addresses of
@@ -108,28 +159,28 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 	vh = rd_carp_vhost_find(ifp, h.vhid);
 	if (vh == NULL || !carpi_running(vh) || vh->state == RD_CARP_INIT || !vh->fam[fam] ||
 	    vh->mcast[fam] != dst_mcast)
-		return refuse(ifp, NULL, RD_CARP_STAT_BADVHID, src);
+		return refuse(ifp, NULL, RD_CARP_STAT_BADVHID, src, now);
 	vh->stats[fam == F4 ? RD_CARP_STAT_IPACKETS : RD_CARP_STAT_IPACKETS6]++;
 	if (h.version != RD_CARP_VERSION || h.type != RD_CARP_TYPE_ADVERTISEMENT)
-		return refuse(ifp, vh, RD_CARP_STAT_BADVER, src);
+		return refuse(ifp, vh, RD_CARP_STAT_BADVER, src, now);
 	if (!rd_carp_hmac_verify(vh->key, carpi_hmac_lladdr(vh), vh->vhid, vh->addrs, vh->naddrs,
 	                         h.counter, h.hmac))
-		return refuse(ifp, vh, RD_CARP_STAT_BADAUTH, src);
+		return refuse(ifp, vh, RD_CARP_STAT_BADAUTH, src, now);
 	if (vh->replay_strict) {
 		uint64_t c = rd_get64(h.counter);
 		bool bad;
 
 		if (is_own_src(ifp, src) || in_sent_ring(vh, c))
-			return refuse(ifp, vh, RD_CARP_STAT_LOOP, src);
+			return refuse(ifp, vh, RD_CARP_STAT_LOOP, src, now);
 		slot = replay_check(vh, src, c, &bad);
 		if (bad)
-			return refuse(ifp, vh, RD_CARP_STAT_REPLAY, src);
+			return refuse(ifp, vh, RD_CARP_STAT_REPLAY, src, now);
 		slot->used = true;
 		slot->src = *src;
 		slot->last = c;
 		slot->seen = now;
 	} else if (sodium_memcmp(h.counter, vh->cookie, RD_CARP_COUNTER_LEN) == 0) {
-		return refuse(ifp, vh, RD_CARP_STAT_LOOP, src);
+		return refuse(ifp, vh, RD_CARP_STAT_LOOP, src, now);
 	}
 	carpi_elect(vh, &h, fam, now);
 	carpi_settle(ifp->node, now);
@@ -147,7 +198,7 @@ int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_tim
 	      len > 0 && pkt[0] >> 4 == 6 ? RD_CARP_STAT_IPACKETS6 : RD_CARP_STAT_IPACKETS);
 	/* Malformed or of another protocol (RD_CARP_IP_NOT_CARP): both hdrops. */
 	if (rd_carp_ip_parse(pkt, len, &info) != 0)
-		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none);
+		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none, now);
 	return input_common(ifp, &info.src, &info.dst, info.ttl, info.carp, info.carp_len, now);
 }
 
@@ -161,6 +212,6 @@ int rd_carp_input_payload(struct rd_carp_if *ifp, const struct rd_addr *src,
 		return RD_ERR_INVAL;
 	count(ifp, NULL, src->af == RD_AF_INET6 ? RD_CARP_STAT_IPACKETS6 : RD_CARP_STAT_IPACKETS);
 	if (!af_ok(src->af) || src->af != dst->af)
-		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none);
+		return refuse(ifp, NULL, RD_CARP_STAT_HDROPS, &none, now);
 	return input_common(ifp, src, dst, ttl, carp, len, now);
 }

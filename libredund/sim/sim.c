@@ -81,6 +81,8 @@ struct pkt {
 struct member {
 	int node;
 	int group;
+	bool carrier; /* the node's cable on this segment */
+	bool told;    /* the carrier the node was last told */
 };
 
 struct segment {
@@ -120,6 +122,7 @@ enum ev_type {
 	EV_RESTART,
 	EV_FREEZE,
 	EV_THAW,
+	EV_CARRIER,
 };
 
 struct event {
@@ -144,6 +147,7 @@ struct event {
 			int *group;
 			size_t n;
 		} part;
+		bool up;
 	} u;
 };
 
@@ -404,11 +408,11 @@ int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void 
 	return id;
 }
 
-static struct member *find_member(struct segment *s, int node)
+static struct member *find_member(const struct segment *s, int node)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->m[i].node == node)
-			return &s->m[i];
+			return (struct member *)&s->m[i];
 	return NULL;
 }
 
@@ -421,8 +425,18 @@ int rd_sim_attach(struct rd_sim *sim, int node, int segment)
 		return 0;
 	if (GROW(sim->mem, s->m, s->cap, s->n + 1) != 0)
 		return RD_ERR_NOMEM;
-	s->m[s->n++] = (struct member){.node = node, .group = 0};
+	s->m[s->n++] = (struct member){.node = node, .group = 0, .carrier = true, .told = true};
 	return 0;
+}
+
+int rd_sim_carrier(const struct rd_sim *sim, int node, int segment)
+{
+	const struct member *m;
+
+	if (!node_ok(sim, node) || !seg_ok(sim, segment))
+		return RD_ERR_INVAL;
+	m = find_member(&sim->seg[segment], node);
+	return m == NULL ? RD_ERR_INVAL : m->carrier ? 1 : 0;
 }
 
 int rd_sim_node_set_mac(struct rd_sim *sim, int node, const uint8_t mac[6])
@@ -479,7 +493,7 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
 	struct member *from = find_member(s, node);
 	if (from == NULL)
 		return RD_ERR_INVAL;
-	if (sim->node[node].state != RD_SIM_NODE_UP)
+	if (sim->node[node].state != RD_SIM_NODE_UP || !from->carrier)
 		return RD_ERR_STATE;
 
 	struct pkt *p = rd_malloc(sim->mem, sizeof(*p) + len);
@@ -583,6 +597,15 @@ int rd_sim_heal_at(struct rd_sim *sim, rd_time_t at, int segment)
 	return schedule(sim, at, EV_HEAL, -1, segment);
 }
 
+int rd_sim_carrier_at(struct rd_sim *sim, rd_time_t at, int node, int segment, bool up)
+{
+	if (!node_ok(sim, node) || !seg_ok(sim, segment))
+		return RD_ERR_INVAL;
+	struct event ev = {.time = at, .type = EV_CARRIER, .node = node, .segment = segment};
+	ev.u.up = up;
+	return heap_push(sim, &ev);
+}
+
 int rd_sim_crash_at(struct rd_sim *sim, rd_time_t at, int node)
 {
 	if (!node_ok(sim, node))
@@ -643,6 +666,11 @@ static void on_deliver(struct rd_sim *sim, struct event *ev)
 		trace(sim, RD_SIM_EV_DROP_DOWN, ev->node, ev->u.d.sender, ev->segment, p);
 		return;
 	}
+	if (!find_member(s, ev->node)->carrier) {
+		s->st.no_carrier++;
+		trace(sim, RD_SIM_EV_DROP_CARRIER, ev->node, ev->u.d.sender, ev->segment, p);
+		return;
+	}
 	if (n->state == RD_SIM_NODE_FROZEN) {
 		if (n->qn >= sim->freeze_max) {
 			s->st.freeze_overflow++;
@@ -677,6 +705,49 @@ static void drop_queue(struct rd_sim *sim, struct node *n)
 	n->qn = 0;
 }
 
+/* Tell an UP node every carrier change it has not heard of. */
+static void tell_carrier(struct rd_sim *sim, int id)
+{
+	struct node *n = &sim->node[id];
+
+	for (size_t i = 0; i < sim->nseg && n->state == RD_SIM_NODE_UP; i++) {
+		struct member *m = find_member(&sim->seg[i], id);
+
+		if (m == NULL || m->carrier == m->told)
+			continue;
+		m->told = m->carrier;
+		if (n->ops.carrier != NULL) {
+			sim->in_callback++;
+			n->ops.carrier(n->user, (int)i, m->carrier, sim->now);
+			sim->in_callback--;
+		}
+	}
+}
+
+static void on_carrier(struct rd_sim *sim, struct event *ev)
+{
+	struct member *m = find_member(&sim->seg[ev->segment], ev->node);
+
+	if (m == NULL || m->carrier == ev->u.up)
+		return;
+	m->carrier = ev->u.up;
+	trace(sim, ev->u.up ? RD_SIM_EV_CARRIER_UP : RD_SIM_EV_CARRIER_DOWN, ev->node, -1,
+	      ev->segment, NULL);
+	tell_carrier(sim, ev->node);
+	node_rearm(sim, ev->node, false);
+}
+
+/* A crashed node forgets what it was told: it boots assuming carrier. */
+static void forget_carrier(struct rd_sim *sim, int id)
+{
+	for (size_t i = 0; i < sim->nseg; i++) {
+		struct member *m = find_member(&sim->seg[i], id);
+
+		if (m != NULL)
+			m->told = true;
+	}
+}
+
 static void on_thaw(struct rd_sim *sim, int id)
 {
 	struct node *n = &sim->node[id];
@@ -689,6 +760,7 @@ static void on_thaw(struct rd_sim *sim, int id)
 		pkt_unref(sim, n->q[k].p);
 	}
 	n->qn = 0;
+	tell_carrier(sim, id);
 	node_rearm(sim, id, false);
 }
 
@@ -739,6 +811,7 @@ static void dispatch(struct rd_sim *sim, struct event *ev)
 		n->timer_gen++;
 		n->timer_at = RD_TIME_NEVER;
 		drop_queue(sim, n);
+		forget_carrier(sim, ev->node);
 		trace(sim, RD_SIM_EV_CRASH, ev->node, -1, -1, NULL);
 		if (n->ops.crash != NULL) {
 			sim->in_callback++;
@@ -756,6 +829,7 @@ static void dispatch(struct rd_sim *sim, struct event *ev)
 			n->ops.restart(n->user, sim->now);
 			sim->in_callback--;
 		}
+		tell_carrier(sim, ev->node);
 		node_rearm(sim, ev->node, false);
 		break;
 	case EV_FREEZE:
@@ -769,6 +843,9 @@ static void dispatch(struct rd_sim *sim, struct event *ev)
 	case EV_THAW:
 		if (n->state == RD_SIM_NODE_FROZEN)
 			on_thaw(sim, ev->node);
+		break;
+	case EV_CARRIER:
+		on_carrier(sim, ev);
 		break;
 	}
 }
@@ -826,6 +903,7 @@ static void stats_add(struct rd_sim_stats *a, const struct rd_sim_stats *b)
 	a->timers += b->timers;
 	a->timer_stuck += b->timer_stuck;
 	a->pcap_errors += b->pcap_errors;
+	a->no_carrier += b->no_carrier;
 }
 
 int rd_sim_stats(const struct rd_sim *sim, int segment, struct rd_sim_stats *out)

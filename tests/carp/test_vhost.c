@@ -458,6 +458,185 @@ START_TEST(test_strict_accepts_restarted_peer_with_later_epoch)
 }
 END_TEST
 
+/* ---- the rate-limited log of refusals for our vhids ---- */
+
+/* Messages logged since `from` that contain `what`; all must be WARNING. */
+static size_t logged_since(const struct node *n, size_t from, const char *what)
+{
+	size_t k = 0;
+
+	ck_assert_uint_le(n->nlogs - from, 16);
+	for (size_t i = 0; i < n->nlogs - from; i++) {
+		if (strstr(node_log_last(n, i), what) != NULL) {
+			ck_assert_int_eq(n->log_levels[(n->nlogs - 1 - i) % 16], RD_LOG_WARNING);
+			k++;
+		}
+	}
+	return k;
+}
+
+START_TEST(test_badauth_flood_logs_once_then_once_per_interval_with_the_count)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+	struct ad_spec wrong = ad_default();
+	uint8_t pkt[RD_CARP_PKT_MAX];
+	size_t len, before;
+	rd_time_t t = T0 + RD_SEC, md;
+	uint64_t s[RD_CARP_STAT_COUNT];
+
+	node_init_in(&n, 1, RD_CARP_BAL_NONE, NULL, "lan0");
+	vh = add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	md = md4(vh);
+	wrong.pass = "wrong";
+	len = make_ad(&wrong, pkt);
+	before = n.nlogs;
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(rd_carp_input(n.ifp, pkt, len, t + (rd_time_t)i * RD_MSEC),
+		                 RD_CARP_REFUSED(RD_CARP_STAT_BADAUTH));
+	ck_assert_uint_eq(n.nlogs, before + 1);
+	ck_assert_ptr_nonnull(strstr(node_log_last(&n, 0), "carp lan0 vhid 1: advertisement from "
+	                                                   "10.0.0.9 refused: bad authentication"));
+	ck_assert_ptr_nonnull(strstr(node_log_last(&n, 0), "password"));
+	ck_assert_ptr_nonnull(strstr(node_log_last(&n, 0), "virtual addresses"));
+	ck_assert_ptr_null(strstr(node_log_last(&n, 0), "more since"));
+	ck_assert_int_eq(n.log_levels[(n.nlogs - 1) % 16], RD_LOG_WARNING);
+	/* Counting is unchanged: every one, and nothing else moved. */
+	rd_carp_if_stats(n.ifp, s);
+	ck_assert_uint_eq(s[RD_CARP_STAT_BADAUTH], 1000);
+	ck_assert_uint_eq(md4(vh), md);
+	/* Just before 10 s after the message: still quiet. */
+	rd_carp_input(n.ifp, pkt, len, t + RD_CARP_REFUSAL_LOG_INTERVAL - 1);
+	ck_assert_uint_eq(n.nlogs, before + 1);
+	rd_carp_input(n.ifp, pkt, len, t + RD_CARP_REFUSAL_LOG_INTERVAL);
+	ck_assert_uint_eq(n.nlogs, before + 2);
+	ck_assert_ptr_nonnull(strstr(node_log_last(&n, 0), "(1000 more since the last message)"));
+	rd_carp_input(n.ifp, pkt, len, t + RD_CARP_REFUSAL_LOG_INTERVAL + RD_MSEC);
+	ck_assert_uint_eq(n.nlogs, before + 2);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+/* The numbers of the issue: 1000 bad ads in 1 s, then one 10 s later. */
+START_TEST(test_thousand_bad_ads_then_one_ten_seconds_later_names_999_more)
+{
+	struct node n;
+	struct ad_spec wrong = ad_default();
+	uint8_t pkt[RD_CARP_PKT_MAX];
+	size_t len, before;
+	rd_time_t t = T0 + RD_SEC;
+
+	node_init_in(&n, 1, RD_CARP_BAL_NONE, NULL, "lan0");
+	add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	wrong.pass = "wrong";
+	len = make_ad(&wrong, pkt);
+	before = n.nlogs;
+	for (int i = 0; i < 999; i++)
+		rd_carp_input(n.ifp, pkt, len, t + (rd_time_t)i * RD_MSEC);
+	ck_assert_uint_eq(n.nlogs, before + 1);
+	rd_carp_input(n.ifp, pkt, len, t + RD_CARP_REFUSAL_LOG_INTERVAL);
+	ck_assert_uint_eq(n.nlogs, before + 2);
+	ck_assert_ptr_nonnull(strstr(node_log_last(&n, 0), "(998 more since the last message)"));
+	/* 1000 in the first second: the message 10 s later names 999. */
+	rd_carp_if_free(n.ifp);
+	node_init_in(&n, 2, RD_CARP_BAL_NONE, NULL, "lan0");
+	add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	before = n.nlogs;
+	for (int i = 0; i < 1000; i++)
+		rd_carp_input(n.ifp, pkt, len, t + (rd_time_t)i * RD_MSEC);
+	ck_assert_uint_eq(n.nlogs, before + 1);
+	rd_carp_input(n.ifp, pkt, len, t + RD_CARP_REFUSAL_LOG_INTERVAL);
+	ck_assert_uint_eq(n.nlogs, before + 2);
+	ck_assert_ptr_nonnull(strstr(node_log_last(&n, 0), "(999 more since the last message)"));
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_refusal_log_is_per_vhost_and_reason)
+{
+	struct node n;
+	struct rd_carp_vhost *v1;
+	struct ad_spec wrong = ad_default(), other_vips = ad_default();
+	uint8_t pkt[RD_CARP_PKT_MAX], pkt2[RD_CARP_PKT_MAX], pkt3[RD_CARP_PKT_MAX];
+	size_t len, len2, len3, before;
+	struct sent_pkt own;
+	rd_time_t t = T0 + RD_SEC;
+
+	node_init_in(&n, 1, RD_CARP_BAL_NONE, NULL, "lan0");
+	v1 = add_vh(&n, 1, 1, 0, "10.0.0.1", false);
+	add_vh(&n, 2, 1, 0, "10.0.0.1", false);
+	force_master(&n, v1, T0);
+	own = n.out[0];
+	wrong.pass = "wrong";
+	len = make_ad(&wrong, pkt);
+	/* The right password but another virtual address: the HMAC differs. */
+	other_vips.vhid = 2;
+	other_vips.vip = "10.0.0.101";
+	len2 = make_ad(&other_vips, pkt2);
+	wrong.vhid = 2;
+	len3 = make_ad(&wrong, pkt3);
+	before = n.nlogs;
+	for (int i = 0; i < 3; i++) {
+		rd_time_t now = t + (rd_time_t)i * RD_MSEC;
+
+		ck_assert_int_eq(rd_carp_input(n.ifp, pkt, len, now),
+		                 RD_CARP_REFUSED(RD_CARP_STAT_BADAUTH));
+		ck_assert_int_eq(rd_carp_input(n.ifp, own.b, own.len, now),
+		                 RD_CARP_REFUSED(RD_CARP_STAT_LOOP));
+		ck_assert_int_eq(rd_carp_input(n.ifp, pkt2, len2, now),
+		                 RD_CARP_REFUSED(RD_CARP_STAT_BADAUTH));
+		ck_assert_int_eq(rd_carp_input(n.ifp, pkt3, len3, now),
+		                 RD_CARP_REFUSED(RD_CARP_STAT_BADAUTH));
+	}
+	/* vhid 1 badauth, vhid 1 loop, vhid 2 badauth (both causes one reason). */
+	ck_assert_uint_eq(n.nlogs, before + 3);
+	ck_assert_uint_eq(logged_since(&n, before,
+	                               "vhid 1: advertisement from 10.0.0.9 refused: "
+	                               "bad authentication"),
+	                  1);
+	ck_assert_uint_eq(logged_since(&n, before,
+	                               "vhid 1: advertisement from 10.0.0.1 refused: "
+	                               "our own advertisement"),
+	                  1);
+	ck_assert_uint_eq(logged_since(&n, before,
+	                               "vhid 2: advertisement from 10.0.0.9 refused: "
+	                               "bad authentication"),
+	                  1);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
+START_TEST(test_replay_refusals_are_logged_rate_limited)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va;
+	struct sent_pkt first;
+	size_t before;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init_in(&b, 2, RD_CARP_BAL_NONE, NULL, "lan0");
+	va = add_strict(&a, "10.0.0.1", 0, 100, NULL, 0);
+	add_strict(&b, "10.0.0.2", 50, 200, NULL, 0);
+	force_master(&a, va, T0);
+	first = a.out[0];
+	ck_assert_int_eq(deliver(&a, &b, T0), 0);
+	before = b.nlogs;
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(
+		    rd_carp_input(b.ifp, first.b, first.len, T0 + (rd_time_t)i * RD_MSEC),
+		    RD_CARP_REFUSED(RD_CARP_STAT_REPLAY));
+	ck_assert_uint_eq(b.nlogs, before + 1);
+	ck_assert_uint_eq(logged_since(&b, before,
+	                               "vhid 1: advertisement from 10.0.0.1 refused: "
+	                               "replayed"),
+	                  1);
+	rd_carp_input(b.ifp, first.b, first.len, T0 + 11 * RD_SEC);
+	ck_assert_ptr_nonnull(strstr(node_log_last(&b, 0), "(4 more since the last message)"));
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
 /* ---- custom lladdr, IPv6 payload path ---- */
 
 static struct rd_carp_vhost *add_ll(struct node *n, const char *src, uint8_t skew,
@@ -835,6 +1014,10 @@ int main(void)
 	tcase_add_test(tc, test_strict_counters_grow_with_epoch_in_high_bits);
 	tcase_add_test(tc, test_strict_accepts_growing_and_refuses_replayed_ads);
 	tcase_add_test(tc, test_strict_own_packets_are_loops);
+	tcase_add_test(tc, test_badauth_flood_logs_once_then_once_per_interval_with_the_count);
+	tcase_add_test(tc, test_thousand_bad_ads_then_one_ten_seconds_later_names_999_more);
+	tcase_add_test(tc, test_refusal_log_is_per_vhost_and_reason);
+	tcase_add_test(tc, test_replay_refusals_are_logged_rate_limited);
 	tcase_add_test(tc, test_strict_unicast_refuses_unknown_source);
 	tcase_add_test(tc, test_strict_accepts_restarted_peer_with_later_epoch);
 	tcase_add_test(tc, test_custom_lladdr_is_authenticated);

@@ -25,8 +25,9 @@ check() { # name, carp-sim args...
 		2>/dev/null >"$work/$name.fields"
 	local frames good
 	frames=$(wc -l <"$work/$name.fields")
-	# Columns: CARP status, IP status (empty for IPv6), vhid.
-	good=$(awk -F'\t' '$1 == "1" && ($2 == "1" || $2 == "") && $3 == "'"$vhid"'"' \
+	# Columns: CARP status, IP status (empty for IPv6), vhid (the LAN's, or
+	# with --segments 2 the WAN's, vhid + 1).
+	good=$(awk -F'\t' '$1 == "1" && ($2 == "1" || $2 == "") && ($3 == "'"$vhid"'" || $3 == "'"$((vhid + 1))"'")' \
 		"$work/$name.fields" | wc -l)
 	echo "$name: carp-sim sent $sent, tshark read $frames frames, $good CARP with good checksums"
 	if [ "$frames" -eq 0 ] || [ "$frames" -ne "$sent" ] || [ "$good" -ne "$frames" ]; then
@@ -41,4 +42,6 @@ check ipv4 --vhid 7 --nodes 3 --seconds 30 --crash-master-at 10 --restart-at 20 
 	--loss 5 --seed 3
 check ipv6 --vhid 7 --nodes 2 --seconds 20 --addr fd00::100 --advbase 0 --advskew-step 40 \
 	--crash-master-at 5
+check two-segments --vhid 7 --nodes 2 --seconds 30 --segments 2 --preempt \
+	--fail-link master:wan@10.5 --restore-link failed:wan@20.5
 echo "all advertisements have correct checksums"

@@ -158,8 +158,8 @@ static struct cc_cluster *build(struct scenario *s, bool preempt)
 		for (int i = 0; i < cfg->nodes; i++)
 			groups[i] = (int)pick(&x, 0, 2);
 		rd_time_t a = pick(&x, 0, tf - 1), b = pick(&x, a, tf);
-		rd_sim_partition_at(c->sim, a, c->seg, groups, (size_t)cfg->nodes);
-		rd_sim_heal_at(c->sim, b, c->seg);
+		rd_sim_partition_at(c->sim, a, c->seg[0], groups, (size_t)cfg->nodes);
+		rd_sim_heal_at(c->sim, b, c->seg[0]);
 		appendf(s->desc, sizeof(s->desc), ", partition %.3f-%.3f s", (double)a / 1e9,
 		        (double)b / 1e9);
 	}
@@ -189,8 +189,8 @@ static struct cc_cluster *build(struct scenario *s, bool preempt)
 		        (double)a / 1e9, (double)b / 1e9);
 	}
 	struct rd_sim_link healthy = {.delay = 100 * RD_USEC, .jitter = 200 * RD_USEC};
-	rd_sim_link_at(c->sim, tf, c->seg, &healthy);
-	rd_sim_heal_at(c->sim, tf, c->seg);
+	rd_sim_link_at(c->sim, tf, c->seg[0], &healthy);
+	rd_sim_heal_at(c->sim, tf, c->seg[0]);
 	return c;
 }
 

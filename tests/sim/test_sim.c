@@ -26,6 +26,13 @@ struct tnode {
 	} rx[MAX_RX];
 	int timers, crashes, restarts;
 	rd_time_t restart_time, last_timer;
+	int ncarrier; /* carrier callbacks: (segment, up, time) */
+	struct {
+		int seg;
+		bool up;
+		rd_time_t t;
+	} carrier[8];
+	bool no_carrier; /* its own sending segment lost carrier */
 };
 
 static void make_pkt(uint8_t *p, int sender, uint32_t seq)
@@ -66,7 +73,8 @@ static void t_send(struct tnode *n)
 {
 	uint8_t p[28];
 	make_pkt(p, n->id, n->seq++);
-	ck_assert_int_eq(rd_sim_send(n->sim, n->id, n->seg, p, sizeof(p)), 0);
+	ck_assert_int_eq(rd_sim_send(n->sim, n->id, n->seg, p, sizeof(p)),
+	                 n->no_carrier ? RD_ERR_STATE : 0);
 }
 
 static void t_handle(void *user, rd_time_t now)
@@ -98,12 +106,26 @@ static void t_restart(void *user, rd_time_t now)
 		n->next = now + n->period;
 }
 
+static void t_carrier(void *user, int seg, bool up, rd_time_t now)
+{
+	struct tnode *n = user;
+	if (n->ncarrier < 8) {
+		n->carrier[n->ncarrier].seg = seg;
+		n->carrier[n->ncarrier].up = up;
+		n->carrier[n->ncarrier].t = now;
+		n->ncarrier++;
+	}
+	if (seg == n->seg)
+		n->no_carrier = !up;
+}
+
 static const struct rd_sim_node_ops t_ops = {
     .deliver = t_deliver,
     .expiry = t_expiry,
     .handle_expiry = t_handle,
     .crash = t_crash,
     .restart = t_restart,
+    .carrier = t_carrier,
 };
 
 static struct rd_sim *new_sim(uint64_t seed)
@@ -382,6 +404,98 @@ START_TEST(segments_are_separate_broadcast_domains)
 	free(x);
 	free(y);
 	free(both);
+}
+END_TEST
+
+/* Packets from `sender` on segment `seg` received by n in [from, to). */
+static size_t count_seg(const struct tnode *n, int sender, int seg, rd_time_t from, rd_time_t to)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->nrx; i++)
+		if (n->rx[i].sender == sender && n->rx[i].seg == seg && n->rx[i].t >= from &&
+		    n->rx[i].t < to)
+			k++;
+	return k;
+}
+
+START_TEST(carrier_loss_cuts_one_segment_of_a_node_only)
+{
+	struct rd_sim *sim = new_sim(11);
+	struct rd_sim_link l = {.delay = 5 * RD_MSEC};
+	int a = rd_sim_segment_add(sim, &l);
+	int b = rd_sim_segment_add(sim, &l);
+	struct tnode *ta = add_node(sim, a, 10 * RD_MSEC, 10 * RD_MSEC);
+	struct tnode *tb = add_node(sim, b, 10 * RD_MSEC, 10 * RD_MSEC);
+	struct tnode *rx = add_node(sim, a, 0, 0);
+	struct rd_sim_stats st;
+	uint8_t p[28];
+
+	ck_assert_int_eq(rd_sim_attach(sim, rx->id, b), 0);
+	ck_assert_int_eq(rd_sim_carrier(sim, rx->id, b), 1);
+	ck_assert_int_eq(rd_sim_carrier(sim, ta->id, b), RD_ERR_INVAL); /* not attached */
+	ck_assert_int_eq(rd_sim_carrier_at(sim, 100 * RD_MSEC, rx->id, b, false), 0);
+	ck_assert_int_eq(rd_sim_carrier_at(sim, 150 * RD_MSEC, rx->id, b, false), 0); /* no-op */
+	ck_assert_int_eq(rd_sim_carrier_at(sim, 300 * RD_MSEC, rx->id, b, true), 0);
+	ck_assert_int_eq(rd_sim_carrier_at(sim, 0, 99, b, true), RD_ERR_INVAL);
+	rd_sim_run_until(sim, 200 * RD_MSEC);
+	ck_assert_int_eq(rd_sim_carrier(sim, rx->id, b), 0);
+	ck_assert_int_eq(rd_sim_carrier(sim, rx->id, a), 1);
+	ck_assert_int_eq(rx->ncarrier, 1);
+	ck_assert_int_eq(rx->carrier[0].seg, b);
+	ck_assert(!rx->carrier[0].up);
+	ck_assert_uint_eq(rx->carrier[0].t, 100 * RD_MSEC);
+	make_pkt(p, rx->id, 0);
+	ck_assert_int_eq(rd_sim_send(sim, rx->id, b, p, sizeof(p)), RD_ERR_STATE);
+	ck_assert_int_eq(rd_sim_send(sim, rx->id, a, p, sizeof(p)), 0);
+	rd_sim_run_until(sim, 400 * RD_MSEC);
+	ck_assert_int_eq(rx->ncarrier, 2);
+	ck_assert(rx->carrier[1].up);
+	ck_assert_uint_eq(rx->carrier[1].t, 300 * RD_MSEC);
+	/* Segment a all along: sent 10..390 ms, arrived 15..395 ms. */
+	ck_assert_uint_eq(count_seg(rx, ta->id, a, 0, 400 * RD_MSEC), 39);
+	/* Segment b: arrivals 15..95 ms, none from 100 ms (the one sent at 100
+	 * ms was on the wire), again from the one sent at 300 ms. */
+	ck_assert_uint_eq(count_seg(rx, tb->id, b, 0, 100 * RD_MSEC), 9);
+	ck_assert_uint_eq(count_seg(rx, tb->id, b, 100 * RD_MSEC, 305 * RD_MSEC), 0);
+	ck_assert_uint_eq(count_seg(rx, tb->id, b, 305 * RD_MSEC, 400 * RD_MSEC), 10);
+	rd_sim_stats(sim, b, &st);
+	ck_assert_uint_eq(st.no_carrier, 20); /* sent 100..290 ms */
+	rd_sim_stats(sim, a, &st);
+	ck_assert_uint_eq(st.no_carrier, 0);
+	rd_sim_destroy(sim);
+	free(ta);
+	free(tb);
+	free(rx);
+}
+END_TEST
+
+START_TEST(carrier_changes_are_told_after_thaw_and_restart)
+{
+	struct rd_sim *sim = new_sim(12);
+	int a = rd_sim_segment_add(sim, NULL);
+	struct tnode *n = add_node(sim, a, 0, 0);
+
+	/* Frozen: told at the thaw. */
+	rd_sim_freeze_at(sim, 10 * RD_MSEC, n->id);
+	rd_sim_carrier_at(sim, 20 * RD_MSEC, n->id, a, false);
+	rd_sim_thaw_at(sim, 30 * RD_MSEC, n->id);
+	/* Down and up again while frozen: nothing to tell. */
+	rd_sim_freeze_at(sim, 40 * RD_MSEC, n->id);
+	rd_sim_carrier_at(sim, 50 * RD_MSEC, n->id, a, true);
+	rd_sim_carrier_at(sim, 55 * RD_MSEC, n->id, a, false);
+	rd_sim_thaw_at(sim, 60 * RD_MSEC, n->id);
+	/* Crashed: the reboot assumes carrier, so it is told again. */
+	rd_sim_crash_at(sim, 70 * RD_MSEC, n->id);
+	rd_sim_restart_at(sim, 80 * RD_MSEC, n->id);
+	rd_sim_run_until(sim, RD_SEC);
+	ck_assert_int_eq(n->ncarrier, 2);
+	ck_assert(!n->carrier[0].up);
+	ck_assert_uint_eq(n->carrier[0].t, 30 * RD_MSEC);
+	ck_assert(!n->carrier[1].up);
+	ck_assert_uint_eq(n->carrier[1].t, 80 * RD_MSEC);
+	ck_assert_int_eq(n->restarts, 1);
+	rd_sim_destroy(sim);
+	free(n);
 }
 END_TEST
 
@@ -1026,6 +1140,8 @@ int main(void)
 	tcase_add_test(tc, reordering_lets_later_packets_overtake);
 	tcase_add_test(tc, partition_separates_groups_until_heal);
 	tcase_add_test(tc, segments_are_separate_broadcast_domains);
+	tcase_add_test(tc, carrier_loss_cuts_one_segment_of_a_node_only);
+	tcase_add_test(tc, carrier_changes_are_told_after_thaw_and_restart);
 	tcase_add_test(tc, frozen_node_gets_queued_packets_on_thaw);
 	tcase_add_test(tc, freeze_queue_is_bounded);
 	tcase_add_test(tc, crashed_node_is_silent_until_restart);

@@ -245,7 +245,7 @@ static void n_restart(void *user, rd_time_t now)
 	boot(user, now);
 }
 
-static const struct rd_sim_node_ops ops = {n_deliver, n_expiry, n_handle, n_crash, n_restart};
+static const struct rd_sim_node_ops ops = {n_deliver, n_expiry, n_handle, n_crash, n_restart, NULL};
 
 /* One random local action: create (60 %), update (25 %) or delete. */
 static void act(void *user, rd_time_t now)

@@ -678,13 +678,25 @@ int rd_carp_vhost_set_groups(struct rd_carp_vhost *vh, const char *const *groups
                              rd_time_t now);
 
 /*
+ * The log of refusals of advertisements for one of our vhids for BADAUTH
+ * (wrong password or a different virtual address set: the usual cause of
+ * two MASTERs), LOOP or REPLAY: at RD_LOG_WARNING through the if's log,
+ * per vhost and reason the first at once, then at most one per this
+ * interval, carrying how many were refused meanwhile ("... (1234 more since
+ * the last message)"). Other refusals are logged at NOTICE (BADTTL,
+ * BADVER) or INFO, each.
+ */
+#define RD_CARP_REFUSAL_LOG_INTERVAL (10 * RD_SEC)
+
+/*
  * rd_carp_input - process one received IPv4 or IPv6 packet (IP header
  * included). Checks in OpenBSD's order: IP header (HDROPS), destination
  * (BADIF), TTL 255 (BADTTL), length (BADLEN), checksum (BADSUM), vhid
  * (BADVHID), version/type (BADVER), HMAC (BADAUTH), own cookie (LOOP),
  * strict replay (REPLAY); then runs the election. Returns 0 when accepted,
- * RD_CARP_REFUSED(stat) when refused (the counter was increased, nothing
- * else changed), RD_ERR_INVAL on NULL arguments.
+ * RD_CARP_REFUSED(stat) when refused (the counter was increased and the
+ * refusal logged, see RD_CARP_REFUSAL_LOG_INTERVAL; nothing else changed),
+ * RD_ERR_INVAL on NULL arguments.
  */
 int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_time_t now);
 

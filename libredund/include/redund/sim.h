@@ -18,10 +18,11 @@
  *    the current time; the simulator asks for the node's next expiry after
  *    every callback and calls handle_expiry at that time.
  *  - Faults are scheduled at given virtual times: link changes, partitions
- *    and heals, node crash (callbacks stop; the node discards its state),
- *    freeze (nothing is processed; arriving packets queue up to a bound and
- *    are delivered on thaw, like a SIGSTOPped process's socket buffer), thaw
- *    and restart.
+ *    and heals, a node's carrier on one segment going down or up (a pulled
+ *    cable: the node neither sends nor receives there, and is told through
+ *    its carrier callback, as netlink tells a daemon), node crash (callbacks stop; the node
+ * discards its state), freeze (nothing is processed; arriving packets queue up to a bound and are
+ * delivered on thaw, like a SIGSTOPped process's socket buffer), thaw and restart.
  *
  * Events at the same time run in the order they were scheduled.
  *
@@ -71,6 +72,14 @@ struct rd_sim_node_ops {
 	void (*crash)(void *user);
 	/* The node boots again after a crash, at now (optional, may be NULL). */
 	void (*restart)(void *user, rd_time_t now);
+	/*
+	 * The node's carrier on segment went down or up (optional, may be
+	 * NULL). Called when it changes while the node is UP; a node that was
+	 * frozen or crashed meanwhile is told after its thaw or restart
+	 * callback, for each segment whose carrier differs from what it was
+	 * last told (a crash forgets: a booting node assumes carrier up).
+	 */
+	void (*carrier)(void *user, int segment, bool up, rd_time_t now);
 };
 
 /* Creation parameters. */
@@ -99,9 +108,12 @@ enum rd_sim_event_kind {
 	RD_SIM_EV_RESTART,
 	RD_SIM_EV_FREEZE,
 	RD_SIM_EV_THAW,
-	RD_SIM_EV_LINK,      /* segment's link properties changed */
-	RD_SIM_EV_PARTITION, /* segment partitioned */
-	RD_SIM_EV_HEAL,      /* segment's partition healed */
+	RD_SIM_EV_LINK,         /* segment's link properties changed */
+	RD_SIM_EV_PARTITION,    /* segment partitioned */
+	RD_SIM_EV_HEAL,         /* segment's partition healed */
+	RD_SIM_EV_CARRIER_DOWN, /* node lost carrier on segment */
+	RD_SIM_EV_CARRIER_UP,   /* node's carrier on segment came back */
+	RD_SIM_EV_DROP_CARRIER, /* receiver has no carrier on the segment */
 };
 
 /* One trace record. Pointers are valid only during the trace call. */
@@ -129,6 +141,7 @@ struct rd_sim_stats {
 	uint64_t timers;          /* handle_expiry calls */
 	uint64_t timer_stuck;     /* expiry still due right after handle_expiry */
 	uint64_t pcap_errors;     /* records the pcap writer failed to write */
+	uint64_t no_carrier;      /* deliveries dropped: receiver without carrier there */
 };
 
 /* A node's life state. */
@@ -201,11 +214,18 @@ int rd_sim_node_rearm(struct rd_sim *sim, int node);
 int rd_sim_node_state(const struct rd_sim *sim, int node);
 
 /*
+ * rd_sim_carrier - whether node has carrier on segment now: 1 or 0, or
+ * RD_ERR_INVAL (unknown ids, node not attached).
+ */
+int rd_sim_carrier(const struct rd_sim *sim, int node, int segment);
+
+/*
  * rd_sim_send - node puts len bytes (an IP packet) on segment at the
  * current time. The packet is copied. Each other attached node receives it
- * after the link's delay, unless lost or partitioned away. Returns 0,
- * RD_ERR_INVAL (unknown ids, node not attached, len 0 or above 65535),
- * RD_ERR_STATE (node crashed or frozen) or RD_ERR_NOMEM.
+ * after the link's delay, unless lost, partitioned away, or without carrier
+ * on the segment when it arrives. Returns 0, RD_ERR_INVAL (unknown ids,
+ * node not attached, len 0 or above 65535), RD_ERR_STATE (node crashed or
+ * frozen, or without carrier on the segment) or RD_ERR_NOMEM.
  */
 int rd_sim_send(struct rd_sim *sim, int node, int segment, const void *pkt, size_t len);
 
@@ -228,6 +248,12 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
  *   group, decided when a packet is sent (one already on the wire still
  *   arrives). The array is copied.
  * rd_sim_heal_at: every node of segment back in one group.
+ * rd_sim_carrier_at: node's carrier on segment becomes up or down (the
+ *   node must be attached when the event runs, else it is ignored). While
+ *   down its sends there fail and packets arriving for it there are
+ *   dropped (also those already on the wire); its carrier callback tells
+ *   it (see struct rd_sim_node_ops). Repeating the current state is a
+ *   no-op.
  * rd_sim_crash_at: the node crashes: its crash callback runs, its timers,
  *   queued and in-flight packets are discarded; it neither sends nor
  *   receives until restarted. No-op if already crashed.
@@ -242,6 +268,7 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
 int rd_sim_link_at(struct rd_sim *sim, rd_time_t at, int segment, const struct rd_sim_link *link);
 int rd_sim_partition_at(struct rd_sim *sim, rd_time_t at, int segment, const int *group, size_t n);
 int rd_sim_heal_at(struct rd_sim *sim, rd_time_t at, int segment);
+int rd_sim_carrier_at(struct rd_sim *sim, rd_time_t at, int node, int segment, bool up);
 int rd_sim_crash_at(struct rd_sim *sim, rd_time_t at, int node);
 int rd_sim_restart_at(struct rd_sim *sim, rd_time_t at, int node);
 int rd_sim_freeze_at(struct rd_sim *sim, rd_time_t at, int node);
