@@ -1,5 +1,5 @@
 /*
- * syncd: its hold on carpd (see /work/plan/hold-protocol.md and syncd.8),
+ * syncd: its hold on carpd (the protocol: syncd.8, HOLDING CARPD BACK),
  * without I/O. The daemon (daemon.c) moves the bytes; this file decides
  * what to state and when, parses carpd's answers, and keeps the status and
  * the counters.
