@@ -19,8 +19,8 @@
  *   no-bulk                 do not ask the peers for their states at start
  *   no-apply                keep peers' states in syncd only (not in the kernel)
  *   check-ttl               secure mode: refuse TTL != 255 too
- *   carpd-control PATH      tell carpd to demote while a bulk update runs
- *   demote-group NAME       carpd's demotion group (default pfsync)
+ *   carpd-control PATH      hold carpd back while the join bulk runs (a level, re-stated)
+ *   demote-group NAME       the carpd group held (default carp: every vhost)
  *   control /run/syncd.sock our control socket
  */
 #include <errno.h>
@@ -31,8 +31,12 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "hold.h"
 #include "redund/carp.h"
 #include "syncd.h"
+
+_Static_assert(SD_HOLD_GROUP_MAX == RD_CARP_GROUP_NAME_MAX - 1,
+               "syncd holds the groups carpd can name");
 
 static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void errf(char *err, const char *fmt, ...)
@@ -322,7 +326,7 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 			return -1;
 		}
 	}
-	/* Refused now, or every demotion request to carpd would be lost later. */
+	/* Refused now, or every hold request to carpd would fail later. */
 	if (cfg->carpd_control != NULL &&
 	    strlen(cfg->carpd_control) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		errf(err, "carpd-control: a socket path of at most %zu bytes",
@@ -360,8 +364,8 @@ static void usage(FILE *f)
 	        "      --no-bulk           no bulk update request at start\n"
 	        "      --no-apply          do not write peers' states to the kernel\n"
 	        "      --check-ttl         secure mode: refuse TTL != 255\n"
-	        "      --carpd-control P   carpd's control socket (demotion during bulk)\n"
-	        "      --demote-group G    carpd demotion group (default pfsync)\n"
+	        "      --carpd-control P   carpd's control socket (hold during the join bulk)\n"
+	        "      --demote-group G    carpd group held (default carp)\n"
 	        "  -s, --control PATH      control socket (default %s)\n"
 	        "  -B, --daemonize         run in the background\n"
 	        "  -f, --facility none     log to stderr only\n"

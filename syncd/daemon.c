@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include <sodium.h>
 
 #include "ctmap.h"
+#include "hold.h"
 #include "syncd.h"
 
 #define SWEEP_TICK   (100 * RD_MSEC) /* the sweep runs in slices this far apart */
@@ -54,8 +56,7 @@ enum sd_stat {
 	SD_UNMAPPED_L4,
 	SD_UNMAPPED_TUPLE,
 	SD_UNMAPPED_TCPSTATE,
-	SD_OWN_SYNC,      /* entries of our own sync traffic (UDP port), never sent */
-	SD_DEMOTE_FAILED, /* demotion requests carpd's socket did not take */
+	SD_OWN_SYNC, /* entries of our own sync traffic (UDP port), never sent */
 	SD_REFUSED,
 	SD_REFRESHED,
 	SD_VANISHED,
@@ -71,7 +72,6 @@ static const char *const sd_stat_names[SD_STAT_MAX] = {
     [SD_UNMAPPED_TUPLE] = "unmapped_tuple",
     [SD_UNMAPPED_TCPSTATE] = "unmapped_tcpstate",
     [SD_OWN_SYNC] = "own_sync",
-    [SD_DEMOTE_FAILED] = "demote_failed",
     [SD_REFUSED] = "table_refused",
     [SD_REFRESHED] = "refreshed",
     [SD_VANISHED] = "vanished",
@@ -100,37 +100,211 @@ struct sd_daemon {
 	rd_time_t sweep_due;
 	uint32_t deftimeouts[RD_STATE_TM_MAX];
 	uint64_t stats[SD_STAT_MAX];
-	int demoted;
+	/* The hold on carpd (hold.h), with carpd-control only; one request at a time. */
+	bool hold_on;
+	struct sd_hold hold;
+	int hold_fd;
+	struct dm_watch whold;
+	char hold_out[SD_HOLD_LINE];
+	size_t hold_out_len, hold_out_off;
+	char hold_in[512];
+	size_t hold_in_len;
 };
 
 /* ---------------------------------------------------------------------- */
-/* carpd demotion                                                          */
+/* The hold on carpd (the protocol and the schedule are hold.c's)          */
 
-/*
- * Ask carpd to change a demotion counter: one request line on its control
- * socket. The answer is not waited for (carpd logs it), so the loop never
- * stalls on carpd.
- */
-static void carpd_demote(struct sd_daemon *d, int delta)
+static void hold_close(struct sd_daemon *d)
+{
+	if (d->hold_fd >= 0)
+		close(d->hold_fd); /* leaves the epoll set with it */
+	d->hold_fd = -1;
+	d->hold_in_len = 0;
+	d->hold_out_len = d->hold_out_off = 0;
+}
+
+/* Log what an answer or a failure changed (SD_HOLD_EV_* bits). */
+static void hold_log(struct sd_daemon *d, int ev, const char *old_instance)
+{
+	const struct sd_hold *h = &d->hold;
+
+	if (ev & SD_HOLD_EV_FIRST_FAIL)
+		dm_log(LOG_WARNING,
+		       "carpd at %s: hold %s %s %d not confirmed: %s (re-stated every second; "
+		       "logged again once carpd answers)",
+		       d->cfg.carpd_control, SD_HOLD_HOLDER, h->group, h->stated, h->last_error);
+	if (ev & SD_HOLD_EV_RESTART)
+		dm_log(LOG_NOTICE,
+		       "carpd at %s restarted (instance %s, was %s): hold %s %s %d re-stated, "
+		       "applied %d",
+		       d->cfg.carpd_control, h->instance, old_instance, SD_HOLD_HOLDER, h->group,
+		       h->stated, h->applied);
+	if (ev & (SD_HOLD_EV_CONFIRMED_AGAIN | SD_HOLD_EV_APPLIED))
+		dm_log(LOG_NOTICE,
+		       "carpd at %s (instance %s, %d vhost(s) MASTER) holds %s %s at %d (stated "
+		       "%d%s)",
+		       d->cfg.carpd_control, h->instance, h->masters, SD_HOLD_HOLDER, h->group,
+		       h->applied, h->stated,
+		       h->applied < h->stated ? ": it serves, so unless-master applies 0" : "");
+}
+
+static void hold_fail(struct sd_daemon *d, int reason, const char *what, int err)
+{
+	char why[SD_HOLD_ERR];
+
+	hold_close(d);
+	snprintf(why, sizeof(why), "%s: %s", what, strerror(err));
+	hold_log(d, sd_hold_failed(&d->hold, reason, why, sd_now()), NULL);
+}
+
+/* Writes what is left of the request; arms EPOLLOUT while some is. */
+static void hold_write(struct sd_daemon *d)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &d->whold};
+
+	while (d->hold_out_off < d->hold_out_len) {
+		ssize_t n = send(d->hold_fd, d->hold_out + d->hold_out_off,
+		                 d->hold_out_len - d->hold_out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			ev.events |= EPOLLOUT;
+			break;
+		}
+		if (n < 0) {
+			hold_fail(d, SD_HOLD_FAIL_CONNECT, "write", errno);
+			return;
+		}
+		d->hold_out_off += (size_t)n;
+	}
+	if (epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, d->hold_fd, &ev) < 0)
+		hold_fail(d, SD_HOLD_FAIL_CONNECT, "epoll", errno);
+}
+
+/* Sends the request due now, if one is: a non-blocking connection in the loop's epoll set. */
+static void hold_send(struct sd_daemon *d, rd_time_t now)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char line[128];
-	int fd, n;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &d->whold};
+	int n = sd_hold_start(&d->hold, now, d->hold_out, sizeof(d->hold_out));
 
-	if (d->cfg.carpd_control == NULL)
+	if (n <= 0)
 		return;
+	d->hold_out_len = (size_t)n;
+	d->hold_out_off = 0;
+	d->hold_in_len = 0;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.carpd_control); /* checked */
-	n = snprintf(line, sizeof(line), "demote %s %+d\n",
-	             d->cfg.demote_group ? d->cfg.demote_group : "pfsync", delta);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
-		d->stats[SD_DEMOTE_FAILED]++;
-		dm_log(LOG_WARNING, "carpd at %s: demote %+d not delivered: %s",
-		       d->cfg.carpd_control, delta, strerror(errno));
+	d->hold_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->hold_fd < 0) {
+		hold_fail(d, SD_HOLD_FAIL_CONNECT, "socket", errno);
+		return;
 	}
-	if (fd >= 0)
-		close(fd);
+	/* A unix socket connects at once or fails (EAGAIN: carpd's backlog is full). */
+	if (connect(d->hold_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		hold_fail(d, SD_HOLD_FAIL_CONNECT, "connect", errno);
+		return;
+	}
+	if (epoll_ctl(d->loop.epfd, EPOLL_CTL_ADD, d->hold_fd, &ev) < 0) {
+		hold_fail(d, SD_HOLD_FAIL_CONNECT, "epoll", errno);
+		return;
+	}
+	hold_write(d);
+}
+
+/* carpd's socket is ready: the rest of the request, or (the end of) its answer. */
+static void on_hold(struct sd_daemon *d, uint32_t events)
+{
+	char old[sizeof(d->hold.instance)];
+	ssize_t n;
+	int ev;
+
+	if (d->hold_fd < 0)
+		return;
+	if ((events & EPOLLOUT) && d->hold_out_off < d->hold_out_len) {
+		hold_write(d);
+		if (d->hold_fd < 0)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (;;) {
+		n = recv(d->hold_fd, d->hold_in + d->hold_in_len,
+		         sizeof(d->hold_in) - d->hold_in_len, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return; /* more to come */
+		if (n < 0) {
+			hold_fail(d, SD_HOLD_FAIL_CONNECT, "read", errno);
+			return;
+		}
+		if (n == 0)
+			break; /* carpd closes after its answer */
+		d->hold_in_len += (size_t)n;
+		if (d->hold_in_len == sizeof(d->hold_in)) {
+			hold_fail(d, SD_HOLD_FAIL_BADANSWER, "answer", EMSGSIZE);
+			return;
+		}
+	}
+	memcpy(old, d->hold.instance, sizeof(old));
+	ev = sd_hold_answered(&d->hold, d->hold_in, d->hold_in_len, sd_now());
+	hold_close(d);
+	hold_log(d, ev, old);
+}
+
+/*
+ * Once a loop turn: the level wanted is the engine's demotion (32 while its
+ * join bulk runs, else 0); a change is stated at once, the same value every
+ * SD_HOLD_PERIOD; an answer overdue is given up.
+ */
+static void hold_tick(struct sd_daemon *d, rd_time_t now)
+{
+	if (!d->hold_on)
+		return;
+	if (d->hold.inflight && d->hold.deadline <= now) {
+		hold_close(d);
+		hold_log(d, sd_hold_expire(&d->hold, now), NULL);
+	}
+	sd_hold_want(&d->hold, rd_sync_engine_demotion(d->eng), now);
+	hold_send(d, now);
+}
+
+/*
+ * At exit: if carpd may hold a value > 0 of ours, state 0 and wait up to
+ * SD_HOLD_TIMEOUT for the answer (best effort: without it the hold lapses
+ * SD_HOLD_TTL seconds after our last statement).
+ */
+static void hold_release(struct sd_daemon *d)
+{
+	rd_time_t now = sd_now(), end = now + SD_HOLD_TIMEOUT;
+
+	if (!d->hold_on || !sd_hold_release_owed(&d->hold))
+		return;
+	hold_close(d);
+	sd_hold_stop(&d->hold, now);
+	hold_send(d, now);
+	while (d->hold_fd >= 0 && (now = sd_now()) < end) {
+		struct pollfd p = {.fd = d->hold_fd, .events = POLLIN};
+
+		if (d->hold_out_off < d->hold_out_len)
+			p.events |= POLLOUT;
+		if (poll(&p, 1, (int)((end - now) / RD_MSEC) + 1) < 0 && errno != EINTR)
+			break;
+		on_hold(d, (p.revents & POLLIN ? EPOLLIN : 0) |
+		               (p.revents & POLLOUT ? EPOLLOUT : 0) |
+		               (p.revents & POLLHUP ? EPOLLHUP : 0) |
+		               (p.revents & POLLERR ? EPOLLERR : 0));
+	}
+	if (d->hold_fd >= 0) {
+		hold_close(d);
+		sd_hold_failed(&d->hold, SD_HOLD_FAIL_TIMEOUT, "no answer within 1 s", sd_now());
+	}
+	if (d->hold.stated == 0 && d->hold.streak == 0 && d->hold.applied == 0)
+		dm_log(LOG_NOTICE, "carpd at %s: hold %s %s released", d->cfg.carpd_control,
+		       SD_HOLD_HOLDER, d->hold.group);
+	else
+		dm_log(
+		    LOG_WARNING,
+		    "carpd at %s: release of hold %s %s not confirmed (%s): it lapses %d s after "
+		    "the last statement",
+		    d->cfg.carpd_control, SD_HOLD_HOLDER, d->hold.group, d->hold.last_error,
+		    SD_HOLD_TTL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -150,14 +324,13 @@ static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 	io_send(user, pkt, len); /* raw pfsync; the secure channel is the engine's own */
 }
 
+/* A join bulk starts or ends; the hold on carpd follows the level (hold_tick). */
 static void eng_demote(void *user, int delta, rd_time_t now)
 {
-	struct sd_daemon *d = user;
-
+	(void)user;
 	(void)now;
-	d->demoted += delta;
-	dm_log(LOG_NOTICE, "bulk update %s: demotion %+d", delta > 0 ? "started" : "ended", delta);
-	carpd_demote(d, delta);
+	dm_log(LOG_NOTICE, "join bulk update %s: demotion %+d", delta > 0 ? "started" : "ended",
+	       delta);
 }
 
 static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
@@ -393,6 +566,73 @@ static const char *sd_stat_name(int i)
 	return sd_stat_names[i];
 }
 
+/* An int of the hold that is -1 until carpd first answered: null then. */
+static void json_int_or_null(struct dm_buf *b, const char *name, int v)
+{
+	if (v < 0)
+		dm_buf_printf(b, "\"%s\":null,", name);
+	else
+		dm_buf_printf(b, "\"%s\":%d,", name, v);
+}
+
+/* "carpd":{...}, the hold on carpd and its counters (followed by a comma). */
+static void json_hold(struct sd_daemon *d, struct dm_buf *b)
+{
+	const struct sd_hold *h = &d->hold;
+
+	if (!d->hold_on) {
+		dm_buf_printf(b, "\"carpd\":{\"control\":null},");
+		return;
+	}
+	dm_buf_printf(b, "\"carpd\":{\"control\":");
+	dm_buf_json_str(b, d->cfg.carpd_control);
+	dm_buf_printf(b, ",\"holder\":\"%s\",\"group\":", SD_HOLD_HOLDER);
+	dm_buf_json_str(b, h->group);
+	dm_buf_printf(b, ",\"wanted\":%d,", h->wanted);
+	json_int_or_null(b, "stated", h->stated);
+	json_int_or_null(b, "applied", h->applied);
+	dm_buf_printf(b, "\"confirmed\":%s,\"in_flight\":%s,\"failing\":%u,\"instance\":",
+	              h->confirmed ? "true" : "false", h->inflight ? "true" : "false", h->streak);
+	if (h->instance[0] != '\0')
+		dm_buf_json_str(b, h->instance);
+	else
+		dm_buf_printf(b, "null");
+	dm_buf_printf(b, ",");
+	json_int_or_null(b, "masters", h->masters);
+	dm_buf_printf(b, "\"last_error\":");
+	if (h->last_error[0] != '\0')
+		dm_buf_json_str(b, h->last_error);
+	else
+		dm_buf_printf(b, "null");
+	for (int i = 0; i < SD_HOLD_STAT_MAX; i++)
+		dm_buf_printf(b, ",\"%s\":%llu", sd_hold_stat_name(i),
+		              (unsigned long long)h->stats[i]);
+	dm_buf_printf(b, "},");
+}
+
+static void text_hold(struct sd_daemon *d, struct dm_buf *b)
+{
+	const struct sd_hold *h = &d->hold;
+
+	if (!d->hold_on) {
+		dm_buf_printf(b, "carpd hold: none (no carpd-control)\n");
+		return;
+	}
+	dm_buf_printf(b, "carpd hold: %s %s on %s: wanted %d", SD_HOLD_HOLDER, h->group,
+	              d->cfg.carpd_control, h->wanted);
+	if (h->applied >= 0)
+		dm_buf_printf(b, ", applied %d%s, carpd instance %s, %d vhost(s) MASTER",
+		              h->applied, h->confirmed ? " (confirmed)" : " (not confirmed)",
+		              h->instance, h->masters);
+	else
+		dm_buf_printf(b, ", never confirmed");
+	dm_buf_printf(b, "\n");
+	if (h->last_error[0] != '\0')
+		dm_buf_printf(b, "carpd hold: last error: %s%s\n", h->last_error,
+		              h->streak > 0 ? " (failing now)" : "");
+	text_counters(b, "carpd", h->stats, SD_HOLD_STAT_MAX, sd_hold_stat_name);
+}
+
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
@@ -402,13 +642,15 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
+	int demotion = rd_sync_engine_demotion(d->eng);
 
 	if (json) {
 		dm_buf_printf(&b, "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":", mode,
 		              d->creatorid);
 		dm_buf_json_str(&b, d->cfg.ifname);
 		dm_buf_printf(&b, ",\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
-		              rd_state_count(d->t), bulk ? "true" : "false", d->demoted);
+		              rd_state_count(d->t), bulk ? "true" : "false", demotion);
+		json_hold(d, &b);
 		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name, true);
 		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name,
@@ -422,7 +664,10 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	} else {
 		dm_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
 		              d->creatorid, rd_state_count(d->t),
-		              bulk ? ", bulk update running" : "");
+		              !bulk          ? ""
+		              : demotion > 0 ? ", join bulk update running"
+		                             : ", repair bulk update running");
+		text_hold(d, &b);
 		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name);
 		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name);
@@ -442,10 +687,11 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	return 0;
 }
 
+/* An operator's bulk: a repair, which never demotes (this node serves with its states). */
 int sd_daemon_bulk(struct sd_daemon *d, char **out)
 {
-	rd_sync_engine_bulk_request(d->eng, sd_now());
-	*out = strdup("bulk update requested\n");
+	rd_sync_engine_bulk_repair(d->eng, sd_now());
+	*out = strdup("bulk update requested (a repair: no demotion)\n");
 	return 0;
 }
 
@@ -475,6 +721,8 @@ static void arm_timer(struct sd_daemon *d)
 	if (e < next)
 		next = e;
 	if (d->ch != NULL && (e = rd_sync_channel_next_timeout(d->ch)) < next)
+		next = e;
+	if (d->hold_on && (e = sd_hold_next(&d->hold)) < next)
 		next = e;
 	/* Engine time to the timerfd's clock; the earliest is at least 1 (not NEVER). */
 	dm_loop_arm(&d->loop, next > SD_TIME_BASE ? next - SD_TIME_BASE : 0);
@@ -536,6 +784,9 @@ static void on_event(void *user, struct dm_watch *w, uint32_t events)
 	case SD_W_CT:
 		on_ct_readable(d);
 		break;
+	case SD_W_HOLD:
+		on_hold(d, events);
+		break;
 	}
 }
 
@@ -549,6 +800,7 @@ int sd_daemon_run(struct sd_daemon *d)
 	int n;
 
 	while (!d->quitting) {
+		hold_tick(d, sd_now());
 		arm_timer(d);
 		update_out(d);
 		n = dm_loop_wait(&d->loop, d->ctl, -1, on_event, d);
@@ -563,6 +815,7 @@ int sd_daemon_run(struct sd_daemon *d)
 	/* Send what is queued before leaving (deletes of the last moments). */
 	rd_sync_engine_flush(d->eng, sd_now());
 	rd_io_sync_flush(d->io);
+	hold_release(d);
 	return 0;
 }
 
@@ -676,6 +929,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	d->loop.epfd = d->loop.tfd = d->loop.sfd = -1;
 	d->wio.kind = SD_W_IO;
 	d->wct.kind = SD_W_CT;
+	d->whold.kind = SD_W_HOLD;
+	d->hold_fd = -1;
 	*out = d;
 
 	if (d->cfg.ifname[0] != '\0' && (d->ifindex = if_nametoindex(d->cfg.ifname)) == 0) {
@@ -760,6 +1015,10 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	if (rc < 0)
 		return rc;
 
+	/* The group was checked with the configuration (sd_config_check). */
+	if (d->cfg.carpd_control != NULL &&
+	    sd_hold_init(&d->hold, d->cfg.demote_group, sd_now()) == 0)
+		d->hold_on = true;
 	rd_state_iter_init(&d->sweep);
 	d->sweep_due = sd_now() + SWEEP_TICK;
 	/*
@@ -787,6 +1046,7 @@ void sd_daemon_free(struct sd_daemon *d)
 		return;
 	/* Leaving changes nothing in the kernel: the states stay for whoever takes over. */
 	d->local = true;
+	hold_close(d);
 	dm_control_close(d->ctl);
 	sd_ct_close(d->ct);
 	d->ct = NULL;

@@ -49,8 +49,8 @@ struct sd_config {
 	bool bulk;           /* ask the peers for their states at start (default) */
 	bool check_ttl;      /* secure mode: refuse TTL != 255 too */
 	bool apply;          /* apply peers' states to the kernel (default) */
-	char *carpd_control; /* carpd's control socket for demotions, or NULL */
-	char *demote_group;  /* carpd demotion group (default "pfsync") */
+	char *carpd_control; /* carpd's control socket: hold syncd there (hold.h), or NULL */
+	char *demote_group;  /* the carpd group held (NULL: SD_HOLD_GROUP, "carp") */
 	char *control;       /* our control socket (owned) */
 	char *config_file;   /* --config, or NULL (owned) */
 	bool daemonize;
@@ -143,6 +143,7 @@ int sd_daemon_bulk(struct sd_daemon *d, char **out);
 enum sd_watch_kind {
 	SD_W_IO = DM_W_USER,
 	SD_W_CT,
+	SD_W_HOLD, /* the connection of a hold request to carpd */
 };
 
 /* The longest request line syncd reads, with its line end and a NUL. */

@@ -9,7 +9,8 @@
 
 /*
  * rd_sync_channel_bind - route ch's DATA to e (rd_sync_engine_input) and
- * its `lost` to rd_sync_engine_bulk_request; e NULL unbinds. Returns 0, or
+ * its `lost` to rd_sync_engine_bulk_repair (a repair never demotes); e NULL
+ * unbinds. Returns 0, or
  * RD_ERR_INVAL when ch already carries another engine.
  */
 int rd_sync_channel_bind(struct rd_sync_channel *ch, struct rd_sync_engine *e);

@@ -136,7 +136,7 @@ static struct slot *ring_find(struct rd_sync_channel *ch, uint64_t seq)
 static void notify_lost(struct rd_sync_channel *ch, uint32_t peer, rd_time_t now)
 {
 	if (ch->eng != NULL)
-		rd_sync_engine_bulk_request(ch->eng, now);
+		rd_sync_engine_bulk_repair(ch->eng, now);
 	if (ch->cfg.cbs.lost != NULL)
 		ch->cfg.cbs.lost(ch->cfg.user, peer, now);
 }

@@ -97,6 +97,11 @@ struct rd_sync_engine {
 	int breq;
 	unsigned breq_tries;
 	rd_time_t breq_due;
+	/*
+	 * The running request includes a join (rd_sync_engine_bulk_request):
+	 * its demotion is held until the request ends, whatever repairs
+	 * restarted it meanwhile. A repair alone never sets it.
+	 */
 	bool demoted;
 	/*
 	 * Bulks being received (BUS START seen, END not yet). While one runs,
@@ -112,11 +117,12 @@ struct rd_sync_engine {
 	size_t nbulks;
 	rd_time_t bulk_end;
 
-	bool applying;   /* table events caused by our own imports are not ours */
-	bool inputting;  /* inside rd_sync_engine_input (no nesting: see sync.h) */
-	int sending;     /* inside cbs.send: the packet buffer is in use */
-	bool breq_later; /* a bulk request asked for from inside cbs.send */
-	bool urgent_in;  /* input produced answers to send */
+	bool applying;        /* table events caused by our own imports are not ours */
+	bool inputting;       /* inside rd_sync_engine_input (no nesting: see sync.h) */
+	int sending;          /* inside cbs.send: the packet buffer is in use */
+	bool breq_later;      /* a bulk request asked for from inside cbs.send */
+	bool breq_later_join; /* ... and it (or one of them) was a join */
+	bool urgent_in;       /* input produced answers to send */
 	uint8_t *pkt;
 	struct rd_pfsync_builder b;
 	struct in_item *batch; /* IN_BATCH items */
@@ -554,7 +560,8 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
 		}
 	}
 	emit(e, now);
-	e->flush_due = RD_TIME_NEVER;
+	/* A bulk request asked from inside that send is made at the next tick. */
+	e->flush_due = e->breq_later ? now : RD_TIME_NEVER;
 }
 
 /* ---- deferrals ----------------------------------------------------- */
@@ -944,13 +951,16 @@ static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 	}
 }
 
+/* Our bulk request ended (ok: BUS END) or failed: a join's demotion goes. */
 static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 {
+	bool was = e->demoted;
+
 	e->breq = BREQ_NONE;
 	e->stats[ok ? RD_SYNC_ENG_BULK_OK : RD_SYNC_ENG_BULK_FAIL]++;
-	if (e->demoted && e->cfg.cbs.demote != NULL)
+	e->demoted = false; /* before the callback: rd_sync_engine_demotion says 0 in it */
+	if (was && e->cfg.cbs.demote != NULL)
 		e->cfg.cbs.demote(e->cfg.user, -e->cfg.demotion, now);
-	e->demoted = false;
 }
 
 /*
@@ -1226,26 +1236,51 @@ static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
 	e->breq_due = now + e->cfg.bulk_req_interval;
 }
 
-void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
+/*
+ * Starts (or restarts) our bulk request. `join`: we lack the peers' states,
+ * so hold the demotion until the request ends; a repair (join false) never
+ * demotes, and a repair while a join runs leaves the join's demotion held.
+ */
+static void bulk_ask(struct rd_sync_engine *e, bool join, rd_time_t now)
 {
 	if (e->sending) {
 		/* Called back from our own send (e.g. a channel's lost): later. */
 		e->breq_later = true;
+		e->breq_later_join = e->breq_later_join || join;
 		e->flush_due = now;
 		return;
 	}
+	join = join || e->breq_later_join;
 	e->breq_later = false;
+	e->breq_later_join = false;
 	/* A request while one runs restarts it: what was received may have
 	 * holes, so no bulk seen so far may be reconciled against. */
 	if (e->nbulks > 0)
 		e->bulk_end = now;
 	e->nbulks = 0;
-	if (!e->demoted && e->cfg.cbs.demote != NULL)
-		e->cfg.cbs.demote(e->cfg.user, e->cfg.demotion, now);
-	e->demoted = true;
+	if (join && !e->demoted) {
+		e->demoted = true;
+		if (e->cfg.cbs.demote != NULL)
+			e->cfg.cbs.demote(e->cfg.user, e->cfg.demotion, now);
+	}
 	e->breq = BREQ_SENT;
 	e->breq_tries = 0;
 	send_bulk_req(e, now);
+}
+
+void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
+{
+	bulk_ask(e, true, now);
+}
+
+void rd_sync_engine_bulk_repair(struct rd_sync_engine *e, rd_time_t now)
+{
+	bulk_ask(e, false, now);
+}
+
+int rd_sync_engine_demotion(const struct rd_sync_engine *e)
+{
+	return e->demoted ? e->cfg.demotion : 0;
 }
 
 bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e)
@@ -1262,7 +1297,7 @@ void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now)
 	bulks_expire(e, now);
 	tombstones_expire(e, now);
 	if (e->breq_later)
-		rd_sync_engine_bulk_request(e, now);
+		bulk_ask(e, false, now); /* a join among the deferred keeps its flag */
 	while (e->ndefers > 0 && e->defers[0].deadline <= now)
 		defer_drop(e, 0, false, now);
 	if (e->breq == BREQ_SENT && e->breq_due <= now) {

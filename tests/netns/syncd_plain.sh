@@ -19,10 +19,12 @@ in_ns A conntrack -I -p tcp -s 10.1.0.1 -d 10.2.0.1 --sport 41000 --dport 443 \
 wait_ct B "ESTABLISHED src=10.1.0.1 dst=10.2.0.1 sport=41000 dport=443" 3 ||
 	fail "plain mode: the entry inserted on A did not reach B: $(in_ns B conntrack -L 2>&1)"
 ok "plain mode: conntrack -I on A, the same entry in B's kernel"
-# B's start-up bulk asked a carpd that is not there to demote (+32, then -32).
-[ "$(sstat B daemon demote_failed)" -ge 1 ] || fail "demotion requests to an absent carpd: not counted"
-grep -q "demote +32 not delivered" "$T_DIR/B.log" || fail "no log line for the undelivered demotion"
-ok "demotion requests to an absent carpd: logged and counted demote_failed"
+# B's hold on a carpd that is not there: logged once, counted, retried.
+[ "$(sstat B carpd hold_unreachable)" -ge 1 ] || fail "hold requests to an absent carpd: not counted"
+[ "$(sstat B carpd hold_failed)" -ge 1 ] || fail "hold requests to an absent carpd: hold_failed not counted"
+[ "$(grep -c "hold syncd carp .* not confirmed: connect" "$T_DIR/B.log")" = 1 ] ||
+	fail "the failing hold on an absent carpd is not logged exactly once: $(grep hold "$T_DIR/B.log")"
+ok "hold requests to an absent carpd: logged once, counted hold_failed / hold_unreachable"
 
 bad0=$(sstat B transport badttl)
 inject_pfsync E 10.77.0.2 64

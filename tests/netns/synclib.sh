@@ -78,3 +78,23 @@ s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, int(sys.argv[2]))
 s.sendto(pkt, (sys.argv[1], 0))
 EOF
 }
+
+# start_syncd_in NS TAG [args...]: syncd in namespace NS with its control
+# socket $T_DIR/TAG.sock and log TAG.log (sets PID_TAG): for a namespace that
+# also runs a carpd, whose socket and log take NS's name. sstat TAG reads it.
+start_syncd_in() {
+	local name=$1 tag=$2
+	shift 2
+	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$tag.sock" -f none -d "$@" \
+		>"$T_DIR/$tag.log" 2>&1 &
+	local pid=$!
+	T_PIDS+=("$pid")
+	eval "PID_$tag=$pid"
+	local i
+	for i in $(seq 50); do
+		[ -S "$T_DIR/$tag.sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || fail "syncd $tag in $name exited at start"
+		sleep 0.05
+	done
+	fail "syncd $tag in $name: no control socket"
+}

@@ -35,6 +35,7 @@ struct node {
 	struct rd_state_table *t;
 	struct rd_sync_engine *e;
 	int demotion;
+	unsigned demote_up, demote_down; /* cbs.demote calls with delta > 0, < 0 */
 	uint64_t released[16];
 	bool released_acked[16];
 	size_t nreleased;
@@ -57,11 +58,21 @@ static void on_event(void *user, struct rd_state *st, int ev, int why, rd_time_t
 		rd_sync_engine_state_event(nd->e, st, ev, why, now);
 }
 
+/* When set, on_send asks for a bulk (1 join, 2 repair) once, from inside cbs.send. */
+static int ask_in_send;
+
 static void on_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 {
 	struct node *nd = user;
 	struct net *net = nd->net;
-	(void)now;
+	if (ask_in_send != 0) {
+		int what = ask_in_send;
+		ask_in_send = 0;
+		if (what == 1)
+			rd_sync_engine_bulk_request(nd->e, now);
+		else
+			rd_sync_engine_bulk_repair(nd->e, now);
+	}
 	ck_assert_uint_lt(net->nq, QMAX);
 	ck_assert_uint_le(len, sizeof(net->q[0].buf));
 	net->q[net->nq].from = nd->idx;
@@ -75,6 +86,12 @@ static void on_demote(void *user, int delta, rd_time_t now)
 	struct node *nd = user;
 	(void)now;
 	nd->demotion += delta;
+	if (delta > 0)
+		nd->demote_up++;
+	else
+		nd->demote_down++;
+	/* The level the engine reports is already the new one. */
+	ck_assert_int_eq(rd_sync_engine_demotion(nd->e), nd->demotion);
 }
 
 /* When set, on_release tries to give this packet to the engine again. */
@@ -467,7 +484,7 @@ START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
 	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
 	net->drop_all = false;
 	ck_assert_uint_eq(rd_state_count(b->t), 4);
-	rd_sync_engine_bulk_request(b->e, 7 * RD_SEC);
+	rd_sync_engine_bulk_repair(b->e, 7 * RD_SEC); /* b holds the states: a repair */
 	net_run(net, 7 * RD_SEC, 8 * RD_SEC);
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_RECONCILED), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 3); /* a's two and b's own */
@@ -507,7 +524,7 @@ START_TEST(second_bulk_reconciles_a_state_the_first_bulk_carried)
 	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
 	net->drop_all = false;
 	ck_assert_uint_eq(rd_state_count(b->t), 3);
-	rd_sync_engine_bulk_request(b->e, 7 * RD_SEC);
+	rd_sync_engine_bulk_repair(b->e, 7 * RD_SEC); /* b holds the states: a repair */
 	net_run(net, 7 * RD_SEC, 8 * RD_SEC);
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_RECONCILED), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 2);
@@ -690,6 +707,200 @@ START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_PKTS_OUT), 12);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_FAIL), 1);
 	ck_assert_int_eq(a->demotion, 0);
+	net_free(net);
+}
+END_TEST
+
+/* ---- join (demotes) and repair (never demotes) ---- */
+
+/* b holds states of a already; a repair asked by b brings a's table back without demoting b. */
+START_TEST(repair_never_calls_demote)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	for (uint32_t i = 0; i < 20; i++)
+		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 20);
+	rd_sync_engine_bulk_repair(b->e, 4 * RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(b->e));
+	ck_assert_int_eq(rd_sync_engine_demotion(b->e), 0);
+	net_run(net, 4 * RD_SEC, 5 * RD_SEC);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_SENT), 20);
+	/* A repair without any answer fails, and still demotes nothing. */
+	net->drop_all = true;
+	rd_sync_engine_bulk_repair(b->e, 6 * RD_SEC);
+	net_run(net, 6 * RD_SEC, 40 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(b->demote_up + b->demote_down, 0);
+	ck_assert_uint_eq(a->demote_up + a->demote_down, 0);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(join_demotes_once_and_undemotes_once_on_bus_end)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	udp_state(a, 5000, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	ck_assert_int_eq(rd_sync_engine_demotion(b->e), 32);
+	/* A second join while the first runs restarts it, demotes no further. */
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_int_eq(b->demotion, 32);
+	net_run(net, 2 * RD_SEC + RD_MSEC, 3 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 1);
+	ck_assert_int_eq(b->demotion, 0);
+	ck_assert_int_eq(rd_sync_engine_demotion(b->e), 0);
+	/* a answered the bulk: it never demoted. */
+	ck_assert_uint_eq(a->demote_up + a->demote_down, 0);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(join_undemotes_once_on_failure)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+
+	rd_sync_engine_bulk_request(a->e, 0);
+	ck_assert_uint_eq(a->demote_up, 1);
+	net_run(net, 0, 30 * RD_SEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(a->demote_up, 1);
+	ck_assert_uint_eq(a->demote_down, 1);
+	ck_assert_int_eq(rd_sync_engine_demotion(a->e), 0);
+	net_free(net);
+}
+END_TEST
+
+/* A join whose BUS START came but whose BUS END never does: bulk_timeout ends it, undemoted once.
+ */
+START_TEST(join_undemotes_once_when_the_bulk_times_out)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg m;
+	uint8_t buf[200];
+
+	rd_sync_engine_bulk_request(b->e, RD_SEC);
+	net->nq = 0;
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_BUS;
+	m.u.bus.creatorid = rd_state_creatorid(a->t);
+	m.u.bus.status = RD_PFSYNC_BUS_START;
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &m), 0);
+	size_t len = rd_pfsync_builder_finish(&bld);
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, RD_SEC + RD_MSEC), 0);
+	net->drop_all = true;
+	net_run(net, RD_SEC + RD_MSEC, 70 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 1);
+	net_free(net);
+}
+END_TEST
+
+/* Repairs while a join runs (the newcomer hears a new peer): the join's demotion stays until the
+ * end. */
+START_TEST(repair_during_join_keeps_the_join_demotion_until_it_ends)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	udp_state(a, 5000, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	net->drop_all = true; /* no answer for now */
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 2 * RD_SEC + 500 * RD_MSEC);
+	rd_sync_engine_bulk_repair(b->e, 2 * RD_SEC + 500 * RD_MSEC);
+	ck_assert_int_eq(rd_sync_engine_demotion(b->e), 32);
+	net_run(net, 2 * RD_SEC + 500 * RD_MSEC, 6 * RD_SEC);
+	rd_sync_engine_bulk_repair(b->e, 6 * RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(b->e));
+	ck_assert_int_eq(b->demotion, 32);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 0);
+	net->drop_all = false;
+	net_run(net, 6 * RD_SEC, 7 * RD_SEC);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 1);
+	ck_assert_int_eq(b->demotion, 0);
+	net_free(net);
+}
+END_TEST
+
+/* A join while a repair runs demotes at once, and the merged request undemotes once. */
+START_TEST(join_during_repair_demotes)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	udp_state(a, 5000, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	net->drop_all = true;
+	rd_sync_engine_bulk_repair(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
+	ck_assert_int_eq(b->demotion, 0);
+	rd_sync_engine_bulk_request(b->e, 3 * RD_SEC);
+	ck_assert_int_eq(b->demotion, 32);
+	ck_assert_int_eq(rd_sync_engine_demotion(b->e), 32);
+	rd_sync_engine_bulk_repair(b->e, 3 * RD_SEC + RD_MSEC);
+	ck_assert_int_eq(b->demotion, 32);
+	net->drop_all = false;
+	net_run(net, 3 * RD_SEC + RD_MSEC, 5 * RD_SEC);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 1);
+	ck_assert_int_eq(b->demotion, 0);
+	net_free(net);
+}
+END_TEST
+
+/* Asked from inside cbs.send, a request waits for the next tick; a join among them still demotes.
+ */
+START_TEST(requests_from_inside_send_keep_join_or_repair)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	/* A repair asked from inside send: made at the next tick, no demotion. */
+	udp_state(b, 5000, RD_SEC);
+	ask_in_send = 2;
+	rd_sync_engine_flush(b->e, RD_SEC);
+	ck_assert_int_eq(ask_in_send, 0);
+	ck_assert(rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), RD_SEC);
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(b->demote_up + b->demote_down, 0);
+	/* A join asked from inside send: demotes when it is made, undemotes at its end. */
+	udp_state(b, 5001, 3 * RD_SEC);
+	ask_in_send = 1;
+	rd_sync_engine_flush(b->e, 3 * RD_SEC);
+	ck_assert_uint_eq(b->demote_up, 0);
+	rd_sync_engine_tick(b->e, 3 * RD_SEC);
+	ck_assert_uint_eq(b->demote_up, 1);
+	net_run(net, 3 * RD_SEC, 4 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 2);
+	ck_assert_uint_eq(b->demote_down, 1);
+	ck_assert_uint_eq(a->demote_up + a->demote_down, 0);
 	net_free(net);
 }
 END_TEST
@@ -1143,6 +1354,62 @@ static void env_exchange(struct rd_sync_channel *ca, struct rd_sync_channel *cb,
 	}
 }
 
+static unsigned sec_demote_calls;
+
+static void sec_on_demote(void *user, int delta, rd_time_t now)
+{
+	(void)user;
+	(void)delta;
+	(void)now;
+	sec_demote_calls++;
+}
+
+/*
+ * The channel's `lost` (here: a new peer, whose past is unknown) makes a
+ * repair: the node asks for the bulk but never demotes itself for it (a
+ * running master hearing a newcomer must not step back).
+ */
+START_TEST(channel_lost_makes_a_repair_that_never_demotes)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
+	struct rd_sync_channel *ca = sec_channel(0x11, 0), *cb = sec_channel(0x22, 0);
+	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine *ea, *eb = NULL;
+	int rc;
+
+	ea = sec_engine(ta, ca, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	ec.table = tb;
+	ec.channel = cb;
+	ec.cbs.demote = sec_on_demote;
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &eb), 0);
+	sec_demote_calls = 0;
+	envq.n = 0;
+	rd_sync_channel_tick(ca, RD_SEC); /* a's HELLO: a new peer for b */
+	env_pump(0x11, cb, RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(eb));
+	ck_assert_int_eq(rd_sync_engine_demotion(eb), 0);
+	for (rd_time_t now = RD_SEC; now < 8 * RD_SEC && rd_sync_engine_bulk_pending(eb);
+	     now += RD_MSEC) {
+		rd_sync_channel_tick(ca, now);
+		rd_sync_channel_tick(cb, now);
+		rd_sync_engine_tick(ea, now);
+		rd_sync_engine_tick(eb, now);
+		env_exchange(ca, cb, now);
+	}
+	/* Both asked (each heard a new peer); neither demoted. */
+	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(rd_sync_engine_stats(ea)[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(sec_demote_calls, 0);
+	rd_sync_engine_free(ea);
+	rd_sync_engine_free(eb);
+	rd_sync_channel_free(ca);
+	rd_sync_channel_free(cb);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
 /*
  * A channel whose whole window (min(resend_slots, hold_slots)) is within
  * the 32 packets kept for live changes still answers a bulk: one packet at
@@ -1497,6 +1764,13 @@ static Suite *suite(void)
 	tcase_add_test(c, marks_of_an_old_bulk_do_not_count_in_a_later_one);
 	tcase_add_test(c, bulk_copy_of_a_buried_state_stays_out);
 	tcase_add_test(c, bulk_request_without_answer_gives_up_and_undemotes);
+	tcase_add_test(c, repair_never_calls_demote);
+	tcase_add_test(c, join_demotes_once_and_undemotes_once_on_bus_end);
+	tcase_add_test(c, join_undemotes_once_on_failure);
+	tcase_add_test(c, join_undemotes_once_when_the_bulk_times_out);
+	tcase_add_test(c, repair_during_join_keeps_the_join_demotion_until_it_ends);
+	tcase_add_test(c, join_during_repair_demotes);
+	tcase_add_test(c, requests_from_inside_send_keep_join_or_repair);
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);
 	tcase_add_test(c, refused_packet_changes_nothing);
@@ -1511,6 +1785,7 @@ static Suite *suite(void)
 	tcase_add_test(c, engine_without_send_callback_or_channel_is_refused);
 	tcase_add_test(c, engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk);
 	tcase_add_test(c, bulk_over_a_channel_with_a_window_of_16_completes);
+	tcase_add_test(c, channel_lost_makes_a_repair_that_never_demotes);
 	tcase_add_test(c, deferred_packet_held_until_exactly_the_timeout_and_counted_defer_timeout);
 	tcase_add_test(c, deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked);
 	suite_add_tcase(s, c);

@@ -288,11 +288,12 @@ struct rd_sync_channel_cbs {
 	 * lost - we miss DATA `peer` sent that cannot be recovered any more
 	 * (it left our window, or the peer no longer holds it), or `peer` is
 	 * new to us (what it sent before is unknown). The sync engine answers
-	 * with a bulk update request. DATA of ours a peer misses for good
+	 * with a repair bulk request (rd_sync_engine_bulk_repair: it never
+	 * demotes). DATA of ours a peer misses for good
 	 * (resends exhausted, resend buffer full) is counted (GAVEUP,
 	 * EVICTED) and announced by a HELLO; that peer's channel then calls
 	 * its own `lost`. With a carried engine (rd_sync_engine_cfg.channel)
-	 * the bulk update request is already made when this is called.
+	 * the repair request is already made when this is called.
 	 * Optional.
 	 */
 	void (*lost)(void *user, uint32_t peer, rd_time_t now);
@@ -415,10 +416,14 @@ size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
  *    newer state at once), deletes, clears; an update of an unknown state
  *    asks for it with UPD_REQ; states applied from a peer are never sent
  *    back as our own changes;
- *  - bulk update: rd_sync_engine_bulk_request asks the peers (UPD_REQ 0/0)
- *    for their tables and holds a CARP demotion (+32) until BUS END arrives
- *    or the retries fail; a peer's request is answered with BUS START, every
- *    state as UPD, and BUS END, paced by bulk_packets per bulk_interval;
+ *  - bulk update: we ask the peers (UPD_REQ 0/0) for their tables, either
+ *    to JOIN (rd_sync_engine_bulk_request, at start: we lack their states,
+ *    so a CARP demotion (+32) is held until BUS END arrives or the retries
+ *    fail) or to REPAIR (rd_sync_engine_bulk_repair: messages lost for
+ *    good, the sync link back, an operator's request; we already hold the
+ *    states and serve with them, so nothing is demoted); a peer's request
+ *    is answered with BUS START, every state as UPD, and BUS END, paced by
+ *    bulk_packets per bulk_interval (answering never demotes either);
  *  - defer: rd_sync_engine_defer holds a new state's first packet until a
  *    peer's INS_ACK, an update of the state, or 20 ms.
  *
@@ -444,8 +449,14 @@ struct rd_sync_engine_cbs {
 	 */
 	void (*send)(void *user, const uint8_t *pkt, size_t len, rd_time_t now);
 	/*
-	 * demote - adjust the CARP demotion counter by delta (+32 while a bulk
-	 * update we asked for runs, -32 when it ends or fails). Optional.
+	 * demote - adjust the CARP demotion counter by delta: +demotion when a
+	 * JOIN bulk request starts (rd_sync_engine_bulk_request while no join
+	 * runs), -demotion when the request ends (BUS END) or fails. Called at
+	 * most once each way per join; never for a repair
+	 * (rd_sync_engine_bulk_repair) nor for answering a peer's request.
+	 * rd_sync_engine_demotion already gives the new level inside the call.
+	 * Edge-based: a level-based holder (syncd's carpd hold) may instead
+	 * poll rd_sync_engine_demotion. Optional.
 	 */
 	void (*demote)(void *user, int delta, rd_time_t now);
 	/*
@@ -523,7 +534,8 @@ struct rd_sync_engine_cfg {
 	 * used by syncd, the simulation and the benchmark alike: packets go
 	 * out by rd_sync_channel_send (a failure is logged), the channel's
 	 * DATA goes to rd_sync_engine_input (a refusal is logged at debug
-	 * level), its `lost` makes a bulk update request, mtu 0 means
+	 * level), its `lost` makes a repair bulk request
+	 * (rd_sync_engine_bulk_repair: no demotion), mtu 0 means
 	 * rd_sync_channel_payload_max (a larger mtu is refused), and
 	 * bulk_reconcile is on, and bulk answers are paced by the
 	 * channel's room (rd_sync_channel_room) unless cbs.room is set. A channel carries one
@@ -602,18 +614,46 @@ void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now);
 void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
 
 /*
- * rd_sync_engine_bulk_request - ask the peers for a bulk update: demote by
- * `demotion`, send UPD_REQ 0/0, resend every bulk_req_interval up to
- * bulk_req_tries times; BUS END (or failure) undemotes. Call at start-up,
- * when the sync link comes back, and when a raw transport lost messages for
- * good (a secure channel carrying the engine makes this call itself when
- * it reports `lost`). A call while a request runs restarts it (the
- * demotion is held once).
+ * rd_sync_engine_bulk_request - JOIN: ask the peers for a bulk update
+ * because this node lacks their states (at start-up). Demotes by
+ * `demotion` (cbs.demote +demotion, unless a join already holds it), sends
+ * UPD_REQ 0/0, resends it every bulk_req_interval up to bulk_req_tries
+ * times; BUS END, or the retries or bulk_timeout running out, ends the
+ * request and undemotes (cbs.demote -demotion) once. A call while any
+ * request runs restarts it (what arrived so far may have holes) and holds
+ * the demotion if a repair was running. Only a node without the states
+ * should hold itself back: use rd_sync_engine_bulk_repair for every other
+ * reason. Called from inside cbs.send, the request is made at the next
+ * rd_sync_engine_tick (rd_sync_engine_next_timeout returns `now`).
  */
 void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
 
-/* rd_sync_engine_bulk_pending - true while a bulk update we asked for runs. */
+/*
+ * rd_sync_engine_bulk_repair - REPAIR: ask the peers for a bulk update
+ * without ever demoting: this node holds states and may be serving with
+ * them (a running master, a peer answering a newcomer). Use it when
+ * messages were lost for good (a secure channel carrying the engine calls
+ * it itself on `lost`), when the sync link comes back, and on an
+ * operator's request. Same retries and end as a join. A repair while a
+ * join runs restarts the request and keeps the join's demotion until the
+ * request ends; it never adds one. Called from inside cbs.send: as
+ * rd_sync_engine_bulk_request.
+ */
+void rd_sync_engine_bulk_repair(struct rd_sync_engine *e, rd_time_t now);
+
+/*
+ * rd_sync_engine_bulk_pending - true while a bulk update we asked for
+ * (join or repair) runs.
+ */
 bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e);
+
+/*
+ * rd_sync_engine_demotion - the demotion the engine holds now: `demotion`
+ * (default 32) while a join bulk request runs (from the +demotion call of
+ * cbs.demote to the -demotion one), else 0; never non-zero for a repair.
+ * The level a hold-based holder states (syncd's `hold syncd carp VALUE`).
+ */
+int rd_sync_engine_demotion(const struct rd_sync_engine *e);
 
 /*
  * rd_sync_engine_defer - hold the first packet of the new local state st
