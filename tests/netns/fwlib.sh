@@ -1,0 +1,367 @@
+# Two firewalls that act as one, in network namespaces; sourced by the
+# fw_*.sh tests and scripts/demo-fw.sh (on top of synclib.sh and lib.sh).
+#
+#   C (client 10.10.0.100, gw 10.10.0.1)
+#   |
+#   LB: LAN bridge br0 ----------- lan 10.10.0.2 [F1] wan 10.20.0.2 ----.
+#   |                   \                          | sync 10.30.0.1     |
+#   |                    `-------- lan 10.10.0.3 [F2] wan 10.20.0.3 ----+ WB: WAN bridge br0
+#                                                  | sync 10.30.0.2     |
+#                                   (F1 sync <-> F2 sync: one veth)     S (server 10.20.0.100,
+#                                                                          10.10/24 via 10.20.0.1)
+#
+# Each firewall forwards with a stateful nftables policy (nf_conntrack_tcp_loose
+# 0; established and related accepted, invalid TCP answered with a reset, new
+# connections from the LAN accepted), runs one carpd (--config: the LAN vhost
+# 10 with 10.10.0.1 and the WAN vhost 20 with 10.20.0.1; carpd manages the
+# addresses) and one syncd (secure mode on the sync link, carpd-control
+# pointing at its carpd). Daemons: $T_DIR/FN-carpd.{sock,log,conf},
+# $T_DIR/FN-syncd.{sock,log}; PIDs in FW_PID[FN-carpd] and FW_PID[FN-syncd].
+#
+# The streams, the monitor and the drawing are fw_stream.py and fw_report.py.
+. "$(dirname "${BASH_SOURCE[0]}")/synclib.sh"
+FW_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+LAN_VIP=10.10.0.1
+WAN_VIP=10.20.0.1
+# Timing of both vhosts; F1 is preferred. Both preempt (OpenBSD's
+# net.inet.carp.preempt is set on both firewalls of a pair).
+FW_ADVBASE=${FW_ADVBASE:-1}
+FW_SKEW_F1=${FW_SKEW_F1:-0}
+FW_SKEW_F2=${FW_SKEW_F2:-100}
+FW_PASS=fw-pass-42
+declare -A FW_PID=()
+declare -A FW_IP=([F1-lan]=10.10.0.2 [F1-wan]=10.20.0.2 [F1-sync]=10.30.0.1
+	[F2-lan]=10.10.0.3 [F2-wan]=10.20.0.3 [F2-sync]=10.30.0.2)
+FW_EVENTS=$T_DIR/events
+: >"$FW_EVENTS"
+
+# fw_port FN lan|wan: the bridge-side name of FN's veth on that bridge.
+fw_port() {
+	case $2 in
+	lan) echo "l${1#F}-$$" ;;
+	wan) echo "w${1#F}-$$" ;;
+	esac
+}
+fw_bridge() { [ "$1" = lan ] && echo LB || echo WB; }
+
+# fw_ns_add NAME: an empty namespace with lo up, no DAD.
+fw_ns_add() {
+	ip netns add "$(ns "$1")" || fail "cannot create namespace $1"
+	T_NS+=("$(ns "$1")")
+	in_ns "$1" ip link set lo up
+	in_ns "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+# fw_veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, both ends up.
+fw_veth() {
+	ip link add "$2" netns "$(ns "$1")" type veth peer name "$4" netns "$(ns "$3")" ||
+		fail "cannot create veth $1/$2 - $3/$4"
+	in_ns "$1" ip link set "$2" up
+	in_ns "$3" ip link set "$4" up
+}
+
+# fw_topology: root, the tools, and the whole network above with the nftables
+# policy on both firewalls (no daemons yet).
+fw_topology() {
+	require_netns
+	require_cmd conntrack nft /usr/bin/python3 "$SYNCD"
+	local b f
+	for b in LB WB; do
+		fw_ns_add $b
+		in_ns $b ip link add br0 type bridge
+		# No multicast snooping: the bridge floods CARP like a plain switch.
+		in_ns $b ip link set br0 type bridge mcast_snooping 0
+		in_ns $b ip link set br0 up
+	done
+	fw_ns_add C
+	fw_ns_add S
+	fw_veth C eth0 LB "lc-$$"
+	fw_veth S eth0 WB "ws-$$"
+	in_ns LB ip link set "lc-$$" master br0
+	in_ns WB ip link set "ws-$$" master br0
+	in_ns C ip addr add 10.10.0.100/24 dev eth0
+	in_ns C ip route add default via $LAN_VIP
+	in_ns S ip addr add 10.20.0.100/24 dev eth0
+	in_ns S ip route add 10.10.0.0/24 via $WAN_VIP
+	# The fake flows of fw_load_states end on the server: drop them quietly
+	# (no ICMP back, and no conntrack in S: this rule has no ct expression).
+	in_ns S nft -f - <<'EOF' || fail "nft on S"
+table inet s {
+	chain in {
+		type filter hook input priority 0;
+		udp dport 1-65535 drop
+	}
+}
+EOF
+	for f in F1 F2; do
+		fw_ns_add $f
+		fw_veth $f lan LB "$(fw_port $f lan)"
+		fw_veth $f wan WB "$(fw_port $f wan)"
+		in_ns LB ip link set "$(fw_port $f lan)" master br0
+		in_ns WB ip link set "$(fw_port $f wan)" master br0
+	done
+	ip link add sync netns "$(ns F1)" type veth peer name sync netns "$(ns F2)" ||
+		fail "cannot create the sync link"
+	for f in F1 F2; do
+		in_ns $f ip link set sync up
+		for i in lan wan sync; do
+			in_ns $f ip addr add "${FW_IP[$f-$i]}/24" dev $i
+		done
+		fw_sysctl $f
+		fw_nft $f
+	done
+	"$REDUNDCTL" sync genkey "$T_DIR/sync.key" >/dev/null || fail "redundctl sync genkey"
+}
+
+fw_sysctl() {
+	in_ns "$1" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward on $1"
+	# Fake UDP flows (fw_load_states) must outlive the test.
+	in_ns "$1" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=600 \
+		net.netfilter.nf_conntrack_udp_timeout_stream=600 || fail "conntrack sysctls on $1"
+}
+
+# fw_nft FN: the stateful forward policy. A TCP segment without a state is
+# invalid (loose 0: no pick-up of a connection in the middle) and is answered
+# with a reset, so a firewall that forwards before it holds the states kills
+# the streams instead of stalling them. The counters are read by fw_resets.
+fw_nft() {
+	in_ns "$1" nft -f - <<'EOF' || fail "nft on $1"
+table inet fw {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		ct state invalid meta l4proto tcp counter reject with tcp reset
+		ct state invalid counter drop
+		iifname "lan" ct state new accept
+	}
+}
+EOF
+	# Set after the ruleset: nf_conntrack is loaded (and its sysctls exist) by then.
+	in_ns "$1" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || fail "tcp_loose on $1"
+}
+
+# fw_resets FN: the TCP resets FN's policy sent so far.
+fw_resets() {
+	in_ns "$1" nft list chain inet fw forward 2>/dev/null |
+		awk '/reject with tcp reset/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# fw_conf FN: FN's carpd configuration ($T_DIR/FN-carpd.conf).
+fw_conf() {
+	local skew
+	[ "$1" = F1 ] && skew=$FW_SKEW_F1 || skew=$FW_SKEW_F2
+	cat >"$T_DIR/$1-carpd.conf" <<EOF
+vhost lan 10
+  pass $FW_PASS
+  addr $LAN_VIP/24
+  advbase $FW_ADVBASE
+  advskew $skew
+  preempt
+vhost wan 20
+  pass $FW_PASS
+  addr $WAN_VIP/24
+  advbase $FW_ADVBASE
+  advskew $skew
+  preempt
+${FW_CARPD_CONF_EXTRA:-}
+EOF
+}
+
+# fw_daemon FN carpd|syncd [args...]: start one daemon in FN without waiting.
+# Not through in_ns: $! must be the daemon itself (ip netns exec execs it).
+fw_daemon() {
+	local f=$1 d=$2 bin
+	shift 2
+	case $d in
+	carpd)
+		bin=$CARPD
+		fw_conf "$f"
+		set -- --config "$T_DIR/$f-carpd.conf" "$@"
+		;;
+	syncd)
+		bin=$SYNCD
+		set -- -i sync -k "$T_DIR/sync.key" --carpd-control "$T_DIR/$f-carpd.sock" \
+			${FW_SYNCD_DEBUG:+-d} "$@"
+		;;
+	esac
+	rm -f "$T_DIR/$f-$d.sock"
+	echo "==== $(date +%s.%N) start" >>"$T_DIR/$f-$d.log"
+	ip netns exec "$(ns "$f")" "$bin" --control "$T_DIR/$f-$d.sock" -f none "$@" \
+		>>"$T_DIR/$f-$d.log" 2>&1 &
+	FW_PID[$f-$d]=$!
+	T_PIDS+=($!)
+}
+
+# fw_wait_sock FN carpd|syncd: until that daemon listens (5 s).
+fw_wait_sock() {
+	local i pid=${FW_PID[$1-$2]}
+	for i in $(seq 100); do
+		[ -S "$T_DIR/$1-$2.sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || fail "$2 in $1 exited at start"
+		sleep 0.05
+	done
+	fail "$2 in $1: no control socket"
+}
+
+# fw_start FN [ORDER...]: start FN's daemons back to back in ORDER (default
+# carpd syncd; "carpd" alone: no syncd), as systemd starts them, then wait
+# until both listen.
+fw_start() {
+	local f=$1 d
+	shift
+	[ $# -gt 0 ] || set -- carpd syncd
+	for d in "$@"; do
+		fw_daemon "$f" "$d"
+	done
+	for d in "$@"; do
+		fw_wait_sock "$f" "$d"
+	done
+}
+
+# fw_signal FN SIG DAEMON...: signal FN's daemons and reap them.
+fw_signal() {
+	local f=$1 sig=$2 d pid
+	shift 2
+	for d in "$@"; do
+		pid=${FW_PID[$f-$d]:-}
+		[ -n "$pid" ] || continue
+		kill -"$sig" "$pid" 2>/dev/null
+	done
+	for d in "$@"; do
+		pid=${FW_PID[$f-$d]:-}
+		[ -n "$pid" ] || continue
+		wait "$pid" 2>/dev/null
+		unset "FW_PID[$f-$d]"
+	done
+}
+
+# fw_event LABEL: mark the time of an event for the timeline and the drawing.
+fw_event() {
+	echo "$(date +%s.%N) $*" >>"$FW_EVENTS"
+}
+
+# fw_link FN lan|wan down|up: carrier loss (or its end) on FN's interface,
+# from the bridge side as when a cable is pulled.
+fw_link() {
+	in_ns "$(fw_bridge "$2")" ip link set "$(fw_port "$1" "$2")" "$3" || fail "link $1 $2 $3"
+}
+
+# fw_power_off FN: FN crashes: its daemons die (SIGKILL) and at the same
+# instant its links go dark (no frames in or out), as when power is lost.
+fw_power_off() {
+	local pids=() d
+	for d in carpd syncd; do
+		[ -n "${FW_PID[$1-$d]:-}" ] && pids+=("${FW_PID[$1-$d]}")
+	done
+	[ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null
+	fw_link "$1" lan down
+	fw_link "$1" wan down
+	in_ns "$1" ip link set sync down
+	for d in carpd syncd; do
+		[ -n "${FW_PID[$1-$d]:-}" ] && wait "${FW_PID[$1-$d]}" 2>/dev/null
+		unset "FW_PID[$1-$d]"
+	done
+}
+
+# fw_power_on FN [ORDER...]: FN boots: what a reboot loses is gone (its
+# conntrack table, the virtual addresses), its links come up, and its daemons
+# start together in ORDER (see fw_start).
+fw_power_on() {
+	local f=$1
+	shift
+	in_ns "$f" conntrack -F >/dev/null 2>&1
+	in_ns "$f" ip addr del $LAN_VIP/24 dev lan 2>/dev/null
+	in_ns "$f" ip addr del $WAN_VIP/24 dev wan 2>/dev/null
+	in_ns "$f" ip link set sync up
+	fw_link "$f" lan up
+	fw_link "$f" wan up
+	fw_start "$f" "$@"
+}
+
+# fw_holds FN ADDR: whether FN carries ADDR.
+fw_holds() {
+	in_ns "$1" ip -o -4 addr show | grep -qw "inet $2/24"
+}
+
+# fw_wait_holds FN SECONDS ADDR...: until FN carries every ADDR.
+fw_wait_holds() {
+	local f=$1 secs=$2 a i miss
+	shift 2
+	for i in $(seq $((secs * 20))); do
+		miss=0
+		for a in "$@"; do
+			fw_holds "$f" "$a" || miss=1
+		done
+		[ $miss = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# fw_count FN: FN's conntrack entries.
+fw_count() {
+	in_ns "$1" cat /proc/sys/net/netfilter/nf_conntrack_count
+}
+
+# fw_sync_stat FN SECTION COUNTER|-: a value of FN's `redundctl sync status --json`.
+fw_sync_stat() {
+	"$REDUNDCTL" --control "$T_DIR/$1-syncd.sock" sync status --json 2>/dev/null |
+		/usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d[sys.argv[1]] if sys.argv[2] == "-" else d[sys.argv[1]].get(sys.argv[2], 0))' "$2" "$3"
+}
+
+# fw_load_states N: N fake UDP flows from the client through the firewall
+# that holds the LAN address (one datagram each, distinct port pairs, dropped
+# by the server), so that firewall's conntrack table gains N entries quickly.
+fw_load_states() {
+	ip netns exec "$(ns C)" /usr/bin/python3 - "$1" <<'EOF' || fail "loading states"
+import socket, sys, time
+n = int(sys.argv[1])
+socks = {}
+t = time.monotonic()
+for i in range(n):
+    sport = 30000 + i // 50000
+    if sport not in socks:
+        socks[sport] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        socks[sport].bind(("10.10.0.100", sport))
+    socks[sport].sendto(b"x", ("10.20.0.100", 10000 + i % 50000))
+    if i % 2000 == 1999:  # about 100,000 a second: the ctnetlink events keep up
+        d = t + (i + 1) / 100000 - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+EOF
+}
+
+# fw_streams_start N [ARGS...]: N TCP streams from C to S through the virtual
+# addresses, and the monitor of both firewalls (fw_stream.py); returns when
+# every stream carries data. Output: $T_DIR/run.json at fw_streams_stop.
+fw_streams_start() {
+	local n=$1 i
+	shift
+	rm -f "$T_DIR/ready"
+	nice -n -10 /usr/bin/python3 "$FW_DIR/fw_stream.py" --streams "$n" --prefix "$T_ID-" \
+		--ready "$T_DIR/ready" --events "$FW_EVENTS" --out "$T_DIR/run.json" \
+		--carpd F1="$T_DIR/F1-carpd.sock" --carpd F2="$T_DIR/F2-carpd.sock" "$@" \
+		>"$T_DIR/stream.log" 2>&1 &
+	FW_STREAM_PID=$!
+	T_PIDS+=($!)
+	for i in $(seq 200); do
+		[ -f "$T_DIR/ready" ] && return 0
+		kill -0 $FW_STREAM_PID 2>/dev/null || fail "fw_stream.py exited: $(cat "$T_DIR/stream.log")"
+		sleep 0.05
+	done
+	fail "the streams did not start within 10 s: $(cat "$T_DIR/stream.log")"
+}
+
+fw_streams_stop() {
+	kill -INT "$FW_STREAM_PID" 2>/dev/null
+	wait "$FW_STREAM_PID" || fail "fw_stream.py failed: $(tail -5 "$T_DIR/stream.log")"
+}
+
+# fw_check ARGS...: fw_report.py check on the run (prints ok/FAIL lines; fails the test on FAIL).
+fw_check() {
+	/usr/bin/python3 "$FW_DIR/fw_report.py" check "$T_DIR/run.json" "$@" || fail "fw_report.py check $*"
+}
