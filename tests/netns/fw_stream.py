@@ -294,6 +294,8 @@ def main():
     ap.add_argument("--chunk", type=int, default=500, help="bytes a chunk")
     ap.add_argument("--bin", type=float, default=0.05, help="throughput bin, seconds")
     ap.add_argument("--ready", help="file created once every stream carries data")
+    ap.add_argument("--status", help="file rewritten every 100 ms: 'TIME FLOWING DEAD' (streams "
+                    "that received data in the last 200 ms, streams dead)")
     ap.add_argument("--events", help="file of 'EPOCH LABEL' lines, read at the end")
     ap.add_argument("--out", required=True)
     ap.add_argument("--title", default="")
@@ -367,6 +369,7 @@ def main():
     due = [(t0 + a.period * i / a.streams, i) for i in range(a.streams)]
     heapq.heapify(due)
     next_ct = t0
+    next_status = t0
     last_ct = None
     t_ready = None
 
@@ -407,6 +410,14 @@ def main():
             if when <= now:  # fell behind (the process was not scheduled): skip, do not burst
                 when = now + a.period
             heapq.heappush(due, (when, i))
+        if a.status and now >= next_status:
+            flowing = sum(1 for s in streams if s.dead_at is None and s.last_rx is not None
+                          and now - s.last_rx < 0.2)
+            dead = sum(1 for s in streams if s.dead_at is not None)
+            with open(a.status + ".tmp", "w") as f:
+                f.write(f"{now:.3f} {flowing} {dead}\n")
+            os.replace(a.status + ".tmp", a.status)
+            next_status = now + 0.1
         if now >= next_ct:
             counts = [f.count() for f in fws]
             if counts != last_ct or now - result["ct"][-1][0] >= 1.0:
@@ -482,7 +493,7 @@ def main():
         with open(a.events) as f:
             for line in f:
                 ts, _, label = line.strip().partition(" ")
-                if ts:
+                if ts and t0 <= float(ts) <= t_end:  # the events of this run only
                     events.append([float(ts), label])
     result["events"] = events
     out = []

@@ -35,6 +35,8 @@ declare -A FW_IP=([F1-lan]=10.10.0.2 [F1-wan]=10.20.0.2 [F1-sync]=10.30.0.1
 	[F2-lan]=10.10.0.3 [F2-wan]=10.20.0.3 [F2-sync]=10.30.0.2)
 FW_EVENTS=$T_DIR/events
 : >"$FW_EVENTS"
+# The name of the current run of streams: $T_DIR/$FW_RUN.json, .svg, -stream.log.
+FW_RUN=run
 
 # fw_port FN lan|wan: the bridge-side name of FN's veth on that bridge.
 fw_port() {
@@ -151,7 +153,12 @@ fw_resets() {
 fw_conf() {
 	local skew
 	[ "$1" = F1 ] && skew=$FW_SKEW_F1 || skew=$FW_SKEW_F2
-	cat >"$T_DIR/$1-carpd.conf" <<EOF
+	{
+		# Without syncd nobody releases a start-up hold: carpd(8) says to turn it off.
+		if [ "${FW_NO_SYNCD:-0}" = 1 ] && fw_carpd_has startup-demote; then
+			echo "startup-demote 0"
+		fi
+		cat <<EOF
 vhost lan 10
   pass $FW_PASS
   addr $LAN_VIP/24
@@ -164,8 +171,13 @@ vhost wan 20
   advbase $FW_ADVBASE
   advskew $skew
   preempt
-${FW_CARPD_CONF_EXTRA:-}
 EOF
+	} >"$T_DIR/$1-carpd.conf"
+}
+
+# fw_carpd_has KEYWORD: whether this carpd knows a configuration keyword (its --help names it).
+fw_carpd_has() {
+	"$CARPD" --help 2>&1 | grep -q -- "$1"
 }
 
 # fw_daemon FN carpd|syncd [args...]: start one daemon in FN without waiting.
@@ -205,12 +217,14 @@ fw_wait_sock() {
 }
 
 # fw_start FN [ORDER...]: start FN's daemons back to back in ORDER (default
-# carpd syncd; "carpd" alone: no syncd), as systemd starts them, then wait
-# until both listen.
+# carpd syncd, or carpd alone with FW_NO_SYNCD=1), as systemd starts them,
+# then wait until both listen.
 fw_start() {
 	local f=$1 d
 	shift
-	[ $# -gt 0 ] || set -- carpd syncd
+	if [ $# = 0 ]; then
+		[ "${FW_NO_SYNCD:-0}" = 1 ] && set -- carpd || set -- carpd syncd
+	fi
 	for d in "$@"; do
 		fw_daemon "$f" "$d"
 	done
@@ -284,19 +298,32 @@ fw_holds() {
 	in_ns "$1" ip -o -4 addr show | grep -qw "inet $2/24"
 }
 
-# fw_wait_holds FN SECONDS ADDR...: until FN carries every ADDR.
-fw_wait_holds() {
-	local f=$1 secs=$2 a i miss
-	shift 2
-	for i in $(seq $((secs * 20))); do
-		miss=0
-		for a in "$@"; do
-			fw_holds "$f" "$a" || miss=1
-		done
-		[ $miss = 0 ] && return 0
+# fw_until SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or SECONDS
+# have passed (1), however long CMD itself takes.
+fw_until() {
+	local end=$(($(date +%s%N) + ${1%.*} * 1000000000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%N)" -lt $end ] || return 1
 		sleep 0.05
 	done
-	return 1
+}
+
+# fw_holds_all FN ADDR...: whether FN carries every ADDR.
+fw_holds_all() {
+	local f=$1 a
+	shift
+	for a in "$@"; do
+		fw_holds "$f" "$a" || return 1
+	done
+}
+
+# fw_wait_holds FN SECONDS ADDR...: until FN carries every ADDR.
+fw_wait_holds() {
+	local f=$1 secs=$2
+	shift 2
+	fw_until "$secs" fw_holds_all "$f" "$@"
 }
 
 # fw_count FN: FN's conntrack entries.
@@ -313,17 +340,20 @@ d = json.load(sys.stdin)
 print(d[sys.argv[1]] if sys.argv[2] == "-" else d[sys.argv[1]].get(sys.argv[2], 0))' "$2" "$3"
 }
 
-# fw_load_states N: N fake UDP flows from the client through the firewall
-# that holds the LAN address (one datagram each, distinct port pairs, dropped
-# by the server), so that firewall's conntrack table gains N entries quickly.
+# fw_load_states N [SPORT]: N fake UDP flows from the client through the
+# firewall that holds the LAN address (one datagram each from source port
+# SPORT, default 30000, one more port each 50,000 flows; distinct destination
+# ports; dropped by the server), so that firewall's conntrack table gains N
+# entries quickly.
 fw_load_states() {
-	ip netns exec "$(ns C)" /usr/bin/python3 - "$1" <<'EOF' || fail "loading states"
+	ip netns exec "$(ns C)" /usr/bin/python3 - "$1" "${2:-30000}" <<'EOF' || fail "loading states"
 import socket, sys, time
 n = int(sys.argv[1])
+base = int(sys.argv[2])
 socks = {}
 t = time.monotonic()
 for i in range(n):
-    sport = 30000 + i // 50000
+    sport = base + i // 50000
     if sport not in socks:
         socks[sport] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         socks[sport].bind(("10.10.0.100", sport))
@@ -341,27 +371,110 @@ EOF
 fw_streams_start() {
 	local n=$1 i
 	shift
-	rm -f "$T_DIR/ready"
+	FW_STREAMS=$n
+	rm -f "$T_DIR/ready" "$T_DIR/status"
 	nice -n -10 /usr/bin/python3 "$FW_DIR/fw_stream.py" --streams "$n" --prefix "$T_ID-" \
-		--ready "$T_DIR/ready" --events "$FW_EVENTS" --out "$T_DIR/run.json" \
+		--ready "$T_DIR/ready" --status "$T_DIR/status" --events "$FW_EVENTS" \
+		--out "$T_DIR/$FW_RUN.json" \
 		--carpd F1="$T_DIR/F1-carpd.sock" --carpd F2="$T_DIR/F2-carpd.sock" "$@" \
-		>"$T_DIR/stream.log" 2>&1 &
+		>"$T_DIR/$FW_RUN-stream.log" 2>&1 &
 	FW_STREAM_PID=$!
 	T_PIDS+=($!)
 	for i in $(seq 200); do
 		[ -f "$T_DIR/ready" ] && return 0
-		kill -0 $FW_STREAM_PID 2>/dev/null || fail "fw_stream.py exited: $(cat "$T_DIR/stream.log")"
+		kill -0 $FW_STREAM_PID 2>/dev/null || fail "fw_stream.py exited: $(cat "$T_DIR/$FW_RUN-stream.log")"
 		sleep 0.05
 	done
-	fail "the streams did not start within 10 s: $(cat "$T_DIR/stream.log")"
+	fail "the streams did not start within 10 s: $(cat "$T_DIR/$FW_RUN-stream.log")"
+}
+
+# fw_flowing: whether every living stream received data in the last 200 ms.
+fw_flowing() {
+	local t n dead
+	read -r t n dead <"$T_DIR/status" 2>/dev/null || return 1
+	[ "$n" = $((FW_STREAMS - dead)) ]
+}
+
+# fw_wait_flowing SECONDS: until every stream carries data again (TCP backs
+# off during an outage: its next retransmission may come seconds after the
+# path is back). Returns 1 (and says so) if not within SECONDS.
+fw_wait_flowing() {
+	fw_until "$1" fw_flowing && return 0
+	echo "not every stream carries data after $1 s: $(cat "$T_DIR/status" 2>/dev/null) (time flowing dead)"
+	return 1
 }
 
 fw_streams_stop() {
 	kill -INT "$FW_STREAM_PID" 2>/dev/null
-	wait "$FW_STREAM_PID" || fail "fw_stream.py failed: $(tail -5 "$T_DIR/stream.log")"
+	wait "$FW_STREAM_PID" || fail "fw_stream.py failed: $(tail -5 "$T_DIR/$FW_RUN-stream.log")"
 }
 
-# fw_check ARGS...: fw_report.py check on the run (prints ok/FAIL lines; fails the test on FAIL).
+# fw_check ARGS...: one fw_report.py check on the run: prints ok or FAIL and the
+# evidence; on FAIL, FW_FAILED counts it (fw_verdict fails the test at the end).
+FW_FAILED=0
 fw_check() {
-	/usr/bin/python3 "$FW_DIR/fw_report.py" check "$T_DIR/run.json" "$@" || fail "fw_report.py check $*"
+	/usr/bin/python3 "$FW_DIR/fw_report.py" check "$T_DIR/$FW_RUN.json" "$@" ||
+		FW_FAILED=$((FW_FAILED + 1))
+}
+
+# fw_verdict: fail the test if a check failed (with the logs), else exit 0.
+fw_verdict() {
+	[ "$FW_FAILED" = 0 ] || fail "$FW_FAILED check(s) failed (see above; drawings: $T_DIR/*.svg)"
+	exit 0
+}
+
+# fw_master_down: FN2's master-down interval in seconds (3 of its advertisement
+# intervals; 1/256 s when advbase and advskew are both 0).
+fw_master_down() {
+	awk -v b="$FW_ADVBASE" -v k="$FW_SKEW_F2" 'BEGIN {
+		i = b + k / 256; if (i == 0) i = 1 / 256; printf "%.4f", 3 * i }'
+}
+
+# fw_interval FN: FN's advertisement interval in seconds.
+fw_interval() {
+	local k
+	[ "$1" = F1 ] && k=$FW_SKEW_F1 || k=$FW_SKEW_F2
+	awk -v b="$FW_ADVBASE" -v k="$k" 'BEGIN { i = b + k / 256; if (i == 0) i = 1 / 256; printf "%.4f", i }'
+}
+
+# fw_vhost FN VHID: the state of FN's vhost VHID (DOWN when carpd does not answer).
+fw_vhost() { state "$1-carpd" "$2"; }
+
+# fw_wait_vhost FN VHID STATE SECONDS: until FN's vhost VHID is in STATE.
+fw_is_vhost() { [ "$(fw_vhost "$1" "$2")" = "$3" ]; }
+fw_wait_vhost() { fw_until "$4" fw_is_vhost "$1" "$2" "$3"; }
+
+# fw_wait_bulk FN SECONDS: until FN's syncd has no bulk update running.
+fw_bulk_done() { [ "$(fw_sync_stat "$1" bulk_pending - 2>/dev/null)" = False ]; }
+fw_wait_bulk() { fw_until "$2" fw_bulk_done "$1"; }
+
+# fw_pair_up [ORDER...]: F1 starts alone and takes both addresses, then F2
+# starts, becomes BACKUP on both vhosts and (with syncd) ends its bulk update.
+fw_pair_up() {
+	fw_start F1 "$@"
+	fw_wait_holds F1 40 $LAN_VIP $WAN_VIP || fail "F1 alone did not take both addresses in 40 s"
+	fw_start F2 "$@"
+	fw_wait_vhost F2 10 BACKUP 10 && fw_wait_vhost F2 20 BACKUP 10 ||
+		fail "F2 did not become BACKUP on both vhosts"
+	if [ -n "${FW_PID[F2-syncd]:-}" ]; then
+		fw_wait_bulk F2 40 || fail "F2's syncd did not end its bulk update in 40 s"
+	fi
+	fw_holds F1 $LAN_VIP && fw_holds F1 $WAN_VIP || fail "F1 lost an address when F2 started"
+}
+
+# fw_run_streams N [ARGS...]: fw_streams_start with both firewalls' syncd
+# sockets, then 1.5 s: syncd sends a state's updates within 1 s (as pfsync),
+# so a connection younger than that may not be established on the peer yet.
+fw_run_streams() {
+	local n=$1
+	shift
+	fw_streams_start "$n" --syncd F1="$T_DIR/F1-syncd.sock" --syncd F2="$T_DIR/F2-syncd.sock" "$@"
+	sleep 1.5
+}
+
+# fw_finish: stop the streams, print the timeline, draw $T_DIR/run.svg.
+fw_finish() {
+	fw_streams_stop
+	/usr/bin/python3 "$FW_DIR/fw_report.py" timeline "$T_DIR/$FW_RUN.json"
+	/usr/bin/python3 "$FW_DIR/fw_report.py" svg "$T_DIR/$FW_RUN.json" "$T_DIR/$FW_RUN.svg"
 }
