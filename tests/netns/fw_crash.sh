@@ -28,9 +28,7 @@ for f in F1 F2; do
 	in_ns $f ip addr del $LAN_VIP/24 dev lan 2>/dev/null
 	in_ns $f ip addr del $WAN_VIP/24 dev wan 2>/dev/null
 done
-fw_link F1 lan up
-fw_link F1 wan up
-in_ns F1 ip link set sync up
+fw_links F1 up
 export FW_NO_SYNCD=1
 fw_pair_up
 FW_RUN=without-syncd fw_run_streams 50

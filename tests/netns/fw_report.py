@@ -2,7 +2,7 @@
 """Reads the result of fw_stream.py: a timeline, a drawing, and checks.
 
   fw_report.py timeline RUN.json           events, address moves, phases
-  fw_report.py svg RUN.json OUT.svg        the drawing (SVG, no dependency)
+  fw_report.py svg -o OUT.svg RUN.json...  the drawing (SVG, no dependency), runs stacked
   fw_report.py numbers RUN.json            one JSON line per phase
   fw_report.py check RUN.json KIND [...]   one assertion: prints ok/FAIL, exit 1 on FAIL
 
@@ -18,7 +18,7 @@ import re
 import sys
 
 COLORS = {"F1": "#1f77b4", "F2": "#ff7f0e"}
-BOTH = "#d62728"
+BOTH = "#9467bd"
 NONE = "#bbbbbb"
 
 
@@ -226,6 +226,16 @@ def cmd_timeline(run, a):
         mv = "/".join(str(n["moves"][v]) for v in run.vips)
         print(f"{label[:34]:34} {n['longest_stall_ms']:10.0f} ms {n['median_stall_ms']:5.0f} ms"
               f" {n['died']:5}  {mv:>15}  {take}")
+        if a.per_stream and label != "streams running":
+            st = run.stalls(t, end, starting=True)
+            cells = []
+            for s, v in zip(run.streams, st):
+                died = s["dead_at"] is not None and t <= s["dead_at"] < end
+                gone = s["dead_at"] is not None and s["dead_at"] < t
+                cells.append("   ." if gone else "died" if died else f"{v * 1000:4.0f}")
+            print("    longest stall per stream (ms; '0' = under 30 ms):")
+            for i in range(0, len(cells), 16):
+                print("     " + " ".join(cells[i:i + 16]))
     ss = run.self_stalls(run.d["t_ready"], run.t_end)
     if ss:
         t, dur = max(ss, key=lambda x: x[1])
@@ -249,25 +259,29 @@ def esc(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def cmd_svg(run, a):
+W, L, R = 1280, 150, 48
+
+
+def draw(run, y0):
+    """The SVG elements of one run, drawn from y0 down; returns (elements, height)."""
     d = run.d
     t_end = run.rel(run.t_end)
-    W, L, R = 1280, 150, 48
     pw = W - L - R
     x = lambda t: L + pw * max(0.0, min(t, t_end)) / t_end  # noqa: E731
-    out = []
-    y = 58
+    title = d.get("title") or "two firewalls acting as one"
+    out = [f'<text x="{L}" y="{y0 + 20}" class="l" font-weight="bold">{esc(title)}</text>']
+    y = y0 + 58
     top = y
     n = len(run.streams)
-    bins_n = max((len(s["bins"]) for s in run.streams), default=0)
     bw = d["bin"]
+    bins_n = int(t_end / bw) + 1
     nominal = d["chunk"] / d["period"] * bw  # bytes per bin at the steady rate
 
     # 1. Total throughput.
     h_tot = 110
     total = [0] * bins_n
     for s in run.streams:
-        for i, v in enumerate(s["bins"]):
+        for i, v in enumerate(s["bins"][:bins_n]):
             total[i] += v
     peak = max(max(total, default=1), nominal * n * 1.2)
     out.append(f'<text x="{L - 8}" y="{y + 14}" text-anchor="end" class="l">all streams</text>')
@@ -395,22 +409,35 @@ def cmd_svg(run, a):
         out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{c}"/>')
         out.append(f'<text x="{lx + 16}" y="{ly}" class="s">{name}</text>')
         lx += 80
+    out.append(f'<text x="{lx}" y="{ly}" class="s">carpd rows: coloured = MASTER, grey = BACKUP, '
+               f'white = down or INIT</text>')
+    ly += 14
+    lx = L
     died = sum(1 for s in run.streams if s["dead_at"] is not None)
     longest = max((s["max_stall"] for s in run.streams), default=0)
     out.append(f'<text x="{lx + 20}" y="{ly}" class="s">{n} TCP streams, {d["chunk"]} bytes every '
                f'{d["period"] * 1000:.0f} ms each; {died} died; longest stall {longest * 1000:.0f} ms'
                f'</text>')
-    H = ly + 14
-    title = d.get("title") or "two firewalls acting as one"
+    return out, ly + 14 - y0
+
+
+def cmd_svg(runs, a):
+    """One drawing of one or more runs, one above the other."""
+    body = []
+    y = 0
+    for run in runs:
+        out, h = draw(run, y)
+        body += out
+        y += h + 20
+    H = y
     head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
             f'viewBox="0 0 {W} {H}" font-family="DejaVu Sans, Arial, sans-serif">',
             '<style>.l{font-size:12px;fill:#222}.s{font-size:10px;fill:#444}'
-            '.e{font-size:10px;fill:#000}.w{font-size:10px;fill:#fff}.t{font-size:8px;fill:#fff}.td{font-size:8px;fill:#333}'
-            '.grid{stroke:#ddd;stroke-width:0.6}</style>',
-            f'<rect width="{W}" height="{H}" fill="#fff"/>',
-            f'<text x="{L}" y="20" class="l" font-weight="bold">{esc(title)}</text>']
+            '.e{font-size:10px;fill:#000}.w{font-size:10px;fill:#fff}.t{font-size:8px;fill:#fff}'
+            '.td{font-size:8px;fill:#333}.grid{stroke:#ddd;stroke-width:0.6}</style>',
+            f'<rect width="{W}" height="{H}" fill="#fff"/>']
     with open(a.out, "w") as f:
-        f.write("\n".join(head + out + ["</svg>"]) + "\n")
+        f.write("\n".join(head + body + ["</svg>"]) + "\n")
     return 0
 
 
@@ -551,11 +578,12 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("timeline")
     p.add_argument("run")
+    p.add_argument("--per-stream", action="store_true", help="each stream's longest stall per phase")
     p = sub.add_parser("numbers")
     p.add_argument("run")
-    p = sub.add_parser("svg")
-    p.add_argument("run")
-    p.add_argument("out")
+    p = sub.add_parser("svg", help="svg -o OUT.svg RUN.json [RUN.json...] (one above the other)")
+    p.add_argument("-o", dest="out", required=True)
+    p.add_argument("runs", nargs="+")
     p = sub.add_parser("check")
     p.add_argument("run")
     cs = p.add_subparsers(dest="kind", required=True)
@@ -591,12 +619,14 @@ def main():
     c.add_argument("--vhid", type=int, required=True)
     c.add_argument("--within", type=float, required=True)
     a = ap.parse_args()
+    if a.cmd == "svg":
+        return cmd_svg([Run(r) for r in a.runs], a)
     run = Run(a.run)
     if a.cmd == "check":
         return {"survive": chk_survive, "die": chk_die, "stall": chk_stall,
                 "takeover": chk_takeover, "moves": chk_moves, "nomoves": chk_nomoves,
                 "states": chk_states, "masters": chk_masters}[a.kind](run, a)
-    return {"timeline": cmd_timeline, "numbers": cmd_numbers, "svg": cmd_svg}[a.cmd](run, a)
+    return {"timeline": cmd_timeline, "numbers": cmd_numbers}[a.cmd](run, a)
 
 
 if __name__ == "__main__":

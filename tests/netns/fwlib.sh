@@ -261,17 +261,22 @@ fw_link() {
 	in_ns "$(fw_bridge "$2")" ip link set "$(fw_port "$1" "$2")" "$3" || fail "link $1 $2 $3"
 }
 
-# fw_power_off FN: FN crashes: its daemons die (SIGKILL) and at the same
-# instant its links go dark (no frames in or out), as when power is lost.
+# fw_links FN up|down: all of FN's links at once (one rtnetlink batch, so no
+# moment has one link up and another down).
+fw_links() {
+	printf 'link set %s %s\n' lan "$2" wan "$2" sync "$2" | ip -n "$(ns "$1")" -batch - ||
+		fail "links of $1 $2"
+}
+
+# fw_power_off FN: FN crashes: all its links go dark at once (no frames in
+# or out) and its daemons die (SIGKILL) right after, as when power is lost.
 fw_power_off() {
 	local pids=() d
 	for d in carpd syncd; do
 		[ -n "${FW_PID[$1-$d]:-}" ] && pids+=("${FW_PID[$1-$d]}")
 	done
+	fw_links "$1" down
 	[ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null
-	fw_link "$1" lan down
-	fw_link "$1" wan down
-	in_ns "$1" ip link set sync down
 	for d in carpd syncd; do
 		[ -n "${FW_PID[$1-$d]:-}" ] && wait "${FW_PID[$1-$d]}" 2>/dev/null
 		unset "FW_PID[$1-$d]"
@@ -287,9 +292,7 @@ fw_power_on() {
 	in_ns "$f" conntrack -F >/dev/null 2>&1
 	in_ns "$f" ip addr del $LAN_VIP/24 dev lan 2>/dev/null
 	in_ns "$f" ip addr del $WAN_VIP/24 dev wan 2>/dev/null
-	in_ns "$f" ip link set sync up
-	fw_link "$f" lan up
-	fw_link "$f" wan up
+	fw_links "$f" up
 	fw_start "$f" "$@"
 }
 
@@ -476,5 +479,5 @@ fw_run_streams() {
 fw_finish() {
 	fw_streams_stop
 	/usr/bin/python3 "$FW_DIR/fw_report.py" timeline "$T_DIR/$FW_RUN.json"
-	/usr/bin/python3 "$FW_DIR/fw_report.py" svg "$T_DIR/$FW_RUN.json" "$T_DIR/$FW_RUN.svg"
+	/usr/bin/python3 "$FW_DIR/fw_report.py" svg -o "$T_DIR/$FW_RUN.svg" "$T_DIR/$FW_RUN.json"
 }
