@@ -92,12 +92,18 @@ class Run:
             row = r
         return dict(zip(self.fws, row[1:])) if row else {}
 
-    def sole_from(self, vip, t, fw):
-        """The first time >= t from which vip is held by fw alone (for good), or None."""
+    def next_event(self, t):
+        """The time of the first event after t, or the end."""
+        return next((e for e, _ in self.events if e > t), self.t_end)
+
+    def sole_from(self, vip, t, fw, until):
+        """The first time in [t, until] from which vip is held by fw alone up to until, or None."""
         cand = t if self.holders_at(vip, t) == [fw] else None
         for ts, who in self.d["holders"][vip]:
             if ts <= t:
                 continue
+            if ts > until:
+                break
             if who == [fw]:
                 if cand is None:
                     cand = ts
@@ -489,10 +495,11 @@ def chk_stall(run, a):
 
 def chk_takeover(run, a):
     t = run.at(a.frm)
+    until = run.at(a.to) if a.to else run.next_event(t)
     bad = []
     parts = []
     for v in run.vips:
-        s = run.sole_from(v, t, a.fw)
+        s = run.sole_from(v, t, a.fw, until)
         if s is None:
             bad.append(v)
             parts.append(f"{v}: never held by {a.fw} alone (holders {run.d['holders'][v][-3:]})")
@@ -501,7 +508,7 @@ def chk_takeover(run, a):
             if s - t > a.within:
                 bad.append(v)
     return report(not bad, f"{a.fw} alone holds every address within {a.within:.3f} s of "
-                  f"{a.frm}: {', '.join(parts)}")
+                  f"{a.frm} (and until the next event): {', '.join(parts)}")
 
 
 def chk_moves(run, a):
@@ -597,6 +604,7 @@ def main():
     c.add_argument("--max", type=float, required=True)
     c = cs.add_parser("takeover")
     c.add_argument("--from", dest="frm", required=True)
+    c.add_argument("--to", help="default: the next event")
     c.add_argument("--fw", required=True)
     c.add_argument("--within", type=float, required=True)
     c = cs.add_parser("moves")
