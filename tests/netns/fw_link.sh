@@ -24,7 +24,8 @@ fw_event "end"
 sleep 0.2
 fw_finish
 
-fw_check takeover --from "F1 WAN carrier lost" --fw F2 --within "$md"
+# From the moment F1's WAN interface lost carrier (as fw_stream.py saw it in F1).
+fw_check takeover --from "netlink:F1:link wan down" --to "F1 WAN carrier back" --fw F2 --within "$md"
 fw_check moves --from "F1 WAN carrier back" --to end --fw F1 --exactly 1
 fw_check survive
 fw_verdict

@@ -7,7 +7,9 @@
   fw_report.py check RUN.json KIND [...]   one assertion: prints ok/FAIL, exit 1 on FAIL
 
 A time reference REF is an event label (the first event with that label),
-"start", "ready", "end", or one of those followed by +SECONDS or -SECONDS.
+"start", "ready", "end", "netlink:FW:TEXT" (the first change fw_stream.py saw
+in FW, e.g. "netlink:F1:link wan down"), or one of those followed by
++SECONDS or -SECONDS.
 Holding an address means carrying it on an interface that is up with
 carrier. A "move" of an address is a firewall gaining it (a moment with
 both holders in between is part of one move).
@@ -37,6 +39,12 @@ class Run:
     def at(self, ref):
         m = re.fullmatch(r"(.*?)([+-][0-9.]+)?", ref)
         name, off = m.group(1), float(m.group(2) or 0)
+        if name.startswith("netlink:"):  # netlink:FW:TEXT, e.g. netlink:F1:link wan down
+            _, fw, text = name.split(":", 2)
+            ts = [r[0] for r in self.d["netlink"] if r[1] == fw and r[2] == text]
+            if not ts:
+                raise SystemExit(f"no netlink record {text!r} of {fw}")
+            return ts[0] + off
         if name == "start":
             t = self.t0
         elif name == "ready":
@@ -561,6 +569,22 @@ def chk_states(run, a):
                   f"when it takes each address: " + "; ".join(parts))
 
 
+def chk_bulk(run, a):
+    t = run.at(a.at)
+    rec = None
+    for r in run.d["syncd"]:
+        if r[0] > t:
+            break
+        if r[1] == a.fw:
+            rec = r
+    after = next((r for r in run.d["syncd"] if r[0] > t and r[1] == a.fw and r[3] is False), None)
+    ok = rec is not None and rec[3] is True
+    return report(ok, f"{a.fw}'s syncd runs its bulk update at {a.at}: "
+                  + (f"bulk_pending {rec[3]} ({rec[2]} states) reported at {run.rel(rec[0]):.3f} s"
+                     if rec else "no report before")
+                  + (f", done at {run.rel(after[0]):.3f} s" if after else ""))
+
+
 def chk_masters(run, a):
     t = run.at(a.frm)
     t2 = run.at(a.to)
@@ -621,6 +645,9 @@ def main():
     c.add_argument("--fw", required=True)
     c.add_argument("--min", type=int, default=0)
     c.add_argument("--ratio", type=float, default=0.99)
+    c = cs.add_parser("bulk")
+    c.add_argument("--at", required=True)
+    c.add_argument("--fw", required=True)
     c = cs.add_parser("masters")
     c.add_argument("--from", dest="frm", required=True)
     c.add_argument("--to", default="end")
@@ -633,7 +660,7 @@ def main():
     if a.cmd == "check":
         return {"survive": chk_survive, "die": chk_die, "stall": chk_stall,
                 "takeover": chk_takeover, "moves": chk_moves, "nomoves": chk_nomoves,
-                "states": chk_states, "masters": chk_masters}[a.kind](run, a)
+                "states": chk_states, "masters": chk_masters, "bulk": chk_bulk}[a.kind](run, a)
     return {"timeline": cmd_timeline, "numbers": cmd_numbers}[a.cmd](run, a)
 
 
