@@ -274,13 +274,15 @@ fw_links() {
 		fail "links of $1 $2"
 }
 
-# fw_power_off FN: FN crashes: all its links go dark at once (no frames in
-# or out) and its daemons die (SIGKILL) right after, as when power is lost.
+# fw_power_off FN: FN crashes as when power is lost: its daemons freeze
+# (SIGSTOP: they cannot react to what follows), all its links go dark at once
+# (no frames in or out), and the daemons die (SIGKILL).
 fw_power_off() {
 	local pids=() d
 	for d in carpd syncd; do
 		[ -n "${FW_PID[$1-$d]:-}" ] && pids+=("${FW_PID[$1-$d]}")
 	done
+	[ ${#pids[@]} -gt 0 ] && kill -STOP "${pids[@]}" 2>/dev/null
 	fw_links "$1" down
 	[ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null
 	for d in carpd syncd; do
