@@ -3,7 +3,7 @@
 # must fail over: the other firewall holds every address (LAN and WAN)
 # within one master-down interval, and every one of 50 TCP streams through
 # the pair survives. When the carrier returns, the preferred firewall takes
-# each address back exactly once.
+# each address back exactly once and the streams survive that too.
 . "$(dirname "$0")/fwlib.sh"
 fw_topology
 fw_pair_up
@@ -27,5 +27,6 @@ fw_finish
 # From the moment F1's WAN interface lost carrier (as fw_stream.py saw it in F1).
 fw_check takeover --from "netlink:F1:link wan down" --to "F1 WAN carrier back" --fw F2 --within "$md"
 fw_check moves --from "F1 WAN carrier back" --to end --fw F1 --exactly 1
+fw_check survive --until "F1 WAN carrier back"
 fw_check survive
 fw_verdict

@@ -465,18 +465,21 @@ def report(good, text):
 
 
 def chk_survive(run, a):
-    after = run.at(a.after) if a.after else (run.events[-1][0] if run.events else run.d["t_ready"])
-    dead = [s for s in run.streams if s["dead_at"] is not None]
-    silent = [s for s in run.streams if s["dead_at"] is None and
-              (s["last_rx"] is None or s["last_rx"] < max(after, run.t_end - 1.0))]
+    """No stream died before --until (default: the end), and every stream carried
+    data in the second before it (no recorded gap covers that second)."""
+    until = run.at(a.until) if a.until else run.t_end
+    dead = [s for s in run.streams if s["dead_at"] is not None and s["dead_at"] < until]
+    silent = [s for s in run.streams if s not in dead and
+              any(st <= until - 1.0 and st + dur >= until for st, dur in s["stalls"])]
     detail = "; ".join(f"stream {s['id']} died at {run.rel(s['dead_at']):.3f} s ({s['dead_reason']})"
                        for s in dead[:5])
     if silent:
-        detail += "; " + "; ".join(f"stream {s['id']} silent since {run.rel(s['last_rx'] or run.t0):.3f} s"
-                                   for s in silent[:5])
+        detail += "; " + "; ".join(
+            f"stream {s['id']} silent at {run.rel(until):.3f} s"
+            for s in silent[:5])
     return report(not dead and not silent,
                   f"every stream survives: {len(run.streams) - len(dead) - len(silent)} of "
-                  f"{len(run.streams)} alive and carrying data at the end"
+                  f"{len(run.streams)} alive and carrying data at {a.until or 'the end'}"
                   + (f" [{detail}]" if detail else ""))
 
 
@@ -619,7 +622,7 @@ def main():
     p.add_argument("run")
     cs = p.add_subparsers(dest="kind", required=True)
     c = cs.add_parser("survive")
-    c.add_argument("--after")
+    c.add_argument("--until", help="default: the end")
     c = cs.add_parser("die")
     c.add_argument("--after", default="start")
     c = cs.add_parser("stall")
