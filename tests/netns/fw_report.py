@@ -471,12 +471,9 @@ def chk_survive(run, a):
     dead = [s for s in run.streams if s["dead_at"] is not None and s["dead_at"] < until]
     silent = [s for s in run.streams if s not in dead and
               any(st <= until - 1.0 and st + dur >= until for st, dur in s["stalls"])]
-    detail = "; ".join(f"stream {s['id']} died at {run.rel(s['dead_at']):.3f} s ({s['dead_reason']})"
-                       for s in dead[:5])
-    if silent:
-        detail += "; " + "; ".join(
-            f"stream {s['id']} silent at {run.rel(until):.3f} s"
-            for s in silent[:5])
+    detail = "; ".join([f"stream {s['id']} died at {run.rel(s['dead_at']):.3f} s ({s['dead_reason']})"
+                        for s in dead[:5]] +
+                       [f"stream {s['id']} silent at {run.rel(until):.3f} s" for s in silent[:5]])
     return report(not dead and not silent,
                   f"every stream survives: {len(run.streams) - len(dead) - len(silent)} of "
                   f"{len(run.streams)} alive and carrying data at {a.until or 'the end'}"
