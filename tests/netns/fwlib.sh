@@ -306,7 +306,7 @@ fw_power_on() {
 
 # fw_holds FN ADDR: whether FN carries ADDR.
 fw_holds() {
-	in_ns "$1" ip -o -4 addr show | grep -qw "inet $2/24"
+	in_ns "$1" ip -o -4 addr show | grep -qwF "inet $2/24"
 }
 
 # fw_until SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or SECONDS
@@ -384,6 +384,8 @@ fw_streams_start() {
 	shift
 	FW_STREAMS=$n
 	rm -f "$T_DIR/ready" "$T_DIR/status"
+	# Niced up: on a busy machine a late measuring process shows as a stall of
+	# every stream (fw_report.py names the moments it was not scheduled).
 	nice -n -10 /usr/bin/python3 "$FW_DIR/fw_stream.py" --streams "$n" --prefix "$T_ID-" \
 		--ready "$T_DIR/ready" --status "$T_DIR/status" --events "$FW_EVENTS" \
 		--out "$T_DIR/$FW_RUN.json" \
@@ -434,7 +436,7 @@ fw_verdict() {
 	exit 0
 }
 
-# fw_master_down: FN2's master-down interval in seconds (3 of its advertisement
+# fw_master_down: F2's master-down interval in seconds (3 of its advertisement
 # intervals; 1/256 s when advbase and advskew are both 0).
 fw_master_down() {
 	awk -v b="$FW_ADVBASE" -v k="$FW_SKEW_F2" 'BEGIN {
