@@ -570,12 +570,14 @@ def chk_states(run, a):
 
 
 def chk_bulk(run, a):
+    """fw's syncd had a bulk update running at REF: its last answer before REF said so
+    (a poll it did not answer in time says nothing either way)."""
     t = run.at(a.at)
     rec = None
     for r in run.d["syncd"]:
         if r[0] > t:
             break
-        if r[1] == a.fw:
+        if r[1] == a.fw and r[3] is not None:
             rec = r
     after = next((r for r in run.d["syncd"] if r[0] > t and r[1] == a.fw and r[3] is False), None)
     ok = rec is not None and rec[3] is True
