@@ -22,7 +22,7 @@
 #   BUILD_DIR=dir scripts/demo-fw.sh      (default build/; output in build/demo/)
 #   DEMO_STATES=N                         states loaded in act 2 (default 100000)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD_DIR=${BUILD_DIR:-build}
 export CARPD=$PWD/$BUILD_DIR/carpd/carpd SYNCD=$PWD/$BUILD_DIR/syncd/syncd
 export REDUNDCTL=$PWD/$BUILD_DIR/redundctl/redundctl
@@ -59,8 +59,8 @@ holder() {
 	done
 	echo "${h:- nobody}"
 }
-# restart_pair [carpd]: every daemon stopped, both tables emptied, the links up;
-# then the pair starts again (with syncd unless "carpd").
+# restart_pair: every daemon stopped, both tables emptied, the links up; then
+# the pair starts again (without syncd when FW_NO_SYNCD=1).
 restart_pair() {
 	local f
 	fw_signal F1 TERM carpd syncd
@@ -71,7 +71,7 @@ restart_pair() {
 		fw_link $f wan up
 		in_ns $f conntrack -F >/dev/null 2>&1
 	done
-	fw_pair_up "$@"
+	fw_pair_up
 }
 finish_run() {
 	fw_streams_stop
