@@ -232,7 +232,7 @@ ok "--strict-own: A's own TCP entry stays strict, own_liberal 0"
 kill -TERM "$PID_A"
 wait "$PID_A" 2>/dev/null
 start_syncd A -i eth0 -k "$T_DIR/key" --no-bulk
-for i in $(seq 100); do # until A has read its kernel table (after the bulk)
+for _ in $(seq 100); do # until A has read its kernel table (at once: no bulk)
 	grep -q "kernel table read" "$T_DIR/A.log" && break
 	sleep 0.05
 done
