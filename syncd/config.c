@@ -18,6 +18,7 @@
  *   bulk-rate 80000         plain mode: states a second our bulk answers send
  *   no-bulk                 do not ask the peers for their states at start
  *   no-apply                keep peers' states in syncd only (not in the kernel)
+ *   strict-own              leave our own TCP entries strict (no be-liberal flag)
  *   check-ttl               secure mode: refuse TTL != 255 too
  *   carpd-control PATH      hold carpd back while the join bulk runs (a level, re-stated)
  *   demote-group NAME       the carpd group held (default carp: every vhost)
@@ -104,7 +105,8 @@ static const char *const with_arg[] = {
     "group",     "local",         "creatorid",    "mtu",     "limit",      "maxupd",
     "bulk-rate", "carpd-control", "demote-group", "control", "config",
 };
-static const char *const flags[] = {"no-bulk", "no-apply", "check-ttl", "debug", "foreground"};
+static const char *const flags[] = {"no-bulk",   "no-apply", "strict-own",
+                                    "check-ttl", "debug",    "foreground"};
 
 static bool known(const char *key, bool *takes_arg)
 {
@@ -236,6 +238,8 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		cfg->bulk = false;
 	} else if (strcmp(key, "no-apply") == 0) {
 		cfg->apply = false;
+	} else if (strcmp(key, "strict-own") == 0) {
+		cfg->strict_own = true;
 	} else if (strcmp(key, "check-ttl") == 0) {
 		cfg->check_ttl = true;
 	} else if (strcmp(key, "debug") == 0) {
@@ -363,6 +367,9 @@ static void usage(FILE *f)
 	        "      --bulk-rate N       plain mode: bulk states a second (default %u)\n"
 	        "      --no-bulk           no bulk update request at start\n"
 	        "      --no-apply          do not write peers' states to the kernel\n"
+	        "      --strict-own        keep our own TCP entries' window checks (default:\n"
+	        "                          synchronised TCP entries are be-liberal, as the\n"
+	        "                          peers' copies; see syncd(8))\n"
 	        "      --check-ttl         secure mode: refuse TTL != 255\n"
 	        "      --carpd-control P   carpd's control socket (hold during the join bulk)\n"
 	        "      --demote-group G    carpd group held (default carp)\n"
@@ -395,6 +402,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 	    {"demote-group", required_argument, NULL, 1},
 	    {"no-bulk", no_argument, NULL, 1},
 	    {"no-apply", no_argument, NULL, 1},
+	    {"strict-own", no_argument, NULL, 1},
 	    {"check-ttl", no_argument, NULL, 1},
 	    {"control", required_argument, NULL, 's'},
 	    {"daemonize", no_argument, NULL, 'B'},

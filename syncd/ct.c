@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
+#include <linux/netfilter/nf_conntrack_tcp.h>
+
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnfnetlink/libnfnetlink.h>
 
@@ -244,5 +246,37 @@ int sd_ct_get(struct sd_ct *c, const struct rd_state_info *info, struct rd_state
 	nfct_destroy(ct);
 	if (rc == 0 && !c->got)
 		rc = -ENOENT;
+	return rc;
+}
+
+int sd_ct_is_liberal(const struct nf_conntrack *ct)
+{
+	if (!nfct_attr_is_set(ct, ATTR_TCP_FLAGS_ORIG) ||
+	    !nfct_attr_is_set(ct, ATTR_TCP_FLAGS_REPL))
+		return -1;
+	return (nfct_get_attr_u8(ct, ATTR_TCP_FLAGS_ORIG) & IP_CT_TCP_FLAG_BE_LIBERAL) &&
+	       (nfct_get_attr_u8(ct, ATTR_TCP_FLAGS_REPL) & IP_CT_TCP_FLAG_BE_LIBERAL);
+}
+
+int sd_ct_set_liberal(struct sd_ct *c, const struct rd_state_info *info)
+{
+	const uint8_t f = IP_CT_TCP_FLAG_BE_LIBERAL;
+	int rc;
+	struct nf_conntrack *ct = ct_of_key(info, &rc);
+
+	if (ct == NULL)
+		return rc;
+	/*
+	 * The key and CTA_PROTOINFO_TCP with the two flags under their masks:
+	 * the kernel changes only what an update carries, and an update never
+	 * creates (NFCT_Q_UPDATE sends no NLM_F_CREATE).
+	 */
+	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, f);
+	nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, f);
+	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, f);
+	nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, f);
+	rc = nfct_query(c->rq, NFCT_Q_UPDATE, ct);
+	rc = rc < 0 ? -errno : 0;
+	nfct_destroy(ct);
 	return rc;
 }

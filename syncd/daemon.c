@@ -60,6 +60,9 @@ enum sd_stat {
 	SD_REFUSED,
 	SD_REFRESHED,
 	SD_VANISHED,
+	SD_OWN_LIBERAL,        /* TCP entries we gave the be-liberal flag (strict-own off) */
+	SD_OWN_LIBERAL_GONE,   /* ... that were gone before the write reached them */
+	SD_OWN_LIBERAL_FAILED, /* ... whose write the kernel refused otherwise */
 	SD_STAT_MAX,
 };
 
@@ -75,6 +78,9 @@ static const char *const sd_stat_names[SD_STAT_MAX] = {
     [SD_REFUSED] = "table_refused",
     [SD_REFRESHED] = "refreshed",
     [SD_VANISHED] = "vanished",
+    [SD_OWN_LIBERAL] = "own_liberal",
+    [SD_OWN_LIBERAL_GONE] = "own_liberal_gone",
+    [SD_OWN_LIBERAL_FAILED] = "own_liberal_failed",
 };
 
 struct sd_daemon {
@@ -96,6 +102,10 @@ struct sd_daemon {
 	bool quitting;
 	bool dump_pending; /* the kernel's table is read once the start-up bulk ended */
 	bool dumping;      /* reading it now */
+	bool in_dump;      /* a dump runs on the request socket (any: also a resync) */
+	/* Keys whose be-liberal write waits for the dump's end (make_liberal). */
+	struct rd_state_key *liberal_q;
+	size_t liberal_n, liberal_cap;
 	struct rd_state_iter sweep;
 	rd_time_t sweep_due;
 	uint32_t deftimeouts[RD_STATE_TM_MAX];
@@ -371,6 +381,73 @@ static void table_event(void *user, struct rd_state *st, int ev, int why, rd_tim
 /* ---------------------------------------------------------------------- */
 /* Kernel events                                                           */
 
+/*
+ * A TCP entry we synchronise, seen without the be-liberal flag: set it, as
+ * the peers' entries are written (ctmap.c). Our own entries are otherwise
+ * the only strict ones of the pair, and when traffic moves between the
+ * firewalls its two directions never move at the same instant: this
+ * firewall then sees segments of a window that advanced through the other
+ * one and marks them invalid (syncd(8), strict-own). The flag sticks, so
+ * each entry is written once: a later event shows it set. Events without
+ * TCP protoinfo (the kernel adds it only to state changes) say nothing.
+ */
+static void set_liberal(struct sd_daemon *d, const struct rd_state_info *info)
+{
+	int rc = sd_ct_set_liberal(d->ct, info);
+
+	if (rc == 0) {
+		d->stats[SD_OWN_LIBERAL]++;
+	} else if (rc == -ENOENT) {
+		d->stats[SD_OWN_LIBERAL_GONE]++; /* a short connection, already over */
+	} else {
+		d->stats[SD_OWN_LIBERAL_FAILED]++;
+		dm_log(LOG_DEBUG, "conntrack be-liberal flag: %s", strerror(-rc));
+	}
+}
+
+static void make_liberal(struct sd_daemon *d, const struct nf_conntrack *ct,
+                         const struct rd_state_info *info)
+{
+	if (d->cfg.strict_own || !d->cfg.apply || info->wire.proto != IPPROTO_TCP ||
+	    sd_ct_is_liberal(ct) != 0)
+		return;
+	if (!d->in_dump) {
+		set_liberal(d, info);
+		return;
+	}
+	/* No request on the socket whose dump is being read: after it. */
+	if (d->liberal_n == d->liberal_cap) {
+		size_t cap = d->liberal_cap ? 2 * d->liberal_cap : 256;
+		struct rd_state_key *q = realloc(d->liberal_q, cap * sizeof(*q));
+
+		if (q == NULL) {
+			d->stats[SD_OWN_LIBERAL_FAILED]++;
+			return;
+		}
+		d->liberal_q = q;
+		d->liberal_cap = cap;
+	}
+	d->liberal_q[d->liberal_n++] = info->wire;
+}
+
+/* Dump the kernel's table into on_ct, then write the be-liberal flags it queued. */
+static int ct_dump(struct sd_daemon *d)
+{
+	struct rd_state_info info;
+	int rc;
+
+	d->in_dump = true;
+	rc = sd_ct_dump(d->ct);
+	d->in_dump = false;
+	for (size_t i = 0; i < d->liberal_n; i++) {
+		memset(&info, 0, sizeof(info));
+		info.wire = d->liberal_q[i];
+		set_liberal(d, &info);
+	}
+	d->liberal_n = 0;
+	return rc;
+}
+
 static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 {
 	struct sd_daemon *d = user;
@@ -401,6 +478,7 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		}
 	} else if (st != NULL && d->dumping) {
 		/* A peer's state we already hold (the bulk brought it): nothing new. */
+		make_liberal(d, ct, &info);
 	} else {
 		if (st != NULL) {
 			info.id = st->id;
@@ -416,6 +494,8 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 			d->stats[SD_REFUSED]++;
 			dm_log(LOG_DEBUG, "state table refused a kernel entry: %s",
 			       rd_strerror(rc));
+		} else {
+			make_liberal(d, ct, &info); /* synchronised: liberal as the peers' copies */
 		}
 	}
 	d->local = false;
@@ -435,7 +515,7 @@ static void dump_kernel(struct sd_daemon *d)
 
 	d->dump_pending = false;
 	d->dumping = true;
-	rc = sd_ct_dump(d->ct);
+	rc = ct_dump(d);
 	d->dumping = false;
 	if (rc < 0)
 		dm_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
@@ -745,7 +825,7 @@ static void on_ct_readable(struct sd_daemon *d)
 	if (sd_ct_read(d->ct) == -ENOBUFS) {
 		/* Events were lost: read the whole table again (updates what changed). */
 		dm_log(LOG_WARNING, "conntrack events lost: reading the kernel table again");
-		sd_ct_dump(d->ct);
+		ct_dump(d);
 	}
 }
 
@@ -1050,6 +1130,7 @@ void sd_daemon_free(struct sd_daemon *d)
 	dm_control_close(d->ctl);
 	sd_ct_close(d->ct);
 	d->ct = NULL;
+	free(d->liberal_q);
 	rd_sync_engine_free(d->eng);
 	d->eng = NULL;
 	rd_sync_channel_free(d->ch);

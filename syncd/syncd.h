@@ -49,6 +49,7 @@ struct sd_config {
 	bool bulk;           /* ask the peers for their states at start (default) */
 	bool check_ttl;      /* secure mode: refuse TTL != 255 too */
 	bool apply;          /* apply peers' states to the kernel (default) */
+	bool strict_own;     /* leave our own TCP entries strict (no be-liberal flag) */
 	char *carpd_control; /* carpd's control socket: hold syncd there (hold.h), or NULL */
 	char *demote_group;  /* the carpd group held (NULL: SD_HOLD_GROUP, "carp") */
 	char *control;       /* our control socket (owned) */
@@ -125,6 +126,19 @@ int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info);
 /* Read the kernel entry of a state: 0 and *out, -ENOENT, or a negative errno. */
 int sd_ct_get(struct sd_ct *c, const struct rd_state_info *info, struct rd_state_info *out);
+/*
+ * sd_ct_is_liberal - whether TCP entry ct (an event's or a dump's) shows the
+ * be-liberal flag in both directions: 1 yes, 0 no, -1 unknown (the event
+ * carries no TCP protoinfo: the kernel sends it only when the state changed).
+ */
+int sd_ct_is_liberal(const struct nf_conntrack *ct);
+/*
+ * sd_ct_set_liberal - set the be-liberal flag of both directions of the
+ * kernel's TCP entry of info's key: an update of the protoinfo flags under
+ * their mask and nothing else (no timeout, status or TCP state). 0, -ENOENT
+ * (gone), or a negative errno.
+ */
+int sd_ct_set_liberal(struct sd_ct *c, const struct rd_state_info *info);
 const uint64_t *sd_ct_stats(const struct sd_ct *c);
 
 /* ---- the daemon (daemon.c) ---- */

@@ -10,7 +10,11 @@
 #    replayed), and change nothing on B;
 #  - B restarted while A gained a state: B's bulk update brings it, and the
 #    entries B's kernel kept from its previous run are recognised as A's
-#    (B claims none of them as its own).
+#    (B claims none of them as its own);
+#  - a TCP connection to A (tracked by A's nftables) gets the be-liberal flag
+#    in both directions of A's kernel entry (its windows are A's own, so the
+#    kernel made it strict); with --strict-own it stays strict, and a
+#    strict entry read from the table at start-up gets the flag.
 . "$(dirname "$0")/synclib.sh"
 sync_pair nft tcpdump
 add_host E 9
@@ -157,4 +161,82 @@ grep "kernel table read" "$T_DIR/B.log" | tail -1 | grep -q ": 0 states of ours"
 	fail "B claimed A's states as its own: $(grep 'kernel table read' "$T_DIR/B.log" | tail -1)"
 [ "$(sstat B engine bulk_ok)" -ge 1 ] || fail "B: no bulk update completed"
 ok "B restarted: bulk update brought A's new state, B's kept entries recognised as A's"
+
+# 6. Our own TCP entries: be-liberal unless --strict-own. A TCP server on A
+# holding every connection; clients on BR (tracked by A's input chain).
+ip netns exec "$(ns A)" /usr/bin/python3 -c '
+import socket, threading, time
+held = []
+def serve(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("10.77.0.1", port))
+    s.listen(8)
+    while True:
+        held.append(s.accept()[0])
+for p in (7001, 7002):
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+time.sleep(300)
+' >/dev/null 2>&1 &
+T_PIDS+=($!)
+sleep 0.3
+# connect_from_br PORT: a connection to A:PORT from BR, held open.
+connect_from_br() {
+	ip netns exec "$(ns BR)" /usr/bin/python3 -c '
+import socket, sys, time
+c = socket.create_connection(("10.77.0.1", int(sys.argv[1])))
+c.sendall(b"x")
+time.sleep(300)
+' "$1" >/dev/null 2>&1 &
+	T_PIDS+=($!)
+}
+# wait_flags PORT liberal|strict SECONDS: until A's entry of PORT is so (both directions).
+wait_flags() {
+	local i f o r
+	for i in $(seq $(($3 * 20))); do
+		f=$(ct_tcp_flags A "$1")
+		if [ -n "$f" ]; then
+			read -r o r <<<"$f"
+			case $2 in
+			liberal) [ $((o & r & 8)) = 8 ] && return 0 ;;
+			strict) [ $(((o | r) & 8)) = 0 ] && return 0 ;;
+			esac
+		fi
+		sleep 0.05
+	done
+	echo "A's entry of port $1: flags '${f:-none}' (orig repl)"
+	return 1
+}
+lib0=$(sstat A daemon own_liberal)
+connect_from_br 7001
+wait_ct A "ESTABLISHED .*dport=7001" 3 || fail "no ESTABLISHED entry on A for a TCP connection"
+wait_ct B "ESTABLISHED .*dport=7001" 3 || fail "A's TCP entry did not reach B"
+wait_flags 7001 liberal 2 || fail "A's own TCP entry did not get the be-liberal flag"
+[ "$(sstat A daemon own_liberal)" -gt "$lib0" ] || fail "own_liberal did not count"
+[ "$(sstat A daemon own_liberal_failed)" = 0 ] || fail "own_liberal_failed counted"
+ok "a TCP connection to A: A's own entry be-liberal in both directions (own_liberal $(sstat A daemon own_liberal))"
+
+# With --strict-own, A's new entry stays as the kernel made it.
+kill -TERM "$PID_A"
+wait "$PID_A" 2>/dev/null
+start_syncd A -i eth0 -k "$T_DIR/key" --strict-own
+connect_from_br 7002
+wait_ct B "ESTABLISHED .*dport=7002" 6 || fail "A's TCP entry (strict-own) did not reach B"
+sleep 0.5
+wait_flags 7002 strict 1 || fail "--strict-own: A's own TCP entry got the be-liberal flag"
+[ "$(sstat A daemon own_liberal)" = 0 ] || fail "--strict-own: own_liberal $(sstat A daemon own_liberal)"
+ok "--strict-own: A's own TCP entry stays strict, own_liberal 0"
+
+# Restarted without it (and without a bulk, whose updates would write B's
+# liberal copy back): the strict entry read from the table becomes liberal.
+kill -TERM "$PID_A"
+wait "$PID_A" 2>/dev/null
+start_syncd A -i eth0 -k "$T_DIR/key" --no-bulk
+for _ in $(seq 100); do # until A has read its kernel table (at once: no bulk)
+	grep -q "kernel table read" "$T_DIR/A.log" && break
+	sleep 0.05
+done
+wait_flags 7002 liberal 2 || fail "the strict entry in A's table at start-up did not get the flag"
+[ "$(sstat A daemon own_liberal)" -ge 1 ] || fail "start-up: own_liberal did not count"
+ok "A restarted without --strict-own: the strict entry read at start-up is be-liberal now"
 exit 0

@@ -98,3 +98,48 @@ start_syncd_in() {
 	done
 	fail "syncd $tag in $name: no control socket"
 }
+
+# ct_tcp_flags NAME DPORT: the TCP protoinfo flags (original, reply; decimal)
+# of each IPv4 entry in NAME's kernel table whose original destination port is
+# DPORT, one "ORIG REPL" line an entry. conntrack(8) does not show them, so
+# this dumps the table over ctnetlink itself. Flag 8 is be-liberal.
+ct_tcp_flags() {
+	in_ns "$1" /usr/bin/python3 - "$2" <<'EOF'
+import socket, struct, sys
+dport = int(sys.argv[1])
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
+s.bind((0, 0))
+# IPCTNL_MSG_CT_GET of subsystem CTNETLINK, NLM_F_REQUEST | NLM_F_DUMP; nfgenmsg AF_INET.
+s.send(struct.pack("=IHHII", 20, (1 << 8) | 1, 0x1 | 0x300, 1, 0) + struct.pack("=BBH", 2, 0, 0))
+def attrs(b):
+    out, off = {}, 0
+    while off + 4 <= len(b):
+        ln, ty = struct.unpack_from("=HH", b, off)
+        if ln < 4:
+            break
+        out[ty & 0x3fff] = b[off + 4:off + ln]
+        off += (ln + 3) & ~3
+    return out
+done = False
+while not done:
+    data = s.recv(1 << 20)
+    off = 0
+    while off + 16 <= len(data):
+        ln, ty = struct.unpack_from("=IH", data, off)
+        msg = data[off + 16:off + ln]
+        off += (ln + 3) & ~3
+        if ty in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
+            done = True
+            break
+        a = attrs(msg[4:])
+        if 1 not in a or 4 not in a:
+            continue
+        proto = attrs(attrs(a[1]).get(2, b""))
+        if proto.get(1, b"\0")[0] != 6 or 3 not in proto:
+            continue
+        if struct.unpack("!H", proto[3])[0] != dport:
+            continue
+        tcp = attrs(attrs(a[4]).get(1, b""))
+        print(tcp[4][0] if 4 in tcp else -1, tcp[5][0] if 5 in tcp else -1)
+EOF
+}

@@ -22,3 +22,11 @@ refused "demote-group: a name of 1 to 31 characters" --demote-group ""
 refused "demote-group: a name of 1 to 31 characters" --demote-group "$(printf 'g%.0s' $(seq 32))"
 refused "bulk-rate: 1000 to 100000000 states a second" --bulk-rate 10
 echo "ok: bad carpd-control, demote-group and bulk-rate refused at start"
+
+# strict-own: a flag of the command line and the configuration file, named in --help.
+"$syncd" --help | grep -qF -- "--strict-own" || fail "--help does not name --strict-own"
+conf=$(mktemp)
+trap 'rm -f "$conf"' EXIT
+echo "strict-own yes" >"$conf"
+refused "'strict-own' takes no argument" -c "$conf"
+echo "ok: strict-own is a flag (an argument refused) and --help names it"
