@@ -301,6 +301,24 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 		break;
 	case RD_CARP_MASTER:
 		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me) {
+			/*
+			 * Beyond OpenBSD: a MASTER of at least one interval
+			 * that loses on timing alone (a healed partition)
+			 * sends one parting advertisement, so that the winner
+			 * re-announces (below) even when its advertisement
+			 * reached us first. The backups heard the same from us
+			 * all along. Not after a moment as MASTER (several
+			 * backups took over at once: their parting ads would
+			 * make the others preempt again), nor when demotion
+			 * decides (a more demoted ad makes backups take over).
+			 */
+			if (d_ad == d_me &&
+			    now - vh->state_since >= rd_carp_interval(vh->advbase, vh->advskew)) {
+				/* Not with our delayed announcement: it would
+				 * point the caches back at the loser. */
+				vh->delayed_arp = -1;
+				carpi_send_ad(vh, now, false);
+			}
 			carpi_step_down(vh, now,
 			                d_ad < d_me ? "less demoted master advertising"
 			                            : "more frequent advertisement received");

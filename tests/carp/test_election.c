@@ -205,10 +205,11 @@ START_TEST(test_two_masters_loser_steps_down_winner_reannounces_once_per_interva
 	ck_assert_int_eq(a.announce[0][1], 0);
 	ck_assert_uint_eq(vstat(va, RD_CARP_STAT_REANNOUNCE), 1);
 	ck_assert_uint_eq(rd_carp_expiry(a.ifp), t + RD_SEC);
-	/* ... which makes B step down, silently. */
+	/* ... which makes B step down with one parting advertisement (it was
+	 * MASTER for 10 s) and no announcement. */
 	ck_assert_int_eq(deliver(&a, &b, t + RD_MSEC), 0);
 	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
-	ck_assert_uint_eq(b.nout, 0);
+	ck_assert_uint_eq(b.nout, 1);
 	ck_assert_uint_eq(b.nannounce, 0);
 	ck_assert_uint_eq(vstat(vb, RD_CARP_STAT_REANNOUNCE), 0);
 
@@ -234,6 +235,86 @@ START_TEST(test_two_masters_loser_steps_down_winner_reannounces_once_per_interva
 	}
 	ck_assert_str_eq(rd_carp_stat_name(RD_CARP_STAT_REANNOUNCE), "reannounce");
 	ck_assert_str_eq(rd_carp_stat_name(RD_CARP_STAT_PREEMPT), "preempt");
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/*
+ * The other order: the winner's advertisement reaches the loser first. The
+ * loser, MASTER for a while, sends one parting advertisement as it steps
+ * down; the winner hears it and re-announces.
+ */
+START_TEST(test_healed_partition_winner_first_parting_ad_makes_winner_reannounce)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+	rd_time_t t = T0 + 10 * RD_SEC;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 100, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	force_master(&b, vb, T0);
+	a.nout = b.nout = 0;
+	a.nannounce = b.nannounce = 0;
+	rd_carp_handle_expiry(a.ifp, t); /* A's periodic advertisement */
+	ck_assert_uint_eq(a.nout, 1);
+	ck_assert_int_eq(deliver(&a, &b, t), 0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_uint_eq(b.nout, 1);
+	ck_assert_int_eq(deliver(&b, &a, t + RD_MSEC), 0);
+	ck_assert_int_eq(st(va), RD_CARP_MASTER);
+	/* Its re-announce (round 0; the advertisement before it may complete
+	 * the delayed round 1 of becoming MASTER). */
+	ck_assert_uint_ge(a.nannounce, 1);
+	ck_assert_int_eq(a.announce[a.nannounce - 1][1], 0);
+	ck_assert_uint_eq(vstat(va, RD_CARP_STAT_REANNOUNCE), 1);
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+}
+END_TEST
+
+/*
+ * A MASTER of less than one interval (several backups took over at once)
+ * and a MASTER that loses on demotion step down silently: their parting
+ * advertisement would make other backups preempt or take over again.
+ */
+START_TEST(test_no_parting_ad_after_a_moment_as_master_or_on_demotion)
+{
+	struct node a, b;
+	struct rd_carp_vhost *va, *vb;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 0, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 100, "10.0.0.2", false);
+	force_master(&a, va, T0);
+	force_master(&b, vb, T0 + RD_SEC);
+	a.nout = b.nout = 0;
+	ck_assert_int_eq(rd_carp_vhost_set_state(va, RD_CARP_MASTER, T0 + RD_SEC), 0);
+	a.nout = 0;
+	rd_carp_handle_expiry(a.ifp, T0 + 2 * RD_SEC);
+	ck_assert_uint_eq(a.nout, 1);
+	/* B has been MASTER for 0.5 s: silent. */
+	ck_assert_int_eq(deliver(&a, &b, T0 + RD_SEC + RD_SEC / 2), 0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_uint_eq(b.nout, 0);
+
+	/* B MASTER for 10 s but demoted less than A advertises: A's faster
+	 * ad wins on timing, B equal: parting ad. With B more demoted than
+	 * A's ad: silent. */
+	force_master(&b, vb, T0 + 2 * RD_SEC);
+	b.nout = 0;
+	ck_assert_int_eq(rd_carp_node_demote(rd_carp_if_node(b.ifp), "carp", 5, T0 + 3 * RD_SEC),
+	                 0);
+	b.nout = 0;
+	rd_carp_handle_expiry(a.ifp, T0 + 12 * RD_SEC);
+	ck_assert_uint_eq(a.nout, 1);
+	ck_assert_int_eq(deliver(&a, &b, T0 + 12 * RD_SEC), 0);
+	ck_assert_int_eq(st(vb), RD_CARP_BACKUP);
+	ck_assert_uint_eq(b.nout, 0);
 	rd_carp_if_free(a.ifp);
 	rd_carp_if_free(b.ifp);
 }
@@ -715,6 +796,8 @@ int main(void)
 	tcase_add_test(tc, test_master_steps_down_to_less_demoted_slower_master);
 	tcase_add_test(tc, test_master_keeps_role_against_more_demoted_faster_ad);
 	tcase_add_test(tc, test_two_masters_loser_steps_down_winner_reannounces_once_per_interval);
+	tcase_add_test(tc, test_healed_partition_winner_first_parting_ad_makes_winner_reannounce);
+	tcase_add_test(tc, test_no_parting_ad_after_a_moment_as_master_or_on_demotion);
 	tcase_add_test(tc, test_reannounce_is_followed_by_the_delayed_round);
 	tcase_add_test(tc, test_reannounce_only_by_a_master_and_not_in_ip_balancing);
 	tcase_add_test(tc, test_ad_of_a_family_the_vhost_does_not_use_is_refused);

@@ -51,7 +51,13 @@
  *    that followed the other MASTER point back at us. At most once per
  *    our own advertisement interval per vhost, so that repeated or
  *    replayed losing advertisements cannot make it flood; counted
- *    REANNOUNCE and logged at NOTICE.
+ *    REANNOUNCE and logged at NOTICE. A MASTER that loses on timing alone
+ *    (equal demotion) after at least one interval as MASTER sends one
+ *    parting advertisement as it steps down (keepalived's
+ *    higher_prio_send_advert), so that the winner learns of it even when
+ *    the winner's advertisement arrived first; otherwise the loser falls
+ *    silent and the caches keep pointing at it. A peer that does not do
+ *    this (OpenBSD, ucarp) leaves that case to the next gratuitous ARP.
  *  - Demotion (OpenBSD's interface groups): the node keeps named counters;
  *    every vhost is in group "carp" unless configured out ("-carp", as
  *    `ifconfig carpN -group carp`), plus the groups it names. A vhost's
