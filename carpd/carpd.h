@@ -153,8 +153,7 @@ const char *cd_book_stat_name(int i);
 
 /* Whether s is a holder name: 1..31 characters of [A-Za-z0-9_.-]. */
 bool cd_holder_name_ok(const char *s);
-/* Whether s is a group name: 1..31 printable non-space characters, not starting with '-'. */
-bool cd_group_name_ok(const char *s);
+/* Group names: rd_carp_group_name_ok, the engine's own rule. */
 
 /* A parsed `hold HOLDER GROUP VALUE TTL [unless-master]`. */
 struct cd_hold_req {

@@ -50,18 +50,6 @@ bool cd_holder_name_ok(const char *s)
 	return true;
 }
 
-bool cd_group_name_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n >= CD_NAME_MAX || s[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
 /* A decimal number without sign in lo..hi. */
 static bool parse_num(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
@@ -98,7 +86,7 @@ int cd_hold_parse(char *const *w, int n, struct cd_hold_req *req, char *err, enu
 		        CD_NAME_MAX - 1, w[1]);
 		return -1;
 	}
-	if (!cd_group_name_ok(w[2])) {
+	if (!rd_carp_group_name_ok(w[2])) {
 		*why = CD_BS_BAD_GROUP;
 		cd_errf(err,
 		        HOLD_USAGE " (GROUP: 1 to %d printable characters, not starting with '-', "
@@ -145,7 +133,7 @@ int cd_demote_parse(char *const *w, int n, struct cd_demote_req *req, char *err,
 		cd_errf(err, DEMOTE_USAGE);
 		return -1;
 	}
-	if (!cd_group_name_ok(w[1])) {
+	if (!rd_carp_group_name_ok(w[1])) {
 		*why = CD_BS_BAD_GROUP;
 		cd_errf(err,
 		        DEMOTE_USAGE " (GROUP: 1 to %d printable characters, not starting with "

@@ -181,7 +181,7 @@ static int set_group(struct cd_vhost_conf *vh, const char *arg, char *err)
 			        arg);
 			return -1;
 		}
-		if (!cd_group_name_ok(arg)) {
+		if (!rd_carp_group_name_ok(arg)) {
 			cd_errf(err,
 			        "expected a group name of 1 to %d printable characters without "
 			        "spaces, got '%s'",

@@ -337,10 +337,11 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 		     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return -1;
 	}
-	if (cfg->demote_group != NULL &&
-	    (cfg->demote_group[0] == '\0' || strlen(cfg->demote_group) >= RD_CARP_GROUP_NAME_MAX ||
-	     strpbrk(cfg->demote_group, " \t") != NULL)) {
-		errf(err, "demote-group: a name of 1 to %d characters without spaces",
+	/* The engine's rule: carpd refuses any other name, every hold would fail. */
+	if (cfg->demote_group != NULL && !rd_carp_group_name_ok(cfg->demote_group)) {
+		errf(err,
+		     "demote-group: a name of 1 to %d characters (printable, no spaces, "
+		     "not starting with '-')",
 		     RD_CARP_GROUP_NAME_MAX - 1);
 		return -1;
 	}

@@ -23,8 +23,7 @@
 /* ------------------------------------------------------------------ */
 /* Groups                                                              */
 
-/* A group name: 1..31 bytes, printable, no space, not starting with '-'. */
-static bool name_ok(const char *name)
+bool rd_carp_group_name_ok(const char *name)
 {
 	size_t len;
 
@@ -172,7 +171,7 @@ int rd_carp_node_demote(struct rd_carp_node *n, const char *group, int delta, rd
 {
 	struct demote_group *g;
 
-	if (n == NULL || !name_ok(group))
+	if (n == NULL || !rd_carp_group_name_ok(group))
 		return RD_ERR_INVAL;
 	g = group_find(n, group);
 	if (g == NULL) {
@@ -235,7 +234,8 @@ static int group_set(const char *const *names, size_t n, const char **out)
 	if (n > 0 && names == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (names[i] == NULL || (strcmp(names[i], LEAVE_CARP) != 0 && !name_ok(names[i])))
+		if (names[i] == NULL ||
+		    (strcmp(names[i], LEAVE_CARP) != 0 && !rd_carp_group_name_ok(names[i])))
 			return -1;
 	if (!listed(names, n, LEAVE_CARP)) {
 		if (out != NULL)

@@ -19,6 +19,8 @@ long=/tmp/$(printf 'x%.0s' $(seq 120))
 refused "carpd-control: a socket path of at most 107 bytes" --carpd-control "$long"
 refused "demote-group: a name of 1 to 31 characters" --demote-group "a b"
 refused "demote-group: a name of 1 to 31 characters" --demote-group ""
+refused "not starting with '-'" --demote-group "-carp"
+refused "demote-group: a name of 1 to 31 characters" --demote-group "$(printf 'a\tb')"
 refused "demote-group: a name of 1 to 31 characters" --demote-group "$(printf 'g%.0s' $(seq 32))"
 refused "bulk-rate: 1000 to 100000000 states a second" --bulk-rate 10
 echo "ok: bad carpd-control, demote-group and bulk-rate refused at start"

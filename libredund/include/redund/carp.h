@@ -478,6 +478,15 @@ int rd_carp_node_group(const struct rd_carp_node *n, size_t i, const char **name
  */
 unsigned int rd_carp_node_group_value(const struct rd_carp_node *n, const char *group);
 
+/*
+ * rd_carp_group_name_ok - whether name may name a demotion group: 1 to
+ * RD_CARP_GROUP_NAME_MAX - 1 printable bytes, no space, not starting with
+ * '-' (which leaves a group in a vhost's list, as "-carp"). The rule every
+ * call taking a group name applies; daemons check names they read with it.
+ * Thread-safe (pure).
+ */
+bool rd_carp_group_name_ok(const char *name);
+
 struct rd_carp_if_config {
 	/* The host's node (shared by its ifs; must outlive the if). NULL: the
 	 * if gets a private node, made with mem and log, freed with the if. */
