@@ -46,6 +46,7 @@
 #define SWEEP_PERIOD (5 * RD_SEC)    /* and covers the table in this time */
 #define SWEEP_MARGIN (10 * RD_SEC)   /* states this close to expiry are checked */
 #define RX_BATCH     64
+#define RX_BUDGET    (10 * RD_MSEC) /* receive work before the loop's other events */
 
 enum sd_stat {
 	SD_LOCAL_NEW = 0,
@@ -592,13 +593,19 @@ static void update_out(struct sd_daemon *d)
 static void on_io(struct sd_daemon *d, uint32_t events)
 {
 	struct rd_io_sync_msg msgs[RX_BATCH];
+	rd_time_t start = sd_now();
 	int n, i, rounds;
 
 	if (events & EPOLLOUT)
 		rd_io_sync_flush(d->io);
 	if (!(events & EPOLLIN))
 		return;
-	/* Bounded, so a flood cannot starve the timers and the kernel events. */
+	/*
+	 * Bounded in batches and in time, so neither a flood nor a bulk update
+	 * (every state of it a write into the kernel) starves the timers, the
+	 * kernel's events and the control socket: the socket stays readable and
+	 * the loop comes back here after the others had their turn.
+	 */
 	for (rounds = 0; rounds < 64; rounds++) {
 		rd_time_t now;
 
@@ -617,6 +624,8 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 				rd_sync_engine_input(d->eng, msgs[i].data, msgs[i].len, now);
 		}
 		rd_io_sync_flush(d->io);
+		if (sd_now() - start >= RX_BUDGET)
+			break;
 	}
 }
 
