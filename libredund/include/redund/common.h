@@ -26,6 +26,16 @@
 extern "C" {
 #endif
 
+/*
+ * RD_EXPORT marks a function of the public API: the library is built with
+ * hidden symbol visibility, so only marked functions are in libredund.so.
+ */
+#if defined(__GNUC__) && !defined(RD_STATIC)
+#define RD_EXPORT __attribute__((visibility("default")))
+#else
+#define RD_EXPORT
+#endif
+
 /* Nanoseconds from a caller-chosen monotonic origin. */
 typedef uint64_t rd_time_t;
 
