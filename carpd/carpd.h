@@ -86,8 +86,13 @@ void cd_config_defaults(struct cd_config *cfg);
  */
 #define CD_ERR_LEN 512
 
-/* Fill err (CD_ERR_LEN bytes) with a formatted message (options.c). */
-void cd_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fill err (CD_ERR_LEN bytes) with a formatted message (daemon.h's dm_errf). */
+#define cd_errf(err, ...) dm_errf((err), CD_ERR_LEN, __VA_ARGS__)
+/* The same as "file:line: message" (line 0: "file: message"). */
+#define cd_file_errf(err, file, line, ...)                                                         \
+	dm_file_errf((err), CD_ERR_LEN, (file), (line), __VA_ARGS__)
+/* cd_facility_by_name - a syslog facility's value (LOG_DAEMON, ...), or -1. */
+int cd_facility_by_name(const char *name);
 
 /* options.c: parse argv; returns 0, 1 (help/version printed: exit 0) or -1 (err filled). */
 int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err);

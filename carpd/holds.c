@@ -50,27 +50,11 @@ bool cd_holder_name_ok(const char *s)
 	return true;
 }
 
-/* A decimal number without sign in lo..hi. */
-static bool parse_num(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
 #define HOLD_USAGE "expected 'hold HOLDER GROUP VALUE TTL [unless-master]'"
 
 int cd_hold_parse(char *const *w, int n, struct cd_hold_req *req, char *err, enum cd_book_stat *why)
 {
-	unsigned long v;
+	unsigned v;
 
 	memset(req, 0, sizeof(*req));
 	if (n < 5 || n > 6) {
@@ -94,13 +78,13 @@ int cd_hold_parse(char *const *w, int n, struct cd_hold_req *req, char *err, enu
 		        CD_NAME_MAX - 1, w[2]);
 		return -1;
 	}
-	if (!parse_num(w[3], 0, 255, &v)) {
+	if (dm_parse_uint(w[3], 0, 255, &v) < 0) {
 		*why = CD_BS_BAD_VALUE;
 		cd_errf(err, HOLD_USAGE " (VALUE: 0 to 255, got '%.40s')", w[3]);
 		return -1;
 	}
 	req->value = (unsigned int)v;
-	if (!parse_num(w[4], 1, CD_HOLD_TTL_MAX, &v)) {
+	if (dm_parse_uint(w[4], 1, CD_HOLD_TTL_MAX, &v) < 0) {
 		*why = CD_BS_BAD_TTL;
 		cd_errf(err, HOLD_USAGE " (TTL: 1 to %d seconds, got '%.40s')", CD_HOLD_TTL_MAX,
 		        w[4]);
@@ -125,7 +109,7 @@ int cd_hold_parse(char *const *w, int n, struct cd_hold_req *req, char *err, enu
 int cd_demote_parse(char *const *w, int n, struct cd_demote_req *req, char *err,
                     enum cd_book_stat *why)
 {
-	unsigned long v;
+	unsigned v;
 
 	memset(req, 0, sizeof(*req));
 	if (n != 3) {
@@ -141,7 +125,7 @@ int cd_demote_parse(char *const *w, int n, struct cd_demote_req *req, char *err,
 		        CD_NAME_MAX - 1, w[1]);
 		return -1;
 	}
-	if ((w[2][0] != '+' && w[2][0] != '-') || !parse_num(w[2] + 1, 0, 255, &v)) {
+	if ((w[2][0] != '+' && w[2][0] != '-') || dm_parse_uint(w[2] + 1, 0, 255, &v) < 0) {
 		*why = CD_BS_BAD_VALUE;
 		cd_errf(err, DEMOTE_USAGE " (got '%.40s')", w[2]);
 		return -1;

@@ -5,22 +5,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "carpd.h"
-
-void cd_errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, CD_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
 
 void cd_vhost_conf_init(struct cd_vhost_conf *vh)
 {
@@ -50,28 +40,13 @@ void cd_config_free(struct cd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* "ADDR" or "ADDR/PREFIX"; no prefix means a host route (/32 or /128). */
 static int parse_addr_prefix(const char *s, struct rd_addr *a, uint8_t *plen)
 {
 	char buf[RD_ADDR_STRLEN + 8];
 	char *slash;
-	unsigned long p;
-	unsigned long max;
+	unsigned p;
+	unsigned max;
 
 	if (strlen(s) >= sizeof(buf))
 		return -1;
@@ -86,7 +61,7 @@ static int parse_addr_prefix(const char *s, struct rd_addr *a, uint8_t *plen)
 		*plen = (uint8_t)max;
 		return 0;
 	}
-	if (parse_uint(slash, 0, max, &p) < 0)
+	if (dm_parse_uint(slash, 0, max, &p) < 0)
 		return -1;
 	*plen = (uint8_t)p;
 	return 0;
@@ -123,14 +98,10 @@ static int set_passfile(struct cd_vhost_conf *vh, const char *path, char *err)
 
 static int set_str(char **dst, const char *arg, char *err)
 {
-	char *s = strdup(arg);
-
-	if (s == NULL) {
+	if (dm_str_set(dst, arg) < 0) {
 		cd_errf(err, "out of memory");
 		return -1;
 	}
-	free(*dst);
-	*dst = s;
 	return 0;
 }
 
@@ -141,10 +112,10 @@ bool cd_global_key_known(const char *key)
 
 int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char *err)
 {
-	unsigned long v;
+	unsigned v;
 
 	if (strcmp(key, "startup-demote") == 0) {
-		if (parse_uint(arg, 0, 255, &v) < 0) {
+		if (dm_parse_uint(arg, 0, 255, &v) < 0) {
 			cd_errf(err,
 			        "expected a start-up demotion from 0 to 255 (0: no start-up hold), "
 			        "got '%s'",
@@ -154,7 +125,7 @@ int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char 
 		if (cfg->startup_demote < 0)
 			cfg->startup_demote = (int)v;
 	} else if (strcmp(key, "startup-hold") == 0) {
-		if (parse_uint(arg, 1, CD_HOLD_TTL_MAX, &v) < 0) {
+		if (dm_parse_uint(arg, 1, CD_HOLD_TTL_MAX, &v) < 0) {
 			cd_errf(err, "expected a start-up hold from 1 to %d seconds, got '%s'",
 			        CD_HOLD_TTL_MAX, arg);
 			return -1;
@@ -235,17 +206,16 @@ bool cd_vhost_key_known(const char *key, bool *takes_arg)
 
 int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, char *err)
 {
-	unsigned long v;
+	unsigned v;
 	struct rd_addr a;
 	uint8_t plen;
 
 	if (strcmp(key, "interface") == 0) {
-		if (arg[0] == '\0' || strlen(arg) >= IF_NAMESIZE) {
+		if (dm_str_copy(vh->ifname, sizeof(vh->ifname), arg) < 0) {
 			cd_errf(err, "expected an interface name of 1 to %d characters",
 			        IF_NAMESIZE - 1);
 			return -1;
 		}
-		strcpy(vh->ifname, arg);
 	} else if (strcmp(key, "srcip") == 0) {
 		if (rd_addr_parse(arg, &a) != 0) {
 			cd_errf(err, "expected an IPv4 or IPv6 address, got '%s'", arg);
@@ -256,7 +226,7 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 		else
 			vh->src6 = a;
 	} else if (strcmp(key, "vhid") == 0) {
-		if (parse_uint(arg, 1, 255, &v) < 0) {
+		if (dm_parse_uint(arg, 1, 255, &v) < 0) {
 			cd_errf(err, "expected a vhid from 1 to 255, got '%s'", arg);
 			return -1;
 		}
@@ -298,19 +268,19 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 		}
 		vh->peers[vh->npeers++] = a;
 	} else if (strcmp(key, "advbase") == 0) {
-		if (parse_uint(arg, 0, 255, &v) < 0) {
+		if (dm_parse_uint(arg, 0, 255, &v) < 0) {
 			cd_errf(err, "expected an advbase from 0 to 255 seconds, got '%s'", arg);
 			return -1;
 		}
 		vh->advbase = (uint8_t)v;
 	} else if (strcmp(key, "advskew") == 0) {
-		if (parse_uint(arg, 0, 254, &v) < 0) {
+		if (dm_parse_uint(arg, 0, 254, &v) < 0) {
 			cd_errf(err, "expected an advskew from 0 to 254, got '%s'", arg);
 			return -1;
 		}
 		vh->advskew = (uint8_t)v;
 	} else if (strcmp(key, "deadratio") == 0) {
-		if (parse_uint(arg, 1, 255, &v) < 0) {
+		if (dm_parse_uint(arg, 1, 255, &v) < 0) {
 			cd_errf(err, "expected a deadratio from 1 to 255, got '%s'", arg);
 			return -1;
 		}
@@ -418,18 +388,27 @@ bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_co
 	return true;
 }
 
-static const struct {
-	const char *name;
-	int value;
-} facilities[] = {
-    {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},
-    {"daemon", LOG_DAEMON}, {"ftp", LOG_FTP},           {"kern", LOG_KERN},
-    {"lpr", LOG_LPR},       {"mail", LOG_MAIL},         {"news", LOG_NEWS},
-    {"syslog", LOG_SYSLOG}, {"user", LOG_USER},         {"uucp", LOG_UUCP},
-    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},     {"local2", LOG_LOCAL2},
-    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},     {"local5", LOG_LOCAL5},
-    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-};
+int cd_facility_by_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} facilities[] = {
+	    {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},
+	    {"daemon", LOG_DAEMON}, {"ftp", LOG_FTP},           {"kern", LOG_KERN},
+	    {"lpr", LOG_LPR},       {"mail", LOG_MAIL},         {"news", LOG_NEWS},
+	    {"syslog", LOG_SYSLOG}, {"user", LOG_USER},         {"uucp", LOG_UUCP},
+	    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},     {"local2", LOG_LOCAL2},
+	    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},     {"local5", LOG_LOCAL5},
+	    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(facilities[i].name, name) == 0)
+			return facilities[i].value;
+	return -1;
+}
 
 /* Long-only options get values above the char range. */
 enum {
@@ -528,7 +507,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 {
 	struct cd_vhost_conf cli;
 	bool vhost_opts = false;
-	int c, i;
+	int c;
 	char keyerr[CD_ERR_LEN];
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -564,9 +543,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 				cfg->no_syslog = true;
 				continue;
 			}
-			for (i = 0; i < (int)(sizeof(facilities) / sizeof(facilities[0])); i++)
-				if (strcmp(facilities[i].name, optarg) == 0)
-					cfg->facility = facilities[i].value;
+			cfg->facility = cd_facility_by_name(optarg);
 			if (cfg->facility < 0) {
 				cd_errf(
 				    err,
@@ -577,12 +554,16 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			}
 			continue;
 		case OPT_CONFIG:
-			free(cfg->config_file);
-			cfg->config_file = strdup(optarg);
+			if (dm_str_set(&cfg->config_file, optarg) < 0) {
+				cd_errf(err, "out of memory");
+				goto fail;
+			}
 			continue;
 		case OPT_CONTROL:
-			free(cfg->control);
-			cfg->control = strdup(optarg);
+			if (dm_str_set(&cfg->control, optarg) < 0) {
+				cd_errf(err, "out of memory");
+				goto fail;
+			}
 			continue;
 		case OPT_STARTUP_DEMOTE:
 		case OPT_STARTUP_HOLD: {
@@ -691,15 +672,18 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			cd_config_free(cfg);
 			return -1;
 		}
-		if (cfg->control == NULL && (cfg->control = strdup(CD_DEFAULT_CONTROL)) == NULL) {
+		if (cfg->control == NULL && dm_str_set(&cfg->control, CD_DEFAULT_CONTROL) < 0) {
+			cd_errf(err, "out of memory");
 			cd_config_free(cfg);
 			return -1;
 		}
 		cd_config_defaults(cfg);
 		return 0;
 	}
-	if (cfg->control == NULL)
-		cfg->control = strdup(CD_DEFAULT_CONTROL);
+	if (cfg->control == NULL && dm_str_set(&cfg->control, CD_DEFAULT_CONTROL) < 0) {
+		cd_errf(err, "out of memory");
+		goto fail;
+	}
 	if (cd_vhost_conf_check(&cli, keyerr) < 0) {
 		cd_errf(err, "%s", keyerr);
 		goto fail;

@@ -1,6 +1,6 @@
 /*
- * The plumbing carpd and syncd share (an internal static library, not part
- * of libredund): logging, a growable text buffer, the monotonic clock, the
+ * The plumbing carpd and syncd share (internal static libraries, not part
+ * of libredund): text helpers (also redundctl's), logging, the monotonic clock, the
  * epoll loop's descriptors (epoll set, timerfd, signalfd) and the control
  * socket. None of it is thread-safe: each daemon runs one thread.
  */
@@ -8,6 +8,7 @@
 #define RD_DAEMON_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,69 @@ const char *dm_log_ident(void);
 /* dm_monotonic - CLOCK_MONOTONIC in ns (the timerfd's clock). */
 rd_time_t dm_monotonic(void);
 
+/* ---- text: words, strings, numbers, errors, the buffer and JSON (text.c) ---- */
+
+/*
+ * The text helpers are pure functions of their arguments (no I/O, no
+ * globals) and are linked into redundctl too (the daemon_text library).
+ */
+
+/*
+ * dm_words - split a control request line in place into at most max words
+ * (w[0..]). Words are separated by runs of spaces, tabs, CR and LF; there
+ * is no quoting and no escape: '"', '\'' and '\\' are ordinary characters
+ * of a word, so a word never contains a separator. Returns the number of
+ * words, or max + 1 when the line has more (w then holds the first max).
+ */
+int dm_words(char *line, char **w, int max);
+/*
+ * dm_conf_words - dm_words for a line of a configuration file: a word that
+ * starts with '#' ends the line (a comment); a '#' inside a word is part of
+ * it ("pass ab#c" is two words). Same return as dm_words.
+ */
+int dm_conf_words(char *line, char **w, int max);
+
+/*
+ * dm_str_set - replace the malloc'd string *dst (NULL allowed) with a copy
+ * of s. Returns 0, or -ENOMEM with *dst unchanged.
+ */
+int dm_str_set(char **dst, const char *s);
+/*
+ * dm_str_copy - copy s into dst (size bytes) if it has 1 to size - 1
+ * characters. Returns 0, or -1 (empty or too long) with dst unchanged.
+ */
+int dm_str_copy(char *dst, size_t size, const char *s);
+
+/* dm_parse_u64's refusals (0 is success). */
+enum {
+	DM_NUM_SYNTAX = -1, /* empty, a sign, a space or a non-digit */
+	DM_NUM_RANGE = -2,  /* digits, but below lo, above hi or above 2^64 - 1 */
+};
+/*
+ * dm_parse_u64 - the whole of s as an unsigned number in base 10 or 16
+ * (digits only: no sign, no spaces, no "0x"; hex digits of either case)
+ * within lo..hi. Returns 0 with *out set, or DM_NUM_SYNTAX / DM_NUM_RANGE
+ * with *out unchanged.
+ */
+int dm_parse_u64(const char *s, int base, uint64_t lo, uint64_t hi, uint64_t *out);
+/* dm_parse_uint - dm_parse_u64 in base 10 into an unsigned. */
+int dm_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* dm_num_strerror - a dm_parse_u64 refusal as text (static string). */
+const char *dm_num_strerror(int rc);
+
+/*
+ * Error messages of the parsers go into a caller's buffer of len bytes,
+ * truncated if need be, always NUL-terminated (len > 0). A message says
+ * what was expected and what was given; with a location it reads
+ * "file:line: message" (the form of compilers, which editors jump to).
+ */
+void dm_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void dm_verrf(char *err, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* dm_file_errf - "file:line: message"; line 0 gives "file: message". */
+void dm_file_errf(char *err, size_t len, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* A growable string; p is malloc'd and the caller's. oom: a step failed. */
 struct dm_buf {
 	char *p;
@@ -42,16 +106,39 @@ struct dm_buf {
 };
 /* dm_buf_printf - append formatted text; on failure sets b->oom and appends nothing more. */
 void dm_buf_printf(struct dm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /*
- * dm_words - split a control request line in place at spaces and tabs into
- * at most max words (w[0..]). Returns the number of words, or max + 1 when
- * the line has more (w then holds the first max).
+ * The JSON that carpd, syncd and redundctl write (status json, decode
+ * carp, decode pfsync) follows one schema style:
+ *  - keys are snake_case ASCII ("state_seconds", "checksum_ok");
+ *  - an address family is the string "inet" or "inet6" (dm_af_name),
+ *    never a number; an address is a string in its usual text form;
+ *  - ids and creatorids are lowercase hex strings of fixed width, counters
+ *    and sizes plain numbers, flags true/false, an unknown value null;
+ *  - a counter group is an object {name: count} in the order of its enum;
+ *  - strings are written by dm_buf_json_str (below).
+ * Whitespace between tokens is not part of the schema.
+ *
+ * dm_buf_json_str - append s as a JSON string. The rule: valid UTF-8 passes
+ * through unchanged ("é", "😀"); '"' and '\\' are escaped with a
+ * backslash; every other byte that is not part of printable valid UTF-8
+ * (control bytes 0x00-0x1f, DEL 0x7f, and each byte of an invalid, overlong,
+ * surrogate or truncated sequence) is written as \u00XX with the byte's
+ * value. Since U+0080..U+00FF themselves pass through as UTF-8, a reader
+ * knows \u0080..\u00ff stand for raw bytes.
  */
-int dm_words(char *line, char **w, int max);
-/* dm_buf_json_str - append s as a JSON string (quotes, \\ and control bytes escaped). */
 void dm_buf_json_str(struct dm_buf *b, const char *s);
+/* dm_buf_json_strn - dm_buf_json_str of at most max bytes of s (stops at a NUL). */
+void dm_buf_json_strn(struct dm_buf *b, const char *s, size_t max);
+/*
+ * dm_utf8_len - the length (1..4) of the valid UTF-8 sequence at s (n > 0
+ * bytes available), or 0 if none starts there.
+ */
+size_t dm_utf8_len(const unsigned char *s, size_t n);
 /* dm_buf_json_counters - append {"name(0)": v[0], ...} for the n counters. */
 void dm_buf_json_counters(struct dm_buf *b, const uint64_t *v, int n, const char *(*name)(int));
+/* dm_af_name - "inet", "inet6", or "unspec" for any other RD_AF_* value (JSON and text). */
+const char *dm_af_name(int af);
 
 /* ---- epoll tags and the loop (loop.c) ---- */
 

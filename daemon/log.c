@@ -1,4 +1,4 @@
-/* Daemon plumbing: logging to stderr and/or syslog, the clock, a text buffer. */
+/* Daemon plumbing: logging to stderr and/or syslog, the clock. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,76 +73,4 @@ rd_time_t dm_monotonic(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (rd_time_t)ts.tv_sec * RD_SEC + (rd_time_t)ts.tv_nsec;
-}
-
-void dm_buf_printf(struct dm_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-		size_t ncap;
-		char *np;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		ncap = (b->cap + (size_t)n + 1) * 2;
-		np = realloc(b->p, ncap);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
-
-void dm_buf_json_str(struct dm_buf *b, const char *s)
-{
-	dm_buf_printf(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			dm_buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			dm_buf_printf(b, "\\u%04x", c);
-		else
-			dm_buf_printf(b, "%c", c);
-	}
-	dm_buf_printf(b, "\"");
-}
-
-void dm_buf_json_counters(struct dm_buf *b, const uint64_t *v, int n, const char *(*name)(int))
-{
-	dm_buf_printf(b, "{");
-	for (int i = 0; i < n; i++)
-		dm_buf_printf(b, "%s\"%s\": %llu", i ? ", " : "", name(i),
-		              (unsigned long long)v[i]);
-	dm_buf_printf(b, "}");
-}
-
-int dm_words(char *line, char **w, int max)
-{
-	char *save = NULL, *tok;
-	int n = 0;
-
-	for (tok = strtok_r(line, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
-		if (n == max)
-			return max + 1;
-		w[n++] = tok;
-	}
-	return n;
 }

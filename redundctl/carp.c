@@ -17,22 +17,20 @@ int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv)
 int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv)
 {
 	char line[256];
-	char *end;
-	long v;
+	unsigned v;
 
 	if (argc != 2 || (argv[1][0] != '+' && argv[1][0] != '-')) {
 		fprintf(stderr, "usage: redundctl carp demote GROUP +N|-N\n");
 		return 2;
 	}
-	v = strtol(argv[1], &end, 10);
-	if (*end != '\0' || end == argv[1] + 1 || v < -255 || v > 255 || strlen(argv[0]) > 64 ||
+	if (dm_parse_uint(argv[1] + 1, 0, 255, &v) < 0 || strlen(argv[0]) > 64 ||
 	    strpbrk(argv[0], " \t\n") != NULL) {
 		fprintf(stderr,
 		        "usage: redundctl carp demote GROUP +N|-N (N from 0 to 255, GROUP a "
 		        "word)\n");
 		return 2;
 	}
-	snprintf(line, sizeof(line), "demote %s %+ld", argv[0], v);
+	snprintf(line, sizeof(line), "demote %s %c%u", argv[0], argv[1][0], v);
 	return rctl_ask(o, CARPD_CONTROL, line);
 }
 
@@ -105,8 +103,8 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, int 
 		printf(", \"error\": \"malformed IP header\"}\n");
 		return;
 	}
-	printf(", \"af\": %d, \"src\": \"%s\", \"dst\": \"%s\", \"ttl\": %u, \"length\": %zu",
-	       info->src.af, rd_addr_format(&info->src, s, sizeof(s)),
+	printf(", \"af\": \"%s\", \"src\": \"%s\", \"dst\": \"%s\", \"ttl\": %u, \"length\": %zu",
+	       dm_af_name(info->src.af), rd_addr_format(&info->src, s, sizeof(s)),
 	       rd_addr_format(&info->dst, d, sizeof(d)), info->ttl, info->carp_len);
 	if (rd_carp_hdr_decode(info->carp, info->carp_len, &h) != 0) {
 		printf(", \"error\": \"CARP header shorter than 36 bytes\"}\n");

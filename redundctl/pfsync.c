@@ -22,19 +22,17 @@
 
 /* ---- JSON output ----------------------------------------------------- */
 
+/* A string field of at most max bytes, as every JSON string of the daemons (daemon.h). */
 static void json_str(const char *s, size_t max)
 {
-	putchar('"');
-	for (size_t i = 0; i < max && s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	struct dm_buf b = {0};
+
+	dm_buf_json_strn(&b, s, max);
+	if (b.oom)
+		fputs("null", stdout);
+	else
+		fwrite(b.p, 1, b.len, stdout);
+	free(b.p);
 }
 
 static void json_addr(const struct rd_addr *a)
@@ -46,11 +44,6 @@ static void json_addr(const struct rd_addr *a)
 		return;
 	}
 	printf("\"%s\"", rd_addr_format(a, buf, sizeof(buf)));
-}
-
-static const char *af_name(int af)
-{
-	return af == RD_AF_INET ? "inet" : af == RD_AF_INET6 ? "inet6" : "unspec";
 }
 
 static void json_peer(const char *name, const struct rd_pfsync_peer *p)
@@ -69,7 +62,7 @@ static void json_key(const struct rd_pfsync_key *k)
 	putchar(',');
 	json_addr(&k->addr[1]);
 	printf("],\"port\":[%u,%u],\"rdomain\":%u,\"af\":\"%s\"}", k->port[0], k->port[1],
-	       k->rdomain, af_name(k->af));
+	       k->rdomain, dm_af_name(k->af));
 }
 
 static void json_state(const struct rd_pfsync_state *s)
@@ -94,7 +87,7 @@ static void json_state(const struct rd_pfsync_state *s)
 	       s->rule, s->anchor, s->nat_rule, s->creation, s->expire,
 	       (unsigned long long)s->packets[0], (unsigned long long)s->packets[1],
 	       (unsigned long long)s->bytes[0], (unsigned long long)s->bytes[1], s->rtableid[0],
-	       s->rtableid[1], s->max_mss, af_name(s->af), s->proto, s->direction, s->log, s->rt,
+	       s->rtableid[1], s->max_mss, dm_af_name(s->af), s->proto, s->direction, s->log, s->rt,
 	       s->timeout, s->sync_flags, s->updates, s->min_ttl, s->set_tos, s->state_flags,
 	       s->set_prio[0], s->set_prio[1]);
 }
@@ -366,11 +359,8 @@ int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
 		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
 			keyfile = argv[++i];
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-			char *end;
-			unsigned long v = strtoul(argv[++i], &end, 10);
-			if (*end != '\0' || v == 0 || v > 65535)
+			if (dm_parse_uint(argv[++i], 1, 65535, &d->port) < 0)
 				bad = true;
-			d->port = (unsigned)v;
 		} else if (file == NULL && argv[i][0] != '-') {
 			file = argv[i];
 		} else {
@@ -431,7 +421,7 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 {
 	struct rd_sync_key k;
 	char text[128];
-	unsigned long id = 1;
+	uint64_t id = 1;
 	const char *file = NULL;
 	bool bad = false;
 	int fd, n, ok;
@@ -439,9 +429,7 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 	(void)o;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--keyid") == 0 && i + 1 < argc) {
-			char *end;
-			id = strtoul(argv[++i], &end, 10);
-			if (*end != '\0' || id > 0xffffffffUL)
+			if (dm_parse_u64(argv[++i], 10, 0, UINT32_MAX, &id) < 0)
 				bad = true;
 		} else if (file == NULL && argv[i][0] != '-') {
 			file = argv[i];

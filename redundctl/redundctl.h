@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The text helpers (numbers, JSON strings) shared with the daemons. */
+#include "daemon.h"
+
 /* Options given before the subcommand, common to all of them. */
 struct rctl_opts {
 	const char *control; /* --control PATH, or NULL: the subcommand's default */

@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +38,8 @@
 _Static_assert(SD_HOLD_GROUP_MAX == RD_CARP_GROUP_NAME_MAX - 1,
                "syncd holds the groups carpd can name");
 
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, SD_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
+/* Messages into the caller's SD_ERR_LEN bytes (daemon.h's dm_errf). */
+#define errf(err, ...) dm_errf((err), SD_ERR_LEN, __VA_ARGS__)
 
 void sd_config_init(struct sd_config *cfg)
 {
@@ -70,33 +62,6 @@ void sd_config_free(struct sd_config *cfg)
 	free(cfg->control);
 	free(cfg->config_file);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-static int parse_ulong(const char *s, int base, unsigned long lo, unsigned long hi,
-                       unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, base);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int set_str(char **dst, const char *arg)
-{
-	char *s = strdup(arg);
-
-	if (s == NULL)
-		return -1;
-	free(*dst);
-	*dst = s;
-	return 0;
 }
 
 /* Keywords taking an argument, and flags. */
@@ -127,7 +92,7 @@ static bool known(const char *key, bool *takes_arg)
 
 int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char *err)
 {
-	unsigned long v;
+	uint64_t v;
 	bool takes;
 
 	if (!known(key, &takes)) {
@@ -139,11 +104,10 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		return -1;
 	}
 	if (strcmp(key, "interface") == 0) {
-		if (strlen(arg) >= IF_NAMESIZE || *arg == '\0') {
+		if (dm_str_copy(cfg->ifname, sizeof(cfg->ifname), arg) < 0) {
 			errf(err, "interface: a name of at most %d characters", IF_NAMESIZE - 1);
 			return -1;
 		}
-		strcpy(cfg->ifname, arg);
 	} else if (strcmp(key, "peer") == 0) {
 		if (cfg->npeers == RD_IO_SYNC_MAX_PEERS) {
 			errf(err, "peer: at most %d peers", RD_IO_SYNC_MAX_PEERS);
@@ -168,17 +132,17 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 			errf(err, "key: at most %d key files", SD_MAX_KEYS);
 			return -1;
 		}
-		if ((cfg->keyfiles[cfg->nkeyfiles] = strdup(arg)) == NULL)
+		if (dm_str_set(&cfg->keyfiles[cfg->nkeyfiles], arg) < 0)
 			goto oom;
 		cfg->nkeyfiles++;
 	} else if (strcmp(key, "send-keyid") == 0) {
-		if (parse_ulong(arg, 10, 0, UINT32_MAX, &v) < 0) {
+		if (dm_parse_u64(arg, 10, 0, UINT32_MAX, &v) < 0) {
 			errf(err, "send-keyid: a decimal key id");
 			return -1;
 		}
 		cfg->send_keyid = (uint32_t)v;
 	} else if (strcmp(key, "port") == 0) {
-		if (parse_ulong(arg, 10, 1, 65535, &v) < 0) {
+		if (dm_parse_u64(arg, 10, 1, 65535, &v) < 0) {
 			errf(err, "port: 1 to 65535");
 			return -1;
 		}
@@ -193,46 +157,46 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 	} else if (strcmp(key, "creatorid") == 0) {
 		const char *h = strncmp(arg, "0x", 2) == 0 ? arg + 2 : arg;
 
-		if (parse_ulong(h, 16, 1, UINT32_MAX, &v) < 0) {
+		if (dm_parse_u64(h, 16, 1, UINT32_MAX, &v) < 0) {
 			errf(err, "creatorid: 1 to 8 hex digits, not zero");
 			return -1;
 		}
 		cfg->creatorid = (uint32_t)v;
 	} else if (strcmp(key, "mtu") == 0) {
-		if (parse_ulong(arg, 10, 576, 65535, &v) < 0) {
+		if (dm_parse_u64(arg, 10, 576, 65535, &v) < 0) {
 			errf(err, "mtu: 576 to 65535");
 			return -1;
 		}
-		cfg->mtu = v;
+		cfg->mtu = (size_t)v;
 	} else if (strcmp(key, "limit") == 0) {
-		if (parse_ulong(arg, 10, 1, 100000000, &v) < 0) {
+		if (dm_parse_u64(arg, 10, 1, 100000000, &v) < 0) {
 			errf(err, "limit: 1 to 100000000 states");
 			return -1;
 		}
 		cfg->limit = (uint32_t)v;
 	} else if (strcmp(key, "maxupd") == 0) {
-		if (parse_ulong(arg, 10, 1, 255, &v) < 0) {
+		if (dm_parse_u64(arg, 10, 1, 255, &v) < 0) {
 			errf(err, "maxupd: 1 to 255 (OpenBSD's range)");
 			return -1;
 		}
 		cfg->maxupd = (unsigned)v;
 	} else if (strcmp(key, "bulk-rate") == 0) {
-		if (parse_ulong(arg, 10, 1000, 100000000, &v) < 0) {
+		if (dm_parse_u64(arg, 10, 1000, 100000000, &v) < 0) {
 			errf(err, "bulk-rate: 1000 to 100000000 states a second");
 			return -1;
 		}
 		cfg->bulk_rate = (uint32_t)v;
 	} else if (strcmp(key, "carpd-control") == 0) {
-		if (set_str(&cfg->carpd_control, arg) < 0)
+		if (dm_str_set(&cfg->carpd_control, arg) < 0)
 			goto oom;
 	} else if (strcmp(key, "demote-group") == 0) {
-		if (set_str(&cfg->demote_group, arg) < 0)
+		if (dm_str_set(&cfg->demote_group, arg) < 0)
 			goto oom;
 	} else if (strcmp(key, "control") == 0) {
-		if (set_str(&cfg->control, arg) < 0)
+		if (dm_str_set(&cfg->control, arg) < 0)
 			goto oom;
 	} else if (strcmp(key, "config") == 0) {
-		if (set_str(&cfg->config_file, arg) < 0)
+		if (dm_str_set(&cfg->config_file, arg) < 0)
 			goto oom;
 	} else if (strcmp(key, "no-bulk") == 0) {
 		cfg->bulk = false;
@@ -253,58 +217,44 @@ oom:
 	return -1;
 }
 
-/* Split s in place into at most 3 whitespace-separated words. */
-static int split(char *s, char **w)
-{
-	int n = 0;
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-			s++;
-		if (*s == '\0' || *s == '#')
-			return n;
-		if (n == 3)
-			return 4;
-		w[n++] = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-			s++;
-		if (*s != '\0')
-			*s++ = '\0';
-	}
-}
-
 int sd_config_load(struct sd_config *cfg, const char *path, char *err)
 {
-	char line[1024], e[SD_ERR_LEN];
+	char *line = NULL, e[SD_ERR_LEN];
+	size_t cap = 0;
 	unsigned lineno = 0;
 	FILE *f = fopen(path, "re");
+	int rc = 0;
 
 	if (f == NULL) {
-		errf(err, "%s: %s", path, strerror(errno));
+		dm_file_errf(err, SD_ERR_LEN, path, 0, "%s", strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *w[3];
+	while (getline(&line, &cap, f) >= 0) {
+		char *w[2];
 		int n;
 
 		lineno++;
-		n = split(line, w);
+		n = dm_conf_words(line, w, 2);
 		if (n == 0)
 			continue;
 		if (n > 2 || strcmp(w[0], "config") == 0 ||
 		    sd_config_set(cfg, w[0], n == 2 ? w[1] : NULL, e) < 0) {
 			if (n > 2)
-				snprintf(e, sizeof(e),
-				         "one keyword and at most one argument a line");
+				errf(e, "one keyword and at most one argument a line");
 			else if (strcmp(w[0], "config") == 0)
-				snprintf(e, sizeof(e), "'config' only on the command line");
-			errf(err, "%s:%u: %s", path, lineno, e);
-			fclose(f);
-			return -1;
+				errf(e, "'config' only on the command line");
+			dm_file_errf(err, SD_ERR_LEN, path, lineno, "%s", e);
+			rc = -1;
+			break;
 		}
 	}
+	if (rc == 0 && ferror(f)) {
+		dm_file_errf(err, SD_ERR_LEN, path, 0, "read error: %s", strerror(errno));
+		rc = -1;
+	}
+	free(line);
 	fclose(f);
-	return 0;
+	return rc;
 }
 
 int sd_config_check(const struct sd_config *cfg, char *err)
@@ -422,7 +372,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 	/* The config file first, so that the command line wins. */
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-			if (set_str(&cfg->config_file, argv[i + 1]) < 0 ||
+			if (dm_str_set(&cfg->config_file, argv[i + 1]) < 0 ||
 			    sd_config_load(cfg, argv[i + 1], err) < 0)
 				return -1;
 			break;
@@ -484,7 +434,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 		errf(err, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (cfg->control == NULL && set_str(&cfg->control, SD_DEFAULT_CONTROL) < 0) {
+	if (cfg->control == NULL && dm_str_set(&cfg->control, SD_DEFAULT_CONTROL) < 0) {
 		errf(err, "out of memory");
 		return -1;
 	}

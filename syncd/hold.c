@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../daemon/daemon.h"
 #include "hold.h"
 
 static const char *const stat_names[SD_HOLD_STAT_MAX] = {
@@ -41,25 +42,6 @@ static int say0(char *why, size_t whylen, int rc, const char *msg)
 	return say(why, whylen, rc, "%s", msg);
 }
 
-/* A decimal number of at most 10 digits, no sign, at most max. */
-static bool number(const char *s, unsigned long max, unsigned *out)
-{
-	unsigned long v = 0;
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 10)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 static bool group_ok(const char *g)
 {
 	size_t n = g != NULL ? strlen(g) : 0;
@@ -70,7 +52,7 @@ static bool group_ok(const char *g)
 int sd_hold_parse(const char *text, size_t len, const char *group, struct sd_hold_answer *a,
                   char *why, size_t whylen)
 {
-	char body[256], *w[11], *p, *save = NULL;
+	char body[256], *w[10], *p;
 	size_t n;
 	int nw = 0;
 
@@ -106,9 +88,7 @@ int sd_hold_parse(const char *text, size_t len, const char *group, struct sd_hol
 			*p = '?';
 		else if ((unsigned char)*p > 0x7e)
 			*p = '?';
-	for (p = strtok_r(body, " \t", &save); p != NULL && nw < 11;
-	     p = strtok_r(NULL, " \t", &save))
-		w[nw++] = p;
+	nw = dm_words(body, w, 10);
 	if (nw != 10 || strcmp(w[0], "held") != 0 || strcmp(w[4], "ttl") != 0 ||
 	    strcmp(w[6], "instance") != 0 || strcmp(w[8], "masters") != 0)
 		return say0(
@@ -120,17 +100,17 @@ int sd_hold_parse(const char *text, size_t len, const char *group, struct sd_hol
 	if (group == NULL || strcmp(w[2], group) != 0)
 		return say(why, whylen, SD_HOLD_FAIL_BADANSWER, "answer for another group '%.32s'",
 		           w[2]);
-	if (!number(w[3], 255, &a->applied))
+	if (dm_parse_uint(w[3], 0, 255, &a->applied) < 0)
 		return say(why, whylen, SD_HOLD_FAIL_BADANSWER, "applied value '%.16s' not 0..255",
 		           w[3]);
-	if (!number(w[5], 86400, &a->ttl) || a->ttl == 0)
+	if (dm_parse_uint(w[5], 0, 86400, &a->ttl) < 0 || a->ttl == 0)
 		return say(why, whylen, SD_HOLD_FAIL_BADANSWER, "ttl '%.16s' not 1..86400", w[5]);
 	if (strlen(w[7]) != SD_HOLD_INSTANCE_LEN ||
 	    strspn(w[7], "0123456789abcdef") != SD_HOLD_INSTANCE_LEN)
 		return say(why, whylen, SD_HOLD_FAIL_BADANSWER,
 		           "instance '%.24s' not 16 lowercase hex digits", w[7]);
 	memcpy(a->instance, w[7], SD_HOLD_INSTANCE_LEN + 1);
-	if (!number(w[9], 0x7fffffff, &a->masters))
+	if (dm_parse_uint(w[9], 0, 0x7fffffff, &a->masters) < 0)
 		return say(why, whylen, SD_HOLD_FAIL_BADANSWER, "masters '%.16s' not a number",
 		           w[9]);
 	if (whylen > 0)
