@@ -76,5 +76,7 @@ assert bad == [3, 5], objs
 ok = [o for o in objs if "error" not in o]
 assert [o["vhid"] for o in ok] == [1, 4], ok
 assert all(o["checksum_ok"] for o in ok), ok
+# One schema with decode pfsync: the address family is a string.
+assert [o["af"] for o in ok] == ["inet", "inet6"], ok
 PY
-echo "ok: decode carp skips other protocols whatever their IP header, shows malformed CARP"
+echo "ok: decode carp skips other protocols whatever their IP header, shows malformed CARP, af as a string"
