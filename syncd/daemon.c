@@ -1,23 +1,15 @@
 /*
  * syncd: the daemon proper. It binds the sync engine (libredund/sync) to
- * the host: a state table mirroring the kernel's conntrack table, the
- * conntrack backend (ct.c) feeding it local changes and receiving peers'
- * states, the transport (libredund/io sync sockets, with the secure channel
- * in secure mode), the control socket, and one epoll loop with a timerfd at
- * the earliest expiry and a signalfd. Protocol decisions are the engine's.
- *
- * Which table events go to the kernel: those the engine causes while it
- * applies a peer's packet. Everything syncd does itself (mirroring a kernel
- * event, the expiry sweep) runs with d->local set, and is not written back.
- *
- * Expiry: the kernel refreshes a conntrack entry's timeout on every packet
- * without telling anyone, so the mirror's expiry is only a prompt: shortly
- * before a state would expire in the mirror, the sweep reads the kernel's
- * entry. If traffic refreshed it (the kernel has more time left than the
- * mirror), the state is refreshed and the engine sends an update, which
- * also refreshes the peers' copies; if the kernel dropped one of our own
- * states, it goes. Otherwise the state expires in the mirror as it does in
- * the kernel.
+ * the host: the library's mirror (redund/mirror.h) of the kernel's
+ * conntrack table, with the conntrack backend (ct.c) as its external
+ * table's callbacks (read, write, delete, dump) and its source of local
+ * changes; the transport (libredund/io sync sockets, with the secure
+ * channel in secure mode), the control socket, and one epoll loop with a
+ * timerfd at the earliest expiry and a signalfd. Protocol decisions are the
+ * engine's; which states are ours, echoes, the refresh of states from the
+ * kernel before they expire, the timeout stretch and the exclusion of the
+ * sync traffic are the mirror's. What stays here is conntrack's own: the
+ * be-liberal flag of our TCP entries (make_liberal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,15 +30,14 @@
 #include <netinet/in.h>
 #include <sodium.h>
 
+#include "redund/mirror.h"
+
 #include "ctmap.h"
 #include "hold.h"
 #include "syncd.h"
 
-#define SWEEP_TICK   (100 * RD_MSEC) /* the sweep runs in slices this far apart */
-#define SWEEP_PERIOD (5 * RD_SEC)    /* and covers the table in this time */
-#define SWEEP_MARGIN (10 * RD_SEC)   /* states this close to expiry are checked */
-#define RX_BATCH     64
-#define RX_BUDGET    (10 * RD_MSEC) /* receive work before the loop's other events */
+#define RX_BATCH  64
+#define RX_BUDGET (10 * RD_MSEC) /* receive work before the loop's other events */
 
 enum sd_stat {
 	SD_LOCAL_NEW = 0,
@@ -57,7 +48,7 @@ enum sd_stat {
 	SD_UNMAPPED_L4,
 	SD_UNMAPPED_TUPLE,
 	SD_UNMAPPED_TCPSTATE,
-	SD_OWN_SYNC, /* entries of our own sync traffic (UDP port), never sent */
+	SD_OWN_SYNC, /* entries of our own sync traffic (the mirror's exclude), never sent */
 	SD_REFUSED,
 	SD_REFRESHED,
 	SD_VANISHED,
@@ -94,23 +85,18 @@ struct sd_daemon {
 	struct rd_sync_channel *ch;
 	struct rd_sync_engine *eng;
 	struct rd_state_table *t;
+	struct rd_mirror *mirror;
 	struct sd_ct *ct;
 	struct dm_control *ctl;
 	uint32_t creatorid;
 	uint16_t port; /* secure mode's UDP port */
-	uint64_t next_id;
-	bool local; /* table events are syncd's own doing: not for the kernel */
 	bool quitting;
-	bool dump_pending; /* the kernel's table is read once the start-up bulk ended */
-	bool dumping;      /* reading it now */
-	bool in_dump;      /* a dump runs on the request socket (any: also a resync) */
+	bool in_dump; /* a dump runs on the request socket (any: also a resync) */
 	/* Keys whose be-liberal write waits for the dump's end (make_liberal). */
 	struct rd_state_key *liberal_q;
 	size_t liberal_n, liberal_cap;
-	struct rd_state_iter sweep;
-	rd_time_t sweep_due;
 	uint32_t deftimeouts[RD_STATE_TM_MAX];
-	uint64_t stats[SD_STAT_MAX];
+	uint64_t stats[SD_STAT_MAX]; /* syncd's own; the mirror's are read at status time */
 	/* The hold on carpd (hold.h), with carpd-control only; one request at a time. */
 	bool hold_on;
 	struct sd_hold hold;
@@ -357,26 +343,73 @@ static void ch_lost(void *user, uint32_t peer, rd_time_t now)
 	dm_log(LOG_WARNING, "messages with %08x lost for good: asking for a bulk update", peer);
 }
 
+/* The table's events: to the mirror, which passes them to the engine (see mirror.h). */
 static void table_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
 {
 	struct sd_daemon *d = user;
-	struct rd_state_info info;
-	int rc;
 
-	if (d->eng != NULL)
+	if (d->mirror != NULL)
+		rd_mirror_state_event(d->mirror, st, ev, why, now);
+	else if (d->eng != NULL)
 		rd_sync_engine_state_event(d->eng, st, ev, why, now);
-	if (d->local || !d->cfg.apply || d->ct == NULL)
-		return;
-	/* A peer's change: write it to the kernel. */
-	rd_state_export(d->t, st, now, &info);
-	if (ev == RD_STATE_EV_REMOVE)
-		rc = sd_ct_delete(d->ct, &info);
-	else
-		rc = sd_ct_apply(d->ct, &info, d->deftimeouts);
+}
+
+/* The mirror's external table: the kernel's, through ct.c. */
+static int mir_read(void *user, const struct rd_state_info *key, struct rd_state_info *out)
+{
+	struct sd_daemon *d = user;
+	int rc = sd_ct_get(d->ct, key, out);
+
+	if (rc == -ENOENT)
+		return RD_ERR_NOENT;
+	return rc < 0 ? RD_ERR_AGAIN : 0;
+}
+
+static int mir_write(void *user, const struct rd_state_info *info, bool created)
+{
+	struct sd_daemon *d = user;
+	int rc = sd_ct_apply(d->ct, info, d->deftimeouts);
+
+	(void)created; /* sd_ct_apply creates or updates, whichever the kernel needs */
+	if (rc < 0) {
+		dm_log(LOG_DEBUG, "conntrack write of %016llx/%08x: %s",
+		       (unsigned long long)info->id, info->creatorid, strerror(-rc));
+		return RD_ERR_AGAIN;
+	}
+	return 0;
+}
+
+static int mir_remove(void *user, const struct rd_state_info *info)
+{
+	struct sd_daemon *d = user;
+	int rc = sd_ct_delete(d->ct, info);
+
+	if (rc < 0) {
+		dm_log(LOG_DEBUG, "conntrack delete of %016llx/%08x: %s",
+		       (unsigned long long)info->id, info->creatorid, strerror(-rc));
+		return RD_ERR_AGAIN;
+	}
+	return 0;
+}
+
+static int ct_dump(struct sd_daemon *d);
+
+static int mir_dump(void *user, rd_time_t now)
+{
+	(void)now;
+	return ct_dump(user);
+}
+
+/* The start-up read ended: which of the kernel's entries were ours. */
+static void mir_dumped(void *user, int rc, uint32_t ours, rd_time_t now)
+{
+	struct sd_daemon *d = user;
+
+	(void)now;
 	if (rc < 0)
-		dm_log(LOG_DEBUG, "conntrack %s of %016llx/%08x: %s",
-		       ev == RD_STATE_EV_REMOVE ? "delete" : "write", (unsigned long long)st->id,
-		       st->creatorid, strerror(-rc));
+		dm_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
+	dm_log(LOG_NOTICE, "kernel table read: %u states of ours, %u states in all", ours,
+	       rd_state_count(d->t));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -453,8 +486,6 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 {
 	struct sd_daemon *d = user;
 	struct rd_state_info info;
-	struct rd_state *st;
-	rd_time_t now = sd_now();
 	int rc;
 
 	if ((rc = sd_ct_to_state(ct, &info)) != 0) {
@@ -464,116 +495,14 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		dm_log(LOG_DEBUG, "conntrack entry not synchronised: %s", sd_ctmap_strerror(rc));
 		return;
 	}
-	/* Our own sync traffic is never synchronised (as pfsync skips protocol 240). */
-	if (info.wire.proto == IPPROTO_UDP && d->cfg.mode == RD_IO_SYNC_SECURE &&
-	    (info.wire.port[0] == d->port || info.wire.port[1] == d->port)) {
-		d->stats[SD_OWN_SYNC]++;
-		return;
-	}
-	d->local = true;
-	st = rd_state_lookup(d->t, &info.wire, RD_STATE_IN, 0, now);
-	if (type == NFCT_T_DESTROY) {
-		if (st != NULL) {
-			d->stats[SD_LOCAL_DESTROY]++;
-			rd_state_remove(d->t, st, now);
-		}
-	} else if (st != NULL && d->dumping) {
-		/* A peer's state we already hold (the bulk brought it): nothing new. */
+	rc = rd_mirror_local(d->mirror,
+	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
+	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
+	                                             : RD_MIRROR_NEW,
+	                     &info, sd_now());
+	/* Synchronised (ours, or a peer's the bulk brought): liberal as the peers' copies. */
+	if (rc == RD_MIRROR_INSERTED || rc == RD_MIRROR_UPDATED || rc == RD_MIRROR_KNOWN)
 		make_liberal(d, ct, &info);
-	} else {
-		if (st != NULL) {
-			info.id = st->id;
-			info.creatorid = st->creatorid;
-			d->stats[SD_LOCAL_UPDATE]++;
-		} else {
-			info.id = d->next_id++;
-			info.creatorid = d->creatorid;
-			d->stats[SD_LOCAL_NEW]++;
-		}
-		rc = rd_state_import(d->t, &info, now, NULL);
-		if (rc != 0) {
-			d->stats[SD_REFUSED]++;
-			dm_log(LOG_DEBUG, "state table refused a kernel entry: %s",
-			       rd_strerror(rc));
-		} else {
-			make_liberal(d, ct, &info); /* synchronised: liberal as the peers' copies */
-		}
-	}
-	d->local = false;
-}
-
-/*
- * Read the kernel's table into the mirror: entries whose key a peer's
- * state already has are that peer's (updated from the kernel); the others
- * are ours and go to the peers as inserts. (A state a peer deleted while
- * we were away, and that our kernel still holds, is then taken for ours
- * and expires with the kernel's entry.)
- */
-static void dump_kernel(struct sd_daemon *d)
-{
-	uint32_t before = rd_state_count(d->t);
-	int rc;
-
-	d->dump_pending = false;
-	d->dumping = true;
-	rc = ct_dump(d);
-	d->dumping = false;
-	if (rc < 0)
-		dm_log(LOG_WARNING, "conntrack dump: %s", strerror(-rc));
-	dm_log(LOG_NOTICE, "kernel table read: %u states of ours, %u states in all",
-	       rd_state_count(d->t) - before, rd_state_count(d->t));
-}
-
-/* ---------------------------------------------------------------------- */
-/* Expiry sweep                                                            */
-
-static void sweep_one(struct sd_daemon *d, struct rd_state *st, rd_time_t now)
-{
-	struct rd_state_info mine, kern;
-	rd_time_t exp = rd_state_expires(d->t, st);
-	int rc;
-
-	if (exp > now + SWEEP_MARGIN || exp <= now)
-		return;
-	rd_state_export(d->t, st, now, &mine);
-	rc = sd_ct_get(d->ct, &mine, &kern);
-	if (rc == -ENOENT) {
-		/* Our own state the kernel dropped without an event we saw. */
-		if (st->creatorid == d->creatorid) {
-			d->stats[SD_VANISHED]++;
-			rd_state_remove(d->t, st, now);
-		}
-		return;
-	}
-	if (rc < 0 || kern.expire_in <= mine.expire_in + 2)
-		return; /* no traffic here: expires with the kernel's entry */
-	kern.id = st->id;
-	kern.creatorid = st->creatorid;
-	if (rd_state_import(d->t, &kern, now, NULL) == 0)
-		d->stats[SD_REFRESHED]++;
-}
-
-static void sweep(struct sd_daemon *d, rd_time_t now)
-{
-	size_t budget = rd_state_capacity(d->t) / (SWEEP_PERIOD / SWEEP_TICK) + 256;
-	struct rd_state *st;
-
-	d->local = true;
-	if (d->ct != NULL && d->cfg.apply) {
-		size_t i;
-
-		for (i = 0; i < budget; i++) {
-			st = rd_state_iter_next(d->t, &d->sweep);
-			if (st == NULL) {
-				rd_state_iter_init(&d->sweep);
-				break;
-			}
-			sweep_one(d, st, now);
-		}
-	}
-	rd_state_expire(d->t, now, budget);
-	d->local = false;
-	d->sweep_due = now + SWEEP_TICK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -722,16 +651,76 @@ static void text_hold(struct sd_daemon *d, struct dm_buf *b)
 	text_counters(b, "carpd", h->stats, SD_HOLD_STAT_MAX, sd_hold_stat_name);
 }
 
+/* The mirror's counters, by the names of struct rd_mirror_stats. */
+#define MIRROR_STATS(X)                                                                            \
+	X(local_new)                                                                               \
+	X(local_update)                                                                            \
+	X(local_destroy)                                                                           \
+	X(known)                                                                                   \
+	X(echoes)                                                                                  \
+	X(excluded)                                                                                \
+	X(unknown)                                                                                 \
+	X(refused_inval)                                                                           \
+	X(refused_limit)                                                                           \
+	X(refused_exist)                                                                           \
+	X(refused_nomem)                                                                           \
+	X(written)                                                                                 \
+	X(deleted)                                                                                 \
+	X(write_failed)                                                                            \
+	X(delete_failed)                                                                           \
+	X(refreshed)                                                                               \
+	X(vanished)                                                                                \
+	X(read_failed)                                                                             \
+	X(dumps)                                                                                   \
+	X(dump_failed)
+
+#define MIRROR_NAME(f)  #f,
+#define MIRROR_VALUE(f) ms->f,
+static const char *const mirror_names[] = {MIRROR_STATS(MIRROR_NAME)};
+#define MIRROR_NSTATS ((int)(sizeof(mirror_names) / sizeof(mirror_names[0])))
+
+static const char *mirror_name(int i)
+{
+	return mirror_names[i];
+}
+
+static void json_mirror(struct dm_buf *b, const struct rd_mirror_stats *ms)
+{
+	const uint64_t v[] = {MIRROR_STATS(MIRROR_VALUE)};
+
+	json_counters(b, "mirror", v, MIRROR_NSTATS, mirror_name, true);
+}
+
+static void text_mirror(struct dm_buf *b, const struct rd_mirror_stats *ms)
+{
+	const uint64_t v[] = {MIRROR_STATS(MIRROR_VALUE)};
+
+	text_counters(b, "mirror", v, MIRROR_NSTATS, mirror_name);
+}
+
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
-	uint64_t zero[RD_SYNC_STAT_MAX] = {0};
+	uint64_t zero[RD_SYNC_STAT_MAX] = {0}, stats[SD_STAT_MAX];
+	struct rd_mirror_stats ms;
 	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 	int demotion = rd_sync_engine_demotion(d->eng);
+
+	/* The counters the mirror took over keep their names here. */
+	rd_mirror_stats(d->mirror, &ms);
+	memcpy(stats, d->stats, sizeof(stats));
+	stats[SD_LOCAL_NEW] = ms.local_new;
+	stats[SD_LOCAL_UPDATE] = ms.local_update;
+	stats[SD_LOCAL_DESTROY] = ms.local_destroy;
+	stats[SD_OWN_SYNC] = ms.excluded;
+	stats[SD_REFUSED] =
+	    ms.refused_inval + ms.refused_limit + ms.refused_exist + ms.refused_nomem;
+	stats[SD_REFRESHED] = ms.refreshed;
+	stats[SD_VANISHED] = ms.vanished;
 
 	if (json) {
 		dm_buf_printf(&b, "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":", mode,
@@ -748,7 +737,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		json_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
 		              rd_io_sync_stat_name, true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
-		json_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name, false);
+		json_mirror(&b, &ms);
+		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, false);
 		dm_buf_printf(&b, "}\n");
 	} else {
 		dm_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
@@ -765,7 +755,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
 		              rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
-		text_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name);
+		text_mirror(&b, &ms);
+		text_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name);
 	}
 	if (b.oom) {
 		free(b.p);
@@ -804,7 +795,7 @@ static int control_request(void *user, char *line, char **body)
 
 static void arm_timer(struct sd_daemon *d)
 {
-	rd_time_t next = d->sweep_due, e;
+	rd_time_t next = rd_mirror_expiry(d->mirror), e;
 
 	e = rd_sync_engine_next_timeout(d->eng);
 	if (e < next)
@@ -813,8 +804,7 @@ static void arm_timer(struct sd_daemon *d)
 		next = e;
 	if (d->hold_on && (e = sd_hold_next(&d->hold)) < next)
 		next = e;
-	/* Engine time to the timerfd's clock; the earliest is at least 1 (not NEVER). */
-	dm_loop_arm(&d->loop, next > SD_TIME_BASE ? next - SD_TIME_BASE : 0);
+	dm_loop_arm(&d->loop, next); /* the engines' clock is the timerfd's */
 }
 
 static void on_timer(struct sd_daemon *d)
@@ -825,8 +815,8 @@ static void on_timer(struct sd_daemon *d)
 	rd_sync_engine_tick(d->eng, now);
 	if (d->ch != NULL)
 		rd_sync_channel_tick(d->ch, now);
-	if (now >= d->sweep_due)
-		sweep(d, now);
+	if (rd_mirror_expiry(d->mirror) <= now)
+		rd_mirror_handle_expiry(d->mirror, now);
 }
 
 static void on_ct_readable(struct sd_daemon *d)
@@ -834,7 +824,7 @@ static void on_ct_readable(struct sd_daemon *d)
 	if (sd_ct_read(d->ct) == -ENOBUFS) {
 		/* Events were lost: read the whole table again (updates what changed). */
 		dm_log(LOG_WARNING, "conntrack events lost: reading the kernel table again");
-		ct_dump(d);
+		rd_mirror_resync(d->mirror, sd_now());
 	}
 }
 
@@ -897,8 +887,9 @@ int sd_daemon_run(struct sd_daemon *d)
 			return 1;
 		if (n == 0)
 			continue; /* interrupted */
-		if (d->dump_pending && !rd_sync_engine_bulk_pending(d->eng))
-			dump_kernel(d);
+		/* The start-up read once the peers' bulk ended (the mirror's rule). */
+		if (rd_mirror_start_pending(d->mirror) && rd_mirror_expiry(d->mirror) <= sd_now())
+			rd_mirror_handle_expiry(d->mirror, sd_now());
 		rd_io_sync_flush(d->io);
 	}
 	/* Send what is queued before leaving (deletes of the last moments). */
@@ -1001,6 +992,48 @@ static int open_channel(struct sd_daemon *d, size_t mtu)
 	return 0;
 }
 
+/*
+ * The mirror between the engine and the kernel's table. Class timeouts at
+ * least as long as the kernel's (tcp established 5 days, the others at most
+ * 10 minutes), so the kernel's remaining time always fits: the mirror then
+ * expires with the kernel. The sync traffic excluded: secure mode's UDP
+ * port, or raw pfsync's protocol 240.
+ */
+static int open_mirror(struct sd_daemon *d)
+{
+	struct rd_mirror_config mc;
+	int rc;
+
+	rd_mirror_config_default(&mc);
+	mc.table = d->t;
+	mc.engine = d->eng;
+	mc.cb.user = d;
+	mc.cb.read = mir_read;
+	mc.cb.write = mir_write;
+	mc.cb.remove = mir_remove;
+	mc.cb.dump = mir_dump;
+	mc.cb.dumped = mir_dumped;
+	if (d->cfg.mode == RD_IO_SYNC_SECURE) {
+		mc.exclude.proto = IPPROTO_UDP;
+		mc.exclude.port = d->port;
+	}
+	mc.write = d->cfg.apply;
+	for (int i = 0; i <= RD_STATE_TM_OTHER_MULTIPLE; i++)
+		mc.timeouts[i] = 600;
+	mc.timeouts[RD_STATE_TM_TCP_ESTABLISHED] = 432000;
+	mc.log.fn = dm_log_hook;
+	mc.log.level = LOG_INFO;
+	rc = rd_mirror_new(&mc, &d->mirror);
+	if (rc != 0) {
+		dm_log(LOG_ERR, "state mirror: %s", rd_strerror(rc));
+		return -EINVAL;
+	}
+	/* A peer's state without time left is written with the class's timeout. */
+	for (int i = 0; i < RD_STATE_TM_MAX; i++)
+		d->deftimeouts[i] = rd_state_get_timeout(d->t, (unsigned)i);
+	return 0;
+}
+
 int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 {
 	struct rd_state_config sc;
@@ -1034,34 +1067,23 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	if ((rc = dm_loop_open(&d->loop, &mask)) < 0)
 		return rc;
 
-	/* The mirror of the kernel's table: expiry is the kernel's, so no adaptive scaling. */
+	/* The mirror of the kernel's table (its timeouts are the mirror's: see below). */
 	rd_state_config_default(&sc);
 	sc.limit = d->cfg.limit;
 	sc.size_hint = d->cfg.limit < 65536 ? d->cfg.limit : 65536;
 	sc.creatorid = d->cfg.creatorid;
-	sc.timeouts[RD_STATE_TM_ADAPTIVE_START] = 0;
-	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
-	/*
-	 * Class timeouts at least as long as the kernel's (tcp established
-	 * 5 days, the others at most 10 minutes), so the kernel's remaining
-	 * time always fits: the mirror then expires with the kernel.
-	 */
-	for (int i = 0; i <= RD_STATE_TM_OTHER_MULTIPLE; i++)
-		sc.timeouts[i] = 600;
-	sc.timeouts[RD_STATE_TM_TCP_ESTABLISHED] = 432000;
+	/* OpenBSD's stateid start: seconds in the upper half, unique across restarts. */
+	sc.id_base = (uint64_t)time(NULL) << 32;
 	sc.hooks.user = d;
 	sc.hooks.event = table_event;
 	sc.log.fn = dm_log_hook;
 	sc.log.level = LOG_INFO;
-	memcpy(d->deftimeouts, sc.timeouts, sizeof(d->deftimeouts));
 	rc = rd_state_table_new(&sc, &d->t);
 	if (rc != 0) {
 		dm_log(LOG_ERR, "state table: %s", rd_strerror(rc));
 		return -ENOMEM;
 	}
 	d->creatorid = rd_state_creatorid(d->t);
-	/* OpenBSD's stateid start: seconds in the upper half, unique across restarts. */
-	d->next_id = (uint64_t)time(NULL) << 32;
 
 	if ((rc = open_transport(d, &payload)) < 0)
 		return rc;
@@ -1099,6 +1121,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	}
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
+	if ((rc = open_mirror(d)) < 0)
+		return rc;
 	rc = dm_control_start(&d->loop, d->cfg.control, SD_CONTROL_IN_MAX, control_request, d,
 	                      &d->ctl);
 	if (rc < 0)
@@ -1108,24 +1132,17 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	if (d->cfg.carpd_control != NULL &&
 	    sd_hold_init(&d->hold, d->cfg.demote_group, sd_now()) == 0)
 		d->hold_on = true;
-	rd_state_iter_init(&d->sweep);
-	d->sweep_due = sd_now() + SWEEP_TICK;
 	/*
 	 * The kernel may still hold the peers' states from our previous run.
 	 * So the peers' bulk update comes first: it names their states; the
-	 * kernel's entries left over after it are ours (see dump_kernel).
+	 * kernel's entries left over after it are ours (the mirror's rule).
 	 */
-	if (d->cfg.bulk) {
-		rd_sync_engine_bulk_request(d->eng, sd_now());
-		d->dump_pending = true;
-	} else {
-		dump_kernel(d);
-	}
+	rd_mirror_start(d->mirror, d->cfg.bulk, sd_now());
 	dm_log(LOG_NOTICE, "%s mode, creatorid %08x, %s%s%s",
 	       d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain", d->creatorid,
 	       d->cfg.npeers ? "unicast peers" : "multicast on ",
 	       d->cfg.npeers ? "" : d->cfg.ifname,
-	       d->dump_pending ? ", asking the peers for their states" : "");
+	       rd_mirror_start_pending(d->mirror) ? ", asking the peers for their states" : "");
 	return 0;
 }
 
@@ -1134,7 +1151,8 @@ void sd_daemon_free(struct sd_daemon *d)
 	if (d == NULL)
 		return;
 	/* Leaving changes nothing in the kernel: the states stay for whoever takes over. */
-	d->local = true;
+	rd_mirror_free(d->mirror);
+	d->mirror = NULL;
 	hold_close(d);
 	dm_control_close(d->ctl);
 	sd_ct_close(d->ct);

@@ -82,15 +82,13 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err);
 /* ---- time ---- */
 
 /*
- * The engines' clock: CLOCK_MONOTONIC plus SD_TIME_BASE. The offset keeps
- * "now minus a state's age" positive on a freshly booted host (the state
- * table computes an imported state's last activity that way); the timerfd
- * is armed at (engine time - SD_TIME_BASE).
+ * The engines' clock: CLOCK_MONOTONIC, the timerfd's. Its origin is the
+ * boot: a state older than that is fine (the table's time has a
+ * caller-chosen origin).
  */
-#define SD_TIME_BASE ((rd_time_t)10 * 86400 * RD_SEC)
 static inline rd_time_t sd_now(void)
 {
-	return dm_monotonic() + SD_TIME_BASE;
+	return dm_monotonic();
 }
 
 /* ---- conntrack backend (ct.c) ---- */

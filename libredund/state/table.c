@@ -708,7 +708,9 @@ rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state
 			return 0;
 		timeout = timeout * (end - states) / (end - start);
 	}
-	return st->last + timeout * RD_SEC;
+	/* `last` may lie before the clock's origin (import_last): signed. */
+	int64_t e = (int64_t)st->last + (int64_t)(timeout * RD_SEC);
+	return e > 0 ? (rd_time_t)e : 0;
 }
 
 static inline bool expired(const struct rd_state_table *t, const struct rd_state *st, rd_time_t now)
@@ -1154,19 +1156,31 @@ static uint32_t timeout_secs(const struct rd_state_table *t, uint32_t rule, uint
 	return t->timeouts[tm];
 }
 
-/* pfsync_state_import: expire = now - (timeout - remaining). */
+/*
+ * pfsync_state_import: last = now - (timeout - remaining). The result may
+ * lie before the clock's origin (a state older than `now`): rd_time_t is
+ * unsigned, so it wraps, and rd_state_expires reads `last` as signed.
+ */
 static rd_time_t import_last(const struct rd_state_table *t, const struct rd_state_info *in,
                              rd_time_t now)
 {
 	uint32_t to = timeout_secs(t, in->rule, in->timeout);
 	if (in->expire_in == 0 || in->expire_in >= to)
 		return now;
-	rd_time_t back = (rd_time_t)(to - in->expire_in) * RD_SEC;
-	return back < now ? now - back : 0;
+	return now - (rd_time_t)(to - in->expire_in) * RD_SEC;
 }
 
-int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd_time_t now,
-                    struct rd_state **out)
+/*
+ * Creation in whole seconds modulo 2^32: an age larger than now wraps, and
+ * rd_state_export takes the difference modulo 2^32 back.
+ */
+static uint32_t import_creation(const struct rd_state_info *in, rd_time_t now)
+{
+	return (uint32_t)(now / RD_SEC) - in->creation_age;
+}
+
+static int import(struct rd_state_table *t, const struct rd_state_info *in, bool local,
+                  rd_time_t now, struct rd_state **out)
 {
 	if (out != NULL)
 		*out = NULL;
@@ -1174,7 +1188,7 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	    in->timeout >= RD_STATE_TM_MAX ||
 	    (in->rule >= RD_STATE_MAX_RULES && in->rule != RD_STATE_RULE_NONE))
 		return RD_ERR_INVAL;
-	struct rd_state *st = find_id_any(t, in->id, in->creatorid);
+	struct rd_state *st = local ? NULL : find_id_any(t, in->id, in->creatorid);
 	if (st != NULL && expired(t, st, now)) {
 		/* Not removable inside its established hook: inserting would give
 		 * a second state the same (id, creatorid); refuse as a collision. */
@@ -1207,7 +1221,7 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	}
 	bool nat = !key_eq(&in->wire, &in->stack);
 	uint8_t outflag = in->flags & RD_STATE_F_OUT;
-	if (in->creatorid == 0)
+	if (!local && in->creatorid == 0)
 		return RD_ERR_INVAL;
 	if (t->count >= t->limit) {
 		count_reason(t, RD_STATE_RES_MEMORY);
@@ -1223,8 +1237,8 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	if (rc != 0)
 		return rc;
 	st->key = in->wire;
-	st->id = in->id;
-	st->creatorid = in->creatorid;
+	st->id = local ? t->next_id++ : in->id;
+	st->creatorid = local ? t->creatorid : in->creatorid;
 	st->rule = in->rule;
 	st->src = in->src;
 	st->dst = in->dst;
@@ -1232,20 +1246,39 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 	memcpy(st->bytes, in->bytes, sizeof(st->bytes));
 	st->timeout = in->timeout;
 	st->last = import_last(t, in, now);
-	uint32_t nows = (uint32_t)(now / RD_SEC);
-	st->creation = in->creation_age < nows ? nows - in->creation_age : 0;
+	st->creation = import_creation(in, now);
 	st->ifindex = in->ifindex;
-	st->flags = (uint8_t)((in->flags & RD_STATE_F_USER_MASK) | RD_STATE_F_REMOTE |
+	st->flags = (uint8_t)((in->flags & RD_STATE_F_USER_MASK) | (local ? 0 : RD_STATE_F_REMOTE) |
 	                      (nat ? RD_STATE_F_NAT : 0));
 	commit(t, st, slot, hw, hs, &in->stack);
 	/* one of our own states coming back (e.g. after a restart): keep local ids fresh */
-	if (in->creatorid == t->creatorid && in->id >= t->next_id)
+	if (!local && in->creatorid == t->creatorid && in->id >= t->next_id)
 		t->next_id = in->id + 1;
 	if (t->hooks.event != NULL)
 		t->hooks.event(t->hooks.user, st, RD_STATE_EV_INSERT, 0, now);
 	if (out != NULL)
 		*out = st;
 	return 0;
+}
+
+int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd_time_t now,
+                    struct rd_state **out)
+{
+	return import(t, in, false, now, out);
+}
+
+int rd_state_import_local(struct rd_state_table *t, const struct rd_state_info *in, rd_time_t now,
+                          struct rd_state **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (in == NULL)
+		return RD_ERR_INVAL;
+	struct rd_state_info own = *in;
+	/* Never found by (id, creatorid): the table gives the new state its id. */
+	own.id = 0;
+	own.creatorid = 0;
+	return import(t, &own, true, now, out);
 }
 
 void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, rd_time_t now,
@@ -1261,8 +1294,9 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
 	info->dst = st->dst;
 	memcpy(info->packets, st->packets, sizeof(info->packets));
 	memcpy(info->bytes, st->bytes, sizeof(info->bytes));
-	uint32_t nows = (uint32_t)(now / RD_SEC);
-	info->creation_age = nows > st->creation ? nows - st->creation : 0;
+	/* Modulo 2^32 (see import_creation); a creation ahead of now reads as age 0. */
+	uint32_t age = (uint32_t)(now / RD_SEC) - st->creation;
+	info->creation_age = age <= INT32_MAX ? age : 0;
 	rd_time_t exp = rd_state_expires(t, st);
 	info->expire_in = exp > now ? (uint32_t)((exp - now + RD_SEC - 1) / RD_SEC) : 0;
 	info->ifindex = st->ifindex;

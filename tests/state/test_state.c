@@ -682,6 +682,94 @@ START_TEST(import_colliding_with_another_state_counts_state_insert)
 }
 END_TEST
 
+/*
+ * Time has a caller-chosen origin: at now = 1 s (a host booted a second
+ * ago, CLOCK_MONOTONIC), a state an hour old with 300 s left keeps its age
+ * and expires 300 s after now, not at once (no clamp at 0).
+ */
+START_TEST(import_older_than_the_clock_keeps_age_and_expiry)
+{
+	const rd_time_t now = 1 * RD_SEC;
+	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	struct rd_state_info info, out;
+	struct rd_state *in;
+	rd_state_export(tbl, st, T0, &info);
+	info.src.state = RD_UDPS_MULTIPLE;
+	info.dst.state = RD_UDPS_MULTIPLE;
+	info.timeout = RD_STATE_TM_UDP_MULTIPLE; /* 60 s */
+	info.creation_age = 3600;
+	info.expire_in = 30;
+	struct rd_state_table *peer = new_table(1000, false);
+	ck_assert_int_eq(rd_state_import(peer, &info, now, &in), 0);
+	ck_assert_uint_eq(in->timeout, RD_STATE_TM_UDP_MULTIPLE);
+	ck_assert_uint_eq(rd_state_expires(peer, in), now + 30 * RD_SEC);
+	ck_assert_ptr_eq(rd_state_lookup(peer, &info.wire, RD_STATE_IN, 0, now + 29 * RD_SEC), in);
+	rd_state_export(peer, in, now, &out);
+	ck_assert_uint_eq(out.creation_age, 3600);
+	ck_assert_uint_eq(out.expire_in, 30);
+	ck_assert_uint_eq(out.timeout, RD_STATE_TM_UDP_MULTIPLE);
+	rd_state_export(peer, in, now + 10 * RD_SEC, &out);
+	ck_assert_uint_eq(out.creation_age, 3610);
+	ck_assert_uint_eq(out.expire_in, 20);
+	/* An hour old with an hour's worth of a long class left: TCP established. */
+	info.wire.port[0] = info.stack.port[0] = 2;
+	info.id ^= 1;
+	info.wire.proto = info.stack.proto = 6;
+	info.src.state = info.dst.state = RD_TCPS_ESTABLISHED;
+	info.timeout = RD_STATE_TM_TCP_ESTABLISHED; /* 86400 s */
+	info.expire_in = 3600;
+	ck_assert_int_eq(rd_state_import(peer, &info, now, &in), 0);
+	ck_assert_uint_eq(rd_state_expires(peer, in), now + 3600 * RD_SEC);
+	rd_state_export(peer, in, now, &out);
+	ck_assert_uint_eq(out.creation_age, 3600);
+	ck_assert_uint_eq(out.expire_in, 3600);
+	ck_assert_uint_eq(out.timeout, RD_STATE_TM_TCP_ESTABLISHED);
+	/* The update path too: 100 s left now. */
+	info.expire_in = 100;
+	ck_assert_int_eq(rd_state_import(peer, &info, now, &in), 0);
+	ck_assert_uint_eq(rd_state_expires(peer, in), now + 100 * RD_SEC);
+	ck_assert_uint_eq(rd_state_expire(peer, now + 99 * RD_SEC, 1000), 1); /* the UDP one */
+	ck_assert_uint_eq(rd_state_count(peer), 1);
+	ck_assert_uint_eq(rd_state_expire(peer, now + 100 * RD_SEC, 1000), 1);
+	rd_state_table_free(peer, 0);
+}
+END_TEST
+
+/* A local insert: the table's id and creatorid, not remote, counted half-open. */
+START_TEST(import_local_is_ours_and_counted_half_open)
+{
+	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	struct rd_state_info info;
+	struct rd_state *in;
+	struct rd_state_counters c;
+	rd_state_export(tbl, st, T0, &info);
+	info.wire.proto = info.stack.proto = 6;
+	info.wire.port[0] = info.stack.port[0] = 7;
+	info.src.state = RD_TCPS_SYN_SENT;
+	info.dst.state = RD_TCPS_CLOSED;
+	info.timeout = RD_STATE_TM_TCP_FIRST_PACKET;
+	info.id = 12345;
+	info.creatorid = 0x01020304;
+	ck_assert_int_eq(rd_state_import_local(tbl, &info, T0, &in), 0);
+	ck_assert_uint_eq(in->creatorid, rd_state_creatorid(tbl));
+	ck_assert_uint_eq(in->id, st->id + 1);
+	ck_assert(!(in->flags & RD_STATE_F_REMOTE));
+	rd_state_get_counters(tbl, &c);
+	ck_assert_uint_eq(c.states_halfopen, 1);
+	/* rd_state_import would have marked it remote: not half-open. */
+	info.wire.port[0] = info.stack.port[0] = 8;
+	ck_assert_int_eq(rd_state_import(tbl, &info, T0, &in), 0);
+	ck_assert(in->flags & RD_STATE_F_REMOTE);
+	rd_state_get_counters(tbl, &c);
+	ck_assert_uint_eq(c.states_halfopen, 1);
+	/* Refusals insert nothing. */
+	info.wire.port[0] = info.stack.port[0] = 7; /* taken */
+	ck_assert_int_eq(rd_state_import_local(tbl, &info, T0, NULL), RD_ERR_EXIST);
+	ck_assert_int_eq(rd_state_import_local(tbl, NULL, T0, NULL), RD_ERR_INVAL);
+	ck_assert_uint_eq(rd_state_count(tbl), 3);
+}
+END_TEST
+
 START_TEST(memory_accounting_grows_with_states)
 {
 	size_t base = rd_state_memory(tbl);
@@ -766,6 +854,8 @@ Suite *state_suite(void)
 	tcase_add_test(tc, export_then_import_reproduces_the_state);
 	tcase_add_test(tc, import_of_known_id_updates_in_place);
 	tcase_add_test(tc, import_colliding_with_another_state_counts_state_insert);
+	tcase_add_test(tc, import_older_than_the_clock_keeps_age_and_expiry);
+	tcase_add_test(tc, import_local_is_ours_and_counted_half_open);
 	tcase_add_test(tc, memory_accounting_grows_with_states);
 	tcase_add_test(tc, index_growth_moves_entries_a_few_at_a_time_and_loses_none);
 	suite_add_tcase(s, tc);

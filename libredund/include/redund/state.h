@@ -185,7 +185,9 @@ struct rd_state_peer {
 struct rd_state {
 	/* first 64 bytes: everything a lookup reads */
 	struct rd_state_key key; /* the wire key */
-	rd_time_t last;          /* time of the last accepted packet (pf's expire) */
+	rd_time_t last;          /* time of the last accepted packet (pf's expire); an
+	                          * imported state's may lie before the clock's origin:
+	                          * then it has wrapped (read it as int64_t) */
 	uint32_t rule;           /* caller's rule number */
 	uint32_t creatorid;      /* the creating table's creatorid */
 	uint16_t ifindex;        /* 0: floating; else bound to this interface */
@@ -196,7 +198,8 @@ struct rd_state {
 	uint64_t id;                   /* unique per creatorid */
 	struct rd_state_peer src, dst; /* src: the end that created the state */
 	uint64_t packets[2], bytes[2]; /* [0] state's direction, [1] reverse */
-	uint32_t creation;             /* creation time, whole seconds (rd_time_t / RD_SEC) */
+	uint32_t creation;             /* creation time, whole seconds (rd_time_t / RD_SEC)
+	                                * modulo 2^32: may lie before the clock's origin */
 	uint32_t user;                 /* owned by the source tracker / caller */
 };
 
@@ -524,7 +527,9 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 /*
  * A full description of a state, for sync (import/export) and display.
  * `expire_in` is seconds left before expiry (pfsync's expire); on import,
- * 0 means "a full timeout from now".
+ * 0 means "a full timeout from now". Ages may exceed `now`: time has a
+ * caller-chosen origin (a state an hour old imported at now = 1 s keeps its
+ * age and expires expire_in seconds after now).
  */
 struct rd_state_info {
 	struct rd_state_key wire, stack; /* equal when not translated */
@@ -562,6 +567,25 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
  */
 int rd_state_import(struct rd_state_table *t, const struct rd_state_info *info, rd_time_t now,
                     struct rd_state **out);
+
+/*
+ * rd_state_import_local - insert a state of this table's own from a
+ * description of a connection tracked elsewhere on this host (an external
+ * table mirrored by redund/mirror.h): the table gives it the next local id
+ * and its own creatorid (info->id and info->creatorid are ignored), and it
+ * is not marked RD_STATE_F_REMOTE, so it counts as a local state (the
+ * half-open count included). Peers, counters, timeout class, expiry
+ * (expire_in, creation_age, from `now` as rd_state_import) and the
+ * OUT/SLOPPY/NOSYNC flags come from *info; the rule's max and hooks.attach
+ * are not applied. To update it later use rd_state_import with its (id,
+ * creatorid). Returns 0 and *out (may be NULL), or RD_ERR_LIMIT (global
+ * limit, counted memory), RD_ERR_EXIST (key collision, counted
+ * state-insert), RD_ERR_NOMEM, RD_ERR_INVAL (NULL info, bad key, rule or
+ * timeout); nothing is inserted on error. INSERT event on success. Memory:
+ * info is only read. Same thread rules as the table.
+ */
+RD_EXPORT int rd_state_import_local(struct rd_state_table *t, const struct rd_state_info *info,
+                                    rd_time_t now, struct rd_state **out);
 
 /*
  * rd_state_prefetch_info - a hint: start loading the index entries that
