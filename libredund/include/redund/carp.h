@@ -23,7 +23,7 @@
  * rd_carp_node_new/rd_carp_if_new/rd_carp_vhost_add/
  * rd_carp_vhost_set_groups/rd_carp_node_demote (a new group).
  *
- * The state machine (OpenBSD current, research note §2):
+ * The state machine (OpenBSD current's ip_carp.c):
  *  - INIT: not running (link down, stopped, or left). Starting a vhost moves
  *    it to BACKUP: every node starts as BACKUP.
  *  - BACKUP: waits for a master-down timer of deadratio (3) intervals,

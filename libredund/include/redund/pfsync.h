@@ -6,7 +6,7 @@
  * message length in 4-byte words, message count) and count messages of that
  * length. This module turns such packets into host-friendly messages and
  * back, byte for byte compatible with OpenBSD's if_pfsync.h 1.65 /
- * pfvar.h 1.543 (see docs/research/pfsync.md, section 1).
+ * pfvar.h 1.543.
  *
  * Decoding checks the WHOLE packet (version, lengths, counts, message sizes,
  * value ranges) before the first message is handed to the caller: a packet

@@ -14,7 +14,7 @@
  *  - Each segment has link properties (loss, delay, jitter, duplication,
  *    reordering), drawn independently for every receiver of every packet,
  *    and may be partitioned into groups that cannot hear each other.
- *  - A node is driven the way DESIGN.md drives engines: packets in, with
+ *  - A node is driven the way every embedder drives engines: packets in, with
  *    the current time; the simulator asks for the node's next expiry after
  *    every callback and calls handle_expiry at that time.
  *  - Faults are scheduled at given virtual times: link changes, partitions
@@ -127,7 +127,7 @@ struct rd_sim_event_info {
 	size_t len;
 };
 
-/* Counters, per segment (rd_sim_segment_stats) or for the whole sim. */
+/* Counters, per segment or for the whole sim (rd_sim_stats). */
 struct rd_sim_stats {
 	uint64_t sent;            /* packets sent */
 	uint64_t delivered;       /* deliveries to a node's deliver callback */
