@@ -10,6 +10,12 @@
 set -eu
 meson=$1 build=$2 src=$3 tpf=${4:-}
 cc=${CC:-cc}
+# the build's b_sanitize: a sanitized libredund.so needs sanitized programs
+san=
+case "${RD_SANITIZE:-none}" in
+none | "") ;;
+*) san="-fsanitize=$RD_SANITIZE" ;;
+esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/root
@@ -24,7 +30,8 @@ pc=$(find "$dest" -name libredund.pc | head -n 1)
 for h in redund.h common.h version.h carp.h state.h sync.h; do
 	[ -n "$(find "$dest" -path "*/include/redund/$h")" ] || { echo "FAIL: redund/$h not installed"; exit 1; }
 done
-export PKG_CONFIG_PATH="$(dirname "$pc")"
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
 export PKG_CONFIG_SYSROOT_DIR="$dest"
 flags=$(pkg-config --cflags --libs libredund) || { echo "FAIL: pkg-config libredund"; exit 1; }
 echo "pkg-config --cflags --libs libredund: $flags"
@@ -35,11 +42,11 @@ libdir=$(pkg-config --variable=libdir libredund)
 libdir=$dest${libdir#"$dest"}
 [ -e "$libdir/libredund.so.0" ] || { echo "FAIL: $libdir/libredund.so.0 missing (soname)"; exit 1; }
 
-# shellcheck disable=SC2086 # $flags is a list of words
-$cc -std=gnu11 -Wall -Wextra -Werror -o "$tmp/embed" \
+# shellcheck disable=SC2086 # $flags and $san are lists of words
+$cc $san -std=gnu11 -Wall -Wextra -Werror -o "$tmp/embed" \
 	"$src/examples/embed/embed.c" "$src/examples/embed/fw.c" $flags
-# shellcheck disable=SC2086
-$cc -std=gnu11 -Wall -Wextra -Werror -o "$tmp/pcap-firewall" \
+# shellcheck disable=SC2086 # $flags and $san are lists of words
+$cc $san -std=gnu11 -Wall -Wextra -Werror -o "$tmp/pcap-firewall" \
 	"$src/examples/pcap-firewall.c" $flags
 echo "built embed and pcap-firewall through pkg-config"
 
