@@ -1,10 +1,11 @@
 /*
- * carp-minimal: the smallest embedding of libredund's CARP engine, quoted in
- * the README. Two engines ("a" with advskew 0, "b" with advskew 100) hand
- * each other their advertisements directly, with a virtual clock; "a" wins
- * the election, then stops advertising and "b" takes over after its
- * master-down time. A real embedder sends out->pkt on a raw socket instead,
- * and sleeps until rd_carp_expiry(). Exits 0 when the story holds.
+ * carp-minimal: the smallest embedding of libredund's CARP engine (the
+ * README quotes examples/embed, one engine in a firewall's loop). Two
+ * engines ("a" with advskew 0, "b" with advskew 100) hand each other their
+ * advertisements directly, with a virtual clock; "a" wins the election,
+ * then stops advertising and "b" takes over after its master-down time. A
+ * real embedder sends out->pkt on a raw socket instead, and sleeps until
+ * rd_carp_expiry(). Exits 0 when the story holds.
  */
 #include <stdio.h>
 #include <string.h>

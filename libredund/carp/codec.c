@@ -1,6 +1,6 @@
 /*
  * CARP wire codec: the 36-byte header, the IP header around it, the key and
- * the HMAC-SHA1 as OpenBSD's ip_carp.c computes them (research note §1).
+ * the HMAC-SHA1 as OpenBSD's ip_carp.c computes them.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * The CARP state machine: states, timers, sending advertisements and the
- * election of OpenBSD current (research note §2). Demotion lives in node.c.
+ * election of OpenBSD current's ip_carp.c. Demotion lives in node.c.
  */
 #include <stdio.h>
 #include <string.h>

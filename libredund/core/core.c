@@ -8,10 +8,7 @@
 
 #include "core/internal.h"
 #include "redund/common.h"
-
-#ifndef RD_VERSION_STRING
-#define RD_VERSION_STRING "0.0.0"
-#endif
+#include "redund/version.h"
 
 const char *rd_strerror(int err)
 {

@@ -1,7 +1,6 @@
 /*
- * The sync engine: OpenBSD pfsync's behaviour (if_pfsync.c 1.332, see
- * docs/research/pfsync.md section 2) over libredund's state table, without
- * I/O. API and rules: redund/sync.h.
+ * The sync engine: OpenBSD pfsync's behaviour (if_pfsync.c 1.332) over
+ * libredund's state table, without I/O. API and rules: redund/sync.h.
  */
 #include <sodium.h>
 #include <string.h>

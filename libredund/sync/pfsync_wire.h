@@ -2,8 +2,8 @@
  * pfsync version 6 wire layouts, each declared once (OpenBSD if_pfsync.h
  * 1.65, pfvar.h 1.543). These structs are never used to access packets
  * directly (they may be unaligned); the codec reads and writes bytes at
- * offsetof() positions with rd_get/rd_put, and the asserts below pin every
- * offset to the research note's tables.
+ * offsetof() positions with rd_get16/rd_put16 and their kin (core/internal.h),
+ * and the asserts below pin every offset to OpenBSD's layout.
  */
 #ifndef RD_SYNC_PFSYNC_WIRE_H
 #define RD_SYNC_PFSYNC_WIRE_H

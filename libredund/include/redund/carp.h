@@ -23,7 +23,7 @@
  * rd_carp_node_new/rd_carp_if_new/rd_carp_vhost_add/
  * rd_carp_vhost_set_groups/rd_carp_node_demote (a new group).
  *
- * The state machine (OpenBSD current, research note §2):
+ * The state machine (OpenBSD current's ip_carp.c):
  *  - INIT: not running (link down, stopped, or left). Starting a vhost moves
  *    it to BACKUP: every node starts as BACKUP.
  *  - BACKUP: waits for a master-down timer of deadratio (3) intervals,
@@ -144,8 +144,8 @@ extern "C" {
 #define RD_CARP_MAX_GROUPS         16 /* demotion groups per vhost, "carp" included */
 
 /* rd_carp_group4 / rd_carp_group6 - the CARP multicast groups as rd_addr. */
-struct rd_addr rd_carp_group4(void);
-struct rd_addr rd_carp_group6(void);
+RD_EXPORT struct rd_addr rd_carp_group4(void);
+RD_EXPORT struct rd_addr rd_carp_group6(void);
 
 /* A decoded CARP header; all fields host order. */
 struct rd_carp_hdr {
@@ -166,20 +166,20 @@ struct rd_carp_hdr {
  * checksum (over the 36 bytes, no pseudo-header). h->cksum is ignored.
  * Thread-safe.
  */
-void rd_carp_hdr_encode(const struct rd_carp_hdr *h, uint8_t out[RD_CARP_HDR_LEN]);
+RD_EXPORT void rd_carp_hdr_encode(const struct rd_carp_hdr *h, uint8_t out[RD_CARP_HDR_LEN]);
 
 /*
  * rd_carp_hdr_decode - parse the first 36 bytes of buf into *out. Only the
  * length is checked (version, checksum and HMAC are the validator's job).
  * Returns 0, RD_ERR_PROTO if len < 36, RD_ERR_INVAL on NULL. Thread-safe.
  */
-int rd_carp_hdr_decode(const uint8_t *buf, size_t len, struct rd_carp_hdr *out);
+RD_EXPORT int rd_carp_hdr_decode(const uint8_t *buf, size_t len, struct rd_carp_hdr *out);
 
 /*
  * rd_carp_hdr_cksum_ok - true if the 36 bytes at buf carry a correct
  * checksum. Thread-safe.
  */
-bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN]);
+RD_EXPORT bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN]);
 
 /*
  * The bow-out advertisement (OpenBSD's graceful leave, research §2.7): a
@@ -204,7 +204,7 @@ bool rd_carp_hdr_cksum_ok(const uint8_t buf[RD_CARP_HDR_LEN]);
  * a MASTER leaves (rd_carp_vhost_stop, rd_carp_if_leave) and names the
  * takeover after it on receipt. Allocates nothing. Thread-safe (pure).
  */
-bool rd_carp_hdr_is_bow_out(const struct rd_carp_hdr *h);
+RD_EXPORT bool rd_carp_hdr_is_bow_out(const struct rd_carp_hdr *h);
 
 /*
  * rd_carp_ip_build - build a whole IP packet around 36 CARP bytes: IPv4
@@ -214,8 +214,8 @@ bool rd_carp_hdr_is_bow_out(const struct rd_carp_hdr *h);
  * Returns the packet length (56 or 76), RD_ERR_NOSPC if outlen is too
  * small, RD_ERR_INVAL if the families are unset or differ. Thread-safe.
  */
-int rd_carp_ip_build(const struct rd_addr *src, const struct rd_addr *dst, uint16_t ip_id,
-                     const uint8_t carp[RD_CARP_HDR_LEN], uint8_t *out, size_t outlen);
+RD_EXPORT int rd_carp_ip_build(const struct rd_addr *src, const struct rd_addr *dst, uint16_t ip_id,
+                               const uint8_t carp[RD_CARP_HDR_LEN], uint8_t *out, size_t outlen);
 
 /* What rd_carp_ip_parse found in an IP header. */
 struct rd_carp_ip_info {
@@ -257,7 +257,7 @@ struct rd_carp_ip_info {
  * but for proto unless 0 is returned (when info is not NULL). Allocates nothing.
  * Thread-safe.
  */
-int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *info);
+RD_EXPORT int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *info);
 
 /*
  * rd_carp_key_from_pass - the 20-byte key from a passphrase, as OpenBSD's
@@ -265,7 +265,7 @@ int rd_carp_ip_parse(const uint8_t *pkt, size_t len, struct rd_carp_ip_info *inf
  * hashing). Returns 0, or RD_ERR_INVAL if pass is NULL or longer than 19
  * bytes (key is then untouched). Thread-safe.
  */
-int rd_carp_key_from_pass(const char *pass, uint8_t key[RD_CARP_KEY_LEN]);
+RD_EXPORT int rd_carp_key_from_pass(const char *pass, uint8_t key[RD_CARP_KEY_LEN]);
 
 /*
  * IPv6 scope handling in the HMAC (OpenBSD's two contexts): ORIG hashes
@@ -289,27 +289,27 @@ enum rd_carp_hmac_ctx {
  * each family are used); naddrs may be 0. Writes 20 bytes to out.
  * Thread-safe.
  */
-void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
-                  const struct rd_addr *addrs, size_t naddrs,
-                  const uint8_t counter[RD_CARP_COUNTER_LEN], enum rd_carp_hmac_ctx ctx,
-                  uint8_t out[RD_CARP_HMAC_LEN]);
+RD_EXPORT void rd_carp_hmac(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
+                            const struct rd_addr *addrs, size_t naddrs,
+                            const uint8_t counter[RD_CARP_COUNTER_LEN], enum rd_carp_hmac_ctx ctx,
+                            uint8_t out[RD_CARP_HMAC_LEN]);
 
 /*
  * rd_carp_hmac_verify - true if mac matches the HMAC of either context
  * (compared in constant time). Arguments as rd_carp_hmac. Thread-safe.
  */
-bool rd_carp_hmac_verify(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr, uint8_t vhid,
-                         const struct rd_addr *addrs, size_t naddrs,
-                         const uint8_t counter[RD_CARP_COUNTER_LEN],
-                         const uint8_t mac[RD_CARP_HMAC_LEN]);
+RD_EXPORT bool rd_carp_hmac_verify(const uint8_t key[RD_CARP_KEY_LEN], const uint8_t *lladdr,
+                                   uint8_t vhid, const struct rd_addr *addrs, size_t naddrs,
+                                   const uint8_t counter[RD_CARP_COUNTER_LEN],
+                                   const uint8_t mac[RD_CARP_HMAC_LEN]);
 
 /*
  * rd_carp_interval - the advertisement interval in ns: advbase s +
  * advskew/256 s, or 1/256 s if both are 0 (OpenBSD current).
  * rd_carp_master_down - deadratio (0 means 3) intervals in ns.
  */
-rd_time_t rd_carp_interval(uint8_t advbase, uint8_t advskew);
-rd_time_t rd_carp_master_down(uint8_t advbase, uint8_t advskew, uint8_t deadratio);
+RD_EXPORT rd_time_t rd_carp_interval(uint8_t advbase, uint8_t advskew);
+RD_EXPORT rd_time_t rd_carp_master_down(uint8_t advbase, uint8_t advskew, uint8_t deadratio);
 
 /* ---------------------------------------------------------------------- */
 /* Counters                                                                */
@@ -342,7 +342,7 @@ enum rd_carp_stat {
 };
 
 /* rd_carp_stat_name - "ipackets", "badttl", ...; "?" if out of range. */
-const char *rd_carp_stat_name(int stat);
+RD_EXPORT const char *rd_carp_stat_name(int stat);
 
 /*
  * Refusals returned by rd_carp_input: -(RD_CARP_REFUSED_BASE + stat) for
@@ -355,13 +355,13 @@ const char *rd_carp_stat_name(int stat);
  * rd_carp_refusal_stat - the rd_carp_stat a refusal code names, or -1 if rc
  * is not a refusal (0 or an RD_ERR_* code).
  */
-int rd_carp_refusal_stat(int rc);
+RD_EXPORT int rd_carp_refusal_stat(int rc);
 
 /*
  * rd_carp_strerror - a static string for rd_carp_input's result: refusal
  * reasons ("bad ttl", ...) and RD_ERR_* codes alike. Never NULL.
  */
-const char *rd_carp_strerror(int rc);
+RD_EXPORT const char *rd_carp_strerror(int rc);
 
 /* ---------------------------------------------------------------------- */
 /* The state machine                                                       */
@@ -373,7 +373,7 @@ enum rd_carp_state {
 };
 
 /* rd_carp_state_name - "INIT", "BACKUP", "MASTER"; "?" otherwise. */
-const char *rd_carp_state_name(int state);
+RD_EXPORT const char *rd_carp_state_name(int state);
 
 enum rd_carp_balancing {
 	RD_CARP_BAL_NONE = 0, /* each vhost announces its addresses */
@@ -440,7 +440,7 @@ struct rd_carp_node_config {
  * and *out, RD_ERR_INVAL (NULL argument) or RD_ERR_NOMEM. Free with
  * rd_carp_node_free.
  */
-int rd_carp_node_new(const struct rd_carp_node_config *cfg, struct rd_carp_node **out);
+RD_EXPORT int rd_carp_node_new(const struct rd_carp_node_config *cfg, struct rd_carp_node **out);
 
 /*
  * rd_carp_node_free - free the node. Call it after rd_carp_if_free of every
@@ -448,7 +448,7 @@ int rd_carp_node_new(const struct rd_carp_node_config *cfg, struct rd_carp_node 
  * them instead (and must not be used by the caller any more). NULL is
  * ignored.
  */
-void rd_carp_node_free(struct rd_carp_node *n);
+RD_EXPORT void rd_carp_node_free(struct rd_carp_node *n);
 
 /*
  * rd_carp_node_demote - add delta to group `group`'s counter, clamped at 0
@@ -460,7 +460,8 @@ void rd_carp_node_free(struct rd_carp_node *n);
  * vhost joins it). Returns 0, RD_ERR_INVAL (NULL node, bad name) or
  * RD_ERR_NOMEM (new group; nothing changed).
  */
-int rd_carp_node_demote(struct rd_carp_node *n, const char *group, int delta, rd_time_t now);
+RD_EXPORT int rd_carp_node_demote(struct rd_carp_node *n, const char *group, int delta,
+                                  rd_time_t now);
 
 /*
  * rd_carp_node_group - the i-th group of the node in creation order ("carp"
@@ -469,14 +470,14 @@ int rd_carp_node_demote(struct rd_carp_node *n, const char *group, int delta, rd
  * *value (the counter; either pointer may be NULL). Returns 0, or
  * RD_ERR_NOENT past the end or for a NULL node.
  */
-int rd_carp_node_group(const struct rd_carp_node *n, size_t i, const char **name,
-                       unsigned int *value);
+RD_EXPORT int rd_carp_node_group(const struct rd_carp_node *n, size_t i, const char **name,
+                                 unsigned int *value);
 
 /*
  * rd_carp_node_group_value - the counter of group `group`, 0 if the node
  * has no such group (or n or group is NULL).
  */
-unsigned int rd_carp_node_group_value(const struct rd_carp_node *n, const char *group);
+RD_EXPORT unsigned int rd_carp_node_group_value(const struct rd_carp_node *n, const char *group);
 
 /*
  * rd_carp_group_name_ok - whether name may name a demotion group: 1 to
@@ -485,7 +486,7 @@ unsigned int rd_carp_node_group_value(const struct rd_carp_node *n, const char *
  * call taking a group name applies; daemons check names they read with it.
  * Thread-safe (pure).
  */
-bool rd_carp_group_name_ok(const char *name);
+RD_EXPORT bool rd_carp_group_name_ok(const char *name);
 
 struct rd_carp_if_config {
 	/* The host's node (shared by its ifs; must outlive the if). NULL: the
@@ -506,7 +507,7 @@ struct rd_carp_if_config {
  * (NULL config, no send callback, bad balancing) or RD_ERR_NOMEM. Free
  * with rd_carp_if_free.
  */
-int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out);
+RD_EXPORT int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out);
 
 /*
  * rd_carp_if_free - free the if and all its vhosts without sending
@@ -516,10 +517,10 @@ int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out)
  * rd_carp_handle_expiry (rd_carp_expiry says so) and their demotion
  * callbacks run. A private node is freed with it. NULL is ignored.
  */
-void rd_carp_if_free(struct rd_carp_if *ifp);
+RD_EXPORT void rd_carp_if_free(struct rd_carp_if *ifp);
 
 /* rd_carp_if_node - the if's node (its private one if none was given). */
-struct rd_carp_node *rd_carp_if_node(const struct rd_carp_if *ifp);
+RD_EXPORT struct rd_carp_node *rd_carp_if_node(const struct rd_carp_if *ifp);
 
 struct rd_carp_vhost_config {
 	uint8_t vhid;    /* 1..255, unique on the if */
@@ -582,8 +583,8 @@ struct rd_carp_vhost_config {
  * "multicast", "unspecified", "broadcast", "reserved" or "not IPv4 or IPv6"
  * (NULL or another family). Thread-safe (pure).
  */
-int rd_carp_peer_check(const struct rd_addr *addr);
-const char *rd_carp_peer_refusal(const struct rd_addr *addr);
+RD_EXPORT int rd_carp_peer_check(const struct rd_addr *addr);
+RD_EXPORT const char *rd_carp_peer_refusal(const struct rd_addr *addr);
 
 /*
  * rd_carp_vhost_add - add a vhost and start it: if the link is up it goes
@@ -596,8 +597,8 @@ const char *rd_carp_peer_refusal(const struct rd_addr *addr);
  * RD_ERR_EXIST (vhid in use), RD_ERR_LIMIT (RD_CARP_MAX_VHOSTS reached) or
  * RD_ERR_NOMEM. The vhost belongs to the if.
  */
-int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config *cfg, rd_time_t now,
-                      struct rd_carp_vhost **out);
+RD_EXPORT int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config *cfg,
+                                rd_time_t now, struct rd_carp_vhost **out);
 
 /*
  * rd_carp_vhost_remove - remove and free a vhost at once, silently (no
@@ -607,15 +608,15 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
  * demotion changed advertise at their next rd_carp_handle_expiry (this
  * call has no time; rd_carp_expiry says so).
  */
-void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh);
+RD_EXPORT void rd_carp_vhost_remove(struct rd_carp_if *ifp, struct rd_carp_vhost *vh);
 
 /* rd_carp_vhost_find - the vhost with that vhid, or NULL. */
-struct rd_carp_vhost *rd_carp_vhost_find(struct rd_carp_if *ifp, uint8_t vhid);
+RD_EXPORT struct rd_carp_vhost *rd_carp_vhost_find(struct rd_carp_if *ifp, uint8_t vhid);
 
 /* rd_carp_vhost_user / rd_carp_vhost_vhid - accessors. */
-void *rd_carp_vhost_user(const struct rd_carp_vhost *vh);
-uint8_t rd_carp_vhost_vhid(const struct rd_carp_vhost *vh);
-enum rd_carp_state rd_carp_vhost_state(const struct rd_carp_vhost *vh);
+RD_EXPORT void *rd_carp_vhost_user(const struct rd_carp_vhost *vh);
+RD_EXPORT uint8_t rd_carp_vhost_vhid(const struct rd_carp_vhost *vh);
+RD_EXPORT enum rd_carp_state rd_carp_vhost_state(const struct rd_carp_vhost *vh);
 
 /* A vhost's current state and counters. */
 struct rd_carp_vhost_info {
@@ -646,13 +647,13 @@ struct rd_carp_vhost_info {
 };
 
 /* rd_carp_vhost_info - fill *out. Returns 0 or RD_ERR_INVAL on NULL. */
-int rd_carp_vhost_info(const struct rd_carp_vhost *vh, struct rd_carp_vhost_info *out);
+RD_EXPORT int rd_carp_vhost_info(const struct rd_carp_vhost *vh, struct rd_carp_vhost_info *out);
 
 /*
  * rd_carp_vhost_start - administratively start a stopped vhost: INIT ->
  * BACKUP (if the link is up). No-op if already running. Returns 0.
  */
-int rd_carp_vhost_start(struct rd_carp_vhost *vh, rd_time_t now);
+RD_EXPORT int rd_carp_vhost_start(struct rd_carp_vhost *vh, rd_time_t now);
 
 /*
  * rd_carp_vhost_stop - leave gracefully: a MASTER sends the bow-out
@@ -660,7 +661,7 @@ int rd_carp_vhost_start(struct rd_carp_vhost *vh, rd_time_t now);
  * rd_carp_hdr_is_bow_out) per family; then INIT until rd_carp_vhost_start.
  * Returns 0.
  */
-int rd_carp_vhost_stop(struct rd_carp_vhost *vh, rd_time_t now);
+RD_EXPORT int rd_carp_vhost_stop(struct rd_carp_vhost *vh, rd_time_t now);
 
 /*
  * rd_carp_vhost_set_state - force MASTER (advertise and announce at once,
@@ -668,18 +669,19 @@ int rd_carp_vhost_stop(struct rd_carp_vhost *vh, rd_time_t now);
  * master-down). Returns 0, RD_ERR_STATE if the vhost is not running,
  * RD_ERR_INVAL for INIT or another value.
  */
-int rd_carp_vhost_set_state(struct rd_carp_vhost *vh, enum rd_carp_state state, rd_time_t now);
+RD_EXPORT int rd_carp_vhost_set_state(struct rd_carp_vhost *vh, enum rd_carp_state state,
+                                      rd_time_t now);
 
 /*
  * rd_carp_vhost_set_timing - change advbase/advskew (advskew <= 254). A
  * MASTER advertises the new values at once; a BACKUP re-arms its timers.
  * Returns 0 or RD_ERR_INVAL.
  */
-int rd_carp_vhost_set_timing(struct rd_carp_vhost *vh, uint8_t advbase, uint8_t advskew,
-                             rd_time_t now);
+RD_EXPORT int rd_carp_vhost_set_timing(struct rd_carp_vhost *vh, uint8_t advbase, uint8_t advskew,
+                                       rd_time_t now);
 
 /* rd_carp_vhost_set_preempt - switch preemption on or off. */
-void rd_carp_vhost_set_preempt(struct rd_carp_vhost *vh, bool preempt);
+RD_EXPORT void rd_carp_vhost_set_preempt(struct rd_carp_vhost *vh, bool preempt);
 
 /*
  * rd_carp_vhost_set_groups - replace the vhost's demotion groups (a
@@ -689,8 +691,8 @@ void rd_carp_vhost_set_preempt(struct rd_carp_vhost *vh, bool preempt);
  * RD_ERR_INVAL (NULL vhost, bad name, too many) or RD_ERR_NOMEM (groups
  * unchanged).
  */
-int rd_carp_vhost_set_groups(struct rd_carp_vhost *vh, const char *const *groups, size_t ngroups,
-                             rd_time_t now);
+RD_EXPORT int rd_carp_vhost_set_groups(struct rd_carp_vhost *vh, const char *const *groups,
+                                       size_t ngroups, rd_time_t now);
 
 /*
  * The log of refusals of advertisements for one of our vhids for BADAUTH
@@ -713,7 +715,7 @@ int rd_carp_vhost_set_groups(struct rd_carp_vhost *vh, const char *const *groups
  * refusal logged, see RD_CARP_REFUSAL_LOG_INTERVAL; nothing else changed),
  * RD_ERR_INVAL on NULL arguments.
  */
-int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_time_t now);
+RD_EXPORT int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_time_t now);
 
 /*
  * rd_carp_input_payload - as rd_carp_input for a packet whose IP header the
@@ -721,21 +723,21 @@ int rd_carp_input(struct rd_carp_if *ifp, const uint8_t *pkt, size_t len, rd_tim
  * ttl from IP_RECVTTL / IPV6_HOPLIMIT, carp the payload. The family is
  * src->af (dst must match).
  */
-int rd_carp_input_payload(struct rd_carp_if *ifp, const struct rd_addr *src,
-                          const struct rd_addr *dst, uint8_t ttl, const uint8_t *carp, size_t len,
-                          rd_time_t now);
+RD_EXPORT int rd_carp_input_payload(struct rd_carp_if *ifp, const struct rd_addr *src,
+                                    const struct rd_addr *dst, uint8_t ttl, const uint8_t *carp,
+                                    size_t len, rd_time_t now);
 
 /*
  * rd_carp_expiry - the earliest time the if needs rd_carp_handle_expiry, or
  * RD_TIME_NEVER.
  */
-rd_time_t rd_carp_expiry(const struct rd_carp_if *ifp);
+RD_EXPORT rd_time_t rd_carp_expiry(const struct rd_carp_if *ifp);
 
 /*
  * rd_carp_handle_expiry - run every timer due at `now`: advertisements of
  * MASTERs, master-down of BACKUPs. Calling it early is harmless. Returns 0.
  */
-int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now);
+RD_EXPORT int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now);
 
 /*
  * rd_carp_if_link - the link went up or down. Down: every vhost INIT,
@@ -745,16 +747,16 @@ int rd_carp_handle_expiry(struct rd_carp_if *ifp, rd_time_t now);
  * master-down armed, the raises taken back. Repeating the current state
  * is a no-op. Returns 0.
  */
-int rd_carp_if_link(struct rd_carp_if *ifp, bool up, rd_time_t now);
+RD_EXPORT int rd_carp_if_link(struct rd_carp_if *ifp, bool up, rd_time_t now);
 
 /* rd_carp_if_link_up - the link state last given (true after creation). */
-bool rd_carp_if_link_up(const struct rd_carp_if *ifp);
+RD_EXPORT bool rd_carp_if_link_up(const struct rd_carp_if *ifp);
 
 /*
  * rd_carp_if_leave - graceful leave of the whole if: rd_carp_vhost_stop on
  * every vhost (masters send the bow-out advertisement), all end in INIT.
  */
-int rd_carp_if_leave(struct rd_carp_if *ifp, rd_time_t now);
+RD_EXPORT int rd_carp_if_leave(struct rd_carp_if *ifp, rd_time_t now);
 
 /*
  * Compatibility calls from before nodes existed; they act on the if's node.
@@ -766,30 +768,31 @@ int rd_carp_if_leave(struct rd_carp_if *ifp, rd_time_t now);
  * rd_carp_if_demote - rd_carp_node_demote(rd_carp_if_node(ifp), ...);
  * RD_ERR_INVAL for a NULL if.
  */
-int rd_carp_if_demote(struct rd_carp_if *ifp, const char *group, int delta, rd_time_t now);
+RD_EXPORT int rd_carp_if_demote(struct rd_carp_if *ifp, const char *group, int delta,
+                                rd_time_t now);
 
 /*
  * rd_carp_if_demotion - the highest demotion among the if's vhosts (what
  * rd_carp_vhost_info gives per vhost), 0..255; 0 without vhosts.
  */
-unsigned int rd_carp_if_demotion(const struct rd_carp_if *ifp);
+RD_EXPORT unsigned int rd_carp_if_demotion(const struct rd_carp_if *ifp);
 
 /*
  * rd_carp_if_demote_group - rd_carp_node_group on the if's node ("carp"
  * first; names owned by the node). Returns 0 or RD_ERR_NOENT past the end.
  */
-int rd_carp_if_demote_group(const struct rd_carp_if *ifp, size_t i, const char **name,
-                            unsigned int *value);
+RD_EXPORT int rd_carp_if_demote_group(const struct rd_carp_if *ifp, size_t i, const char **name,
+                                      unsigned int *value);
 
 /*
  * rd_carp_if_stats - copy the if's counters (all vhosts together, plus
  * refusals before a vhost was found) into out.
  */
-void rd_carp_if_stats(const struct rd_carp_if *ifp, uint64_t out[RD_CARP_STAT_COUNT]);
+RD_EXPORT void rd_carp_if_stats(const struct rd_carp_if *ifp, uint64_t out[RD_CARP_STAT_COUNT]);
 
 /* rd_carp_if_vhost_count / rd_carp_if_vhost_at - vhosts in vhid order. */
-size_t rd_carp_if_vhost_count(const struct rd_carp_if *ifp);
-struct rd_carp_vhost *rd_carp_if_vhost_at(struct rd_carp_if *ifp, size_t i);
+RD_EXPORT size_t rd_carp_if_vhost_count(const struct rd_carp_if *ifp);
+RD_EXPORT struct rd_carp_vhost *rd_carp_if_vhost_at(struct rd_carp_if *ifp, size_t i);
 
 /*
  * rd_carp_if_accept - the `ip` balancing filter (OpenBSD carp_lsdrop): true
@@ -800,8 +803,8 @@ struct rd_carp_vhost *rd_carp_if_vhost_at(struct rd_carp_if *ifp, size_t i);
  * the idx-th vhost in vhid order is MASTER here. With RD_CARP_BAL_NONE, or
  * no vhosts, always true.
  */
-bool rd_carp_if_accept(const struct rd_carp_if *ifp, const struct rd_addr *src,
-                       const struct rd_addr *dst);
+RD_EXPORT bool rd_carp_if_accept(const struct rd_carp_if *ifp, const struct rd_addr *src,
+                                 const struct rd_addr *dst);
 
 #ifdef __cplusplus
 }

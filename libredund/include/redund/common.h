@@ -66,7 +66,7 @@ enum rd_error {
  * rd_strerror - a static, human-readable description of an RD_ERR_* code.
  * Returns a string that lives forever; never NULL. Thread-safe.
  */
-const char *rd_strerror(int err);
+RD_EXPORT const char *rd_strerror(int err);
 
 /*
  * Allocator. All callbacks receive `user`. A NULL rd_mem pointer anywhere in
@@ -84,7 +84,7 @@ struct rd_mem {
  * rd_mem_default - the C library allocator as an rd_mem. Returns a pointer
  * to a constant object. Thread-safe.
  */
-const struct rd_mem *rd_mem_default(void);
+RD_EXPORT const struct rd_mem *rd_mem_default(void);
 
 /* Log levels, syslog's numbering. */
 enum rd_log_level {
@@ -121,13 +121,13 @@ struct rd_random {
  * before anything else; calling again is harmless. Returns 0 or
  * RD_ERR_CRYPTO. Thread-safe (libsodium's sodium_init is).
  */
-int rd_init(void);
+RD_EXPORT int rd_init(void);
 
 /*
  * rd_random_buf - fill buf with len random bytes through `r` (or libsodium
  * when r or r->fn is NULL). Never fails, never blocks.
  */
-void rd_random_buf(const struct rd_random *r, void *buf, size_t len);
+RD_EXPORT void rd_random_buf(const struct rd_random *r, void *buf, size_t len);
 
 /* Address families, libredund's own numbering (not the host's AF_*). */
 enum rd_af {
@@ -154,22 +154,22 @@ struct rd_addr {
  * rd_addr_parse - parse a dotted-quad IPv4 or a textual IPv6 address into
  * *out. Returns 0 or RD_ERR_INVAL. Thread-safe.
  */
-int rd_addr_parse(const char *s, struct rd_addr *out);
+RD_EXPORT int rd_addr_parse(const char *s, struct rd_addr *out);
 
 /*
  * rd_addr_format - write a's text form into buf (at least RD_ADDR_STRLEN
  * bytes). Returns buf. Thread-safe.
  */
-char *rd_addr_format(const struct rd_addr *a, char *buf, size_t len);
+RD_EXPORT char *rd_addr_format(const struct rd_addr *a, char *buf, size_t len);
 
 /*
  * rd_addr_cmp - order two addresses: by family, then bytewise (which is
  * numeric order for network-order addresses). Returns <0, 0 or >0.
  */
-int rd_addr_cmp(const struct rd_addr *a, const struct rd_addr *b);
+RD_EXPORT int rd_addr_cmp(const struct rd_addr *a, const struct rd_addr *b);
 
 /* rd_addr_v4 - an IPv4 rd_addr from a host-order 32-bit value. */
-struct rd_addr rd_addr_v4(uint32_t host_order);
+RD_EXPORT struct rd_addr rd_addr_v4(uint32_t host_order);
 
 /*
  * rd_addr_prefix_match - whether `a` lies in the network net/plen: its first
@@ -181,7 +181,8 @@ struct rd_addr rd_addr_v4(uint32_t host_order);
  * (v6[4..15] of an IPv4 address) are never read. Allocates nothing.
  * Thread-safe.
  */
-bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen, const struct rd_addr *a);
+RD_EXPORT bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen,
+                                    const struct rd_addr *a);
 
 /*
  * rd_addr_netmask - the netmask of family af with plen leading one bits into
@@ -191,7 +192,7 @@ bool rd_addr_prefix_match(const struct rd_addr *net, unsigned plen, const struct
  * Returns 0, or RD_ERR_INVAL (out untouched) when af is neither RD_AF_INET
  * nor RD_AF_INET6. Allocates nothing. Thread-safe.
  */
-int rd_addr_netmask(uint8_t af, unsigned plen, struct rd_addr *out);
+RD_EXPORT int rd_addr_netmask(uint8_t af, unsigned plen, struct rd_addr *out);
 
 /*
  * rd_cksum - the Internet (one's-complement) checksum of len bytes. The
@@ -199,21 +200,21 @@ int rd_addr_netmask(uint8_t af, unsigned plen, struct rd_addr *out);
  * value to store big-endian (e.g. buf[6] = c >> 8, buf[7] = c & 0xff). A
  * buffer whose stored checksum is correct yields 0. Thread-safe.
  */
-uint16_t rd_cksum(const void *data, size_t len);
+RD_EXPORT uint16_t rd_cksum(const void *data, size_t len);
 
 /*
  * rd_cksum_add / rd_cksum_fold - incremental checksum: accumulate any number
  * of even-length chunks with rd_cksum_add (start from 0), then fold; the
  * fold returns the complemented result exactly as rd_cksum does.
  */
-uint32_t rd_cksum_add(uint32_t sum, const void *data, size_t len);
-uint16_t rd_cksum_fold(uint32_t sum);
-
-/* rd_version - the library version string, e.g. "0.1.0". */
-const char *rd_version(void);
+RD_EXPORT uint32_t rd_cksum_add(uint32_t sum, const void *data, size_t len);
+RD_EXPORT uint16_t rd_cksum_fold(uint32_t sum);
 
 #ifdef __cplusplus
 }
 #endif
+
+/* rd_version() and the RD_VERSION_* macros, for every includer of common.h. */
+#include "redund/version.h"
 
 #endif

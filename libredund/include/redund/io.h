@@ -78,16 +78,16 @@ struct rd_io_carp;
  * On success *out is a new object owned by the caller (rd_io_carp_close).
  * Returns 0 or a negative errno.
  */
-int rd_io_carp_open(const struct rd_io_carp_config *cfg, struct rd_io_carp **out);
+RD_EXPORT int rd_io_carp_open(const struct rd_io_carp_config *cfg, struct rd_io_carp **out);
 
 /* rd_io_carp_close - close the sockets and free io. NULL is accepted. */
-void rd_io_carp_close(struct rd_io_carp *io);
+RD_EXPORT void rd_io_carp_close(struct rd_io_carp *io);
 
 /*
  * rd_io_carp_fd - the descriptor to poll for readability for family af
  * (RD_AF_INET or RD_AF_INET6), or -1 if that family was not opened.
  */
-int rd_io_carp_fd(const struct rd_io_carp *io, int af);
+RD_EXPORT int rd_io_carp_fd(const struct rd_io_carp *io, int af);
 
 /*
  * rd_io_carp_recv - read one packet from the af socket into buf (which
@@ -97,8 +97,8 @@ int rd_io_carp_fd(const struct rd_io_carp *io, int af);
  * (then only pkt->ip and pkt->ip_len are set, so the caller can still hand
  * the bytes to a validator that counts them), or another negative errno.
  */
-int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
-                    struct rd_io_carp_pkt *pkt);
+RD_EXPORT int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
+                              struct rd_io_carp_pkt *pkt);
 
 /*
  * rd_io_carp_send - send CARP bytes (an IP payload) to dst (224.0.0.18,
@@ -108,8 +108,8 @@ int rd_io_carp_recv(struct rd_io_carp *io, int af, uint8_t *buf, size_t len,
  * errno (-EAGAIN if the socket buffer is full: the advertisement is lost,
  * as a dropped frame would be).
  */
-int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *src, const struct rd_addr *dst,
-                    const void *payload, size_t len);
+RD_EXPORT int rd_io_carp_send(struct rd_io_carp *io, const struct rd_addr *src,
+                              const struct rd_addr *dst, const void *payload, size_t len);
 
 /* ---------------------------------------------------------------------- */
 /* Announcements on takeover.                                             */
@@ -122,17 +122,17 @@ struct rd_io_announce;
  * the interface's hardware address. Needs CAP_NET_RAW. *out is owned by
  * the caller (rd_io_announce_close). Returns 0 or a negative errno.
  */
-int rd_io_announce_open(const struct rd_mem *mem, unsigned int ifindex,
-                        struct rd_io_announce **out);
+RD_EXPORT int rd_io_announce_open(const struct rd_mem *mem, unsigned int ifindex,
+                                  struct rd_io_announce **out);
 
 /* rd_io_announce_close - close and free. NULL is accepted. */
-void rd_io_announce_close(struct rd_io_announce *a);
+RD_EXPORT void rd_io_announce_close(struct rd_io_announce *a);
 
 /*
  * rd_io_announce_mac - the interface's hardware address (6 bytes), as read
  * at open.
  */
-const uint8_t *rd_io_announce_mac(const struct rd_io_announce *a);
+RD_EXPORT const uint8_t *rd_io_announce_mac(const struct rd_io_announce *a);
 
 /*
  * rd_io_announce_addr - announce that addr now lives on this interface: for
@@ -142,20 +142,22 @@ const uint8_t *rd_io_announce_mac(const struct rd_io_announce *a);
  * the target link-layer address option, hop limit 255. `router` sets the R
  * flag. Returns 0 or a negative errno.
  */
-int rd_io_announce_addr(struct rd_io_announce *a, const struct rd_addr *addr, bool router);
+RD_EXPORT int rd_io_announce_addr(struct rd_io_announce *a, const struct rd_addr *addr,
+                                  bool router);
 
 /*
  * rd_io_arp_build - write a 28-byte ARP request announcing ip4 (4 bytes,
  * network order) from mac into out[28]. Pure; thread-safe.
  */
-void rd_io_arp_build(uint8_t out[28], const uint8_t mac[6], const uint8_t ip4[4]);
+RD_EXPORT void rd_io_arp_build(uint8_t out[28], const uint8_t mac[6], const uint8_t ip4[4]);
 
 /*
  * rd_io_na_build - write an unsolicited neighbour advertisement (ICMPv6
  * type 136, checksum left 0 for the kernel) for target with the target
  * link-layer address option into out[32]. Pure; thread-safe.
  */
-void rd_io_na_build(uint8_t out[32], const uint8_t target[16], const uint8_t mac[6], bool router);
+RD_EXPORT void rd_io_na_build(uint8_t out[32], const uint8_t target[16], const uint8_t mac[6],
+                              bool router);
 
 /* ---------------------------------------------------------------------- */
 /* rtnetlink: addresses and link state.                                   */
@@ -177,26 +179,26 @@ typedef void (*rd_io_link_fn)(void *user, const struct rd_io_link_event *ev);
  * one for requests. *out is owned by the caller (rd_io_nl_close). Returns 0
  * or a negative errno.
  */
-int rd_io_nl_open(const struct rd_mem *mem, struct rd_io_nl **out);
+RD_EXPORT int rd_io_nl_open(const struct rd_mem *mem, struct rd_io_nl **out);
 
 /* rd_io_nl_close - close and free. NULL is accepted. */
-void rd_io_nl_close(struct rd_io_nl *nl);
+RD_EXPORT void rd_io_nl_close(struct rd_io_nl *nl);
 
 /* rd_io_nl_fd - the event socket's descriptor, to poll for readability. */
-int rd_io_nl_fd(const struct rd_io_nl *nl);
+RD_EXPORT int rd_io_nl_fd(const struct rd_io_nl *nl);
 
 /*
  * rd_io_nl_read - read every pending link event and call fn for each. Returns
  * the number of events delivered, or a negative errno (-ENOBUFS means
  * events were lost: call rd_io_nl_link_state for the links you follow).
  */
-int rd_io_nl_read(struct rd_io_nl *nl, rd_io_link_fn fn, void *user);
+RD_EXPORT int rd_io_nl_read(struct rd_io_nl *nl, rd_io_link_fn fn, void *user);
 
 /*
  * rd_io_nl_link_state - ask the kernel for ifindex's state now. Sets *up
  * (IFF_UP and IFF_RUNNING). Returns 0, -ENODEV, or another negative errno.
  */
-int rd_io_nl_link_state(struct rd_io_nl *nl, unsigned int ifindex, bool *up);
+RD_EXPORT int rd_io_nl_link_state(struct rd_io_nl *nl, unsigned int ifindex, bool *up);
 
 /*
  * rd_io_nl_addr_add - add addr/prefixlen to ifindex (IPv6 without duplicate
@@ -204,15 +206,15 @@ int rd_io_nl_link_state(struct rd_io_nl *nl, unsigned int ifindex, bool *up);
  * broadcast). An address already present counts as success. Returns 0 or a
  * negative errno.
  */
-int rd_io_nl_addr_add(struct rd_io_nl *nl, unsigned int ifindex, const struct rd_addr *addr,
-                      unsigned int prefixlen);
+RD_EXPORT int rd_io_nl_addr_add(struct rd_io_nl *nl, unsigned int ifindex,
+                                const struct rd_addr *addr, unsigned int prefixlen);
 
 /*
  * rd_io_nl_addr_del - remove addr/prefixlen from ifindex. An address already
  * absent counts as success. Returns 0 or a negative errno.
  */
-int rd_io_nl_addr_del(struct rd_io_nl *nl, unsigned int ifindex, const struct rd_addr *addr,
-                      unsigned int prefixlen);
+RD_EXPORT int rd_io_nl_addr_del(struct rd_io_nl *nl, unsigned int ifindex,
+                                const struct rd_addr *addr, unsigned int prefixlen);
 
 /*
  * rd_io_nl_first_addr - the first address of family af on ifindex that is
@@ -220,9 +222,9 @@ int rd_io_nl_addr_del(struct rd_io_nl *nl, unsigned int ifindex, const struct rd
  * to pick an advertisement source that is not a virtual address. Returns 0
  * (*out filled), -ENOENT if there is none, or a negative errno.
  */
-int rd_io_nl_first_addr(struct rd_io_nl *nl, unsigned int ifindex, int af,
-                        const struct rd_addr *skip, size_t nskip, bool want_ll,
-                        struct rd_addr *out);
+RD_EXPORT int rd_io_nl_first_addr(struct rd_io_nl *nl, unsigned int ifindex, int af,
+                                  const struct rd_addr *skip, size_t nskip, bool want_ll,
+                                  struct rd_addr *out);
 
 #ifdef __cplusplus
 }

@@ -111,7 +111,7 @@ enum rd_io_sync_stat {
 };
 
 /* rd_io_sync_stat_name - "ipackets", "badttl", ...; "unknown" when out of range. */
-const char *rd_io_sync_stat_name(int stat);
+RD_EXPORT const char *rd_io_sync_stat_name(int stat);
 
 /*
  * rd_io_sync_parse_ip4 - check the IPv4 header of a datagram read from a raw
@@ -121,7 +121,7 @@ const char *rd_io_sync_stat_name(int stat);
  * refusal reason (RD_IO_SYNC_STAT_HDROPS) and leaves m's other fields
  * alone. Pure; thread-safe. rd_io_sync_recv uses it in plain mode.
  */
-int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *m);
+RD_EXPORT int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *m);
 
 struct rd_io_sync;
 
@@ -133,13 +133,13 @@ struct rd_io_sync;
  * -EINVAL (bad configuration: no destination, multicast without ifindex,
  * plain mode over IPv6, mixed families), or a negative errno.
  */
-int rd_io_sync_open(const struct rd_io_sync_config *cfg, struct rd_io_sync **out);
+RD_EXPORT int rd_io_sync_open(const struct rd_io_sync_config *cfg, struct rd_io_sync **out);
 
 /* rd_io_sync_close - close the socket and free io. NULL is accepted. */
-void rd_io_sync_close(struct rd_io_sync *io);
+RD_EXPORT void rd_io_sync_close(struct rd_io_sync *io);
 
 /* rd_io_sync_fd - the descriptor to poll (readable; writable when rd_io_sync_pending). */
-int rd_io_sync_fd(const struct rd_io_sync *io);
+RD_EXPORT int rd_io_sync_fd(const struct rd_io_sync *io);
 
 /*
  * rd_io_sync_recv - read up to `max` waiting datagrams with one recvmmsg
@@ -149,7 +149,7 @@ int rd_io_sync_fd(const struct rd_io_sync *io);
  * that arrived were refused), -EAGAIN when nothing was waiting, or another
  * negative errno.
  */
-int rd_io_sync_recv(struct rd_io_sync *io, struct rd_io_sync_msg *msgs, size_t max);
+RD_EXPORT int rd_io_sync_recv(struct rd_io_sync *io, struct rd_io_sync_msg *msgs, size_t max);
 
 /*
  * rd_io_sync_queue - queue one datagram for every destination (the group,
@@ -159,7 +159,8 @@ int rd_io_sync_recv(struct rd_io_sync *io, struct rd_io_sync_msg *msgs, size_t m
  * dropped (counted odrops) and -EAGAIN returned. -EMSGSIZE if len exceeds
  * max_dgram (minus the IP header in plain mode).
  */
-int rd_io_sync_queue(struct rd_io_sync *io, const struct rd_addr *to, const void *data, size_t len);
+RD_EXPORT int rd_io_sync_queue(struct rd_io_sync *io, const struct rd_addr *to, const void *data,
+                               size_t len);
 
 /*
  * rd_io_sync_flush - send what is queued with sendmmsg until the queue is
@@ -168,10 +169,10 @@ int rd_io_sync_queue(struct rd_io_sync *io, const struct rd_addr *to, const void
  * negative errno on a hard error (the failed datagram is dropped, counted
  * oerrors, and the rest stays queued).
  */
-int rd_io_sync_flush(struct rd_io_sync *io);
+RD_EXPORT int rd_io_sync_flush(struct rd_io_sync *io);
 
 /* rd_io_sync_pending - datagrams queued and not yet sent. */
-size_t rd_io_sync_pending(const struct rd_io_sync *io);
+RD_EXPORT size_t rd_io_sync_pending(const struct rd_io_sync *io);
 
 /*
  * rd_io_sync_overhead - the bytes of headers the transport puts before each
@@ -179,16 +180,16 @@ size_t rd_io_sync_pending(const struct rd_io_sync *io);
  * secure mode the UDP header (8). Link MTU minus this is the largest
  * payload that leaves unfragmented. Thread-safe (reads only).
  */
-size_t rd_io_sync_overhead(const struct rd_io_sync *io);
+RD_EXPORT size_t rd_io_sync_overhead(const struct rd_io_sync *io);
 
 /* rd_io_sync_stats - the counters, indexed by enum rd_io_sync_stat. */
-const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io);
+RD_EXPORT const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io);
 
 /*
  * rd_io_sync_buffers - the socket buffer sizes the kernel granted (as
  * SO_RCVBUF/SO_SNDBUF read back: twice the requested value on Linux).
  */
-void rd_io_sync_buffers(const struct rd_io_sync *io, size_t *rcvbuf, size_t *sndbuf);
+RD_EXPORT void rd_io_sync_buffers(const struct rd_io_sync *io, size_t *rcvbuf, size_t *sndbuf);
 
 #ifdef __cplusplus
 }

@@ -39,13 +39,13 @@ struct rd_pcap_writer;
  * Returns 0, RD_ERR_INVAL (bad linktype or NULL argument), RD_ERR_NOMEM, or
  * RD_ERR_STATE when the file cannot be created or written (see errno).
  */
-int rd_pcap_writer_open(const char *path, int linktype, const struct rd_mem *mem,
-                        struct rd_pcap_writer **out);
+RD_EXPORT int rd_pcap_writer_open(const char *path, int linktype, const struct rd_mem *mem,
+                                  struct rd_pcap_writer **out);
 
 /*
  * rd_pcap_writer_linktype - the link type the writer was opened with.
  */
-int rd_pcap_writer_linktype(const struct rd_pcap_writer *w);
+RD_EXPORT int rd_pcap_writer_linktype(const struct rd_pcap_writer *w);
 
 /*
  * rd_pcap_write - append one record holding len bytes of data, exactly as
@@ -56,7 +56,7 @@ int rd_pcap_writer_linktype(const struct rd_pcap_writer *w);
  * RD_ERR_STATE when the write failed (the error is sticky: later writes and
  * the close fail too).
  */
-int rd_pcap_write(struct rd_pcap_writer *w, rd_time_t ts, const void *data, size_t len);
+RD_EXPORT int rd_pcap_write(struct rd_pcap_writer *w, rd_time_t ts, const void *data, size_t len);
 
 /*
  * rd_pcap_write_ip - append one IPv4 or IPv6 packet, framing it for the
@@ -69,20 +69,20 @@ int rd_pcap_write(struct rd_pcap_writer *w, rd_time_t ts, const void *data, size
  * when NULL. Returns as rd_pcap_write, and RD_ERR_PROTO when the packet is
  * not IPv4/IPv6 or too short to hold its IP header.
  */
-int rd_pcap_write_ip(struct rd_pcap_writer *w, rd_time_t ts, const uint8_t *src_mac, const void *ip,
-                     size_t len);
+RD_EXPORT int rd_pcap_write_ip(struct rd_pcap_writer *w, rd_time_t ts, const uint8_t *src_mac,
+                               const void *ip, size_t len);
 
 /*
  * rd_pcap_writer_flush - push buffered records to the file. Returns 0 or
  * RD_ERR_STATE.
  */
-int rd_pcap_writer_flush(struct rd_pcap_writer *w);
+RD_EXPORT int rd_pcap_writer_flush(struct rd_pcap_writer *w);
 
 /*
  * rd_pcap_writer_close - flush, close the file and free the writer (NULL
  * is a no-op). Returns 0, or RD_ERR_STATE if any write or the close failed.
  */
-int rd_pcap_writer_close(struct rd_pcap_writer *w);
+RD_EXPORT int rd_pcap_writer_close(struct rd_pcap_writer *w);
 
 struct rd_pcap_reader;
 
@@ -111,20 +111,21 @@ struct rd_pcap_reader_stats {
  * file cannot be opened; see errno) or RD_ERR_PROTO (not a pcap file: bad
  * magic or short header).
  */
-int rd_pcap_reader_open(const char *path, const struct rd_mem *mem, struct rd_pcap_reader **out);
+RD_EXPORT int rd_pcap_reader_open(const char *path, const struct rd_mem *mem,
+                                  struct rd_pcap_reader **out);
 
 /*
  * rd_pcap_reader_open_mem - as rd_pcap_reader_open, over len bytes at data
  * (a whole pcap file in memory). The reader does not copy data: it must
  * stay valid until rd_pcap_reader_close.
  */
-int rd_pcap_reader_open_mem(const void *data, size_t len, const struct rd_mem *mem,
-                            struct rd_pcap_reader **out);
+RD_EXPORT int rd_pcap_reader_open_mem(const void *data, size_t len, const struct rd_mem *mem,
+                                      struct rd_pcap_reader **out);
 
 /*
  * rd_pcap_reader_linktype - the link type in the file header.
  */
-int rd_pcap_reader_linktype(const struct rd_pcap_reader *r);
+RD_EXPORT int rd_pcap_reader_linktype(const struct rd_pcap_reader *r);
 
 /*
  * rd_pcap_next - read the next record into *pkt. Returns 1 when a record
@@ -133,18 +134,19 @@ int rd_pcap_reader_linktype(const struct rd_pcap_reader *r);
  * RD_ERR_NOMEM when the record buffer cannot grow, or RD_ERR_STATE for a
  * read error.
  */
-int rd_pcap_next(struct rd_pcap_reader *r, struct rd_pcap_packet *pkt);
+RD_EXPORT int rd_pcap_next(struct rd_pcap_reader *r, struct rd_pcap_packet *pkt);
 
 /*
  * rd_pcap_reader_stats - copy the reader's counters into *out.
  */
-void rd_pcap_reader_stats(const struct rd_pcap_reader *r, struct rd_pcap_reader_stats *out);
+RD_EXPORT void rd_pcap_reader_stats(const struct rd_pcap_reader *r,
+                                    struct rd_pcap_reader_stats *out);
 
 /*
  * rd_pcap_reader_close - close the file (if any) and free the reader. NULL
  * is a no-op.
  */
-void rd_pcap_reader_close(struct rd_pcap_reader *r);
+RD_EXPORT void rd_pcap_reader_close(struct rd_pcap_reader *r);
 
 /*
  * rd_pcap_ip_payload - find the IPv4 or IPv6 packet inside a record of the
@@ -152,8 +154,8 @@ void rd_pcap_reader_close(struct rd_pcap_reader *r);
  * Stores a pointer into data and the remaining length. Returns 0 or
  * RD_ERR_PROTO (unknown link type, not IP, cut short). Thread-safe.
  */
-int rd_pcap_ip_payload(int linktype, const uint8_t *data, size_t len, const uint8_t **ip,
-                       size_t *ip_len);
+RD_EXPORT int rd_pcap_ip_payload(int linktype, const uint8_t *data, size_t len, const uint8_t **ip,
+                                 size_t *ip_len);
 
 #ifdef __cplusplus
 }

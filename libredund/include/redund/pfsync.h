@@ -6,7 +6,7 @@
  * message length in 4-byte words, message count) and count messages of that
  * length. This module turns such packets into host-friendly messages and
  * back, byte for byte compatible with OpenBSD's if_pfsync.h 1.65 /
- * pfvar.h 1.543 (see docs/research/pfsync.md, section 1).
+ * pfvar.h 1.543.
  *
  * Decoding checks the WHOLE packet (version, lengths, counts, message sizes,
  * value ranges) before the first message is handed to the caller: a packet
@@ -297,19 +297,19 @@ struct rd_pfsync_stats {
  * rd_pfsync_stat_name - the short name of a counter ("packets", "badlen",
  * ...), or "unknown" when out of range. Static string. Thread-safe.
  */
-const char *rd_pfsync_stat_name(int stat);
+RD_EXPORT const char *rd_pfsync_stat_name(int stat);
 
 /*
  * rd_pfsync_action_name - OpenBSD's name of an action ("CLR", "INS_ACK",
  * "UPD_C", ...), or "unknown". Static string. Thread-safe.
  */
-const char *rd_pfsync_action_name(int action);
+RD_EXPORT const char *rd_pfsync_action_name(int action);
 
 /*
  * rd_pfsync_msg_len - the wire size of one message of `action` as this
  * codec writes it, or 0 for deprecated and unknown actions.
  */
-size_t rd_pfsync_msg_len(int action);
+RD_EXPORT size_t rd_pfsync_msg_len(int action);
 
 /* What rd_pfsync_check learned about a packet. */
 struct rd_pfsync_info {
@@ -328,7 +328,7 @@ struct rd_pfsync_info {
  * are fewer than 4 trailing bytes after the last section. Does not touch
  * any counter. Returns 0 or RD_ERR_PROTO. Thread-safe.
  */
-int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info);
+RD_EXPORT int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info);
 
 /*
  * Callback receiving each decoded message. `msg` is valid only during the
@@ -345,8 +345,8 @@ typedef int (*rd_pfsync_msg_fn)(void *user, const struct rd_pfsync_msg *msg);
  * info may be NULL. Returns 0, RD_ERR_PROTO, or the callback's non-zero
  * value. Thread-safe for distinct stats objects.
  */
-int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
-                     struct rd_pfsync_info *info, rd_pfsync_msg_fn fn, void *user);
+RD_EXPORT int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
+                               struct rd_pfsync_info *info, rd_pfsync_msg_fn fn, void *user);
 
 /*
  * rd_pfsync_encode_msg - write one message's wire form (rd_pfsync_msg_len
@@ -355,7 +355,7 @@ int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *sta
  * Values are written as given (the encoder does not refuse what the decoder
  * would); families other than RD_AF_INET/INET6 are written as 0.
  */
-int rd_pfsync_encode_msg(const struct rd_pfsync_msg *msg, uint8_t *out, size_t cap);
+RD_EXPORT int rd_pfsync_encode_msg(const struct rd_pfsync_msg *msg, uint8_t *out, size_t cap);
 
 /*
  * Packet builder: appends messages to a packet under subheaders, packing
@@ -379,39 +379,39 @@ struct rd_pfsync_builder {
  * OpenBSD does. Returns 0, or RD_ERR_NOSPC when cap cannot hold the header
  * and one subheader.
  */
-int rd_pfsync_builder_init(struct rd_pfsync_builder *b, uint8_t *buf, size_t cap);
+RD_EXPORT int rd_pfsync_builder_init(struct rd_pfsync_builder *b, uint8_t *buf, size_t cap);
 
 /*
  * rd_pfsync_builder_room - how many more messages of `action` fit in the
  * packet (accounting for a new subheader when needed). 0 for actions the
  * codec does not write.
  */
-size_t rd_pfsync_builder_room(const struct rd_pfsync_builder *b, int action);
+RD_EXPORT size_t rd_pfsync_builder_room(const struct rd_pfsync_builder *b, int action);
 
 /*
  * rd_pfsync_builder_add - append one message. Returns 0, RD_ERR_NOSPC when
  * it does not fit (the packet is unchanged), or RD_ERR_INVAL.
  */
-int rd_pfsync_builder_add(struct rd_pfsync_builder *b, const struct rd_pfsync_msg *msg);
+RD_EXPORT int rd_pfsync_builder_add(struct rd_pfsync_builder *b, const struct rd_pfsync_msg *msg);
 
 /*
  * rd_pfsync_builder_count - messages added so far.
  */
-size_t rd_pfsync_builder_count(const struct rd_pfsync_builder *b);
+RD_EXPORT size_t rd_pfsync_builder_count(const struct rd_pfsync_builder *b);
 
 /*
  * rd_pfsync_builder_finish - write the header's length and return the
  * packet's length in bytes (the packet is buf[0..len)). The builder may be
  * reused only after rd_pfsync_builder_init.
  */
-size_t rd_pfsync_builder_finish(struct rd_pfsync_builder *b);
+RD_EXPORT size_t rd_pfsync_builder_finish(struct rd_pfsync_builder *b);
 
 /*
  * Translation between OpenBSD's wire numbering and libredund's, in one
  * place. Each returns -1 for a value with no counterpart.
  */
-int rd_pfsync_af_from_wire(uint8_t wire_af); /* 2 -> RD_AF_INET, 24 -> RD_AF_INET6 */
-int rd_pfsync_af_to_wire(uint8_t rd_af);     /* RD_AF_INET -> 2, RD_AF_INET6 -> 24 */
+RD_EXPORT int rd_pfsync_af_from_wire(uint8_t wire_af); /* 2 -> RD_AF_INET, 24 -> RD_AF_INET6 */
+RD_EXPORT int rd_pfsync_af_to_wire(uint8_t rd_af);     /* RD_AF_INET -> 2, RD_AF_INET6 -> 24 */
 
 #ifdef __cplusplus
 }

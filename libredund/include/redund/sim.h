@@ -14,7 +14,7 @@
  *  - Each segment has link properties (loss, delay, jitter, duplication,
  *    reordering), drawn independently for every receiver of every packet,
  *    and may be partitioned into groups that cannot hear each other.
- *  - A node is driven the way DESIGN.md drives engines: packets in, with
+ *  - A node is driven the way every embedder drives engines: packets in, with
  *    the current time; the simulator asks for the node's next expiry after
  *    every callback and calls handle_expiry at that time.
  *  - Faults are scheduled at given virtual times: link changes, partitions
@@ -127,7 +127,7 @@ struct rd_sim_event_info {
 	size_t len;
 };
 
-/* Counters, per segment (rd_sim_segment_stats) or for the whole sim. */
+/* Counters, per segment or for the whole sim (rd_sim_stats). */
 struct rd_sim_stats {
 	uint64_t sent;            /* packets sent */
 	uint64_t delivered;       /* deliveries to a node's deliver callback */
@@ -156,21 +156,21 @@ enum rd_sim_node_state {
  * Stores it in *out; free with rd_sim_destroy. Returns 0, RD_ERR_INVAL or
  * RD_ERR_NOMEM.
  */
-int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out);
+RD_EXPORT int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out);
 
 /*
  * rd_sim_destroy - free the simulation and every queued packet. Does not
  * call node callbacks, and does not close pcap writers (their owner does).
  * NULL is a no-op.
  */
-void rd_sim_destroy(struct rd_sim *sim);
+RD_EXPORT void rd_sim_destroy(struct rd_sim *sim);
 
 /*
  * rd_sim_segment_add - add a segment with link properties link (NULL: a
  * perfect link). Returns the segment id (>= 0, counting up from 0) or
  * RD_ERR_NOMEM / RD_ERR_INVAL (a probability above RD_SIM_PPM_MAX).
  */
-int rd_sim_segment_add(struct rd_sim *sim, const struct rd_sim_link *link);
+RD_EXPORT int rd_sim_segment_add(struct rd_sim *sim, const struct rd_sim_link *link);
 
 /*
  * rd_sim_segment_set_pcap - record every packet sent on segment into w
@@ -180,7 +180,7 @@ int rd_sim_segment_add(struct rd_sim *sim, const struct rd_sim_link *link);
  * writer may serve several segments. With an Ethernet writer, frames carry
  * the sender's MAC (see rd_sim_send_mac). Returns 0 or RD_ERR_INVAL.
  */
-int rd_sim_segment_set_pcap(struct rd_sim *sim, int segment, struct rd_pcap_writer *w);
+RD_EXPORT int rd_sim_segment_set_pcap(struct rd_sim *sim, int segment, struct rd_pcap_writer *w);
 
 /*
  * rd_sim_node_add - add a node driven by ops (deliver, expiry and
@@ -188,36 +188,36 @@ int rd_sim_segment_set_pcap(struct rd_sim *sim, int segment, struct rd_pcap_writ
  * UP, attached to no segment; its expiry is asked for at once. Returns the
  * node id (>= 0, counting up from 0), RD_ERR_INVAL or RD_ERR_NOMEM.
  */
-int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void *user);
+RD_EXPORT int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void *user);
 
 /*
  * rd_sim_attach - attach node to segment (idempotent). Returns 0,
  * RD_ERR_INVAL (unknown ids) or RD_ERR_NOMEM.
  */
-int rd_sim_attach(struct rd_sim *sim, int node, int segment);
+RD_EXPORT int rd_sim_attach(struct rd_sim *sim, int node, int segment);
 
 /*
  * rd_sim_node_set_mac - the source MAC the node's frames carry in an
  * Ethernet pcap (default 02:00:00:00:<id+1 as 16 bits>). Returns 0 or
  * RD_ERR_INVAL.
  */
-int rd_sim_node_set_mac(struct rd_sim *sim, int node, const uint8_t mac[6]);
+RD_EXPORT int rd_sim_node_set_mac(struct rd_sim *sim, int node, const uint8_t mac[6]);
 
 /*
  * rd_sim_node_rearm - ask the node for its expiry again. Call it after
  * changing a node's engine from outside its callbacks (after callbacks the
  * simulator asks by itself). Returns 0 or RD_ERR_INVAL.
  */
-int rd_sim_node_rearm(struct rd_sim *sim, int node);
+RD_EXPORT int rd_sim_node_rearm(struct rd_sim *sim, int node);
 
 /* rd_sim_node_state - the node's life state (RD_SIM_NODE_*), or RD_ERR_INVAL. */
-int rd_sim_node_state(const struct rd_sim *sim, int node);
+RD_EXPORT int rd_sim_node_state(const struct rd_sim *sim, int node);
 
 /*
  * rd_sim_carrier - whether node has carrier on segment now: 1 or 0, or
  * RD_ERR_INVAL (unknown ids, node not attached).
  */
-int rd_sim_carrier(const struct rd_sim *sim, int node, int segment);
+RD_EXPORT int rd_sim_carrier(const struct rd_sim *sim, int node, int segment);
 
 /*
  * rd_sim_send - node puts len bytes (an IP packet) on segment at the
@@ -227,15 +227,15 @@ int rd_sim_carrier(const struct rd_sim *sim, int node, int segment);
  * node not attached, len 0 or above 65535), RD_ERR_STATE (node crashed or
  * frozen, or without carrier on the segment) or RD_ERR_NOMEM.
  */
-int rd_sim_send(struct rd_sim *sim, int node, int segment, const void *pkt, size_t len);
+RD_EXPORT int rd_sim_send(struct rd_sim *sim, int node, int segment, const void *pkt, size_t len);
 
 /*
  * rd_sim_send_mac - as rd_sim_send, with the source MAC to show in an
  * Ethernet pcap for this packet (e.g. CARP's virtual MAC 00:00:5e:00:01:vhid).
  * src_mac NULL: the node's MAC.
  */
-int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src_mac[6],
-                    const void *pkt, size_t len);
+RD_EXPORT int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src_mac[6],
+                              const void *pkt, size_t len);
 
 /*
  * Fault injection. Each schedules a change at virtual time `at` (a time in
@@ -265,22 +265,24 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
  *   arrival order at the thaw time, then its overdue timer fires. No-op
  *   unless frozen.
  */
-int rd_sim_link_at(struct rd_sim *sim, rd_time_t at, int segment, const struct rd_sim_link *link);
-int rd_sim_partition_at(struct rd_sim *sim, rd_time_t at, int segment, const int *group, size_t n);
-int rd_sim_heal_at(struct rd_sim *sim, rd_time_t at, int segment);
-int rd_sim_carrier_at(struct rd_sim *sim, rd_time_t at, int node, int segment, bool up);
-int rd_sim_crash_at(struct rd_sim *sim, rd_time_t at, int node);
-int rd_sim_restart_at(struct rd_sim *sim, rd_time_t at, int node);
-int rd_sim_freeze_at(struct rd_sim *sim, rd_time_t at, int node);
-int rd_sim_thaw_at(struct rd_sim *sim, rd_time_t at, int node);
+RD_EXPORT int rd_sim_link_at(struct rd_sim *sim, rd_time_t at, int segment,
+                             const struct rd_sim_link *link);
+RD_EXPORT int rd_sim_partition_at(struct rd_sim *sim, rd_time_t at, int segment, const int *group,
+                                  size_t n);
+RD_EXPORT int rd_sim_heal_at(struct rd_sim *sim, rd_time_t at, int segment);
+RD_EXPORT int rd_sim_carrier_at(struct rd_sim *sim, rd_time_t at, int node, int segment, bool up);
+RD_EXPORT int rd_sim_crash_at(struct rd_sim *sim, rd_time_t at, int node);
+RD_EXPORT int rd_sim_restart_at(struct rd_sim *sim, rd_time_t at, int node);
+RD_EXPORT int rd_sim_freeze_at(struct rd_sim *sim, rd_time_t at, int node);
+RD_EXPORT int rd_sim_thaw_at(struct rd_sim *sim, rd_time_t at, int node);
 
 /*
  * rd_sim_call_at - call fn(user, now) at virtual time at, in event order
  * (for a scripted action such as a graceful leave, or a periodic check).
  * fn may schedule more events and send. Returns 0 or RD_ERR_NOMEM.
  */
-int rd_sim_call_at(struct rd_sim *sim, rd_time_t at, void (*fn)(void *user, rd_time_t now),
-                   void *user);
+RD_EXPORT int rd_sim_call_at(struct rd_sim *sim, rd_time_t at,
+                             void (*fn)(void *user, rd_time_t now), void *user);
 
 /*
  * rd_sim_run_until - process every event due at or before t in time order,
@@ -290,30 +292,31 @@ int rd_sim_call_at(struct rd_sim *sim, rd_time_t at, void (*fn)(void *user, rd_t
  * RD_ERR_NOMEM if an event could not be queued (that event is lost; the
  * simulation may continue).
  */
-int64_t rd_sim_run_until(struct rd_sim *sim, rd_time_t t);
+RD_EXPORT int64_t rd_sim_run_until(struct rd_sim *sim, rd_time_t t);
 
 /* rd_sim_now - the current virtual time. */
-rd_time_t rd_sim_now(const struct rd_sim *sim);
+RD_EXPORT rd_time_t rd_sim_now(const struct rd_sim *sim);
 
 /*
  * rd_sim_next_event - the time of the earliest queued event (possibly a
  * stale timer), or RD_TIME_NEVER.
  */
-rd_time_t rd_sim_next_event(const struct rd_sim *sim);
+RD_EXPORT rd_time_t rd_sim_next_event(const struct rd_sim *sim);
 
 /*
  * rd_sim_set_trace - call fn(user, ev) for every event (see enum
  * rd_sim_event_kind); NULL fn stops tracing.
  */
-void rd_sim_set_trace(struct rd_sim *sim,
-                      void (*fn)(void *user, const struct rd_sim_event_info *ev), void *user);
+RD_EXPORT void rd_sim_set_trace(struct rd_sim *sim,
+                                void (*fn)(void *user, const struct rd_sim_event_info *ev),
+                                void *user);
 
 /*
  * rd_sim_stats - the counters of one segment (segment >= 0) or the sum over
  * all (segment -1; timers and pcap errors are counted there only). Returns
  * 0 or RD_ERR_INVAL.
  */
-int rd_sim_stats(const struct rd_sim *sim, int segment, struct rd_sim_stats *out);
+RD_EXPORT int rd_sim_stats(const struct rd_sim *sim, int segment, struct rd_sim_stats *out);
 
 /*
  * rd_sim_random - a 64-bit value from the simulation's scenario stream: for
@@ -321,7 +324,7 @@ int rd_sim_stats(const struct rd_sim *sim, int segment, struct rd_sim_stats *out
  * apart from the link's stream so that drawing here does not change which
  * packets are lost.
  */
-uint64_t rd_sim_random(struct rd_sim *sim);
+RD_EXPORT uint64_t rd_sim_random(struct rd_sim *sim);
 
 /*
  * rd_sim_random_hook - an rd_random hook drawing from the simulation's node
@@ -329,7 +332,7 @@ uint64_t rd_sim_random(struct rd_sim *sim);
  * that their random choices (cookies, jitter) follow the seed. Valid while
  * the simulation lives.
  */
-struct rd_random rd_sim_random_hook(struct rd_sim *sim);
+RD_EXPORT struct rd_random rd_sim_random_hook(struct rd_sim *sim);
 
 #ifdef __cplusplus
 }

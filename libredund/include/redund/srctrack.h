@@ -151,21 +151,21 @@ struct rd_src_config {
 };
 
 /* rd_src_config_default - pf's defaults (10000 nodes, src.track 0). Thread-safe. */
-void rd_src_config_default(struct rd_src_config *cfg);
+RD_EXPORT void rd_src_config_default(struct rd_src_config *cfg);
 
 /*
  * rd_src_table_new - create a tracker. cfg NULL: defaults. max_nodes must be
  * 1..2^26. Draws the hash key from cfg->random. Returns 0 and *out, or
  * RD_ERR_INVAL / RD_ERR_NOMEM. The caller owns the table.
  */
-int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out);
+RD_EXPORT int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out);
 
 /*
  * rd_src_table_free - free the table, its rules, nodes and bindings. Every
  * handle and rule pointer is invalid afterwards. No hooks are called. NULL
  * is a no-op.
  */
-void rd_src_table_free(struct rd_src_table *t);
+RD_EXPORT void rd_src_table_free(struct rd_src_table *t);
 
 /* A rule's source-tracking settings. Zero limits mean "no limit". */
 struct rd_src_rule_config {
@@ -187,8 +187,8 @@ struct rd_src_rule_config {
  * duplicate id. Returns 0 and *out (valid until rd_src_rule_remove or
  * rd_src_table_free), or RD_ERR_INVAL / RD_ERR_EXIST / RD_ERR_NOMEM.
  */
-int rd_src_rule_add(struct rd_src_table *t, const struct rd_src_rule_config *cfg,
-                    struct rd_src_rule **out);
+RD_EXPORT int rd_src_rule_add(struct rd_src_table *t, const struct rd_src_rule_config *cfg,
+                              struct rd_src_rule **out);
 
 /*
  * rd_src_rule_update - change a rule's limits, overload, flush and
@@ -196,21 +196,21 @@ int rd_src_rule_add(struct rd_src_table *t, const struct rd_src_rule_config *cfg
  * nodes keep their state; new limits apply from the next call. A node
  * already idle keeps the expiry computed when its last state went.
  */
-int rd_src_rule_update(struct rd_src_table *t, struct rd_src_rule *r,
-                       const struct rd_src_rule_config *cfg);
+RD_EXPORT int rd_src_rule_update(struct rd_src_table *t, struct rd_src_rule *r,
+                                 const struct rd_src_rule_config *cfg);
 
 /*
  * rd_src_rule_find - the rule with `id`, or NULL. RD_SRC_RULE_GLOBAL
  * returns the shared global namespace, usable with rd_src_lookup and the
  * kill functions only.
  */
-struct rd_src_rule *rd_src_rule_find(struct rd_src_table *t, uint32_t id);
+RD_EXPORT struct rd_src_rule *rd_src_rule_find(struct rd_src_table *t, uint32_t id);
 
 /* rd_src_rule_id - a rule's id. */
-uint32_t rd_src_rule_id(const struct rd_src_rule *r);
+RD_EXPORT uint32_t rd_src_rule_id(const struct rd_src_rule *r);
 
 /* rd_src_rule_nodes - nodes keyed to this rule (what max-src-nodes counts). */
-uint32_t rd_src_rule_nodes(const struct rd_src_rule *r);
+RD_EXPORT uint32_t rd_src_rule_nodes(const struct rd_src_rule *r);
 
 /*
  * rd_src_rule_remove - remove a rule: its nodes are unlinked (new lookups
@@ -218,7 +218,7 @@ uint32_t rd_src_rule_nodes(const struct rd_src_rule *r);
  * emptied. States bound to them stay valid; pass them to
  * rd_src_state_removed as usual. The pointer is invalid afterwards.
  */
-void rd_src_rule_remove(struct rd_src_table *t, struct rd_src_rule *r);
+RD_EXPORT void rd_src_rule_remove(struct rd_src_table *t, struct rd_src_rule *r);
 
 /* A rule's pool of one kind (NAT, RDR or ROUTE). */
 struct rd_src_pool_config {
@@ -233,8 +233,8 @@ struct rd_src_pool_config {
  * of `kind` (not TRACK). Targets stay; the round-robin position restarts.
  * Returns 0 or RD_ERR_INVAL.
  */
-int rd_src_pool_set(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
-                    const struct rd_src_pool_config *cfg);
+RD_EXPORT int rd_src_pool_set(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
+                              const struct rd_src_pool_config *cfg);
 
 /*
  * rd_src_pool_add - append a target (an address, or a network with
@@ -245,8 +245,8 @@ int rd_src_pool_set(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
  * Returns 0, RD_ERR_EXIST (same address and prefix),
  * RD_ERR_INVAL or RD_ERR_NOMEM.
  */
-int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
-                    const struct rd_addr *addr, unsigned prefixlen, uint16_t weight);
+RD_EXPORT int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
+                              const struct rd_addr *addr, unsigned prefixlen, uint16_t weight);
 
 /*
  * rd_src_pool_remove - take a target out of a pool. Sticky nodes that chose
@@ -254,16 +254,17 @@ int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
  * sticky-stale); to drop them and their states now, use rd_src_kill_target.
  * Returns 0 or RD_ERR_NOENT.
  */
-int rd_src_pool_remove(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
-                       const struct rd_addr *addr, unsigned prefixlen);
+RD_EXPORT int rd_src_pool_remove(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
+                                 const struct rd_addr *addr, unsigned prefixlen);
 
 /*
  * rd_src_pool_target_states - states currently bound to a target of a pool
  * (least-states' load; counted for sticky and least-states pools). Returns
  * the count, or -1 if the pool has no such target.
  */
-int64_t rd_src_pool_target_states(const struct rd_src_table *t, const struct rd_src_rule *r,
-                                  unsigned kind, const struct rd_addr *addr, unsigned prefixlen);
+RD_EXPORT int64_t rd_src_pool_target_states(const struct rd_src_table *t,
+                                            const struct rd_src_rule *r, unsigned kind,
+                                            const struct rd_addr *addr, unsigned prefixlen);
 
 /*
  * rd_src_acquire - the source-tracking step of a new state
@@ -276,8 +277,8 @@ int64_t rd_src_pool_target_states(const struct rd_src_table *t, const struct rd_
  * RD_ERR_NOMEM, RD_ERR_EXIST (the binding already holds a TRACK node),
  * RD_ERR_STATE (binding already committed) or RD_ERR_INVAL.
  */
-int rd_src_acquire(struct rd_src_table *t, struct rd_src_rule *r, const struct rd_addr *src,
-                   rd_time_t now, uint32_t *ref);
+RD_EXPORT int rd_src_acquire(struct rd_src_table *t, struct rd_src_rule *r,
+                             const struct rd_addr *src, rd_time_t now, uint32_t *ref);
 
 /*
  * rd_src_map - choose the translation/route target for `src` from rule r's
@@ -291,8 +292,9 @@ int rd_src_acquire(struct rd_src_table *t, struct rd_src_rule *r, const struct r
  * across families, bad kind), RD_ERR_LIMIT, RD_ERR_NOMEM, RD_ERR_EXIST (the
  * binding already holds this kind) or RD_ERR_STATE.
  */
-int rd_src_map(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
-               const struct rd_addr *src, rd_time_t now, uint32_t *ref, struct rd_addr *out);
+RD_EXPORT int rd_src_map(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
+                         const struct rd_addr *src, rd_time_t now, uint32_t *ref,
+                         struct rd_addr *out);
 
 /*
  * rd_src_commit - the state holding binding `ref` now exists: every node of
@@ -300,7 +302,7 @@ int rd_src_map(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
  * targets' loads grow. Handle 0: no-op. Returns 0 or RD_ERR_INVAL (unknown
  * or already committed handle).
  */
-int rd_src_commit(struct rd_src_table *t, uint32_t ref, rd_time_t now);
+RD_EXPORT int rd_src_commit(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
 /*
  * rd_src_release - abandon an uncommitted binding (state creation failed):
@@ -308,7 +310,7 @@ int rd_src_commit(struct rd_src_table *t, uint32_t ref, rd_time_t now);
  * invalid afterwards. Handle 0 or unknown: no-op. A committed handle is
  * treated as rd_src_state_removed.
  */
-void rd_src_release(struct rd_src_table *t, uint32_t ref, rd_time_t now);
+RD_EXPORT void rd_src_release(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
 /*
  * rd_src_state_removed - the state holding `ref` is gone
@@ -316,7 +318,7 @@ void rd_src_release(struct rd_src_table *t, uint32_t ref, rd_time_t now);
  * it was established); a node left without states starts its src.track
  * lifetime. The handle is invalid afterwards. Handle 0 or unknown: no-op.
  */
-void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now);
+RD_EXPORT void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
 /*
  * rd_src_conn_established - the TCP state holding `ref` completed its
@@ -329,7 +331,7 @@ void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now);
  * a binding without a TRACK node, or a second call for the same state), or
  * RD_ERR_STATE for a binding not yet committed.
  */
-int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now);
+RD_EXPORT int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
 /* rd_src_kill_* flags */
 #define RD_SRC_KILL_STATES 0x1 /* also ask hooks.kill_states for the states */
@@ -341,8 +343,8 @@ int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now)
  * RD_SRC_KILL_STATES, calls hooks.kill_states(r's id or RD_SRC_RULE_ANY,
  * src) once, whether or not a node existed. Returns the nodes dropped.
  */
-size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const struct rd_addr *src,
-                          unsigned flags, rd_time_t now);
+RD_EXPORT size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r,
+                                    const struct rd_addr *src, unsigned flags, rd_time_t now);
 
 /*
  * rd_src_kill_target - drop every sticky node whose target address is
@@ -353,8 +355,8 @@ size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const s
  * not changed. Work: the nodes bound to matching targets. Returns the nodes
  * dropped.
  */
-size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
-                          const struct rd_addr *target, unsigned flags, rd_time_t now);
+RD_EXPORT size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
+                                    const struct rd_addr *target, unsigned flags, rd_time_t now);
 
 /*
  * rd_src_expire - free dead nodes (no states and src.track passed),
@@ -362,13 +364,13 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
  * the order they went idle, so only expired nodes are visited. Returns the
  * number freed. O(budget).
  */
-size_t rd_src_expire(struct rd_src_table *t, rd_time_t now, size_t budget);
+RD_EXPORT size_t rd_src_expire(struct rd_src_table *t, rd_time_t now, size_t budget);
 
 /*
  * rd_src_next_expiry - earliest time at which an idle node dies, or
  * RD_TIME_NEVER. O(rules).
  */
-rd_time_t rd_src_next_expiry(const struct rd_src_table *t);
+RD_EXPORT rd_time_t rd_src_next_expiry(const struct rd_src_table *t);
 
 /* A node, as read through rd_src_lookup / rd_src_foreach. */
 struct rd_src_node_info {
@@ -389,27 +391,29 @@ struct rd_src_node_info {
  * the global namespace). Not counted as a search. Returns 0 or
  * RD_ERR_NOENT.
  */
-int rd_src_lookup(const struct rd_src_table *t, const struct rd_src_rule *r, unsigned kind,
-                  const struct rd_addr *src, rd_time_t now, struct rd_src_node_info *info);
+RD_EXPORT int rd_src_lookup(const struct rd_src_table *t, const struct rd_src_rule *r,
+                            unsigned kind, const struct rd_addr *src, rd_time_t now,
+                            struct rd_src_node_info *info);
 
 /*
  * rd_src_foreach - call fn for every live node (order unspecified). fn must
  * not change the table. O(index size + nodes).
  */
-void rd_src_foreach(const struct rd_src_table *t, rd_time_t now,
-                    void (*fn)(void *user, const struct rd_src_node_info *info), void *user);
+RD_EXPORT void rd_src_foreach(const struct rd_src_table *t, rd_time_t now,
+                              void (*fn)(void *user, const struct rd_src_node_info *info),
+                              void *user);
 
 /* rd_src_count - nodes in the index (live, plus dead ones not yet freed). */
-uint32_t rd_src_count(const struct rd_src_table *t);
+RD_EXPORT uint32_t rd_src_count(const struct rd_src_table *t);
 
 /* rd_src_counter - a counter's value (0 for a bad index). */
-uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which);
+RD_EXPORT uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which);
 
 /* rd_src_counter_name - a counter's name, or "?" for a bad index. Thread-safe. */
-const char *rd_src_counter_name(unsigned which);
+RD_EXPORT const char *rd_src_counter_name(unsigned which);
 
 /* rd_src_kind_name - "track", "nat", "rdr", "route" or "?". Thread-safe. */
-const char *rd_src_kind_name(unsigned kind);
+RD_EXPORT const char *rd_src_kind_name(unsigned kind);
 
 #ifdef __cplusplus
 }

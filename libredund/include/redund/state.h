@@ -92,7 +92,7 @@ enum rd_state_tm {
 /*
  * rd_state_timeout_class - the timeout class pf gives a state after it has
  * tracked a packet, from the protocol and its two peers' states (enum
- * rd_state_tcp_state for TCP, enum rd_state_udp_state otherwise). The rule
+ * rd_pfsync_tcps for TCP, enum rd_pfsync_udps otherwise). The rule
  * is symmetric, so either peer may be passed first:
  *  TCP: both at or past FIN_WAIT_2 -> TCP_CLOSED; else both at or past
  *  CLOSING -> TCP_FIN_WAIT; else either before ESTABLISHED -> TCP_OPENING;
@@ -104,14 +104,14 @@ enum rd_state_tm {
  * the peers say). Returns an enum rd_state_tm value. Pure: no table, no
  * memory, safe from any thread.
  */
-uint8_t rd_state_timeout_class(uint8_t proto, uint8_t src_state, uint8_t dst_state);
+RD_EXPORT uint8_t rd_state_timeout_class(uint8_t proto, uint8_t src_state, uint8_t dst_state);
 
 /*
  * rd_state_first_timeout - the first-packet timeout class of a new state of
  * protocol proto (TCP, UDP, ICMP/ICMPv6 or OTHER_FIRST_PACKET). Returns an
  * enum rd_state_tm value. Pure, safe from any thread.
  */
-uint8_t rd_state_first_timeout(uint8_t proto);
+RD_EXPORT uint8_t rd_state_first_timeout(uint8_t proto);
 
 /*
  * Reason codes: pf's PFRES_* numbering and pfctl's names. The table counts
@@ -219,7 +219,7 @@ enum rd_state_rm {
 	RD_STATE_RM_KILLED = 2,   /* rd_state_kill or rd_state_remove */
 	RD_STATE_RM_REUSED = 3,   /* TCP SYN reused a closed connection's key */
 	RD_STATE_RM_SRCLIMIT = 4, /* hooks.established refused the connection */
-	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free / rd_state_flush */
+	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free */
 };
 
 /*
@@ -288,7 +288,7 @@ struct rd_state_config {
  * everything else zero.
  * Thread-safe.
  */
-void rd_state_config_default(struct rd_state_config *cfg);
+RD_EXPORT void rd_state_config_default(struct rd_state_config *cfg);
 
 /*
  * rd_state_table_new - create a table. cfg NULL: defaults. Draws the
@@ -296,32 +296,32 @@ void rd_state_config_default(struct rd_state_config *cfg);
  * Returns 0 and *out, or RD_ERR_NOMEM / RD_ERR_INVAL. The caller owns the
  * table and frees it with rd_state_table_free.
  */
-int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table **out);
+RD_EXPORT int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table **out);
 
 /*
  * rd_state_table_free - remove every state (detach and REMOVE event with
  * RD_STATE_RM_FLUSH, time `now`) and free the table. NULL is a no-op.
  */
-void rd_state_table_free(struct rd_state_table *t, rd_time_t now);
+RD_EXPORT void rd_state_table_free(struct rd_state_table *t, rd_time_t now);
 
 /* rd_state_creatorid - this table's creatorid (for pfsync). */
-uint32_t rd_state_creatorid(const struct rd_state_table *t);
+RD_EXPORT uint32_t rd_state_creatorid(const struct rd_state_table *t);
 
 /*
  * rd_state_set_timeout - set one table-wide timeout (seconds; states for
  * the adaptive pair). `which` < RD_STATE_TM_MAX. Returns 0 or RD_ERR_INVAL.
  */
-int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t value);
+RD_EXPORT int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t value);
 
 /* rd_state_get_timeout - a table-wide timeout, or 0 for a bad `which`. */
-uint32_t rd_state_get_timeout(const struct rd_state_table *t, unsigned which);
+RD_EXPORT uint32_t rd_state_get_timeout(const struct rd_state_table *t, unsigned which);
 
 /*
  * rd_state_set_limit - change the global state limit. Existing states stay;
  * new ones are refused (memory) while count >= limit. Adaptive thresholds
  * are not touched (pfctl derives 60%/120% itself; do that if you want it).
  */
-void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
+RD_EXPORT void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
 
 /* Largest rule number + 1 the table accepts. */
 #define RD_STATE_MAX_RULES 65536
@@ -345,7 +345,8 @@ struct rd_state_rule {
  * rule's: this is how timeouts are set per state. Returns 0,
  * RD_ERR_INVAL or RD_ERR_NOMEM.
  */
-int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_state_rule *cfg);
+RD_EXPORT int rd_state_rule_set(struct rd_state_table *t, uint32_t rule,
+                                const struct rd_state_rule *cfg);
 
 /*
  * rd_state_set_rule - move `st` to another rule number (RD_STATE_RULE_NONE
@@ -354,10 +355,10 @@ int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_s
  * per state. The rule's max is not checked. Returns 0, RD_ERR_INVAL or
  * RD_ERR_NOMEM (nothing changed).
  */
-int rd_state_set_rule(struct rd_state_table *t, struct rd_state *st, uint32_t rule);
+RD_EXPORT int rd_state_set_rule(struct rd_state_table *t, struct rd_state *st, uint32_t rule);
 
 /* rd_state_rule_count - number of live states created under `rule`. */
-uint32_t rd_state_rule_count(const struct rd_state_table *t, uint32_t rule);
+RD_EXPORT uint32_t rd_state_rule_count(const struct rd_state_table *t, uint32_t rule);
 
 /*
  * Parsed packet headers: what the table needs from a packet. Fill by hand or
@@ -412,8 +413,8 @@ struct rd_state_pkt {
  * non-first fragment, _NORM for a malformed header); reason may be NULL.
  * Thread-safe.
  */
-int rd_state_parse(const uint8_t *pkt, size_t len, unsigned dir, struct rd_state_pkt *out,
-                   int *reason);
+RD_EXPORT int rd_state_parse(const uint8_t *pkt, size_t len, unsigned dir, struct rd_state_pkt *out,
+                             int *reason);
 
 /*
  * rd_state_key_from_pkt - build the direction-normalised key of a packet.
@@ -423,7 +424,7 @@ int rd_state_parse(const uint8_t *pkt, size_t len, unsigned dir, struct rd_state
  * its request's key. Other ICMP types and other protocols have zero ports.
  * Returns 0, or RD_ERR_INVAL for a bad af. Thread-safe.
  */
-int rd_state_key_from_pkt(const struct rd_state_pkt *p, struct rd_state_key *key);
+RD_EXPORT int rd_state_key_from_pkt(const struct rd_state_pkt *p, struct rd_state_key *key);
 
 /*
  * rd_state_lookup - find the state for `key` seen in direction `dir` on
@@ -432,8 +433,8 @@ int rd_state_key_from_pkt(const struct rd_state_pkt *p, struct rd_state_key *key
  * `ifindex` is preferred to a floating one. Expired states are not
  * returned. Counts a search. Returns the state or NULL.
  */
-struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state_key *key,
-                                 unsigned dir, uint16_t ifindex, rd_time_t now);
+RD_EXPORT struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state_key *key,
+                                           unsigned dir, uint16_t ifindex, rd_time_t now);
 
 /*
  * rd_state_lookup_burst - rd_state_lookup for n keys at once (a packet
@@ -442,16 +443,17 @@ struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state
  * of different keys overlap. out[i] receives keys[i]'s state or NULL.
  * Returns how many were found.
  */
-size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key *const *keys,
-                             size_t n, unsigned dir, uint16_t ifindex, rd_time_t now,
-                             struct rd_state **out);
+RD_EXPORT size_t rd_state_lookup_burst(struct rd_state_table *t,
+                                       const struct rd_state_key *const *keys, size_t n,
+                                       unsigned dir, uint16_t ifindex, rd_time_t now,
+                                       struct rd_state **out);
 
 /*
  * rd_state_find_id - the state with (id, creatorid), or NULL (also for an
  * expired one). For pfsync.
  */
-struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_t creatorid,
-                                  rd_time_t now);
+RD_EXPORT struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id,
+                                            uint32_t creatorid, rd_time_t now);
 
 /* Verdicts of rd_state_packet. */
 enum rd_state_verdict {
@@ -488,8 +490,8 @@ struct rd_state_result {
  * are counted under res->reason. Returns a verdict (>= 0), or RD_ERR_INVAL
  * for a malformed rd_state_pkt (bad af/dir).
  */
-int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_time_t now,
-                    struct rd_state_result *res);
+RD_EXPORT int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_time_t now,
+                              struct rd_state_result *res);
 
 /*
  * Options for rd_state_create. With `nat`, the translated tuple (as the
@@ -521,8 +523,8 @@ struct rd_state_opts {
  * RD_ERR_NOMEM (memory), RD_ERR_INVAL; the reason is counted and nothing is
  * inserted.
  */
-int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
-                    const struct rd_state_opts *o, rd_time_t now, struct rd_state **out);
+RD_EXPORT int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
+                              const struct rd_state_opts *o, rd_time_t now, struct rd_state **out);
 
 /*
  * A full description of a state, for sync (import/export) and display.
@@ -549,8 +551,8 @@ struct rd_state_info {
  * rd_state_export - describe `st` at time `now` into *info. Thread-safe with
  * respect to other readers only.
  */
-void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, rd_time_t now,
-                     struct rd_state_info *info);
+RD_EXPORT void rd_state_export(const struct rd_state_table *t, const struct rd_state *st,
+                               rd_time_t now, struct rd_state_info *info);
 
 /*
  * rd_state_import - insert or update a state from a decoded remote
@@ -565,8 +567,8 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
  * import of one of this table's own states (its creatorid) moves the local
  * id counter past it, so ids stay unique.
  */
-int rd_state_import(struct rd_state_table *t, const struct rd_state_info *info, rd_time_t now,
-                    struct rd_state **out);
+RD_EXPORT int rd_state_import(struct rd_state_table *t, const struct rd_state_info *info,
+                              rd_time_t now, struct rd_state **out);
 
 /*
  * rd_state_import_local - insert a state of this table's own from a
@@ -595,27 +597,28 @@ RD_EXPORT int rd_state_import_local(struct rd_state_table *t, const struct rd_st
  * member, then import them). Changes nothing, returns nothing; costs two or
  * three keyed hashes. Thread-safe with respect to other readers only.
  */
-void rd_state_prefetch_info(const struct rd_state_table *t, const struct rd_state_info *info);
+RD_EXPORT void rd_state_prefetch_info(const struct rd_state_table *t,
+                                      const struct rd_state_info *info);
 
 /*
  * rd_state_stack_key - the state's stack key (its wire key when it is not
  * translated). Returns a pointer valid while the state lives.
  */
-const struct rd_state_key *rd_state_stack_key(const struct rd_state_table *t,
-                                              const struct rd_state *st);
+RD_EXPORT const struct rd_state_key *rd_state_stack_key(const struct rd_state_table *t,
+                                                        const struct rd_state *st);
 
 /*
  * rd_state_expires - the time at which `st` expires, given the table's
  * current state count and adaptive settings (pf_state_expires). A state
  * whose expiry is <= now is dead.
  */
-rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state *st);
+RD_EXPORT rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state *st);
 
 /*
  * rd_state_remove - remove `st` now (detach, REMOVE event with
  * RD_STATE_RM_KILLED). The pointer is invalid afterwards.
  */
-void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now);
+RD_EXPORT void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now);
 
 /*
  * rd_state_expire - incremental purge: examine at most `budget` slab slots
@@ -626,16 +629,16 @@ void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t no
  * rd_state_capacity()/interval slots per second. Each call also moves a
  * few entries of a pending index growth (see size_hint).
  */
-size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
+RD_EXPORT size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
 
 /* rd_state_count - live states (including expired ones not yet purged). */
-uint32_t rd_state_count(const struct rd_state_table *t);
+RD_EXPORT uint32_t rd_state_count(const struct rd_state_table *t);
 
 /* rd_state_capacity - slab slots ever used (the expiry sweep's length). */
-uint32_t rd_state_capacity(const struct rd_state_table *t);
+RD_EXPORT uint32_t rd_state_capacity(const struct rd_state_table *t);
 
 /* rd_state_memory - bytes the table holds from its allocator right now. */
-size_t rd_state_memory(const struct rd_state_table *t);
+RD_EXPORT size_t rd_state_memory(const struct rd_state_table *t);
 
 /*
  * Iteration that survives changes: a cursor over slab slots. Between calls
@@ -650,10 +653,10 @@ struct rd_state_iter {
 };
 
 /* rd_state_iter_init - start an iteration. */
-void rd_state_iter_init(struct rd_state_iter *it);
+RD_EXPORT void rd_state_iter_init(struct rd_state_iter *it);
 
 /* rd_state_iter_next - next state or NULL at the end. */
-struct rd_state *rd_state_iter_next(struct rd_state_table *t, struct rd_state_iter *it);
+RD_EXPORT struct rd_state *rd_state_iter_next(struct rd_state_table *t, struct rd_state_iter *it);
 
 /*
  * Kill filter (pfctl -k): each RD_STATE_FLT_* bit in `fields` enables one
@@ -682,7 +685,7 @@ struct rd_state_filter {
 };
 
 /* rd_state_filter_match - whether `st` matches `f`. Thread-safe for readers. */
-bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filter *f);
+RD_EXPORT bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filter *f);
 
 /*
  * rd_state_kill - remove every state matching `f` (REMOVE events with
@@ -690,7 +693,8 @@ bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filt
  * packet loop, iterate with rd_state_iter_next + rd_state_filter_match +
  * rd_state_remove in slices instead. Returns the number removed.
  */
-size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, rd_time_t now);
+RD_EXPORT size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f,
+                               rd_time_t now);
 
 /* Table-wide counters (pfctl -si). */
 struct rd_state_counters {
@@ -703,23 +707,23 @@ struct rd_state_counters {
 };
 
 /* rd_state_get_counters - copy the counters into *c. */
-void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c);
+RD_EXPORT void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c);
 
 /*
  * rd_state_count_reason - count a drop the caller decided for one of the
  * table's reasons (e.g. a parser error before rd_state_packet). Bad reason:
  * ignored.
  */
-void rd_state_count_reason(struct rd_state_table *t, int reason);
+RD_EXPORT void rd_state_count_reason(struct rd_state_table *t, int reason);
 
 /* rd_state_reason_name - pfctl's name of a reason ("state-mismatch", ...). */
-const char *rd_state_reason_name(int reason);
+RD_EXPORT const char *rd_state_reason_name(int reason);
 
 /* rd_state_timeout_name - pf.conf's name of a timeout ("tcp.first", ...). */
-const char *rd_state_timeout_name(unsigned which);
+RD_EXPORT const char *rd_state_timeout_name(unsigned which);
 
 /* rd_state_tcps_name - a TCP peer state's name ("ESTABLISHED", ...). */
-const char *rd_state_tcps_name(unsigned s);
+RD_EXPORT const char *rd_state_tcps_name(unsigned s);
 
 #ifdef __cplusplus
 }

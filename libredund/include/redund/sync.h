@@ -90,20 +90,21 @@ struct rd_sync_key {
  * unknown, the key is not exactly 64 hex digits, the key id is missing or
  * not a decimal number below 2^32, or an item repeats. Thread-safe.
  */
-int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out);
+RD_EXPORT int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out);
 
 /*
  * rd_sync_key_format - write k in the key file format into buf (at least
  * 96 bytes), NUL-terminated. Returns the length written (without the NUL)
  * or RD_ERR_NOSPC. Thread-safe.
  */
-int rd_sync_key_format(const struct rd_sync_key *k, char *buf, size_t len);
+RD_EXPORT int rd_sync_key_format(const struct rd_sync_key *k, char *buf, size_t len);
 
 /*
  * rd_sync_key_generate - a new random key with the given id, from `rnd`
  * (NULL: libsodium's generator; call rd_init first). Never fails.
  */
-void rd_sync_key_generate(uint32_t id, const struct rd_random *rnd, struct rd_sync_key *out);
+RD_EXPORT void rd_sync_key_generate(uint32_t id, const struct rd_random *rnd,
+                                    struct rd_sync_key *out);
 
 /* An envelope's clear header. */
 struct rd_sync_env_hdr {
@@ -145,10 +146,10 @@ enum rd_sync_stat {
 };
 
 /* rd_sync_stat_name - a counter's short name ("badtag", ...), or "unknown". */
-const char *rd_sync_stat_name(int stat);
+RD_EXPORT const char *rd_sync_stat_name(int stat);
 
 /* rd_sync_env_type_name - "data", "ack", "nack", "hello" or "unknown". */
-const char *rd_sync_env_type_name(int type);
+RD_EXPORT const char *rd_sync_env_type_name(int type);
 
 /*
  * rd_sync_env_seal - build an envelope: header h (version is set to 1;
@@ -157,9 +158,9 @@ const char *rd_sync_env_type_name(int type);
  * bytes to out and returns that length, or RD_ERR_NOSPC, RD_ERR_INVAL
  * (bad type or key id mismatch). pt and out must not overlap. Thread-safe.
  */
-int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr *h,
-                     const struct rd_random *rnd, const uint8_t *pt, size_t ptlen, uint8_t *out,
-                     size_t cap);
+RD_EXPORT int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr *h,
+                               const struct rd_random *rnd, const uint8_t *pt, size_t ptlen,
+                               uint8_t *out, size_t cap);
 
 /*
  * rd_sync_env_open - check and decrypt an envelope with one of keys[0..n).
@@ -171,8 +172,9 @@ int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr
  * out holds nothing usable (it is wiped). RD_ERR_NOSPC if cap is too
  * small. Thread-safe.
  */
-int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, const uint8_t *pkt, size_t len,
-                     struct rd_sync_env_hdr *h, uint8_t *out, size_t cap, int *reason);
+RD_EXPORT int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, const uint8_t *pkt,
+                               size_t len, struct rd_sync_env_hdr *h, uint8_t *out, size_t cap,
+                               int *reason);
 
 /* ---- control payloads (ACK, NACK, HELLO) ---------------------------- */
 
@@ -199,7 +201,7 @@ enum rd_sync_ctl_error {
 };
 
 /* rd_sync_ctl_error_name - the short name above ("hello_len", ...), or "unknown". */
-const char *rd_sync_ctl_error_name(int error);
+RD_EXPORT const char *rd_sync_ctl_error_name(int error);
 
 /*
  * One ACK/NACK record: of the DATA `sender` sent, every sequence number up
@@ -257,8 +259,8 @@ typedef int (*rd_sync_ack_fn)(void *user, const struct rd_sync_ack_rec *rec);
  * *out holds no pointer into it. Thread-safe (fn runs on the calling
  * thread).
  */
-int rd_sync_ctl_decode(uint8_t type, const uint8_t *payload, size_t len, struct rd_sync_ctl *out,
-                       rd_sync_ack_fn fn, void *user);
+RD_EXPORT int rd_sync_ctl_decode(uint8_t type, const uint8_t *payload, size_t len,
+                                 struct rd_sync_ctl *out, rd_sync_ack_fn fn, void *user);
 
 /* ---- secure channel ------------------------------------------------ */
 
@@ -335,16 +337,17 @@ struct rd_sync_channel_cfg {
  * (no keys, unknown send key, sender_id 0, mtu below 128 or above 65507,
  * no send callback) or RD_ERR_NOMEM. Free with rd_sync_channel_free.
  */
-int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_channel **out);
+RD_EXPORT int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg,
+                                  struct rd_sync_channel **out);
 
 /* rd_sync_channel_free - free a channel and wipe its keys. NULL: no-op. */
-void rd_sync_channel_free(struct rd_sync_channel *ch);
+RD_EXPORT void rd_sync_channel_free(struct rd_sync_channel *ch);
 
 /*
  * rd_sync_channel_payload_max - the largest DATA payload: mtu minus
  * RD_SYNC_ENV_OVERHEAD. Size pfsync packets with it.
  */
-size_t rd_sync_channel_payload_max(const struct rd_sync_channel *ch);
+RD_EXPORT size_t rd_sync_channel_payload_max(const struct rd_sync_channel *ch);
 
 /*
  * rd_sync_channel_send - seal payload as the next DATA envelope, send it to
@@ -353,8 +356,8 @@ size_t rd_sync_channel_payload_max(const struct rd_sync_channel *ch);
  * payload_max) or RD_ERR_INVAL. When the resend buffer is full the oldest
  * entry is dropped (counted EVICTED, `lost` called for peers missing it).
  */
-int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload, size_t len,
-                             rd_time_t now);
+RD_EXPORT int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
+                                       size_t len, rd_time_t now);
 
 /*
  * rd_sync_channel_input - process one received envelope. DATA: delivered
@@ -364,28 +367,28 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
  * are counted. Returns 0, or the refusal as rd_sync_env_open's codes and
  * RD_ERR_REPLAY (replayed, too old or our own).
  */
-int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len,
-                          rd_time_t now);
+RD_EXPORT int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len,
+                                    rd_time_t now);
 
 /*
  * rd_sync_channel_next_timeout - when the channel next needs
  * rd_sync_channel_tick (an ack, resend or hello is due), or RD_TIME_NEVER.
  */
-rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch);
+RD_EXPORT rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch);
 
 /* rd_sync_channel_tick - do what is due at `now`: acks, resends, hellos. */
-void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now);
+RD_EXPORT void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now);
 
 /*
  * rd_sync_channel_set_keys - replace the key set (rotation): new envelopes
  * are sealed with send_key_id; envelopes under any key in the set open.
  * Returns 0 or RD_ERR_INVAL (nothing changed).
  */
-int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
-                             size_t nkeys, uint32_t send_key_id);
+RD_EXPORT int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
+                                       size_t nkeys, uint32_t send_key_id);
 
 /* rd_sync_channel_stats - the counters, indexed by enum rd_sync_stat. */
-const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
+RD_EXPORT const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
 
 /*
  * rd_sync_channel_room - DATA envelopes that can be sent now without more
@@ -394,10 +397,10 @@ const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
  * pace bulk transfers to what the peers acknowledge
  * (rd_sync_engine_cbs.room).
  */
-size_t rd_sync_channel_room(const struct rd_sync_channel *ch);
+RD_EXPORT size_t rd_sync_channel_room(const struct rd_sync_channel *ch);
 
 /* rd_sync_channel_unacked - DATA envelopes waiting for acknowledgement. */
-size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
+RD_EXPORT size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
 
 /* ---- sync engine ----------------------------------------------------- */
 
@@ -571,7 +574,7 @@ enum rd_sync_eng_stat {
 };
 
 /* rd_sync_eng_stat_name - a counter's short name, or "unknown". */
-const char *rd_sync_eng_stat_name(int stat);
+RD_EXPORT const char *rd_sync_eng_stat_name(int stat);
 
 /*
  * rd_sync_engine_new - create an engine over cfg->table. Returns 0 and
@@ -580,10 +583,10 @@ const char *rd_sync_eng_stat_name(int stat);
  * payload_max, channel already carrying an engine) or RD_ERR_NOMEM. Free with rd_sync_engine_free
  * before the table.
  */
-int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out);
+RD_EXPORT int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out);
 
 /* rd_sync_engine_free - free the engine (deferred packets are dropped). */
-void rd_sync_engine_free(struct rd_sync_engine *e);
+RD_EXPORT void rd_sync_engine_free(struct rd_sync_engine *e);
 
 /*
  * rd_sync_engine_state_event - forward the table's event hook here
@@ -591,8 +594,8 @@ void rd_sync_engine_free(struct rd_sync_engine *e);
  * sends from inside the table call: a change that must go at once makes
  * rd_sync_engine_next_timeout return `now`.
  */
-void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, int ev, int why,
-                                rd_time_t now);
+RD_EXPORT void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, int ev,
+                                          int why, rd_time_t now);
 
 /*
  * rd_sync_engine_input - apply one received pfsync packet (header
@@ -602,16 +605,17 @@ void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, i
  * RD_ERR_STATE (nothing done) when called from inside cbs.send or from
  * any callback run during another rd_sync_engine_input.
  */
-int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t len, rd_time_t now);
+RD_EXPORT int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t len,
+                                   rd_time_t now);
 
 /* rd_sync_engine_next_timeout - when to call tick next, or RD_TIME_NEVER. */
-rd_time_t rd_sync_engine_next_timeout(const struct rd_sync_engine *e);
+RD_EXPORT rd_time_t rd_sync_engine_next_timeout(const struct rd_sync_engine *e);
 
 /* rd_sync_engine_tick - send what is due: queues, bulk bursts, retries. */
-void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now);
+RD_EXPORT void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now);
 
 /* rd_sync_engine_flush - send every queued message now. */
-void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
+RD_EXPORT void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
 
 /*
  * rd_sync_engine_bulk_request - JOIN: ask the peers for a bulk update
@@ -626,7 +630,7 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
  * reason. Called from inside cbs.send, the request is made at the next
  * rd_sync_engine_tick (rd_sync_engine_next_timeout returns `now`).
  */
-void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
+RD_EXPORT void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
 
 /*
  * rd_sync_engine_bulk_repair - REPAIR: ask the peers for a bulk update
@@ -639,13 +643,13 @@ void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
  * request ends; it never adds one. Called from inside cbs.send: as
  * rd_sync_engine_bulk_request.
  */
-void rd_sync_engine_bulk_repair(struct rd_sync_engine *e, rd_time_t now);
+RD_EXPORT void rd_sync_engine_bulk_repair(struct rd_sync_engine *e, rd_time_t now);
 
 /*
  * rd_sync_engine_bulk_pending - true while a bulk update we asked for
  * (join or repair) runs.
  */
-bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e);
+RD_EXPORT bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e);
 
 /*
  * rd_sync_engine_demotion - the demotion the engine holds now: `demotion`
@@ -653,7 +657,7 @@ bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e);
  * cbs.demote to the -demotion one), else 0; never non-zero for a repair.
  * The level a hold-based holder states (syncd's `hold syncd carp VALUE`).
  */
-int rd_sync_engine_demotion(const struct rd_sync_engine *e);
+RD_EXPORT int rd_sync_engine_demotion(const struct rd_sync_engine *e);
 
 /*
  * rd_sync_engine_defer - hold the first packet of the new local state st
@@ -663,14 +667,14 @@ int rd_sync_engine_demotion(const struct rd_sync_engine *e);
  * are held (the oldest goes). Returns 0, or RD_ERR_INVAL (no release
  * callback, or st is not to be synchronised: release it yourself).
  */
-int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t token,
-                         rd_time_t now);
+RD_EXPORT int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t token,
+                                   rd_time_t now);
 
 /* rd_sync_engine_stats - engine counters (enum rd_sync_eng_stat). */
-const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e);
+RD_EXPORT const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e);
 
 /* rd_sync_engine_pfsync_stats - the decoder's counters for input packets. */
-const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e);
+RD_EXPORT const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e);
 
 /*
  * Conversions between a decoded pfsync state and the table's description,
@@ -678,8 +682,10 @@ const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_e
  * returns 0 or RD_ERR_INVAL (values the table cannot hold: proxy TCP
  * states, bad family). Thread-safe.
  */
-int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps, struct rd_state_info *info);
-void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_state *ps);
+RD_EXPORT int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps,
+                                        struct rd_state_info *info);
+RD_EXPORT void rd_sync_state_to_pfsync(const struct rd_state_info *info,
+                                       struct rd_pfsync_state *ps);
 
 #ifdef __cplusplus
 }
