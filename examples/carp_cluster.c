@@ -211,7 +211,7 @@ static void node_carrier(void *user, int seg, bool up, rd_time_t now)
 		rd_carp_if_link(n->v[s].ifp, up, now);
 }
 
-static const struct rd_sim_node_ops node_ops = {
+static const struct rd_sim_node_callbacks node_ops = {
     .deliver = node_deliver,
     .expiry = node_expiry,
     .handle_expiry = node_handle_expiry,
@@ -269,7 +269,7 @@ struct cc_cluster *cc_new(const struct cc_config *cfg)
 	c->cfg = *cfg;
 	c->nseg = nseg;
 	if (rd_carp_key_from_pass(cfg->pass != NULL ? cfg->pass : "", c->key) != 0 ||
-	    rd_sim_create(&sc, &c->sim) != 0) {
+	    rd_sim_new(&sc, &c->sim) != 0) {
 		free(c);
 		return NULL;
 	}
@@ -313,7 +313,7 @@ void cc_free(struct cc_cluster *c)
 	for (int i = 0; i < c->cfg.nodes; i++)
 		if (c->node[i].c != NULL)
 			engine_stop(&c->node[i]);
-	rd_sim_destroy(c->sim);
+	rd_sim_free(c->sim);
 	free(c->log);
 	free(c);
 }

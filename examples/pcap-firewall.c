@@ -283,12 +283,12 @@ static void block(struct fw *fw, uint64_t n, const struct rd_state_pkt *p, enum 
 /* The name of the source-tracking limit that moved between two snapshots. */
 static const char *src_limit_name(const uint64_t *before, const struct rd_src_table *s)
 {
-	static const unsigned which[] = {RD_SRC_C_MAX_SRC_STATES, RD_SRC_C_MAX_SRC_NODES,
-	                                 RD_SRC_C_SRC_NODES, RD_SRC_C_MEMORY};
+	static const unsigned which[] = {RD_SRC_STAT_MAX_SRC_STATES, RD_SRC_STAT_MAX_SRC_NODES,
+	                                 RD_SRC_STAT_SRC_NODES, RD_SRC_STAT_MEMORY};
 
 	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
 		if (rd_src_counter(s, which[i]) != before[which[i]])
-			return rd_src_counter_name(which[i]);
+			return rd_src_stat_name(which[i]);
 	return "src-limit";
 }
 
@@ -301,7 +301,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	size_t ip_len;
 	int reason, v;
 
-	uint64_t conn0 = rd_src_counter(fw->src, RD_SRC_C_MAX_SRC_CONN);
+	uint64_t conn0 = rd_src_counter(fw->src, RD_SRC_STAT_MAX_SRC_CONN);
 
 	fw->packets++;
 	if (rd_pcap_ip_payload(linktype, data, len, &ip, &ip_len) != 0) {
@@ -337,7 +337,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		const char *why = rd_state_reason_name(res.reason);
 		/* A handshake refused by the tracker: say which limit. */
 		if (res.reason == RD_STATE_RES_SRCLIMIT)
-			why = rd_src_counter(fw->src, RD_SRC_C_MAX_SRC_CONN) != conn0
+			why = rd_src_counter(fw->src, RD_SRC_STAT_MAX_SRC_CONN) != conn0
 			          ? "src-limit: max-src-conn"
 			          : "src-limit: max-src-conn-rate";
 		block(fw, n, &p, B_STATE, why);
@@ -358,8 +358,8 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		block(fw, n, &p, B_NO_RULE, why);
 		return;
 	}
-	uint64_t before[RD_SRC_C_MAX];
-	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
+	uint64_t before[RD_SRC_STAT_COUNT];
+	for (unsigned i = 0; i < RD_SRC_STAT_COUNT; i++)
 		before[i] = rd_src_counter(fw->src, i);
 	fw->pending = 0;
 	int rc = rd_src_acquire(fw->src, fw->rule, &p.src, now, &fw->pending);
@@ -397,7 +397,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		rd_src_release(fw->src, fw->pending, now);
 		fw->pending = 0;
 		rd_state_get_counters(fw->st, &c1);
-		for (int i = 0; i < RD_STATE_RES_MAX; i++)
+		for (int i = 0; i < RD_STATE_RES_COUNT; i++)
 			if (c1.reason[i] != c0.reason[i])
 				name = rd_state_reason_name(i);
 		block(fw, n, &p, B_CREATE, name);
@@ -537,14 +537,14 @@ static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats 
 	printf("state searches: %" PRIu64 "\n", c.searches);
 	printf("state inserts: %" PRIu64 "\n", c.inserts);
 	printf("state removals: %" PRIu64 "\n", c.removals);
-	for (int i = 0; i < RD_STATE_RES_MAX; i++) {
+	for (int i = 0; i < RD_STATE_RES_COUNT; i++) {
 		const char *name = rd_state_reason_name(i);
 		if (name != NULL && strcmp(name, "?") != 0)
 			printf("reason %s: %" PRIu64 "\n", name, c.reason[i]);
 	}
 	printf("src-nodes: %u\n", rd_src_count(fw->src));
-	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
-		printf("src %s: %" PRIu64 "\n", rd_src_counter_name(i), rd_src_counter(fw->src, i));
+	for (unsigned i = 0; i < RD_SRC_STAT_COUNT; i++)
+		printf("src %s: %" PRIu64 "\n", rd_src_stat_name(i), rd_src_counter(fw->src, i));
 	printf("overload table: %zu\n", fw->overload.n);
 	for (size_t i = 0; i < fw->nroute; i++) {
 		char buf[RD_ADDR_STRLEN];
@@ -600,7 +600,7 @@ int main(int argc, char **argv)
 	struct rd_src_config tcfg;
 	struct rd_src_rule_config rcfg;
 	struct rd_src_pool_config pool = {.type = RD_SRC_POOL_ROUNDROBIN};
-	struct rd_state_rule srule;
+	struct rd_state_rule_config srule;
 	struct rd_pcap_reader *rd;
 	struct rd_pcap_packet pkt;
 	struct rd_pcap_reader_stats rs;
@@ -728,9 +728,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pcap-firewall: --overload without --max-src-conn(-rate) never "
 		                "triggers\n");
 	rd_src_config_default(&tcfg);
-	tcfg.hooks.user = &fw;
-	tcfg.hooks.overload = hook_overload;
-	tcfg.hooks.kill_states = hook_kill_states;
+	tcfg.cb.user = &fw;
+	tcfg.cb.overload = hook_overload;
+	tcfg.cb.kill_states = hook_kill_states;
 	tcfg.max_nodes = limit_src_nodes;
 	if ((rc = rd_src_table_new(&tcfg, &fw.src)) != 0 ||
 	    (rc = rd_src_rule_add(fw.src, &rcfg, &fw.rule)) != 0) {
@@ -754,10 +754,10 @@ int main(int argc, char **argv)
 
 	rd_state_config_default(&scfg);
 	scfg.limit = limit_states;
-	scfg.hooks.user = &fw;
-	scfg.hooks.attach = hook_attach;
-	scfg.hooks.detach = hook_detach;
-	scfg.hooks.established = hook_established;
+	scfg.cb.user = &fw;
+	scfg.cb.attach = hook_attach;
+	scfg.cb.detach = hook_detach;
+	scfg.cb.established = hook_established;
 	if ((rc = rd_state_table_new(&scfg, &fw.st)) != 0) {
 		fprintf(stderr, "pcap-firewall: state table: %s\n", rd_strerror(rc));
 		return 1;
@@ -779,8 +779,8 @@ int main(int argc, char **argv)
 			now = pkt.ts; /* the capture is the clock; never backwards */
 		packet(&fw, ++n, pkt.linktype, pkt.data, pkt.len, now);
 		/* Bounded expiry work per packet keeps both tables trimmed. */
-		rd_state_expire(fw.st, now, 16);
-		rd_src_expire(fw.src, now, 16);
+		rd_state_purge(fw.st, now, 16);
+		rd_src_handle_expiry(fw.src, now, 16);
 	}
 	if (rc < 0)
 		fprintf(stderr, "pcap-firewall: %s: stopped at a bad record: %s\n", argv[optind],

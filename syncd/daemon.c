@@ -109,7 +109,7 @@ struct sd_daemon {
 	size_t liberal_n, liberal_cap;
 	struct rd_state_iter sweep;
 	rd_time_t sweep_due;
-	uint32_t deftimeouts[RD_STATE_TM_MAX];
+	uint32_t deftimeouts[RD_STATE_TM_COUNT];
 	uint64_t stats[SD_STAT_MAX];
 	/* The hold on carpd (hold.h), with carpd-control only; one request at a time. */
 	bool hold_on;
@@ -571,7 +571,7 @@ static void sweep(struct sd_daemon *d, rd_time_t now)
 			sweep_one(d, st, now);
 		}
 	}
-	rd_state_expire(d->t, now, budget);
+	rd_state_purge(d->t, now, budget);
 	d->local = false;
 	d->sweep_due = now + SWEEP_TICK;
 }
@@ -742,10 +742,10 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		json_hold(d, &b);
 		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name, true);
-		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name,
+		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name,
 		              true);
 		json_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name, true);
-		json_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
+		json_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_COUNT,
 		              rd_io_sync_stat_name, true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
 		json_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name, false);
@@ -759,10 +759,10 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_hold(d, &b);
 		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name);
-		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name);
+		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name);
-		text_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
+		text_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_COUNT,
 		              rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
 		text_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name);
@@ -1049,8 +1049,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	for (int i = 0; i <= RD_STATE_TM_OTHER_MULTIPLE; i++)
 		sc.timeouts[i] = 600;
 	sc.timeouts[RD_STATE_TM_TCP_ESTABLISHED] = 432000;
-	sc.hooks.user = d;
-	sc.hooks.event = table_event;
+	sc.cb.user = d;
+	sc.cb.event = table_event;
 	sc.log.fn = dm_log_hook;
 	sc.log.level = LOG_INFO;
 	memcpy(d->deftimeouts, sc.timeouts, sizeof(d->deftimeouts));

@@ -50,13 +50,13 @@ struct rd_io_sync {
 	size_t txhead, txcount, txdone;
 	struct mmsghdr *txm;
 	struct iovec *txiov;
-	uint64_t stats[RD_IO_SYNC_STAT_MAX];
+	uint64_t stats[RD_IO_SYNC_STAT_COUNT];
 	size_t rcvbuf, sndbuf;
 };
 
 #define CTL_SPACE 128 /* pktinfo + ttl/hoplimit control messages */
 
-static const char *const stat_names[RD_IO_SYNC_STAT_MAX] = {
+static const char *const stat_names[RD_IO_SYNC_STAT_COUNT] = {
     [RD_IO_SYNC_STAT_IPACKETS] = "ipackets", [RD_IO_SYNC_STAT_OPACKETS] = "opackets",
     [RD_IO_SYNC_STAT_BADTTL] = "badttl",     [RD_IO_SYNC_STAT_BADIF] = "badif",
     [RD_IO_SYNC_STAT_HDROPS] = "hdrops",     [RD_IO_SYNC_STAT_TRUNC] = "trunc",
@@ -66,7 +66,7 @@ static const char *const stat_names[RD_IO_SYNC_STAT_MAX] = {
 
 const char *rd_io_sync_stat_name(int stat)
 {
-	if (stat < 0 || stat >= RD_IO_SYNC_STAT_MAX)
+	if (stat < 0 || stat >= RD_IO_SYNC_STAT_COUNT)
 		return "unknown";
 	return stat_names[stat];
 }

@@ -100,7 +100,7 @@ struct qitem {
 };
 
 struct node {
-	struct rd_sim_node_ops ops;
+	struct rd_sim_node_callbacks ops;
 	void *user;
 	enum rd_sim_node_state state;
 	uint32_t incarnation; /* bumped by a crash: in-flight packets are dropped */
@@ -297,7 +297,7 @@ static bool seg_ok(const struct rd_sim *sim, int seg)
 	return sim != NULL && seg >= 0 && (size_t)seg < sim->nseg;
 }
 
-int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out)
+int rd_sim_new(const struct rd_sim_config *cfg, struct rd_sim **out)
 {
 	if (cfg == NULL || out == NULL)
 		return RD_ERR_INVAL;
@@ -313,7 +313,7 @@ int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out)
 	return 0;
 }
 
-void rd_sim_destroy(struct rd_sim *sim)
+void rd_sim_free(struct rd_sim *sim)
 {
 	if (sim == NULL)
 		return;
@@ -387,7 +387,7 @@ static void node_rearm(struct rd_sim *sim, int id, bool after_timer)
 		n->timer_at = RD_TIME_NEVER;
 }
 
-int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void *user)
+int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_callbacks *ops, void *user)
 {
 	if (ops == NULL || ops->deliver == NULL || ops->expiry == NULL ||
 	    ops->handle_expiry == NULL)
@@ -877,7 +877,7 @@ rd_time_t rd_sim_now(const struct rd_sim *sim)
 	return sim->now;
 }
 
-rd_time_t rd_sim_next_event(const struct rd_sim *sim)
+rd_time_t rd_sim_expiry(const struct rd_sim *sim)
 {
 	return sim->hn > 0 ? sim->heap[0].time : RD_TIME_NEVER;
 }

@@ -118,10 +118,10 @@ static bool handshake_done(struct rd_state_table *t, struct rd_state *st, rd_tim
                            struct rd_state_result *res)
 {
 	res->flags |= RD_STATE_R_ESTABLISHED;
-	if (t->hooks.established == NULL)
+	if (t->cb.established == NULL)
 		return false;
 	t->busy = st;
-	int r = t->hooks.established(t->hooks.user, st, now);
+	int r = t->cb.established(t->cb.user, st, now);
 	t->busy = NULL;
 	return r != 0;
 }
@@ -474,8 +474,8 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 		}
 	}
 	count_packet(st, p);
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_UPDATE, 0, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_UPDATE, 0, now);
 	return RD_STATE_PASS;
 }
 
@@ -518,7 +518,7 @@ int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_t
 		return v;
 	}
 	count_packet(st, p);
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_UPDATE, 0, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_UPDATE, 0, now);
 	return v;
 }

@@ -119,7 +119,7 @@ static void t_carrier(void *user, int seg, bool up, rd_time_t now)
 		n->no_carrier = !up;
 }
 
-static const struct rd_sim_node_ops t_ops = {
+static const struct rd_sim_node_callbacks t_ops = {
     .deliver = t_deliver,
     .expiry = t_expiry,
     .handle_expiry = t_handle,
@@ -132,7 +132,7 @@ static struct rd_sim *new_sim(uint64_t seed)
 {
 	struct rd_sim_config cfg = {.seed = seed};
 	struct rd_sim *sim;
-	ck_assert_int_eq(rd_sim_create(&cfg, &sim), 0);
+	ck_assert_int_eq(rd_sim_new(&cfg, &sim), 0);
 	return sim;
 }
 
@@ -201,7 +201,7 @@ static uint64_t scenario_hash(uint64_t seed, size_t *events)
 	rd_sim_thaw_at(sim, 700 * RD_MSEC, n[2]->id);
 	ck_assert_int_gt(rd_sim_run_until(sim, RD_SEC), 0);
 	*events = th.events;
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	for (int i = 0; i < 4; i++)
 		free(n[i]);
 	return th.h;
@@ -239,7 +239,7 @@ START_TEST(loss_rate_matches_configuration)
 	/* 20 % of 10000, within 2.5 standard deviations (sd = 40). */
 	ck_assert_uint_ge(st.lost, 1900);
 	ck_assert_uint_le(st.lost, 2100);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -261,7 +261,7 @@ START_TEST(perfect_link_delivers_everything_after_the_delay)
 		ck_assert_uint_eq(rx->rx[i].t, (i + 1) * 10 * RD_MSEC + 5 * RD_MSEC);
 	}
 	ck_assert_uint_eq(tx->nrx, 0); /* the sender does not hear itself */
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -288,7 +288,7 @@ START_TEST(jitter_stays_within_bounds)
 	ck_assert_uint_ge(lo, 2 * RD_MSEC);
 	ck_assert_uint_le(hi, 5 * RD_MSEC);
 	ck_assert_uint_gt(hi - lo, 2 * RD_MSEC); /* the spread is actually used */
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -310,7 +310,7 @@ START_TEST(duplication_delivers_extra_copies)
 		ck_assert_uint_eq(rx->rx[i].seq, i / 2);
 	rd_sim_stats(sim, seg, &st);
 	ck_assert_uint_eq(st.duplicated, 100);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -336,7 +336,7 @@ START_TEST(reordering_lets_later_packets_overtake)
 	}
 	ck_assert_int_gt(inversions, 10);
 	ck_assert_uint_eq(seen, 199 * 200 / 2); /* each packet exactly once */
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -375,7 +375,7 @@ START_TEST(partition_separates_groups_until_heal)
 	/* After: healed. */
 	ck_assert_uint_eq(count_from(n[2], 0, 200 * RD_MSEC, 300 * RD_MSEC), 10);
 	ck_assert_uint_eq(count_from(n[0], 2, 200 * RD_MSEC, 300 * RD_MSEC), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	for (int i = 0; i < 3; i++)
 		free(n[i]);
 }
@@ -400,7 +400,7 @@ START_TEST(segments_are_separate_broadcast_domains)
 	uint8_t p[28];
 	make_pkt(p, y->id, 0);
 	ck_assert_int_eq(rd_sim_send(sim, y->id, a, p, sizeof(p)), RD_ERR_INVAL);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(x);
 	free(y);
 	free(both);
@@ -462,7 +462,7 @@ START_TEST(carrier_loss_cuts_one_segment_of_a_node_only)
 	ck_assert_uint_eq(st.no_carrier, 20); /* sent 100..290 ms */
 	rd_sim_stats(sim, a, &st);
 	ck_assert_uint_eq(st.no_carrier, 0);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(ta);
 	free(tb);
 	free(rx);
@@ -494,7 +494,7 @@ START_TEST(carrier_changes_are_told_after_thaw_and_restart)
 	ck_assert(!n->carrier[1].up);
 	ck_assert_uint_eq(n->carrier[1].t, 80 * RD_MSEC);
 	ck_assert_int_eq(n->restarts, 1);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(n);
 }
 END_TEST
@@ -527,7 +527,7 @@ START_TEST(frozen_node_gets_queued_packets_on_thaw)
 	rd_sim_stats(sim, seg, &st);
 	ck_assert_uint_eq(st.freeze_queued, 35);
 	ck_assert_uint_eq(st.freeze_overflow, 0);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(fz);
 }
@@ -537,7 +537,7 @@ START_TEST(freeze_queue_is_bounded)
 {
 	struct rd_sim_config cfg = {.seed = 9, .freeze_queue_max = 4};
 	struct rd_sim *sim;
-	ck_assert_int_eq(rd_sim_create(&cfg, &sim), 0);
+	ck_assert_int_eq(rd_sim_new(&cfg, &sim), 0);
 	int seg = rd_sim_segment_add(sim, NULL);
 	struct tnode *tx = add_node(sim, seg, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *fz = add_node(sim, seg, 0, 0);
@@ -552,7 +552,7 @@ START_TEST(freeze_queue_is_bounded)
 	ck_assert_uint_eq(fz->rx[3].seq, 3);
 	rd_sim_stats(sim, seg, &st);
 	ck_assert_uint_eq(st.freeze_overflow, 6);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(fz);
 }
@@ -584,7 +584,7 @@ START_TEST(crashed_node_is_silent_until_restart)
 	ck_assert_int_eq(b->timers, timers_at_crash + 10); /* 310..400 ms */
 	ck_assert_uint_eq(count_from(a, 1, 300 * RD_MSEC, 401 * RD_MSEC), 10);
 	ck_assert_uint_eq(count_from(b, 0, 300 * RD_MSEC, 400 * RD_MSEC), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 	free(b);
 }
@@ -606,7 +606,7 @@ START_TEST(packets_in_flight_across_a_reboot_are_dropped)
 	ck_assert_uint_eq(b->nrx, 0);
 	rd_sim_stats(sim, seg, &st);
 	ck_assert_uint_eq(st.to_down, 1);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 	free(b);
 }
@@ -636,7 +636,7 @@ START_TEST(events_at_the_same_time_run_in_schedule_order)
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(order_log[i], want[i]);
 	ck_assert_uint_eq(rd_sim_now(sim), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 }
 END_TEST
 
@@ -654,7 +654,7 @@ START_TEST(run_until_from_a_callback_is_refused)
 	rd_sim_call_at(sim, 1, nested_run, sim);
 	rd_sim_run_until(sim, 2);
 	ck_assert_int_eq(nested_rc, RD_ERR_STATE);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 }
 END_TEST
 
@@ -677,7 +677,7 @@ START_TEST(timer_fires_at_the_requested_time)
 	rd_sim_run_until(sim, 2000);
 	ck_assert_int_eq(a->timers, 2);
 	ck_assert_uint_eq(a->last_timer, 2000);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 }
 END_TEST
@@ -686,7 +686,7 @@ START_TEST(bad_arguments_are_refused)
 {
 	struct rd_sim *sim = new_sim(15);
 	struct rd_sim_link bad = {.loss_ppm = RD_SIM_PPM_MAX + 1};
-	struct rd_sim_node_ops no_expiry = {.deliver = t_deliver, .handle_expiry = t_handle};
+	struct rd_sim_node_callbacks no_expiry = {.deliver = t_deliver, .handle_expiry = t_handle};
 	uint8_t p[28];
 
 	ck_assert_int_eq(rd_sim_segment_add(sim, &bad), RD_ERR_INVAL);
@@ -699,7 +699,7 @@ START_TEST(bad_arguments_are_refused)
 	ck_assert_int_eq(rd_sim_send(sim, a->id, seg, p, 0), RD_ERR_INVAL);
 	ck_assert_int_eq(rd_sim_crash_at(sim, 0, 99), RD_ERR_INVAL);
 	ck_assert_int_eq(rd_sim_link_at(sim, 0, seg, &bad), RD_ERR_INVAL);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 }
 END_TEST
@@ -719,7 +719,7 @@ START_TEST(link_change_takes_effect_at_its_time)
 	ck_assert_uint_eq(count_from(rx, 0, 0, 105 * RD_MSEC), 10);
 	ck_assert_uint_eq(count_from(rx, 0, 105 * RD_MSEC, 205 * RD_MSEC), 0);
 	ck_assert_uint_eq(count_from(rx, 0, 205 * RD_MSEC, 301 * RD_MSEC), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -782,7 +782,7 @@ START_TEST(sim_pcap_reads_back_every_packet_sent)
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), 0);
 	rd_pcap_reader_close(r);
 	unlink(path);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -948,7 +948,7 @@ static void loss_pattern(uint64_t seed, int scenario_draws, int hook_draws, uint
 	memset(out, 0, 200);
 	for (size_t i = 0; i < rx->nrx; i++)
 		out[rx->rx[i].seq] = 1;
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -970,8 +970,8 @@ START_TEST(random_streams_are_separate_and_seeded)
 	ck_assert_mem_eq(x, y, sizeof(x));
 	ck_assert_uint_eq(rd_sim_random(s1), rd_sim_random(s2));
 	ck_assert_uint_ne(rd_sim_random(s1), rd_sim_random(s1));
-	rd_sim_destroy(s1);
-	rd_sim_destroy(s2);
+	rd_sim_free(s1);
+	rd_sim_free(s2);
 }
 END_TEST
 
@@ -1000,7 +1000,7 @@ static void ignore_deliver(void *user, int seg, const uint8_t *pkt, size_t len, 
 START_TEST(a_timer_that_stays_due_is_counted_not_spun_on)
 {
 	struct rd_sim *sim = new_sim(23);
-	struct rd_sim_node_ops ops = {
+	struct rd_sim_node_callbacks ops = {
 	    .deliver = ignore_deliver, .expiry = stuck_expiry, .handle_expiry = stuck_handle};
 	struct rd_sim_stats st;
 	int calls = 0;
@@ -1011,8 +1011,8 @@ START_TEST(a_timer_that_stays_due_is_counted_not_spun_on)
 	rd_sim_stats(sim, -1, &st);
 	ck_assert_uint_eq(st.timers, 10);
 	ck_assert_uint_eq(st.timer_stuck, 10);
-	ck_assert_uint_eq(rd_sim_next_event(sim), 10);
-	rd_sim_destroy(sim);
+	ck_assert_uint_eq(rd_sim_expiry(sim), 10);
+	rd_sim_free(sim);
 }
 END_TEST
 
@@ -1067,7 +1067,7 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing)
 		struct rd_mem mem = {&b, b_malloc, b_calloc, b_realloc, b_free};
 		struct rd_sim_config cfg = {.seed = 24, .mem = &mem};
 		struct rd_sim *sim;
-		int rc = rd_sim_create(&cfg, &sim);
+		int rc = rd_sim_new(&cfg, &sim);
 		if (rc != 0) {
 			ck_assert_int_eq(rc, RD_ERR_NOMEM);
 			saw_nomem = true;
@@ -1093,7 +1093,7 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing)
 		rd_sim_crash_at(sim, 5, 0);
 		int64_t ran = rd_sim_run_until(sim, 10);
 		saw_nomem |= seg < 0 || rc == RD_ERR_NOMEM || ran == RD_ERR_NOMEM;
-		rd_sim_destroy(sim);
+		rd_sim_free(sim);
 		ck_assert_int_eq(b.live, 0);
 		for (int i = 0; i < 3; i++)
 			free(n[i]);

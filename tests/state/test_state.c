@@ -248,7 +248,7 @@ START_TEST(state_expires_after_its_timeout)
 	ck_assert_uint_eq(rd_state_expires(tbl, st), T0 + 60 * RD_SEC);
 	ck_assert_ptr_nonnull(rd_state_find_id(tbl, id, cid, T0 + 60 * RD_SEC - 1));
 	ck_assert_ptr_null(rd_state_find_id(tbl, id, cid, T0 + 60 * RD_SEC));
-	ck_assert_uint_eq(rd_state_expire(tbl, T0 + 60 * RD_SEC, 1u << 20), 1);
+	ck_assert_uint_eq(rd_state_purge(tbl, T0 + 60 * RD_SEC, 1u << 20), 1);
 	ck_assert_uint_eq(rd_state_count(tbl), 0);
 }
 END_TEST
@@ -268,7 +268,7 @@ END_TEST
 START_TEST(set_timeout_changes_table_timeouts)
 {
 	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_UDP_FIRST_PACKET, 5), 0);
-	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_MAX, 5), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_COUNT, 5), RD_ERR_INVAL);
 	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
 	ck_assert_uint_eq(rd_state_expires(tbl, st), T0 + 5 * RD_SEC);
 }
@@ -276,7 +276,7 @@ END_TEST
 
 START_TEST(rule_timeout_overrides_table_and_zero_inherits)
 {
-	struct rd_state_rule r = {0};
+	struct rd_state_rule_config r = {0};
 	r.timeouts[RD_STATE_TM_UDP_FIRST_PACKET] = 7;
 	ck_assert_int_eq(rd_state_rule_set(tbl, 3, &r), 0);
 	struct rd_state *a = udp_state(C, 1, S, 53, 3);
@@ -293,7 +293,7 @@ END_TEST
 
 START_TEST(set_rule_gives_one_state_its_own_timeouts)
 {
-	struct rd_state_rule r = {0};
+	struct rd_state_rule_config r = {0};
 	r.timeouts[RD_STATE_TM_UDP_FIRST_PACKET] = 3;
 	ck_assert_int_eq(rd_state_rule_set(tbl, 7, &r), 0);
 	struct rd_state *a = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
@@ -337,7 +337,7 @@ START_TEST(adaptive_end_reached_makes_states_expire_until_below_end)
 	rd_state_key_from_pkt(&p, &k);
 	ck_assert_ptr_null(rd_state_lookup(tbl, &k, RD_STATE_IN, 0, T0));
 	/* removing one brings the count below end: the rest live on, scaled to 50% */
-	ck_assert_uint_eq(rd_state_expire(tbl, T0, 1u << 20), 1);
+	ck_assert_uint_eq(rd_state_purge(tbl, T0, 1u << 20), 1);
 	ck_assert_uint_eq(rd_state_count(tbl), 3);
 	struct rd_state_iter it;
 	rd_state_iter_init(&it);
@@ -347,7 +347,7 @@ END_TEST
 
 START_TEST(rule_adaptive_uses_the_rule_state_count)
 {
-	struct rd_state_rule r = {0};
+	struct rd_state_rule_config r = {0};
 	r.timeouts[RD_STATE_TM_ADAPTIVE_START] = 1;
 	r.timeouts[RD_STATE_TM_ADAPTIVE_END] = 3;
 	rd_state_rule_set(tbl, 1, &r);
@@ -381,7 +381,7 @@ END_TEST
 
 START_TEST(rule_max_refuses_with_state_limit_reason)
 {
-	struct rd_state_rule r = {.max_states = 1};
+	struct rd_state_rule_config r = {.max_states = 1};
 	rd_state_rule_set(tbl, 9, &r);
 	udp_state(C, 1, S, 53, 9);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 2, S, 53);
@@ -410,8 +410,8 @@ START_TEST(attach_refusal_counts_src_limit_and_inserts_nothing)
 	struct rd_state_table *t;
 	int calls = 0;
 	rd_state_config_default(&cfg);
-	cfg.hooks.user = &calls;
-	cfg.hooks.attach = refuse_attach;
+	cfg.cb.user = &calls;
+	cfg.cb.attach = refuse_attach;
 	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 2, S, 53);
 	ck_assert_int_eq(rd_state_create(t, &p, NULL, T0, NULL), RD_ERR_LIMIT);
@@ -488,7 +488,7 @@ START_TEST(expire_does_bounded_work_per_call_and_finishes)
 	struct rd_state_table *t;
 	rd_state_config_default(&cfg);
 	cfg.limit = 1000000;
-	cfg.hooks.event = count_events;
+	cfg.cb.event = count_events;
 	removed_events = 0;
 	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
 	for (uint32_t i = 0; i < 10000; i++) {
@@ -496,10 +496,10 @@ START_TEST(expire_does_bounded_work_per_call_and_finishes)
 		ck_assert_int_eq(rd_state_create(t, &p, NULL, T0, NULL), 0);
 	}
 	/* nothing expired yet */
-	ck_assert_uint_eq(rd_state_expire(t, T0 + RD_SEC, 100000), 0);
+	ck_assert_uint_eq(rd_state_purge(t, T0 + RD_SEC, 100000), 0);
 	size_t total = 0, calls = 0;
 	while (rd_state_count(t) > 0) {
-		size_t n = rd_state_expire(t, T0 + 3600 * RD_SEC, 64);
+		size_t n = rd_state_purge(t, T0 + 3600 * RD_SEC, 64);
 		ck_assert_uint_le(n, 64);
 		total += n;
 		calls++;
@@ -526,7 +526,7 @@ START_TEST(events_report_insert_update_and_remove)
 	struct rd_state_config cfg;
 	struct rd_state_table *t;
 	rd_state_config_default(&cfg);
-	cfg.hooks.event = record_events;
+	cfg.cb.event = record_events;
 	memset(ev_count, 0, sizeof(ev_count));
 	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
@@ -720,9 +720,9 @@ START_TEST(index_growth_moves_entries_a_few_at_a_time_and_loses_none)
 	ck_assert(seen_migration);
 	/* expiry calls finish a pending migration, and removal works across both */
 	while (tbl->kidx.old.chunks != NULL || tbl->ididx.old.chunks != NULL)
-		rd_state_expire(tbl, T0, 1);
+		rd_state_purge(tbl, T0, 1);
 	ck_assert_uint_eq(rd_state_count(tbl), N);
-	ck_assert_uint_eq(rd_state_expire(tbl, T0 + 3600 * RD_SEC, 2 * N), N);
+	ck_assert_uint_eq(rd_state_purge(tbl, T0 + 3600 * RD_SEC, 2 * N), N);
 	ck_assert_uint_eq(tbl->kidx.cur.count, 0);
 	ck_assert_uint_eq(tbl->ididx.cur.count, 0);
 }

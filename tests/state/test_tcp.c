@@ -38,7 +38,7 @@ static void setup(void)
 	seed = 7;
 	cfg.random.fn = test_random;
 	cfg.random.user = &seed;
-	cfg.hooks.established = established_hook;
+	cfg.cb.established = established_hook;
 	hook_ret = 0;
 	hook_calls = 0;
 	hook_inside = NULL;

@@ -107,7 +107,7 @@ enum rd_io_sync_stat {
 	RD_IO_SYNC_STAT_SELF,         /* refused: sent by this host (looped back) */
 	RD_IO_SYNC_STAT_OERRORS,      /* send failures other than a full buffer */
 	RD_IO_SYNC_STAT_ODROPS,       /* datagrams dropped: send queue full */
-	RD_IO_SYNC_STAT_MAX,
+	RD_IO_SYNC_STAT_COUNT,
 };
 
 /* rd_io_sync_stat_name - "ipackets", "badttl", ...; "unknown" when out of range. */

@@ -61,7 +61,7 @@ struct rd_sim_link {
  * callback may call rd_sim_send and the rd_sim_*_at schedulers, but not
  * rd_sim_run_until.
  */
-struct rd_sim_node_ops {
+struct rd_sim_node_callbacks {
 	/* A packet arrived on segment at time now. pkt is valid during the call. */
 	void (*deliver)(void *user, int segment, const uint8_t *pkt, size_t len, rd_time_t now);
 	/* When the node next needs handle_expiry (RD_TIME_NEVER: no timer). */
@@ -152,18 +152,18 @@ enum rd_sim_node_state {
 };
 
 /*
- * rd_sim_create - a new simulation at time 0 with no segments or nodes.
- * Stores it in *out; free with rd_sim_destroy. Returns 0, RD_ERR_INVAL or
+ * rd_sim_new - a new simulation at time 0 with no segments or nodes.
+ * Stores it in *out; free with rd_sim_free. Returns 0, RD_ERR_INVAL or
  * RD_ERR_NOMEM.
  */
-int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out);
+int rd_sim_new(const struct rd_sim_config *cfg, struct rd_sim **out);
 
 /*
- * rd_sim_destroy - free the simulation and every queued packet. Does not
+ * rd_sim_free - free the simulation and every queued packet. Does not
  * call node callbacks, and does not close pcap writers (their owner does).
  * NULL is a no-op.
  */
-void rd_sim_destroy(struct rd_sim *sim);
+void rd_sim_free(struct rd_sim *sim);
 
 /*
  * rd_sim_segment_add - add a segment with link properties link (NULL: a
@@ -188,7 +188,7 @@ int rd_sim_segment_set_pcap(struct rd_sim *sim, int segment, struct rd_pcap_writ
  * UP, attached to no segment; its expiry is asked for at once. Returns the
  * node id (>= 0, counting up from 0), RD_ERR_INVAL or RD_ERR_NOMEM.
  */
-int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void *user);
+int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_callbacks *ops, void *user);
 
 /*
  * rd_sim_attach - attach node to segment (idempotent). Returns 0,
@@ -252,7 +252,7 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
  *   node must be attached when the event runs, else it is ignored). While
  *   down its sends there fail and packets arriving for it there are
  *   dropped (also those already on the wire); its carrier callback tells
- *   it (see struct rd_sim_node_ops). Repeating the current state is a
+ *   it (see struct rd_sim_node_callbacks). Repeating the current state is a
  *   no-op.
  * rd_sim_crash_at: the node crashes: its crash callback runs, its timers,
  *   queued and in-flight packets are discarded; it neither sends nor
@@ -296,10 +296,10 @@ int64_t rd_sim_run_until(struct rd_sim *sim, rd_time_t t);
 rd_time_t rd_sim_now(const struct rd_sim *sim);
 
 /*
- * rd_sim_next_event - the time of the earliest queued event (possibly a
+ * rd_sim_expiry - the time of the earliest queued event (possibly a
  * stale timer), or RD_TIME_NEVER.
  */
-rd_time_t rd_sim_next_event(const struct rd_sim *sim);
+rd_time_t rd_sim_expiry(const struct rd_sim *sim);
 
 /*
  * rd_sim_set_trace - call fn(user, ev) for every event (see enum

@@ -31,7 +31,7 @@
  * by SipHash-2-4 (libsodium crypto_shorthash) with a per-table random key.
  * A node lives while states use it and for the rule's src.track time after
  * its last state goes; a node past that time is dead: lookups and limits
- * treat it as gone at once, rd_src_expire frees its memory incrementally.
+ * treat it as gone at once, rd_src_handle_expiry frees its memory incrementally.
  *
  * Thread-safety: a table is used by one thread at a time (common.h). Hooks
  * run synchronously inside the call that triggers them; from a hook the
@@ -62,7 +62,7 @@ enum rd_src_kind {
 	RD_SRC_KIND_NAT = 1,   /* PF_SN_NAT: nat-to pool */
 	RD_SRC_KIND_RDR = 2,   /* PF_SN_RDR: rdr-to pool */
 	RD_SRC_KIND_ROUTE = 3, /* PF_SN_ROUTE: route-to/reply-to/dup-to pool */
-	RD_SRC_KIND_MAX = 4,
+	RD_SRC_KIND_COUNT = 4,
 };
 
 /* Rule ids reserved by the tracker (a caller's rule id must be below). */
@@ -99,25 +99,25 @@ enum rd_src_pool_type {
 };
 
 /*
- * Counters (rd_src_counter). Names (rd_src_counter_name) are pfctl -si's
+ * Counters (rd_src_counter). Names (rd_src_stat_name) are pfctl -si's
  * where pf has the counter.
  */
-enum rd_src_counter {
-	RD_SRC_C_SRC_LIMIT = 0,     /* "src-limit": every refusal by a source limit */
-	RD_SRC_C_MAX_SRC_STATES,    /* "max-src-states" */
-	RD_SRC_C_MAX_SRC_NODES,     /* "max-src-nodes" */
-	RD_SRC_C_MAX_SRC_CONN,      /* "max-src-conn" */
-	RD_SRC_C_MAX_SRC_CONN_RATE, /* "max-src-conn-rate" */
-	RD_SRC_C_OVERLOAD_TABLE,    /* "overload table insertion" */
-	RD_SRC_C_OVERLOAD_FLUSH,    /* "overload flush states" */
-	RD_SRC_C_SRC_NODES,         /* "src-node-limit": the table's node limit was full */
-	RD_SRC_C_MEMORY,            /* "memory": an allocation failed */
-	RD_SRC_C_TRANSLATE,         /* "translate": a pool had no usable target */
-	RD_SRC_C_STALE,             /* "sticky-stale": a sticky target left its pool */
-	RD_SRC_C_SEARCH,            /* "searches" (src nodes) */
-	RD_SRC_C_INSERT,            /* "inserts" */
-	RD_SRC_C_REMOVAL,           /* "removals" */
-	RD_SRC_C_MAX,
+enum rd_src_stat {
+	RD_SRC_STAT_SRC_LIMIT = 0,     /* "src-limit": every refusal by a source limit */
+	RD_SRC_STAT_MAX_SRC_STATES,    /* "max-src-states" */
+	RD_SRC_STAT_MAX_SRC_NODES,     /* "max-src-nodes" */
+	RD_SRC_STAT_MAX_SRC_CONN,      /* "max-src-conn" */
+	RD_SRC_STAT_MAX_SRC_CONN_RATE, /* "max-src-conn-rate" */
+	RD_SRC_STAT_OVERLOAD_TABLE,    /* "overload table insertion" */
+	RD_SRC_STAT_OVERLOAD_FLUSH,    /* "overload flush states" */
+	RD_SRC_STAT_SRC_NODES,         /* "src-node-limit": the table's node limit was full */
+	RD_SRC_STAT_MEMORY,            /* "memory": an allocation failed */
+	RD_SRC_STAT_TRANSLATE,         /* "translate": a pool had no usable target */
+	RD_SRC_STAT_STALE,             /* "sticky-stale": a sticky target left its pool */
+	RD_SRC_STAT_SEARCH,            /* "searches" (src nodes) */
+	RD_SRC_STAT_INSERT,            /* "inserts" */
+	RD_SRC_STAT_REMOVAL,           /* "removals" */
+	RD_SRC_STAT_COUNT,
 };
 
 /* The tracker (opaque) and a rule in it (opaque handle owned by the table). */
@@ -134,7 +134,7 @@ struct rd_src_rule;
  *    rd_src_kill_source/_target with RD_SRC_KILL_STATES. Killed states
  *    must be passed to rd_src_state_removed (now or later).
  */
-struct rd_src_hooks {
+struct rd_src_callbacks {
 	void *user;
 	void (*overload)(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now);
 	void (*kill_states)(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now);
@@ -145,7 +145,7 @@ struct rd_src_config {
 	const struct rd_mem *mem; /* NULL: libc */
 	struct rd_random random;  /* hash key, pool keys, random pools; fn NULL: libsodium */
 	struct rd_log log;        /* fn NULL: silent */
-	struct rd_src_hooks hooks;
+	struct rd_src_callbacks cb;
 	uint32_t max_nodes;  /* pf's "set limit src-nodes"; default 10000; sizes the index */
 	rd_time_t src_track; /* pf's "set timeout src.track" (ns); default 0 */
 };
@@ -176,7 +176,7 @@ struct rd_src_rule_config {
 	uint32_t max_src_conn;         /* established TCP connections per source */
 	uint32_t max_src_conn_rate;    /* N of "N/S": at most 4294967 */
 	uint32_t max_src_conn_seconds; /* S of "N/S": > 0 when N is set */
-	bool overload;                 /* call hooks.overload on a conn/rate violation */
+	bool overload;                 /* call cb.overload on a conn/rate violation */
 	enum rd_src_flush flush;       /* needs overload, as pf's "overload <t> flush" */
 	rd_time_t src_track;           /* node lifetime after its last state; 0: the table's */
 };
@@ -323,8 +323,8 @@ void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now);
  * handshake (pf_src_connlimit): count a connection on its TRACK node and
  * feed the rate counter. If max-src-conn (limit < connections) or
  * max-src-conn-rate (counter > N*1000) is broken: counts src-limit and the
- * limit, calls hooks.overload (if the rule has overload) and
- * hooks.kill_states (if flush), and returns RD_ERR_LIMIT: the caller kills
+ * limit, calls cb.overload (if the rule has overload) and
+ * cb.kill_states (if flush), and returns RD_ERR_LIMIT: the caller kills
  * this state and drops the packet. Returns 0 otherwise (also for handle 0,
  * a binding without a TRACK node, or a second call for the same state), or
  * RD_ERR_STATE for a binding not yet committed.
@@ -332,13 +332,13 @@ void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
 /* rd_src_kill_* flags */
-#define RD_SRC_KILL_STATES 0x1 /* also ask hooks.kill_states for the states */
+#define RD_SRC_KILL_STATES 0x1 /* also ask cb.kill_states for the states */
 
 /*
  * rd_src_kill_source - drop the nodes of `src` (pfctl -K): of rule r (any
  * kind), or of every rule and the global namespace if r is NULL. Nodes in
  * use are unlinked and freed when their states go. With
- * RD_SRC_KILL_STATES, calls hooks.kill_states(r's id or RD_SRC_RULE_ANY,
+ * RD_SRC_KILL_STATES, calls cb.kill_states(r's id or RD_SRC_RULE_ANY,
  * src) once, whether or not a node existed. Returns the nodes dropped.
  */
 size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const struct rd_addr *src,
@@ -346,9 +346,9 @@ size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const s
 
 /*
  * rd_src_kill_target - drop every sticky node whose target address is
- * `target` in the pools of `kind` (RD_SRC_KIND_MAX: all pool kinds) of rule
+ * `target` in the pools of `kind` (RD_SRC_KIND_COUNT: all pool kinds) of rule
  * r (NULL: all rules) — kill by gateway. With RD_SRC_KILL_STATES, calls
- * hooks.kill_states(rule, source) for each dropped live node (a dead one has
+ * cb.kill_states(rule, source) for each dropped live node (a dead one has
  * no states). Pool membership is
  * not changed. Work: the nodes bound to matching targets. Returns the nodes
  * dropped.
@@ -357,18 +357,18 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
                           const struct rd_addr *target, unsigned flags, rd_time_t now);
 
 /*
- * rd_src_expire - free dead nodes (no states and src.track passed),
+ * rd_src_handle_expiry - free dead nodes (no states and src.track passed),
  * examining at most `budget` candidates; each rule's idle nodes are kept in
  * the order they went idle, so only expired nodes are visited. Returns the
  * number freed. O(budget).
  */
-size_t rd_src_expire(struct rd_src_table *t, rd_time_t now, size_t budget);
+size_t rd_src_handle_expiry(struct rd_src_table *t, rd_time_t now, size_t budget);
 
 /*
- * rd_src_next_expiry - earliest time at which an idle node dies, or
+ * rd_src_expiry - earliest time at which an idle node dies, or
  * RD_TIME_NEVER. O(rules).
  */
-rd_time_t rd_src_next_expiry(const struct rd_src_table *t);
+rd_time_t rd_src_expiry(const struct rd_src_table *t);
 
 /* A node, as read through rd_src_lookup / rd_src_foreach. */
 struct rd_src_node_info {
@@ -405,8 +405,8 @@ uint32_t rd_src_count(const struct rd_src_table *t);
 /* rd_src_counter - a counter's value (0 for a bad index). */
 uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which);
 
-/* rd_src_counter_name - a counter's name, or "?" for a bad index. Thread-safe. */
-const char *rd_src_counter_name(unsigned which);
+/* rd_src_stat_name - a counter's name, or "?" for a bad index. Thread-safe. */
+const char *rd_src_stat_name(unsigned which);
 
 /* rd_src_kind_name - "track", "nat", "rdr", "route" or "?". Thread-safe. */
 const char *rd_src_kind_name(unsigned kind);

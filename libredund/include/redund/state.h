@@ -19,7 +19,7 @@
  *
  * Expired states are invisible: a lookup never returns a state whose
  * timeout has passed at `now`; mutating calls (packet, create, import,
- * expire) remove such a state when they meet it, and rd_state_expire sweeps
+ * expire) remove such a state when they meet it, and rd_state_purge sweeps
  * the rest incrementally.
  */
 #ifndef REDUND_STATE_H
@@ -61,7 +61,7 @@ enum rd_udps {
 
 /*
  * Timeout classes: pf's PFTM_* in pf's order (so the value is the same byte
- * pfsync carries). Values below RD_STATE_TM_MAX are configurable seconds;
+ * pfsync carries). Values below RD_STATE_TM_COUNT are configurable seconds;
  * PURGE is a marker meaning "expire now".
  */
 enum rd_state_tm {
@@ -85,8 +85,8 @@ enum rd_state_tm {
 	RD_STATE_TM_ADAPTIVE_END,         /* adaptive.end 120000 (states) */
 	RD_STATE_TM_SRC_NODE,             /* src.track 0 (for the srctrack module) */
 	RD_STATE_TM_TS_DIFF,              /* tcp.tsdiff 30 (unused by the table) */
-	RD_STATE_TM_MAX,
-	RD_STATE_TM_PURGE = RD_STATE_TM_MAX + 1,
+	RD_STATE_TM_COUNT,
+	RD_STATE_TM_PURGE = RD_STATE_TM_COUNT + 1,
 };
 
 /*
@@ -128,7 +128,7 @@ enum rd_state_reason {
 	RD_STATE_RES_STATEINS = 11,  /* "state-insert": key collision */
 	RD_STATE_RES_MAXSTATES = 12, /* "state-limit": per-rule max states */
 	RD_STATE_RES_SRCLIMIT = 13,  /* "src-limit": refused by the source tracker */
-	RD_STATE_RES_MAX = 17,
+	RD_STATE_RES_COUNT = 17,
 };
 
 /*
@@ -169,7 +169,7 @@ struct rd_state_peer {
 #define RD_STATE_F_TCP_EST  0x08 /* counted in a source node's conn (srctrack's) */
 #define RD_STATE_F_NAT      0x10 /* has a distinct stack key (read-only) */
 #define RD_STATE_F_REMOTE   0x20 /* inserted by rd_state_import (read-only) */
-#define RD_STATE_F_ATTACHED 0x40 /* hooks.attach accepted it (read-only) */
+#define RD_STATE_F_ATTACHED 0x40 /* cb.attach accepted it (read-only) */
 #define RD_STATE_F_MARK     0x80 /* the sync engine's (or caller's) mark; never read */
 /* Flags a caller may set at creation/import: */
 #define RD_STATE_F_USER_MASK (RD_STATE_F_OUT | RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)
@@ -203,7 +203,7 @@ struct rd_state {
 /* The table (opaque). */
 struct rd_state_table;
 
-/* Events delivered through rd_state_hooks.event. */
+/* Events delivered through rd_state_callbacks.event. */
 enum rd_state_event {
 	RD_STATE_EV_INSERT = 1, /* created (rd_state_create) or imported */
 	RD_STATE_EV_UPDATE = 2, /* a packet was accepted, or an import updated it */
@@ -215,7 +215,7 @@ enum rd_state_rm {
 	RD_STATE_RM_EXPIRED = 1,  /* its timeout passed */
 	RD_STATE_RM_KILLED = 2,   /* rd_state_kill or rd_state_remove */
 	RD_STATE_RM_REUSED = 3,   /* TCP SYN reused a closed connection's key */
-	RD_STATE_RM_SRCLIMIT = 4, /* hooks.established refused the connection */
+	RD_STATE_RM_SRCLIMIT = 4, /* cb.established refused the connection */
 	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free / rd_state_flush */
 };
 
@@ -239,7 +239,7 @@ enum rd_state_rm {
  *  - event: insert/update/remove notifications (pfsync's hooks). For REMOVE,
  *    `why` is an enum rd_state_rm; otherwise 0.
  */
-struct rd_state_hooks {
+struct rd_state_callbacks {
 	void *user;
 	int (*attach)(void *user, struct rd_state *st, rd_time_t now);
 	void (*detach)(void *user, struct rd_state *st, rd_time_t now);
@@ -256,13 +256,13 @@ struct rd_state_config {
 	const struct rd_mem *mem; /* NULL: libc */
 	struct rd_random random;  /* seeds the hash key and ids; fn NULL: libsodium */
 	struct rd_log log;        /* fn NULL: silent */
-	struct rd_state_hooks hooks;
+	struct rd_state_callbacks cb;
 	uint32_t limit; /* max states (pf's "set limit states"), default 100000 */
 	/*
 	 * States to size the indices for up front (0: small). Without it the
 	 * indices grow as needed, without a pause: from 80% load the next,
 	 * twice larger table is prepared a little per insert and entries move
-	 * into it a few per insert or rd_state_expire call; while a next table
+	 * into it a few per insert or rd_state_purge call; while a next table
 	 * is prepared the index memory is three times its usual size.
 	 */
 	uint32_t size_hint;
@@ -276,7 +276,7 @@ struct rd_state_config {
 	bool huge_pages;
 	uint32_t creatorid; /* 0: random nonzero (pf's hostid) */
 	uint64_t id_base;   /* first id; 0: random << 32 (ids differ across restarts) */
-	uint32_t timeouts[RD_STATE_TM_MAX]; /* seconds (adaptive: states), pf's defaults */
+	uint32_t timeouts[RD_STATE_TM_COUNT]; /* seconds (adaptive: states), pf's defaults */
 };
 
 /*
@@ -306,7 +306,7 @@ uint32_t rd_state_creatorid(const struct rd_state_table *t);
 
 /*
  * rd_state_set_timeout - set one table-wide timeout (seconds; states for
- * the adaptive pair). `which` < RD_STATE_TM_MAX. Returns 0 or RD_ERR_INVAL.
+ * the adaptive pair). `which` < RD_STATE_TM_COUNT. Returns 0 or RD_ERR_INVAL.
  */
 int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t value);
 
@@ -331,9 +331,9 @@ void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
  * `rule->timeout[i] ?: default`. If timeouts[ADAPTIVE_START] is nonzero the
  * rule's own state count drives adaptive scaling, as in pf.
  */
-struct rd_state_rule {
+struct rd_state_rule_config {
 	uint32_t max_states; /* 0: unlimited */
-	uint32_t timeouts[RD_STATE_TM_MAX];
+	uint32_t timeouts[RD_STATE_TM_COUNT];
 };
 
 /*
@@ -342,7 +342,8 @@ struct rd_state_rule {
  * rule's: this is how timeouts are set per state. Returns 0,
  * RD_ERR_INVAL or RD_ERR_NOMEM.
  */
-int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_state_rule *cfg);
+int rd_state_rule_set(struct rd_state_table *t, uint32_t rule,
+                      const struct rd_state_rule_config *cfg);
 
 /*
  * rd_state_set_rule - move `st` to another rule number (RD_STATE_RULE_NONE
@@ -511,7 +512,7 @@ struct rd_state_opts {
  * packet timeout. Checks, in order: global limit (memory), the rule's max
  * (state-limit), key collision with a state of the same interface binding
  * and direction (state-insert; a TCP state with both peers at or past
- * FIN_WAIT_2 is removed instead, as pf's reuse), then hooks.attach
+ * FIN_WAIT_2 is removed instead, as pf's reuse), then cb.attach
  * (src-limit). The creating packet is counted. On success *out (may be
  * NULL) is the new state, an INSERT event is sent, returns 0. Errors:
  * RD_ERR_LIMIT (memory/state-limit/src-limit), RD_ERR_EXIST (state-insert),
@@ -554,7 +555,7 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
  * decides whether the update is newer), an UPDATE event is sent. Not found:
  * inserted as a RD_STATE_F_REMOTE state (global limit -> memory; key
  * collision with a different state -> state-insert), INSERT event. The
- * rule's max and hooks.attach are not applied (pf's pfsync does not either).
+ * rule's max and cb.attach are not applied (pf's pfsync does not either).
  * Returns 0 and *out (may be NULL), or RD_ERR_LIMIT, RD_ERR_EXIST,
  * RD_ERR_NOMEM, RD_ERR_INVAL (bad key, rule, timeout or creatorid 0). An
  * import of one of this table's own states (its creatorid) moves the local
@@ -594,7 +595,7 @@ rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state
 void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now);
 
 /*
- * rd_state_expire - incremental purge: examine at most `budget` slab slots
+ * rd_state_purge - incremental purge: examine at most `budget` slab slots
  * from where the previous call stopped (wrapping), removing expired states
  * (REMOVE events with RD_STATE_RM_EXPIRED). Returns the number removed.
  * Work per call is O(budget): 1024 keeps a call well under 1 ms. To sweep
@@ -602,7 +603,7 @@ void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t no
  * rd_state_capacity()/interval slots per second. Each call also moves a
  * few entries of a pending index growth (see size_hint).
  */
-size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
+size_t rd_state_purge(struct rd_state_table *t, rd_time_t now, size_t budget);
 
 /* rd_state_count - live states (including expired ones not yet purged). */
 uint32_t rd_state_count(const struct rd_state_table *t);
@@ -670,12 +671,12 @@ size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, 
 
 /* Table-wide counters (pfctl -si). */
 struct rd_state_counters {
-	uint64_t searches;                 /* lookups (lookup, packet) */
-	uint64_t inserts;                  /* states inserted (create, import) */
-	uint64_t removals;                 /* states removed */
-	uint64_t reason[RD_STATE_RES_MAX]; /* refusals/drops by reason */
-	uint32_t states;                   /* live states */
-	uint32_t states_halfopen;          /* TCP states not yet established */
+	uint64_t searches;                   /* lookups (lookup, packet) */
+	uint64_t inserts;                    /* states inserted (create, import) */
+	uint64_t removals;                   /* states removed */
+	uint64_t reason[RD_STATE_RES_COUNT]; /* refusals/drops by reason */
+	uint32_t states;                     /* live states */
+	uint32_t states_halfopen;            /* TCP states not yet established */
 };
 
 /* rd_state_get_counters - copy the counters into *c. */
