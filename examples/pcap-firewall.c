@@ -280,14 +280,26 @@ static void block(struct fw *fw, uint64_t n, const struct rd_state_pkt *p, enum 
 	say(fw, n, p, "blocked", why ? why : block_names[b]);
 }
 
+/* One counter of the tracker (rd_src_stats copies them all). */
+static uint64_t src_stat(const struct rd_src_table *s, int which)
+{
+	uint64_t v[RD_SRC_STAT_COUNT];
+
+	rd_src_stats(s, v);
+	return v[which];
+}
+
 /* The name of the source-tracking limit that moved between two snapshots. */
 static const char *src_limit_name(const uint64_t *before, const struct rd_src_table *s)
 {
 	static const unsigned which[] = {RD_SRC_STAT_MAX_SRC_STATES, RD_SRC_STAT_MAX_SRC_NODES,
 	                                 RD_SRC_STAT_SRC_NODES, RD_SRC_STAT_MEMORY};
 
+	uint64_t now[RD_SRC_STAT_COUNT];
+
+	rd_src_stats(s, now);
 	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
-		if (rd_src_counter(s, which[i]) != before[which[i]])
+		if (now[which[i]] != before[which[i]])
 			return rd_src_stat_name(which[i]);
 	return "src-limit";
 }
@@ -301,7 +313,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	size_t ip_len;
 	int reason, v;
 
-	uint64_t conn0 = rd_src_counter(fw->src, RD_SRC_STAT_MAX_SRC_CONN);
+	uint64_t conn0 = src_stat(fw->src, RD_SRC_STAT_MAX_SRC_CONN);
 
 	fw->packets++;
 	if (rd_pcap_ip_payload(linktype, data, len, &ip, &ip_len) != 0) {
@@ -337,7 +349,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		const char *why = rd_state_reason_name(res.reason);
 		/* A handshake refused by the tracker: say which limit. */
 		if (res.reason == RD_STATE_RES_SRCLIMIT)
-			why = rd_src_counter(fw->src, RD_SRC_STAT_MAX_SRC_CONN) != conn0
+			why = src_stat(fw->src, RD_SRC_STAT_MAX_SRC_CONN) != conn0
 			          ? "src-limit: max-src-conn"
 			          : "src-limit: max-src-conn-rate";
 		block(fw, n, &p, B_STATE, why);
@@ -359,8 +371,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		return;
 	}
 	uint64_t before[RD_SRC_STAT_COUNT];
-	for (unsigned i = 0; i < RD_SRC_STAT_COUNT; i++)
-		before[i] = rd_src_counter(fw->src, i);
+	rd_src_stats(fw->src, before);
 	fw->pending = 0;
 	int rc = rd_src_acquire(fw->src, fw->rule, &p.src, now, &fw->pending);
 	if (rc != RD_OK) {
@@ -543,8 +554,10 @@ static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats 
 			printf("reason %s: %" PRIu64 "\n", name, c.reason[i]);
 	}
 	printf("src-nodes: %u\n", rd_src_count(fw->src));
-	for (unsigned i = 0; i < RD_SRC_STAT_COUNT; i++)
-		printf("src %s: %" PRIu64 "\n", rd_src_stat_name(i), rd_src_counter(fw->src, i));
+	uint64_t src_stats[RD_SRC_STAT_COUNT];
+	rd_src_stats(fw->src, src_stats);
+	for (int i = 0; i < RD_SRC_STAT_COUNT; i++)
+		printf("src %s: %" PRIu64 "\n", rd_src_stat_name(i), src_stats[i]);
 	printf("overload table: %zu\n", fw->overload.n);
 	for (size_t i = 0; i < fw->nroute; i++) {
 		char buf[RD_ADDR_STRLEN];

@@ -45,6 +45,19 @@ void rd_src_config_default(struct rd_src_config *cfg)
 	cfg->src_track = 0;
 }
 
+void rd_src_rule_config_default(struct rd_src_rule_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->track = RD_SRC_TRACK_NONE;
+	cfg->flush = RD_SRC_FLUSH_NONE;
+}
+
+void rd_src_pool_config_default(struct rd_src_pool_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = RD_SRC_POOL_NONE;
+}
+
 /* ---- addresses and the index ---- */
 
 static bool addr_ok(const struct rd_addr *a)
@@ -1246,14 +1259,14 @@ uint32_t rd_src_count(const struct rd_src_table *t)
 	return t->count;
 }
 
-uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which)
+void rd_src_stats(const struct rd_src_table *t, uint64_t out[RD_SRC_STAT_COUNT])
 {
-	return which < RD_SRC_STAT_COUNT ? t->counters[which] : 0;
+	memcpy(out, t->counters, sizeof(t->counters));
 }
 
-const char *rd_src_stat_name(unsigned which)
+const char *rd_src_stat_name(int stat)
 {
-	return which < RD_SRC_STAT_COUNT ? counter_names[which] : "?";
+	return stat >= 0 && stat < RD_SRC_STAT_COUNT ? counter_names[stat] : "?";
 }
 
 const char *rd_src_kind_name(unsigned kind)

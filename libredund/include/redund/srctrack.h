@@ -19,7 +19,7 @@
  *   rd_src_state_removed(src, ref, now);
  *
  * With redund/state.h: call rd_src_acquire/rd_src_map before
- * rd_state_create, commit from the table's `attach` hook (storing the
+ * rd_state_create, commit from the table's `attach` callback (storing the
  * handle in st->user), call rd_src_state_removed from `detach` and
  * rd_src_conn_established from `established` (see examples/pcap-firewall.c).
  * A rule whose source tracking is off and which has no sticky or
@@ -33,12 +33,13 @@
  * its last state goes; a node past that time is dead: lookups and limits
  * treat it as gone at once, rd_src_handle_expiry frees its memory incrementally.
  *
- * Thread-safety: a table is used by one thread at a time (common.h). Hooks
- * run synchronously inside the call that triggers them; from a hook the
+ * Thread-safety: a table is used by one thread at a time (common.h).
+ * Callbacks run synchronously inside the call that triggers them; from a
+ * callback the
  * caller may call rd_src_state_removed and rd_src_release (to drop the
  * states it kills) and the read-only functions, nothing else. With
  * redund/state.h, an overload flush arrives inside the table's `established`
- * hook, from which rd_state_kill is allowed; a state table that forbids
+ * callback, from which rd_state_kill is allowed; a state table that forbids
  * removals there needs the caller to record the request and perform it
  * after the packet. The tracker remembers itself which states were counted
  * as connections (it does not use RD_STATE_F_TCP_EST).
@@ -99,8 +100,8 @@ enum rd_src_pool_type {
 };
 
 /*
- * Counters (rd_src_counter). Names (rd_src_stat_name) are pfctl -si's
- * where pf has the counter.
+ * Counters, copied out by rd_src_stats. Names (rd_src_stat_name) are
+ * pfctl -si's where pf has the counter.
  */
 enum rd_src_stat {
 	RD_SRC_STAT_SRC_LIMIT = 0,     /* "src-limit": every refusal by a source limit */
@@ -125,7 +126,7 @@ struct rd_src_table;
 struct rd_src_rule;
 
 /*
- * Hooks (all optional). `now` is the time of the triggering call.
+ * Callbacks (all optional), held in rd_src_config.cb. `now` is the time of the triggering call.
  *  - overload: a source broke max-src-conn or max-src-conn-rate on a rule
  *    with `overload` set: add `src` to your overload table (pf's
  *    overload <table>).
@@ -150,7 +151,10 @@ struct rd_src_config {
 	rd_time_t src_track; /* pf's "set timeout src.track" (ns); default 0 */
 };
 
-/* rd_src_config_default - pf's defaults (10000 nodes, src.track 0). Thread-safe. */
+/*
+ * rd_src_config_default - pf's defaults (10000 nodes, src.track 0; no
+ * callbacks, libc memory, libsodium randomness, no log). Thread-safe.
+ */
 void rd_src_config_default(struct rd_src_config *cfg);
 
 /*
@@ -162,7 +166,7 @@ int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out)
 
 /*
  * rd_src_table_free - free the table, its rules, nodes and bindings. Every
- * handle and rule pointer is invalid afterwards. No hooks are called. NULL
+ * handle and rule pointer is invalid afterwards. No callbacks are called. NULL
  * is a no-op.
  */
 void rd_src_table_free(struct rd_src_table *t);
@@ -180,6 +184,13 @@ struct rd_src_rule_config {
 	enum rd_src_flush flush;       /* needs overload, as pf's "overload <t> flush" */
 	rd_time_t src_track;           /* node lifetime after its last state; 0: the table's */
 };
+
+/*
+ * rd_src_rule_config_default - a rule with id 0, no tracking, no limits, no
+ * overload or flush, src_track 0 (the table's). Set at least the id.
+ * Thread-safe.
+ */
+RD_EXPORT void rd_src_rule_config_default(struct rd_src_rule_config *cfg);
 
 /*
  * rd_src_rule_add - add a rule. Checks the config (see the field notes);
@@ -227,6 +238,12 @@ struct rd_src_pool_config {
 	bool keyed;      /* use `key` for source-hash; else a random key */
 	uint8_t key[16]; /* pf's "source-hash key" */
 };
+
+/*
+ * rd_src_pool_config_default - RD_SRC_POOL_NONE, not sticky, random hash
+ * key (keyed false, key zero). Thread-safe.
+ */
+RD_EXPORT void rd_src_pool_config_default(struct rd_src_pool_config *cfg);
 
 /*
  * rd_src_pool_set - set the type, stickiness and hash key of rule r's pool
@@ -359,14 +376,16 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 /*
  * rd_src_handle_expiry - free dead nodes (no states and src.track passed),
  * examining at most `budget` candidates; each rule's idle nodes are kept in
- * the order they went idle, so only expired nodes are visited. Returns the
- * number freed. O(budget).
+ * the order they went idle, so only expired nodes are visited. Call it at
+ * rd_src_expiry (with a budget that fits your loop; a node already dead is
+ * invisible to lookups and limits, so a late or partial call changes only
+ * when memory comes back). Returns the number freed. O(budget).
  */
 size_t rd_src_handle_expiry(struct rd_src_table *t, rd_time_t now, size_t budget);
 
 /*
- * rd_src_expiry - earliest time at which an idle node dies, or
- * RD_TIME_NEVER. O(rules).
+ * rd_src_expiry - earliest time at which an idle node dies (when
+ * rd_src_handle_expiry has work), or RD_TIME_NEVER. O(rules).
  */
 rd_time_t rd_src_expiry(const struct rd_src_table *t);
 
@@ -402,11 +421,14 @@ void rd_src_foreach(const struct rd_src_table *t, rd_time_t now,
 /* rd_src_count - nodes in the index (live, plus dead ones not yet freed). */
 uint32_t rd_src_count(const struct rd_src_table *t);
 
-/* rd_src_counter - a counter's value (0 for a bad index). */
-uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which);
+/*
+ * rd_src_stats - copy the table's counters into out, indexed by enum
+ * rd_src_stat. The caller owns out.
+ */
+RD_EXPORT void rd_src_stats(const struct rd_src_table *t, uint64_t out[RD_SRC_STAT_COUNT]);
 
 /* rd_src_stat_name - a counter's name, or "?" for a bad index. Thread-safe. */
-const char *rd_src_stat_name(unsigned which);
+RD_EXPORT const char *rd_src_stat_name(int stat);
 
 /* rd_src_kind_name - "track", "nat", "rdr", "route" or "?". Thread-safe. */
 const char *rd_src_kind_name(unsigned kind);
