@@ -400,16 +400,16 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	struct rd_state_opts o;
 	memset(&o, 0, sizeof(o));
 	o.rule = RULE_ID;
-	struct rd_state_counters c0, c1;
-	rd_state_get_counters(fw->st, &c0);
+	uint64_t c0[RD_STATE_STAT_COUNT], c1[RD_STATE_STAT_COUNT];
+	rd_state_stats(fw->st, c0);
 	rc = rd_state_create(fw->st, &p, &o, now, NULL);
 	if (rc != RD_OK) {
 		const char *name = rd_strerror(rc);
 		rd_src_release(fw->src, fw->pending, now);
 		fw->pending = 0;
-		rd_state_get_counters(fw->st, &c1);
+		rd_state_stats(fw->st, c1);
 		for (int i = 0; i < RD_STATE_RES_COUNT; i++)
-			if (c1.reason[i] != c0.reason[i])
+			if (c1[RD_STATE_STAT_RES(i)] != c0[RD_STATE_STAT_RES(i)])
 				name = rd_state_reason_name(i);
 		block(fw, n, &p, B_CREATE, name);
 		return;
@@ -532,9 +532,9 @@ static size_t parse_nets(struct net *out, size_t max, char *list, const char *op
 
 static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats *rs)
 {
-	struct rd_state_counters c;
+	uint64_t c[RD_STATE_STAT_COUNT];
 
-	rd_state_get_counters(fw->st, &c);
+	rd_state_stats(fw->st, c);
 	printf("packets: %" PRIu64 "\n", fw->packets);
 	printf("passed: %" PRIu64 "\n", fw->passed);
 	printf("state-created: %" PRIu64 "\n", fw->created);
@@ -543,15 +543,15 @@ static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats 
 		printf("blocked %s: %" PRIu64 "\n", block_names[i], fw->block[i]);
 	printf("pcap bad records: %" PRIu64 "\n",
 	       rs->short_header + rs->short_record + rs->oversize + rs->bad_length);
-	printf("states: %u\n", c.states);
-	printf("states half-open: %u\n", c.states_halfopen);
-	printf("state searches: %" PRIu64 "\n", c.searches);
-	printf("state inserts: %" PRIu64 "\n", c.inserts);
-	printf("state removals: %" PRIu64 "\n", c.removals);
+	printf("states: %u\n", rd_state_count(fw->st));
+	printf("states half-open: %u\n", rd_state_count_halfopen(fw->st));
+	printf("state searches: %" PRIu64 "\n", c[RD_STATE_STAT_SEARCH]);
+	printf("state inserts: %" PRIu64 "\n", c[RD_STATE_STAT_INSERT]);
+	printf("state removals: %" PRIu64 "\n", c[RD_STATE_STAT_REMOVAL]);
 	for (int i = 0; i < RD_STATE_RES_COUNT; i++) {
 		const char *name = rd_state_reason_name(i);
 		if (name != NULL && strcmp(name, "?") != 0)
-			printf("reason %s: %" PRIu64 "\n", name, c.reason[i]);
+			printf("reason %s: %" PRIu64 "\n", name, c[RD_STATE_STAT_RES(i)]);
 	}
 	printf("src-nodes: %u\n", rd_src_count(fw->src));
 	uint64_t src_stats[RD_SRC_STAT_COUNT];

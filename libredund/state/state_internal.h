@@ -67,6 +67,9 @@ struct rd_index {
 #define RD_SPAGES      (RD_PAGE_SIZE / RD_SPAGE_SIZE)
 #define RD_NONE        UINT32_MAX
 
+/* Slab slots a slice of rd_state_handle_expiry's sweep aims at. */
+#define RD_STATE_SWEEP_SLICE 1024u
+
 struct rd_rule_slot {
 	uint32_t states_cur;
 	uint32_t max_states;
@@ -106,7 +109,10 @@ struct rd_state_table {
 
 	uint32_t expire_pos;
 	struct rd_state *busy; /* state inside cb.established: removals skip it */
-	struct rd_state_counters ctr;
+	uint64_t stats[RD_STATE_STAT_COUNT];
+	uint32_t halfopen;    /* TCP states not yet established (a gauge) */
+	bool sweep_armed;     /* rd_state_handle_expiry has run since the table last emptied */
+	rd_time_t sweep_last; /* ... at this time */
 };
 
 static inline struct rd_state *rd_slot(const struct rd_state_table *t, uint32_t i)

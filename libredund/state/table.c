@@ -639,6 +639,11 @@ void rd_state_set_limit(struct rd_state_table *t, uint32_t limit)
 	t->limit = limit;
 }
 
+void rd_state_rule_config_default(struct rd_state_rule_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
 int rd_state_rule_set(struct rd_state_table *t, uint32_t rule,
                       const struct rd_state_rule_config *cfg)
 {
@@ -730,9 +735,9 @@ void rd_state_set_src_state(struct rd_state_table *t, struct rd_state *st, uint8
 	st->src.state = s;
 	bool is = rd_state_halfopen(st);
 	if (was && !is)
-		t->ctr.states_halfopen--;
+		t->halfopen--;
 	else if (!was && is)
-		t->ctr.states_halfopen++;
+		t->halfopen++;
 }
 
 /* ---- removal ---- */
@@ -756,9 +761,10 @@ bool rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 	if (st->rule < t->nrules)
 		t->rules[st->rule].states_cur--;
 	if (rd_state_halfopen(st))
-		t->ctr.states_halfopen--;
-	t->count--;
-	t->ctr.removals++;
+		t->halfopen--;
+	if (--t->count == 0)
+		t->sweep_armed = false; /* the next state restarts the sweep's clock */
+	t->stats[RD_STATE_STAT_REMOVAL]++;
 	memset(st, 0, sizeof(*st));
 	st->stack = t->free_head;
 	t->free_head = slot;
@@ -838,7 +844,7 @@ size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key
 {
 	uint64_t hb[2][RD_BURST];
 	size_t found = 0;
-	t->ctr.searches += n;
+	t->stats[RD_STATE_STAT_SEARCH] += n;
 	if (dir > RD_STATE_OUT) {
 		memset(out, 0, n * sizeof(*out));
 		return 0;
@@ -876,7 +882,7 @@ size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key
 struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state_key *key,
                                  unsigned dir, uint16_t ifindex, rd_time_t now)
 {
-	t->ctr.searches++;
+	t->stats[RD_STATE_STAT_SEARCH]++;
 	if (key == NULL || dir > RD_STATE_OUT)
 		return NULL;
 	return rd_state_find_live(t, key, dir, ifindex, now);
@@ -959,7 +965,7 @@ static bool collides(struct rd_state_table *t, const struct rd_state_key *key, u
 static void count_reason(struct rd_state_table *t, int reason)
 {
 	if (reason >= 0 && reason < RD_STATE_RES_COUNT)
-		t->ctr.reason[reason]++;
+		t->stats[RD_STATE_STAT_RES(reason)]++;
 }
 
 void rd_state_count_reason(struct rd_state_table *t, int reason)
@@ -1016,9 +1022,9 @@ static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot,
 	if (st->rule < t->nrules)
 		t->rules[st->rule].states_cur++;
 	if (rd_state_halfopen(st))
-		t->ctr.states_halfopen++;
+		t->halfopen++;
 	t->count++;
-	t->ctr.inserts++;
+	t->stats[RD_STATE_STAT_INSERT]++;
 }
 
 /*
@@ -1196,9 +1202,9 @@ int rd_state_import(struct rd_state_table *t, const struct rd_state_info *in, rd
 		                      (in->flags & (RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)));
 		bool is = rd_state_halfopen(st);
 		if (was && !is)
-			t->ctr.states_halfopen--;
+			t->halfopen--;
 		else if (!was && is)
-			t->ctr.states_halfopen++;
+			t->halfopen++;
 		if (t->cb.event != NULL)
 			t->cb.event(t->cb.user, st, RD_STATE_EV_UPDATE, 0, now);
 		if (out != NULL)
@@ -1294,6 +1300,65 @@ size_t rd_state_purge(struct rd_state_table *t, rd_time_t now, size_t budget)
 	return removed;
 }
 
+/* The sweep's interval (ns): the table's interval timeout, else the default. */
+static rd_time_t sweep_interval(const struct rd_state_table *t)
+{
+	uint32_t s = t->timeouts[RD_STATE_TM_INTERVAL];
+
+	return (s != 0 ? s : RD_STATE_EXPIRY_INTERVAL_DEFAULT) * RD_SEC;
+}
+
+/*
+ * Time between two slices: about 1024 slots a slice (half a millisecond of
+ * work at 10^6 states), but at most once a second (pf's purge rate) and at
+ * least 1/1000 of the interval apart.
+ */
+static rd_time_t sweep_period(const struct rd_state_table *t)
+{
+	rd_time_t iv = sweep_interval(t);
+	rd_time_t p = t->hw > RD_STATE_SWEEP_SLICE ? iv / (t->hw / RD_STATE_SWEEP_SLICE) : iv;
+
+	if (p > RD_SEC)
+		p = RD_SEC;
+	if (p < iv / 1000)
+		p = iv / 1000;
+	return p;
+}
+
+rd_time_t rd_state_expiry(const struct rd_state_table *t)
+{
+	if (t->count == 0)
+		return RD_TIME_NEVER;
+	if (!t->sweep_armed)
+		return 0;
+	return t->sweep_last + sweep_period(t);
+}
+
+size_t rd_state_handle_expiry(struct rd_state_table *t, rd_time_t now)
+{
+	rd_time_t iv = sweep_interval(t), elapsed;
+
+	if (t->count == 0)
+		return 0;
+	if (!t->sweep_armed) {
+		t->sweep_armed = true;
+		elapsed = sweep_period(t);
+	} else {
+		if (now < t->sweep_last + sweep_period(t))
+			return 0;
+		elapsed = now - t->sweep_last;
+	}
+	t->sweep_last = now;
+	if (elapsed > iv)
+		elapsed = iv;
+	/* slots due: hw * elapsed / interval, rounded up so a sweep never lags */
+	double due = (double)t->hw * (double)elapsed / (double)iv;
+	size_t budget = (size_t)due;
+	if ((double)budget < due)
+		budget++;
+	return rd_state_purge(t, now, budget);
+}
+
 uint32_t rd_state_count(const struct rd_state_table *t)
 {
 	return t->count;
@@ -1376,10 +1441,25 @@ size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, 
 	return n;
 }
 
-void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c)
+void rd_state_stats(const struct rd_state_table *t, uint64_t out[RD_STATE_STAT_COUNT])
 {
-	*c = t->ctr;
-	c->states = t->count;
+	memcpy(out, t->stats, sizeof(t->stats));
+}
+
+const char *rd_state_stat_name(int stat)
+{
+	static const char *const names[RD_STATE_STAT_REASON] = {"searches", "inserts", "removals"};
+
+	if (stat < 0 || stat >= RD_STATE_STAT_COUNT)
+		return "?";
+	if (stat < RD_STATE_STAT_REASON)
+		return names[stat];
+	return rd_state_reason_name(stat - RD_STATE_STAT_REASON);
+}
+
+uint32_t rd_state_count_halfopen(const struct rd_state_table *t)
+{
+	return t->halfopen;
 }
 
 /* ---- names ---- */

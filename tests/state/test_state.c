@@ -253,6 +253,103 @@ START_TEST(state_expires_after_its_timeout)
 }
 END_TEST
 
+/*
+ * Drive rd_state_handle_expiry as an event loop would, from `start` (when
+ * every state is already dead) until the table is empty; returns how long
+ * the sweep took and stores the number of calls and the most one removed.
+ */
+static rd_time_t sweep(rd_time_t start, int *calls, size_t *most)
+{
+	rd_time_t now = start;
+
+	*calls = 0;
+	*most = 0;
+	while (rd_state_count(tbl) > 0) {
+		rd_time_t due = rd_state_expiry(tbl);
+		ck_assert(due != RD_TIME_NEVER);
+		if (due > now)
+			now = due;
+		size_t n = rd_state_handle_expiry(tbl, now);
+		if (n > *most)
+			*most = n;
+		(*calls)++;
+		ck_assert_int_lt(*calls, 100000);
+	}
+	ck_assert_uint_eq(rd_state_expiry(tbl), RD_TIME_NEVER);
+	return now - start;
+}
+
+START_TEST(handle_expiry_sweeps_the_whole_table_in_slices_every_interval)
+{
+	enum { N = 5000 };
+	rd_time_t dead = T0 + 60 * RD_SEC; /* udp.first */
+	int calls;
+	size_t most;
+
+	for (int i = 0; i < N; i++)
+		udp_state(C, (uint16_t)(1000 + i), S, 53, RD_STATE_RULE_NONE);
+	ck_assert_uint_eq(rd_state_expiry(tbl), 0); /* never run: due at once */
+	/* the default interval, 10 s: in slices, none of them the whole table */
+	ck_assert_uint_eq(rd_state_get_timeout(tbl, RD_STATE_TM_INTERVAL), 10);
+	ck_assert_uint_le(sweep(dead, &calls, &most), 10 * RD_SEC);
+	ck_assert_int_ge(calls, 10);
+	ck_assert_uint_lt(most, N);
+	ck_assert_uint_eq(rd_state_count(tbl), 0);
+
+	/* a 2 s interval sweeps within 2 s */
+	for (int i = 0; i < N; i++)
+		udp_state(C, (uint16_t)(1000 + i), S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_INTERVAL, 2), 0);
+	ck_assert_uint_le(sweep(dead + 100 * RD_SEC, &calls, &most), 2 * RD_SEC);
+	ck_assert_int_ge(calls, 2);
+
+	/* interval 0: the documented default */
+	for (int i = 0; i < N; i++)
+		udp_state(C, (uint16_t)(1000 + i), S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_INTERVAL, 0), 0);
+	rd_time_t took = sweep(dead + 200 * RD_SEC, &calls, &most);
+	ck_assert_uint_le(took, RD_STATE_EXPIRY_INTERVAL_DEFAULT * RD_SEC);
+	ck_assert_uint_gt(took, 2 * RD_SEC);
+}
+END_TEST
+
+START_TEST(handle_expiry_before_its_time_does_nothing_and_keeps_live_states)
+{
+	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	ck_assert_uint_eq(rd_state_handle_expiry(tbl, T0), 0); /* arms the sweep */
+	rd_time_t due = rd_state_expiry(tbl);
+	ck_assert(due > T0 && due <= T0 + RD_SEC);
+	ck_assert_uint_eq(rd_state_handle_expiry(tbl, due - 1), 0);
+	ck_assert_uint_eq(rd_state_handle_expiry(tbl, due), 0); /* live: kept */
+	ck_assert_ptr_eq(rd_state_find_id(tbl, st->id, st->creatorid, due), st);
+	ck_assert_uint_gt(rd_state_expiry(tbl), due);
+}
+END_TEST
+
+START_TEST(stats_copy_counters_and_name_them_as_pfctl)
+{
+	uint64_t c[RD_STATE_STAT_COUNT];
+	struct rd_state_key k;
+	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
+
+	udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_key_from_pkt(&p, &k), 0);
+	ck_assert_ptr_nonnull(rd_state_lookup(tbl, &k, RD_STATE_IN, 0, T0));
+	rd_state_count_reason(tbl, RD_STATE_RES_SHORT);
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_INSERT], 1);
+	ck_assert_uint_ge(c[RD_STATE_STAT_SEARCH], 1);
+	ck_assert_uint_eq(c[RD_STATE_STAT_REMOVAL], 0);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_SHORT)], 1);
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_SEARCH), "searches");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_REMOVAL), "removals");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_RES(RD_STATE_RES_SHORT)), "short");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_COUNT - 1), "no-route");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_COUNT), "?");
+	ck_assert_str_eq(rd_state_stat_name(-1), "?");
+}
+END_TEST
+
 START_TEST(packet_refreshes_expiry)
 {
 	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
@@ -371,10 +468,10 @@ START_TEST(global_limit_refuses_with_memory_reason)
 	udp_state(C, 2, S, 53, RD_STATE_RULE_NONE);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 3, S, 53);
 	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, NULL), RD_ERR_LIMIT);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_MEMORY], 1);
-	ck_assert_uint_eq(c.states, 2);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_MEMORY)], 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 2);
 	ck_assert_str_eq(rd_state_reason_name(RD_STATE_RES_MEMORY), "memory");
 }
 END_TEST
@@ -389,9 +486,9 @@ START_TEST(rule_max_refuses_with_state_limit_reason)
 	ck_assert_int_eq(rd_state_create(tbl, &p, &o, T0, NULL), RD_ERR_LIMIT);
 	o.rule = 10;
 	ck_assert_int_eq(rd_state_create(tbl, &p, &o, T0, NULL), 0);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_MAXSTATES], 1);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_MAXSTATES)], 1);
 	ck_assert_str_eq(rd_state_reason_name(RD_STATE_RES_MAXSTATES), "state-limit");
 }
 END_TEST
@@ -416,10 +513,10 @@ START_TEST(attach_refusal_counts_src_limit_and_inserts_nothing)
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 2, S, 53);
 	ck_assert_int_eq(rd_state_create(t, &p, NULL, T0, NULL), RD_ERR_LIMIT);
 	ck_assert_int_eq(calls, 1);
-	struct rd_state_counters c;
-	rd_state_get_counters(t, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_SRCLIMIT], 1);
-	ck_assert_uint_eq(c.states, 0);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(t, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_SRCLIMIT)], 1);
+	ck_assert_uint_eq(rd_state_count(t), 0);
 	struct rd_state_key k;
 	rd_state_key_from_pkt(&p, &k);
 	ck_assert_ptr_null(rd_state_lookup(t, &k, RD_STATE_IN, 0, T0));
@@ -433,10 +530,10 @@ START_TEST(key_collision_counts_state_insert)
 	udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
 	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, NULL), RD_ERR_EXIST);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_STATEINS], 1);
-	ck_assert_uint_eq(c.states, 1);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_STATEINS)], 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 1);
 	ck_assert_str_eq(rd_state_reason_name(RD_STATE_RES_STATEINS), "state-insert");
 	/* the same key created by an outbound packet is another direction: allowed */
 	struct rd_state_pkt q = mkpkt(17, RD_STATE_OUT, S, 53, C, 1);
@@ -676,9 +773,9 @@ START_TEST(import_colliding_with_another_state_counts_state_insert)
 	rd_state_export(tbl, st, T0, &info);
 	info.id ^= 0xffff;
 	ck_assert_int_eq(rd_state_import(tbl, &info, T0, NULL), RD_ERR_EXIST);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_STATEINS], 1);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_STATEINS)], 1);
 }
 END_TEST
 
@@ -744,6 +841,9 @@ Suite *state_suite(void)
 	tcase_add_test(tc, if_bound_state_preferred_over_floating);
 	tcase_add_test(tc, default_timeouts_are_pfs);
 	tcase_add_test(tc, state_expires_after_its_timeout);
+	tcase_add_test(tc, handle_expiry_sweeps_the_whole_table_in_slices_every_interval);
+	tcase_add_test(tc, handle_expiry_before_its_time_does_nothing_and_keeps_live_states);
+	tcase_add_test(tc, stats_copy_counters_and_name_them_as_pfctl);
 	tcase_add_test(tc, packet_refreshes_expiry);
 	tcase_add_test(tc, set_timeout_changes_table_timeouts);
 	tcase_add_test(tc, rule_timeout_overrides_table_and_zero_inherits);

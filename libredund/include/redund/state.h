@@ -19,8 +19,9 @@
  *
  * Expired states are invisible: a lookup never returns a state whose
  * timeout has passed at `now`; mutating calls (packet, create, import,
- * expire) remove such a state when they meet it, and rd_state_purge sweeps
- * the rest incrementally.
+ * purge) remove such a state when they meet it, and rd_state_handle_expiry
+ * (at rd_state_expiry) sweeps the rest in slices, the whole table every
+ * `interval` (or rd_state_purge with the caller's own budget).
  */
 #ifndef REDUND_STATE_H
 #define REDUND_STATE_H
@@ -80,7 +81,7 @@ enum rd_state_tm {
 	RD_STATE_TM_OTHER_SINGLE,         /* other.single 30 */
 	RD_STATE_TM_OTHER_MULTIPLE,       /* other.multiple 60 */
 	RD_STATE_TM_FRAG,                 /* frag 60 (unused by the table) */
-	RD_STATE_TM_INTERVAL,             /* interval 10: advice for the expiry rate */
+	RD_STATE_TM_INTERVAL,             /* interval 10: rd_state_handle_expiry's sweep */
 	RD_STATE_TM_ADAPTIVE_START,       /* adaptive.start 60000 (states) */
 	RD_STATE_TM_ADAPTIVE_END,         /* adaptive.end 120000 (states) */
 	RD_STATE_TM_SRC_NODE,             /* src.track 0 (for the srctrack module) */
@@ -115,7 +116,7 @@ uint8_t rd_state_first_timeout(uint8_t proto);
 
 /*
  * Reason codes: pf's PFRES_* numbering and pfctl's names. The table counts
- * every refusal under one of these (rd_state_counters.reason[]).
+ * every refusal under one of these (rd_state_stats: RD_STATE_STAT_RES(reason)).
  */
 enum rd_state_reason {
 	RD_STATE_RES_MATCH = 0,      /* "match": accepted */
@@ -220,8 +221,9 @@ enum rd_state_rm {
 };
 
 /*
- * Hooks for the source tracker and the sync engine. Every hook is optional
- * (NULL). Hooks run synchronously inside table calls and must not insert
+ * Callbacks for the source tracker and the sync engine, held in
+ * rd_state_config.cb. Every callback is optional (NULL). Callbacks run
+ * synchronously inside table calls and must not insert
  * states into the same table. Only `established` may remove states (e.g.
  * rd_state_kill for pf's overload flush): the state it was called for is
  * skipped by such removals and removed by the table itself after a nonzero
@@ -236,7 +238,7 @@ enum rd_state_rm {
  *    the responder from SYN_SENT to ESTABLISHED while the initiator is
  *    ESTABLISHED): pf's max-src-conn point. Nonzero: the state is removed
  *    (RD_STATE_RM_SRCLIMIT), the packet dropped, src-limit counted.
- *  - event: insert/update/remove notifications (pfsync's hooks). For REMOVE,
+ *  - event: insert/update/remove notifications (pfsync's hooks in pf). For REMOVE,
  *    `why` is an enum rd_state_rm; otherwise 0.
  */
 struct rd_state_callbacks {
@@ -335,6 +337,12 @@ struct rd_state_rule_config {
 	uint32_t max_states; /* 0: unlimited */
 	uint32_t timeouts[RD_STATE_TM_COUNT];
 };
+
+/*
+ * rd_state_rule_config_default - no max (0) and every timeout 0 (the
+ * table's). Thread-safe.
+ */
+RD_EXPORT void rd_state_rule_config_default(struct rd_state_rule_config *cfg);
 
 /*
  * rd_state_rule_set - configure rule number `rule` (< RD_STATE_MAX_RULES).
@@ -595,18 +603,52 @@ rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state
 void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now);
 
 /*
- * rd_state_purge - incremental purge: examine at most `budget` slab slots
- * from where the previous call stopped (wrapping), removing expired states
- * (REMOVE events with RD_STATE_RM_EXPIRED). Returns the number removed.
- * Work per call is O(budget): 1024 keeps a call well under 1 ms. To sweep
- * the table every `interval` seconds as pf does, examine
- * rd_state_capacity()/interval slots per second. Each call also moves a
- * few entries of a pending index growth (see size_hint).
+ * rd_state_purge - incremental purge with the caller's budget: examine at
+ * most `budget` slab slots from where the previous call stopped (wrapping),
+ * removing expired states (REMOVE events with RD_STATE_RM_EXPIRED). Returns
+ * the number removed. Work per call is O(budget): 1024 keeps a call well
+ * under 1 ms. rd_state_handle_expiry chooses the budget itself; use this to
+ * pace the sweep yourself (it shares the sweep position with
+ * rd_state_handle_expiry). Each call also moves a few entries of a pending
+ * index growth (see size_hint).
  */
 size_t rd_state_purge(struct rd_state_table *t, rd_time_t now, size_t budget);
 
+/* The sweep's interval when the table's RD_STATE_TM_INTERVAL is 0 (seconds). */
+#define RD_STATE_EXPIRY_INTERVAL_DEFAULT 10
+
+/*
+ * rd_state_expiry - when the table next needs rd_state_handle_expiry:
+ * RD_TIME_NEVER when it holds no state, 0 (at once) when states exist and
+ * rd_state_handle_expiry has not run since the table was last empty, else
+ * the time of the next slice of the sweep. Slices come about every
+ * 1024 slab slots' share of the interval, at most 1 s and at least
+ * interval/1000 apart. O(1).
+ */
+RD_EXPORT rd_time_t rd_state_expiry(const struct rd_state_table *t);
+
+/*
+ * rd_state_handle_expiry - run the slice of the expiry sweep due at `now`:
+ * examine capacity * (time since the previous slice) / interval slab slots
+ * (rounded up; at most the whole slab), removing expired states as
+ * rd_state_purge does, so that every slot is examined at least once every
+ * `interval` (the table's RD_STATE_TM_INTERVAL timeout, or
+ * RD_STATE_EXPIRY_INTERVAL_DEFAULT seconds if that is 0), as pf's purge
+ * does. Called before rd_state_expiry's time it does nothing. Expired states
+ * are invisible to lookups whether or not they were swept yet: the sweep
+ * only returns their memory and sends their REMOVE events. Returns the
+ * number of states removed.
+ */
+RD_EXPORT size_t rd_state_handle_expiry(struct rd_state_table *t, rd_time_t now);
+
 /* rd_state_count - live states (including expired ones not yet purged). */
 uint32_t rd_state_count(const struct rd_state_table *t);
+
+/*
+ * rd_state_count_halfopen - live TCP states whose handshake has not
+ * completed (a gauge, pf's half-open states).
+ */
+RD_EXPORT uint32_t rd_state_count_halfopen(const struct rd_state_table *t);
 
 /* rd_state_capacity - slab slots ever used (the expiry sweep's length). */
 uint32_t rd_state_capacity(const struct rd_state_table *t);
@@ -669,18 +711,35 @@ bool rd_state_filter_match(const struct rd_state *st, const struct rd_state_filt
  */
 size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, rd_time_t now);
 
-/* Table-wide counters (pfctl -si). */
-struct rd_state_counters {
-	uint64_t searches;                   /* lookups (lookup, packet) */
-	uint64_t inserts;                    /* states inserted (create, import) */
-	uint64_t removals;                   /* states removed */
-	uint64_t reason[RD_STATE_RES_COUNT]; /* refusals/drops by reason */
-	uint32_t states;                     /* live states */
-	uint32_t states_halfopen;            /* TCP states not yet established */
+/*
+ * Table-wide counters (pfctl -si), copied out by rd_state_stats: searches,
+ * inserts, removals, then one counter per enum rd_state_reason at
+ * RD_STATE_STAT_RES(reason) (reasons the table never counts stay 0). The
+ * gauges are getters: rd_state_count, rd_state_count_halfopen.
+ */
+enum rd_state_stat {
+	RD_STATE_STAT_SEARCH = 0, /* "searches": lookups (lookup, packet) */
+	RD_STATE_STAT_INSERT,     /* "inserts": states inserted (create, import) */
+	RD_STATE_STAT_REMOVAL,    /* "removals": states removed */
+	RD_STATE_STAT_REASON,     /* first of RD_STATE_RES_COUNT refusal/drop counters */
+	RD_STATE_STAT_COUNT = RD_STATE_STAT_REASON + RD_STATE_RES_COUNT,
 };
 
-/* rd_state_get_counters - copy the counters into *c. */
-void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c);
+/* The stat counting refusals/drops for reason (an enum rd_state_reason). */
+#define RD_STATE_STAT_RES(reason) (RD_STATE_STAT_REASON + (reason))
+
+/*
+ * rd_state_stats - copy the table's counters into out, indexed by enum
+ * rd_state_stat. The caller owns out.
+ */
+RD_EXPORT void rd_state_stats(const struct rd_state_table *t, uint64_t out[RD_STATE_STAT_COUNT]);
+
+/*
+ * rd_state_stat_name - a counter's name: "searches", "inserts",
+ * "removals", then the reason's (rd_state_reason_name); "?" out of range.
+ * Thread-safe.
+ */
+RD_EXPORT const char *rd_state_stat_name(int stat);
 
 /*
  * rd_state_count_reason - count a drop the caller decided for one of the
