@@ -256,7 +256,9 @@ static void on_trace(void *user, const struct rd_sim_event_info *ev)
 
 struct cc_cluster *cc_new(const struct cc_config *cfg)
 {
-	struct rd_sim_config sc = {.seed = cfg->seed};
+	struct rd_sim_config sc;
+	rd_sim_config_default(&sc);
+	sc.seed = cfg->seed;
 	struct cc_cluster *c;
 	int nseg = cfg->segments != 0 ? cfg->segments : 1;
 
@@ -294,7 +296,9 @@ struct cc_cluster *cc_new(const struct cc_config *cfg)
 		/* The engines start before the simulator first asks their expiry. */
 		if (engine_start(n, 0) != 0)
 			goto fail;
-		if (rd_sim_node_add(c->sim, &node_ops, n) != i)
+		struct rd_sim_node_callbacks cb = node_ops;
+		cb.user = n;
+		if (rd_sim_node_add(c->sim, &cb) != i)
 			goto fail;
 		for (int s = 0; s < nseg; s++)
 			if (rd_sim_attach(c->sim, i, c->seg[s]) != 0)

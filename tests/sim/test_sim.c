@@ -130,8 +130,10 @@ static const struct rd_sim_node_callbacks t_ops = {
 
 static struct rd_sim *new_sim(uint64_t seed)
 {
-	struct rd_sim_config cfg = {.seed = seed};
+	struct rd_sim_config cfg;
 	struct rd_sim *sim;
+	rd_sim_config_default(&cfg);
+	cfg.seed = seed;
 	ck_assert_int_eq(rd_sim_new(&cfg, &sim), 0);
 	return sim;
 }
@@ -145,7 +147,9 @@ static struct tnode *add_node(struct rd_sim *sim, int seg, rd_time_t period, rd_
 	n->seg = seg;
 	n->period = period;
 	n->next = period != 0 ? first : RD_TIME_NEVER;
-	n->id = rd_sim_node_add(sim, &t_ops, n);
+	struct rd_sim_node_callbacks cb = t_ops;
+	cb.user = n;
+	n->id = rd_sim_node_add(sim, &cb);
 	ck_assert_int_ge(n->id, 0);
 	ck_assert_int_eq(rd_sim_attach(sim, n->id, seg), 0);
 	return n;
@@ -227,18 +231,18 @@ START_TEST(loss_rate_matches_configuration)
 	int seg = rd_sim_segment_add(sim, &l);
 	struct tnode *tx = add_node(sim, seg, RD_MSEC, 0);
 	struct tnode *rx = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	tx->limit = 10000;
 	rd_sim_run_until(sim, 20 * RD_SEC);
 	ck_assert_uint_eq(tx->seq, 10000);
-	ck_assert_int_eq(rd_sim_stats(sim, seg, &st), 0);
-	ck_assert_uint_eq(st.sent, 10000);
-	ck_assert_uint_eq(st.lost + st.delivered, 10000);
-	ck_assert_uint_eq(st.delivered, rx->nrx);
+	ck_assert_int_eq(rd_sim_stats(sim, seg, st), 0);
+	ck_assert_uint_eq(st[RD_SIM_STAT_SENT], 10000);
+	ck_assert_uint_eq(st[RD_SIM_STAT_LOST] + st[RD_SIM_STAT_DELIVERED], 10000);
+	ck_assert_uint_eq(st[RD_SIM_STAT_DELIVERED], rx->nrx);
 	/* 20 % of 10000, within 2.5 standard deviations (sd = 40). */
-	ck_assert_uint_ge(st.lost, 1900);
-	ck_assert_uint_le(st.lost, 2100);
+	ck_assert_uint_ge(st[RD_SIM_STAT_LOST], 1900);
+	ck_assert_uint_le(st[RD_SIM_STAT_LOST], 2100);
 	rd_sim_free(sim);
 	free(tx);
 	free(rx);
@@ -301,15 +305,15 @@ START_TEST(duplication_delivers_extra_copies)
 	int seg = rd_sim_segment_add(sim, &l);
 	struct tnode *tx = add_node(sim, seg, RD_MSEC, RD_MSEC);
 	struct tnode *rx = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	tx->limit = 100;
 	rd_sim_run_until(sim, RD_SEC);
 	ck_assert_uint_eq(rx->nrx, 200);
 	for (size_t i = 0; i < rx->nrx; i++)
 		ck_assert_uint_eq(rx->rx[i].seq, i / 2);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.duplicated, 100);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_DUPLICATED], 100);
 	rd_sim_free(sim);
 	free(tx);
 	free(rx);
@@ -427,7 +431,7 @@ START_TEST(carrier_loss_cuts_one_segment_of_a_node_only)
 	struct tnode *ta = add_node(sim, a, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *tb = add_node(sim, b, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *rx = add_node(sim, a, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 	uint8_t p[28];
 
 	ck_assert_int_eq(rd_sim_attach(sim, rx->id, b), 0);
@@ -458,10 +462,10 @@ START_TEST(carrier_loss_cuts_one_segment_of_a_node_only)
 	ck_assert_uint_eq(count_seg(rx, tb->id, b, 0, 100 * RD_MSEC), 9);
 	ck_assert_uint_eq(count_seg(rx, tb->id, b, 100 * RD_MSEC, 305 * RD_MSEC), 0);
 	ck_assert_uint_eq(count_seg(rx, tb->id, b, 305 * RD_MSEC, 400 * RD_MSEC), 10);
-	rd_sim_stats(sim, b, &st);
-	ck_assert_uint_eq(st.no_carrier, 20); /* sent 100..290 ms */
-	rd_sim_stats(sim, a, &st);
-	ck_assert_uint_eq(st.no_carrier, 0);
+	rd_sim_stats(sim, b, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_NO_CARRIER], 20); /* sent 100..290 ms */
+	rd_sim_stats(sim, a, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_NO_CARRIER], 0);
 	rd_sim_free(sim);
 	free(ta);
 	free(tb);
@@ -505,7 +509,7 @@ START_TEST(frozen_node_gets_queued_packets_on_thaw)
 	int seg = rd_sim_segment_add(sim, NULL);
 	struct tnode *tx = add_node(sim, seg, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *fz = add_node(sim, seg, 100 * RD_MSEC, 100 * RD_MSEC);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	rd_sim_freeze_at(sim, 105 * RD_MSEC, fz->id);
 	rd_sim_thaw_at(sim, 455 * RD_MSEC, fz->id);
@@ -524,9 +528,9 @@ START_TEST(frozen_node_gets_queued_packets_on_thaw)
 	/* The overdue timer fired at the thaw, after the queued packets. */
 	ck_assert_int_eq(fz->timers, 2);
 	ck_assert_uint_eq(fz->last_timer, 455 * RD_MSEC);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.freeze_queued, 35);
-	ck_assert_uint_eq(st.freeze_overflow, 0);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_FREEZE_QUEUED], 35);
+	ck_assert_uint_eq(st[RD_SIM_STAT_FREEZE_OVERFLOW], 0);
 	rd_sim_free(sim);
 	free(tx);
 	free(fz);
@@ -541,7 +545,7 @@ START_TEST(freeze_queue_is_bounded)
 	int seg = rd_sim_segment_add(sim, NULL);
 	struct tnode *tx = add_node(sim, seg, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *fz = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	tx->limit = 10;
 	rd_sim_freeze_at(sim, 0, fz->id);
@@ -550,8 +554,8 @@ START_TEST(freeze_queue_is_bounded)
 	ck_assert_uint_eq(fz->nrx, 4);
 	ck_assert_uint_eq(fz->rx[0].seq, 0); /* the oldest are kept, like a socket buffer */
 	ck_assert_uint_eq(fz->rx[3].seq, 3);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.freeze_overflow, 6);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_FREEZE_OVERFLOW], 6);
 	rd_sim_free(sim);
 	free(tx);
 	free(fz);
@@ -597,15 +601,15 @@ START_TEST(packets_in_flight_across_a_reboot_are_dropped)
 	int seg = rd_sim_segment_add(sim, &l);
 	struct tnode *a = add_node(sim, seg, 100 * RD_MSEC, 100 * RD_MSEC);
 	struct tnode *b = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	a->limit = 1;
 	rd_sim_crash_at(sim, 110 * RD_MSEC, b->id);
 	rd_sim_restart_at(sim, 120 * RD_MSEC, b->id);
 	rd_sim_run_until(sim, RD_SEC);
 	ck_assert_uint_eq(b->nrx, 0);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.to_down, 1);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_TO_DOWN], 1);
 	rd_sim_free(sim);
 	free(a);
 	free(b);
@@ -690,7 +694,7 @@ START_TEST(bad_arguments_are_refused)
 	uint8_t p[28];
 
 	ck_assert_int_eq(rd_sim_segment_add(sim, &bad), RD_ERR_INVAL);
-	ck_assert_int_eq(rd_sim_node_add(sim, &no_expiry, NULL), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_sim_node_add(sim, &no_expiry), RD_ERR_INVAL);
 	int seg = rd_sim_segment_add(sim, NULL);
 	ck_assert_int_eq(rd_sim_attach(sim, 0, seg), RD_ERR_INVAL);
 	struct tnode *a = add_node(sim, seg, 0, 0);
@@ -1000,19 +1004,51 @@ static void ignore_deliver(void *user, int seg, const uint8_t *pkt, size_t len, 
 START_TEST(a_timer_that_stays_due_is_counted_not_spun_on)
 {
 	struct rd_sim *sim = new_sim(23);
-	struct rd_sim_node_callbacks ops = {
-	    .deliver = ignore_deliver, .expiry = stuck_expiry, .handle_expiry = stuck_handle};
-	struct rd_sim_stats st;
 	int calls = 0;
+	struct rd_sim_node_callbacks ops = {.user = &calls,
+	                                    .deliver = ignore_deliver,
+	                                    .expiry = stuck_expiry,
+	                                    .handle_expiry = stuck_handle};
+	uint64_t st[RD_SIM_STAT_COUNT];
 
-	ck_assert_int_ge(rd_sim_node_add(sim, &ops, &calls), 0);
+	ck_assert_int_ge(rd_sim_node_add(sim, &ops), 0);
 	ck_assert_int_eq(rd_sim_run_until(sim, 9), 10); /* at 0, 1, ..., 9 ns */
 	ck_assert_int_eq(calls, 10);
-	rd_sim_stats(sim, -1, &st);
-	ck_assert_uint_eq(st.timers, 10);
-	ck_assert_uint_eq(st.timer_stuck, 10);
+	rd_sim_stats(sim, -1, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_TIMERS], 10);
+	ck_assert_uint_eq(st[RD_SIM_STAT_TIMER_STUCK], 10);
 	ck_assert_uint_eq(rd_sim_expiry(sim), 10);
 	rd_sim_free(sim);
+}
+END_TEST
+
+START_TEST(handle_expiry_runs_what_is_due_as_an_outer_loop_would)
+{
+	struct rd_sim *sim = new_sim(25);
+	int seg = rd_sim_segment_add(sim, NULL);
+	struct tnode *a = add_node(sim, seg, 100, 100);
+	struct tnode *b = add_node(sim, seg, 0, 0);
+	uint64_t st[RD_SIM_STAT_COUNT];
+
+	ck_assert_uint_eq(rd_sim_expiry(sim), 100);
+	ck_assert_int_eq(rd_sim_handle_expiry(sim, 99), 0); /* nothing due yet */
+	ck_assert_int_eq(a->timers, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(rd_sim_handle_expiry(sim, rd_sim_expiry(sim)), 0);
+	ck_assert_int_eq(a->timers, 3); /* at 100, 200, 300 (no delay: delivered at once) */
+	ck_assert_uint_eq(a->last_timer, 300);
+	ck_assert_uint_eq(b->nrx, 3);
+	ck_assert_int_eq(rd_sim_stats(sim, seg, st), 0);
+	ck_assert_uint_eq(st[RD_SIM_STAT_SENT], 3);
+	ck_assert_uint_eq(st[RD_SIM_STAT_DELIVERED], 3);
+	ck_assert_int_eq(rd_sim_stats(sim, seg + 1, st), RD_ERR_INVAL);
+	ck_assert_str_eq(rd_sim_stat_name(RD_SIM_STAT_SENT), "sent");
+	ck_assert_str_eq(rd_sim_stat_name(RD_SIM_STAT_NO_CARRIER), "no_carrier");
+	ck_assert_str_eq(rd_sim_stat_name(RD_SIM_STAT_COUNT), "?");
+	ck_assert_str_eq(rd_sim_stat_name(-1), "?");
+	rd_sim_free(sim);
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -1082,7 +1118,9 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing)
 			n[i]->sim = sim;
 			n[i]->seg = seg;
 			n[i]->next = RD_TIME_NEVER;
-			n[i]->id = rd_sim_node_add(sim, &t_ops, n[i]);
+			struct rd_sim_node_callbacks cb = t_ops;
+			cb.user = n[i];
+			n[i]->id = rd_sim_node_add(sim, &cb);
 			if (n[i]->id < 0 || rd_sim_attach(sim, n[i]->id, seg) != 0)
 				break;
 			make_pkt(p, n[i]->id, 0);
@@ -1159,6 +1197,7 @@ int main(void)
 	tcase_add_test(tc, pcap_ip_payload_refuses_other_ip_versions_and_short_headers);
 	tcase_add_test(tc, random_streams_are_separate_and_seeded);
 	tcase_add_test(tc, a_timer_that_stays_due_is_counted_not_spun_on);
+	tcase_add_test(tc, handle_expiry_runs_what_is_due_as_an_outer_loop_would);
 	tcase_add_test(tc, allocation_failures_are_reported_and_leak_nothing);
 	tcase_add_test(tc, pcap_writer_reports_io_errors);
 	tcase_add_test(tc, pcap_reader_reports_a_missing_file);
