@@ -457,6 +457,7 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 static void node_dump(const char *who, struct node *n)
 {
 	const uint64_t *v;
+	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
 
 	fprintf(stderr, "%s: states %u\n  engine:", who, rd_state_count(n->t));
 	v = rd_sync_engine_stats(n->e);
@@ -467,7 +468,8 @@ static void node_dump(const char *who, struct node *n)
 		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i),
 		        rd_sync_engine_pfsync_stats(n->e)->count[i]);
 	fprintf(stderr, "\n  io:");
-	v = rd_io_sync_stats(n->io);
+	rd_io_sync_stats(n->io, ios);
+	v = ios;
 	for (int i = 0; i < RD_IO_SYNC_STAT_COUNT; i++)
 		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), v[i]);
 	if (n->ch != NULL) {

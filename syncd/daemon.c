@@ -730,6 +730,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
+	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
+	rd_io_sync_stats(d->io, ios);
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 	int demotion = rd_sync_engine_demotion(d->eng);
 
@@ -745,8 +747,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name,
 		              true);
 		json_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name, true);
-		json_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_COUNT,
-		              rd_io_sync_stat_name, true);
+		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
+		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
 		json_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name, false);
 		dm_buf_printf(&b, "}\n");
@@ -762,8 +764,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name);
-		text_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_COUNT,
-		              rd_io_sync_stat_name);
+		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
 		text_counters(&b, "daemon", d->stats, SD_STAT_MAX, sd_stat_name);
 	}

@@ -380,9 +380,20 @@ size_t rd_io_sync_overhead(const struct rd_io_sync *io)
 	return (io->family == AF_INET6 ? 40 : 20) + (io->mode == RD_IO_SYNC_SECURE ? 8 : 0);
 }
 
-const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io)
+void rd_io_sync_stats(const struct rd_io_sync *io, uint64_t out[RD_IO_SYNC_STAT_COUNT])
 {
-	return io->stats;
+	memcpy(out, io->stats, sizeof(io->stats));
+}
+
+void rd_io_sync_config_default(struct rd_io_sync_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = RD_IO_SYNC_SECURE;
+	cfg->multicast = true;
+	cfg->port = RD_SYNC_UDP_PORT;
+	cfg->bufsize = RD_IO_SYNC_BUFSIZE;
+	cfg->batch = RD_IO_SYNC_BATCH;
+	cfg->max_dgram = RD_IO_SYNC_MAX_DGRAM;
 }
 
 void rd_io_sync_buffers(const struct rd_io_sync *io, size_t *rcvbuf, size_t *sndbuf)

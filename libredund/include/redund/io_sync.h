@@ -126,6 +126,15 @@ int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *
 struct rd_io_sync;
 
 /*
+ * rd_io_sync_config_default - secure mode, multicast to the default group,
+ * port RD_SYNC_UDP_PORT (8240), RD_IO_SYNC_BUFSIZE buffers, batches of
+ * RD_IO_SYNC_BATCH, datagrams up to RD_IO_SYNC_MAX_DGRAM, no TTL check, no
+ * multicast loop, no peers, any local address, libc memory. ifindex stays
+ * 0: set it (multicast needs it). Thread-safe.
+ */
+RD_EXPORT void rd_io_sync_config_default(struct rd_io_sync_config *cfg);
+
+/*
  * rd_io_sync_open - open the transport's socket: plain mode a raw IPv4
  * socket of protocol 240 (needs CAP_NET_RAW), secure mode a UDP socket
  * bound to cfg->port (and cfg->local). Joins the group when multicast is
@@ -181,8 +190,11 @@ size_t rd_io_sync_pending(const struct rd_io_sync *io);
  */
 size_t rd_io_sync_overhead(const struct rd_io_sync *io);
 
-/* rd_io_sync_stats - the counters, indexed by enum rd_io_sync_stat. */
-const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io);
+/*
+ * rd_io_sync_stats - copy the counters into out, indexed by enum
+ * rd_io_sync_stat. The caller owns out.
+ */
+RD_EXPORT void rd_io_sync_stats(const struct rd_io_sync *io, uint64_t out[RD_IO_SYNC_STAT_COUNT]);
 
 /*
  * rd_io_sync_buffers - the socket buffer sizes the kernel granted (as
