@@ -530,7 +530,7 @@ static size_t parse_nets(struct net *out, size_t max, char *list, const char *op
 	return k;
 }
 
-static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats *rs)
+static void print_totals(const struct fw *fw, const uint64_t *rs)
 {
 	uint64_t c[RD_STATE_STAT_COUNT];
 
@@ -542,7 +542,8 @@ static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats 
 	for (int i = 0; i < B_MAX; i++)
 		printf("blocked %s: %" PRIu64 "\n", block_names[i], fw->block[i]);
 	printf("pcap bad records: %" PRIu64 "\n",
-	       rs->short_header + rs->short_record + rs->oversize + rs->bad_length);
+	       rs[RD_PCAP_STAT_SHORT_HEADER] + rs[RD_PCAP_STAT_SHORT_RECORD] +
+	           rs[RD_PCAP_STAT_OVERSIZE] + rs[RD_PCAP_STAT_BAD_LENGTH]);
 	printf("states: %u\n", rd_state_count(fw->st));
 	printf("states half-open: %u\n", rd_state_count_halfopen(fw->st));
 	printf("state searches: %" PRIu64 "\n", c[RD_STATE_STAT_SEARCH]);
@@ -616,7 +617,7 @@ int main(int argc, char **argv)
 	struct rd_state_rule_config srule;
 	struct rd_pcap_reader *rd;
 	struct rd_pcap_packet pkt;
-	struct rd_pcap_reader_stats rs;
+	uint64_t rs[RD_PCAP_STAT_COUNT];
 	uint32_t limit_states = 100000, max_states = 0, limit_src_nodes = 10000;
 	rd_time_t now = 0;
 	int c, rc;
@@ -798,9 +799,9 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "pcap-firewall: %s: stopped at a bad record: %s\n", argv[optind],
 		        rd_strerror(rc));
-	rd_pcap_reader_stats(rd, &rs);
+	rd_pcap_reader_stats(rd, rs);
 	rd_pcap_reader_close(rd);
-	print_totals(&fw, &rs);
+	print_totals(&fw, rs);
 	rd_state_table_free(fw.st, now);
 	rd_src_table_free(fw.src);
 	free(fw.overload.slot);

@@ -851,7 +851,7 @@ START_TEST(pcap_reader_refuses_bad_input_with_a_reason)
 {
 	struct rd_pcap_reader *r;
 	struct rd_pcap_packet pkt;
-	struct rd_pcap_reader_stats st;
+	uint64_t st[RD_PCAP_STAT_COUNT];
 	uint8_t f[sizeof(be_usec_file)];
 
 	/* Not a pcap. */
@@ -864,14 +864,14 @@ START_TEST(pcap_reader_refuses_bad_input_with_a_reason)
 	                 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), 0);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.short_record, 1);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_SHORT_RECORD], 1);
 	rd_pcap_reader_close(r);
 	/* Record header cut short. */
 	ck_assert_int_eq(rd_pcap_reader_open_mem(be_usec_file, 24 + 8, NULL, &r), 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.short_header, 1);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_SHORT_HEADER], 1);
 	rd_pcap_reader_close(r);
 	/* Captured length above the snaplen (0xffff). */
 	memcpy(f, be_usec_file, sizeof(f));
@@ -879,18 +879,21 @@ START_TEST(pcap_reader_refuses_bad_input_with_a_reason)
 	f[24 + 12 + 1] = 0x01;
 	ck_assert_int_eq(rd_pcap_reader_open_mem(f, sizeof(f), NULL, &r), 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.oversize, 1);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_OVERSIZE], 1);
 	rd_pcap_reader_close(r);
 	/* Captured length above the original length. */
 	memcpy(f, be_usec_file, sizeof(f));
 	f[24 + 15] = 2;
 	ck_assert_int_eq(rd_pcap_reader_open_mem(f, sizeof(f), NULL, &r), 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.bad_length, 1);
-	ck_assert_uint_eq(st.records, 0);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_BAD_LENGTH], 1);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_RECORDS], 0);
 	rd_pcap_reader_close(r);
+	ck_assert_str_eq(rd_pcap_stat_name(RD_PCAP_STAT_RECORDS), "records");
+	ck_assert_str_eq(rd_pcap_stat_name(RD_PCAP_STAT_BAD_LENGTH), "bad_length");
+	ck_assert_str_eq(rd_pcap_stat_name(RD_PCAP_STAT_COUNT), "?");
 }
 END_TEST
 

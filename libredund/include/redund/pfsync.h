@@ -288,7 +288,14 @@ enum rd_pfsync_stat {
 	RD_PFSYNC_STAT_COUNT,
 };
 
-/* Counters, indexed by enum rd_pfsync_stat. Zero-initialise before use. */
+/*
+ * Counters, indexed by enum rd_pfsync_stat and named by
+ * rd_pfsync_stat_name: the statistics shape of every module (common.h).
+ * The codec has no object to hold them, so the caller owns the array
+ * (wrapped in a struct so that it is passed and copied whole) and hands it
+ * to rd_pfsync_decode, which only adds to it; reading it is reading the
+ * stats. Zero-initialise before use.
+ */
 struct rd_pfsync_stats {
 	uint64_t count[RD_PFSYNC_STAT_COUNT];
 };
