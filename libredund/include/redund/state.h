@@ -93,7 +93,7 @@ enum rd_state_tm {
 /*
  * rd_state_timeout_class - the timeout class pf gives a state after it has
  * tracked a packet, from the protocol and its two peers' states (enum
- * rd_state_tcp_state for TCP, enum rd_state_udp_state otherwise). The rule
+ * rd_tcps for TCP, enum rd_udps otherwise). The rule
  * is symmetric, so either peer may be passed first:
  *  TCP: both at or past FIN_WAIT_2 -> TCP_CLOSED; else both at or past
  *  CLOSING -> TCP_FIN_WAIT; else either before ESTABLISHED -> TCP_OPENING;
@@ -217,7 +217,7 @@ enum rd_state_rm {
 	RD_STATE_RM_KILLED = 2,   /* rd_state_kill or rd_state_remove */
 	RD_STATE_RM_REUSED = 3,   /* TCP SYN reused a closed connection's key */
 	RD_STATE_RM_SRCLIMIT = 4, /* cb.established refused the connection */
-	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free / rd_state_flush */
+	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free */
 };
 
 /*
