@@ -475,7 +475,7 @@ static void bench_expiry(const struct workload *w)
 	size_t calls = 0, removed = 0;
 	while (rd_state_count(t) > 0) {
 		double a = now_s(), ac = cpu_s();
-		removed += rd_state_expire(t, later, 1024);
+		removed += rd_state_purge(t, later, 1024);
 		double dc = cpu_s() - ac, d = now_s() - a;
 		if (d > worst)
 			worst = d;

@@ -343,8 +343,8 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 	sc.creatorid = creatorid;
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_START] = 0;
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
-	sc.hooks.user = n;
-	sc.hooks.event = node_event;
+	sc.cb.user = n;
+	sc.cb.event = node_event;
 	if ((rc = rd_state_table_new(&sc, &n->t)) != 0)
 		return rc;
 	ic.mode = secure ? RD_IO_SYNC_SECURE : RD_IO_SYNC_PLAIN;
@@ -457,18 +457,20 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 static void node_dump(const char *who, struct node *n)
 {
 	const uint64_t *v;
+	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
 
 	fprintf(stderr, "%s: states %u\n  engine:", who, rd_state_count(n->t));
 	v = rd_sync_engine_stats(n->e);
 	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
 		fprintf(stderr, " %s %" PRIu64, rd_sync_eng_stat_name(i), v[i]);
 	fprintf(stderr, "\n  pfsync:");
-	for (int i = 0; i < RD_PFSYNC_STAT_MAX; i++)
+	for (int i = 0; i < RD_PFSYNC_STAT_COUNT; i++)
 		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i),
 		        rd_sync_engine_pfsync_stats(n->e)->count[i]);
 	fprintf(stderr, "\n  io:");
-	v = rd_io_sync_stats(n->io);
-	for (int i = 0; i < RD_IO_SYNC_STAT_MAX; i++)
+	rd_io_sync_stats(n->io, ios);
+	v = ios;
+	for (int i = 0; i < RD_IO_SYNC_STAT_COUNT; i++)
 		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), v[i]);
 	if (n->ch != NULL) {
 		fprintf(stderr, "\n  channel:");

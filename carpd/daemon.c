@@ -332,7 +332,7 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	ifc->w6.obj = ifc;
 	strcpy(ifc->name, name);
 	ifc->ifindex = ifindex;
-	memset(&c, 0, sizeof(c));
+	rd_carp_if_config_default(&c);
 	c.log.fn = dm_log_hook;
 	/* carpd logs state changes itself; the engine's own notes only with -D. */
 	c.log.level = dm_log_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_WARNING;
@@ -488,7 +488,7 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 		ifc->ignoreifstate = true;
 	if ((rc = iface_open_io(ifc)) < 0)
 		goto fail;
-	memset(&c, 0, sizeof(c));
+	rd_carp_vhost_config_default(&c);
 	c.vhid = v->conf.vhid;
 	c.advbase = v->conf.advbase;
 	c.advskew = v->conf.advskew;
@@ -916,8 +916,9 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	if (rc < 0)
 		return rc;
 	{
-		struct rd_carp_node_config nc = {0};
+		struct rd_carp_node_config nc;
 
+		rd_carp_node_config_default(&nc);
 		nc.log.fn = dm_log_hook;
 		nc.log.level = dm_log_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_WARNING;
 		rc = rd_carp_node_new(&nc, &d->node);

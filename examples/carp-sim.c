@@ -397,11 +397,11 @@ static void print_failovers(const struct run *r)
 
 static void print_summary(const struct cc_cluster *c, rd_time_t end)
 {
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 	int who = -1;
 	int masters = cc_masters(c, &who);
 
-	rd_sim_stats(c->sim, -1, &st);
+	rd_sim_stats(c->sim, -1, st);
 	printf("at %.3f s: ", (double)end / 1e9);
 	for (int i = 0; i < c->cfg.nodes; i++) {
 		const struct cc_node *n = &c->node[i];
@@ -432,11 +432,12 @@ static void print_summary(const struct cc_cluster *c, rd_time_t end)
 		holders(c, c->nlog, h, sizeof(h));
 		printf("\nholders: %s", h);
 	}
-	printf("\npackets: %llu sent, %llu delivered, %llu lost, %llu to crashed nodes, "
-	       "%llu to nodes without carrier\n",
-	       (unsigned long long)st.sent, (unsigned long long)st.delivered,
-	       (unsigned long long)st.lost, (unsigned long long)st.to_down,
-	       (unsigned long long)st.no_carrier);
+	printf(
+	    "\npackets: %llu sent, %llu delivered, %llu lost, %llu to crashed nodes, "
+	    "%llu to nodes without carrier\n",
+	    (unsigned long long)st[RD_SIM_STAT_SENT], (unsigned long long)st[RD_SIM_STAT_DELIVERED],
+	    (unsigned long long)st[RD_SIM_STAT_LOST], (unsigned long long)st[RD_SIM_STAT_TO_DOWN],
+	    (unsigned long long)st[RD_SIM_STAT_NO_CARRIER]);
 }
 
 int main(int argc, char **argv)

@@ -211,7 +211,7 @@ static void node_carrier(void *user, int seg, bool up, rd_time_t now)
 		rd_carp_if_link(n->v[s].ifp, up, now);
 }
 
-static const struct rd_sim_node_ops node_ops = {
+static const struct rd_sim_node_callbacks node_ops = {
     .deliver = node_deliver,
     .expiry = node_expiry,
     .handle_expiry = node_handle_expiry,
@@ -256,7 +256,9 @@ static void on_trace(void *user, const struct rd_sim_event_info *ev)
 
 struct cc_cluster *cc_new(const struct cc_config *cfg)
 {
-	struct rd_sim_config sc = {.seed = cfg->seed};
+	struct rd_sim_config sc;
+	rd_sim_config_default(&sc);
+	sc.seed = cfg->seed;
 	struct cc_cluster *c;
 	int nseg = cfg->segments != 0 ? cfg->segments : 1;
 
@@ -269,7 +271,7 @@ struct cc_cluster *cc_new(const struct cc_config *cfg)
 	c->cfg = *cfg;
 	c->nseg = nseg;
 	if (rd_carp_key_from_pass(cfg->pass != NULL ? cfg->pass : "", c->key) != 0 ||
-	    rd_sim_create(&sc, &c->sim) != 0) {
+	    rd_sim_new(&sc, &c->sim) != 0) {
 		free(c);
 		return NULL;
 	}
@@ -294,7 +296,9 @@ struct cc_cluster *cc_new(const struct cc_config *cfg)
 		/* The engines start before the simulator first asks their expiry. */
 		if (engine_start(n, 0) != 0)
 			goto fail;
-		if (rd_sim_node_add(c->sim, &node_ops, n) != i)
+		struct rd_sim_node_callbacks cb = node_ops;
+		cb.user = n;
+		if (rd_sim_node_add(c->sim, &cb) != i)
 			goto fail;
 		for (int s = 0; s < nseg; s++)
 			if (rd_sim_attach(c->sim, i, c->seg[s]) != 0)
@@ -313,7 +317,7 @@ void cc_free(struct cc_cluster *c)
 	for (int i = 0; i < c->cfg.nodes; i++)
 		if (c->node[i].c != NULL)
 			engine_stop(&c->node[i]);
-	rd_sim_destroy(c->sim);
+	rd_sim_free(c->sim);
 	free(c->log);
 	free(c);
 }

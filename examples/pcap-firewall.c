@@ -280,15 +280,27 @@ static void block(struct fw *fw, uint64_t n, const struct rd_state_pkt *p, enum 
 	say(fw, n, p, "blocked", why ? why : block_names[b]);
 }
 
+/* One counter of the tracker (rd_src_stats copies them all). */
+static uint64_t src_stat(const struct rd_src_table *s, int which)
+{
+	uint64_t v[RD_SRC_STAT_COUNT];
+
+	rd_src_stats(s, v);
+	return v[which];
+}
+
 /* The name of the source-tracking limit that moved between two snapshots. */
 static const char *src_limit_name(const uint64_t *before, const struct rd_src_table *s)
 {
-	static const unsigned which[] = {RD_SRC_C_MAX_SRC_STATES, RD_SRC_C_MAX_SRC_NODES,
-	                                 RD_SRC_C_SRC_NODES, RD_SRC_C_MEMORY};
+	static const unsigned which[] = {RD_SRC_STAT_MAX_SRC_STATES, RD_SRC_STAT_MAX_SRC_NODES,
+	                                 RD_SRC_STAT_SRC_NODES, RD_SRC_STAT_MEMORY};
 
+	uint64_t now[RD_SRC_STAT_COUNT];
+
+	rd_src_stats(s, now);
 	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
-		if (rd_src_counter(s, which[i]) != before[which[i]])
-			return rd_src_counter_name(which[i]);
+		if (now[which[i]] != before[which[i]])
+			return rd_src_stat_name(which[i]);
 	return "src-limit";
 }
 
@@ -301,7 +313,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	size_t ip_len;
 	int reason, v;
 
-	uint64_t conn0 = rd_src_counter(fw->src, RD_SRC_C_MAX_SRC_CONN);
+	uint64_t conn0 = src_stat(fw->src, RD_SRC_STAT_MAX_SRC_CONN);
 
 	fw->packets++;
 	if (rd_pcap_ip_payload(linktype, data, len, &ip, &ip_len) != 0) {
@@ -337,7 +349,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		const char *why = rd_state_reason_name(res.reason);
 		/* A handshake refused by the tracker: say which limit. */
 		if (res.reason == RD_STATE_RES_SRCLIMIT)
-			why = rd_src_counter(fw->src, RD_SRC_C_MAX_SRC_CONN) != conn0
+			why = src_stat(fw->src, RD_SRC_STAT_MAX_SRC_CONN) != conn0
 			          ? "src-limit: max-src-conn"
 			          : "src-limit: max-src-conn-rate";
 		block(fw, n, &p, B_STATE, why);
@@ -358,9 +370,8 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		block(fw, n, &p, B_NO_RULE, why);
 		return;
 	}
-	uint64_t before[RD_SRC_C_MAX];
-	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
-		before[i] = rd_src_counter(fw->src, i);
+	uint64_t before[RD_SRC_STAT_COUNT];
+	rd_src_stats(fw->src, before);
 	fw->pending = 0;
 	int rc = rd_src_acquire(fw->src, fw->rule, &p.src, now, &fw->pending);
 	if (rc != RD_OK) {
@@ -389,16 +400,16 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	struct rd_state_opts o;
 	memset(&o, 0, sizeof(o));
 	o.rule = RULE_ID;
-	struct rd_state_counters c0, c1;
-	rd_state_get_counters(fw->st, &c0);
+	uint64_t c0[RD_STATE_STAT_COUNT], c1[RD_STATE_STAT_COUNT];
+	rd_state_stats(fw->st, c0);
 	rc = rd_state_create(fw->st, &p, &o, now, NULL);
 	if (rc != RD_OK) {
 		const char *name = rd_strerror(rc);
 		rd_src_release(fw->src, fw->pending, now);
 		fw->pending = 0;
-		rd_state_get_counters(fw->st, &c1);
-		for (int i = 0; i < RD_STATE_RES_MAX; i++)
-			if (c1.reason[i] != c0.reason[i])
+		rd_state_stats(fw->st, c1);
+		for (int i = 0; i < RD_STATE_RES_COUNT; i++)
+			if (c1[RD_STATE_STAT_RES(i)] != c0[RD_STATE_STAT_RES(i)])
 				name = rd_state_reason_name(i);
 		block(fw, n, &p, B_CREATE, name);
 		return;
@@ -519,11 +530,11 @@ static size_t parse_nets(struct net *out, size_t max, char *list, const char *op
 	return k;
 }
 
-static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats *rs)
+static void print_totals(const struct fw *fw, const uint64_t *rs)
 {
-	struct rd_state_counters c;
+	uint64_t c[RD_STATE_STAT_COUNT];
 
-	rd_state_get_counters(fw->st, &c);
+	rd_state_stats(fw->st, c);
 	printf("packets: %" PRIu64 "\n", fw->packets);
 	printf("passed: %" PRIu64 "\n", fw->passed);
 	printf("state-created: %" PRIu64 "\n", fw->created);
@@ -531,20 +542,23 @@ static void print_totals(const struct fw *fw, const struct rd_pcap_reader_stats 
 	for (int i = 0; i < B_MAX; i++)
 		printf("blocked %s: %" PRIu64 "\n", block_names[i], fw->block[i]);
 	printf("pcap bad records: %" PRIu64 "\n",
-	       rs->short_header + rs->short_record + rs->oversize + rs->bad_length);
-	printf("states: %u\n", c.states);
-	printf("states half-open: %u\n", c.states_halfopen);
-	printf("state searches: %" PRIu64 "\n", c.searches);
-	printf("state inserts: %" PRIu64 "\n", c.inserts);
-	printf("state removals: %" PRIu64 "\n", c.removals);
-	for (int i = 0; i < RD_STATE_RES_MAX; i++) {
+	       rs[RD_PCAP_STAT_SHORT_HEADER] + rs[RD_PCAP_STAT_SHORT_RECORD] +
+	           rs[RD_PCAP_STAT_OVERSIZE] + rs[RD_PCAP_STAT_BAD_LENGTH]);
+	printf("states: %u\n", rd_state_count(fw->st));
+	printf("states half-open: %u\n", rd_state_count_halfopen(fw->st));
+	printf("state searches: %" PRIu64 "\n", c[RD_STATE_STAT_SEARCH]);
+	printf("state inserts: %" PRIu64 "\n", c[RD_STATE_STAT_INSERT]);
+	printf("state removals: %" PRIu64 "\n", c[RD_STATE_STAT_REMOVAL]);
+	for (int i = 0; i < RD_STATE_RES_COUNT; i++) {
 		const char *name = rd_state_reason_name(i);
 		if (name != NULL && strcmp(name, "?") != 0)
-			printf("reason %s: %" PRIu64 "\n", name, c.reason[i]);
+			printf("reason %s: %" PRIu64 "\n", name, c[RD_STATE_STAT_RES(i)]);
 	}
 	printf("src-nodes: %u\n", rd_src_count(fw->src));
-	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
-		printf("src %s: %" PRIu64 "\n", rd_src_counter_name(i), rd_src_counter(fw->src, i));
+	uint64_t src_stats[RD_SRC_STAT_COUNT];
+	rd_src_stats(fw->src, src_stats);
+	for (int i = 0; i < RD_SRC_STAT_COUNT; i++)
+		printf("src %s: %" PRIu64 "\n", rd_src_stat_name(i), src_stats[i]);
 	printf("overload table: %zu\n", fw->overload.n);
 	for (size_t i = 0; i < fw->nroute; i++) {
 		char buf[RD_ADDR_STRLEN];
@@ -600,10 +614,10 @@ int main(int argc, char **argv)
 	struct rd_src_config tcfg;
 	struct rd_src_rule_config rcfg;
 	struct rd_src_pool_config pool = {.type = RD_SRC_POOL_ROUNDROBIN};
-	struct rd_state_rule srule;
+	struct rd_state_rule_config srule;
 	struct rd_pcap_reader *rd;
 	struct rd_pcap_packet pkt;
-	struct rd_pcap_reader_stats rs;
+	uint64_t rs[RD_PCAP_STAT_COUNT];
 	uint32_t limit_states = 100000, max_states = 0, limit_src_nodes = 10000;
 	rd_time_t now = 0;
 	int c, rc;
@@ -728,9 +742,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pcap-firewall: --overload without --max-src-conn(-rate) never "
 		                "triggers\n");
 	rd_src_config_default(&tcfg);
-	tcfg.hooks.user = &fw;
-	tcfg.hooks.overload = hook_overload;
-	tcfg.hooks.kill_states = hook_kill_states;
+	tcfg.cb.user = &fw;
+	tcfg.cb.overload = hook_overload;
+	tcfg.cb.kill_states = hook_kill_states;
 	tcfg.max_nodes = limit_src_nodes;
 	if ((rc = rd_src_table_new(&tcfg, &fw.src)) != 0 ||
 	    (rc = rd_src_rule_add(fw.src, &rcfg, &fw.rule)) != 0) {
@@ -754,10 +768,10 @@ int main(int argc, char **argv)
 
 	rd_state_config_default(&scfg);
 	scfg.limit = limit_states;
-	scfg.hooks.user = &fw;
-	scfg.hooks.attach = hook_attach;
-	scfg.hooks.detach = hook_detach;
-	scfg.hooks.established = hook_established;
+	scfg.cb.user = &fw;
+	scfg.cb.attach = hook_attach;
+	scfg.cb.detach = hook_detach;
+	scfg.cb.established = hook_established;
 	if ((rc = rd_state_table_new(&scfg, &fw.st)) != 0) {
 		fprintf(stderr, "pcap-firewall: state table: %s\n", rd_strerror(rc));
 		return 1;
@@ -779,15 +793,15 @@ int main(int argc, char **argv)
 			now = pkt.ts; /* the capture is the clock; never backwards */
 		packet(&fw, ++n, pkt.linktype, pkt.data, pkt.len, now);
 		/* Bounded expiry work per packet keeps both tables trimmed. */
-		rd_state_expire(fw.st, now, 16);
-		rd_src_expire(fw.src, now, 16);
+		rd_state_purge(fw.st, now, 16);
+		rd_src_handle_expiry(fw.src, now, 16);
 	}
 	if (rc < 0)
 		fprintf(stderr, "pcap-firewall: %s: stopped at a bad record: %s\n", argv[optind],
 		        rd_strerror(rc));
-	rd_pcap_reader_stats(rd, &rs);
+	rd_pcap_reader_stats(rd, rs);
 	rd_pcap_reader_close(rd);
-	print_totals(&fw, &rs);
+	print_totals(&fw, rs);
 	rd_state_table_free(fw.st, now);
 	rd_src_table_free(fw.src);
 	free(fw.overload.slot);

@@ -312,7 +312,7 @@ int sd_state_to_ct(const struct rd_state_info *info, const uint32_t *deftimeouts
 	nfct_set_attr_u32(ct, ATTR_STATUS, status);
 	timeout = info->expire_in;
 	if (timeout == 0)
-		timeout = deftimeouts != NULL && info->timeout < RD_STATE_TM_MAX
+		timeout = deftimeouts != NULL && info->timeout < RD_STATE_TM_COUNT
 		              ? deftimeouts[info->timeout]
 		              : 60;
 	nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout ? timeout : 1);

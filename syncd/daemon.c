@@ -95,7 +95,7 @@ struct sd_daemon {
 	/* Keys whose be-liberal write waits for the dump's end (make_liberal). */
 	struct rd_state_key *liberal_q;
 	size_t liberal_n, liberal_cap;
-	uint32_t deftimeouts[RD_STATE_TM_MAX];
+	uint32_t deftimeouts[RD_STATE_TM_COUNT];
 	uint64_t stats[SD_STAT_MAX]; /* syncd's own; the mirror's are read at status time */
 	/* The hold on carpd (hold.h), with carpd-control only; one request at a time. */
 	bool hold_on;
@@ -707,6 +707,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
+	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
+	rd_io_sync_stats(d->io, ios);
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 	int demotion = rd_sync_engine_demotion(d->eng);
 
@@ -731,11 +733,11 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		json_hold(d, &b);
 		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name, true);
-		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name,
+		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name,
 		              true);
 		json_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name, true);
-		json_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
-		              rd_io_sync_stat_name, true);
+		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
+		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
 		json_mirror(&b, &ms);
 		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, false);
@@ -749,11 +751,10 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_hold(d, &b);
 		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
 		              rd_sync_eng_stat_name);
-		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_MAX, rd_pfsync_stat_name);
+		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name);
-		text_counters(&b, "transport", rd_io_sync_stats(d->io), RD_IO_SYNC_STAT_MAX,
-		              rd_io_sync_stat_name);
+		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
 		text_mirror(&b, &ms);
 		text_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name);
@@ -1029,7 +1030,7 @@ static int open_mirror(struct sd_daemon *d)
 		return -EINVAL;
 	}
 	/* A peer's state without time left is written with the class's timeout. */
-	for (int i = 0; i < RD_STATE_TM_MAX; i++)
+	for (int i = 0; i < RD_STATE_TM_COUNT; i++)
 		d->deftimeouts[i] = rd_state_get_timeout(d->t, (unsigned)i);
 	return 0;
 }
@@ -1074,8 +1075,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	sc.creatorid = d->cfg.creatorid;
 	/* OpenBSD's stateid start: seconds in the upper half, unique across restarts. */
 	sc.id_base = (uint64_t)time(NULL) << 32;
-	sc.hooks.user = d;
-	sc.hooks.event = table_event;
+	sc.cb.user = d;
+	sc.cb.event = table_event;
 	sc.log.fn = dm_log_hook;
 	sc.log.level = LOG_INFO;
 	rc = rd_state_table_new(&sc, &d->t);

@@ -261,8 +261,8 @@ int mt_node_init(struct mt_node *n, uint32_t creatorid, const rd_time_t *now,
 	sc.random.user = &n->rng;
 	sc.huge_pages = false;
 	sc.limit = 1000;
-	sc.hooks.user = n;
-	sc.hooks.event = on_event;
+	sc.cb.user = n;
+	sc.cb.event = on_event;
 	if ((rc = rd_state_table_new(&sc, &n->t)) != 0)
 		return rc;
 	memset(&ec, 0, sizeof(ec));

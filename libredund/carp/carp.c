@@ -13,6 +13,21 @@
 /* ------------------------------------------------------------------ */
 /* The if and its vhosts                                               */
 
+void rd_carp_if_config_default(struct rd_carp_if_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->balancing = RD_CARP_BAL_NONE;
+}
+
+void rd_carp_vhost_config_default(struct rd_carp_vhost_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->advbase = 1;
+	cfg->deadratio = 3;
+	cfg->src4.af = RD_AF_UNSPEC;
+	cfg->src6.af = RD_AF_UNSPEC;
+}
+
 int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out)
 {
 	struct rd_carp_if *ifp;

@@ -112,6 +112,11 @@ static void node_destroy(struct rd_carp_node *n)
 	rd_free(n->mem, n);
 }
 
+void rd_carp_node_config_default(struct rd_carp_node_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
 int rd_carp_node_new(const struct rd_carp_node_config *cfg, struct rd_carp_node **out)
 {
 	struct rd_carp_node *n;

@@ -100,6 +100,16 @@ fail:
 	return rc;
 }
 
+void rd_io_carp_config_default(struct rd_io_carp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->inet = true;
+	cfg->inet6 = true;
+	cfg->multicast = true;
+	cfg->src4.af = RD_AF_UNSPEC;
+	cfg->src6.af = RD_AF_UNSPEC;
+}
+
 int rd_io_carp_open(const struct rd_io_carp_config *cfg, struct rd_io_carp **out)
 {
 	struct rd_io_carp *io;

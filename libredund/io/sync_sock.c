@@ -50,13 +50,13 @@ struct rd_io_sync {
 	size_t txhead, txcount, txdone;
 	struct mmsghdr *txm;
 	struct iovec *txiov;
-	uint64_t stats[RD_IO_SYNC_STAT_MAX];
+	uint64_t stats[RD_IO_SYNC_STAT_COUNT];
 	size_t rcvbuf, sndbuf;
 };
 
 #define CTL_SPACE 128 /* pktinfo + ttl/hoplimit control messages */
 
-static const char *const stat_names[RD_IO_SYNC_STAT_MAX] = {
+static const char *const stat_names[RD_IO_SYNC_STAT_COUNT] = {
     [RD_IO_SYNC_STAT_IPACKETS] = "ipackets", [RD_IO_SYNC_STAT_OPACKETS] = "opackets",
     [RD_IO_SYNC_STAT_BADTTL] = "badttl",     [RD_IO_SYNC_STAT_BADIF] = "badif",
     [RD_IO_SYNC_STAT_HDROPS] = "hdrops",     [RD_IO_SYNC_STAT_TRUNC] = "trunc",
@@ -66,7 +66,7 @@ static const char *const stat_names[RD_IO_SYNC_STAT_MAX] = {
 
 const char *rd_io_sync_stat_name(int stat)
 {
-	if (stat < 0 || stat >= RD_IO_SYNC_STAT_MAX)
+	if (stat < 0 || stat >= RD_IO_SYNC_STAT_COUNT)
 		return "unknown";
 	return stat_names[stat];
 }
@@ -380,9 +380,20 @@ size_t rd_io_sync_overhead(const struct rd_io_sync *io)
 	return (io->family == AF_INET6 ? 40 : 20) + (io->mode == RD_IO_SYNC_SECURE ? 8 : 0);
 }
 
-const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io)
+void rd_io_sync_stats(const struct rd_io_sync *io, uint64_t out[RD_IO_SYNC_STAT_COUNT])
 {
-	return io->stats;
+	memcpy(out, io->stats, sizeof(io->stats));
+}
+
+void rd_io_sync_config_default(struct rd_io_sync_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = RD_IO_SYNC_SECURE;
+	cfg->multicast = true;
+	cfg->port = RD_SYNC_UDP_PORT;
+	cfg->bufsize = RD_IO_SYNC_BUFSIZE;
+	cfg->batch = RD_IO_SYNC_BATCH;
+	cfg->max_dgram = RD_IO_SYNC_MAX_DGRAM;
 }
 
 void rd_io_sync_buffers(const struct rd_io_sync *io, size_t *rcvbuf, size_t *sndbuf)

@@ -184,7 +184,7 @@ struct rd_pcap_reader {
 	int linktype;
 	uint8_t *buf;
 	size_t buf_cap;
-	struct rd_pcap_reader_stats st;
+	uint64_t st[RD_PCAP_STAT_COUNT];
 };
 
 /* Read up to n bytes; returns the count read (short only at end or error). */
@@ -317,15 +317,15 @@ int rd_pcap_next(struct rd_pcap_reader *r, struct rd_pcap_packet *pkt)
 		return 0;
 	}
 	if (got != sizeof(rh))
-		return refuse(r, &r->st.short_header);
+		return refuse(r, &r->st[RD_PCAP_STAT_SHORT_HEADER]);
 	uint32_t sec = get32(r, rh), frac = get32(r, rh + 4);
 	uint32_t incl = get32(r, rh + 8), orig = get32(r, rh + 12);
 	/* A snaplen of 0 in the header is seen in the wild: treat as "no limit"
 	 * beyond our own. */
 	if (incl > RD_PCAP_SNAPLEN || (r->snaplen != 0 && incl > r->snaplen))
-		return refuse(r, &r->st.oversize);
+		return refuse(r, &r->st[RD_PCAP_STAT_OVERSIZE]);
 	if (incl > orig)
-		return refuse(r, &r->st.bad_length);
+		return refuse(r, &r->st[RD_PCAP_STAT_BAD_LENGTH]);
 	if (incl > r->buf_cap) {
 		uint8_t *nb = rd_realloc(r->mem, r->buf, incl);
 		if (nb == NULL)
@@ -334,19 +334,28 @@ int rd_pcap_next(struct rd_pcap_reader *r, struct rd_pcap_packet *pkt)
 		r->buf_cap = incl;
 	}
 	if (rd_read(r, r->buf, incl) != incl)
-		return r->error ? RD_ERR_STATE : refuse(r, &r->st.short_record);
+		return r->error ? RD_ERR_STATE : refuse(r, &r->st[RD_PCAP_STAT_SHORT_RECORD]);
 	pkt->data = r->buf;
 	pkt->len = incl;
 	pkt->orig_len = orig;
 	pkt->ts = (rd_time_t)sec * RD_SEC + (r->nsec ? frac : (rd_time_t)frac * RD_USEC);
 	pkt->linktype = r->linktype;
-	r->st.records++;
+	r->st[RD_PCAP_STAT_RECORDS]++;
 	return 1;
 }
 
-void rd_pcap_reader_stats(const struct rd_pcap_reader *r, struct rd_pcap_reader_stats *out)
+void rd_pcap_reader_stats(const struct rd_pcap_reader *r, uint64_t out[RD_PCAP_STAT_COUNT])
 {
-	*out = r->st;
+	memcpy(out, r->st, sizeof(r->st));
+}
+
+const char *rd_pcap_stat_name(int stat)
+{
+	static const char *const names[RD_PCAP_STAT_COUNT] = {
+	    "records", "short_header", "short_record", "oversize", "bad_length",
+	};
+
+	return stat >= 0 && stat < RD_PCAP_STAT_COUNT ? names[stat] : "?";
 }
 
 void rd_pcap_reader_close(struct rd_pcap_reader *r)

@@ -90,7 +90,7 @@ struct segment {
 	struct member *m;
 	size_t n, cap;
 	struct rd_pcap_writer *pcap;
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 };
 
 struct qitem {
@@ -100,7 +100,7 @@ struct qitem {
 };
 
 struct node {
-	struct rd_sim_node_ops ops;
+	struct rd_sim_node_callbacks ops;
 	void *user;
 	enum rd_sim_node_state state;
 	uint32_t incarnation; /* bumped by a crash: in-flight packets are dropped */
@@ -167,7 +167,7 @@ struct rd_sim {
 	bool nomem;
 	void (*trace)(void *, const struct rd_sim_event_info *);
 	void *trace_user;
-	struct rd_sim_stats st; /* timers, timer_stuck, pcap_errors */
+	uint64_t st[RD_SIM_STAT_COUNT]; /* timers, timer_stuck, pcap_errors */
 };
 
 static void trace(struct rd_sim *sim, enum rd_sim_event_kind kind, int node, int peer, int seg,
@@ -297,7 +297,13 @@ static bool seg_ok(const struct rd_sim *sim, int seg)
 	return sim != NULL && seg >= 0 && (size_t)seg < sim->nseg;
 }
 
-int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out)
+void rd_sim_config_default(struct rd_sim_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->freeze_queue_max = 64;
+}
+
+int rd_sim_new(const struct rd_sim_config *cfg, struct rd_sim **out)
 {
 	if (cfg == NULL || out == NULL)
 		return RD_ERR_INVAL;
@@ -313,7 +319,7 @@ int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out)
 	return 0;
 }
 
-void rd_sim_destroy(struct rd_sim *sim)
+void rd_sim_free(struct rd_sim *sim)
 {
 	if (sim == NULL)
 		return;
@@ -372,7 +378,7 @@ static void node_rearm(struct rd_sim *sim, int id, bool after_timer)
 		 * at one instant forever; step it forward and count it. */
 		if (after_timer && e <= sim->now) {
 			e = sim->now + 1;
-			sim->st.timer_stuck++;
+			sim->st[RD_SIM_STAT_TIMER_STUCK]++;
 		}
 	}
 	if (e == n->timer_at)
@@ -387,7 +393,7 @@ static void node_rearm(struct rd_sim *sim, int id, bool after_timer)
 		n->timer_at = RD_TIME_NEVER;
 }
 
-int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void *user)
+int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_callbacks *ops)
 {
 	if (ops == NULL || ops->deliver == NULL || ops->expiry == NULL ||
 	    ops->handle_expiry == NULL)
@@ -398,7 +404,7 @@ int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void 
 	struct node *n = &sim->node[id];
 	memset(n, 0, sizeof(*n));
 	n->ops = *ops;
-	n->user = user;
+	n->user = ops->user;
 	n->state = RD_SIM_NODE_UP;
 	n->timer_at = RD_TIME_NEVER;
 	n->mac[0] = 0x02;
@@ -471,7 +477,7 @@ static int push_delivery(struct rd_sim *sim, struct segment *s, struct pkt *p, i
 		at += rng_upto(&sim->net, l->jitter);
 	if (rng_chance(&sim->net, l->reorder_ppm)) {
 		at += l->reorder_delay;
-		s->st.reordered++;
+		s->st[RD_SIM_STAT_REORDERED]++;
 	}
 	struct event ev = {
 	    .time = at, .type = EV_DELIVER, .node = to, .segment = (int)(s - sim->seg)};
@@ -502,7 +508,7 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
 	p->refs = 1; /* ours, dropped at the end */
 	p->len = (uint32_t)len;
 	memcpy(p->data, data, len);
-	s->st.sent++;
+	s->st[RD_SIM_STAT_SENT]++;
 	trace(sim, RD_SIM_EV_SEND, node, -1, segment, p);
 	if (s->pcap != NULL) {
 		int rc;
@@ -513,7 +519,7 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
 		else
 			rc = rd_pcap_write(s->pcap, sim->now, p->data, len);
 		if (rc != 0)
-			sim->st.pcap_errors++;
+			sim->st[RD_SIM_STAT_PCAP_ERRORS]++;
 	}
 
 	int rc = 0;
@@ -525,18 +531,18 @@ int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const uint8_t src
 		if (to == node)
 			continue;
 		if (s->m[i].group != group) {
-			s->st.partitioned++;
+			s->st[RD_SIM_STAT_PARTITIONED]++;
 			trace(sim, RD_SIM_EV_DROP_PARTITION, to, node, segment, p);
 			continue;
 		}
 		if (rng_chance(&sim->net, s->link.loss_ppm)) {
-			s->st.lost++;
+			s->st[RD_SIM_STAT_LOST]++;
 			trace(sim, RD_SIM_EV_DROP_LOSS, to, node, segment, p);
 			continue;
 		}
 		rc = push_delivery(sim, s, p, node, to, 0);
 		if (rc == 0 && rng_chance(&sim->net, s->link.dup_ppm)) {
-			s->st.duplicated++;
+			s->st[RD_SIM_STAT_DUPLICATED]++;
 			trace(sim, RD_SIM_EV_DUPLICATE, to, node, segment, p);
 			rc = push_delivery(sim, s, p, node, to, 0);
 		}
@@ -648,7 +654,7 @@ int rd_sim_call_at(struct rd_sim *sim, rd_time_t at, void (*fn)(void *user, rd_t
 static void deliver_now(struct rd_sim *sim, int to, int seg, int sender, struct pkt *p)
 {
 	struct node *n = &sim->node[to];
-	sim->seg[seg].st.delivered++;
+	sim->seg[seg].st[RD_SIM_STAT_DELIVERED]++;
 	trace(sim, RD_SIM_EV_DELIVER, to, sender, seg, p);
 	sim->in_callback++;
 	n->ops.deliver(n->user, seg, p->data, p->len, sim->now);
@@ -662,18 +668,18 @@ static void on_deliver(struct rd_sim *sim, struct event *ev)
 	struct pkt *p = ev->u.d.p;
 
 	if (n->state == RD_SIM_NODE_CRASHED || n->incarnation != ev->u.d.incarnation) {
-		s->st.to_down++;
+		s->st[RD_SIM_STAT_TO_DOWN]++;
 		trace(sim, RD_SIM_EV_DROP_DOWN, ev->node, ev->u.d.sender, ev->segment, p);
 		return;
 	}
 	if (!find_member(s, ev->node)->carrier) {
-		s->st.no_carrier++;
+		s->st[RD_SIM_STAT_NO_CARRIER]++;
 		trace(sim, RD_SIM_EV_DROP_CARRIER, ev->node, ev->u.d.sender, ev->segment, p);
 		return;
 	}
 	if (n->state == RD_SIM_NODE_FROZEN) {
 		if (n->qn >= sim->freeze_max) {
-			s->st.freeze_overflow++;
+			s->st[RD_SIM_STAT_FREEZE_OVERFLOW]++;
 			trace(sim, RD_SIM_EV_DROP_OVERFLOW, ev->node, ev->u.d.sender, ev->segment,
 			      p);
 			return;
@@ -688,7 +694,7 @@ static void on_deliver(struct rd_sim *sim, struct event *ev)
 		p->refs++;
 		n->q[n->qn++] =
 		    (struct qitem){.p = p, .segment = ev->segment, .sender = ev->u.d.sender};
-		s->st.freeze_queued++;
+		s->st[RD_SIM_STAT_FREEZE_QUEUED]++;
 		trace(sim, RD_SIM_EV_QUEUED, ev->node, ev->u.d.sender, ev->segment, p);
 		return;
 	}
@@ -699,7 +705,7 @@ static void on_deliver(struct rd_sim *sim, struct event *ev)
 static void drop_queue(struct rd_sim *sim, struct node *n)
 {
 	for (size_t k = 0; k < n->qn; k++) {
-		sim->seg[n->q[k].segment].st.to_down++;
+		sim->seg[n->q[k].segment].st[RD_SIM_STAT_TO_DOWN]++;
 		pkt_unref(sim, n->q[k].p);
 	}
 	n->qn = 0;
@@ -775,7 +781,7 @@ static void dispatch(struct rd_sim *sim, struct event *ev)
 		break;
 	case EV_TIMER:
 		n->timer_at = RD_TIME_NEVER;
-		sim->st.timers++;
+		sim->st[RD_SIM_STAT_TIMERS]++;
 		trace(sim, RD_SIM_EV_TIMER, ev->node, -1, -1, NULL);
 		sim->in_callback++;
 		n->ops.handle_expiry(n->user, sim->now);
@@ -877,9 +883,16 @@ rd_time_t rd_sim_now(const struct rd_sim *sim)
 	return sim->now;
 }
 
-rd_time_t rd_sim_next_event(const struct rd_sim *sim)
+rd_time_t rd_sim_expiry(const struct rd_sim *sim)
 {
 	return sim->hn > 0 ? sim->heap[0].time : RD_TIME_NEVER;
+}
+
+int rd_sim_handle_expiry(struct rd_sim *sim, rd_time_t now)
+{
+	int64_t r = rd_sim_run_until(sim, now);
+
+	return r < 0 ? (int)r : 0;
 }
 
 void rd_sim_set_trace(struct rd_sim *sim,
@@ -889,36 +902,40 @@ void rd_sim_set_trace(struct rd_sim *sim,
 	sim->trace_user = user;
 }
 
-static void stats_add(struct rd_sim_stats *a, const struct rd_sim_stats *b)
-{
-	a->sent += b->sent;
-	a->delivered += b->delivered;
-	a->lost += b->lost;
-	a->duplicated += b->duplicated;
-	a->reordered += b->reordered;
-	a->partitioned += b->partitioned;
-	a->to_down += b->to_down;
-	a->freeze_queued += b->freeze_queued;
-	a->freeze_overflow += b->freeze_overflow;
-	a->timers += b->timers;
-	a->timer_stuck += b->timer_stuck;
-	a->pcap_errors += b->pcap_errors;
-	a->no_carrier += b->no_carrier;
-}
-
-int rd_sim_stats(const struct rd_sim *sim, int segment, struct rd_sim_stats *out)
+int rd_sim_stats(const struct rd_sim *sim, int segment, uint64_t out[RD_SIM_STAT_COUNT])
 {
 	if (sim == NULL || out == NULL || (segment != -1 && !seg_ok(sim, segment)))
 		return RD_ERR_INVAL;
-	memset(out, 0, sizeof(*out));
 	if (segment >= 0) {
-		*out = sim->seg[segment].st;
+		memcpy(out, sim->seg[segment].st, sizeof(sim->seg[segment].st));
 		return 0;
 	}
+	memcpy(out, sim->st, sizeof(sim->st));
 	for (size_t i = 0; i < sim->nseg; i++)
-		stats_add(out, &sim->seg[i].st);
-	stats_add(out, &sim->st);
+		for (int k = 0; k < RD_SIM_STAT_COUNT; k++)
+			out[k] += sim->seg[i].st[k];
 	return 0;
+}
+
+const char *rd_sim_stat_name(int stat)
+{
+	static const char *const names[RD_SIM_STAT_COUNT] = {
+	    [RD_SIM_STAT_SENT] = "sent",
+	    [RD_SIM_STAT_DELIVERED] = "delivered",
+	    [RD_SIM_STAT_LOST] = "lost",
+	    [RD_SIM_STAT_DUPLICATED] = "duplicated",
+	    [RD_SIM_STAT_REORDERED] = "reordered",
+	    [RD_SIM_STAT_PARTITIONED] = "partitioned",
+	    [RD_SIM_STAT_TO_DOWN] = "to_down",
+	    [RD_SIM_STAT_FREEZE_QUEUED] = "freeze_queued",
+	    [RD_SIM_STAT_FREEZE_OVERFLOW] = "freeze_overflow",
+	    [RD_SIM_STAT_TIMERS] = "timers",
+	    [RD_SIM_STAT_TIMER_STUCK] = "timer_stuck",
+	    [RD_SIM_STAT_PCAP_ERRORS] = "pcap_errors",
+	    [RD_SIM_STAT_NO_CARRIER] = "no_carrier",
+	};
+
+	return stat >= 0 && stat < RD_SIM_STAT_COUNT ? names[stat] : "?";
 }
 
 uint64_t rd_sim_random(struct rd_sim *sim)

@@ -21,21 +21,21 @@
 
 #define THRESHOLD_MAX 4294967u /* pf's PF_THRESHOLD_MAX: 0xffffffff / 1000 */
 
-static const char *const counter_names[RD_SRC_C_MAX] = {
-    [RD_SRC_C_SRC_LIMIT] = "src-limit",
-    [RD_SRC_C_MAX_SRC_STATES] = "max-src-states",
-    [RD_SRC_C_MAX_SRC_NODES] = "max-src-nodes",
-    [RD_SRC_C_MAX_SRC_CONN] = "max-src-conn",
-    [RD_SRC_C_MAX_SRC_CONN_RATE] = "max-src-conn-rate",
-    [RD_SRC_C_OVERLOAD_TABLE] = "overload table insertion",
-    [RD_SRC_C_OVERLOAD_FLUSH] = "overload flush states",
-    [RD_SRC_C_SRC_NODES] = "src-node-limit",
-    [RD_SRC_C_MEMORY] = "memory",
-    [RD_SRC_C_TRANSLATE] = "translate",
-    [RD_SRC_C_STALE] = "sticky-stale",
-    [RD_SRC_C_SEARCH] = "searches",
-    [RD_SRC_C_INSERT] = "inserts",
-    [RD_SRC_C_REMOVAL] = "removals",
+static const char *const counter_names[RD_SRC_STAT_COUNT] = {
+    [RD_SRC_STAT_SRC_LIMIT] = "src-limit",
+    [RD_SRC_STAT_MAX_SRC_STATES] = "max-src-states",
+    [RD_SRC_STAT_MAX_SRC_NODES] = "max-src-nodes",
+    [RD_SRC_STAT_MAX_SRC_CONN] = "max-src-conn",
+    [RD_SRC_STAT_MAX_SRC_CONN_RATE] = "max-src-conn-rate",
+    [RD_SRC_STAT_OVERLOAD_TABLE] = "overload table insertion",
+    [RD_SRC_STAT_OVERLOAD_FLUSH] = "overload flush states",
+    [RD_SRC_STAT_SRC_NODES] = "src-node-limit",
+    [RD_SRC_STAT_MEMORY] = "memory",
+    [RD_SRC_STAT_TRANSLATE] = "translate",
+    [RD_SRC_STAT_STALE] = "sticky-stale",
+    [RD_SRC_STAT_SEARCH] = "searches",
+    [RD_SRC_STAT_INSERT] = "inserts",
+    [RD_SRC_STAT_REMOVAL] = "removals",
 };
 
 void rd_src_config_default(struct rd_src_config *cfg)
@@ -43,6 +43,19 @@ void rd_src_config_default(struct rd_src_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_nodes = 10000;
 	cfg->src_track = 0;
+}
+
+void rd_src_rule_config_default(struct rd_src_rule_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->track = RD_SRC_TRACK_NONE;
+	cfg->flush = RD_SRC_FLUSH_NONE;
+}
+
+void rd_src_pool_config_default(struct rd_src_pool_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = RD_SRC_POOL_NONE;
 }
 
 /* ---- addresses and the index ---- */
@@ -173,7 +186,7 @@ static void rule_unref(struct rd_src_table *t, struct rd_src_rule *r)
 	if (--r->refs != 0)
 		return;
 	rule_list_unlink(&t->dead, r);
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++)
+	for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++)
 		rd_free(t->mem, r->pools[k].active);
 	rd_free(t->mem, r);
 }
@@ -229,7 +242,7 @@ static void node_kill(struct rd_src_table *t, struct src_node *n)
 			tlist_unlink(n->target, n);
 		n->rule->nodes--;
 		t->count--;
-		t->counters[RD_SRC_C_REMOVAL]++;
+		t->counters[RD_SRC_STAT_REMOVAL]++;
 		n->flags |= NODE_KILLED;
 	}
 	if (n->states == 0 && n->pending == 0) {
@@ -296,24 +309,24 @@ static int node_new(struct rd_src_table *t, struct rd_src_rule *r, struct rd_src
 	if (r->cfg.max_src_nodes != 0 && ns->nodes >= r->cfg.max_src_nodes) {
 		reclaim(t, ns, now, 8);
 		if (ns->nodes >= r->cfg.max_src_nodes) {
-			t->counters[RD_SRC_C_MAX_SRC_NODES]++;
-			t->counters[RD_SRC_C_SRC_LIMIT]++;
+			t->counters[RD_SRC_STAT_MAX_SRC_NODES]++;
+			t->counters[RD_SRC_STAT_SRC_LIMIT]++;
 			return RD_ERR_LIMIT;
 		}
 	}
 	if (t->count >= t->max_nodes) {
 		reclaim(t, ns, now, 8);
 		if (t->count >= t->max_nodes)
-			rd_src_expire(t, now, 64);
+			rd_src_handle_expiry(t, now, 64);
 		if (t->count >= t->max_nodes) {
-			t->counters[RD_SRC_C_SRC_NODES]++;
-			t->counters[RD_SRC_C_SRC_LIMIT]++;
+			t->counters[RD_SRC_STAT_SRC_NODES]++;
+			t->counters[RD_SRC_STAT_SRC_LIMIT]++;
 			return RD_ERR_LIMIT;
 		}
 	}
 	n = rd_calloc(t->mem, 1, sizeof(*n));
 	if (n == NULL) {
-		t->counters[RD_SRC_C_MEMORY]++;
+		t->counters[RD_SRC_STAT_MEMORY]++;
 		return RD_ERR_NOMEM;
 	}
 	n->obj = OBJ_NODE;
@@ -335,7 +348,7 @@ static int node_new(struct rd_src_table *t, struct rd_src_rule *r, struct rd_src
 	ns->nodes++;
 	ns->refs++;
 	t->count++;
-	t->counters[RD_SRC_C_INSERT]++;
+	t->counters[RD_SRC_STAT_INSERT]++;
 	*out = n;
 	return RD_OK;
 }
@@ -391,7 +404,7 @@ static int bind_alloc(struct rd_src_table *t, uint32_t *h, struct src_binding **
 	*out = b;
 	return RD_OK;
 nomem:
-	t->counters[RD_SRC_C_MEMORY]++;
+	t->counters[RD_SRC_STAT_MEMORY]++;
 	return RD_ERR_NOMEM;
 }
 
@@ -445,7 +458,7 @@ int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out)
 	t->mem = cfg->mem;
 	t->random = cfg->random;
 	t->log = cfg->log;
-	t->hooks = cfg->hooks;
+	t->cb = cfg->cb;
 	t->max_nodes = cfg->max_nodes;
 	t->src_track = cfg->src_track;
 	t->mask = nb - 1;
@@ -471,7 +484,7 @@ int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out)
 
 static void free_rule_all(struct rd_src_table *t, struct rd_src_rule *r)
 {
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
+	for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++) {
 		struct src_target *tg = r->pools[k].all, *next;
 
 		for (; tg != NULL; tg = next) {
@@ -569,14 +582,14 @@ int rd_src_rule_add(struct rd_src_table *t, const struct rd_src_rule_config *cfg
 		return RD_ERR_EXIST;
 	r = rd_calloc(t->mem, 1, sizeof(*r));
 	if (r == NULL) {
-		t->counters[RD_SRC_C_MEMORY]++;
+		t->counters[RD_SRC_STAT_MEMORY]++;
 		return RD_ERR_NOMEM;
 	}
 	r->cfg = *cfg;
 	r->tbl = t;
 	r->refs = 1;
 	r->track = cfg->track == RD_SRC_TRACK_GLOBAL ? t->global : r;
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++)
+	for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++)
 		rd_random_buf(&t->random, r->pools[k].key, sizeof(r->pools[k].key));
 	/* After the global namespace, which stays first. */
 	r->prev = t->global;
@@ -628,7 +641,7 @@ void rd_src_rule_remove(struct rd_src_table *t, struct rd_src_rule *r)
 				node_kill(t, n);
 		}
 	}
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
+	for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++) {
 		struct src_pool *p = &r->pools[k];
 
 		while (p->n > 0) {
@@ -651,7 +664,7 @@ void rd_src_rule_remove(struct rd_src_table *t, struct rd_src_rule *r)
 static struct src_pool *pool_of(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind)
 {
 	if (t == NULL || r == NULL || r == t->global || kind == RD_SRC_KIND_TRACK ||
-	    kind >= RD_SRC_KIND_MAX)
+	    kind >= RD_SRC_KIND_COUNT)
 		return NULL;
 	return &r->pools[kind];
 }
@@ -734,7 +747,7 @@ int rd_src_pool_add(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
 	p->af = a.af;
 	return RD_OK;
 nomem:
-	t->counters[RD_SRC_C_MEMORY]++;
+	t->counters[RD_SRC_STAT_MEMORY]++;
 	return RD_ERR_NOMEM;
 }
 
@@ -772,7 +785,7 @@ int64_t rd_src_pool_target_states(const struct rd_src_table *t, const struct rd_
 	struct rd_addr a;
 	int i;
 
-	if (t == NULL || r == NULL || kind == RD_SRC_KIND_TRACK || kind >= RD_SRC_KIND_MAX ||
+	if (t == NULL || r == NULL || kind == RD_SRC_KIND_TRACK || kind >= RD_SRC_KIND_COUNT ||
 	    !addr_ok(addr))
 		return -1;
 	p = &r->pools[kind];
@@ -801,11 +814,11 @@ int rd_src_acquire(struct rd_src_table *t, struct rd_src_rule *r, const struct r
 		return rc;
 	a = addr_norm(src);
 	ns = r->track;
-	t->counters[RD_SRC_C_SEARCH]++;
+	t->counters[RD_SRC_STAT_SEARCH]++;
 	n = node_lookup(t, ns->cfg.id, RD_SRC_KIND_TRACK, &a, now);
 	if (n != NULL && r->cfg.max_src_states != 0 && n->states >= r->cfg.max_src_states) {
-		t->counters[RD_SRC_C_MAX_SRC_STATES]++;
-		t->counters[RD_SRC_C_SRC_LIMIT]++;
+		t->counters[RD_SRC_STAT_MAX_SRC_STATES]++;
+		t->counters[RD_SRC_STAT_SRC_LIMIT]++;
 		return RD_ERR_LIMIT;
 	}
 	if (b == NULL) {
@@ -861,7 +874,7 @@ int rd_src_map(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
 	sticky = p->sticky && p->type != RD_SRC_POOL_NONE;
 	if (sticky) {
 		/* pf_map_addr_sticky: the cached target, if still in the pool. */
-		t->counters[RD_SRC_C_SEARCH]++;
+		t->counters[RD_SRC_STAT_SEARCH]++;
 		n = node_lookup(t, r->cfg.id, kind, &a, now);
 		if (n != NULL && !n->target->in_pool) {
 			struct src_target *alt = rd_src_pool_find_containing(p, &n->raddr);
@@ -869,7 +882,7 @@ int rd_src_map(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
 			if (alt != NULL) {
 				node_rebind(t, n, alt);
 			} else {
-				t->counters[RD_SRC_C_STALE]++;
+				t->counters[RD_SRC_STAT_STALE]++;
 				node_kill(t, n);
 				n = NULL;
 			}
@@ -880,7 +893,7 @@ int rd_src_map(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
 	} else {
 		rc = rd_src_pool_select(t, p, &a, &tg, &naddr);
 		if (rc != RD_OK) {
-			t->counters[RD_SRC_C_TRANSLATE]++;
+			t->counters[RD_SRC_STAT_TRANSLATE]++;
 			return rc;
 		}
 		if (!sticky && p->type != RD_SRC_POOL_LEASTSTATES) {
@@ -926,7 +939,7 @@ int rd_src_commit(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 	b = bind_get(t, ref);
 	if (b == NULL || (b->flags & BIND_COMMITTED))
 		return RD_ERR_INVAL;
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
+	for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++) {
 		uint8_t *obj = b->slot[k];
 
 		if (obj == NULL)
@@ -961,7 +974,7 @@ static void bind_drop(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 	if (t == NULL || (b = bind_get(t, ref)) == NULL)
 		return;
 	bool committed = (b->flags & BIND_COMMITTED) != 0;
-	for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
+	for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++) {
 		uint8_t *obj = b->slot[k];
 
 		if (obj == NULL)
@@ -1039,16 +1052,16 @@ int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 	n->conn++;
 	threshold_add(n, c->max_src_conn_seconds, now);
 	if (c->max_src_conn != 0 && c->max_src_conn < n->conn) {
-		t->counters[RD_SRC_C_MAX_SRC_CONN]++;
+		t->counters[RD_SRC_STAT_MAX_SRC_CONN]++;
 		bad = true;
 	}
 	if (c->max_src_conn_rate != 0 && n->rate_count > c->max_src_conn_rate * 1000u) {
-		t->counters[RD_SRC_C_MAX_SRC_CONN_RATE]++;
+		t->counters[RD_SRC_STAT_MAX_SRC_CONN_RATE]++;
 		bad = true;
 	}
 	if (!bad)
 		return RD_OK;
-	t->counters[RD_SRC_C_SRC_LIMIT]++;
+	t->counters[RD_SRC_STAT_SRC_LIMIT]++;
 	/* Copies: the hooks may remove states and with them this node. */
 	a = n->addr;
 	rule_id = n->rule_id;
@@ -1056,20 +1069,20 @@ int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now)
 		enum rd_src_flush flush = c->flush;
 		char buf[RD_ADDR_STRLEN];
 
-		t->counters[RD_SRC_C_OVERLOAD_TABLE]++;
+		t->counters[RD_SRC_STAT_OVERLOAD_TABLE]++;
 		if (flush != RD_SRC_FLUSH_NONE)
-			t->counters[RD_SRC_C_OVERLOAD_FLUSH]++;
+			t->counters[RD_SRC_STAT_OVERLOAD_FLUSH]++;
 		rd_logf(&t->log, RD_LOG_NOTICE, "srctrack: rule %u: source %s overloaded%s",
 		        rule_id, rd_addr_format(&a, buf, sizeof(buf)),
 		        flush == RD_SRC_FLUSH_GLOBAL ? ", flushing all its states"
 		        : flush == RD_SRC_FLUSH_RULE ? ", flushing its states of the rule"
 		                                     : "");
-		if (t->hooks.overload != NULL)
-			t->hooks.overload(t->hooks.user, rule_id, &a, now);
-		if (flush != RD_SRC_FLUSH_NONE && t->hooks.kill_states != NULL)
-			t->hooks.kill_states(
-			    t->hooks.user, flush == RD_SRC_FLUSH_GLOBAL ? RD_SRC_RULE_ANY : rule_id,
-			    &a, now);
+		if (t->cb.overload != NULL)
+			t->cb.overload(t->cb.user, rule_id, &a, now);
+		if (flush != RD_SRC_FLUSH_NONE && t->cb.kill_states != NULL)
+			t->cb.kill_states(t->cb.user,
+			                  flush == RD_SRC_FLUSH_GLOBAL ? RD_SRC_RULE_ANY : rule_id,
+			                  &a, now);
 	}
 	return RD_ERR_LIMIT;
 }
@@ -1086,7 +1099,7 @@ size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const s
 		return 0;
 	a = addr_norm(src);
 	for (struct rd_src_rule *x = r != NULL ? r : t->rules; x != NULL; x = r ? NULL : x->next) {
-		for (unsigned k = 0; k < RD_SRC_KIND_MAX; k++) {
+		for (unsigned k = 0; k < RD_SRC_KIND_COUNT; k++) {
 			struct src_node *n = node_find(t, x->cfg.id, k, &a);
 
 			if (n == NULL)
@@ -1096,10 +1109,9 @@ size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r, const s
 			node_kill(t, n);
 		}
 	}
-	if ((flags & RD_SRC_KILL_STATES) && t->hooks.kill_states != NULL)
-		t->hooks.kill_states(t->hooks.user,
-		                     r != NULL && r != t->global ? r->cfg.id : RD_SRC_RULE_ANY, &a,
-		                     now);
+	if ((flags & RD_SRC_KILL_STATES) && t->cb.kill_states != NULL)
+		t->cb.kill_states(
+		    t->cb.user, r != NULL && r != t->global ? r->cfg.id : RD_SRC_RULE_ANY, &a, now);
 	return killed;
 }
 
@@ -1110,14 +1122,14 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 	struct rd_addr a;
 	size_t killed = 0;
 
-	if (t == NULL || !addr_ok(target) || kind == RD_SRC_KIND_TRACK || kind > RD_SRC_KIND_MAX)
+	if (t == NULL || !addr_ok(target) || kind == RD_SRC_KIND_TRACK || kind > RD_SRC_KIND_COUNT)
 		return 0;
 	a = addr_norm(target);
 	/* Unlink the matching nodes first, pinned (pending) so the hooks,
 	 * which remove states, cannot free them under us. */
 	for (struct rd_src_rule *x = r != NULL ? r : t->rules; x != NULL; x = r ? NULL : x->next) {
-		for (unsigned k = RD_SRC_KIND_NAT; k < RD_SRC_KIND_MAX; k++) {
-			if (kind != RD_SRC_KIND_MAX && k != kind)
+		for (unsigned k = RD_SRC_KIND_NAT; k < RD_SRC_KIND_COUNT; k++) {
+			if (kind != RD_SRC_KIND_COUNT && k != kind)
 				continue;
 			for (struct src_target *tg = x->pools[k].all; tg != NULL; tg = tg->anext) {
 				if (!rd_addr_prefix_match(&tg->addr, tg->prefixlen, &a))
@@ -1136,13 +1148,13 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 			}
 		}
 	}
-	if ((flags & RD_SRC_KILL_STATES) && t->hooks.kill_states != NULL) {
+	if ((flags & RD_SRC_KILL_STATES) && t->cb.kill_states != NULL) {
 		/* A dead node has no states left to kill. */
 		for (n = pinned; n != NULL; n = n->tnext) {
 			struct rd_addr src = n->addr;
 
 			if (n->scratch)
-				t->hooks.kill_states(t->hooks.user, n->rule_id, &src, now);
+				t->cb.kill_states(t->cb.user, n->rule_id, &src, now);
 		}
 	}
 	for (n = pinned; n != NULL; n = next) {
@@ -1156,7 +1168,7 @@ size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *r, unsigne
 
 /* ---- expiry ---- */
 
-size_t rd_src_expire(struct rd_src_table *t, rd_time_t now, size_t budget)
+size_t rd_src_handle_expiry(struct rd_src_table *t, rd_time_t now, size_t budget)
 {
 	struct rd_src_rule *r;
 	size_t freed = 0, steps = 0;
@@ -1182,7 +1194,7 @@ size_t rd_src_expire(struct rd_src_table *t, rd_time_t now, size_t budget)
 	return freed;
 }
 
-rd_time_t rd_src_next_expiry(const struct rd_src_table *t)
+rd_time_t rd_src_expiry(const struct rd_src_table *t)
 {
 	rd_time_t best = RD_TIME_NEVER;
 
@@ -1217,7 +1229,7 @@ int rd_src_lookup(const struct rd_src_table *t, const struct rd_src_rule *r, uns
 	const struct src_node *n;
 	struct rd_addr a;
 
-	if (t == NULL || r == NULL || kind >= RD_SRC_KIND_MAX || !addr_ok(src) || info == NULL)
+	if (t == NULL || r == NULL || kind >= RD_SRC_KIND_COUNT || !addr_ok(src) || info == NULL)
 		return RD_ERR_INVAL;
 	a = addr_norm(src);
 	n = node_find(t, r->cfg.id, kind, &a);
@@ -1247,19 +1259,19 @@ uint32_t rd_src_count(const struct rd_src_table *t)
 	return t->count;
 }
 
-uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which)
+void rd_src_stats(const struct rd_src_table *t, uint64_t out[RD_SRC_STAT_COUNT])
 {
-	return which < RD_SRC_C_MAX ? t->counters[which] : 0;
+	memcpy(out, t->counters, sizeof(t->counters));
 }
 
-const char *rd_src_counter_name(unsigned which)
+const char *rd_src_stat_name(int stat)
 {
-	return which < RD_SRC_C_MAX ? counter_names[which] : "?";
+	return stat >= 0 && stat < RD_SRC_STAT_COUNT ? counter_names[stat] : "?";
 }
 
 const char *rd_src_kind_name(unsigned kind)
 {
-	static const char *const names[RD_SRC_KIND_MAX] = {"track", "nat", "rdr", "route"};
+	static const char *const names[RD_SRC_KIND_COUNT] = {"track", "nat", "rdr", "route"};
 
-	return kind < RD_SRC_KIND_MAX ? names[kind] : "?";
+	return kind < RD_SRC_KIND_COUNT ? names[kind] : "?";
 }

@@ -72,7 +72,7 @@ struct rd_src_rule {
 	uint32_t refs;  /* table membership + allocated nodes + targets */
 	bool removed;
 	struct rd_src_rule *track; /* namespace of TRACK nodes: self or the global rule */
-	struct src_pool pools[RD_SRC_KIND_MAX];
+	struct src_pool pools[RD_SRC_KIND_COUNT];
 };
 
 /* A state's binding: up to one node or target per kind. */
@@ -81,7 +81,7 @@ struct rd_src_rule {
 #define BIND_EST       0x04
 
 struct src_binding {
-	void *slot[RD_SRC_KIND_MAX];
+	void *slot[RD_SRC_KIND_COUNT];
 	uint32_t next_free;
 	uint8_t flags;
 };
@@ -93,7 +93,7 @@ struct rd_src_table {
 	const struct rd_mem *mem;
 	struct rd_random random;
 	struct rd_log log;
-	struct rd_src_hooks hooks;
+	struct rd_src_callbacks cb;
 	uint32_t max_nodes;
 	rd_time_t src_track;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
@@ -109,7 +109,7 @@ struct rd_src_table {
 	struct src_binding **pages;
 	uint32_t npages, pages_cap;
 	uint32_t free_bind; /* handle of the first free binding, 0: none */
-	uint64_t counters[RD_SRC_C_MAX];
+	uint64_t counters[RD_SRC_STAT_COUNT];
 };
 
 /* pool.c */

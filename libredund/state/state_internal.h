@@ -67,6 +67,9 @@ struct rd_index {
 #define RD_SPAGES      (RD_PAGE_SIZE / RD_SPAGE_SIZE)
 #define RD_NONE        UINT32_MAX
 
+/* Slab slots a slice of rd_state_handle_expiry's sweep aims at. */
+#define RD_STATE_SWEEP_SLICE 1024u
+
 struct rd_rule_slot {
 	uint32_t states_cur;
 	uint32_t max_states;
@@ -77,13 +80,13 @@ struct rd_state_table {
 	const struct rd_mem *mem;
 	size_t mem_bytes; /* bytes held from mem */
 	struct rd_log log;
-	struct rd_state_hooks hooks;
+	struct rd_state_callbacks cb;
 	uint8_t sipkey[16];
 	bool huge_pages;
 	uint32_t limit;
 	uint32_t creatorid;
 	uint64_t next_id;
-	uint32_t timeouts[RD_STATE_TM_MAX];
+	uint32_t timeouts[RD_STATE_TM_COUNT];
 
 	struct rd_state *spages[RD_SPAGES]; /* slots 0 .. RD_PAGE_SIZE-1 */
 	struct rd_state **pages;            /* slots RD_PAGE_SIZE.. in big pages */
@@ -105,8 +108,11 @@ struct rd_state_table {
 	uint32_t nrules;
 
 	uint32_t expire_pos;
-	struct rd_state *busy; /* state inside hooks.established: removals skip it */
-	struct rd_state_counters ctr;
+	struct rd_state *busy; /* state inside cb.established: removals skip it */
+	uint64_t stats[RD_STATE_STAT_COUNT];
+	uint32_t halfopen;    /* TCP states not yet established (a gauge) */
+	bool sweep_armed;     /* rd_state_handle_expiry has run since the table last emptied */
+	rd_time_t sweep_last; /* ... at this time */
 };
 
 static inline struct rd_state *rd_slot(const struct rd_state_table *t, uint32_t i)
@@ -138,7 +144,7 @@ static inline unsigned rd_state_dir(const struct rd_state *st)
 void rd_state_set_src_state(struct rd_state_table *t, struct rd_state *st, uint8_t s);
 bool rd_state_halfopen(const struct rd_state *st);
 /* Removes st for `why`; false (nothing done) if it is not in the table or
- * is the state inside hooks.established (t->busy). */
+ * is the state inside cb.established (t->busy). */
 bool rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why, rd_time_t now);
 struct rd_state *rd_state_find_live(struct rd_state_table *t, const struct rd_state_key *key,
                                     unsigned dir, uint16_t ifindex, rd_time_t now);

@@ -18,7 +18,7 @@
 
 #include "state/state_internal.h"
 
-static const uint32_t default_timeouts[RD_STATE_TM_MAX] = {
+static const uint32_t default_timeouts[RD_STATE_TM_COUNT] = {
     [RD_STATE_TM_TCP_FIRST_PACKET] = 120,
     [RD_STATE_TM_TCP_OPENING] = 30,
     [RD_STATE_TM_TCP_ESTABLISHED] = 86400,
@@ -552,7 +552,7 @@ int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table 
 	t->mem = cfg->mem;
 	t->mem_bytes = sizeof(*t);
 	t->log = cfg->log;
-	t->hooks = cfg->hooks;
+	t->cb = cfg->cb;
 	t->limit = cfg->limit;
 	t->huge_pages = cfg->huge_pages;
 	memcpy(t->timeouts, cfg->timeouts, sizeof(t->timeouts));
@@ -591,11 +591,10 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 		struct rd_state *st = rd_slot(t, i);
 		if (!rd_slot_used(st))
 			continue;
-		if ((st->flags & RD_STATE_F_ATTACHED) && t->hooks.detach != NULL)
-			t->hooks.detach(t->hooks.user, st, now);
-		if (t->hooks.event != NULL)
-			t->hooks.event(t->hooks.user, st, RD_STATE_EV_REMOVE, RD_STATE_RM_FLUSH,
-			               now);
+		if ((st->flags & RD_STATE_F_ATTACHED) && t->cb.detach != NULL)
+			t->cb.detach(t->cb.user, st, now);
+		if (t->cb.event != NULL)
+			t->cb.event(t->cb.user, st, RD_STATE_EV_REMOVE, RD_STATE_RM_FLUSH, now);
 	}
 	for (uint32_t p = 0; p < RD_SPAGES; p++)
 		tfree(t, t->spages[p], RD_SPAGE_SIZE * sizeof(struct rd_state));
@@ -606,7 +605,7 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 	tfree(t, t->pages, t->pages_alloc * sizeof(void *));
 	tfree(t, t->kpages, t->kpages_alloc * sizeof(void *));
 	for (uint32_t r = 0; r < t->nrules; r++)
-		tfree(t, t->rules[r].timeouts, RD_STATE_TM_MAX * sizeof(uint32_t));
+		tfree(t, t->rules[r].timeouts, RD_STATE_TM_COUNT * sizeof(uint32_t));
 	tfree(t, t->rules, t->nrules * sizeof(*t->rules));
 	index_free(t, &t->kidx.cur);
 	index_free(t, &t->kidx.old);
@@ -624,7 +623,7 @@ uint32_t rd_state_creatorid(const struct rd_state_table *t)
 
 int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t value)
 {
-	if (which >= RD_STATE_TM_MAX)
+	if (which >= RD_STATE_TM_COUNT)
 		return RD_ERR_INVAL;
 	t->timeouts[which] = value;
 	return 0;
@@ -632,7 +631,7 @@ int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t valu
 
 uint32_t rd_state_get_timeout(const struct rd_state_table *t, unsigned which)
 {
-	return which < RD_STATE_TM_MAX ? t->timeouts[which] : 0;
+	return which < RD_STATE_TM_COUNT ? t->timeouts[which] : 0;
 }
 
 void rd_state_set_limit(struct rd_state_table *t, uint32_t limit)
@@ -640,7 +639,13 @@ void rd_state_set_limit(struct rd_state_table *t, uint32_t limit)
 	t->limit = limit;
 }
 
-int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_state_rule *cfg)
+void rd_state_rule_config_default(struct rd_state_rule_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int rd_state_rule_set(struct rd_state_table *t, uint32_t rule,
+                      const struct rd_state_rule_config *cfg)
 {
 	if (rule >= RD_STATE_MAX_RULES)
 		return RD_ERR_INVAL;
@@ -649,16 +654,16 @@ int rd_state_rule_set(struct rd_state_table *t, uint32_t rule, const struct rd_s
 		return RD_ERR_NOMEM;
 	if (cfg == NULL) {
 		r->max_states = 0;
-		tfree(t, r->timeouts, RD_STATE_TM_MAX * sizeof(uint32_t));
+		tfree(t, r->timeouts, RD_STATE_TM_COUNT * sizeof(uint32_t));
 		r->timeouts = NULL;
 		return 0;
 	}
 	if (r->timeouts == NULL) {
-		r->timeouts = tmalloc(t, RD_STATE_TM_MAX * sizeof(uint32_t));
+		r->timeouts = tmalloc(t, RD_STATE_TM_COUNT * sizeof(uint32_t));
 		if (r->timeouts == NULL)
 			return RD_ERR_NOMEM;
 	}
-	memcpy(r->timeouts, cfg->timeouts, RD_STATE_TM_MAX * sizeof(uint32_t));
+	memcpy(r->timeouts, cfg->timeouts, RD_STATE_TM_COUNT * sizeof(uint32_t));
 	r->max_states = cfg->max_states;
 	return 0;
 }
@@ -687,7 +692,7 @@ uint32_t rd_state_rule_count(const struct rd_state_table *t, uint32_t rule)
 
 rd_time_t rd_state_expires(const struct rd_state_table *t, const struct rd_state *st)
 {
-	if (st->timeout >= RD_STATE_TM_MAX)
+	if (st->timeout >= RD_STATE_TM_COUNT)
 		return 0;
 	const struct rd_rule_slot *r = st->rule < t->nrules ? &t->rules[st->rule] : NULL;
 	const uint32_t *rt = r != NULL ? r->timeouts : NULL;
@@ -732,9 +737,9 @@ void rd_state_set_src_state(struct rd_state_table *t, struct rd_state *st, uint8
 	st->src.state = s;
 	bool is = rd_state_halfopen(st);
 	if (was && !is)
-		t->ctr.states_halfopen--;
+		t->halfopen--;
 	else if (!was && is)
-		t->ctr.states_halfopen++;
+		t->halfopen++;
 }
 
 /* ---- removal ---- */
@@ -743,10 +748,10 @@ bool rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 {
 	if (!rd_slot_used(st) || st == t->busy)
 		return false;
-	if ((st->flags & RD_STATE_F_ATTACHED) && t->hooks.detach != NULL)
-		t->hooks.detach(t->hooks.user, st, now);
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_REMOVE, why, now);
+	if ((st->flags & RD_STATE_F_ATTACHED) && t->cb.detach != NULL)
+		t->cb.detach(t->cb.user, st, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_REMOVE, why, now);
 	uint32_t slot = id_index_take(t, st);
 	uint64_t h = hash_key(t, &st->key);
 	index_del(&t->kidx, h, slot << 1);
@@ -758,9 +763,10 @@ bool rd_state_remove_why(struct rd_state_table *t, struct rd_state *st, int why,
 	if (st->rule < t->nrules)
 		t->rules[st->rule].states_cur--;
 	if (rd_state_halfopen(st))
-		t->ctr.states_halfopen--;
-	t->count--;
-	t->ctr.removals++;
+		t->halfopen--;
+	if (--t->count == 0)
+		t->sweep_armed = false; /* the next state restarts the sweep's clock */
+	t->stats[RD_STATE_STAT_REMOVAL]++;
 	memset(st, 0, sizeof(*st));
 	st->stack = t->free_head;
 	t->free_head = slot;
@@ -840,7 +846,7 @@ size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key
 {
 	uint64_t hb[2][RD_BURST];
 	size_t found = 0;
-	t->ctr.searches += n;
+	t->stats[RD_STATE_STAT_SEARCH] += n;
 	if (dir > RD_STATE_OUT) {
 		memset(out, 0, n * sizeof(*out));
 		return 0;
@@ -878,7 +884,7 @@ size_t rd_state_lookup_burst(struct rd_state_table *t, const struct rd_state_key
 struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state_key *key,
                                  unsigned dir, uint16_t ifindex, rd_time_t now)
 {
-	t->ctr.searches++;
+	t->stats[RD_STATE_STAT_SEARCH]++;
 	if (key == NULL || dir > RD_STATE_OUT)
 		return NULL;
 	return rd_state_find_live(t, key, dir, ifindex, now);
@@ -921,7 +927,7 @@ struct rd_state *rd_state_find_id(struct rd_state_table *t, uint64_t id, uint32_
  * pf_state_key_attach's collision test for one key of a new state: another
  * state on the same key with the same interface binding and direction.
  * Expired states and TCP states with both peers past FIN_WAIT_2 give way
- * (are removed), except the state inside hooks.established (t->busy),
+ * (are removed), except the state inside cb.established (t->busy),
  * which cannot be removed now and so collides. Returns true on a live
  * collision.
  */
@@ -960,8 +966,8 @@ static bool collides(struct rd_state_table *t, const struct rd_state_key *key, u
 
 static void count_reason(struct rd_state_table *t, int reason)
 {
-	if (reason >= 0 && reason < RD_STATE_RES_MAX)
-		t->ctr.reason[reason]++;
+	if (reason >= 0 && reason < RD_STATE_RES_COUNT)
+		t->stats[RD_STATE_STAT_RES(reason)]++;
 }
 
 void rd_state_count_reason(struct rd_state_table *t, int reason)
@@ -1018,9 +1024,9 @@ static void commit(struct rd_state_table *t, struct rd_state *st, uint32_t slot,
 	if (st->rule < t->nrules)
 		t->rules[st->rule].states_cur++;
 	if (rd_state_halfopen(st))
-		t->ctr.states_halfopen++;
+		t->halfopen++;
 	t->count++;
-	t->ctr.inserts++;
+	t->stats[RD_STATE_STAT_INSERT]++;
 }
 
 /*
@@ -1129,8 +1135,8 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 	st->timeout = rd_state_first_timeout(p->proto);
 	st->packets[0] = 1;
 	st->bytes[0] = p->tot_len;
-	if (t->hooks.attach != NULL) {
-		if (t->hooks.attach(t->hooks.user, st, now) != 0) {
+	if (t->cb.attach != NULL) {
+		if (t->cb.attach(t->cb.user, st, now) != 0) {
 			slot_put(t, st, slot);
 			count_reason(t, RD_STATE_RES_SRCLIMIT);
 			return RD_ERR_LIMIT;
@@ -1138,8 +1144,8 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 		st->flags |= RD_STATE_F_ATTACHED;
 	}
 	commit(t, st, slot, hw, hs, &stack);
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_INSERT, 0, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_INSERT, 0, now);
 	if (out != NULL)
 		*out = st;
 	return 0;
@@ -1149,7 +1155,7 @@ int rd_state_create(struct rd_state_table *t, const struct rd_state_pkt *p,
 
 static uint32_t timeout_secs(const struct rd_state_table *t, uint32_t rule, uint8_t tm)
 {
-	if (tm >= RD_STATE_TM_MAX)
+	if (tm >= RD_STATE_TM_COUNT)
 		return 0;
 	if (rule < t->nrules && t->rules[rule].timeouts && t->rules[rule].timeouts[tm])
 		return t->rules[rule].timeouts[tm];
@@ -1185,7 +1191,7 @@ static int import(struct rd_state_table *t, const struct rd_state_info *in, bool
 	if (out != NULL)
 		*out = NULL;
 	if (in == NULL || !valid_key(&in->wire) || !valid_key(&in->stack) ||
-	    in->timeout >= RD_STATE_TM_MAX ||
+	    in->timeout >= RD_STATE_TM_COUNT ||
 	    (in->rule >= RD_STATE_MAX_RULES && in->rule != RD_STATE_RULE_NONE))
 		return RD_ERR_INVAL;
 	struct rd_state *st = local ? NULL : find_id_any(t, in->id, in->creatorid);
@@ -1210,11 +1216,11 @@ static int import(struct rd_state_table *t, const struct rd_state_info *in, bool
 		                      (in->flags & (RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)));
 		bool is = rd_state_halfopen(st);
 		if (was && !is)
-			t->ctr.states_halfopen--;
+			t->halfopen--;
 		else if (!was && is)
-			t->ctr.states_halfopen++;
-		if (t->hooks.event != NULL)
-			t->hooks.event(t->hooks.user, st, RD_STATE_EV_UPDATE, 0, now);
+			t->halfopen++;
+		if (t->cb.event != NULL)
+			t->cb.event(t->cb.user, st, RD_STATE_EV_UPDATE, 0, now);
 		if (out != NULL)
 			*out = st;
 		return 0;
@@ -1254,8 +1260,8 @@ static int import(struct rd_state_table *t, const struct rd_state_info *in, bool
 	/* one of our own states coming back (e.g. after a restart): keep local ids fresh */
 	if (!local && in->creatorid == t->creatorid && in->id >= t->next_id)
 		t->next_id = in->id + 1;
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_INSERT, 0, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_INSERT, 0, now);
 	if (out != NULL)
 		*out = st;
 	return 0;
@@ -1307,7 +1313,7 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
 
 /* ---- expiry, iteration, kill ---- */
 
-size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget)
+size_t rd_state_purge(struct rd_state_table *t, rd_time_t now, size_t budget)
 {
 	/* a pending index growth also progresses here, a few chunks a call */
 	index_migrate(t, &t->kidx, RD_MIGRATE_STEP, kval_hash);
@@ -1326,6 +1332,65 @@ size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget)
 		}
 	}
 	return removed;
+}
+
+/* The sweep's interval (ns): the table's interval timeout, else the default. */
+static rd_time_t sweep_interval(const struct rd_state_table *t)
+{
+	uint32_t s = t->timeouts[RD_STATE_TM_INTERVAL];
+
+	return (s != 0 ? s : RD_STATE_EXPIRY_INTERVAL_DEFAULT) * RD_SEC;
+}
+
+/*
+ * Time between two slices: about 1024 slots a slice (half a millisecond of
+ * work at 10^6 states), but at most once a second (pf's purge rate) and at
+ * least 1/1000 of the interval apart.
+ */
+static rd_time_t sweep_period(const struct rd_state_table *t)
+{
+	rd_time_t iv = sweep_interval(t);
+	rd_time_t p = t->hw > RD_STATE_SWEEP_SLICE ? iv / (t->hw / RD_STATE_SWEEP_SLICE) : iv;
+
+	if (p > RD_SEC)
+		p = RD_SEC;
+	if (p < iv / 1000)
+		p = iv / 1000;
+	return p;
+}
+
+rd_time_t rd_state_expiry(const struct rd_state_table *t)
+{
+	if (t->count == 0)
+		return RD_TIME_NEVER;
+	if (!t->sweep_armed)
+		return 0;
+	return t->sweep_last + sweep_period(t);
+}
+
+size_t rd_state_handle_expiry(struct rd_state_table *t, rd_time_t now)
+{
+	rd_time_t iv = sweep_interval(t), elapsed;
+
+	if (t->count == 0)
+		return 0;
+	if (!t->sweep_armed) {
+		t->sweep_armed = true;
+		elapsed = sweep_period(t);
+	} else {
+		if (now < t->sweep_last + sweep_period(t))
+			return 0;
+		elapsed = now - t->sweep_last;
+	}
+	t->sweep_last = now;
+	if (elapsed > iv)
+		elapsed = iv;
+	/* slots due: hw * elapsed / interval, rounded up so a sweep never lags */
+	double due = (double)t->hw * (double)elapsed / (double)iv;
+	size_t budget = (size_t)due;
+	if ((double)budget < due)
+		budget++;
+	return rd_state_purge(t, now, budget);
 }
 
 uint32_t rd_state_count(const struct rd_state_table *t)
@@ -1410,36 +1475,51 @@ size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f, 
 	return n;
 }
 
-void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c)
+void rd_state_stats(const struct rd_state_table *t, uint64_t out[RD_STATE_STAT_COUNT])
 {
-	*c = t->ctr;
-	c->states = t->count;
+	memcpy(out, t->stats, sizeof(t->stats));
+}
+
+const char *rd_state_stat_name(int stat)
+{
+	static const char *const names[RD_STATE_STAT_REASON] = {"searches", "inserts", "removals"};
+
+	if (stat < 0 || stat >= RD_STATE_STAT_COUNT)
+		return "?";
+	if (stat < RD_STATE_STAT_REASON)
+		return names[stat];
+	return rd_state_reason_name(stat - RD_STATE_STAT_REASON);
+}
+
+uint32_t rd_state_count_halfopen(const struct rd_state_table *t)
+{
+	return t->halfopen;
 }
 
 /* ---- names ---- */
 
 const char *rd_state_reason_name(int reason)
 {
-	static const char *const names[RD_STATE_RES_MAX] = {
+	static const char *const names[RD_STATE_RES_COUNT] = {
 	    "match",          "bad-offset",    "fragment",    "short",     "normalize",
 	    "memory",         "bad-timestamp", "congestion",  "ip-option", "proto-cksum",
 	    "state-mismatch", "state-insert",  "state-limit", "src-limit", "synproxy",
 	    "translate",      "no-route",
 	};
-	if (reason < 0 || reason >= RD_STATE_RES_MAX)
+	if (reason < 0 || reason >= RD_STATE_RES_COUNT)
 		return "unknown";
 	return names[reason];
 }
 
 const char *rd_state_timeout_name(unsigned which)
 {
-	static const char *const names[RD_STATE_TM_MAX] = {
+	static const char *const names[RD_STATE_TM_COUNT] = {
 	    "tcp.first",  "tcp.opening",    "tcp.established", "tcp.closing",    "tcp.finwait",
 	    "tcp.closed", "udp.first",      "udp.single",      "udp.multiple",   "icmp.first",
 	    "icmp.error", "other.first",    "other.single",    "other.multiple", "frag",
 	    "interval",   "adaptive.start", "adaptive.end",    "src.track",      "tcp.tsdiff",
 	};
-	return which < RD_STATE_TM_MAX ? names[which] : "unknown";
+	return which < RD_STATE_TM_COUNT ? names[which] : "unknown";
 }
 
 const char *rd_state_tcps_name(unsigned s)

@@ -118,10 +118,10 @@ static bool handshake_done(struct rd_state_table *t, struct rd_state *st, rd_tim
                            struct rd_state_result *res)
 {
 	res->flags |= RD_STATE_R_ESTABLISHED;
-	if (t->hooks.established == NULL)
+	if (t->cb.established == NULL)
 		return false;
 	t->busy = st;
-	int r = t->hooks.established(t->hooks.user, st, now);
+	int r = t->cb.established(t->cb.user, st, now);
 	t->busy = NULL;
 	return r != 0;
 }
@@ -443,7 +443,7 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 	if (memcmp(p->dst.u.v6, q.src.u.v6, rd_af_len(p->af)) != 0) {
 		/* the error must go back to the quoted packet's sender */
 		res->reason = RD_STATE_RES_BADSTATE;
-		t->ctr.reason[RD_STATE_RES_BADSTATE]++;
+		t->stats[RD_STATE_STAT_RES(RD_STATE_RES_BADSTATE)]++;
 		return RD_STATE_DROP;
 	}
 	/* the key is built as the quote's direction; look it up as the error's */
@@ -469,13 +469,13 @@ static int icmp_error(struct rd_state_table *t, const struct rd_state_pkt *p, rd
 		if (!SEQ_GEQ(src->seqhi, seq) ||
 		    !SEQ_GEQ(seq, src->seqlo - ((uint32_t)dst->max_win << dws))) {
 			res->reason = RD_STATE_RES_BADSTATE;
-			t->ctr.reason[RD_STATE_RES_BADSTATE]++;
+			t->stats[RD_STATE_STAT_RES(RD_STATE_RES_BADSTATE)]++;
 			return RD_STATE_DROP;
 		}
 	}
 	count_packet(st, p);
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_UPDATE, 0, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_UPDATE, 0, now);
 	return RD_STATE_PASS;
 }
 
@@ -489,7 +489,7 @@ int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_t
 	memset(res, 0, sizeof(*res));
 	if (p == NULL || p->dir > RD_STATE_OUT || rd_state_key_from_pkt(p, &key) != 0)
 		return RD_ERR_INVAL;
-	t->ctr.searches++;
+	t->stats[RD_STATE_STAT_SEARCH]++;
 	if (p->icmp_err && (p->proto == PROTO_ICMP || p->proto == PROTO_ICMPV6))
 		return icmp_error(t, p, now, res);
 
@@ -509,7 +509,7 @@ int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_t
 	int v = rd_state_track(t, st, p, now, res);
 	if (v == RD_STATE_DROP) {
 		if (res->reason != RD_STATE_RES_MATCH)
-			t->ctr.reason[res->reason]++;
+			t->stats[RD_STATE_STAT_RES(res->reason)]++;
 		if (res->reason == RD_STATE_RES_SRCLIMIT) {
 			/* the source tracker refused the connection: pf kills the state */
 			rd_state_remove_why(t, st, RD_STATE_RM_SRCLIMIT, now);
@@ -518,7 +518,7 @@ int rd_state_packet(struct rd_state_table *t, const struct rd_state_pkt *p, rd_t
 		return v;
 	}
 	count_packet(st, p);
-	if (t->hooks.event != NULL)
-		t->hooks.event(t->hooks.user, st, RD_STATE_EV_UPDATE, 0, now);
+	if (t->cb.event != NULL)
+		t->cb.event(t->cb.user, st, RD_STATE_EV_UPDATE, 0, now);
 	return v;
 }

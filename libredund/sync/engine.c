@@ -14,7 +14,8 @@
 
 _Static_assert((int)RD_PFSYNC_TCPS_TIME_WAIT == (int)RD_TCPS_TIME_WAIT,
                "TCP states share pf's numbers");
-_Static_assert((int)RD_PFSYNC_TM_MAX == (int)RD_STATE_TM_MAX, "timeout classes share pf's numbers");
+_Static_assert((int)RD_PFSYNC_TM_COUNT == (int)RD_STATE_TM_COUNT,
+               "timeout classes share pf's numbers");
 
 /* Outgoing queues, in OpenBSD's packet order (pfsync_qs[]). */
 /* Q_DEAD is not sent: it lists tombstones (deleted states) by age. */
@@ -195,7 +196,7 @@ int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps, struct rd_state_
 	    key_from_pfsync(&ps->key[1], ps->proto, &info->stack) != 0 ||
 	    peer_from_pfsync(&ps->src, ps->proto, &info->src) != 0 ||
 	    peer_from_pfsync(&ps->dst, ps->proto, &info->dst) != 0 ||
-	    ps->timeout >= RD_STATE_TM_MAX)
+	    ps->timeout >= RD_STATE_TM_COUNT)
 		return RD_ERR_INVAL;
 	info->id = ps->id;
 	info->creatorid = ps->creatorid;

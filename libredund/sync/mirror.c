@@ -322,7 +322,7 @@ static void sweep(struct rd_mirror *m, rd_time_t now)
 			sweep_one(m, st, now);
 		}
 	}
-	rd_state_expire(m->cfg.table, now, budget);
+	rd_state_purge(m->cfg.table, now, budget);
 	m->local = false;
 	m->sweep_due = now + m->cfg.sweep_interval;
 }

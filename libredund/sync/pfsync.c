@@ -10,7 +10,7 @@
 #define OFF(type, field) RD_PFW_OFF(type, field)
 
 /* Known message sizes by action; 0: deprecated or unknown (skipped). */
-static const uint16_t act_len[RD_PFSYNC_ACT_MAX] = {
+static const uint16_t act_len[RD_PFSYNC_ACT_COUNT] = {
     [RD_PFSYNC_ACT_CLR] = RD_PFSYNC_CLR_LEN,     [RD_PFSYNC_ACT_INS_ACK] = RD_PFSYNC_REF_LEN,
     [RD_PFSYNC_ACT_UPD_C] = RD_PFSYNC_UPD_C_LEN, [RD_PFSYNC_ACT_UPD_REQ] = RD_PFSYNC_REF_LEN,
     [RD_PFSYNC_ACT_DEL] = RD_PFSYNC_STATE_LEN,   [RD_PFSYNC_ACT_DEL_C] = RD_PFSYNC_REF_LEN,
@@ -18,12 +18,12 @@ static const uint16_t act_len[RD_PFSYNC_ACT_MAX] = {
     [RD_PFSYNC_ACT_UPD] = RD_PFSYNC_STATE_LEN,   [RD_PFSYNC_ACT_TDB] = RD_PFSYNC_TDB_LEN,
 };
 
-static const char *const act_names[RD_PFSYNC_ACT_MAX] = {
+static const char *const act_names[RD_PFSYNC_ACT_COUNT] = {
     "CLR",   "OINS",  "INS_ACK", "OUPD", "UPD_C", "UPD_REQ", "DEL", "DEL_C",
     "INS_F", "DEL_F", "BUS",     "OTDB", "EOF",   "INS",     "UPD", "TDB",
 };
 
-static const char *const stat_names[RD_PFSYNC_STAT_MAX] = {
+static const char *const stat_names[RD_PFSYNC_STAT_COUNT] = {
     [RD_PFSYNC_STAT_PACKETS] = "packets", [RD_PFSYNC_STAT_MESSAGES] = "messages",
     [RD_PFSYNC_STAT_SKIPPED] = "skipped", [RD_PFSYNC_STAT_HDROPS] = "hdrops",
     [RD_PFSYNC_STAT_BADVER] = "badver",   [RD_PFSYNC_STAT_BADLEN] = "badlen",
@@ -33,21 +33,21 @@ static const char *const stat_names[RD_PFSYNC_STAT_MAX] = {
 
 const char *rd_pfsync_stat_name(int stat)
 {
-	if (stat < 0 || stat >= RD_PFSYNC_STAT_MAX)
+	if (stat < 0 || stat >= RD_PFSYNC_STAT_COUNT)
 		return "unknown";
 	return stat_names[stat];
 }
 
 const char *rd_pfsync_action_name(int action)
 {
-	if (action < 0 || action >= RD_PFSYNC_ACT_MAX)
+	if (action < 0 || action >= RD_PFSYNC_ACT_COUNT)
 		return "unknown";
 	return act_names[action];
 }
 
 size_t rd_pfsync_msg_len(int action)
 {
-	if (action < 0 || action >= RD_PFSYNC_ACT_MAX)
+	if (action < 0 || action >= RD_PFSYNC_ACT_COUNT)
 		return 0;
 	return act_len[action];
 }
@@ -90,7 +90,7 @@ static int check_state(const uint8_t *p)
 	    rd_pfsync_af_from_wire(p[OFF(rd_pfw_state, key[0].af)]) < 0 ||
 	    rd_pfsync_af_from_wire(p[OFF(rd_pfw_state, key[1].af)]) < 0)
 		return RD_PFSYNC_STAT_BADAF;
-	if (p[OFF(rd_pfw_state, timeout)] >= RD_PFSYNC_TM_MAX ||
+	if (p[OFF(rd_pfw_state, timeout)] >= RD_PFSYNC_TM_COUNT ||
 	    p[OFF(rd_pfw_state, direction)] > RD_PFSYNC_DIR_OUT ||
 	    !check_peer(p + OFF(rd_pfw_state, src)) || !check_peer(p + OFF(rd_pfw_state, dst)))
 		return RD_PFSYNC_STAT_BADVAL;
@@ -107,7 +107,7 @@ static int check_msg(uint8_t action, const uint8_t *p)
 	case RD_PFSYNC_ACT_DEL:
 		return check_state(p);
 	case RD_PFSYNC_ACT_UPD_C:
-		if (p[OFF(rd_pfw_upd_c, timeout)] >= RD_PFSYNC_TM_MAX ||
+		if (p[OFF(rd_pfw_upd_c, timeout)] >= RD_PFSYNC_TM_COUNT ||
 		    !check_peer(p + OFF(rd_pfw_upd_c, src)) ||
 		    !check_peer(p + OFF(rd_pfw_upd_c, dst)))
 			return RD_PFSYNC_STAT_BADVAL;
@@ -170,7 +170,7 @@ int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info)
 		size_t need = rd_pfsync_msg_len(action);
 		int skip;
 
-		if (action >= RD_PFSYNC_ACT_MAX || mlen < need) {
+		if (action >= RD_PFSYNC_ACT_COUNT || mlen < need) {
 			/* Without a size and a count it cannot be skipped. */
 			if (count == 0 || mlen == 0)
 				return refuse(info, RD_PFSYNC_STAT_BADACT, off);

@@ -7,6 +7,46 @@
 
 /* ---- demotion ---- */
 
+START_TEST(test_config_defaults_are_openbsds_and_accepted)
+{
+	struct node n;
+	struct rd_carp_vhost *vh;
+	struct rd_carp_vhost_info info;
+	struct rd_carp_vhost_config c;
+	struct rd_carp_if_config ic;
+	struct rd_carp_node_config nc;
+	struct rd_addr vip = A("10.0.0.100");
+
+	memset(&nc, 0xa5, sizeof(nc));
+	rd_carp_node_config_default(&nc);
+	ck_assert_ptr_null(nc.mem);
+	ck_assert_ptr_null(nc.log.fn);
+	memset(&ic, 0xa5, sizeof(ic));
+	rd_carp_if_config_default(&ic);
+	ck_assert_ptr_null(ic.node);
+	ck_assert_ptr_null(ic.cb.send);
+	ck_assert_ptr_null(ic.random.fn);
+	ck_assert_int_eq(ic.balancing, RD_CARP_BAL_NONE);
+	memset(&c, 0xa5, sizeof(c));
+	rd_carp_vhost_config_default(&c);
+	ck_assert_uint_eq(c.advbase, 1);
+	ck_assert_uint_eq(c.advskew, 0);
+	ck_assert_uint_eq(c.deadratio, 3);
+	ck_assert(!c.preempt && !c.has_lladdr && !c.replay_strict);
+	ck_assert_uint_eq(c.npeers + c.ngroups + c.naddrs, 0);
+	ck_assert_int_eq(c.src6.af, RD_AF_UNSPEC);
+	node_init(&n, 1, RD_CARP_BAL_NONE);
+	c.vhid = 9;
+	c.addrs = &vip;
+	c.naddrs = 1;
+	c.src4 = A("10.0.0.1");
+	ck_assert_int_eq(rd_carp_vhost_add(n.ifp, &c, T0, &vh), 0);
+	rd_carp_vhost_info(vh, &info);
+	ck_assert_uint_eq(info.advbase, 1);
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
 START_TEST(test_demotion_sum_is_capped_and_clamped)
 {
 	struct node n;
@@ -996,6 +1036,7 @@ int main(void)
 {
 	Suite *s = suite_create("carp-vhost");
 	TCase *tc = tcase_create("vhost");
+	tcase_add_test(tc, test_config_defaults_are_openbsds_and_accepted);
 	SRunner *sr;
 	int failed;
 

@@ -119,7 +119,7 @@ static void t_carrier(void *user, int seg, bool up, rd_time_t now)
 		n->no_carrier = !up;
 }
 
-static const struct rd_sim_node_ops t_ops = {
+static const struct rd_sim_node_callbacks t_ops = {
     .deliver = t_deliver,
     .expiry = t_expiry,
     .handle_expiry = t_handle,
@@ -130,9 +130,11 @@ static const struct rd_sim_node_ops t_ops = {
 
 static struct rd_sim *new_sim(uint64_t seed)
 {
-	struct rd_sim_config cfg = {.seed = seed};
+	struct rd_sim_config cfg;
 	struct rd_sim *sim;
-	ck_assert_int_eq(rd_sim_create(&cfg, &sim), 0);
+	rd_sim_config_default(&cfg);
+	cfg.seed = seed;
+	ck_assert_int_eq(rd_sim_new(&cfg, &sim), 0);
 	return sim;
 }
 
@@ -145,7 +147,9 @@ static struct tnode *add_node(struct rd_sim *sim, int seg, rd_time_t period, rd_
 	n->seg = seg;
 	n->period = period;
 	n->next = period != 0 ? first : RD_TIME_NEVER;
-	n->id = rd_sim_node_add(sim, &t_ops, n);
+	struct rd_sim_node_callbacks cb = t_ops;
+	cb.user = n;
+	n->id = rd_sim_node_add(sim, &cb);
 	ck_assert_int_ge(n->id, 0);
 	ck_assert_int_eq(rd_sim_attach(sim, n->id, seg), 0);
 	return n;
@@ -201,7 +205,7 @@ static uint64_t scenario_hash(uint64_t seed, size_t *events)
 	rd_sim_thaw_at(sim, 700 * RD_MSEC, n[2]->id);
 	ck_assert_int_gt(rd_sim_run_until(sim, RD_SEC), 0);
 	*events = th.events;
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	for (int i = 0; i < 4; i++)
 		free(n[i]);
 	return th.h;
@@ -227,19 +231,19 @@ START_TEST(loss_rate_matches_configuration)
 	int seg = rd_sim_segment_add(sim, &l);
 	struct tnode *tx = add_node(sim, seg, RD_MSEC, 0);
 	struct tnode *rx = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	tx->limit = 10000;
 	rd_sim_run_until(sim, 20 * RD_SEC);
 	ck_assert_uint_eq(tx->seq, 10000);
-	ck_assert_int_eq(rd_sim_stats(sim, seg, &st), 0);
-	ck_assert_uint_eq(st.sent, 10000);
-	ck_assert_uint_eq(st.lost + st.delivered, 10000);
-	ck_assert_uint_eq(st.delivered, rx->nrx);
+	ck_assert_int_eq(rd_sim_stats(sim, seg, st), 0);
+	ck_assert_uint_eq(st[RD_SIM_STAT_SENT], 10000);
+	ck_assert_uint_eq(st[RD_SIM_STAT_LOST] + st[RD_SIM_STAT_DELIVERED], 10000);
+	ck_assert_uint_eq(st[RD_SIM_STAT_DELIVERED], rx->nrx);
 	/* 20 % of 10000, within 2.5 standard deviations (sd = 40). */
-	ck_assert_uint_ge(st.lost, 1900);
-	ck_assert_uint_le(st.lost, 2100);
-	rd_sim_destroy(sim);
+	ck_assert_uint_ge(st[RD_SIM_STAT_LOST], 1900);
+	ck_assert_uint_le(st[RD_SIM_STAT_LOST], 2100);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -261,7 +265,7 @@ START_TEST(perfect_link_delivers_everything_after_the_delay)
 		ck_assert_uint_eq(rx->rx[i].t, (i + 1) * 10 * RD_MSEC + 5 * RD_MSEC);
 	}
 	ck_assert_uint_eq(tx->nrx, 0); /* the sender does not hear itself */
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -288,7 +292,7 @@ START_TEST(jitter_stays_within_bounds)
 	ck_assert_uint_ge(lo, 2 * RD_MSEC);
 	ck_assert_uint_le(hi, 5 * RD_MSEC);
 	ck_assert_uint_gt(hi - lo, 2 * RD_MSEC); /* the spread is actually used */
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -301,16 +305,16 @@ START_TEST(duplication_delivers_extra_copies)
 	int seg = rd_sim_segment_add(sim, &l);
 	struct tnode *tx = add_node(sim, seg, RD_MSEC, RD_MSEC);
 	struct tnode *rx = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	tx->limit = 100;
 	rd_sim_run_until(sim, RD_SEC);
 	ck_assert_uint_eq(rx->nrx, 200);
 	for (size_t i = 0; i < rx->nrx; i++)
 		ck_assert_uint_eq(rx->rx[i].seq, i / 2);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.duplicated, 100);
-	rd_sim_destroy(sim);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_DUPLICATED], 100);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -336,7 +340,7 @@ START_TEST(reordering_lets_later_packets_overtake)
 	}
 	ck_assert_int_gt(inversions, 10);
 	ck_assert_uint_eq(seen, 199 * 200 / 2); /* each packet exactly once */
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -375,7 +379,7 @@ START_TEST(partition_separates_groups_until_heal)
 	/* After: healed. */
 	ck_assert_uint_eq(count_from(n[2], 0, 200 * RD_MSEC, 300 * RD_MSEC), 10);
 	ck_assert_uint_eq(count_from(n[0], 2, 200 * RD_MSEC, 300 * RD_MSEC), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	for (int i = 0; i < 3; i++)
 		free(n[i]);
 }
@@ -400,7 +404,7 @@ START_TEST(segments_are_separate_broadcast_domains)
 	uint8_t p[28];
 	make_pkt(p, y->id, 0);
 	ck_assert_int_eq(rd_sim_send(sim, y->id, a, p, sizeof(p)), RD_ERR_INVAL);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(x);
 	free(y);
 	free(both);
@@ -427,7 +431,7 @@ START_TEST(carrier_loss_cuts_one_segment_of_a_node_only)
 	struct tnode *ta = add_node(sim, a, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *tb = add_node(sim, b, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *rx = add_node(sim, a, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 	uint8_t p[28];
 
 	ck_assert_int_eq(rd_sim_attach(sim, rx->id, b), 0);
@@ -458,11 +462,11 @@ START_TEST(carrier_loss_cuts_one_segment_of_a_node_only)
 	ck_assert_uint_eq(count_seg(rx, tb->id, b, 0, 100 * RD_MSEC), 9);
 	ck_assert_uint_eq(count_seg(rx, tb->id, b, 100 * RD_MSEC, 305 * RD_MSEC), 0);
 	ck_assert_uint_eq(count_seg(rx, tb->id, b, 305 * RD_MSEC, 400 * RD_MSEC), 10);
-	rd_sim_stats(sim, b, &st);
-	ck_assert_uint_eq(st.no_carrier, 20); /* sent 100..290 ms */
-	rd_sim_stats(sim, a, &st);
-	ck_assert_uint_eq(st.no_carrier, 0);
-	rd_sim_destroy(sim);
+	rd_sim_stats(sim, b, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_NO_CARRIER], 20); /* sent 100..290 ms */
+	rd_sim_stats(sim, a, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_NO_CARRIER], 0);
+	rd_sim_free(sim);
 	free(ta);
 	free(tb);
 	free(rx);
@@ -494,7 +498,7 @@ START_TEST(carrier_changes_are_told_after_thaw_and_restart)
 	ck_assert(!n->carrier[1].up);
 	ck_assert_uint_eq(n->carrier[1].t, 80 * RD_MSEC);
 	ck_assert_int_eq(n->restarts, 1);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(n);
 }
 END_TEST
@@ -505,7 +509,7 @@ START_TEST(frozen_node_gets_queued_packets_on_thaw)
 	int seg = rd_sim_segment_add(sim, NULL);
 	struct tnode *tx = add_node(sim, seg, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *fz = add_node(sim, seg, 100 * RD_MSEC, 100 * RD_MSEC);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	rd_sim_freeze_at(sim, 105 * RD_MSEC, fz->id);
 	rd_sim_thaw_at(sim, 455 * RD_MSEC, fz->id);
@@ -524,10 +528,10 @@ START_TEST(frozen_node_gets_queued_packets_on_thaw)
 	/* The overdue timer fired at the thaw, after the queued packets. */
 	ck_assert_int_eq(fz->timers, 2);
 	ck_assert_uint_eq(fz->last_timer, 455 * RD_MSEC);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.freeze_queued, 35);
-	ck_assert_uint_eq(st.freeze_overflow, 0);
-	rd_sim_destroy(sim);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_FREEZE_QUEUED], 35);
+	ck_assert_uint_eq(st[RD_SIM_STAT_FREEZE_OVERFLOW], 0);
+	rd_sim_free(sim);
 	free(tx);
 	free(fz);
 }
@@ -537,11 +541,11 @@ START_TEST(freeze_queue_is_bounded)
 {
 	struct rd_sim_config cfg = {.seed = 9, .freeze_queue_max = 4};
 	struct rd_sim *sim;
-	ck_assert_int_eq(rd_sim_create(&cfg, &sim), 0);
+	ck_assert_int_eq(rd_sim_new(&cfg, &sim), 0);
 	int seg = rd_sim_segment_add(sim, NULL);
 	struct tnode *tx = add_node(sim, seg, 10 * RD_MSEC, 10 * RD_MSEC);
 	struct tnode *fz = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	tx->limit = 10;
 	rd_sim_freeze_at(sim, 0, fz->id);
@@ -550,9 +554,9 @@ START_TEST(freeze_queue_is_bounded)
 	ck_assert_uint_eq(fz->nrx, 4);
 	ck_assert_uint_eq(fz->rx[0].seq, 0); /* the oldest are kept, like a socket buffer */
 	ck_assert_uint_eq(fz->rx[3].seq, 3);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.freeze_overflow, 6);
-	rd_sim_destroy(sim);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_FREEZE_OVERFLOW], 6);
+	rd_sim_free(sim);
 	free(tx);
 	free(fz);
 }
@@ -584,7 +588,7 @@ START_TEST(crashed_node_is_silent_until_restart)
 	ck_assert_int_eq(b->timers, timers_at_crash + 10); /* 310..400 ms */
 	ck_assert_uint_eq(count_from(a, 1, 300 * RD_MSEC, 401 * RD_MSEC), 10);
 	ck_assert_uint_eq(count_from(b, 0, 300 * RD_MSEC, 400 * RD_MSEC), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 	free(b);
 }
@@ -597,16 +601,16 @@ START_TEST(packets_in_flight_across_a_reboot_are_dropped)
 	int seg = rd_sim_segment_add(sim, &l);
 	struct tnode *a = add_node(sim, seg, 100 * RD_MSEC, 100 * RD_MSEC);
 	struct tnode *b = add_node(sim, seg, 0, 0);
-	struct rd_sim_stats st;
+	uint64_t st[RD_SIM_STAT_COUNT];
 
 	a->limit = 1;
 	rd_sim_crash_at(sim, 110 * RD_MSEC, b->id);
 	rd_sim_restart_at(sim, 120 * RD_MSEC, b->id);
 	rd_sim_run_until(sim, RD_SEC);
 	ck_assert_uint_eq(b->nrx, 0);
-	rd_sim_stats(sim, seg, &st);
-	ck_assert_uint_eq(st.to_down, 1);
-	rd_sim_destroy(sim);
+	rd_sim_stats(sim, seg, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_TO_DOWN], 1);
+	rd_sim_free(sim);
 	free(a);
 	free(b);
 }
@@ -636,7 +640,7 @@ START_TEST(events_at_the_same_time_run_in_schedule_order)
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(order_log[i], want[i]);
 	ck_assert_uint_eq(rd_sim_now(sim), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 }
 END_TEST
 
@@ -654,7 +658,7 @@ START_TEST(run_until_from_a_callback_is_refused)
 	rd_sim_call_at(sim, 1, nested_run, sim);
 	rd_sim_run_until(sim, 2);
 	ck_assert_int_eq(nested_rc, RD_ERR_STATE);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 }
 END_TEST
 
@@ -677,7 +681,7 @@ START_TEST(timer_fires_at_the_requested_time)
 	rd_sim_run_until(sim, 2000);
 	ck_assert_int_eq(a->timers, 2);
 	ck_assert_uint_eq(a->last_timer, 2000);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 }
 END_TEST
@@ -686,11 +690,11 @@ START_TEST(bad_arguments_are_refused)
 {
 	struct rd_sim *sim = new_sim(15);
 	struct rd_sim_link bad = {.loss_ppm = RD_SIM_PPM_MAX + 1};
-	struct rd_sim_node_ops no_expiry = {.deliver = t_deliver, .handle_expiry = t_handle};
+	struct rd_sim_node_callbacks no_expiry = {.deliver = t_deliver, .handle_expiry = t_handle};
 	uint8_t p[28];
 
 	ck_assert_int_eq(rd_sim_segment_add(sim, &bad), RD_ERR_INVAL);
-	ck_assert_int_eq(rd_sim_node_add(sim, &no_expiry, NULL), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_sim_node_add(sim, &no_expiry), RD_ERR_INVAL);
 	int seg = rd_sim_segment_add(sim, NULL);
 	ck_assert_int_eq(rd_sim_attach(sim, 0, seg), RD_ERR_INVAL);
 	struct tnode *a = add_node(sim, seg, 0, 0);
@@ -699,7 +703,7 @@ START_TEST(bad_arguments_are_refused)
 	ck_assert_int_eq(rd_sim_send(sim, a->id, seg, p, 0), RD_ERR_INVAL);
 	ck_assert_int_eq(rd_sim_crash_at(sim, 0, 99), RD_ERR_INVAL);
 	ck_assert_int_eq(rd_sim_link_at(sim, 0, seg, &bad), RD_ERR_INVAL);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(a);
 }
 END_TEST
@@ -719,7 +723,7 @@ START_TEST(link_change_takes_effect_at_its_time)
 	ck_assert_uint_eq(count_from(rx, 0, 0, 105 * RD_MSEC), 10);
 	ck_assert_uint_eq(count_from(rx, 0, 105 * RD_MSEC, 205 * RD_MSEC), 0);
 	ck_assert_uint_eq(count_from(rx, 0, 205 * RD_MSEC, 301 * RD_MSEC), 10);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -782,7 +786,7 @@ START_TEST(sim_pcap_reads_back_every_packet_sent)
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), 0);
 	rd_pcap_reader_close(r);
 	unlink(path);
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -847,7 +851,7 @@ START_TEST(pcap_reader_refuses_bad_input_with_a_reason)
 {
 	struct rd_pcap_reader *r;
 	struct rd_pcap_packet pkt;
-	struct rd_pcap_reader_stats st;
+	uint64_t st[RD_PCAP_STAT_COUNT];
 	uint8_t f[sizeof(be_usec_file)];
 
 	/* Not a pcap. */
@@ -860,14 +864,14 @@ START_TEST(pcap_reader_refuses_bad_input_with_a_reason)
 	                 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), 0);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.short_record, 1);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_SHORT_RECORD], 1);
 	rd_pcap_reader_close(r);
 	/* Record header cut short. */
 	ck_assert_int_eq(rd_pcap_reader_open_mem(be_usec_file, 24 + 8, NULL, &r), 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.short_header, 1);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_SHORT_HEADER], 1);
 	rd_pcap_reader_close(r);
 	/* Captured length above the snaplen (0xffff). */
 	memcpy(f, be_usec_file, sizeof(f));
@@ -875,18 +879,21 @@ START_TEST(pcap_reader_refuses_bad_input_with_a_reason)
 	f[24 + 12 + 1] = 0x01;
 	ck_assert_int_eq(rd_pcap_reader_open_mem(f, sizeof(f), NULL, &r), 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.oversize, 1);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_OVERSIZE], 1);
 	rd_pcap_reader_close(r);
 	/* Captured length above the original length. */
 	memcpy(f, be_usec_file, sizeof(f));
 	f[24 + 15] = 2;
 	ck_assert_int_eq(rd_pcap_reader_open_mem(f, sizeof(f), NULL, &r), 0);
 	ck_assert_int_eq(rd_pcap_next(r, &pkt), RD_ERR_PROTO);
-	rd_pcap_reader_stats(r, &st);
-	ck_assert_uint_eq(st.bad_length, 1);
-	ck_assert_uint_eq(st.records, 0);
+	rd_pcap_reader_stats(r, st);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_BAD_LENGTH], 1);
+	ck_assert_uint_eq(st[RD_PCAP_STAT_RECORDS], 0);
 	rd_pcap_reader_close(r);
+	ck_assert_str_eq(rd_pcap_stat_name(RD_PCAP_STAT_RECORDS), "records");
+	ck_assert_str_eq(rd_pcap_stat_name(RD_PCAP_STAT_BAD_LENGTH), "bad_length");
+	ck_assert_str_eq(rd_pcap_stat_name(RD_PCAP_STAT_COUNT), "?");
 }
 END_TEST
 
@@ -948,7 +955,7 @@ static void loss_pattern(uint64_t seed, int scenario_draws, int hook_draws, uint
 	memset(out, 0, 200);
 	for (size_t i = 0; i < rx->nrx; i++)
 		out[rx->rx[i].seq] = 1;
-	rd_sim_destroy(sim);
+	rd_sim_free(sim);
 	free(tx);
 	free(rx);
 }
@@ -970,8 +977,8 @@ START_TEST(random_streams_are_separate_and_seeded)
 	ck_assert_mem_eq(x, y, sizeof(x));
 	ck_assert_uint_eq(rd_sim_random(s1), rd_sim_random(s2));
 	ck_assert_uint_ne(rd_sim_random(s1), rd_sim_random(s1));
-	rd_sim_destroy(s1);
-	rd_sim_destroy(s2);
+	rd_sim_free(s1);
+	rd_sim_free(s2);
 }
 END_TEST
 
@@ -1000,19 +1007,51 @@ static void ignore_deliver(void *user, int seg, const uint8_t *pkt, size_t len, 
 START_TEST(a_timer_that_stays_due_is_counted_not_spun_on)
 {
 	struct rd_sim *sim = new_sim(23);
-	struct rd_sim_node_ops ops = {
-	    .deliver = ignore_deliver, .expiry = stuck_expiry, .handle_expiry = stuck_handle};
-	struct rd_sim_stats st;
 	int calls = 0;
+	struct rd_sim_node_callbacks ops = {.user = &calls,
+	                                    .deliver = ignore_deliver,
+	                                    .expiry = stuck_expiry,
+	                                    .handle_expiry = stuck_handle};
+	uint64_t st[RD_SIM_STAT_COUNT];
 
-	ck_assert_int_ge(rd_sim_node_add(sim, &ops, &calls), 0);
+	ck_assert_int_ge(rd_sim_node_add(sim, &ops), 0);
 	ck_assert_int_eq(rd_sim_run_until(sim, 9), 10); /* at 0, 1, ..., 9 ns */
 	ck_assert_int_eq(calls, 10);
-	rd_sim_stats(sim, -1, &st);
-	ck_assert_uint_eq(st.timers, 10);
-	ck_assert_uint_eq(st.timer_stuck, 10);
-	ck_assert_uint_eq(rd_sim_next_event(sim), 10);
-	rd_sim_destroy(sim);
+	rd_sim_stats(sim, -1, st);
+	ck_assert_uint_eq(st[RD_SIM_STAT_TIMERS], 10);
+	ck_assert_uint_eq(st[RD_SIM_STAT_TIMER_STUCK], 10);
+	ck_assert_uint_eq(rd_sim_expiry(sim), 10);
+	rd_sim_free(sim);
+}
+END_TEST
+
+START_TEST(handle_expiry_runs_what_is_due_as_an_outer_loop_would)
+{
+	struct rd_sim *sim = new_sim(25);
+	int seg = rd_sim_segment_add(sim, NULL);
+	struct tnode *a = add_node(sim, seg, 100, 100);
+	struct tnode *b = add_node(sim, seg, 0, 0);
+	uint64_t st[RD_SIM_STAT_COUNT];
+
+	ck_assert_uint_eq(rd_sim_expiry(sim), 100);
+	ck_assert_int_eq(rd_sim_handle_expiry(sim, 99), 0); /* nothing due yet */
+	ck_assert_int_eq(a->timers, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(rd_sim_handle_expiry(sim, rd_sim_expiry(sim)), 0);
+	ck_assert_int_eq(a->timers, 3); /* at 100, 200, 300 (no delay: delivered at once) */
+	ck_assert_uint_eq(a->last_timer, 300);
+	ck_assert_uint_eq(b->nrx, 3);
+	ck_assert_int_eq(rd_sim_stats(sim, seg, st), 0);
+	ck_assert_uint_eq(st[RD_SIM_STAT_SENT], 3);
+	ck_assert_uint_eq(st[RD_SIM_STAT_DELIVERED], 3);
+	ck_assert_int_eq(rd_sim_stats(sim, seg + 1, st), RD_ERR_INVAL);
+	ck_assert_str_eq(rd_sim_stat_name(RD_SIM_STAT_SENT), "sent");
+	ck_assert_str_eq(rd_sim_stat_name(RD_SIM_STAT_NO_CARRIER), "no_carrier");
+	ck_assert_str_eq(rd_sim_stat_name(RD_SIM_STAT_COUNT), "?");
+	ck_assert_str_eq(rd_sim_stat_name(-1), "?");
+	rd_sim_free(sim);
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -1067,7 +1106,7 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing)
 		struct rd_mem mem = {&b, b_malloc, b_calloc, b_realloc, b_free};
 		struct rd_sim_config cfg = {.seed = 24, .mem = &mem};
 		struct rd_sim *sim;
-		int rc = rd_sim_create(&cfg, &sim);
+		int rc = rd_sim_new(&cfg, &sim);
 		if (rc != 0) {
 			ck_assert_int_eq(rc, RD_ERR_NOMEM);
 			saw_nomem = true;
@@ -1082,7 +1121,9 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing)
 			n[i]->sim = sim;
 			n[i]->seg = seg;
 			n[i]->next = RD_TIME_NEVER;
-			n[i]->id = rd_sim_node_add(sim, &t_ops, n[i]);
+			struct rd_sim_node_callbacks cb = t_ops;
+			cb.user = n[i];
+			n[i]->id = rd_sim_node_add(sim, &cb);
 			if (n[i]->id < 0 || rd_sim_attach(sim, n[i]->id, seg) != 0)
 				break;
 			make_pkt(p, n[i]->id, 0);
@@ -1093,7 +1134,7 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing)
 		rd_sim_crash_at(sim, 5, 0);
 		int64_t ran = rd_sim_run_until(sim, 10);
 		saw_nomem |= seg < 0 || rc == RD_ERR_NOMEM || ran == RD_ERR_NOMEM;
-		rd_sim_destroy(sim);
+		rd_sim_free(sim);
 		ck_assert_int_eq(b.live, 0);
 		for (int i = 0; i < 3; i++)
 			free(n[i]);
@@ -1159,6 +1200,7 @@ int main(void)
 	tcase_add_test(tc, pcap_ip_payload_refuses_other_ip_versions_and_short_headers);
 	tcase_add_test(tc, random_streams_are_separate_and_seeded);
 	tcase_add_test(tc, a_timer_that_stays_due_is_counted_not_spun_on);
+	tcase_add_test(tc, handle_expiry_runs_what_is_due_as_an_outer_loop_would);
 	tcase_add_test(tc, allocation_failures_are_reported_and_leak_nothing);
 	tcase_add_test(tc, pcap_writer_reports_io_errors);
 	tcase_add_test(tc, pcap_reader_reports_a_missing_file);

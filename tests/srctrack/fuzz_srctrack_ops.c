@@ -217,7 +217,7 @@ static void run(struct fuzz *f)
 			f->now += (rd_time_t)next(f) * 100 * RD_MSEC;
 			break;
 		case 5:
-			rd_src_expire(f->t, f->now, next(f));
+			rd_src_handle_expiry(f->t, f->now, next(f));
 			break;
 		case 6: {
 			struct rd_addr a;
@@ -232,7 +232,7 @@ static void run(struct fuzz *f)
 			b = next(f);
 			a = ftarget(b);
 			rd_src_kill_target(f->t, (b & 0x40) ? f->r[b % NRULE] : NULL,
-			                   (b & 0x80) ? RD_SRC_KIND_MAX : RD_SRC_KIND_NAT, &a,
+			                   (b & 0x80) ? RD_SRC_KIND_COUNT : RD_SRC_KIND_NAT, &a,
 			                   RD_SRC_KILL_STATES, f->now);
 			break;
 		}
@@ -302,9 +302,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_nodes = 8;
 	cfg.random.fn = test_random_fn;
 	cfg.random.user = &f->seed;
-	cfg.hooks.user = f;
-	cfg.hooks.kill_states = on_kill;
-	cfg.hooks.overload = on_overload;
+	cfg.cb.user = f;
+	cfg.cb.kill_states = on_kill;
+	cfg.cb.overload = on_overload;
 	f->seed = 1;
 	b = next(f);
 	cfg.src_track = (rd_time_t)(b & 15) * RD_SEC;
@@ -320,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (f->ns > 0)
 		remove_state(f, f->ns - 1);
 	f->now += 3600 * RD_SEC;
-	rd_src_expire(f->t, f->now, 1000000);
+	rd_src_handle_expiry(f->t, f->now, 1000000);
 	if (rd_src_count(f->t) != 0)
 		abort();
 	rd_src_table_free(f->t);

@@ -21,6 +21,15 @@ struct hookrec {
 	struct rd_addr kill_addr[16];
 };
 
+/* One counter of the tracker, through rd_src_stats. */
+static uint64_t src_stat(const struct rd_src_table *s, int which)
+{
+	uint64_t v[RD_SRC_STAT_COUNT];
+
+	rd_src_stats(s, v);
+	return v[which];
+}
+
 static void on_overload(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
 {
 	struct hookrec *h = user;
@@ -56,9 +65,9 @@ static struct rd_src_table *mk(uint32_t max_nodes, rd_time_t src_track)
 	memset(&hooks, 0, sizeof(hooks));
 	cfg.random.fn = test_random_fn;
 	cfg.random.user = &seed;
-	cfg.hooks.user = &hooks;
-	cfg.hooks.overload = on_overload;
-	cfg.hooks.kill_states = on_kill;
+	cfg.cb.user = &hooks;
+	cfg.cb.overload = on_overload;
+	cfg.cb.kill_states = on_kill;
 	if (max_nodes)
 		cfg.max_nodes = max_nodes;
 	cfg.src_track = src_track;
@@ -71,7 +80,7 @@ static struct rd_src_rule *mkrule(struct rd_src_table *t, uint32_t id, enum rd_s
 	struct rd_src_rule_config c;
 	struct rd_src_rule *r;
 
-	memset(&c, 0, sizeof(c));
+	rd_src_rule_config_default(&c);
 	c.id = id;
 	c.track = m;
 	ck_assert_int_eq(rd_src_rule_add(t, &c, &r), 0);
@@ -106,6 +115,57 @@ static struct rd_src_rule_config cfg_of(uint32_t id, enum rd_src_track_mode m)
 }
 
 /* ---- configuration ---- */
+
+START_TEST(config_defaults_are_pf_defaults_and_accepted)
+{
+	struct rd_src_rule_config rc;
+	struct rd_src_pool_config pc;
+	struct rd_src_table *t = mk(16, 0);
+	struct rd_src_rule *r;
+
+	memset(&rc, 0xa5, sizeof(rc));
+	rd_src_rule_config_default(&rc);
+	ck_assert_int_eq(rc.track, RD_SRC_TRACK_NONE);
+	ck_assert_uint_eq(rc.max_src_nodes | rc.max_src_states | rc.max_src_conn, 0);
+	ck_assert_uint_eq(rc.max_src_conn_rate | rc.max_src_conn_seconds, 0);
+	ck_assert(!rc.overload);
+	ck_assert_int_eq(rc.flush, RD_SRC_FLUSH_NONE);
+	ck_assert_uint_eq(rc.src_track, 0);
+	rc.id = 7;
+	ck_assert_int_eq(rd_src_rule_add(t, &rc, &r), 0);
+	memset(&pc, 0xa5, sizeof(pc));
+	rd_src_pool_config_default(&pc);
+	ck_assert_int_eq(pc.type, RD_SRC_POOL_NONE);
+	ck_assert(!pc.sticky && !pc.keyed);
+	ck_assert_int_eq(rd_src_pool_set(t, r, RD_SRC_KIND_NAT, &pc), 0);
+	rd_src_table_free(t);
+}
+END_TEST
+
+START_TEST(stats_copy_every_counter_and_name_it)
+{
+	struct rd_src_table *t = mk(16, 0);
+	struct rd_src_rule *r = mkrule(t, 1, RD_SRC_TRACK_RULE);
+	struct rd_addr a = rd_addr_v4(0x0a000001);
+	uint64_t out[RD_SRC_STAT_COUNT];
+	uint32_t ref = 0;
+
+	memset(out, 0xa5, sizeof(out));
+	rd_src_stats(t, out);
+	for (int i = 0; i < RD_SRC_STAT_COUNT; i++) {
+		ck_assert_uint_eq(out[i], 0);
+		ck_assert_str_ne(rd_src_stat_name(i), "?");
+	}
+	ck_assert_str_eq(rd_src_stat_name(-1), "?");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_COUNT), "?");
+	ck_assert_int_eq(rd_src_acquire(t, r, &a, 0, &ref), 0);
+	rd_src_stats(t, out);
+	ck_assert_uint_eq(out[RD_SRC_STAT_INSERT], 1);
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_INSERT), "inserts");
+	rd_src_release(t, ref, 0);
+	rd_src_table_free(t);
+}
+END_TEST
 
 START_TEST(table_rejects_zero_or_huge_node_limit)
 {
@@ -190,7 +250,7 @@ START_TEST(commit_counts_the_state_on_the_node)
 	ck_assert_uint_eq(info.rule_id, 7);
 	ck_assert_uint_eq(info.creation, 5 * S);
 	ck_assert_int_eq(rd_src_commit(t, ref, 5 * S), RD_ERR_INVAL);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_INSERT), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_INSERT), 1);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -209,8 +269,8 @@ START_TEST(max_src_states_refuses_the_state_over_the_limit)
 	add_state(t, r, a, 0);
 	ck_assert_int_eq(rd_src_acquire(t, r, &a, 0, &ref), RD_ERR_LIMIT);
 	ck_assert_uint_eq(ref, 0);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_MAX_SRC_STATES), 1);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_SRC_LIMIT), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_MAX_SRC_STATES), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_SRC_LIMIT), 1);
 	add_state(t, r, b, 0); /* another source is not affected */
 	rd_src_state_removed(t, r1, 1 * S);
 	add_state(t, r, a, 1 * S); /* room again */
@@ -232,8 +292,8 @@ START_TEST(max_src_nodes_refuses_a_new_source)
 	add_state(t, r, b, 0);
 	add_state(t, r, a, 0); /* a known source still gets states */
 	ck_assert_int_eq(rd_src_acquire(t, r, &x, 0, &ref), RD_ERR_LIMIT);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_MAX_SRC_NODES), 1);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_SRC_LIMIT), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_MAX_SRC_NODES), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_SRC_LIMIT), 1);
 	ck_assert_uint_eq(rd_src_rule_nodes(r), 2);
 	rd_src_table_free(t);
 }
@@ -269,8 +329,8 @@ START_TEST(table_node_limit_refuses_as_src_nodes)
 	add_state(t, r, A4(10, 0, 0, 1), 0);
 	add_state(t, r, A4(10, 0, 0, 2), 0);
 	ck_assert_int_eq(rd_src_acquire(t, r, &x, 0, &ref), RD_ERR_LIMIT);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_SRC_NODES), 1);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_SRC_LIMIT), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_SRC_NODES), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_SRC_LIMIT), 1);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -352,8 +412,8 @@ START_TEST(max_src_conn_trips_on_the_connection_over_the_limit)
 	ck_assert_int_eq(rd_src_conn_established(t, refs[0], 0), 0); /* counted once */
 	ck_assert_int_eq(rd_src_conn_established(t, refs[1], 0), 0);
 	ck_assert_int_eq(rd_src_conn_established(t, refs[2], 0), RD_ERR_LIMIT);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_MAX_SRC_CONN), 1);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_SRC_LIMIT), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_MAX_SRC_CONN), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_SRC_LIMIT), 1);
 	ck_assert_int_eq(hooks.overloads, 0); /* overload is off */
 	rd_src_table_free(t);
 }
@@ -428,7 +488,7 @@ START_TEST(conn_rate_counter_decays_as_pf)
 	ck_assert_int_eq(rd_src_conn_established(t, refs[6], 19 * S), 0);
 	ck_assert_int_eq(rd_src_lookup(t, r, RD_SRC_KIND_TRACK, &a, 19 * S, &info), 0);
 	ck_assert_uint_eq(info.conn_rate, 1000);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_MAX_SRC_CONN_RATE), 2);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_MAX_SRC_CONN_RATE), 2);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -479,8 +539,8 @@ START_TEST(overload_calls_the_hook_without_flushing)
 	ck_assert_uint_eq(hooks.overload_rule, 9);
 	ck_assert_int_eq(rd_addr_cmp(&hooks.overload_addr, &a), 0);
 	ck_assert_int_eq(hooks.kills, 0);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_OVERLOAD_TABLE), 1);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_OVERLOAD_FLUSH), 0);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_OVERLOAD_TABLE), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_OVERLOAD_FLUSH), 0);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -497,7 +557,7 @@ START_TEST(overload_flush_asks_to_kill_the_rules_states_of_the_source)
 	ck_assert_int_eq(hooks.kills, 1);
 	ck_assert_uint_eq(hooks.kill_rule[0], 9);
 	ck_assert_int_eq(rd_addr_cmp(&hooks.kill_addr[0], &a), 0);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_OVERLOAD_FLUSH), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_OVERLOAD_FLUSH), 1);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -541,7 +601,7 @@ START_TEST(flush_hook_may_remove_states_inside_the_call)
 	struct rd_src_node_info info;
 
 	rd_src_config_default(&cfg);
-	cfg.hooks.kill_states = kill_all_refs;
+	cfg.cb.kill_states = kill_all_refs;
 	ck_assert_int_eq(rd_src_table_new(&cfg, &t), 0);
 	c.max_src_conn = 1;
 	c.overload = true;
@@ -556,7 +616,7 @@ START_TEST(flush_hook_may_remove_states_inside_the_call)
 	ck_assert_int_eq(flush_nrefs, 0);
 	/* All three states went inside the hook; the node is idle (src.track 0: dead). */
 	ck_assert_int_eq(rd_src_lookup(t, r, RD_SRC_KIND_TRACK, &a, 0, &info), RD_ERR_NOENT);
-	ck_assert_uint_eq(rd_src_expire(t, 0, 100), 1);
+	ck_assert_uint_eq(rd_src_handle_expiry(t, 0, 100), 1);
 	ck_assert_uint_eq(rd_src_count(t), 0);
 	rd_src_table_free(t);
 }
@@ -708,7 +768,7 @@ START_TEST(bitmask_works_for_ipv6_and_refuses_mixed_families)
 	out = map1(t, r, src);
 	ck_assert_int_eq(rd_addr_cmp(&out, &want), 0);
 	ck_assert_int_eq(rd_src_map(t, r, RD_SRC_KIND_NAT, &v4, 0, &ref, &out), RD_ERR_INVAL);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_TRANSLATE), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_TRANSLATE), 1);
 	/* A pool holds one family. */
 	ck_assert_int_eq(rd_src_pool_add(t, r, RD_SRC_KIND_NAT, &v4, 32, 1), RD_ERR_INVAL);
 	rd_src_table_free(t);
@@ -837,7 +897,7 @@ START_TEST(empty_pool_counts_translate)
 
 	ck_assert_int_eq(rd_src_map(t, r, RD_SRC_KIND_NAT, &src, 0, &ref, &out), RD_ERR_NOENT);
 	ck_assert_uint_eq(ref, 0);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_TRANSLATE), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_TRANSLATE), 1);
 	ck_assert_int_eq(rd_src_map(t, r, RD_SRC_KIND_TRACK, &src, 0, &ref, &out), RD_ERR_INVAL);
 	rd_src_table_free(t);
 }
@@ -899,11 +959,11 @@ START_TEST(sticky_mapping_outlives_its_states_for_src_track)
 	ref = sticky_state(t, r, s1, 0, &out);
 	ck_assert_int_eq(rd_addr_cmp(&out, &tg[0]), 0);
 	rd_src_state_removed(t, ref, 10 * S); /* idle until 40 s */
-	ck_assert_uint_eq(rd_src_next_expiry(t), 40 * S);
+	ck_assert_uint_eq(rd_src_expiry(t), 40 * S);
 	ref = sticky_state(t, r, s1, 39 * S, &out);
 	ck_assert_int_eq(rd_addr_cmp(&out, &tg[0]), 0);
 	rd_src_state_removed(t, ref, 39 * S); /* idle until 69 s */
-	ck_assert_uint_eq(rd_src_next_expiry(t), 69 * S);
+	ck_assert_uint_eq(rd_src_expiry(t), 69 * S);
 	/* After the lifetime the mapping is gone: the rotation continues. */
 	sticky_state(t, r, s1, 69 * S, &out);
 	ck_assert_int_eq(rd_addr_cmp(&out, &tg[1]), 0);
@@ -927,7 +987,7 @@ START_TEST(sticky_target_removed_from_pool_is_repicked)
 	ck_assert_int_eq(rd_src_pool_remove(t, r, RD_SRC_KIND_NAT, &tg[0], 32), RD_ERR_NOENT);
 	sticky_state(t, r, s1, 0, &out);
 	ck_assert_int_eq(rd_addr_cmp(&out, &tg[1]), 0);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_STALE), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_STALE), 1);
 	/* It stays on the new target. */
 	sticky_state(t, r, s1, 0, &out);
 	ck_assert_int_eq(rd_addr_cmp(&out, &tg[1]), 0);
@@ -953,7 +1013,7 @@ START_TEST(sticky_target_back_in_pool_keeps_the_mapping)
 	add_target(t, r, tg[0], 32); /* back (as a new entry) before the next use */
 	sticky_state(t, r, s1, 0, &out);
 	ck_assert_int_eq(rd_addr_cmp(&out, &tg[0]), 0);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_STALE), 0);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_STALE), 0);
 	ck_assert_int_eq(rd_src_pool_target_states(t, r, RD_SRC_KIND_NAT, &tg[0], 32), 2);
 	rd_src_table_free(t);
 }
@@ -980,7 +1040,7 @@ START_TEST(sticky_nodes_obey_max_src_nodes)
 	ck_assert_int_eq(rd_src_map(t, r, RD_SRC_KIND_NAT, &s2, 0, &ref, &out), RD_ERR_LIMIT);
 	rd_src_release(t, ref, 0);
 	ck_assert_uint_eq(rd_src_rule_nodes(r), 2);
-	ck_assert_uint_eq(rd_src_counter(t, RD_SRC_C_MAX_SRC_NODES), 1);
+	ck_assert_uint_eq(src_stat(t, RD_SRC_STAT_MAX_SRC_NODES), 1);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -1065,8 +1125,8 @@ START_TEST(kill_target_drops_the_nodes_bound_to_it)
 	add_target(t, r, gw2, 32);
 	for (uint8_t i = 0; i < 4; i++)
 		refs[i] = sticky_state(t, r, A4(10, 0, 0, i), 0, &out); /* gw1, gw2, gw1, gw2 */
-	ck_assert_uint_eq(rd_src_kill_target(t, NULL, RD_SRC_KIND_MAX, &gw1, RD_SRC_KILL_STATES, 0),
-	                  2);
+	ck_assert_uint_eq(
+	    rd_src_kill_target(t, NULL, RD_SRC_KIND_COUNT, &gw1, RD_SRC_KILL_STATES, 0), 2);
 	ck_assert_int_eq(hooks.kills, 2);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_uint_eq(hooks.kill_rule[i], 1);
@@ -1155,19 +1215,19 @@ START_TEST(node_dies_src_track_after_its_last_state)
 	struct rd_src_node_info info;
 	uint32_t r1 = add_state(t, r, a, 0), r2 = add_state(t, r, a, 0);
 
-	ck_assert_uint_eq(rd_src_next_expiry(t), RD_TIME_NEVER);
+	ck_assert_uint_eq(rd_src_expiry(t), RD_TIME_NEVER);
 	rd_src_state_removed(t, r1, 3 * S);
-	ck_assert_uint_eq(rd_src_next_expiry(t), RD_TIME_NEVER);
+	ck_assert_uint_eq(rd_src_expiry(t), RD_TIME_NEVER);
 	rd_src_state_removed(t, r2, 5 * S);
-	ck_assert_uint_eq(rd_src_next_expiry(t), 15 * S);
+	ck_assert_uint_eq(rd_src_expiry(t), 15 * S);
 	ck_assert_int_eq(rd_src_lookup(t, r, RD_SRC_KIND_TRACK, &a, 15 * S - 1, &info), 0);
 	ck_assert_uint_eq(info.expire, 15 * S);
-	ck_assert_uint_eq(rd_src_expire(t, 15 * S - 1, 100), 0);
+	ck_assert_uint_eq(rd_src_handle_expiry(t, 15 * S - 1, 100), 0);
 	ck_assert_int_eq(rd_src_lookup(t, r, RD_SRC_KIND_TRACK, &a, 15 * S, &info), RD_ERR_NOENT);
 	ck_assert_uint_eq(rd_src_count(t), 1); /* dead, memory not yet freed */
-	ck_assert_uint_eq(rd_src_expire(t, 15 * S, 100), 1);
+	ck_assert_uint_eq(rd_src_handle_expiry(t, 15 * S, 100), 1);
 	ck_assert_uint_eq(rd_src_count(t), 0);
-	ck_assert_uint_eq(rd_src_next_expiry(t), RD_TIME_NEVER);
+	ck_assert_uint_eq(rd_src_expiry(t), RD_TIME_NEVER);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -1181,7 +1241,7 @@ START_TEST(rule_src_track_overrides_the_table_default)
 	c.src_track = 100 * S;
 	ck_assert_int_eq(rd_src_rule_add(t, &c, &r), 0);
 	rd_src_state_removed(t, add_state(t, r, A4(10, 0, 0, 1), 0), 0);
-	ck_assert_uint_eq(rd_src_next_expiry(t), 100 * S);
+	ck_assert_uint_eq(rd_src_expiry(t), 100 * S);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -1244,10 +1304,10 @@ START_TEST(expire_does_bounded_work_per_call)
 		rd_src_state_removed(t, add_state(t, r, rd_addr_v4(0x0a000000 + i), 0), 0);
 	/* Each call examines at most 10 candidates (moving past a rule with
 	 * nothing to free counts as one). */
-	total = rd_src_expire(t, 1 * S, 10);
+	total = rd_src_handle_expiry(t, 1 * S, 10);
 	ck_assert_uint_ge(total, 9);
 	ck_assert_uint_le(total, 10);
-	while ((n = rd_src_expire(t, 1 * S, 10)) > 0) {
+	while ((n = rd_src_handle_expiry(t, 1 * S, 10)) > 0) {
 		ck_assert_uint_le(n, 10);
 		total += n;
 	}
@@ -1266,7 +1326,7 @@ START_TEST(expire_visits_every_rule)
 		rs[i] = mkrule(t, i + 1, RD_SRC_TRACK_RULE);
 		rd_src_state_removed(t, add_state(t, rs[i], A4(10, 0, 0, 1), 0), 0);
 	}
-	ck_assert_uint_eq(rd_src_expire(t, 2 * S, 1000), 5);
+	ck_assert_uint_eq(rd_src_handle_expiry(t, 2 * S, 1000), 5);
 	ck_assert_uint_eq(rd_src_count(t), 0);
 	rd_src_table_free(t);
 }
@@ -1304,7 +1364,7 @@ START_TEST(memory_comes_from_the_allocator_and_is_all_returned)
 	ck_assert_int_eq(rd_src_acquire(t, r, (struct rd_addr[]){A4(10, 0, 0, 2)}, 0, &ref),
 	                 RD_ERR_NOMEM);
 	ck_assert_uint_eq(ref, 0);
-	ck_assert_uint_ge(rd_src_counter(t, RD_SRC_C_MEMORY), 1);
+	ck_assert_uint_ge(src_stat(t, RD_SRC_STAT_MEMORY), 1);
 	cm.fail_after = -1;
 	rd_src_table_free(t); /* with a live state: everything still returned */
 	ck_assert_int_eq(cm.live, 0);
@@ -1371,16 +1431,16 @@ END_TEST
 
 START_TEST(counters_have_pf_names)
 {
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_SRC_LIMIT), "src-limit");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_MAX_SRC_STATES), "max-src-states");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_MAX_SRC_NODES), "max-src-nodes");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_MAX_SRC_CONN), "max-src-conn");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_MAX_SRC_CONN_RATE), "max-src-conn-rate");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_OVERLOAD_TABLE), "overload table insertion");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_OVERLOAD_FLUSH), "overload flush states");
-	ck_assert_str_eq(rd_src_counter_name(RD_SRC_C_MAX), "?");
-	for (unsigned i = 0; i < RD_SRC_C_MAX; i++)
-		ck_assert_str_ne(rd_src_counter_name(i), "?");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_SRC_LIMIT), "src-limit");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_MAX_SRC_STATES), "max-src-states");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_MAX_SRC_NODES), "max-src-nodes");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_MAX_SRC_CONN), "max-src-conn");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_MAX_SRC_CONN_RATE), "max-src-conn-rate");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_OVERLOAD_TABLE), "overload table insertion");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_OVERLOAD_FLUSH), "overload flush states");
+	ck_assert_str_eq(rd_src_stat_name(RD_SRC_STAT_COUNT), "?");
+	for (unsigned i = 0; i < RD_SRC_STAT_COUNT; i++)
+		ck_assert_str_ne(rd_src_stat_name(i), "?");
 	ck_assert_str_eq(rd_src_kind_name(RD_SRC_KIND_ROUTE), "route");
 }
 END_TEST
@@ -1412,6 +1472,8 @@ static Suite *suite(void)
 {
 	Suite *s = suite_create("srctrack");
 	TCase *c = tcase_create("config");
+	tcase_add_test(c, config_defaults_are_pf_defaults_and_accepted);
+	tcase_add_test(c, stats_copy_every_counter_and_name_it);
 
 	tcase_add_test(c, table_rejects_zero_or_huge_node_limit);
 	tcase_add_test(c, rule_config_is_validated_as_pf_conf);

@@ -34,6 +34,15 @@
 #define MAXS   256
 #define GLOBAL RD_SRC_RULE_GLOBAL
 
+/* One counter of the tracker, through rd_src_stats. */
+static uint64_t src_stat(const struct rd_src_table *s, int which)
+{
+	uint64_t v[RD_SRC_STAT_COUNT];
+
+	rd_src_stats(s, v);
+	return v[which];
+}
+
 /* ---- deterministic choice ---- */
 
 static uint64_t prng;
@@ -65,7 +74,7 @@ struct mstate {
 	int src;
 	uint32_t ref;
 	bool est;
-	int node[RD_SRC_KIND_MAX];
+	int node[RD_SRC_KIND_COUNT];
 	int ltarget; /* rule 4 target, -1 */
 };
 
@@ -84,7 +93,7 @@ static struct model {
 	int gen1;                 /* rule 1 is replaced now and then */
 	uint64_t tstates4[3];
 	uint32_t cursor4;
-	uint64_t counters[RD_SRC_C_MAX];
+	uint64_t counters[RD_SRC_STAT_COUNT];
 	rd_time_t now;
 	struct kill_req want_kills[64];
 	int n_want_kills;
@@ -181,7 +190,7 @@ static int m_new(uint32_t ns, unsigned kind, int src, int target)
 	n->gen = M.gen1;
 	n->creation = M.now;
 	n->rate_last = M.now / S;
-	M.counters[RD_SRC_C_INSERT]++;
+	M.counters[RD_SRC_STAT_INSERT]++;
 	*m_slot(ns, kind, src) = M.nn;
 	return M.nn++;
 }
@@ -263,8 +272,8 @@ static void setup_run(uint64_t seed)
 	rd_src_config_default(&cfg);
 	cfg.random.fn = test_random_fn;
 	cfg.random.user = &rnd_seed;
-	cfg.hooks.overload = hook_overload;
-	cfg.hooks.kill_states = hook_kill;
+	cfg.cb.overload = hook_overload;
+	cfg.cb.kill_states = hook_kill;
 	cfg.src_track = 5 * S;
 	cfg.max_nodes = 1000;
 	ck_assert_int_eq(rd_src_table_new(&cfg, &T), 0);
@@ -325,16 +334,16 @@ static void op_create(uint32_t rule, int src)
 
 	/* model: acquire */
 	if (rule != 4) {
-		M.counters[RD_SRC_C_SEARCH]++;
+		M.counters[RD_SRC_STAT_SEARCH]++;
 		t = m_find(ns, RD_SRC_KIND_TRACK, src);
 		if (t >= 0 && M.nodes[t].states >= maxst) {
-			M.counters[RD_SRC_C_MAX_SRC_STATES]++;
-			M.counters[RD_SRC_C_SRC_LIMIT]++;
+			M.counters[RD_SRC_STAT_MAX_SRC_STATES]++;
+			M.counters[RD_SRC_STAT_SRC_LIMIT]++;
 			want = RD_ERR_LIMIT;
 		} else if (t < 0) {
 			if (rule == 1 && m_count(1) >= 4) {
-				M.counters[RD_SRC_C_MAX_SRC_NODES]++;
-				M.counters[RD_SRC_C_SRC_LIMIT]++;
+				M.counters[RD_SRC_STAT_MAX_SRC_NODES]++;
+				M.counters[RD_SRC_STAT_SRC_LIMIT]++;
 				want = RD_ERR_LIMIT;
 			} else {
 				t = m_new(ns, RD_SRC_KIND_TRACK, src, -1);
@@ -344,16 +353,16 @@ static void op_create(uint32_t rule, int src)
 	}
 	/* model: map */
 	if (want == RD_OK && rule == 1) {
-		M.counters[RD_SRC_C_SEARCH]++;
+		M.counters[RD_SRC_STAT_SEARCH]++;
 		k = m_find(1, RD_SRC_KIND_NAT, src);
 		if (k >= 0 && !m_in_pool1(M.nodes[k].target)) {
-			M.counters[RD_SRC_C_STALE]++;
+			M.counters[RD_SRC_STAT_STALE]++;
 			m_unindex(k);
 			k = -1;
 		}
 		if (k < 0) {
 			if (M.n1 == 0) {
-				M.counters[RD_SRC_C_TRANSLATE]++;
+				M.counters[RD_SRC_STAT_TRANSLATE]++;
 				want = RD_ERR_NOENT;
 			} else {
 				int tg;
@@ -362,8 +371,8 @@ static void op_create(uint32_t rule, int src)
 				tg = M.active1[M.cursor1];
 				M.cursor1 = (M.cursor1 + 1) % M.n1;
 				if (m_count(1) >= 4) {
-					M.counters[RD_SRC_C_MAX_SRC_NODES]++;
-					M.counters[RD_SRC_C_SRC_LIMIT]++;
+					M.counters[RD_SRC_STAT_MAX_SRC_NODES]++;
+					M.counters[RD_SRC_STAT_SRC_LIMIT]++;
 					want = RD_ERR_LIMIT;
 				} else {
 					k = m_new(1, RD_SRC_KIND_NAT, src, tg);
@@ -403,12 +412,12 @@ static void op_create(uint32_t rule, int src)
 		s->rule = rule;
 		s->src = src;
 		s->ref = ref;
-		for (int i = 0; i < RD_SRC_KIND_MAX; i++)
+		for (int i = 0; i < RD_SRC_KIND_COUNT; i++)
 			s->node[i] = -1;
 		s->node[RD_SRC_KIND_TRACK] = t;
 		s->node[RD_SRC_KIND_NAT] = k;
 		s->ltarget = lt;
-		for (int i = 0; i < RD_SRC_KIND_MAX; i++) {
+		for (int i = 0; i < RD_SRC_KIND_COUNT; i++) {
 			if (s->node[i] < 0)
 				continue;
 			M.nodes[s->node[i]].states++;
@@ -426,7 +435,7 @@ static void op_remove(int i)
 	struct mstate *s = &M.st[i];
 
 	rd_src_state_removed(T, s->ref, M.now);
-	for (int k = 0; k < RD_SRC_KIND_MAX; k++) {
+	for (int k = 0; k < RD_SRC_KIND_COUNT; k++) {
 		struct mnode *n;
 		if (s->node[k] < 0)
 			continue;
@@ -506,18 +515,18 @@ static void op_establish(int i)
 		n->rate_count += 1000;
 		n->rate_last = now_s;
 		if (n->ns == 1 && 2 < n->conn) {
-			M.counters[RD_SRC_C_MAX_SRC_CONN]++;
+			M.counters[RD_SRC_STAT_MAX_SRC_CONN]++;
 			bad = true;
 		}
 		if (n->ns == 1 && n->rate_count > 3000) {
-			M.counters[RD_SRC_C_MAX_SRC_CONN_RATE]++;
+			M.counters[RD_SRC_STAT_MAX_SRC_CONN_RATE]++;
 			bad = true;
 		}
 		if (bad) {
 			want = RD_ERR_LIMIT;
-			M.counters[RD_SRC_C_SRC_LIMIT]++;
-			M.counters[RD_SRC_C_OVERLOAD_TABLE]++;
-			M.counters[RD_SRC_C_OVERLOAD_FLUSH]++;
+			M.counters[RD_SRC_STAT_SRC_LIMIT]++;
+			M.counters[RD_SRC_STAT_OVERLOAD_TABLE]++;
+			M.counters[RD_SRC_STAT_OVERLOAD_FLUSH]++;
 			M.want_overloads++;
 			M.want_kills[M.n_want_kills++] = (struct kill_req){1, s->src};
 		}
@@ -560,7 +569,7 @@ static void op_kill_target(int tg, bool all_rules)
 	size_t got, want = 0;
 
 	got = rd_src_kill_target(T, all_rules ? NULL : R[1],
-	                         all_rules ? RD_SRC_KIND_MAX : RD_SRC_KIND_NAT, &a,
+	                         all_rules ? RD_SRC_KIND_COUNT : RD_SRC_KIND_NAT, &a,
 	                         RD_SRC_KILL_STATES, M.now);
 	for (int src = 0; src < NSRC; src++) {
 		int i = m_find(1, RD_SRC_KIND_NAT, src);
@@ -642,17 +651,17 @@ static void compare_node(struct rd_src_rule *r, uint32_t ns, unsigned kind, int 
 static void compare_all(void)
 {
 	static const unsigned counters[] = {
-	    RD_SRC_C_SRC_LIMIT,
-	    RD_SRC_C_MAX_SRC_STATES,
-	    RD_SRC_C_MAX_SRC_NODES,
-	    RD_SRC_C_MAX_SRC_CONN,
-	    RD_SRC_C_MAX_SRC_CONN_RATE,
-	    RD_SRC_C_OVERLOAD_TABLE,
-	    RD_SRC_C_OVERLOAD_FLUSH,
-	    RD_SRC_C_STALE,
-	    RD_SRC_C_TRANSLATE,
-	    RD_SRC_C_SEARCH,
-	    RD_SRC_C_INSERT,
+	    RD_SRC_STAT_SRC_LIMIT,
+	    RD_SRC_STAT_MAX_SRC_STATES,
+	    RD_SRC_STAT_MAX_SRC_NODES,
+	    RD_SRC_STAT_MAX_SRC_CONN,
+	    RD_SRC_STAT_MAX_SRC_CONN_RATE,
+	    RD_SRC_STAT_OVERLOAD_TABLE,
+	    RD_SRC_STAT_OVERLOAD_FLUSH,
+	    RD_SRC_STAT_STALE,
+	    RD_SRC_STAT_TRANSLATE,
+	    RD_SRC_STAT_SEARCH,
+	    RD_SRC_STAT_INSERT,
 	};
 	uint32_t live = m_live();
 
@@ -662,9 +671,9 @@ static void compare_all(void)
 		compare_node(rd_src_rule_find(T, GLOBAL), GLOBAL, RD_SRC_KIND_TRACK, s);
 	}
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		EXPECT(rd_src_counter(T, counters[i]) == M.counters[counters[i]],
-		       "counter %s: %llu, model %llu", rd_src_counter_name(counters[i]),
-		       (unsigned long long)rd_src_counter(T, counters[i]),
+		EXPECT(src_stat(T, counters[i]) == M.counters[counters[i]],
+		       "counter %s: %llu, model %llu", rd_src_stat_name(counters[i]),
+		       (unsigned long long)src_stat(T, counters[i]),
 		       (unsigned long long)M.counters[counters[i]]);
 	for (int i = 0; i < 3; i++) {
 		struct rd_addr a = t1_addr(i), b = t4_addr(i);
@@ -698,7 +707,7 @@ static bool run_seed(uint64_t seed, int steps)
 			uint32_t live;
 			size_t budget = pick(3) == 0 ? 1000000 : pick(8);
 
-			rd_src_expire(T, M.now, budget);
+			rd_src_handle_expiry(T, M.now, budget);
 			if (budget == 1000000) {
 				live = m_live();
 				EXPECT(rd_src_count(T) == live,

@@ -49,9 +49,7 @@ static void fuzz_check(struct rd_state_table *t, rd_time_t now)
 	}
 	if (n != rd_state_count(t))
 		abort();
-	struct rd_state_counters c;
-	rd_state_get_counters(t, &c);
-	if (c.states != n)
+	if (rd_state_count_halfopen(t) > n)
 		abort();
 }
 

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			now += (rd_time_t)byte(&c) * RD_SEC / 2;
 			break;
 		case 5:
-			rd_state_expire(t, now, byte(&c));
+			rd_state_purge(t, now, byte(&c));
 			break;
 		case 6: {
 			uint8_t a = byte(&c);
@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct rd_state_info info;
 				rd_state_export(t, st, now, &info);
 				info.expire_in = byte(&c);
-				info.timeout = byte(&c) % (RD_STATE_TM_MAX + 2);
+				info.timeout = byte(&c) % (RD_STATE_TM_COUNT + 2);
 				info.src.state = byte(&c) & 15;
 				rd_state_import(peer, &info, now, NULL);
 				info.id += byte(&c) & 1;
@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 9:
-			rd_state_set_timeout(t, byte(&c) % (RD_STATE_TM_MAX + 1), byte(&c));
+			rd_state_set_timeout(t, byte(&c) % (RD_STATE_TM_COUNT + 1), byte(&c));
 			break;
 		case 10: {
 			uint8_t a = byte(&c);
@@ -159,8 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					rd_state_set_rule(t, st,
 					                  (a & 8) ? RD_STATE_RULE_NONE : a & 3);
 			} else {
-				struct rd_state_rule r = {.max_states = byte(&c) & 7};
-				r.timeouts[byte(&c) % RD_STATE_TM_MAX] = byte(&c);
+				struct rd_state_rule_config r = {.max_states = byte(&c) & 7};
+				r.timeouts[byte(&c) % RD_STATE_TM_COUNT] = byte(&c);
 				rd_state_rule_set(t, a & 3, (a & 4) ? NULL : &r);
 			}
 			break;

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		fuzz_check(t, now);
-		rd_state_expire(t, now, 16);
+		rd_state_purge(t, now, 16);
 	}
 	rd_state_table_free(t, now);
 	return 0;

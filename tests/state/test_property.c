@@ -347,7 +347,7 @@ static bool step(struct rd_state_table *t, struct rd_state_table *scratch, rd_ti
 		*now += (rd_time_t)rnd(40) * RD_SEC + (rnd(4) == 0 ? rnd(1000) : 0);
 	} else if (op < 95) { /* incremental expiry */
 		size_t before = rd_state_count(t);
-		size_t n = rd_state_expire(t, *now, 1 + rnd(64));
+		size_t n = rd_state_purge(t, *now, 1 + rnd(64));
 		CHECK(rd_state_count(t) == before - n, "expire count differs");
 		/* the table may only have purged expired states */
 		static uint8_t present[MAXM];
@@ -425,7 +425,7 @@ static bool run_seed(uint64_t seed, unsigned long steps)
 	cfg.timeouts[RD_STATE_TM_TCP_CLOSING] = 120;
 	if (rd_state_table_new(&cfg, &t) != 0 || rd_state_table_new(&cfg, &scratch) != 0)
 		return false;
-	struct rd_state_rule r1 = {.max_states = 5}, r2 = {0};
+	struct rd_state_rule_config r1 = {.max_states = 5}, r2 = {0};
 	r2.timeouts[RD_STATE_TM_UDP_FIRST_PACKET] = rule_udp_first[2];
 	rd_state_rule_set(t, 1, &r1);
 	rd_state_rule_set(t, 2, &r2);

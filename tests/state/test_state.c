@@ -248,8 +248,105 @@ START_TEST(state_expires_after_its_timeout)
 	ck_assert_uint_eq(rd_state_expires(tbl, st), T0 + 60 * RD_SEC);
 	ck_assert_ptr_nonnull(rd_state_find_id(tbl, id, cid, T0 + 60 * RD_SEC - 1));
 	ck_assert_ptr_null(rd_state_find_id(tbl, id, cid, T0 + 60 * RD_SEC));
-	ck_assert_uint_eq(rd_state_expire(tbl, T0 + 60 * RD_SEC, 1u << 20), 1);
+	ck_assert_uint_eq(rd_state_purge(tbl, T0 + 60 * RD_SEC, 1u << 20), 1);
 	ck_assert_uint_eq(rd_state_count(tbl), 0);
+}
+END_TEST
+
+/*
+ * Drive rd_state_handle_expiry as an event loop would, from `start` (when
+ * every state is already dead) until the table is empty; returns how long
+ * the sweep took and stores the number of calls and the most one removed.
+ */
+static rd_time_t sweep(rd_time_t start, int *calls, size_t *most)
+{
+	rd_time_t now = start;
+
+	*calls = 0;
+	*most = 0;
+	while (rd_state_count(tbl) > 0) {
+		rd_time_t due = rd_state_expiry(tbl);
+		ck_assert(due != RD_TIME_NEVER);
+		if (due > now)
+			now = due;
+		size_t n = rd_state_handle_expiry(tbl, now);
+		if (n > *most)
+			*most = n;
+		(*calls)++;
+		ck_assert_int_lt(*calls, 100000);
+	}
+	ck_assert_uint_eq(rd_state_expiry(tbl), RD_TIME_NEVER);
+	return now - start;
+}
+
+START_TEST(handle_expiry_sweeps_the_whole_table_in_slices_every_interval)
+{
+	enum { N = 5000 };
+	rd_time_t dead = T0 + 60 * RD_SEC; /* udp.first */
+	int calls;
+	size_t most;
+
+	for (int i = 0; i < N; i++)
+		udp_state(C, (uint16_t)(1000 + i), S, 53, RD_STATE_RULE_NONE);
+	ck_assert_uint_eq(rd_state_expiry(tbl), 0); /* never run: due at once */
+	/* the default interval, 10 s: in slices, none of them the whole table */
+	ck_assert_uint_eq(rd_state_get_timeout(tbl, RD_STATE_TM_INTERVAL), 10);
+	ck_assert_uint_le(sweep(dead, &calls, &most), 10 * RD_SEC);
+	ck_assert_int_ge(calls, 10);
+	ck_assert_uint_lt(most, N);
+	ck_assert_uint_eq(rd_state_count(tbl), 0);
+
+	/* a 2 s interval sweeps within 2 s */
+	for (int i = 0; i < N; i++)
+		udp_state(C, (uint16_t)(1000 + i), S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_INTERVAL, 2), 0);
+	ck_assert_uint_le(sweep(dead + 100 * RD_SEC, &calls, &most), 2 * RD_SEC);
+	ck_assert_int_ge(calls, 2);
+
+	/* interval 0: the documented default */
+	for (int i = 0; i < N; i++)
+		udp_state(C, (uint16_t)(1000 + i), S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_INTERVAL, 0), 0);
+	rd_time_t took = sweep(dead + 200 * RD_SEC, &calls, &most);
+	ck_assert_uint_le(took, RD_STATE_EXPIRY_INTERVAL_DEFAULT * RD_SEC);
+	ck_assert_uint_gt(took, 2 * RD_SEC);
+}
+END_TEST
+
+START_TEST(handle_expiry_before_its_time_does_nothing_and_keeps_live_states)
+{
+	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	ck_assert_uint_eq(rd_state_handle_expiry(tbl, T0), 0); /* arms the sweep */
+	rd_time_t due = rd_state_expiry(tbl);
+	ck_assert(due > T0 && due <= T0 + RD_SEC);
+	ck_assert_uint_eq(rd_state_handle_expiry(tbl, due - 1), 0);
+	ck_assert_uint_eq(rd_state_handle_expiry(tbl, due), 0); /* live: kept */
+	ck_assert_ptr_eq(rd_state_find_id(tbl, st->id, st->creatorid, due), st);
+	ck_assert_uint_gt(rd_state_expiry(tbl), due);
+}
+END_TEST
+
+START_TEST(stats_copy_counters_and_name_them_as_pfctl)
+{
+	uint64_t c[RD_STATE_STAT_COUNT];
+	struct rd_state_key k;
+	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
+
+	udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
+	ck_assert_int_eq(rd_state_key_from_pkt(&p, &k), 0);
+	ck_assert_ptr_nonnull(rd_state_lookup(tbl, &k, RD_STATE_IN, 0, T0));
+	rd_state_count_reason(tbl, RD_STATE_RES_SHORT);
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_INSERT], 1);
+	ck_assert_uint_ge(c[RD_STATE_STAT_SEARCH], 1);
+	ck_assert_uint_eq(c[RD_STATE_STAT_REMOVAL], 0);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_SHORT)], 1);
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_SEARCH), "searches");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_REMOVAL), "removals");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_RES(RD_STATE_RES_SHORT)), "short");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_COUNT - 1), "no-route");
+	ck_assert_str_eq(rd_state_stat_name(RD_STATE_STAT_COUNT), "?");
+	ck_assert_str_eq(rd_state_stat_name(-1), "?");
 }
 END_TEST
 
@@ -268,7 +365,7 @@ END_TEST
 START_TEST(set_timeout_changes_table_timeouts)
 {
 	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_UDP_FIRST_PACKET, 5), 0);
-	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_MAX, 5), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_state_set_timeout(tbl, RD_STATE_TM_COUNT, 5), RD_ERR_INVAL);
 	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
 	ck_assert_uint_eq(rd_state_expires(tbl, st), T0 + 5 * RD_SEC);
 }
@@ -276,7 +373,7 @@ END_TEST
 
 START_TEST(rule_timeout_overrides_table_and_zero_inherits)
 {
-	struct rd_state_rule r = {0};
+	struct rd_state_rule_config r = {0};
 	r.timeouts[RD_STATE_TM_UDP_FIRST_PACKET] = 7;
 	ck_assert_int_eq(rd_state_rule_set(tbl, 3, &r), 0);
 	struct rd_state *a = udp_state(C, 1, S, 53, 3);
@@ -293,7 +390,7 @@ END_TEST
 
 START_TEST(set_rule_gives_one_state_its_own_timeouts)
 {
-	struct rd_state_rule r = {0};
+	struct rd_state_rule_config r = {0};
 	r.timeouts[RD_STATE_TM_UDP_FIRST_PACKET] = 3;
 	ck_assert_int_eq(rd_state_rule_set(tbl, 7, &r), 0);
 	struct rd_state *a = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
@@ -337,7 +434,7 @@ START_TEST(adaptive_end_reached_makes_states_expire_until_below_end)
 	rd_state_key_from_pkt(&p, &k);
 	ck_assert_ptr_null(rd_state_lookup(tbl, &k, RD_STATE_IN, 0, T0));
 	/* removing one brings the count below end: the rest live on, scaled to 50% */
-	ck_assert_uint_eq(rd_state_expire(tbl, T0, 1u << 20), 1);
+	ck_assert_uint_eq(rd_state_purge(tbl, T0, 1u << 20), 1);
 	ck_assert_uint_eq(rd_state_count(tbl), 3);
 	struct rd_state_iter it;
 	rd_state_iter_init(&it);
@@ -347,7 +444,7 @@ END_TEST
 
 START_TEST(rule_adaptive_uses_the_rule_state_count)
 {
-	struct rd_state_rule r = {0};
+	struct rd_state_rule_config r = {0};
 	r.timeouts[RD_STATE_TM_ADAPTIVE_START] = 1;
 	r.timeouts[RD_STATE_TM_ADAPTIVE_END] = 3;
 	rd_state_rule_set(tbl, 1, &r);
@@ -371,17 +468,17 @@ START_TEST(global_limit_refuses_with_memory_reason)
 	udp_state(C, 2, S, 53, RD_STATE_RULE_NONE);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 3, S, 53);
 	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, NULL), RD_ERR_LIMIT);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_MEMORY], 1);
-	ck_assert_uint_eq(c.states, 2);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_MEMORY)], 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 2);
 	ck_assert_str_eq(rd_state_reason_name(RD_STATE_RES_MEMORY), "memory");
 }
 END_TEST
 
 START_TEST(rule_max_refuses_with_state_limit_reason)
 {
-	struct rd_state_rule r = {.max_states = 1};
+	struct rd_state_rule_config r = {.max_states = 1};
 	rd_state_rule_set(tbl, 9, &r);
 	udp_state(C, 1, S, 53, 9);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 2, S, 53);
@@ -389,9 +486,9 @@ START_TEST(rule_max_refuses_with_state_limit_reason)
 	ck_assert_int_eq(rd_state_create(tbl, &p, &o, T0, NULL), RD_ERR_LIMIT);
 	o.rule = 10;
 	ck_assert_int_eq(rd_state_create(tbl, &p, &o, T0, NULL), 0);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_MAXSTATES], 1);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_MAXSTATES)], 1);
 	ck_assert_str_eq(rd_state_reason_name(RD_STATE_RES_MAXSTATES), "state-limit");
 }
 END_TEST
@@ -410,16 +507,16 @@ START_TEST(attach_refusal_counts_src_limit_and_inserts_nothing)
 	struct rd_state_table *t;
 	int calls = 0;
 	rd_state_config_default(&cfg);
-	cfg.hooks.user = &calls;
-	cfg.hooks.attach = refuse_attach;
+	cfg.cb.user = &calls;
+	cfg.cb.attach = refuse_attach;
 	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 2, S, 53);
 	ck_assert_int_eq(rd_state_create(t, &p, NULL, T0, NULL), RD_ERR_LIMIT);
 	ck_assert_int_eq(calls, 1);
-	struct rd_state_counters c;
-	rd_state_get_counters(t, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_SRCLIMIT], 1);
-	ck_assert_uint_eq(c.states, 0);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(t, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_SRCLIMIT)], 1);
+	ck_assert_uint_eq(rd_state_count(t), 0);
 	struct rd_state_key k;
 	rd_state_key_from_pkt(&p, &k);
 	ck_assert_ptr_null(rd_state_lookup(t, &k, RD_STATE_IN, 0, T0));
@@ -433,10 +530,10 @@ START_TEST(key_collision_counts_state_insert)
 	udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
 	ck_assert_int_eq(rd_state_create(tbl, &p, NULL, T0, NULL), RD_ERR_EXIST);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_STATEINS], 1);
-	ck_assert_uint_eq(c.states, 1);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_STATEINS)], 1);
+	ck_assert_uint_eq(rd_state_count(tbl), 1);
 	ck_assert_str_eq(rd_state_reason_name(RD_STATE_RES_STATEINS), "state-insert");
 	/* the same key created by an outbound packet is another direction: allowed */
 	struct rd_state_pkt q = mkpkt(17, RD_STATE_OUT, S, 53, C, 1);
@@ -488,7 +585,7 @@ START_TEST(expire_does_bounded_work_per_call_and_finishes)
 	struct rd_state_table *t;
 	rd_state_config_default(&cfg);
 	cfg.limit = 1000000;
-	cfg.hooks.event = count_events;
+	cfg.cb.event = count_events;
 	removed_events = 0;
 	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
 	for (uint32_t i = 0; i < 10000; i++) {
@@ -496,10 +593,10 @@ START_TEST(expire_does_bounded_work_per_call_and_finishes)
 		ck_assert_int_eq(rd_state_create(t, &p, NULL, T0, NULL), 0);
 	}
 	/* nothing expired yet */
-	ck_assert_uint_eq(rd_state_expire(t, T0 + RD_SEC, 100000), 0);
+	ck_assert_uint_eq(rd_state_purge(t, T0 + RD_SEC, 100000), 0);
 	size_t total = 0, calls = 0;
 	while (rd_state_count(t) > 0) {
-		size_t n = rd_state_expire(t, T0 + 3600 * RD_SEC, 64);
+		size_t n = rd_state_purge(t, T0 + 3600 * RD_SEC, 64);
 		ck_assert_uint_le(n, 64);
 		total += n;
 		calls++;
@@ -526,7 +623,7 @@ START_TEST(events_report_insert_update_and_remove)
 	struct rd_state_config cfg;
 	struct rd_state_table *t;
 	rd_state_config_default(&cfg);
-	cfg.hooks.event = record_events;
+	cfg.cb.event = record_events;
 	memset(ev_count, 0, sizeof(ev_count));
 	ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
 	struct rd_state_pkt p = mkpkt(17, RD_STATE_IN, C, 1, S, 53);
@@ -676,9 +773,9 @@ START_TEST(import_colliding_with_another_state_counts_state_insert)
 	rd_state_export(tbl, st, T0, &info);
 	info.id ^= 0xffff;
 	ck_assert_int_eq(rd_state_import(tbl, &info, T0, NULL), RD_ERR_EXIST);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.reason[RD_STATE_RES_STATEINS], 1);
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	ck_assert_uint_eq(c[RD_STATE_STAT_RES(RD_STATE_RES_STATEINS)], 1);
 }
 END_TEST
 
@@ -728,9 +825,9 @@ START_TEST(import_older_than_the_clock_keeps_age_and_expiry)
 	info.expire_in = 100;
 	ck_assert_int_eq(rd_state_import(peer, &info, now, &in), 0);
 	ck_assert_uint_eq(rd_state_expires(peer, in), now + 100 * RD_SEC);
-	ck_assert_uint_eq(rd_state_expire(peer, now + 99 * RD_SEC, 1000), 1); /* the UDP one */
+	ck_assert_uint_eq(rd_state_purge(peer, now + 99 * RD_SEC, 1000), 1); /* the UDP one */
 	ck_assert_uint_eq(rd_state_count(peer), 1);
-	ck_assert_uint_eq(rd_state_expire(peer, now + 100 * RD_SEC, 1000), 1);
+	ck_assert_uint_eq(rd_state_purge(peer, now + 100 * RD_SEC, 1000), 1);
 	rd_state_table_free(peer, 0);
 }
 END_TEST
@@ -741,7 +838,6 @@ START_TEST(import_local_is_ours_and_counted_half_open)
 	struct rd_state *st = udp_state(C, 1, S, 53, RD_STATE_RULE_NONE);
 	struct rd_state_info info;
 	struct rd_state *in;
-	struct rd_state_counters c;
 	rd_state_export(tbl, st, T0, &info);
 	info.wire.proto = info.stack.proto = 6;
 	info.wire.port[0] = info.stack.port[0] = 7;
@@ -754,14 +850,12 @@ START_TEST(import_local_is_ours_and_counted_half_open)
 	ck_assert_uint_eq(in->creatorid, rd_state_creatorid(tbl));
 	ck_assert_uint_eq(in->id, st->id + 1);
 	ck_assert(!(in->flags & RD_STATE_F_REMOTE));
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.states_halfopen, 1);
+	ck_assert_uint_eq(rd_state_count_halfopen(tbl), 1);
 	/* rd_state_import would have marked it remote: not half-open. */
 	info.wire.port[0] = info.stack.port[0] = 8;
 	ck_assert_int_eq(rd_state_import(tbl, &info, T0, &in), 0);
 	ck_assert(in->flags & RD_STATE_F_REMOTE);
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.states_halfopen, 1);
+	ck_assert_uint_eq(rd_state_count_halfopen(tbl), 1);
 	/* Refusals insert nothing. */
 	info.wire.port[0] = info.stack.port[0] = 7; /* taken */
 	ck_assert_int_eq(rd_state_import_local(tbl, &info, T0, NULL), RD_ERR_EXIST);
@@ -808,9 +902,9 @@ START_TEST(index_growth_moves_entries_a_few_at_a_time_and_loses_none)
 	ck_assert(seen_migration);
 	/* expiry calls finish a pending migration, and removal works across both */
 	while (tbl->kidx.old.chunks != NULL || tbl->ididx.old.chunks != NULL)
-		rd_state_expire(tbl, T0, 1);
+		rd_state_purge(tbl, T0, 1);
 	ck_assert_uint_eq(rd_state_count(tbl), N);
-	ck_assert_uint_eq(rd_state_expire(tbl, T0 + 3600 * RD_SEC, 2 * N), N);
+	ck_assert_uint_eq(rd_state_purge(tbl, T0 + 3600 * RD_SEC, 2 * N), N);
 	ck_assert_uint_eq(tbl->kidx.cur.count, 0);
 	ck_assert_uint_eq(tbl->ididx.cur.count, 0);
 }
@@ -832,6 +926,9 @@ Suite *state_suite(void)
 	tcase_add_test(tc, if_bound_state_preferred_over_floating);
 	tcase_add_test(tc, default_timeouts_are_pfs);
 	tcase_add_test(tc, state_expires_after_its_timeout);
+	tcase_add_test(tc, handle_expiry_sweeps_the_whole_table_in_slices_every_interval);
+	tcase_add_test(tc, handle_expiry_before_its_time_does_nothing_and_keeps_live_states);
+	tcase_add_test(tc, stats_copy_counters_and_name_them_as_pfctl);
 	tcase_add_test(tc, packet_refreshes_expiry);
 	tcase_add_test(tc, set_timeout_changes_table_timeouts);
 	tcase_add_test(tc, rule_timeout_overrides_table_and_zero_inherits);

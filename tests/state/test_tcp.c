@@ -38,7 +38,7 @@ static void setup(void)
 	seed = 7;
 	cfg.random.fn = test_random;
 	cfg.random.user = &seed;
-	cfg.hooks.established = established_hook;
+	cfg.cb.established = established_hook;
 	hook_ret = 0;
 	hook_calls = 0;
 	hook_inside = NULL;
@@ -88,9 +88,9 @@ static void handshake(void)
 
 static uint64_t reason(int r)
 {
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	return c.reason[r];
+	uint64_t c[RD_STATE_STAT_COUNT];
+	rd_state_stats(tbl, c);
+	return c[RD_STATE_STAT_RES(r)];
 }
 
 START_TEST(syn_creates_syn_sent_closed_with_first_timeout)
@@ -104,9 +104,7 @@ START_TEST(syn_creates_syn_sent_closed_with_first_timeout)
 	ck_assert_uint_eq(st->src.seqhi, 1002);
 	ck_assert_uint_eq(st->dst.seqhi, 1);
 	ck_assert_uint_eq(st->dst.max_win, 1);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.states_halfopen, 1);
+	ck_assert_uint_eq(rd_state_count_halfopen(tbl), 1);
 }
 END_TEST
 
@@ -133,9 +131,7 @@ START_TEST(final_ack_establishes_and_reports_handshake_completion)
 	ck_assert_uint_eq(st->timeout, RD_STATE_TM_TCP_ESTABLISHED);
 	ck_assert(res.flags & RD_STATE_R_ESTABLISHED);
 	ck_assert_int_eq(hook_calls, 1);
-	struct rd_state_counters c;
-	rd_state_get_counters(tbl, &c);
-	ck_assert_uint_eq(c.states_halfopen, 0);
+	ck_assert_uint_eq(rd_state_count_halfopen(tbl), 0);
 }
 END_TEST
 

@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rd_state_config_default(&sc);
 	sc.random.fn = rng;
 	sc.random.user = &seed;
-	sc.hooks.event = on_event;
+	sc.cb.event = on_event;
 	sc.limit = 1000;
 	if (rd_state_table_new(&sc, &t) != 0)
 		abort();

@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 	{
 		uint8_t st[264];
 		memcpy(st, golden_state, sizeof(st));
-		st[255] = RD_PFSYNC_TM_MAX; /* timeout out of range */
+		st[255] = RD_PFSYNC_TM_COUNT; /* timeout out of range */
 		size_t blen = pkt1(pkt, RD_PFSYNC_ACT_INS, st, sizeof(st), 1);
 		write_ip(w, RD_MSEC, RD_PFSYNC_IPPROTO, RD_PFSYNC_TTL, pkt, blen);
 	}

@@ -123,8 +123,8 @@ static struct node *node_new(struct net *net, size_t mtu)
 	rd_state_config_default(&sc);
 	sc.random.fn = rng;
 	sc.random.user = &nd->rng;
-	sc.hooks.event = on_event;
-	sc.hooks.user = nd;
+	sc.cb.event = on_event;
+	sc.cb.user = nd;
 	sc.limit = 200000;
 	ck_assert_int_eq(rd_state_table_new(&sc, &nd->t), 0);
 	memset(&ec, 0, sizeof(ec));

@@ -53,7 +53,6 @@ static struct rd_state *find(struct mt_node *n, const struct rd_state_info *i)
 START_TEST(local_insert_is_ours)
 {
 	struct rd_state_info c, c2;
-	struct rd_state_counters ctr;
 	struct rd_state *st, *st2;
 
 	mt_tcp(&c, 0x0a000001, 0xc0a80002, 40000, 443);
@@ -66,8 +65,7 @@ START_TEST(local_insert_is_ours)
 	ck_assert_uint_eq(st->creatorid, rd_state_creatorid(A.t));
 	ck_assert_uint_ne(st->id, 0);
 	ck_assert(!(st->flags & RD_STATE_F_REMOTE));
-	rd_state_get_counters(A.t, &ctr);
-	ck_assert_uint_eq(ctr.states_halfopen, 1); /* local: counted half-open */
+	ck_assert_uint_eq(rd_state_count_halfopen(A.t), 1); /* local: counted half-open */
 	/* A second one gets the next id of the table. */
 	mt_tcp(&c2, 0x0a000001, 0xc0a80002, 40001, 443);
 	ck_assert_int_eq(rd_mirror_local(A.m, RD_MIRROR_NEW, &c2, now), RD_MIRROR_INSERTED);
@@ -376,7 +374,7 @@ START_TEST(refused_inval)
 	mt_tcp(&c, 0x0a000001, 0xc0a80002, 40000, 443);
 	ck_assert_int_eq(rd_mirror_local(A.m, 7, &c, now), RD_ERR_INVAL);
 	ck_assert_int_eq(rd_mirror_local(A.m, RD_MIRROR_NEW, NULL, now), RD_ERR_INVAL);
-	c.timeout = RD_STATE_TM_MAX; /* a class the table cannot hold */
+	c.timeout = RD_STATE_TM_COUNT; /* a class the table cannot hold */
 	ck_assert_int_eq(rd_mirror_local(A.m, RD_MIRROR_NEW, &c, now), RD_ERR_INVAL);
 	ck_assert_uint_eq(stats(&A).refused_inval, 3);
 	ck_assert_uint_eq(rd_state_count(A.t), 0);

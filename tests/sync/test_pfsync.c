@@ -555,7 +555,7 @@ START_TEST(refuses_timeout_out_of_range)
 {
 	uint8_t pkt[600], st[264];
 	memcpy(st, golden_state, 264);
-	st[255] = RD_PFSYNC_TM_MAX;
+	st[255] = RD_PFSYNC_TM_COUNT;
 	assert_refused(pkt, two_sections(pkt, st, 264, RD_PFSYNC_ACT_INS), RD_PFSYNC_STAT_BADVAL);
 }
 END_TEST
@@ -872,10 +872,10 @@ END_TEST
 
 START_TEST(names_cover_every_counter_and_action)
 {
-	for (int i = 0; i < RD_PFSYNC_STAT_MAX; i++)
+	for (int i = 0; i < RD_PFSYNC_STAT_COUNT; i++)
 		ck_assert_str_ne(rd_pfsync_stat_name(i), "unknown");
 	ck_assert_str_eq(rd_pfsync_stat_name(RD_PFSYNC_STAT_BADLEN), "badlen");
-	ck_assert_str_eq(rd_pfsync_stat_name(RD_PFSYNC_STAT_MAX), "unknown");
+	ck_assert_str_eq(rd_pfsync_stat_name(RD_PFSYNC_STAT_COUNT), "unknown");
 	ck_assert_str_eq(rd_pfsync_action_name(RD_PFSYNC_ACT_UPD_C), "UPD_C");
 	ck_assert_str_eq(rd_pfsync_action_name(RD_PFSYNC_ACT_TDB), "TDB");
 	ck_assert_str_eq(rd_pfsync_action_name(16), "unknown");

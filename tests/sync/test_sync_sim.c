@@ -158,9 +158,9 @@ static void boot(struct snode *nd, rd_time_t now)
 
 	rd_state_config_default(&sc);
 	sc.random = rd_sim_random_hook(nd->w->sim);
-	sc.hooks.event = on_event;
-	sc.hooks.user = nd;
-	for (int i = 0; i < RD_STATE_TM_MAX; i++)
+	sc.cb.event = on_event;
+	sc.cb.user = nd;
+	for (int i = 0; i < RD_STATE_TM_COUNT; i++)
 		sc.timeouts[i] = 100000; /* nothing expires during the test */
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_START] = 0;
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
@@ -245,7 +245,11 @@ static void n_restart(void *user, rd_time_t now)
 	boot(user, now);
 }
 
-static const struct rd_sim_node_ops ops = {n_deliver, n_expiry, n_handle, n_crash, n_restart, NULL};
+static const struct rd_sim_node_callbacks ops = {.deliver = n_deliver,
+                                                 .expiry = n_expiry,
+                                                 .handle_expiry = n_handle,
+                                                 .crash = n_crash,
+                                                 .restart = n_restart};
 
 /* One random local action: create (60 %), update (25 %) or delete. */
 static void act(void *user, rd_time_t now)
@@ -359,7 +363,7 @@ static void run_seed(uint64_t seed)
 	struct rd_sim_link link = {0};
 	static struct rec ref[MAXN * MAXOWN], cur[MAXN * MAXOWN];
 
-	ck_assert_int_eq(rd_sim_create(&cfg, &w->sim), 0);
+	ck_assert_int_eq(rd_sim_new(&cfg, &w->sim), 0);
 	w->n = 2 + (int)(rd_sim_random(w->sim) % (MAXN - 1));
 	w->key.id = 1;
 	for (int i = 0; i < RD_SYNC_KEY_LEN; i++)
@@ -374,7 +378,9 @@ static void run_seed(uint64_t seed)
 	for (int i = 0; i < w->n; i++) {
 		struct snode *nd = &w->nodes[i];
 		nd->w = w;
-		nd->idx = rd_sim_node_add(w->sim, &ops, nd);
+		struct rd_sim_node_callbacks cb = ops;
+		cb.user = nd;
+		nd->idx = rd_sim_node_add(w->sim, &cb);
 		ck_assert_int_eq(nd->idx, i);
 		ck_assert_int_eq(rd_sim_attach(w->sim, i, 0), 0);
 		boot(nd, 0);
@@ -403,12 +409,14 @@ static void run_seed(uint64_t seed)
 	    getenv("SYNC_SIM_END") ? strtoull(getenv("SYNC_SIM_END"), NULL, 10) * RD_MSEC : T_END;
 	ck_assert_int_ge(rd_sim_run_until(w->sim, t_end), 0);
 	if (getenv("SYNC_SIM_STATS") != NULL) {
-		struct rd_sim_stats ss;
-		rd_sim_stats(w->sim, -1, &ss);
+		uint64_t ss[RD_SIM_STAT_COUNT];
+		rd_sim_stats(w->sim, -1, ss);
 		fprintf(stderr, "sim: sent %llu delivered %llu lost %llu timers %llu stuck %llu\n",
-		        (unsigned long long)ss.sent, (unsigned long long)ss.delivered,
-		        (unsigned long long)ss.lost, (unsigned long long)ss.timers,
-		        (unsigned long long)ss.timer_stuck);
+		        (unsigned long long)ss[RD_SIM_STAT_SENT],
+		        (unsigned long long)ss[RD_SIM_STAT_DELIVERED],
+		        (unsigned long long)ss[RD_SIM_STAT_LOST],
+		        (unsigned long long)ss[RD_SIM_STAT_TIMERS],
+		        (unsigned long long)ss[RD_SIM_STAT_TIMER_STUCK]);
 		for (int i = 0; i < w->n; i++) {
 			if (w->nodes[i].ch == NULL)
 				continue;
@@ -505,7 +513,7 @@ static void run_seed(uint64_t seed)
 	for (int i = 0; i < w->n; i++)
 		if (rd_sim_node_state(w->sim, i) != RD_SIM_NODE_CRASHED)
 			shutdown_node(&w->nodes[i]);
-	rd_sim_destroy(w->sim);
+	rd_sim_free(w->sim);
 	free(w);
 }
 

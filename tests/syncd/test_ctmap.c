@@ -362,7 +362,7 @@ START_TEST(test_zero_expire_uses_class_default)
 {
 	struct rd_state_info in;
 	struct nf_conntrack *out = nfct_new();
-	uint32_t defs[RD_STATE_TM_MAX] = {0};
+	uint32_t defs[RD_STATE_TM_COUNT] = {0};
 
 	plain_tcp(SD_CT_TCP_ESTABLISHED);
 	ck_assert_int_eq(sd_ct_to_state(ct, &in), 0);

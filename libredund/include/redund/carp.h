@@ -434,6 +434,9 @@ struct rd_carp_node_config {
 	struct rd_log log;        /* group changes made by rd_carp_node_demote; fn NULL: silent */
 };
 
+/* rd_carp_node_config_default - libc memory, no log. Thread-safe. */
+RD_EXPORT void rd_carp_node_config_default(struct rd_carp_node_config *cfg);
+
 /*
  * rd_carp_node_new - a node (one host) with one demotion group, "carp", at
  * 0. Pass it in rd_carp_if_config.node to every if of the host. Returns 0
@@ -502,6 +505,13 @@ struct rd_carp_if_config {
 };
 
 /*
+ * rd_carp_if_config_default - a private node, libc memory, no log,
+ * libsodium randomness, no callbacks (set cb.send at least), no user,
+ * RD_CARP_BAL_NONE, no name. Thread-safe.
+ */
+RD_EXPORT void rd_carp_if_config_default(struct rd_carp_if_config *cfg);
+
+/*
  * rd_carp_if_new - create a link object with no vhosts, in node cfg->node
  * (or a private one); the link is up. Returns 0 and *out, RD_ERR_INVAL
  * (NULL config, no send callback, bad balancing) or RD_ERR_NOMEM. Free
@@ -560,6 +570,15 @@ struct rd_carp_vhost_config {
 	const char *const *groups;
 	size_t ngroups;
 };
+
+/*
+ * rd_carp_vhost_config_default - OpenBSD's defaults: advbase 1, advskew 0,
+ * no preempt, deadratio 3, an all-zero key, no addresses, sources or
+ * peers (af RD_AF_UNSPEC), no lladdr, replay protection not strict, no
+ * extra groups, no user. Set at least vhid, key, addrs and the sources.
+ * Thread-safe.
+ */
+RD_EXPORT void rd_carp_vhost_config_default(struct rd_carp_vhost_config *cfg);
 
 /*
  * rd_carp_peer_check - whether addr may be a unicast peer of a vhost: an

@@ -14,6 +14,29 @@
  *    library's if NULL. The creator of an object owns it and frees it with
  *    the matching _free/_destroy function.
  *  - No function blocks.
+ *
+ * API grammar: every module spells the same things the same way.
+ *  - Configuration: struct rd_<obj>_config, filled by
+ *    rd_<obj>_config_default() (every field its default), then changed by
+ *    the caller. A zero-filled config keeps working where it did (0 means
+ *    the default), but the function is the documented way.
+ *  - Callbacks: struct rd_<obj>_callbacks, first member `void *user`
+ *    (passed to each callback), held in the config as the member `cb`.
+ *  - Timers: rd_time_t rd_<obj>_expiry(const obj *) is the next instant the
+ *    object needs rd_<obj>_handle_expiry(obj *, now), RD_TIME_NEVER when
+ *    none. Call handle_expiry at (or after) that time; early it does nothing.
+ *  - Statistics: counters indexed by enum rd_<mod>_stat { RD_<MOD>_STAT_x,
+ *    ..., RD_<MOD>_STAT_COUNT }, named by rd_<mod>_stat_name(int), copied
+ *    out by rd_<obj>_stats(obj, uint64_t out[RD_<MOD>_STAT_COUNT]) into an
+ *    array the caller owns. Gauges (current counts) are separate getters.
+ *  - Randomness: a `struct rd_random random` member of the config (fn
+ *    NULL: libsodium).
+ *  - Sentinels: enums end in _COUNT (never _MAX); RD_TIME_NEVER for "no
+ *    deadline"; NULL for "none"; errors are negative RD_ERR_* codes.
+ *  - Lifetime: rd_<obj>_new(const struct rd_<obj>_config *, ..., obj **out)
+ *    returns 0 or RD_ERR_*; rd_<obj>_free(obj) accepts NULL.
+ *  - Every public function is marked RD_EXPORT and documented: what it
+ *    does, what it returns, who owns memory, whether it is thread-safe.
  */
 #ifndef REDUND_COMMON_H
 #define REDUND_COMMON_H

@@ -71,6 +71,13 @@ struct rd_io_carp_pkt {
 struct rd_io_carp;
 
 /*
+ * rd_io_carp_config_default - both families, multicast groups joined,
+ * source addresses chosen by the kernel, libc memory. ifindex stays 0: set
+ * it. Thread-safe.
+ */
+RD_EXPORT void rd_io_carp_config_default(struct rd_io_carp_config *cfg);
+
+/*
  * rd_io_carp_open - open raw protocol-112 sockets on cfg->ifindex: bound to
  * the device, multicast TTL/hop limit 255, unicast TTL 255, multicast loop
  * off, TOS 0x10 (low delay) on IPv4, IP_PKTINFO / IPV6_RECVHOPLIMIT /

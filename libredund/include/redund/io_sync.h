@@ -107,7 +107,7 @@ enum rd_io_sync_stat {
 	RD_IO_SYNC_STAT_SELF,         /* refused: sent by this host (looped back) */
 	RD_IO_SYNC_STAT_OERRORS,      /* send failures other than a full buffer */
 	RD_IO_SYNC_STAT_ODROPS,       /* datagrams dropped: send queue full */
-	RD_IO_SYNC_STAT_MAX,
+	RD_IO_SYNC_STAT_COUNT,
 };
 
 /* rd_io_sync_stat_name - "ipackets", "badttl", ...; "unknown" when out of range. */
@@ -124,6 +124,15 @@ RD_EXPORT const char *rd_io_sync_stat_name(int stat);
 RD_EXPORT int rd_io_sync_parse_ip4(const uint8_t *pkt, size_t len, struct rd_io_sync_msg *m);
 
 struct rd_io_sync;
+
+/*
+ * rd_io_sync_config_default - secure mode, multicast to the default group,
+ * port RD_SYNC_UDP_PORT (8240), RD_IO_SYNC_BUFSIZE buffers, batches of
+ * RD_IO_SYNC_BATCH, datagrams up to RD_IO_SYNC_MAX_DGRAM, no TTL check, no
+ * multicast loop, no peers, any local address, libc memory. ifindex stays
+ * 0: set it (multicast needs it). Thread-safe.
+ */
+RD_EXPORT void rd_io_sync_config_default(struct rd_io_sync_config *cfg);
 
 /*
  * rd_io_sync_open - open the transport's socket: plain mode a raw IPv4
@@ -182,8 +191,11 @@ RD_EXPORT size_t rd_io_sync_pending(const struct rd_io_sync *io);
  */
 RD_EXPORT size_t rd_io_sync_overhead(const struct rd_io_sync *io);
 
-/* rd_io_sync_stats - the counters, indexed by enum rd_io_sync_stat. */
-RD_EXPORT const uint64_t *rd_io_sync_stats(const struct rd_io_sync *io);
+/*
+ * rd_io_sync_stats - copy the counters into out, indexed by enum
+ * rd_io_sync_stat. The caller owns out.
+ */
+RD_EXPORT void rd_io_sync_stats(const struct rd_io_sync *io, uint64_t out[RD_IO_SYNC_STAT_COUNT]);
 
 /*
  * rd_io_sync_buffers - the socket buffer sizes the kernel granted (as

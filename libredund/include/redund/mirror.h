@@ -48,7 +48,7 @@
  * Every refusal is counted by reason in struct rd_mirror_stats; a refused
  * change changes nothing.
  *
- * Wiring: create the state table with hooks.event calling
+ * Wiring: create the state table with cb.event calling
  * rd_mirror_state_event (instead of rd_sync_engine_state_event; the mirror
  * passes every event to the engine), then the engine over the table, then
  * the mirror over both. Free in the reverse order: mirror, engine, table
@@ -170,7 +170,7 @@ struct rd_mirror_config {
 	 * outlives the external entry and expires with it. Default all 0
 	 * (keep the table's).
 	 */
-	uint32_t timeouts[RD_STATE_TM_MAX];
+	uint32_t timeouts[RD_STATE_TM_COUNT];
 	rd_time_t refresh_margin; /* states this close to expiry are read again; default 10 s */
 	rd_time_t sweep_interval; /* the sweep runs in slices this far apart; default 100 ms */
 	rd_time_t sweep_period;   /* and covers the table in this time; default 5 s */
@@ -203,7 +203,7 @@ RD_EXPORT int rd_mirror_new(const struct rd_mirror_config *cfg, struct rd_mirror
 RD_EXPORT void rd_mirror_free(struct rd_mirror *m);
 
 /*
- * rd_mirror_state_event - the table's event hook (rd_state_hooks.event,
+ * rd_mirror_state_event - the table's event hook (rd_state_callbacks.event,
  * same arguments): passes the event to the engine
  * (rd_sync_engine_state_event), then, for a change the engine made on a
  * peer's behalf, writes it to the external table (INSERT, UPDATE) or
@@ -260,7 +260,7 @@ RD_EXPORT rd_time_t rd_mirror_expiry(const struct rd_mirror *m);
  * rd_mirror_handle_expiry - do what is due at `now`: the start-up read
  * once the peers' bulk ended, and a slice of the refresh sweep (reading
  * states within refresh_margin of expiry through cb.read, then removing
- * the table's expired states, rd_state_expire) when its time came.
+ * the table's expired states, rd_state_purge) when its time came.
  */
 RD_EXPORT void rd_mirror_handle_expiry(struct rd_mirror *m, rd_time_t now);
 

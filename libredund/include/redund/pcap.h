@@ -95,14 +95,21 @@ struct rd_pcap_packet {
 	int linktype;        /* the file's link type */
 };
 
-/* Why a reader refused input; each reason has its own counter. */
-struct rd_pcap_reader_stats {
-	uint64_t records;      /* records returned */
-	uint64_t short_header; /* record header cut short */
-	uint64_t short_record; /* record data cut short (file ends inside it) */
-	uint64_t oversize;     /* record longer than the snaplen or RD_PCAP_SNAPLEN */
-	uint64_t bad_length;   /* captured length greater than the original length */
+/*
+ * A reader's counters (rd_pcap_reader_stats): records read, then each
+ * reason a record was refused.
+ */
+enum rd_pcap_stat {
+	RD_PCAP_STAT_RECORDS = 0,  /* "records": records returned */
+	RD_PCAP_STAT_SHORT_HEADER, /* "short_header": record header cut short */
+	RD_PCAP_STAT_SHORT_RECORD, /* "short_record": data cut short (file ends inside it) */
+	RD_PCAP_STAT_OVERSIZE,     /* "oversize": longer than the snaplen or RD_PCAP_SNAPLEN */
+	RD_PCAP_STAT_BAD_LENGTH,   /* "bad_length": captured length > original length */
+	RD_PCAP_STAT_COUNT
 };
+
+/* rd_pcap_stat_name - "records", "short_header", ...; "?" out of range. Thread-safe. */
+RD_EXPORT const char *rd_pcap_stat_name(int stat);
 
 /*
  * rd_pcap_reader_open - open the pcap file at path and read its header. On
@@ -137,10 +144,11 @@ RD_EXPORT int rd_pcap_reader_linktype(const struct rd_pcap_reader *r);
 RD_EXPORT int rd_pcap_next(struct rd_pcap_reader *r, struct rd_pcap_packet *pkt);
 
 /*
- * rd_pcap_reader_stats - copy the reader's counters into *out.
+ * rd_pcap_reader_stats - copy the reader's counters into out, indexed by
+ * enum rd_pcap_stat. The caller owns out.
  */
 RD_EXPORT void rd_pcap_reader_stats(const struct rd_pcap_reader *r,
-                                    struct rd_pcap_reader_stats *out);
+                                    uint64_t out[RD_PCAP_STAT_COUNT]);
 
 /*
  * rd_pcap_reader_close - close the file (if any) and free the reader. NULL

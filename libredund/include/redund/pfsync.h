@@ -71,7 +71,7 @@ enum rd_pfsync_action {
 	RD_PFSYNC_ACT_INS = 13,    /* insert, full state */
 	RD_PFSYNC_ACT_UPD = 14,    /* update, full state */
 	RD_PFSYNC_ACT_TDB = 15,    /* IPsec SA counters */
-	RD_PFSYNC_ACT_MAX = 16,
+	RD_PFSYNC_ACT_COUNT = 16,
 };
 
 /* Message sizes on the wire (bytes) of the actions this codec knows. */
@@ -132,7 +132,7 @@ enum rd_pfsync_timeout {
 	RD_PFSYNC_TM_ADAPTIVE_END = 17,
 	RD_PFSYNC_TM_SRC_NODE = 18,
 	RD_PFSYNC_TM_TS_DIFF = 19,
-	RD_PFSYNC_TM_MAX = 20, /* receivers refuse timeout >= this */
+	RD_PFSYNC_TM_COUNT = 20, /* receivers refuse timeout >= this */
 };
 
 /* Direction of the packet that created a state. */
@@ -285,12 +285,19 @@ enum rd_pfsync_stat {
 	                               direction, bus status) */
 	RD_PFSYNC_STAT_BADAF,       /* address family neither AF_INET nor AF_INET6 */
 	RD_PFSYNC_STAT_BADCREATOR,  /* state creatorid 0 */
-	RD_PFSYNC_STAT_MAX,
+	RD_PFSYNC_STAT_COUNT,
 };
 
-/* Counters, indexed by enum rd_pfsync_stat. Zero-initialise before use. */
+/*
+ * Counters, indexed by enum rd_pfsync_stat and named by
+ * rd_pfsync_stat_name: the statistics shape of every module (common.h).
+ * The codec has no object to hold them, so the caller owns the array
+ * (wrapped in a struct so that it is passed and copied whole) and hands it
+ * to rd_pfsync_decode, which only adds to it; reading it is reading the
+ * stats. Zero-initialise before use.
+ */
 struct rd_pfsync_stats {
-	uint64_t count[RD_PFSYNC_STAT_MAX];
+	uint64_t count[RD_PFSYNC_STAT_COUNT];
 };
 
 /*

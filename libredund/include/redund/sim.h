@@ -57,11 +57,12 @@ struct rd_sim_link {
 };
 
 /*
- * Node callbacks. `user` is the pointer given to rd_sim_node_add. Every
- * callback may call rd_sim_send and the rd_sim_*_at schedulers, but not
- * rd_sim_run_until.
+ * Node callbacks, each passed `user`. Every callback may call rd_sim_send
+ * and the rd_sim_*_at schedulers, but not rd_sim_run_until or
+ * rd_sim_handle_expiry.
  */
-struct rd_sim_node_ops {
+struct rd_sim_node_callbacks {
+	void *user;
 	/* A packet arrived on segment at time now. pkt is valid during the call. */
 	void (*deliver)(void *user, int segment, const uint8_t *pkt, size_t len, rd_time_t now);
 	/* When the node next needs handle_expiry (RD_TIME_NEVER: no timer). */
@@ -82,7 +83,7 @@ struct rd_sim_node_ops {
 	void (*carrier)(void *user, int segment, bool up, rd_time_t now);
 };
 
-/* Creation parameters. */
+/* Creation parameters; fill with rd_sim_config_default. */
 struct rd_sim_config {
 	uint64_t seed;
 	const struct rd_mem *mem; /* NULL: libc */
@@ -127,22 +128,29 @@ struct rd_sim_event_info {
 	size_t len;
 };
 
-/* Counters, per segment or for the whole sim (rd_sim_stats). */
-struct rd_sim_stats {
-	uint64_t sent;            /* packets sent */
-	uint64_t delivered;       /* deliveries to a node's deliver callback */
-	uint64_t lost;            /* deliveries lost on the link */
-	uint64_t duplicated;      /* extra copies made by the link */
-	uint64_t reordered;       /* deliveries held back for reordering */
-	uint64_t partitioned;     /* deliveries blocked by a partition */
-	uint64_t to_down;         /* deliveries to a crashed node */
-	uint64_t freeze_queued;   /* deliveries queued at a frozen node */
-	uint64_t freeze_overflow; /* deliveries dropped: frozen node's queue full */
-	uint64_t timers;          /* handle_expiry calls */
-	uint64_t timer_stuck;     /* expiry still due right after handle_expiry */
-	uint64_t pcap_errors;     /* records the pcap writer failed to write */
-	uint64_t no_carrier;      /* deliveries dropped: receiver without carrier there */
+/*
+ * Counters, per segment or for the whole simulation, copied out by
+ * rd_sim_stats and named by rd_sim_stat_name.
+ */
+enum rd_sim_stat {
+	RD_SIM_STAT_SENT = 0,        /* packets sent */
+	RD_SIM_STAT_DELIVERED,       /* deliveries to a node's deliver callback */
+	RD_SIM_STAT_LOST,            /* deliveries lost on the link */
+	RD_SIM_STAT_DUPLICATED,      /* extra copies made by the link */
+	RD_SIM_STAT_REORDERED,       /* deliveries held back for reordering */
+	RD_SIM_STAT_PARTITIONED,     /* deliveries blocked by a partition */
+	RD_SIM_STAT_TO_DOWN,         /* deliveries to a crashed node */
+	RD_SIM_STAT_FREEZE_QUEUED,   /* deliveries queued at a frozen node */
+	RD_SIM_STAT_FREEZE_OVERFLOW, /* deliveries dropped: frozen node's queue full */
+	RD_SIM_STAT_TIMERS,          /* handle_expiry calls */
+	RD_SIM_STAT_TIMER_STUCK,     /* expiry still due right after handle_expiry */
+	RD_SIM_STAT_PCAP_ERRORS,     /* records the pcap writer failed to write */
+	RD_SIM_STAT_NO_CARRIER,      /* deliveries dropped: receiver without carrier there */
+	RD_SIM_STAT_COUNT
 };
+
+/* rd_sim_stat_name - "sent", "delivered", ...; "?" out of range. Thread-safe. */
+RD_EXPORT const char *rd_sim_stat_name(int stat);
 
 /* A node's life state. */
 enum rd_sim_node_state {
@@ -152,18 +160,24 @@ enum rd_sim_node_state {
 };
 
 /*
- * rd_sim_create - a new simulation at time 0 with no segments or nodes.
- * Stores it in *out; free with rd_sim_destroy. Returns 0, RD_ERR_INVAL or
- * RD_ERR_NOMEM.
+ * rd_sim_config_default - seed 0, libc memory, a frozen node keeps 64
+ * packets. Thread-safe.
  */
-RD_EXPORT int rd_sim_create(const struct rd_sim_config *cfg, struct rd_sim **out);
+RD_EXPORT void rd_sim_config_default(struct rd_sim_config *cfg);
 
 /*
- * rd_sim_destroy - free the simulation and every queued packet. Does not
+ * rd_sim_new - a new simulation at time 0 with no segments or nodes.
+ * Stores it in *out; free with rd_sim_free. Returns 0, RD_ERR_INVAL or
+ * RD_ERR_NOMEM.
+ */
+RD_EXPORT int rd_sim_new(const struct rd_sim_config *cfg, struct rd_sim **out);
+
+/*
+ * rd_sim_free - free the simulation and every queued packet. Does not
  * call node callbacks, and does not close pcap writers (their owner does).
  * NULL is a no-op.
  */
-RD_EXPORT void rd_sim_destroy(struct rd_sim *sim);
+RD_EXPORT void rd_sim_free(struct rd_sim *sim);
 
 /*
  * rd_sim_segment_add - add a segment with link properties link (NULL: a
@@ -184,11 +198,12 @@ RD_EXPORT int rd_sim_segment_set_pcap(struct rd_sim *sim, int segment, struct rd
 
 /*
  * rd_sim_node_add - add a node driven by ops (deliver, expiry and
- * handle_expiry are required) with callback argument user. The node starts
+ * handle_expiry are required; copied, ops->user is their argument). The
+ * node starts
  * UP, attached to no segment; its expiry is asked for at once. Returns the
  * node id (>= 0, counting up from 0), RD_ERR_INVAL or RD_ERR_NOMEM.
  */
-RD_EXPORT int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_ops *ops, void *user);
+RD_EXPORT int rd_sim_node_add(struct rd_sim *sim, const struct rd_sim_node_callbacks *ops);
 
 /*
  * rd_sim_attach - attach node to segment (idempotent). Returns 0,
@@ -252,7 +267,7 @@ RD_EXPORT int rd_sim_send_mac(struct rd_sim *sim, int node, int segment, const u
  *   node must be attached when the event runs, else it is ignored). While
  *   down its sends there fail and packets arriving for it there are
  *   dropped (also those already on the wire); its carrier callback tells
- *   it (see struct rd_sim_node_ops). Repeating the current state is a
+ *   it (see struct rd_sim_node_callbacks). Repeating the current state is a
  *   no-op.
  * rd_sim_crash_at: the node crashes: its crash callback runs, its timers,
  *   queued and in-flight packets are discarded; it neither sends nor
@@ -298,10 +313,18 @@ RD_EXPORT int64_t rd_sim_run_until(struct rd_sim *sim, rd_time_t t);
 RD_EXPORT rd_time_t rd_sim_now(const struct rd_sim *sim);
 
 /*
- * rd_sim_next_event - the time of the earliest queued event (possibly a
+ * rd_sim_expiry - the time of the earliest queued event (possibly a
  * stale timer), or RD_TIME_NEVER.
  */
-RD_EXPORT rd_time_t rd_sim_next_event(const struct rd_sim *sim);
+RD_EXPORT rd_time_t rd_sim_expiry(const struct rd_sim *sim);
+
+/*
+ * rd_sim_handle_expiry - run every event due at or before `now`, as
+ * rd_sim_run_until(sim, now) does, for a caller that drives the simulation
+ * from its own loop with rd_sim_expiry. Returns 0, RD_ERR_STATE (called
+ * from inside a callback) or RD_ERR_NOMEM (an event could not be queued).
+ */
+RD_EXPORT int rd_sim_handle_expiry(struct rd_sim *sim, rd_time_t now);
 
 /*
  * rd_sim_set_trace - call fn(user, ev) for every event (see enum
@@ -312,11 +335,12 @@ RD_EXPORT void rd_sim_set_trace(struct rd_sim *sim,
                                 void *user);
 
 /*
- * rd_sim_stats - the counters of one segment (segment >= 0) or the sum over
- * all (segment -1; timers and pcap errors are counted there only). Returns
- * 0 or RD_ERR_INVAL.
+ * rd_sim_stats - copy the counters of one segment (segment >= 0) or their
+ * sum over all (segment -1; timers and pcap errors are counted there only)
+ * into out, indexed by enum rd_sim_stat. The caller owns out. Returns 0 or
+ * RD_ERR_INVAL (out unchanged).
  */
-RD_EXPORT int rd_sim_stats(const struct rd_sim *sim, int segment, struct rd_sim_stats *out);
+RD_EXPORT int rd_sim_stats(const struct rd_sim *sim, int segment, uint64_t out[RD_SIM_STAT_COUNT]);
 
 /*
  * rd_sim_random - a 64-bit value from the simulation's scenario stream: for

@@ -19,7 +19,7 @@
  *   rd_src_state_removed(src, ref, now);
  *
  * With redund/state.h: call rd_src_acquire/rd_src_map before
- * rd_state_create, commit from the table's `attach` hook (storing the
+ * rd_state_create, commit from the table's `attach` callback (storing the
  * handle in st->user), call rd_src_state_removed from `detach` and
  * rd_src_conn_established from `established` (see examples/pcap-firewall.c).
  * A rule whose source tracking is off and which has no sticky or
@@ -31,14 +31,15 @@
  * by SipHash-2-4 (libsodium crypto_shorthash) with a per-table random key.
  * A node lives while states use it and for the rule's src.track time after
  * its last state goes; a node past that time is dead: lookups and limits
- * treat it as gone at once, rd_src_expire frees its memory incrementally.
+ * treat it as gone at once, rd_src_handle_expiry frees its memory incrementally.
  *
- * Thread-safety: a table is used by one thread at a time (common.h). Hooks
- * run synchronously inside the call that triggers them; from a hook the
+ * Thread-safety: a table is used by one thread at a time (common.h).
+ * Callbacks run synchronously inside the call that triggers them; from a
+ * callback the
  * caller may call rd_src_state_removed and rd_src_release (to drop the
  * states it kills) and the read-only functions, nothing else. With
  * redund/state.h, an overload flush arrives inside the table's `established`
- * hook, from which rd_state_kill is allowed; a state table that forbids
+ * callback, from which rd_state_kill is allowed; a state table that forbids
  * removals there needs the caller to record the request and perform it
  * after the packet. The tracker remembers itself which states were counted
  * as connections (it does not use RD_STATE_F_TCP_EST).
@@ -62,7 +63,7 @@ enum rd_src_kind {
 	RD_SRC_KIND_NAT = 1,   /* PF_SN_NAT: nat-to pool */
 	RD_SRC_KIND_RDR = 2,   /* PF_SN_RDR: rdr-to pool */
 	RD_SRC_KIND_ROUTE = 3, /* PF_SN_ROUTE: route-to/reply-to/dup-to pool */
-	RD_SRC_KIND_MAX = 4,
+	RD_SRC_KIND_COUNT = 4,
 };
 
 /* Rule ids reserved by the tracker (a caller's rule id must be below). */
@@ -99,25 +100,25 @@ enum rd_src_pool_type {
 };
 
 /*
- * Counters (rd_src_counter). Names (rd_src_counter_name) are pfctl -si's
- * where pf has the counter.
+ * Counters, copied out by rd_src_stats. Names (rd_src_stat_name) are
+ * pfctl -si's where pf has the counter.
  */
-enum rd_src_counter {
-	RD_SRC_C_SRC_LIMIT = 0,     /* "src-limit": every refusal by a source limit */
-	RD_SRC_C_MAX_SRC_STATES,    /* "max-src-states" */
-	RD_SRC_C_MAX_SRC_NODES,     /* "max-src-nodes" */
-	RD_SRC_C_MAX_SRC_CONN,      /* "max-src-conn" */
-	RD_SRC_C_MAX_SRC_CONN_RATE, /* "max-src-conn-rate" */
-	RD_SRC_C_OVERLOAD_TABLE,    /* "overload table insertion" */
-	RD_SRC_C_OVERLOAD_FLUSH,    /* "overload flush states" */
-	RD_SRC_C_SRC_NODES,         /* "src-node-limit": the table's node limit was full */
-	RD_SRC_C_MEMORY,            /* "memory": an allocation failed */
-	RD_SRC_C_TRANSLATE,         /* "translate": a pool had no usable target */
-	RD_SRC_C_STALE,             /* "sticky-stale": a sticky target left its pool */
-	RD_SRC_C_SEARCH,            /* "searches" (src nodes) */
-	RD_SRC_C_INSERT,            /* "inserts" */
-	RD_SRC_C_REMOVAL,           /* "removals" */
-	RD_SRC_C_MAX,
+enum rd_src_stat {
+	RD_SRC_STAT_SRC_LIMIT = 0,     /* "src-limit": every refusal by a source limit */
+	RD_SRC_STAT_MAX_SRC_STATES,    /* "max-src-states" */
+	RD_SRC_STAT_MAX_SRC_NODES,     /* "max-src-nodes" */
+	RD_SRC_STAT_MAX_SRC_CONN,      /* "max-src-conn" */
+	RD_SRC_STAT_MAX_SRC_CONN_RATE, /* "max-src-conn-rate" */
+	RD_SRC_STAT_OVERLOAD_TABLE,    /* "overload table insertion" */
+	RD_SRC_STAT_OVERLOAD_FLUSH,    /* "overload flush states" */
+	RD_SRC_STAT_SRC_NODES,         /* "src-node-limit": the table's node limit was full */
+	RD_SRC_STAT_MEMORY,            /* "memory": an allocation failed */
+	RD_SRC_STAT_TRANSLATE,         /* "translate": a pool had no usable target */
+	RD_SRC_STAT_STALE,             /* "sticky-stale": a sticky target left its pool */
+	RD_SRC_STAT_SEARCH,            /* "searches" (src nodes) */
+	RD_SRC_STAT_INSERT,            /* "inserts" */
+	RD_SRC_STAT_REMOVAL,           /* "removals" */
+	RD_SRC_STAT_COUNT,
 };
 
 /* The tracker (opaque) and a rule in it (opaque handle owned by the table). */
@@ -125,7 +126,7 @@ struct rd_src_table;
 struct rd_src_rule;
 
 /*
- * Hooks (all optional). `now` is the time of the triggering call.
+ * Callbacks (all optional), held in rd_src_config.cb. `now` is the time of the triggering call.
  *  - overload: a source broke max-src-conn or max-src-conn-rate on a rule
  *    with `overload` set: add `src` to your overload table (pf's
  *    overload <table>).
@@ -134,7 +135,7 @@ struct rd_src_rule;
  *    rd_src_kill_source/_target with RD_SRC_KILL_STATES. Killed states
  *    must be passed to rd_src_state_removed (now or later).
  */
-struct rd_src_hooks {
+struct rd_src_callbacks {
 	void *user;
 	void (*overload)(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now);
 	void (*kill_states)(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now);
@@ -145,12 +146,15 @@ struct rd_src_config {
 	const struct rd_mem *mem; /* NULL: libc */
 	struct rd_random random;  /* hash key, pool keys, random pools; fn NULL: libsodium */
 	struct rd_log log;        /* fn NULL: silent */
-	struct rd_src_hooks hooks;
+	struct rd_src_callbacks cb;
 	uint32_t max_nodes;  /* pf's "set limit src-nodes"; default 10000; sizes the index */
 	rd_time_t src_track; /* pf's "set timeout src.track" (ns); default 0 */
 };
 
-/* rd_src_config_default - pf's defaults (10000 nodes, src.track 0). Thread-safe. */
+/*
+ * rd_src_config_default - pf's defaults (10000 nodes, src.track 0; no
+ * callbacks, libc memory, libsodium randomness, no log). Thread-safe.
+ */
 RD_EXPORT void rd_src_config_default(struct rd_src_config *cfg);
 
 /*
@@ -162,7 +166,7 @@ RD_EXPORT int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_ta
 
 /*
  * rd_src_table_free - free the table, its rules, nodes and bindings. Every
- * handle and rule pointer is invalid afterwards. No hooks are called. NULL
+ * handle and rule pointer is invalid afterwards. No callbacks are called. NULL
  * is a no-op.
  */
 RD_EXPORT void rd_src_table_free(struct rd_src_table *t);
@@ -176,10 +180,17 @@ struct rd_src_rule_config {
 	uint32_t max_src_conn;         /* established TCP connections per source */
 	uint32_t max_src_conn_rate;    /* N of "N/S": at most 4294967 */
 	uint32_t max_src_conn_seconds; /* S of "N/S": > 0 when N is set */
-	bool overload;                 /* call hooks.overload on a conn/rate violation */
+	bool overload;                 /* call cb.overload on a conn/rate violation */
 	enum rd_src_flush flush;       /* needs overload, as pf's "overload <t> flush" */
 	rd_time_t src_track;           /* node lifetime after its last state; 0: the table's */
 };
+
+/*
+ * rd_src_rule_config_default - a rule with id 0, no tracking, no limits, no
+ * overload or flush, src_track 0 (the table's). Set at least the id.
+ * Thread-safe.
+ */
+RD_EXPORT void rd_src_rule_config_default(struct rd_src_rule_config *cfg);
 
 /*
  * rd_src_rule_add - add a rule. Checks the config (see the field notes);
@@ -227,6 +238,12 @@ struct rd_src_pool_config {
 	bool keyed;      /* use `key` for source-hash; else a random key */
 	uint8_t key[16]; /* pf's "source-hash key" */
 };
+
+/*
+ * rd_src_pool_config_default - RD_SRC_POOL_NONE, not sticky, random hash
+ * key (keyed false, key zero). Thread-safe.
+ */
+RD_EXPORT void rd_src_pool_config_default(struct rd_src_pool_config *cfg);
 
 /*
  * rd_src_pool_set - set the type, stickiness and hash key of rule r's pool
@@ -325,8 +342,8 @@ RD_EXPORT void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_tim
  * handshake (pf_src_connlimit): count a connection on its TRACK node and
  * feed the rate counter. If max-src-conn (limit < connections) or
  * max-src-conn-rate (counter > N*1000) is broken: counts src-limit and the
- * limit, calls hooks.overload (if the rule has overload) and
- * hooks.kill_states (if flush), and returns RD_ERR_LIMIT: the caller kills
+ * limit, calls cb.overload (if the rule has overload) and
+ * cb.kill_states (if flush), and returns RD_ERR_LIMIT: the caller kills
  * this state and drops the packet. Returns 0 otherwise (also for handle 0,
  * a binding without a TRACK node, or a second call for the same state), or
  * RD_ERR_STATE for a binding not yet committed.
@@ -334,13 +351,13 @@ RD_EXPORT void rd_src_state_removed(struct rd_src_table *t, uint32_t ref, rd_tim
 RD_EXPORT int rd_src_conn_established(struct rd_src_table *t, uint32_t ref, rd_time_t now);
 
 /* rd_src_kill_* flags */
-#define RD_SRC_KILL_STATES 0x1 /* also ask hooks.kill_states for the states */
+#define RD_SRC_KILL_STATES 0x1 /* also ask cb.kill_states for the states */
 
 /*
  * rd_src_kill_source - drop the nodes of `src` (pfctl -K): of rule r (any
  * kind), or of every rule and the global namespace if r is NULL. Nodes in
  * use are unlinked and freed when their states go. With
- * RD_SRC_KILL_STATES, calls hooks.kill_states(r's id or RD_SRC_RULE_ANY,
+ * RD_SRC_KILL_STATES, calls cb.kill_states(r's id or RD_SRC_RULE_ANY,
  * src) once, whether or not a node existed. Returns the nodes dropped.
  */
 RD_EXPORT size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *r,
@@ -348,9 +365,9 @@ RD_EXPORT size_t rd_src_kill_source(struct rd_src_table *t, struct rd_src_rule *
 
 /*
  * rd_src_kill_target - drop every sticky node whose target address is
- * `target` in the pools of `kind` (RD_SRC_KIND_MAX: all pool kinds) of rule
+ * `target` in the pools of `kind` (RD_SRC_KIND_COUNT: all pool kinds) of rule
  * r (NULL: all rules) — kill by gateway. With RD_SRC_KILL_STATES, calls
- * hooks.kill_states(rule, source) for each dropped live node (a dead one has
+ * cb.kill_states(rule, source) for each dropped live node (a dead one has
  * no states). Pool membership is
  * not changed. Work: the nodes bound to matching targets. Returns the nodes
  * dropped.
@@ -359,18 +376,20 @@ RD_EXPORT size_t rd_src_kill_target(struct rd_src_table *t, struct rd_src_rule *
                                     const struct rd_addr *target, unsigned flags, rd_time_t now);
 
 /*
- * rd_src_expire - free dead nodes (no states and src.track passed),
+ * rd_src_handle_expiry - free dead nodes (no states and src.track passed),
  * examining at most `budget` candidates; each rule's idle nodes are kept in
- * the order they went idle, so only expired nodes are visited. Returns the
- * number freed. O(budget).
+ * the order they went idle, so only expired nodes are visited. Call it at
+ * rd_src_expiry (with a budget that fits your loop; a node already dead is
+ * invisible to lookups and limits, so a late or partial call changes only
+ * when memory comes back). Returns the number freed. O(budget).
  */
-RD_EXPORT size_t rd_src_expire(struct rd_src_table *t, rd_time_t now, size_t budget);
+RD_EXPORT size_t rd_src_handle_expiry(struct rd_src_table *t, rd_time_t now, size_t budget);
 
 /*
- * rd_src_next_expiry - earliest time at which an idle node dies, or
- * RD_TIME_NEVER. O(rules).
+ * rd_src_expiry - earliest time at which an idle node dies (when
+ * rd_src_handle_expiry has work), or RD_TIME_NEVER. O(rules).
  */
-RD_EXPORT rd_time_t rd_src_next_expiry(const struct rd_src_table *t);
+RD_EXPORT rd_time_t rd_src_expiry(const struct rd_src_table *t);
 
 /* A node, as read through rd_src_lookup / rd_src_foreach. */
 struct rd_src_node_info {
@@ -406,11 +425,14 @@ RD_EXPORT void rd_src_foreach(const struct rd_src_table *t, rd_time_t now,
 /* rd_src_count - nodes in the index (live, plus dead ones not yet freed). */
 RD_EXPORT uint32_t rd_src_count(const struct rd_src_table *t);
 
-/* rd_src_counter - a counter's value (0 for a bad index). */
-RD_EXPORT uint64_t rd_src_counter(const struct rd_src_table *t, unsigned which);
+/*
+ * rd_src_stats - copy the table's counters into out, indexed by enum
+ * rd_src_stat. The caller owns out.
+ */
+RD_EXPORT void rd_src_stats(const struct rd_src_table *t, uint64_t out[RD_SRC_STAT_COUNT]);
 
-/* rd_src_counter_name - a counter's name, or "?" for a bad index. Thread-safe. */
-RD_EXPORT const char *rd_src_counter_name(unsigned which);
+/* rd_src_stat_name - a counter's name, or "?" for a bad index. Thread-safe. */
+RD_EXPORT const char *rd_src_stat_name(int stat);
 
 /* rd_src_kind_name - "track", "nat", "rdr", "route" or "?". Thread-safe. */
 RD_EXPORT const char *rd_src_kind_name(unsigned kind);

@@ -19,8 +19,9 @@
  *
  * Expired states are invisible: a lookup never returns a state whose
  * timeout has passed at `now`; mutating calls (packet, create, import,
- * expire) remove such a state when they meet it, and rd_state_expire sweeps
- * the rest incrementally.
+ * purge) remove such a state when they meet it, and rd_state_handle_expiry
+ * (at rd_state_expiry) sweeps the rest in slices, the whole table every
+ * `interval` (or rd_state_purge with the caller's own budget).
  */
 #ifndef REDUND_STATE_H
 #define REDUND_STATE_H
@@ -61,7 +62,7 @@ enum rd_udps {
 
 /*
  * Timeout classes: pf's PFTM_* in pf's order (so the value is the same byte
- * pfsync carries). Values below RD_STATE_TM_MAX are configurable seconds;
+ * pfsync carries). Values below RD_STATE_TM_COUNT are configurable seconds;
  * PURGE is a marker meaning "expire now".
  */
 enum rd_state_tm {
@@ -80,19 +81,19 @@ enum rd_state_tm {
 	RD_STATE_TM_OTHER_SINGLE,         /* other.single 30 */
 	RD_STATE_TM_OTHER_MULTIPLE,       /* other.multiple 60 */
 	RD_STATE_TM_FRAG,                 /* frag 60 (unused by the table) */
-	RD_STATE_TM_INTERVAL,             /* interval 10: advice for the expiry rate */
+	RD_STATE_TM_INTERVAL,             /* interval 10: rd_state_handle_expiry's sweep */
 	RD_STATE_TM_ADAPTIVE_START,       /* adaptive.start 60000 (states) */
 	RD_STATE_TM_ADAPTIVE_END,         /* adaptive.end 120000 (states) */
 	RD_STATE_TM_SRC_NODE,             /* src.track 0 (for the srctrack module) */
 	RD_STATE_TM_TS_DIFF,              /* tcp.tsdiff 30 (unused by the table) */
-	RD_STATE_TM_MAX,
-	RD_STATE_TM_PURGE = RD_STATE_TM_MAX + 1,
+	RD_STATE_TM_COUNT,
+	RD_STATE_TM_PURGE = RD_STATE_TM_COUNT + 1,
 };
 
 /*
  * rd_state_timeout_class - the timeout class pf gives a state after it has
  * tracked a packet, from the protocol and its two peers' states (enum
- * rd_pfsync_tcps for TCP, enum rd_pfsync_udps otherwise). The rule
+ * rd_tcps for TCP, enum rd_udps otherwise). The rule
  * is symmetric, so either peer may be passed first:
  *  TCP: both at or past FIN_WAIT_2 -> TCP_CLOSED; else both at or past
  *  CLOSING -> TCP_FIN_WAIT; else either before ESTABLISHED -> TCP_OPENING;
@@ -115,7 +116,7 @@ RD_EXPORT uint8_t rd_state_first_timeout(uint8_t proto);
 
 /*
  * Reason codes: pf's PFRES_* numbering and pfctl's names. The table counts
- * every refusal under one of these (rd_state_counters.reason[]).
+ * every refusal under one of these (rd_state_stats: RD_STATE_STAT_RES(reason)).
  */
 enum rd_state_reason {
 	RD_STATE_RES_MATCH = 0,      /* "match": accepted */
@@ -128,7 +129,7 @@ enum rd_state_reason {
 	RD_STATE_RES_STATEINS = 11,  /* "state-insert": key collision */
 	RD_STATE_RES_MAXSTATES = 12, /* "state-limit": per-rule max states */
 	RD_STATE_RES_SRCLIMIT = 13,  /* "src-limit": refused by the source tracker */
-	RD_STATE_RES_MAX = 17,
+	RD_STATE_RES_COUNT = 17,
 };
 
 /*
@@ -169,7 +170,7 @@ struct rd_state_peer {
 #define RD_STATE_F_TCP_EST  0x08 /* counted in a source node's conn (srctrack's) */
 #define RD_STATE_F_NAT      0x10 /* has a distinct stack key (read-only) */
 #define RD_STATE_F_REMOTE   0x20 /* inserted by rd_state_import (read-only) */
-#define RD_STATE_F_ATTACHED 0x40 /* hooks.attach accepted it (read-only) */
+#define RD_STATE_F_ATTACHED 0x40 /* cb.attach accepted it (read-only) */
 #define RD_STATE_F_MARK     0x80 /* the sync engine's (or caller's) mark; never read */
 /* Flags a caller may set at creation/import: */
 #define RD_STATE_F_USER_MASK (RD_STATE_F_OUT | RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)
@@ -206,7 +207,7 @@ struct rd_state {
 /* The table (opaque). */
 struct rd_state_table;
 
-/* Events delivered through rd_state_hooks.event. */
+/* Events delivered through rd_state_callbacks.event. */
 enum rd_state_event {
 	RD_STATE_EV_INSERT = 1, /* created (rd_state_create) or imported */
 	RD_STATE_EV_UPDATE = 2, /* a packet was accepted, or an import updated it */
@@ -218,13 +219,14 @@ enum rd_state_rm {
 	RD_STATE_RM_EXPIRED = 1,  /* its timeout passed */
 	RD_STATE_RM_KILLED = 2,   /* rd_state_kill or rd_state_remove */
 	RD_STATE_RM_REUSED = 3,   /* TCP SYN reused a closed connection's key */
-	RD_STATE_RM_SRCLIMIT = 4, /* hooks.established refused the connection */
+	RD_STATE_RM_SRCLIMIT = 4, /* cb.established refused the connection */
 	RD_STATE_RM_FLUSH = 5,    /* rd_state_table_free */
 };
 
 /*
- * Hooks for the source tracker and the sync engine. Every hook is optional
- * (NULL). Hooks run synchronously inside table calls and must not insert
+ * Callbacks for the source tracker and the sync engine, held in
+ * rd_state_config.cb. Every callback is optional (NULL). Callbacks run
+ * synchronously inside table calls and must not insert
  * states into the same table. Only `established` may remove states (e.g.
  * rd_state_kill for pf's overload flush): the state it was called for is
  * skipped by such removals and removed by the table itself after a nonzero
@@ -239,10 +241,10 @@ enum rd_state_rm {
  *    the responder from SYN_SENT to ESTABLISHED while the initiator is
  *    ESTABLISHED): pf's max-src-conn point. Nonzero: the state is removed
  *    (RD_STATE_RM_SRCLIMIT), the packet dropped, src-limit counted.
- *  - event: insert/update/remove notifications (pfsync's hooks). For REMOVE,
+ *  - event: insert/update/remove notifications (pfsync's hooks in pf). For REMOVE,
  *    `why` is an enum rd_state_rm; otherwise 0.
  */
-struct rd_state_hooks {
+struct rd_state_callbacks {
 	void *user;
 	int (*attach)(void *user, struct rd_state *st, rd_time_t now);
 	void (*detach)(void *user, struct rd_state *st, rd_time_t now);
@@ -259,13 +261,13 @@ struct rd_state_config {
 	const struct rd_mem *mem; /* NULL: libc */
 	struct rd_random random;  /* seeds the hash key and ids; fn NULL: libsodium */
 	struct rd_log log;        /* fn NULL: silent */
-	struct rd_state_hooks hooks;
+	struct rd_state_callbacks cb;
 	uint32_t limit; /* max states (pf's "set limit states"), default 100000 */
 	/*
 	 * States to size the indices for up front (0: small). Without it the
 	 * indices grow as needed, without a pause: from 80% load the next,
 	 * twice larger table is prepared a little per insert and entries move
-	 * into it a few per insert or rd_state_expire call; while a next table
+	 * into it a few per insert or rd_state_purge call; while a next table
 	 * is prepared the index memory is three times its usual size.
 	 */
 	uint32_t size_hint;
@@ -279,7 +281,7 @@ struct rd_state_config {
 	bool huge_pages;
 	uint32_t creatorid; /* 0: random nonzero (pf's hostid) */
 	uint64_t id_base;   /* first id; 0: random << 32 (ids differ across restarts) */
-	uint32_t timeouts[RD_STATE_TM_MAX]; /* seconds (adaptive: states), pf's defaults */
+	uint32_t timeouts[RD_STATE_TM_COUNT]; /* seconds (adaptive: states), pf's defaults */
 };
 
 /*
@@ -309,7 +311,7 @@ RD_EXPORT uint32_t rd_state_creatorid(const struct rd_state_table *t);
 
 /*
  * rd_state_set_timeout - set one table-wide timeout (seconds; states for
- * the adaptive pair). `which` < RD_STATE_TM_MAX. Returns 0 or RD_ERR_INVAL.
+ * the adaptive pair). `which` < RD_STATE_TM_COUNT. Returns 0 or RD_ERR_INVAL.
  */
 RD_EXPORT int rd_state_set_timeout(struct rd_state_table *t, unsigned which, uint32_t value);
 
@@ -334,10 +336,16 @@ RD_EXPORT void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
  * `rule->timeout[i] ?: default`. If timeouts[ADAPTIVE_START] is nonzero the
  * rule's own state count drives adaptive scaling, as in pf.
  */
-struct rd_state_rule {
+struct rd_state_rule_config {
 	uint32_t max_states; /* 0: unlimited */
-	uint32_t timeouts[RD_STATE_TM_MAX];
+	uint32_t timeouts[RD_STATE_TM_COUNT];
 };
+
+/*
+ * rd_state_rule_config_default - no max (0) and every timeout 0 (the
+ * table's). Thread-safe.
+ */
+RD_EXPORT void rd_state_rule_config_default(struct rd_state_rule_config *cfg);
 
 /*
  * rd_state_rule_set - configure rule number `rule` (< RD_STATE_MAX_RULES).
@@ -346,7 +354,7 @@ struct rd_state_rule {
  * RD_ERR_INVAL or RD_ERR_NOMEM.
  */
 RD_EXPORT int rd_state_rule_set(struct rd_state_table *t, uint32_t rule,
-                                const struct rd_state_rule *cfg);
+                                const struct rd_state_rule_config *cfg);
 
 /*
  * rd_state_set_rule - move `st` to another rule number (RD_STATE_RULE_NONE
@@ -516,7 +524,7 @@ struct rd_state_opts {
  * packet timeout. Checks, in order: global limit (memory), the rule's max
  * (state-limit), key collision with a state of the same interface binding
  * and direction (state-insert; a TCP state with both peers at or past
- * FIN_WAIT_2 is removed instead, as pf's reuse), then hooks.attach
+ * FIN_WAIT_2 is removed instead, as pf's reuse), then cb.attach
  * (src-limit). The creating packet is counted. On success *out (may be
  * NULL) is the new state, an INSERT event is sent, returns 0. Errors:
  * RD_ERR_LIMIT (memory/state-limit/src-limit), RD_ERR_EXIST (state-insert),
@@ -561,7 +569,7 @@ RD_EXPORT void rd_state_export(const struct rd_state_table *t, const struct rd_s
  * decides whether the update is newer), an UPDATE event is sent. Not found:
  * inserted as a RD_STATE_F_REMOTE state (global limit -> memory; key
  * collision with a different state -> state-insert), INSERT event. The
- * rule's max and hooks.attach are not applied (pf's pfsync does not either).
+ * rule's max and cb.attach are not applied (pf's pfsync does not either).
  * Returns 0 and *out (may be NULL), or RD_ERR_LIMIT, RD_ERR_EXIST,
  * RD_ERR_NOMEM, RD_ERR_INVAL (bad key, rule, timeout or creatorid 0). An
  * import of one of this table's own states (its creatorid) moves the local
@@ -578,7 +586,7 @@ RD_EXPORT int rd_state_import(struct rd_state_table *t, const struct rd_state_in
  * is not marked RD_STATE_F_REMOTE, so it counts as a local state (the
  * half-open count included). Peers, counters, timeout class, expiry
  * (expire_in, creation_age, from `now` as rd_state_import) and the
- * OUT/SLOPPY/NOSYNC flags come from *info; the rule's max and hooks.attach
+ * OUT/SLOPPY/NOSYNC flags come from *info; the rule's max and cb.attach
  * are not applied. To update it later use rd_state_import with its (id,
  * creatorid). Returns 0 and *out (may be NULL), or RD_ERR_LIMIT (global
  * limit, counted memory), RD_ERR_EXIST (key collision, counted
@@ -621,18 +629,52 @@ RD_EXPORT rd_time_t rd_state_expires(const struct rd_state_table *t, const struc
 RD_EXPORT void rd_state_remove(struct rd_state_table *t, struct rd_state *st, rd_time_t now);
 
 /*
- * rd_state_expire - incremental purge: examine at most `budget` slab slots
- * from where the previous call stopped (wrapping), removing expired states
- * (REMOVE events with RD_STATE_RM_EXPIRED). Returns the number removed.
- * Work per call is O(budget): 1024 keeps a call well under 1 ms. To sweep
- * the table every `interval` seconds as pf does, examine
- * rd_state_capacity()/interval slots per second. Each call also moves a
- * few entries of a pending index growth (see size_hint).
+ * rd_state_purge - incremental purge with the caller's budget: examine at
+ * most `budget` slab slots from where the previous call stopped (wrapping),
+ * removing expired states (REMOVE events with RD_STATE_RM_EXPIRED). Returns
+ * the number removed. Work per call is O(budget): 1024 keeps a call well
+ * under 1 ms. rd_state_handle_expiry chooses the budget itself; use this to
+ * pace the sweep yourself (it shares the sweep position with
+ * rd_state_handle_expiry). Each call also moves a few entries of a pending
+ * index growth (see size_hint).
  */
-RD_EXPORT size_t rd_state_expire(struct rd_state_table *t, rd_time_t now, size_t budget);
+RD_EXPORT size_t rd_state_purge(struct rd_state_table *t, rd_time_t now, size_t budget);
+
+/* The sweep's interval when the table's RD_STATE_TM_INTERVAL is 0 (seconds). */
+#define RD_STATE_EXPIRY_INTERVAL_DEFAULT 10
+
+/*
+ * rd_state_expiry - when the table next needs rd_state_handle_expiry:
+ * RD_TIME_NEVER when it holds no state, 0 (at once) when states exist and
+ * rd_state_handle_expiry has not run since the table was last empty, else
+ * the time of the next slice of the sweep. Slices come about every
+ * 1024 slab slots' share of the interval, at most 1 s and at least
+ * interval/1000 apart. O(1).
+ */
+RD_EXPORT rd_time_t rd_state_expiry(const struct rd_state_table *t);
+
+/*
+ * rd_state_handle_expiry - run the slice of the expiry sweep due at `now`:
+ * examine capacity * (time since the previous slice) / interval slab slots
+ * (rounded up; at most the whole slab), removing expired states as
+ * rd_state_purge does, so that every slot is examined at least once every
+ * `interval` (the table's RD_STATE_TM_INTERVAL timeout, or
+ * RD_STATE_EXPIRY_INTERVAL_DEFAULT seconds if that is 0), as pf's purge
+ * does. Called before rd_state_expiry's time it does nothing. Expired states
+ * are invisible to lookups whether or not they were swept yet: the sweep
+ * only returns their memory and sends their REMOVE events. Returns the
+ * number of states removed.
+ */
+RD_EXPORT size_t rd_state_handle_expiry(struct rd_state_table *t, rd_time_t now);
 
 /* rd_state_count - live states (including expired ones not yet purged). */
 RD_EXPORT uint32_t rd_state_count(const struct rd_state_table *t);
+
+/*
+ * rd_state_count_halfopen - live TCP states whose handshake has not
+ * completed (a gauge, pf's half-open states).
+ */
+RD_EXPORT uint32_t rd_state_count_halfopen(const struct rd_state_table *t);
 
 /* rd_state_capacity - slab slots ever used (the expiry sweep's length). */
 RD_EXPORT uint32_t rd_state_capacity(const struct rd_state_table *t);
@@ -696,18 +738,35 @@ RD_EXPORT bool rd_state_filter_match(const struct rd_state *st, const struct rd_
 RD_EXPORT size_t rd_state_kill(struct rd_state_table *t, const struct rd_state_filter *f,
                                rd_time_t now);
 
-/* Table-wide counters (pfctl -si). */
-struct rd_state_counters {
-	uint64_t searches;                 /* lookups (lookup, packet) */
-	uint64_t inserts;                  /* states inserted (create, import) */
-	uint64_t removals;                 /* states removed */
-	uint64_t reason[RD_STATE_RES_MAX]; /* refusals/drops by reason */
-	uint32_t states;                   /* live states */
-	uint32_t states_halfopen;          /* TCP states not yet established */
+/*
+ * Table-wide counters (pfctl -si), copied out by rd_state_stats: searches,
+ * inserts, removals, then one counter per enum rd_state_reason at
+ * RD_STATE_STAT_RES(reason) (reasons the table never counts stay 0). The
+ * gauges are getters: rd_state_count, rd_state_count_halfopen.
+ */
+enum rd_state_stat {
+	RD_STATE_STAT_SEARCH = 0, /* "searches": lookups (lookup, packet) */
+	RD_STATE_STAT_INSERT,     /* "inserts": states inserted (create, import) */
+	RD_STATE_STAT_REMOVAL,    /* "removals": states removed */
+	RD_STATE_STAT_REASON,     /* first of RD_STATE_RES_COUNT refusal/drop counters */
+	RD_STATE_STAT_COUNT = RD_STATE_STAT_REASON + RD_STATE_RES_COUNT,
 };
 
-/* rd_state_get_counters - copy the counters into *c. */
-RD_EXPORT void rd_state_get_counters(const struct rd_state_table *t, struct rd_state_counters *c);
+/* The stat counting refusals/drops for reason (an enum rd_state_reason). */
+#define RD_STATE_STAT_RES(reason) (RD_STATE_STAT_REASON + (reason))
+
+/*
+ * rd_state_stats - copy the table's counters into out, indexed by enum
+ * rd_state_stat. The caller owns out.
+ */
+RD_EXPORT void rd_state_stats(const struct rd_state_table *t, uint64_t out[RD_STATE_STAT_COUNT]);
+
+/*
+ * rd_state_stat_name - a counter's name: "searches", "inserts",
+ * "removals", then the reason's (rd_state_reason_name); "?" out of range.
+ * Thread-safe.
+ */
+RD_EXPORT const char *rd_state_stat_name(int stat);
 
 /*
  * rd_state_count_reason - count a drop the caller decided for one of the

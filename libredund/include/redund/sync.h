@@ -590,7 +590,7 @@ RD_EXPORT void rd_sync_engine_free(struct rd_sync_engine *e);
 
 /*
  * rd_sync_engine_state_event - forward the table's event hook here
- * (rd_state_hooks.event with the same arguments). Queues the change; never
+ * (rd_state_callbacks.event with the same arguments). Queues the change; never
  * sends from inside the table call: a change that must go at once makes
  * rd_sync_engine_next_timeout return `now`.
  */
