@@ -15,5 +15,6 @@
 #include "redund/srctrack.h"
 #include "redund/pfsync.h"
 #include "redund/sync.h"
+#include "redund/sync_carry.h"
 
 #endif

@@ -32,8 +32,9 @@
  * DATA sequence number, u64 oldest DATA sequence number still held for
  * resending}: a receiver learns where a sender's stream stands (and detects
  * lost tail messages) without waiting for data, and gives up at once on
- * holes the sender can no longer fill (reported through `lost`, which the
- * sync engine answers with a bulk update request). A NACK for DATA the
+ * holes the sender can no longer fill (reported through `lost`; a sync
+ * engine carried by the channel answers it with a bulk update request, see
+ * redund/sync_carry.h). A NACK for DATA the
  * sender no longer holds makes it send a HELLO at once. rd_sync_ctl_decode
  * checks and decodes ACK, NACK and HELLO payloads (the channel uses it).
  *
@@ -278,23 +279,20 @@ struct rd_sync_channel_cbs {
 	 * order per sender: DATA arriving ahead of a hole is held (up to
 	 * hold_slots, hold_slots * mtu bytes a peer, allocated when first
 	 * needed) until the hole is filled or given up (then `lost`).
-	 * Optional. With a sync engine carried (rd_sync_engine_cfg.channel) the
-	 * engine has applied the payload first and deliver only observes it;
-	 * with neither, DATA is counted delivered and dropped.
+	 * The bytes are valid only during the call. Optional: without it,
+	 * DATA is counted delivered and dropped.
 	 */
 	void (*deliver)(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
 	                rd_time_t now);
 	/*
 	 * lost - we miss DATA `peer` sent that cannot be recovered any more
 	 * (it left our window, or the peer no longer holds it), or `peer` is
-	 * new to us (what it sent before is unknown). The sync engine answers
-	 * with a repair bulk request (rd_sync_engine_bulk_repair: it never
-	 * demotes). DATA of ours a peer misses for good
+	 * new to us (what it sent before is unknown): what the payloads
+	 * carried must be recovered some other way (a sync engine asks for a
+	 * repair bulk update). DATA of ours a peer misses for good
 	 * (resends exhausted, resend buffer full) is counted (GAVEUP,
 	 * EVICTED) and announced by a HELLO; that peer's channel then calls
-	 * its own `lost`. With a carried engine (rd_sync_engine_cfg.channel)
-	 * the repair request is already made when this is called.
-	 * Optional.
+	 * its own `lost`. Optional.
 	 */
 	void (*lost)(void *user, uint32_t peer, rd_time_t now);
 };
@@ -391,8 +389,7 @@ const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
  * rd_sync_channel_room - DATA envelopes that can be sent now without more
  * than min(resend_slots, hold_slots) unacknowledged (beyond that, the
  * resend buffer evicts or a receiver's hold buffer gives up): use it to
- * pace bulk transfers to what the peers acknowledge
- * (rd_sync_engine_cbs.room).
+ * pace bulk transfers to what the peers acknowledge.
  */
 size_t rd_sync_channel_room(const struct rd_sync_channel *ch);
 
@@ -429,7 +426,9 @@ size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
  *
  * Packets go out through cbs.send as complete pfsync packets (header
  * included): carry them raw (IP protocol 240, TTL 255) or inside a secure
- * channel (rd_sync_engine_cfg.channel). Numbering at the edge: pf's direction
+ * channel (redund/sync_carry.h wires an engine and a channel together).
+ * Received packets come in through rd_sync_engine_input, whatever carried
+ * them. Numbering at the edge: pf's direction
  * (PF_IN 1, PF_OUT 2) maps to RD_STATE_F_OUT; TCP states and timeout
  * classes are the same numbers on both sides; pf's proxy TCP states (11,
  * 12) have no counterpart and such states are refused (counted badval).
@@ -441,11 +440,16 @@ size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
 
 struct rd_sync_engine;
 
+/*
+ * Packets of room (rd_sync_engine_cbs.room) a bulk answer leaves for live
+ * changes.
+ */
+#define RD_SYNC_ENGINE_ROOM_RESERVE 32
+
 struct rd_sync_engine_cbs {
 	/*
-	 * send - one pfsync packet to every peer. Required, unless the engine
-	 * is carried by a secure channel (rd_sync_engine_cfg.channel): then
-	 * optional, it sees each packet just before the channel takes it.
+	 * send - one pfsync packet to every peer. The bytes are valid only
+	 * during the call. Required.
 	 */
 	void (*send)(void *user, const uint8_t *pkt, size_t len, rd_time_t now);
 	/*
@@ -467,13 +471,11 @@ struct rd_sync_engine_cbs {
 	void (*release)(void *user, uint64_t token, bool acked, rd_time_t now);
 	/*
 	 * room - how many more packets the transport takes now without
-	 * dropping unacknowledged ones (rd_sync_channel_room). Bulk answers
-	 * are paced by it: each bulk_interval sends up to bulk_packets, fewer
-	 * while the peers' acknowledgements leave less than that plus 32
-	 * (kept for live changes); a carried channel whose whole window is 32
-	 * or less gets one packet at a time, each once the last is acked. Optional: a
-	 * channel-carried engine uses its channel's room; raw pfsync sends bulk_packets every
-	 * bulk_interval.
+	 * dropping unacknowledged ones. Bulk answers are paced by it: each
+	 * bulk_interval sends up to bulk_packets, fewer while room leaves
+	 * less than that plus RD_SYNC_ENGINE_ROOM_RESERVE (kept for live
+	 * changes), none while room is at most the reserve. Optional: without
+	 * it bulk_packets go every bulk_interval (raw pfsync).
 	 */
 	size_t (*room)(void *user);
 	/* tdb - an IPsec SA counter update from a peer. Optional. */
@@ -489,7 +491,7 @@ struct rd_sync_engine_cbs {
 
 struct rd_sync_engine_cfg {
 	struct rd_state_table *table; /* required; its creatorid is ours */
-	size_t mtu;                   /* largest pfsync packet; 0: 1480 (raw) or the channel's */
+	size_t mtu;                   /* largest pfsync packet; 0: 1480 */
 	unsigned maxupd;              /* 0: 128 */
 	rd_time_t flush_delay;        /* 0: 1 s */
 	rd_time_t active_window;      /* "touched by a peer" window; 0: 2 s */
@@ -513,13 +515,12 @@ struct rd_sync_engine_cfg {
 	 * After a bulk update we asked for, remove the states created by the
 	 * bulk's sender that the bulk did not carry: deletions we missed
 	 * (counted reconciled). Use it when bulk packets cannot be lost for
-	 * good (the secure channel); with raw pfsync a lost bulk packet would
-	 * remove live states until their next update. While any bulk is being
-	 * received, the engine marks the states it applies with
-	 * RD_STATE_F_MARK (cleared on the sender's states at its BUS START)
-	 * instead of keeping an entry for each: the mark is what reconcile
-	 * keeps, and until active_window after the bulk it counts as touched
-	 * by a peer.
+	 * good (the secure channel: the carry, redund/sync_carry.h, sets it); with raw pfsync a
+	 * lost bulk packet would remove live states until their next update. While any bulk is
+	 * being received, the engine marks the states it applies with RD_STATE_F_MARK (cleared on
+	 * the sender's states at its BUS START) instead of keeping an entry for each: the mark is
+	 * what reconcile keeps, and until active_window after the bulk it counts as touched by a
+	 * peer.
 	 */
 	bool bulk_reconcile;
 	/*
@@ -528,20 +529,6 @@ struct rd_sync_engine_cfg {
 	 * 0: 10 s. One small entry a deleted state.
 	 */
 	rd_time_t tombstone;
-	/*
-	 * channel - carry the pfsync packets over this secure channel (NULL:
-	 * raw pfsync through cbs.send). The one binding of engine and channel,
-	 * used by syncd, the simulation and the benchmark alike: packets go
-	 * out by rd_sync_channel_send (a failure is logged), the channel's
-	 * DATA goes to rd_sync_engine_input (a refusal is logged at debug
-	 * level), its `lost` makes a repair bulk request
-	 * (rd_sync_engine_bulk_repair: no demotion), mtu 0 means
-	 * rd_sync_channel_payload_max (a larger mtu is refused), and
-	 * bulk_reconcile is on, and bulk answers are paced by the
-	 * channel's room (rd_sync_channel_room) unless cbs.room is set. A channel carries one
-	 * engine; free the engine before the channel. Not owned.
-	 */
-	struct rd_sync_channel *channel;
 	struct rd_sync_engine_cbs cbs;
 	void *user;
 	const struct rd_mem *mem;
@@ -575,10 +562,8 @@ const char *rd_sync_eng_stat_name(int stat);
 
 /*
  * rd_sync_engine_new - create an engine over cfg->table. Returns 0 and
- * *out, RD_ERR_INVAL (no table, neither send callback nor channel, mtu
- * (given, or the channel's payload_max) below 300 or above the channel's
- * payload_max, channel already carrying an engine) or RD_ERR_NOMEM. Free with rd_sync_engine_free
- * before the table.
+ * *out, RD_ERR_INVAL (no table, no send callback, mtu below 300 or above
+ * 65535) or RD_ERR_NOMEM. Free with rd_sync_engine_free before the table.
  */
 int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out);
 
@@ -632,8 +617,8 @@ void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
  * rd_sync_engine_bulk_repair - REPAIR: ask the peers for a bulk update
  * without ever demoting: this node holds states and may be serving with
  * them (a running master, a peer answering a newcomer). Use it when
- * messages were lost for good (a secure channel carrying the engine calls
- * it itself on `lost`), when the sync link comes back, and on an
+ * messages were lost for good (the carry, redund/sync_carry.h, calls it on
+ * its channel's `lost`), when the sync link comes back, and on an
  * operator's request. Same retries and end as a join. A repair while a
  * join runs restarts the request and keeps the join's demotion until the
  * request ends; it never adds one. Called from inside cbs.send: as
