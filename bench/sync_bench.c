@@ -50,6 +50,7 @@
 #include "redund/pfsync.h"
 #include "redund/state.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 #include "redund/sync_carry.h"
 
 static bool json;

@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 
 #define NIL          UINT32_MAX
 #define IPPROTO_TCP_ 6

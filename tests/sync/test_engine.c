@@ -6,6 +6,7 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 #include "redund/sync_carry.h"
 
 #define MAXN   4

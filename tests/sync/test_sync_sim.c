@@ -22,6 +22,7 @@
 #include "core/internal.h"
 #include "redund/sim.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 #include "redund/sync_carry.h"
 
 #define MAXN    8

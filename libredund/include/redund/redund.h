@@ -15,6 +15,7 @@
 #include "redund/srctrack.h"
 #include "redund/pfsync.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 #include "redund/sync_carry.h"
 
 #endif

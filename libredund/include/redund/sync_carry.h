@@ -1,6 +1,6 @@
 /*
- * libredund — the carry: a sync engine carried over a secure channel
- * (redund/sync.h), wired together. Neither the channel nor the engine knows
+ * libredund — the carry: a sync engine (redund/sync_engine.h) carried over
+ * a secure channel (redund/sync.h), wired together. Neither the channel nor the engine knows
  * the other; the carry is the one place that joins them:
  *
  *   channel DATA (deliver)       -> rd_sync_engine_input (a refusal is
@@ -49,6 +49,7 @@
 
 #include "redund/common.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 
 #ifdef __cplusplus
 extern "C" {
