@@ -33,9 +33,10 @@
  * resending}: a receiver learns where a sender's stream stands (and detects
  * lost tail messages) without waiting for data, and gives up at once on
  * holes the sender can no longer fill (reported through `lost`; the carry,
- * redund/sync_carry.h, answers it with a bulk update request). A NACK for DATA the
- * sender no longer holds makes it send a HELLO at once. rd_sync_ctl_decode
- * checks and decodes ACK, NACK and HELLO payloads (the channel uses it).
+ * redund/sync_carry.h, answers it with a bulk update request). A NACK for
+ * DATA the sender no longer holds makes it send a HELLO at once.
+ * rd_sync_ctl_decode checks and decodes ACK, NACK and HELLO payloads (the
+ * channel uses it).
  *
  * DATA and control envelopes (ACK/NACK/HELLO) use separate sequence
  * spaces, each with its own replay window per sender.

@@ -1,7 +1,8 @@
 /*
  * libredund — the carry: a sync engine (redund/sync_engine.h) carried over
- * a secure channel (redund/sync.h), wired together. Neither the channel nor the engine knows
- * the other; the carry is the one place that joins them:
+ * a secure channel (redund/sync.h), wired together. Neither the channel
+ * nor the engine knows the other; the carry is the one place that joins
+ * them:
  *
  *   channel DATA (deliver)       -> rd_sync_engine_input (a refusal is
  *                                   counted and logged at debug level: the
