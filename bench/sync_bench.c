@@ -50,6 +50,8 @@
 #include "redund/pfsync.h"
 #include "redund/state.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
+#include "redund/sync_carry.h"
 
 static bool json;
 /*
@@ -289,6 +291,9 @@ struct node {
 	struct rd_state_table *t;
 	struct rd_sync_engine *e;
 	struct rd_sync_channel *ch;
+	struct rd_sync_carry *carry; /* secure: owns e and ch */
+	struct rd_sync_carry_config carry_cfg;
+	struct rd_sync_key key;
 	struct rd_io_sync *io;
 	size_t payload; /* largest UDP/IP payload: a raw pfsync packet or an envelope */
 	/* receiver bookkeeping */
@@ -317,7 +322,7 @@ static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 	struct node *n = user;
 
 	(void)now;
-	rd_io_sync_queue(n->io, NULL, pkt, len); /* raw; the secure channel is the engine's */
+	rd_io_sync_queue(n->io, NULL, pkt, len); /* raw pfsync; secure: the carry */
 }
 
 static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
@@ -359,23 +364,23 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 	}
 	payload = mtu - rd_io_sync_overhead(n->io);
 	if (secure) {
-		struct rd_sync_key key = {.id = 1};
-		struct rd_sync_channel_cfg cc = {0};
+		/* The channel's half of the carry; node_engine makes both. */
+		struct rd_sync_channel_cfg *cc = &n->carry_cfg.channel;
 
-		memset(key.key, 0x42, sizeof(key.key)); /* both ends: the same test key */
-		cc.sender_id = creatorid;
-		cc.seq_start = SEQ_BASE;
-		cc.keys = &key;
-		cc.nkeys = 1;
-		cc.send_key_id = 1;
-		cc.mtu = payload;
-		cc.resend_slots = 8192;
-		cc.hello_interval = 100 * RD_MSEC;
-		cc.rto = chan_rto;
-		cc.cbs.send = ch_send;
-		cc.user = n;
-		if ((rc = rd_sync_channel_new(&cc, &n->ch)) != 0)
-			return rc;
+		rd_sync_carry_config_default(&n->carry_cfg);
+		n->key.id = 1;
+		memset(n->key.key, 0x42, sizeof(n->key.key)); /* both ends: the same test key */
+		cc->sender_id = creatorid;
+		cc->seq_start = SEQ_BASE;
+		cc->keys = &n->key;
+		cc->nkeys = 1;
+		cc->send_key_id = 1;
+		cc->mtu = payload;
+		cc->resend_slots = 8192;
+		cc->hello_interval = 100 * RD_MSEC;
+		cc->rto = chan_rto;
+		cc->cbs.send = ch_send;
+		cc->user = n;
 	}
 	n->payload = payload;
 	return 0;
@@ -388,21 +393,28 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 static int node_engine(struct node *n)
 {
 	struct rd_sync_engine_cfg ec = {0};
+	int rc;
 
 	ec.table = n->t;
-	if (n->ch != NULL)
-		ec.channel = n->ch; /* the binding syncd uses: mtu, sends, receives */
-	else
-		ec.mtu = n->payload;
+	if (!n->secure)
+		ec.mtu = n->payload; /* secure: the channel's payload_max */
 	ec.bulk_packets = bulk_packets ? bulk_packets
 	                  : n->secure  ? BULK_PACKETS_SECURE
 	                               : BULK_PACKETS_PLAIN;
 	ec.bulk_interval = RD_MSEC;
 	ec.bulk_req_interval = 200 * RD_MSEC;
-	if (n->ch == NULL)
+	if (!n->secure) {
 		ec.cbs.send = eng_send;
-	ec.user = n;
-	return rd_sync_engine_new(&ec, &n->e);
+		ec.user = n;
+		return rd_sync_engine_new(&ec, &n->e);
+	}
+	/* The binding syncd uses: mtu, sends, receives, pacing. */
+	n->carry_cfg.engine = ec;
+	if ((rc = rd_sync_carry_new(&n->carry_cfg, &n->carry)) != 0)
+		return rc;
+	n->ch = rd_sync_carry_channel(n->carry);
+	n->e = rd_sync_carry_engine(n->carry);
+	return 0;
 }
 
 /* One round of the loop: timers, a poll of at most `max_wait`, receive, send. */

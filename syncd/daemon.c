@@ -35,6 +35,7 @@
 #include "ctmap.h"
 #include "hold.h"
 #include "syncd.h"
+#include "redund/sync_carry.h"
 
 #define RX_BATCH  64
 #define RX_BUDGET (10 * RD_MSEC) /* receive work before the loop's other events */
@@ -83,6 +84,7 @@ struct sd_daemon {
 	struct rd_io_sync *io;
 	bool io_out; /* EPOLLOUT armed */
 	struct rd_sync_channel *ch;
+	struct rd_sync_carry *carry; /* secure mode: owns ch and eng */
 	struct rd_sync_engine *eng;
 	struct rd_state_table *t;
 	struct rd_mirror *mirror;
@@ -318,7 +320,7 @@ static void io_send(struct sd_daemon *d, const uint8_t *pkt, size_t len)
 static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 {
 	(void)now;
-	io_send(user, pkt, len); /* raw pfsync; the secure channel is the engine's own */
+	io_send(user, pkt, len); /* raw pfsync; secure: the carry sends through the channel */
 }
 
 /* A join bulk starts or ends; the hold on carpd follows the level (hold_tick). */
@@ -339,7 +341,7 @@ static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 static void ch_lost(void *user, uint32_t peer, rd_time_t now)
 {
 	(void)user;
-	(void)now; /* the engine carried by the channel asks for the bulk update */
+	(void)now; /* the carry has asked the engine for the bulk update */
 	dm_log(LOG_WARNING, "messages with %08x lost for good: asking for a bulk update", peer);
 }
 
@@ -960,9 +962,10 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 	return dm_loop_add(&d->loop, rd_io_sync_fd(d->io), &d->wio);
 }
 
-static int open_channel(struct sd_daemon *d, size_t mtu)
+static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_engine_cfg *ec)
 {
 	struct rd_sync_key keys[SD_MAX_KEYS];
+	struct rd_sync_carry_config carry;
 	struct rd_sync_channel_cfg cc = {0};
 	struct timespec ts;
 	size_t nkeys = 0;
@@ -983,13 +986,20 @@ static int open_channel(struct sd_daemon *d, size_t mtu)
 	cc.user = d;
 	cc.log.fn = dm_log_hook;
 	cc.log.level = LOG_INFO;
-	rc = rd_sync_channel_new(&cc, &d->ch);
+	/* The engine carried by the channel: sends, receives, mtu, bulk_reconcile (sync_carry.h).
+	 */
+	rd_sync_carry_config_default(&carry);
+	carry.channel = cc;
+	carry.engine = *ec;
+	rc = rd_sync_carry_new(&carry, &d->carry);
 	sodium_memzero(keys, sizeof(keys));
 	if (rc != 0) {
 		dm_log(LOG_ERR, "secure channel: %s (is send-keyid one of the keys?)",
 		       rd_strerror(rc));
 		return -1;
 	}
+	d->ch = rd_sync_carry_channel(d->carry);
+	d->eng = rd_sync_carry_engine(d->carry);
 	return 0;
 }
 
@@ -1088,11 +1098,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 
 	if ((rc = open_transport(d, &payload)) < 0)
 		return rc;
-	if (d->cfg.mode == RD_IO_SYNC_SECURE) {
-		if (open_channel(d, payload) < 0)
-			return -EINVAL;
-		ec.channel = d->ch; /* sends, receives, mtu and bulk_reconcile: see sync.h */
-	} else {
+	if (d->cfg.mode != RD_IO_SYNC_SECURE) {
 		ec.mtu = payload;
 		ec.cbs.send = eng_send;
 		ec.bulk_rate = d->cfg.bulk_rate; /* no acknowledgements: a fixed pace */
@@ -1109,8 +1115,10 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	ec.user = d;
 	ec.log.fn = dm_log_hook;
 	ec.log.level = LOG_INFO;
-	rc = rd_sync_engine_new(&ec, &d->eng);
-	if (rc != 0) {
+	if (d->cfg.mode == RD_IO_SYNC_SECURE) {
+		if (open_channel(d, payload, &ec) < 0)
+			return -EINVAL;
+	} else if ((rc = rd_sync_engine_new(&ec, &d->eng)) != 0) {
 		dm_log(LOG_ERR, "sync engine: %s", rd_strerror(rc));
 		return -EINVAL;
 	}
@@ -1159,9 +1167,12 @@ void sd_daemon_free(struct sd_daemon *d)
 	sd_ct_close(d->ct);
 	d->ct = NULL;
 	free(d->liberal_q);
-	rd_sync_engine_free(d->eng);
+	if (d->carry != NULL)
+		rd_sync_carry_free(d->carry); /* its engine and channel */
+	else
+		rd_sync_engine_free(d->eng);
 	d->eng = NULL;
-	rd_sync_channel_free(d->ch);
+	d->ch = NULL;
 	if (d->t != NULL)
 		rd_state_table_free(d->t, sd_now());
 	rd_io_sync_close(d->io);

@@ -11,6 +11,7 @@
 #include "redund/io_sync.h"
 #include "redund/state.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 
 /* The plumbing shared with carpd (log, loop, control socket). */
 #include "../daemon/daemon.h"

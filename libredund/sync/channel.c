@@ -74,7 +74,6 @@ struct rd_sync_channel {
 	rd_time_t last_now; /* latest time seen, for next_timeout */
 	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
 	uint64_t stats[RD_SYNC_STAT_MAX];
-	struct rd_sync_engine *eng; /* the engine carried (rd_sync_engine_cfg.channel), or NULL */
 };
 
 /* ---- helpers ------------------------------------------------------- */
@@ -135,8 +134,6 @@ static struct slot *ring_find(struct rd_sync_channel *ch, uint64_t seq)
 
 static void notify_lost(struct rd_sync_channel *ch, uint32_t peer, rd_time_t now)
 {
-	if (ch->eng != NULL)
-		rd_sync_engine_bulk_repair(ch->eng, now);
 	if (ch->cfg.cbs.lost != NULL)
 		ch->cfg.cbs.lost(ch->cfg.user, peer, now);
 }
@@ -465,14 +462,6 @@ int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_ch
 	return 0;
 }
 
-int rd_sync_channel_bind(struct rd_sync_channel *ch, struct rd_sync_engine *e)
-{
-	if (e != NULL && ch->eng != NULL && ch->eng != e)
-		return RD_ERR_INVAL;
-	ch->eng = e;
-	return 0;
-}
-
 void rd_sync_channel_free(struct rd_sync_channel *ch)
 {
 	const struct rd_mem *mem;
@@ -564,10 +553,6 @@ static void deliver(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, co
                     size_t len, rd_time_t now)
 {
 	ch->stats[RD_SYNC_STAT_DELIVERED]++;
-	/* Sealed by a peer's engine, so a refusal means a peer bug or version skew. */
-	if (ch->eng != NULL && rd_sync_engine_input(ch->eng, pl, len, now) != 0)
-		rd_logf(&ch->cfg.log, RD_LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused",
-		        p->id, (unsigned long long)seq);
 	if (ch->cfg.cbs.deliver != NULL)
 		ch->cfg.cbs.deliver(ch->cfg.user, p->id, seq, pl, len, now);
 }

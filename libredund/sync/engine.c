@@ -7,7 +7,7 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
-#include "sync/bind.h"
+#include "redund/sync_engine.h"
 
 #define NIL          UINT32_MAX
 #define IPPROTO_TCP_ 6
@@ -461,15 +461,7 @@ static void emit(struct rd_sync_engine *e, rd_time_t now)
 	len = rd_pfsync_builder_finish(&e->b);
 	e->stats[RD_SYNC_ENG_PKTS_OUT]++;
 	e->sending++;
-	if (e->cfg.cbs.send != NULL)
-		e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
-	if (e->cfg.channel != NULL) {
-		int64_t rc = rd_sync_channel_send(e->cfg.channel, e->pkt, len, now);
-
-		if (rc < 0)
-			rd_logf(&e->cfg.log, RD_LOG_WARNING, "secure channel: %s",
-			        rd_strerror((int)rc));
-	}
+	e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
 	e->sending--;
 	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
 }
@@ -1194,21 +1186,15 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 	/* Queued changes first, so the answer starts from an empty packet. */
 	rd_sync_engine_flush(e, now);
 	unsigned budget = e->cfg.bulk_packets;
-	if (e->cfg.cbs.room != NULL || e->cfg.channel != NULL) {
+	if (e->cfg.cbs.room != NULL) {
 		/*
 		 * Leave room for live changes; the rest paces the bulk, so a
-		 * receiver that falls behind slows it by acknowledging later
-		 * (a carried channel's room unless the caller gives its own).
+		 * receiver that falls behind slows it by acknowledging later.
 		 */
-		size_t room = e->cfg.cbs.room != NULL ? e->cfg.cbs.room(e->cfg.user)
-		                                      : rd_sync_channel_room(e->cfg.channel);
-		size_t reserve = 32;
+		size_t room = e->cfg.cbs.room(e->cfg.user);
+		size_t reserve = RD_SYNC_ENGINE_ROOM_RESERVE;
 		if (room < reserve + budget)
 			budget = room > reserve ? (unsigned)(room - reserve) : 0;
-		/* A window of 32 or less: one packet at a time, once all is acked. */
-		if (budget == 0 && room > 0 && e->cfg.cbs.room == NULL &&
-		    rd_sync_channel_unacked(e->cfg.channel) == 0)
-			budget = 1;
 	}
 	for (unsigned n = 0; n < budget; n++) {
 		if (!bulk_packet(e, now)) {
@@ -1244,7 +1230,7 @@ static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
 static void bulk_ask(struct rd_sync_engine *e, bool join, rd_time_t now)
 {
 	if (e->sending) {
-		/* Called back from our own send (e.g. a channel's lost): later. */
+		/* Called back from our own send (e.g. a transport reporting a loss): later. */
 		e->breq_later = true;
 		e->breq_later_join = e->breq_later_join || join;
 		e->flush_due = now;
@@ -1332,30 +1318,14 @@ int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engi
 {
 	struct rd_sync_engine *e;
 
-	if (cfg == NULL || out == NULL || cfg->table == NULL ||
-	    (cfg->cbs.send == NULL && cfg->channel == NULL) ||
+	/* Below 300 bytes a full state would never fit. */
+	if (cfg == NULL || out == NULL || cfg->table == NULL || cfg->cbs.send == NULL ||
 	    (cfg->mtu != 0 && (cfg->mtu < 300 || cfg->mtu > 65535)))
-		return RD_ERR_INVAL;
-	if (cfg->channel != NULL && cfg->mtu > rd_sync_channel_payload_max(cfg->channel))
 		return RD_ERR_INVAL;
 	e = rd_calloc(cfg->mem, 1, sizeof(*e));
 	if (e == NULL)
 		return RD_ERR_NOMEM;
 	e->cfg = *cfg;
-	if (cfg->channel != NULL) {
-		if (e->cfg.mtu == 0)
-			e->cfg.mtu = rd_sync_channel_payload_max(cfg->channel);
-		if (e->cfg.mtu < 300) { /* a full state would never fit */
-			rd_free(cfg->mem, e);
-			return RD_ERR_INVAL;
-		}
-		/* The channel never loses a bulk packet for good: see bulk_reconcile. */
-		e->cfg.bulk_reconcile = true;
-		if (rd_sync_channel_bind(cfg->channel, e) != 0) {
-			rd_free(cfg->mem, e);
-			return RD_ERR_INVAL;
-		}
-	}
 #define DEFAULT(f, v)                                                                              \
 	if (e->cfg.f == 0)                                                                         \
 	e->cfg.f = (v)
@@ -1410,8 +1380,6 @@ void rd_sync_engine_free(struct rd_sync_engine *e)
 	if (e == NULL)
 		return;
 	mem = e->cfg.mem;
-	if (e->cfg.channel != NULL)
-		rd_sync_channel_bind(e->cfg.channel, NULL);
 	rd_free(mem, e->ents);
 	rd_free(mem, e->buckets);
 	rd_free(mem, e->reqs);

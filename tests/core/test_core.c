@@ -1,9 +1,12 @@
 /* Unit tests for the core helpers: checksum, addresses and prefixes, errors. */
 #include <check.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "redund/carp.h"
 #include "redund/common.h"
 
 START_TEST(cksum_matches_rfc1071_example)
@@ -244,11 +247,50 @@ START_TEST(prefix_match_agrees_with_netmask_for_every_length)
 }
 END_TEST
 
-START_TEST(strerror_names_every_code)
+/* Every RD_ERR_* code, listed by name (a new code must be added here). */
+static const int rd_errors[] = {
+    RD_ERR_NOMEM, RD_ERR_INVAL, RD_ERR_PROTO, RD_ERR_NOSPC,  RD_ERR_NOENT, RD_ERR_EXIST,
+    RD_ERR_LIMIT, RD_ERR_AUTH,  RD_ERR_STATE, RD_ERR_REPLAY, RD_ERR_AGAIN, RD_ERR_CRYPTO,
+};
+
+/*
+ * The library's codes cannot be taken for a negated errno: each is below
+ * -200, they are distinct, and rd_strerror names each with a text of its
+ * own, none an errno's.
+ */
+START_TEST(error_codes_have_a_range_of_their_own_and_names)
 {
-	for (int e = 0; e >= RD_ERR_CRYPTO; e--)
-		ck_assert_str_ne(rd_strerror(e), "unknown error");
+	size_t n = sizeof(rd_errors) / sizeof(rd_errors[0]);
+
+	ck_assert_str_eq(rd_strerror(RD_OK), "success");
+	for (size_t i = 0; i < n; i++) {
+		const char *s = rd_strerror(rd_errors[i]);
+		ck_assert_int_lt(rd_errors[i], -200);
+		ck_assert_str_ne(s, "unknown error");
+		for (size_t j = 0; j < i; j++) {
+			ck_assert_int_ne(rd_errors[i], rd_errors[j]);
+			ck_assert_str_ne(s, rd_strerror(rd_errors[j]));
+		}
+		for (int e = 1; e < 200; e++)
+			ck_assert_str_ne(s, rd_strerror(-e));
+	}
+}
+END_TEST
+
+/* Any other negative value is a negated errno, named as the C library does. */
+START_TEST(strerror_names_negated_errno_values)
+{
+	ck_assert_str_eq(rd_strerror(-ENOENT), strerror(ENOENT));
+	ck_assert_str_eq(rd_strerror(-ENOENT), "No such file or directory");
+	ck_assert_str_eq(rd_strerror(-EAGAIN), strerror(EAGAIN));
+	ck_assert_str_eq(rd_strerror(-ENOBUFS), strerror(ENOBUFS));
+	ck_assert_str_eq(rd_strerror(-EADDRINUSE), strerror(EADDRINUSE));
+	/* -ENOMEM is the kernel's text, RD_ERR_NOMEM the library's. */
+	ck_assert_str_ne(rd_strerror(-ENOMEM), rd_strerror(RD_ERR_NOMEM));
 	ck_assert_str_eq(rd_strerror(-999), "unknown error");
+	ck_assert_str_eq(rd_strerror(RD_CARP_REFUSED(RD_CARP_STAT_BADTTL)), "unknown error");
+	ck_assert_str_eq(rd_strerror(INT_MIN), "unknown error");
+	ck_assert_str_eq(rd_strerror(7), "unknown error");
 }
 END_TEST
 
@@ -273,7 +315,8 @@ int main(void)
 	tcase_add_test(tc, netmask_sets_leading_bits);
 	tcase_add_test(tc, netmask_of_no_family_is_invalid_and_writes_nothing);
 	tcase_add_test(tc, prefix_match_agrees_with_netmask_for_every_length);
-	tcase_add_test(tc, strerror_names_every_code);
+	tcase_add_test(tc, error_codes_have_a_range_of_their_own_and_names);
+	tcase_add_test(tc, strerror_names_negated_errno_values);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -10,6 +10,7 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
 
 static void rng(void *user, void *buf, size_t len)
 {

@@ -6,6 +6,8 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
+#include "redund/sync_carry.h"
 
 #define MAXN   4
 #define QMAX   4096
@@ -1164,7 +1166,7 @@ START_TEST(engine_stat_names_cover_every_counter)
 }
 END_TEST
 
-/* ---- an engine carried by a secure channel (rd_sync_engine_cfg.channel) ---- */
+/* ---- an engine carried by a secure channel (redund/sync_carry.h) ---- */
 
 struct envq {
 	size_t n;
@@ -1185,38 +1187,36 @@ static void env_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 }
 
 static size_t sec_resend_slots; /* 0: the channel's default */
+static struct rd_sync_key sec_key = {.id = 7};
 
-static struct rd_sync_channel *sec_channel(uint32_t id, size_t mtu)
+/* A carry's configuration: channel `id` of envelope size mtu, engine over t. */
+static void sec_config(struct rd_sync_carry_config *cfg, uint32_t id, size_t mtu,
+                       struct rd_state_table *t)
 {
-	struct rd_sync_key key = {.id = 7};
-	struct rd_sync_channel_cfg cc = {0};
-	struct rd_sync_channel *ch = NULL;
-
-	memset(key.key, 0x5a, sizeof(key.key));
-	cc.sender_id = id;
-	cc.seq_start = 1;
-	cc.keys = &key;
-	cc.nkeys = 1;
-	cc.send_key_id = 7;
-	cc.mtu = mtu;
-	cc.resend_slots = sec_resend_slots;
-	cc.cbs.send = env_send; /* no deliver: the engine takes the DATA */
-	cc.user = (void *)(uintptr_t)id;
-	ck_assert_int_eq(rd_sync_channel_new(&cc, &ch), 0);
-	return ch;
+	rd_sync_carry_config_default(cfg);
+	memset(sec_key.key, 0x5a, sizeof(sec_key.key));
+	cfg->channel.sender_id = id;
+	cfg->channel.seq_start = 1;
+	cfg->channel.keys = &sec_key;
+	cfg->channel.nkeys = 1;
+	cfg->channel.send_key_id = 7;
+	cfg->channel.mtu = mtu;
+	cfg->channel.resend_slots = sec_resend_slots;
+	cfg->channel.cbs.send = env_send; /* no deliver: the engine takes the DATA */
+	cfg->channel.user = (void *)(uintptr_t)id;
+	cfg->engine.table = t;
 }
 
-static struct rd_sync_engine *sec_engine(struct rd_state_table *t, struct rd_sync_channel *ch,
-                                         size_t mtu, int *rc)
+static struct rd_sync_carry *sec_carry(uint32_t id, size_t mtu, struct rd_state_table *t,
+                                       size_t engine_mtu, int *rc)
 {
-	struct rd_sync_engine_cfg ec = {0};
-	struct rd_sync_engine *e = NULL;
+	struct rd_sync_carry_config cfg;
+	struct rd_sync_carry *c = NULL;
 
-	ec.table = t;
-	ec.channel = ch;
-	ec.mtu = mtu;
-	*rc = rd_sync_engine_new(&ec, &e);
-	return e;
+	sec_config(&cfg, id, mtu, t);
+	cfg.engine.mtu = engine_mtu;
+	*rc = rd_sync_carry_new(&cfg, &c);
+	return c;
 }
 
 /* Delivers every queued envelope from sender `from_id` to ch. */
@@ -1242,13 +1242,16 @@ static struct rd_state_table *plain_table(uint32_t creatorid)
 START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 {
 	struct rd_state_table *t = plain_table(0x11);
-	struct rd_sync_channel *ch = sec_channel(0x11, 600);
+	struct rd_sync_carry *c;
 	int rc;
 
-	ck_assert_ptr_null(sec_engine(t, ch, 600 - RD_SYNC_ENV_OVERHEAD + 1, &rc));
+	c = sec_carry(0x11, 600, t, 600 - RD_SYNC_ENV_OVERHEAD + 1, &rc);
+	ck_assert_ptr_null(c);
 	ck_assert_int_eq(rc, RD_ERR_INVAL);
-	struct rd_sync_engine *e = sec_engine(t, ch, 0, &rc);
+	c = sec_carry(0x11, 600, t, 0, &rc);
 	ck_assert_int_eq(rc, 0);
+	struct rd_sync_engine *e = rd_sync_carry_engine(c);
+	struct rd_sync_carry_stats cs;
 	/* Four inserts (over 1000 bytes): several packets, each envelope within the channel's 600.
 	 */
 	envq.n = 0;
@@ -1265,43 +1268,56 @@ START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 	ck_assert_uint_eq(envq.n, rd_sync_engine_stats(e)[RD_SYNC_ENG_PKTS_OUT]);
 	for (size_t i = 0; i < envq.n; i++)
 		ck_assert_uint_le(envq.len[i], 600);
-	rd_sync_engine_free(e);
+	rd_sync_carry_stats(c, &cs);
+	ck_assert_uint_eq(cs.sent, envq.n);
+	ck_assert_uint_eq(cs.send_failed, 0);
+	ck_assert_uint_eq(rd_sync_channel_stats(rd_sync_carry_channel(c))[RD_SYNC_STAT_SENT],
+	                  envq.n);
+	rd_sync_carry_free(c);
 	/* A channel too small for one full state carries no engine. */
-	struct rd_sync_channel *tiny = sec_channel(0x12, 300);
-	ck_assert_ptr_null(sec_engine(t, tiny, 0, &rc));
+	ck_assert_ptr_null(sec_carry(0x12, 300, t, 0, &rc));
 	ck_assert_int_eq(rc, RD_ERR_INVAL);
-	rd_sync_channel_free(tiny);
-	rd_sync_channel_free(ch);
 	rd_state_table_free(t, 0);
 }
 END_TEST
 
-START_TEST(channel_carries_one_engine_until_it_is_freed)
+/* A refused configuration leaves *out untouched; NULL is freed as a no-op. */
+START_TEST(carry_refuses_bad_configurations)
 {
 	struct rd_state_table *t = plain_table(0x11);
-	struct rd_sync_channel *ch = sec_channel(0x11, 0);
-	int rc;
-	struct rd_sync_engine *e = sec_engine(t, ch, 0, &rc);
+	struct rd_sync_carry_config cfg;
+	struct rd_sync_carry *c = (struct rd_sync_carry *)&cfg; /* must stay as it is */
 
-	ck_assert_int_eq(rc, 0);
-	ck_assert_ptr_null(sec_engine(t, ch, 0, &rc));
-	ck_assert_int_eq(rc, RD_ERR_INVAL);
-	rd_sync_engine_free(e);
-	e = sec_engine(t, ch, 0, &rc);
-	ck_assert_int_eq(rc, 0);
-	rd_sync_engine_free(e);
-	rd_sync_channel_free(ch);
+	sec_config(&cfg, 0x11, 0, NULL); /* no table: the engine refuses */
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), RD_ERR_INVAL);
+	ck_assert_ptr_eq(c, (struct rd_sync_carry *)&cfg);
+	sec_config(&cfg, 0x11, 0, t);
+	cfg.channel.cbs.send = NULL; /* nothing to transmit with */
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), RD_ERR_INVAL);
+	sec_config(&cfg, 0, 0, t); /* sender id 0: the channel refuses */
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_sync_carry_new(NULL, &c), RD_ERR_INVAL);
+	ck_assert_ptr_eq(c, (struct rd_sync_carry *)&cfg);
+	sec_config(&cfg, 0x11, 0, t);
+	c = NULL;
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), 0);
+	ck_assert_ptr_nonnull(rd_sync_carry_channel(c));
+	ck_assert_ptr_nonnull(rd_sync_carry_engine(c));
+	rd_sync_carry_free(c);
+	rd_sync_carry_free(NULL);
 	rd_state_table_free(t, 0);
 }
 END_TEST
 
-START_TEST(engine_without_send_callback_or_channel_is_refused)
+START_TEST(engine_without_send_callback_is_refused)
 {
 	struct rd_state_table *t = plain_table(0x11);
-	int rc;
+	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine *e = NULL;
 
-	ck_assert_ptr_null(sec_engine(t, NULL, 0, &rc));
-	ck_assert_int_eq(rc, RD_ERR_INVAL);
+	ec.table = t;
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &e), RD_ERR_INVAL);
+	ck_assert_ptr_null(e);
 	rd_state_table_free(t, 0);
 }
 END_TEST
@@ -1309,15 +1325,17 @@ END_TEST
 START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 {
 	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
-	struct rd_sync_channel *ca = sec_channel(0x11, 0), *cb = sec_channel(0x22, 0);
 	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, 5000, SERVER, 53);
 	struct rd_state_opts o = {.rule = 0};
 	struct rd_state *st = NULL;
+	struct rd_sync_carry_stats cs;
 	int rc;
-	struct rd_sync_engine *ea = sec_engine(ta, ca, 0, &rc);
+	struct rd_sync_carry *a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
-	struct rd_sync_engine *eb = sec_engine(tb, cb, 0, &rc);
+	struct rd_sync_carry *b = sec_carry(0x22, 0, tb, 0, &rc);
 	ck_assert_int_eq(rc, 0);
+	struct rd_sync_channel *ca = rd_sync_carry_channel(a), *cb = rd_sync_carry_channel(b);
+	struct rd_sync_engine *ea = rd_sync_carry_engine(a), *eb = rd_sync_carry_engine(b);
 
 	envq.n = 0;
 	rd_sync_channel_tick(ca, RD_SEC); /* a's HELLO: a new peer for b */
@@ -1333,11 +1351,13 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	env_pump(0x11, cb, RD_SEC);
 	ck_assert_ptr_nonnull(rd_state_find_id(tb, st->id, st->creatorid, RD_SEC));
 	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_INSERTS], 1);
+	rd_sync_carry_stats(b, &cs);
+	ck_assert_uint_eq(cs.delivered, 1);
+	ck_assert_uint_eq(cs.refused, 0);
+	ck_assert_uint_eq(cs.repairs, 1);
 
-	rd_sync_engine_free(ea);
-	rd_sync_engine_free(eb);
-	rd_sync_channel_free(ca);
-	rd_sync_channel_free(cb);
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
 	rd_state_table_free(ta, 0);
 	rd_state_table_free(tb, 0);
 }
@@ -1354,7 +1374,23 @@ static void env_exchange(struct rd_sync_channel *ca, struct rd_sync_channel *cb,
 	}
 }
 
-static unsigned sec_demote_calls;
+/* Runs both carries from RD_SEC until b's bulk request ends or `until`. */
+static void carry_run(struct rd_sync_carry *a, struct rd_sync_carry *b, rd_time_t until)
+{
+	struct rd_sync_channel *ca = rd_sync_carry_channel(a), *cb = rd_sync_carry_channel(b);
+	struct rd_sync_engine *ea = rd_sync_carry_engine(a), *eb = rd_sync_carry_engine(b);
+
+	for (rd_time_t now = RD_SEC; now < until && rd_sync_engine_bulk_pending(eb);
+	     now += RD_MSEC) {
+		rd_sync_channel_tick(ca, now);
+		rd_sync_channel_tick(cb, now);
+		rd_sync_engine_tick(ea, now);
+		rd_sync_engine_tick(eb, now);
+		env_exchange(ca, cb, now);
+	}
+}
+
+static unsigned sec_demote_calls, sec_lost_calls;
 
 static void sec_on_demote(void *user, int delta, rd_time_t now)
 {
@@ -1362,6 +1398,18 @@ static void sec_on_demote(void *user, int delta, rd_time_t now)
 	(void)delta;
 	(void)now;
 	sec_demote_calls++;
+}
+
+static struct rd_sync_carry *sec_lost_carry; /* whose engine sec_on_lost looks at */
+
+/* The caller's `lost` sees the loss after the carry asked for the repair. */
+static void sec_on_lost(void *user, uint32_t peer, rd_time_t now)
+{
+	(void)now;
+	ck_assert_uint_eq((uint32_t)(uintptr_t)user, 0x22);
+	ck_assert_uint_eq(peer, 0x11);
+	ck_assert(rd_sync_engine_bulk_pending(rd_sync_carry_engine(sec_lost_carry)));
+	sec_lost_calls++;
 }
 
 /*
@@ -1372,39 +1420,35 @@ static void sec_on_demote(void *user, int delta, rd_time_t now)
 START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 {
 	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
-	struct rd_sync_channel *ca = sec_channel(0x11, 0), *cb = sec_channel(0x22, 0);
-	struct rd_sync_engine_cfg ec = {0};
-	struct rd_sync_engine *ea, *eb = NULL;
+	struct rd_sync_carry_config cfg;
+	struct rd_sync_carry *a, *b = NULL;
+	struct rd_sync_carry_stats cs;
 	int rc;
 
-	ea = sec_engine(ta, ca, 0, &rc);
+	a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
-	ec.table = tb;
-	ec.channel = cb;
-	ec.cbs.demote = sec_on_demote;
-	ck_assert_int_eq(rd_sync_engine_new(&ec, &eb), 0);
+	sec_config(&cfg, 0x22, 0, tb);
+	cfg.engine.cbs.demote = sec_on_demote;
+	cfg.channel.cbs.lost = sec_on_lost;
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, &b), 0);
+	sec_lost_carry = b;
 	sec_demote_calls = 0;
+	sec_lost_calls = 0;
 	envq.n = 0;
-	rd_sync_channel_tick(ca, RD_SEC); /* a's HELLO: a new peer for b */
-	env_pump(0x11, cb, RD_SEC);
-	ck_assert(rd_sync_engine_bulk_pending(eb));
-	ck_assert_int_eq(rd_sync_engine_demotion(eb), 0);
-	for (rd_time_t now = RD_SEC; now < 8 * RD_SEC && rd_sync_engine_bulk_pending(eb);
-	     now += RD_MSEC) {
-		rd_sync_channel_tick(ca, now);
-		rd_sync_channel_tick(cb, now);
-		rd_sync_engine_tick(ea, now);
-		rd_sync_engine_tick(eb, now);
-		env_exchange(ca, cb, now);
-	}
+	rd_sync_channel_tick(rd_sync_carry_channel(a), RD_SEC); /* a's HELLO: a new peer for b */
+	env_pump(0x11, rd_sync_carry_channel(b), RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
+	ck_assert_int_eq(rd_sync_engine_demotion(rd_sync_carry_engine(b)), 0);
+	ck_assert_uint_eq(sec_lost_calls, 1);
+	rd_sync_carry_stats(b, &cs);
+	ck_assert_uint_eq(cs.repairs, 1);
+	carry_run(a, b, 8 * RD_SEC);
 	/* Both asked (each heard a new peer); neither demoted. */
-	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_BULK_OK], 1);
-	ck_assert_uint_eq(rd_sync_engine_stats(ea)[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(rd_sync_engine_stats(rd_sync_carry_engine(b))[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(rd_sync_engine_stats(rd_sync_carry_engine(a))[RD_SYNC_ENG_BULK_OK], 1);
 	ck_assert_uint_eq(sec_demote_calls, 0);
-	rd_sync_engine_free(ea);
-	rd_sync_engine_free(eb);
-	rd_sync_channel_free(ca);
-	rd_sync_channel_free(cb);
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
 	rd_state_table_free(ta, 0);
 	rd_state_table_free(tb, 0);
 }
@@ -1412,46 +1456,35 @@ END_TEST
 
 /*
  * A channel whose whole window (min(resend_slots, hold_slots)) is within
- * the 32 packets kept for live changes still answers a bulk: one packet at
- * a time, each once the last is acknowledged.
+ * the RD_SYNC_ENGINE_ROOM_RESERVE packets kept for live changes still
+ * answers a bulk: one packet at a time, each once the last is acknowledged.
  */
 START_TEST(bulk_over_a_channel_with_a_window_of_16_completes)
 {
 	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
-	struct rd_sync_channel *ca, *cb;
+	struct rd_sync_carry *a, *b;
 	int rc;
 
-	sec_resend_slots = 16;
-	ca = sec_channel(0x11, 0);
-	cb = sec_channel(0x22, 0);
-	sec_resend_slots = 0;
 	for (uint16_t i = 0; i < 50; i++) {
 		struct rd_state_pkt p =
 		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
 		struct rd_state_opts o = {.rule = 0};
 		ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, NULL), 0);
 	}
-	struct rd_sync_engine *ea = sec_engine(ta, ca, 0, &rc);
+	sec_resend_slots = 16;
+	a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
-	struct rd_sync_engine *eb = sec_engine(tb, cb, 0, &rc);
+	b = sec_carry(0x22, 0, tb, 0, &rc);
 	ck_assert_int_eq(rc, 0);
+	sec_resend_slots = 0;
 	envq.n = 0;
-	rd_sync_engine_bulk_request(eb, RD_SEC);
-	for (rd_time_t now = RD_SEC; now < 3 * RD_SEC && rd_sync_engine_bulk_pending(eb);
-	     now += RD_MSEC) {
-		rd_sync_channel_tick(ca, now);
-		rd_sync_channel_tick(cb, now);
-		rd_sync_engine_tick(ea, now);
-		rd_sync_engine_tick(eb, now);
-		env_exchange(ca, cb, now);
-	}
-	ck_assert(!rd_sync_engine_bulk_pending(eb));
-	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_BULK_OK], 1);
+	rd_sync_engine_bulk_request(rd_sync_carry_engine(b), RD_SEC);
+	carry_run(a, b, 3 * RD_SEC);
+	ck_assert(!rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
+	ck_assert_uint_eq(rd_sync_engine_stats(rd_sync_carry_engine(b))[RD_SYNC_ENG_BULK_OK], 1);
 	ck_assert_uint_eq(rd_state_count(tb), 50);
-	rd_sync_engine_free(ea);
-	rd_sync_engine_free(eb);
-	rd_sync_channel_free(ca);
-	rd_sync_channel_free(cb);
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
 	rd_state_table_free(ta, 0);
 	rd_state_table_free(tb, 0);
 }
@@ -1781,8 +1814,8 @@ static Suite *suite(void)
 	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
 	tcase_add_test(c, engine_stat_names_cover_every_counter);
 	tcase_add_test(c, engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu);
-	tcase_add_test(c, channel_carries_one_engine_until_it_is_freed);
-	tcase_add_test(c, engine_without_send_callback_or_channel_is_refused);
+	tcase_add_test(c, carry_refuses_bad_configurations);
+	tcase_add_test(c, engine_without_send_callback_is_refused);
 	tcase_add_test(c, engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk);
 	tcase_add_test(c, bulk_over_a_channel_with_a_window_of_16_completes);
 	tcase_add_test(c, channel_lost_makes_a_repair_that_never_demotes);

@@ -22,6 +22,8 @@
 #include "core/internal.h"
 #include "redund/sim.h"
 #include "redund/sync.h"
+#include "redund/sync_engine.h"
+#include "redund/sync_carry.h"
 
 #define MAXN    8
 #define MAXOWN  512
@@ -35,6 +37,7 @@ struct snode {
 	struct world *w;
 	int idx;
 	struct rd_state_table *t;
+	struct rd_sync_carry *carry; /* owns e and ch */
 	struct rd_sync_engine *e;
 	struct rd_sync_channel *ch;
 	int demotion;
@@ -92,7 +95,7 @@ static void watch(struct snode *nd, const char *what, const uint8_t *pkt, size_t
 static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 {
 	struct snode *nd = user;
-	watch(nd, "send", pkt, len, now); /* the engine sends it on through its channel */
+	watch(nd, "send", pkt, len, now); /* the carry sends it on through the channel */
 }
 
 static size_t eng_room(void *user)
@@ -140,7 +143,10 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 	struct snode *nd = user;
 	struct rd_pfsync_info info;
 
-	/* The engine has applied it (sync.h); everything it gets was sealed by an engine: valid. */
+	/*
+	 * The engine has applied it (sync_carry.h); everything it gets was sealed by an engine:
+	 * valid.
+	 */
 	watch(nd, "deliver", pl, len, now);
 	if (rd_sync_engine_stats(nd->e)[RD_SYNC_ENG_REFUSED] != 0) {
 		rd_pfsync_check(pl, len, &info);
@@ -153,8 +159,9 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 static void boot(struct snode *nd, rd_time_t now)
 {
 	struct rd_state_config sc;
-	struct rd_sync_engine_cfg ec;
-	struct rd_sync_channel_cfg cc;
+	struct rd_sync_carry_config cfg;
+	struct rd_sync_channel_cfg *cc = &cfg.channel;
+	struct rd_sync_engine_cfg *ec = &cfg.engine;
 
 	rd_state_config_default(&sc);
 	sc.random = rd_sim_random_hook(nd->w->sim);
@@ -166,27 +173,26 @@ static void boot(struct snode *nd, rd_time_t now)
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
 	ck_assert_int_eq(rd_state_table_new(&sc, &nd->t), 0);
 
-	memset(&cc, 0, sizeof(cc));
-	cc.sender_id = rd_state_creatorid(nd->t);
-	cc.seq_start = now + 1; /* later than anything a previous incarnation used */
-	cc.keys = &nd->w->key;
-	cc.nkeys = 1;
-	cc.send_key_id = nd->w->key.id;
-	cc.max_peers = 64;
-	cc.cbs.send = ch_send;
-	cc.cbs.deliver = ch_deliver;
-	cc.user = nd;
-	cc.rnd = rd_sim_random_hook(nd->w->sim);
-	ck_assert_int_eq(rd_sync_channel_new(&cc, &nd->ch), 0);
-
-	memset(&ec, 0, sizeof(ec));
-	ec.table = nd->t;
-	ec.channel = nd->ch; /* the binding syncd uses */
-	ec.cbs.send = eng_send;
-	ec.cbs.demote = eng_demote;
-	ec.cbs.room = eng_room;
-	ec.user = nd;
-	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
+	rd_sync_carry_config_default(&cfg);
+	cc->sender_id = rd_state_creatorid(nd->t);
+	cc->seq_start = now + 1; /* later than anything a previous incarnation used */
+	cc->keys = &nd->w->key;
+	cc->nkeys = 1;
+	cc->send_key_id = nd->w->key.id;
+	cc->max_peers = 64;
+	cc->cbs.send = ch_send;
+	cc->cbs.deliver = ch_deliver;
+	cc->user = nd;
+	cc->rnd = rd_sim_random_hook(nd->w->sim);
+	ec->table = nd->t;
+	ec->cbs.send = eng_send;
+	ec->cbs.demote = eng_demote;
+	ec->cbs.room = eng_room;
+	ec->user = nd;
+	/* The binding syncd uses. */
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, &nd->carry), 0);
+	nd->ch = rd_sync_carry_channel(nd->carry);
+	nd->e = rd_sync_carry_engine(nd->carry);
 	nd->nown = 0;
 	nd->demotion = 0;
 	rd_sync_engine_bulk_request(nd->e, now);
@@ -194,12 +200,12 @@ static void boot(struct snode *nd, rd_time_t now)
 
 static void shutdown_node(struct snode *nd)
 {
-	rd_sync_engine_free(nd->e);
+	rd_sync_carry_free(nd->carry);
+	nd->carry = NULL;
 	nd->e = NULL;
+	nd->ch = NULL;
 	rd_state_table_free(nd->t, 0);
 	nd->t = NULL;
-	rd_sync_channel_free(nd->ch);
-	nd->ch = NULL;
 }
 
 static void n_deliver(void *user, int segment, const uint8_t *pkt, size_t len, rd_time_t now)

@@ -68,26 +68,40 @@ typedef uint64_t rd_time_t;
 #define RD_SEC        ((rd_time_t)1000000000)
 #define RD_TIME_NEVER UINT64_MAX
 
-/* Error codes: every function that can fail returns one of these negated. */
+/*
+ * Error codes: every function that can fail returns one of these (negative).
+ * They lie in a range of their own, -201 and below (down to -299), so that
+ * they can never be taken for a negated errno (Linux's are -1 to -133): the
+ * io module (redund/io.h, redund/io_sync.h) returns -errno, the other
+ * modules RD_ERR_*, and rd_strerror names both. Compare a result with the
+ * names, never with numbers.
+ */
 enum rd_error {
 	RD_OK = 0,
-	RD_ERR_NOMEM = -1,   /* allocation failed */
-	RD_ERR_INVAL = -2,   /* invalid argument or configuration */
-	RD_ERR_PROTO = -3,   /* malformed or refused protocol input */
-	RD_ERR_NOSPC = -4,   /* output buffer too small */
-	RD_ERR_NOENT = -5,   /* no such entry */
-	RD_ERR_EXIST = -6,   /* entry already exists */
-	RD_ERR_LIMIT = -7,   /* a configured limit refused the operation */
-	RD_ERR_AUTH = -8,    /* authentication failed */
-	RD_ERR_STATE = -9,   /* operation not valid in the current state */
-	RD_ERR_REPLAY = -10, /* replayed or looped-back input */
-	RD_ERR_AGAIN = -11,  /* nothing to do now; try later */
-	RD_ERR_CRYPTO = -12, /* crypto library failure */
+	RD_ERR_NOMEM = -201,  /* allocation failed */
+	RD_ERR_INVAL = -202,  /* invalid argument or configuration */
+	RD_ERR_PROTO = -203,  /* malformed or refused protocol input */
+	RD_ERR_NOSPC = -204,  /* output buffer too small */
+	RD_ERR_NOENT = -205,  /* no such entry */
+	RD_ERR_EXIST = -206,  /* entry already exists */
+	RD_ERR_LIMIT = -207,  /* a configured limit refused the operation */
+	RD_ERR_AUTH = -208,   /* authentication failed */
+	RD_ERR_STATE = -209,  /* operation not valid in the current state */
+	RD_ERR_REPLAY = -210, /* replayed or looped-back input */
+	RD_ERR_AGAIN = -211,  /* nothing to do now; try later */
+	RD_ERR_CRYPTO = -212, /* crypto library failure */
 };
 
 /*
- * rd_strerror - a static, human-readable description of an RD_ERR_* code.
- * Returns a string that lives forever; never NULL. Thread-safe.
+ * rd_strerror - a static, human-readable description of err: "success" for
+ * 0, the RD_ERR_* code's own text, for any other negative value the text of
+ * the errno -err (as the io module returns), and "unknown error" for
+ * anything else (a positive value, an errno the C library does not know).
+ * The errno texts come from glibc's strerrordesc_np (glibc 2.32 and later:
+ * static, untranslated, thread-safe), or, where the C library lacks it,
+ * from a fixed table of the errno values the io module and the daemons
+ * meet ("unknown error" for the others). Never strerror, whose buffer may
+ * be shared. Returns a string that lives forever; never NULL. Thread-safe.
  */
 RD_EXPORT const char *rd_strerror(int err);
 

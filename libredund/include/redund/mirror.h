@@ -64,7 +64,7 @@
 
 #include "redund/common.h"
 #include "redund/state.h"
-#include "redund/sync.h"
+#include "redund/sync_engine.h"
 
 #ifdef __cplusplus
 extern "C" {

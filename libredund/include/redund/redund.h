@@ -16,5 +16,7 @@
 #include "redund/pfsync.h"
 #include "redund/sync.h"
 #include "redund/mirror.h"
+#include "redund/sync_engine.h"
+#include "redund/sync_carry.h"
 
 #endif

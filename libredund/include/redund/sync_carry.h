@@ -1,0 +1,131 @@
+/*
+ * libredund — the carry: a sync engine (redund/sync_engine.h) carried over
+ * a secure channel (redund/sync.h), wired together. Neither the channel
+ * nor the engine knows the other; the carry is the one place that joins
+ * them:
+ *
+ *   channel DATA (deliver)       -> rd_sync_engine_input (a refusal is
+ *                                   counted and logged at debug level: the
+ *                                   payload was sealed by a peer's engine,
+ *                                   so it means a peer bug or version skew)
+ *   channel `lost`               -> rd_sync_engine_bulk_repair (a repair:
+ *                                   it never demotes)
+ *   engine packets (send)        -> rd_sync_channel_send (a failure is
+ *                                   counted and logged as a warning)
+ *   engine bulk pacing (room)    -> rd_sync_channel_room, and a channel
+ *                                   whose whole window is within the
+ *                                   engine's reserve
+ *                                   (RD_SYNC_ENGINE_ROOM_RESERVE) gets one
+ *                                   packet at a time, each once nothing is
+ *                                   unacknowledged
+ *   engine mtu 0                 -> rd_sync_channel_payload_max (a larger
+ *                                   mtu is refused)
+ *   engine bulk_reconcile        -> on: the channel never loses a bulk
+ *                                   packet for good
+ *
+ * The carry owns both objects: it creates them from the two configurations
+ * given and frees them (the engine first). Drive them through the
+ * accessors: feed received envelopes to rd_sync_channel_input, call
+ * rd_sync_channel_tick and rd_sync_engine_tick at their next_timeout, make
+ * bulk requests, read statistics.
+ *
+ * The caller's own callbacks in the two configurations keep their meaning
+ * (redund/sync.h), called with their own `user`:
+ *
+ *   channel.cbs.send     transmits envelopes (required);
+ *   channel.cbs.deliver  observes a DATA payload after the engine applied
+ *                        it (optional);
+ *   channel.cbs.lost     observes a loss after the repair request was made
+ *                        (optional);
+ *   engine.cbs.send      observes each engine packet just before the
+ *                        channel seals it (optional);
+ *   engine.cbs.room      replaces the channel's room for bulk pacing
+ *                        (optional; without the one-packet rule above);
+ *   engine.cbs.demote, release, tdb, ifname, ifindex: as for the engine.
+ *
+ * A carry, its channel and its engine are used from one thread at a time.
+ */
+#ifndef REDUND_SYNC_CARRY_H
+#define REDUND_SYNC_CARRY_H
+
+#include "redund/common.h"
+#include "redund/sync.h"
+#include "redund/sync_engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rd_sync_carry;
+
+/* What a carry is made of. */
+struct rd_sync_carry_config {
+	/* The secure channel, as for rd_sync_channel_new (keys are copied). */
+	struct rd_sync_channel_cfg channel;
+	/*
+	 * The sync engine, as for rd_sync_engine_new: `table` is required;
+	 * cbs.send may be NULL (see above); mtu 0 means the channel's
+	 * payload_max; bulk_reconcile is set by the carry.
+	 */
+	struct rd_sync_engine_cfg engine;
+	/* The carry's own memory (NULL: the C library's). */
+	const struct rd_mem *mem;
+};
+
+/* The carry's counters (rd_sync_carry_stats). */
+struct rd_sync_carry_stats {
+	uint64_t delivered;   /* channel DATA payloads handed to the engine */
+	uint64_t refused;     /* ... of which rd_sync_engine_input refused (logged at debug) */
+	uint64_t sent;        /* engine packets handed to the channel */
+	uint64_t send_failed; /* ... of which rd_sync_channel_send refused (logged as a warning) */
+	uint64_t repairs;     /* repair bulk requests made on the channel's `lost` */
+};
+
+/*
+ * rd_sync_carry_config_default - fill *cfg with the defaults: every field
+ * zero (the channel's and engine's own defaults apply), no callbacks. The
+ * caller then sets at least channel.sender_id, channel.keys,
+ * channel.nkeys, channel.send_key_id, channel.cbs.send and engine.table.
+ * Thread-safe.
+ */
+RD_EXPORT void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg);
+
+/*
+ * rd_sync_carry_new - create the channel and the engine of cfg, wired as
+ * described above. Returns 0 and *out, RD_ERR_INVAL (cfg or out NULL, the
+ * channel's configuration refused by rd_sync_channel_new, engine.mtu above
+ * the channel's payload_max, or the engine's configuration refused by
+ * rd_sync_engine_new: no table, mtu below 300) or RD_ERR_NOMEM; on failure
+ * nothing is left allocated and *out is untouched. cfg is copied (the keys
+ * by the channel); engine.table is not owned and must outlive the carry.
+ */
+RD_EXPORT int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_carry **out);
+
+/*
+ * rd_sync_carry_free - free the engine, then the channel (its keys wiped),
+ * then the carry. Deferred packets are dropped. NULL: no-op.
+ */
+RD_EXPORT void rd_sync_carry_free(struct rd_sync_carry *c);
+
+/*
+ * rd_sync_carry_channel - the carry's channel, owned by the carry (valid
+ * until rd_sync_carry_free). Use it for input, ticks, keys and counters;
+ * its callbacks are the carry's. Never NULL.
+ */
+RD_EXPORT struct rd_sync_channel *rd_sync_carry_channel(const struct rd_sync_carry *c);
+
+/*
+ * rd_sync_carry_engine - the carry's engine, owned by the carry (valid
+ * until rd_sync_carry_free). Use it for state events, ticks, bulk
+ * requests, defer and counters. Never NULL.
+ */
+RD_EXPORT struct rd_sync_engine *rd_sync_carry_engine(const struct rd_sync_carry *c);
+
+/* rd_sync_carry_stats - copy the carry's counters into *out. */
+RD_EXPORT void rd_sync_carry_stats(const struct rd_sync_carry *c, struct rd_sync_carry_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
