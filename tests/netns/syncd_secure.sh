@@ -220,6 +220,14 @@ ok "a TCP connection to A: A's own entry be-liberal in both directions (own_libe
 kill -TERM "$PID_A"
 wait "$PID_A" 2>/dev/null
 start_syncd A -i eth0 -k "$T_DIR/key" --strict-own
+# Its join bulk first: the bulk's updates of A's own states are written into
+# A's kernel as a peer's (liberal) copies, so a connection opened during the
+# bulk could get the flag from B's copy (a retried bulk request runs 1 s late).
+for _ in $(seq 100); do
+	[ "$(sstat A bulk_pending - 2>/dev/null)" = False ] && break
+	sleep 0.05
+done
+[ "$(sstat A bulk_pending -)" = False ] || fail "A's join bulk (strict-own) still running after 5 s"
 connect_from_br 7002
 wait_ct B "ESTABLISHED .*dport=7002" 6 || fail "A's TCP entry (strict-own) did not reach B"
 sleep 0.5
