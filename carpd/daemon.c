@@ -340,7 +340,7 @@ static int iface_new(struct cd_daemon *d, const char *name, struct cd_iface **ou
 	c.cb.state_change = cb_state;
 	c.cb.announce = cb_announce;
 	c.cb.demotion = cb_demotion;
-	c.user = ifc;
+	c.cb.user = ifc;
 	c.node = d->node; /* one set of demotion groups for the whole host */
 	c.balancing = RD_CARP_BAL_NONE;
 	c.name = ifc->name;

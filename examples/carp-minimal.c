@@ -48,7 +48,7 @@ static int node_init(struct node *n, const char *name, uint8_t skew, const char 
 	n->name = name;
 	ic.cb.send = send_ad;
 	ic.cb.state_change = state_change;
-	ic.user = n;
+	ic.cb.user = n;
 	if (rd_carp_if_new(&ic, &n->ifp) != 0)
 		return -1;
 	vc.vhid = 1;

@@ -95,8 +95,7 @@ static int vhost_start(struct cc_vhost *v, rd_time_t now)
 	struct rd_carp_if_config ic = {
 	    .node = n->cn,
 	    .random = rd_sim_random_hook(c->sim),
-	    .cb = {.send = carp_send, .state_change = carp_state_change},
-	    .user = v,
+	    .cb = {.user = v, .send = carp_send, .state_change = carp_state_change},
 	    .name = cc_seg_name(v->seg),
 	};
 	struct rd_addr vip = seg_addr(c->cfg.vip, v->seg);

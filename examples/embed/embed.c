@@ -35,7 +35,8 @@ static void on_state(void *user, struct rd_carp_vhost *vh, enum rd_carp_state fr
 
 static int fw_carp_run(struct fw *fw, uint64_t stats[RD_CARP_STAT_COUNT])
 {
-	struct rd_carp_if_config ic = {.cb.send = send_ad, .cb.state_change = on_state, .user = fw};
+	struct rd_carp_if_config ic = {
+	    .cb = {.user = fw, .send = send_ad, .state_change = on_state}};
 	struct rd_carp_vhost_config vc = {.vhid = 1, .advbase = 1, .advskew = 0};
 	struct rd_carp_if *ifp;
 	struct rd_carp_vhost *vh;

@@ -43,7 +43,7 @@ int rd_carp_if_new(const struct rd_carp_if_config *cfg, struct rd_carp_if **out)
 	ifp->log = cfg->log;
 	ifp->random = cfg->random;
 	ifp->cb = cfg->cb;
-	ifp->user = cfg->user;
+	ifp->user = cfg->cb.user;
 	ifp->balancing = cfg->balancing;
 	snprintf(ifp->name, sizeof(ifp->name), "%s", cfg->name != NULL ? cfg->name : "-");
 	ifp->link_up = true;

@@ -157,7 +157,7 @@ static inline int node_init_in(struct node *n, uint64_t seed, enum rd_carp_balan
 	c.cb.state_change = node_state;
 	c.cb.announce = node_announce;
 	c.cb.demotion = node_demotion;
-	c.user = n;
+	c.cb.user = n;
 	c.balancing = bal;
 	c.name = name;
 	return rd_carp_if_new(&c, &n->ifp);
@@ -175,7 +175,7 @@ static inline int node_init(struct node *n, uint64_t seed, enum rd_carp_balancin
 	c.cb.send = node_send;
 	c.cb.state_change = node_state;
 	c.cb.announce = node_announce;
-	c.user = n;
+	c.cb.user = n;
 	c.balancing = bal;
 	c.name = "test0";
 	return rd_carp_if_new(&c, &n->ifp);

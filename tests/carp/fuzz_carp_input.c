@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.random.fn = fz_random;
 	cfg.random.user = &f;
 	cfg.cb.send = fz_send;
-	cfg.user = &f;
+	cfg.cb.user = &f;
 	cfg.balancing = size > 0 && (data[0] & 0x80) ? RD_CARP_BAL_IP : RD_CARP_BAL_NONE;
 	if (rd_carp_if_new(&cfg, &ifp) != 0 || fz_add_vhosts(ifp, false, now) != 0)
 		abort();

@@ -396,6 +396,7 @@ struct rd_carp_out {
 };
 
 struct rd_carp_callbacks {
+	void *user; /* passed to every callback */
 	/*
 	 * Send one advertisement. Return 0 when sent, < 0 on a send error
 	 * (counted in OERRORS; 3 in a row make the vhost raise its groups,
@@ -495,18 +496,17 @@ struct rd_carp_if_config {
 	/* The host's node (shared by its ifs; must outlive the if). NULL: the
 	 * if gets a private node, made with mem and log, freed with the if. */
 	struct rd_carp_node *node;
-	const struct rd_mem *mem; /* NULL: libc */
-	struct rd_log log;        /* fn NULL: silent */
-	struct rd_random random;  /* fn NULL: libsodium (call rd_init first) */
-	struct rd_carp_callbacks cb;
-	void *user; /* passed to every callback */
+	const struct rd_mem *mem;    /* NULL: libc */
+	struct rd_log log;           /* fn NULL: silent */
+	struct rd_random random;     /* fn NULL: libsodium (call rd_init first) */
+	struct rd_carp_callbacks cb; /* cb.user is passed to every callback */
 	enum rd_carp_balancing balancing;
 	const char *name; /* for log messages, e.g. "eth0"; copied; may be NULL */
 };
 
 /*
  * rd_carp_if_config_default - a private node, libc memory, no log,
- * libsodium randomness, no callbacks (set cb.send at least), no user,
+ * libsodium randomness, no callbacks (set cb.send at least), cb.user NULL,
  * RD_CARP_BAL_NONE, no name. Thread-safe.
  */
 RD_EXPORT void rd_carp_if_config_default(struct rd_carp_if_config *cfg);
