@@ -12,7 +12,7 @@
  *    checksums, address helpers) are thread-safe.
  *  - Memory comes from the rd_mem allocator given at creation, or the C
  *    library's if NULL. The creator of an object owns it and frees it with
- *    the matching _free/_destroy function.
+ *    the matching _free (or, for I/O handles, _close) function.
  *  - No function blocks.
  *
  * API grammar: every module spells the same things the same way.
