@@ -205,7 +205,7 @@ static void bench_import(size_t mtu, size_t n)
 	struct rd_state_table *t;
 	struct rd_state_config sc;
 	struct rd_sync_engine *e;
-	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine_config ec = {0};
 	char name[64];
 	rd_time_t t0, now = RD_SEC;
 
@@ -257,7 +257,7 @@ static void bench_import(size_t mtu, size_t n)
 		exit(1);
 	ec.table = t;
 	ec.mtu = mtu;
-	ec.cbs.send = drop_pkt;
+	ec.cb.send = drop_pkt;
 	if (rd_sync_engine_new(&ec, &e) != 0)
 		exit(1);
 	t0 = mono();
@@ -365,7 +365,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 	payload = mtu - rd_io_sync_overhead(n->io);
 	if (secure) {
 		/* The channel's half of the carry; node_engine makes both. */
-		struct rd_sync_channel_cfg *cc = &n->carry_cfg.channel;
+		struct rd_sync_channel_config *cc = &n->carry_cfg.channel;
 
 		rd_sync_carry_config_default(&n->carry_cfg);
 		n->key.id = 1;
@@ -379,7 +379,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		cc->resend_slots = 8192;
 		cc->hello_interval = 100 * RD_MSEC;
 		cc->rto = chan_rto;
-		cc->cbs.send = ch_send;
+		cc->cb.send = ch_send;
 		cc->user = n;
 	}
 	n->payload = payload;
@@ -392,7 +392,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
  */
 static int node_engine(struct node *n)
 {
-	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine_config ec = {0};
 	int rc;
 
 	ec.table = n->t;
@@ -404,7 +404,7 @@ static int node_engine(struct node *n)
 	ec.bulk_interval = RD_MSEC;
 	ec.bulk_req_interval = 200 * RD_MSEC;
 	if (!n->secure) {
-		ec.cbs.send = eng_send;
+		ec.cb.send = eng_send;
 		ec.user = n;
 		return rd_sync_engine_new(&ec, &n->e);
 	}
@@ -426,13 +426,13 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 	struct timespec ts;
 	int r;
 
-	rd_sync_engine_tick(n->e, now);
+	rd_sync_engine_handle_expiry(n->e, now);
 	if (n->ch != NULL)
-		rd_sync_channel_tick(n->ch, now);
+		rd_sync_channel_handle_expiry(n->ch, now);
 	rd_io_sync_flush(n->io);
-	if ((x = rd_sync_engine_next_timeout(n->e)) < next)
+	if ((x = rd_sync_engine_expiry(n->e)) < next)
 		next = x;
-	if (n->ch != NULL && (x = rd_sync_channel_next_timeout(n->ch)) < next)
+	if (n->ch != NULL && (x = rd_sync_channel_expiry(n->ch)) < next)
 		next = x;
 	p[0].fd = rd_io_sync_fd(n->io);
 	p[0].events = POLLIN | (rd_io_sync_pending(n->io) ? POLLOUT : 0);
@@ -473,8 +473,8 @@ static void node_dump(const char *who, struct node *n)
 
 	fprintf(stderr, "%s: states %u\n  engine:", who, rd_state_count(n->t));
 	v = rd_sync_engine_stats(n->e);
-	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_sync_eng_stat_name(i), v[i]);
+	for (int i = 0; i < RD_SYNC_ENGINE_STAT_COUNT; i++)
+		fprintf(stderr, " %s %" PRIu64, rd_sync_engine_stat_name(i), v[i]);
 	fprintf(stderr, "\n  pfsync:");
 	for (int i = 0; i < RD_PFSYNC_STAT_COUNT; i++)
 		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i),
@@ -487,7 +487,7 @@ static void node_dump(const char *who, struct node *n)
 	if (n->ch != NULL) {
 		fprintf(stderr, "\n  channel:");
 		v = rd_sync_channel_stats(n->ch);
-		for (int i = 0; i < RD_SYNC_STAT_MAX; i++)
+		for (int i = 0; i < RD_SYNC_STAT_COUNT; i++)
 			fprintf(stderr, " %s %" PRIu64, rd_sync_stat_name(i), v[i]);
 	}
 	fprintf(stderr, "\n");

@@ -12,10 +12,10 @@ struct rd_sync_carry {
 	struct rd_sync_channel *ch;
 	struct rd_sync_engine *e;
 	/* The caller's callbacks and their `user`, as given. */
-	struct rd_sync_channel_cbs ch_cbs;
+	struct rd_sync_channel_callbacks ch_cbs;
 	void *ch_user;
 	struct rd_log ch_log;
-	struct rd_sync_engine_cbs e_cbs;
+	struct rd_sync_engine_callbacks e_cbs;
 	void *e_user;
 	struct rd_log e_log;
 	const struct rd_mem *mem;
@@ -135,29 +135,29 @@ void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg)
 
 int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_carry **out)
 {
-	struct rd_sync_channel_cfg cc;
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_channel_config cc;
+	struct rd_sync_engine_config ec;
 	struct rd_sync_carry *c;
 	size_t max;
 	int rc;
 
-	if (cfg == NULL || out == NULL || cfg->channel.cbs.send == NULL)
+	if (cfg == NULL || out == NULL || cfg->channel.cb.send == NULL)
 		return RD_ERR_INVAL;
 	c = rd_calloc(cfg->mem, 1, sizeof(*c));
 	if (c == NULL)
 		return RD_ERR_NOMEM;
 	c->mem = cfg->mem;
-	c->ch_cbs = cfg->channel.cbs;
+	c->ch_cbs = cfg->channel.cb;
 	c->ch_user = cfg->channel.user;
 	c->ch_log = cfg->channel.log;
-	c->e_cbs = cfg->engine.cbs;
+	c->e_cbs = cfg->engine.cb;
 	c->e_user = cfg->engine.user;
 	c->e_log = cfg->engine.log;
 
 	cc = cfg->channel;
-	cc.cbs.send = ch_send;
-	cc.cbs.deliver = ch_deliver;
-	cc.cbs.lost = ch_lost;
+	cc.cb.send = ch_send;
+	cc.cb.deliver = ch_deliver;
+	cc.cb.lost = ch_lost;
 	cc.user = c;
 	rc = rd_sync_channel_new(&cc, &c->ch);
 	if (rc != 0)
@@ -173,13 +173,13 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 		ec.mtu = max;
 	/* The channel never loses a bulk packet for good: see bulk_reconcile. */
 	ec.bulk_reconcile = true;
-	ec.cbs.send = e_send;
-	ec.cbs.room = e_room;
-	ec.cbs.demote = c->e_cbs.demote != NULL ? e_demote : NULL;
-	ec.cbs.release = c->e_cbs.release != NULL ? e_release : NULL;
-	ec.cbs.tdb = c->e_cbs.tdb != NULL ? e_tdb : NULL;
-	ec.cbs.ifname = c->e_cbs.ifname != NULL ? e_ifname : NULL;
-	ec.cbs.ifindex = c->e_cbs.ifindex != NULL ? e_ifindex : NULL;
+	ec.cb.send = e_send;
+	ec.cb.room = e_room;
+	ec.cb.demote = c->e_cbs.demote != NULL ? e_demote : NULL;
+	ec.cb.release = c->e_cbs.release != NULL ? e_release : NULL;
+	ec.cb.tdb = c->e_cbs.tdb != NULL ? e_tdb : NULL;
+	ec.cb.ifname = c->e_cbs.ifname != NULL ? e_ifname : NULL;
+	ec.cb.ifindex = c->e_cbs.ifindex != NULL ? e_ifindex : NULL;
 	ec.user = c;
 	rc = rd_sync_engine_new(&ec, &c->e);
 	if (rc != 0)

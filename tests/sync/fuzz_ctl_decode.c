@@ -89,7 +89,7 @@ static void on_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 static int channel_refuses(uint8_t type, const uint8_t *p, size_t len)
 {
 	static uint8_t env[65536];
-	struct rd_sync_channel_cfg cfg;
+	struct rd_sync_channel_config cfg;
 	struct rd_sync_channel *ch;
 	struct rd_sync_env_hdr h = {.type = type, .key_id = fuzz_key.id, .sender = 2, .seq = 77};
 	uint64_t before;
@@ -105,7 +105,7 @@ static int channel_refuses(uint8_t type, const uint8_t *p, size_t len)
 	cfg.resend_slots = 1;
 	cfg.max_peers = 1;
 	cfg.hold_slots = 4;
-	cfg.cbs.send = on_send;
+	cfg.cb.send = on_send;
 	if (rd_sync_channel_new(&cfg, &ch) != 0)
 		abort();
 	n = rd_sync_env_seal(&fuzz_key, &h, NULL, p, len, env, sizeof(env));

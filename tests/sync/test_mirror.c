@@ -42,7 +42,7 @@ static struct rd_mirror_stats stats(const struct mt_node *n)
 
 static uint64_t sent(const struct mt_node *n)
 {
-	return rd_sync_engine_stats(n->e)[RD_SYNC_ENG_PKTS_OUT];
+	return rd_sync_engine_stats(n->e)[RD_SYNC_ENGINE_STAT_PKTS_OUT];
 }
 
 static struct rd_state *find(struct mt_node *n, const struct rd_state_info *i)
@@ -227,8 +227,8 @@ START_TEST(dump_after_bulk)
 	mt_pump(&A, &B);
 	for (int i = 0; i < 50 && rd_sync_engine_bulk_pending(B.e); i++) {
 		now += 10 * RD_MSEC;
-		rd_sync_engine_tick(A.e, now);
-		rd_sync_engine_tick(B.e, now);
+		rd_sync_engine_handle_expiry(A.e, now);
+		rd_sync_engine_handle_expiry(B.e, now);
 		mt_pump(&A, &B);
 	}
 	ck_assert(!rd_sync_engine_bulk_pending(B.e));

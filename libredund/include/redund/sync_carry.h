@@ -26,22 +26,22 @@
  * The carry owns both objects: it creates them from the two configurations
  * given and frees them (the engine first). Drive them through the
  * accessors: feed received envelopes to rd_sync_channel_input, call
- * rd_sync_channel_tick and rd_sync_engine_tick at their next_timeout, make
+ * rd_sync_channel_handle_expiry and rd_sync_engine_handle_expiry at their next_timeout, make
  * bulk requests, read statistics.
  *
  * The caller's own callbacks in the two configurations keep their meaning
  * (redund/sync.h), called with their own `user`:
  *
- *   channel.cbs.send     transmits envelopes (required);
- *   channel.cbs.deliver  observes a DATA payload after the engine applied
+ *   channel.cb.send     transmits envelopes (required);
+ *   channel.cb.deliver  observes a DATA payload after the engine applied
  *                        it (optional);
- *   channel.cbs.lost     observes a loss after the repair request was made
+ *   channel.cb.lost     observes a loss after the repair request was made
  *                        (optional);
- *   engine.cbs.send      observes each engine packet just before the
+ *   engine.cb.send      observes each engine packet just before the
  *                        channel seals it (optional);
- *   engine.cbs.room      replaces the channel's room for bulk pacing
+ *   engine.cb.room      replaces the channel's room for bulk pacing
  *                        (optional; without the one-packet rule above);
- *   engine.cbs.demote, release, tdb, ifname, ifindex: as for the engine.
+ *   engine.cb.demote, release, tdb, ifname, ifindex: as for the engine.
  *
  * A carry, its channel and its engine are used from one thread at a time.
  */
@@ -61,13 +61,13 @@ struct rd_sync_carry;
 /* What a carry is made of. */
 struct rd_sync_carry_config {
 	/* The secure channel, as for rd_sync_channel_new (keys are copied). */
-	struct rd_sync_channel_cfg channel;
+	struct rd_sync_channel_config channel;
 	/*
 	 * The sync engine, as for rd_sync_engine_new: `table` is required;
-	 * cbs.send may be NULL (see above); mtu 0 means the channel's
+	 * cb.send may be NULL (see above); mtu 0 means the channel's
 	 * payload_max; bulk_reconcile is set by the carry.
 	 */
-	struct rd_sync_engine_cfg engine;
+	struct rd_sync_engine_config engine;
 	/* The carry's own memory (NULL: the C library's). */
 	const struct rd_mem *mem;
 };
@@ -85,7 +85,7 @@ struct rd_sync_carry_stats {
  * rd_sync_carry_config_default - fill *cfg with the defaults: every field
  * zero (the channel's and engine's own defaults apply), no callbacks. The
  * caller then sets at least channel.sender_id, channel.keys,
- * channel.nkeys, channel.send_key_id, channel.cbs.send and engine.table.
+ * channel.nkeys, channel.send_key_id, channel.cb.send and engine.table.
  * Thread-safe.
  */
 RD_EXPORT void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg);
