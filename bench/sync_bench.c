@@ -380,7 +380,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		cc->hello_interval = 100 * RD_MSEC;
 		cc->rto = chan_rto;
 		cc->cb.send = ch_send;
-		cc->user = n;
+		cc->cb.user = n;
 	}
 	n->payload = payload;
 	return 0;
@@ -405,7 +405,7 @@ static int node_engine(struct node *n)
 	ec.bulk_req_interval = 200 * RD_MSEC;
 	if (!n->secure) {
 		ec.cb.send = eng_send;
-		ec.user = n;
+		ec.cb.user = n;
 		return rd_sync_engine_new(&ec, &n->e);
 	}
 	/* The binding syncd uses: mtu, sends, receives, pacing. */
@@ -465,30 +465,38 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 	}
 }
 
+/* One counter of a channel (enum rd_sync_stat). */
+static uint64_t channel_stat(const struct rd_sync_channel *ch, int stat)
+{
+	uint64_t v[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(ch, v);
+	return v[stat];
+}
+
 /* Every counter, to stderr (SYNC_BENCH_DEBUG). */
 static void node_dump(const char *who, struct node *n)
 {
-	const uint64_t *v;
-	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
+	uint64_t ios[RD_IO_SYNC_STAT_COUNT], cs[RD_SYNC_STAT_COUNT];
 
 	fprintf(stderr, "%s: states %u\n  engine:", who, rd_state_count(n->t));
-	v = rd_sync_engine_stats(n->e);
+	rd_sync_engine_stats(n->e, es);
 	for (int i = 0; i < RD_SYNC_ENGINE_STAT_COUNT; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_sync_engine_stat_name(i), v[i]);
+		fprintf(stderr, " %s %" PRIu64, rd_sync_engine_stat_name(i), es[i]);
 	fprintf(stderr, "\n  pfsync:");
+	rd_sync_engine_pfsync_stats(n->e, ps);
 	for (int i = 0; i < RD_PFSYNC_STAT_COUNT; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i),
-		        rd_sync_engine_pfsync_stats(n->e)->count[i]);
+		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i), ps[i]);
 	fprintf(stderr, "\n  io:");
 	rd_io_sync_stats(n->io, ios);
-	v = ios;
 	for (int i = 0; i < RD_IO_SYNC_STAT_COUNT; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), v[i]);
+		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), ios[i]);
 	if (n->ch != NULL) {
 		fprintf(stderr, "\n  channel:");
-		v = rd_sync_channel_stats(n->ch);
+		rd_sync_channel_stats(n->ch, cs);
 		for (int i = 0; i < RD_SYNC_STAT_COUNT; i++)
-			fprintf(stderr, " %s %" PRIu64, rd_sync_stat_name(i), v[i]);
+			fprintf(stderr, " %s %" PRIu64, rd_sync_stat_name(i), cs[i]);
 	}
 	fprintf(stderr, "\n");
 }
@@ -670,7 +678,7 @@ static void bulk_receiver(void *p)
 		        (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
 		node_dump("receiver", &n);
 	}
-	result[2] = n.ch ? (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_DELIVERED] : 0;
+	result[2] = n.ch ? (double)channel_stat(n.ch, RD_SYNC_STAT_DELIVERED) : 0;
 	if (write(a->result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
 		_exit(1);
 }
@@ -786,7 +794,7 @@ static void conv_receiver(void *p)
 		node_step(&n, 5 * RD_MSEC, -1, NULL);
 	result[0] = (double)(mono() - t0) / RD_SEC;
 	result[1] = (double)n.nseen;
-	result[2] = (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_NACKS_SENT];
+	result[2] = (double)channel_stat(n.ch, RD_SYNC_STAT_NACKS_SENT);
 	if (getenv("SYNC_BENCH_DEBUG") != NULL)
 		node_dump("receiver", &n);
 	if (write(a.result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))

@@ -706,14 +706,18 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
 	uint64_t zero[RD_SYNC_STAT_COUNT] = {0}, stats[SD_STAT_MAX];
 	struct rd_mirror_stats ms;
-	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
+	uint64_t chs[RD_SYNC_STAT_COUNT] = {0};
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
-	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
 	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
 	rd_io_sync_stats(d->io, ios);
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 	int demotion = rd_sync_engine_demotion(d->eng);
 
+	if (d->ch != NULL)
+		rd_sync_channel_stats(d->ch, chs);
+	rd_sync_engine_stats(d->eng, es);
+	rd_sync_engine_pfsync_stats(d->eng, ps);
 	/* The counters the mirror took over keep their names here. */
 	rd_mirror_stats(d->mirror, &ms);
 	memcpy(stats, d->stats, sizeof(stats));
@@ -733,10 +737,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		dm_buf_printf(&b, ",\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
 		              rd_state_count(d->t), bulk ? "true" : "false", demotion);
 		json_hold(d, &b);
-		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENGINE_STAT_COUNT,
-		              rd_sync_engine_stat_name, true);
-		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name,
+		json_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT, rd_sync_engine_stat_name,
 		              true);
+		json_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name, true);
 		json_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name, true);
 		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
 		              true);
@@ -751,9 +754,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              : demotion > 0 ? ", join bulk update running"
 		                             : ", repair bulk update running");
 		text_hold(d, &b);
-		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENGINE_STAT_COUNT,
+		text_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT,
 		              rd_sync_engine_stat_name);
-		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
+		text_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name);
 		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
@@ -983,7 +986,7 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	cc.mtu = mtu;
 	cc.cb.send = ch_send;
 	cc.cb.lost = ch_lost;
-	cc.user = d;
+	cc.cb.user = d;
 	cc.log.fn = dm_log_hook;
 	cc.log.level = LOG_INFO;
 	/* The engine carried by the channel: sends, receives, mtu, bulk_reconcile (sync_carry.h).
@@ -1112,7 +1115,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	ec.bulk_req_interval = RD_SEC;
 	ec.bulk_req_tries = 3;
 	ec.cb.demote = eng_demote;
-	ec.user = d;
+	ec.cb.user = d;
 	ec.log.fn = dm_log_hook;
 	ec.log.level = LOG_INFO;
 	if (d->cfg.mode == RD_IO_SYNC_SECURE) {

@@ -268,7 +268,7 @@ int mt_node_init(struct mt_node *n, uint32_t creatorid, const rd_time_t *now,
 	memset(&ec, 0, sizeof(ec));
 	ec.table = n->t;
 	ec.cb.send = on_send;
-	ec.user = n;
+	ec.cb.user = n;
 	ec.bulk_req_interval = RD_SEC;
 	ec.bulk_req_tries = 3;
 	if ((rc = rd_sync_engine_new(&ec, &n->e)) != 0)

@@ -24,7 +24,10 @@ static void expect(bool ok, const char *what)
 
 static uint64_t sent(const struct mt_node *n)
 {
-	return rd_sync_engine_stats(n->e)[RD_SYNC_ENGINE_STAT_PKTS_OUT];
+	uint64_t s[RD_SYNC_ENGINE_STAT_COUNT];
+
+	rd_sync_engine_stats(n->e, s);
+	return s[RD_SYNC_ENGINE_STAT_PKTS_OUT];
 }
 
 int main(void)

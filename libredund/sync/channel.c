@@ -71,7 +71,7 @@ struct rd_sync_channel {
 	uint8_t *ring_mem;
 	size_t head, count;
 	rd_time_t hello_due;
-	rd_time_t last_now; /* latest time seen, for next_timeout */
+	rd_time_t last_now; /* latest time seen, for rd_sync_channel_expiry */
 	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
 	uint64_t stats[RD_SYNC_STAT_COUNT];
 };
@@ -135,7 +135,7 @@ static struct slot *ring_find(struct rd_sync_channel *ch, uint64_t seq)
 static void notify_lost(struct rd_sync_channel *ch, uint32_t peer, rd_time_t now)
 {
 	if (ch->cfg.cb.lost != NULL)
-		ch->cfg.cb.lost(ch->cfg.user, peer, now);
+		ch->cfg.cb.lost(ch->cfg.cb.user, peer, now);
 }
 
 /*
@@ -171,7 +171,7 @@ static void seal_and_send(struct rd_sync_channel *ch, uint32_t to, uint8_t type,
 	int n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.random, pt, ptlen,
 	                         ch->scratch, SCRATCH_LEN);
 	if (n > 0)
-		ch->cfg.cb.send(ch->cfg.user, to, ch->scratch, (size_t)n);
+		ch->cfg.cb.send(ch->cfg.cb.user, to, ch->scratch, (size_t)n);
 }
 
 /* ---- receive windows ----------------------------------------------- */
@@ -328,7 +328,7 @@ static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 /* Sends a copy; only the resend timer moves a slot's schedule (sent, tries). */
 static void resend(struct rd_sync_channel *ch, const struct slot *s, uint32_t to)
 {
-	ch->cfg.cb.send(ch->cfg.user, to, s->buf, s->len);
+	ch->cfg.cb.send(ch->cfg.cb.user, to, s->buf, s->len);
 	ch->stats[RD_SYNC_STAT_RESENT]++;
 }
 
@@ -403,6 +403,22 @@ static int keys_ok(const struct rd_sync_key *keys, size_t nkeys, uint32_t send_i
 		}
 	}
 	return 0;
+}
+
+void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->seq_start = 1;
+	cfg->mtu = 1472;
+	cfg->resend_slots = 1024;
+	cfg->max_peers = 16;
+	cfg->hold_slots = 256;
+	cfg->ack_delay = 5 * RD_MSEC;
+	cfg->ack_every = 16;
+	cfg->rto = 100 * RD_MSEC;
+	cfg->max_tries = 10;
+	cfg->hello_interval = RD_SEC;
+	cfg->peer_timeout = 5 * RD_SEC;
 }
 
 int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync_channel **out)
@@ -537,7 +553,7 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 	s->gave_up = false;
 	ch->count++;
 	ch->stats[RD_SYNC_STAT_SENT]++;
-	ch->cfg.cb.send(ch->cfg.user, 0, s->buf, s->len);
+	ch->cfg.cb.send(ch->cfg.cb.user, 0, s->buf, s->len);
 	release(ch, now);
 	return (int64_t)h.seq;
 }
@@ -554,7 +570,7 @@ static void deliver(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, co
 {
 	ch->stats[RD_SYNC_STAT_DELIVERED]++;
 	if (ch->cfg.cb.deliver != NULL)
-		ch->cfg.cb.deliver(ch->cfg.user, p->id, seq, pl, len, now);
+		ch->cfg.cb.deliver(ch->cfg.cb.user, p->id, seq, pl, len, now);
 }
 
 /* Moves the in-order point to `to`, delivering what is held, counting holes. */
@@ -875,9 +891,9 @@ rd_time_t rd_sync_channel_expiry(const struct rd_sync_channel *ch)
 	return t;
 }
 
-const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch)
+void rd_sync_channel_stats(const struct rd_sync_channel *ch, uint64_t out[RD_SYNC_STAT_COUNT])
 {
-	return ch->stats;
+	memcpy(out, ch->stats, sizeof(ch->stats));
 }
 
 size_t rd_sync_channel_room(const struct rd_sync_channel *ch)

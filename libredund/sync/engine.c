@@ -461,7 +461,7 @@ static void emit(struct rd_sync_engine *e, rd_time_t now)
 	len = rd_pfsync_builder_finish(&e->b);
 	e->stats[RD_SYNC_ENGINE_STAT_PKTS_OUT]++;
 	e->sending++;
-	e->cfg.cb.send(e->cfg.user, e->pkt, len, now);
+	e->cfg.cb.send(e->cfg.cb.user, e->pkt, len, now);
 	e->sending--;
 	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
 }
@@ -500,7 +500,7 @@ static void state_msg(struct rd_sync_engine *e, const struct rd_state *st, uint8
 	}
 	rd_sync_state_to_pfsync(&info, &m->u.state);
 	if (st->ifindex != 0 && e->cfg.cb.ifname != NULL) {
-		e->cfg.cb.ifname(e->cfg.user, st->ifindex, m->u.state.ifname);
+		e->cfg.cb.ifname(e->cfg.cb.user, st->ifindex, m->u.state.ifname);
 		m->u.state.ifname[RD_PFSYNC_IFNAMSIZ] = '\0';
 	}
 	if (action == RD_PFSYNC_ACT_INS && defer_find(e, info.id, info.creatorid) != NULL)
@@ -566,7 +566,7 @@ static void defer_drop(struct rd_sync_engine *e, size_t idx, bool acked, rd_time
 	        (e->ndefers - idx - 1) * sizeof(e->defers[0]));
 	e->ndefers--;
 	e->stats[acked ? RD_SYNC_ENGINE_STAT_DEFER_ACKED : RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT]++;
-	e->cfg.cb.release(e->cfg.user, token, acked, now);
+	e->cfg.cb.release(e->cfg.cb.user, token, acked, now);
 }
 
 static void defer_release(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool acked,
@@ -787,7 +787,7 @@ static void in_state_queue(struct rd_sync_engine *e, const struct rd_pfsync_stat
 	if (it->bad)
 		return;
 	if (e->cfg.cb.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
-		it->info.ifindex = e->cfg.cb.ifindex(e->cfg.user, ps->ifname);
+		it->info.ifindex = e->cfg.cb.ifindex(e->cfg.cb.user, ps->ifname);
 	it->h = ent_hash(e, it->info.id, it->info.creatorid);
 	__builtin_prefetch(&e->buckets[it->h & (e->nbuckets - 1)]);
 	rd_state_prefetch_info(e->t, &it->info);
@@ -952,7 +952,7 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 	e->stats[ok ? RD_SYNC_ENGINE_STAT_BULK_OK : RD_SYNC_ENGINE_STAT_BULK_FAIL]++;
 	e->demoted = false; /* before the callback: rd_sync_engine_demotion says 0 in it */
 	if (was && e->cfg.cb.demote != NULL)
-		e->cfg.cb.demote(e->cfg.user, -e->cfg.demotion, now);
+		e->cfg.cb.demote(e->cfg.cb.user, -e->cfg.demotion, now);
 }
 
 /*
@@ -1092,7 +1092,7 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 	case RD_PFSYNC_ACT_TDB:
 		e->stats[RD_SYNC_ENGINE_STAT_TDB]++;
 		if (e->cfg.cb.tdb != NULL)
-			e->cfg.cb.tdb(e->cfg.user, &m->u.tdb, now);
+			e->cfg.cb.tdb(e->cfg.cb.user, &m->u.tdb, now);
 		break;
 	default:
 		break;
@@ -1191,7 +1191,7 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 		 * Leave room for live changes; the rest paces the bulk, so a
 		 * receiver that falls behind slows it by acknowledging later.
 		 */
-		size_t room = e->cfg.cb.room(e->cfg.user);
+		size_t room = e->cfg.cb.room(e->cfg.cb.user);
 		size_t reserve = RD_SYNC_ENGINE_ROOM_RESERVE;
 		if (room < reserve + budget)
 			budget = room > reserve ? (unsigned)(room - reserve) : 0;
@@ -1247,7 +1247,7 @@ static void bulk_ask(struct rd_sync_engine *e, bool join, rd_time_t now)
 	if (join && !e->demoted) {
 		e->demoted = true;
 		if (e->cfg.cb.demote != NULL)
-			e->cfg.cb.demote(e->cfg.user, e->cfg.demotion, now);
+			e->cfg.cb.demote(e->cfg.cb.user, e->cfg.demotion, now);
 	}
 	e->breq = BREQ_SENT;
 	e->breq_tries = 0;
@@ -1313,6 +1313,24 @@ rd_time_t rd_sync_engine_expiry(const struct rd_sync_engine *e)
 }
 
 /* ---- life cycle ---------------------------------------------------- */
+
+void rd_sync_engine_config_default(struct rd_sync_engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mtu = 1480;
+	cfg->maxupd = 128;
+	cfg->flush_delay = RD_SEC;
+	cfg->active_window = 2 * RD_SEC;
+	cfg->defer_timeout = 20 * RD_MSEC;
+	cfg->defer_limit = 128;
+	cfg->bulk_interval = RD_MSEC;
+	cfg->bulk_packets = 64;
+	cfg->bulk_req_interval = 2 * RD_SEC;
+	cfg->bulk_req_tries = 12;
+	cfg->bulk_timeout = 60 * RD_SEC;
+	cfg->demotion = 32;
+	cfg->tombstone = 10 * RD_SEC;
+}
 
 int rd_sync_engine_new(const struct rd_sync_engine_config *cfg, struct rd_sync_engine **out)
 {
@@ -1389,12 +1407,12 @@ void rd_sync_engine_free(struct rd_sync_engine *e)
 	rd_free(mem, e);
 }
 
-const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e)
+void rd_sync_engine_stats(const struct rd_sync_engine *e, uint64_t out[RD_SYNC_ENGINE_STAT_COUNT])
 {
-	return e->stats;
+	memcpy(out, e->stats, sizeof(e->stats));
 }
 
-const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e)
+void rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e, uint64_t out[RD_PFSYNC_STAT_COUNT])
 {
-	return &e->pstats;
+	memcpy(out, e->pstats.count, sizeof(e->pstats.count));
 }

@@ -85,6 +85,15 @@ static void on_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 	(void)len;
 }
 
+/* One counter of a channel (enum rd_sync_stat). */
+static uint64_t chan_stat(const struct rd_sync_channel *ch, int which)
+{
+	uint64_t s[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(ch, s);
+	return s[which];
+}
+
 /* Feeds the payload, sealed as `type`, to a new channel: does it refuse it? */
 static int channel_refuses(uint8_t type, const uint8_t *p, size_t len)
 {
@@ -111,12 +120,11 @@ static int channel_refuses(uint8_t type, const uint8_t *p, size_t len)
 	n = rd_sync_env_seal(&fuzz_key, &h, NULL, p, len, env, sizeof(env));
 	if (n < 0)
 		abort();
-	before = rd_sync_channel_stats(ch)[RD_SYNC_STAT_BADPAYLOAD];
+	before = chan_stat(ch, RD_SYNC_STAT_BADPAYLOAD);
 	rc = rd_sync_channel_input(ch, env, (size_t)n, 1000);
 	if (rc != 0 && rc != RD_ERR_PROTO)
 		abort();
-	if ((rc == RD_ERR_PROTO) !=
-	    (rd_sync_channel_stats(ch)[RD_SYNC_STAT_BADPAYLOAD] == before + 1))
+	if ((rc == RD_ERR_PROTO) != (chan_stat(ch, RD_SYNC_STAT_BADPAYLOAD) == before + 1))
 		abort();
 	rd_sync_channel_free(ch);
 	return rc == RD_ERR_PROTO;

@@ -113,7 +113,8 @@ static void run_script(const uint8_t *d, size_t size)
 		d += 5 + len;
 		size -= 5 + len;
 	}
-	const uint64_t *st = rd_sync_channel_stats(ch);
+	uint64_t st[RD_SYNC_STAT_COUNT];
+	rd_sync_channel_stats(ch, st);
 	if (st[RD_SYNC_STAT_DELIVERED] > st[RD_SYNC_STAT_OPENED])
 		abort();
 	rd_sync_channel_free(ch);

@@ -135,7 +135,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 	ec.cb.send = on_send;
 	ec.cb.demote = on_demote;
 	ec.cb.release = on_release;
-	ec.user = nd;
+	ec.cb.user = nd;
 	ec.bulk_reconcile = reconcile_all;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	net->nodes[net->n++] = nd;
@@ -240,9 +240,36 @@ static struct rd_state *tcp_state(struct node *nd, uint16_t sport, rd_time_t now
 	return st;
 }
 
+/* One counter of an engine (enum rd_sync_engine_stat). */
+static uint64_t eng_stat(const struct rd_sync_engine *e, int which)
+{
+	uint64_t s[RD_SYNC_ENGINE_STAT_COUNT];
+
+	rd_sync_engine_stats(e, s);
+	return s[which];
+}
+
+/* One counter of a channel (enum rd_sync_stat). */
+static uint64_t chan_stat(const struct rd_sync_channel *ch, int which)
+{
+	uint64_t s[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(ch, s);
+	return s[which];
+}
+
+/* One pfsync decoder counter of an engine (enum rd_pfsync_stat). */
+static uint64_t pfsync_stat(const struct rd_sync_engine *e, int which)
+{
+	uint64_t s[RD_PFSYNC_STAT_COUNT];
+
+	rd_sync_engine_pfsync_stats(e, s);
+	return s[which];
+}
+
 static uint64_t estat(struct node *nd, int s)
 {
-	return rd_sync_engine_stats(nd->e)[s];
+	return eng_stat(nd->e, s);
 }
 
 START_TEST(insert_reaches_peer_within_flush_delay)
@@ -632,7 +659,7 @@ START_TEST(bulk_is_paced_by_transport_room)
 	ec.table = a->t;
 	ec.cb.send = on_send;
 	ec.cb.room = small_room;
-	ec.user = a;
+	ec.cb.user = a;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &paced), 0);
 	a->e = paced;
 	net->nq = 0;
@@ -681,7 +708,7 @@ START_TEST(bulk_rate_sets_the_pace_in_states_a_second)
 		ec.mtu = 1480;
 		ec.bulk_rate = c[k].rate;
 		ec.cb.send = on_send;
-		ec.user = a;
+		ec.cb.user = a;
 		ck_assert_int_eq(rd_sync_engine_new(&ec, &a->e), 0);
 		net->nq = 0;
 		memset(&m, 0, sizeof(m));
@@ -959,7 +986,7 @@ START_TEST(refused_packet_changes_nothing)
 	                 RD_ERR_PROTO);
 	ck_assert_uint_eq(rd_state_count(b->t), 0);
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_REFUSED), 1);
-	ck_assert_uint_eq(rd_sync_engine_pfsync_stats(b->e)->count[RD_PFSYNC_STAT_BADLEN], 1);
+	ck_assert_uint_eq(pfsync_stat(b->e, RD_PFSYNC_STAT_BADLEN), 1);
 	net_free(net);
 }
 END_TEST
@@ -1124,7 +1151,7 @@ START_TEST(tdb_is_passed_to_the_caller_and_interfaces_map_by_name)
 		ec.cb.tdb = on_tdb;
 		ec.cb.ifname = on_ifname;
 		ec.cb.ifindex = on_ifindex;
-		ec.user = nd;
+		ec.cb.user = nd;
 		ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	}
 	memset(&m, 0, sizeof(m));
@@ -1203,7 +1230,7 @@ static void sec_config(struct rd_sync_carry_config *cfg, uint32_t id, size_t mtu
 	cfg->channel.mtu = mtu;
 	cfg->channel.resend_slots = sec_resend_slots;
 	cfg->channel.cb.send = env_send; /* no deliver: the engine takes the DATA */
-	cfg->channel.user = (void *)(uintptr_t)id;
+	cfg->channel.cb.user = (void *)(uintptr_t)id;
 	cfg->engine.table = t;
 }
 
@@ -1251,7 +1278,7 @@ START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 	c = sec_carry(0x11, 600, t, 0, &rc);
 	ck_assert_int_eq(rc, 0);
 	struct rd_sync_engine *e = rd_sync_carry_engine(c);
-	struct rd_sync_carry_stats cs;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
 	/* Four inserts (over 1000 bytes): several packets, each envelope within the channel's 600.
 	 */
 	envq.n = 0;
@@ -1264,20 +1291,89 @@ START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 		rd_sync_engine_state_event(e, st, RD_STATE_EV_INSERT, 0, RD_SEC);
 	}
 	rd_sync_engine_flush(e, RD_SEC);
-	ck_assert_uint_ge(rd_sync_engine_stats(e)[RD_SYNC_ENGINE_STAT_PKTS_OUT], 2);
-	ck_assert_uint_eq(envq.n, rd_sync_engine_stats(e)[RD_SYNC_ENGINE_STAT_PKTS_OUT]);
+	ck_assert_uint_ge(eng_stat(e, RD_SYNC_ENGINE_STAT_PKTS_OUT), 2);
+	ck_assert_uint_eq(envq.n, eng_stat(e, RD_SYNC_ENGINE_STAT_PKTS_OUT));
 	for (size_t i = 0; i < envq.n; i++)
 		ck_assert_uint_le(envq.len[i], 600);
-	rd_sync_carry_stats(c, &cs);
-	ck_assert_uint_eq(cs.sent, envq.n);
-	ck_assert_uint_eq(cs.send_failed, 0);
-	ck_assert_uint_eq(rd_sync_channel_stats(rd_sync_carry_channel(c))[RD_SYNC_STAT_SENT],
-	                  envq.n);
+	rd_sync_carry_stats(c, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_SENT], envq.n);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_SEND_FAILED], 0);
+	ck_assert_uint_eq(chan_stat(rd_sync_carry_channel(c), RD_SYNC_STAT_SENT), envq.n);
 	rd_sync_carry_free(c);
 	/* A channel too small for one full state carries no engine. */
 	ck_assert_ptr_null(sec_carry(0x12, 300, t, 0, &rc));
 	ck_assert_int_eq(rc, RD_ERR_INVAL);
 	rd_state_table_free(t, 0);
+}
+END_TEST
+
+/*
+ * rd_sync_engine_config_default fills the documented defaults, and an
+ * engine made from it (table and send set) starts; the carry's default
+ * keeps the engine's mtu 0 (the channel's payload_max) so that it fits the
+ * channel's default envelope.
+ */
+START_TEST(config_defaults_fill_documented_values)
+{
+	struct rd_sync_engine_config ec;
+	struct rd_sync_carry_config cc;
+	struct rd_state_table *t = plain_table(0x11);
+	struct rd_sync_engine *e = NULL;
+	struct rd_sync_carry *c = NULL;
+
+	memset(&ec, 0xff, sizeof(ec));
+	rd_sync_engine_config_default(&ec);
+	ck_assert_ptr_null(ec.table);
+	ck_assert_uint_eq(ec.mtu, 1480);
+	ck_assert_uint_eq(ec.maxupd, 128);
+	ck_assert_int_eq(ec.flush_delay, RD_SEC);
+	ck_assert_int_eq(ec.active_window, 2 * RD_SEC);
+	ck_assert_int_eq(ec.defer_timeout, 20 * RD_MSEC);
+	ck_assert_uint_eq(ec.defer_limit, 128);
+	ck_assert_int_eq(ec.bulk_interval, RD_MSEC);
+	ck_assert_uint_eq(ec.bulk_packets, 64);
+	ck_assert_uint_eq(ec.bulk_rate, 0);
+	ck_assert_int_eq(ec.bulk_req_interval, 2 * RD_SEC);
+	ck_assert_uint_eq(ec.bulk_req_tries, 12);
+	ck_assert_int_eq(ec.bulk_timeout, 60 * RD_SEC);
+	ck_assert_int_eq(ec.demotion, 32);
+	ck_assert_int_eq(ec.tombstone, 10 * RD_SEC);
+	ck_assert(!ec.bulk_reconcile);
+	ck_assert_ptr_null(ec.cb.user);
+	ck_assert_ptr_null(ec.cb.send);
+	ck_assert_ptr_null(ec.mem);
+	ck_assert_ptr_null(ec.log.fn);
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &e), RD_ERR_INVAL); /* no table, no send */
+	ec.table = t;
+	ec.cb.send = on_send;
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &e), 0);
+	ck_assert_int_eq(rd_sync_engine_expiry(e), RD_TIME_NEVER);
+	rd_sync_engine_free(e);
+
+	memset(&cc, 0xff, sizeof(cc));
+	rd_sync_carry_config_default(&cc);
+	ck_assert_uint_eq(cc.engine.mtu, 0);
+	ck_assert_int_eq(cc.engine.demotion, 32);
+	ck_assert_uint_eq(cc.channel.mtu, 1472);
+	ck_assert_ptr_null(cc.channel.cb.send);
+	ck_assert_ptr_null(cc.mem);
+	sec_config(&cc, 0x11, 0, t);
+	ck_assert_int_eq(rd_sync_carry_new(&cc, &c), 0);
+	rd_sync_carry_free(c);
+	rd_state_table_free(t, 0);
+}
+END_TEST
+
+/* The carry's counters are all named; out of range is "unknown". */
+START_TEST(carry_stat_names_cover_every_counter)
+{
+	for (int i = 0; i < RD_SYNC_CARRY_STAT_COUNT; i++)
+		ck_assert_str_ne(rd_sync_carry_stat_name(i), "unknown");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_DELIVERED), "delivered");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_SEND_FAILED), "send_failed");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_REPAIRS), "repairs");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_COUNT), "unknown");
+	ck_assert_str_eq(rd_sync_carry_stat_name(-1), "unknown");
 }
 END_TEST
 
@@ -1328,7 +1424,7 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, 5000, SERVER, 53);
 	struct rd_state_opts o = {.rule = 0};
 	struct rd_state *st = NULL;
-	struct rd_sync_carry_stats cs;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
 	int rc;
 	struct rd_sync_carry *a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
@@ -1350,11 +1446,11 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	ck_assert_uint_eq(envq.n, 1);
 	env_pump(0x11, cb, RD_SEC);
 	ck_assert_ptr_nonnull(rd_state_find_id(tb, st->id, st->creatorid, RD_SEC));
-	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENGINE_STAT_INSERTS], 1);
-	rd_sync_carry_stats(b, &cs);
-	ck_assert_uint_eq(cs.delivered, 1);
-	ck_assert_uint_eq(cs.refused, 0);
-	ck_assert_uint_eq(cs.repairs, 1);
+	ck_assert_uint_eq(eng_stat(eb, RD_SYNC_ENGINE_STAT_INSERTS), 1);
+	rd_sync_carry_stats(b, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_DELIVERED], 1);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REFUSED], 0);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REPAIRS], 1);
 
 	rd_sync_carry_free(a);
 	rd_sync_carry_free(b);
@@ -1422,7 +1518,7 @@ START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
 	struct rd_sync_carry_config cfg;
 	struct rd_sync_carry *a, *b = NULL;
-	struct rd_sync_carry_stats cs;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
 	int rc;
 
 	a = sec_carry(0x11, 0, ta, 0, &rc);
@@ -1441,14 +1537,12 @@ START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 	ck_assert(rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
 	ck_assert_int_eq(rd_sync_engine_demotion(rd_sync_carry_engine(b)), 0);
 	ck_assert_uint_eq(sec_lost_calls, 1);
-	rd_sync_carry_stats(b, &cs);
-	ck_assert_uint_eq(cs.repairs, 1);
+	rd_sync_carry_stats(b, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REPAIRS], 1);
 	carry_run(a, b, 8 * RD_SEC);
 	/* Both asked (each heard a new peer); neither demoted. */
-	ck_assert_uint_eq(
-	    rd_sync_engine_stats(rd_sync_carry_engine(b))[RD_SYNC_ENGINE_STAT_BULK_OK], 1);
-	ck_assert_uint_eq(
-	    rd_sync_engine_stats(rd_sync_carry_engine(a))[RD_SYNC_ENGINE_STAT_BULK_OK], 1);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(b), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(a), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(sec_demote_calls, 0);
 	rd_sync_carry_free(a);
 	rd_sync_carry_free(b);
@@ -1484,8 +1578,7 @@ START_TEST(bulk_over_a_channel_with_a_window_of_16_completes)
 	rd_sync_engine_bulk_request(rd_sync_carry_engine(b), RD_SEC);
 	carry_run(a, b, 3 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
-	ck_assert_uint_eq(
-	    rd_sync_engine_stats(rd_sync_carry_engine(b))[RD_SYNC_ENGINE_STAT_BULK_OK], 1);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(b), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(rd_state_count(tb), 50);
 	rd_sync_carry_free(a);
 	rd_sync_carry_free(b);
@@ -1817,6 +1910,8 @@ static Suite *suite(void)
 	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
 	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
 	tcase_add_test(c, engine_stat_names_cover_every_counter);
+	tcase_add_test(c, config_defaults_fill_documented_values);
+	tcase_add_test(c, carry_stat_names_cover_every_counter);
 	tcase_add_test(c, engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu);
 	tcase_add_test(c, carry_refuses_bad_configurations);
 	tcase_add_test(c, engine_without_send_callback_is_refused);

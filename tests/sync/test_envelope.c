@@ -623,7 +623,7 @@ static void node_init_mem(struct node *nd, struct net *net, uint32_t id,
 	cfg.cb.send = net_send;
 	cfg.cb.deliver = node_deliver;
 	cfg.cb.lost = node_lost;
-	cfg.user = nd;
+	cfg.cb.user = nd;
 	cfg.random = test_rng;
 	cfg.mem = mem;
 	ck_assert_int_eq(rd_sync_channel_new(&cfg, &nd->ch), 0);
@@ -674,7 +674,10 @@ static struct net *net_new(void)
 
 static uint64_t node_stat(struct node *nd, int s)
 {
-	return rd_sync_channel_stats(nd->ch)[s];
+	uint64_t v[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(nd->ch, v);
+	return v[s];
 }
 
 static void send_str(struct node *nd, const char *s, rd_time_t now)
@@ -1401,7 +1404,7 @@ START_TEST(channel_rejects_bad_configuration)
 	cfg.send_key_id = 1;
 	cfg.cb.send = net_send;
 	cfg.cb.deliver = node_deliver;
-	cfg.user = &nd;
+	cfg.cb.user = &nd;
 	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), 0);
 	ck_assert_uint_eq(rd_sync_channel_payload_max(ch), 1472 - RD_SYNC_ENV_OVERHEAD);
 	ck_assert_int_eq(rd_sync_channel_send(ch, (const uint8_t *)"x", 1500, 0), RD_ERR_NOSPC);
@@ -1414,6 +1417,52 @@ START_TEST(channel_rejects_bad_configuration)
 	cfg.sender_id = 1;
 	cfg.mtu = 100;
 	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL);
+}
+END_TEST
+
+/*
+ * rd_sync_channel_config_default fills the documented defaults; a channel
+ * made from it (keys, sender and send set) has the default envelope size.
+ */
+START_TEST(channel_config_default_fills_documented_values)
+{
+	struct rd_sync_channel_config cfg;
+	struct rd_sync_channel *ch = NULL;
+	struct rd_sync_key k = {.id = 3};
+
+	memset(&cfg, 0xff, sizeof(cfg));
+	rd_sync_channel_config_default(&cfg);
+	ck_assert_uint_eq(cfg.sender_id, 0);
+	ck_assert_uint_eq(cfg.seq_start, 1);
+	ck_assert_ptr_null(cfg.keys);
+	ck_assert_uint_eq(cfg.nkeys, 0);
+	ck_assert_uint_eq(cfg.mtu, 1472);
+	ck_assert_uint_eq(cfg.resend_slots, 1024);
+	ck_assert_uint_eq(cfg.max_peers, 16);
+	ck_assert_uint_eq(cfg.hold_slots, 256);
+	ck_assert_int_eq(cfg.ack_delay, 5 * RD_MSEC);
+	ck_assert_uint_eq(cfg.ack_every, 16);
+	ck_assert_int_eq(cfg.rto, 100 * RD_MSEC);
+	ck_assert_uint_eq(cfg.max_tries, 10);
+	ck_assert_int_eq(cfg.hello_interval, RD_SEC);
+	ck_assert_int_eq(cfg.peer_timeout, 5 * RD_SEC);
+	ck_assert_ptr_null(cfg.cb.user);
+	ck_assert_ptr_null(cfg.cb.send);
+	ck_assert_ptr_null(cfg.cb.deliver);
+	ck_assert_ptr_null(cfg.cb.lost);
+	ck_assert_ptr_null(cfg.mem);
+	ck_assert_ptr_null(cfg.random.fn);
+	ck_assert_ptr_null(cfg.log.fn);
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL); /* no keys, no sender */
+	cfg.sender_id = 9;
+	cfg.keys = &k;
+	cfg.nkeys = 1;
+	cfg.send_key_id = 3;
+	cfg.cb.send = net_send;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), 0);
+	ck_assert_uint_eq(rd_sync_channel_payload_max(ch), 1472 - RD_SYNC_ENV_OVERHEAD);
+	ck_assert_uint_eq(rd_sync_channel_room(ch), 256);
+	rd_sync_channel_free(ch);
 }
 END_TEST
 
@@ -1490,6 +1539,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_refuses_replayed_ack);
 	tcase_add_test(c, channel_rejects_bad_configuration);
 	tcase_add_test(c, stat_names_cover_every_counter);
+	tcase_add_test(c, channel_config_default_fills_documented_values);
 	suite_add_tcase(s, c);
 	return s;
 }

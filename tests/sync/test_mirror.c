@@ -42,7 +42,10 @@ static struct rd_mirror_stats stats(const struct mt_node *n)
 
 static uint64_t sent(const struct mt_node *n)
 {
-	return rd_sync_engine_stats(n->e)[RD_SYNC_ENGINE_STAT_PKTS_OUT];
+	uint64_t s[RD_SYNC_ENGINE_STAT_COUNT];
+
+	rd_sync_engine_stats(n->e, s);
+	return s[RD_SYNC_ENGINE_STAT_PKTS_OUT];
 }
 
 static struct rd_state *find(struct mt_node *n, const struct rd_state_info *i)

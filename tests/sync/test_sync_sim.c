@@ -148,7 +148,9 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 	 * valid.
 	 */
 	watch(nd, "deliver", pl, len, now);
-	if (rd_sync_engine_stats(nd->e)[RD_SYNC_ENGINE_STAT_REFUSED] != 0) {
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT];
+	rd_sync_engine_stats(nd->e, es);
+	if (es[RD_SYNC_ENGINE_STAT_REFUSED] != 0) {
 		rd_pfsync_check(pl, len, &info);
 		ck_abort_msg("node %d: refused payload from %08x seq %llu len %zu: %s at %zu",
 		             nd->idx, from, (unsigned long long)seq, len,
@@ -182,13 +184,13 @@ static void boot(struct snode *nd, rd_time_t now)
 	cc->max_peers = 64;
 	cc->cb.send = ch_send;
 	cc->cb.deliver = ch_deliver;
-	cc->user = nd;
+	cc->cb.user = nd;
 	cc->random = rd_sim_random_hook(nd->w->sim);
 	ec->table = nd->t;
 	ec->cb.send = eng_send;
 	ec->cb.demote = eng_demote;
 	ec->cb.room = eng_room;
-	ec->user = nd;
+	ec->cb.user = nd;
 	/* The binding syncd uses. */
 	ck_assert_int_eq(rd_sync_carry_new(&cfg, &nd->carry), 0);
 	nd->ch = rd_sync_carry_channel(nd->carry);
@@ -426,8 +428,9 @@ static void run_seed(uint64_t seed)
 		for (int i = 0; i < w->n; i++) {
 			if (w->nodes[i].ch == NULL)
 				continue;
-			const uint64_t *cs = rd_sync_channel_stats(w->nodes[i].ch);
-			const uint64_t *es = rd_sync_engine_stats(w->nodes[i].e);
+			uint64_t cs[RD_SYNC_STAT_COUNT], es[RD_SYNC_ENGINE_STAT_COUNT];
+			rd_sync_channel_stats(w->nodes[i].ch, cs);
+			rd_sync_engine_stats(w->nodes[i].e, es);
 			fprintf(stderr, "node %d:", i);
 			for (int x = 0; x < RD_SYNC_STAT_COUNT; x++)
 				if (cs[x])
@@ -483,12 +486,14 @@ static void run_seed(uint64_t seed)
 				else
 					k++, m++;
 			}
-			const uint64_t *es = rd_sync_engine_stats(nd->e);
+			uint64_t es[RD_SYNC_ENGINE_STAT_COUNT];
+			rd_sync_engine_stats(nd->e, es);
 			for (int x = 0; x < RD_SYNC_ENGINE_STAT_COUNT; x++)
 				fprintf(stderr, " %s=%llu", rd_sync_engine_stat_name(x),
 				        (unsigned long long)es[x]);
 			fprintf(stderr, "\n");
-			const uint64_t *cs = rd_sync_channel_stats(nd->ch);
+			uint64_t cs[RD_SYNC_STAT_COUNT];
+			rd_sync_channel_stats(nd->ch, cs);
 			for (int x = 0; x < RD_SYNC_STAT_COUNT; x++)
 				fprintf(stderr, " %s=%llu", rd_sync_stat_name(x),
 				        (unsigned long long)cs[x]);

@@ -270,8 +270,9 @@ RD_EXPORT int rd_sync_ctl_decode(uint8_t type, const uint8_t *payload, size_t le
 
 struct rd_sync_channel;
 
-/* Callbacks of a channel. `user` is rd_sync_channel_config.user. */
+/* Callbacks of a channel, each called with `user` first. */
 struct rd_sync_channel_callbacks {
+	void *user; /* passed to every callback */
 	/*
 	 * send - transmit an envelope. `to` is a peer's sender id, or 0 for
 	 * every peer (the multicast group, or each configured unicast peer).
@@ -326,11 +327,22 @@ struct rd_sync_channel_config {
 	rd_time_t hello_interval; /* 0: 1 s */
 	rd_time_t peer_timeout;   /* a silent peer is not waited for; 0: 5 s */
 	struct rd_sync_channel_callbacks cb;
-	void *user;
-	const struct rd_mem *mem;
-	struct rd_random random;
-	struct rd_log log;
+	const struct rd_mem *mem; /* NULL: the C library's */
+	struct rd_random random;  /* nonces; fn NULL: libsodium */
+	struct rd_log log;        /* fn NULL: silent */
 };
+
+/*
+ * rd_sync_channel_config_default - fill *cfg with the defaults: the values
+ * documented above (mtu 1472, resend_slots 1024, max_peers 16, hold_slots
+ * 256, ack_delay 5 ms, ack_every 16, rto 100 ms, max_tries 10,
+ * hello_interval 1 s, peer_timeout 5 s), seq_start 1, no keys, no
+ * callbacks, the C library's memory, libsodium's randomness, no log. The
+ * caller then sets at least sender_id, keys, nkeys, send_key_id and
+ * cb.send (and seq_start: see above). A zero-filled config still works
+ * (0 means the default). Thread-safe.
+ */
+RD_EXPORT void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg);
 
 /*
  * rd_sync_channel_new - create a channel. The first call to
@@ -388,8 +400,13 @@ RD_EXPORT void rd_sync_channel_handle_expiry(struct rd_sync_channel *ch, rd_time
 RD_EXPORT int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
                                        size_t nkeys, uint32_t send_key_id);
 
-/* rd_sync_channel_stats - the counters, indexed by enum rd_sync_stat. */
-RD_EXPORT const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
+/*
+ * rd_sync_channel_stats - copy the channel's counters (since
+ * rd_sync_channel_new, indexed by enum rd_sync_stat, named by
+ * rd_sync_stat_name) into out.
+ */
+RD_EXPORT void rd_sync_channel_stats(const struct rd_sync_channel *ch,
+                                     uint64_t out[RD_SYNC_STAT_COUNT]);
 
 /*
  * rd_sync_channel_room - DATA envelopes that can be sent now without more

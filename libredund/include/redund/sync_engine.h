@@ -64,7 +64,9 @@ struct rd_sync_engine;
  */
 #define RD_SYNC_ENGINE_ROOM_RESERVE 32
 
+/* Callbacks of an engine, each called with `user` first. */
 struct rd_sync_engine_callbacks {
+	void *user; /* passed to every callback */
 	/*
 	 * send - one pfsync packet to every peer. The bytes are valid only
 	 * during the call. Required.
@@ -148,10 +150,21 @@ struct rd_sync_engine_config {
 	 */
 	rd_time_t tombstone;
 	struct rd_sync_engine_callbacks cb;
-	void *user;
-	const struct rd_mem *mem;
-	struct rd_log log;
+	const struct rd_mem *mem; /* NULL: the C library's */
+	struct rd_log log;        /* fn NULL: silent */
 };
+
+/*
+ * rd_sync_engine_config_default - fill *cfg with the defaults: no table,
+ * the values documented above (mtu 1480, maxupd 128, flush_delay 1 s,
+ * active_window 2 s, defer_timeout 20 ms, defer_limit 128, bulk_interval
+ * 1 ms, bulk_packets 64, bulk_rate 0, bulk_req_interval 2 s,
+ * bulk_req_tries 12, bulk_timeout 60 s, demotion 32, tombstone 10 s),
+ * bulk_reconcile false, no callbacks, the C library's memory, no log. The
+ * caller then sets at least table and cb.send. A zero-filled config still
+ * works (0 means the default). Thread-safe.
+ */
+RD_EXPORT void rd_sync_engine_config_default(struct rd_sync_engine_config *cfg);
 
 /* Engine counters, indexed by enum rd_sync_engine_stat. */
 enum rd_sync_engine_stat {
@@ -271,11 +284,22 @@ RD_EXPORT int rd_sync_engine_demotion(const struct rd_sync_engine *e);
 RD_EXPORT int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t token,
                                    rd_time_t now);
 
-/* rd_sync_engine_stats - engine counters (enum rd_sync_engine_stat). */
-RD_EXPORT const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e);
+/*
+ * rd_sync_engine_stats - copy the engine's counters (since
+ * rd_sync_engine_new, indexed by enum rd_sync_engine_stat, named by
+ * rd_sync_engine_stat_name) into out.
+ */
+RD_EXPORT void rd_sync_engine_stats(const struct rd_sync_engine *e,
+                                    uint64_t out[RD_SYNC_ENGINE_STAT_COUNT]);
 
-/* rd_sync_engine_pfsync_stats - the decoder's counters for input packets. */
-RD_EXPORT const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e);
+/*
+ * rd_sync_engine_pfsync_stats - copy the pfsync decoder's counters for the
+ * engine's input packets (since rd_sync_engine_new, indexed by enum
+ * rd_pfsync_stat, named by rd_pfsync_stat_name) into out; a caller holding
+ * a struct rd_pfsync_stats passes its count.
+ */
+RD_EXPORT void rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e,
+                                           uint64_t out[RD_PFSYNC_STAT_COUNT]);
 
 /*
  * Conversions between a decoded pfsync state and the table's description,
