@@ -653,60 +653,12 @@ static void text_hold(struct sd_daemon *d, struct dm_buf *b)
 	text_counters(b, "carpd", h->stats, SD_HOLD_STAT_MAX, sd_hold_stat_name);
 }
 
-/* The mirror's counters, by the names of struct rd_mirror_stats. */
-#define MIRROR_STATS(X)                                                                            \
-	X(local_new)                                                                               \
-	X(local_update)                                                                            \
-	X(local_destroy)                                                                           \
-	X(known)                                                                                   \
-	X(echoes)                                                                                  \
-	X(excluded)                                                                                \
-	X(unknown)                                                                                 \
-	X(refused_inval)                                                                           \
-	X(refused_limit)                                                                           \
-	X(refused_exist)                                                                           \
-	X(refused_nomem)                                                                           \
-	X(written)                                                                                 \
-	X(deleted)                                                                                 \
-	X(write_failed)                                                                            \
-	X(delete_failed)                                                                           \
-	X(refreshed)                                                                               \
-	X(vanished)                                                                                \
-	X(read_failed)                                                                             \
-	X(dumps)                                                                                   \
-	X(dump_failed)
-
-#define MIRROR_NAME(f)  #f,
-#define MIRROR_VALUE(f) ms->f,
-static const char *const mirror_names[] = {MIRROR_STATS(MIRROR_NAME)};
-#define MIRROR_NSTATS ((int)(sizeof(mirror_names) / sizeof(mirror_names[0])))
-
-static const char *mirror_name(int i)
-{
-	return mirror_names[i];
-}
-
-static void json_mirror(struct dm_buf *b, const struct rd_mirror_stats *ms)
-{
-	const uint64_t v[] = {MIRROR_STATS(MIRROR_VALUE)};
-
-	json_counters(b, "mirror", v, MIRROR_NSTATS, mirror_name, true);
-}
-
-static void text_mirror(struct dm_buf *b, const struct rd_mirror_stats *ms)
-{
-	const uint64_t v[] = {MIRROR_STATS(MIRROR_VALUE)};
-
-	text_counters(b, "mirror", v, MIRROR_NSTATS, mirror_name);
-}
-
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
 	uint64_t zero[RD_SYNC_STAT_COUNT] = {0}, stats[SD_STAT_MAX];
-	struct rd_mirror_stats ms;
-	uint64_t chs[RD_SYNC_STAT_COUNT] = {0};
+	uint64_t chs[RD_SYNC_STAT_COUNT] = {0}, ms[RD_MIRROR_STAT_COUNT];
 	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
@@ -719,16 +671,16 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	rd_sync_engine_stats(d->eng, es);
 	rd_sync_engine_pfsync_stats(d->eng, ps);
 	/* The counters the mirror took over keep their names here. */
-	rd_mirror_stats(d->mirror, &ms);
+	rd_mirror_stats(d->mirror, ms);
 	memcpy(stats, d->stats, sizeof(stats));
-	stats[SD_LOCAL_NEW] = ms.local_new;
-	stats[SD_LOCAL_UPDATE] = ms.local_update;
-	stats[SD_LOCAL_DESTROY] = ms.local_destroy;
-	stats[SD_OWN_SYNC] = ms.excluded;
-	stats[SD_REFUSED] =
-	    ms.refused_inval + ms.refused_limit + ms.refused_exist + ms.refused_nomem;
-	stats[SD_REFRESHED] = ms.refreshed;
-	stats[SD_VANISHED] = ms.vanished;
+	stats[SD_LOCAL_NEW] = ms[RD_MIRROR_STAT_LOCAL_NEW];
+	stats[SD_LOCAL_UPDATE] = ms[RD_MIRROR_STAT_LOCAL_UPDATE];
+	stats[SD_LOCAL_DESTROY] = ms[RD_MIRROR_STAT_LOCAL_DESTROY];
+	stats[SD_OWN_SYNC] = ms[RD_MIRROR_STAT_EXCLUDED];
+	stats[SD_REFUSED] = ms[RD_MIRROR_STAT_REFUSED_INVAL] + ms[RD_MIRROR_STAT_REFUSED_LIMIT] +
+	                    ms[RD_MIRROR_STAT_REFUSED_EXIST] + ms[RD_MIRROR_STAT_REFUSED_NOMEM];
+	stats[SD_REFRESHED] = ms[RD_MIRROR_STAT_REFRESHED];
+	stats[SD_VANISHED] = ms[RD_MIRROR_STAT_VANISHED];
 
 	if (json) {
 		dm_buf_printf(&b, "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":", mode,
@@ -744,7 +696,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
 		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
-		json_mirror(&b, &ms);
+		json_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name, true);
 		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, false);
 		dm_buf_printf(&b, "}\n");
 	} else {
@@ -761,7 +713,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name);
 		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
-		text_mirror(&b, &ms);
+		text_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name);
 		text_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name);
 	}
 	if (b.oom) {
