@@ -385,7 +385,8 @@ RD_EXPORT int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *p
 
 /*
  * rd_sync_channel_expiry - when the channel next needs
- * rd_sync_channel_handle_expiry (an ack, resend or hello is due), or RD_TIME_NEVER.
+ * rd_sync_channel_handle_expiry (an ack, resend or hello is due), or
+ * RD_TIME_NEVER.
  */
 RD_EXPORT rd_time_t rd_sync_channel_expiry(const struct rd_sync_channel *ch);
 

@@ -122,14 +122,14 @@ RD_EXPORT void rd_sync_carry_free(struct rd_sync_carry *c);
 
 /*
  * rd_sync_carry_channel - the carry's channel, owned by the carry (valid
- * until rd_sync_carry_free). Use it for input, ticks, keys and counters;
+ * until rd_sync_carry_free). Use it for input, expiries, keys and counters;
  * its callbacks are the carry's. Never NULL.
  */
 RD_EXPORT struct rd_sync_channel *rd_sync_carry_channel(const struct rd_sync_carry *c);
 
 /*
  * rd_sync_carry_engine - the carry's engine, owned by the carry (valid
- * until rd_sync_carry_free). Use it for state events, ticks, bulk
+ * until rd_sync_carry_free). Use it for state events, expiries, bulk
  * requests, defer and counters. Never NULL.
  */
 RD_EXPORT struct rd_sync_engine *rd_sync_carry_engine(const struct rd_sync_carry *c);

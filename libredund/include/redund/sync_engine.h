@@ -222,7 +222,11 @@ RD_EXPORT void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_st
 RD_EXPORT int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t len,
                                    rd_time_t now);
 
-/* rd_sync_engine_expiry - when to call tick next, or RD_TIME_NEVER. */
+/*
+ * rd_sync_engine_expiry - the next instant the engine needs
+ * rd_sync_engine_handle_expiry (a flush, bulk burst or retry is due), or
+ * RD_TIME_NEVER.
+ */
 RD_EXPORT rd_time_t rd_sync_engine_expiry(const struct rd_sync_engine *e);
 
 /* rd_sync_engine_handle_expiry - send what is due: queues, bulk bursts, retries. */
