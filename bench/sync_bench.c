@@ -205,7 +205,7 @@ static void bench_import(size_t mtu, size_t n)
 	struct rd_state_table *t;
 	struct rd_state_config sc;
 	struct rd_sync_engine *e;
-	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine_config ec = {0};
 	char name[64];
 	rd_time_t t0, now = RD_SEC;
 
@@ -257,7 +257,7 @@ static void bench_import(size_t mtu, size_t n)
 		exit(1);
 	ec.table = t;
 	ec.mtu = mtu;
-	ec.cbs.send = drop_pkt;
+	ec.cb.send = drop_pkt;
 	if (rd_sync_engine_new(&ec, &e) != 0)
 		exit(1);
 	t0 = mono();
@@ -365,7 +365,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 	payload = mtu - rd_io_sync_overhead(n->io);
 	if (secure) {
 		/* The channel's half of the carry; node_engine makes both. */
-		struct rd_sync_channel_cfg *cc = &n->carry_cfg.channel;
+		struct rd_sync_channel_config *cc = &n->carry_cfg.channel;
 
 		rd_sync_carry_config_default(&n->carry_cfg);
 		n->key.id = 1;
@@ -379,8 +379,8 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		cc->resend_slots = 8192;
 		cc->hello_interval = 100 * RD_MSEC;
 		cc->rto = chan_rto;
-		cc->cbs.send = ch_send;
-		cc->user = n;
+		cc->cb.send = ch_send;
+		cc->cb.user = n;
 	}
 	n->payload = payload;
 	return 0;
@@ -392,7 +392,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
  */
 static int node_engine(struct node *n)
 {
-	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine_config ec = {0};
 	int rc;
 
 	ec.table = n->t;
@@ -404,8 +404,8 @@ static int node_engine(struct node *n)
 	ec.bulk_interval = RD_MSEC;
 	ec.bulk_req_interval = 200 * RD_MSEC;
 	if (!n->secure) {
-		ec.cbs.send = eng_send;
-		ec.user = n;
+		ec.cb.send = eng_send;
+		ec.cb.user = n;
 		return rd_sync_engine_new(&ec, &n->e);
 	}
 	/* The binding syncd uses: mtu, sends, receives, pacing. */
@@ -426,13 +426,13 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 	struct timespec ts;
 	int r;
 
-	rd_sync_engine_tick(n->e, now);
+	rd_sync_engine_handle_expiry(n->e, now);
 	if (n->ch != NULL)
-		rd_sync_channel_tick(n->ch, now);
+		rd_sync_channel_handle_expiry(n->ch, now);
 	rd_io_sync_flush(n->io);
-	if ((x = rd_sync_engine_next_timeout(n->e)) < next)
+	if ((x = rd_sync_engine_expiry(n->e)) < next)
 		next = x;
-	if (n->ch != NULL && (x = rd_sync_channel_next_timeout(n->ch)) < next)
+	if (n->ch != NULL && (x = rd_sync_channel_expiry(n->ch)) < next)
 		next = x;
 	p[0].fd = rd_io_sync_fd(n->io);
 	p[0].events = POLLIN | (rd_io_sync_pending(n->io) ? POLLOUT : 0);
@@ -465,30 +465,38 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 	}
 }
 
+/* One counter of a channel (enum rd_sync_stat). */
+static uint64_t channel_stat(const struct rd_sync_channel *ch, int stat)
+{
+	uint64_t v[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(ch, v);
+	return v[stat];
+}
+
 /* Every counter, to stderr (SYNC_BENCH_DEBUG). */
 static void node_dump(const char *who, struct node *n)
 {
-	const uint64_t *v;
-	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
+	uint64_t ios[RD_IO_SYNC_STAT_COUNT], cs[RD_SYNC_STAT_COUNT];
 
 	fprintf(stderr, "%s: states %u\n  engine:", who, rd_state_count(n->t));
-	v = rd_sync_engine_stats(n->e);
-	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_sync_eng_stat_name(i), v[i]);
+	rd_sync_engine_stats(n->e, es);
+	for (int i = 0; i < RD_SYNC_ENGINE_STAT_COUNT; i++)
+		fprintf(stderr, " %s %" PRIu64, rd_sync_engine_stat_name(i), es[i]);
 	fprintf(stderr, "\n  pfsync:");
+	rd_sync_engine_pfsync_stats(n->e, ps);
 	for (int i = 0; i < RD_PFSYNC_STAT_COUNT; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i),
-		        rd_sync_engine_pfsync_stats(n->e)->count[i]);
+		fprintf(stderr, " %s %" PRIu64, rd_pfsync_stat_name(i), ps[i]);
 	fprintf(stderr, "\n  io:");
 	rd_io_sync_stats(n->io, ios);
-	v = ios;
 	for (int i = 0; i < RD_IO_SYNC_STAT_COUNT; i++)
-		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), v[i]);
+		fprintf(stderr, " %s %" PRIu64, rd_io_sync_stat_name(i), ios[i]);
 	if (n->ch != NULL) {
 		fprintf(stderr, "\n  channel:");
-		v = rd_sync_channel_stats(n->ch);
-		for (int i = 0; i < RD_SYNC_STAT_MAX; i++)
-			fprintf(stderr, " %s %" PRIu64, rd_sync_stat_name(i), v[i]);
+		rd_sync_channel_stats(n->ch, cs);
+		for (int i = 0; i < RD_SYNC_STAT_COUNT; i++)
+			fprintf(stderr, " %s %" PRIu64, rd_sync_stat_name(i), cs[i]);
 	}
 	fprintf(stderr, "\n");
 }
@@ -670,7 +678,7 @@ static void bulk_receiver(void *p)
 		        (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
 		node_dump("receiver", &n);
 	}
-	result[2] = n.ch ? (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_DELIVERED] : 0;
+	result[2] = n.ch ? (double)channel_stat(n.ch, RD_SYNC_STAT_DELIVERED) : 0;
 	if (write(a->result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
 		_exit(1);
 }
@@ -786,7 +794,7 @@ static void conv_receiver(void *p)
 		node_step(&n, 5 * RD_MSEC, -1, NULL);
 	result[0] = (double)(mono() - t0) / RD_SEC;
 	result[1] = (double)n.nseen;
-	result[2] = (double)rd_sync_channel_stats(n.ch)[RD_SYNC_STAT_NACKS_SENT];
+	result[2] = (double)channel_stat(n.ch, RD_SYNC_STAT_NACKS_SENT);
 	if (getenv("SYNC_BENCH_DEBUG") != NULL)
 		node_dump("receiver", &n);
 	if (write(a.result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))

@@ -653,78 +653,34 @@ static void text_hold(struct sd_daemon *d, struct dm_buf *b)
 	text_counters(b, "carpd", h->stats, SD_HOLD_STAT_MAX, sd_hold_stat_name);
 }
 
-/* The mirror's counters, by the names of struct rd_mirror_stats. */
-#define MIRROR_STATS(X)                                                                            \
-	X(local_new)                                                                               \
-	X(local_update)                                                                            \
-	X(local_destroy)                                                                           \
-	X(known)                                                                                   \
-	X(echoes)                                                                                  \
-	X(excluded)                                                                                \
-	X(unknown)                                                                                 \
-	X(refused_inval)                                                                           \
-	X(refused_limit)                                                                           \
-	X(refused_exist)                                                                           \
-	X(refused_nomem)                                                                           \
-	X(written)                                                                                 \
-	X(deleted)                                                                                 \
-	X(write_failed)                                                                            \
-	X(delete_failed)                                                                           \
-	X(refreshed)                                                                               \
-	X(vanished)                                                                                \
-	X(read_failed)                                                                             \
-	X(dumps)                                                                                   \
-	X(dump_failed)
-
-#define MIRROR_NAME(f)  #f,
-#define MIRROR_VALUE(f) ms->f,
-static const char *const mirror_names[] = {MIRROR_STATS(MIRROR_NAME)};
-#define MIRROR_NSTATS ((int)(sizeof(mirror_names) / sizeof(mirror_names[0])))
-
-static const char *mirror_name(int i)
-{
-	return mirror_names[i];
-}
-
-static void json_mirror(struct dm_buf *b, const struct rd_mirror_stats *ms)
-{
-	const uint64_t v[] = {MIRROR_STATS(MIRROR_VALUE)};
-
-	json_counters(b, "mirror", v, MIRROR_NSTATS, mirror_name, true);
-}
-
-static void text_mirror(struct dm_buf *b, const struct rd_mirror_stats *ms)
-{
-	const uint64_t v[] = {MIRROR_STATS(MIRROR_VALUE)};
-
-	text_counters(b, "mirror", v, MIRROR_NSTATS, mirror_name);
-}
-
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
-	uint64_t zero[RD_SYNC_STAT_MAX] = {0}, stats[SD_STAT_MAX];
-	struct rd_mirror_stats ms;
-	const uint64_t *chs = d->ch != NULL ? rd_sync_channel_stats(d->ch) : zero;
+	uint64_t zero[RD_SYNC_STAT_COUNT] = {0}, stats[SD_STAT_MAX];
+	uint64_t chs[RD_SYNC_STAT_COUNT] = {0}, ms[RD_MIRROR_STAT_COUNT];
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
-	const struct rd_pfsync_stats *ps = rd_sync_engine_pfsync_stats(d->eng);
 	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
 	rd_io_sync_stats(d->io, ios);
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 	int demotion = rd_sync_engine_demotion(d->eng);
 
+	if (d->ch != NULL)
+		rd_sync_channel_stats(d->ch, chs);
+	rd_sync_engine_stats(d->eng, es);
+	rd_sync_engine_pfsync_stats(d->eng, ps);
 	/* The counters the mirror took over keep their names here. */
-	rd_mirror_stats(d->mirror, &ms);
+	rd_mirror_stats(d->mirror, ms);
 	memcpy(stats, d->stats, sizeof(stats));
-	stats[SD_LOCAL_NEW] = ms.local_new;
-	stats[SD_LOCAL_UPDATE] = ms.local_update;
-	stats[SD_LOCAL_DESTROY] = ms.local_destroy;
-	stats[SD_OWN_SYNC] = ms.excluded;
-	stats[SD_REFUSED] =
-	    ms.refused_inval + ms.refused_limit + ms.refused_exist + ms.refused_nomem;
-	stats[SD_REFRESHED] = ms.refreshed;
-	stats[SD_VANISHED] = ms.vanished;
+	stats[SD_LOCAL_NEW] = ms[RD_MIRROR_STAT_LOCAL_NEW];
+	stats[SD_LOCAL_UPDATE] = ms[RD_MIRROR_STAT_LOCAL_UPDATE];
+	stats[SD_LOCAL_DESTROY] = ms[RD_MIRROR_STAT_LOCAL_DESTROY];
+	stats[SD_OWN_SYNC] = ms[RD_MIRROR_STAT_EXCLUDED];
+	stats[SD_REFUSED] = ms[RD_MIRROR_STAT_REFUSED_INVAL] + ms[RD_MIRROR_STAT_REFUSED_LIMIT] +
+	                    ms[RD_MIRROR_STAT_REFUSED_EXIST] + ms[RD_MIRROR_STAT_REFUSED_NOMEM];
+	stats[SD_REFRESHED] = ms[RD_MIRROR_STAT_REFRESHED];
+	stats[SD_VANISHED] = ms[RD_MIRROR_STAT_VANISHED];
 
 	if (json) {
 		dm_buf_printf(&b, "{\"mode\":\"%s\",\"creatorid\":\"%08x\",\"interface\":", mode,
@@ -733,15 +689,14 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		dm_buf_printf(&b, ",\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
 		              rd_state_count(d->t), bulk ? "true" : "false", demotion);
 		json_hold(d, &b);
-		json_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
-		              rd_sync_eng_stat_name, true);
-		json_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name,
+		json_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT, rd_sync_engine_stat_name,
 		              true);
-		json_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name, true);
+		json_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name, true);
+		json_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name, true);
 		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
 		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
-		json_mirror(&b, &ms);
+		json_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name, true);
 		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, false);
 		dm_buf_printf(&b, "}\n");
 	} else {
@@ -751,14 +706,14 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              : demotion > 0 ? ", join bulk update running"
 		                             : ", repair bulk update running");
 		text_hold(d, &b);
-		text_counters(&b, "engine", rd_sync_engine_stats(d->eng), RD_SYNC_ENG_STAT_MAX,
-		              rd_sync_eng_stat_name);
-		text_counters(&b, "pfsync", ps->count, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
+		text_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT,
+		              rd_sync_engine_stat_name);
+		text_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
-			text_counters(&b, "channel", chs, RD_SYNC_STAT_MAX, rd_sync_stat_name);
+			text_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name);
 		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
-		text_mirror(&b, &ms);
+		text_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name);
 		text_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name);
 	}
 	if (b.oom) {
@@ -800,10 +755,10 @@ static void arm_timer(struct sd_daemon *d)
 {
 	rd_time_t next = rd_mirror_expiry(d->mirror), e;
 
-	e = rd_sync_engine_next_timeout(d->eng);
+	e = rd_sync_engine_expiry(d->eng);
 	if (e < next)
 		next = e;
-	if (d->ch != NULL && (e = rd_sync_channel_next_timeout(d->ch)) < next)
+	if (d->ch != NULL && (e = rd_sync_channel_expiry(d->ch)) < next)
 		next = e;
 	if (d->hold_on && (e = sd_hold_next(&d->hold)) < next)
 		next = e;
@@ -815,9 +770,9 @@ static void on_timer(struct sd_daemon *d)
 	rd_time_t now = sd_now();
 
 	dm_loop_timer_read(&d->loop);
-	rd_sync_engine_tick(d->eng, now);
+	rd_sync_engine_handle_expiry(d->eng, now);
 	if (d->ch != NULL)
-		rd_sync_channel_tick(d->ch, now);
+		rd_sync_channel_handle_expiry(d->ch, now);
 	if (rd_mirror_expiry(d->mirror) <= now)
 		rd_mirror_handle_expiry(d->mirror, now);
 }
@@ -962,11 +917,11 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 	return dm_loop_add(&d->loop, rd_io_sync_fd(d->io), &d->wio);
 }
 
-static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_engine_cfg *ec)
+static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_engine_config *ec)
 {
 	struct rd_sync_key keys[SD_MAX_KEYS];
 	struct rd_sync_carry_config carry;
-	struct rd_sync_channel_cfg cc = {0};
+	struct rd_sync_channel_config cc = {0};
 	struct timespec ts;
 	size_t nkeys = 0;
 	int rc;
@@ -981,9 +936,9 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	cc.nkeys = nkeys;
 	cc.send_key_id = d->cfg.send_keyid ? d->cfg.send_keyid : keys[0].id;
 	cc.mtu = mtu;
-	cc.cbs.send = ch_send;
-	cc.cbs.lost = ch_lost;
-	cc.user = d;
+	cc.cb.send = ch_send;
+	cc.cb.lost = ch_lost;
+	cc.cb.user = d;
 	cc.log.fn = dm_log_hook;
 	cc.log.level = LOG_INFO;
 	/* The engine carried by the channel: sends, receives, mtu, bulk_reconcile (sync_carry.h).
@@ -1048,7 +1003,7 @@ static int open_mirror(struct sd_daemon *d)
 int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 {
 	struct rd_state_config sc;
-	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine_config ec = {0};
 	struct sd_daemon *d;
 	sigset_t mask;
 	size_t payload;
@@ -1100,7 +1055,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 		return rc;
 	if (d->cfg.mode != RD_IO_SYNC_SECURE) {
 		ec.mtu = payload;
-		ec.cbs.send = eng_send;
+		ec.cb.send = eng_send;
 		ec.bulk_rate = d->cfg.bulk_rate; /* no acknowledgements: a fixed pace */
 	}
 	ec.table = d->t;
@@ -1111,8 +1066,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	 */
 	ec.bulk_req_interval = RD_SEC;
 	ec.bulk_req_tries = 3;
-	ec.cbs.demote = eng_demote;
-	ec.user = d;
+	ec.cb.demote = eng_demote;
+	ec.cb.user = d;
 	ec.log.fn = dm_log_hook;
 	ec.log.level = LOG_INFO;
 	if (d->cfg.mode == RD_IO_SYNC_SECURE) {

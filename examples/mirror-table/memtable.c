@@ -247,7 +247,7 @@ int mt_node_init(struct mt_node *n, uint32_t creatorid, const rd_time_t *now,
                  const struct rd_mirror_config *tmpl)
 {
 	struct rd_state_config sc;
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_engine_config ec;
 	struct rd_mirror_config mc;
 	int rc;
 
@@ -267,8 +267,8 @@ int mt_node_init(struct mt_node *n, uint32_t creatorid, const rd_time_t *now,
 		return rc;
 	memset(&ec, 0, sizeof(ec));
 	ec.table = n->t;
-	ec.cbs.send = on_send;
-	ec.user = n;
+	ec.cb.send = on_send;
+	ec.cb.user = n;
 	ec.bulk_req_interval = RD_SEC;
 	ec.bulk_req_tries = 3;
 	if ((rc = rd_sync_engine_new(&ec, &n->e)) != 0)

@@ -24,7 +24,10 @@ static void expect(bool ok, const char *what)
 
 static uint64_t sent(const struct mt_node *n)
 {
-	return rd_sync_engine_stats(n->e)[RD_SYNC_ENG_PKTS_OUT];
+	uint64_t s[RD_SYNC_ENGINE_STAT_COUNT];
+
+	rd_sync_engine_stats(n->e, s);
+	return s[RD_SYNC_ENGINE_STAT_PKTS_OUT];
 }
 
 int main(void)
@@ -32,7 +35,7 @@ int main(void)
 	rd_time_t now = 1 * RD_SEC; /* a clock whose origin is ours: 1 s after "boot" */
 	struct mt_node a, b;
 	struct rd_state_info conn;
-	struct rd_mirror_stats sa, sb;
+	uint64_t sa[RD_MIRROR_STAT_COUNT], sb[RD_MIRROR_STAT_COUNT];
 	struct mt_entry *e;
 	struct rd_state *st;
 	uint64_t before;
@@ -66,8 +69,9 @@ int main(void)
 	before = sent(&b);
 	mt_poll(&b.ext);
 	mt_pump(&a, &b);
-	rd_mirror_stats(b.m, &sb);
-	expect(sb.echoes == 1 && sent(&b) == before, "B's echo of the write is not sent back");
+	rd_mirror_stats(b.m, sb);
+	expect(sb[RD_MIRROR_STAT_ECHOES] == 1 && sent(&b) == before,
+	       "B's echo of the write is not sent back");
 
 	/* 3. The connection moves to B and closes there: the change goes back to A. */
 	now += RD_SEC;
@@ -89,15 +93,18 @@ int main(void)
 	mt_pump(&a, &b);
 	expect(sent(&b) == before, "B's table reporting the delete sends nothing");
 
-	rd_mirror_stats(a.m, &sa);
-	rd_mirror_stats(b.m, &sb);
+	rd_mirror_stats(a.m, sa);
+	rd_mirror_stats(b.m, sb);
 	printf("A: local_new %llu local_destroy %llu written %llu\n",
-	       (unsigned long long)sa.local_new, (unsigned long long)sa.local_destroy,
-	       (unsigned long long)sa.written);
+	       (unsigned long long)sa[RD_MIRROR_STAT_LOCAL_NEW],
+	       (unsigned long long)sa[RD_MIRROR_STAT_LOCAL_DESTROY],
+	       (unsigned long long)sa[RD_MIRROR_STAT_WRITTEN]);
 	printf("B: local_update %llu written %llu deleted %llu echoes %llu unknown %llu\n",
-	       (unsigned long long)sb.local_update, (unsigned long long)sb.written,
-	       (unsigned long long)sb.deleted, (unsigned long long)sb.echoes,
-	       (unsigned long long)sb.unknown);
+	       (unsigned long long)sb[RD_MIRROR_STAT_LOCAL_UPDATE],
+	       (unsigned long long)sb[RD_MIRROR_STAT_WRITTEN],
+	       (unsigned long long)sb[RD_MIRROR_STAT_DELETED],
+	       (unsigned long long)sb[RD_MIRROR_STAT_ECHOES],
+	       (unsigned long long)sb[RD_MIRROR_STAT_UNKNOWN]);
 	mt_node_fini(&a);
 	mt_node_fini(&b);
 	printf("%s\n", failures ? "FAILED" : "all expectations met");

@@ -11,16 +11,27 @@
 struct rd_sync_carry {
 	struct rd_sync_channel *ch;
 	struct rd_sync_engine *e;
-	/* The caller's callbacks and their `user`, as given. */
-	struct rd_sync_channel_cbs ch_cbs;
-	void *ch_user;
+	/* The caller's callbacks (with their `user`), as given. */
+	struct rd_sync_channel_callbacks ch_cb;
 	struct rd_log ch_log;
-	struct rd_sync_engine_cbs e_cbs;
-	void *e_user;
+	struct rd_sync_engine_callbacks e_cb;
 	struct rd_log e_log;
 	const struct rd_mem *mem;
-	struct rd_sync_carry_stats stats;
+	uint64_t stats[RD_SYNC_CARRY_STAT_COUNT];
 };
+
+static const char *const stat_names[RD_SYNC_CARRY_STAT_COUNT] = {
+    [RD_SYNC_CARRY_STAT_DELIVERED] = "delivered", [RD_SYNC_CARRY_STAT_REFUSED] = "refused",
+    [RD_SYNC_CARRY_STAT_SENT] = "sent",           [RD_SYNC_CARRY_STAT_SEND_FAILED] = "send_failed",
+    [RD_SYNC_CARRY_STAT_REPAIRS] = "repairs",
+};
+
+const char *rd_sync_carry_stat_name(int stat)
+{
+	if (stat < 0 || stat >= RD_SYNC_CARRY_STAT_COUNT)
+		return "unknown";
+	return stat_names[stat];
+}
 
 /* ---- the channel's callbacks ----------------------------------------- */
 
@@ -28,7 +39,7 @@ static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 {
 	struct rd_sync_carry *c = user;
 
-	c->ch_cbs.send(c->ch_user, to, pkt, len);
+	c->ch_cb.send(c->ch_cb.user, to, pkt, len);
 }
 
 static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
@@ -36,25 +47,25 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 {
 	struct rd_sync_carry *c = user;
 
-	c->stats.delivered++;
+	c->stats[RD_SYNC_CARRY_STAT_DELIVERED]++;
 	/* Sealed by a peer's engine, so a refusal means a peer bug or version skew. */
 	if (rd_sync_engine_input(c->e, payload, len, now) != 0) {
-		c->stats.refused++;
+		c->stats[RD_SYNC_CARRY_STAT_REFUSED]++;
 		rd_logf(&c->ch_log, RD_LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused",
 		        from, (unsigned long long)seq);
 	}
-	if (c->ch_cbs.deliver != NULL)
-		c->ch_cbs.deliver(c->ch_user, from, seq, payload, len, now);
+	if (c->ch_cb.deliver != NULL)
+		c->ch_cb.deliver(c->ch_cb.user, from, seq, payload, len, now);
 }
 
 static void ch_lost(void *user, uint32_t peer, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
 
-	c->stats.repairs++;
+	c->stats[RD_SYNC_CARRY_STAT_REPAIRS]++;
 	rd_sync_engine_bulk_repair(c->e, now);
-	if (c->ch_cbs.lost != NULL)
-		c->ch_cbs.lost(c->ch_user, peer, now);
+	if (c->ch_cb.lost != NULL)
+		c->ch_cb.lost(c->ch_cb.user, peer, now);
 }
 
 /* ---- the engine's callbacks ------------------------------------------ */
@@ -64,12 +75,12 @@ static void e_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 	struct rd_sync_carry *c = user;
 	int64_t rc;
 
-	if (c->e_cbs.send != NULL)
-		c->e_cbs.send(c->e_user, pkt, len, now);
-	c->stats.sent++;
+	if (c->e_cb.send != NULL)
+		c->e_cb.send(c->e_cb.user, pkt, len, now);
+	c->stats[RD_SYNC_CARRY_STAT_SENT]++;
 	rc = rd_sync_channel_send(c->ch, pkt, len, now);
 	if (rc < 0) {
-		c->stats.send_failed++;
+		c->stats[RD_SYNC_CARRY_STAT_SEND_FAILED]++;
 		rd_logf(&c->e_log, RD_LOG_WARNING, "secure channel: %s", rd_strerror((int)rc));
 	}
 }
@@ -79,8 +90,8 @@ static size_t e_room(void *user)
 	struct rd_sync_carry *c = user;
 	size_t room;
 
-	if (c->e_cbs.room != NULL)
-		return c->e_cbs.room(c->e_user);
+	if (c->e_cb.room != NULL)
+		return c->e_cb.room(c->e_cb.user);
 	room = rd_sync_channel_room(c->ch);
 	/*
 	 * A window within the engine's reserve would never leave a bulk packet
@@ -95,35 +106,35 @@ static void e_demote(void *user, int delta, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
 
-	c->e_cbs.demote(c->e_user, delta, now);
+	c->e_cb.demote(c->e_cb.user, delta, now);
 }
 
 static void e_release(void *user, uint64_t token, bool acked, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
 
-	c->e_cbs.release(c->e_user, token, acked, now);
+	c->e_cb.release(c->e_cb.user, token, acked, now);
 }
 
 static void e_tdb(void *user, const struct rd_pfsync_tdb *tdb, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
 
-	c->e_cbs.tdb(c->e_user, tdb, now);
+	c->e_cb.tdb(c->e_cb.user, tdb, now);
 }
 
 static void e_ifname(void *user, uint16_t ifindex, char name[RD_PFSYNC_IFNAMSIZ + 1])
 {
 	struct rd_sync_carry *c = user;
 
-	c->e_cbs.ifname(c->e_user, ifindex, name);
+	c->e_cb.ifname(c->e_cb.user, ifindex, name);
 }
 
 static uint16_t e_ifindex(void *user, const char *name)
 {
 	struct rd_sync_carry *c = user;
 
-	return c->e_cbs.ifindex(c->e_user, name);
+	return c->e_cb.ifindex(c->e_cb.user, name);
 }
 
 /* ---- public API ------------------------------------------------------ */
@@ -131,34 +142,35 @@ static uint16_t e_ifindex(void *user, const char *name)
 void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	rd_sync_channel_config_default(&cfg->channel);
+	rd_sync_engine_config_default(&cfg->engine);
+	cfg->engine.mtu = 0; /* the channel's payload_max */
 }
 
 int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_carry **out)
 {
-	struct rd_sync_channel_cfg cc;
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_channel_config cc;
+	struct rd_sync_engine_config ec;
 	struct rd_sync_carry *c;
 	size_t max;
 	int rc;
 
-	if (cfg == NULL || out == NULL || cfg->channel.cbs.send == NULL)
+	if (cfg == NULL || out == NULL || cfg->channel.cb.send == NULL)
 		return RD_ERR_INVAL;
 	c = rd_calloc(cfg->mem, 1, sizeof(*c));
 	if (c == NULL)
 		return RD_ERR_NOMEM;
 	c->mem = cfg->mem;
-	c->ch_cbs = cfg->channel.cbs;
-	c->ch_user = cfg->channel.user;
+	c->ch_cb = cfg->channel.cb;
 	c->ch_log = cfg->channel.log;
-	c->e_cbs = cfg->engine.cbs;
-	c->e_user = cfg->engine.user;
+	c->e_cb = cfg->engine.cb;
 	c->e_log = cfg->engine.log;
 
 	cc = cfg->channel;
-	cc.cbs.send = ch_send;
-	cc.cbs.deliver = ch_deliver;
-	cc.cbs.lost = ch_lost;
-	cc.user = c;
+	cc.cb.send = ch_send;
+	cc.cb.deliver = ch_deliver;
+	cc.cb.lost = ch_lost;
+	cc.cb.user = c;
 	rc = rd_sync_channel_new(&cc, &c->ch);
 	if (rc != 0)
 		goto fail;
@@ -173,14 +185,14 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 		ec.mtu = max;
 	/* The channel never loses a bulk packet for good: see bulk_reconcile. */
 	ec.bulk_reconcile = true;
-	ec.cbs.send = e_send;
-	ec.cbs.room = e_room;
-	ec.cbs.demote = c->e_cbs.demote != NULL ? e_demote : NULL;
-	ec.cbs.release = c->e_cbs.release != NULL ? e_release : NULL;
-	ec.cbs.tdb = c->e_cbs.tdb != NULL ? e_tdb : NULL;
-	ec.cbs.ifname = c->e_cbs.ifname != NULL ? e_ifname : NULL;
-	ec.cbs.ifindex = c->e_cbs.ifindex != NULL ? e_ifindex : NULL;
-	ec.user = c;
+	ec.cb.send = e_send;
+	ec.cb.room = e_room;
+	ec.cb.demote = c->e_cb.demote != NULL ? e_demote : NULL;
+	ec.cb.release = c->e_cb.release != NULL ? e_release : NULL;
+	ec.cb.tdb = c->e_cb.tdb != NULL ? e_tdb : NULL;
+	ec.cb.ifname = c->e_cb.ifname != NULL ? e_ifname : NULL;
+	ec.cb.ifindex = c->e_cb.ifindex != NULL ? e_ifindex : NULL;
+	ec.cb.user = c;
 	rc = rd_sync_engine_new(&ec, &c->e);
 	if (rc != 0)
 		goto fail;
@@ -210,7 +222,7 @@ struct rd_sync_engine *rd_sync_carry_engine(const struct rd_sync_carry *c)
 	return c->e;
 }
 
-void rd_sync_carry_stats(const struct rd_sync_carry *c, struct rd_sync_carry_stats *out)
+void rd_sync_carry_stats(const struct rd_sync_carry *c, uint64_t out[RD_SYNC_CARRY_STAT_COUNT])
 {
-	*out = c->stats;
+	memcpy(out, c->stats, sizeof(c->stats));
 }

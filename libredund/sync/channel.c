@@ -59,7 +59,7 @@ struct slot {
 };
 
 struct rd_sync_channel {
-	struct rd_sync_channel_cfg cfg; /* timers and sizes with defaults applied */
+	struct rd_sync_channel_config cfg; /* timers and sizes with defaults applied */
 	struct rd_sync_key keys[RD_SYNC_MAX_KEYS];
 	size_t nkeys;
 	size_t send_key;
@@ -71,9 +71,9 @@ struct rd_sync_channel {
 	uint8_t *ring_mem;
 	size_t head, count;
 	rd_time_t hello_due;
-	rd_time_t last_now; /* latest time seen, for next_timeout */
+	rd_time_t last_now; /* latest time seen, for rd_sync_channel_expiry */
 	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
-	uint64_t stats[RD_SYNC_STAT_MAX];
+	uint64_t stats[RD_SYNC_STAT_COUNT];
 };
 
 /* ---- helpers ------------------------------------------------------- */
@@ -134,8 +134,8 @@ static struct slot *ring_find(struct rd_sync_channel *ch, uint64_t seq)
 
 static void notify_lost(struct rd_sync_channel *ch, uint32_t peer, rd_time_t now)
 {
-	if (ch->cfg.cbs.lost != NULL)
-		ch->cfg.cbs.lost(ch->cfg.user, peer, now);
+	if (ch->cfg.cb.lost != NULL)
+		ch->cfg.cb.lost(ch->cfg.cb.user, peer, now);
 }
 
 /*
@@ -168,10 +168,10 @@ static void seal_and_send(struct rd_sync_channel *ch, uint32_t to, uint8_t type,
 	    .sender = ch->cfg.sender_id,
 	    .seq = ch->next_ctl++,
 	};
-	int n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.rnd, pt, ptlen, ch->scratch,
-	                         SCRATCH_LEN);
+	int n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.random, pt, ptlen,
+	                         ch->scratch, SCRATCH_LEN);
 	if (n > 0)
-		ch->cfg.cbs.send(ch->cfg.user, to, ch->scratch, (size_t)n);
+		ch->cfg.cb.send(ch->cfg.cb.user, to, ch->scratch, (size_t)n);
 }
 
 /* ---- receive windows ----------------------------------------------- */
@@ -328,7 +328,7 @@ static void send_acks(struct rd_sync_channel *ch, rd_time_t now, bool force_all)
 /* Sends a copy; only the resend timer moves a slot's schedule (sent, tries). */
 static void resend(struct rd_sync_channel *ch, const struct slot *s, uint32_t to)
 {
-	ch->cfg.cbs.send(ch->cfg.user, to, s->buf, s->len);
+	ch->cfg.cb.send(ch->cfg.cb.user, to, s->buf, s->len);
 	ch->stats[RD_SYNC_STAT_RESENT]++;
 }
 
@@ -405,12 +405,28 @@ static int keys_ok(const struct rd_sync_key *keys, size_t nkeys, uint32_t send_i
 	return 0;
 }
 
-int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg, struct rd_sync_channel **out)
+void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->seq_start = 1;
+	cfg->mtu = 1472;
+	cfg->resend_slots = 1024;
+	cfg->max_peers = 16;
+	cfg->hold_slots = 256;
+	cfg->ack_delay = 5 * RD_MSEC;
+	cfg->ack_every = 16;
+	cfg->rto = 100 * RD_MSEC;
+	cfg->max_tries = 10;
+	cfg->hello_interval = RD_SEC;
+	cfg->peer_timeout = 5 * RD_SEC;
+}
+
+int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync_channel **out)
 {
 	struct rd_sync_channel *ch;
 	size_t send_key;
 
-	if (cfg == NULL || out == NULL || cfg->sender_id == 0 || cfg->cbs.send == NULL ||
+	if (cfg == NULL || out == NULL || cfg->sender_id == 0 || cfg->cb.send == NULL ||
 	    !keys_ok(cfg->keys, cfg->nkeys, cfg->send_key_id, &send_key))
 		return RD_ERR_INVAL;
 	if (cfg->mtu != 0 && (cfg->mtu < 128 || cfg->mtu > 65507))
@@ -526,7 +542,7 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 	    .sender = ch->cfg.sender_id,
 	    .seq = ch->next_seq,
 	};
-	n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.rnd, payload, len, s->buf,
+	n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.random, payload, len, s->buf,
 	                     ch->cfg.mtu);
 	if (n < 0)
 		return n;
@@ -537,7 +553,7 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 	s->gave_up = false;
 	ch->count++;
 	ch->stats[RD_SYNC_STAT_SENT]++;
-	ch->cfg.cbs.send(ch->cfg.user, 0, s->buf, s->len);
+	ch->cfg.cb.send(ch->cfg.cb.user, 0, s->buf, s->len);
 	release(ch, now);
 	return (int64_t)h.seq;
 }
@@ -553,8 +569,8 @@ static void deliver(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, co
                     size_t len, rd_time_t now)
 {
 	ch->stats[RD_SYNC_STAT_DELIVERED]++;
-	if (ch->cfg.cbs.deliver != NULL)
-		ch->cfg.cbs.deliver(ch->cfg.user, p->id, seq, pl, len, now);
+	if (ch->cfg.cb.deliver != NULL)
+		ch->cfg.cb.deliver(ch->cfg.cb.user, p->id, seq, pl, len, now);
 }
 
 /* Moves the in-order point to `to`, delivering what is held, counting holes. */
@@ -841,7 +857,7 @@ static void resend_timed_out(struct rd_sync_channel *ch, struct slot *s, rd_time
 	s->tries++;
 }
 
-void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now)
+void rd_sync_channel_handle_expiry(struct rd_sync_channel *ch, rd_time_t now)
 {
 	if (now > ch->last_now)
 		ch->last_now = now;
@@ -856,7 +872,7 @@ void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now)
 	release(ch, now);
 }
 
-rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch)
+rd_time_t rd_sync_channel_expiry(const struct rd_sync_channel *ch)
 {
 	rd_time_t t = ch->hello_due;
 
@@ -875,9 +891,9 @@ rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch)
 	return t;
 }
 
-const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch)
+void rd_sync_channel_stats(const struct rd_sync_channel *ch, uint64_t out[RD_SYNC_STAT_COUNT])
 {
-	return ch->stats;
+	memcpy(out, ch->stats, sizeof(ch->stats));
 }
 
 size_t rd_sync_channel_room(const struct rd_sync_channel *ch)

@@ -12,7 +12,7 @@ _Static_assert(RD_SYNC_ACK_REC_LEN == 4 + 4 + 8 + 8 + 8,
                "ACK record: sender, reserved, cumulative, top, bitmap");
 _Static_assert(RD_SYNC_HELLO_LEN == 8 + 8, "HELLO: next, oldest");
 
-static const char *const error_names[RD_SYNC_CTL_ERROR_MAX] = {
+static const char *const error_names[RD_SYNC_CTL_ERROR_COUNT] = {
     [RD_SYNC_CTL_OK] = "ok",
     [RD_SYNC_CTL_BADTYPE] = "badtype",
     [RD_SYNC_CTL_ACK_SHORT] = "ack_short",
@@ -26,7 +26,7 @@ static const char *const error_names[RD_SYNC_CTL_ERROR_MAX] = {
 
 const char *rd_sync_ctl_error_name(int error)
 {
-	if (error < 0 || error >= RD_SYNC_CTL_ERROR_MAX)
+	if (error < 0 || error >= RD_SYNC_CTL_ERROR_COUNT)
 		return "unknown";
 	return error_names[error];
 }

@@ -68,7 +68,7 @@ struct in_item {
 };
 
 struct rd_sync_engine {
-	struct rd_sync_engine_cfg cfg;
+	struct rd_sync_engine_config cfg;
 	struct rd_state_table *t;
 	uint32_t creatorid;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
@@ -119,41 +119,41 @@ struct rd_sync_engine {
 
 	bool applying;        /* table events caused by our own imports are not ours */
 	bool inputting;       /* inside rd_sync_engine_input (no nesting: see sync.h) */
-	int sending;          /* inside cbs.send: the packet buffer is in use */
-	bool breq_later;      /* a bulk request asked for from inside cbs.send */
+	int sending;          /* inside cb.send: the packet buffer is in use */
+	bool breq_later;      /* a bulk request asked for from inside cb.send */
 	bool breq_later_join; /* ... and it (or one of them) was a join */
 	bool urgent_in;       /* input produced answers to send */
 	uint8_t *pkt;
 	struct rd_pfsync_builder b;
 	struct in_item *batch; /* IN_BATCH items */
 	size_t nbatch;
-	uint64_t stats[RD_SYNC_ENG_STAT_MAX];
+	uint64_t stats[RD_SYNC_ENGINE_STAT_COUNT];
 	struct rd_pfsync_stats pstats;
 };
 
-static const char *const eng_stat_names[RD_SYNC_ENG_STAT_MAX] = {
-    [RD_SYNC_ENG_PKTS_OUT] = "pkts_out",
-    [RD_SYNC_ENG_PKTS_IN] = "pkts_in",
-    [RD_SYNC_ENG_REFUSED] = "refused",
-    [RD_SYNC_ENG_INSERTS] = "inserts",
-    [RD_SYNC_ENG_UPDATES] = "updates",
-    [RD_SYNC_ENG_DELETES] = "deletes",
-    [RD_SYNC_ENG_STALE] = "stale",
-    [RD_SYNC_ENG_BADSTATE] = "badstate",
-    [RD_SYNC_ENG_BADVAL] = "badval",
-    [RD_SYNC_ENG_REQS_SENT] = "reqs_sent",
-    [RD_SYNC_ENG_BULK_SENT] = "bulk_sent",
-    [RD_SYNC_ENG_BULK_OK] = "bulk_ok",
-    [RD_SYNC_ENG_BULK_FAIL] = "bulk_fail",
-    [RD_SYNC_ENG_DEFER_ACKED] = "defer_acked",
-    [RD_SYNC_ENG_DEFER_TIMEOUT] = "defer_timeout",
-    [RD_SYNC_ENG_TDB] = "tdb",
-    [RD_SYNC_ENG_RECONCILED] = "reconciled",
+static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
+    [RD_SYNC_ENGINE_STAT_PKTS_OUT] = "pkts_out",
+    [RD_SYNC_ENGINE_STAT_PKTS_IN] = "pkts_in",
+    [RD_SYNC_ENGINE_STAT_REFUSED] = "refused",
+    [RD_SYNC_ENGINE_STAT_INSERTS] = "inserts",
+    [RD_SYNC_ENGINE_STAT_UPDATES] = "updates",
+    [RD_SYNC_ENGINE_STAT_DELETES] = "deletes",
+    [RD_SYNC_ENGINE_STAT_STALE] = "stale",
+    [RD_SYNC_ENGINE_STAT_BADSTATE] = "badstate",
+    [RD_SYNC_ENGINE_STAT_BADVAL] = "badval",
+    [RD_SYNC_ENGINE_STAT_REQS_SENT] = "reqs_sent",
+    [RD_SYNC_ENGINE_STAT_BULK_SENT] = "bulk_sent",
+    [RD_SYNC_ENGINE_STAT_BULK_OK] = "bulk_ok",
+    [RD_SYNC_ENGINE_STAT_BULK_FAIL] = "bulk_fail",
+    [RD_SYNC_ENGINE_STAT_DEFER_ACKED] = "defer_acked",
+    [RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT] = "defer_timeout",
+    [RD_SYNC_ENGINE_STAT_TDB] = "tdb",
+    [RD_SYNC_ENGINE_STAT_RECONCILED] = "reconciled",
 };
 
-const char *rd_sync_eng_stat_name(int stat)
+const char *rd_sync_engine_stat_name(int stat)
 {
-	if (stat < 0 || stat >= RD_SYNC_ENG_STAT_MAX)
+	if (stat < 0 || stat >= RD_SYNC_ENGINE_STAT_COUNT)
 		return "unknown";
 	return eng_stat_names[stat];
 }
@@ -459,9 +459,9 @@ static void emit(struct rd_sync_engine *e, rd_time_t now)
 	if (rd_pfsync_builder_count(&e->b) == 0)
 		return;
 	len = rd_pfsync_builder_finish(&e->b);
-	e->stats[RD_SYNC_ENG_PKTS_OUT]++;
+	e->stats[RD_SYNC_ENGINE_STAT_PKTS_OUT]++;
 	e->sending++;
-	e->cfg.cbs.send(e->cfg.user, e->pkt, len, now);
+	e->cfg.cb.send(e->cfg.cb.user, e->pkt, len, now);
 	e->sending--;
 	rd_pfsync_builder_init(&e->b, e->pkt, e->cfg.mtu);
 }
@@ -499,8 +499,8 @@ static void state_msg(struct rd_sync_engine *e, const struct rd_state *st, uint8
 		return;
 	}
 	rd_sync_state_to_pfsync(&info, &m->u.state);
-	if (st->ifindex != 0 && e->cfg.cbs.ifname != NULL) {
-		e->cfg.cbs.ifname(e->cfg.user, st->ifindex, m->u.state.ifname);
+	if (st->ifindex != 0 && e->cfg.cb.ifname != NULL) {
+		e->cfg.cb.ifname(e->cfg.cb.user, st->ifindex, m->u.state.ifname);
 		m->u.state.ifname[RD_PFSYNC_IFNAMSIZ] = '\0';
 	}
 	if (action == RD_PFSYNC_ACT_INS && defer_find(e, info.id, info.creatorid) != NULL)
@@ -512,7 +512,7 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
 	struct rd_pfsync_msg m;
 
 	if (e->sending)
-		return; /* re-entered from cbs.send: the packet is being sent */
+		return; /* re-entered from cb.send: the packet is being sent */
 	for (size_t i = 0; i < e->nreqs; i++) {
 		memset(&m, 0, sizeof(m));
 		m.action = RD_PFSYNC_ACT_UPD_REQ;
@@ -527,7 +527,7 @@ void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now)
 			uint32_t cid = e->ents[i].creatorid;
 
 			/*
-			 * Off the queue before sending: cbs.send may lead to
+			 * Off the queue before sending: cb.send may lead to
 			 * table events that queue (and move) entries again.
 			 */
 			q_remove(e, i);
@@ -565,8 +565,8 @@ static void defer_drop(struct rd_sync_engine *e, size_t idx, bool acked, rd_time
 	memmove(&e->defers[idx], &e->defers[idx + 1],
 	        (e->ndefers - idx - 1) * sizeof(e->defers[0]));
 	e->ndefers--;
-	e->stats[acked ? RD_SYNC_ENG_DEFER_ACKED : RD_SYNC_ENG_DEFER_TIMEOUT]++;
-	e->cfg.cbs.release(e->cfg.user, token, acked, now);
+	e->stats[acked ? RD_SYNC_ENGINE_STAT_DEFER_ACKED : RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT]++;
+	e->cfg.cb.release(e->cfg.cb.user, token, acked, now);
 }
 
 static void defer_release(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool acked,
@@ -585,7 +585,7 @@ int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t
 {
 	uint32_t i;
 
-	if (e->cfg.cbs.release == NULL || (st->flags & RD_STATE_F_NOSYNC) ||
+	if (e->cfg.cb.release == NULL || (st->flags & RD_STATE_F_NOSYNC) ||
 	    st->key.proto == RD_PFSYNC_IPPROTO)
 		return RD_ERR_INVAL;
 	i = ent_get(e, st->id, st->creatorid);
@@ -746,12 +746,12 @@ static void update_known(struct rd_sync_engine *e, struct rd_state *st,
 	if (stale != 0) {
 		/* Ours is newer: send it back at once. */
 		uint32_t i = ent_get(e, st->id, st->creatorid);
-		e->stats[RD_SYNC_ENG_STALE]++;
+		e->stats[RD_SYNC_ENGINE_STAT_STALE]++;
 		if (i != NIL && e->ents[i].q == Q_NONE)
 			q_set(e, i, Q_UPD_C);
 		e->urgent_in = true;
 	} else {
-		e->stats[RD_SYNC_ENG_UPDATES]++;
+		e->stats[RD_SYNC_ENGINE_STAT_UPDATES]++;
 	}
 }
 
@@ -769,7 +769,7 @@ static bool ours_and_gone(struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 	if (cid != e->creatorid || !buried(e, id, cid))
 		return false;
 	i = ent_find(e, id, cid);
-	e->stats[RD_SYNC_ENG_BADSTATE]++;
+	e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 	q_set(e, i, Q_DEL_C);
 	e->urgent_in = true;
 	return true;
@@ -786,8 +786,8 @@ static void in_state_queue(struct rd_sync_engine *e, const struct rd_pfsync_stat
 	it->bad = rd_sync_state_from_pfsync(ps, &it->info) != 0;
 	if (it->bad)
 		return;
-	if (e->cfg.cbs.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
-		it->info.ifindex = e->cfg.cbs.ifindex(e->cfg.user, ps->ifname);
+	if (e->cfg.cb.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
+		it->info.ifindex = e->cfg.cb.ifindex(e->cfg.cb.user, ps->ifname);
 	it->h = ent_hash(e, it->info.id, it->info.creatorid);
 	__builtin_prefetch(&e->buckets[it->h & (e->nbuckets - 1)]);
 	rd_state_prefetch_info(e->t, &it->info);
@@ -799,7 +799,7 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 	struct rd_state *st;
 
 	if (it->bad) {
-		e->stats[RD_SYNC_ENG_BADVAL]++;
+		e->stats[RD_SYNC_ENGINE_STAT_BADVAL]++;
 		return;
 	}
 	st = rd_state_find_id(e->t, info->id, info->creatorid, now);
@@ -815,17 +815,17 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 		bool quick = e->nbulks > 0 && e->qhead[Q_DEAD] == NIL && e->qhead[Q_DEL_C] == NIL;
 		uint32_t i = quick ? NIL : ent_find_h(e, info->id, info->creatorid, it->h);
 		if (buried_at(e, i)) {
-			e->stats[RD_SYNC_ENG_STALE]++; /* a copy older than its delete */
+			e->stats[RD_SYNC_ENGINE_STAT_STALE]++; /* a copy older than its delete */
 			return;
 		}
 		e->applying = true; /* table events change no entry meanwhile */
 		int rc = rd_state_import(e->t, info, now, &st);
 		e->applying = false;
 		if (rc != 0) {
-			e->stats[RD_SYNC_ENG_BADSTATE]++;
+			e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 			return;
 		}
-		e->stats[RD_SYNC_ENG_INSERTS]++;
+		e->stats[RD_SYNC_ENGINE_STAT_INSERTS]++;
 		touch_h(e, st, i, it->h, now);
 	}
 	if (it->want_ack) {
@@ -858,7 +858,7 @@ static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, 
 	if (st == NULL && ours_and_gone(e, u->id, u->creatorid))
 		return;
 	if (st == NULL && buried(e, u->id, u->creatorid)) {
-		e->stats[RD_SYNC_ENG_STALE]++;
+		e->stats[RD_SYNC_ENGINE_STAT_STALE]++;
 		return;
 	}
 	if (st == NULL) {
@@ -874,13 +874,13 @@ static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, 
 		}
 		e->reqs[e->nreqs].id = u->id;
 		e->reqs[e->nreqs++].creatorid = u->creatorid;
-		e->stats[RD_SYNC_ENG_REQS_SENT]++;
+		e->stats[RD_SYNC_ENGINE_STAT_REQS_SENT]++;
 		e->urgent_in = true;
 		return;
 	}
 	if (peer_from_pfsync(&u->src, st->key.proto, &src) != 0 ||
 	    peer_from_pfsync(&u->dst, st->key.proto, &dst) != 0) {
-		e->stats[RD_SYNC_ENG_BADVAL]++;
+		e->stats[RD_SYNC_ENGINE_STAT_BADVAL]++;
 		return;
 	}
 	update_known(e, st, &src, &dst, u->timeout, now);
@@ -897,7 +897,7 @@ static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool 
 	uint32_t i;
 
 	if (st == NULL) {
-		e->stats[RD_SYNC_ENG_BADSTATE]++;
+		e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 		return;
 	}
 	defer_release(e, id, cid, false, now);
@@ -908,7 +908,7 @@ static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool 
 		bury(e, i, now);
 	else if (!tomb && (i = ent_find(e, id, cid)) != NIL)
 		ent_free(e, i);
-	e->stats[RD_SYNC_ENG_DELETES]++;
+	e->stats[RD_SYNC_ENGINE_STAT_DELETES]++;
 }
 
 static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_t now)
@@ -938,8 +938,8 @@ static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 		if (st->creatorid != cid || cid == e->creatorid || (st->flags & RD_STATE_F_MARK))
 			continue;
 		del_state(e, st->id, cid, false, now);
-		e->stats[RD_SYNC_ENG_DELETES]--;
-		e->stats[RD_SYNC_ENG_RECONCILED]++;
+		e->stats[RD_SYNC_ENGINE_STAT_DELETES]--;
+		e->stats[RD_SYNC_ENGINE_STAT_RECONCILED]++;
 	}
 }
 
@@ -949,10 +949,10 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 	bool was = e->demoted;
 
 	e->breq = BREQ_NONE;
-	e->stats[ok ? RD_SYNC_ENG_BULK_OK : RD_SYNC_ENG_BULK_FAIL]++;
+	e->stats[ok ? RD_SYNC_ENGINE_STAT_BULK_OK : RD_SYNC_ENGINE_STAT_BULK_FAIL]++;
 	e->demoted = false; /* before the callback: rd_sync_engine_demotion says 0 in it */
-	if (was && e->cfg.cbs.demote != NULL)
-		e->cfg.cbs.demote(e->cfg.user, -e->cfg.demotion, now);
+	if (was && e->cfg.cb.demote != NULL)
+		e->cfg.cb.demote(e->cfg.cb.user, -e->cfg.demotion, now);
 }
 
 /*
@@ -1074,7 +1074,7 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 			    rd_state_find_id(e->t, m->u.ref.id, m->u.ref.creatorid, now);
 			uint32_t i;
 			if (st == NULL || (st->flags & RD_STATE_F_NOSYNC)) {
-				e->stats[RD_SYNC_ENG_BADSTATE]++;
+				e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 				break;
 			}
 			i = ent_get(e, st->id, st->creatorid);
@@ -1090,9 +1090,9 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		in_bus(e, &m->u.bus, now);
 		break;
 	case RD_PFSYNC_ACT_TDB:
-		e->stats[RD_SYNC_ENG_TDB]++;
-		if (e->cfg.cbs.tdb != NULL)
-			e->cfg.cbs.tdb(e->cfg.user, &m->u.tdb, now);
+		e->stats[RD_SYNC_ENGINE_STAT_TDB]++;
+		if (e->cfg.cb.tdb != NULL)
+			e->cfg.cb.tdb(e->cfg.cb.user, &m->u.tdb, now);
 		break;
 	default:
 		break;
@@ -1105,17 +1105,17 @@ int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t le
 	struct apply_ctx c = {e, now};
 
 	if (e->sending || e->inputting)
-		return RD_ERR_STATE; /* not from cbs.send, nor from a callback of an input */
+		return RD_ERR_STATE; /* not from cb.send, nor from a callback of an input */
 	e->inputting = true;
 	e->urgent_in = false;
 	if (rd_pfsync_decode(pkt, len, &e->pstats, NULL, apply, &c) != 0) {
 		e->nbatch = 0; /* refused whole before any message: nothing queued */
-		e->stats[RD_SYNC_ENG_REFUSED]++;
+		e->stats[RD_SYNC_ENGINE_STAT_REFUSED]++;
 		e->inputting = false;
 		return RD_ERR_PROTO;
 	}
 	in_state_flush(e, now);
-	e->stats[RD_SYNC_ENG_PKTS_IN]++;
+	e->stats[RD_SYNC_ENGINE_STAT_PKTS_IN]++;
 	if (e->urgent_in)
 		rd_sync_engine_flush(e, now);
 	e->inputting = false;
@@ -1172,7 +1172,7 @@ static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
 		}
 		state_msg(e, st, RD_PFSYNC_ACT_UPD, now, &m);
 		rd_pfsync_builder_add(&e->b, &m);
-		e->stats[RD_SYNC_ENG_BULK_SENT]++;
+		e->stats[RD_SYNC_ENGINE_STAT_BULK_SENT]++;
 	}
 	bus(e, RD_PFSYNC_BUS_END, now);
 	emit(e, now);
@@ -1186,12 +1186,12 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 	/* Queued changes first, so the answer starts from an empty packet. */
 	rd_sync_engine_flush(e, now);
 	unsigned budget = e->cfg.bulk_packets;
-	if (e->cfg.cbs.room != NULL) {
+	if (e->cfg.cb.room != NULL) {
 		/*
 		 * Leave room for live changes; the rest paces the bulk, so a
 		 * receiver that falls behind slows it by acknowledging later.
 		 */
-		size_t room = e->cfg.cbs.room(e->cfg.user);
+		size_t room = e->cfg.cb.room(e->cfg.cb.user);
 		size_t reserve = RD_SYNC_ENGINE_ROOM_RESERVE;
 		if (room < reserve + budget)
 			budget = room > reserve ? (unsigned)(room - reserve) : 0;
@@ -1246,8 +1246,8 @@ static void bulk_ask(struct rd_sync_engine *e, bool join, rd_time_t now)
 	e->nbulks = 0;
 	if (join && !e->demoted) {
 		e->demoted = true;
-		if (e->cfg.cbs.demote != NULL)
-			e->cfg.cbs.demote(e->cfg.user, e->cfg.demotion, now);
+		if (e->cfg.cb.demote != NULL)
+			e->cfg.cb.demote(e->cfg.cb.user, e->cfg.demotion, now);
 	}
 	e->breq = BREQ_SENT;
 	e->breq_tries = 0;
@@ -1276,7 +1276,7 @@ bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e)
 
 /* ---- timers -------------------------------------------------------- */
 
-void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now)
+void rd_sync_engine_handle_expiry(struct rd_sync_engine *e, rd_time_t now)
 {
 	if (e->sending)
 		return;
@@ -1299,7 +1299,7 @@ void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now)
 	bulk_tick(e, now);
 }
 
-rd_time_t rd_sync_engine_next_timeout(const struct rd_sync_engine *e)
+rd_time_t rd_sync_engine_expiry(const struct rd_sync_engine *e)
 {
 	rd_time_t t = e->flush_due;
 
@@ -1314,12 +1314,30 @@ rd_time_t rd_sync_engine_next_timeout(const struct rd_sync_engine *e)
 
 /* ---- life cycle ---------------------------------------------------- */
 
-int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out)
+void rd_sync_engine_config_default(struct rd_sync_engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mtu = 1480;
+	cfg->maxupd = 128;
+	cfg->flush_delay = RD_SEC;
+	cfg->active_window = 2 * RD_SEC;
+	cfg->defer_timeout = 20 * RD_MSEC;
+	cfg->defer_limit = 128;
+	cfg->bulk_interval = RD_MSEC;
+	cfg->bulk_packets = 64;
+	cfg->bulk_req_interval = 2 * RD_SEC;
+	cfg->bulk_req_tries = 12;
+	cfg->bulk_timeout = 60 * RD_SEC;
+	cfg->demotion = 32;
+	cfg->tombstone = 10 * RD_SEC;
+}
+
+int rd_sync_engine_new(const struct rd_sync_engine_config *cfg, struct rd_sync_engine **out)
 {
 	struct rd_sync_engine *e;
 
 	/* Below 300 bytes a full state would never fit. */
-	if (cfg == NULL || out == NULL || cfg->table == NULL || cfg->cbs.send == NULL ||
+	if (cfg == NULL || out == NULL || cfg->table == NULL || cfg->cb.send == NULL ||
 	    (cfg->mtu != 0 && (cfg->mtu < 300 || cfg->mtu > 65535)))
 		return RD_ERR_INVAL;
 	e = rd_calloc(cfg->mem, 1, sizeof(*e));
@@ -1389,12 +1407,12 @@ void rd_sync_engine_free(struct rd_sync_engine *e)
 	rd_free(mem, e);
 }
 
-const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e)
+void rd_sync_engine_stats(const struct rd_sync_engine *e, uint64_t out[RD_SYNC_ENGINE_STAT_COUNT])
 {
-	return e->stats;
+	memcpy(out, e->stats, sizeof(e->stats));
 }
 
-const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e)
+void rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e, uint64_t out[RD_PFSYNC_STAT_COUNT])
 {
-	return &e->pstats;
+	memcpy(out, e->pstats.count, sizeof(e->pstats.count));
 }

@@ -19,7 +19,7 @@ _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == RD_SYNC_ENV_TAG_LEN,
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == RD_SYNC_KEY_LEN, "key is 32 bytes");
 _Static_assert(20 + RD_SYNC_ENV_NONCE_LEN == RD_SYNC_ENV_HDR_LEN, "nonce ends the header");
 
-static const char *const stat_names[RD_SYNC_STAT_MAX] = {
+static const char *const stat_names[RD_SYNC_STAT_COUNT] = {
     [RD_SYNC_STAT_OPENED] = "opened",
     [RD_SYNC_STAT_DELIVERED] = "delivered",
     [RD_SYNC_STAT_SENT] = "sent",
@@ -45,7 +45,7 @@ static const char *const stat_names[RD_SYNC_STAT_MAX] = {
 
 const char *rd_sync_stat_name(int stat)
 {
-	if (stat < 0 || stat >= RD_SYNC_STAT_MAX)
+	if (stat < 0 || stat >= RD_SYNC_STAT_COUNT)
 		return "unknown";
 	return stat_names[stat];
 }

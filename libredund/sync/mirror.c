@@ -18,8 +18,38 @@ struct rd_mirror {
 	uint32_t dump_ours; /* states of ours the running dump inserted */
 	struct rd_state_iter sweep;
 	rd_time_t sweep_due;
-	struct rd_mirror_stats st;
+	uint64_t st[RD_MIRROR_STAT_COUNT];
 };
+
+static const char *const stat_names[RD_MIRROR_STAT_COUNT] = {
+    [RD_MIRROR_STAT_LOCAL_NEW] = "local_new",
+    [RD_MIRROR_STAT_LOCAL_UPDATE] = "local_update",
+    [RD_MIRROR_STAT_LOCAL_DESTROY] = "local_destroy",
+    [RD_MIRROR_STAT_KNOWN] = "known",
+    [RD_MIRROR_STAT_ECHOES] = "echoes",
+    [RD_MIRROR_STAT_EXCLUDED] = "excluded",
+    [RD_MIRROR_STAT_UNKNOWN] = "unknown",
+    [RD_MIRROR_STAT_REFUSED_INVAL] = "refused_inval",
+    [RD_MIRROR_STAT_REFUSED_LIMIT] = "refused_limit",
+    [RD_MIRROR_STAT_REFUSED_EXIST] = "refused_exist",
+    [RD_MIRROR_STAT_REFUSED_NOMEM] = "refused_nomem",
+    [RD_MIRROR_STAT_WRITTEN] = "written",
+    [RD_MIRROR_STAT_DELETED] = "deleted",
+    [RD_MIRROR_STAT_WRITE_FAILED] = "write_failed",
+    [RD_MIRROR_STAT_DELETE_FAILED] = "delete_failed",
+    [RD_MIRROR_STAT_REFRESHED] = "refreshed",
+    [RD_MIRROR_STAT_VANISHED] = "vanished",
+    [RD_MIRROR_STAT_READ_FAILED] = "read_failed",
+    [RD_MIRROR_STAT_DUMPS] = "dumps",
+    [RD_MIRROR_STAT_DUMP_FAILED] = "dump_failed",
+};
+
+const char *rd_mirror_stat_name(int stat)
+{
+	if (stat < 0 || stat >= RD_MIRROR_STAT_COUNT)
+		return "unknown";
+	return stat_names[stat];
+}
 
 void rd_mirror_config_default(struct rd_mirror_config *cfg)
 {
@@ -80,15 +110,15 @@ void rd_mirror_state_event(struct rd_mirror *m, struct rd_state *st, int ev, int
 	if (ev == RD_STATE_EV_REMOVE) {
 		rc = m->cfg.cb.remove(m->cfg.cb.user, &info);
 		if (rc < 0)
-			m->st.delete_failed++;
+			m->st[RD_MIRROR_STAT_DELETE_FAILED]++;
 		else
-			m->st.deleted++;
+			m->st[RD_MIRROR_STAT_DELETED]++;
 	} else {
 		rc = m->cfg.cb.write(m->cfg.cb.user, &info, ev == RD_STATE_EV_INSERT);
 		if (rc < 0)
-			m->st.write_failed++;
+			m->st[RD_MIRROR_STAT_WRITE_FAILED]++;
 		else
-			m->st.written++;
+			m->st[RD_MIRROR_STAT_WRITTEN]++;
 	}
 	m->writing = false;
 	if (rc < 0)
@@ -126,16 +156,16 @@ static int refused(struct rd_mirror *m, int rc)
 {
 	switch (rc) {
 	case RD_ERR_LIMIT:
-		m->st.refused_limit++;
+		m->st[RD_MIRROR_STAT_REFUSED_LIMIT]++;
 		break;
 	case RD_ERR_EXIST:
-		m->st.refused_exist++;
+		m->st[RD_MIRROR_STAT_REFUSED_EXIST]++;
 		break;
 	case RD_ERR_NOMEM:
-		m->st.refused_nomem++;
+		m->st[RD_MIRROR_STAT_REFUSED_NOMEM]++;
 		break;
 	default:
-		m->st.refused_inval++;
+		m->st[RD_MIRROR_STAT_REFUSED_INVAL]++;
 		rc = RD_ERR_INVAL;
 		break;
 	}
@@ -154,20 +184,20 @@ static int local_change(struct rd_mirror *m, int change, const struct rd_state_i
 	st = rd_state_lookup(m->cfg.table, &e->wire, RD_STATE_IN, e->ifindex, now);
 	if (change == RD_MIRROR_DESTROY) {
 		if (st == NULL) {
-			m->st.unknown++;
+			m->st[RD_MIRROR_STAT_UNKNOWN]++;
 			return RD_MIRROR_UNKNOWN;
 		}
-		m->st.local_destroy++;
+		m->st[RD_MIRROR_STAT_LOCAL_DESTROY]++;
 		rd_state_remove(m->cfg.table, st, now);
 		return RD_MIRROR_REMOVED;
 	}
 	if (st != NULL && m->start_dump) {
 		/* A peer's state the bulk brought: the peer's, as it sent it. */
-		m->st.known++;
+		m->st[RD_MIRROR_STAT_KNOWN]++;
 		return RD_MIRROR_KNOWN;
 	}
 	if (st != NULL && echo_of(m, st, e, now)) {
-		m->st.echoes++;
+		m->st[RD_MIRROR_STAT_ECHOES]++;
 		return RD_MIRROR_ECHO;
 	}
 	info = *e;
@@ -177,13 +207,13 @@ static int local_change(struct rd_mirror *m, int change, const struct rd_state_i
 		rc = rd_state_import(m->cfg.table, &info, now, NULL);
 		if (rc != 0)
 			return refused(m, rc);
-		m->st.local_update++;
+		m->st[RD_MIRROR_STAT_LOCAL_UPDATE]++;
 		return RD_MIRROR_UPDATED;
 	}
 	rc = rd_state_import_local(m->cfg.table, &info, now, NULL);
 	if (rc != 0)
 		return refused(m, rc);
-	m->st.local_new++;
+	m->st[RD_MIRROR_STAT_LOCAL_NEW]++;
 	m->dump_ours++;
 	return RD_MIRROR_INSERTED;
 }
@@ -194,16 +224,16 @@ int rd_mirror_local(struct rd_mirror *m, int change, const struct rd_state_info 
 	int rc;
 
 	if (entry == NULL || change < RD_MIRROR_NEW || change > RD_MIRROR_DESTROY) {
-		m->st.refused_inval++;
+		m->st[RD_MIRROR_STAT_REFUSED_INVAL]++;
 		return RD_ERR_INVAL;
 	}
 	if (excluded(m, &entry->wire)) {
-		m->st.excluded++;
+		m->st[RD_MIRROR_STAT_EXCLUDED]++;
 		return RD_MIRROR_EXCLUDED;
 	}
 	if (m->writing) {
 		/* Reported from inside our own write: its echo. */
-		m->st.echoes++;
+		m->st[RD_MIRROR_STAT_ECHOES]++;
 		return RD_MIRROR_ECHO;
 	}
 	m->local = true;
@@ -222,9 +252,9 @@ static int dump(struct rd_mirror *m, bool start, rd_time_t now)
 	m->dump_ours = 0;
 	rc = m->cfg.cb.dump(m->cfg.cb.user, now);
 	m->start_dump = false;
-	m->st.dumps++;
+	m->st[RD_MIRROR_STAT_DUMPS]++;
 	if (rc < 0)
-		m->st.dump_failed++;
+		m->st[RD_MIRROR_STAT_DUMP_FAILED]++;
 	return rc;
 }
 
@@ -287,13 +317,13 @@ static void sweep_one(struct rd_mirror *m, struct rd_state *st, rd_time_t now)
 	if (rc == RD_ERR_NOENT) {
 		/* Our own state the external table dropped without our seeing it. */
 		if (st->creatorid == m->creatorid) {
-			m->st.vanished++;
+			m->st[RD_MIRROR_STAT_VANISHED]++;
 			rd_state_remove(m->cfg.table, st, now);
 		}
 		return;
 	}
 	if (rc < 0) {
-		m->st.read_failed++;
+		m->st[RD_MIRROR_STAT_READ_FAILED]++;
 		return;
 	}
 	if (ext.expire_in <= mine.expire_in + ECHO_SLACK)
@@ -301,7 +331,7 @@ static void sweep_one(struct rd_mirror *m, struct rd_state *st, rd_time_t now)
 	ext.id = st->id;
 	ext.creatorid = st->creatorid;
 	if (rd_state_import(m->cfg.table, &ext, now, NULL) == 0)
-		m->st.refreshed++;
+		m->st[RD_MIRROR_STAT_REFRESHED]++;
 }
 
 static void sweep(struct rd_mirror *m, rd_time_t now)
@@ -335,7 +365,7 @@ void rd_mirror_handle_expiry(struct rd_mirror *m, rd_time_t now)
 		sweep(m, now);
 }
 
-void rd_mirror_stats(const struct rd_mirror *m, struct rd_mirror_stats *out)
+void rd_mirror_stats(const struct rd_mirror *m, uint64_t out[RD_MIRROR_STAT_COUNT])
 {
-	*out = m->st;
+	memcpy(out, m->st, sizeof(m->st));
 }

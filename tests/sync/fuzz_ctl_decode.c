@@ -85,11 +85,20 @@ static void on_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 	(void)len;
 }
 
+/* One counter of a channel (enum rd_sync_stat). */
+static uint64_t chan_stat(const struct rd_sync_channel *ch, int which)
+{
+	uint64_t s[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(ch, s);
+	return s[which];
+}
+
 /* Feeds the payload, sealed as `type`, to a new channel: does it refuse it? */
 static int channel_refuses(uint8_t type, const uint8_t *p, size_t len)
 {
 	static uint8_t env[65536];
-	struct rd_sync_channel_cfg cfg;
+	struct rd_sync_channel_config cfg;
 	struct rd_sync_channel *ch;
 	struct rd_sync_env_hdr h = {.type = type, .key_id = fuzz_key.id, .sender = 2, .seq = 77};
 	uint64_t before;
@@ -105,18 +114,17 @@ static int channel_refuses(uint8_t type, const uint8_t *p, size_t len)
 	cfg.resend_slots = 1;
 	cfg.max_peers = 1;
 	cfg.hold_slots = 4;
-	cfg.cbs.send = on_send;
+	cfg.cb.send = on_send;
 	if (rd_sync_channel_new(&cfg, &ch) != 0)
 		abort();
 	n = rd_sync_env_seal(&fuzz_key, &h, NULL, p, len, env, sizeof(env));
 	if (n < 0)
 		abort();
-	before = rd_sync_channel_stats(ch)[RD_SYNC_STAT_BADPAYLOAD];
+	before = chan_stat(ch, RD_SYNC_STAT_BADPAYLOAD);
 	rc = rd_sync_channel_input(ch, env, (size_t)n, 1000);
 	if (rc != 0 && rc != RD_ERR_PROTO)
 		abort();
-	if ((rc == RD_ERR_PROTO) !=
-	    (rd_sync_channel_stats(ch)[RD_SYNC_STAT_BADPAYLOAD] == before + 1))
+	if ((rc == RD_ERR_PROTO) != (chan_stat(ch, RD_SYNC_STAT_BADPAYLOAD) == before + 1))
 		abort();
 	rd_sync_channel_free(ch);
 	return rc == RD_ERR_PROTO;

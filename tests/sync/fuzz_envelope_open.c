@@ -61,7 +61,7 @@ static void open_raw(const uint8_t *data, size_t size)
 
 static void run_script(const uint8_t *d, size_t size)
 {
-	struct rd_sync_channel_cfg cfg;
+	struct rd_sync_channel_config cfg;
 	struct rd_sync_channel *ch;
 	uint8_t env[512];
 	uint64_t seq[4] = {100, 100, 100, 100};
@@ -77,9 +77,9 @@ static void run_script(const uint8_t *d, size_t size)
 	cfg.resend_slots = 8;
 	cfg.max_peers = 2;
 	cfg.max_tries = 2;
-	cfg.cbs.send = on_send;
-	cfg.cbs.deliver = on_deliver;
-	cfg.rnd.fn = fixed_rng;
+	cfg.cb.send = on_send;
+	cfg.cb.deliver = on_deliver;
+	cfg.random.fn = fixed_rng;
 	if (rd_sync_channel_new(&cfg, &ch) != 0)
 		abort();
 	while (size >= 5) {
@@ -96,7 +96,7 @@ static void run_script(const uint8_t *d, size_t size)
 		if (type >= 0xf0) {
 			rd_sync_channel_send(ch, d + 5, len, now);
 		} else if (type >= 0xe0) {
-			rd_sync_channel_tick(ch, now);
+			rd_sync_channel_handle_expiry(ch, now);
 		} else {
 			h.type = (uint8_t)(type % 5);
 			if (h.type == 0)
@@ -104,7 +104,8 @@ static void run_script(const uint8_t *d, size_t size)
 			h.key_id = fuzz_key.id;
 			h.sender = who;
 			h.seq = seq[who];
-			n = rd_sync_env_seal(&fuzz_key, &h, &cfg.rnd, d + 5, len, env, sizeof(env));
+			n = rd_sync_env_seal(&fuzz_key, &h, &cfg.random, d + 5, len, env,
+			                     sizeof(env));
 			if (n < 0)
 				abort();
 			rd_sync_channel_input(ch, env, (size_t)n, now);
@@ -112,7 +113,8 @@ static void run_script(const uint8_t *d, size_t size)
 		d += 5 + len;
 		size -= 5 + len;
 	}
-	const uint64_t *st = rd_sync_channel_stats(ch);
+	uint64_t st[RD_SYNC_STAT_COUNT];
+	rd_sync_channel_stats(ch, st);
 	if (st[RD_SYNC_STAT_DELIVERED] > st[RD_SYNC_STAT_OPENED])
 		abort();
 	rd_sync_channel_free(ch);

@@ -73,7 +73,7 @@ static void local_states(struct rd_state_table *t, rd_time_t now)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rd_state_config sc;
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_engine_config ec;
 	struct rd_state_table *t;
 	uint64_t seed = 7;
 	rd_time_t now = RD_SEC;
@@ -87,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memset(&ec, 0, sizeof(ec));
 	ec.table = t;
-	ec.cbs.send = on_send;
-	ec.cbs.release = on_release;
+	ec.cb.send = on_send;
+	ec.cb.release = on_release;
 	ec.bulk_packets = 2;
 	if (rd_sync_engine_new(&ec, &engine) != 0)
 		abort();
@@ -99,15 +99,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - 2;
 		rd_sync_engine_input(engine, data + 2, len, now);
 		now += 10 * RD_MSEC;
-		rd_sync_engine_tick(engine, now);
+		rd_sync_engine_handle_expiry(engine, now);
 		data += 2 + len;
 		size -= 2 + len;
 	}
-	for (int i = 0; i < 8 && rd_sync_engine_next_timeout(engine) != RD_TIME_NEVER; i++) {
-		now = rd_sync_engine_next_timeout(engine) > now
-		          ? rd_sync_engine_next_timeout(engine)
-		          : now + RD_MSEC;
-		rd_sync_engine_tick(engine, now);
+	for (int i = 0; i < 8 && rd_sync_engine_expiry(engine) != RD_TIME_NEVER; i++) {
+		now = rd_sync_engine_expiry(engine) > now ? rd_sync_engine_expiry(engine)
+		                                          : now + RD_MSEC;
+		rd_sync_engine_handle_expiry(engine, now);
 	}
 	rd_sync_engine_free(engine);
 	engine = NULL;

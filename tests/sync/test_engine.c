@@ -37,7 +37,7 @@ struct node {
 	struct rd_state_table *t;
 	struct rd_sync_engine *e;
 	int demotion;
-	unsigned demote_up, demote_down; /* cbs.demote calls with delta > 0, < 0 */
+	unsigned demote_up, demote_down; /* cb.demote calls with delta > 0, < 0 */
 	uint64_t released[16];
 	bool released_acked[16];
 	size_t nreleased;
@@ -60,7 +60,7 @@ static void on_event(void *user, struct rd_state *st, int ev, int why, rd_time_t
 		rd_sync_engine_state_event(nd->e, st, ev, why, now);
 }
 
-/* When set, on_send asks for a bulk (1 join, 2 repair) once, from inside cbs.send. */
+/* When set, on_send asks for a bulk (1 join, 2 repair) once, from inside cb.send. */
 static int ask_in_send;
 
 static void on_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
@@ -117,7 +117,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 {
 	struct node *nd = calloc(1, sizeof(*nd));
 	struct rd_state_config sc;
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_engine_config ec;
 
 	nd->net = net;
 	nd->idx = (uint32_t)net->n;
@@ -132,10 +132,10 @@ static struct node *node_new(struct net *net, size_t mtu)
 	memset(&ec, 0, sizeof(ec));
 	ec.table = nd->t;
 	ec.mtu = mtu;
-	ec.cbs.send = on_send;
-	ec.cbs.demote = on_demote;
-	ec.cbs.release = on_release;
-	ec.user = nd;
+	ec.cb.send = on_send;
+	ec.cb.demote = on_demote;
+	ec.cb.release = on_release;
+	ec.cb.user = nd;
 	ec.bulk_reconcile = reconcile_all;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	net->nodes[net->n++] = nd;
@@ -185,14 +185,14 @@ static void net_run(struct net *net, rd_time_t from, rd_time_t to)
 	while (now <= to) {
 		rd_time_t next = RD_TIME_NEVER;
 		for (size_t i = 0; i < net->n; i++) {
-			rd_sync_engine_tick(net->nodes[i]->e, now);
-			rd_time_t t = rd_sync_engine_next_timeout(net->nodes[i]->e);
+			rd_sync_engine_handle_expiry(net->nodes[i]->e, now);
+			rd_time_t t = rd_sync_engine_expiry(net->nodes[i]->e);
 			if (t < next)
 				next = t;
 		}
 		net_pump(net, now);
 		for (size_t i = 0; i < net->n; i++) {
-			rd_time_t t = rd_sync_engine_next_timeout(net->nodes[i]->e);
+			rd_time_t t = rd_sync_engine_expiry(net->nodes[i]->e);
 			if (t < next)
 				next = t;
 		}
@@ -240,9 +240,36 @@ static struct rd_state *tcp_state(struct node *nd, uint16_t sport, rd_time_t now
 	return st;
 }
 
+/* One counter of an engine (enum rd_sync_engine_stat). */
+static uint64_t eng_stat(const struct rd_sync_engine *e, int which)
+{
+	uint64_t s[RD_SYNC_ENGINE_STAT_COUNT];
+
+	rd_sync_engine_stats(e, s);
+	return s[which];
+}
+
+/* One counter of a channel (enum rd_sync_stat). */
+static uint64_t chan_stat(const struct rd_sync_channel *ch, int which)
+{
+	uint64_t s[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(ch, s);
+	return s[which];
+}
+
+/* One pfsync decoder counter of an engine (enum rd_pfsync_stat). */
+static uint64_t pfsync_stat(const struct rd_sync_engine *e, int which)
+{
+	uint64_t s[RD_PFSYNC_STAT_COUNT];
+
+	rd_sync_engine_pfsync_stats(e, s);
+	return s[which];
+}
+
 static uint64_t estat(struct node *nd, int s)
 {
-	return rd_sync_engine_stats(nd->e)[s];
+	return eng_stat(nd->e, s);
 }
 
 START_TEST(insert_reaches_peer_within_flush_delay)
@@ -251,18 +278,18 @@ START_TEST(insert_reaches_peer_within_flush_delay)
 	struct node *a = net->nodes[0], *b = net->nodes[1];
 	struct rd_state *st = udp_state(a, 5000, RD_SEC);
 
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), 2 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), 2 * RD_SEC);
 	ck_assert_uint_eq(net_pump(net, RD_SEC), 0);
-	rd_sync_engine_tick(a->e, 2 * RD_SEC);
+	rd_sync_engine_handle_expiry(a->e, 2 * RD_SEC);
 	ck_assert_uint_eq(net_pump(net, 2 * RD_SEC), 1);
 	struct rd_state *got = rd_state_find_id(b->t, st->id, st->creatorid, 2 * RD_SEC);
 	ck_assert_ptr_nonnull(got);
 	ck_assert(got->flags & RD_STATE_F_REMOTE);
 	ck_assert(got->flags & RD_STATE_F_OUT);
 	ck_assert_mem_eq(&got->key, &st->key, sizeof(st->key));
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_INSERTS), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_INSERTS), 1);
 	/* A state that came from a peer is not sent back as ours. */
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), RD_TIME_NEVER);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), RD_TIME_NEVER);
 	net_free(net);
 }
 END_TEST
@@ -274,9 +301,9 @@ START_TEST(insert_then_delete_before_flush_sends_nothing)
 	struct rd_state *st = udp_state(a, 5000, RD_SEC);
 
 	rd_state_remove(a->t, st, RD_SEC + 1);
-	rd_sync_engine_tick(a->e, 3 * RD_SEC);
+	rd_sync_engine_handle_expiry(a->e, 3 * RD_SEC);
 	ck_assert_uint_eq(net_pump(net, 3 * RD_SEC), 0);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_PKTS_OUT), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_PKTS_OUT), 0);
 	net_free(net);
 }
 END_TEST
@@ -301,11 +328,11 @@ START_TEST(update_and_delete_follow_the_state)
 	ck_assert_ptr_nonnull(got);
 	ck_assert_uint_eq(got->dst.state, st->dst.state);
 	ck_assert_uint_eq(got->src.state, st->src.state);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_UPDATES), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UPDATES), 1);
 	rd_state_remove(a->t, st, 7 * RD_SEC);
 	net_run(net, 7 * RD_SEC, 9 * RD_SEC);
 	ck_assert_ptr_null(rd_state_find_id(b->t, id, cid, 9 * RD_SEC));
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_DELETES), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_DELETES), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 0);
 	net_free(net);
 }
@@ -319,8 +346,8 @@ START_TEST(states_pack_five_to_a_1500_byte_packet)
 	for (uint16_t i = 0; i < 20; i++)
 		udp_state(a, (uint16_t)(6000 + i), RD_SEC);
 	/* Four packets' worth: sent without waiting for the timer. */
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_SEC);
-	rd_sync_engine_tick(a->e, RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), RD_SEC);
+	rd_sync_engine_handle_expiry(a->e, RD_SEC);
 	for (size_t i = 0; i < net->nq; i++)
 		ck_assert_uint_le(net->q[i].len, 1480);
 	ck_assert_uint_eq(net_pump(net, RD_SEC), 4);
@@ -343,7 +370,7 @@ START_TEST(unknown_state_update_is_requested_and_answered)
 	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
 	ck_assert_int_eq(rd_state_packet(a->t, &reply, 4 * RD_SEC, &res), RD_STATE_PASS);
 	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_REQS_SENT), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_REQS_SENT), 1);
 	struct rd_state *got = rd_state_find_id(b->t, st->id, st->creatorid, 6 * RD_SEC);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_uint_ne(got->dst.state, RD_UDPS_NO_TRAFFIC);
@@ -391,7 +418,7 @@ START_TEST(stale_update_is_answered_with_our_newer_state)
 	src.seqlo -= 500;
 	size_t len = upd_c_pkt(buf, st->id, st->creatorid, &src, &dst);
 	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 4 * RD_SEC), 0);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_STALE), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_STALE), 1);
 	ck_assert_uint_eq(st->src.seqlo, ours); /* kept ours */
 	/* ... and sent ours back at once. */
 	ck_assert_uint_eq(net->nq, 1);
@@ -402,7 +429,7 @@ START_TEST(stale_update_is_answered_with_our_newer_state)
 	len = upd_c_pkt(buf, st->id, st->creatorid, &src, &dst);
 	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 5 * RD_SEC), 0);
 	ck_assert_uint_eq(st->src.seqlo, src.seqlo);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_UPDATES), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_UPDATES), 1);
 	net_free(net);
 }
 END_TEST
@@ -419,7 +446,7 @@ START_TEST(update_of_state_touched_by_peer_goes_at_once)
 	struct rd_state_pkt reply = pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, 5000);
 	ck_assert_ptr_nonnull(rd_state_find_id(b->t, st->id, st->creatorid, 2 * RD_SEC));
 	ck_assert_int_eq(rd_state_packet(b->t, &reply, 2 * RD_SEC + 10, &res), RD_STATE_PASS);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 2 * RD_SEC + 10);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), 2 * RD_SEC + 10);
 	net_free(net);
 }
 END_TEST
@@ -435,9 +462,9 @@ START_TEST(tcp_updates_flush_after_maxupd)
 	for (int i = 0; i < 129; i++) {
 		rd_sync_engine_state_event(a->e, st, RD_STATE_EV_UPDATE, 0, 4 * RD_SEC);
 		if (i < 128)
-			ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), 5 * RD_SEC);
+			ck_assert_uint_eq(rd_sync_engine_expiry(a->e), 5 * RD_SEC);
 	}
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), 4 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), 4 * RD_SEC);
 	net_free(net);
 }
 END_TEST
@@ -458,8 +485,8 @@ START_TEST(bulk_update_copies_table_and_holds_demotion)
 	ck_assert_uint_eq(rd_state_count(b->t), 1000);
 	ck_assert_int_eq(b->demotion, 0);
 	ck_assert(!rd_sync_engine_bulk_pending(b->e));
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_SENT), 1000);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 1000);
 	net_free(net);
 }
 END_TEST
@@ -488,7 +515,7 @@ START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
 	ck_assert_uint_eq(rd_state_count(b->t), 4);
 	rd_sync_engine_bulk_repair(b->e, 7 * RD_SEC); /* b holds the states: a repair */
 	net_run(net, 7 * RD_SEC, 8 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_RECONCILED), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_RECONCILED), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 3); /* a's two and b's own */
 	ck_assert_uint_eq(rd_state_count(a->t), 3);
 	net_free(net);
@@ -528,7 +555,7 @@ START_TEST(second_bulk_reconciles_a_state_the_first_bulk_carried)
 	ck_assert_uint_eq(rd_state_count(b->t), 3);
 	rd_sync_engine_bulk_repair(b->e, 7 * RD_SEC); /* b holds the states: a repair */
 	net_run(net, 7 * RD_SEC, 8 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_RECONCILED), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_RECONCILED), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 2);
 	net_free(net);
 }
@@ -555,13 +582,13 @@ START_TEST(bulk_carried_state_counts_as_touched_for_the_active_window)
 	ck_assert_uint_eq(rd_state_count(b->t), 1);
 	/* Within 2 s of the bulk's end: at once. */
 	ck_assert_int_eq(rd_state_packet(b->t, &reply, 3 * RD_SEC, &res), RD_STATE_PASS);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 3 * RD_SEC);
-	rd_sync_engine_tick(b->e, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), 3 * RD_SEC);
+	rd_sync_engine_handle_expiry(b->e, 3 * RD_SEC);
 	ck_assert_uint_eq(net->nq, 1);
 	net->nq = 0;
 	/* Past it: the flush delay (1 s). */
 	ck_assert_int_eq(rd_state_packet(b->t, &reply, 5 * RD_SEC, &res), RD_STATE_PASS);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 6 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), 6 * RD_SEC);
 	net_free(net);
 }
 END_TEST
@@ -593,7 +620,7 @@ START_TEST(late_copy_of_deleted_state_does_not_bring_it_back)
 	/* The copy crossed the delete: b ignores it ... */
 	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 6 * RD_SEC), 0);
 	ck_assert_ptr_null(rd_state_find_id(b->t, id, cid, 6 * RD_SEC));
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_STALE), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_STALE), 1);
 	/* ... and a, its creator, answers it with DEL_C at once. */
 	net->nq = 0;
 	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 6 * RD_SEC), 0);
@@ -601,7 +628,7 @@ START_TEST(late_copy_of_deleted_state_does_not_bring_it_back)
 	ck_assert_uint_eq(net->nq, 1);
 	ck_assert_uint_eq(net->q[0].buf[20], RD_PFSYNC_ACT_DEL_C);
 	/* After the tombstone time a copy is a state again (expiry decides). */
-	rd_sync_engine_tick(b->e, 20 * RD_SEC);
+	rd_sync_engine_handle_expiry(b->e, 20 * RD_SEC);
 	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 20 * RD_SEC), 0);
 	ck_assert_ptr_nonnull(rd_state_find_id(b->t, id, cid, 20 * RD_SEC));
 	net_free(net);
@@ -618,7 +645,7 @@ START_TEST(bulk_is_paced_by_transport_room)
 {
 	struct net *net = net_new(1);
 	struct node *a = net->nodes[0];
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_engine_config ec;
 	struct rd_sync_engine *paced;
 	struct rd_pfsync_builder bld;
 	struct rd_pfsync_msg m;
@@ -630,9 +657,9 @@ START_TEST(bulk_is_paced_by_transport_room)
 	rd_sync_engine_free(a->e);
 	memset(&ec, 0, sizeof(ec));
 	ec.table = a->t;
-	ec.cbs.send = on_send;
-	ec.cbs.room = small_room;
-	ec.user = a;
+	ec.cb.send = on_send;
+	ec.cb.room = small_room;
+	ec.cb.user = a;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &paced), 0);
 	a->e = paced;
 	net->nq = 0;
@@ -642,9 +669,9 @@ START_TEST(bulk_is_paced_by_transport_room)
 	rd_pfsync_builder_add(&bld, &m);
 	ck_assert_int_eq(
 	    rd_sync_engine_input(paced, req, rd_pfsync_builder_finish(&bld), 2 * RD_SEC), 0);
-	rd_sync_engine_tick(paced, 2 * RD_SEC);
+	rd_sync_engine_handle_expiry(paced, 2 * RD_SEC);
 	ck_assert_uint_eq(net->nq, 2);
-	rd_sync_engine_tick(paced, 2 * RD_SEC + RD_MSEC);
+	rd_sync_engine_handle_expiry(paced, 2 * RD_SEC + RD_MSEC);
 	ck_assert_uint_eq(net->nq, 4);
 	net_free(net);
 }
@@ -666,7 +693,7 @@ START_TEST(bulk_rate_sets_the_pace_in_states_a_second)
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
 		struct net *net = net_new(1);
 		struct node *a = net->nodes[0];
-		struct rd_sync_engine_cfg ec;
+		struct rd_sync_engine_config ec;
 		struct rd_pfsync_builder bld;
 		struct rd_pfsync_msg m;
 		uint8_t req[64];
@@ -680,8 +707,8 @@ START_TEST(bulk_rate_sets_the_pace_in_states_a_second)
 		ec.table = a->t;
 		ec.mtu = 1480;
 		ec.bulk_rate = c[k].rate;
-		ec.cbs.send = on_send;
-		ec.user = a;
+		ec.cb.send = on_send;
+		ec.cb.user = a;
 		ck_assert_int_eq(rd_sync_engine_new(&ec, &a->e), 0);
 		net->nq = 0;
 		memset(&m, 0, sizeof(m));
@@ -691,7 +718,7 @@ START_TEST(bulk_rate_sets_the_pace_in_states_a_second)
 		ck_assert_int_eq(
 		    rd_sync_engine_input(a->e, req, rd_pfsync_builder_finish(&bld), t0), 0);
 		for (rd_time_t now = t0; now <= t0 + c[k].until; now += 100 * RD_USEC)
-			rd_sync_engine_tick(a->e, now);
+			rd_sync_engine_handle_expiry(a->e, now);
 		ck_assert_uint_eq(net->nq, c[k].want);
 		net_free(net);
 	}
@@ -706,8 +733,8 @@ START_TEST(bulk_request_without_answer_gives_up_and_undemotes)
 	rd_sync_engine_bulk_request(a->e, 0);
 	ck_assert_int_eq(a->demotion, 32);
 	net_run(net, 0, 30 * RD_SEC);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_PKTS_OUT), 12);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_PKTS_OUT), 12);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
 	ck_assert_int_eq(a->demotion, 0);
 	net_free(net);
 }
@@ -730,13 +757,13 @@ START_TEST(repair_never_calls_demote)
 	ck_assert_int_eq(rd_sync_engine_demotion(b->e), 0);
 	net_run(net, 4 * RD_SEC, 5 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(b->e));
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_SENT), 20);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 20);
 	/* A repair without any answer fails, and still demotes nothing. */
 	net->drop_all = true;
 	rd_sync_engine_bulk_repair(b->e, 6 * RD_SEC);
 	net_run(net, 6 * RD_SEC, 40 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
 	ck_assert_uint_eq(b->demote_up + b->demote_down, 0);
 	ck_assert_uint_eq(a->demote_up + a->demote_down, 0);
 	net_free(net);
@@ -758,7 +785,7 @@ START_TEST(join_demotes_once_and_undemotes_once_on_bus_end)
 	ck_assert_uint_eq(b->demote_up, 1);
 	ck_assert_int_eq(b->demotion, 32);
 	net_run(net, 2 * RD_SEC + RD_MSEC, 3 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(b->demote_up, 1);
 	ck_assert_uint_eq(b->demote_down, 1);
 	ck_assert_int_eq(b->demotion, 0);
@@ -777,7 +804,7 @@ START_TEST(join_undemotes_once_on_failure)
 	rd_sync_engine_bulk_request(a->e, 0);
 	ck_assert_uint_eq(a->demote_up, 1);
 	net_run(net, 0, 30 * RD_SEC);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
 	ck_assert_uint_eq(a->demote_up, 1);
 	ck_assert_uint_eq(a->demote_down, 1);
 	ck_assert_int_eq(rd_sync_engine_demotion(a->e), 0);
@@ -807,7 +834,7 @@ START_TEST(join_undemotes_once_when_the_bulk_times_out)
 	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, RD_SEC + RD_MSEC), 0);
 	net->drop_all = true;
 	net_run(net, RD_SEC + RD_MSEC, 70 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
 	ck_assert_uint_eq(b->demote_up, 1);
 	ck_assert_uint_eq(b->demote_down, 1);
 	net_free(net);
@@ -867,7 +894,7 @@ START_TEST(join_during_repair_demotes)
 	net->drop_all = false;
 	net_run(net, 3 * RD_SEC + RD_MSEC, 5 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(b->e));
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(b->demote_up, 1);
 	ck_assert_uint_eq(b->demote_down, 1);
 	ck_assert_int_eq(b->demotion, 0);
@@ -875,7 +902,7 @@ START_TEST(join_during_repair_demotes)
 }
 END_TEST
 
-/* Asked from inside cbs.send, a request waits for the next tick; a join among them still demotes.
+/* Asked from inside cb.send, a request waits for the next tick; a join among them still demotes.
  */
 START_TEST(requests_from_inside_send_keep_join_or_repair)
 {
@@ -888,19 +915,19 @@ START_TEST(requests_from_inside_send_keep_join_or_repair)
 	rd_sync_engine_flush(b->e, RD_SEC);
 	ck_assert_int_eq(ask_in_send, 0);
 	ck_assert(rd_sync_engine_bulk_pending(b->e));
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), RD_SEC);
 	net_run(net, RD_SEC, 2 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(b->demote_up + b->demote_down, 0);
 	/* A join asked from inside send: demotes when it is made, undemotes at its end. */
 	udp_state(b, 5001, 3 * RD_SEC);
 	ask_in_send = 1;
 	rd_sync_engine_flush(b->e, 3 * RD_SEC);
 	ck_assert_uint_eq(b->demote_up, 0);
-	rd_sync_engine_tick(b->e, 3 * RD_SEC);
+	rd_sync_engine_handle_expiry(b->e, 3 * RD_SEC);
 	ck_assert_uint_eq(b->demote_up, 1);
 	net_run(net, 3 * RD_SEC, 4 * RD_SEC);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_BULK_OK), 2);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 2);
 	ck_assert_uint_eq(b->demote_down, 1);
 	ck_assert_uint_eq(a->demote_up + a->demote_down, 0);
 	net_free(net);
@@ -922,7 +949,7 @@ START_TEST(deferred_packet_released_by_peer_ack)
 	ck_assert_uint_eq(a->nreleased, 1);
 	ck_assert_uint_eq(a->released[0], 77);
 	ck_assert(a->released_acked[0]);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 1);
 	net_free(net);
 }
@@ -935,10 +962,10 @@ START_TEST(deferred_packet_released_after_20ms_without_peer)
 	struct rd_state *st = udp_state(a, 5000, RD_SEC);
 
 	ck_assert_int_eq(rd_sync_engine_defer(a->e, st, 5, RD_SEC), 0);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_SEC + 20 * RD_MSEC);
-	rd_sync_engine_tick(a->e, RD_SEC + 20 * RD_MSEC - 1);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), RD_SEC + 20 * RD_MSEC);
+	rd_sync_engine_handle_expiry(a->e, RD_SEC + 20 * RD_MSEC - 1);
 	ck_assert_uint_eq(a->nreleased, 0);
-	rd_sync_engine_tick(a->e, RD_SEC + 20 * RD_MSEC);
+	rd_sync_engine_handle_expiry(a->e, RD_SEC + 20 * RD_MSEC);
 	ck_assert_uint_eq(a->nreleased, 1);
 	ck_assert(!a->released_acked[0]);
 	net_free(net);
@@ -958,8 +985,8 @@ START_TEST(refused_packet_changes_nothing)
 	ck_assert_int_eq(rd_sync_engine_input(b->e, net->q[0].buf, net->q[0].len - 1, RD_SEC),
 	                 RD_ERR_PROTO);
 	ck_assert_uint_eq(rd_state_count(b->t), 0);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_REFUSED), 1);
-	ck_assert_uint_eq(rd_sync_engine_pfsync_stats(b->e)->count[RD_PFSYNC_STAT_BADLEN], 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_REFUSED), 1);
+	ck_assert_uint_eq(pfsync_stat(b->e, RD_PFSYNC_STAT_BADLEN), 1);
 	net_free(net);
 }
 END_TEST
@@ -989,7 +1016,7 @@ START_TEST(values_the_table_cannot_hold_are_counted_badval)
 	src.state = RD_PFSYNC_TCPS_PROXY_SRC;
 	len = upd_c_pkt(buf, st->id, st->creatorid, &src, &dst);
 	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 2 * RD_SEC), 0);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BADVAL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BADVAL), 1);
 	ck_assert_uint_eq(st->src.state, before);
 	/* An insert of a state in a proxy state. */
 	memset(&m, 0, sizeof(m));
@@ -1001,8 +1028,8 @@ START_TEST(values_the_table_cannot_hold_are_counted_badval)
 	m.u.state.src.state = RD_PFSYNC_TCPS_PROXY_DST;
 	len = msg_pkt(buf, &m);
 	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 2 * RD_SEC), 0);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BADVAL), 2);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_INSERTS), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BADVAL), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_INSERTS), 0);
 	ck_assert_uint_eq(rd_state_count(a->t), 1);
 	net_free(net);
 }
@@ -1023,8 +1050,8 @@ START_TEST(delete_of_unknown_state_is_counted_badstate)
 	m.u.ref.creatorid = 0x77;
 	len = msg_pkt(buf, &m);
 	ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, 2 * RD_SEC), 0);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_BADSTATE), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DELETES), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BADSTATE), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DELETES), 0);
 	ck_assert_uint_eq(rd_state_count(a->t), 1);
 	net_free(net);
 }
@@ -1051,7 +1078,7 @@ START_TEST(clr_removes_states_of_that_creator)
 	ck_assert_int_eq(
 	    rd_sync_engine_input(b->e, buf, rd_pfsync_builder_finish(&bld), 4 * RD_SEC), 0);
 	ck_assert_uint_eq(rd_state_count(b->t), 1);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), RD_TIME_NEVER);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), RD_TIME_NEVER);
 	net_free(net);
 }
 END_TEST
@@ -1109,7 +1136,7 @@ START_TEST(tdb_is_passed_to_the_caller_and_interfaces_map_by_name)
 {
 	struct net *net = net_new(0);
 	struct node *a = node_new(net, 0), *b = node_new(net, 0);
-	struct rd_sync_engine_cfg ec;
+	struct rd_sync_engine_config ec;
 	struct rd_pfsync_builder bld;
 	struct rd_pfsync_msg m;
 	uint8_t buf[200];
@@ -1120,11 +1147,11 @@ START_TEST(tdb_is_passed_to_the_caller_and_interfaces_map_by_name)
 		rd_sync_engine_free(nd->e);
 		memset(&ec, 0, sizeof(ec));
 		ec.table = nd->t;
-		ec.cbs.send = on_send;
-		ec.cbs.tdb = on_tdb;
-		ec.cbs.ifname = on_ifname;
-		ec.cbs.ifindex = on_ifindex;
-		ec.user = nd;
+		ec.cb.send = on_send;
+		ec.cb.tdb = on_tdb;
+		ec.cb.ifname = on_ifname;
+		ec.cb.ifindex = on_ifindex;
+		ec.cb.user = nd;
 		ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	}
 	memset(&m, 0, sizeof(m));
@@ -1140,7 +1167,7 @@ START_TEST(tdb_is_passed_to_the_caller_and_interfaces_map_by_name)
 	ck_assert_int_eq(tdb_calls, 1);
 	ck_assert_uint_eq(got_tdb.spi, 0x1234);
 	ck_assert_uint_eq(got_tdb.rpl, 99);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_TDB), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_TDB), 1);
 
 	/* A state bound to interface 7 travels as "vio7" and lands on 107. */
 	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, 4000, SERVER, 53);
@@ -1161,8 +1188,8 @@ END_TEST
 
 START_TEST(engine_stat_names_cover_every_counter)
 {
-	for (int i = 0; i < RD_SYNC_ENG_STAT_MAX; i++)
-		ck_assert_str_ne(rd_sync_eng_stat_name(i), "unknown");
+	for (int i = 0; i < RD_SYNC_ENGINE_STAT_COUNT; i++)
+		ck_assert_str_ne(rd_sync_engine_stat_name(i), "unknown");
 }
 END_TEST
 
@@ -1202,8 +1229,8 @@ static void sec_config(struct rd_sync_carry_config *cfg, uint32_t id, size_t mtu
 	cfg->channel.send_key_id = 7;
 	cfg->channel.mtu = mtu;
 	cfg->channel.resend_slots = sec_resend_slots;
-	cfg->channel.cbs.send = env_send; /* no deliver: the engine takes the DATA */
-	cfg->channel.user = (void *)(uintptr_t)id;
+	cfg->channel.cb.send = env_send; /* no deliver: the engine takes the DATA */
+	cfg->channel.cb.user = (void *)(uintptr_t)id;
 	cfg->engine.table = t;
 }
 
@@ -1251,7 +1278,7 @@ START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 	c = sec_carry(0x11, 600, t, 0, &rc);
 	ck_assert_int_eq(rc, 0);
 	struct rd_sync_engine *e = rd_sync_carry_engine(c);
-	struct rd_sync_carry_stats cs;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
 	/* Four inserts (over 1000 bytes): several packets, each envelope within the channel's 600.
 	 */
 	envq.n = 0;
@@ -1264,20 +1291,89 @@ START_TEST(engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu)
 		rd_sync_engine_state_event(e, st, RD_STATE_EV_INSERT, 0, RD_SEC);
 	}
 	rd_sync_engine_flush(e, RD_SEC);
-	ck_assert_uint_ge(rd_sync_engine_stats(e)[RD_SYNC_ENG_PKTS_OUT], 2);
-	ck_assert_uint_eq(envq.n, rd_sync_engine_stats(e)[RD_SYNC_ENG_PKTS_OUT]);
+	ck_assert_uint_ge(eng_stat(e, RD_SYNC_ENGINE_STAT_PKTS_OUT), 2);
+	ck_assert_uint_eq(envq.n, eng_stat(e, RD_SYNC_ENGINE_STAT_PKTS_OUT));
 	for (size_t i = 0; i < envq.n; i++)
 		ck_assert_uint_le(envq.len[i], 600);
-	rd_sync_carry_stats(c, &cs);
-	ck_assert_uint_eq(cs.sent, envq.n);
-	ck_assert_uint_eq(cs.send_failed, 0);
-	ck_assert_uint_eq(rd_sync_channel_stats(rd_sync_carry_channel(c))[RD_SYNC_STAT_SENT],
-	                  envq.n);
+	rd_sync_carry_stats(c, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_SENT], envq.n);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_SEND_FAILED], 0);
+	ck_assert_uint_eq(chan_stat(rd_sync_carry_channel(c), RD_SYNC_STAT_SENT), envq.n);
 	rd_sync_carry_free(c);
 	/* A channel too small for one full state carries no engine. */
 	ck_assert_ptr_null(sec_carry(0x12, 300, t, 0, &rc));
 	ck_assert_int_eq(rc, RD_ERR_INVAL);
 	rd_state_table_free(t, 0);
+}
+END_TEST
+
+/*
+ * rd_sync_engine_config_default fills the documented defaults, and an
+ * engine made from it (table and send set) starts; the carry's default
+ * keeps the engine's mtu 0 (the channel's payload_max) so that it fits the
+ * channel's default envelope.
+ */
+START_TEST(config_defaults_fill_documented_values)
+{
+	struct rd_sync_engine_config ec;
+	struct rd_sync_carry_config cc;
+	struct rd_state_table *t = plain_table(0x11);
+	struct rd_sync_engine *e = NULL;
+	struct rd_sync_carry *c = NULL;
+
+	memset(&ec, 0xff, sizeof(ec));
+	rd_sync_engine_config_default(&ec);
+	ck_assert_ptr_null(ec.table);
+	ck_assert_uint_eq(ec.mtu, 1480);
+	ck_assert_uint_eq(ec.maxupd, 128);
+	ck_assert_int_eq(ec.flush_delay, RD_SEC);
+	ck_assert_int_eq(ec.active_window, 2 * RD_SEC);
+	ck_assert_int_eq(ec.defer_timeout, 20 * RD_MSEC);
+	ck_assert_uint_eq(ec.defer_limit, 128);
+	ck_assert_int_eq(ec.bulk_interval, RD_MSEC);
+	ck_assert_uint_eq(ec.bulk_packets, 64);
+	ck_assert_uint_eq(ec.bulk_rate, 0);
+	ck_assert_int_eq(ec.bulk_req_interval, 2 * RD_SEC);
+	ck_assert_uint_eq(ec.bulk_req_tries, 12);
+	ck_assert_int_eq(ec.bulk_timeout, 60 * RD_SEC);
+	ck_assert_int_eq(ec.demotion, 32);
+	ck_assert_int_eq(ec.tombstone, 10 * RD_SEC);
+	ck_assert(!ec.bulk_reconcile);
+	ck_assert_ptr_null(ec.cb.user);
+	ck_assert_ptr_null(ec.cb.send);
+	ck_assert_ptr_null(ec.mem);
+	ck_assert_ptr_null(ec.log.fn);
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &e), RD_ERR_INVAL); /* no table, no send */
+	ec.table = t;
+	ec.cb.send = on_send;
+	ck_assert_int_eq(rd_sync_engine_new(&ec, &e), 0);
+	ck_assert_int_eq(rd_sync_engine_expiry(e), RD_TIME_NEVER);
+	rd_sync_engine_free(e);
+
+	memset(&cc, 0xff, sizeof(cc));
+	rd_sync_carry_config_default(&cc);
+	ck_assert_uint_eq(cc.engine.mtu, 0);
+	ck_assert_int_eq(cc.engine.demotion, 32);
+	ck_assert_uint_eq(cc.channel.mtu, 1472);
+	ck_assert_ptr_null(cc.channel.cb.send);
+	ck_assert_ptr_null(cc.mem);
+	sec_config(&cc, 0x11, 0, t);
+	ck_assert_int_eq(rd_sync_carry_new(&cc, &c), 0);
+	rd_sync_carry_free(c);
+	rd_state_table_free(t, 0);
+}
+END_TEST
+
+/* The carry's counters are all named; out of range is "unknown". */
+START_TEST(carry_stat_names_cover_every_counter)
+{
+	for (int i = 0; i < RD_SYNC_CARRY_STAT_COUNT; i++)
+		ck_assert_str_ne(rd_sync_carry_stat_name(i), "unknown");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_DELIVERED), "delivered");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_SEND_FAILED), "send_failed");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_REPAIRS), "repairs");
+	ck_assert_str_eq(rd_sync_carry_stat_name(RD_SYNC_CARRY_STAT_COUNT), "unknown");
+	ck_assert_str_eq(rd_sync_carry_stat_name(-1), "unknown");
 }
 END_TEST
 
@@ -1292,7 +1388,7 @@ START_TEST(carry_refuses_bad_configurations)
 	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), RD_ERR_INVAL);
 	ck_assert_ptr_eq(c, (struct rd_sync_carry *)&cfg);
 	sec_config(&cfg, 0x11, 0, t);
-	cfg.channel.cbs.send = NULL; /* nothing to transmit with */
+	cfg.channel.cb.send = NULL; /* nothing to transmit with */
 	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), RD_ERR_INVAL);
 	sec_config(&cfg, 0, 0, t); /* sender id 0: the channel refuses */
 	ck_assert_int_eq(rd_sync_carry_new(&cfg, &c), RD_ERR_INVAL);
@@ -1312,7 +1408,7 @@ END_TEST
 START_TEST(engine_without_send_callback_is_refused)
 {
 	struct rd_state_table *t = plain_table(0x11);
-	struct rd_sync_engine_cfg ec = {0};
+	struct rd_sync_engine_config ec = {0};
 	struct rd_sync_engine *e = NULL;
 
 	ec.table = t;
@@ -1328,7 +1424,7 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT, 5000, SERVER, 53);
 	struct rd_state_opts o = {.rule = 0};
 	struct rd_state *st = NULL;
-	struct rd_sync_carry_stats cs;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
 	int rc;
 	struct rd_sync_carry *a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
@@ -1338,7 +1434,7 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	struct rd_sync_engine *ea = rd_sync_carry_engine(a), *eb = rd_sync_carry_engine(b);
 
 	envq.n = 0;
-	rd_sync_channel_tick(ca, RD_SEC); /* a's HELLO: a new peer for b */
+	rd_sync_channel_handle_expiry(ca, RD_SEC); /* a's HELLO: a new peer for b */
 	ck_assert(!rd_sync_engine_bulk_pending(eb));
 	env_pump(0x11, cb, RD_SEC);
 	ck_assert(rd_sync_engine_bulk_pending(eb));
@@ -1350,11 +1446,11 @@ START_TEST(engines_on_channels_sync_a_state_and_new_peer_asks_for_bulk)
 	ck_assert_uint_eq(envq.n, 1);
 	env_pump(0x11, cb, RD_SEC);
 	ck_assert_ptr_nonnull(rd_state_find_id(tb, st->id, st->creatorid, RD_SEC));
-	ck_assert_uint_eq(rd_sync_engine_stats(eb)[RD_SYNC_ENG_INSERTS], 1);
-	rd_sync_carry_stats(b, &cs);
-	ck_assert_uint_eq(cs.delivered, 1);
-	ck_assert_uint_eq(cs.refused, 0);
-	ck_assert_uint_eq(cs.repairs, 1);
+	ck_assert_uint_eq(eng_stat(eb, RD_SYNC_ENGINE_STAT_INSERTS), 1);
+	rd_sync_carry_stats(b, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_DELIVERED], 1);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REFUSED], 0);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REPAIRS], 1);
 
 	rd_sync_carry_free(a);
 	rd_sync_carry_free(b);
@@ -1382,10 +1478,10 @@ static void carry_run(struct rd_sync_carry *a, struct rd_sync_carry *b, rd_time_
 
 	for (rd_time_t now = RD_SEC; now < until && rd_sync_engine_bulk_pending(eb);
 	     now += RD_MSEC) {
-		rd_sync_channel_tick(ca, now);
-		rd_sync_channel_tick(cb, now);
-		rd_sync_engine_tick(ea, now);
-		rd_sync_engine_tick(eb, now);
+		rd_sync_channel_handle_expiry(ca, now);
+		rd_sync_channel_handle_expiry(cb, now);
+		rd_sync_engine_handle_expiry(ea, now);
+		rd_sync_engine_handle_expiry(eb, now);
 		env_exchange(ca, cb, now);
 	}
 }
@@ -1422,30 +1518,31 @@ START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
 	struct rd_sync_carry_config cfg;
 	struct rd_sync_carry *a, *b = NULL;
-	struct rd_sync_carry_stats cs;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
 	int rc;
 
 	a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
 	sec_config(&cfg, 0x22, 0, tb);
-	cfg.engine.cbs.demote = sec_on_demote;
-	cfg.channel.cbs.lost = sec_on_lost;
+	cfg.engine.cb.demote = sec_on_demote;
+	cfg.channel.cb.lost = sec_on_lost;
 	ck_assert_int_eq(rd_sync_carry_new(&cfg, &b), 0);
 	sec_lost_carry = b;
 	sec_demote_calls = 0;
 	sec_lost_calls = 0;
 	envq.n = 0;
-	rd_sync_channel_tick(rd_sync_carry_channel(a), RD_SEC); /* a's HELLO: a new peer for b */
+	rd_sync_channel_handle_expiry(rd_sync_carry_channel(a),
+	                              RD_SEC); /* a's HELLO: a new peer for b */
 	env_pump(0x11, rd_sync_carry_channel(b), RD_SEC);
 	ck_assert(rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
 	ck_assert_int_eq(rd_sync_engine_demotion(rd_sync_carry_engine(b)), 0);
 	ck_assert_uint_eq(sec_lost_calls, 1);
-	rd_sync_carry_stats(b, &cs);
-	ck_assert_uint_eq(cs.repairs, 1);
+	rd_sync_carry_stats(b, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REPAIRS], 1);
 	carry_run(a, b, 8 * RD_SEC);
 	/* Both asked (each heard a new peer); neither demoted. */
-	ck_assert_uint_eq(rd_sync_engine_stats(rd_sync_carry_engine(b))[RD_SYNC_ENG_BULK_OK], 1);
-	ck_assert_uint_eq(rd_sync_engine_stats(rd_sync_carry_engine(a))[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(b), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(a), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(sec_demote_calls, 0);
 	rd_sync_carry_free(a);
 	rd_sync_carry_free(b);
@@ -1481,7 +1578,7 @@ START_TEST(bulk_over_a_channel_with_a_window_of_16_completes)
 	rd_sync_engine_bulk_request(rd_sync_carry_engine(b), RD_SEC);
 	carry_run(a, b, 3 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
-	ck_assert_uint_eq(rd_sync_engine_stats(rd_sync_carry_engine(b))[RD_SYNC_ENG_BULK_OK], 1);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(b), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(rd_state_count(tb), 50);
 	rd_sync_carry_free(a);
 	rd_sync_carry_free(b);
@@ -1509,7 +1606,7 @@ static void give_ins_ack(struct node *nd, uint64_t id, uint32_t cid, rd_time_t n
 /*
  * No INS_ACK: each deferred packet is held until exactly defer_timeout
  * (default 20 ms) after its rd_sync_engine_defer, by the time given to
- * rd_sync_engine_tick, not a nanosecond earlier, and each release counts
+ * rd_sync_engine_handle_expiry, not a nanosecond earlier, and each release counts
  * defer_timeout (never defer_acked). An INS_ACK after the timeout changes
  * nothing.
  */
@@ -1525,40 +1622,40 @@ START_TEST(deferred_packet_held_until_exactly_the_timeout_and_counted_defer_time
 	ck_assert_int_eq(rd_sync_engine_defer(a->e, st1, 11, t0), 0);
 	st2 = udp_state(a, 6001, t1);
 	ck_assert_int_eq(rd_sync_engine_defer(a->e, st2, 12, t1), 0);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), t0 + 20 * RD_MSEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), t0 + 20 * RD_MSEC);
 
 	/* 19.999 ms, then the last nanosecond before 20 ms: still held. */
-	rd_sync_engine_tick(a->e, t0 + 19999 * RD_USEC);
+	rd_sync_engine_handle_expiry(a->e, t0 + 19999 * RD_USEC);
 	ck_assert_uint_eq(a->nreleased, 0);
-	rd_sync_engine_tick(a->e, t0 + 20 * RD_MSEC - 1);
+	rd_sync_engine_handle_expiry(a->e, t0 + 20 * RD_MSEC - 1);
 	ck_assert_uint_eq(a->nreleased, 0);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT), 0);
 
 	/* 20 ms: the first goes, unacknowledged; the second is 5 ms younger. */
-	rd_sync_engine_tick(a->e, t0 + 20 * RD_MSEC);
+	rd_sync_engine_handle_expiry(a->e, t0 + 20 * RD_MSEC);
 	ck_assert_uint_eq(a->nreleased, 1);
 	ck_assert_uint_eq(a->released[0], 11);
 	ck_assert(!a->released_acked[0]);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 0);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), t1 + 20 * RD_MSEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 0);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), t1 + 20 * RD_MSEC);
 
-	rd_sync_engine_tick(a->e, t1 + 19999 * RD_USEC);
+	rd_sync_engine_handle_expiry(a->e, t1 + 19999 * RD_USEC);
 	ck_assert_uint_eq(a->nreleased, 1);
-	rd_sync_engine_tick(a->e, t1 + 20 * RD_MSEC);
+	rd_sync_engine_handle_expiry(a->e, t1 + 20 * RD_MSEC);
 	ck_assert_uint_eq(a->nreleased, 2);
 	ck_assert_uint_eq(a->released[1], 12);
 	ck_assert(!a->released_acked[1]);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 2);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 0);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_TIME_NEVER);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 0);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), RD_TIME_NEVER);
 
 	/* The peer's INS_ACK comes late: nothing is held any more. */
 	give_ins_ack(a, id1, cid1, t1 + 30 * RD_MSEC);
-	rd_sync_engine_tick(a->e, t1 + 30 * RD_MSEC);
+	rd_sync_engine_handle_expiry(a->e, t1 + 30 * RD_MSEC);
 	ck_assert_uint_eq(a->nreleased, 2);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 2);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 0);
 	net_free(net);
 }
 END_TEST
@@ -1587,25 +1684,25 @@ START_TEST(deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked)
 	ck_assert_uint_eq(a->nreleased, 1);
 	ck_assert_uint_eq(a->released[0], 22);
 	ck_assert(a->released_acked[0]);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 0);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), t0 + 20 * RD_MSEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT), 0);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), t0 + 20 * RD_MSEC);
 
 	/* st1's INS_ACK at 19.999 ms, just inside the timeout: acknowledged. */
 	give_ins_ack(a, id1, cid, t0 + 19999 * RD_USEC);
 	ck_assert_uint_eq(a->nreleased, 2);
 	ck_assert_uint_eq(a->released[1], 21);
 	ck_assert(a->released_acked[1]);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 2);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(a->e), RD_TIME_NEVER);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 2);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), RD_TIME_NEVER);
 
 	/* The 20 ms mark and a duplicate INS_ACK release nothing more. */
-	rd_sync_engine_tick(a->e, t0 + 20 * RD_MSEC);
+	rd_sync_engine_handle_expiry(a->e, t0 + 20 * RD_MSEC);
 	give_ins_ack(a, id2, cid, t0 + 21 * RD_MSEC);
-	rd_sync_engine_tick(a->e, t0 + RD_SEC);
+	rd_sync_engine_handle_expiry(a->e, t0 + RD_SEC);
 	ck_assert_uint_eq(a->nreleased, 2);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_ACKED), 2);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENG_DEFER_TIMEOUT), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_ACKED), 2);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT), 0);
 	net_free(net);
 }
 END_TEST
@@ -1654,9 +1751,9 @@ START_TEST(packet_messages_apply_in_order_across_the_import_batch)
 	len = rd_pfsync_builder_finish(&bld);
 
 	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 2 * RD_SEC), 0);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_INSERTS), 40);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_DELETES), 1);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_STALE), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_INSERTS), 40);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_DELETES), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_STALE), 1);
 	ck_assert_uint_eq(rd_state_count(b->t), 39);
 	ck_assert_ptr_null(
 	    rd_state_find_id(b->t, ins[2].u.state.id, ins[2].u.state.creatorid, 2 * RD_SEC));
@@ -1669,7 +1766,7 @@ START_TEST(packet_messages_apply_in_order_across_the_import_batch)
 END_TEST
 
 /*
- * A callback run during rd_sync_engine_input (here cbs.release, by the
+ * A callback run during rd_sync_engine_input (here cb.release, by the
  * peer's INS_ACK) that gives the engine another packet is refused: the
  * batch of the outer call would be applied twice.
  */
@@ -1727,7 +1824,7 @@ START_TEST(marks_of_an_old_bulk_do_not_count_in_a_later_one)
 	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 30 * RD_SEC), 0);
 	/* b's update of the old state waits for the flush delay. */
 	ck_assert_int_eq(rd_state_packet(b->t, &reply, 31 * RD_SEC, &res), RD_STATE_PASS);
-	ck_assert_uint_eq(rd_sync_engine_next_timeout(b->e), 32 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), 32 * RD_SEC);
 	net_free(net);
 }
 END_TEST
@@ -1764,10 +1861,10 @@ START_TEST(bulk_copy_of_a_buried_state_stays_out)
 	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &start), 0);
 	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &m), 0);
 	len = rd_pfsync_builder_finish(&bld);
-	uint64_t stale = estat(b, RD_SYNC_ENG_STALE);
+	uint64_t stale = estat(b, RD_SYNC_ENGINE_STAT_STALE);
 	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, len, 5 * RD_SEC), 0);
 	ck_assert_uint_eq(rd_state_count(b->t), 0);
-	ck_assert_uint_eq(estat(b, RD_SYNC_ENG_STALE), stale + 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_STALE), stale + 1);
 	net_free(net);
 }
 END_TEST
@@ -1813,6 +1910,8 @@ static Suite *suite(void)
 	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
 	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
 	tcase_add_test(c, engine_stat_names_cover_every_counter);
+	tcase_add_test(c, config_defaults_fill_documented_values);
+	tcase_add_test(c, carry_stat_names_cover_every_counter);
 	tcase_add_test(c, engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu);
 	tcase_add_test(c, carry_refuses_bad_configurations);
 	tcase_add_test(c, engine_without_send_callback_is_refused);

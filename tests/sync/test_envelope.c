@@ -517,14 +517,14 @@ END_TEST
 
 START_TEST(ctl_error_names_are_distinct)
 {
-	for (int i = 0; i < RD_SYNC_CTL_ERROR_MAX; i++) {
+	for (int i = 0; i < RD_SYNC_CTL_ERROR_COUNT; i++) {
 		ck_assert_str_ne(rd_sync_ctl_error_name(i), "unknown");
 		for (int j = 0; j < i; j++)
 			ck_assert_str_ne(rd_sync_ctl_error_name(i), rd_sync_ctl_error_name(j));
 	}
 	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_HELLO_NEXT_ZERO), "hello_next_zero");
 	ck_assert_str_eq(rd_sync_ctl_error_name(-1), "unknown");
-	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_ERROR_MAX), "unknown");
+	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_ERROR_COUNT), "unknown");
 }
 END_TEST
 
@@ -606,7 +606,7 @@ static void node_init_mem(struct node *nd, struct net *net, uint32_t id,
                           const struct rd_sync_key *keys, size_t nkeys, uint32_t send_key,
                           const struct rd_mem *mem)
 {
-	struct rd_sync_channel_cfg cfg;
+	struct rd_sync_channel_config cfg;
 
 	memset(nd, 0, sizeof(*nd));
 	nd->net = net;
@@ -620,11 +620,11 @@ static void node_init_mem(struct node *nd, struct net *net, uint32_t id,
 	cfg.send_key_id = send_key;
 	cfg.resend_slots = 64;
 	cfg.max_tries = 3;
-	cfg.cbs.send = net_send;
-	cfg.cbs.deliver = node_deliver;
-	cfg.cbs.lost = node_lost;
-	cfg.user = nd;
-	cfg.rnd = test_rng;
+	cfg.cb.send = net_send;
+	cfg.cb.deliver = node_deliver;
+	cfg.cb.lost = node_lost;
+	cfg.cb.user = nd;
+	cfg.random = test_rng;
 	cfg.mem = mem;
 	ck_assert_int_eq(rd_sync_channel_new(&cfg, &nd->ch), 0);
 	net->nodes[net->nnodes++] = nd;
@@ -657,7 +657,7 @@ static void net_pump(struct net *net, rd_time_t now)
 static void net_tick(struct net *net, rd_time_t now)
 {
 	for (size_t j = 0; j < net->nnodes; j++)
-		rd_sync_channel_tick(net->nodes[j]->ch, now);
+		rd_sync_channel_handle_expiry(net->nodes[j]->ch, now);
 	net_pump(net, now);
 }
 
@@ -674,7 +674,10 @@ static struct net *net_new(void)
 
 static uint64_t node_stat(struct node *nd, int s)
 {
-	return rd_sync_channel_stats(nd->ch)[s];
+	uint64_t v[RD_SYNC_STAT_COUNT];
+
+	rd_sync_channel_stats(nd->ch, v);
+	return v[s];
 }
 
 static void send_str(struct node *nd, const char *s, rd_time_t now)
@@ -710,7 +713,7 @@ START_TEST(channel_delivers_data_once_and_acks_it)
 	ck_assert_str_eq(b.last, "one");
 	ck_assert_uint_eq(b.delivered[0], 1);
 	/* The ack goes out after ack_delay. */
-	ck_assert_uint_le(rd_sync_channel_next_timeout(b.ch), 10 + 5 * RD_MSEC);
+	ck_assert_uint_le(rd_sync_channel_expiry(b.ch), 10 + 5 * RD_MSEC);
 	net_tick(net, 10 + 5 * RD_MSEC);
 	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_ACKS_SENT), 1);
 	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
@@ -892,7 +895,7 @@ START_TEST(channel_timeout_resends_lost_tail_message)
 	net_pump(net, 10 * RD_MSEC);
 	ck_assert_uint_eq(b.ndelivered, 0);
 	/* Nothing tells b; a resends when the rto passes. */
-	ck_assert_uint_eq(rd_sync_channel_next_timeout(a.ch), 110 * RD_MSEC);
+	ck_assert_uint_eq(rd_sync_channel_expiry(a.ch), 110 * RD_MSEC);
 	net_tick(net, 110 * RD_MSEC);
 	ck_assert_uint_eq(b.ndelivered, 1);
 	ck_assert_str_eq(b.last, "only");
@@ -984,7 +987,7 @@ START_TEST(channel_hello_nacks_again_for_holes_still_open)
 	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 1);
 	ck_assert_uint_eq(b.ndelivered, 1);
 	/* a's next HELLO shows no new top, only the hole b still has. */
-	rd_sync_channel_tick(a.ch, RD_SEC + 1);
+	rd_sync_channel_handle_expiry(a.ch, RD_SEC + 1);
 	for (size_t i = 0; i < net->n && !found; i++) {
 		if (net->q[i].buf[3] == RD_SYNC_ENV_HELLO) {
 			hello = net->q[i];
@@ -1030,7 +1033,7 @@ START_TEST(channel_nacks_do_not_spend_the_timers_tries)
 	net_pump(net, 10);
 	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_RESENT), 3);
 	/* The timer still runs from the first send, with no try spent. */
-	ck_assert_uint_eq(rd_sync_channel_next_timeout(a.ch), 10 + 100 * RD_MSEC);
+	ck_assert_uint_eq(rd_sync_channel_expiry(a.ch), 10 + 100 * RD_MSEC);
 	/* Timer resends at 0.1, 0.3 and 0.7 s; it gives up at 1.5 s, not before. */
 	for (rd_time_t t = 50 * RD_MSEC; t < RD_SEC; t += 50 * RD_MSEC)
 		net_tick(net, t);
@@ -1277,7 +1280,7 @@ START_TEST(channel_holds_new_peers_data_until_its_hello)
 	node_init(&a, net, 0xa, &k, 1, 1);
 	node_init(&b, net, 0xb, &k, 1, 1);
 	/* b hears a's hello first: a is a peer of b's now, b is not yet a's. */
-	rd_sync_channel_tick(b.ch, 0);
+	rd_sync_channel_handle_expiry(b.ch, 0);
 	net_pump(net, 0);
 	send_str(&a, "m1", 10);
 	send_str(&a, "m2", 10);
@@ -1313,8 +1316,8 @@ START_TEST(channel_acks_again_when_data_is_resent)
 	/* The ack was lost, a resends: b answers with an ack again. */
 	ck_assert_int_eq(rd_sync_channel_input(b.ch, copy.buf, copy.len, 20 * RD_MSEC),
 	                 RD_ERR_REPLAY);
-	ck_assert_uint_le(rd_sync_channel_next_timeout(b.ch), 25 * RD_MSEC);
-	rd_sync_channel_tick(b.ch, 25 * RD_MSEC);
+	ck_assert_uint_le(rd_sync_channel_expiry(b.ch), 25 * RD_MSEC);
+	rd_sync_channel_handle_expiry(b.ch, 25 * RD_MSEC);
 	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_ACKS_SENT), acks + 1);
 	net_free(net);
 	free(net);
@@ -1371,10 +1374,10 @@ START_TEST(channel_refuses_replayed_ack)
 	send_str(&a, "one", 10);
 	net_pump(net, 10);
 	net_tick(net, 10 * RD_MSEC); /* b's hello/ack go out */
-	rd_sync_channel_tick(b.ch, 20 * RD_MSEC);
+	rd_sync_channel_handle_expiry(b.ch, 20 * RD_MSEC);
 	send_str(&a, "two", 30 * RD_MSEC);
 	net_pump(net, 30 * RD_MSEC);
-	rd_sync_channel_tick(b.ch, 40 * RD_MSEC);
+	rd_sync_channel_handle_expiry(b.ch, 40 * RD_MSEC);
 	ck_assert_uint_ge(net->n, 1);
 	ack = net->q[net->n - 1];
 	ck_assert_uint_eq(ack.buf[3], RD_SYNC_ENV_ACK);
@@ -1390,7 +1393,7 @@ END_TEST
 START_TEST(channel_rejects_bad_configuration)
 {
 	struct rd_sync_channel *ch;
-	struct rd_sync_channel_cfg cfg;
+	struct rd_sync_channel_config cfg;
 	struct rd_sync_key k = key1();
 	struct node nd;
 
@@ -1399,9 +1402,9 @@ START_TEST(channel_rejects_bad_configuration)
 	cfg.keys = &k;
 	cfg.nkeys = 1;
 	cfg.send_key_id = 1;
-	cfg.cbs.send = net_send;
-	cfg.cbs.deliver = node_deliver;
-	cfg.user = &nd;
+	cfg.cb.send = net_send;
+	cfg.cb.deliver = node_deliver;
+	cfg.cb.user = &nd;
 	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), 0);
 	ck_assert_uint_eq(rd_sync_channel_payload_max(ch), 1472 - RD_SYNC_ENV_OVERHEAD);
 	ck_assert_int_eq(rd_sync_channel_send(ch, (const uint8_t *)"x", 1500, 0), RD_ERR_NOSPC);
@@ -1417,9 +1420,55 @@ START_TEST(channel_rejects_bad_configuration)
 }
 END_TEST
 
+/*
+ * rd_sync_channel_config_default fills the documented defaults; a channel
+ * made from it (keys, sender and send set) has the default envelope size.
+ */
+START_TEST(channel_config_default_fills_documented_values)
+{
+	struct rd_sync_channel_config cfg;
+	struct rd_sync_channel *ch = NULL;
+	struct rd_sync_key k = {.id = 3};
+
+	memset(&cfg, 0xff, sizeof(cfg));
+	rd_sync_channel_config_default(&cfg);
+	ck_assert_uint_eq(cfg.sender_id, 0);
+	ck_assert_uint_eq(cfg.seq_start, 1);
+	ck_assert_ptr_null(cfg.keys);
+	ck_assert_uint_eq(cfg.nkeys, 0);
+	ck_assert_uint_eq(cfg.mtu, 1472);
+	ck_assert_uint_eq(cfg.resend_slots, 1024);
+	ck_assert_uint_eq(cfg.max_peers, 16);
+	ck_assert_uint_eq(cfg.hold_slots, 256);
+	ck_assert_int_eq(cfg.ack_delay, 5 * RD_MSEC);
+	ck_assert_uint_eq(cfg.ack_every, 16);
+	ck_assert_int_eq(cfg.rto, 100 * RD_MSEC);
+	ck_assert_uint_eq(cfg.max_tries, 10);
+	ck_assert_int_eq(cfg.hello_interval, RD_SEC);
+	ck_assert_int_eq(cfg.peer_timeout, 5 * RD_SEC);
+	ck_assert_ptr_null(cfg.cb.user);
+	ck_assert_ptr_null(cfg.cb.send);
+	ck_assert_ptr_null(cfg.cb.deliver);
+	ck_assert_ptr_null(cfg.cb.lost);
+	ck_assert_ptr_null(cfg.mem);
+	ck_assert_ptr_null(cfg.random.fn);
+	ck_assert_ptr_null(cfg.log.fn);
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL); /* no keys, no sender */
+	cfg.sender_id = 9;
+	cfg.keys = &k;
+	cfg.nkeys = 1;
+	cfg.send_key_id = 3;
+	cfg.cb.send = net_send;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), 0);
+	ck_assert_uint_eq(rd_sync_channel_payload_max(ch), 1472 - RD_SYNC_ENV_OVERHEAD);
+	ck_assert_uint_eq(rd_sync_channel_room(ch), 256);
+	rd_sync_channel_free(ch);
+}
+END_TEST
+
 START_TEST(stat_names_cover_every_counter)
 {
-	for (int i = 0; i < RD_SYNC_STAT_MAX; i++)
+	for (int i = 0; i < RD_SYNC_STAT_COUNT; i++)
 		ck_assert_str_ne(rd_sync_stat_name(i), "unknown");
 	ck_assert_str_eq(rd_sync_stat_name(RD_SYNC_STAT_BADTAG), "badtag");
 	ck_assert_str_eq(rd_sync_env_type_name(RD_SYNC_ENV_NACK), "nack");
@@ -1490,6 +1539,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_refuses_replayed_ack);
 	tcase_add_test(c, channel_rejects_bad_configuration);
 	tcase_add_test(c, stat_names_cover_every_counter);
+	tcase_add_test(c, channel_config_default_fills_documented_values);
 	suite_add_tcase(s, c);
 	return s;
 }

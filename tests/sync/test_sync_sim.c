@@ -148,7 +148,9 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 	 * valid.
 	 */
 	watch(nd, "deliver", pl, len, now);
-	if (rd_sync_engine_stats(nd->e)[RD_SYNC_ENG_REFUSED] != 0) {
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT];
+	rd_sync_engine_stats(nd->e, es);
+	if (es[RD_SYNC_ENGINE_STAT_REFUSED] != 0) {
 		rd_pfsync_check(pl, len, &info);
 		ck_abort_msg("node %d: refused payload from %08x seq %llu len %zu: %s at %zu",
 		             nd->idx, from, (unsigned long long)seq, len,
@@ -160,8 +162,8 @@ static void boot(struct snode *nd, rd_time_t now)
 {
 	struct rd_state_config sc;
 	struct rd_sync_carry_config cfg;
-	struct rd_sync_channel_cfg *cc = &cfg.channel;
-	struct rd_sync_engine_cfg *ec = &cfg.engine;
+	struct rd_sync_channel_config *cc = &cfg.channel;
+	struct rd_sync_engine_config *ec = &cfg.engine;
 
 	rd_state_config_default(&sc);
 	sc.random = rd_sim_random_hook(nd->w->sim);
@@ -180,15 +182,15 @@ static void boot(struct snode *nd, rd_time_t now)
 	cc->nkeys = 1;
 	cc->send_key_id = nd->w->key.id;
 	cc->max_peers = 64;
-	cc->cbs.send = ch_send;
-	cc->cbs.deliver = ch_deliver;
-	cc->user = nd;
-	cc->rnd = rd_sim_random_hook(nd->w->sim);
+	cc->cb.send = ch_send;
+	cc->cb.deliver = ch_deliver;
+	cc->cb.user = nd;
+	cc->random = rd_sim_random_hook(nd->w->sim);
 	ec->table = nd->t;
-	ec->cbs.send = eng_send;
-	ec->cbs.demote = eng_demote;
-	ec->cbs.room = eng_room;
-	ec->user = nd;
+	ec->cb.send = eng_send;
+	ec->cb.demote = eng_demote;
+	ec->cb.room = eng_room;
+	ec->cb.user = nd;
 	/* The binding syncd uses. */
 	ck_assert_int_eq(rd_sync_carry_new(&cfg, &nd->carry), 0);
 	nd->ch = rd_sync_carry_channel(nd->carry);
@@ -230,15 +232,15 @@ static rd_time_t n_expiry(void *user)
 	struct snode *nd = user;
 	if (nd->ch == NULL)
 		return RD_TIME_NEVER; /* not booted yet, or crashed */
-	rd_time_t a = rd_sync_channel_next_timeout(nd->ch), b = rd_sync_engine_next_timeout(nd->e);
+	rd_time_t a = rd_sync_channel_expiry(nd->ch), b = rd_sync_engine_expiry(nd->e);
 	return a < b ? a : b;
 }
 
 static void n_handle(void *user, rd_time_t now)
 {
 	struct snode *nd = user;
-	rd_sync_channel_tick(nd->ch, now);
-	rd_sync_engine_tick(nd->e, now);
+	rd_sync_channel_handle_expiry(nd->ch, now);
+	rd_sync_engine_handle_expiry(nd->e, now);
 }
 
 static void n_crash(void *user)
@@ -426,16 +428,17 @@ static void run_seed(uint64_t seed)
 		for (int i = 0; i < w->n; i++) {
 			if (w->nodes[i].ch == NULL)
 				continue;
-			const uint64_t *cs = rd_sync_channel_stats(w->nodes[i].ch);
-			const uint64_t *es = rd_sync_engine_stats(w->nodes[i].e);
+			uint64_t cs[RD_SYNC_STAT_COUNT], es[RD_SYNC_ENGINE_STAT_COUNT];
+			rd_sync_channel_stats(w->nodes[i].ch, cs);
+			rd_sync_engine_stats(w->nodes[i].e, es);
 			fprintf(stderr, "node %d:", i);
-			for (int x = 0; x < RD_SYNC_STAT_MAX; x++)
+			for (int x = 0; x < RD_SYNC_STAT_COUNT; x++)
 				if (cs[x])
 					fprintf(stderr, " %s=%llu", rd_sync_stat_name(x),
 					        (unsigned long long)cs[x]);
-			for (int x = 0; x < RD_SYNC_ENG_STAT_MAX; x++)
+			for (int x = 0; x < RD_SYNC_ENGINE_STAT_COUNT; x++)
 				if (es[x])
-					fprintf(stderr, " %s=%llu", rd_sync_eng_stat_name(x),
+					fprintf(stderr, " %s=%llu", rd_sync_engine_stat_name(x),
 					        (unsigned long long)es[x]);
 			fprintf(stderr, "\n");
 		}
@@ -483,13 +486,15 @@ static void run_seed(uint64_t seed)
 				else
 					k++, m++;
 			}
-			const uint64_t *es = rd_sync_engine_stats(nd->e);
-			for (int x = 0; x < RD_SYNC_ENG_STAT_MAX; x++)
-				fprintf(stderr, " %s=%llu", rd_sync_eng_stat_name(x),
+			uint64_t es[RD_SYNC_ENGINE_STAT_COUNT];
+			rd_sync_engine_stats(nd->e, es);
+			for (int x = 0; x < RD_SYNC_ENGINE_STAT_COUNT; x++)
+				fprintf(stderr, " %s=%llu", rd_sync_engine_stat_name(x),
 				        (unsigned long long)es[x]);
 			fprintf(stderr, "\n");
-			const uint64_t *cs = rd_sync_channel_stats(nd->ch);
-			for (int x = 0; x < RD_SYNC_STAT_MAX; x++)
+			uint64_t cs[RD_SYNC_STAT_COUNT];
+			rd_sync_channel_stats(nd->ch, cs);
+			for (int x = 0; x < RD_SYNC_STAT_COUNT; x++)
 				fprintf(stderr, " %s=%llu", rd_sync_stat_name(x),
 				        (unsigned long long)cs[x]);
 			fprintf(stderr, "\n");

@@ -45,7 +45,7 @@
  *    IP protocol, and a port of it or any): such entries never enter the
  *    mirror and are never sent.
  *
- * Every refusal is counted by reason in struct rd_mirror_stats; a refused
+ * Every refusal is counted by reason (enum rd_mirror_stat); a refused
  * change changes nothing.
  *
  * Wiring: create the state table with cb.event calling
@@ -264,32 +264,46 @@ RD_EXPORT rd_time_t rd_mirror_expiry(const struct rd_mirror *m);
  */
 RD_EXPORT void rd_mirror_handle_expiry(struct rd_mirror *m, rd_time_t now);
 
-/* A mirror's counters (rd_mirror_stats), each since rd_mirror_new. */
-struct rd_mirror_stats {
-	uint64_t local_new;     /* local inserts (new states of ours) */
-	uint64_t local_update;  /* local updates of known states */
-	uint64_t local_destroy; /* known states removed by the external table */
-	uint64_t known;         /* start-up read: entries left to the peer whose key they are */
-	uint64_t echoes;        /* refused: echoes of our own writes */
-	uint64_t excluded;      /* refused: the sync traffic's entries (exclude) */
-	uint64_t unknown;       /* DESTROY of keys not in the mirror (ignored) */
-	uint64_t refused_inval; /* refused: bad change or description */
-	uint64_t refused_limit; /* refused: table full */
-	uint64_t refused_exist; /* refused: key collides with another state */
-	uint64_t refused_nomem; /* refused: no memory */
-	uint64_t written;       /* peers' states written to the external table */
-	uint64_t deleted;       /* peers' states deleted from it */
-	uint64_t write_failed;  /* writes the external table refused */
-	uint64_t delete_failed; /* deletes it refused */
-	uint64_t refreshed;     /* states refreshed from the external table by the sweep */
-	uint64_t vanished;      /* our states the sweep found gone from it (removed) */
-	uint64_t read_failed;   /* sweep reads that failed (state left as it was) */
-	uint64_t dumps;         /* dumps run (start-up read and resyncs) */
-	uint64_t dump_failed;   /* dumps that returned an error */
+/*
+ * A mirror's counters, each since rd_mirror_new, indexed by enum
+ * rd_mirror_stat and named by rd_mirror_stat_name: the lower-case suffix
+ * (RD_MIRROR_STAT_LOCAL_NEW is "local_new").
+ */
+enum rd_mirror_stat {
+	RD_MIRROR_STAT_LOCAL_NEW = 0, /* local inserts (new states of ours) */
+	RD_MIRROR_STAT_LOCAL_UPDATE,  /* local updates of known states */
+	RD_MIRROR_STAT_LOCAL_DESTROY, /* known states removed by the external table */
+	RD_MIRROR_STAT_KNOWN,         /* start-up read: entries left to the peer owning the key */
+	RD_MIRROR_STAT_ECHOES,        /* refused: echoes of our own writes */
+	RD_MIRROR_STAT_EXCLUDED,      /* refused: the sync traffic's entries (exclude) */
+	RD_MIRROR_STAT_UNKNOWN,       /* DESTROY of keys not in the mirror (ignored) */
+	RD_MIRROR_STAT_REFUSED_INVAL, /* refused: bad change or description */
+	RD_MIRROR_STAT_REFUSED_LIMIT, /* refused: table full */
+	RD_MIRROR_STAT_REFUSED_EXIST, /* refused: key collides with another state */
+	RD_MIRROR_STAT_REFUSED_NOMEM, /* refused: no memory */
+	RD_MIRROR_STAT_WRITTEN,       /* peers' states written to the external table */
+	RD_MIRROR_STAT_DELETED,       /* peers' states deleted from it */
+	RD_MIRROR_STAT_WRITE_FAILED,  /* writes the external table refused */
+	RD_MIRROR_STAT_DELETE_FAILED, /* deletes it refused */
+	RD_MIRROR_STAT_REFRESHED,     /* states refreshed from the external table by the sweep */
+	RD_MIRROR_STAT_VANISHED,      /* our states the sweep found gone from it (removed) */
+	RD_MIRROR_STAT_READ_FAILED,   /* sweep reads that failed (state left as it was) */
+	RD_MIRROR_STAT_DUMPS,         /* dumps run (start-up read and resyncs) */
+	RD_MIRROR_STAT_DUMP_FAILED,   /* dumps that returned an error */
+	RD_MIRROR_STAT_COUNT,
 };
 
-/* rd_mirror_stats - copy the counters into *out. */
-RD_EXPORT void rd_mirror_stats(const struct rd_mirror *m, struct rd_mirror_stats *out);
+/*
+ * rd_mirror_stat_name - the short name of a mirror counter (above), or
+ * "unknown" when out of range. Static string. Thread-safe.
+ */
+RD_EXPORT const char *rd_mirror_stat_name(int stat);
+
+/*
+ * rd_mirror_stats - copy the mirror's counters (indexed by enum
+ * rd_mirror_stat) into out.
+ */
+RD_EXPORT void rd_mirror_stats(const struct rd_mirror *m, uint64_t out[RD_MIRROR_STAT_COUNT]);
 
 #ifdef __cplusplus
 }

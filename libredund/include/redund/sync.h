@@ -146,7 +146,7 @@ enum rd_sync_stat {
 	RD_SYNC_STAT_GAVEUP,      /* unacknowledged DATA dropped after max_tries resends */
 	RD_SYNC_STAT_LOST,        /* DATA of a peer never received, window moved past it */
 	RD_SYNC_STAT_NOMEM,       /* DATA refused: no memory to hold it for in-order delivery */
-	RD_SYNC_STAT_MAX,
+	RD_SYNC_STAT_COUNT,
 };
 
 /* rd_sync_stat_name - a counter's short name ("badtag", ...), or "unknown". */
@@ -201,7 +201,7 @@ enum rd_sync_ctl_error {
 	RD_SYNC_CTL_HELLO_NEXT_ZERO,         /* "hello_next_zero": HELLO next is 0 */
 	RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, /* "hello_oldest_above_next": oldest > next */
 	RD_SYNC_CTL_HELLO_OLDEST_ZERO,       /* "hello_oldest_zero": oldest is 0 */
-	RD_SYNC_CTL_ERROR_MAX,
+	RD_SYNC_CTL_ERROR_COUNT,
 };
 
 /* rd_sync_ctl_error_name - the short name above ("hello_len", ...), or "unknown". */
@@ -270,8 +270,9 @@ RD_EXPORT int rd_sync_ctl_decode(uint8_t type, const uint8_t *payload, size_t le
 
 struct rd_sync_channel;
 
-/* Callbacks of a channel. `user` is rd_sync_channel_cfg.user. */
-struct rd_sync_channel_cbs {
+/* Callbacks of a channel, each called with `user` first. */
+struct rd_sync_channel_callbacks {
+	void *user; /* passed to every callback */
 	/*
 	 * send - transmit an envelope. `to` is a peer's sender id, or 0 for
 	 * every peer (the multicast group, or each configured unicast peer).
@@ -302,7 +303,7 @@ struct rd_sync_channel_cbs {
 	void (*lost)(void *user, uint32_t peer, rd_time_t now);
 };
 
-struct rd_sync_channel_cfg {
+struct rd_sync_channel_config {
 	uint32_t sender_id; /* this node's id (non-zero; use the pfsync creatorid) */
 	/*
 	 * First sequence number of both spaces. Must be greater than any a
@@ -325,20 +326,31 @@ struct rd_sync_channel_cfg {
 	unsigned max_tries;       /* timed resends before giving up; 0: 10 */
 	rd_time_t hello_interval; /* 0: 1 s */
 	rd_time_t peer_timeout;   /* a silent peer is not waited for; 0: 5 s */
-	struct rd_sync_channel_cbs cbs;
-	void *user;
-	const struct rd_mem *mem;
-	struct rd_random rnd;
-	struct rd_log log;
+	struct rd_sync_channel_callbacks cb;
+	const struct rd_mem *mem; /* NULL: the C library's */
+	struct rd_random random;  /* nonces; fn NULL: libsodium */
+	struct rd_log log;        /* fn NULL: silent */
 };
 
 /*
+ * rd_sync_channel_config_default - fill *cfg with the defaults: the values
+ * documented above (mtu 1472, resend_slots 1024, max_peers 16, hold_slots
+ * 256, ack_delay 5 ms, ack_every 16, rto 100 ms, max_tries 10,
+ * hello_interval 1 s, peer_timeout 5 s), seq_start 1, no keys, no
+ * callbacks, the C library's memory, libsodium's randomness, no log. The
+ * caller then sets at least sender_id, keys, nkeys, send_key_id and
+ * cb.send (and seq_start: see above). A zero-filled config still works
+ * (0 means the default). Thread-safe.
+ */
+RD_EXPORT void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg);
+
+/*
  * rd_sync_channel_new - create a channel. The first call to
- * rd_sync_channel_tick sends a HELLO. Returns 0 and *out, RD_ERR_INVAL
+ * rd_sync_channel_handle_expiry sends a HELLO. Returns 0 and *out, RD_ERR_INVAL
  * (no keys, unknown send key, sender_id 0, mtu below 128 or above 65507,
  * no send callback) or RD_ERR_NOMEM. Free with rd_sync_channel_free.
  */
-RD_EXPORT int rd_sync_channel_new(const struct rd_sync_channel_cfg *cfg,
+RD_EXPORT int rd_sync_channel_new(const struct rd_sync_channel_config *cfg,
                                   struct rd_sync_channel **out);
 
 /* rd_sync_channel_free - free a channel and wipe its keys. NULL: no-op. */
@@ -372,13 +384,14 @@ RD_EXPORT int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *p
                                     rd_time_t now);
 
 /*
- * rd_sync_channel_next_timeout - when the channel next needs
- * rd_sync_channel_tick (an ack, resend or hello is due), or RD_TIME_NEVER.
+ * rd_sync_channel_expiry - when the channel next needs
+ * rd_sync_channel_handle_expiry (an ack, resend or hello is due), or
+ * RD_TIME_NEVER.
  */
-RD_EXPORT rd_time_t rd_sync_channel_next_timeout(const struct rd_sync_channel *ch);
+RD_EXPORT rd_time_t rd_sync_channel_expiry(const struct rd_sync_channel *ch);
 
-/* rd_sync_channel_tick - do what is due at `now`: acks, resends, hellos. */
-RD_EXPORT void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now);
+/* rd_sync_channel_handle_expiry - do what is due at `now`: acks, resends, hellos. */
+RD_EXPORT void rd_sync_channel_handle_expiry(struct rd_sync_channel *ch, rd_time_t now);
 
 /*
  * rd_sync_channel_set_keys - replace the key set (rotation): new envelopes
@@ -388,8 +401,13 @@ RD_EXPORT void rd_sync_channel_tick(struct rd_sync_channel *ch, rd_time_t now);
 RD_EXPORT int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
                                        size_t nkeys, uint32_t send_key_id);
 
-/* rd_sync_channel_stats - the counters, indexed by enum rd_sync_stat. */
-RD_EXPORT const uint64_t *rd_sync_channel_stats(const struct rd_sync_channel *ch);
+/*
+ * rd_sync_channel_stats - copy the channel's counters (since
+ * rd_sync_channel_new, indexed by enum rd_sync_stat, named by
+ * rd_sync_stat_name) into out.
+ */
+RD_EXPORT void rd_sync_channel_stats(const struct rd_sync_channel *ch,
+                                     uint64_t out[RD_SYNC_STAT_COUNT]);
 
 /*
  * rd_sync_channel_room - DATA envelopes that can be sent now without more

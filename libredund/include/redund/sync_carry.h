@@ -26,22 +26,23 @@
  * The carry owns both objects: it creates them from the two configurations
  * given and frees them (the engine first). Drive them through the
  * accessors: feed received envelopes to rd_sync_channel_input, call
- * rd_sync_channel_tick and rd_sync_engine_tick at their next_timeout, make
- * bulk requests, read statistics.
+ * rd_sync_channel_handle_expiry and rd_sync_engine_handle_expiry at their
+ * expiry (rd_sync_channel_expiry, rd_sync_engine_expiry), make bulk
+ * requests, read statistics.
  *
  * The caller's own callbacks in the two configurations keep their meaning
- * (redund/sync.h), called with their own `user`:
+ * (redund/sync.h), called with their own cb.user:
  *
- *   channel.cbs.send     transmits envelopes (required);
- *   channel.cbs.deliver  observes a DATA payload after the engine applied
- *                        it (optional);
- *   channel.cbs.lost     observes a loss after the repair request was made
- *                        (optional);
- *   engine.cbs.send      observes each engine packet just before the
- *                        channel seals it (optional);
- *   engine.cbs.room      replaces the channel's room for bulk pacing
- *                        (optional; without the one-packet rule above);
- *   engine.cbs.demote, release, tdb, ifname, ifindex: as for the engine.
+ *   channel.cb.send     transmits envelopes (required);
+ *   channel.cb.deliver  observes a DATA payload after the engine applied
+ *                       it (optional);
+ *   channel.cb.lost     observes a loss after the repair request was made
+ *                       (optional);
+ *   engine.cb.send      observes each engine packet just before the
+ *                       channel seals it (optional);
+ *   engine.cb.room      replaces the channel's room for bulk pacing
+ *                       (optional; without the one-packet rule above);
+ *   engine.cb.demote, release, tdb, ifname, ifindex: as for the engine.
  *
  * A carry, its channel and its engine are used from one thread at a time.
  */
@@ -61,32 +62,44 @@ struct rd_sync_carry;
 /* What a carry is made of. */
 struct rd_sync_carry_config {
 	/* The secure channel, as for rd_sync_channel_new (keys are copied). */
-	struct rd_sync_channel_cfg channel;
+	struct rd_sync_channel_config channel;
 	/*
 	 * The sync engine, as for rd_sync_engine_new: `table` is required;
-	 * cbs.send may be NULL (see above); mtu 0 means the channel's
+	 * cb.send may be NULL (see above); mtu 0 means the channel's
 	 * payload_max; bulk_reconcile is set by the carry.
 	 */
-	struct rd_sync_engine_cfg engine;
+	struct rd_sync_engine_config engine;
 	/* The carry's own memory (NULL: the C library's). */
 	const struct rd_mem *mem;
 };
 
-/* The carry's counters (rd_sync_carry_stats). */
-struct rd_sync_carry_stats {
-	uint64_t delivered;   /* channel DATA payloads handed to the engine */
-	uint64_t refused;     /* ... of which rd_sync_engine_input refused (logged at debug) */
-	uint64_t sent;        /* engine packets handed to the channel */
-	uint64_t send_failed; /* ... of which rd_sync_channel_send refused (logged as a warning) */
-	uint64_t repairs;     /* repair bulk requests made on the channel's `lost` */
+/*
+ * The carry's counters (rd_sync_carry_stats), named by
+ * rd_sync_carry_stat_name: the lower-case suffix
+ * (RD_SYNC_CARRY_STAT_SEND_FAILED is "send_failed").
+ */
+enum rd_sync_carry_stat {
+	RD_SYNC_CARRY_STAT_DELIVERED = 0, /* channel DATA payloads handed to the engine */
+	RD_SYNC_CARRY_STAT_REFUSED,       /* ... of which the engine refused (logged at debug) */
+	RD_SYNC_CARRY_STAT_SENT,          /* engine packets handed to the channel */
+	RD_SYNC_CARRY_STAT_SEND_FAILED,   /* ... of which the channel refused (a warning) */
+	RD_SYNC_CARRY_STAT_REPAIRS,       /* repair bulk requests made on `lost` */
+	RD_SYNC_CARRY_STAT_COUNT,
 };
 
 /*
- * rd_sync_carry_config_default - fill *cfg with the defaults: every field
- * zero (the channel's and engine's own defaults apply), no callbacks. The
- * caller then sets at least channel.sender_id, channel.keys,
- * channel.nkeys, channel.send_key_id, channel.cbs.send and engine.table.
- * Thread-safe.
+ * rd_sync_carry_stat_name - the short name of a carry counter (above), or
+ * "unknown" when out of range. Static string. Thread-safe.
+ */
+RD_EXPORT const char *rd_sync_carry_stat_name(int stat);
+
+/*
+ * rd_sync_carry_config_default - fill *cfg with the defaults:
+ * rd_sync_channel_config_default and rd_sync_engine_config_default, except
+ * engine.mtu 0 (the channel's payload_max), and the carry's memory the C
+ * library's; no callbacks. The caller then sets at least
+ * channel.sender_id, channel.keys, channel.nkeys, channel.send_key_id,
+ * channel.cb.send and engine.table. Thread-safe.
  */
 RD_EXPORT void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg);
 
@@ -109,20 +122,26 @@ RD_EXPORT void rd_sync_carry_free(struct rd_sync_carry *c);
 
 /*
  * rd_sync_carry_channel - the carry's channel, owned by the carry (valid
- * until rd_sync_carry_free). Use it for input, ticks, keys and counters;
+ * until rd_sync_carry_free). Use it for input, expiries, keys and counters;
  * its callbacks are the carry's. Never NULL.
  */
 RD_EXPORT struct rd_sync_channel *rd_sync_carry_channel(const struct rd_sync_carry *c);
 
 /*
  * rd_sync_carry_engine - the carry's engine, owned by the carry (valid
- * until rd_sync_carry_free). Use it for state events, ticks, bulk
+ * until rd_sync_carry_free). Use it for state events, expiries, bulk
  * requests, defer and counters. Never NULL.
  */
 RD_EXPORT struct rd_sync_engine *rd_sync_carry_engine(const struct rd_sync_carry *c);
 
-/* rd_sync_carry_stats - copy the carry's counters into *out. */
-RD_EXPORT void rd_sync_carry_stats(const struct rd_sync_carry *c, struct rd_sync_carry_stats *out);
+/*
+ * rd_sync_carry_stats - copy the carry's counters (since rd_sync_carry_new,
+ * indexed by enum rd_sync_carry_stat) into out. The channel's and the
+ * engine's own counters are read through rd_sync_carry_channel and
+ * rd_sync_carry_engine.
+ */
+RD_EXPORT void rd_sync_carry_stats(const struct rd_sync_carry *c,
+                                   uint64_t out[RD_SYNC_CARRY_STAT_COUNT]);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * libredund — the sync engine: a state table (redund/state.h) kept in step
  * with its peers' by pfsync v6 messages (redund/pfsync.h), without I/O.
- * The engine knows no transport: its packets go out through cbs.send and
+ * The engine knows no transport: its packets go out through cb.send and
  * come in through rd_sync_engine_input; redund/sync_carry.h carries them
  * over a secure channel (redund/sync.h).
  */
@@ -42,7 +42,7 @@ extern "C" {
  *  - defer: rd_sync_engine_defer holds a new state's first packet until a
  *    peer's INS_ACK, an update of the state, or 20 ms.
  *
- * Packets go out through cbs.send as complete pfsync packets (header
+ * Packets go out through cb.send as complete pfsync packets (header
  * included): carry them raw (IP protocol 240, TTL 255) or inside a secure
  * channel (redund/sync_carry.h wires an engine and a channel together).
  * Received packets come in through rd_sync_engine_input, whatever carried
@@ -59,12 +59,14 @@ extern "C" {
 struct rd_sync_engine;
 
 /*
- * Packets of room (rd_sync_engine_cbs.room) a bulk answer leaves for live
+ * Packets of room (rd_sync_engine_callbacks.room) a bulk answer leaves for live
  * changes.
  */
 #define RD_SYNC_ENGINE_ROOM_RESERVE 32
 
-struct rd_sync_engine_cbs {
+/* Callbacks of an engine, each called with `user` first. */
+struct rd_sync_engine_callbacks {
+	void *user; /* passed to every callback */
 	/*
 	 * send - one pfsync packet to every peer. The bytes are valid only
 	 * during the call. Required.
@@ -107,7 +109,7 @@ struct rd_sync_engine_cbs {
 	uint16_t (*ifindex)(void *user, const char *name);
 };
 
-struct rd_sync_engine_cfg {
+struct rd_sync_engine_config {
 	struct rd_state_table *table; /* required; its creatorid is ours */
 	size_t mtu;                   /* largest pfsync packet; 0: 1480 */
 	unsigned maxupd;              /* 0: 128 */
@@ -147,43 +149,55 @@ struct rd_sync_engine_cfg {
 	 * 0: 10 s. One small entry a deleted state.
 	 */
 	rd_time_t tombstone;
-	struct rd_sync_engine_cbs cbs;
-	void *user;
-	const struct rd_mem *mem;
-	struct rd_log log;
+	struct rd_sync_engine_callbacks cb;
+	const struct rd_mem *mem; /* NULL: the C library's */
+	struct rd_log log;        /* fn NULL: silent */
 };
 
-/* Engine counters, indexed by enum rd_sync_eng_stat. */
-enum rd_sync_eng_stat {
-	RD_SYNC_ENG_PKTS_OUT = 0,  /* packets sent */
-	RD_SYNC_ENG_PKTS_IN,       /* packets accepted by the codec */
-	RD_SYNC_ENG_REFUSED,       /* packets refused by the codec (see pfsync stats) */
-	RD_SYNC_ENG_INSERTS,       /* states imported */
-	RD_SYNC_ENG_UPDATES,       /* states updated from peers */
-	RD_SYNC_ENG_DELETES,       /* states removed by peers */
-	RD_SYNC_ENG_STALE,         /* updates older than ours (answered with ours) */
-	RD_SYNC_ENG_BADSTATE,      /* message for an unknown state, or import refused */
-	RD_SYNC_ENG_BADVAL,        /* state values libredund cannot hold (proxy TCP states) */
-	RD_SYNC_ENG_REQS_SENT,     /* UPD_REQ for single states */
-	RD_SYNC_ENG_BULK_SENT,     /* states sent in bulk updates */
-	RD_SYNC_ENG_BULK_OK,       /* bulk updates we asked for that ended (BUS END) */
-	RD_SYNC_ENG_BULK_FAIL,     /* ... that failed (no answer, timeout) */
-	RD_SYNC_ENG_DEFER_ACKED,   /* deferred packets released by INS_ACK/update */
-	RD_SYNC_ENG_DEFER_TIMEOUT, /* ... released by timeout or overflow */
-	RD_SYNC_ENG_TDB,           /* TDB messages passed to the caller */
-	RD_SYNC_ENG_RECONCILED,    /* states removed: missing from their creator's bulk */
-	RD_SYNC_ENG_STAT_MAX,
+/*
+ * rd_sync_engine_config_default - fill *cfg with the defaults: no table,
+ * the values documented above (mtu 1480, maxupd 128, flush_delay 1 s,
+ * active_window 2 s, defer_timeout 20 ms, defer_limit 128, bulk_interval
+ * 1 ms, bulk_packets 64, bulk_rate 0, bulk_req_interval 2 s,
+ * bulk_req_tries 12, bulk_timeout 60 s, demotion 32, tombstone 10 s),
+ * bulk_reconcile false, no callbacks, the C library's memory, no log. The
+ * caller then sets at least table and cb.send. A zero-filled config still
+ * works (0 means the default). Thread-safe.
+ */
+RD_EXPORT void rd_sync_engine_config_default(struct rd_sync_engine_config *cfg);
+
+/* Engine counters, indexed by enum rd_sync_engine_stat. */
+enum rd_sync_engine_stat {
+	RD_SYNC_ENGINE_STAT_PKTS_OUT = 0, /* packets sent */
+	RD_SYNC_ENGINE_STAT_PKTS_IN,      /* packets accepted by the codec */
+	RD_SYNC_ENGINE_STAT_REFUSED,      /* packets refused by the codec (see pfsync stats) */
+	RD_SYNC_ENGINE_STAT_INSERTS,      /* states imported */
+	RD_SYNC_ENGINE_STAT_UPDATES,      /* states updated from peers */
+	RD_SYNC_ENGINE_STAT_DELETES,      /* states removed by peers */
+	RD_SYNC_ENGINE_STAT_STALE,        /* updates older than ours (answered with ours) */
+	RD_SYNC_ENGINE_STAT_BADSTATE,     /* message for an unknown state, or import refused */
+	RD_SYNC_ENGINE_STAT_BADVAL,      /* state values libredund cannot hold (proxy TCP states) */
+	RD_SYNC_ENGINE_STAT_REQS_SENT,   /* UPD_REQ for single states */
+	RD_SYNC_ENGINE_STAT_BULK_SENT,   /* states sent in bulk updates */
+	RD_SYNC_ENGINE_STAT_BULK_OK,     /* bulk updates we asked for that ended (BUS END) */
+	RD_SYNC_ENGINE_STAT_BULK_FAIL,   /* ... that failed (no answer, timeout) */
+	RD_SYNC_ENGINE_STAT_DEFER_ACKED, /* deferred packets released by INS_ACK/update */
+	RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT, /* ... released by timeout or overflow */
+	RD_SYNC_ENGINE_STAT_TDB,           /* TDB messages passed to the caller */
+	RD_SYNC_ENGINE_STAT_RECONCILED,    /* states removed: missing from their creator's bulk */
+	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
-/* rd_sync_eng_stat_name - a counter's short name, or "unknown". */
-RD_EXPORT const char *rd_sync_eng_stat_name(int stat);
+/* rd_sync_engine_stat_name - a counter's short name, or "unknown". */
+RD_EXPORT const char *rd_sync_engine_stat_name(int stat);
 
 /*
  * rd_sync_engine_new - create an engine over cfg->table. Returns 0 and
  * *out, RD_ERR_INVAL (no table, no send callback, mtu below 300 or above
  * 65535) or RD_ERR_NOMEM. Free with rd_sync_engine_free before the table.
  */
-RD_EXPORT int rd_sync_engine_new(const struct rd_sync_engine_cfg *cfg, struct rd_sync_engine **out);
+RD_EXPORT int rd_sync_engine_new(const struct rd_sync_engine_config *cfg,
+                                 struct rd_sync_engine **out);
 
 /* rd_sync_engine_free - free the engine (deferred packets are dropped). */
 RD_EXPORT void rd_sync_engine_free(struct rd_sync_engine *e);
@@ -192,7 +206,7 @@ RD_EXPORT void rd_sync_engine_free(struct rd_sync_engine *e);
  * rd_sync_engine_state_event - forward the table's event hook here
  * (rd_state_callbacks.event with the same arguments). Queues the change; never
  * sends from inside the table call: a change that must go at once makes
- * rd_sync_engine_next_timeout return `now`.
+ * rd_sync_engine_expiry return `now`.
  */
 RD_EXPORT void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_state *st, int ev,
                                           int why, rd_time_t now);
@@ -202,17 +216,21 @@ RD_EXPORT void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_st
  * included). The packet is checked whole first (rd_pfsync_decode); a
  * refused packet changes nothing. Answers (UPD_REQ, INS_ACK, our newer
  * state) are sent before it returns. Returns 0, RD_ERR_PROTO, or
- * RD_ERR_STATE (nothing done) when called from inside cbs.send or from
+ * RD_ERR_STATE (nothing done) when called from inside cb.send or from
  * any callback run during another rd_sync_engine_input.
  */
 RD_EXPORT int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t len,
                                    rd_time_t now);
 
-/* rd_sync_engine_next_timeout - when to call tick next, or RD_TIME_NEVER. */
-RD_EXPORT rd_time_t rd_sync_engine_next_timeout(const struct rd_sync_engine *e);
+/*
+ * rd_sync_engine_expiry - the next instant the engine needs
+ * rd_sync_engine_handle_expiry (a flush, bulk burst or retry is due), or
+ * RD_TIME_NEVER.
+ */
+RD_EXPORT rd_time_t rd_sync_engine_expiry(const struct rd_sync_engine *e);
 
-/* rd_sync_engine_tick - send what is due: queues, bulk bursts, retries. */
-RD_EXPORT void rd_sync_engine_tick(struct rd_sync_engine *e, rd_time_t now);
+/* rd_sync_engine_handle_expiry - send what is due: queues, bulk bursts, retries. */
+RD_EXPORT void rd_sync_engine_handle_expiry(struct rd_sync_engine *e, rd_time_t now);
 
 /* rd_sync_engine_flush - send every queued message now. */
 RD_EXPORT void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
@@ -220,15 +238,15 @@ RD_EXPORT void rd_sync_engine_flush(struct rd_sync_engine *e, rd_time_t now);
 /*
  * rd_sync_engine_bulk_request - JOIN: ask the peers for a bulk update
  * because this node lacks their states (at start-up). Demotes by
- * `demotion` (cbs.demote +demotion, unless a join already holds it), sends
+ * `demotion` (cb.demote +demotion, unless a join already holds it), sends
  * UPD_REQ 0/0, resends it every bulk_req_interval up to bulk_req_tries
  * times; BUS END, or the retries or bulk_timeout running out, ends the
- * request and undemotes (cbs.demote -demotion) once. A call while any
+ * request and undemotes (cb.demote -demotion) once. A call while any
  * request runs restarts it (what arrived so far may have holes) and holds
  * the demotion if a repair was running. Only a node without the states
  * should hold itself back: use rd_sync_engine_bulk_repair for every other
- * reason. Called from inside cbs.send, the request is made at the next
- * rd_sync_engine_tick (rd_sync_engine_next_timeout returns `now`).
+ * reason. Called from inside cb.send, the request is made at the next
+ * rd_sync_engine_handle_expiry (rd_sync_engine_expiry returns `now`).
  */
 RD_EXPORT void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now);
 
@@ -240,7 +258,7 @@ RD_EXPORT void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t n
  * its channel's `lost`), when the sync link comes back, and on an
  * operator's request. Same retries and end as a join. A repair while a
  * join runs restarts the request and keeps the join's demotion until the
- * request ends; it never adds one. Called from inside cbs.send: as
+ * request ends; it never adds one. Called from inside cb.send: as
  * rd_sync_engine_bulk_request.
  */
 RD_EXPORT void rd_sync_engine_bulk_repair(struct rd_sync_engine *e, rd_time_t now);
@@ -254,7 +272,7 @@ RD_EXPORT bool rd_sync_engine_bulk_pending(const struct rd_sync_engine *e);
 /*
  * rd_sync_engine_demotion - the demotion the engine holds now: `demotion`
  * (default 32) while a join bulk request runs (from the +demotion call of
- * cbs.demote to the -demotion one), else 0; never non-zero for a repair.
+ * cb.demote to the -demotion one), else 0; never non-zero for a repair.
  * The level a hold-based holder states (syncd's `hold syncd carp VALUE`).
  */
 RD_EXPORT int rd_sync_engine_demotion(const struct rd_sync_engine *e);
@@ -262,7 +280,7 @@ RD_EXPORT int rd_sync_engine_demotion(const struct rd_sync_engine *e);
 /*
  * rd_sync_engine_defer - hold the first packet of the new local state st
  * (the caller keeps the packet under `token`): st's INS goes out at once
- * with the ack flag, and cbs.release(token) is called when a peer acks or
+ * with the ack flag, and cb.release(token) is called when a peer acks or
  * updates it, after defer_timeout, or when more than defer_limit packets
  * are held (the oldest goes). Returns 0, or RD_ERR_INVAL (no release
  * callback, or st is not to be synchronised: release it yourself).
@@ -270,11 +288,22 @@ RD_EXPORT int rd_sync_engine_demotion(const struct rd_sync_engine *e);
 RD_EXPORT int rd_sync_engine_defer(struct rd_sync_engine *e, struct rd_state *st, uint64_t token,
                                    rd_time_t now);
 
-/* rd_sync_engine_stats - engine counters (enum rd_sync_eng_stat). */
-RD_EXPORT const uint64_t *rd_sync_engine_stats(const struct rd_sync_engine *e);
+/*
+ * rd_sync_engine_stats - copy the engine's counters (since
+ * rd_sync_engine_new, indexed by enum rd_sync_engine_stat, named by
+ * rd_sync_engine_stat_name) into out.
+ */
+RD_EXPORT void rd_sync_engine_stats(const struct rd_sync_engine *e,
+                                    uint64_t out[RD_SYNC_ENGINE_STAT_COUNT]);
 
-/* rd_sync_engine_pfsync_stats - the decoder's counters for input packets. */
-RD_EXPORT const struct rd_pfsync_stats *rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e);
+/*
+ * rd_sync_engine_pfsync_stats - copy the pfsync decoder's counters for the
+ * engine's input packets (since rd_sync_engine_new, indexed by enum
+ * rd_pfsync_stat, named by rd_pfsync_stat_name) into out; a caller holding
+ * a struct rd_pfsync_stats passes its count.
+ */
+RD_EXPORT void rd_sync_engine_pfsync_stats(const struct rd_sync_engine *e,
+                                           uint64_t out[RD_PFSYNC_STAT_COUNT]);
 
 /*
  * Conversions between a decoded pfsync state and the table's description,
