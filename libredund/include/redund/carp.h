@@ -139,9 +139,17 @@ extern "C" {
 #define RD_CARP_MAX_PEERS          16 /* unicast peers per vhost */
 #define RD_CARP_MAX_VHOSTS         255
 #define RD_CARP_DEADRATIO          3 /* default master-down / interval */
-#define RD_CARP_DEMOTE_MAX         255
-#define RD_CARP_GROUP_NAME_MAX     32 /* demotion group name, NUL included */
-#define RD_CARP_MAX_GROUPS         16 /* demotion groups per vhost, "carp" included */
+/*
+ * How much longer a vhost that lost a tie (an equal advertisement from a
+ * lower address, see the state machine above) waits in BACKUP before its
+ * master-down timer runs out, until it is MASTER again: 1/512 s, less than
+ * the master-down difference of one advskew step (deadratio/256 s), so
+ * the order of unequal nodes is kept.
+ */
+#define RD_CARP_TIE_DELAY      (RD_SEC / 512)
+#define RD_CARP_DEMOTE_MAX     255
+#define RD_CARP_GROUP_NAME_MAX 32 /* demotion group name, NUL included */
+#define RD_CARP_MAX_GROUPS     16 /* demotion groups per vhost, "carp" included */
 
 /* rd_carp_group4 / rd_carp_group6 - the CARP multicast groups as rd_addr. */
 RD_EXPORT struct rd_addr rd_carp_group4(void);
