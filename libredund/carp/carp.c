@@ -191,6 +191,7 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 	vh->state_since = now;
 	vh->delayed_arp = -1;
 	vh->reannounce_at = RD_TIME_NEVER;
+	vh->tie_at = RD_TIME_NEVER;
 	carpi_cancel_timers(vh);
 	rd_random_buf(&ifp->random, vh->cookie, sizeof(vh->cookie));
 	if (vh->replay_strict) {

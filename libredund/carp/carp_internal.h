@@ -90,6 +90,13 @@ struct rd_carp_vhost {
 	rd_time_t md_tmo[NFAM];
 	int delayed_arp;         /* ads until the second announcement; -1 none */
 	rd_time_t reannounce_at; /* last split-brain re-announcement, or NEVER */
+	/* The tie-break (fsm.c, carpi_elect): the higher address we last won a
+	 * tie against as MASTER and when (NEVER: none), and whether we lost a
+	 * tie since we were last MASTER (our master-down waits
+	 * RD_CARP_TIE_DELAY longer). */
+	struct rd_addr tie_src;
+	rd_time_t tie_at;
+	bool tie_lost;
 
 	uint8_t cookie[RD_CARP_COUNTER_LEN]; /* OpenBSD's vhe_replay_cookie */
 	uint64_t next_counter;               /* strict mode */
@@ -193,8 +200,8 @@ CARPI_HIDDEN void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, con
 CARPI_HIDDEN void carpi_step_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why);
 CARPI_HIDDEN void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now);
 CARPI_HIDDEN const uint8_t *carpi_hmac_lladdr(const struct rd_carp_vhost *vh);
-CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
-                              rd_time_t now);
+CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h,
+                              const struct rd_addr *src, int fam, rd_time_t now);
 
 /* node.c */
 CARPI_HIDDEN struct rd_carp_node *carpi_node_new(const struct rd_mem *mem,

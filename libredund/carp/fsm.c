@@ -38,6 +38,11 @@ void carpi_arm_master_down(struct rd_carp_vhost *vh, int fam, rd_time_t now)
 {
 	rd_time_t t = time_after(now, rd_carp_master_down(vh->advbase, vh->advskew, vh->deadratio));
 
+	/* The tie-break's delay (carpi_elect): a node that lost a tie lets a
+	 * peer that steps down on every tie (OpenBSD) take over first. */
+	if (vh->tie_lost)
+		t = time_after(t, RD_CARP_TIE_DELAY);
+
 	for (int f = 0; f < NFAM; f++)
 		if (vh->fam[f] && (fam < 0 || fam == f))
 			vh->md_tmo[f] = t;
@@ -60,6 +65,8 @@ void carpi_go_init(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
 {
 	carpi_cancel_timers(vh);
 	vh->delayed_arp = -1;
+	vh->tie_lost = false;
+	vh->tie_at = RD_TIME_NEVER;
 	carpi_set_state(vh, RD_CARP_INIT, now, why);
 }
 
@@ -222,6 +229,8 @@ void carpi_master_down(struct rd_carp_vhost *vh, rd_time_t now, const char *why)
 	if (vh->state != RD_CARP_BACKUP)
 		return;
 	carpi_cancel_timers(vh);
+	vh->tie_lost = false;
+	vh->tie_at = RD_TIME_NEVER;
 	carpi_set_state(vh, RD_CARP_MASTER, now, why);
 	carpi_send_ad(vh, now, false);
 	announce(vh);
@@ -288,56 +297,131 @@ static int tv_cmp(struct tv a, struct tv b)
 	return 0;
 }
 
-/* The election (OpenBSD carp_proto_input_c, research §2.3). */
-void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam, rd_time_t now)
+/*
+ * The tie-break (beyond OpenBSD). An advertisement exactly equal to ours
+ * (same advbase, advskew and demotion) from another MASTER: OpenBSD and
+ * FreeBSD step down on it, so a set of equal backups that take over
+ * together (their master-down timers run out together when the MASTER
+ * dies) all step down again, every master-down interval, for as long as
+ * timing noise does not separate them. The lower source address wins, as
+ * in ucarp (the one CARP implementation with a tie-break; VRRP prefers the
+ * higher, but does not talk to us). Returns true if we win: `src` is
+ * above our own source of that family.
+ */
+static bool tie_won(const struct rd_carp_vhost *vh, const struct rd_addr *src, int fam)
+{
+	return src->af == vh->src[fam].af && rd_addr_cmp(src, &vh->src[fam]) > 0;
+}
+
+/*
+ * We won a tie against `src`. The loser steps down on our advertisement
+ * within a network delay, and we never hear it again. A peer with another
+ * rule (ucarp compares the raw 32-bit word, byte-swapped on little-endian
+ * hosts: it can disagree with us about which is lower) stays MASTER and
+ * advertises again one interval later: then we step down, so that two
+ * MASTERs last one interval at most. Returns true if we must step down.
+ */
+static bool tie_not_yielded(struct rd_carp_vhost *vh, const struct rd_addr *src, rd_time_t now)
+{
+	rd_time_t iv = rd_carp_interval(vh->advbase, vh->advskew);
+
+	if (vh->tie_at != RD_TIME_NEVER && addr_eq(&vh->tie_src, src) && now >= vh->tie_at &&
+	    now - vh->tie_at >= iv / 2 && now - vh->tie_at <= (rd_time_t)vh->deadratio * iv)
+		return true;
+	vh->tie_src = *src;
+	vh->tie_at = now;
+	return false;
+}
+
+/*
+ * The election (OpenBSD carp_proto_input_c, research §2.3), and our
+ * tie-break. `me` and `ad` are the intervals as OpenBSD compares them;
+ * d_me and d_ad the demotions; "equal" means me == ad and d_me == d_ad.
+ *
+ * MASTER:
+ *  1. ad more frequent and not more demoted, or less demoted: step down
+ *     (OpenBSD). A MASTER of at least one interval sends a parting
+ *     advertisement first (beyond OpenBSD, below).
+ *  2. equal, from a lower source address: step down, and wait
+ *     RD_CARP_TIE_DELAY longer in BACKUP (tie_lost) until MASTER again.
+ *     The winner stays MASTER; a peer that steps down on every tie
+ *     (OpenBSD, FreeBSD) steps down too, and its master-down timer then
+ *     runs out first: it is MASTER alone at the next master-down.
+ *  3. equal, from a higher source address: we win and stay, advertising
+ *     and announcing again (split-brain healing, below), unless the same
+ *     peer still advertises one interval later (it has another rule): then
+ *     we step down as in 2.
+ *  4. otherwise we win: stay, re-announce (split-brain healing).
+ * BACKUP (OpenBSD, unchanged; an equal MASTER only re-arms the timer):
+ *  5. with preempt, a slower master not less demoted: take over;
+ *  6. a master more demoted than us: take over;
+ *  7. a master whose interval exceeds deadratio x our advbase will time
+ *     out (the bow-out): take over;
+ *  8. otherwise re-arm that family's master-down timer.
+ */
+void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, const struct rd_addr *src,
+                 int fam, rd_time_t now)
 {
 	struct tv me = {vh->advbase, (uint32_t)vh->advskew * 1000000u / 256};
 	struct tv ad = {h->advbase, (uint32_t)h->advskew * 1000000u / 256};
 	/* Our demotion: the sum of our groups' counters (node.c). */
 	unsigned int d_me = vh->demote, d_ad = h->demote;
+	bool equal = tv_cmp(me, ad) == 0 && d_ad == d_me;
+	const char *why = NULL;
 
 	switch (vh->state) {
 	case RD_CARP_INIT:
 		break;
 	case RD_CARP_MASTER:
-		if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me) {
-			/*
-			 * Beyond OpenBSD: a MASTER of at least one interval
-			 * that loses on timing alone (a healed partition)
-			 * sends one parting advertisement, so that the winner
-			 * re-announces (below) even when its advertisement
-			 * reached us first. The backups heard the same from us
-			 * all along. Not after a moment as MASTER (several
-			 * backups took over at once: their parting ads would
-			 * make the others preempt again), nor when demotion
-			 * decides (a more demoted ad makes backups take over).
-			 */
-			if (d_ad == d_me &&
-			    now - vh->state_since >= rd_carp_interval(vh->advbase, vh->advskew)) {
-				/* Not with our delayed announcement: it would
-				 * point the caches back at the loser. */
-				vh->delayed_arp = -1;
-				carpi_send_ad(vh, now, false);
+		if (equal && tie_won(vh, src, fam)) {
+			if (!tie_not_yielded(vh, src, now)) {
+				reannounce(vh, now); /* 3 */
+				break;
 			}
-			carpi_step_down(vh, now,
-			                d_ad < d_me ? "less demoted master advertising"
-			                            : "more frequent advertisement received");
+			why = "equal master with a higher address does not step down";
+		} else if (equal) {
+			why = "equal advertisement from a lower address"; /* 2 */
+		} else if ((tv_cmp(me, ad) >= 0 && d_ad <= d_me) || d_ad < d_me) {
+			why = d_ad < d_me ? "less demoted master advertising"
+			                  : "more frequent advertisement received"; /* 1 */
+		}
+		if (why == NULL) {
+			/* 4: only a MASTER advertises: two of them (a healed
+			 * partition), and we win. Beyond OpenBSD: split-brain
+			 * healing. */
+			reannounce(vh, now);
 			break;
 		}
-		/* Only a MASTER advertises: two of them (a healed partition),
-		 * and we win. Beyond OpenBSD: split-brain healing. */
-		reannounce(vh, now);
+		/*
+		 * Beyond OpenBSD: a MASTER of at least one interval that loses
+		 * on timing or on the tie-break (a healed partition) sends one
+		 * parting advertisement, so that the winner re-announces
+		 * (above) even when its advertisement reached us first. The
+		 * backups heard the same from us all along. Not after a moment
+		 * as MASTER (several backups took over at once: their parting
+		 * ads would make the others preempt again), nor when demotion
+		 * decides (a more demoted ad makes backups take over).
+		 */
+		if (d_ad == d_me &&
+		    now - vh->state_since >= rd_carp_interval(vh->advbase, vh->advskew)) {
+			/* Not with our delayed announcement: it would point the
+			 * caches back at the loser. */
+			vh->delayed_arp = -1;
+			carpi_send_ad(vh, now, false);
+		}
+		vh->tie_lost = equal;
+		carpi_step_down(vh, now, why);
 		break;
 	case RD_CARP_BACKUP:
 		if (vh->preempt && tv_cmp(me, ad) < 0 && d_ad >= d_me) {
-			carpi_master_down(vh, now, "preempting a slower master");
+			carpi_master_down(vh, now, "preempting a slower master"); /* 5 */
 			break;
 		}
 		if (d_ad > d_me) {
-			carpi_master_down(vh, now, "master more demoted");
+			carpi_master_down(vh, now, "master more demoted"); /* 6 */
 			break;
 		}
-		/* A master advertising this rarely will time out anyway; the
+		/* 7: a master advertising this rarely will time out anyway; the
 		 * bow-out relies on this rule and only gets its own name. */
 		me.sec = (uint32_t)vh->advbase * vh->deadratio;
 		if (vh->advbase != 0 && tv_cmp(me, ad) < 0) {
@@ -346,7 +430,7 @@ void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h, int fam,
 			                                            : "master will time out");
 			break;
 		}
-		carpi_arm_master_down(vh, fam, now);
+		carpi_arm_master_down(vh, fam, now); /* 8 */
 		break;
 	}
 }

@@ -182,7 +182,7 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 	} else if (sodium_memcmp(h.counter, vh->cookie, RD_CARP_COUNTER_LEN) == 0) {
 		return refuse(ifp, vh, RD_CARP_STAT_LOOP, src, now);
 	}
-	carpi_elect(vh, &h, fam, now);
+	carpi_elect(vh, &h, src, fam, now);
 	carpi_settle(ifp->node, now);
 	return 0;
 }

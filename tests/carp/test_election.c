@@ -104,16 +104,18 @@ END_TEST
 
 /* ---- MASTER receiving ---- */
 
-/* A is MASTER with skew sa; B (skew sb) advertises once to A. */
-static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_state want)
+/* A (source src_a) is MASTER with skew sa; B (skew sb, source src_b)
+ * advertises once to A. */
+static void master_hears_from(uint8_t sa, uint8_t sb, int da, int db, const char *src_a,
+                              const char *src_b, enum rd_carp_state want)
 {
 	struct node a, b;
 	struct rd_carp_vhost *va, *vb;
 
 	node_init(&a, 1, RD_CARP_BAL_NONE);
 	node_init(&b, 2, RD_CARP_BAL_NONE);
-	va = add_vh(&a, 1, 1, sa, "10.0.0.1", false);
-	vb = add_vh(&b, 1, 1, sb, "10.0.0.2", false);
+	va = add_vh(&a, 1, 1, sa, src_a, false);
+	vb = add_vh(&b, 1, 1, sb, src_b, false);
 	if (da > 0)
 		rd_carp_if_demote(a.ifp, "carp", da, T0);
 	if (db > 0)
@@ -124,7 +126,10 @@ static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_st
 	ck_assert_int_eq(deliver(&b, &a, T0 + RD_MSEC), 0);
 	ck_assert_int_eq(st(va), want);
 	if (want == RD_CARP_BACKUP) {
-		ck_assert_uint_eq(md4(va), T0 + RD_MSEC + 3 * rd_carp_interval(1, sa));
+		/* A tie lost waits RD_CARP_TIE_DELAY longer. */
+		rd_time_t tie = sa == sb && da == db ? RD_CARP_TIE_DELAY : 0;
+
+		ck_assert_uint_eq(md4(va), T0 + RD_MSEC + 3 * rd_carp_interval(1, sa) + tie);
 		ck_assert_uint_eq(a.nout, 0);      /* no further advertisement */
 		ck_assert_uint_eq(a.nannounce, 1); /* only the one of force_master */
 	} else {
@@ -137,15 +142,33 @@ static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_st
 	rd_carp_if_free(b.ifp);
 }
 
+static void master_hears(uint8_t sa, uint8_t sb, int da, int db, enum rd_carp_state want)
+{
+	master_hears_from(sa, sb, da, db, "10.0.0.1", "10.0.0.2", want);
+}
+
 START_TEST(test_master_steps_down_on_more_frequent_ad)
 {
 	master_hears(100, 0, 0, 0, RD_CARP_BACKUP);
 }
 END_TEST
 
-START_TEST(test_master_steps_down_on_equal_ad)
+/* The tie-break: on an equal advertisement the lower source address wins;
+ * the comparison is numeric (10.0.0.9 < 10.0.1.2), not the last byte. */
+START_TEST(test_master_steps_down_on_equal_ad_from_lower_address)
 {
-	master_hears(50, 50, 0, 0, RD_CARP_BACKUP);
+	master_hears_from(50, 50, 0, 0, "10.0.0.2", "10.0.0.1", RD_CARP_BACKUP);
+	master_hears_from(50, 50, 0, 0, "10.0.1.2", "10.0.0.9", RD_CARP_BACKUP);
+}
+END_TEST
+
+START_TEST(test_master_keeps_role_against_equal_ad_from_higher_address)
+{
+	master_hears_from(50, 50, 0, 0, "10.0.0.1", "10.0.0.2", RD_CARP_MASTER);
+	master_hears_from(50, 50, 0, 0, "10.0.0.9", "10.0.1.2", RD_CARP_MASTER);
+	/* An unequal demotion decides as before, whatever the addresses. */
+	master_hears_from(50, 50, 1, 0, "10.0.0.1", "10.0.0.2", RD_CARP_BACKUP);
+	master_hears_from(50, 50, 0, 1, "10.0.0.2", "10.0.0.1", RD_CARP_MASTER);
 }
 END_TEST
 
@@ -791,7 +814,8 @@ int main(void)
 	tcase_add_test(tc, test_timers_near_clock_end_are_never_in_the_past);
 	tcase_add_test(tc, test_master_advertises_every_interval);
 	tcase_add_test(tc, test_master_steps_down_on_more_frequent_ad);
-	tcase_add_test(tc, test_master_steps_down_on_equal_ad);
+	tcase_add_test(tc, test_master_steps_down_on_equal_ad_from_lower_address);
+	tcase_add_test(tc, test_master_keeps_role_against_equal_ad_from_higher_address);
 	tcase_add_test(tc, test_master_keeps_role_against_slower_ad);
 	tcase_add_test(tc, test_master_steps_down_to_less_demoted_slower_master);
 	tcase_add_test(tc, test_master_keeps_role_against_more_demoted_faster_ad);

@@ -37,11 +37,25 @@
  *    bow-out advertisement, advbase 255/advskew 255, relies on this).
  *  - MASTER: sends one advertisement per family per interval (to the group
  *    224.0.0.18 / ff02::12, or to each unicast peer of that family). Steps
- *    down to BACKUP on an advertisement that is at least as frequent and not
- *    more demoted, or on one less demoted. On entering MASTER it sends an
+ *    down to BACKUP on an advertisement that is more frequent and not more
+ *    demoted, or on one less demoted. On entering MASTER it sends an
  *    advertisement at once and asks the caller to announce its addresses
  *    (announce callback, round 0), and again after two more advertisements
  *    (round 1; OpenBSD's delayed ARP).
+ *  - Ties (beyond OpenBSD, which steps down on an equal advertisement, so
+ *    that equal backups that time out together step down together, again
+ *    and again): on an advertisement equal to ours (advbase, advskew and
+ *    demotion) the lower source address wins, compared bytewise in
+ *    network order (rd_addr_cmp), as in ucarp; VRRP prefers the higher. A
+ *    MASTER hearing it from a lower address steps down and, until it is
+ *    MASTER again, its master-down timers run RD_CARP_TIE_DELAY longer,
+ *    so that a peer stepping down on every tie (OpenBSD) takes over alone
+ *    next time; from a higher address it stays MASTER and re-announces
+ *    (split-brain healing below), unless the same peer advertises again
+ *    between half an interval and deadratio intervals later (a peer with
+ *    another rule, e.g. ucarp's byte-swapped compare on little-endian
+ *    hosts): then it steps down too. Equal backups elect exactly one
+ *    MASTER within two master-down intervals. BACKUP rules are unchanged.
  *  - Split-brain healing (beyond OpenBSD, as keepalived does): a MASTER
  *    that accepts an advertisement it wins against (another MASTER: a
  *    partition healed, or a backup that lost our advertisements took over)
@@ -139,9 +153,17 @@ extern "C" {
 #define RD_CARP_MAX_PEERS          16 /* unicast peers per vhost */
 #define RD_CARP_MAX_VHOSTS         255
 #define RD_CARP_DEADRATIO          3 /* default master-down / interval */
-#define RD_CARP_DEMOTE_MAX         255
-#define RD_CARP_GROUP_NAME_MAX     32 /* demotion group name, NUL included */
-#define RD_CARP_MAX_GROUPS         16 /* demotion groups per vhost, "carp" included */
+/*
+ * How much longer a vhost that lost a tie (an equal advertisement from a
+ * lower address, see the state machine above) waits in BACKUP before its
+ * master-down timer runs out, until it is MASTER again: 1/512 s, less than
+ * the master-down difference of one advskew step (deadratio/256 s), so
+ * the order of unequal nodes is kept.
+ */
+#define RD_CARP_TIE_DELAY      (RD_SEC / 512)
+#define RD_CARP_DEMOTE_MAX     255
+#define RD_CARP_GROUP_NAME_MAX 32 /* demotion group name, NUL included */
+#define RD_CARP_MAX_GROUPS     16 /* demotion groups per vhost, "carp" included */
 
 /* rd_carp_group4 / rd_carp_group6 - the CARP multicast groups as rd_addr. */
 RD_EXPORT struct rd_addr rd_carp_group4(void);
