@@ -172,6 +172,44 @@ START_TEST(test_master_keeps_role_against_equal_ad_from_higher_address)
 }
 END_TEST
 
+/* A peer with another tie rule (ucarp compares a byte-swapped word) does
+ * not step down: we won the tie, but when the same peer advertises again
+ * half an interval or more later, we step down, so that two MASTERs last
+ * one interval at most. A copy within half an interval (a duplicate) and
+ * an equal ad from a third address each leave us MASTER. */
+START_TEST(test_master_steps_down_when_a_tie_loser_keeps_advertising)
+{
+	struct node a, b, c;
+	struct rd_carp_vhost *va, *vb, *vc;
+	rd_time_t iv = rd_carp_interval(1, 50), t = T0 + RD_MSEC;
+
+	node_init(&a, 1, RD_CARP_BAL_NONE);
+	node_init(&b, 2, RD_CARP_BAL_NONE);
+	node_init(&c, 3, RD_CARP_BAL_NONE);
+	va = add_vh(&a, 1, 1, 50, "10.0.0.1", false);
+	vb = add_vh(&b, 1, 1, 50, "10.0.0.2", false);
+	vc = add_vh(&c, 1, 1, 50, "10.0.0.3", false);
+	force_master(&a, va, T0);
+	force_master(&b, vb, T0);
+	force_master(&c, vc, T0);
+	ck_assert_uint_ge(b.nout, 1);
+	ck_assert_uint_ge(c.nout, 1);
+	/* b's and c's advertisements, each heard again later (as a MASTER
+	 * that did not step down sends the same fields every interval). */
+	ck_assert_int_eq(rd_carp_input(a.ifp, b.out[0].b, b.out[0].len, t), 0);
+	ck_assert_int_eq(st(va), RD_CARP_MASTER); /* won the tie */
+	ck_assert_int_eq(rd_carp_input(a.ifp, b.out[0].b, b.out[0].len, t + iv / 4), 0);
+	ck_assert_int_eq(st(va), RD_CARP_MASTER); /* a copy within half an interval */
+	ck_assert_int_eq(rd_carp_input(a.ifp, c.out[0].b, c.out[0].len, t + iv / 2), 0);
+	ck_assert_int_eq(st(va), RD_CARP_MASTER); /* another peer: its own first tie */
+	ck_assert_int_eq(rd_carp_input(a.ifp, c.out[0].b, c.out[0].len, t + iv / 2 + iv), 0);
+	ck_assert_int_eq(st(va), RD_CARP_BACKUP); /* c still advertises an interval later */
+	rd_carp_if_free(a.ifp);
+	rd_carp_if_free(b.ifp);
+	rd_carp_if_free(c.ifp);
+}
+END_TEST
+
 START_TEST(test_master_keeps_role_against_slower_ad)
 {
 	master_hears(0, 100, 0, 0, RD_CARP_MASTER);
@@ -816,6 +854,7 @@ int main(void)
 	tcase_add_test(tc, test_master_steps_down_on_more_frequent_ad);
 	tcase_add_test(tc, test_master_steps_down_on_equal_ad_from_lower_address);
 	tcase_add_test(tc, test_master_keeps_role_against_equal_ad_from_higher_address);
+	tcase_add_test(tc, test_master_steps_down_when_a_tie_loser_keeps_advertising);
 	tcase_add_test(tc, test_master_keeps_role_against_slower_ad);
 	tcase_add_test(tc, test_master_steps_down_to_less_demoted_slower_master);
 	tcase_add_test(tc, test_master_keeps_role_against_more_demoted_faster_ad);
