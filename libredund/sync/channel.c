@@ -83,6 +83,36 @@ static bool alive(const struct rd_sync_channel *ch, const struct peer *p, rd_tim
 	return p->last_heard + ch->cfg.peer_timeout > now;
 }
 
+/*
+ * The table is full and a new sender arrives: peers silent for longer than
+ * peer_timeout leave it. A member restarted under a new id never speaks
+ * under its old one again, so without this a cluster took only as many
+ * restarts as the table had spare places. Nothing waits on a silent peer
+ * (alive), so its entry holds only its windows; if it speaks again later,
+ * it is a new peer, and its HELLO says where its stream stands (messages
+ * before it count as lost, as for any newcomer). Returns how many left.
+ */
+static size_t peers_expire(struct rd_sync_channel *ch, rd_time_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ch->npeers;) {
+		struct peer *p = &ch->peers[i];
+
+		if (alive(ch, p, now)) {
+			i++;
+			continue;
+		}
+		rd_free(ch->cfg.mem, p->hold);
+		rd_free(ch->cfg.mem, p->hold_seq);
+		rd_free(ch->cfg.mem, p->hold_len);
+		*p = ch->peers[--ch->npeers];
+		n++;
+	}
+	ch->stats[RD_SYNC_STAT_PEERS_EXPIRED] += n;
+	return n;
+}
+
 static struct peer *peer_find(struct rd_sync_channel *ch, uint32_t id)
 {
 	for (size_t i = 0; i < ch->npeers; i++)
@@ -783,7 +813,7 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 		return refuse(ch, RD_SYNC_STAT_SELF, RD_ERR_REPLAY);
 	p = peer_find(ch, h.sender);
 	if (p == NULL) {
-		if (ch->npeers == ch->cfg.max_peers)
+		if (ch->npeers == ch->cfg.max_peers && peers_expire(ch, now) == 0)
 			return refuse(ch, RD_SYNC_STAT_PEERSFULL, RD_ERR_LIMIT);
 		p = &ch->peers[ch->npeers];
 		memset(p, 0, sizeof(*p));

@@ -41,6 +41,7 @@ static const char *const stat_names[RD_SYNC_STAT_COUNT] = {
     [RD_SYNC_STAT_GAVEUP] = "gaveup",
     [RD_SYNC_STAT_LOST] = "lost",
     [RD_SYNC_STAT_NOMEM] = "nomem",
+    [RD_SYNC_STAT_PEERS_EXPIRED] = "peers_expired",
 };
 
 const char *rd_sync_stat_name(int stat)

@@ -1053,8 +1053,8 @@ START_TEST(channel_nacks_do_not_spend_the_timers_tries)
 END_TEST
 
 /* A control envelope from `sender` with the given payload, into b. */
-static int ctl_in(struct node *b, uint8_t type, uint32_t sender, uint64_t seq, const uint8_t *pl,
-                  size_t len)
+static int ctl_in_at(struct node *b, uint8_t type, uint32_t sender, uint64_t seq, const uint8_t *pl,
+                     size_t len, rd_time_t now)
 {
 	struct rd_sync_key k = key1();
 	struct rd_sync_env_hdr h = {.type = type, .key_id = k.id, .sender = sender, .seq = seq};
@@ -1062,7 +1062,13 @@ static int ctl_in(struct node *b, uint8_t type, uint32_t sender, uint64_t seq, c
 	int n = rd_sync_env_seal(&k, &h, &test_rng, pl, len, env, sizeof(env));
 
 	ck_assert_int_gt(n, 0);
-	return rd_sync_channel_input(b->ch, env, (size_t)n, 20);
+	return rd_sync_channel_input(b->ch, env, (size_t)n, now);
+}
+
+static int ctl_in(struct node *b, uint8_t type, uint32_t sender, uint64_t seq, const uint8_t *pl,
+                  size_t len)
+{
+	return ctl_in_at(b, type, sender, seq, pl, len, 20);
 }
 
 START_TEST(channel_refuses_malformed_control_payloads)
@@ -1190,6 +1196,45 @@ START_TEST(channel_refuses_new_sender_when_peer_table_full)
 	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERSFULL), 1);
 	/* Known senders are still heard. */
 	ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, 0x100, 2, hello, 16), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/*
+ * A member restarted under a new id never speaks under the old one again:
+ * when the table is full, peers silent for longer than peer_timeout (5 s)
+ * leave it to the newcomer; live peers never do.
+ */
+START_TEST(channel_full_table_gives_silent_peers_places_to_new_senders)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint8_t hello[16];
+	rd_time_t t1 = 20 + 5 * RD_SEC + 1;
+	uint32_t id;
+
+	rd_put64(hello, 1000);
+	rd_put64(hello + 8, 1000);
+	for (id = 0x100; id < 0x100 + 15; id++)
+		ck_assert_int_eq(ctl_in(&b, RD_SYNC_ENV_HELLO, id, 1, hello, 16), 0);
+	/* Full of live peers: refused, nobody leaves. */
+	ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, 0x300, 1, hello, 16, 21), RD_ERR_LIMIT);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERSFULL), 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERS_EXPIRED), 0);
+	/* All but 0x100 speak again later: only 0x100 and a fall silent. */
+	for (id = 0x101; id < 0x100 + 15; id++)
+		ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, id, 2, hello, 16, t1 - 1), 0);
+	/* 5 s after they were last heard, the two silent ones leave. */
+	ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, 0x200, 1, hello, 16, t1), 0);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERS_EXPIRED), 2);
+	ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, 0x201, 1, hello, 16, t1), 0);
+	/* Full of live peers again: refused, nobody leaves. */
+	ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, 0x202, 1, hello, 16, t1), RD_ERR_LIMIT);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERSFULL), 2);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEERS_EXPIRED), 2);
+	/* A live peer keeps its windows: its old sequence number is a replay. */
+	ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, 0x101, 2, hello, 16, t1), RD_ERR_REPLAY);
 	net_free(net);
 	free(net);
 }
@@ -1531,6 +1576,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_refuses_malformed_control_payloads);
 	tcase_add_test(c, channel_refuses_exactly_what_ctl_decode_refuses);
 	tcase_add_test(c, channel_refuses_new_sender_when_peer_table_full);
+	tcase_add_test(c, channel_full_table_gives_silent_peers_places_to_new_senders);
 	tcase_add_test(c, channel_refuses_out_of_order_data_it_cannot_hold);
 	tcase_add_test(c, channel_holds_new_peers_data_until_its_hello);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);

@@ -125,27 +125,28 @@ struct rd_sync_env_hdr {
  * returns through *reason; REPLAYED..BADPAYLOAD are the channel's.
  */
 enum rd_sync_stat {
-	RD_SYNC_STAT_OPENED = 0,  /* envelopes accepted */
-	RD_SYNC_STAT_DELIVERED,   /* DATA payloads delivered */
-	RD_SYNC_STAT_SENT,        /* DATA envelopes sent (first time) */
-	RD_SYNC_STAT_RESENT,      /* DATA envelopes sent again */
-	RD_SYNC_STAT_ACKS_SENT,   /* ACK envelopes sent */
-	RD_SYNC_STAT_NACKS_SENT,  /* NACK envelopes sent */
-	RD_SYNC_STAT_HELLOS_SENT, /* HELLO envelopes sent */
-	RD_SYNC_STAT_TRUNCATED,   /* shorter than header + tag */
-	RD_SYNC_STAT_BADMAGIC,    /* magic or version wrong */
-	RD_SYNC_STAT_BADTYPE,     /* unknown type */
-	RD_SYNC_STAT_UNKNOWNKEY,  /* key id not configured */
-	RD_SYNC_STAT_BADTAG,      /* authentication failed */
-	RD_SYNC_STAT_REPLAYED,    /* sequence number already seen (replay or duplicate) */
-	RD_SYNC_STAT_TOOOLD,      /* sequence number older than the replay window */
-	RD_SYNC_STAT_SELF,        /* our own sender id (looped back) */
-	RD_SYNC_STAT_BADPAYLOAD,  /* ACK/NACK/HELLO payload malformed */
-	RD_SYNC_STAT_PEERSFULL,   /* a new sender when the peer table is full */
-	RD_SYNC_STAT_EVICTED,     /* unacknowledged DATA dropped: resend buffer full */
-	RD_SYNC_STAT_GAVEUP,      /* unacknowledged DATA dropped after max_tries resends */
-	RD_SYNC_STAT_LOST,        /* DATA of a peer never received, window moved past it */
-	RD_SYNC_STAT_NOMEM,       /* DATA refused: no memory to hold it for in-order delivery */
+	RD_SYNC_STAT_OPENED = 0,    /* envelopes accepted */
+	RD_SYNC_STAT_DELIVERED,     /* DATA payloads delivered */
+	RD_SYNC_STAT_SENT,          /* DATA envelopes sent (first time) */
+	RD_SYNC_STAT_RESENT,        /* DATA envelopes sent again */
+	RD_SYNC_STAT_ACKS_SENT,     /* ACK envelopes sent */
+	RD_SYNC_STAT_NACKS_SENT,    /* NACK envelopes sent */
+	RD_SYNC_STAT_HELLOS_SENT,   /* HELLO envelopes sent */
+	RD_SYNC_STAT_TRUNCATED,     /* shorter than header + tag */
+	RD_SYNC_STAT_BADMAGIC,      /* magic or version wrong */
+	RD_SYNC_STAT_BADTYPE,       /* unknown type */
+	RD_SYNC_STAT_UNKNOWNKEY,    /* key id not configured */
+	RD_SYNC_STAT_BADTAG,        /* authentication failed */
+	RD_SYNC_STAT_REPLAYED,      /* sequence number already seen (replay or duplicate) */
+	RD_SYNC_STAT_TOOOLD,        /* sequence number older than the replay window */
+	RD_SYNC_STAT_SELF,          /* our own sender id (looped back) */
+	RD_SYNC_STAT_BADPAYLOAD,    /* ACK/NACK/HELLO payload malformed */
+	RD_SYNC_STAT_PEERSFULL,     /* a new sender when the peer table is full of live peers */
+	RD_SYNC_STAT_EVICTED,       /* unacknowledged DATA dropped: resend buffer full */
+	RD_SYNC_STAT_GAVEUP,        /* unacknowledged DATA dropped after max_tries resends */
+	RD_SYNC_STAT_LOST,          /* DATA of a peer never received, window moved past it */
+	RD_SYNC_STAT_NOMEM,         /* DATA refused: no memory to hold it for in-order delivery */
+	RD_SYNC_STAT_PEERS_EXPIRED, /* silent peers that left a full table to a new sender */
 	RD_SYNC_STAT_COUNT,
 };
 
@@ -318,7 +319,8 @@ struct rd_sync_channel_config {
 	size_t mtu;               /* largest envelope (UDP payload); 0: 1472; peers must not
 	                           * use a larger one (held DATA is mtu a slot) */
 	size_t resend_slots;      /* unacknowledged DATA kept; 0: 1024 */
-	size_t max_peers;         /* 0: 16 */
+	size_t max_peers;         /* 0: 16; when full, silent peers (see peer_timeout) leave
+	                           * it to a new sender (a member restarted under a new id) */
 	size_t hold_slots;        /* DATA held per peer for in-order delivery; 0: 256 */
 	rd_time_t ack_delay;      /* ack at most this long after DATA; 0: 5 ms */
 	unsigned ack_every;       /* or after this many DATA; 0: 16 */
