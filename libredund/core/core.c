@@ -12,105 +12,6 @@
 #include "redund/common.h"
 #include "redund/version.h"
 
-#ifndef RD_HAVE_STRERRORDESC_NP
-/* The errno values the io module and the daemons meet, in glibc's words. */
-static const char *errno_text(int e)
-{
-	switch (e) {
-	case EPERM:
-		return "Operation not permitted";
-	case ENOENT:
-		return "No such file or directory";
-	case ESRCH:
-		return "No such process";
-	case EINTR:
-		return "Interrupted system call";
-	case EIO:
-		return "Input/output error";
-	case ENXIO:
-		return "No such device or address";
-	case E2BIG:
-		return "Argument list too long";
-	case EBADF:
-		return "Bad file descriptor";
-	case EAGAIN:
-		return "Resource temporarily unavailable";
-	case ENOMEM:
-		return "Cannot allocate memory";
-	case EACCES:
-		return "Permission denied";
-	case EFAULT:
-		return "Bad address";
-	case EBUSY:
-		return "Device or resource busy";
-	case EEXIST:
-		return "File exists";
-	case ENODEV:
-		return "No such device";
-	case ENOTDIR:
-		return "Not a directory";
-	case EISDIR:
-		return "Is a directory";
-	case EINVAL:
-		return "Invalid argument";
-	case ENFILE:
-		return "Too many open files in system";
-	case EMFILE:
-		return "Too many open files";
-	case ENOSPC:
-		return "No space left on device";
-	case EROFS:
-		return "Read-only file system";
-	case EPIPE:
-		return "Broken pipe";
-	case ERANGE:
-		return "Numerical result out of range";
-	case ENAMETOOLONG:
-		return "File name too long";
-	case ENOSYS:
-		return "Function not implemented";
-	case ENOTSOCK:
-		return "Socket operation on non-socket";
-	case EDESTADDRREQ:
-		return "Destination address required";
-	case EMSGSIZE:
-		return "Message too long";
-	case EPROTONOSUPPORT:
-		return "Protocol not supported";
-	case EOPNOTSUPP:
-		return "Operation not supported";
-	case EAFNOSUPPORT:
-		return "Address family not supported by protocol";
-	case EADDRINUSE:
-		return "Address already in use";
-	case EADDRNOTAVAIL:
-		return "Cannot assign requested address";
-	case ENETDOWN:
-		return "Network is down";
-	case ENETUNREACH:
-		return "Network is unreachable";
-	case ECONNRESET:
-		return "Connection reset by peer";
-	case ENOBUFS:
-		return "No buffer space available";
-	case ENOTCONN:
-		return "Transport endpoint is not connected";
-	case ETIMEDOUT:
-		return "Connection timed out";
-	case ECONNREFUSED:
-		return "Connection refused";
-	case EHOSTUNREACH:
-		return "No route to host";
-	case EALREADY:
-		return "Operation already in progress";
-	case EINPROGRESS:
-		return "Operation now in progress";
-	default:
-		return NULL;
-	}
-}
-#endif
-
 const char *rd_strerror(int err)
 {
 	const char *s = NULL;
@@ -150,7 +51,8 @@ const char *rd_strerror(int err)
 #ifdef RD_HAVE_STRERRORDESC_NP
 		s = strerrordesc_np(-err);
 #else
-		s = errno_text(-err);
+		/* Without glibc's static, thread-safe texts: say what it is. */
+		s = err > -4096 ? "system error (a negated errno value; see strerror)" : NULL;
 #endif
 	}
 	return s != NULL ? s : "unknown error";

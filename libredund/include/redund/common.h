@@ -98,10 +98,10 @@ enum rd_error {
  * the errno -err (as the io module returns), and "unknown error" for
  * anything else (a positive value, an errno the C library does not know).
  * The errno texts come from glibc's strerrordesc_np (glibc 2.32 and later:
- * static, untranslated, thread-safe), or, where the C library lacks it,
- * from a fixed table of the errno values the io module and the daemons
- * meet ("unknown error" for the others). Never strerror, whose buffer may
- * be shared. Returns a string that lives forever; never NULL. Thread-safe.
+ * static, untranslated, thread-safe); where the C library lacks it, an
+ * errno value gets one generic text saying it is a negated errno (call
+ * strerror(-err) yourself). Never strerror, whose buffer may be shared. Returns a string that lives
+ * forever; never NULL. Thread-safe.
  */
 RD_EXPORT const char *rd_strerror(int err);
 
