@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "carp_cluster.h"
+#include "prop_util.h"
 
 #define MARGIN (2 * RD_MSEC) /* delay + jitter is at most 0.3 ms */
 
@@ -66,25 +67,6 @@ static bool prop_fail(struct scenario *s, const char *fmt, ...)
 	vsnprintf(s->why, sizeof(s->why), fmt, ap);
 	va_end(ap);
 	return false;
-}
-
-static void appendf(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t len = strlen(buf);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, size - len, fmt, ap);
-	va_end(ap);
-}
-
-/* The live node the rules prefer: the lowest advskew. */
-static int preferred(const struct cc_cluster *c)
-{
-	int best = -1;
-	for (int i = 0; i < c->cfg.nodes; i++)
-		if (cc_live(c, i) && (best < 0 || c->cfg.advskew[i] < c->cfg.advskew[best]))
-			best = i;
-	return best;
 }
 
 /* Build the configuration and schedule the faults of the unhealthy phase. */

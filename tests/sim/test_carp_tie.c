@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "carp_cluster.h"
+#include "prop_util.h"
 
 static uint64_t sm_next(uint64_t *x)
 {
@@ -63,26 +64,6 @@ static bool tie_fail(struct tie_run *r, const char *fmt, ...)
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
 	return false;
-}
-
-static void appendf(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t len = strlen(buf);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, size - len, fmt, ap);
-	va_end(ap);
-}
-
-/* The live node the rules prefer: lowest advskew, then lowest address
- * (node i's source is 10.0.0.(i+1) / fe80::(i+1): lowest index). */
-static int preferred(const struct cc_cluster *c)
-{
-	int best = -1;
-	for (int i = 0; i < c->cfg.nodes; i++)
-		if (cc_live(c, i) && (best < 0 || c->cfg.advskew[i] < c->cfg.advskew[best]))
-			best = i;
-	return best;
 }
 
 static int live(const struct cc_cluster *c)
