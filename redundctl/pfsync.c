@@ -179,8 +179,11 @@ static int print_control(const struct origin *o, const uint8_t *pl, size_t len,
 		return RD_ERR_PROTO;
 	json_origin(o);
 	if (c->type == RD_SYNC_ENV_HELLO) {
-		printf(",\"next_seq\":%llu,\"oldest_seq\":%llu}\n", (unsigned long long)c->next,
+		printf(",\"next_seq\":%llu,\"oldest_seq\":%llu", (unsigned long long)c->next,
 		       (unsigned long long)c->oldest);
+		if (c->first != 0) /* a 16-byte HELLO (libredund before 0.2) has none */
+			printf(",\"first_seq\":%llu", (unsigned long long)c->first);
+		printf("}\n");
 		return 0;
 	}
 	printf(",\"acks\":[");

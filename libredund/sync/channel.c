@@ -31,6 +31,7 @@ struct ctl_window {
 
 struct peer {
 	uint32_t id;
+	uint64_t first; /* first DATA of its incarnation, from its HELLO; 0: unknown */
 	rd_time_t last_heard;
 	struct rx_window rx;
 	struct ctl_window ctl;
@@ -63,7 +64,9 @@ struct rd_sync_channel {
 	struct rd_sync_key keys[RD_SYNC_MAX_KEYS];
 	size_t nkeys;
 	size_t send_key;
+	uint64_t first; /* our incarnation's first DATA (HELLO's first) */
 	uint64_t next_seq, next_ctl;
+	bool hello_sent; /* our first HELLO went out (it goes before our first DATA) */
 	struct peer *peers;
 	size_t npeers;
 	/* Sent DATA, consecutive sequence numbers from the front. */
@@ -81,6 +84,16 @@ struct rd_sync_channel {
 static bool alive(const struct rd_sync_channel *ch, const struct peer *p, rd_time_t now)
 {
 	return p->last_heard + ch->cfg.peer_timeout > now;
+}
+
+static void peer_free_hold(struct rd_sync_channel *ch, struct peer *p)
+{
+	rd_free(ch->cfg.mem, p->hold);
+	rd_free(ch->cfg.mem, p->hold_seq);
+	rd_free(ch->cfg.mem, p->hold_len);
+	p->hold = NULL;
+	p->hold_seq = NULL;
+	p->hold_len = NULL;
 }
 
 /*
@@ -103,9 +116,7 @@ static size_t peers_expire(struct rd_sync_channel *ch, rd_time_t now)
 			i++;
 			continue;
 		}
-		rd_free(ch->cfg.mem, p->hold);
-		rd_free(ch->cfg.mem, p->hold_seq);
-		rd_free(ch->cfg.mem, p->hold_len);
+		peer_free_hold(ch, p);
 		*p = ch->peers[--ch->npeers];
 		n++;
 	}
@@ -492,6 +503,7 @@ int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync
 	ch->nkeys = cfg->nkeys;
 	ch->send_key = send_key;
 	ch->next_seq = cfg->seq_start ? cfg->seq_start : 1;
+	ch->first = ch->next_seq;
 	ch->next_ctl = ch->next_seq;
 	ch->hello_due = 0;
 	ch->peers = rd_calloc(cfg->mem, ch->cfg.max_peers, sizeof(*ch->peers));
@@ -547,6 +559,8 @@ int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_ke
 	return 0;
 }
 
+static void send_hello(struct rd_sync_channel *ch, rd_time_t now);
+
 int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload, size_t len,
                              rd_time_t now)
 {
@@ -560,6 +574,13 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 		return RD_ERR_NOSPC;
 	if (now > ch->last_now)
 		ch->last_now = now;
+	/*
+	 * Our HELLO first: a peer that knew an earlier incarnation of our id
+	 * learns from its `first` that a new stream starts, instead of taking
+	 * our first DATA for a jump over lost messages.
+	 */
+	if (!ch->hello_sent)
+		send_hello(ch, now);
 	if (ch->count == ch->cfg.resend_slots) {
 		drop_slot(ch, ring_at(ch, 0), RD_SYNC_STAT_EVICTED, now);
 		ch->head = (ch->head + 1) % ch->cfg.resend_slots;
@@ -749,29 +770,64 @@ static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, 
 }
 
 /* A HELLO from p, checked by rd_sync_ctl_decode (next > 0, oldest <= next). */
-static void input_hello(struct rd_sync_channel *ch, struct peer *p, uint64_t next, uint64_t oldest,
+static void input_hello(struct rd_sync_channel *ch, struct peer *p, const struct rd_sync_ctl *c,
                         rd_time_t now)
 {
 	struct rx_window *w = &p->rx;
-	uint64_t lost = 0;
+	uint64_t lost = 0, next = c->next, oldest = c->oldest;
 
+	if (w->init && c->first != 0 && p->first != 0 && c->first > p->first) {
+		/*
+		 * The sender restarted under the same id: a new stream begins at
+		 * `first`. What its earlier incarnation sent and we missed died
+		 * with it; nothing of the new one is lost. Start afresh, as for a
+		 * new peer (its control window stays: it rules out replays).
+		 */
+		peer_free_hold(ch, p);
+		memset(w, 0, sizeof(*w));
+		p->pending = false;
+		p->acked_known = false;
+		p->nack_now = false;
+		p->unacked = 0;
+		p->ack_due = RD_TIME_NEVER;
+		ch->stats[RD_SYNC_STAT_PEER_RESTARTS]++;
+		ch->hello_due = now; /* tell it where our stream stands */
+	}
+	if (c->first != 0)
+		p->first = c->first;
 	if (!w->init) {
-		/* A new peer: what it sent before `oldest` is gone for us. */
+		/*
+		 * A new peer: what it sent before `oldest` is gone for us. When it
+		 * still holds everything from the first message of its incarnation
+		 * on, we miss nothing (a member that just started, or restarted);
+		 * otherwise (an older peer, or one without `first`) it is a loss.
+		 */
 		win_init(w, oldest - 1);
-		notify_lost(ch, p->id, now);
+		if (c->first == 0 || oldest > c->first)
+			notify_lost(ch, p->id, now);
 		if (next - 1 > w->top) {
 			lost = make_room(ch, p, next - 1, now);
 			p->nack_now = true;
 		}
 		if (p->pending) {
-			/* Adopt what arrived before the HELLO, drop the rest. */
+			/*
+			 * Adopt what arrived before the HELLO, drop the rest. DATA
+			 * beyond the HELLO's `next` is newer than the HELLO (it
+			 * went first, and said only where the stream began).
+			 */
 			for (size_t i = 0; i < ch->cfg.hold_slots; i++) {
 				uint64_t sq = p->hold_seq[i];
-				if (sq > w->cum && sq <= w->top && sq % ch->cfg.hold_slots == i)
-					win_set(w, sq);
-				else
+				if (sq <= w->cum || sq - w->cum > ch->cfg.hold_slots ||
+				    sq % ch->cfg.hold_slots != i) {
 					p->hold_seq[i] = 0;
+					continue;
+				}
+				if (sq > w->top)
+					lost += make_room(ch, p, sq, now);
+				win_set(w, sq);
 			}
+			if (w->cum < w->top)
+				p->nack_now = true;
 			p->pending = false;
 		}
 		drain(ch, p, now);
@@ -844,8 +900,13 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 			p->ctl = saved;
 			return refuse(ch, c.stat, RD_ERR_PROTO);
 		}
+		if (c.type == RD_SYNC_ENV_HELLO && c.first != 0 && c.first < p->first) {
+			/* A late HELLO of an incarnation older than the one we follow. */
+			p->ctl = saved;
+			return refuse(ch, RD_SYNC_STAT_OLDINCARNATION, RD_ERR_REPLAY);
+		}
 		if (c.type == RD_SYNC_ENV_HELLO)
-			input_hello(ch, p, c.next, c.oldest, now);
+			input_hello(ch, p, &c, now);
 		else
 			release(ch, now);
 		ch->stats[RD_SYNC_STAT_OPENED]++;
@@ -866,8 +927,10 @@ static void send_hello(struct rd_sync_channel *ch, rd_time_t now)
 
 	rd_put64(pl, ch->next_seq);
 	rd_put64(pl + 8, ch->count > 0 ? ring_at(ch, 0)->seq : ch->next_seq);
+	rd_put64(pl + 16, ch->first);
 	seal_and_send(ch, 0, RD_SYNC_ENV_HELLO, pl, sizeof(pl));
 	ch->stats[RD_SYNC_STAT_HELLOS_SENT]++;
+	ch->hello_sent = true;
 	ch->hello_due = now + ch->cfg.hello_interval;
 }
 

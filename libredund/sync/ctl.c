@@ -10,7 +10,8 @@
 
 _Static_assert(RD_SYNC_ACK_REC_LEN == 4 + 4 + 8 + 8 + 8,
                "ACK record: sender, reserved, cumulative, top, bitmap");
-_Static_assert(RD_SYNC_HELLO_LEN == 8 + 8, "HELLO: next, oldest");
+_Static_assert(RD_SYNC_HELLO_LEN == 8 + 8 + 8, "HELLO: next, oldest, first");
+_Static_assert(RD_SYNC_HELLO_V0_LEN == 8 + 8, "HELLO before first: next, oldest");
 
 static const char *const error_names[RD_SYNC_CTL_ERROR_COUNT] = {
     [RD_SYNC_CTL_OK] = "ok",
@@ -22,6 +23,8 @@ static const char *const error_names[RD_SYNC_CTL_ERROR_COUNT] = {
     [RD_SYNC_CTL_HELLO_NEXT_ZERO] = "hello_next_zero",
     [RD_SYNC_CTL_HELLO_OLDEST_ZERO] = "hello_oldest_zero",
     [RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT] = "hello_oldest_above_next",
+    [RD_SYNC_CTL_HELLO_FIRST_ZERO] = "hello_first_zero",
+    [RD_SYNC_CTL_HELLO_FIRST_ABOVE_OLDEST] = "hello_first_above_oldest",
 };
 
 const char *rd_sync_ctl_error_name(int error)
@@ -76,9 +79,9 @@ static int decode_acks(const uint8_t *pl, size_t len, struct rd_sync_ctl *out, r
 
 static int decode_hello(const uint8_t *pl, size_t len, struct rd_sync_ctl *out)
 {
-	uint64_t next, oldest;
+	uint64_t next, oldest, first = 0;
 
-	if (len != RD_SYNC_HELLO_LEN)
+	if (len != RD_SYNC_HELLO_LEN && len != RD_SYNC_HELLO_V0_LEN)
 		return ctl_refuse(out, RD_SYNC_CTL_HELLO_LEN, 0);
 	next = rd_get64(pl);
 	oldest = rd_get64(pl + 8);
@@ -88,8 +91,16 @@ static int decode_hello(const uint8_t *pl, size_t len, struct rd_sync_ctl *out)
 		return ctl_refuse(out, RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, 8);
 	if (oldest == 0) /* no DATA has sequence number 0: the peer's window would wrap */
 		return ctl_refuse(out, RD_SYNC_CTL_HELLO_OLDEST_ZERO, 8);
+	if (len == RD_SYNC_HELLO_LEN) {
+		first = rd_get64(pl + 16);
+		if (first == 0)
+			return ctl_refuse(out, RD_SYNC_CTL_HELLO_FIRST_ZERO, 16);
+		if (first > oldest)
+			return ctl_refuse(out, RD_SYNC_CTL_HELLO_FIRST_ABOVE_OLDEST, 16);
+	}
 	out->next = next;
 	out->oldest = oldest;
+	out->first = first;
 	return 0;
 }
 

@@ -42,6 +42,8 @@ static const char *const stat_names[RD_SYNC_STAT_COUNT] = {
     [RD_SYNC_STAT_LOST] = "lost",
     [RD_SYNC_STAT_NOMEM] = "nomem",
     [RD_SYNC_STAT_PEERS_EXPIRED] = "peers_expired",
+    [RD_SYNC_STAT_PEER_RESTARTS] = "peer_restarts",
+    [RD_SYNC_STAT_OLDINCARNATION] = "oldincarnation",
 };
 
 const char *rd_sync_stat_name(int stat)

@@ -29,7 +29,7 @@ static int reference(uint8_t type, const uint8_t *p, size_t len, size_t *offset)
 {
 	*offset = 0;
 	if (type == RD_SYNC_ENV_HELLO) {
-		if (len != 16)
+		if (len != 16 && len != 24)
 			return RD_SYNC_CTL_HELLO_LEN;
 		if (rd_get64(p) == 0)
 			return RD_SYNC_CTL_HELLO_NEXT_ZERO;
@@ -38,6 +38,11 @@ static int reference(uint8_t type, const uint8_t *p, size_t len, size_t *offset)
 			return RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT;
 		if (rd_get64(p + 8) == 0)
 			return RD_SYNC_CTL_HELLO_OLDEST_ZERO;
+		*offset = 16;
+		if (len == 24 && rd_get64(p + 16) == 0)
+			return RD_SYNC_CTL_HELLO_FIRST_ZERO;
+		if (len == 24 && rd_get64(p + 16) > rd_get64(p + 8))
+			return RD_SYNC_CTL_HELLO_FIRST_ABOVE_OLDEST;
 		*offset = 0;
 		return RD_SYNC_CTL_OK;
 	}

@@ -263,10 +263,12 @@ END_TEST
 
 /* ---- control payloads (rd_sync_ctl_decode) ------------------------- */
 
+/* A HELLO whose incarnation began at `oldest` (first == oldest). */
 static size_t put_hello(uint8_t *pl, uint64_t next, uint64_t oldest)
 {
 	rd_put64(pl, next);
 	rd_put64(pl + 8, oldest);
+	rd_put64(pl + 16, oldest);
 	return RD_SYNC_HELLO_LEN;
 }
 
@@ -318,6 +320,27 @@ START_TEST(ctl_decode_accepts_hello)
 	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
 	ck_assert_uint_eq(c.next, UINT64_MAX);
 	ck_assert_uint_eq(c.oldest, 1);
+	ck_assert_uint_eq(c.first, 1);
+	/* first below oldest: the sender released its first messages. */
+	put_hello(pl, 9000, 8990);
+	rd_put64(pl + 16, 100);
+	ck_assert_int_eq(rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, sizeof(pl), &c, NULL, NULL), 0);
+	ck_assert_uint_eq(c.first, 100);
+}
+END_TEST
+
+/* libredund before 0.2 sent {next, oldest} only: accepted, first unknown. */
+START_TEST(ctl_decode_accepts_hello_without_first)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+	struct rd_sync_ctl c;
+
+	put_hello(pl, 9000, 8990);
+	ck_assert_int_eq(
+	    rd_sync_ctl_decode(RD_SYNC_ENV_HELLO, pl, RD_SYNC_HELLO_V0_LEN, &c, NULL, NULL), 0);
+	ck_assert_uint_eq(c.next, 9000);
+	ck_assert_uint_eq(c.oldest, 8990);
+	ck_assert_uint_eq(c.first, 0);
 }
 END_TEST
 
@@ -397,7 +420,7 @@ static void assert_refused(uint8_t type, const uint8_t *pl, size_t len, int erro
 START_TEST(ctl_decode_refuses_hello_of_wrong_length)
 {
 	uint8_t pl[RD_SYNC_HELLO_LEN + 8];
-	const size_t lens[] = {0, 1, 8, 15, 17, 24};
+	const size_t lens[] = {0, 1, 8, 15, 17, 23, 25, 32};
 
 	memset(pl, 0, sizeof(pl));
 	put_hello(pl, 10, 1);
@@ -488,6 +511,20 @@ START_TEST(ctl_decode_refuses_ack_record_with_cumulative_above_top)
 	put_ack_rec(pl, 0, 0xa, 0, UINT64_MAX, 0, 0);
 	assert_refused(RD_SYNC_ENV_ACK, pl, sizeof(pl), RD_SYNC_CTL_ACK_CUM_ABOVE_TOP,
 	               RD_SYNC_ACK_HDR_LEN + 8);
+}
+END_TEST
+
+START_TEST(ctl_decode_refuses_hello_with_bad_first)
+{
+	uint8_t pl[RD_SYNC_HELLO_LEN];
+
+	put_hello(pl, 10, 5);
+	rd_put64(pl + 16, 0);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_FIRST_ZERO, 16);
+	rd_put64(pl + 16, 6);
+	assert_refused(RD_SYNC_ENV_HELLO, pl, sizeof(pl), RD_SYNC_CTL_HELLO_FIRST_ABOVE_OLDEST, 16);
+	ck_assert_str_eq(rd_sync_ctl_error_name(RD_SYNC_CTL_HELLO_FIRST_ABOVE_OLDEST),
+	                 "hello_first_above_oldest");
 }
 END_TEST
 
@@ -694,10 +731,10 @@ static struct net *pair(struct node *a, struct node *b)
 	node_init(b, net, 0xb, &k, 1, 1);
 	net_tick(net, 0);
 	net_tick(net, 1);
-	/* Meeting each other counted as "missed what it sent before". */
-	ck_assert_uint_eq(a->lost_calls, 1);
-	ck_assert_uint_eq(b->lost_calls, 1);
-	a->lost_calls = b->lost_calls = 0;
+	/* Fresh peers that still hold all they ever sent: nothing was lost. */
+	ck_assert_uint_eq(a->lost_calls, 0);
+	ck_assert_uint_eq(b->lost_calls, 0);
+	ck_assert_uint_eq(node_stat(a, RD_SYNC_STAT_LOST), 0);
 	return net;
 }
 
@@ -803,7 +840,7 @@ START_TEST(channel_refuses_tampered_and_foreign_envelopes)
 	send_str(&c, "forged", 10);
 	net_pump(net, 10);
 	ck_assert_uint_eq(b.ndelivered, 0);
-	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_UNKNOWNKEY), 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_UNKNOWNKEY), 2); /* c's HELLO and DATA */
 
 	send_str(&a, "genuine", 20);
 	copy = net->q[0];
@@ -1123,7 +1160,7 @@ static struct ctl_case *ctl_case_add(struct ctl_case *cases, size_t *n, uint8_t 
  */
 START_TEST(channel_refuses_exactly_what_ctl_decode_refuses)
 {
-	struct ctl_case cases[13], *k;
+	struct ctl_case cases[16], *k;
 	size_t nc = 0, ngood;
 	struct node a, b;
 	struct net *net = pair(&a, &b);
@@ -1132,6 +1169,8 @@ START_TEST(channel_refuses_exactly_what_ctl_decode_refuses)
 	/* Accepted. */
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
 	k->len = put_hello(k->pl, 1000, 1000);
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1001, 1001) - 8; /* without first */
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
 	k->len = RD_SYNC_ACK_HDR_LEN;
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_ACK);
@@ -1146,7 +1185,13 @@ START_TEST(channel_refuses_exactly_what_ctl_decode_refuses)
 	ngood = nc;
 	/* Refused, one for each rule. */
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
-	k->len = put_hello(k->pl, 1000, 1000) - 8;
+	k->len = put_hello(k->pl, 1000, 1000) - 9;
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1000, 1000);
+	rd_put64(k->pl + 16, 0);
+	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
+	k->len = put_hello(k->pl, 1000, 1000);
+	rd_put64(k->pl + 16, 1001);
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
 	k->len = put_hello(k->pl, 0, 0);
 	k = ctl_case_add(cases, &nc, RD_SYNC_ENV_HELLO);
@@ -1320,28 +1365,150 @@ START_TEST(channel_holds_new_peers_data_until_its_hello)
 	struct net *net = net_new();
 	struct rd_sync_key k = key1();
 	struct node a, b;
-	struct pkt p[3];
+	struct pkt p[4];
 
 	node_init(&a, net, 0xa, &k, 1, 1);
 	node_init(&b, net, 0xb, &k, 1, 1);
 	/* b hears a's hello first: a is a peer of b's now, b is not yet a's. */
 	rd_sync_channel_handle_expiry(b.ch, 0);
 	net_pump(net, 0);
-	send_str(&a, "m1", 10);
+	send_str(&a, "m1", 10); /* a's first hello goes out before it */
 	send_str(&a, "m2", 10);
 	send_str(&a, "m3", 10);
+	ck_assert_uint_eq(net->n, 4);
 	memcpy(p, net->q, sizeof(p));
 	net->n = 0;
 	/* Reordered: m3 and m2 arrive first; nothing is delivered yet. */
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, p[3].buf, p[3].len, 11), 0);
 	ck_assert_int_eq(rd_sync_channel_input(b.ch, p[2].buf, p[2].len, 11), 0);
-	ck_assert_int_eq(rd_sync_channel_input(b.ch, p[1].buf, p[1].len, 11), 0);
 	ck_assert_uint_eq(b.ndelivered, 0);
 	/* a's hello (oldest held: 1000) starts the stream; m1 comes on the NACK. */
-	net_tick(net, 12);
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, p[0].buf, p[0].len, 12), 0);
+	net_pump(net, 12);
 	net_pump(net, 13);
 	ck_assert_uint_eq(b.ndelivered, 3);
 	ck_assert_str_eq(b.last, "m3");
-	ck_assert_int_eq(rd_sync_channel_input(b.ch, p[0].buf, p[0].len, 14), RD_ERR_REPLAY);
+	ck_assert_uint_eq(b.lost_calls, 0);
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, p[1].buf, p[1].len, 14), RD_ERR_REPLAY);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/* A sender's first HELLO goes out before its first DATA. */
+START_TEST(channel_sends_hello_before_its_first_data)
+{
+	struct net *net = net_new();
+	struct rd_sync_key k = key1();
+	struct node a;
+	struct rd_sync_env_hdr h;
+	uint8_t pl[64];
+
+	node_init(&a, net, 0xa, &k, 1, 1);
+	send_str(&a, "m1", 10);
+	send_str(&a, "m2", 10);
+	ck_assert_uint_eq(net->n, 3);
+	ck_assert_int_eq(
+	    rd_sync_env_open(&k, 1, net->q[0].buf, net->q[0].len, &h, pl, sizeof(pl), NULL),
+	    RD_SYNC_HELLO_LEN);
+	ck_assert_uint_eq(h.type, RD_SYNC_ENV_HELLO);
+	ck_assert_uint_eq(rd_get64(pl + 16), 1000); /* first: our seq_start */
+	ck_assert_int_gt(
+	    rd_sync_env_open(&k, 1, net->q[1].buf, net->q[1].len, &h, pl, sizeof(pl), NULL), 0);
+	ck_assert_uint_eq(h.type, RD_SYNC_ENV_DATA);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_HELLOS_SENT), 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/*
+ * A peer that already gave up messages before we met it (it released
+ * them: nobody was there to ack) may have sent something we need: that is
+ * a loss, reported once. A peer that still holds all it sent is not.
+ */
+START_TEST(channel_meeting_a_peer_that_released_messages_is_a_loss)
+{
+	struct net *net = net_new();
+	struct rd_sync_key k = key1();
+	struct node a, b;
+
+	node_init(&a, net, 0xa, &k, 1, 1);
+	send_str(&a, "before b", 10);
+	net_tick(net, 20); /* nobody to wait for: released */
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	node_init(&b, net, 0xb, &k, 1, 1);
+	net_tick(net, RD_SEC + 30);
+	net_tick(net, RD_SEC + 31);
+	ck_assert_uint_eq(b.lost_calls, 1);
+	ck_assert_uint_eq(a.lost_calls, 0); /* b's stream is whole */
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/* Replaces nd's channel by a new incarnation under the same id, numbered from start. */
+static void node_restart(struct node *nd, uint64_t start)
+{
+	struct rd_sync_key k = key1();
+	struct rd_sync_channel_config cfg;
+
+	rd_sync_channel_free(nd->ch);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sender_id = nd->id;
+	cfg.seq_start = start;
+	cfg.keys = &k;
+	cfg.nkeys = 1;
+	cfg.send_key_id = k.id;
+	cfg.resend_slots = 64;
+	cfg.max_tries = 3;
+	cfg.cb.send = net_send;
+	cfg.cb.deliver = node_deliver;
+	cfg.cb.lost = node_lost;
+	cfg.cb.user = nd;
+	cfg.random = test_rng;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &nd->ch), 0);
+}
+
+/*
+ * A peer restarted under the same id (syncd keeps its creatorid) numbers
+ * from a greater start: its HELLO's `first` makes it a new incarnation,
+ * counted peer_restarts, and its stream starts afresh with nothing lost
+ * (before: the gap between the two starts was counted lost, billions).
+ * A late HELLO of the old incarnation is refused.
+ */
+START_TEST(channel_restarted_peer_is_a_new_incarnation_not_a_loss)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint8_t hello[RD_SYNC_HELLO_LEN];
+
+	send_str(&a, "old", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	node_restart(&a, 3000);
+	send_str(&a, "new", 20);
+	net_pump(net, 20);
+	net_tick(net, 40);
+	ck_assert_uint_eq(b.ndelivered, 2);
+	ck_assert_str_eq(b.last, "new");
+	ck_assert_uint_eq(b.delivered[3000 - 1000], 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEER_RESTARTS), 1);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 0);
+	ck_assert_uint_eq(b.lost_calls, 0);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0); /* b acked the new stream */
+	/* The old incarnation's HELLO, arriving late (fresh control number). */
+	rd_put64(hello, 1001);
+	rd_put64(hello + 8, 1001);
+	rd_put64(hello + 16, 1000);
+	ck_assert_int_eq(ctl_in_at(&b, RD_SYNC_ENV_HELLO, 0xa, 9000, hello, sizeof(hello), 50),
+	                 RD_ERR_REPLAY);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_OLDINCARNATION), 1);
+	/* Still following the new one. */
+	send_str(&a, "newer", 60);
+	net_pump(net, 60);
+	ck_assert_str_eq(b.last, "newer");
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 0);
 	net_free(net);
 	free(net);
 }
@@ -1545,6 +1712,8 @@ static Suite *suite(void)
 	suite_add_tcase(s, k);
 
 	tcase_add_test(t, ctl_decode_accepts_hello);
+	tcase_add_test(t, ctl_decode_accepts_hello_without_first);
+	tcase_add_test(t, ctl_decode_refuses_hello_with_bad_first);
 	tcase_add_test(t, ctl_decode_accepts_ack_and_nack_records_in_order);
 	tcase_add_test(t, ctl_decode_accepts_ack_without_records);
 	tcase_add_test(t, ctl_decode_returns_the_callbacks_value);
@@ -1579,6 +1748,9 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_full_table_gives_silent_peers_places_to_new_senders);
 	tcase_add_test(c, channel_refuses_out_of_order_data_it_cannot_hold);
 	tcase_add_test(c, channel_holds_new_peers_data_until_its_hello);
+	tcase_add_test(c, channel_sends_hello_before_its_first_data);
+	tcase_add_test(c, channel_meeting_a_peer_that_released_messages_is_a_loss);
+	tcase_add_test(c, channel_restarted_peer_is_a_new_incarnation_not_a_loss);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
 	tcase_add_test(c, channel_key_rotation_accepts_both_keys);

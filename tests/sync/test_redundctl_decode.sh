@@ -102,7 +102,8 @@ def seal(typ, seq, pl, sender=0xcafe0002):
     n = ctypes.c_ulonglong()
     assert enc(out, ctypes.byref(n), pl, len(pl), hdr, len(hdr), None, nonce, key) == 0
     return hdr + out.raw[:n.value]
-def hello(nxt, oldest): return struct.pack(">QQ", nxt, oldest)
+def hello(nxt, oldest, first=None):
+    return struct.pack(">QQ", nxt, oldest) + (b"" if first is None else struct.pack(">Q", first))
 def acks(count, *recs):
     return struct.pack(">HH", count, 0) + b"".join(struct.pack(">IIQQQ", s, 0, c, t, b) for s, c, t, b in recs)
 envs = [
@@ -115,6 +116,9 @@ envs = [
     seal(ACK, 7, b"\0\0"),                                # 7 ack_short
     seal(ACK, 8, acks(1, (0xdeadbeef, 6, 7, 1))),         # 8 good
     seal(HELLO, 9, hello(9000, 0)),                       # 9 hello_oldest_zero
+    seal(HELLO, 10, hello(9000, 8990, 100)),              # 10 good, with first
+    seal(HELLO, 11, hello(9000, 8990, 8991)),             # 11 hello_first_above_oldest
+    seal(HELLO, 12, hello(9000, 8990, 0)),                # 12 hello_first_zero
 ]
 def csum(b):
     s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
@@ -140,14 +144,17 @@ for want in \
 	"packet 5 refused: badpayload (ack_count, ack payload byte 0)" \
 	"packet 6 refused: badpayload (ack_cum_above_top, nack payload byte 12)" \
 	"packet 7 refused: badpayload (ack_short, ack payload byte 0)" \
-	"packet 9 refused: badpayload (hello_oldest_zero, hello payload byte 8)"; do
+	"packet 9 refused: badpayload (hello_oldest_zero, hello payload byte 8)" \
+	"packet 11 refused: badpayload (hello_first_above_oldest, hello payload byte 16)" \
+	"packet 12 refused: badpayload (hello_first_zero, hello payload byte 16)"; do
 	grep -qF "$want" "$dir/err" || fail "missing \"$want\" in: $(cat "$dir/err")"
 done
-grep -qF "7 packet(s) refused" "$dir/err" || fail "refusal count: $(cat "$dir/err")"
+grep -qF "9 packet(s) refused" "$dir/err" || fail "refusal count: $(cat "$dir/err")"
 python3 - "$dir/badctl.json" <<'PY'
 import json, sys
 msgs = [json.loads(l) for l in open(sys.argv[1])]
-assert [m["packet"] for m in msgs] == [1, 8], msgs
+assert [m["packet"] for m in msgs] == [1, 8, 10], msgs
+assert "first_seq" not in msgs[0] and msgs[2]["first_seq"] == 100, msgs
 assert msgs[0]["envelope"] == "hello" and msgs[0]["next_seq"] == 9000 and msgs[0]["oldest_seq"] == 8990
 assert msgs[1]["envelope"] == "ack" and msgs[1]["acks"] == [
     {"sender": "deadbeef", "cumulative": 6, "top": 7, "bitmap": "0000000000000001"}], msgs[1]

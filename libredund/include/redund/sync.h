@@ -30,10 +30,17 @@
  * because of a gap (and again on each HELLO while the gap stays open); its
  * receiver resends the holes it still holds. HELLO carries {u64 next
  * DATA sequence number, u64 oldest DATA sequence number still held for
- * resending}: a receiver learns where a sender's stream stands (and detects
- * lost tail messages) without waiting for data, and gives up at once on
- * holes the sender can no longer fill (reported through `lost`; the carry,
- * redund/sync_carry.h, answers it with a bulk update request). A NACK for
+ * resending, u64 first DATA sequence number of this incarnation}: a
+ * receiver learns where a sender's stream stands (and detects lost tail
+ * messages) without waiting for data, and gives up at once on holes the
+ * sender can no longer fill (reported through `lost`; the carry,
+ * redund/sync_carry.h, answers it with a bulk update request). `first`
+ * tells a restart from a loss: a known sender whose HELLO names a greater
+ * `first` is a new incarnation (counted peer_restarts, its stream starts
+ * afresh, nothing is lost), and a new sender that still holds everything
+ * from its `first` on has lost us nothing. A 16-byte HELLO (no `first`,
+ * from libredund before 0.2) is still accepted: such a sender's arrival
+ * counts as a loss. A sender sends its first HELLO before its first DATA. A NACK for
  * DATA the sender no longer holds makes it send a HELLO at once.
  * rd_sync_ctl_decode checks and decodes ACK, NACK and HELLO payloads (the
  * channel uses it).
@@ -147,6 +154,10 @@ enum rd_sync_stat {
 	RD_SYNC_STAT_LOST,          /* DATA of a peer never received, window moved past it */
 	RD_SYNC_STAT_NOMEM,         /* DATA refused: no memory to hold it for in-order delivery */
 	RD_SYNC_STAT_PEERS_EXPIRED, /* silent peers that left a full table to a new sender */
+	RD_SYNC_STAT_PEER_RESTARTS, /* a known sender's new incarnation (HELLO with a greater first)
+	                             */
+	RD_SYNC_STAT_OLDINCARNATION, /* HELLO of an incarnation older than the one we know: refused
+	                              */
 	RD_SYNC_STAT_COUNT,
 };
 
@@ -183,8 +194,9 @@ RD_EXPORT int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, con
 
 /* ---- control payloads (ACK, NACK, HELLO) ---------------------------- */
 
-#define RD_SYNC_ACK_HDR_LEN 4  /* {u16 count, u16 0} before the records */
-#define RD_SYNC_HELLO_LEN   16 /* {u64 next, u64 oldest} */
+#define RD_SYNC_ACK_HDR_LEN  4  /* {u16 count, u16 0} before the records */
+#define RD_SYNC_HELLO_LEN    24 /* {u64 next, u64 oldest, u64 first} */
+#define RD_SYNC_HELLO_V0_LEN 16 /* {u64 next, u64 oldest}: accepted, first unknown (0) */
 
 /*
  * Why rd_sync_ctl_decode refused a control payload (struct rd_sync_ctl's
@@ -194,14 +206,16 @@ RD_EXPORT int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, con
  */
 enum rd_sync_ctl_error {
 	RD_SYNC_CTL_OK = 0,
-	RD_SYNC_CTL_BADTYPE,                 /* "badtype": not ACK, NACK or HELLO */
-	RD_SYNC_CTL_ACK_SHORT,               /* "ack_short": ACK/NACK under its 4-byte prefix */
-	RD_SYNC_CTL_ACK_COUNT,               /* "ack_count": length is not 4 + count * 32 */
-	RD_SYNC_CTL_ACK_CUM_ABOVE_TOP,       /* "ack_cum_above_top": a record's cumulative > top */
-	RD_SYNC_CTL_HELLO_LEN,               /* "hello_len": HELLO payload is not 16 bytes */
-	RD_SYNC_CTL_HELLO_NEXT_ZERO,         /* "hello_next_zero": HELLO next is 0 */
-	RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT, /* "hello_oldest_above_next": oldest > next */
-	RD_SYNC_CTL_HELLO_OLDEST_ZERO,       /* "hello_oldest_zero": oldest is 0 */
+	RD_SYNC_CTL_BADTYPE,                  /* "badtype": not ACK, NACK or HELLO */
+	RD_SYNC_CTL_ACK_SHORT,                /* "ack_short": ACK/NACK under its 4-byte prefix */
+	RD_SYNC_CTL_ACK_COUNT,                /* "ack_count": length is not 4 + count * 32 */
+	RD_SYNC_CTL_ACK_CUM_ABOVE_TOP,        /* "ack_cum_above_top": a record's cumulative > top */
+	RD_SYNC_CTL_HELLO_LEN,                /* "hello_len": HELLO payload is not 16 or 24 bytes */
+	RD_SYNC_CTL_HELLO_NEXT_ZERO,          /* "hello_next_zero": HELLO next is 0 */
+	RD_SYNC_CTL_HELLO_OLDEST_ABOVE_NEXT,  /* "hello_oldest_above_next": oldest > next */
+	RD_SYNC_CTL_HELLO_OLDEST_ZERO,        /* "hello_oldest_zero": oldest is 0 */
+	RD_SYNC_CTL_HELLO_FIRST_ZERO,         /* "hello_first_zero": first is 0 (24-byte HELLO) */
+	RD_SYNC_CTL_HELLO_FIRST_ABOVE_OLDEST, /* "hello_first_above_oldest": first > oldest */
 	RD_SYNC_CTL_ERROR_COUNT,
 };
 
@@ -230,6 +244,7 @@ struct rd_sync_ctl {
 	size_t nrecs;    /* ACK/NACK: records (each checked); 0 for HELLO */
 	uint64_t next;   /* HELLO: next DATA sequence number the sender will use (> 0) */
 	uint64_t oldest; /* HELLO: oldest DATA it still holds for resending (<= next) */
+	uint64_t first;  /* HELLO: first DATA of the sender's incarnation (<= oldest); 0: unknown */
 };
 
 /*
@@ -248,10 +263,13 @@ typedef int (*rd_sync_ack_fn)(void *user, const struct rd_sync_ack_rec *rec);
  *              length is 4 + count * RD_SYNC_ACK_REC_LEN (else ACK_COUNT);
  *              every record has cumulative <= top (else ACK_CUM_ABOVE_TOP,
  *              offset of that record's cumulative). Count 0 is accepted.
- *   HELLO      exactly RD_SYNC_HELLO_LEN bytes (else HELLO_LEN); next != 0
- *              (else HELLO_NEXT_ZERO, offset 0); oldest <= next (else
- *              HELLO_OLDEST_ABOVE_NEXT, offset 8); oldest != 0 (else
- *              HELLO_OLDEST_ZERO, offset 8: DATA numbers start at 1).
+ *   HELLO      RD_SYNC_HELLO_LEN or RD_SYNC_HELLO_V0_LEN bytes (else
+ *              HELLO_LEN); next != 0 (else HELLO_NEXT_ZERO, offset 0);
+ *              oldest <= next (else HELLO_OLDEST_ABOVE_NEXT, offset 8);
+ *              oldest != 0 (else HELLO_OLDEST_ZERO, offset 8: DATA
+ *              numbers start at 1); with 24 bytes, first != 0 (else
+ *              HELLO_FIRST_ZERO, offset 16) and first <= oldest (else
+ *              HELLO_FIRST_ABOVE_OLDEST, offset 16). 16 bytes: first 0.
  *   other      BADTYPE.
  *
  * The whole payload is checked first: a refused payload calls fn never.
@@ -311,6 +329,9 @@ struct rd_sync_channel_config {
 	 * previous incarnation used under the same keys, or peers refuse the
 	 * messages as replays until the numbers pass the old ones: syncd uses
 	 * the realtime clock in ns. 0 means 1 (no message is numbered 0).
+	 * HELLO carries it as `first`: a peer that knew an earlier incarnation
+	 * of this sender id starts our stream afresh instead of counting the
+	 * gap as lost.
 	 */
 	uint64_t seq_start;
 	const struct rd_sync_key *keys; /* copied; 1..RD_SYNC_MAX_KEYS */
