@@ -11,7 +11,8 @@
  *   port 8240               UDP port of secure mode
  *   group 224.0.0.240       multicast group (secure: 224.0.0.240 / ff02::f0)
  *   local 192.0.2.1         address to bind / send from
- *   creatorid 0a0b0c0d      this node's pfsync creatorid, hex (default random)
+ *   creatorid 0a0b0c0d      this node's pfsync creatorid, hex (default: kept in state-dir)
+ *   state-dir /var/lib/syncd where the creatorid is kept across restarts
  *   mtu 1500                largest datagram on the link (IP header included)
  *   limit 1000000           state table limit
  *   maxupd 128              TCP updates coalesced before a send
@@ -58,6 +59,7 @@ void sd_config_free(struct sd_config *cfg)
 	for (i = 0; i < cfg->nkeyfiles; i++)
 		free(cfg->keyfiles[i]);
 	free(cfg->carpd_control);
+	free(cfg->state_dir);
 	free(cfg->demote_group);
 	free(cfg->control);
 	free(cfg->config_file);
@@ -66,9 +68,9 @@ void sd_config_free(struct sd_config *cfg)
 
 /* Keywords taking an argument, and flags. */
 static const char *const with_arg[] = {
-    "interface", "peer",          "mode",         "key",     "send-keyid", "port",
-    "group",     "local",         "creatorid",    "mtu",     "limit",      "maxupd",
-    "bulk-rate", "carpd-control", "demote-group", "control", "config",
+    "interface", "peer",      "mode",          "key",          "send-keyid", "port",
+    "group",     "local",     "creatorid",     "state-dir",    "mtu",        "limit",
+    "maxupd",    "bulk-rate", "carpd-control", "demote-group", "control",    "config",
 };
 static const char *const flags[] = {"no-bulk",   "no-apply", "strict-own",
                                     "check-ttl", "debug",    "foreground"};
@@ -162,6 +164,17 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 			return -1;
 		}
 		cfg->creatorid = (uint32_t)v;
+	} else if (strcmp(key, "state-dir") == 0) {
+		if (arg[0] != '/') {
+			errf(err, "state-dir: an absolute path, not '%s'", arg);
+			return -1;
+		}
+		free(cfg->state_dir);
+		cfg->state_dir = strdup(arg);
+		if (cfg->state_dir == NULL) {
+			errf(err, "state-dir: out of memory");
+			return -1;
+		}
 	} else if (strcmp(key, "mtu") == 0) {
 		if (dm_parse_u64(arg, 10, 576, 65535, &v) < 0) {
 			errf(err, "mtu: 576 to 65535");
@@ -311,7 +324,8 @@ static void usage(FILE *f)
 	        "      --port N            UDP port (default %d)\n"
 	        "      --group ADDR        multicast group\n"
 	        "      --local ADDR        local address to bind / send from\n"
-	        "      --creatorid HEX     pfsync creatorid (default random)\n"
+	        "      --creatorid HEX     pfsync creatorid (default: kept in the state dir)\n"
+	        "      --state-dir DIR     keeps the creatorid across restarts (default %s)\n"
 	        "      --mtu N             link MTU (default 1500)\n"
 	        "      --limit N           state limit (default 1000000)\n"
 	        "      --maxupd N          TCP updates coalesced (default 128)\n"
@@ -329,7 +343,7 @@ static void usage(FILE *f)
 	        "  -f, --facility none     log to stderr only\n"
 	        "  -d, --debug             debug messages\n"
 	        "  -h, --help, -V, --version\n",
-	        RD_SYNC_UDP_PORT, SD_BULK_RATE, SD_DEFAULT_CONTROL);
+	        RD_SYNC_UDP_PORT, SD_DEFAULT_STATE_DIR, SD_BULK_RATE, SD_DEFAULT_CONTROL);
 }
 
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
@@ -345,6 +359,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 	    {"group", required_argument, NULL, 1},
 	    {"local", required_argument, NULL, 1},
 	    {"creatorid", required_argument, NULL, 1},
+	    {"state-dir", required_argument, NULL, 1},
 	    {"mtu", required_argument, NULL, 1},
 	    {"limit", required_argument, NULL, 1},
 	    {"maxupd", required_argument, NULL, 1},

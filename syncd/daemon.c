@@ -1038,6 +1038,26 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	sc.limit = d->cfg.limit;
 	sc.size_hint = d->cfg.limit < 65536 ? d->cfg.limit : 65536;
 	sc.creatorid = d->cfg.creatorid;
+	if (sc.creatorid == 0) {
+		const char *dir = d->cfg.state_dir ? d->cfg.state_dir : SD_DEFAULT_STATE_DIR;
+		char err[SD_ERR_LEN];
+		bool kept;
+
+		if (sd_identity(dir, &sc.creatorid, &kept, err) != 0) {
+			/* The default place may be missing (no systemd StateDirectory): say so,
+			 * run. */
+			if (!kept && sc.creatorid != 0 && d->cfg.state_dir == NULL) {
+				dm_log(LOG_WARNING,
+				       "creatorid %08x not kept (%s): after a restart the peers "
+				       "will see "
+				       "a new member; set state-dir",
+				       sc.creatorid, err);
+			} else {
+				dm_log(LOG_ERR, "%s", err);
+				return -EINVAL;
+			}
+		}
+	}
 	/* OpenBSD's stateid start: seconds in the upper half, unique across restarts. */
 	sc.id_base = (uint64_t)time(NULL) << 32;
 	sc.cb.user = d;

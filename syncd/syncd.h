@@ -18,7 +18,8 @@
 
 struct nf_conntrack;
 
-#define SD_DEFAULT_CONTROL "/run/syncd.sock"
+#define SD_DEFAULT_CONTROL   "/run/syncd.sock"
+#define SD_DEFAULT_STATE_DIR "/var/lib/syncd"
 /*
  * Plain mode's bulk pace, states a second. Raw pfsync has no
  * acknowledgements: a receiver that writes each state into its conntrack
@@ -42,7 +43,8 @@ struct sd_config {
 	char *keyfiles[SD_MAX_KEYS];
 	size_t nkeyfiles;
 	uint32_t send_keyid; /* 0: the first key's id */
-	uint32_t creatorid;  /* 0: random */
+	uint32_t creatorid;  /* 0: kept in state_dir (random the first time) */
+	char *state_dir;     /* where the creatorid is kept (owned; NULL: SD_DEFAULT_STATE_DIR) */
 	size_t mtu;          /* largest datagram; 0: 1500 minus IP/UDP headers */
 	uint32_t limit;      /* state table limit */
 	unsigned maxupd;
@@ -59,6 +61,17 @@ struct sd_config {
 	bool debug;
 	bool no_syslog;
 };
+
+/* ---- identity (identity.c) ---- */
+
+/*
+ * sd_identity - the creatorid kept in DIR/creatorid: read it, or make a
+ * random one and write it there (DIR created if missing, the file replaced
+ * atomically). Returns 0 with *id and *kept true; -1 with err filled when
+ * the file is unusable (*kept false), or when a new id could not be
+ * written (then *id is the new random id, usable for this run only).
+ */
+int sd_identity(const char *dir, uint32_t *id, bool *kept, char *err);
 
 /* Defaults: secure mode, bulk at start, apply on, control SD_DEFAULT_CONTROL. */
 void sd_config_init(struct sd_config *cfg);

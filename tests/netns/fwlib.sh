@@ -200,6 +200,7 @@ fw_daemon() {
 	syncd)
 		bin=$SYNCD
 		set -- -i sync -k "$T_DIR/sync.key" --carpd-control "$T_DIR/$f-carpd.sock" \
+			--state-dir "$T_DIR/$f-syncd-state" \
 			${FW_SYNCD_DEBUG:+-d} "$@"
 		;;
 	esac

@@ -13,11 +13,13 @@ sync_pair() {
 	add_host B 2
 }
 
-# start_syncd NAME [args...]: syncd in NAME, in the foreground with -d (see start_daemon).
+# start_syncd NAME [args...]: syncd in NAME, in the foreground with -d (see
+# start_daemon), its creatorid kept in $T_DIR/NAME-state (each member its own,
+# kept across its restarts as /var/lib/syncd is on a firewall).
 start_syncd() {
 	local name=$1
 	shift
-	start_daemon syncd "$SYNCD" "$name" -d "$@"
+	start_daemon syncd "$SYNCD" "$name" -d --state-dir "$T_DIR/$name-state" "$@"
 }
 
 # sstat NAME SECTION COUNTER|-: a value of `redundctl sync status --json`
@@ -85,7 +87,8 @@ EOF
 start_syncd_in() {
 	local name=$1 tag=$2
 	shift 2
-	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$tag.sock" -f none -d "$@" \
+	ip netns exec "$(ns "$name")" "$SYNCD" --control "$T_DIR/$tag.sock" -f none -d \
+		--state-dir "$T_DIR/$tag-state" "$@" \
 		>"$T_DIR/$tag.log" 2>&1 &
 	local pid=$!
 	T_PIDS+=("$pid")
