@@ -172,6 +172,8 @@ int mt_cb_write(void *user, const struct rd_state_info *info, bool created)
 		return x->fail_write;
 	if ((e = put(x, info, info->expire_in, &fresh)) == NULL)
 		return RD_ERR_LIMIT;
+	/* The mark of an entry written for a peer (redund/mirror.h), as syncd's conntrack label. */
+	e->info.flags |= RD_STATE_F_REMOTE;
 	report(x, fresh ? RD_MIRROR_NEW : RD_MIRROR_UPDATE, e, true);
 	return 0;
 }

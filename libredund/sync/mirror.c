@@ -15,6 +15,8 @@ struct rd_mirror {
 	bool started;       /* rd_mirror_start was called */
 	bool start_pending; /* the start-up read waits for the peers' bulk */
 	bool start_dump;    /* the start-up read runs: known keys are the peers' */
+	bool peers_named;   /* a bulk update ended before the start-up read */
+	uint64_t bulk_ok0;  /* the engine's bulk_ok at rd_mirror_start */
 	uint32_t dump_ours; /* states of ours the running dump inserted */
 	struct rd_state_iter sweep;
 	rd_time_t sweep_due;
@@ -42,6 +44,8 @@ static const char *const stat_names[RD_MIRROR_STAT_COUNT] = {
     [RD_MIRROR_STAT_READ_FAILED] = "read_failed",
     [RD_MIRROR_STAT_DUMPS] = "dumps",
     [RD_MIRROR_STAT_DUMP_FAILED] = "dump_failed",
+    [RD_MIRROR_STAT_GONE] = "gone",
+    [RD_MIRROR_STAT_WAITING] = "waiting",
 };
 
 const char *rd_mirror_stat_name(int stat)
@@ -200,7 +204,25 @@ static int local_change(struct rd_mirror *m, int change, const struct rd_state_i
 		m->st[RD_MIRROR_STAT_ECHOES]++;
 		return RD_MIRROR_ECHO;
 	}
+	if (st == NULL && (e->flags & RD_STATE_F_REMOTE) && m->cfg.write) {
+		/* Written for a peer earlier, and no peer's state any more (see the header). */
+		if (!m->started || m->start_pending) {
+			m->st[RD_MIRROR_STAT_WAITING]++;
+			return RD_MIRROR_WAIT;
+		}
+		if (!m->start_dump || m->peers_named) {
+			m->writing = true;
+			rc = m->cfg.cb.remove(m->cfg.cb.user, e);
+			m->writing = false;
+			if (rc < 0)
+				m->st[RD_MIRROR_STAT_DELETE_FAILED]++;
+			m->st[RD_MIRROR_STAT_GONE]++;
+			return RD_MIRROR_GONE;
+		}
+		/* No bulk ended: we may be alone; the entry is ours now. */
+	}
 	info = *e;
+	info.flags &= RD_STATE_F_USER_MASK;
 	if (st != NULL) {
 		info.id = st->id;
 		info.creatorid = st->creatorid;
@@ -262,7 +284,11 @@ static int start_dump(struct rd_mirror *m, rd_time_t now)
 {
 	int rc;
 
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT];
+
 	m->start_pending = false;
+	rd_sync_engine_stats(m->cfg.engine, es);
+	m->peers_named = es[RD_SYNC_ENGINE_STAT_BULK_OK] > m->bulk_ok0;
 	rc = dump(m, true, now);
 	if (m->cfg.cb.dumped != NULL)
 		m->cfg.cb.dumped(m->cfg.cb.user, rc, m->dump_ours, now);
@@ -273,8 +299,12 @@ int rd_mirror_start(struct rd_mirror *m, bool bulk_first, rd_time_t now)
 {
 	if (m->started || m->cfg.cb.dump == NULL)
 		return RD_ERR_STATE;
+	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT];
+
 	m->started = true;
 	m->sweep_due = now + m->cfg.sweep_interval;
+	rd_sync_engine_stats(m->cfg.engine, es);
+	m->bulk_ok0 = es[RD_SYNC_ENGINE_STAT_BULK_OK];
 	if (bulk_first) {
 		/* The peers name their states first; what the external table holds besides is ours.
 		 */

@@ -268,6 +268,113 @@ START_TEST(dump_without_bulk_takes_everything)
 }
 END_TEST
 
+/* Runs B's join bulk against A (answering, or not) until it ended, then the start-up read. */
+static void b_joins(bool a_answers)
+{
+	ck_assert_int_eq(rd_mirror_start(B.m, true, now), 0);
+	for (int i = 0; i < 4000 && rd_sync_engine_bulk_pending(B.e); i++) {
+		now += 10 * RD_MSEC;
+		rd_sync_engine_handle_expiry(A.e, now);
+		rd_sync_engine_handle_expiry(B.e, now);
+		if (a_answers)
+			mt_pump(&A, &B);
+		else
+			B.npkt = 0; /* lost on the way */
+	}
+	ck_assert(!rd_sync_engine_bulk_pending(B.e));
+	rd_mirror_handle_expiry(B.m, now);
+	ck_assert(!rd_mirror_start_pending(B.m));
+}
+
+/*
+ * B restarts; its table still holds two entries it wrote for A in its last
+ * run (marked), one of which A deleted meanwhile, and one created locally
+ * while B's mirror was away (unmarked). After the bulk, the deleted one is
+ * removed from B's table and sent nowhere; the other marked one is A's; the
+ * local one is B's and reaches A.
+ */
+START_TEST(restart_does_not_bring_back_what_the_cluster_deleted)
+{
+	struct rd_state_info gone, kept, fresh;
+
+	mt_tcp(&gone, 0x0a000001, 0xc0a80002, 40001, 443);
+	mt_tcp(&kept, 0x0a000001, 0xc0a80002, 40002, 443);
+	mt_tcp(&fresh, 0x0a000009, 0xc0a80002, 40003, 443);
+	mt_insert(&A.ext, &kept, 3000);
+	ck_assert_int_eq(rd_mirror_start(A.m, false, now), 0);
+	B.ext.mirror = NULL;
+	gone.flags |= RD_STATE_F_REMOTE;
+	kept.flags |= RD_STATE_F_REMOTE;
+	mt_insert(&B.ext, &gone, 3000);
+	mt_insert(&B.ext, &kept, 3000);
+	mt_insert(&B.ext, &fresh, 3000);
+	B.ext.mirror = B.m;
+	b_joins(true);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_GONE), 1);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_KNOWN), 1);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_LOCAL_NEW), 1);
+	ck_assert_ptr_null(mt_find(&B.ext, &gone.wire));
+	ck_assert_ptr_null(find(&B, &gone));
+	ck_assert_uint_eq(find(&B, &kept)->creatorid, rd_state_creatorid(A.t));
+	ck_assert_uint_eq(find(&B, &fresh)->creatorid, rd_state_creatorid(B.t));
+	mt_pump(&A, &B);
+	ck_assert_ptr_null(find(&A, &gone));
+	ck_assert_ptr_nonnull(find(&A, &fresh));
+	ck_assert_ptr_nonnull(mt_find(&A.ext, &fresh.wire));
+	ck_assert_uint_eq(mt_count(&A.ext), 2);
+}
+END_TEST
+
+/* No peer answered the bulk (B may be alone): nobody can say, so marked entries are B's. */
+START_TEST(marked_entries_are_ours_when_no_bulk_ended)
+{
+	struct rd_state_info c;
+
+	mt_tcp(&c, 0x0a000001, 0xc0a80002, 40001, 443);
+	c.flags |= RD_STATE_F_REMOTE;
+	B.ext.mirror = NULL;
+	mt_insert(&B.ext, &c, 3000);
+	B.ext.mirror = B.m;
+	b_joins(false);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_GONE), 0);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_LOCAL_NEW), 1);
+	ck_assert_ptr_nonnull(mt_find(&B.ext, &c.wire));
+	ck_assert_uint_eq(find(&B, &c)->creatorid, rd_state_creatorid(B.t));
+}
+END_TEST
+
+/*
+ * A marked entry reported before the start-up read is left for it (the
+ * bulk may still name it); after it, a marked entry the mirror does not
+ * hold (a late report of a state a peer deleted) is removed at once.
+ */
+START_TEST(marked_entry_waits_for_the_start_up_read_then_goes)
+{
+	struct rd_state_info c;
+	uint64_t before;
+
+	mt_tcp(&c, 0x0a000001, 0xc0a80002, 40001, 443);
+	c.flags |= RD_STATE_F_REMOTE;
+	ck_assert_int_eq(rd_mirror_start(B.m, true, now), 0);
+	ck_assert_int_eq(rd_mirror_local(B.m, RD_MIRROR_UPDATE, &c, now), RD_MIRROR_WAIT);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_WAITING), 1);
+	ck_assert_ptr_null(find(&B, &c));
+	ck_assert_uint_eq(B.ext.removes, 0);
+	/* A, started, hears of the same entry late: gone from its table at once. */
+	ck_assert_int_eq(rd_mirror_start(A.m, false, now), 0);
+	before = sent(&A);
+	A.ext.mirror = NULL;
+	mt_insert(&A.ext, &c, 3000);
+	A.ext.mirror = A.m;
+	ck_assert_int_eq(rd_mirror_local(A.m, RD_MIRROR_NEW, &c, now), RD_MIRROR_GONE);
+	ck_assert_uint_eq(mstat(&A, RD_MIRROR_STAT_GONE), 1);
+	ck_assert_ptr_null(mt_find(&A.ext, &c.wire));
+	ck_assert_ptr_null(find(&A, &c));
+	rd_sync_engine_flush(A.e, now);
+	ck_assert_uint_eq(sent(&A), before);
+}
+END_TEST
+
 START_TEST(refresh_before_expiry)
 {
 	struct rd_state_info c, o;
@@ -502,6 +609,7 @@ START_TEST(stat_names_cover_every_counter)
 	    "excluded",      "unknown",      "refused_inval", "refused_limit", "refused_exist",
 	    "refused_nomem", "written",      "deleted",       "write_failed",  "delete_failed",
 	    "refreshed",     "vanished",     "read_failed",   "dumps",         "dump_failed",
+	    "gone",          "waiting",
 	};
 
 	for (int i = 0; i < RD_MIRROR_STAT_COUNT; i++)
@@ -526,6 +634,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, delete_both_ways);
 	tcase_add_test(tc, dump_after_bulk);
 	tcase_add_test(tc, dump_without_bulk_takes_everything);
+	tcase_add_test(tc, restart_does_not_bring_back_what_the_cluster_deleted);
+	tcase_add_test(tc, marked_entries_are_ours_when_no_bulk_ended);
+	tcase_add_test(tc, marked_entry_waits_for_the_start_up_read_then_goes);
 	tcase_add_test(tc, refresh_before_expiry);
 	tcase_add_test(tc, refresh_read_failure_counted);
 	tcase_add_test(tc, sync_traffic_excluded);

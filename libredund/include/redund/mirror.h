@@ -20,6 +20,18 @@
  *    peers' bulk update comes first and the external table is read once it
  *    ended: an entry whose key a peer's state then has is the peer's and
  *    left as the bulk brought it; only the others are ours.
+ *  - The mark. An embedder whose external table can mark entries (a
+ *    conntrack label) marks those it writes for peers and reports the mark
+ *    back as RD_STATE_F_REMOTE in the entry's flags. A marked entry the
+ *    mirror does not hold is a peer's state that the cluster deleted (while
+ *    we were away, or after our write): it is removed from the external
+ *    table (counted `gone`), never taken as ours, so a restarted node does
+ *    not bring back what the cluster deleted meanwhile, and still offers
+ *    what was created locally meanwhile (unmarked). The start-up read judges
+ *    marked entries only after a bulk update ended (BUS END): without one
+ *    (no peer answered), nobody can say, and they are taken as ours. Before
+ *    the start-up read, marked entries the mirror does not hold are left
+ *    alone (counted `waiting`).
  *  - Writing the peers' changes. Every state inserted, updated or removed
  *    by the engine on a peer's behalf is written to (or deleted from) the
  *    external table; nothing the mirror does on behalf of the external
@@ -88,6 +100,8 @@ enum rd_mirror_result {
 	RD_MIRROR_ECHO = 4,     /* the echo of a write of ours: ignored */
 	RD_MIRROR_EXCLUDED = 5, /* sync traffic (config exclude): ignored */
 	RD_MIRROR_UNKNOWN = 6,  /* DESTROY of a key the mirror does not hold: ignored */
+	RD_MIRROR_GONE = 7,     /* marked (RD_STATE_F_REMOTE), not held: removed from the table */
+	RD_MIRROR_WAIT = 8,     /* marked, not held, before the start-up read: left for it */
 };
 
 /*
@@ -216,12 +230,12 @@ RD_EXPORT void rd_mirror_state_event(struct rd_mirror *m, struct rd_state *st, i
  * rd_mirror_local - a change the external table reports (an event, or an
  * entry its dump reports): `change` is enum rd_mirror_change, *entry its
  * description (id and creatorid ignored; keys, peer states, timeout class,
- * expire_in, counters, flags read). Found by its wire key (interface
- * entry->ifindex, or any). Returns an enum rd_mirror_result (>= 0), or a
- * refusal, counted and nothing changed: RD_ERR_INVAL (bad change, NULL
- * entry, or the table refused the description), RD_ERR_LIMIT (table
- * full), RD_ERR_EXIST (the key collides with another state), RD_ERR_NOMEM.
- * entry is only read.
+ * expire_in, counters, flags read; RD_STATE_F_REMOTE in flags: the
+ * external table's mark of an entry written for a peer, see above). Found by its wire key
+ * (interface entry->ifindex, or any). Returns an enum rd_mirror_result (>= 0), or a refusal,
+ * counted and nothing changed: RD_ERR_INVAL (bad change, NULL entry, or the table refused the
+ * description), RD_ERR_LIMIT (table full), RD_ERR_EXIST (the key collides with another state),
+ * RD_ERR_NOMEM. entry is only read.
  */
 RD_EXPORT int rd_mirror_local(struct rd_mirror *m, int change, const struct rd_state_info *entry,
                               rd_time_t now);
@@ -290,6 +304,8 @@ enum rd_mirror_stat {
 	RD_MIRROR_STAT_READ_FAILED,   /* sweep reads that failed (state left as it was) */
 	RD_MIRROR_STAT_DUMPS,         /* dumps run (start-up read and resyncs) */
 	RD_MIRROR_STAT_DUMP_FAILED,   /* dumps that returned an error */
+	RD_MIRROR_STAT_GONE,          /* marked entries no peer holds, removed from the table */
+	RD_MIRROR_STAT_WAITING,       /* marked entries reported before the start-up read */
 	RD_MIRROR_STAT_COUNT,
 };
 
