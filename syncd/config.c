@@ -13,6 +13,7 @@
  *   local 192.0.2.1         address to bind / send from
  *   creatorid 0a0b0c0d      this node's pfsync creatorid, hex (default: kept in state-dir)
  *   state-dir /var/lib/syncd where the creatorid is kept across restarts
+ *   label 127               conntrack label bit marking entries written for peers (off: none)
  *   mtu 1500                largest datagram on the link (IP header included)
  *   limit 1000000           state table limit
  *   maxupd 128              TCP updates coalesced before a send
@@ -50,6 +51,7 @@ void sd_config_init(struct sd_config *cfg)
 	cfg->apply = true;
 	cfg->limit = 1000000;
 	cfg->bulk_rate = SD_BULK_RATE;
+	cfg->label = SD_DEFAULT_LABEL;
 }
 
 void sd_config_free(struct sd_config *cfg)
@@ -68,9 +70,9 @@ void sd_config_free(struct sd_config *cfg)
 
 /* Keywords taking an argument, and flags. */
 static const char *const with_arg[] = {
-    "interface", "peer",      "mode",          "key",          "send-keyid", "port",
-    "group",     "local",     "creatorid",     "state-dir",    "mtu",        "limit",
-    "maxupd",    "bulk-rate", "carpd-control", "demote-group", "control",    "config",
+    "interface", "peer",          "mode",         "key",     "send-keyid", "port",  "group",
+    "local",     "creatorid",     "state-dir",    "label",   "mtu",        "limit", "maxupd",
+    "bulk-rate", "carpd-control", "demote-group", "control", "config",
 };
 static const char *const flags[] = {"no-bulk",   "no-apply", "strict-own",
                                     "check-ttl", "debug",    "foreground"};
@@ -164,6 +166,15 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 			return -1;
 		}
 		cfg->creatorid = (uint32_t)v;
+	} else if (strcmp(key, "label") == 0) {
+		if (strcmp(arg, "off") == 0) {
+			cfg->label = -1;
+		} else if (dm_parse_u64(arg, 10, 0, 127, &v) < 0) {
+			errf(err, "label: a conntrack label bit 0 to 127, or off");
+			return -1;
+		} else {
+			cfg->label = (int)v;
+		}
 	} else if (strcmp(key, "state-dir") == 0) {
 		if (arg[0] != '/') {
 			errf(err, "state-dir: an absolute path, not '%s'", arg);
@@ -326,6 +337,8 @@ static void usage(FILE *f)
 	        "      --local ADDR        local address to bind / send from\n"
 	        "      --creatorid HEX     pfsync creatorid (default: kept in the state dir)\n"
 	        "      --state-dir DIR     keeps the creatorid across restarts (default %s)\n"
+	        "      --label N|off       conntrack label bit marking entries written for\n"
+	        "                          peers (default %d; see syncd(8))\n"
 	        "      --mtu N             link MTU (default 1500)\n"
 	        "      --limit N           state limit (default 1000000)\n"
 	        "      --maxupd N          TCP updates coalesced (default 128)\n"
@@ -343,7 +356,8 @@ static void usage(FILE *f)
 	        "  -f, --facility none     log to stderr only\n"
 	        "  -d, --debug             debug messages\n"
 	        "  -h, --help, -V, --version\n",
-	        RD_SYNC_UDP_PORT, SD_DEFAULT_STATE_DIR, SD_BULK_RATE, SD_DEFAULT_CONTROL);
+	        RD_SYNC_UDP_PORT, SD_DEFAULT_STATE_DIR, SD_DEFAULT_LABEL, SD_BULK_RATE,
+	        SD_DEFAULT_CONTROL);
 }
 
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
@@ -360,6 +374,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 	    {"local", required_argument, NULL, 1},
 	    {"creatorid", required_argument, NULL, 1},
 	    {"state-dir", required_argument, NULL, 1},
+	    {"label", required_argument, NULL, 1},
 	    {"mtu", required_argument, NULL, 1},
 	    {"limit", required_argument, NULL, 1},
 	    {"maxupd", required_argument, NULL, 1},

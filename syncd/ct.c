@@ -33,13 +33,15 @@ struct sd_ct {
 	/* sd_ct_get's answer */
 	bool got;
 	struct rd_state_info *get_out;
+	int label; /* our mark's label bit, -1: none */
 	uint64_t stats[SD_CT_STAT_MAX];
 };
 
 static const char *const stat_names[SD_CT_STAT_MAX] = {
-    [SD_CT_EVENTS] = "events",     [SD_CT_SELF] = "self",       [SD_CT_CREATED] = "created",
-    [SD_CT_UPDATED] = "updated",   [SD_CT_DELETED] = "deleted", [SD_CT_ERRORS] = "errors",
-    [SD_CT_OVERRUNS] = "overruns",
+    [SD_CT_EVENTS] = "events",     [SD_CT_SELF] = "self",
+    [SD_CT_CREATED] = "created",   [SD_CT_UPDATED] = "updated",
+    [SD_CT_DELETED] = "deleted",   [SD_CT_ERRORS] = "errors",
+    [SD_CT_OVERRUNS] = "overruns", [SD_CT_UNLABELLED] = "unlabelled",
 };
 
 const char *sd_ct_stat_name(int stat)
@@ -89,6 +91,7 @@ int sd_ct_open(sd_ct_fn fn, void *user, struct sd_ct **out)
 		return -ENOMEM;
 	c->fn = fn;
 	c->user = user;
+	c->label = -1;
 	c->ev = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
 	                                 NF_NETLINK_CONNTRACK_DESTROY);
 	c->rq = nfct_open(CONNTRACK, 0);
@@ -159,9 +162,68 @@ int sd_ct_dump(struct sd_ct *c)
 	return rc < 0 ? -errno : 0;
 }
 
+void sd_ct_set_label(struct sd_ct *c, int bit)
+{
+	c->label = bit;
+}
+
+bool sd_ct_labelled(const struct sd_ct *c, const struct nf_conntrack *ct)
+{
+	const struct nfct_bitmask *b;
+
+	if (c->label < 0 || !nfct_attr_is_set(ct, ATTR_CONNLABELS))
+		return false;
+	b = nfct_get_attr(ct, ATTR_CONNLABELS);
+	return b != NULL && (int)nfct_bitmask_maxbit(b) >= c->label &&
+	       nfct_bitmask_test_bit(b, (unsigned)c->label);
+}
+
+/* Adds our mark (label and its mask) to ct; false when there is none or no memory. */
+static bool put_label(const struct sd_ct *c, struct nf_conntrack *ct)
+{
+	struct nfct_bitmask *b, *mask;
+
+	if (c->label < 0)
+		return false;
+	b = nfct_bitmask_new(127);
+	mask = nfct_bitmask_new(127);
+	if (b == NULL || mask == NULL) {
+		nfct_bitmask_destroy(b);
+		nfct_bitmask_destroy(mask);
+		return false;
+	}
+	nfct_bitmask_set_bit(b, (unsigned)c->label);
+	nfct_bitmask_set_bit(mask, (unsigned)c->label);
+	nfct_set_attr(ct, ATTR_CONNLABELS, b); /* ct owns them now */
+	nfct_set_attr(ct, ATTR_CONNLABELS_MASK, mask);
+	return true;
+}
+
+/* An update of the kernel's entry (no NAT: fixed at creation), marked if `mark`. */
+static int update(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                  bool mark)
+{
+	struct nf_conntrack *ct = nfct_new();
+	int rc;
+
+	if (ct == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	sd_state_to_ct(info, deftimeouts, false, ct);
+	if (mark)
+		put_label(c, ct);
+	rc = nfct_query(c->rq, NFCT_Q_UPDATE, ct);
+	int e = errno;
+	nfct_destroy(ct);
+	errno = e;
+	return rc;
+}
+
 int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts)
 {
 	struct nf_conntrack *ct = nfct_new();
+	bool mark = (info->flags & RD_STATE_F_REMOTE) && c->label >= 0;
 	int rc;
 
 	if (ct == NULL)
@@ -170,17 +232,19 @@ int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 		nfct_destroy(ct);
 		return -EAFNOSUPPORT;
 	}
+	if (mark)
+		put_label(c, ct);
 	rc = nfct_query(c->rq, NFCT_Q_CREATE, ct);
 	if (rc == 0) {
 		c->stats[SD_CT_CREATED]++;
 	} else if (errno == EEXIST) {
-		/* Known to the kernel already: update it, without NAT (fixed at creation). */
-		nfct_destroy(ct);
-		ct = nfct_new();
-		if (ct == NULL)
-			return -ENOMEM;
-		sd_state_to_ct(info, deftimeouts, false, ct);
-		rc = nfct_query(c->rq, NFCT_Q_UPDATE, ct);
+		/* Known to the kernel already: update it. */
+		rc = update(c, info, deftimeouts, mark);
+		if (rc < 0 && mark && errno == ENOSPC) {
+			/* An entry made before labels were in use has no room for ours. */
+			c->stats[SD_CT_UNLABELLED]++;
+			rc = update(c, info, deftimeouts, false);
+		}
 		if (rc == 0)
 			c->stats[SD_CT_UPDATED]++;
 	}

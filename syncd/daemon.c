@@ -89,14 +89,19 @@ struct sd_daemon {
 	struct rd_state_table *t;
 	struct rd_mirror *mirror;
 	struct sd_ct *ct;
+	struct sd_labels *labels; /* keeps conntrack labels in use (NULL: no mark) */
+	rd_time_t labels_due;     /* next check that our labels rule is there */
 	struct dm_control *ctl;
 	uint32_t creatorid;
 	uint16_t port; /* secure mode's UDP port */
 	bool quitting;
 	bool in_dump; /* a dump runs on the request socket (any: also a resync) */
-	/* Keys whose be-liberal write waits for the dump's end (make_liberal). */
-	struct rd_state_key *liberal_q;
-	size_t liberal_n, liberal_cap;
+	/*
+	 * Requests that wait for the dump's end: no request may go on the
+	 * socket whose dump is being read (be-liberal writes, deletes).
+	 */
+	struct after_dump *after_q;
+	size_t after_n, after_cap;
 	uint32_t deftimeouts[RD_STATE_TM_COUNT];
 	uint64_t stats[SD_STAT_MAX]; /* syncd's own; the mirror's are read at status time */
 	/* The hold on carpd (hold.h), with carpd-control only; one request at a time. */
@@ -381,10 +386,16 @@ static int mir_write(void *user, const struct rd_state_info *info, bool created)
 	return 0;
 }
 
+static bool after_dump(struct sd_daemon *d, bool del, const struct rd_state_info *info);
+
 static int mir_remove(void *user, const struct rd_state_info *info)
 {
 	struct sd_daemon *d = user;
-	int rc = sd_ct_delete(d->ct, info);
+	int rc;
+
+	if (d->in_dump) /* the start-up read found an entry the cluster deleted */
+		return after_dump(d, true, info) ? 0 : RD_ERR_NOMEM;
+	rc = sd_ct_delete(d->ct, info);
 
 	if (rc < 0) {
 		dm_log(LOG_DEBUG, "conntrack delete of %016llx/%08x: %s",
@@ -451,19 +462,31 @@ static void make_liberal(struct sd_daemon *d, const struct nf_conntrack *ct,
 		set_liberal(d, info);
 		return;
 	}
-	/* No request on the socket whose dump is being read: after it. */
-	if (d->liberal_n == d->liberal_cap) {
-		size_t cap = d->liberal_cap ? 2 * d->liberal_cap : 256;
-		struct rd_state_key *q = realloc(d->liberal_q, cap * sizeof(*q));
+	if (!after_dump(d, false, info))
+		d->stats[SD_OWN_LIBERAL_FAILED]++;
+}
 
-		if (q == NULL) {
-			d->stats[SD_OWN_LIBERAL_FAILED]++;
-			return;
-		}
-		d->liberal_q = q;
-		d->liberal_cap = cap;
+/* A request kept for the dump's end (a delete, or a be-liberal write); false: no memory. */
+struct after_dump {
+	bool del;
+	struct rd_state_info info;
+};
+
+static bool after_dump(struct sd_daemon *d, bool del, const struct rd_state_info *info)
+{
+	if (d->after_n == d->after_cap) {
+		size_t cap = d->after_cap ? 2 * d->after_cap : 256;
+		struct after_dump *q = realloc(d->after_q, cap * sizeof(*q));
+
+		if (q == NULL)
+			return false;
+		d->after_q = q;
+		d->after_cap = cap;
 	}
-	d->liberal_q[d->liberal_n++] = info->wire;
+	d->after_q[d->after_n].del = del;
+	d->after_q[d->after_n].info = *info;
+	d->after_n++;
+	return true;
 }
 
 /* Dump the kernel's table into on_ct, then write the be-liberal flags it queued. */
@@ -475,12 +498,18 @@ static int ct_dump(struct sd_daemon *d)
 	d->in_dump = true;
 	rc = sd_ct_dump(d->ct);
 	d->in_dump = false;
-	for (size_t i = 0; i < d->liberal_n; i++) {
+	for (size_t i = 0; i < d->after_n; i++) {
+		if (d->after_q[i].del) {
+			int e = sd_ct_delete(d->ct, &d->after_q[i].info);
+			if (e < 0)
+				dm_log(LOG_DEBUG, "conntrack delete: %s", strerror(-e));
+			continue;
+		}
 		memset(&info, 0, sizeof(info));
-		info.wire = d->liberal_q[i];
+		info.wire = d->after_q[i].info.wire;
 		set_liberal(d, &info);
 	}
-	d->liberal_n = 0;
+	d->after_n = 0;
 	return rc;
 }
 
@@ -497,6 +526,9 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		dm_log(LOG_DEBUG, "conntrack entry not synchronised: %s", sd_ctmap_strerror(rc));
 		return;
 	}
+	if (sd_ct_labelled(d->ct, ct))
+		info.flags |=
+		    RD_STATE_F_REMOTE; /* our mark: written for a peer (redund/mirror.h) */
 	rc = rd_mirror_local(d->mirror,
 	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
 	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
@@ -762,6 +794,8 @@ static void arm_timer(struct sd_daemon *d)
 		next = e;
 	if (d->hold_on && (e = sd_hold_next(&d->hold)) < next)
 		next = e;
+	if (d->labels != NULL && d->labels_due < next)
+		next = d->labels_due;
 	dm_loop_arm(&d->loop, next); /* the engines' clock is the timerfd's */
 }
 
@@ -770,6 +804,18 @@ static void on_timer(struct sd_daemon *d)
 	rd_time_t now = sd_now();
 
 	dm_loop_timer_read(&d->loop);
+	if (d->labels != NULL && now >= d->labels_due) {
+		/* A ruleset reload (flush ruleset) removes our rule: put it back. */
+		char err[SD_ERR_LEN];
+		bool installed;
+
+		if (sd_labels_keep(d->labels, &installed, err) != 0)
+			dm_log(LOG_WARNING, "conntrack labels: %s", err);
+		else if (installed)
+			dm_log(LOG_NOTICE, "conntrack labels: table inet " SD_LABELS_TABLE
+			                   " was gone (ruleset reloaded?), put back");
+		d->labels_due = now + SD_LABELS_CHECK;
+	}
 	rd_sync_engine_handle_expiry(d->eng, now);
 	if (d->ch != NULL)
 		rd_sync_channel_handle_expiry(d->ch, now);
@@ -1105,6 +1151,22 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	}
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
+	if (d->cfg.apply && d->cfg.label >= 0) {
+		char err[SD_ERR_LEN];
+		bool installed;
+
+		sd_ct_set_label(d->ct, d->cfg.label);
+		if (sd_labels_new(d->cfg.label, &d->labels, err) != 0 ||
+		    sd_labels_keep(d->labels, &installed, err) != 0)
+			dm_log(
+			    LOG_WARNING,
+			    "conntrack labels not kept in use (%s): entries written for peers may "
+			    "carry no mark, and a restart may bring back states the cluster "
+			    "deleted "
+			    "meanwhile",
+			    err);
+		d->labels_due = sd_now() + SD_LABELS_CHECK;
+	}
 	if ((rc = open_mirror(d)) < 0)
 		return rc;
 	rc = dm_control_start(&d->loop, d->cfg.control, SD_CONTROL_IN_MAX, control_request, d,
@@ -1140,8 +1202,9 @@ void sd_daemon_free(struct sd_daemon *d)
 	hold_close(d);
 	dm_control_close(d->ctl);
 	sd_ct_close(d->ct);
+	sd_labels_free(d->labels);
 	d->ct = NULL;
-	free(d->liberal_q);
+	free(d->after_q);
 	if (d->carry != NULL)
 		rd_sync_carry_free(d->carry); /* its engine and channel */
 	else

@@ -20,6 +20,7 @@ struct nf_conntrack;
 
 #define SD_DEFAULT_CONTROL   "/run/syncd.sock"
 #define SD_DEFAULT_STATE_DIR "/var/lib/syncd"
+#define SD_DEFAULT_LABEL     127 /* the conntrack label bit of entries written for peers */
 /*
  * Plain mode's bulk pace, states a second. Raw pfsync has no
  * acknowledgements: a receiver that writes each state into its conntrack
@@ -45,6 +46,7 @@ struct sd_config {
 	uint32_t send_keyid; /* 0: the first key's id */
 	uint32_t creatorid;  /* 0: kept in state_dir (random the first time) */
 	char *state_dir;     /* where the creatorid is kept (owned; NULL: SD_DEFAULT_STATE_DIR) */
+	int label;           /* conntrack label bit marking peers' entries; -1: off */
 	size_t mtu;          /* largest datagram; 0: 1500 minus IP/UDP headers */
 	uint32_t limit;      /* state table limit */
 	unsigned maxupd;
@@ -115,6 +117,7 @@ enum sd_ct_stat {
 	SD_CT_DELETED,    /* entries deleted for peers' states */
 	SD_CT_ERRORS,     /* kernel refusals of our changes */
 	SD_CT_OVERRUNS,   /* event socket overruns (a resync follows) */
+	SD_CT_UNLABELLED, /* peers' states written without our label (entry had no room) */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);
@@ -152,6 +155,28 @@ int sd_ct_is_liberal(const struct nf_conntrack *ct);
  */
 int sd_ct_set_liberal(struct sd_ct *c, const struct rd_state_info *info);
 const uint64_t *sd_ct_stats(const struct sd_ct *c);
+/*
+ * sd_ct_set_label - the conntrack label bit (0..127) that marks the entries
+ * written for peers' states (RD_STATE_F_REMOTE), or -1: no mark.
+ */
+void sd_ct_set_label(struct sd_ct *c, int bit);
+/* sd_ct_labelled - whether entry ct (an event's or a dump's) carries our mark. */
+bool sd_ct_labelled(const struct sd_ct *c, const struct nf_conntrack *ct);
+
+/* ---- conntrack labels kept in use (labels.c) ---- */
+
+#define SD_LABELS_TABLE "libredund_syncd"
+#define SD_LABELS_CHECK (10 * RD_SEC) /* how often the rule is checked */
+struct sd_labels;
+/* sd_labels_new - an nftables context for label bit `bit`; -1 with err. */
+int sd_labels_new(int bit, struct sd_labels **out, char *err);
+void sd_labels_free(struct sd_labels *l);
+/*
+ * sd_labels_keep - make sure the rule that keeps labels in use exists
+ * (table inet libredund_syncd, chain labels without a hook): 0 (with
+ * *installed true when it had to be put (back)), or -1 with err.
+ */
+int sd_labels_keep(struct sd_labels *l, bool *installed, char *err);
 
 /* ---- the daemon (daemon.c) ---- */
 
