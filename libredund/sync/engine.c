@@ -58,6 +58,8 @@ enum { BREQ_NONE = 0, BREQ_SENT, BREQ_BULK };
  * following one another (a bulk import runs about twice as fast).
  */
 #define IN_BATCH 32
+/* A full copy this many seconds longer-lived than ours still counts as nothing new. */
+#define UNCHANGED_SLACK 2
 
 struct in_item {
 	struct rd_state_info info;
@@ -149,6 +151,7 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT] = "defer_timeout",
     [RD_SYNC_ENGINE_STAT_TDB] = "tdb",
     [RD_SYNC_ENGINE_STAT_RECONCILED] = "reconciled",
+    [RD_SYNC_ENGINE_STAT_UNCHANGED] = "unchanged",
 };
 
 const char *rd_sync_engine_stat_name(int stat)
@@ -720,15 +723,42 @@ static void touch(struct rd_sync_engine *e, struct rd_state *st, rd_time_t now)
 }
 
 /* An update (UPD, UPD_C, or INS of a known state) of our state st. */
+static bool peer_eq(const struct rd_state_peer *a, const struct rd_state_peer *b)
+{
+	return a->seqlo == b->seqlo && a->seqhi == b->seqhi && a->max_win == b->max_win &&
+	       a->state == b->state && a->wscale == b->wscale;
+}
+
+/*
+ * An update of state st from a peer: peers, timeout class and, for a full
+ * state (UPD, a bulk's), `expire` (seconds left at the sender;
+ * NO_EXPIRE for UPD_C, which refreshes).
+ */
+#define NO_EXPIRE UINT32_MAX
 static void update_known(struct rd_sync_engine *e, struct rd_state *st,
                          const struct rd_state_peer *src, const struct rd_state_peer *dst,
-                         uint8_t timeout, rd_time_t now)
+                         uint8_t timeout, uint32_t expire, rd_time_t now)
 {
 	struct rd_state_info cur;
 	unsigned stale;
 
 	defer_release(e, st->id, st->creatorid, true, now);
 	stale = stale_sides(st, src, dst);
+	if (stale == 0 && expire != NO_EXPIRE) {
+		/*
+		 * A full copy with nothing new (another peer's bulk answer to a
+		 * joining member, a resend): same peers and class, and no more
+		 * time left than ours. Applying it would only rewrite the same
+		 * state (an external table's write on every member a bulk).
+		 */
+		rd_state_export(e->t, st, now, &cur);
+		if (peer_eq(&cur.src, src) && peer_eq(&cur.dst, dst) && cur.timeout == timeout &&
+		    (uint64_t)cur.expire_in + UNCHANGED_SLACK >= expire) {
+			touch(e, st, now);
+			e->stats[RD_SYNC_ENGINE_STAT_UNCHANGED]++;
+			return;
+		}
+	}
 	if (stale != 3) {
 		rd_state_export(e->t, st, now, &cur);
 		if (!(stale & 1))
@@ -804,7 +834,7 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 	}
 	st = rd_state_find_id(e->t, info->id, info->creatorid, now);
 	if (st != NULL) {
-		update_known(e, st, &info->src, &info->dst, info->timeout, now);
+		update_known(e, st, &info->src, &info->dst, info->timeout, info->expire_in, now);
 	} else if (ours_and_gone(e, info->id, info->creatorid)) {
 		return;
 	} else {
@@ -883,7 +913,7 @@ static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, 
 		e->stats[RD_SYNC_ENGINE_STAT_BADVAL]++;
 		return;
 	}
-	update_known(e, st, &src, &dst, u->timeout, now);
+	update_known(e, st, &src, &dst, u->timeout, NO_EXPIRE, now);
 }
 
 /*

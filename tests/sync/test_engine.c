@@ -41,6 +41,7 @@ struct node {
 	uint64_t released[16];
 	bool released_acked[16];
 	size_t nreleased;
+	unsigned updates; /* table UPDATE events */
 };
 
 static void rng(void *user, void *buf, size_t len)
@@ -56,6 +57,8 @@ static void rng(void *user, void *buf, size_t len)
 static void on_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
 {
 	struct node *nd = user;
+	if (ev == RD_STATE_EV_UPDATE)
+		nd->updates++;
 	if (nd->e != NULL)
 		rd_sync_engine_state_event(nd->e, st, ev, why, now);
 }
@@ -487,6 +490,40 @@ START_TEST(bulk_update_copies_table_and_holds_demotion)
 	ck_assert(!rd_sync_engine_bulk_pending(b->e));
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 1000);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * Three members hold the same 100 states; c asks for a bulk (UPD_REQ 0/0
+ * goes to everyone) and both a and b answer. Each answer passes every
+ * member: the copies carry nothing new to anyone, so nothing is applied
+ * again (counted unchanged; no table event, so a mirror writes nothing).
+ * Before, every member rewrote the whole table for each other's answer.
+ */
+START_TEST(bulk_copy_with_nothing_new_changes_nothing)
+{
+	struct net *net = net_new(3);
+	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
+
+	for (uint32_t i = 0; i < 100; i++)
+		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net_pump(net, RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 100);
+	ck_assert_uint_eq(rd_state_count(c->t), 100);
+	a->updates = b->updates = c->updates = 0;
+	rd_sync_engine_bulk_repair(c->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 100);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_SENT), 100);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UNCHANGED), 100); /* a's answer */
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_UNCHANGED), 100); /* b's answer */
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_UNCHANGED), 200);
+	ck_assert_uint_eq(a->updates + b->updates + c->updates, 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UPDATES), 0);
+	ck_assert_uint_eq(rd_state_count(c->t), 100);
 	net_free(net);
 }
 END_TEST
@@ -1896,6 +1933,7 @@ static Suite *suite(void)
 	tcase_add_test(c, update_of_state_touched_by_peer_goes_at_once);
 	tcase_add_test(c, tcp_updates_flush_after_maxupd);
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
+	tcase_add_test(c, bulk_copy_with_nothing_new_changes_nothing);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, second_bulk_reconciles_a_state_the_first_bulk_carried);
 	tcase_add_test(c, bulk_carried_state_counts_as_touched_for_the_active_window);

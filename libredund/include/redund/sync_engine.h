@@ -30,7 +30,11 @@ extern "C" {
  *    with OpenBSD's stale rules (a peer's older update is answered with our
  *    newer state at once), deletes, clears; an update of an unknown state
  *    asks for it with UPD_REQ; states applied from a peer are never sent
- *    back as our own changes;
+ *    back as our own changes; a full copy (UPD, a bulk's) with the same
+ *    peers and class as ours and no more than 2 s more time left changes
+ *    nothing (counted unchanged: no table event, so a mirror writes
+ *    nothing), which spares every member a rewrite of its table when
+ *    another member's bulk answer passes by;
  *  - bulk update: we ask the peers (UPD_REQ 0/0) for their tables, either
  *    to JOIN (rd_sync_engine_bulk_request, at start: we lack their states,
  *    so a CARP demotion (+32) is held until BUS END arrives or the retries
@@ -185,6 +189,7 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_DEFER_TIMEOUT, /* ... released by timeout or overflow */
 	RD_SYNC_ENGINE_STAT_TDB,           /* TDB messages passed to the caller */
 	RD_SYNC_ENGINE_STAT_RECONCILED,    /* states removed: missing from their creator's bulk */
+	RD_SYNC_ENGINE_STAT_UNCHANGED,     /* full copies with nothing new: not applied again */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
