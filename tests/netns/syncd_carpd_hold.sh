@@ -48,10 +48,10 @@ done >"$T_DIR/ct.load"
 in_ns B conntrack -R "$T_DIR/ct.load" >/dev/null 2>&1 || fail "conntrack -R on B"
 start_syncd_in B sB -i eth0 -m plain --bulk-rate 1000
 for i in $(seq 200); do
-	[ "$(sstat sB states -)" = $N ] && break
+	[ "$(sstat sB states -)" -ge $N ] && break
 	sleep 0.05
 done
-[ "$(sstat sB states -)" = $N ] || fail "B's syncd did not read its $N states"
+[ "$(sstat sB states -)" -ge $N ] || fail "B's syncd did not read its $N states"
 
 # 1. A: syncd first (its join bulk starts, carpd is not there yet), then carpd.
 start_syncd_in A sA -i eth0 -m plain --carpd-control "$T_DIR/A.sock"

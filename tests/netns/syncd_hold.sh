@@ -102,7 +102,7 @@ for i in $(seq 1 $N); do
 done >"$T_DIR/ct.load"
 in_ns A conntrack -R "$T_DIR/ct.load" >/dev/null 2>&1 || fail "conntrack -R on A"
 start_syncd A -i eth0 -m plain --bulk-rate 1000
-wait_until 10 '[ "$(sstat A states -)" = $N ]' || fail "A did not read its $N states"
+wait_until 10 '[ "$(sstat A states -)" -ge $N ]' || fail "A did not read its $N states"
 
 # 1. B before carpd: logged once and counted; the hold goes within ~1 s of carpd appearing.
 start_syncd B -i eth0 -m plain --carpd-control "$SOCK"
