@@ -12,7 +12,8 @@
 
 #define WIN_WORDS   (RD_SYNC_REPLAY_WINDOW / 64)
 #define SCRATCH_LEN 65536
-#define MAX_BACKOFF 5 /* resend intervals double up to rto << 5 */
+#define MAX_BACKOFF 5      /* resend intervals double up to rto << 5 */
+#define RTO_MAX     RD_SEC /* the measured resend timeout goes no higher */
 
 /* DATA received from one peer: bit i of bits is sequence number top - i. */
 struct rx_window {
@@ -44,6 +45,8 @@ struct peer {
 	uint8_t *hold;      /* hold_slots * mtu bytes, allocated on first use */
 	uint64_t *hold_seq; /* sequence number in each slot, 0: empty */
 	size_t *hold_len;
+	/* Its round trip (DATA sent to its ack), smoothed as TCP does (RFC 6298). */
+	rd_time_t srtt, rttvar; /* srtt 0: no sample yet */
 	/* What the peer acknowledged of our DATA. */
 	bool acked_known;
 	uint64_t acked_cum, acked_top, acked_bits;
@@ -52,6 +55,7 @@ struct peer {
 /* A sent DATA envelope kept until every live peer acknowledged it. */
 struct slot {
 	uint64_t seq;
+	rd_time_t first; /* first sent: round trips are measured from it */
 	rd_time_t sent;
 	unsigned tries;
 	bool gave_up;
@@ -74,6 +78,7 @@ struct rd_sync_channel {
 	uint8_t *ring_mem;
 	size_t head, count;
 	rd_time_t hello_due;
+	rd_time_t rto;      /* resend timeout now: cfg.rto, or more for slow live peers */
 	rd_time_t last_now; /* latest time seen, for rd_sync_channel_expiry */
 	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
 	uint64_t stats[RD_SYNC_STAT_COUNT];
@@ -376,7 +381,7 @@ static void resend(struct rd_sync_channel *ch, const struct slot *s, uint32_t to
 static rd_time_t resend_due(const struct rd_sync_channel *ch, const struct slot *s)
 {
 	unsigned shift = s->tries < MAX_BACKOFF ? s->tries : MAX_BACKOFF;
-	return s->sent + (ch->cfg.rto << shift);
+	return s->sent + (ch->rto << shift);
 }
 
 /* An ACK/NACK from a peer, for take_record. */
@@ -386,6 +391,47 @@ struct ack_ctx {
 	bool nack;
 	rd_time_t now;
 };
+
+/* The resend timeout: cfg.rto, or the slowest live peer's srtt + 4 rttvar (capped). */
+static void rto_update(struct rd_sync_channel *ch, rd_time_t now)
+{
+	rd_time_t rto = ch->cfg.rto;
+
+	for (size_t i = 0; i < ch->npeers; i++) {
+		const struct peer *p = &ch->peers[i];
+		if (p->srtt != 0 && alive(ch, p, now) && p->srtt + 4 * p->rttvar > rto)
+			rto = p->srtt + 4 * p->rttvar;
+	}
+	ch->rto = rto < RTO_MAX ? rto : RTO_MAX;
+}
+
+/*
+ * p acknowledged slot s (NULL: released already) for the first time: a
+ * round-trip sample from its first sending (an upper bound when it was
+ * resent, so the timeout errs long). A peer that is slow to acknowledge
+ * (a busy member of a large cluster) is then resent to later instead of
+ * being sent every envelope again and again.
+ */
+static void rtt_sample(struct rd_sync_channel *ch, struct peer *p, const struct slot *s,
+                       rd_time_t now)
+{
+	rd_time_t r;
+
+	if (s == NULL || now < s->first)
+		return;
+	r = now - s->first;
+	if (p->srtt == 0) {
+		p->srtt = r;
+		p->rttvar = r / 2;
+	} else {
+		rd_time_t d = r > p->srtt ? r - p->srtt : p->srtt - r;
+		p->rttvar = (3 * p->rttvar + d) / 4;
+		p->srtt = (7 * p->srtt + r) / 8;
+	}
+	if (p->srtt == 0)
+		p->srtt = 1;
+	rto_update(ch, now);
+}
 
 /*
  * A record of an ACK/NACK from peer p (checked whole by rd_sync_ctl_decode
@@ -402,6 +448,8 @@ static int take_record(void *user, const struct rd_sync_ack_rec *r)
 		return 0;
 	if (p->acked_known && cum < p->acked_cum)
 		return 0; /* an older ack overtaken by a newer one */
+	if (!p->acked_known || cum > p->acked_cum)
+		rtt_sample(ch, p, ring_find(ch, cum), a->now);
 	p->acked_known = true;
 	p->acked_cum = cum;
 	p->acked_top = top;
@@ -493,6 +541,7 @@ int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync
 		ch->cfg.ack_every = 16;
 	if (ch->cfg.rto == 0)
 		ch->cfg.rto = 100 * RD_MSEC;
+	ch->rto = ch->cfg.rto;
 	if (ch->cfg.max_tries == 0)
 		ch->cfg.max_tries = 10;
 	if (ch->cfg.hello_interval == 0)
@@ -599,6 +648,7 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 		return n;
 	s->seq = ch->next_seq++;
 	s->len = (size_t)n;
+	s->first = now;
 	s->sent = now;
 	s->tries = 0;
 	s->gave_up = false;
@@ -790,6 +840,7 @@ static void input_hello(struct rd_sync_channel *ch, struct peer *p, const struct
 		p->nack_now = false;
 		p->unacked = 0;
 		p->ack_due = RD_TIME_NEVER;
+		p->srtt = p->rttvar = 0;
 		ch->stats[RD_SYNC_STAT_PEER_RESTARTS]++;
 		ch->hello_due = now; /* tell it where our stream stands */
 	}
@@ -956,6 +1007,7 @@ void rd_sync_channel_handle_expiry(struct rd_sync_channel *ch, rd_time_t now)
 		ch->last_now = now;
 	if (now >= ch->hello_due)
 		send_hello(ch, now);
+	rto_update(ch, now); /* a slow peer that fell silent no longer sets it */
 	send_acks(ch, now, false);
 	for (size_t i = 0; i < ch->count; i++) {
 		struct slot *s = ring_at(ch, i);

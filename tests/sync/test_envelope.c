@@ -1514,6 +1514,40 @@ START_TEST(channel_restarted_peer_is_a_new_incarnation_not_a_loss)
 }
 END_TEST
 
+/*
+ * A peer that acknowledges 250 ms after each DATA (a busy member): at the
+ * fixed 100 ms timeout every envelope was resent, twice; the timeout grows
+ * with the peer's measured round trip and the resends stop.
+ */
+START_TEST(channel_resend_timeout_follows_a_slow_peers_round_trip)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint64_t resent_before = 0;
+
+	for (int round = 0; round < 12; round++) {
+		rd_time_t t0 = (rd_time_t)(round + 1) * RD_SEC;
+
+		if (round == 8)
+			resent_before = node_stat(&a, RD_SYNC_STAT_RESENT);
+		send_str(&a, "m", t0);
+		net_pump(net, t0); /* b holds it; its ack waits */
+		for (rd_time_t t = t0; t < t0 + 250 * RD_MSEC; t += 10 * RD_MSEC) {
+			rd_sync_channel_handle_expiry(a.ch, t);
+			net->n = 0; /* a's resends, if any, are lost on the way */
+		}
+		rd_sync_channel_handle_expiry(b.ch, t0 + 250 * RD_MSEC);
+		net_pump(net, t0 + 250 * RD_MSEC);
+		ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	}
+	ck_assert_uint_ge(resent_before, 1); /* it did resend at first */
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_RESENT), resent_before);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_GAVEUP), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_acks_again_when_data_is_resent)
 {
 	struct node a, b;
@@ -1751,6 +1785,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_sends_hello_before_its_first_data);
 	tcase_add_test(c, channel_meeting_a_peer_that_released_messages_is_a_loss);
 	tcase_add_test(c, channel_restarted_peer_is_a_new_incarnation_not_a_loss);
+	tcase_add_test(c, channel_resend_timeout_follows_a_slow_peers_round_trip);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
 	tcase_add_test(c, channel_key_rotation_accepts_both_keys);

@@ -345,7 +345,9 @@ struct rd_sync_channel_config {
 	size_t hold_slots;        /* DATA held per peer for in-order delivery; 0: 256 */
 	rd_time_t ack_delay;      /* ack at most this long after DATA; 0: 5 ms */
 	unsigned ack_every;       /* or after this many DATA; 0: 16 */
-	rd_time_t rto;            /* resend unacknowledged DATA after; 0: 100 ms */
+	rd_time_t rto;            /* resend unacknowledged DATA after at least; 0: 100 ms;
+	                           * more while a live peer's measured round trip says so
+	                           * (srtt + 4 rttvar as TCP's, at most 1 s) */
 	unsigned max_tries;       /* timed resends before giving up; 0: 10 */
 	rd_time_t hello_interval; /* 0: 1 s */
 	rd_time_t peer_timeout;   /* a silent peer is not waited for; 0: 5 s */
