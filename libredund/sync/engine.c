@@ -97,6 +97,7 @@ struct rd_sync_engine {
 
 	/* Our own bulk request. */
 	int breq;
+	uint32_t breq_from; /* whose BUS START answered our request (BREQ_BULK) */
 	unsigned breq_tries;
 	rd_time_t breq_due;
 	/*
@@ -152,6 +153,7 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_TDB] = "tdb",
     [RD_SYNC_ENGINE_STAT_RECONCILED] = "reconciled",
     [RD_SYNC_ENGINE_STAT_UNCHANGED] = "unchanged",
+    [RD_SYNC_ENGINE_STAT_BULK_LEFT] = "bulk_left",
 };
 
 const char *rd_sync_engine_stat_name(int stat)
@@ -1011,9 +1013,20 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 		if (e->bulks[i].creatorid == b->creatorid)
 			break;
 	if (b->status == RD_PFSYNC_BUS_START) {
-		if (e->breq != BREQ_NONE) {
+		if (e->breq == BREQ_SENT) {
 			e->breq = BREQ_BULK;
+			e->breq_from = b->creatorid;
 			e->breq_due = now + e->cfg.bulk_timeout;
+		}
+		if (e->bulk_active && e->bulk_first && e->cfg.bulk_answer_spread > 0) {
+			/*
+			 * Our answer to a bulk request still waits, and a peer's
+			 * bulk starts: it carries every state to every member,
+			 * the requester's too. Leave it to that peer.
+			 */
+			e->bulk_active = false;
+			e->bulk_again = false;
+			e->stats[RD_SYNC_ENGINE_STAT_BULK_LEFT]++;
 		}
 		if (i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
 			/*
@@ -1030,7 +1043,8 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 			e->bulks[i].t0 = now;
 		return;
 	}
-	if (e->breq != BREQ_NONE)
+	/* Our request ends with the END of the bulk that answered it (not another's). */
+	if (e->breq == BREQ_BULK && b->creatorid == e->breq_from)
 		undemote(e, true, now);
 	if (i < e->nbulks) {
 		e->bulks[i] = e->bulks[--e->nbulks];
@@ -1050,6 +1064,20 @@ static void bulks_expire(struct rd_sync_engine *e, rd_time_t now)
 		} else
 			i++;
 	}
+}
+
+/*
+ * How long our answer to a bulk request waits (bulk_answer_spread): a
+ * delay of our own, from our creatorid, so that members answer one after
+ * another and the first one's bulk serves all (the others leave it).
+ */
+static rd_time_t answer_delay(const struct rd_sync_engine *e)
+{
+	uint32_t h = rd_state_creatorid(e->t) * 2654435761u;
+
+	if (e->cfg.bulk_answer_spread == 0)
+		return 0;
+	return (rd_time_t)((uint64_t)(h >> 8) * (uint64_t)e->cfg.bulk_answer_spread >> 24);
 }
 
 static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
@@ -1098,7 +1126,7 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		break;
 	case RD_PFSYNC_ACT_UPD_REQ:
 		if (m->u.ref.id == 0 && m->u.ref.creatorid == 0) {
-			bulk_start(e, now);
+			bulk_start(e, now + answer_delay(e));
 		} else {
 			struct rd_state *st =
 			    rd_state_find_id(e->t, m->u.ref.id, m->u.ref.creatorid, now);
