@@ -748,12 +748,7 @@ static int hold(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, const 
 		p->hold_seq = rd_calloc(ch->cfg.mem, n, sizeof(*p->hold_seq));
 		p->hold_len = rd_calloc(ch->cfg.mem, n, sizeof(*p->hold_len));
 		if (p->hold == NULL || p->hold_seq == NULL || p->hold_len == NULL) {
-			rd_free(ch->cfg.mem, p->hold);
-			rd_free(ch->cfg.mem, p->hold_seq);
-			rd_free(ch->cfg.mem, p->hold_len);
-			p->hold = NULL;
-			p->hold_seq = NULL;
-			p->hold_len = NULL;
+			peer_free_hold(ch, p);
 			return RD_ERR_NOMEM;
 		}
 	}
