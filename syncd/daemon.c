@@ -976,8 +976,22 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cc.sender_id = d->creatorid;
-	/* Above anything a previous run sent under the same keys (see sync.h). */
-	cc.seq_start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	/*
+	 * Above anything a previous run sent under the same keys (see sync.h):
+	 * the clock, kept above the last start's even if it was stepped back.
+	 */
+	{
+		char err[SD_ERR_LEN];
+		const char *dir = d->cfg.state_dir ? d->cfg.state_dir : SD_DEFAULT_STATE_DIR;
+
+		cc.seq_start = sd_incarnation(
+		    dir, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, err);
+		if (err[0] != '\0')
+			dm_log(d->cfg.state_dir ? LOG_WARNING : LOG_DEBUG,
+			       "incarnation not kept (%s): a restart after the clock was set back "
+			       "would look older to the peers",
+			       err);
+	}
 	cc.keys = keys;
 	cc.nkeys = nkeys;
 	cc.send_key_id = d->cfg.send_keyid ? d->cfg.send_keyid : keys[0].id;

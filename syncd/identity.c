@@ -53,10 +53,10 @@ static int id_read(const char *path, uint32_t *id, char *err)
 	return 1;
 }
 
-/* Writes a new id file atomically (temporary file, fsync, rename). */
-static int id_write(const char *dir, const char *path, uint32_t id, char *err)
+/* Writes a file of one line atomically (temporary file, fsync, rename). */
+static int line_write(const char *dir, const char *path, const char *line, char *err)
 {
-	char tmp[PATH_MAX], line[16];
+	char tmp[PATH_MAX];
 	int fd, len;
 
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -72,7 +72,7 @@ static int id_write(const char *dir, const char *path, uint32_t id, char *err)
 		errf(err, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	len = snprintf(line, sizeof(line), "%08x\n", id);
+	len = (int)strlen(line);
 	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0) {
 		errf(err, "%s: %s", tmp, strerror(errno));
 		close(fd);
@@ -90,7 +90,7 @@ static int id_write(const char *dir, const char *path, uint32_t id, char *err)
 
 int sd_identity(const char *dir, uint32_t *id, bool *kept, char *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], line[16];
 	int rc;
 
 	*kept = false;
@@ -109,8 +109,35 @@ int sd_identity(const char *dir, uint32_t *id, bool *kept, char *err)
 			return -1;
 		}
 	} while (*id == 0);
-	if (id_write(dir, path, *id, err) != 0)
+	snprintf(line, sizeof(line), "%08x\n", *id);
+	if (line_write(dir, path, line, err) != 0)
 		return -1;
 	*kept = true;
 	return 0;
+}
+
+uint64_t sd_incarnation(const char *dir, uint64_t now_ns, char *err)
+{
+	char path[PATH_MAX], buf[32], line[32];
+	uint64_t last = 0, start = now_ns;
+	ssize_t n;
+	int fd;
+
+	err[0] = '\0';
+	if (snprintf(path, sizeof(path), "%s/incarnation", dir) >= (int)sizeof(path))
+		return now_ns;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		if (dm_parse_u64(buf, 10, 1, UINT64_MAX - SD_INCARNATION_GAP, &last) < 0)
+			last = 0; /* unreadable: the clock alone, as without a file */
+	}
+	if (last != 0 && start < last + SD_INCARNATION_GAP)
+		start = last + SD_INCARNATION_GAP;
+	snprintf(line, sizeof(line), "%llu\n", (unsigned long long)start);
+	line_write(dir, path, line, err);
+	return start;
 }

@@ -75,6 +75,19 @@ struct sd_config {
  */
 int sd_identity(const char *dir, uint32_t *id, bool *kept, char *err);
 
+/* The least distance between two incarnations' first sequence numbers. */
+#define SD_INCARNATION_GAP ((uint64_t)1 << 40)
+/*
+ * sd_incarnation - the secure channel's first sequence number for this
+ * start: the realtime clock in ns (now_ns), or more when DIR/incarnation
+ * says an earlier start used a number within SD_INCARNATION_GAP of it (the
+ * clock was stepped back): always above every earlier start's, so peers
+ * never take the new incarnation for an old one. Writes it to
+ * DIR/incarnation; err is "" or why it could not (the value still holds
+ * for this run).
+ */
+uint64_t sd_incarnation(const char *dir, uint64_t now_ns, char *err);
+
 /* Defaults: secure mode, bulk at start, apply on, control SD_DEFAULT_CONTROL. */
 void sd_config_init(struct sd_config *cfg);
 void sd_config_free(struct sd_config *cfg);

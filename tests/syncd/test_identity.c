@@ -123,6 +123,38 @@ START_TEST(an_unwritable_directory_gives_an_id_not_kept)
 }
 END_TEST
 
+/*
+ * The channel's first sequence number of each start: the clock, but never
+ * below the last start's plus SD_INCARNATION_GAP, so a restart after the
+ * clock was stepped back still numbers above the previous incarnation.
+ */
+START_TEST(incarnations_grow_even_when_the_clock_goes_back)
+{
+	char err[SD_ERR_LEN], path[320];
+	const uint64_t t = 1800000000ull * 1000000000ull;
+	uint64_t a, b, c, d;
+
+	a = sd_incarnation(dir, t, err);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(a, t); /* the first start: the clock */
+	b = sd_incarnation(dir, t + 3600ull * 1000000000ull, err);
+	ck_assert_uint_eq(b, t + 3600ull * 1000000000ull);          /* an hour later: the clock */
+	c = sd_incarnation(dir, t - 86400ull * 1000000000ull, err); /* clock a day back */
+	ck_assert_uint_eq(c, b + SD_INCARNATION_GAP);
+	d = sd_incarnation(dir, t - 86400ull * 1000000000ull + 5, err);
+	ck_assert_uint_gt(d, c);
+	/* A damaged file: the clock alone, and the file is made good again. */
+	snprintf(path, sizeof(path), "%s/incarnation", dir);
+	put_file(path, "garbage\n");
+	ck_assert_uint_eq(sd_incarnation(dir, t, err), t);
+	ck_assert_uint_eq(sd_incarnation(dir, t, err), t + SD_INCARNATION_GAP);
+	/* No directory to keep it in: the clock, and err says why. */
+	snprintf(path, sizeof(path), "%s/incarnation/x", dir);
+	ck_assert_uint_eq(sd_incarnation(path, t, err), t);
+	ck_assert_str_ne(err, "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("syncd-identity");
@@ -135,6 +167,7 @@ int main(void)
 	tcase_add_test(t, an_operators_file_is_read_as_hex);
 	tcase_add_test(t, a_malformed_file_is_an_error_and_left_alone);
 	tcase_add_test(t, an_unwritable_directory_gives_an_id_not_kept);
+	tcase_add_test(t, incarnations_grow_even_when_the_clock_goes_back);
 	suite_add_tcase(s, t);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
