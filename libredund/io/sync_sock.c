@@ -35,6 +35,9 @@ struct rd_io_sync {
 	bool check_ttl;
 	uint16_t port;
 	struct rd_addr local;
+	/* Plain mode with listed peers: only they are heard (raw pfsync has no key). */
+	struct rd_addr heard[RD_IO_SYNC_MAX_PEERS];
+	size_t nheard;
 	size_t batch, max_dgram;
 	struct sockaddr_storage dests[RD_IO_SYNC_MAX_PEERS + 1];
 	socklen_t destlen[RD_IO_SYNC_MAX_PEERS + 1];
@@ -61,7 +64,7 @@ static const char *const stat_names[RD_IO_SYNC_STAT_COUNT] = {
     [RD_IO_SYNC_STAT_BADTTL] = "badttl",     [RD_IO_SYNC_STAT_BADIF] = "badif",
     [RD_IO_SYNC_STAT_HDROPS] = "hdrops",     [RD_IO_SYNC_STAT_TRUNC] = "trunc",
     [RD_IO_SYNC_STAT_SELF] = "self",         [RD_IO_SYNC_STAT_OERRORS] = "oerrors",
-    [RD_IO_SYNC_STAT_ODROPS] = "odrops",
+    [RD_IO_SYNC_STAT_NOTPEER] = "notpeer",   [RD_IO_SYNC_STAT_ODROPS] = "odrops",
 };
 
 const char *rd_io_sync_stat_name(int stat)
@@ -311,6 +314,8 @@ int rd_io_sync_open(const struct rd_io_sync_config *cfg, struct rd_io_sync **out
 		io->destlen[io->ndests] =
 		    to_sockaddr(&cfg->peers[i], io->port, cfg->ifindex, &io->dests[io->ndests]);
 		io->ndests++;
+		if (cfg->mode == RD_IO_SYNC_PLAIN)
+			io->heard[io->nheard++] = cfg->peers[i];
 	}
 	if (cfg->mode == RD_IO_SYNC_PLAIN)
 		io->fd =
@@ -477,6 +482,14 @@ static int check_msg(struct rd_io_sync *io, struct mmsghdr *mm, uint8_t *buf,
 		return RD_IO_SYNC_STAT_BADTTL;
 	if (io->local.af != RD_AF_UNSPEC && rd_addr_cmp(&io->local, &m->from) == 0)
 		return RD_IO_SYNC_STAT_SELF;
+	if (io->nheard > 0) {
+		size_t i;
+		for (i = 0; i < io->nheard; i++)
+			if (rd_addr_cmp(&io->heard[i], &m->from) == 0)
+				break;
+		if (i == io->nheard)
+			return RD_IO_SYNC_STAT_NOTPEER;
+	}
 	return -1;
 }
 

@@ -91,6 +91,7 @@ struct rd_sync_engine {
 
 	/* Answering a peer's bulk request. */
 	bool bulk_active, bulk_again, bulk_first, bulk_have_pending;
+	rd_time_t bulk_started; /* when our last bulk answer's BUS START went (0: never) */
 	struct rd_state_iter bulk_it;
 	struct rd_pfsync_ref bulk_pending; /* fetched, did not fit */
 	rd_time_t bulk_due;
@@ -154,6 +155,8 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_RECONCILED] = "reconciled",
     [RD_SYNC_ENGINE_STAT_UNCHANGED] = "unchanged",
     [RD_SYNC_ENGINE_STAT_BULK_LEFT] = "bulk_left",
+    [RD_SYNC_ENGINE_STAT_CLR_OURS] = "clr_ours",
+    [RD_SYNC_ENGINE_STAT_BULK_SPACED] = "bulk_spaced",
 };
 
 const char *rd_sync_engine_stat_name(int stat)
@@ -953,6 +956,15 @@ static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 	struct rd_state_iter it;
 	struct rd_state *st;
 
+	if (cid == rd_state_creatorid(e->t)) {
+		/*
+		 * A CLR names the sender's own states. Ours named by someone
+		 * else is forged (or a misconfigured twin): it would wipe every
+		 * connection we serve.
+		 */
+		e->stats[RD_SYNC_ENGINE_STAT_CLR_OURS]++;
+		return;
+	}
 	rd_state_iter_init(&it);
 	while ((st = rd_state_iter_next(e->t, &it)) != NULL)
 		if (st->creatorid == cid)
@@ -1080,11 +1092,23 @@ static rd_time_t answer_delay(const struct rd_sync_engine *e)
 	return (rd_time_t)((uint64_t)(h >> 8) * (uint64_t)e->cfg.bulk_answer_spread >> 24);
 }
 
+/*
+ * A bulk answer starts at `now`, or once RD_SYNC_ENGINE_BULK_SPACING has
+ * passed since the last one started: any number of requests (a joiner's,
+ * or a flood of forged ones) costs at most one table a second. A request
+ * that arrives while the answer waits is served by it; one that arrives
+ * while it runs (it missed the states already sent) gets one more.
+ */
 static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
 {
 	if (e->bulk_active) {
-		e->bulk_again = true;
+		if (!e->bulk_first)
+			e->bulk_again = true;
 		return;
+	}
+	if (e->bulk_started != 0 && now < e->bulk_started + RD_SYNC_ENGINE_BULK_SPACING) {
+		now = e->bulk_started + RD_SYNC_ENGINE_BULK_SPACING;
+		e->stats[RD_SYNC_ENGINE_STAT_BULK_SPACED]++;
 	}
 	e->bulk_active = true;
 	e->bulk_first = true;
@@ -1208,6 +1232,7 @@ static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
 	if (e->bulk_first) {
 		bus(e, RD_PFSYNC_BUS_START, now);
 		e->bulk_first = false;
+		e->bulk_started = now;
 	}
 	for (;;) {
 		if (e->bulk_have_pending) {

@@ -565,6 +565,47 @@ START_TEST(bulk_request_is_answered_by_one_member)
 }
 END_TEST
 
+static size_t msg_pkt(uint8_t *buf, const struct rd_pfsync_msg *m)
+{
+	struct rd_pfsync_builder b;
+
+	rd_pfsync_builder_init(&b, buf, 1480);
+	rd_pfsync_builder_add(&b, m);
+	return rd_pfsync_builder_finish(&b);
+}
+
+/*
+ * 500 bulk requests in a second (18 KB from anyone on a plain link): the
+ * answers start at least RD_SYNC_ENGINE_BULK_SPACING apart, so the node
+ * sends its table twice (the first answer, and one for the requests that
+ * came while it ran), not 500 times.
+ */
+START_TEST(bulk_request_flood_costs_one_table_a_second)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0];
+	struct rd_pfsync_msg m;
+	uint8_t buf[1480];
+	size_t len;
+
+	for (uint32_t i = 0; i < 50; i++)
+		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_REQ; /* id 0, creatorid 0: a bulk request */
+	len = msg_pkt(buf, &m);
+	for (int i = 0; i < 500; i++) {
+		rd_time_t t = 2 * RD_SEC + (rd_time_t)i * 2 * RD_MSEC;
+		ck_assert_int_eq(rd_sync_engine_input(a->e, buf, len, t), 0);
+		net_run(net, t, t + 2 * RD_MSEC);
+	}
+	net_run(net, 3 * RD_SEC, 3 * RD_SEC + 500 * RD_MSEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 2 * 50);
+	ck_assert_uint_ge(estat(a, RD_SYNC_ENGINE_STAT_BULK_SPACED), 1);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
 {
 	struct net *net;
@@ -1066,15 +1107,6 @@ START_TEST(refused_packet_changes_nothing)
 END_TEST
 
 /* One message in a packet of its own, built by hand. */
-static size_t msg_pkt(uint8_t *buf, const struct rd_pfsync_msg *m)
-{
-	struct rd_pfsync_builder b;
-
-	rd_pfsync_builder_init(&b, buf, 1480);
-	rd_pfsync_builder_add(&b, m);
-	return rd_pfsync_builder_finish(&b);
-}
-
 START_TEST(values_the_table_cannot_hold_are_counted_badval)
 {
 	struct net *net = net_new(1);
@@ -1153,6 +1185,14 @@ START_TEST(clr_removes_states_of_that_creator)
 	    rd_sync_engine_input(b->e, buf, rd_pfsync_builder_finish(&bld), 4 * RD_SEC), 0);
 	ck_assert_uint_eq(rd_state_count(b->t), 1);
 	ck_assert_uint_eq(rd_sync_engine_expiry(b->e), RD_TIME_NEVER);
+	/* A CLR naming b's own creatorid, from elsewhere: refused, counted. */
+	m.u.clr.creatorid = rd_state_creatorid(b->t);
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	rd_pfsync_builder_add(&bld, &m);
+	ck_assert_int_eq(
+	    rd_sync_engine_input(b->e, buf, rd_pfsync_builder_finish(&bld), 5 * RD_SEC), 0);
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_CLR_OURS), 1);
 	net_free(net);
 }
 END_TEST
@@ -1972,6 +2012,7 @@ static Suite *suite(void)
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
 	tcase_add_test(c, bulk_copy_with_nothing_new_changes_nothing);
 	tcase_add_test(c, bulk_request_is_answered_by_one_member);
+	tcase_add_test(c, bulk_request_flood_costs_one_table_a_second);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, second_bulk_reconciles_a_state_the_first_bulk_carried);
 	tcase_add_test(c, bulk_carried_state_counts_as_touched_for_the_active_window);

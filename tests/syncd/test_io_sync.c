@@ -350,6 +350,45 @@ START_TEST(test_plain_mode_sends_ttl_255_and_refuses_other_ttls)
 }
 END_TEST
 
+/*
+ * Plain mode has no key: with peers listed, a datagram from any other
+ * address is refused (notpeer) before it reaches the engine, TTL 255 or not.
+ */
+START_TEST(test_plain_mode_with_listed_peers_hears_only_them)
+{
+	struct rd_io_sync_config cb = {0};
+	struct rd_io_sync_msg m[4];
+	uint8_t pkt[20];
+	struct sockaddr_in to = {.sin_family = AF_INET}, from = {.sin_family = AF_INET};
+	int ttl = 255;
+
+	cb.mode = RD_IO_SYNC_PLAIN;
+	rd_addr_parse("127.0.0.1", &cb.peers[0]);
+	cb.npeers = 1;
+	rd_addr_parse("127.0.0.2", &cb.local);
+	ck_assert_int_eq(rd_io_sync_open(&cb, &b), 0);
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = RD_PFSYNC_VERSION;
+	pkt[3] = 20;
+	inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
+	for (int i = 0; i < 2; i++) {
+		/* First from 127.0.0.3 (not listed), then from 127.0.0.1 (listed). */
+		int fd = socket(AF_INET, SOCK_RAW, RD_PFSYNC_IPPROTO);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)), 0);
+		inet_pton(AF_INET, i == 0 ? "127.0.0.3" : "127.0.0.1", &from.sin_addr);
+		ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+		ck_assert_int_eq(sendto(fd, pkt, 20, 0, (struct sockaddr *)&to, sizeof(to)), 20);
+		close(fd);
+	}
+	ck_assert_int_eq(recv_n(b, m, 1), 1);
+	ck_assert_int_eq(m[0].from.u.v4[3], 1);
+	ck_assert_uint_eq(io_stat(b, RD_IO_SYNC_STAT_NOTPEER), 1);
+	ck_assert_uint_eq(io_stat(b, RD_IO_SYNC_STAT_IPACKETS), 1);
+	ck_assert_str_eq(rd_io_sync_stat_name(RD_IO_SYNC_STAT_NOTPEER), "notpeer");
+}
+END_TEST
+
 static Suite *io_suite(void)
 {
 	Suite *s = suite_create("io-sync");
@@ -371,6 +410,7 @@ static Suite *io_suite(void)
 		tc = tcase_create("plain");
 		tcase_add_checked_fixture(tc, setup, teardown);
 		tcase_add_test(tc, test_plain_mode_sends_ttl_255_and_refuses_other_ttls);
+		tcase_add_test(tc, test_plain_mode_with_listed_peers_hears_only_them);
 		suite_add_tcase(s, tc);
 	}
 	return s;

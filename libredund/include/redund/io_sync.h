@@ -68,7 +68,11 @@ struct rd_io_sync_config {
 	 * ff02::f0 (secure, when the peers or `local` are IPv6).
 	 */
 	struct rd_addr group;
-	/* Unicast peers: every datagram is sent to each of them. */
+	/*
+	 * Unicast peers: every datagram is sent to each of them. In plain mode
+	 * (no key: the source address is all there is) only they are heard
+	 * when listed: datagrams from any other address are refused (notpeer).
+	 */
 	struct rd_addr peers[RD_IO_SYNC_MAX_PEERS];
 	size_t npeers;
 	/*
@@ -107,6 +111,7 @@ enum rd_io_sync_stat {
 	RD_IO_SYNC_STAT_SELF,         /* refused: sent by this host (looped back) */
 	RD_IO_SYNC_STAT_OERRORS,      /* send failures other than a full buffer */
 	RD_IO_SYNC_STAT_ODROPS,       /* datagrams dropped: send queue full */
+	RD_IO_SYNC_STAT_NOTPEER,      /* refused: plain mode, not from a listed peer */
 	RD_IO_SYNC_STAT_COUNT,
 };
 

@@ -68,6 +68,12 @@ struct rd_sync_engine;
  */
 #define RD_SYNC_ENGINE_ROOM_RESERVE 32
 
+/*
+ * Bulk answers start at least this far apart (counted bulk_spaced when one
+ * waits for it): requests, forged or not, cost at most one table a second.
+ */
+#define RD_SYNC_ENGINE_BULK_SPACING RD_SEC
+
 /* Callbacks of an engine, each called with `user` first. */
 struct rd_sync_engine_callbacks {
 	void *user; /* passed to every callback */
@@ -199,7 +205,9 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_TDB,           /* TDB messages passed to the caller */
 	RD_SYNC_ENGINE_STAT_RECONCILED,    /* states removed: missing from their creator's bulk */
 	RD_SYNC_ENGINE_STAT_UNCHANGED,     /* full copies with nothing new: not applied again */
-	RD_SYNC_ENGINE_STAT_BULK_LEFT, /* bulk answers left to a peer whose bulk started first */
+	RD_SYNC_ENGINE_STAT_BULK_LEFT,   /* bulk answers left to a peer whose bulk started first */
+	RD_SYNC_ENGINE_STAT_CLR_OURS,    /* CLRs naming our own creatorid: refused */
+	RD_SYNC_ENGINE_STAT_BULK_SPACED, /* bulk answers held back to 1 s after the last start */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
