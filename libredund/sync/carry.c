@@ -185,9 +185,6 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 		ec.mtu = max;
 	/* The channel never loses a bulk packet for good: see bulk_reconcile. */
 	ec.bulk_reconcile = true;
-	/* Every member runs this engine: one answer to a join serves all. */
-	if (ec.bulk_answer_spread == 0)
-		ec.bulk_answer_spread = 50 * RD_MSEC;
 	ec.cb.send = e_send;
 	ec.cb.room = e_room;
 	ec.cb.demote = c->e_cb.demote != NULL ? e_demote : NULL;

@@ -154,7 +154,6 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_TDB] = "tdb",
     [RD_SYNC_ENGINE_STAT_RECONCILED] = "reconciled",
     [RD_SYNC_ENGINE_STAT_UNCHANGED] = "unchanged",
-    [RD_SYNC_ENGINE_STAT_BULK_LEFT] = "bulk_left",
     [RD_SYNC_ENGINE_STAT_CLR_OURS] = "clr_ours",
     [RD_SYNC_ENGINE_STAT_BULK_SPACED] = "bulk_spaced",
 };
@@ -933,6 +932,14 @@ static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool 
 
 	if (st == NULL) {
 		e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
+		/*
+		 * While a bulk comes in, its copy of this state may still be on
+		 * its way (the sender read its table before the delete): a
+		 * tombstone keeps that copy from bringing the state back.
+		 */
+		if (tomb && (e->nbulks > 0 || e->breq != BREQ_NONE) &&
+		    (i = ent_get(e, id, cid)) != NIL)
+			bury(e, i, now);
 		return;
 	}
 	defer_release(e, id, cid, false, now);
@@ -1030,16 +1037,6 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 			e->breq_from = b->creatorid;
 			e->breq_due = now + e->cfg.bulk_timeout;
 		}
-		if (e->bulk_active && e->bulk_first && e->cfg.bulk_answer_spread > 0) {
-			/*
-			 * Our answer to a bulk request still waits, and a peer's
-			 * bulk starts: it carries every state to every member,
-			 * the requester's too. Leave it to that peer.
-			 */
-			e->bulk_active = false;
-			e->bulk_again = false;
-			e->stats[RD_SYNC_ENGINE_STAT_BULK_LEFT]++;
-		}
 		if (i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
 			/*
 			 * A new bulk (a repeated START clears nothing: one scan a
@@ -1076,20 +1073,6 @@ static void bulks_expire(struct rd_sync_engine *e, rd_time_t now)
 		} else
 			i++;
 	}
-}
-
-/*
- * How long our answer to a bulk request waits (bulk_answer_spread): a
- * delay of our own, from our creatorid, so that members answer one after
- * another and the first one's bulk serves all (the others leave it).
- */
-static rd_time_t answer_delay(const struct rd_sync_engine *e)
-{
-	uint32_t h = rd_state_creatorid(e->t) * 2654435761u;
-
-	if (e->cfg.bulk_answer_spread == 0)
-		return 0;
-	return (rd_time_t)((uint64_t)(h >> 8) * (uint64_t)e->cfg.bulk_answer_spread >> 24);
 }
 
 /*
@@ -1150,7 +1133,7 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		break;
 	case RD_PFSYNC_ACT_UPD_REQ:
 		if (m->u.ref.id == 0 && m->u.ref.creatorid == 0) {
-			bulk_start(e, now + answer_delay(e));
+			bulk_start(e, now);
 		} else {
 			struct rd_state *st =
 			    rd_state_find_id(e->t, m->u.ref.id, m->u.ref.creatorid, now);

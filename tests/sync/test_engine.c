@@ -115,7 +115,6 @@ static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
 }
 
 static bool reconcile_all;
-static rd_time_t answer_spread; /* bulk_answer_spread of new nodes */
 
 static struct node *node_new(struct net *net, size_t mtu)
 {
@@ -141,7 +140,6 @@ static struct node *node_new(struct net *net, size_t mtu)
 	ec.cb.release = on_release;
 	ec.cb.user = nd;
 	ec.bulk_reconcile = reconcile_all;
-	ec.bulk_answer_spread = answer_spread;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	net->nodes[net->n++] = nd;
 	return nd;
@@ -526,41 +524,6 @@ START_TEST(bulk_copy_with_nothing_new_changes_nothing)
 	ck_assert_uint_eq(a->updates + b->updates + c->updates, 0);
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UPDATES), 0);
 	ck_assert_uint_eq(rd_state_count(c->t), 100);
-	net_free(net);
-}
-END_TEST
-
-/*
- * With bulk_answer_spread (the carry's 50 ms), members answer a bulk
- * request one after another: the first one's bulk reaches every member,
- * so the others leave it (bulk_left) and the requester gets one copy of
- * the table instead of one from each member.
- */
-START_TEST(bulk_request_is_answered_by_one_member)
-{
-	struct net *net;
-	struct node *a, *b, *c;
-
-	answer_spread = 50 * RD_MSEC;
-	net = net_new(2);
-	a = net->nodes[0];
-	b = net->nodes[1];
-	for (uint32_t i = 0; i < 100; i++)
-		udp_state(a, (uint16_t)(10000 + i), RD_SEC);
-	rd_sync_engine_flush(a->e, RD_SEC);
-	net_pump(net, RD_SEC);
-	ck_assert_uint_eq(rd_state_count(b->t), 100);
-	c = node_new(net, 0); /* joins now, without them */
-	answer_spread = 0;
-	rd_sync_engine_bulk_request(c->e, 2 * RD_SEC);
-	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
-	ck_assert(!rd_sync_engine_bulk_pending(c->e));
-	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
-	ck_assert_uint_eq(rd_state_count(c->t), 100);
-	ck_assert_uint_eq(
-	    estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT) + estat(b, RD_SYNC_ENGINE_STAT_BULK_SENT), 100);
-	ck_assert_uint_eq(
-	    estat(a, RD_SYNC_ENGINE_STAT_BULK_LEFT) + estat(b, RD_SYNC_ENGINE_STAT_BULK_LEFT), 1);
 	net_free(net);
 }
 END_TEST
@@ -2011,7 +1974,6 @@ static Suite *suite(void)
 	tcase_add_test(c, tcp_updates_flush_after_maxupd);
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
 	tcase_add_test(c, bulk_copy_with_nothing_new_changes_nothing);
-	tcase_add_test(c, bulk_request_is_answered_by_one_member);
 	tcase_add_test(c, bulk_request_flood_costs_one_table_a_second);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, second_bulk_reconciles_a_state_the_first_bulk_carried);

@@ -22,9 +22,6 @@
  *                                   mtu is refused)
  *   engine bulk_reconcile        -> on: the channel never loses a bulk
  *                                   packet for good
- *   engine bulk_answer_spread 0  -> 50 ms: one member answers a joining
- *                                   member's bulk request, not all (all
- *                                   members run libredund's engine)
  *
  * The carry owns both objects: it creates them from the two configurations
  * given and frees them (the engine first). Drive them through the
@@ -69,8 +66,7 @@ struct rd_sync_carry_config {
 	/*
 	 * The sync engine, as for rd_sync_engine_new: `table` is required;
 	 * cb.send may be NULL (see above); mtu 0 means the channel's
-	 * payload_max; bulk_reconcile is set by the carry, and
-	 * bulk_answer_spread when 0 (to 50 ms).
+	 * payload_max; bulk_reconcile is set by the carry.
 	 */
 	struct rd_sync_engine_config engine;
 	/* The carry's own memory (NULL: the C library's). */

@@ -138,18 +138,9 @@ struct rd_sync_engine_config {
 	 */
 	uint32_t bulk_rate;
 	rd_time_t bulk_req_interval; /* resend UPD_REQ 0/0; 0: 2 s */
-	/*
-	 * bulk_answer_spread - 0 (default): answer a bulk request at once, as
-	 * OpenBSD does, so every member sends its whole table. Else each
-	 * member waits a delay of its own (from its creatorid) within this
-	 * spread, and leaves the answer to a peer whose BUS START arrives
-	 * meanwhile (counted bulk_left): a joining member gets its bulk from
-	 * one peer, since a bulk reaches every member. The carry sets 50 ms.
-	 */
-	rd_time_t bulk_answer_spread;
-	unsigned bulk_req_tries; /* 0: 12 */
-	rd_time_t bulk_timeout;  /* BUS START to END at most; 0: 60 s */
-	int demotion;            /* 0: 32 */
+	unsigned bulk_req_tries;     /* 0: 12 */
+	rd_time_t bulk_timeout;      /* BUS START to END at most; 0: 60 s */
+	int demotion;                /* 0: 32 */
 	/*
 	 * After a bulk update we asked for, remove the states created by the
 	 * bulk's sender that the bulk did not carry: deletions we missed
@@ -205,9 +196,8 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_TDB,           /* TDB messages passed to the caller */
 	RD_SYNC_ENGINE_STAT_RECONCILED,    /* states removed: missing from their creator's bulk */
 	RD_SYNC_ENGINE_STAT_UNCHANGED,     /* full copies with nothing new: not applied again */
-	RD_SYNC_ENGINE_STAT_BULK_LEFT,   /* bulk answers left to a peer whose bulk started first */
-	RD_SYNC_ENGINE_STAT_CLR_OURS,    /* CLRs naming our own creatorid: refused */
-	RD_SYNC_ENGINE_STAT_BULK_SPACED, /* bulk answers held back to 1 s after the last start */
+	RD_SYNC_ENGINE_STAT_CLR_OURS,      /* CLRs naming our own creatorid: refused */
+	RD_SYNC_ENGINE_STAT_BULK_SPACED,   /* bulk answers held back to 1 s after the last start */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
