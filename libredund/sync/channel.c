@@ -987,11 +987,23 @@ static void resend_timed_out(struct rd_sync_channel *ch, struct slot *s, rd_time
 		drop_slot(ch, s, RD_SYNC_STAT_GAVEUP, now);
 		return;
 	}
+	uint32_t lacking = 0;
+	size_t n = 0;
+
 	for (size_t i = 0; i < ch->npeers; i++) {
 		struct peer *p = &ch->peers[i];
-		if (alive(ch, p, now) && !acked_by(p, s->seq))
-			resend(ch, s, p->id);
+		if (alive(ch, p, now) && !acked_by(p, s->seq)) {
+			lacking = p->id;
+			n++;
+		}
 	}
+	/*
+	 * One peer lacks it: to that peer. Several: one copy to every peer
+	 * (`to` 0), not one each: over multicast each copy reaches the whole
+	 * group, and k copies of one envelope were k-1 duplicates for all.
+	 */
+	if (n > 0)
+		resend(ch, s, n == 1 ? lacking : 0);
 	s->sent = now;
 	s->tries++;
 }

@@ -1548,6 +1548,37 @@ START_TEST(channel_resend_timeout_follows_a_slow_peers_round_trip)
 }
 END_TEST
 
+/*
+ * Two peers miss the same DATA: the timer resends it once to every peer
+ * (one copy, to 0), not once per peer (over multicast each copy reached
+ * both, so every resend was a duplicate for all but one).
+ */
+START_TEST(channel_resends_once_to_all_when_several_peers_lack_data)
+{
+	struct net *net = net_new();
+	struct rd_sync_key k = key1();
+	struct node a, b, c;
+	size_t seen = 0;
+
+	node_init(&a, net, 0xa, &k, 1, 1);
+	node_init(&b, net, 0xb, &k, 1, 1);
+	node_init(&c, net, 0xc, &k, 1, 1);
+	net_tick(net, 0);
+	net_tick(net, 1);
+	net->drop = drop_first_data;
+	net->drop_arg = &seen;
+	send_str(&a, "m", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered + c.ndelivered, 0);
+	net_tick(net, 10 + 100 * RD_MSEC);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_RESENT), 1);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	ck_assert_uint_eq(c.ndelivered, 1);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_acks_again_when_data_is_resent)
 {
 	struct node a, b;
@@ -1786,6 +1817,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_meeting_a_peer_that_released_messages_is_a_loss);
 	tcase_add_test(c, channel_restarted_peer_is_a_new_incarnation_not_a_loss);
 	tcase_add_test(c, channel_resend_timeout_follows_a_slow_peers_round_trip);
+	tcase_add_test(c, channel_resends_once_to_all_when_several_peers_lack_data);
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
 	tcase_add_test(c, channel_key_rotation_accepts_both_keys);

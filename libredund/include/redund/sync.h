@@ -295,7 +295,10 @@ struct rd_sync_channel_callbacks {
 	/*
 	 * send - transmit an envelope. `to` is a peer's sender id, or 0 for
 	 * every peer (the multicast group, or each configured unicast peer).
-	 * The bytes are valid only during the call. Required.
+	 * A timed-out DATA goes to the one peer that lacks it, or once to
+	 * every peer (0) when several do; a transport that cannot address one
+	 * peer may send every envelope to all. The bytes are valid only during
+	 * the call. Required.
 	 */
 	void (*send)(void *user, uint32_t to, const uint8_t *pkt, size_t len);
 	/*
