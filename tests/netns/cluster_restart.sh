@@ -42,8 +42,7 @@ done
 for h in "${ALL[@]}"; do
 	cl_wait_bulk $h 10 || fail "$h: join bulk not ended in 10 s"
 done
-ok "4 members up: M1 MASTER, syncd $("$SYNCD" --help 2>&1 | grep -q -- --state-dir &&
-	echo "with --state-dir" || echo "without --state-dir (this syncd has none)")"
+ok "4 members up: M1 MASTER, M2-M4 BACKUP"
 
 t0=$(date +%s%N)
 i=0
@@ -62,7 +61,7 @@ ok "10,000 states (2,500 inserted on each member) on all 4 in $((($(date +%s%N) 
 
 # churn FIRST OPS SURVIVORS...: OPS operations, 4 a second: insert flow FIRST+K
 # on a random survivor, and delete the flow inserted two operations before on
-# the survivor that inserted it.
+# the survivor that inserted it. Each is logged in $T_DIR/churn.log.
 churn() {
 	local first=$1 ops=$2 k h
 	shift 2
@@ -70,8 +69,13 @@ churn() {
 	for ((k = 0; k < ops; k++)); do
 		h=${*:$((RANDOM % $# + 1)):1}
 		by[k]=$h
+		echo "$(date +%T.%N | cut -c1-12) insert $((first + k)) on $h" >>"$T_DIR/churn.log"
 		cl_insert "$h" $((first + k)) 1
-		[ $k -ge 2 ] && cl_delete "${by[k - 2]}" $((first + k - 2))
+		if [ $k -ge 2 ]; then
+			echo "$(date +%T.%N | cut -c1-12) delete $((first + k - 2)) on ${by[k - 2]}" \
+				>>"$T_DIR/churn.log"
+			cl_delete "${by[k - 2]}" $((first + k - 2))
+		fi
 		sleep 0.25
 	done
 }
@@ -112,6 +116,7 @@ for r in $(seq "$RESTARTS"); do
 		mark[$h]=$(cl_lines $h)
 		before[$h]=$(cl_nums $h mirror.written mirror.deleted channel.lost channel.peer_restarts)
 	done
+	echo "$(date +%T.%N | cut -c1-12) restart $r: $victim" >>"$T_DIR/churn.log"
 	churn $churn_next 10 "${survivors[@]}" &
 	churn_pid=$!
 	T_PIDS+=("$churn_pid")

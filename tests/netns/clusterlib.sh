@@ -9,7 +9,7 @@
 # Each member MI runs one carpd (vhost 9 with $CL_VIP, preempt, its own
 # advskew; the default start-up hold, released by its syncd) and one syncd
 # (secure mode, the multicast group on eth0, carpd-control pointing at its
-# carpd; its own state directory when the syncd has --state-dir). Daemons:
+# carpd; its own state directory, kept across its restarts). Daemons:
 # carpd $T_DIR/MI.{sock,log}, syncd $T_DIR/sMI.{sock,log} (sstat sMI reads it);
 # PIDs in PID_MI and PID_sMI. A restarted daemon's earlier logs are kept in
 # $T_DIR/MI.log.old and sMI.log.old.
@@ -58,17 +58,13 @@ cl_start_carpd() {
 }
 
 # cl_start_syncd NAME [args...]: NAME's syncd (secure, multicast on eth0,
-# holding NAME's carpd), its state directory $T_DIR/state-NAME if it has one,
-# and the words of $CL_SYNCD_ARGS (for trying other settings or binaries).
+# holding NAME's carpd; its creatorid kept in $T_DIR/sNAME-state by
+# start_syncd_in), and the words of $CL_SYNCD_ARGS (for trying other settings).
 cl_start_syncd() {
 	local name=$1
 	shift
 	local extra=()
 	read -r -a extra <<<"${CL_SYNCD_ARGS:-}"
-	if "$SYNCD" --help 2>&1 | grep -q -- --state-dir; then
-		mkdir -p "$T_DIR/state-$name"
-		extra+=(--state-dir "$T_DIR/state-$name")
-	fi
 	rm -f "$T_DIR/s$name.sock"
 	start_syncd_in "$name" "s$name" -i eth0 -k "$T_DIR/sync.key" \
 		--carpd-control "$T_DIR/$name.sock" "${extra[@]}" "$@"
@@ -175,7 +171,8 @@ cl_count() {
 
 # cl_wait_equal SECONDS NAMES...: poll until every NAME's flows are the same
 # list; returns 1 if they still differ after SECONDS (CL_DIFF then says how:
-# each member's count and what the first lacks or has beyond each other).
+# each member's count, and how many of the first's flows each other lacks and
+# has beyond them, with up to two of each).
 cl_wait_equal() {
 	local secs=$1 end h first
 	shift
@@ -188,7 +185,7 @@ cl_wait_equal() {
 		CL_DIFF=
 		for h in "$@"; do
 			cmp -s "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" ||
-				CL_DIFF+="$h: $(wc -l <"$T_DIR/tuples.$h") flows, $(comm -23 "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" | wc -l) of $first's missing, $(comm -13 "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" | wc -l) more; "
+				CL_DIFF+="$h: $(wc -l <"$T_DIR/tuples.$h") flows, lacks $(comm -23 "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" | wc -l) of $first's [$(comm -23 "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" | head -n 2 | paste -sd,)], has $(comm -13 "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" | wc -l) more [$(comm -13 "$T_DIR/tuples.$first" "$T_DIR/tuples.$h" | head -n 2 | paste -sd,)]; "
 		done
 		[ -z "$CL_DIFF" ] && return 0
 		CL_DIFF="$first: $(wc -l <"$T_DIR/tuples.$first") flows; $CL_DIFF"
