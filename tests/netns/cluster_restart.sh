@@ -130,8 +130,10 @@ for r in $(seq "$RESTARTS"); do
 	cl_wait_bulk "$victim" 20 || problem "restart $r: $victim's join bulk not ended in 20 s"
 	bulk_ms=$((($(date +%s%N) - tb) / 1000000))
 	wait $churn_pid
-	# Two advertisement intervals more for any demotion to show as a transition.
-	sleep 2
+	# At least three advertisement intervals after the syncd started, for any
+	# demotion it caused to show as a transition.
+	left=$((3000 - ($(date +%s%N) - tb) / 1000000))
+	[ $left -le 0 ] || sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
 	te=$(date +%s%N)
 	cl_wait_equal 10 "${ALL[@]}" || problem "restart $r ($victim): tables differ after 10 s: $CL_DIFF"
 	eq_ms=$((($(date +%s%N) - te) / 1000000))
