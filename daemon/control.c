@@ -241,7 +241,8 @@ static void arm(struct dm_control *c)
 
 /* ---- the listener out of the epoll set and back ---- */
 
-static void pause_listener(struct dm_control *c, rd_time_t now)
+/* Stop accepting for PAUSE after accept failed with err (logged: at most once per PAUSE). */
+static void pause_listener(struct dm_control *c, rd_time_t now, int err)
 {
 	if (c->paused)
 		return;
@@ -250,8 +251,8 @@ static void pause_listener(struct dm_control *c, rd_time_t now)
 	c->paused = true;
 	c->resume_at = now + PAUSE;
 	dm_log(LOG_WARNING,
-	       "control socket %s: no descriptor left to accept a client; not accepting for %d s",
-	       c->path, (int)(PAUSE / RD_SEC));
+	       "control socket %s: cannot accept a client (%s); not accepting for %d s", c->path,
+	       strerror(err), (int)(PAUSE / RD_SEC));
 }
 
 static void resume_listener(struct dm_control *c)
@@ -472,7 +473,7 @@ static bool shed(struct dm_control *c, rd_time_t now)
 		return false; /* nobody waits */
 	if (fd >= 0 && c->spare >= 0)
 		return true;
-	pause_listener(c, now); /* not even the spare: wait for a descriptor */
+	pause_listener(c, now, fd < 0 ? err : EMFILE); /* not even the spare: wait */
 	return false;
 }
 
@@ -534,7 +535,7 @@ void dm_control_accept(struct dm_control *c, int epfd)
 		}
 		/* ENOBUFS, ENOMEM and the like: try again later, not at once. */
 		c->stats[DM_CTL_ACCEPT_ERRORS]++;
-		pause_listener(c, now);
+		pause_listener(c, now, errno);
 	}
 	arm(c);
 }
