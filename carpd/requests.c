@@ -118,6 +118,27 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 	dm_buf_printf(b, "\n");
 }
 
+/* The control socket's counters (daemon/control.c): clients closed or refused, and why. */
+static void control_status(struct cd_daemon *d, struct dm_buf *b, bool json)
+{
+	uint64_t zero[DM_CTL_STAT_COUNT] = {0};
+	const uint64_t *st = d->ctl != NULL ? dm_control_stats(d->ctl) : zero;
+	int s;
+
+	if (json) {
+		dm_buf_printf(b, "\"control\": ");
+		dm_buf_json_counters(b, st, DM_CTL_STAT_COUNT, dm_control_stat_name);
+		dm_buf_printf(b, ", ");
+		return;
+	}
+	dm_buf_printf(b, "  control:");
+	for (s = 0; s < DM_CTL_STAT_COUNT; s++)
+		if (s <= DM_CTL_REQUESTS || st[s] != 0)
+			dm_buf_printf(b, " %s %llu", dm_control_stat_name(s),
+			              (unsigned long long)st[s]);
+	dm_buf_printf(b, "\n");
+}
+
 int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
@@ -127,6 +148,7 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 	if (json)
 		dm_buf_printf(&b, "{");
 	node_status(d, &b, json, now);
+	control_status(d, &b, json);
 	if (json)
 		dm_buf_printf(&b, "\"interfaces\": [");
 	for (i = 0; i < d->nifs; i++) {

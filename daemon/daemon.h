@@ -152,6 +152,7 @@ enum {
 	DM_W_SIGNAL,
 	DM_W_CONTROL,
 	DM_W_CLIENT,
+	DM_W_CONTROL_TIMER,
 	DM_W_USER,
 };
 struct dm_watch {
@@ -190,11 +191,12 @@ void dm_loop_timer_read(struct dm_loop *l);
 /* dm_loop_signal_read - the next signal waiting on the signalfd, or 0 if none. */
 int dm_loop_signal_read(struct dm_loop *l);
 struct dm_control;
-/* A ready descriptor of a kind other than DM_W_CONTROL and DM_W_CLIENT. */
+/* A ready descriptor of a kind other than DM_W_CONTROL, DM_W_CLIENT and DM_W_CONTROL_TIMER. */
 typedef void (*dm_event_fn)(void *user, struct dm_watch *w, uint32_t events);
 /*
  * dm_loop_wait - wait up to timeout_ms (-1: no limit) for events and
- * dispatch them: the control socket's to `ctl`, the others to fn(user, ...).
+ * dispatch them: the control socket's to `ctl` (then dm_control_reap), the
+ * others to fn(user, ...).
  * Returns the number of events (0: none, or a signal interrupted the wait),
  * or -1 after logging the error of epoll_wait.
  */
@@ -211,27 +213,79 @@ void dm_loop_close(struct dm_loop *l);
  * "error MESSAGE\n". Clients never block the loop: non-blocking reads and
  * writes, and a slow reader keeps its answer until the socket takes it.
  *
+ * Limits, each answered (when the socket takes it) with an error line and
+ * counted (dm_control_stats):
+ *  - at most DM_CONTROL_CLIENTS clients at once: a newcomer beyond them
+ *    closes the oldest client that has not sent its whole request yet
+ *    ("evicted"), or, if every client is being answered, is refused
+ *    ("busy"); so idle connections never lock redundctl out;
+ *  - the request line must be complete within DM_CONTROL_TIMEOUT of the
+ *    connection, and a client being answered must take some of the answer
+ *    within every DM_CONTROL_TIMEOUT ("timed_out");
+ *  - a request line longer than in_max - 2 bytes before its line end
+ *    ("too_long"), with a NUL byte ("nul"), or cut by the end of input
+ *    ("incomplete") is answered with an error and not run;
+ *  - out of file descriptors: a spare descriptor kept for the purpose lets
+ *    the waiting client be accepted and closed with an error ("no_fd")
+ *    instead of staying in the backlog, which a level-triggered epoll
+ *    reports again at once (a loop at 100% CPU); if even that fails, the
+ *    listener leaves the epoll set for a second (logged).
+ *
  * The handler runs one request line (without its line end; it may modify
  * it): it fills *body (malloc'd, NULL allowed) and returns 0, or -1 with
  * the error message in *body.
  */
 typedef int (*dm_control_fn)(void *user, char *line, char **body);
 
+#define DM_CONTROL_CLIENTS 32           /* clients at once */
+#define DM_CONTROL_TIMEOUT (3 * RD_SEC) /* to send the request; to take some answer */
+
+/* The control socket's counters (dm_control_stats; names by dm_control_stat_name). */
+enum dm_control_stat {
+	DM_CTL_ACCEPTED,      /* connections accepted */
+	DM_CTL_REQUESTS,      /* request lines run */
+	DM_CTL_EVICTED,       /* closed before their request: a newcomer needed the slot */
+	DM_CTL_BUSY,          /* refused: every slot was being answered */
+	DM_CTL_TIMED_OUT,     /* closed: request or answer not moving within the timeout */
+	DM_CTL_TOO_LONG,      /* request line over the limit */
+	DM_CTL_NUL,           /* request line with a NUL byte */
+	DM_CTL_INCOMPLETE,    /* input ended before a line end */
+	DM_CTL_NO_FD,         /* accept found no descriptor (EMFILE, ENFILE) */
+	DM_CTL_NO_MEMORY,     /* a client or answer not allocated */
+	DM_CTL_ACCEPT_ERRORS, /* accept failed otherwise (ENOBUFS, ...) */
+	DM_CTL_STAT_COUNT
+};
+
 struct dm_control;
 /*
- * dm_control_open - listen on `path`. A stale socket file is replaced;
- * one where another process answers gives -EADDRINUSE. Lines longer than
- * in_max - 2 bytes close the connection. Returns 0 or -errno.
+ * dm_control_open - listen on `path` (in_max >= 3). A stale socket file is
+ * replaced; one where another process answers gives -EADDRINUSE. A
+ * request line has at most in_max - 2 bytes before its line end. Also
+ * opens the deadline timer and the spare descriptor. Limits are
+ * DM_CONTROL_CLIENTS and DM_CONTROL_TIMEOUT until dm_control_set_limits.
+ * Returns 0 or -errno (then nothing is left open).
  */
 int dm_control_open(const char *path, size_t in_max, dm_control_fn fn, void *user,
                     struct dm_control **out);
 /*
- * dm_control_start - dm_control_open, then add the socket to l's epoll set.
- * Errors are logged ("control socket PATH: ..."). Returns 0 or -errno; *out
- * is set once the socket is open (for dm_control_close even on failure).
+ * dm_control_attach - add the listening socket (tag kind DM_W_CONTROL) and
+ * the deadline timer (DM_W_CONTROL_TIMER) to the epoll set epfd, where
+ * clients go too. Returns 0 or -errno.
+ */
+int dm_control_attach(struct dm_control *c, int epfd);
+/*
+ * dm_control_start - dm_control_open, then dm_control_attach to l's epoll
+ * set. Errors are logged ("control socket PATH: ..."). Returns 0 or -errno;
+ * *out is set once the socket is open (for dm_control_close even on failure).
  */
 int dm_control_start(struct dm_loop *l, const char *path, size_t in_max, dm_control_fn fn,
                      void *user, struct dm_control **out);
+/*
+ * dm_control_set_limits - at most max_clients at once (at least 1) and the
+ * timeout (ns, > 0) for the request and for each part of the answer. Applies
+ * to clients accepted from now on (and to deadlines set from now on).
+ */
+void dm_control_set_limits(struct dm_control *c, unsigned int max_clients, rd_time_t timeout);
 int dm_control_fd(const struct dm_control *c);
 /* dm_control_watch - the listening socket's epoll tag (kind DM_W_CONTROL). */
 struct dm_watch *dm_control_watch(struct dm_control *c);
@@ -239,6 +293,30 @@ struct dm_watch *dm_control_watch(struct dm_control *c);
 void dm_control_accept(struct dm_control *c, int epfd);
 /* dm_control_client_event - a client's socket (tag of kind DM_W_CLIENT) is ready. */
 void dm_control_client_event(struct dm_control *c, struct dm_watch *tag, uint32_t events);
+/*
+ * dm_control_reap - free the clients closed so far. Call it after a batch
+ * of epoll events, never during one: a client closed while handling one
+ * event (to make room, on a deadline) may still be named by a later event
+ * of the batch, which dm_control_client_event then ignores.
+ */
+void dm_control_reap(struct dm_control *c);
+/* dm_control_timer - the deadline timer (tag of kind DM_W_CONTROL_TIMER) expired. */
+void dm_control_timer(struct dm_control *c);
+/*
+ * dm_control_expire - close the clients whose deadline is at or before now
+ * (CLOCK_MONOTONIC ns; a client still sending its request gets an error
+ * line first) and end a pause of the listener that is over. dm_control_timer
+ * calls it with the clock; tests call it with any time.
+ */
+void dm_control_expire(struct dm_control *c, rd_time_t now);
+/* dm_control_stats - the counters (DM_CTL_STAT_COUNT, valid while c lives). */
+const uint64_t *dm_control_stats(const struct dm_control *c);
+/* dm_control_stat_name - a counter's name ("evicted"; static string). */
+const char *dm_control_stat_name(int i);
+/* dm_control_nclients - the clients connected now. */
+unsigned int dm_control_nclients(const struct dm_control *c);
+/* dm_control_paused - whether the listener is out of the epoll set (no descriptor). */
+bool dm_control_paused(const struct dm_control *c);
 /* dm_control_close - close every client and the socket, remove the file. NULL is fine. */
 void dm_control_close(struct dm_control *c);
 

@@ -105,9 +105,13 @@ int dm_loop_wait(struct dm_loop *l, struct dm_control *ctl, int timeout_ms, dm_e
 			dm_control_accept(ctl, l->epfd);
 		else if (w->kind == DM_W_CLIENT)
 			dm_control_client_event(ctl, w, evs[i].events);
+		else if (w->kind == DM_W_CONTROL_TIMER)
+			dm_control_timer(ctl);
 		else
 			fn(user, w, evs[i].events);
 	}
+	if (ctl != NULL)
+		dm_control_reap(ctl);
 	return n;
 }
 

@@ -2,14 +2,18 @@
  * redundctl: the command line for carpd's and syncd's control sockets, and
  * a decoder of captured CARP and pfsync packets.
  *
- *   redundctl [--control PATH] WORD SUBWORD [ARGS...]
+ *   redundctl [--control PATH] [--timeout SECONDS] WORD SUBWORD [ARGS...]
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "redund/common.h"
@@ -33,20 +37,77 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: redundctl [--control PATH] COMMAND [ARGS]\n\nCommands:\n");
+	fprintf(f, "Usage: redundctl [--control PATH] [--timeout SECONDS] COMMAND [ARGS]\n\n"
+	           "Commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  redundctl %s %s%s%s\n", cmds[i].word, cmds[i].subword,
 		        cmds[i].usage[0] != '\0' ? " " : "", cmds[i].usage);
 	fprintf(f, "\n--control PATH: the daemon's control socket (carpd: /run/carpd.sock)\n");
+	fprintf(f,
+	        "--timeout SECONDS: give up on the daemon after this long (default %d, at "
+	        "most %d)\n",
+	        RCTL_TIMEOUT_DEFAULT, RCTL_TIMEOUT_MAX);
 }
 
-int rctl_request(const char *path, const char *line, char **body)
+/* CLOCK_MONOTONIC in ms. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What is left until deadline in ms (0 when past). */
+static long long left_ms(long long deadline)
+{
+	long long n = now_ms();
+
+	return deadline > n ? deadline - n : 0;
+}
+
+/* Blocking sends and connects on fd give up after ms (at least 1). */
+static void send_timeout(int fd, long long ms)
+{
+	struct timeval tv;
+
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Send all of s, or fail with errno (EAGAIN: the time is up). */
+static int send_all(int fd, const char *s, size_t len, long long deadline)
+{
+	while (len > 0) {
+		ssize_t n;
+
+		if (left_ms(deadline) == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+		send_timeout(fd, left_ms(deadline));
+		n = send(fd, s, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int rctl_request(const char *path, const char *line, unsigned int timeout, char **body)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char *buf = NULL, *nl;
+	long long deadline = now_ms() + (long long)timeout * 1000;
+	char *buf = NULL, *nl, *req = NULL;
 	size_t len = 0, cap = 0;
 	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	*body = NULL;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -55,19 +116,50 @@ int rctl_request(const char *path, const char *line, char **body)
 	}
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "redundctl: cannot connect to %s: %s (is the daemon running?)\n",
-		        path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		fprintf(stderr, "redundctl: socket: %s\n", strerror(errno));
 		return 1;
 	}
-	if (dprintf(fd, "%s\n", line) < 0) {
-		fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
+	/* A unix socket's connect waits while the listener's backlog is full:
+	 * SO_SNDTIMEO bounds that wait (EAGAIN when it is over). */
+	send_timeout(fd, left_ms(deadline));
+	while ((rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun))) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		if (errno == EAGAIN || errno == EINPROGRESS)
+			fprintf(stderr,
+			        "redundctl: %s: timed out connecting after %u s (the daemon "
+			        "accepts no connection: stuck or overloaded?)\n",
+			        path, timeout);
+		else
+			fprintf(stderr,
+			        "redundctl: cannot connect to %s: %s (is the daemon running?)\n",
+			        path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	if (asprintf(&req, "%s\n", line) < 0) {
+		close(fd);
+		fprintf(stderr, "redundctl: out of memory\n");
+		return 1;
+	}
+	rc = send_all(fd, req, strlen(req), deadline);
+	free(req);
+	if (rc < 0) {
+		if (errno == EAGAIN)
+			fprintf(stderr,
+			        "redundctl: %s: timed out sending the request after %u s (the "
+			        "daemon reads nothing: stuck?)\n",
+			        path, timeout);
+		else
+			fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return 1;
 	}
 	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long long ms = left_ms(deadline);
+
 		if (cap - len < 4096) {
 			char *nb = realloc(buf, cap + 65536);
 
@@ -80,10 +172,32 @@ int rctl_request(const char *path, const char *line, char **body)
 			buf = nb;
 			cap += 65536;
 		}
+		rc = ms > 0 ? poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms) : 0;
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0) {
+			fprintf(stderr,
+			        "redundctl: %s: timed out after %u s waiting for the %s (the "
+			        "daemon is stuck or overloaded?)\n",
+			        path, timeout, len > 0 ? "rest of the answer" : "answer");
+			free(buf);
+			close(fd);
+			return 1;
+		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		/* A daemon that answered an error before reading all we sent closes
+		 * with our bytes unread: its answer comes first, then ECONNRESET. */
+		if (n < 0 && errno == ECONNRESET && len > 0)
+			break;
+		if (n < 0) {
+			fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return 1;
+		}
+		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
@@ -106,7 +220,8 @@ int rctl_request(const char *path, const char *line, char **body)
 int rctl_ask(const struct rctl_opts *o, const char *default_path, const char *line)
 {
 	char *body;
-	int rc = rctl_request(o->control != NULL ? o->control : default_path, line, &body);
+	int rc =
+	    rctl_request(o->control != NULL ? o->control : default_path, line, o->timeout, &body);
 
 	if (rc == 0) {
 		fputs(body, stdout);
@@ -138,7 +253,8 @@ int rctl_noarg(const struct rctl_opts *o, const char *default_path, const char *
 
 int main(int argc, char **argv)
 {
-	struct rctl_opts o = {0};
+	struct rctl_opts o = {.timeout = RCTL_TIMEOUT_DEFAULT};
+	const char *tmo = NULL;
 	size_t i;
 	int a = 1;
 	bool word_known = false;
@@ -149,6 +265,12 @@ int main(int argc, char **argv)
 			a += 2;
 		} else if (strncmp(argv[a], "--control=", 10) == 0) {
 			o.control = argv[a] + 10;
+			a++;
+		} else if (strcmp(argv[a], "--timeout") == 0 && a + 1 < argc) {
+			tmo = argv[a + 1];
+			a += 2;
+		} else if (strncmp(argv[a], "--timeout=", 10) == 0) {
+			tmo = argv[a] + 10;
 			a++;
 		} else if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0) {
 			usage(stdout);
@@ -161,6 +283,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (tmo != NULL && dm_parse_uint(tmo, 1, RCTL_TIMEOUT_MAX, &o.timeout) < 0) {
+		fprintf(stderr,
+		        "redundctl: --timeout: expected whole seconds from 1 to %d, got '%s'\n",
+		        RCTL_TIMEOUT_MAX, tmo);
+		return 2;
 	}
 	if (argc - a < 2) {
 		usage(stderr);

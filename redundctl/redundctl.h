@@ -8,9 +8,14 @@
 /* The text helpers (numbers, JSON strings) shared with the daemons. */
 #include "daemon.h"
 
+/* How long redundctl waits for a daemon by default (--timeout), in seconds. */
+#define RCTL_TIMEOUT_DEFAULT 5
+#define RCTL_TIMEOUT_MAX     3600
+
 /* Options given before the subcommand, common to all of them. */
 struct rctl_opts {
-	const char *control; /* --control PATH, or NULL: the subcommand's default */
+	const char *control;  /* --control PATH, or NULL: the subcommand's default */
+	unsigned int timeout; /* --timeout SECONDS (1..RCTL_TIMEOUT_MAX) */
 };
 
 /*
@@ -27,12 +32,14 @@ struct rctl_cmd {
 
 /*
  * rctl_request - connect to the unix socket at path, send line (a newline
- * is added), read the whole answer until the server closes. Answers start
- * with "ok\n" or "error MESSAGE\n". On success *body is the text after the
- * status line (malloc'd) and the return is 0; on "error" the message is
- * printed to stderr and 1 is returned; on a connection failure 1 too.
+ * is added), read the whole answer until the server closes, all within
+ * timeout seconds (connecting, sending and reading together). Answers
+ * start with "ok\n" or "error MESSAGE\n". On success *body is the text
+ * after the status line (malloc'd) and the return is 0; on "error" the
+ * message is printed to stderr and 1 is returned; on a connection failure
+ * or when the time is up, a message saying which step failed and 1.
  */
-int rctl_request(const char *path, const char *line, char **body);
+int rctl_request(const char *path, const char *line, unsigned int timeout, char **body);
 
 /*
  * rctl_ask - rctl_request to o->control, or default_path without one, and

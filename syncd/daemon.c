@@ -729,7 +729,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
 		json_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name, true);
-		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, false);
+		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, true);
+		json_counters(&b, "control", dm_control_stats(d->ctl), DM_CTL_STAT_COUNT,
+		              dm_control_stat_name, false);
 		dm_buf_printf(&b, "}\n");
 	} else {
 		dm_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
@@ -747,6 +749,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
 		text_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name);
 		text_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name);
+		text_counters(&b, "control", dm_control_stats(d->ctl), DM_CTL_STAT_COUNT,
+		              dm_control_stat_name);
 	}
 	if (b.oom) {
 		free(b.p);

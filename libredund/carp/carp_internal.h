@@ -40,10 +40,12 @@ struct snd_track {
 };
 
 /* One demotion group of a node; allocated alone, so its address and name
- * stay put until the node is freed (groups are never removed). */
+ * stay put while it lives: until its counter is 0 and no vhost is in it
+ * (then carpi_settle frees it; "carp" is kept for ever). */
 struct demote_group {
 	char name[RD_CARP_GROUP_NAME_MAX];
 	unsigned int value;
+	unsigned int refs; /* vhosts in it */
 };
 
 struct rd_carp_node {
@@ -56,8 +58,9 @@ struct rd_carp_node {
 	bool private_node; /* made by rd_carp_if_new, freed with its if */
 	bool released;     /* rd_carp_node_free called while ifs remained */
 	/* Work for carpi_settle: a counter or a vhost's groups or raises
-	 * changed; a send-error state moved during sends. */
-	bool dirty, snd_dirty;
+	 * changed; a send-error state moved during sends; a group may have
+	 * become free (counter 0, no vhost in it). */
+	bool dirty, snd_dirty, prune;
 };
 
 /* A vhost's rate-limited refusal log (one per reason logged). */

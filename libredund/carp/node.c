@@ -10,6 +10,11 @@
  * the end of every public call, recomputes each vhost's demotion, makes
  * MASTERs whose value moved advertise, runs the demotion callbacks, and
  * applies the send-error raises those advertisements decided.
+ *
+ * A group lives while a vhost is in it or its counter is above 0 ("carp"
+ * for ever): groups a caller names once (a demote request for a new name)
+ * go when they are back at 0, so the node never grows with the names it
+ * was given, only with what is configured or raised now.
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +83,26 @@ static bool group_adj(struct rd_carp_node *n, struct demote_group *g, int delta)
 		return false;
 	g->value = (unsigned int)v;
 	n->dirty = true;
+	if (v == 0)
+		n->prune = true;
 	return true;
+}
+
+/* Free the groups at 0 that no vhost is in ("carp", the first, stays), keeping the order. */
+static void groups_prune(struct rd_carp_node *n)
+{
+	size_t i, k = 1;
+
+	n->prune = false;
+	for (i = 1; i < n->ngroups; i++) {
+		struct demote_group *g = n->groups[i];
+
+		if (g->value == 0 && g->refs == 0)
+			rd_free(n->mem, g);
+		else
+			n->groups[k++] = g;
+	}
+	n->ngroups = k;
 }
 
 /* ------------------------------------------------------------------ */
@@ -296,8 +320,10 @@ int carpi_vhost_groups(struct rd_carp_vhost *vh, const char *const *names, size_
 	if (k < 0)
 		return RD_ERR_INVAL;
 	for (int i = 0; i < k; i++)
-		if ((grp[i] = group_get(node, set[i])) == NULL)
+		if ((grp[i] = group_get(node, set[i])) == NULL) {
+			groups_prune(node); /* the ones just made, at 0 and empty */
 			return RD_ERR_NOMEM;
+		}
 	if (held > 0) {
 		for (size_t i = 0; i < vh->ngrp; i++)
 			if (!in_set(grp, (size_t)k, vh->grp[i]))
@@ -306,12 +332,17 @@ int carpi_vhost_groups(struct rd_carp_vhost *vh, const char *const *names, size_
 			if (!in_set(vh->grp, vh->ngrp, grp[i]))
 				group_adj(node, grp[i], held);
 	}
+	for (int i = 0; i < k; i++)
+		grp[i]->refs++;
+	for (size_t i = 0; i < vh->ngrp; i++)
+		vh->grp[i]->refs--;
 	for (int i = 0; i < k; i++) {
 		vh->grp[i] = grp[i];
 		vh->gname[i] = grp[i]->name;
 	}
 	vh->ngrp = (size_t)k;
 	node->dirty = true;
+	node->prune = true; /* the groups it left may be free */
 	return 0;
 }
 
@@ -328,7 +359,7 @@ void carpi_vhost_raise(struct rd_carp_vhost *vh, int delta, const char *why)
 	ifp->node->dirty = true; /* its own count changed too (no groups) */
 }
 
-/* The vhost leaves: what it raised goes back (OpenBSD's carpdetach). */
+/* The vhost leaves: what it raised goes back (OpenBSD's carpdetach), and it leaves its groups. */
 void carpi_vhost_release(struct rd_carp_vhost *vh)
 {
 	if (vh->raised_link)
@@ -336,6 +367,10 @@ void carpi_vhost_release(struct rd_carp_vhost *vh)
 	if (vh->raised_snd)
 		carpi_vhost_raise(vh, -1, "vhost removed, was raised for send errors");
 	vh->raised_link = vh->raised_snd = false;
+	for (size_t i = 0; i < vh->ngrp; i++)
+		vh->grp[i]->refs--;
+	vh->ngrp = 0;
+	vh->ifp->node->prune = true;
 }
 
 /*
@@ -430,4 +465,6 @@ void carpi_settle(struct rd_carp_node *n, rd_time_t now)
 		refresh(n, now);
 		apply_snd(n);
 	}
+	if (n->prune)
+		groups_prune(n);
 }

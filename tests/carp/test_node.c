@@ -440,6 +440,117 @@ START_TEST(test_group_configuration_is_checked)
 }
 END_TEST
 
+/* ---- groups live while a vhost is in them or they are above 0 ---- */
+
+static size_t ngroups(const struct rd_carp_node *cn)
+{
+	size_t i = 0;
+
+	while (rd_carp_node_group(cn, i, NULL, NULL) == 0)
+		i++;
+	return i;
+}
+
+static const char *group_at(const struct rd_carp_node *cn, size_t i)
+{
+	const char *name = NULL;
+
+	ck_assert_int_eq(rd_carp_node_group(cn, i, &name, NULL), 0);
+	return name;
+}
+
+START_TEST(test_groups_named_once_are_freed_back_at_zero)
+{
+	struct host h;
+	char name[16];
+
+	host_init(&h);
+	add_vh(&h.lan, 1, 1, 0, "10.0.0.1", false);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "g%d", i);
+		ck_assert_int_eq(rd_carp_node_demote(h.cn, name, 1, T0), 0);
+		ck_assert_uint_eq(rd_carp_node_group_value(h.cn, name), 1);
+		ck_assert_int_eq(rd_carp_node_demote(h.cn, name, -1, T0), 0);
+	}
+	ck_assert_uint_eq(ngroups(h.cn), 1);
+	ck_assert_str_eq(group_at(h.cn, 0), "carp");
+	/* Those above 0 stay, in creation order; one freed comes back at the end. */
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "a", 1, T0), 0);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "b", 2, T0), 0);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "c", 3, T0), 0);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "a", -5, T0), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 3);
+	ck_assert_str_eq(group_at(h.cn, 1), "b");
+	ck_assert_str_eq(group_at(h.cn, 2), "c");
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "a", 4, T0), 0);
+	ck_assert_str_eq(group_at(h.cn, 3), "a");
+	ck_assert_uint_eq(rd_carp_node_group_value(h.cn, "a"), 4);
+	/* A lowering of a group that is gone creates nothing. */
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "zz", -1, T0), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 4);
+	/* "carp" stays at 0 even with no vhost in it. */
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "carp", 1, T0), 0);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "carp", -1, T0), 0);
+	ck_assert_str_eq(group_at(h.cn, 0), "carp");
+	host_free(&h);
+}
+END_TEST
+
+START_TEST(test_configured_groups_stay_at_zero_until_their_last_vhost_leaves)
+{
+	struct host h;
+	static const char *const shared[] = {"shared", NULL};
+	struct rd_carp_vhost *lv, *wv;
+
+	host_init(&h);
+	lv = add_grouped(&h.lan, 1, 0, "10.0.0.1", shared);
+	wv = add_grouped(&h.wan, 2, 0, "10.0.1.1", shared);
+	ck_assert_uint_eq(ngroups(h.cn), 2);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "shared", 1, T0), 0);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "shared", -1, T0), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 2); /* configured: kept at 0 */
+	rd_carp_vhost_remove(h.lan.ifp, lv);
+	ck_assert_uint_eq(ngroups(h.cn), 2); /* wv is still in it */
+	/* Above 0 when its last vhost leaves: kept until back at 0. */
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "shared", 2, T0), 0);
+	ck_assert_int_eq(rd_carp_vhost_set_groups(wv, NULL, 0, T0), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 2);
+	ck_assert_uint_eq(rd_carp_node_group_value(h.cn, "shared"), 2);
+	ck_assert_int_eq(rd_carp_node_demote(h.cn, "shared", -2, T0), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 1);
+	/* A vhost that joins it again makes it anew, at 0. */
+	ck_assert_int_eq(rd_carp_vhost_set_groups(wv, shared, 1, T0), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 2);
+	ck_assert_uint_eq(demote_of(wv), 0);
+	host_free(&h);
+}
+END_TEST
+
+START_TEST(test_a_raised_group_goes_when_its_vhost_is_removed)
+{
+	struct host h;
+	static const char *const wan[] = {"wan", NULL};
+	struct rd_carp_vhost *wv;
+
+	host_init(&h);
+	add_vh(&h.lan, 1, 1, 0, "10.0.0.1", false);
+	wv = add_grouped(&h.wan, 2, 0, "10.0.1.1", wan);
+	rd_carp_if_link(h.wan.ifp, false, T0 + RD_SEC);
+	ck_assert_uint_eq(rd_carp_node_group_value(h.cn, "wan"), 1);
+	ck_assert_uint_eq(rd_carp_node_group_value(h.cn, "carp"), 1);
+	rd_carp_vhost_remove(h.wan.ifp, wv);
+	ck_assert_uint_eq(rd_carp_node_group_value(h.cn, "carp"), 0);
+	ck_assert_uint_eq(ngroups(h.cn), 1);
+	/* And freeing an if does the same for its vhosts' groups. */
+	add_grouped(&h.wan, 3, 0, "10.0.1.1", wan);
+	ck_assert_uint_eq(ngroups(h.cn), 2);
+	rd_carp_if_free(h.wan.ifp);
+	h.wan.ifp = NULL;
+	ck_assert_uint_eq(ngroups(h.cn), 1);
+	host_free(&h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("carp-node");
@@ -460,6 +571,9 @@ int main(void)
 	tcase_add_test(tc, test_compat_calls_act_on_the_node);
 	tcase_add_test(tc, test_node_freed_before_its_ifs_lives_until_the_last);
 	tcase_add_test(tc, test_group_configuration_is_checked);
+	tcase_add_test(tc, test_groups_named_once_are_freed_back_at_zero);
+	tcase_add_test(tc, test_configured_groups_stay_at_zero_until_their_last_vhost_leaves);
+	tcase_add_test(tc, test_a_raised_group_goes_when_its_vhost_is_removed);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -96,7 +96,8 @@
  *    and one send-error raise; removing it (or freeing its if) takes back
  *    what it holds, changing its groups moves them to the new groups.
  *    Callers raise or lower any group with rd_carp_node_demote (carpd's
- *    `demote GROUP`, a sync engine's hold on "carp").
+ *    `demote GROUP`, a sync engine's hold on "carp"). A group lives while
+ *    a vhost is in it or its counter is above 0 ("carp" always).
  *  - Loop detection: each vhost advertises a constant random 64-bit counter
  *    (OpenBSD's replay cookie); a packet carrying our own cookie is our own
  *    looped back and is dropped (counted "loop").
@@ -483,18 +484,23 @@ RD_EXPORT void rd_carp_node_free(struct rd_carp_node *n);
  * vhost, on any if of the node, whose demotion changed advertises at once
  * (time now), and the demotion callback runs for each if concerned. A
  * group no vhost is in is kept and counted but changes nothing (until a
- * vhost joins it). Returns 0, RD_ERR_INVAL (NULL node, bad name) or
- * RD_ERR_NOMEM (new group; nothing changed).
+ * vhost joins it); once its counter is back at 0 it is freed (a group
+ * lives while a vhost is in it or its counter is above 0; "carp" always),
+ * so the node holds the groups its vhosts name plus those the caller keeps
+ * above 0, however many names it was given over time; bounding the latter
+ * is the caller's (carpd: CD_GROUPS_MAX). Returns 0, RD_ERR_INVAL (NULL
+ * node, bad name) or RD_ERR_NOMEM (new group; nothing changed).
  */
 RD_EXPORT int rd_carp_node_demote(struct rd_carp_node *n, const char *group, int delta,
                                   rd_time_t now);
 
 /*
  * rd_carp_node_group - the i-th group of the node in creation order ("carp"
- * is 0; then groups named by vhosts or rd_carp_node_demote; groups are
- * never removed): *name (owned by the node, valid until it is freed) and
- * *value (the counter; either pointer may be NULL). Returns 0, or
- * RD_ERR_NOENT past the end or for a NULL node.
+ * is 0; then groups named by vhosts or rd_carp_node_demote, as long as they
+ * live, see rd_carp_node_demote): *name (owned by the node, valid until the
+ * next call that changes the node's groups or vhosts) and *value (the
+ * counter; either pointer may be NULL). Returns 0, or RD_ERR_NOENT past the
+ * end or for a NULL node.
  */
 RD_EXPORT int rd_carp_node_group(const struct rd_carp_node *n, size_t i, const char **name,
                                  unsigned int *value);
