@@ -70,7 +70,7 @@ echo "ok: genkey key ids checked (\"\" and junk refused, 0 and 2^32-1 taken)"
 chmod 600 "$dir/long.key"
 decode_ok "$dir/long.key"
 accepted -m secure -k "$dir/long.key"
-refused "--send-keyid: no key file has key id 7 (key ids: 1)" -m secure -k "$dir/long.key" --send-keyid 7
+refused "send-keyid: no key file has key id 7 (key ids: 1)" -m secure -k "$dir/long.key" --send-keyid 7
 echo "ok: a key file with a long header is read by syncd and redundctl"
 
 # Group or others can access it: refused by both, naming the file and the fix.
@@ -102,7 +102,7 @@ echo "ok: bad key files refused alike"
 accepted -m secure -k "$dir/k1" -k "$dir/k0" --send-keyid 0
 accepted -m secure -k "$dir/k1" -k "$dir/k0" --send-keyid 1
 accepted -m secure -k "$dir/k0"
-refused "--send-keyid: no key file has key id 0 (key ids: 1)" -m secure -k "$dir/k1" --send-keyid 0
+refused "send-keyid: no key file has key id 0 (key ids: 1)" -m secure -k "$dir/k1" --send-keyid 0
 refused "--send-keyid: expected a decimal key id from 0 to 4294967295, got ''" -m secure -k "$dir/k1" --send-keyid ""
 cp "$dir/k1" "$dir/k1copy"
 refused "key files $dir/k1 and $dir/k1copy both have key id 1" -m secure -k "$dir/k1" -k "$dir/k1copy"

@@ -28,12 +28,12 @@ refused() {
 	printf '%s' "$out" | grep -qF -- "$want" || fail "$*: no '$want' in: $out"
 }
 long=/tmp/$(printf 'x%.0s' $(seq 120))
-refused "--carpd-control: expected a socket path of at most 107 bytes" --carpd-control "$long"
-refused "--demote-group: expected a name of 1 to 31 characters" --demote-group "a b"
-refused "--demote-group: expected a name of 1 to 31 characters" --demote-group ""
+refused "carpd-control: expected a socket path of at most 107 bytes" --carpd-control "$long"
+refused "demote-group: expected a name of 1 to 31 characters" --demote-group "a b"
+refused "demote-group: expected a name of 1 to 31 characters" --demote-group ""
 refused "not starting with '-'" --demote-group "-carp"
-refused "--demote-group: expected a name of 1 to 31 characters" --demote-group "$(printf 'a\tb')"
-refused "--demote-group: expected a name of 1 to 31 characters" --demote-group "$(printf 'g%.0s' $(seq 32))"
+refused "demote-group: expected a name of 1 to 31 characters" --demote-group "$(printf 'a\tb')"
+refused "demote-group: expected a name of 1 to 31 characters" --demote-group "$(printf 'g%.0s' $(seq 32))"
 refused "--bulk-rate: expected 1000 to 100000000 states a second, got '10'" --bulk-rate 10
 refused "--bulk-rate: expected 1000 to 100000000 states a second, got '10'" --bulk-rate=10
 refused "unknown option '--frobnicate'" --frobnicate
