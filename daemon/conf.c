@@ -84,16 +84,14 @@ int dm_opts_scan(const struct dm_opts *t, int argc, char **argv, struct dm_arg *
 {
 	struct option *lo = calloc(t->n + 1, sizeof(*lo));
 	char *so = malloc(2 * t->n + 2);
-	struct dm_arg *a = calloc(argc > 0 ? (size_t)argc : 1, sizeof(*a));
-	size_t i, nlo = 0, nso = 0, na = 0;
+	struct dm_arg *a = NULL;
+	size_t i, nlo = 0, nso = 0, na = 0, cap = 0;
 	int c, rc = -1;
 
 	*out = NULL;
 	*n = 0;
-	if (lo == NULL || so == NULL || a == NULL) {
-		dm_errf(err, len, "out of memory");
-		goto out;
-	}
+	if (lo == NULL || so == NULL)
+		goto oom;
 	so[nso++] = ':'; /* a missing argument is ':', not '?' */
 	for (i = 0; i < t->n; i++) {
 		const struct dm_opt *o = &t->opt[i];
@@ -137,6 +135,16 @@ int dm_opts_scan(const struct dm_opts *t, int argc, char **argv, struct dm_arg *
 			dm_errf(err, len, "unexpected option");
 			goto out;
 		}
+		/* A word may hold several options ("-PnS"): grow as they come. */
+		if (na == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct dm_arg *na_ = realloc(a, ncap * sizeof(*a));
+
+			if (na_ == NULL)
+				goto oom;
+			a = na_;
+			cap = ncap;
+		}
 		a[na].opt = o;
 		a[na].arg = o->nargs > 0 ? optarg : NULL;
 		na++;
@@ -146,10 +154,15 @@ int dm_opts_scan(const struct dm_opts *t, int argc, char **argv, struct dm_arg *
 		        t->prog);
 		goto out;
 	}
-	*out = a;
+	*out = a != NULL ? a : malloc(sizeof(*a)); /* no option: still the caller's to free */
+	if (*out == NULL)
+		goto oom;
 	*n = na;
 	a = NULL;
 	rc = 0;
+	goto out;
+oom:
+	dm_errf(err, len, "out of memory");
 out:
 	free(a);
 	free(so);
