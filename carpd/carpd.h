@@ -75,8 +75,11 @@ struct cd_config {
  * file). Returns 0, or -1 with err saying what was expected (no location).
  */
 int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char *err);
-/* Whether key is one of cd_global_set's. */
-bool cd_global_key_known(const char *key);
+/*
+ * cd_facility_set - the syslog facility by name into cfg->facility, or
+ * "none" (cfg->no_syslog). Returns 0, or -1 with err saying what was expected.
+ */
+int cd_facility_set(struct cd_config *cfg, const char *arg, char *err);
 /* The defaults of what was not given (startup-demote 128, startup-hold 30). */
 void cd_config_defaults(struct cd_config *cfg);
 
@@ -94,7 +97,32 @@ void cd_config_defaults(struct cd_config *cfg);
 /* cd_facility_by_name - a syslog facility's value (LOG_DAEMON, ...), or -1. */
 int cd_facility_by_name(const char *name);
 
-/* options.c: parse argv; returns 0, 1 (help/version printed: exit 0) or -1 (err filled). */
+/* What each keyword of carpd's table (cd_opts) is, for the parsers. */
+enum cd_opt_id {
+	CD_O_VHOST = 1,  /* a vhost keyword: cd_vhost_set under its name */
+	CD_O_VHOST_LINE, /* the file's "vhost INTERFACE VHID" */
+	CD_O_CONTROL,
+	CD_O_FACILITY,
+	CD_O_STARTUP, /* startup-demote, startup-hold: cd_global_set */
+	CD_O_CONFIG,
+	CD_O_HELP,
+	CD_O_VERSION,
+	CD_O_DAEMONIZE,
+	CD_O_DEBUG,
+	CD_O_SHUTDOWN,
+};
+/*
+ * carpd's keywords (options.c): the command line's long options and the
+ * config file's keywords, one table (daemon.h's parser).
+ */
+extern const struct dm_opts cd_opts;
+
+/*
+ * cd_options_parse - parse argv (every getopt_long form: --opt V, --opt=V,
+ * -o V, -oV) and the --config/-c file it names. Returns 0, 1 (help/version
+ * printed: exit 0) or -1 (err filled). cfg is the caller's to free
+ * (cd_config_free) after 0; freed already after 1 and -1.
+ */
 int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err);
 
 /*
@@ -103,9 +131,6 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err);
  * with err filled with what was expected (without location).
  */
 int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, char *err);
-
-/* Whether keyword `key` exists for vhosts, and whether it takes an argument. */
-bool cd_vhost_key_known(const char *key, bool *takes_arg);
 
 /* Initialise vh with ucarp's defaults (advbase 1, advskew 0, deadratio 3). */
 void cd_vhost_conf_init(struct cd_vhost_conf *vh);
@@ -122,7 +147,16 @@ bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_co
 /* Whether two vhost configurations list the same demotion groups (in any order). */
 bool cd_vhost_conf_groups_equal(const struct cd_vhost_conf *a, const struct cd_vhost_conf *b);
 
-/* config.c: parse a config file into cfg (appending vhosts). */
+/*
+ * cd_config_parse - parse a configuration file's text (len bytes, named
+ * `name` in messages and in each vhost's `where`) into cfg, appending
+ * vhosts; a global keyword is taken only if cfg does not have it yet (the
+ * command line wins). Returns 0, or -1 with err as "name:line: what was
+ * expected" (cfg then holds what was read before the error: free it).
+ */
+int cd_config_parse(const char *name, const char *text, size_t len, struct cd_config *cfg,
+                    char *err);
+/* cd_config_load - cd_config_parse of the file at path, read whole (dm_file_read). */
 int cd_config_load(const char *path, struct cd_config *cfg, char *err);
 
 void cd_config_free(struct cd_config *cfg);

@@ -3,8 +3,6 @@
  * meaning, plus carpd's own) and the per-vhost setters that the config file
  * shares, so that a keyword means the same in both places.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,23 +75,22 @@ static int set_pass(struct cd_vhost_conf *vh, const char *pass, char *err)
 	return 0;
 }
 
-/* ucarp reads the first line of the file. */
+/*
+ * ucarp's rule: the password is the file's first line. The file is read
+ * whole and must be private (0600 or stricter), as ssh wants a private key.
+ */
 static int set_passfile(struct cd_vhost_conf *vh, const char *path, char *err)
 {
-	char line[256];
-	FILE *f = fopen(path, "re");
-	size_t n;
+	char *text;
+	size_t len;
+	int rc;
 
-	if (f == NULL) {
-		cd_errf(err, "expected a readable password file, %s: %s", path, strerror(errno));
+	if (dm_file_read(path, DM_FILE_SECRET, &text, &len, err, CD_ERR_LEN) < 0)
 		return -1;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	return set_pass(vh, line, err);
+	text[strcspn(text, "\r\n")] = '\0';
+	rc = set_pass(vh, text, err);
+	dm_file_free(text, len);
+	return rc;
 }
 
 static int set_str(char **dst, const char *arg, char *err)
@@ -103,11 +100,6 @@ static int set_str(char **dst, const char *arg, char *err)
 		return -1;
 	}
 	return 0;
-}
-
-bool cd_global_key_known(const char *key)
-{
-	return strcmp(key, "startup-demote") == 0 || strcmp(key, "startup-hold") == 0;
 }
 
 int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char *err)
@@ -176,32 +168,6 @@ static int set_group(struct cd_vhost_conf *vh, const char *arg, char *err)
 	}
 	snprintf(vh->groups[vh->ngroups++], CD_NAME_MAX, "%s", arg);
 	return 0;
-}
-
-struct vkey {
-	const char *name;
-	bool arg;
-};
-
-static const struct vkey vkeys[] = {
-    {"interface", true},      {"srcip", true},    {"vhid", true},     {"pass", true},
-    {"passfile", true},       {"preempt", false}, {"neutral", false}, {"addr", true},
-    {"advbase", true},        {"advskew", true},  {"upscript", true}, {"downscript", true},
-    {"deadratio", true},      {"xparam", true},   {"peer", true},     {"replay-strict", false},
-    {"ignoreifstate", false}, {"group", true},
-};
-
-bool cd_vhost_key_known(const char *key, bool *takes_arg)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(vkeys) / sizeof(vkeys[0]); i++)
-		if (strcmp(vkeys[i].name, key) == 0) {
-			if (takes_arg != NULL)
-				*takes_arg = vkeys[i].arg;
-			return true;
-		}
-	return false;
 }
 
 int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, char *err)
@@ -410,62 +376,58 @@ int cd_facility_by_name(const char *name)
 	return -1;
 }
 
-/* Long-only options get values above the char range. */
-enum {
-	OPT_PEER = 256,
-	OPT_CONFIG,
-	OPT_CONTROL,
-	OPT_REPLAY_STRICT,
-	OPT_VERSION,
-	OPT_STARTUP_DEMOTE,
-	OPT_STARTUP_HOLD,
-	OPT_GROUP,
+/*
+ * carpd's keywords, one table for the command line and the config file
+ * (daemon.h's parser): ucarp's options keep their letters and meaning; a
+ * vhost keyword (CD_O_VHOST) is applied by cd_vhost_set under its name.
+ */
+static const struct dm_opt opt_table[] = {
+    {"interface", 'i', CD_O_VHOST, 1, DM_OPT_BOTH, "IF"},
+    {"srcip", 's', CD_O_VHOST, 1, DM_OPT_BOTH, "ADDR"},
+    {"vhid", 'v', CD_O_VHOST, 1, DM_OPT_BOTH, "N"},
+    {"pass", 'p', CD_O_VHOST, 1, DM_OPT_BOTH, "PASS"},
+    {"passfile", 'o', CD_O_VHOST, 1, DM_OPT_BOTH, "FILE"},
+    {"preempt", 'P', CD_O_VHOST, 0, DM_OPT_BOTH, NULL},
+    {"neutral", 'n', CD_O_VHOST, 0, DM_OPT_BOTH, NULL},
+    {"addr", 'a', CD_O_VHOST, 1, DM_OPT_BOTH, "ADDR[/PREFIX]"},
+    {"advbase", 'b', CD_O_VHOST, 1, DM_OPT_BOTH, "SECONDS"},
+    {"advskew", 'k', CD_O_VHOST, 1, DM_OPT_BOTH, "N"},
+    {"upscript", 'u', CD_O_VHOST, 1, DM_OPT_BOTH, "FILE"},
+    {"downscript", 'd', CD_O_VHOST, 1, DM_OPT_BOTH, "FILE"},
+    {"deadratio", 'r', CD_O_VHOST, 1, DM_OPT_BOTH, "N"},
+    {"shutdown", 'z', CD_O_SHUTDOWN, 0, DM_OPT_CLI, NULL},
+    {"daemonize", 'B', CD_O_DAEMONIZE, 0, DM_OPT_CLI, NULL},
+    {"ignoreifstate", 'S', CD_O_VHOST, 0, DM_OPT_BOTH, NULL},
+    {"facility", 'f', CD_O_FACILITY, 1, DM_OPT_BOTH, "NAME"},
+    {"xparam", 'x', CD_O_VHOST, 1, DM_OPT_BOTH, "STRING"},
+    {"debug", 'D', CD_O_DEBUG, 0, DM_OPT_CLI, NULL},
+    {"help", 'h', CD_O_HELP, 0, DM_OPT_CLI, NULL},
+    {"peer", 0, CD_O_VHOST, 1, DM_OPT_BOTH, "ADDR"},
+    {"config", 'c', CD_O_CONFIG, 1, DM_OPT_CLI, "FILE"},
+    {"control", 0, CD_O_CONTROL, 1, DM_OPT_BOTH, "PATH"},
+    {"replay-strict", 0, CD_O_VHOST, 0, DM_OPT_BOTH, NULL},
+    {"version", 0, CD_O_VERSION, 0, DM_OPT_CLI, NULL},
+    {"startup-demote", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "N"},
+    {"startup-hold", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "SECONDS"},
+    {"group", 0, CD_O_VHOST, 1, DM_OPT_BOTH, "NAME"},
+    {"vhost", 0, CD_O_VHOST_LINE, 2, DM_OPT_FILE, "INTERFACE VHID"},
 };
 
-static const struct option longopts[] = {
-    {"interface", required_argument, NULL, 'i'},
-    {"srcip", required_argument, NULL, 's'},
-    {"vhid", required_argument, NULL, 'v'},
-    {"pass", required_argument, NULL, 'p'},
-    {"passfile", required_argument, NULL, 'o'},
-    {"preempt", no_argument, NULL, 'P'},
-    {"neutral", no_argument, NULL, 'n'},
-    {"addr", required_argument, NULL, 'a'},
-    {"advbase", required_argument, NULL, 'b'},
-    {"advskew", required_argument, NULL, 'k'},
-    {"upscript", required_argument, NULL, 'u'},
-    {"downscript", required_argument, NULL, 'd'},
-    {"deadratio", required_argument, NULL, 'r'},
-    {"shutdown", no_argument, NULL, 'z'},
-    {"daemonize", no_argument, NULL, 'B'},
-    {"ignoreifstate", no_argument, NULL, 'S'},
-    {"facility", required_argument, NULL, 'f'},
-    {"xparam", required_argument, NULL, 'x'},
-    {"debug", no_argument, NULL, 'D'},
-    {"help", no_argument, NULL, 'h'},
-    {"peer", required_argument, NULL, OPT_PEER},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"control", required_argument, NULL, OPT_CONTROL},
-    {"replay-strict", no_argument, NULL, OPT_REPLAY_STRICT},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {"startup-demote", required_argument, NULL, OPT_STARTUP_DEMOTE},
-    {"startup-hold", required_argument, NULL, OPT_STARTUP_HOLD},
-    {"group", required_argument, NULL, OPT_GROUP},
-    {NULL, 0, NULL, 0},
-};
+const struct dm_opts cd_opts = {"carpd", opt_table, sizeof(opt_table) / sizeof(opt_table[0])};
 
 static void usage(void)
 {
 	printf(
 	    "Usage: carpd [options]\n"
-	    "       carpd --config FILE [--control PATH] [-B] [-D] [-f FACILITY]\n"
+	    "       carpd -c FILE [--control PATH] [-B] [-D] [-f FACILITY]\n"
 	    "\n"
 	    "ucarp's options:\n"
 	    "  -i, --interface IF     interface to run on\n"
 	    "  -s, --srcip ADDR       source address of advertisements (repeat for IPv4+IPv6)\n"
 	    "  -v, --vhid N           virtual host id, 1..255\n"
 	    "  -p, --pass PASS        password (at most 19 characters)\n"
-	    "  -o, --passfile FILE    read the password from the first line of FILE\n"
+	    "  -o, --passfile FILE    read the password from the first line of FILE (mode\n"
+	    "                         0600: refused if group or others can access it)\n"
 	    "  -P, --preempt          take over from a slower master\n"
 	    "  -n, --neutral          no downscript at start\n"
 	    "  -a, --addr ADDR[/LEN]  virtual address, IPv4 or IPv6 (repeatable)\n"
@@ -482,7 +444,7 @@ static void usage(void)
 	    "  -D, --debug            debug messages\n"
 	    "carpd's own:\n"
 	    "      --peer ADDR        unicast peer instead of multicast (repeatable)\n"
-	    "      --config FILE      vhosts and interfaces from FILE (see carpd(8))\n"
+	    "  -c, --config FILE      vhosts and interfaces from FILE (see carpd(8))\n"
 	    "      --control PATH     control socket (default " CD_DEFAULT_CONTROL ")\n"
 	    "      --replay-strict    refuse advertisements whose counter does not grow\n"
 	    "      --group NAME       demotion group besides carp (repeatable; '-carp'\n"
@@ -503,161 +465,103 @@ void cd_config_defaults(struct cd_config *cfg)
 		cfg->startup_hold = CD_DEFAULT_STARTUP_HOLD;
 }
 
+int cd_facility_set(struct cd_config *cfg, const char *arg, char *err)
+{
+	int f;
+
+	if (strcmp(arg, "none") == 0) {
+		cfg->no_syslog = true;
+		return 0;
+	}
+	f = cd_facility_by_name(arg);
+	if (f < 0) {
+		cd_errf(err, "expected a syslog facility name or 'none', got '%s'", arg);
+		return -1;
+	}
+	cfg->facility = f;
+	return 0;
+}
+
+/* One option of the command line, in order (the vhost ones into *cli). */
+static int apply(struct cd_config *cfg, struct cd_vhost_conf *cli, const struct dm_arg *a,
+                 char *err)
+{
+	const char *name = a->opt->name;
+
+	switch (a->opt->id) {
+	case CD_O_SHUTDOWN:
+		cfg->shutdown = true;
+		return 0;
+	case CD_O_DAEMONIZE:
+		cfg->daemonize = true;
+		return 0;
+	case CD_O_DEBUG:
+		cfg->debug = true;
+		return 0;
+	case CD_O_FACILITY:
+		return cd_facility_set(cfg, a->arg, err);
+	case CD_O_CONFIG:
+	case CD_O_CONTROL:
+		if (dm_str_set(a->opt->id == CD_O_CONFIG ? &cfg->config_file : &cfg->control,
+		               a->arg) < 0) {
+			cd_errf(err, "out of memory");
+			return -1;
+		}
+		return 0;
+	case CD_O_STARTUP:
+		/* The last one given wins, as for the other options. */
+		if (strcmp(name, "startup-demote") == 0)
+			cfg->startup_demote = -1;
+		else
+			cfg->startup_hold = -1;
+		return cd_global_set(cfg, name, a->arg, err);
+	case CD_O_VHOST:
+		return cd_vhost_set(cli, name, a->arg, err);
+	default:
+		cd_errf(err, "unexpected option");
+		return -1;
+	}
+}
+
 int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 {
 	struct cd_vhost_conf cli;
+	struct dm_arg *args = NULL;
+	size_t nargs = 0, i;
 	bool vhost_opts = false;
-	int c;
 	char keyerr[CD_ERR_LEN];
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->facility = -1;
 	cfg->startup_demote = cfg->startup_hold = -1;
 	cd_vhost_conf_init(&cli);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:s:v:p:o:Pna:b:k:u:d:r:zBSf:x:Dh", longopts,
-	                        NULL)) != -1) {
-		const char *key = NULL;
-
-		switch (c) {
-		case 'z':
-			cfg->shutdown = true;
-			continue;
-		case 'B':
-			cfg->daemonize = true;
-			continue;
-		case 'D':
-			cfg->debug = true;
-			continue;
-		case 'h':
-			usage();
+	if (dm_opts_scan(&cd_opts, argc, argv, &args, &nargs, err, CD_ERR_LEN) < 0)
+		goto fail;
+	/* --help and --version answer whatever else is there, the file unread. */
+	for (i = 0; i < nargs; i++)
+		if (args[i].opt->id == CD_O_HELP || args[i].opt->id == CD_O_VERSION) {
+			if (args[i].opt->id == CD_O_HELP)
+				usage();
+			else
+				printf("carpd (libredund) %s\n", rd_version());
+			free(args);
 			cd_vhost_conf_free(&cli);
 			return 1;
-		case OPT_VERSION:
-			printf("carpd (libredund) %s\n", rd_version());
-			cd_vhost_conf_free(&cli);
-			return 1;
-		case 'f':
-			if (strcmp(optarg, "none") == 0) {
-				cfg->no_syslog = true;
-				continue;
-			}
-			cfg->facility = cd_facility_by_name(optarg);
-			if (cfg->facility < 0) {
-				cd_errf(
-				    err,
-				    "--facility: expected a syslog facility name or 'none', got "
-				    "'%s'",
-				    optarg);
-				goto fail;
-			}
-			continue;
-		case OPT_CONFIG:
-			if (dm_str_set(&cfg->config_file, optarg) < 0) {
-				cd_errf(err, "out of memory");
-				goto fail;
-			}
-			continue;
-		case OPT_CONTROL:
-			if (dm_str_set(&cfg->control, optarg) < 0) {
-				cd_errf(err, "out of memory");
-				goto fail;
-			}
-			continue;
-		case OPT_STARTUP_DEMOTE:
-		case OPT_STARTUP_HOLD: {
-			const char *g = c == OPT_STARTUP_DEMOTE ? "startup-demote" : "startup-hold";
-
-			/* The last one given wins, as for the other options. */
-			if (c == OPT_STARTUP_DEMOTE)
-				cfg->startup_demote = -1;
-			else
-				cfg->startup_hold = -1;
-			if (cd_global_set(cfg, g, optarg, keyerr) < 0) {
-				cd_errf(err, "--%s: %s", g, keyerr);
-				goto fail;
-			}
-			continue;
 		}
-		case ':':
-			cd_errf(err, "option '%s' expects an argument", argv[optind - 1]);
-			goto fail;
-		case '?':
-			if (optopt != 0)
-				cd_errf(err, "unknown option '-%c' (see carpd --help)", optopt);
-			else
-				cd_errf(err, "unknown option '%s' (see carpd --help)",
-				        argv[optind - 1]);
-			goto fail;
-		case 'i':
-			key = "interface";
-			break;
-		case 's':
-			key = "srcip";
-			break;
-		case 'v':
-			key = "vhid";
-			break;
-		case 'p':
-			key = "pass";
-			break;
-		case 'o':
-			key = "passfile";
-			break;
-		case 'P':
-			key = "preempt";
-			break;
-		case 'n':
-			key = "neutral";
-			break;
-		case 'a':
-			key = "addr";
-			break;
-		case 'b':
-			key = "advbase";
-			break;
-		case 'k':
-			key = "advskew";
-			break;
-		case 'u':
-			key = "upscript";
-			break;
-		case 'd':
-			key = "downscript";
-			break;
-		case 'r':
-			key = "deadratio";
-			break;
-		case 'x':
-			key = "xparam";
-			break;
-		case 'S':
-			key = "ignoreifstate";
-			break;
-		case OPT_PEER:
-			key = "peer";
-			break;
-		case OPT_REPLAY_STRICT:
-			key = "replay-strict";
-			break;
-		case OPT_GROUP:
-			key = "group";
-			break;
-		default:
-			cd_errf(err, "unexpected option");
-			goto fail;
-		}
-		vhost_opts = true;
-		if (cd_vhost_set(&cli, key, optarg, keyerr) < 0) {
-			cd_errf(err, "--%s: %s", key, keyerr);
-			goto fail;
-		}
-	}
-	if (optind < argc) {
-		cd_errf(err, "unexpected argument '%s' (see carpd --help)", argv[optind]);
+	if (dm_opts_count(args, nargs, CD_O_CONFIG) > 1) {
+		cd_errf(err, "--config: given twice (one configuration file)");
 		goto fail;
 	}
+	for (i = 0; i < nargs; i++) {
+		if (args[i].opt->id == CD_O_VHOST)
+			vhost_opts = true;
+		if (apply(cfg, &cli, &args[i], keyerr) < 0) {
+			cd_errf(err, "--%s: %s", args[i].opt->name, keyerr);
+			goto fail;
+		}
+	}
+	free(args);
+	args = NULL;
 	if (cfg->config_file != NULL) {
 		if (vhost_opts) {
 			cd_errf(
@@ -667,7 +571,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			goto fail;
 		}
 		cd_vhost_conf_free(&cli);
-		/* --control and --startup-* on the command line win over the file's. */
+		/* --control, --facility and --startup-* on the command line win over the file's. */
 		if (cd_config_load(cfg->config_file, cfg, err) < 0) {
 			cd_config_free(cfg);
 			return -1;
@@ -698,6 +602,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 	cd_config_defaults(cfg);
 	return 0;
 fail:
+	free(args);
 	cd_vhost_conf_free(&cli);
 	cd_config_free(cfg);
 	return -1;

@@ -140,6 +140,136 @@ void dm_buf_json_counters(struct dm_buf *b, const uint64_t *v, int n, const char
 /* dm_af_name - "inet", "inet6", or "unspec" for any other RD_AF_* value (JSON and text). */
 const char *dm_af_name(int af);
 
+/* ---- options and configuration files (conf.c) ---- */
+
+/*
+ * One parser for the command lines and the configuration files of carpd
+ * and syncd. A daemon describes its keywords once, in a table of struct
+ * dm_opt: each is a long option of the command line and a keyword of the
+ * file, with the same name, argument and meaning, unless its scope keeps it
+ * to one of the two. The command line is read with getopt_long(3), so
+ * "--opt V", "--opt=V", "-o V" and "-oV" are the same and a long option may
+ * be abbreviated while unambiguous; the file is read whole (lines of any
+ * length, numbered from 1), one keyword and its arguments a line, '#'
+ * starting a comment (dm_conf_words).
+ *
+ * None of it is thread-safe: dm_opts_scan uses getopt_long's globals.
+ */
+enum dm_opt_scope {
+	DM_OPT_BOTH = 0, /* a long option and a keyword of the file */
+	DM_OPT_CLI,      /* the command line only (--help, --config, ...) */
+	DM_OPT_FILE,     /* the file only (carpd's "vhost IF VHID") */
+};
+
+struct dm_opt {
+	const char *name; /* the long option and the file's keyword */
+	int short_opt;    /* its one-letter option, or 0 */
+	int id;           /* the daemon's own number for it */
+	int nargs;        /* arguments: 0 (a flag), 1, or 2 (DM_OPT_FILE only) */
+	int scope;        /* enum dm_opt_scope */
+	const char *args; /* the arguments' names, for messages ("FILE"); NULL for a flag */
+};
+
+/* A daemon's table and its name (messages say "see PROG --help"). */
+struct dm_opts {
+	const char *prog;
+	const struct dm_opt *opt;
+	size_t n;
+};
+
+/* One option of a command line, in the order given. */
+struct dm_arg {
+	const struct dm_opt *opt;
+	char *arg; /* points into argv; NULL for a flag */
+};
+
+/*
+ * dm_opts_scan - read argv[1..argc-1] as options of table t (those of scope
+ * BOTH and CLI) without applying any: the daemon then looks at the whole
+ * (help, the config file) before it applies them in order. Returns 0 with
+ * *out (malloc'd, the caller frees it; its args point into argv) and *n
+ * set, or -1 with err filled, *out NULL: an unknown or ambiguous option, a
+ * missing argument, an argument to a flag ("--preempt=yes"), a word that is
+ * not an option, or out of memory. Not thread-safe (getopt_long).
+ */
+int dm_opts_scan(const struct dm_opts *t, int argc, char **argv, struct dm_arg **out, size_t *n,
+                 char *err, size_t len);
+
+/*
+ * dm_opts_count - how many of the n options in a are the option with id
+ * `id` (a daemon refuses a second --config with it).
+ */
+size_t dm_opts_count(const struct dm_arg *a, size_t n, int id);
+
+/*
+ * A configuration file line: the keyword's option o and its o->nargs
+ * arguments (args[0..], in a buffer the parser owns: copy what is kept).
+ * line is the line's number (from 1). Returns 0, or -1 with err (len
+ * bytes) saying what was expected, without a location: the parser
+ * prefixes "name:line: ".
+ */
+typedef int (*dm_conf_fn)(void *user, const struct dm_opt *o, char **args, unsigned line, char *err,
+                          size_t len);
+
+/*
+ * dm_conf_parse - parse the configuration text (len bytes, NUL bytes
+ * refused, need not be NUL-terminated) named `name` in messages, against
+ * table t: each line that is not blank or a comment must be a keyword of
+ * scope BOTH or FILE followed by exactly its nargs arguments; fn is called
+ * for each, in order. Stops at the first error. Returns 0, or -1 with err
+ * (errlen bytes) as "name:line: message": a NUL byte, an unknown keyword,
+ * an option of the command line only, the wrong number of arguments, out
+ * of memory or fn's refusal. The text is copied once and the copy wiped
+ * before it is freed (a file may hold passwords).
+ */
+int dm_conf_parse(const struct dm_opts *t, const char *name, const char *text, size_t len,
+                  dm_conf_fn fn, void *user, char *err, size_t errlen);
+
+/* The largest file dm_file_read reads (a configuration or a key file). */
+#define DM_FILE_MAX (1024 * 1024)
+
+/* dm_file_read flags. */
+enum {
+	/*
+	 * A secret (a key or a password file): refused when group or others
+	 * have any access to it (mode & 077), as ssh refuses a private key.
+	 */
+	DM_FILE_SECRET = 1,
+};
+
+/*
+ * dm_file_read - read the whole regular file at path (at most DM_FILE_MAX
+ * bytes) into *text (malloc'd, NUL-terminated; free it with dm_file_free)
+ * and *len. The file is opened non-blocking, so a FIFO or a device never
+ * stalls the caller. Returns 0, or -1 with *text NULL and err (errlen
+ * bytes) starting with the path: "PATH: cannot open: ...", "PATH: not a
+ * regular file", "PATH: larger than N bytes", "PATH: read error: ...", and
+ * with DM_FILE_SECRET "PATH: group or others can access it (mode 0640):
+ * chmod 600 PATH". Thread-safe.
+ */
+int dm_file_read(const char *path, unsigned flags, char **text, size_t *len, char *err,
+                 size_t errlen);
+/* dm_file_free - wipe the len bytes of text (and its NUL), then free it. NULL is fine. */
+void dm_file_free(char *text, size_t len);
+
+struct rd_sync_key;
+/*
+ * dm_sync_key_read - read the sync key file at path, as syncd and redundctl
+ * both do: read whole and as a secret (dm_file_read with DM_FILE_SECRET),
+ * then parsed by rd_sync_key_parse. Returns 0 with *key set (wipe it with
+ * sodium_memzero when done), or -1 with err (errlen bytes) as "key file
+ * PATH: why", naming the fix. The file's text is wiped. Needs libredund.
+ */
+int dm_sync_key_read(const char *path, struct rd_sync_key *key, char *err, size_t errlen);
+
+/*
+ * dm_sync_keyid_parse - a key id as redundctl sync genkey and syncd's
+ * send-keyid take it: decimal digits only, 0 to 2^32 - 1. Returns 0 with
+ * *id set, or -1 with err (errlen bytes) saying what was expected and
+ * what was given.
+ */
+int dm_sync_keyid_parse(const char *s, uint32_t *id, char *err, size_t errlen);
+
 /* ---- epoll tags and the loop (loop.c) ---- */
 
 /*

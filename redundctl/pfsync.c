@@ -316,28 +316,13 @@ static void decode_ip(struct decoder *d, unsigned long packet, const uint8_t *ip
 	d->other++;
 }
 
+/* The key file as syncd reads it (daemon.h's reader): whole, private, parsed. */
 static int read_key(const char *path, struct rd_sync_key *k)
 {
-	char buf[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	char err[512];
 
-	if (fd < 0) {
-		fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0) {
-		fprintf(stderr, "redundctl: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	rc = rd_sync_key_parse(buf, (size_t)n, k);
-	sodium_memzero(buf, sizeof(buf));
-	if (rc != 0) {
-		fprintf(stderr,
-		        "redundctl: %s: not a key file (want \"keyid N\" and \"key <64 hex>\")\n",
-		        path);
+	if (dm_sync_key_read(path, k, err, sizeof(err)) < 0) {
+		fprintf(stderr, "redundctl: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -424,16 +409,20 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 {
 	struct rd_sync_key k;
 	char text[128];
-	uint64_t id = 1;
+	uint32_t id = 1;
 	const char *file = NULL;
+	char err[256];
 	bool bad = false;
 	int fd, n, ok;
 
 	(void)o;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--keyid") == 0 && i + 1 < argc) {
-			if (dm_parse_u64(argv[++i], 10, 0, UINT32_MAX, &id) < 0)
-				bad = true;
+			/* Refused with the reason: "" or junk must never become id 0. */
+			if (dm_sync_keyid_parse(argv[++i], &id, err, sizeof(err)) < 0) {
+				fprintf(stderr, "redundctl: --keyid: %s\n", err);
+				return 2;
+			}
 		} else if (file == NULL && argv[i][0] != '-') {
 			file = argv[i];
 		} else {
@@ -452,7 +441,7 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "redundctl: %s: %s\n", file, strerror(errno));
 		return 1;
 	}
-	rd_sync_key_generate((uint32_t)id, NULL, &k);
+	rd_sync_key_generate(id, NULL, &k);
 	n = rd_sync_key_format(&k, text, sizeof(text));
 	ok = n > 0 && write(fd, text, (size_t)n) == n;
 	ok = close(fd) == 0 && ok;

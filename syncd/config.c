@@ -26,8 +26,8 @@
  *   demote-group NAME       the carpd group held (default carp: every vhost)
  *   control /run/syncd.sock our control socket
  */
-#include <errno.h>
-#include <getopt.h>
+#include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,57 +68,81 @@ void sd_config_free(struct sd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* Keywords taking an argument, and flags. */
-static const char *const with_arg[] = {
-    "interface", "peer",          "mode",         "key",     "send-keyid", "port",  "group",
-    "local",     "creatorid",     "state-dir",    "label",   "mtu",        "limit", "maxupd",
-    "bulk-rate", "carpd-control", "demote-group", "control", "config",
+/*
+ * syncd's keywords, one table for the command line and the config file
+ * (daemon.h's parser). SD_O_SET keywords are applied by sd_config_set
+ * under their name, from either place.
+ */
+static const struct dm_opt opt_table[] = {
+    {"config", 'c', SD_O_CONFIG, 1, DM_OPT_CLI, "FILE"},
+    {"interface", 'i', SD_O_SET, 1, DM_OPT_BOTH, "IF"},
+    {"peer", 'p', SD_O_SET, 1, DM_OPT_BOTH, "ADDRESS"},
+    {"mode", 'm', SD_O_SET, 1, DM_OPT_BOTH, "secure|plain"},
+    {"key", 'k', SD_O_SET, 1, DM_OPT_BOTH, "FILE"},
+    {"send-keyid", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"port", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"group", 0, SD_O_SET, 1, DM_OPT_BOTH, "ADDRESS"},
+    {"local", 0, SD_O_SET, 1, DM_OPT_BOTH, "ADDRESS"},
+    {"creatorid", 0, SD_O_SET, 1, DM_OPT_BOTH, "HEX"},
+    {"state-dir", 0, SD_O_SET, 1, DM_OPT_BOTH, "DIR"},
+    {"label", 0, SD_O_SET, 1, DM_OPT_BOTH, "N|off"},
+    {"mtu", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"limit", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"maxupd", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"bulk-rate", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"carpd-control", 0, SD_O_SET, 1, DM_OPT_BOTH, "PATH"},
+    {"demote-group", 0, SD_O_SET, 1, DM_OPT_BOTH, "NAME"},
+    {"no-bulk", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
+    {"no-apply", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
+    {"strict-own", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
+    {"check-ttl", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
+    {"control", 's', SD_O_SET, 1, DM_OPT_BOTH, "PATH"},
+    {"debug", 'd', SD_O_SET, 0, DM_OPT_BOTH, NULL},
+    {"foreground", 0, SD_O_SET, 0, DM_OPT_FILE, NULL},
+    {"daemonize", 'B', SD_O_DAEMONIZE, 0, DM_OPT_CLI, NULL},
+    {"facility", 'f', SD_O_FACILITY, 1, DM_OPT_CLI, "none"},
+    {"help", 'h', SD_O_HELP, 0, DM_OPT_CLI, NULL},
+    {"version", 'V', SD_O_VERSION, 0, DM_OPT_CLI, NULL},
 };
-static const char *const flags[] = {"no-bulk",   "no-apply", "strict-own",
-                                    "check-ttl", "debug",    "foreground"};
 
-static bool known(const char *key, bool *takes_arg)
+const struct dm_opts sd_opts = {"syncd", opt_table, sizeof(opt_table) / sizeof(opt_table[0])};
+
+static const struct dm_opt *find(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++)
-		if (strcmp(key, with_arg[i]) == 0) {
-			*takes_arg = true;
-			return true;
-		}
-	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (strcmp(key, flags[i]) == 0) {
-			*takes_arg = false;
-			return true;
-		}
-	return false;
+	for (i = 0; i < sd_opts.n; i++)
+		if (strcmp(opt_table[i].name, key) == 0)
+			return &opt_table[i];
+	return NULL;
 }
 
 int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char *err)
 {
+	const struct dm_opt *o = find(key);
 	uint64_t v;
-	bool takes;
 
-	if (!known(key, &takes)) {
+	if (o == NULL || o->id != SD_O_SET) {
 		errf(err, "unknown keyword '%s'", key);
 		return -1;
 	}
-	if (takes != (arg != NULL)) {
-		errf(err, "'%s' %s", key, takes ? "needs an argument" : "takes no argument");
+	if ((o->nargs > 0) != (arg != NULL)) {
+		errf(err, "'%s' %s", key, o->nargs > 0 ? "needs an argument" : "takes no argument");
 		return -1;
 	}
 	if (strcmp(key, "interface") == 0) {
 		if (dm_str_copy(cfg->ifname, sizeof(cfg->ifname), arg) < 0) {
-			errf(err, "interface: a name of at most %d characters", IF_NAMESIZE - 1);
+			errf(err, "expected an interface name of 1 to %d characters, got '%s'",
+			     IF_NAMESIZE - 1, arg);
 			return -1;
 		}
 	} else if (strcmp(key, "peer") == 0) {
 		if (cfg->npeers == RD_IO_SYNC_MAX_PEERS) {
-			errf(err, "peer: at most %d peers", RD_IO_SYNC_MAX_PEERS);
+			errf(err, "expected at most %d peers", RD_IO_SYNC_MAX_PEERS);
 			return -1;
 		}
 		if (rd_addr_parse(arg, &cfg->peers[cfg->npeers]) != 0) {
-			errf(err, "peer: an IPv4 or IPv6 address, not '%s'", arg);
+			errf(err, "expected an IPv4 or IPv6 address, got '%s'", arg);
 			return -1;
 		}
 		cfg->npeers++;
@@ -128,26 +152,24 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		else if (strcmp(arg, "plain") == 0)
 			cfg->mode = RD_IO_SYNC_PLAIN;
 		else {
-			errf(err, "mode: 'secure' or 'plain', not '%s'", arg);
+			errf(err, "expected 'secure' or 'plain', got '%s'", arg);
 			return -1;
 		}
 	} else if (strcmp(key, "key") == 0) {
 		if (cfg->nkeyfiles == SD_MAX_KEYS) {
-			errf(err, "key: at most %d key files", SD_MAX_KEYS);
+			errf(err, "expected at most %d key files", SD_MAX_KEYS);
 			return -1;
 		}
 		if (dm_str_set(&cfg->keyfiles[cfg->nkeyfiles], arg) < 0)
 			goto oom;
 		cfg->nkeyfiles++;
 	} else if (strcmp(key, "send-keyid") == 0) {
-		if (dm_parse_u64(arg, 10, 0, UINT32_MAX, &v) < 0) {
-			errf(err, "send-keyid: a decimal key id");
+		if (dm_sync_keyid_parse(arg, &cfg->send_keyid, err, SD_ERR_LEN) < 0)
 			return -1;
-		}
-		cfg->send_keyid = (uint32_t)v;
+		cfg->send_keyid_set = true;
 	} else if (strcmp(key, "port") == 0) {
 		if (dm_parse_u64(arg, 10, 1, 65535, &v) < 0) {
-			errf(err, "port: 1 to 65535");
+			errf(err, "expected a port from 1 to 65535, got '%s'", arg);
 			return -1;
 		}
 		cfg->port = (uint16_t)v;
@@ -155,14 +177,14 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		struct rd_addr *a = key[0] == 'g' ? &cfg->group : &cfg->local;
 
 		if (rd_addr_parse(arg, a) != 0) {
-			errf(err, "%s: an IPv4 or IPv6 address, not '%s'", key, arg);
+			errf(err, "expected an IPv4 or IPv6 address, got '%s'", arg);
 			return -1;
 		}
 	} else if (strcmp(key, "creatorid") == 0) {
 		const char *h = strncmp(arg, "0x", 2) == 0 ? arg + 2 : arg;
 
 		if (dm_parse_u64(h, 16, 1, UINT32_MAX, &v) < 0) {
-			errf(err, "creatorid: 1 to 8 hex digits, not zero");
+			errf(err, "expected 1 to 8 hex digits, not zero, got '%s'", arg);
 			return -1;
 		}
 		cfg->creatorid = (uint32_t)v;
@@ -170,43 +192,39 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		if (strcmp(arg, "off") == 0) {
 			cfg->label = -1;
 		} else if (dm_parse_u64(arg, 10, 0, 127, &v) < 0) {
-			errf(err, "label: a conntrack label bit 0 to 127, or off");
+			errf(err, "expected a conntrack label bit 0 to 127, or off, got '%s'", arg);
 			return -1;
 		} else {
 			cfg->label = (int)v;
 		}
 	} else if (strcmp(key, "state-dir") == 0) {
 		if (arg[0] != '/') {
-			errf(err, "state-dir: an absolute path, not '%s'", arg);
+			errf(err, "expected an absolute path, got '%s'", arg);
 			return -1;
 		}
-		free(cfg->state_dir);
-		cfg->state_dir = strdup(arg);
-		if (cfg->state_dir == NULL) {
-			errf(err, "state-dir: out of memory");
-			return -1;
-		}
+		if (dm_str_set(&cfg->state_dir, arg) < 0)
+			goto oom;
 	} else if (strcmp(key, "mtu") == 0) {
 		if (dm_parse_u64(arg, 10, 576, 65535, &v) < 0) {
-			errf(err, "mtu: 576 to 65535");
+			errf(err, "expected an MTU from 576 to 65535, got '%s'", arg);
 			return -1;
 		}
 		cfg->mtu = (size_t)v;
 	} else if (strcmp(key, "limit") == 0) {
 		if (dm_parse_u64(arg, 10, 1, 100000000, &v) < 0) {
-			errf(err, "limit: 1 to 100000000 states");
+			errf(err, "expected 1 to 100000000 states, got '%s'", arg);
 			return -1;
 		}
 		cfg->limit = (uint32_t)v;
 	} else if (strcmp(key, "maxupd") == 0) {
 		if (dm_parse_u64(arg, 10, 1, 255, &v) < 0) {
-			errf(err, "maxupd: 1 to 255 (OpenBSD's range)");
+			errf(err, "expected 1 to 255 (OpenBSD's range), got '%s'", arg);
 			return -1;
 		}
 		cfg->maxupd = (unsigned)v;
 	} else if (strcmp(key, "bulk-rate") == 0) {
 		if (dm_parse_u64(arg, 10, 1000, 100000000, &v) < 0) {
-			errf(err, "bulk-rate: 1000 to 100000000 states a second");
+			errf(err, "expected 1000 to 100000000 states a second, got '%s'", arg);
 			return -1;
 		}
 		cfg->bulk_rate = (uint32_t)v;
@@ -218,9 +236,6 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 			goto oom;
 	} else if (strcmp(key, "control") == 0) {
 		if (dm_str_set(&cfg->control, arg) < 0)
-			goto oom;
-	} else if (strcmp(key, "config") == 0) {
-		if (dm_str_set(&cfg->config_file, arg) < 0)
 			goto oom;
 	} else if (strcmp(key, "no-bulk") == 0) {
 		cfg->bulk = false;
@@ -241,43 +256,35 @@ oom:
 	return -1;
 }
 
-int sd_config_load(struct sd_config *cfg, const char *path, char *err)
+static int conf_line(void *user, const struct dm_opt *o, char **args, unsigned line, char *err,
+                     size_t len)
 {
-	char *line = NULL, e[SD_ERR_LEN];
-	size_t cap = 0;
-	unsigned lineno = 0;
-	FILE *f = fopen(path, "re");
-	int rc = 0;
+	char e[SD_ERR_LEN];
 
-	if (f == NULL) {
-		dm_file_errf(err, SD_ERR_LEN, path, 0, "%s", strerror(errno));
+	(void)line;
+	if (sd_config_set(user, o->name, o->nargs > 0 ? args[0] : NULL, e) < 0) {
+		dm_errf(err, len, "%s: %s", o->name, e);
 		return -1;
 	}
-	while (getline(&line, &cap, f) >= 0) {
-		char *w[2];
-		int n;
+	return 0;
+}
 
-		lineno++;
-		n = dm_conf_words(line, w, 2);
-		if (n == 0)
-			continue;
-		if (n > 2 || strcmp(w[0], "config") == 0 ||
-		    sd_config_set(cfg, w[0], n == 2 ? w[1] : NULL, e) < 0) {
-			if (n > 2)
-				errf(e, "one keyword and at most one argument a line");
-			else if (strcmp(w[0], "config") == 0)
-				errf(e, "'config' only on the command line");
-			dm_file_errf(err, SD_ERR_LEN, path, lineno, "%s", e);
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f)) {
-		dm_file_errf(err, SD_ERR_LEN, path, 0, "read error: %s", strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	fclose(f);
+int sd_config_parse(struct sd_config *cfg, const char *name, const char *text, size_t len,
+                    char *err)
+{
+	return dm_conf_parse(&sd_opts, name, text, len, conf_line, cfg, err, SD_ERR_LEN);
+}
+
+int sd_config_load(struct sd_config *cfg, const char *path, char *err)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if (dm_file_read(path, 0, &text, &len, err, SD_ERR_LEN) < 0)
+		return -1;
+	rc = sd_config_parse(cfg, path, text, len, err);
+	dm_file_free(text, len);
 	return rc;
 }
 
@@ -307,19 +314,61 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 	/* Refused now, or every hold request to carpd would fail later. */
 	if (cfg->carpd_control != NULL &&
 	    strlen(cfg->carpd_control) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		errf(err, "carpd-control: a socket path of at most %zu bytes",
+		errf(err, "carpd-control: expected a socket path of at most %zu bytes",
 		     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return -1;
 	}
 	/* The engine's rule: carpd refuses any other name, every hold would fail. */
 	if (cfg->demote_group != NULL && !rd_carp_group_name_ok(cfg->demote_group)) {
 		errf(err,
-		     "demote-group: a name of 1 to %d characters (printable, no spaces, "
-		     "not starting with '-')",
-		     RD_CARP_GROUP_NAME_MAX - 1);
+		     "demote-group: expected a name of 1 to %d characters (printable, no spaces, "
+		     "not starting with '-'), got '%s'",
+		     RD_CARP_GROUP_NAME_MAX - 1, cfg->demote_group);
 		return -1;
 	}
 	return 0;
+}
+
+int sd_keys_load(const struct sd_config *cfg, struct rd_sync_key *keys, size_t *nkeys, char *err)
+{
+	struct dm_buf ids = {0};
+	size_t i, j;
+	bool found = false;
+
+	*nkeys = 0;
+	for (i = 0; i < cfg->nkeyfiles; i++) {
+		if (dm_sync_key_read(cfg->keyfiles[i], &keys[i], err, SD_ERR_LEN) < 0)
+			goto fail;
+		*nkeys = i + 1;
+		for (j = 0; j < i; j++)
+			if (keys[j].id == keys[i].id) {
+				errf(err,
+				     "key files %s and %s both have key id %" PRIu32
+				     " (each key needs its own id)",
+				     cfg->keyfiles[j], cfg->keyfiles[i], keys[i].id);
+				goto fail;
+			}
+		if (cfg->send_keyid_set && keys[i].id == cfg->send_keyid)
+			found = true;
+		dm_buf_printf(&ids, "%s%" PRIu32, i ? ", " : "", keys[i].id);
+	}
+	if (cfg->send_keyid_set && !found) {
+		errf(err, "send-keyid: no key file has key id %" PRIu32 " (key ids: %s)",
+		     cfg->send_keyid, ids.oom || ids.p == NULL ? "?" : ids.p);
+		goto fail;
+	}
+	free(ids.p);
+	return 0;
+fail:
+	free(ids.p);
+	sodium_memzero(keys, *nkeys * sizeof(*keys));
+	*nkeys = 0;
+	return -1;
+}
+
+uint32_t sd_send_keyid(const struct sd_config *cfg, const struct rd_sync_key *keys)
+{
+	return cfg->send_keyid_set ? cfg->send_keyid : keys[0].id;
 }
 
 static void usage(FILE *f)
@@ -330,8 +379,9 @@ static void usage(FILE *f)
 	        "  -i, --interface IF      sync interface (multicast group joined there)\n"
 	        "  -p, --peer ADDR         unicast peer (repeat)\n"
 	        "  -m, --mode secure|plain secure (UDP, sealed envelopes; default) or raw pfsync\n"
-	        "  -k, --key FILE          pre-shared key file (repeat for rotation)\n"
-	        "      --send-keyid N      key id that seals (default: the first file's)\n"
+	        "  -k, --key FILE          pre-shared key file, mode 0600 (repeat for rotation)\n"
+	        "      --send-keyid N      key id that seals: one of the key files' ids, 0 too\n"
+	        "                          (default: the first file's)\n"
 	        "      --port N            UDP port (default %d)\n"
 	        "      --group ADDR        multicast group\n"
 	        "      --local ADDR        local address to bind / send from\n"
@@ -362,111 +412,75 @@ static void usage(FILE *f)
 
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"interface", required_argument, NULL, 'i'},
-	    {"peer", required_argument, NULL, 'p'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"send-keyid", required_argument, NULL, 1},
-	    {"port", required_argument, NULL, 1},
-	    {"group", required_argument, NULL, 1},
-	    {"local", required_argument, NULL, 1},
-	    {"creatorid", required_argument, NULL, 1},
-	    {"state-dir", required_argument, NULL, 1},
-	    {"label", required_argument, NULL, 1},
-	    {"mtu", required_argument, NULL, 1},
-	    {"limit", required_argument, NULL, 1},
-	    {"maxupd", required_argument, NULL, 1},
-	    {"bulk-rate", required_argument, NULL, 1},
-	    {"carpd-control", required_argument, NULL, 1},
-	    {"demote-group", required_argument, NULL, 1},
-	    {"no-bulk", no_argument, NULL, 1},
-	    {"no-apply", no_argument, NULL, 1},
-	    {"strict-own", no_argument, NULL, 1},
-	    {"check-ttl", no_argument, NULL, 1},
-	    {"control", required_argument, NULL, 's'},
-	    {"daemonize", no_argument, NULL, 'B'},
-	    {"facility", required_argument, NULL, 'f'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct dm_arg *args = NULL;
+	struct rd_sync_key keys[SD_MAX_KEYS];
+	size_t nargs = 0, nkeys, i;
 	char e[SD_ERR_LEN];
-	int c, idx;
+	int rc = -1;
 
 	sd_config_init(cfg);
-	optind = 1;
-	opterr = 0;
-	/* The config file first, so that the command line wins. */
-	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-			if (dm_str_set(&cfg->config_file, argv[i + 1]) < 0 ||
-			    sd_config_load(cfg, argv[i + 1], err) < 0)
-				return -1;
-			break;
+	if (dm_opts_scan(&sd_opts, argc, argv, &args, &nargs, err, SD_ERR_LEN) < 0)
+		return -1;
+	/* --help and --version answer whatever else is there, the file unread. */
+	for (i = 0; i < nargs; i++)
+		if (args[i].opt->id == SD_O_HELP || args[i].opt->id == SD_O_VERSION) {
+			if (args[i].opt->id == SD_O_HELP)
+				usage(stdout);
+			else
+				printf("syncd (libredund) %s\n", rd_version());
+			free(args);
+			return 1;
 		}
-	while ((c = getopt_long(argc, argv, "c:i:p:m:k:s:Bf:dhV", longopts, &idx)) != -1) {
-		const char *key = NULL;
+	/* The file first, so that the command line wins. */
+	if (dm_opts_count(args, nargs, SD_O_CONFIG) > 1) {
+		errf(err, "--config: given twice (one configuration file)");
+		goto out;
+	}
+	for (i = 0; i < nargs; i++)
+		if (args[i].opt->id == SD_O_CONFIG &&
+		    (dm_str_set(&cfg->config_file, args[i].arg) < 0 ||
+		     sd_config_load(cfg, args[i].arg, err) < 0)) {
+			if (cfg->config_file == NULL)
+				errf(err, "out of memory");
+			goto out;
+		}
+	for (i = 0; i < nargs; i++) {
+		const struct dm_arg *a = &args[i];
 
-		switch (c) {
-		case 'c':
+		switch (a->opt->id) {
+		case SD_O_CONFIG:
 			continue;
-		case 'i':
-			key = "interface";
-			break;
-		case 'p':
-			key = "peer";
-			break;
-		case 'm':
-			key = "mode";
-			break;
-		case 'k':
-			key = "key";
-			break;
-		case 's':
-			key = "control";
-			break;
-		case 'B':
+		case SD_O_DAEMONIZE:
 			cfg->daemonize = true;
 			continue;
-		case 'f':
-			if (strcmp(optarg, "none") != 0) {
-				errf(err, "--facility: only 'none' (stderr) is supported");
-				return -1;
+		case SD_O_FACILITY:
+			if (strcmp(a->arg, "none") != 0) {
+				errf(err, "--facility: expected 'none' (stderr only), got '%s'",
+				     a->arg);
+				goto out;
 			}
 			cfg->no_syslog = true;
 			continue;
-		case 'd':
-			cfg->debug = true;
-			continue;
-		case 'h':
-			usage(stdout);
-			return 1;
-		case 'V':
-			printf("syncd (libredund) %s\n", rd_version());
-			return 1;
-		case 1:
-			key = longopts[idx].name;
-			break;
 		default:
-			errf(err, "unknown option or missing argument: '%s' (see --help)",
-			     argv[optind - 1]);
-			return -1;
+			break;
 		}
-		if (sd_config_set(cfg, key, optarg, e) < 0) {
-			errf(err, "%s", e);
-			return -1;
+		if (sd_config_set(cfg, a->opt->name, a->arg, e) < 0) {
+			errf(err, "--%s: %s", a->opt->name, e);
+			goto out;
 		}
-	}
-	if (optind < argc) {
-		errf(err, "unexpected argument '%s'", argv[optind]);
-		return -1;
 	}
 	if (cfg->control == NULL && dm_str_set(&cfg->control, SD_DEFAULT_CONTROL) < 0) {
 		errf(err, "out of memory");
-		return -1;
+		goto out;
 	}
-	return sd_config_check(cfg, err);
+	if (sd_config_check(cfg, err) < 0)
+		goto out;
+	/* The key files now, so that a bad one stops syncd before it changes anything. */
+	if (sd_keys_load(cfg, keys, &nkeys, err) < 0)
+		goto out;
+	sodium_memzero(keys, sizeof(keys));
+	rc = 0;
+out:
+	free(args);
+	return rc;
 }

@@ -912,32 +912,12 @@ int sd_daemon_run(struct sd_daemon *d)
 
 static int load_keys(struct sd_daemon *d, struct rd_sync_key *keys, size_t *nkeys)
 {
-	size_t i;
+	char err[SD_ERR_LEN];
 
-	for (i = 0; i < d->cfg.nkeyfiles; i++) {
-		char buf[1024];
-		struct stat sb;
-		ssize_t n;
-		int fd = open(d->cfg.keyfiles[i], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			dm_log(LOG_ERR, "key file %s: %s", d->cfg.keyfiles[i], strerror(errno));
-			return -1;
-		}
-		if (fstat(fd, &sb) == 0 && (sb.st_mode & 0077) != 0)
-			dm_log(LOG_WARNING, "key file %s is readable by others (chmod 600)",
-			       d->cfg.keyfiles[i]);
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n < 0 || rd_sync_key_parse(buf, (size_t)n, &keys[i]) != 0) {
-			sodium_memzero(buf, sizeof(buf));
-			dm_log(LOG_ERR, "key file %s: not a key file (redundctl sync genkey)",
-			       d->cfg.keyfiles[i]);
-			return -1;
-		}
-		sodium_memzero(buf, sizeof(buf));
+	if (sd_keys_load(&d->cfg, keys, nkeys, err) < 0) {
+		dm_log(LOG_ERR, "%s", err);
+		return -1;
 	}
-	*nkeys = d->cfg.nkeyfiles;
 	return 0;
 }
 
@@ -998,7 +978,7 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	}
 	cc.keys = keys;
 	cc.nkeys = nkeys;
-	cc.send_key_id = d->cfg.send_keyid ? d->cfg.send_keyid : keys[0].id;
+	cc.send_key_id = sd_send_keyid(&d->cfg, keys);
 	cc.mtu = mtu;
 	cc.cb.send = ch_send;
 	cc.cb.lost = ch_lost;

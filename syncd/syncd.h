@@ -43,7 +43,8 @@ struct sd_config {
 	uint16_t port;        /* 0: RD_SYNC_UDP_PORT */
 	char *keyfiles[SD_MAX_KEYS];
 	size_t nkeyfiles;
-	uint32_t send_keyid; /* 0: the first key's id */
+	uint32_t send_keyid; /* the key id that seals, if send_keyid_set (0 is an id too) */
+	bool send_keyid_set; /* send-keyid given; else the first key file's id seals */
 	uint32_t creatorid;  /* 0: kept in state_dir (random the first time) */
 	char *state_dir;     /* where the creatorid is kept (owned; NULL: SD_DEFAULT_STATE_DIR) */
 	int label;           /* conntrack label bit marking peers' entries; -1: off */
@@ -88,24 +89,66 @@ int sd_identity(const char *dir, uint32_t *id, bool *kept, char *err);
  */
 uint64_t sd_incarnation(const char *dir, uint64_t now_ns, char *err);
 
+/* What each keyword of syncd's table (sd_opts) is, for the parsers. */
+enum sd_opt_id {
+	SD_O_SET = 1, /* a keyword of both places: sd_config_set under its name */
+	SD_O_CONFIG,
+	SD_O_DAEMONIZE,
+	SD_O_FACILITY,
+	SD_O_HELP,
+	SD_O_VERSION,
+};
+/*
+ * syncd's keywords (config.c): the command line's long options and the
+ * config file's keywords, one table (daemon.h's parser).
+ */
+extern const struct dm_opts sd_opts;
+
 /* Defaults: secure mode, bulk at start, apply on, control SD_DEFAULT_CONTROL. */
 void sd_config_init(struct sd_config *cfg);
 void sd_config_free(struct sd_config *cfg);
 
 /*
- * sd_config_set - apply keyword `key` with argument `arg` (NULL for flags).
- * The command line's long options and the config file's keywords are the
- * same words. Returns 0, or -1 with err filled.
+ * sd_config_set - apply keyword `key` (an SD_O_SET keyword of sd_opts) with
+ * argument `arg` (NULL for flags). The command line's long options and the
+ * config file's keywords are the same words. Returns 0, or -1 with err
+ * (SD_ERR_LEN bytes) saying what was expected and what was given, without
+ * the keyword (the caller names it: "--key: ..." or "file:line: key: ...").
  */
 int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char *err);
 
-/* sd_config_load - read a config file (keyword [argument] a line). */
+/*
+ * sd_config_parse - apply a config file's text (len bytes, named `name` in
+ * messages): one keyword and its argument a line (daemon.h's dm_conf_parse).
+ * Returns 0, or -1 with err as "name:line: key: what was expected".
+ */
+int sd_config_parse(struct sd_config *cfg, const char *name, const char *text, size_t len,
+                    char *err);
+/* sd_config_load - sd_config_parse of the file at path, read whole (dm_file_read). */
 int sd_config_load(struct sd_config *cfg, const char *path, char *err);
 
 /* sd_config_check - the whole configuration makes sense. */
 int sd_config_check(const struct sd_config *cfg, char *err);
 
-/* sd_options_parse - argv; returns 0, 1 (help/version printed) or -1 (err filled). */
+struct rd_sync_key;
+/*
+ * sd_keys_load - read cfg's key files (dm_sync_key_read: whole, private,
+ * parsed) into keys[0..cfg->nkeyfiles-1], in order, and check their ids:
+ * each once, and send-keyid (when given) one of them. Returns 0 with
+ * *nkeys set (the caller wipes keys with sodium_memzero), or -1 with err
+ * naming the file or the id, and keys wiped.
+ */
+int sd_keys_load(const struct sd_config *cfg, struct rd_sync_key *keys, size_t *nkeys, char *err);
+/* sd_send_keyid - the id that seals: send-keyid if given, else the first key's (keys[0]). */
+uint32_t sd_send_keyid(const struct sd_config *cfg, const struct rd_sync_key *keys);
+
+/*
+ * sd_options_parse - argv (every getopt_long form: --opt V, --opt=V, -o V,
+ * -oV), the --config/-c file first so that the command line wins, then the
+ * whole configuration checked, key files included (read and wiped).
+ * Returns 0, 1 (help/version printed) or -1 (err filled); cfg is the
+ * caller's to free (sd_config_free) in every case.
+ */
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err);
 
 /* ---- time ---- */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -21,8 +22,11 @@ static int parse(struct cd_config *cfg, char *err, int argc, const char **argv)
 		parse(cfg, err, (int)(sizeof(a_) / sizeof(a_[0])), a_);                            \
 	})
 
-/* Write text to a file in the temporary directory; returns its path (static buffer). */
-static const char *file(const char *name, const char *text)
+/*
+ * Write len bytes of text to a file of the temporary directory with the
+ * given mode; returns its path (static buffer).
+ */
+static const char *file_bytes(const char *name, const char *text, size_t len, mode_t mode)
 {
 	static char path[512];
 	FILE *f;
@@ -30,9 +34,16 @@ static const char *file(const char *name, const char *text)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
 	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
 	return path;
+}
+
+/* A private text file (mode 0600, as key and password files must be). */
+static const char *file(const char *name, const char *text)
+{
+	return file_bytes(name, text, strlen(text), 0600);
 }
 
 static struct rd_addr A(const char *s) {
@@ -195,7 +206,56 @@ START_TEST(passfile_first_line_is_the_password)
 	cd_config_free(&c);
 	ck_assert_int_eq(
 	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", "/nonexistent"), -1);
-	ck_assert_ptr_nonnull(strstr(err, "--passfile: expected a readable password file"));
+	ck_assert_str_eq(err, "--passfile: /nonexistent: cannot open: No such file or directory");
+	/* Read whole: a first line of 19 characters after which the file goes on. */
+	{
+		char big[8192];
+
+		memset(big, 'z', sizeof(big));
+		memcpy(big, "nineteencharacters!\r\n", 21);
+		snprintf(path, sizeof(path), "%s", file_bytes("pw2", big, sizeof(big), 0400));
+	}
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", path), 0);
+	rd_carp_key_from_pass("nineteencharacters!", key);
+	ck_assert_mem_eq(c.vh[0].key, key, sizeof(key));
+	cd_config_free(&c);
+}
+END_TEST
+
+/* As ssh with a private key: group or others may not even read it. */
+START_TEST(passfile_group_or_others_can_access_is_refused)
+{
+	static const mode_t open_modes[] = {0644, 0640, 0604, 0620, 0602, 0610, 0601, 0660};
+	struct cd_config c;
+	char err[CD_ERR_LEN], want[2048], path[512], conf[512], text[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		snprintf(path, sizeof(path), "%s",
+		         file_bytes("pw-open", "secret\n", 7, open_modes[i]));
+		ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", path),
+		                 -1);
+		snprintf(want, sizeof(want),
+		         "--passfile: %s: group or others can access it (mode %04o): chmod 600 %s",
+		         path, (unsigned)open_modes[i], path);
+		ck_assert_str_eq(err, want);
+		/* The same in the file, with its line. */
+		snprintf(text, sizeof(text), "vhost e 1\n addr 1.1.1.1\n passfile %s\n", path);
+		snprintf(conf, sizeof(conf), "%s", file("pw.conf", text));
+		ck_assert_int_eq(PARSE(&c, err, "-c", conf), -1);
+		snprintf(
+		    want, sizeof(want),
+		    "%s:3: passfile: %s: group or others can access it (mode %04o): chmod 600 %s",
+		    conf, path, (unsigned)open_modes[i], path);
+		ck_assert_str_eq(err, want);
+	}
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(PARSE(&c, err, "-c", conf), 0);
+	cd_config_free(&c);
+	/* Not a regular file (a directory here; a FIFO would block). */
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "-o", dir), -1);
+	snprintf(want, sizeof(want), "--passfile: %s: not a regular file", dir);
+	ck_assert_str_eq(err, want);
 }
 END_TEST
 
@@ -264,20 +324,22 @@ START_TEST(config_errors_name_file_line_and_expectation)
 	conf_error("vhost eth0\n", "bad.conf:1: expected 'vhost INTERFACE VHID'");
 	conf_error("vhost eth0 0\n", "bad.conf:1: expected a vhid from 1 to 255, got '0'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\n frobnicate 1\n",
-	           "bad.conf:3: expected 'vhost', 'control', 'facility', 'startup-demote', "
-	           "'startup-hold' or a vhost keyword, got 'frobnicate'");
+	           "bad.conf:3: unknown keyword 'frobnicate' (see carpd(8))");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n debug\n",
+	           "bad.conf:3: 'debug' is an option of the command line only");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\n preempt yes\n",
 	           "bad.conf:3: expected no argument after 'preempt'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1 10.0.0.2\n",
-	           "bad.conf:2: expected exactly one argument after 'addr'");
+	           "bad.conf:2: expected 'addr ADDR[/PREFIX]'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\nvhost eth0 1\n addr 10.0.0.2\n",
 	           "bad.conf:3: expected a vhid not yet used on eth0 (vhid 1 is already at ");
 	conf_error("vhost eth0 1\n pass x\nvhost eth0 2\n addr 10.0.0.2\n",
 	           "bad.conf:1: vhost eth0 1: expected at least one virtual address");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\ncontrol /x\n",
 	           "bad.conf:3: expected 'control' before the first 'vhost' line");
-	conf_error("# nothing\n",
-	           "bad.conf:1: expected at least one 'vhost INTERFACE VHID' section");
+	conf_error("# nothing\n", "bad.conf: expected at least one 'vhost INTERFACE VHID' section");
+	conf_error("", "bad.conf: expected at least one 'vhost INTERFACE VHID' section");
+	conf_error("vhost eth0 1 2\n", "bad.conf:1: expected 'vhost INTERFACE VHID'");
 	conf_error("vhost eth0 1\n vhid 2\n",
 	           "bad.conf:2: expected the interface and vhid on the 'vhost' line");
 }
@@ -291,7 +353,9 @@ START_TEST(config_with_vhost_options_on_the_command_line_is_refused)
 	ck_assert_int_eq(PARSE(&c, err, "--config", "/nonexistent", "-v", "3"), -1);
 	ck_assert_ptr_nonnull(strstr(err, "go in the --config file"));
 	ck_assert_int_eq(PARSE(&c, err, "--config", "/nonexistent/carpd.conf"), -1);
-	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/carpd.conf: cannot open"));
+	ck_assert_str_eq(err, "/nonexistent/carpd.conf: cannot open: No such file or directory");
+	ck_assert_int_eq(PARSE(&c, err, "--config", "/a", "-c", "/b"), -1);
+	ck_assert_str_eq(err, "--config: given twice (one configuration file)");
 }
 END_TEST
 
@@ -386,7 +450,7 @@ START_TEST(startup_hold_in_the_file_and_the_command_line_wins)
 	conf_error("startup-demote 300\nvhost eth0 1\n addr 10.0.0.1\n",
 	           "bad.conf:1: startup-demote: expected a start-up demotion from 0 to 255");
 	conf_error("startup-hold\nvhost eth0 1\n addr 10.0.0.1\n",
-	           "bad.conf:1: expected 'startup-hold VALUE'");
+	           "bad.conf:1: expected 'startup-hold SECONDS'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\nstartup-hold 5\n",
 	           "bad.conf:3: expected 'startup-hold' before the first 'vhost' line");
 }
@@ -443,8 +507,7 @@ START_TEST(group_keyword_is_validated)
 	           "bad.conf:4: group: expected each group once, got 'lan' twice");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\n group aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	           "bad.conf:3: group: expected a group name of 1 to 31 printable characters");
-	conf_error("vhost eth0 1\n addr 10.0.0.1\n group\n",
-	           "bad.conf:3: expected exactly one argument after 'group'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\n group\n", "bad.conf:3: expected 'group NAME'");
 	conf_error("vhost eth0 1\n addr 10.0.0.1\n group a\n group b\n group c\n group d\n"
 	           " group e\n group f\n group g\n group h\n group i\n",
 	           "bad.conf:11: group: expected at most 8 groups per vhost");
@@ -478,6 +541,201 @@ START_TEST(groups_compare_as_sets_for_reload)
 }
 END_TEST
 
+/*
+ * Every getopt_long form: "--opt V", "--opt=V", "-o V", "-oV", an
+ * unambiguous abbreviation; the config file by -c FILE, -cFILE,
+ * --config FILE and --config=FILE.
+ */
+START_TEST(every_getopt_form_gives_the_same_configuration)
+{
+	struct cd_config a, b, c, d, e;
+	char err[CD_ERR_LEN], path[512], cform[520], lform[530];
+
+	ck_assert_int_eq(PARSE(&a, err, "-i", "eth0", "-v", "7", "-a", "10.1.1.1/24", "-k", "10",
+	                       "--startup-hold", "5", "-f", "local2"),
+	                 0);
+	ck_assert_int_eq(PARSE(&b, err, "-ieth0", "-v7", "-a10.1.1.1/24", "-k10",
+	                       "--startup-hold=5", "-flocal2"),
+	                 0);
+	ck_assert_int_eq(PARSE(&c, err, "--interface=eth0", "--vhid=7", "--addr=10.1.1.1/24",
+	                       "--advskew=10", "--startup-h=5", "--facility=local2"),
+	                 0);
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &c.vh[0]));
+	ck_assert_uint_eq(c.vh[0].advskew, 10);
+	ck_assert_int_eq(b.startup_hold, 5);
+	ck_assert_int_eq(c.startup_hold, 5);
+	ck_assert_int_eq(b.facility, LOG_LOCAL2);
+	ck_assert_int_eq(c.facility, LOG_LOCAL2);
+	cd_config_free(&a);
+	cd_config_free(&b);
+	cd_config_free(&c);
+	/* Flags in a cluster, an argument attached to the last. */
+	ck_assert_int_eq(PARSE(&a, err, "-PnSi", "eth0", "-Bv", "3", "-a", "10.0.0.1"), 0);
+	ck_assert(a.vh[0].preempt && a.vh[0].neutral && a.vh[0].ignoreifstate && a.daemonize);
+	ck_assert_str_eq(a.vh[0].ifname, "eth0");
+	ck_assert_uint_eq(a.vh[0].vhid, 3);
+	cd_config_free(&a);
+
+	snprintf(path, sizeof(path), "%s",
+	         file("forms.conf", "vhost eth0 7\n addr 10.1.1.1/24\n advskew 10\n"));
+	snprintf(cform, sizeof(cform), "-c%s", path);
+	snprintf(lform, sizeof(lform), "--config=%s", path);
+	ck_assert_int_eq(PARSE(&a, err, "-c", path), 0);
+	ck_assert_int_eq(PARSE(&b, err, cform), 0);
+	ck_assert_int_eq(PARSE(&c, err, "--config", path), 0);
+	ck_assert_int_eq(PARSE(&d, err, lform), 0);
+	ck_assert_int_eq(PARSE(&e, err, "--conf", path), 0);
+	ck_assert_uint_eq(d.nvh, 1);
+	ck_assert_uint_eq(d.vh[0].advskew, 10);
+	ck_assert_str_eq(d.config_file, path);
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &b.vh[0]));
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &c.vh[0]));
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &d.vh[0]));
+	ck_assert(cd_vhost_conf_equal(&a.vh[0], &e.vh[0]));
+	cd_config_free(&a);
+	cd_config_free(&b);
+	cd_config_free(&c);
+	cd_config_free(&d);
+	cd_config_free(&e);
+}
+END_TEST
+
+START_TEST(command_line_syntax_errors_name_the_option)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "1.1.1.1", "--preempt=yes"),
+	                 -1);
+	ck_assert_str_eq(err, "option '--preempt' takes no argument");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-a", "1.1.1.1", "--replay-strict=1"), -1);
+	ck_assert_str_eq(err, "option '--replay-strict' takes no argument");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-a", "1.1.1.1", "-v"), -1);
+	ck_assert_str_eq(err, "option '-v' expects an argument");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-a", "1.1.1.1", "-Pv"), -1);
+	ck_assert_str_eq(err, "option '-v' expects an argument");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-a", "1.1.1.1", "--vhid"), -1);
+	ck_assert_str_eq(err, "option '--vhid' expects an argument");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-a", "1.1.1.1", "--peer"), -1);
+	ck_assert_str_eq(err, "option '--peer' expects an argument");
+	ck_assert_int_eq(PARSE(&c, err, "--adv", "1"), -1);
+	ck_assert_str_eq(err, "ambiguous option '--adv' (--advbase, --advskew)");
+	ck_assert_int_eq(PARSE(&c, err, "--frobnicate=2"), -1);
+	ck_assert_str_eq(err, "unknown option '--frobnicate' (see carpd --help)");
+	ck_assert_int_eq(PARSE(&c, err, "-PQ"), -1);
+	ck_assert_str_eq(err, "unknown option '-Q' (see carpd --help)");
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "stray"), -1);
+	ck_assert_str_eq(err, "unexpected argument 'stray' (see carpd --help)");
+	/* The file's keyword "vhost" is no option. */
+	ck_assert_int_eq(PARSE(&c, err, "--vhost", "e"), -1);
+	ck_assert_str_eq(err, "unknown option '--vhost' (see carpd --help)");
+}
+END_TEST
+
+/*
+ * Lines of any length: a comment's text past any buffer size stays a
+ * comment, a long argument stays one word, and every error names the line
+ * it is on.
+ */
+START_TEST(config_lines_of_any_length_and_their_numbers)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN], path[512];
+	size_t n = 0, i;
+	char *text = malloc(40000);
+
+	ck_assert_ptr_nonnull(text);
+	n += (size_t)sprintf(text + n, "# ");
+	for (i = 0; i < 3000; i++)
+		text[n++] = 'c';
+	n += (size_t)sprintf(text + n, " advskew 300 startup-demote 300\n"); /* line 1 */
+	n += (size_t)sprintf(text + n, "vhost eth0 1 # ");
+	for (i = 0; i < 5000; i++)
+		text[n++] = 'd';
+	n += (size_t)sprintf(text + n, " advskew 300\n");          /* line 2 */
+	n += (size_t)sprintf(text + n, "\r\n  addr 10.0.0.1\r\n"); /* lines 3, 4 */
+	n += (size_t)sprintf(text + n, "  xparam ");
+	for (i = 0; i < 4000; i++)
+		text[n++] = 'x';
+	n += (size_t)sprintf(text + n, "\n"); /* line 5 */
+	text[n] = '\0';
+	snprintf(path, sizeof(path), "%s", file("long.conf", text));
+	ck_assert_int_eq(PARSE(&c, err, "-c", path), 0);
+	ck_assert_uint_eq(c.nvh, 1);
+	ck_assert_uint_eq(c.vh[0].advskew, 0);
+	ck_assert_int_eq(c.startup_demote, 128);
+	ck_assert_uint_eq(strlen(c.vh[0].xparam), 4000);
+	ck_assert_ptr_nonnull(strstr(c.vh[0].where, "long.conf:2"));
+	cd_config_free(&c);
+	/* An error after the long lines names its own line. */
+	n += (size_t)sprintf(text + n, "  advbase 256\n"); /* line 6 */
+	snprintf(path, sizeof(path), "%s", file("long.conf", text));
+	ck_assert_int_eq(PARSE(&c, err, "-c", path), -1);
+	ck_assert_ptr_nonnull(
+	    strstr(err, "long.conf:6: advbase: expected an advbase from 0 to 255"));
+	/* A last line without a line end is a line. */
+	ck_assert_int_eq(
+	    cd_config_parse("mem", "vhost e 1\n\n addr 10.0.0.1\n advskew 9", 36, &c, err), 0);
+	ck_assert_uint_eq(c.vh[0].advskew, 9);
+	cd_config_free(&c);
+	memset(&c, 0, sizeof(c));
+	c.facility = c.startup_demote = c.startup_hold = -1;
+	ck_assert_int_eq(
+	    cd_config_parse("mem", "vhost e 1\n\n addr 10.0.0.1\n advskew 999", 38, &c, err), -1);
+	ck_assert_str_eq(err, "mem:4: advskew: expected an advskew from 0 to 254, got '999'");
+	cd_config_free(&c);
+	/* A NUL byte: not a text file, named with its line. */
+	memset(&c, 0, sizeof(c));
+	c.facility = c.startup_demote = c.startup_hold = -1;
+	ck_assert_int_eq(cd_config_parse("mem", "vhost e 1\n addr\0 10.0.0.1\n", 26, &c, err), -1);
+	ck_assert_str_eq(err, "mem:2: a NUL byte: not a text file");
+	cd_config_free(&c);
+	free(text);
+}
+END_TEST
+
+/* Every keyword of carpd(8)'s example file, as the file and as the command line. */
+START_TEST(every_keyword_is_read_in_both_places)
+{
+	struct cd_config c, l;
+	char err[CD_ERR_LEN], path[512], text[2048], pw[512];
+
+	snprintf(pw, sizeof(pw), "%s", file("every.pass", "pw\n"));
+	snprintf(text, sizeof(text),
+	         "control /tmp/c.sock\nfacility local4\nstartup-demote 10\nstartup-hold 20\n"
+	         "vhost eth0 5\n srcip 10.0.0.2\n passfile %s\n preempt\n neutral\n"
+	         " addr 10.0.0.1/24\n advbase 2\n advskew 3\n upscript /u\n downscript /d\n"
+	         " deadratio 4\n xparam x\n peer 10.0.0.3\n replay-strict\n ignoreifstate\n"
+	         " group g\n",
+	         pw);
+	snprintf(path, sizeof(path), "%s", file("every.conf", text));
+	ck_assert_int_eq(PARSE(&c, err, "-c", path), 0);
+	ck_assert_int_eq(PARSE(&l, err, "--control", "/tmp/c.sock", "--facility", "local4",
+	                       "--startup-demote", "10", "--startup-hold", "20", "--interface",
+	                       "eth0", "--vhid", "5", "--srcip", "10.0.0.2", "--passfile", pw,
+	                       "--preempt", "--neutral", "--addr", "10.0.0.1/24", "--advbase", "2",
+	                       "--advskew", "3", "--upscript", "/u", "--downscript", "/d",
+	                       "--deadratio", "4", "--xparam", "x", "--peer", "10.0.0.3",
+	                       "--replay-strict", "--ignoreifstate", "--group", "g"),
+	                 0);
+	ck_assert(cd_vhost_conf_equal(&c.vh[0], &l.vh[0]));
+	ck_assert(cd_vhost_conf_groups_equal(&c.vh[0], &l.vh[0]));
+	ck_assert(c.vh[0].preempt && c.vh[0].neutral && c.vh[0].replay_strict &&
+	          c.vh[0].ignoreifstate && c.vh[0].has_pass);
+	ck_assert_uint_eq(c.vh[0].npeers, 1);
+	ck_assert_str_eq(c.control, l.control);
+	ck_assert_int_eq(c.facility, LOG_LOCAL4);
+	ck_assert_int_eq(l.facility, LOG_LOCAL4);
+	ck_assert_int_eq(c.startup_demote, 10);
+	ck_assert_int_eq(l.startup_demote, 10);
+	ck_assert_int_eq(c.startup_hold, 20);
+	ck_assert_int_eq(l.startup_hold, 20);
+	cd_config_free(&c);
+	cd_config_free(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("carpd-conf");
@@ -493,6 +751,11 @@ int main(void)
 	tcase_add_test(tc, option_errors_say_what_was_expected);
 	tcase_add_test(tc, peer_without_a_virtual_address_of_its_family_is_refused);
 	tcase_add_test(tc, passfile_first_line_is_the_password);
+	tcase_add_test(tc, passfile_group_or_others_can_access_is_refused);
+	tcase_add_test(tc, every_getopt_form_gives_the_same_configuration);
+	tcase_add_test(tc, command_line_syntax_errors_name_the_option);
+	tcase_add_test(tc, config_lines_of_any_length_and_their_numbers);
+	tcase_add_test(tc, every_keyword_is_read_in_both_places);
 	tcase_add_test(tc, config_file_defines_several_vhosts);
 	tcase_add_test(tc, config_errors_name_file_line_and_expectation);
 	tcase_add_test(tc, config_with_vhost_options_on_the_command_line_is_refused);

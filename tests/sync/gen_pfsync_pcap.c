@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -155,7 +156,9 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/key", dir);
 		f = fopen(path, "w");
 	}
-	if (f == NULL || rd_sync_key_format(&key, text, sizeof(text)) < 0)
+	/* Private, as key files must be (redundctl refuses others, as ssh does). */
+	if (f == NULL || fchmod(fileno(f), 0600) != 0 ||
+	    rd_sync_key_format(&key, text, sizeof(text)) < 0)
 		return 1;
 	fputs(text, f);
 	fclose(f);
