@@ -108,6 +108,7 @@ int dm_loop_wait(struct dm_loop *l, struct dm_control *ctl, int timeout_ms, dm_e
 		else
 			fn(user, w, evs[i].events);
 	}
+	dm_log_tick();
 	return n;
 }
 
