@@ -621,13 +621,42 @@ static void vhost_retire(struct cd_daemon *d, struct cd_vhost *v, rd_time_t now)
 /* ---------------------------------------------------------------------- */
 /* Events                                                                  */
 
+/*
+ * The limiter's reason for the lines a refused packet caused (the engine's
+ * own, under -D, or the rate-limited WARNING of a refusal for one of our
+ * vhids): "advertisements refused (NAME)", one string per refusal.
+ */
+static const char *refusal_reason(int rc)
+{
+	static char names[RD_CARP_STAT_COUNT][48];
+	int stat = -rc - RD_CARP_REFUSED_BASE;
+
+	if (stat < 0 || stat >= RD_CARP_STAT_COUNT)
+		return "packets refused";
+	if (names[stat][0] == '\0')
+		snprintf(names[stat], sizeof(names[stat]), "advertisements refused (%s)",
+		         rd_carp_stat_name(stat));
+	return names[stat];
+}
+
+/*
+ * Bounded, so that a flood leaves the loop to the timers (our own
+ * advertisements) and the control socket: the socket stays readable and
+ * the loop comes back here after them. A refused packet's log lines go
+ * through the limiter under its reason; an accepted one's (state changes)
+ * as they are.
+ */
+#define CARP_RX_MAX    256
+#define CARP_RX_BUDGET (2 * RD_MSEC)
+
 static void on_carp(struct cd_iface *ifc, int af)
 {
 	uint8_t buf[2048];
 	struct rd_io_carp_pkt pkt;
-	int n;
+	rd_time_t start = cd_now();
+	int n, rc;
 
-	for (;;) {
+	for (int i = 0; i < CARP_RX_MAX; i++) {
 		if (ifc->io == NULL)
 			return;
 		memset(&pkt, 0, sizeof(pkt));
@@ -635,15 +664,19 @@ static void on_carp(struct cd_iface *ifc, int af)
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
 		if (n < 0 && n != -EPROTO) {
-			dm_log(LOG_WARNING, "%s: receive: %s", ifc->name, strerror(-n));
+			dm_log_limited("receive errors", LOG_WARNING, "%s: receive: %s", ifc->name,
+			               strerror(-n));
 			return;
 		}
+		dm_log_hold();
 		if (af == RD_AF_INET)
-			rd_carp_input(ifc->cif, pkt.ip, pkt.ip_len, cd_now());
+			rc = rd_carp_input(ifc->cif, pkt.ip, pkt.ip_len, cd_now());
 		else
-			rd_carp_input_payload(ifc->cif, &pkt.src, &pkt.dst, pkt.ttl, pkt.payload,
-			                      pkt.payload_len, cd_now());
-		/* A refusal is counted by the engine (and logged with its reason under -D). */
+			rc = rd_carp_input_payload(ifc->cif, &pkt.src, &pkt.dst, pkt.ttl,
+			                           pkt.payload, pkt.payload_len, cd_now());
+		dm_log_release(rc < 0 ? refusal_reason(rc) : NULL);
+		if (cd_now() - start >= CARP_RX_BUDGET)
+			return;
 	}
 }
 

@@ -149,8 +149,9 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 		dm_buf_printf(&b, "{");
 	node_status(d, &b, json, now);
 	control_status(d, &b, json);
+	dm_log_status(&b, json);
 	if (json)
-		dm_buf_printf(&b, "\"interfaces\": [");
+		dm_buf_printf(&b, ", \"interfaces\": [");
 	for (i = 0; i < d->nifs; i++) {
 		struct cd_iface *ifc = d->ifs[i];
 		uint64_t st[RD_CARP_STAT_COUNT];

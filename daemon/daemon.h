@@ -18,19 +18,81 @@
 /* ---- logging and helpers (log.c) ---- */
 
 /*
+ * Logging never blocks the loop: a line that stderr or syslog cannot take
+ * at once (a slow reader) is dropped and counted, and the count is written
+ * before the next line that goes through ("N log lines dropped: ...").
+ * Lines an outsider can cause (a packet refused, a receive error) go
+ * through dm_log_limited: per reason at most DM_LOG_BURST lines a
+ * DM_LOG_WINDOW, the rest counted and reported in one line when the
+ * window ends ("REASON: N more suppressed in the last 1.0 s").
+ */
+#define DM_LOG_BURST  5
+#define DM_LOG_WINDOW RD_SEC
+
+struct dm_buf;
+
+/*
  * dm_log_setup - configure the process's one log: `ident` prefixes stderr
  * lines and names the syslog identity (the string must outlive the
- * process's logging); facility < 0 means LOG_DAEMON. Call once at start.
+ * process's logging); facility < 0 means LOG_DAEMON. stderr is examined
+ * here (a pipe, FIFO or terminal is reopened non-blocking, see log.c), so
+ * call it once at start, after fd 2 is what it will stay.
  */
 void dm_log_setup(const char *ident, bool use_stderr, bool use_syslog, int facility, bool debug);
-/* dm_log - a message at a syslog level; dropped above the configured level. */
+/*
+ * dm_log_syslog_to - send syslog lines to the datagram socket at path
+ * instead of /dev/log (and turn syslog on). For tests.
+ */
+void dm_log_syslog_to(const char *path);
+/* dm_log_set_limit - dm_log_limited's burst and window (tests; default DM_LOG_BURST a
+ * DM_LOG_WINDOW). */
+void dm_log_set_limit(unsigned int burst, rd_time_t window);
+/*
+ * dm_log - a message at a syslog level; dropped above the configured level.
+ * Between dm_log_hold and dm_log_release it is held (see there).
+ */
 void dm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * dm_log_limited - dm_log for a line an outsider can cause, limited per
+ * `reason` (compared as a string; it names the kind of line in the
+ * summary and must stay valid: a string literal or static storage). At
+ * most 64 reasons are told apart; more share one limit.
+ */
+void dm_log_limited(const char *reason, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * dm_log_hold, dm_log_release - around the processing of one packet: the
+ * lines logged meanwhile (by dm_log, or by the library through
+ * dm_log_hook) are held, and dm_log_release sends them through
+ * dm_log_limited under `reason` (what became of the packet, e.g. why it
+ * was refused), or as they are with reason NULL. Not nested.
+ */
+void dm_log_hold(void);
+void dm_log_release(const char *reason);
+/*
+ * dm_log_tick - report the suppressed lines of the windows that ended;
+ * dm_loop_wait calls it after each round of events.
+ */
+void dm_log_tick(void);
 /* dm_log_hook - an rd_log hook that forwards the library's messages to dm_log. */
 void dm_log_hook(void *user, int level, const char *msg);
 /* dm_log_level - the configured level (LOG_DEBUG with debug, else LOG_INFO). */
 int dm_log_level(void);
 /* dm_log_ident - the ident given to dm_log_setup (the daemon's name). */
 const char *dm_log_ident(void);
+
+/* Lines not written since start: held back by the limiter, or not taken by an output. */
+struct dm_log_counts {
+	uint64_t suppressed; /* by dm_log_limited */
+	uint64_t dropped;    /* per output: a line that went to both and neither counts 2 */
+};
+/* dm_log_counts - copy the counts out. */
+void dm_log_counts(struct dm_log_counts *out);
+/*
+ * dm_log_status - append the counts to a status: JSON `"log": {"suppressed":
+ * N, "dropped": N}` (no separator), or a text line "log: ...\n".
+ */
+void dm_log_status(struct dm_buf *b, bool json);
 
 /* dm_monotonic - CLOCK_MONOTONIC in ns (the timerfd's clock). */
 rd_time_t dm_monotonic(void);

@@ -112,6 +112,7 @@ int dm_loop_wait(struct dm_loop *l, struct dm_control *ctl, int timeout_ms, dm_e
 	}
 	if (ctl != NULL)
 		dm_control_reap(ctl);
+	dm_log_tick();
 	return n;
 }
 

@@ -104,6 +104,8 @@ static int vhost_start(struct cc_vhost *v, rd_time_t now)
 	    .advbase = c->cfg.advbase,
 	    .advskew = c->cfg.advskew[n->id],
 	    .preempt = c->cfg.preempt,
+	    .replay_strict = c->cfg.replay_strict,
+	    .replay_epoch = (uint32_t)(now / RD_SEC),
 	    .addrs = &vip,
 	    .naddrs = 1,
 	    .groups = c->cfg.groups,

@@ -36,6 +36,9 @@ struct cc_config {
 	uint8_t advbase;
 	uint8_t advskew[CC_MAX_NODES];
 	bool preempt;
+	/* Strict replay protection; each start's epoch is the virtual time in
+	 * seconds (carpd's is the wall clock's). */
+	bool replay_strict;
 	/* Demotion groups of every vhost besides "carp" (e.g. {"-carp"}). */
 	const char *const *groups;
 	size_t ngroups;

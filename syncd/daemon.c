@@ -553,6 +553,32 @@ static void update_out(struct sd_daemon *d)
 		d->io_out = want;
 }
 
+/*
+ * The limiter's reason for the lines a received packet caused (library
+ * messages, our callbacks'): "sync packets refused (WHY)" per refusal, or
+ * "sync packets accepted" (in plain mode anyone on the link sends those).
+ */
+static const char *input_reason(int rc)
+{
+	static struct {
+		int rc;
+		char text[96];
+	} seen[32];
+	static size_t nseen;
+
+	if (rc == 0)
+		return "sync packets accepted";
+	for (size_t i = 0; i < nseen; i++)
+		if (seen[i].rc == rc)
+			return seen[i].text;
+	if (nseen == sizeof(seen) / sizeof(seen[0]))
+		return "sync packets refused";
+	seen[nseen].rc = rc;
+	snprintf(seen[nseen].text, sizeof(seen[nseen].text), "sync packets refused (%s)",
+	         rd_strerror(rc));
+	return seen[nseen++].text;
+}
+
 static void on_io(struct sd_daemon *d, uint32_t events)
 {
 	struct rd_io_sync_msg msgs[RX_BATCH];
@@ -576,15 +602,19 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
-			dm_log(LOG_WARNING, "receive: %s", strerror(-n));
+			dm_log_limited("receive errors", LOG_WARNING, "receive: %s", strerror(-n));
 			break;
 		}
 		now = sd_now();
 		for (i = 0; i < n; i++) {
+			int rc;
+
+			dm_log_hold();
 			if (d->ch != NULL)
-				rd_sync_channel_input(d->ch, msgs[i].data, msgs[i].len, now);
+				rc = rd_sync_channel_input(d->ch, msgs[i].data, msgs[i].len, now);
 			else
-				rd_sync_engine_input(d->eng, msgs[i].data, msgs[i].len, now);
+				rc = rd_sync_engine_input(d->eng, msgs[i].data, msgs[i].len, now);
+			dm_log_release(input_reason(rc));
 		}
 		rd_io_sync_flush(d->io);
 		if (sd_now() - start >= RX_BUDGET)

@@ -199,6 +199,8 @@ int rd_carp_vhost_add(struct rd_carp_if *ifp, const struct rd_carp_vhost_config 
 
 		rd_random_buf(&ifp->random, &lo, sizeof(lo));
 		vh->next_counter = (uint64_t)cfg->replay_epoch << 32 | (lo & 0x7fffffffu);
+		/* Not 0: the floor starts there and no counter at it is believed. */
+		vh->next_counter += vh->next_counter == 0;
 	}
 
 	for (pos = 0; pos < ifp->nvh && ifp->vh[pos]->vhid < vh->vhid; pos++)

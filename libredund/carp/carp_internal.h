@@ -18,16 +18,14 @@
 /* Families a vhost may use, as indexes. */
 enum { F4 = 0, F6 = 1, NFAM = 2 };
 
-/* Strict replay mode: per-sender memory, and our own recent counters. */
-#define REPLAY_SLOTS 16
-#define SENT_RING    16
-
-struct replay_slot {
-	struct rd_addr src;
-	uint64_t last;
-	rd_time_t seen;
-	bool used;
-};
+/*
+ * Strict replay mode: the highest counters a vhost sent or believed that it
+ * keeps (input.c), and its own last counters, to tell its own packets
+ * (loop). REPLAY_KEEP is also how many nodes that take over at once (their
+ * counters just above the same last advertisement) all hear each other.
+ */
+#define REPLAY_KEEP 64
+#define SENT_RING   16
 
 /*
  * Consecutive send results of one OpenBSD carp interface: 3 x its vhosts
@@ -102,10 +100,18 @@ struct rd_carp_vhost {
 	bool tie_lost;
 
 	uint8_t cookie[RD_CARP_COUNTER_LEN]; /* OpenBSD's vhe_replay_cookie */
-	uint64_t next_counter;               /* strict mode */
+	/* Strict mode (input.c, fsm.c): the REPLAY_KEEP highest counters this
+	 * vhost sent or believed (unordered) with the families (1 << F4,
+	 * 1 << F6) that carried each, the highest counter it dropped from them
+	 * (the floor: 0 until one was dropped), and the lowest counter our next
+	 * advertisement may carry (above every counter believed). */
+	uint64_t kept[REPLAY_KEEP];
+	uint8_t kept_fams[REPLAY_KEEP];
+	size_t nkept;
+	uint64_t replay_floor;
+	uint64_t next_counter;
 	uint64_t sent[SENT_RING];
 	size_t nsent, sent_pos;
-	struct replay_slot replay[REPLAY_SLOTS];
 
 	struct snd_track snd; /* RD_CARP_BAL_NONE: each vhost is a carp interface */
 
@@ -205,6 +211,9 @@ CARPI_HIDDEN void carpi_stop_vhost(struct rd_carp_vhost *vh, rd_time_t now);
 CARPI_HIDDEN const uint8_t *carpi_hmac_lladdr(const struct rd_carp_vhost *vh);
 CARPI_HIDDEN void carpi_elect(struct rd_carp_vhost *vh, const struct rd_carp_hdr *h,
                               const struct rd_addr *src, int fam, rd_time_t now);
+
+/* input.c */
+CARPI_HIDDEN void carpi_counter_keep(struct rd_carp_vhost *vh, uint64_t c, unsigned int fams);
 
 /* node.c */
 CARPI_HIDDEN struct rd_carp_node *carpi_node_new(const struct rd_mem *mem,

@@ -93,10 +93,22 @@ const uint8_t *carpi_hmac_lladdr(const struct rd_carp_vhost *vh)
 /* ------------------------------------------------------------------ */
 /* Sending                                                             */
 
+/*
+ * Strict mode: the counter of our next advertisement (both families carry
+ * it): above every counter this vhost sent or believed (next_counter), plus
+ * a random step of 0 to 65535. Nodes that take over together from the same
+ * last advertisement would otherwise send equal counters in step, and each
+ * would take the others' for its own. Kept, so a copy is never believed.
+ */
 static uint64_t take_counter(struct rd_carp_vhost *vh)
 {
-	uint64_t c = vh->next_counter++;
+	uint16_t step = 0;
+	uint64_t c = vh->next_counter;
 
+	rd_random_buf(&vh->ifp->random, &step, sizeof(step));
+	c = c <= UINT64_MAX - step ? c + step : UINT64_MAX;
+	vh->next_counter = c < UINT64_MAX ? c + 1 : c;
+	carpi_counter_keep(vh, c, 1u << F4 | 1u << F6);
 	vh->sent[vh->sent_pos] = c;
 	vh->sent_pos = (vh->sent_pos + 1) % SENT_RING;
 	if (vh->nsent < SENT_RING)
@@ -165,13 +177,18 @@ static void send_one(struct rd_carp_vhost *vh, const uint8_t carp[RD_CARP_HDR_LE
 	note_send_result(vh, rc);
 }
 
-/* OpenBSD carp_send_ad: one advertisement per family, to group or peers. */
+/* OpenBSD carp_send_ad: one advertisement per family, to group or peers (in
+ * strict mode one counter for all of them). */
 void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 {
 	struct rd_carp_if *ifp = vh->ifp;
 	struct rd_carp_hdr h;
-	uint8_t wire[RD_CARP_HDR_LEN];
+	uint8_t wire[RD_CARP_HDR_LEN], counter[RD_CARP_COUNTER_LEN];
 
+	if (vh->replay_strict)
+		rd_put64(counter, take_counter(vh));
+	else
+		memcpy(counter, vh->cookie, RD_CARP_COUNTER_LEN);
 	for (int f = 0; f < NFAM; f++) {
 		if (!vh->fam[f])
 			continue;
@@ -183,10 +200,7 @@ void carpi_send_ad(struct rd_carp_vhost *vh, rd_time_t now, bool bow_out)
 		h.advbase = bow_out ? RD_CARP_BOW_OUT_ADVBASE : vh->advbase;
 		h.authlen = RD_CARP_AUTHLEN;
 		h.demote = (uint8_t)vh->demote;
-		if (vh->replay_strict)
-			rd_put64(h.counter, take_counter(vh));
-		else
-			memcpy(h.counter, vh->cookie, RD_CARP_COUNTER_LEN);
+		memcpy(h.counter, counter, RD_CARP_COUNTER_LEN);
 		rd_carp_hmac(vh->key, carpi_hmac_lladdr(vh), vh->vhid, vh->addrs, vh->naddrs,
 		             h.counter, RD_CARP_HMAC_NOV6LL, h.hmac);
 		rd_carp_hdr_encode(&h, wire);

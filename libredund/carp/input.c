@@ -32,8 +32,8 @@ static const struct {
                       "virtual addresses (the HMAC covers both)"},
     [RLOG_LOOP] = {RD_CARP_STAT_LOOP, "our own advertisement came back (looped back)"},
     [RLOG_REPLAY] = {RD_CARP_STAT_REPLAY,
-                     "replayed: its counter is not above the last one of that sender, or "
-                     "the sender is not one of the unicast peers"},
+                     "replayed: its counter was sent or believed before, or is not above "
+                     "the floor, or the sender is not one of the unicast peers"},
 };
 
 static const char *src_str(const struct rd_addr *src, char *buf, size_t size)
@@ -92,45 +92,70 @@ static bool in_sent_ring(const struct rd_carp_vhost *vh, uint64_t c)
 	return false;
 }
 
-/*
- * Strict replay check. Returns the slot to update on acceptance, or NULL
- * (with *refuse set) when the packet must be refused.
- */
-static struct replay_slot *replay_check(struct rd_carp_vhost *vh, const struct rd_addr *src,
-                                        uint64_t c, bool *bad)
+static bool is_peer(const struct rd_carp_vhost *vh, const struct rd_addr *src)
 {
-	struct replay_slot *free_slot = NULL, *oldest = NULL;
+	for (size_t i = 0; i < vh->npeers; i++)
+		if (addr_eq(&vh->peers[i], src))
+			return true;
+	return false;
+}
 
-	*bad = false;
-	if (!vh->mcast[fam_of(src->af)]) {
-		bool known = false;
+/*
+ * Strict replay. A vhost keeps the REPLAY_KEEP highest counters it sent or
+ * believed, and the floor: the highest counter it ever dropped from them.
+ * An advertisement is believed only if its counter is above the floor and
+ * not kept for its family (a sender puts one counter on both families, and
+ * their sockets are read in no particular order). A counter leaves the kept
+ * ones only by raising the floor to it, and no source address enters the
+ * rule: whatever the number of senders, no counter is believed twice.
+ */
+static int kept_index(const struct rd_carp_vhost *vh, uint64_t c)
+{
+	for (size_t i = 0; i < vh->nkept; i++)
+		if (vh->kept[i] == c)
+			return (int)i;
+	return -1;
+}
 
-		for (size_t i = 0; i < vh->npeers; i++)
-			known |= addr_eq(&vh->peers[i], src);
-		if (!known) {
-			*bad = true;
-			return NULL;
-		}
+static bool counter_fresh(const struct rd_carp_vhost *vh, uint64_t c, int fam)
+{
+	int i = kept_index(vh, c);
+
+	return c > vh->replay_floor && (i < 0 || !(vh->kept_fams[i] & 1u << fam));
+}
+
+void carpi_counter_keep(struct rd_carp_vhost *vh, uint64_t c, unsigned int fams)
+{
+	int i = kept_index(vh, c);
+	size_t low = 0;
+
+	if (i >= 0) {
+		vh->kept_fams[i] |= (uint8_t)fams;
+		return;
 	}
-	for (size_t i = 0; i < REPLAY_SLOTS; i++) {
-		struct replay_slot *s = &vh->replay[i];
-
-		if (!s->used) {
-			if (free_slot == NULL)
-				free_slot = s;
-			continue;
-		}
-		if (addr_eq(&s->src, src)) {
-			if (c <= s->last) {
-				*bad = true;
-				return NULL;
-			}
-			return s;
-		}
-		if (oldest == NULL || s->seen < oldest->seen)
-			oldest = s;
+	if (vh->nkept < REPLAY_KEEP) {
+		vh->kept[vh->nkept] = c;
+		vh->kept_fams[vh->nkept++] = (uint8_t)fams;
+		return;
 	}
-	return free_slot != NULL ? free_slot : oldest;
+	for (size_t k = 1; k < REPLAY_KEEP; k++)
+		if (vh->kept[k] < vh->kept[low])
+			low = k;
+	if (c < vh->kept[low]) {
+		vh->replay_floor = c > vh->replay_floor ? c : vh->replay_floor;
+		return;
+	}
+	vh->replay_floor = vh->kept[low];
+	vh->kept[low] = c;
+	vh->kept_fams[low] = (uint8_t)fams;
+}
+
+/* Believed: kept, and our next counter goes above it. */
+static void counter_believe(struct rd_carp_vhost *vh, uint64_t c, int fam)
+{
+	carpi_counter_keep(vh, c, 1u << fam);
+	if (vh->next_counter <= c)
+		vh->next_counter = c < UINT64_MAX ? c + 1 : c;
 }
 
 static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
@@ -139,7 +164,6 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 {
 	struct rd_carp_vhost *vh;
 	struct rd_carp_hdr h;
-	struct replay_slot *slot = NULL;
 	struct rd_addr group = src->af == RD_AF_INET ? rd_carp_group4() : rd_carp_group6();
 	int fam = fam_of(src->af);
 	bool dst_mcast = addr_multicast(dst);
@@ -168,17 +192,12 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 		return refuse(ifp, vh, RD_CARP_STAT_BADAUTH, src, now);
 	if (vh->replay_strict) {
 		uint64_t c = rd_get64(h.counter);
-		bool bad;
 
 		if (is_own_src(ifp, src) || in_sent_ring(vh, c))
 			return refuse(ifp, vh, RD_CARP_STAT_LOOP, src, now);
-		slot = replay_check(vh, src, c, &bad);
-		if (bad)
+		if ((!vh->mcast[fam] && !is_peer(vh, src)) || !counter_fresh(vh, c, fam))
 			return refuse(ifp, vh, RD_CARP_STAT_REPLAY, src, now);
-		slot->used = true;
-		slot->src = *src;
-		slot->last = c;
-		slot->seen = now;
+		counter_believe(vh, c, fam);
 	} else if (sodium_memcmp(h.counter, vh->cookie, RD_CARP_COUNTER_LEN) == 0) {
 		return refuse(ifp, vh, RD_CARP_STAT_LOOP, src, now);
 	}

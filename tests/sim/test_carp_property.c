@@ -58,6 +58,7 @@ struct scenario {
 	char why[512];
 	bool verbose;
 	uint64_t history; /* hash of the cluster log, for the determinism check */
+	bool strict;      /* replay_strict on every node */
 };
 
 static bool prop_fail(struct scenario *s, const char *fmt, ...)
@@ -85,6 +86,7 @@ static struct cc_cluster *build(struct scenario *s, bool preempt)
 		rd_addr_parse("fd00::100", &cfg->vip);
 	cfg->advbase = (uint8_t)pick(&x, 0, 1);
 	cfg->preempt = preempt;
+	cfg->replay_strict = s->strict;
 	cfg->seed = s->seed;
 	/*
 	 * Distinct skews; with advbase 0 skew 0 has the same interval as skew 1
@@ -306,7 +308,7 @@ out:
 	return ok;
 }
 
-static int run_seeds(bool preempt, uint64_t base)
+static int run_seeds(bool preempt, uint64_t base, bool strict)
 {
 	const char *one = getenv("RD_PROPERTY_SEED");
 	const char *count = getenv("RD_PROPERTY_SEEDS");
@@ -314,7 +316,8 @@ static int run_seeds(bool preempt, uint64_t base)
 	int failures = 0;
 
 	if (one != NULL) {
-		struct scenario s = {.seed = strtoull(one, NULL, 0), .verbose = true};
+		struct scenario s = {
+		    .seed = strtoull(one, NULL, 0), .verbose = true, .strict = strict};
 		if (!run_scenario(&s, preempt)) {
 			printf("FAIL seed %" PRIu64 " (%spreempt): %s\n", s.seed,
 			       preempt ? "" : "no ", s.why);
@@ -325,7 +328,7 @@ static int run_seeds(bool preempt, uint64_t base)
 	}
 	/* Half the seeds with preempt, half without. */
 	for (uint64_t i = 0; i < (n + 1) / 2; i++) {
-		struct scenario s = {.seed = base + i};
+		struct scenario s = {.seed = base + i, .strict = strict};
 		if (!run_scenario(&s, preempt)) {
 			printf("FAIL seed %" PRIu64 " (%spreempt): %s\n  scenario: %s\n"
 			       "  replay: RD_PROPERTY_SEED=%" PRIu64 " %s\n",
@@ -341,13 +344,21 @@ static int run_seeds(bool preempt, uint64_t base)
 
 START_TEST(with_preempt_the_preferred_node_is_the_one_master)
 {
-	ck_assert_int_eq(run_seeds(true, 1), 0);
+	ck_assert_int_eq(run_seeds(true, 1, false), 0);
 }
 END_TEST
 
 START_TEST(without_preempt_one_master_and_the_fastest_backup_takes_over)
 {
-	ck_assert_int_eq(run_seeds(false, 1000001), 0);
+	ck_assert_int_eq(run_seeds(false, 1000001, false), 0);
+}
+END_TEST
+
+/* The same promises with strict replay protection (its counters go above what each node hears). */
+START_TEST(with_replay_strict_the_same_promises_hold)
+{
+	ck_assert_int_eq(run_seeds(true, 3000001, true), 0);
+	ck_assert_int_eq(run_seeds(false, 4000001, true), 0);
 }
 END_TEST
 
@@ -374,6 +385,7 @@ int main(void)
 		return EXIT_FAILURE;
 	tcase_add_test(tc, with_preempt_the_preferred_node_is_the_one_master);
 	tcase_add_test(tc, without_preempt_one_master_and_the_fastest_backup_takes_over);
+	tcase_add_test(tc, with_replay_strict_the_same_promises_hold);
 	tcase_add_test(tc, same_seed_gives_the_same_cluster_history);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

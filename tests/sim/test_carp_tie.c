@@ -55,6 +55,7 @@ struct tie_run {
 	char desc[1024];
 	char why[512];
 	bool verbose;
+	bool strict; /* replay_strict on every node */
 };
 
 static bool tie_fail(struct tie_run *r, const char *fmt, ...)
@@ -88,6 +89,7 @@ static struct cc_cluster *build(struct tie_run *r)
 	cfg->advbase = (uint8_t)pick(&x, 0, 1);
 	cfg->preempt = pick(&x, 0, 1) == 1;
 	cfg->seed = r->seed;
+	cfg->replay_strict = r->strict;
 	cfg->link.delay = 100 * RD_USEC;
 	cfg->link.jitter = 200 * RD_USEC;
 	/* With advbase 0, advskew 0 and 1 have the same interval: start at 1
@@ -209,7 +211,7 @@ out:
 	return ok;
 }
 
-static int run_seeds(enum layout layout, uint64_t base, uint64_t div)
+static int run_seeds(enum layout layout, uint64_t base, uint64_t div, bool strict)
 {
 	const char *one = getenv("RD_PROPERTY_SEED");
 	const char *count = getenv("RD_PROPERTY_SEEDS");
@@ -221,7 +223,8 @@ static int run_seeds(enum layout layout, uint64_t base, uint64_t div)
 		base = strtoull(one, NULL, 0);
 	}
 	for (uint64_t i = 0; i < (n > 0 ? n : 1); i++) {
-		struct tie_run r = {.seed = base + i, .layout = layout, .verbose = one != NULL};
+		struct tie_run r = {
+		    .seed = base + i, .layout = layout, .verbose = one != NULL, .strict = strict};
 		if (!run(&r)) {
 			printf("FAIL seed %" PRIu64 ": %s\n  scenario: %s\n"
 			       "  replay: RD_PROPERTY_SEED=%" PRIu64
@@ -236,19 +239,32 @@ static int run_seeds(enum layout layout, uint64_t base, uint64_t div)
 
 START_TEST(equal_advskews_elect_one_master)
 {
-	ck_assert_int_eq(run_seeds(ALL_EQUAL, 1, 1), 0);
+	ck_assert_int_eq(run_seeds(ALL_EQUAL, 1, 1, false), 0);
 }
 END_TEST
 
 START_TEST(colliding_advskews_elect_the_lowest_skew_and_address)
 {
-	ck_assert_int_eq(run_seeds(COLLIDING, 2000001, 1), 0);
+	ck_assert_int_eq(run_seeds(COLLIDING, 2000001, 1, false), 0);
 }
 END_TEST
 
 START_TEST(sixty_four_equal_nodes_elect_one_master)
 {
-	ck_assert_int_eq(run_seeds(SIXTY_FOUR, 4000001, 10), 0);
+	ck_assert_int_eq(run_seeds(SIXTY_FOUR, 4000001, 10, false), 0);
+}
+END_TEST
+
+/*
+ * With strict replay protection: nodes that take over together send
+ * counters just above the same last advertisement, and must still hear
+ * each other (the random step, and the 64 counters a vhost keeps).
+ */
+START_TEST(with_replay_strict_equal_and_sixty_four_nodes_elect_one_master)
+{
+	ck_assert_int_eq(run_seeds(ALL_EQUAL, 6000001, 1, true), 0);
+	ck_assert_int_eq(run_seeds(COLLIDING, 7000001, 1, true), 0);
+	ck_assert_int_eq(run_seeds(SIXTY_FOUR, 8000001, 10, true), 0);
 }
 END_TEST
 
@@ -262,6 +278,7 @@ int main(void)
 	tcase_add_test(tc, equal_advskews_elect_one_master);
 	tcase_add_test(tc, colliding_advskews_elect_the_lowest_skew_and_address);
 	tcase_add_test(tc, sixty_four_equal_nodes_elect_one_master);
+	tcase_add_test(tc, with_replay_strict_equal_and_sixty_four_nodes_elect_one_master);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -102,18 +102,31 @@
  *    (OpenBSD's replay cookie); a packet carrying our own cookie is our own
  *    looped back and is dropped (counted "loop").
  *  - Strict replay mode (config replay_strict, off by default, beyond
- *    OpenBSD): the counter is epoch (caller supplied, high 32 bits) plus a
- *    sequence (low 32 bits, starting at a random 31-bit value) increased by
- *    one for every advertisement sent, so it grows across restarts as long
- *    as the epoch grows (carpd passes wall-clock seconds at start). A
- *    receiver keeps the last counter per (vhid, source address) for the 16
- *    senders heard most recently, and refuses one not greater ("replay");
- *    with unicast peers configured for that family it also refuses sources
- *    outside the peer list. Our own packets are recognised by their source being one of our source
- * addresses or by carrying one of the last counters we sent ("loop"). Limit: the source address is
- * not covered by the HMAC, so with multicast an attacker able to spoof a fresh source address can
- * still replay once per address; peers that do not run strict mode (ucarp, OpenBSD) are refused
- * because their counters do not grow.
+ *    OpenBSD). A vhost's counter starts at epoch (caller supplied, high 32
+ *    bits; carpd passes wall-clock seconds at start) plus a random 31-bit
+ *    value; each advertisement (one counter for both families) carries a
+ *    counter above every counter the vhost sent or believed, plus a random
+ *    step of 0 to 65535 (so nodes that take over together from one last
+ *    advertisement send different counters). A receiving vhost keeps the
+ *    64 highest counters it sent or believed and the floor, the highest
+ *    counter it ever dropped from them; it believes an advertisement only
+ *    if its counter is above the floor and not kept for that family
+ *    ("replay" otherwise), and keeps it. With unicast peers configured for
+ *    a family it also refuses sources outside the peer list ("replay").
+ *    The guarantee, whatever the number and the addresses of the senders
+ *    (no source address enters the rule): no counter is believed twice
+ *    per family (so a vhost never believes its own advertisements, nor a
+ *    copy of one it believed), and a counter is believed only if at most 64
+ *    higher counters were sent or believed by the vhost before it. A
+ *    BACKUP that heard a dead master's advertisements is not held back by
+ *    any of them; each one it never received (lost, or sent before it
+ *    started) can hold it back once, for one master-down interval. Limits:
+ *    the HMAC does not cover advbase, advskew and demote (OpenBSD's
+ *    format), so a replayed counter carries whatever timing the replayer
+ *    writes; peers that do not run strict mode (ucarp, OpenBSD) are
+ *    refused because their counters do not grow. Our own packets are
+ *    recognised by their source being one of our source addresses or by
+ *    carrying one of the last 16 counters we sent ("loop").
  *
  * Thread-safety: a node, its ifs and their vhosts must be used from one
  * thread at a time (a call on one if may advertise on the node's other ifs,
@@ -354,7 +367,7 @@ enum rd_carp_stat {
 	RD_CARP_STAT_BADVER,       /* version not 2 or type not 1 */
 	RD_CARP_STAT_BADAUTH,      /* HMAC mismatch (both contexts) */
 	RD_CARP_STAT_LOOP,         /* our own advertisement looped back */
-	RD_CARP_STAT_REPLAY,       /* strict mode: counter not greater, or unknown peer */
+	RD_CARP_STAT_REPLAY,       /* strict mode: counter seen or at the floor, or unknown peer */
 	RD_CARP_STAT_OPACKETS,     /* IPv4 advertisements sent */
 	RD_CARP_STAT_OPACKETS6,    /* IPv6 advertisements sent */
 	RD_CARP_STAT_OERRORS,      /* send callback failures */
