@@ -145,3 +145,15 @@ after "$mark" | grep -q "control changed" && fail "control reported changed when
 [ "$(reload_node applied)/$(reload_node refused)" = 2/3 ] ||
 	fail "reload counters: applied $(reload_node applied), refused $(reload_node refused)"
 ok "a good reload applies (vhost 2 advskew 40, vhost 1 untouched)"
+
+# ---- B's control socket and log facility came from its command line (start_carpd:
+# --control, -f none): they win over the file on reload as at start, no restart needed
+conf "$T_DIR/B.conf" 60 60 eth0 "$T_DIR/elsewhere.sock"
+echo "facility local3" >>"$T_DIR/B.conf.tmp"
+cat "$T_DIR/B.conf" >>"$T_DIR/B.conf.tmp" && mv "$T_DIR/B.conf.tmp" "$T_DIR/B.conf"
+kill -HUP "$PID_B"
+wait_log B "configuration reloaded"
+grep -q "changed: needs a restart" "$T_DIR/B.log" && fail "B: the command line's value reported as changed"
+[ -e "$T_DIR/elsewhere.sock" ] && fail "B: a socket at the file's path"
+[ "$(state B 1)" = BACKUP ] || fail "B: vhost 1 is $(state B 1)"
+ok "command-line control and facility win over the file's on reload (nothing to restart)"
