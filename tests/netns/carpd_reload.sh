@@ -157,3 +157,6 @@ grep -q "changed: needs a restart" "$T_DIR/B.log" && fail "B: the command line's
 [ -e "$T_DIR/elsewhere.sock" ] && fail "B: a socket at the file's path"
 [ "$(state B 1)" = BACKUP ] || fail "B: vhost 1 is $(state B 1)"
 ok "command-line control and facility win over the file's on reload (nothing to restart)"
+kill -TERM "$PID_A" "$PID_B"
+wait "$PID_A" || fail "carpd in A exited with status $?"
+wait "$PID_B" || fail "carpd in B exited with status $?"
