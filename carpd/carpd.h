@@ -64,6 +64,8 @@ struct cd_config {
 	bool shutdown;      /* -z: accepted; carpd always cleans up on exit */
 	int startup_demote; /* start-up hold on "carp", 0..255 (0: none); -1: not given */
 	int startup_hold;   /* its time limit in seconds, 1..CD_HOLD_TTL_MAX; -1: not given */
+	/* Given on the command line (which wins over the file, also on reload). */
+	bool cli_control, cli_facility, cli_startup_demote, cli_startup_hold;
 };
 
 #define CD_DEFAULT_STARTUP_DEMOTE 128 /* OpenBSD's rc holds carpdemote 128 during boot */
@@ -399,6 +401,10 @@ struct cd_daemon {
 	/* The start-up hold has not been released yet; and why it was ("": not yet). */
 	bool startup_pending;
 	char startup_released[64];
+	/* SIGHUP reloads applied, and refused (the running configuration kept). */
+	uint64_t reloads, reloads_refused;
+	/* Why the last reload was refused ("": none was). */
+	char reload_refusal[CD_ERR_LEN];
 };
 
 int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out);

@@ -12,7 +12,9 @@
  *     pass secret                 option names of the command line, with
  *     preempt                     the same meaning (flags take no argument)
  *
- * Every error names file:line and what was expected.
+ * Every error names file:line and what was expected. On SIGHUP the global
+ * keywords are only checked and compared (a change needs a restart); the
+ * vhosts apply (daemon.c's reload, all or nothing).
  */
 #include <stdio.h>
 #include <stdlib.h>

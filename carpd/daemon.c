@@ -391,40 +391,60 @@ static void iface_sync_link(struct cd_iface *ifc, rd_time_t now)
 	iface_set_link(ifc, up, now);
 }
 
-/* Pick a source address that is not one of the interface's virtual ones. */
-static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct cd_vhost_conf *vc,
-                       int af, struct rd_addr *out)
+/*
+ * A source address on ifindex (interface ifname) that is not a virtual
+ * address: neither one of cfg's vhosts on ifname nor one of the running
+ * vhosts of ifc (NULL: none runs there). Returns 0 with *out, or a negative
+ * errno (-ENOENT: the interface has no such address).
+ */
+static int find_source(struct cd_daemon *d, const struct cd_config *cfg, const char *ifname,
+                       unsigned int ifindex, const struct cd_iface *ifc,
+                       const struct cd_vhost_conf *vc, int af, struct rd_addr *out)
 {
-	/* Every virtual address on the interface, configured or running (a reload). */
-	struct rd_addr *skip = malloc((d->cfg.nvh + ifc->nvh) * RD_CARP_MAX_ADDRS * sizeof(*skip));
+	size_t nrun = ifc != NULL ? ifc->nvh : 0;
+	struct rd_addr *skip = malloc((cfg->nvh + nrun) * RD_CARP_MAX_ADDRS * sizeof(*skip));
 	size_t nskip = 0, i, j;
 	bool peers = false;
 	int rc;
 
 	if (skip == NULL)
 		return -ENOMEM;
-	for (i = 0; i < d->cfg.nvh; i++) {
-		if (strcmp(d->cfg.vh[i].ifname, ifc->name) != 0)
+	for (i = 0; i < cfg->nvh; i++) {
+		if (strcmp(cfg->vh[i].ifname, ifname) != 0)
 			continue;
-		for (j = 0; j < d->cfg.vh[i].naddrs; j++)
-			skip[nskip++] = d->cfg.vh[i].addrs[j];
+		for (j = 0; j < cfg->vh[i].naddrs; j++)
+			skip[nskip++] = cfg->vh[i].addrs[j];
 	}
-	for (i = 0; i < ifc->nvh; i++)
+	for (i = 0; i < nrun; i++)
 		for (j = 0; j < ifc->vh[i]->conf.naddrs; j++)
 			skip[nskip++] = ifc->vh[i]->conf.addrs[j];
 	for (i = 0; i < vc->npeers; i++)
 		if (vc->peers[i].af == af)
 			peers = true;
 	/* IPv6 to ff02::12 goes from the link-local address, as the kernel would pick. */
-	rc = rd_io_nl_first_addr(d->nl, ifc->ifindex, af, skip, nskip, af == RD_AF_INET6 && !peers,
-	                         out);
-	if (rc < 0)
-		dm_log(LOG_ERR,
-		       "%s vhid %u: no %s address on %s to send advertisements from (%s); "
-		       "give --srcip",
-		       vc->where, vc->vhid, af == RD_AF_INET ? "IPv4" : "IPv6", ifc->name,
-		       strerror(-rc));
+	rc = rd_io_nl_first_addr(d->nl, ifindex, af, skip, nskip, af == RD_AF_INET6 && !peers, out);
 	free(skip);
+	return rc;
+}
+
+/* The message of a failed find_source, into err (CD_ERR_LEN bytes). */
+static void source_error(const struct cd_vhost_conf *vc, int af, int rc, char *err)
+{
+	cd_errf(err, "%s vhid %u: no %s address on %s to send advertisements from (%s); give srcip",
+	        vc->where, vc->vhid, af == RD_AF_INET ? "IPv4" : "IPv6", vc->ifname, strerror(-rc));
+}
+
+/* Pick a source address that is not one of the interface's virtual ones. */
+static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct cd_vhost_conf *vc,
+                       int af, struct rd_addr *out)
+{
+	char err[CD_ERR_LEN];
+	int rc = find_source(d, &d->cfg, ifc->name, ifc->ifindex, ifc, vc, af, out);
+
+	if (rc < 0) {
+		source_error(vc, af, rc, err);
+		dm_log(LOG_ERR, "%s", err);
+	}
 	return rc;
 }
 
@@ -746,13 +766,164 @@ static void log_status(struct cd_daemon *d)
 	free(s);
 }
 
+/*
+ * A reload's plan: for each vhost of the new configuration, the running
+ * vhost it keeps (the same but for its groups), or NULL when it is new or
+ * changed and must start. Running vhosts kept by none are retired.
+ */
+static void reload_match(struct cd_daemon *d, const struct cd_config *ncfg, struct cd_vhost **match)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < d->nifs; i++)
+		for (j = 0; j < d->ifs[i]->nvh; j++) {
+			struct cd_vhost *v = d->ifs[i]->vh[j];
+
+			for (k = 0; k < ncfg->nvh; k++)
+				if (match[k] == NULL &&
+				    cd_vhost_conf_equal(&v->conf, &ncfg->vh[k])) {
+					match[k] = v;
+					break;
+				}
+		}
+}
+
+static bool reload_kept(const struct cd_config *ncfg, struct cd_vhost *const *match,
+                        const struct cd_vhost *v, size_t *k)
+{
+	for (*k = 0; *k < ncfg->nvh; (*k)++)
+		if (match[*k] == v)
+			return true;
+	return false;
+}
+
+/* The address families of ncfg's vhosts on ifname. */
+static void reload_families(const struct cd_config *ncfg, const char *ifname, bool *v4, bool *v6)
+{
+	size_t k, i;
+
+	*v4 = *v6 = false;
+	for (k = 0; k < ncfg->nvh; k++) {
+		if (strcmp(ncfg->vh[k].ifname, ifname) != 0)
+			continue;
+		for (i = 0; i < ncfg->vh[k].naddrs; i++) {
+			if (ncfg->vh[k].addrs[i].af == RD_AF_INET)
+				*v4 = true;
+			else
+				*v6 = true;
+		}
+	}
+}
+
+/*
+ * Everything a vhost that starts needs, checked before anything changes:
+ * its interface exists, has the source addresses to send from, and takes
+ * raw CARP sockets. Returns 0, or -1 with err saying what is wrong.
+ */
+static int reload_check(struct cd_daemon *d, const struct cd_config *ncfg,
+                        struct cd_vhost *const *match, char *err)
+{
+	size_t k, i;
+	int rc;
+
+	for (k = 0; k < ncfg->nvh; k++) {
+		const struct cd_vhost_conf *vc = &ncfg->vh[k];
+		struct cd_iface *ifc = iface_find(d, vc->ifname);
+		unsigned int ifindex;
+		bool v4 = false, v6 = false;
+		struct rd_addr src;
+
+		if (match[k] != NULL)
+			continue; /* runs as it is */
+		ifindex = if_nametoindex(vc->ifname);
+		if (ifindex == 0) {
+			cd_errf(err, "%s: vhost %s %u: interface %s: %s", vc->where, vc->ifname,
+			        vc->vhid, vc->ifname, strerror(errno));
+			return -1;
+		}
+		for (i = 0; i < vc->naddrs; i++) {
+			if (vc->addrs[i].af == RD_AF_INET)
+				v4 = true;
+			else
+				v6 = true;
+		}
+		if (v4 && vc->src4.af != RD_AF_INET &&
+		    (rc = find_source(d, ncfg, vc->ifname, ifindex, ifc, vc, RD_AF_INET, &src)) <
+		        0) {
+			source_error(vc, RD_AF_INET, rc, err);
+			return -1;
+		}
+		if (v6 && vc->src6.af != RD_AF_INET6 &&
+		    (rc = find_source(d, ncfg, vc->ifname, ifindex, ifc, vc, RD_AF_INET6, &src)) <
+		        0) {
+			source_error(vc, RD_AF_INET6, rc, err);
+			return -1;
+		}
+		/* Sockets for the families the interface will need, unless open already. */
+		{
+			struct rd_io_carp_config c = {.ifindex = ifindex, .multicast = true};
+			struct rd_io_carp *io = NULL;
+
+			reload_families(ncfg, vc->ifname, &c.inet, &c.inet6);
+			if (ifc != NULL && ifc->io != NULL && ifc->ifindex == ifindex &&
+			    ifc->inet == c.inet && ifc->inet6 == c.inet6)
+				continue;
+			rc = rd_io_carp_open(&c, &io);
+			rd_io_carp_close(io);
+			if (rc < 0) {
+				cd_errf(err, "%s: vhost %s %u: raw CARP sockets on %s: %s",
+				        vc->where, vc->ifname, vc->vhid, vc->ifname, strerror(-rc));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void reload_refuse(struct cd_daemon *d, const char *why)
+{
+	d->reloads_refused++;
+	snprintf(d->reload_refusal, sizeof(d->reload_refusal), "%s", why);
+	dm_log(LOG_ERR, "reload refused, configuration unchanged: %s", why);
+}
+
+static void needs_restart(const char *keyword)
+{
+	dm_log(LOG_WARNING, "%s changed: needs a restart; the running value stays", keyword);
+}
+
+/*
+ * The global keywords cannot change in a running carpd: the control socket
+ * is bound, the log opened, the start-up hold taken at start. A change is
+ * reported, never applied. (daemonize and debug are command-line only.)
+ */
+static void reload_globals(struct cd_daemon *d, struct cd_config *ncfg)
+{
+	const char *control = ncfg->control != NULL ? ncfg->control : CD_DEFAULT_CONTROL;
+
+	if (strcmp(control, d->cfg.control) != 0)
+		needs_restart("control");
+	if (ncfg->facility != d->cfg.facility || ncfg->no_syslog != d->cfg.no_syslog)
+		needs_restart("facility");
+	cd_config_defaults(ncfg);
+	if (ncfg->startup_demote != d->cfg.startup_demote)
+		needs_restart("startup-demote");
+	if (ncfg->startup_hold != d->cfg.startup_hold)
+		needs_restart("startup-hold");
+}
+
+/*
+ * SIGHUP: all or nothing. The file is parsed and every vhost that would
+ * start is checked (reload_check) before anything changes; on any error the
+ * running configuration stays as it is, the reload is refused and counted.
+ */
 static void reload(struct cd_daemon *d)
 {
 	struct cd_config ncfg;
 	char err[CD_ERR_LEN];
 	rd_time_t now = cd_now();
 	size_t i, j, k;
-	bool *keep;
+	struct cd_vhost **match;
 
 	if (d->cfg.config_file == NULL) {
 		dm_log(LOG_NOTICE, "SIGHUP: no --config file, nothing to reload");
@@ -760,31 +931,47 @@ static void reload(struct cd_daemon *d)
 	}
 	memset(&ncfg, 0, sizeof(ncfg));
 	ncfg.facility = -1;
-	ncfg.startup_demote = ncfg.startup_hold = -1; /* checked; used at start only */
+	ncfg.startup_demote = ncfg.startup_hold = -1;
+	/* What the command line gave wins over the file, as at start. */
+	if (d->cfg.cli_control && dm_str_set(&ncfg.control, d->cfg.control) < 0) {
+		reload_refuse(d, "out of memory");
+		return;
+	}
+	if (d->cfg.cli_facility) {
+		ncfg.facility = d->cfg.facility;
+		ncfg.no_syslog = d->cfg.no_syslog;
+	}
+	if (d->cfg.cli_startup_demote)
+		ncfg.startup_demote = d->cfg.startup_demote;
+	if (d->cfg.cli_startup_hold)
+		ncfg.startup_hold = d->cfg.startup_hold;
 	if (cd_config_load(d->cfg.config_file, &ncfg, err) < 0) {
-		dm_log(LOG_ERR, "reload failed, configuration unchanged: %s", err);
+		reload_refuse(d, err);
 		cd_config_free(&ncfg);
 		return;
 	}
-	keep = calloc(ncfg.nvh + 1, sizeof(*keep));
-	if (keep == NULL) {
+	match = calloc(ncfg.nvh + 1, sizeof(*match));
+	if (match == NULL) {
+		reload_refuse(d, "out of memory");
 		cd_config_free(&ncfg);
 		return;
 	}
+	reload_match(d, &ncfg, match);
+	if (reload_check(d, &ncfg, match, err) < 0) {
+		reload_refuse(d, err);
+		free(match);
+		cd_config_free(&ncfg);
+		return;
+	}
+	reload_globals(d, &ncfg);
 	/* Vhosts that did not change keep running untouched; the others restart. */
 	for (i = 0; i < d->nifs; i++) {
 		struct cd_iface *ifc = d->ifs[i];
 
 		for (j = 0; j < ifc->nvh;) {
 			struct cd_vhost *v = ifc->vh[j];
-			bool same = false;
 
-			for (k = 0; k < ncfg.nvh; k++)
-				if (!keep[k] && cd_vhost_conf_equal(&v->conf, &ncfg.vh[k])) {
-					keep[k] = same = true;
-					break;
-				}
-			if (same) {
+			if (reload_kept(&ncfg, match, v, &k)) {
 				/* New groups do not restart it: no failover for a relabelling. */
 				if (!cd_vhost_conf_groups_equal(&v->conf, &ncfg.vh[k]))
 					vhost_set_groups(v, &ncfg.vh[k], now);
@@ -804,8 +991,9 @@ static void reload(struct cd_daemon *d)
 	d->cfg.nvh = ncfg.nvh;
 	ncfg.vh = NULL;
 	ncfg.nvh = 0;
+	/* Checked above: what fails here is out of memory or the kernel changing meanwhile. */
 	for (k = 0; k < d->cfg.nvh; k++)
-		if (!keep[k] && vhost_add_copy(d, &d->cfg.vh[k], now) < 0)
+		if (match[k] == NULL && vhost_add_copy(d, &d->cfg.vh[k], now) < 0)
 			dm_log(LOG_ERR, "%s vhid %u: could not start after reload",
 			       d->cfg.vh[k].ifname, d->cfg.vh[k].vhid);
 	/* Interfaces left without vhosts close; the others reopen sockets if needed. */
@@ -824,8 +1012,9 @@ static void reload(struct cd_daemon *d)
 		iface_open_io(ifc);
 		i++;
 	}
-	free(keep);
+	free(match);
 	cd_config_free(&ncfg);
+	d->reloads++;
 	dm_log(LOG_NOTICE, "configuration reloaded from %s", d->cfg.config_file);
 }
 

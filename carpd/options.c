@@ -499,9 +499,12 @@ static int apply(struct cd_config *cfg, struct cd_vhost_conf *cli, const struct 
 		cfg->debug = true;
 		return 0;
 	case CD_O_FACILITY:
+		cfg->cli_facility = true;
 		return cd_facility_set(cfg, a->arg, err);
 	case CD_O_CONFIG:
 	case CD_O_CONTROL:
+		if (a->opt->id == CD_O_CONTROL)
+			cfg->cli_control = true;
 		if (dm_str_set(a->opt->id == CD_O_CONFIG ? &cfg->config_file : &cfg->control,
 		               a->arg) < 0) {
 			cd_errf(err, "out of memory");
@@ -510,10 +513,13 @@ static int apply(struct cd_config *cfg, struct cd_vhost_conf *cli, const struct 
 		return 0;
 	case CD_O_STARTUP:
 		/* The last one given wins, as for the other options. */
-		if (strcmp(name, "startup-demote") == 0)
+		if (strcmp(name, "startup-demote") == 0) {
 			cfg->startup_demote = -1;
-		else
+			cfg->cli_startup_demote = true;
+		} else {
 			cfg->startup_hold = -1;
+			cfg->cli_startup_hold = true;
+		}
 		return cd_global_set(cfg, name, a->arg, err);
 	case CD_O_VHOST:
 		return cd_vhost_set(cli, name, a->arg, err);

@@ -89,7 +89,14 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 		}
 		dm_buf_printf(b, "], \"counters\": ");
 		dm_buf_json_counters(b, bk->stats, CD_BS_COUNT, cd_book_stat_name);
-		dm_buf_printf(b, "}, ");
+		dm_buf_printf(
+		    b, ", \"reloads\": {\"applied\": %llu, \"refused\": %llu, \"last_refusal\": ",
+		    (unsigned long long)d->reloads, (unsigned long long)d->reloads_refused);
+		if (d->reload_refusal[0] != '\0')
+			dm_buf_json_str(b, d->reload_refusal);
+		else
+			dm_buf_printf(b, "null");
+		dm_buf_printf(b, "}}, ");
 		return;
 	}
 	dm_buf_printf(b, "node: instance %s, %zu vhost(s) MASTER\n", d->instance,
@@ -116,6 +123,10 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 			dm_buf_printf(b, " %s %llu", cd_book_stat_name(s),
 			              (unsigned long long)bk->stats[s]);
 	dm_buf_printf(b, "\n");
+	dm_buf_printf(b, "  reloads: applied %llu refused %llu\n", (unsigned long long)d->reloads,
+	              (unsigned long long)d->reloads_refused);
+	if (d->reload_refusal[0] != '\0')
+		dm_buf_printf(b, "  last reload refused: %s\n", d->reload_refusal);
 }
 
 /* The control socket's counters (daemon/control.c): clients closed or refused, and why. */

@@ -731,6 +731,10 @@ START_TEST(every_keyword_is_read_in_both_places)
 	ck_assert_int_eq(l.startup_demote, 10);
 	ck_assert_int_eq(c.startup_hold, 20);
 	ck_assert_int_eq(l.startup_hold, 20);
+	/* What the command line gave is marked: it wins over the file on reload too. */
+	ck_assert(!c.cli_control && !c.cli_facility && !c.cli_startup_demote &&
+	          !c.cli_startup_hold);
+	ck_assert(l.cli_control && l.cli_facility && l.cli_startup_demote && l.cli_startup_hold);
 	cd_config_free(&c);
 	cd_config_free(&l);
 }

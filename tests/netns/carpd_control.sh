@@ -116,7 +116,7 @@ assert v[1]["advskew"] == 30, v[1]
 ' || fail "reload: vhost 2's new advskew not in effect"
 echo "vhost eth0 1" >"$T_DIR/A.conf"
 kill -HUP "$PID_A"
-wait_log A "reload failed, configuration unchanged: .*A.conf:1: vhost eth0 1: expected at least one"
+wait_log A "reload refused, configuration unchanged: .*A.conf:1: vhost eth0 1: expected at least one"
 [ "$(state A 2)" != NONE ] || fail "bad reload removed vhosts"
 ok "SIGUSR1 logs vhosts; SIGHUP reloads, restarts only what changed, keeps the old on error"
 kill -TERM "$PID_A" "$PID_B"
