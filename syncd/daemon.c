@@ -874,6 +874,11 @@ static void on_signal(struct sd_daemon *d)
 		if (sig == SIGTERM || sig == SIGINT) {
 			dm_log(LOG_NOTICE, "%s: exiting", strsignal(sig));
 			d->quitting = true;
+		} else if (sig == SIGHUP) {
+			/* No live reload: say so rather than pretend (syncd(8), SIGNALS). */
+			dm_log(LOG_NOTICE,
+			       "SIGHUP: syncd does not reload its configuration; "
+			       "restart it to apply changes (the kernel keeps its table)");
 		} else if (sig == SIGUSR1) {
 			char *s = NULL;
 
