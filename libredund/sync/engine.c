@@ -98,7 +98,6 @@ struct rd_sync_engine {
 
 	/* Our own bulk request. */
 	int breq;
-	uint32_t breq_from; /* whose BUS START answered our request (BREQ_BULK) */
 	unsigned breq_tries;
 	rd_time_t breq_due;
 	/*
@@ -1034,7 +1033,6 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 	if (b->status == RD_PFSYNC_BUS_START) {
 		if (e->breq == BREQ_SENT) {
 			e->breq = BREQ_BULK;
-			e->breq_from = b->creatorid;
 			e->breq_due = now + e->cfg.bulk_timeout;
 		}
 		if (i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
@@ -1052,8 +1050,14 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 			e->bulks[i].t0 = now;
 		return;
 	}
-	/* Our request ends with the END of the bulk that answered it (not another's). */
-	if (e->breq == BREQ_BULK && b->creatorid == e->breq_from)
+	/*
+	 * Our request ends with the END of a bulk that started after it (one
+	 * in bulks[]: the request emptied it), not with the END of one already
+	 * running, which missed the states it sent before; nor does it wait
+	 * for one sender alone (one that dies mid-bulk would hold us for
+	 * bulk_timeout while the others' bulks ended).
+	 */
+	if (e->breq == BREQ_BULK && i < e->nbulks)
 		undemote(e, true, now);
 	if (i < e->nbulks) {
 		e->bulks[i] = e->bulks[--e->nbulks];

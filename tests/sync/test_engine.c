@@ -569,6 +569,44 @@ START_TEST(bulk_request_flood_costs_one_table_a_second)
 }
 END_TEST
 
+/* A BUS message from creatorid cid into e at now. */
+static void bus_in(struct rd_sync_engine *e, uint32_t cid, uint8_t status, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+	uint8_t buf[1480];
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_BUS;
+	m.u.bus.creatorid = cid;
+	m.u.bus.status = status;
+	ck_assert_int_eq(rd_sync_engine_input(e, buf, msg_pkt(buf, &m), now), 0);
+}
+
+/*
+ * Our request ends with the END of a bulk that started after it: not with
+ * the END of one that was already running (it missed what it sent
+ * before), and not only with the first answerer's (one that dies mid-bulk
+ * would hold a join for bulk_timeout while another answer ended).
+ */
+START_TEST(bulk_request_ends_with_any_bulk_that_started_after_it)
+{
+	struct net *net = net_new(1);
+	struct node *c = net->nodes[0];
+
+	bus_in(c->e, 0x111, RD_PFSYNC_BUS_START, RD_SEC); /* running before we ask */
+	rd_sync_engine_bulk_request(c->e, 2 * RD_SEC);
+	bus_in(c->e, 0x111, RD_PFSYNC_BUS_END, 2 * RD_SEC + 10);
+	ck_assert(rd_sync_engine_bulk_pending(c->e));
+	bus_in(c->e, 0x222, RD_PFSYNC_BUS_START, 2 * RD_SEC + 20); /* first answer: dies */
+	bus_in(c->e, 0x333, RD_PFSYNC_BUS_START, 2 * RD_SEC + 30);
+	bus_in(c->e, 0x333, RD_PFSYNC_BUS_END, 2 * RD_SEC + 40);
+	ck_assert(!rd_sync_engine_bulk_pending(c->e));
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_int_eq(c->demotion, 0);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(bulk_reconcile_removes_states_whose_delete_was_lost)
 {
 	struct net *net;
@@ -1975,6 +2013,7 @@ static Suite *suite(void)
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
 	tcase_add_test(c, bulk_copy_with_nothing_new_changes_nothing);
 	tcase_add_test(c, bulk_request_flood_costs_one_table_a_second);
+	tcase_add_test(c, bulk_request_ends_with_any_bulk_that_started_after_it);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
 	tcase_add_test(c, second_bulk_reconciles_a_state_the_first_bulk_carried);
 	tcase_add_test(c, bulk_carried_state_counts_as_touched_for_the_active_window);
