@@ -54,7 +54,9 @@ if [ "$MODE" = secure ]; then
 	"$REDUNDCTL" sync genkey "$T_DIR/key" >/dev/null || fail "genkey"
 	args+=(-k "$T_DIR/key")
 else
-	args+=(-m plain)
+	# syncd to syncd: the rate syncd's kernel writes take (the default,
+	# 5,000, is the pace OpenBSD peers take).
+	args+=(-m plain --bulk-rate "${BULK_RATE:-80000}")
 fi
 start_syncd A "${args[@]}"
 # A reads its kernel table once its own start-up bulk request found no peer.

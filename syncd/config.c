@@ -17,7 +17,7 @@
  *   mtu 1500                largest datagram on the link (IP header included)
  *   limit 1000000           state table limit
  *   maxupd 128              TCP updates coalesced before a send
- *   bulk-rate 80000         plain mode: states a second our bulk answers send
+ *   bulk-rate 5000          plain mode: states a second our bulk answers send
  *   no-bulk                 do not ask the peers for their states at start
  *   no-apply                keep peers' states in syncd only (not in the kernel)
  *   strict-own              leave our own TCP entries strict (no be-liberal flag)

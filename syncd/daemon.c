@@ -1161,10 +1161,13 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	ec.maxupd = d->cfg.maxupd;
 	/*
 	 * A start-up bulk request is retried 3 times 1 s apart (OpenBSD: 12
-	 * times 2 s): a node alone reads its kernel table after 3 s.
+	 * times 2 s): a node alone reads its kernel table after 3 s. In secure
+	 * mode one live peer is named to answer, two tries each: 6 tries, so a
+	 * third peer is asked when the first two are joining themselves (they
+	 * answer once their own join ended); a node alone waits 6 s.
 	 */
 	ec.bulk_req_interval = RD_SEC;
-	ec.bulk_req_tries = 3;
+	ec.bulk_req_tries = d->cfg.mode == RD_IO_SYNC_SECURE ? 6 : 3;
 	ec.cb.demote = eng_demote;
 	ec.cb.user = d;
 	ec.log.fn = dm_log_hook;

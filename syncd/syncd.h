@@ -27,7 +27,7 @@ struct nf_conntrack;
  * table (about 100,000 a second measured, bench/syncd-bulk.sh) and is sent
  * more loses them for good. Secure mode is paced by acknowledgements.
  */
-#define SD_BULK_RATE 80000u
+#define SD_BULK_RATE 5000u
 #define SD_ERR_LEN   512
 #define SD_MAX_KEYS  RD_SYNC_MAX_KEYS
 

@@ -639,6 +639,11 @@ void rd_state_set_limit(struct rd_state_table *t, uint32_t limit)
 	t->limit = limit;
 }
 
+uint32_t rd_state_limit(const struct rd_state_table *t)
+{
+	return t->limit;
+}
+
 void rd_state_rule_config_default(struct rd_state_rule_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

@@ -17,6 +17,7 @@ struct rd_sync_carry {
 	struct rd_sync_engine_callbacks e_cb;
 	struct rd_log e_log;
 	const struct rd_mem *mem;
+	uint32_t self; /* our sender id: where our choice of bulk answerer starts */
 	uint64_t stats[RD_SYNC_CARRY_STAT_COUNT];
 };
 
@@ -137,6 +138,36 @@ static uint16_t e_ifindex(void *user, const char *name)
 	return c->e_cb.ifindex(c->e_cb.user, name);
 }
 
+/*
+ * One member answers a bulk request: a live peer, chosen in id order from
+ * a place that depends on our id (members joining together spread their
+ * requests), each tried for two attempts before the next. No live peer
+ * yet: ask every member.
+ */
+static uint32_t e_bulk_target(void *user, unsigned attempt, rd_time_t now)
+{
+	struct rd_sync_carry *c = user;
+	uint32_t ids[64];
+	size_t n;
+
+	if (c->e_cb.bulk_target != NULL)
+		return c->e_cb.bulk_target(c->e_cb.user, attempt, now);
+	n = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
+	if (n == 0)
+		return 0;
+	return ids[(c->self + attempt / 2) % n];
+}
+
+/* A bulk answer waits until what the peers sent before the request arrived. */
+static bool e_bulk_ready(void *user, rd_time_t since, rd_time_t now)
+{
+	struct rd_sync_carry *c = user;
+
+	if (c->e_cb.bulk_ready != NULL)
+		return c->e_cb.bulk_ready(c->e_cb.user, since, now);
+	return rd_sync_channel_caught_up(c->ch, since, now);
+}
+
 /* ---- public API ------------------------------------------------------ */
 
 void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg)
@@ -164,6 +195,7 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 	c->ch_cb = cfg->channel.cb;
 	c->ch_log = cfg->channel.log;
 	c->e_cb = cfg->engine.cb;
+	c->self = cfg->channel.sender_id;
 	c->e_log = cfg->engine.log;
 
 	cc = cfg->channel;
@@ -192,6 +224,8 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 	ec.cb.tdb = c->e_cb.tdb != NULL ? e_tdb : NULL;
 	ec.cb.ifname = c->e_cb.ifname != NULL ? e_ifname : NULL;
 	ec.cb.ifindex = c->e_cb.ifindex != NULL ? e_ifindex : NULL;
+	ec.cb.bulk_target = e_bulk_target;
+	ec.cb.bulk_ready = e_bulk_ready;
 	ec.cb.user = c;
 	rc = rd_sync_engine_new(&ec, &c->e);
 	if (rc != 0)

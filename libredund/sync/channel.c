@@ -34,6 +34,9 @@ struct peer {
 	uint32_t id;
 	uint64_t first; /* first DATA of its incarnation, from its HELLO; 0: unknown */
 	rd_time_t last_heard;
+	/* Its latest HELLO: when it arrived and the `next` it named (0: none yet). */
+	rd_time_t hello_at;
+	uint64_t hello_next;
 	struct rx_window rx;
 	struct ctl_window ctl;
 	unsigned unacked;  /* DATA since our last ack to it */
@@ -878,6 +881,8 @@ static void input_hello(struct rd_sync_channel *ch, struct peer *p, const struct
 		}
 		drain(ch, p, now);
 		count_lost(ch, p, lost, now);
+		p->hello_at = now;
+		p->hello_next = next;
 		return;
 	}
 	if (next - 1 > w->top) {
@@ -897,6 +902,8 @@ static void input_hello(struct rd_sync_channel *ch, struct peer *p, const struct
 	if (w->cum < w->top)
 		p->nack_now = true;
 	count_lost(ch, p, lost, now);
+	p->hello_at = now;
+	p->hello_next = next;
 }
 
 int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len, rd_time_t now)
@@ -1058,4 +1065,38 @@ size_t rd_sync_channel_room(const struct rd_sync_channel *ch)
 size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch)
 {
 	return ch->count;
+}
+
+size_t rd_sync_channel_peers(const struct rd_sync_channel *ch, rd_time_t now, uint32_t *ids,
+                             size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ch->npeers; i++) {
+		const struct peer *p = &ch->peers[i];
+		size_t j;
+		if (!alive(ch, p, now) || p->hello_at == 0)
+			continue;
+		if (n == max)
+			break;
+		/* Insertion in id order: a handful of peers. */
+		for (j = n; j > 0 && ids[j - 1] > p->id; j--)
+			ids[j] = ids[j - 1];
+		ids[j] = p->id;
+		n++;
+	}
+	return n;
+}
+
+bool rd_sync_channel_caught_up(const struct rd_sync_channel *ch, rd_time_t since, rd_time_t now)
+{
+	for (size_t i = 0; i < ch->npeers; i++) {
+		const struct peer *p = &ch->peers[i];
+		if (!alive(ch, p, now))
+			continue;
+		if (p->hello_at == 0 || p->hello_at < since || p->pending || !p->rx.init ||
+		    p->rx.cum + 1 < p->hello_next)
+			return false;
+	}
+	return true;
 }

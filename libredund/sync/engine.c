@@ -91,6 +91,10 @@ struct rd_sync_engine {
 
 	/* Answering a peer's bulk request. */
 	bool bulk_active, bulk_again, bulk_first, bulk_have_pending;
+	bool bulk_waiting;      /* this answer waited for bulk_ready (counted once) */
+	bool bulk_deferred;     /* a request came while ours ran: answer once ours ends */
+	rd_time_t bulk_since;   /* the latest request this answer serves arrived then */
+	rd_time_t bulk_sched;   /* when this answer was scheduled (bulk_ready waits from it) */
 	rd_time_t bulk_started; /* when our last bulk answer's BUS START went (0: never) */
 	struct rd_state_iter bulk_it;
 	struct rd_pfsync_ref bulk_pending; /* fetched, did not fit */
@@ -99,7 +103,10 @@ struct rd_sync_engine {
 	/* Our own bulk request. */
 	int breq;
 	unsigned breq_tries;
+	unsigned breq_attempt; /* requests sent since creation (cb.bulk_target's attempt) */
+	uint32_t breq_target;  /* who the last one named (0: every member) */
 	rd_time_t breq_due;
+	rd_time_t breq_bound; /* BUS START + bulk_timeout: progress pushes breq_due up to it */
 	/*
 	 * The running request includes a join (rd_sync_engine_bulk_request):
 	 * its demotion is held until the request ends, whatever repairs
@@ -155,6 +162,10 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_UNCHANGED] = "unchanged",
     [RD_SYNC_ENGINE_STAT_CLR_OURS] = "clr_ours",
     [RD_SYNC_ENGINE_STAT_BULK_SPACED] = "bulk_spaced",
+    [RD_SYNC_ENGINE_STAT_BULK_OTHERS] = "bulk_others",
+    [RD_SYNC_ENGINE_STAT_BULK_WAITED] = "bulk_waited",
+    [RD_SYNC_ENGINE_STAT_BULK_STALLED] = "bulk_stalled",
+    [RD_SYNC_ENGINE_STAT_BULK_DEFERRED] = "bulk_deferred",
 };
 
 const char *rd_sync_engine_stat_name(int stat)
@@ -993,6 +1004,8 @@ static void reconcile(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 	}
 }
 
+static void bulk_start(struct rd_sync_engine *e, rd_time_t now);
+
 /* Our bulk request ended (ok: BUS END) or failed: a join's demotion goes. */
 static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 {
@@ -1003,6 +1016,11 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 	e->demoted = false; /* before the callback: rd_sync_engine_demotion says 0 in it */
 	if (was && e->cfg.cb.demote != NULL)
 		e->cfg.cb.demote(e->cfg.cb.user, -e->cfg.demotion, now);
+	if (e->bulk_deferred) {
+		e->bulk_deferred = false;
+		e->bulk_since = now;
+		bulk_start(e, now);
+	}
 }
 
 /*
@@ -1023,6 +1041,39 @@ static void marks_clear(struct rd_sync_engine *e, uint32_t cid)
 			st->flags &= (uint8_t)~RD_STATE_F_MARK;
 }
 
+/*
+ * OpenBSD's bound on a bulk (if_pfsync.c, BUS START): 4 x the time a full
+ * table takes at 50 packets a second, at least 60 s; or bulk_timeout.
+ */
+static rd_time_t bulk_bound(const struct rd_sync_engine *e)
+{
+	uint64_t per, pkts, s;
+
+	if (e->cfg.bulk_timeout != 0)
+		return e->cfg.bulk_timeout;
+	per = (e->cfg.mtu - 40) / rd_pfsync_msg_len(RD_PFSYNC_ACT_UPD);
+	if (per == 0)
+		per = 1;
+	pkts = rd_state_limit(e->t) / per;
+	s = 4 * pkts / 50;
+	return (rd_time_t)(s < 60 ? 60 : s) * RD_SEC;
+}
+
+/*
+ * A bulk we receive made progress (a state or BUS arrived while one runs):
+ * our request's stall deadline moves on, up to its bound, and so does
+ * every running bulk's (bulks_expire).
+ */
+static void bulk_progress(struct rd_sync_engine *e, rd_time_t now)
+{
+	for (size_t i = 0; i < e->nbulks; i++)
+		e->bulks[i].t0 = now;
+	if (e->breq == BREQ_BULK) {
+		rd_time_t due = now + e->cfg.bulk_stall;
+		e->breq_due = due < e->breq_bound ? due : e->breq_bound;
+	}
+}
+
 static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_time_t now)
 {
 	size_t i;
@@ -1033,7 +1084,10 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 	if (b->status == RD_PFSYNC_BUS_START) {
 		if (e->breq == BREQ_SENT) {
 			e->breq = BREQ_BULK;
-			e->breq_due = now + e->cfg.bulk_timeout;
+			e->breq_bound = now + bulk_bound(e);
+			e->breq_due = now + e->cfg.bulk_stall;
+			if (e->breq_due > e->breq_bound)
+				e->breq_due = e->breq_bound;
 		}
 		if (i == e->nbulks && i < RD_ARRAY_LEN(e->bulks)) {
 			/*
@@ -1067,11 +1121,11 @@ static void in_bus(struct rd_sync_engine *e, const struct rd_pfsync_bus *b, rd_t
 	}
 }
 
-/* A bulk whose END never came (its sender died): stop waiting for it. */
+/* A bulk whose END never came (its sender died, or stalled): stop waiting for it. */
 static void bulks_expire(struct rd_sync_engine *e, rd_time_t now)
 {
 	for (size_t i = 0; i < e->nbulks;) {
-		if (e->bulks[i].t0 + e->cfg.bulk_timeout <= now) {
+		if (e->bulks[i].t0 + e->cfg.bulk_stall <= now) {
 			e->bulks[i] = e->bulks[--e->nbulks];
 			e->bulk_end = now;
 		} else
@@ -1093,6 +1147,8 @@ static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
 			e->bulk_again = true;
 		return;
 	}
+	e->bulk_waiting = false;
+	e->bulk_sched = now;
 	if (e->bulk_started != 0 && now < e->bulk_started + RD_SYNC_ENGINE_BULK_SPACING) {
 		now = e->bulk_started + RD_SYNC_ENGINE_BULK_SPACING;
 		e->stats[RD_SYNC_ENGINE_STAT_BULK_SPACED]++;
@@ -1102,6 +1158,24 @@ static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
 	e->bulk_have_pending = false;
 	rd_state_iter_init(&e->bulk_it);
 	e->bulk_due = now;
+}
+
+/*
+ * A member asked for our table. With named answerers (cb.bulk_target) we
+ * may be the only one answering, so while our own request runs (our table
+ * lacks what we asked for) the answer waits until it ends, ok or failed.
+ */
+static void bulk_requested(struct rd_sync_engine *e, rd_time_t now)
+{
+	e->bulk_since = now; /* an answer not yet started serves this request too */
+	if (e->cfg.cb.bulk_target != NULL && (e->breq != BREQ_NONE || e->breq_later) &&
+	    !e->bulk_active) {
+		if (!e->bulk_deferred)
+			e->stats[RD_SYNC_ENGINE_STAT_BULK_DEFERRED]++;
+		e->bulk_deferred = true;
+		return;
+	}
+	bulk_start(e, now);
 }
 
 struct apply_ctx {
@@ -1119,6 +1193,8 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		if (e->nbatch == IN_BATCH)
 			in_state_flush(e, now);
 		in_state_queue(e, &m->u.state, m->action == RD_PFSYNC_ACT_INS);
+		if (e->nbulks > 0 || e->breq == BREQ_BULK)
+			bulk_progress(e, now);
 		return 0;
 	}
 	in_state_flush(e, now); /* what came before is applied first */
@@ -1136,8 +1212,11 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		in_upd_c(e, &m->u.upd_c, now);
 		break;
 	case RD_PFSYNC_ACT_UPD_REQ:
-		if (m->u.ref.id == 0 && m->u.ref.creatorid == 0) {
-			bulk_start(e, now);
+		if (m->u.ref.id == 0 &&
+		    (m->u.ref.creatorid == 0 || m->u.ref.creatorid == e->creatorid)) {
+			bulk_requested(e, now); /* asked of every member (0/0), or of us by name */
+		} else if (m->u.ref.id == 0) {
+			e->stats[RD_SYNC_ENGINE_STAT_BULK_OTHERS]++; /* another member answers */
 		} else {
 			struct rd_state *st =
 			    rd_state_find_id(e->t, m->u.ref.id, m->u.ref.creatorid, now);
@@ -1253,6 +1332,16 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 {
 	if (!e->bulk_active || e->bulk_due > now)
 		return;
+	if (e->bulk_first && e->cfg.cb.bulk_ready != NULL &&
+	    now < e->bulk_sched + RD_SYNC_ENGINE_READY_MAX &&
+	    !e->cfg.cb.bulk_ready(e->cfg.cb.user, e->bulk_since, now)) {
+		/* What was in flight to us when they asked must be in the answer. */
+		if (!e->bulk_waiting)
+			e->stats[RD_SYNC_ENGINE_STAT_BULK_WAITED]++;
+		e->bulk_waiting = true;
+		e->bulk_due = now + RD_SYNC_ENGINE_READY_POLL;
+		return;
+	}
 	/* Queued changes first, so the answer starts from an empty packet. */
 	rd_sync_engine_flush(e, now);
 	unsigned budget = e->cfg.bulk_packets;
@@ -1286,6 +1375,12 @@ static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
 	rd_sync_engine_flush(e, now);
 	memset(&m, 0, sizeof(m));
 	m.action = RD_PFSYNC_ACT_UPD_REQ;
+	/* id 0: a bulk request; creatorid: the member asked to answer, or 0 for all. */
+	e->breq_target = e->cfg.cb.bulk_target != NULL
+	                     ? e->cfg.cb.bulk_target(e->cfg.cb.user, e->breq_attempt, now)
+	                     : 0;
+	m.u.ref.creatorid = e->breq_target;
+	e->breq_attempt++;
 	add(e, &m, now);
 	emit(e, now);
 	e->breq_tries++;
@@ -1362,7 +1457,21 @@ void rd_sync_engine_handle_expiry(struct rd_sync_engine *e, rd_time_t now)
 		else
 			send_bulk_req(e, now);
 	} else if (e->breq == BREQ_BULK && e->breq_due <= now) {
-		undemote(e, false, now);
+		/*
+		 * The answer stalled (no state for bulk_stall) or ran past its
+		 * bound. With named answerers, ask again (the next attempt may
+		 * name another) while tries are left; a restarted request starts
+		 * its marks afresh (bulk_ask). Else give up, as OpenBSD does.
+		 */
+		if (e->cfg.cb.bulk_target != NULL && e->breq_tries < e->cfg.bulk_req_tries &&
+		    now < e->breq_bound) {
+			unsigned tries = e->breq_tries;
+			e->stats[RD_SYNC_ENGINE_STAT_BULK_STALLED]++;
+			bulk_ask(e, false, now); /* a join's demotion stays held */
+			e->breq_tries = tries + 1;
+		} else {
+			undemote(e, false, now);
+		}
 	}
 	if (e->flush_due <= now)
 		rd_sync_engine_flush(e, now);
@@ -1397,7 +1506,7 @@ void rd_sync_engine_config_default(struct rd_sync_engine_config *cfg)
 	cfg->bulk_packets = 64;
 	cfg->bulk_req_interval = 2 * RD_SEC;
 	cfg->bulk_req_tries = 12;
-	cfg->bulk_timeout = 60 * RD_SEC;
+	cfg->bulk_stall = 10 * RD_SEC;
 	cfg->demotion = 32;
 	cfg->tombstone = 10 * RD_SEC;
 }
@@ -1435,7 +1544,7 @@ int rd_sync_engine_new(const struct rd_sync_engine_config *cfg, struct rd_sync_e
 	DEFAULT(bulk_packets, 64);
 	DEFAULT(bulk_req_interval, 2 * RD_SEC);
 	DEFAULT(bulk_req_tries, 12);
-	DEFAULT(bulk_timeout, 60 * RD_SEC);
+	DEFAULT(bulk_stall, 10 * RD_SEC);
 	DEFAULT(demotion, 32);
 	DEFAULT(tombstone, 10 * RD_SEC);
 #undef DEFAULT

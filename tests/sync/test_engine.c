@@ -28,6 +28,8 @@ struct net {
 	struct wire q[QMAX];
 	size_t nq;
 	bool drop_all;
+	uint32_t mute; /* bit i: node i's packets reach nobody (it died) */
+	uint32_t deaf; /* bit i: node i receives nothing */
 };
 
 struct node {
@@ -42,7 +44,37 @@ struct node {
 	bool released_acked[16];
 	size_t nreleased;
 	unsigned updates; /* table UPDATE events */
+	/* Named answerers (node_named): whom we ask, by attempt; ready to answer? */
+	uint32_t targets[4];
+	size_t ntargets;
+	bool not_ready;
+	unsigned ready_asked;
 };
+
+/* Settings for the next node_new (bulk pacing and retries; 0: defaults). */
+static unsigned next_bulk_packets, next_bulk_tries;
+static rd_time_t next_bulk_interval, next_bulk_timeout;
+static bool next_named;
+
+/* attempt -> targets[attempt / 2], the last one repeated (the carry's rule). */
+static uint32_t on_bulk_target(void *user, unsigned attempt, rd_time_t now)
+{
+	struct node *nd = user;
+	size_t i = attempt / 2;
+	(void)now;
+	if (nd->ntargets == 0)
+		return 0;
+	return nd->targets[i < nd->ntargets ? i : nd->ntargets - 1];
+}
+
+static bool on_bulk_ready(void *user, rd_time_t since, rd_time_t now)
+{
+	struct node *nd = user;
+	(void)since;
+	(void)now;
+	nd->ready_asked++;
+	return !nd->not_ready;
+}
 
 static void rng(void *user, void *buf, size_t len)
 {
@@ -140,6 +172,14 @@ static struct node *node_new(struct net *net, size_t mtu)
 	ec.cb.release = on_release;
 	ec.cb.user = nd;
 	ec.bulk_reconcile = reconcile_all;
+	ec.bulk_packets = next_bulk_packets;
+	ec.bulk_interval = next_bulk_interval;
+	ec.bulk_req_tries = next_bulk_tries;
+	ec.bulk_timeout = next_bulk_timeout;
+	if (next_named) {
+		ec.cb.bulk_target = on_bulk_target;
+		ec.cb.bulk_ready = on_bulk_ready;
+	}
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	net->nodes[net->n++] = nd;
 	return nd;
@@ -171,10 +211,10 @@ static size_t net_pump(struct net *net, rd_time_t now)
 	for (size_t i = 0; i < net->nq; i++) {
 		struct wire *w = &net->q[i];
 		carried++;
-		if (net->drop_all)
+		if (net->drop_all || (net->mute & (1u << w->from)))
 			continue;
 		for (size_t j = 0; j < net->n; j++)
-			if (j != w->from)
+			if (j != w->from && !(net->deaf & (1u << j)))
 				ck_assert_int_eq(
 				    rd_sync_engine_input(net->nodes[j]->e, w->buf, w->len, now), 0);
 	}
@@ -566,6 +606,248 @@ START_TEST(bulk_request_flood_costs_one_table_a_second)
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 2 * 50);
 	ck_assert_uint_ge(estat(a, RD_SYNC_ENGINE_STAT_BULK_SPACED), 1);
 	net_free(net);
+}
+END_TEST
+
+/* A net of n named-answerer nodes (cb.bulk_target, cb.bulk_ready). */
+static struct net *net_named(size_t n)
+{
+	struct net *net;
+
+	next_named = true;
+	net = net_new(n);
+	next_named = false;
+	return net;
+}
+
+static uint32_t cid(const struct node *nd)
+{
+	return rd_state_creatorid(nd->t);
+}
+
+/*
+ * A bulk request naming one member is answered by that member alone, with
+ * every state it holds (its own and the others'); the others count it
+ * bulk_others and send nothing.
+ */
+START_TEST(named_answerer_alone_answers_with_its_whole_table)
+{
+	struct net *net = net_named(3);
+	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
+
+	net->deaf = 1u << 1; /* b hears nothing while a and c create states */
+	for (int i = 0; i < 50; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	for (int i = 0; i < 30; i++)
+		udp_state(c, (uint16_t)(2000 + i), RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	net->deaf = 0;
+	ck_assert_uint_eq(rd_state_count(a->t), 80);
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	rd_sync_engine_bulk_request(b->e, 4 * RD_SEC);
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(rd_state_count(b->t), 80);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 80);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_OTHERS), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 1);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * The named answerer dies mid-bulk: no state arrives for bulk_stall, so
+ * the request is made again, naming the next member, with the join's
+ * demotion held until that one's BUS END; then every state is there.
+ */
+START_TEST(stalled_answer_is_asked_again_of_the_next_member)
+{
+	struct net *net;
+	struct node *a, *b, *c;
+
+	next_bulk_packets = 1;
+	next_bulk_interval = 10 * RD_MSEC; /* 5 states a 10 ms: 600 take 1.2 s */
+	net = net_named(3);
+	next_bulk_packets = 0;
+	next_bulk_interval = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	c = net->nodes[2];
+	net->deaf = 1u << 1;
+	for (int i = 0; i < 600; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	net->deaf = 0;
+	ck_assert_uint_eq(rd_state_count(c->t), 600);
+	b->targets[0] = cid(a);
+	b->targets[1] = cid(c);
+	b->ntargets = 2;
+	rd_sync_engine_bulk_request(b->e, 4 * RD_SEC);
+	net_run(net, 4 * RD_SEC, 4 * RD_SEC + 300 * RD_MSEC);
+	ck_assert_uint_gt(rd_state_count(b->t), 0);
+	ck_assert_uint_lt(rd_state_count(b->t), 600);
+	net->mute = 1u << 0; /* a dies */
+	net_run(net, 4 * RD_SEC + 300 * RD_MSEC, 4 * RD_SEC + 300 * RD_MSEC + 9 * RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(b->e)); /* 10 s of stall not yet over */
+	ck_assert_int_eq(b->demotion, 32);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_STALLED), 0);
+	net_run(net, 14 * RD_SEC, 30 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_STALLED), 1);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_SENT), 600);
+	ck_assert_uint_eq(rd_state_count(b->t), 600);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_FAIL), 0);
+	ck_assert_uint_eq(b->demote_up, 1);
+	ck_assert_uint_eq(b->demote_down, 1);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * An answer starts only when bulk_ready says so (what was in flight to the
+ * answerer when the request came has arrived), polled, counted once; it
+ * waits at most RD_SYNC_ENGINE_READY_MAX.
+ */
+START_TEST(answer_waits_for_bulk_ready_at_most_ready_max)
+{
+	struct net *net = net_named(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+
+	net->deaf = 1u << 1;
+	for (int i = 0; i < 10; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	net->deaf = 0;
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	a->not_ready = true;
+	rd_sync_engine_bulk_request(b->e, 3 * RD_SEC);
+	net_run(net, 3 * RD_SEC, 3 * RD_SEC + 500 * RD_MSEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_WAITED), 1);
+	ck_assert_uint_ge(a->ready_asked, 40); /* every 10 ms */
+	a->not_ready = false;
+	net_run(net, 3 * RD_SEC + 500 * RD_MSEC, 4 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 10);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	/* Never ready: the answer goes after 3 s all the same. */
+	a->not_ready = true;
+	rd_sync_engine_bulk_repair(b->e, 10 * RD_SEC);
+	net_run(net, 10 * RD_SEC, 12 * RD_SEC + 900 * RD_MSEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	ck_assert(rd_sync_engine_bulk_pending(b->e));
+	net_run(net, 12 * RD_SEC + 900 * RD_MSEC, 14 * RD_SEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 20);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_WAITED), 2);
+	ck_assert(!rd_sync_engine_bulk_pending(b->e));
+	net_free(net);
+}
+END_TEST
+
+/*
+ * A named answerer whose own request runs (its table lacks what it asked
+ * for) answers once that request has ended, here by failing.
+ */
+START_TEST(request_while_our_own_runs_is_answered_after_it)
+{
+	struct net *net;
+	struct node *a, *b, *c;
+
+	next_bulk_tries = 2;
+	net = net_named(3);
+	next_bulk_tries = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	c = net->nodes[2];
+	for (int i = 0; i < 10; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;         /* b and c missed them */
+	net->mute = 1u << 2; /* c is dead: a's own request gets no answer */
+	a->targets[0] = cid(c);
+	a->ntargets = 1;
+	rd_sync_engine_bulk_repair(a->e, 2 * RD_SEC);
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
+	net_run(net, 2 * RD_SEC + RD_MSEC, 5 * RD_SEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
+	ck_assert(rd_sync_engine_bulk_pending(a->e));
+	net_run(net, 5 * RD_SEC, 8 * RD_SEC); /* a's request fails at 6 s (2 tries 2 s apart) */
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	ck_assert_uint_eq(rd_state_count(b->t), 10);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * Issue 13: a peer answering at OpenBSD's pace (one packet every 20 ms,
+ * 5 states a packet at mtu 1480) takes 80 s for 20,000 states. The
+ * joiner's deadline follows progress (bulk_stall) up to OpenBSD's own bound
+ * (4 * limit / 5 / 50 s), so it stays demoted until BUS END and then holds
+ * them all. With the old fixed 60 s it gave up and lifted its demotion
+ * two thirds of the way through.
+ */
+static void openbsd_paced_bulk(rd_time_t timeout, bool whole)
+{
+	struct net *net;
+	struct node *a, *b;
+
+	next_bulk_packets = 1;
+	next_bulk_interval = 20 * RD_MSEC;
+	next_bulk_timeout = timeout;
+	net = net_new(2);
+	next_bulk_packets = 0;
+	next_bulk_interval = 0;
+	next_bulk_timeout = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	/* The states outlive the 80 s bulk. */
+	for (unsigned w = RD_STATE_TM_UDP_FIRST_PACKET; w <= RD_STATE_TM_UDP_MULTIPLE; w++) {
+		ck_assert_int_eq(rd_state_set_timeout(a->t, w, 600), 0);
+		ck_assert_int_eq(rd_state_set_timeout(b->t, w, 600), 0);
+	}
+	for (int i = 0; i < 20000; i++) {
+		struct rd_state_pkt p = pkt(17, RD_STATE_OUT, CLIENT + (uint32_t)(i / 10000),
+		                            (uint16_t)(1024 + i % 10000), SERVER, 53);
+		struct rd_state_opts o = {.rule = 0};
+		struct rd_state *st = NULL;
+		ck_assert_int_eq(rd_state_create(a->t, &p, &o, RD_SEC, &st), 0);
+	}
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 75 * RD_SEC);
+	if (whole) {
+		ck_assert(rd_sync_engine_bulk_pending(b->e));
+		ck_assert_int_eq(b->demotion, 32);
+		ck_assert_uint_lt(rd_state_count(b->t), 20000);
+		net_run(net, 75 * RD_SEC, 90 * RD_SEC);
+		ck_assert_uint_eq(rd_state_count(b->t), 20000);
+		ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+		ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_FAIL), 0);
+	} else {
+		ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
+		ck_assert_uint_lt(rd_state_count(b->t), 20000);
+	}
+	ck_assert_int_eq(b->demotion, 0);
+	ck_assert_uint_eq(b->demote_down, 1);
+	net_free(net);
+}
+
+START_TEST(openbsd_paced_bulk_of_20000_states_keeps_the_joiner_demoted_until_bus_end)
+{
+	openbsd_paced_bulk(0, true); /* the default: OpenBSD's bound, 3,200 s at limit 200,000 */
+	openbsd_paced_bulk(60 * RD_SEC, false); /* the old fixed bound */
 }
 END_TEST
 
@@ -1451,7 +1733,8 @@ START_TEST(config_defaults_fill_documented_values)
 	ck_assert_uint_eq(ec.bulk_rate, 0);
 	ck_assert_int_eq(ec.bulk_req_interval, 2 * RD_SEC);
 	ck_assert_uint_eq(ec.bulk_req_tries, 12);
-	ck_assert_int_eq(ec.bulk_timeout, 60 * RD_SEC);
+	ck_assert_int_eq(ec.bulk_timeout, 0); /* OpenBSD's bound from the limit and mtu */
+	ck_assert_int_eq(ec.bulk_stall, 10 * RD_SEC);
 	ck_assert_int_eq(ec.demotion, 32);
 	ck_assert_int_eq(ec.tombstone, 10 * RD_SEC);
 	ck_assert(!ec.bulk_reconcile);
@@ -2029,6 +2312,12 @@ static Suite *suite(void)
 	tcase_add_test(c, join_demotes_once_and_undemotes_once_on_bus_end);
 	tcase_add_test(c, join_undemotes_once_on_failure);
 	tcase_add_test(c, join_undemotes_once_when_the_bulk_times_out);
+	tcase_add_test(c, named_answerer_alone_answers_with_its_whole_table);
+	tcase_add_test(c, stalled_answer_is_asked_again_of_the_next_member);
+	tcase_add_test(c, answer_waits_for_bulk_ready_at_most_ready_max);
+	tcase_add_test(c, request_while_our_own_runs_is_answered_after_it);
+	tcase_add_test(c,
+	               openbsd_paced_bulk_of_20000_states_keeps_the_joiner_demoted_until_bus_end);
 	tcase_add_test(c, repair_during_join_keeps_the_join_demotion_until_it_ends);
 	tcase_add_test(c, join_during_repair_demotes);
 	tcase_add_test(c, requests_from_inside_send_keep_join_or_repair);

@@ -325,6 +325,9 @@ RD_EXPORT uint32_t rd_state_get_timeout(const struct rd_state_table *t, unsigned
  */
 RD_EXPORT void rd_state_set_limit(struct rd_state_table *t, uint32_t limit);
 
+/* rd_state_limit - the global state limit (pf's "set limit states"). */
+RD_EXPORT uint32_t rd_state_limit(const struct rd_state_table *t);
+
 /* Largest rule number + 1 the table accepts. */
 #define RD_STATE_MAX_RULES 65536
 /* A state with no rule: table timeouts, no per-rule accounting. */

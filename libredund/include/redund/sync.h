@@ -445,6 +445,24 @@ RD_EXPORT void rd_sync_channel_stats(const struct rd_sync_channel *ch,
  */
 RD_EXPORT size_t rd_sync_channel_room(const struct rd_sync_channel *ch);
 
+/*
+ * rd_sync_channel_peers - the live peers (heard within peer_timeout, and
+ * their HELLO seen): up to max sender ids into ids, in ascending order.
+ * Returns how many. The carry picks a bulk answerer among them.
+ */
+RD_EXPORT size_t rd_sync_channel_peers(const struct rd_sync_channel *ch, rd_time_t now,
+                                       uint32_t *ids, size_t max);
+
+/*
+ * rd_sync_channel_caught_up - true when every live peer sent a HELLO that
+ * arrived at or after `since`, and everything that peer sent before that
+ * HELLO was delivered (or given up, which `lost` reported): what any peer
+ * sent before `since` has reached us. A bulk answer waits for it, so that
+ * a state in flight to us when a member asked is in our answer.
+ */
+RD_EXPORT bool rd_sync_channel_caught_up(const struct rd_sync_channel *ch, rd_time_t since,
+                                         rd_time_t now);
+
 /* rd_sync_channel_unacked - DATA envelopes waiting for acknowledgement. */
 RD_EXPORT size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
 

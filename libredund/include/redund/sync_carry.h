@@ -22,6 +22,15 @@
  *                                   mtu is refused)
  *   engine bulk_reconcile        -> on: the channel never loses a bulk
  *                                   packet for good
+ *   engine bulk_target           -> one live peer (rd_sync_channel_peers),
+ *                                   in id order from a place set by our
+ *                                   id, two attempts each; none yet: every
+ *                                   member (0). Each state of a join or
+ *                                   repair comes once, from one peer.
+ *   engine bulk_ready            -> rd_sync_channel_caught_up: an answer
+ *                                   starts once what the peers sent before
+ *                                   the request has arrived (or was lost
+ *                                   and a repair asked for)
  *
  * The carry owns both objects: it creates them from the two configurations
  * given and frees them (the engine first). Drive them through the
@@ -42,6 +51,8 @@
  *                       channel seals it (optional);
  *   engine.cb.room      replaces the channel's room for bulk pacing
  *                       (optional; without the one-packet rule above);
+ *   engine.cb.bulk_target, bulk_ready replace the carry's choice above
+ *                       (optional);
  *   engine.cb.demote, release, tdb, ifname, ifindex: as for the engine.
  *
  * A carry, its channel and its engine are used from one thread at a time.

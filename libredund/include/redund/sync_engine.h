@@ -117,7 +117,36 @@ struct rd_sync_engine_callbacks {
 	 */
 	void (*ifname)(void *user, uint16_t ifindex, char name[RD_PFSYNC_IFNAMSIZ + 1]);
 	uint16_t (*ifindex)(void *user, const char *name);
+	/*
+	 * bulk_target - which member should answer our bulk request: a peer's
+	 * creatorid, or 0 for every member (UPD_REQ 0/0, as OpenBSD asks).
+	 * `attempt` counts the requests sent since the engine was created:
+	 * a target that does not answer, or whose answer stalls (no state for
+	 * bulk_stall), is replaced on a later attempt. A named target goes on
+	 * the wire as UPD_REQ {id 0, creatorid target}: members running
+	 * libredund answer only when named; an OpenBSD peer ignores it (it
+	 * looks up state 0 and counts badstate), so use it only where every
+	 * peer runs libredund (the secure channel: the carry sets it).
+	 * With it, a request that arrives while our own runs (our table lacks
+	 * what we asked for) is answered once ours ends (counted
+	 * bulk_deferred). Optional: without it every member is asked.
+	 */
+	uint32_t (*bulk_target)(void *user, unsigned attempt, rd_time_t now);
+	/*
+	 * bulk_ready - may a bulk answer to a request that arrived at `since`
+	 * start now? The answer waits (polled every RD_SYNC_ENGINE_READY_POLL,
+	 * at most RD_SYNC_ENGINE_READY_MAX, counted bulk_waited) until it says
+	 * yes: the carry waits until everything the peers sent before `since`
+	 * has arrived (rd_sync_channel_caught_up), so that one answerer's
+	 * table holds what was in flight. Optional: without it answers start
+	 * at once.
+	 */
+	bool (*bulk_ready)(void *user, rd_time_t since, rd_time_t now);
 };
+
+/* How often a waiting bulk answer asks bulk_ready, and how long at most it waits. */
+#define RD_SYNC_ENGINE_READY_POLL (10 * RD_MSEC)
+#define RD_SYNC_ENGINE_READY_MAX  (3 * RD_SEC)
 
 struct rd_sync_engine_config {
 	struct rd_state_table *table; /* required; its creatorid is ours */
@@ -137,10 +166,25 @@ struct rd_sync_engine_config {
 	 * it down. 0: bulk_packets every bulk_interval.
 	 */
 	uint32_t bulk_rate;
-	rd_time_t bulk_req_interval; /* resend UPD_REQ 0/0; 0: 2 s */
+	rd_time_t bulk_req_interval; /* resend the bulk request (UPD_REQ id 0); 0: 2 s */
 	unsigned bulk_req_tries;     /* 0: 12 */
-	rd_time_t bulk_timeout;      /* BUS START to END at most; 0: 60 s */
-	int demotion;                /* 0: 32 */
+	/*
+	 * bulk_stall - our bulk request's answer may go this long without a
+	 * state or BUS arriving; then it has stalled (its sender died or the
+	 * link broke): asked again (counted bulk_stalled; a named target is
+	 * replaced) while tries are left, else failed. Every arriving state
+	 * pushes the deadline, up to bulk_timeout after BUS START. 0: 10 s.
+	 */
+	rd_time_t bulk_stall;
+	/*
+	 * bulk_timeout - BUS START to END at most. 0: OpenBSD's own bound
+	 * (if_pfsync.c, BUS START), 4 x the packets a full table takes at 50
+	 * a second: 4 * limit / ((mtu - 40) / 264) / 50 s, with the table's
+	 * state limit and this mtu (1,600 s at 100,000 states and mtu 1480),
+	 * at least 60 s. The stall rule above ends a dead bulk long before.
+	 */
+	rd_time_t bulk_timeout;
+	int demotion; /* 0: 32 */
 	/*
 	 * After a bulk update we asked for, remove the states created by the
 	 * bulk's sender that the bulk did not carry: deletions we missed
@@ -169,7 +213,8 @@ struct rd_sync_engine_config {
  * the values documented above (mtu 1480, maxupd 128, flush_delay 1 s,
  * active_window 2 s, defer_timeout 20 ms, defer_limit 128, bulk_interval
  * 1 ms, bulk_packets 64, bulk_rate 0, bulk_req_interval 2 s,
- * bulk_req_tries 12, bulk_timeout 60 s, demotion 32, tombstone 10 s),
+ * bulk_req_tries 12, bulk_stall 10 s, bulk_timeout OpenBSD's bound, demotion 32,
+ * tombstone 10 s),
  * bulk_reconcile false, no callbacks, the C library's memory, no log. The
  * caller then sets at least table and cb.send. A zero-filled config still
  * works (0 means the default). Thread-safe.
@@ -198,6 +243,11 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_UNCHANGED,     /* full copies with nothing new: not applied again */
 	RD_SYNC_ENGINE_STAT_CLR_OURS,      /* CLRs naming our own creatorid: refused */
 	RD_SYNC_ENGINE_STAT_BULK_SPACED,   /* bulk answers held back to 1 s after the last start */
+	RD_SYNC_ENGINE_STAT_BULK_OTHERS,   /* bulk requests naming another member as answerer */
+	RD_SYNC_ENGINE_STAT_BULK_WAITED,   /* bulk answers that waited for bulk_ready */
+	RD_SYNC_ENGINE_STAT_BULK_STALLED,  /* our bulk request's answer stalled: asked again */
+	RD_SYNC_ENGINE_STAT_BULK_DEFERRED, /* answers held until our own request ended (named
+	                                      answerers) */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
