@@ -950,6 +950,49 @@ static bool drop_all_data(struct net *net, const struct pkt *p, size_t i)
 	return p->buf[3] == RD_SYNC_ENV_DATA;
 }
 
+/*
+ * caught_up(since): every live peer's HELLO arrived at or after `since`
+ * and everything it sent before that HELLO was delivered. A DATA lost on
+ * its way (a tail loss nothing else reveals) keeps it false until the
+ * HELLO names it and the resend fills the hole. peers() lists the live
+ * peers in id order.
+ */
+START_TEST(channel_caught_up_waits_for_a_later_hello_and_the_holes_before_it)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint32_t ids[4];
+
+	ck_assert_uint_eq(rd_sync_channel_peers(b.ch, 2, ids, 4), 1);
+	ck_assert_uint_eq(ids[0], 0xa);
+	ck_assert(rd_sync_channel_caught_up(b.ch, 1, 2)); /* a's HELLO came at 1 */
+	send_str(&a, "m0", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	/* Everything arrived, but no HELLO since 5 tells b that nothing else was sent. */
+	ck_assert(!rd_sync_channel_caught_up(b.ch, 5, 20));
+	/* m1 and its resends are lost; a's HELLO at 1 s names it. */
+	net->drop = drop_all_data;
+	send_str(&a, "m1", 950 * RD_MSEC);
+	for (rd_time_t t = 950 * RD_MSEC; t <= 1005 * RD_MSEC; t += 5 * RD_MSEC)
+		net_tick(net, t);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_NACKS_SENT), 1);
+	ck_assert_uint_eq(b.ndelivered, 1);
+	ck_assert(!rd_sync_channel_caught_up(b.ch, 900 * RD_MSEC, 1005 * RD_MSEC));
+	net->drop = NULL;
+	for (rd_time_t t = 1010 * RD_MSEC; t <= 2500 * RD_MSEC; t += 5 * RD_MSEC)
+		net_tick(net, t); /* the resend timer backs off; the HELLO at 2 s NACKs again */
+	ck_assert_uint_eq(b.ndelivered, 2);
+	ck_assert(rd_sync_channel_caught_up(b.ch, 900 * RD_MSEC, 2500 * RD_MSEC));
+	/* A peer silent for peer_timeout (5 s) is neither waited for nor listed. */
+	ck_assert(!rd_sync_channel_caught_up(b.ch, 3 * RD_SEC, 3 * RD_SEC));
+	ck_assert(rd_sync_channel_caught_up(b.ch, 3 * RD_SEC, 9 * RD_SEC));
+	ck_assert_uint_eq(rd_sync_channel_peers(b.ch, 9 * RD_SEC, ids, 4), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_gives_up_after_max_tries_and_reports_loss)
 {
 	struct node a, b;
@@ -1802,6 +1845,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_refuses_its_own_looped_back_envelope);
 	tcase_add_test(c, channel_nack_recovers_dropped_message);
 	tcase_add_test(c, channel_timeout_resends_lost_tail_message);
+	tcase_add_test(c, channel_caught_up_waits_for_a_later_hello_and_the_holes_before_it);
 	tcase_add_test(c, channel_gives_up_after_max_tries_and_reports_loss);
 	tcase_add_test(c, channel_hello_reveals_lost_tail_to_receiver);
 	tcase_add_test(c, channel_hello_gives_up_holes_the_sender_no_longer_holds);
