@@ -179,12 +179,17 @@ static int input_common(struct rd_carp_if *ifp, const struct rd_addr *src,
 	rd_carp_hdr_decode(carp, len, &h);
 
 	/* OpenBSD's carp interface hears a family only if it has addresses of
-	 * it (it joins that family's group with the first one). */
+	 * it (it joins that family's group with the first one). A vhost in
+	 * INIT (stopped, link down) is not running: badvhid, as OpenBSD counts
+	 * for a carp interface that is not UP and RUNNING. */
 	vh = rd_carp_vhost_find(ifp, h.vhid);
 	if (vh == NULL || !carpi_running(vh) || vh->state == RD_CARP_INIT || !vh->fam[fam] ||
 	    vh->mcast[fam] != dst_mcast)
 		return refuse(ifp, NULL, RD_CARP_STAT_BADVHID, src, now);
 	vh->stats[fam == F4 ? RD_CARP_STAT_IPACKETS : RD_CARP_STAT_IPACKETS6]++;
+	/* OpenBSD checks the version only; a type other than ADVERTISEMENT is
+	 * not one we can act on (the HMAC does not cover it), so it is refused
+	 * here under the same counter. */
 	if (h.version != RD_CARP_VERSION || h.type != RD_CARP_TYPE_ADVERTISEMENT)
 		return refuse(ifp, vh, RD_CARP_STAT_BADVER, src, now);
 	if (!rd_carp_hmac_verify(vh->key, carpi_hmac_lladdr(vh), vh->vhid, vh->addrs, vh->naddrs,

@@ -3,6 +3,8 @@
  * source-hash, round-robin and least-states over an ordered list of targets,
  * each an address or a network.
  */
+#include <stdlib.h>
+
 #include "srctrack/srctrack_internal.h"
 
 /* pf_poolmask: the network bits of `net`, the host bits of `host`. */
@@ -49,6 +51,119 @@ static bool lighter(const struct src_target *a, const struct src_target *b)
 	return a->states * b->weight < b->states * a->weight;
 }
 
+/* pf_hash: SipHash-2-4 of the address; the words of the hash address as a
+ * little-endian host stores pf_addr.addr32[] (IPv6: lo, hi, ~hi, ~lo). */
+static uint64_t pf_hash(const struct src_pool *p, const struct rd_addr *src, uint8_t hash[16])
+{
+	uint8_t out[crypto_shorthash_siphash24_BYTES];
+	uint64_t res = 0;
+	uint32_t w[4];
+
+	crypto_shorthash_siphash24(out, src->u.v6, rd_af_len(src->af), p->key);
+	for (int i = 7; i >= 0; i--)
+		res = res << 8 | out[i];
+	w[0] = (uint32_t)res;
+	w[1] = (uint32_t)(res >> 32);
+	w[2] = ~w[1];
+	w[3] = ~w[0];
+	for (int i = 0; i < 16; i++)
+		hash[i] = (uint8_t)(w[i / 4] >> (8 * (i % 4)));
+	return res;
+}
+
+/* The order of pf's table walk (rn_walktree): address ascending, and at
+ * one address the more specific network first. */
+static int radix_order(const void *x, const void *y)
+{
+	const struct src_target *a = *(struct src_target *const *)x;
+	const struct src_target *b = *(struct src_target *const *)y;
+	int c = memcmp(a->addr.u.v6, b->addr.u.v6, rd_af_len(a->addr.af));
+
+	return c != 0 ? c : (int)b->prefixlen - (int)a->prefixlen;
+}
+
+/* The target of the longest prefix containing a (pf's rn_match). */
+static struct src_target *longest_match(struct src_target **v, uint32_t n, const struct rd_addr *a)
+{
+	struct src_target *best = NULL;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (rd_addr_prefix_match(&v[i]->addr, v[i]->prefixlen, a) &&
+		    (best == NULL || v[i]->prefixlen > best->prefixlen))
+			best = v[i];
+	return best;
+}
+
+/* pfr_pool_get from entry idx with a zero counter: the entry's first
+ * address not inside a more specific entry, else the next entry's. */
+static int pf_table_get(struct src_target **v, uint32_t n, uint32_t idx, struct src_target **tg,
+                        struct rd_addr *out)
+{
+	uint32_t start = idx;
+	bool looped = false;
+
+	for (;;) {
+		struct rd_addr a, m;
+
+		if (idx >= n) {
+			if (looped)
+				return RD_ERR_NOENT;
+			idx = 0;
+			looped = true;
+		}
+		(void)rd_addr_netmask(v[idx]->addr.af, v[idx]->prefixlen, &m);
+		a = v[idx]->addr;
+		for (size_t i = 0; i < rd_af_len(a.af); i++)
+			a.u.v6[i] &= m.u.v6[i];
+		for (;;) {
+			struct src_target *k = longest_match(v, n, &a);
+
+			if (k == v[idx]) {
+				*tg = k;
+				*out = a;
+				return RD_OK;
+			}
+			/* past the nested block k: its last address + 1 */
+			(void)rd_addr_netmask(a.af, k->prefixlen, &m);
+			for (size_t i = 0; i < rd_af_len(a.af); i++)
+				a.u.v6[i] |= (uint8_t)~m.u.v6[i];
+			if (!next_in_net(&v[idx]->addr, v[idx]->prefixlen, &a))
+				break;
+		}
+		idx++;
+		if (looped && idx == start)
+			return RD_ERR_NOENT;
+	}
+}
+
+/* PF_POOL_SRCHASH as pf_map_addr runs it (see redund/srctrack.h). Sorts a
+ * copy of the targets for a list: O(n log n) a mapping. */
+static int pf_srchash(struct rd_src_table *t, struct src_pool *p, const struct rd_addr *src,
+                      struct src_target **tg, struct rd_addr *out)
+{
+	uint8_t hash[16];
+	uint64_t res;
+	struct src_target **v;
+	int rc;
+
+	if (src->af != p->active[0]->addr.af)
+		return RD_ERR_INVAL;
+	res = pf_hash(p, src, hash);
+	if (p->n == 1) {
+		*tg = p->active[0];
+		combine(&(*tg)->addr, (*tg)->prefixlen, hash, out);
+		return RD_OK;
+	}
+	v = rd_malloc(t->mem, p->n * sizeof(*v));
+	if (v == NULL)
+		return RD_ERR_NOMEM;
+	memcpy(v, p->active, p->n * sizeof(*v));
+	qsort(v, p->n, sizeof(*v), radix_order);
+	rc = pf_table_get(v, p->n, (uint32_t)(res % p->n), tg, out);
+	rd_free(t->mem, v);
+	return rc;
+}
+
 struct src_target *rd_src_pool_find_containing(struct src_pool *p, const struct rd_addr *a)
 {
 	for (uint32_t i = 0; i < p->n; i++) {
@@ -91,6 +206,14 @@ int rd_src_pool_select(struct rd_src_table *t, struct src_pool *p, const struct 
 		break;
 	case RD_SRC_POOL_SRCHASH: {
 		uint8_t in[17];
+
+		if (p->hash == RD_SRC_HASH_PF) {
+			int rc = pf_srchash(t, p, src, &tg, out);
+
+			if (rc != RD_OK)
+				return rc;
+			break;
+		}
 
 		in[0] = src->af;
 		memcpy(in + 1, src->u.v6, rd_af_len(src->af));

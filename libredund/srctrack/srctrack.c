@@ -674,12 +674,20 @@ int rd_src_pool_set(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind
 {
 	struct src_pool *p = pool_of(t, r, kind);
 
-	if (p == NULL || cfg == NULL || cfg->type > RD_SRC_POOL_LEASTSTATES)
+	if (p == NULL || cfg == NULL || cfg->type > RD_SRC_POOL_LEASTSTATES ||
+	    (cfg->hash != RD_SRC_HASH_BLAKE2B && cfg->hash != RD_SRC_HASH_PF))
 		return RD_ERR_INVAL;
 	p->type = (uint8_t)cfg->type;
 	p->sticky = cfg->sticky;
-	if (cfg->keyed)
+	p->hash = (uint8_t)cfg->hash;
+	if (cfg->keyed && cfg->hash == RD_SRC_HASH_PF) {
+		/* pfctl scans each 8 digits into a u_int32_t key32[i]; an amd64
+		 * stores it little-endian and SipHash reads those bytes. */
+		for (size_t i = 0; i < sizeof(p->key); i++)
+			p->key[i] = cfg->key[(i & ~(size_t)3) + 3 - (i & 3)];
+	} else if (cfg->keyed) {
 		memcpy(p->key, cfg->key, sizeof(p->key));
+	}
 	p->cursor = 0;
 	p->rr_valid = false;
 	return RD_OK;

@@ -7,6 +7,9 @@
 #include "core/internal.h"
 #include "redund/srctrack.h"
 
+_Static_assert(crypto_generichash_KEYBYTES_MIN == crypto_shorthash_siphash24_KEYBYTES,
+               "one 16-byte pool key serves both hashes");
+
 /* Bindings and nodes/targets share the first byte so a binding slot can
  * hold either. */
 enum { OBJ_NODE = 1, OBJ_TARGET = 2 };
@@ -54,6 +57,8 @@ struct src_target {
 
 struct src_pool {
 	uint8_t type, sticky, af;
+	uint8_t hash; /* enum rd_src_hash */
+	/* BLAKE2b's key, or pf's key32[] as a little-endian host holds it */
 	uint8_t key[crypto_generichash_KEYBYTES_MIN];
 	struct src_target **active; /* in pool order */
 	uint32_t n, cap;

@@ -517,6 +517,11 @@ START_TEST(test_refuses_unknown_vhid_as_badvhid)
 }
 END_TEST
 
+/* OpenBSD counts badver for a version other than 2 and never looks at the
+ * type; we also refuse a type other than 1 (ADVERTISEMENT), under the same
+ * counter: the HMAC does not cover the type byte, no CARP speaker sends
+ * another, and acting on a message we cannot read as an advertisement
+ * would be a guess (carpd(8), Interoperability). */
 START_TEST(test_refuses_version_or_type_as_badver)
 {
 	struct refusal_fixture f;
@@ -529,6 +534,27 @@ START_TEST(test_refuses_version_or_type_as_badver)
 	s.version = 2;
 	s.type = 2;
 	expect_refusal(&f, p, make_ad(&s, p), RD_CARP_STAT_BADVER);
+	rd_carp_if_free(f.n.ifp);
+}
+END_TEST
+
+/* OpenBSD carp_proto_input_c: a carp interface that is not UP and RUNNING
+ * (its carpdev lost its link: carp_carpdev_state clears IFF_RUNNING and
+ * puts every vhost in INIT) counts badvhid, before the version is read. */
+START_TEST(test_refuses_for_a_vhost_in_init_after_link_down_as_badvhid)
+{
+	struct refusal_fixture f;
+	struct ad_spec s = ad_default();
+	uint8_t p[RD_CARP_PKT_MAX];
+
+	refusal_setup(&f, false);
+	ck_assert_int_eq(rd_carp_if_link(f.n.ifp, false, T0), 0);
+	ck_assert_int_eq(rd_carp_vhost_state(f.vh), RD_CARP_INIT);
+	rd_carp_if_stats(f.n.ifp, f.before);
+	rd_carp_vhost_info(f.vh, &f.info_before);
+	expect_refusal(&f, p, make_ad(&s, p), RD_CARP_STAT_BADVHID);
+	s.version = 3; /* badvhid comes first, as in OpenBSD */
+	expect_refusal(&f, p, make_ad(&s, p), RD_CARP_STAT_BADVHID);
 	rd_carp_if_free(f.n.ifp);
 }
 END_TEST
@@ -636,6 +662,7 @@ int main(void)
 	tcase_add_test(tc, test_refuses_bad_checksum_as_badsum);
 	tcase_add_test(tc, test_refuses_unknown_vhid_as_badvhid);
 	tcase_add_test(tc, test_refuses_version_or_type_as_badver);
+	tcase_add_test(tc, test_refuses_for_a_vhost_in_init_after_link_down_as_badvhid);
 	tcase_add_test(tc, test_refuses_wrong_key_as_badauth);
 	tcase_add_test(tc, test_refuses_own_cookie_as_loop);
 	tcase_add_test(tc, test_refuses_repeated_counter_in_strict_mode_as_replay);

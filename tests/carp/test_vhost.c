@@ -872,6 +872,37 @@ START_TEST(test_ip_balancing_filter_keeps_packets_of_own_master_vhosts)
 }
 END_TEST
 
+/* OpenBSD's carp_lsdrop takes ntohl(fold) % sc_lscount with at most
+ * CARP_MAXNODES (32) vhosts, its lsmask being 32 bits. We take the same
+ * formula up to RD_CARP_MAX_VHOSTS: with 32 or fewer the mapping is
+ * OpenBSD's; with 40, index 35 (beyond OpenBSD's reach) keeps its share. */
+START_TEST(test_ip_balancing_beyond_32_vhosts_keeps_fold_modulo_count)
+{
+	struct node n;
+	struct rd_carp_vhost *v35 = NULL;
+	struct rd_addr src = rd_addr_v4(0), dst;
+
+	node_init(&n, 1, RD_CARP_BAL_IP);
+	for (int i = 0; i < 40; i++) {
+		struct rd_carp_vhost *vh = add_vh(&n, (uint8_t)(i + 1), 1, 0, "10.0.0.1", false);
+
+		if (i == 35)
+			v35 = vh;
+	}
+	force_master(&n, v35, T0);
+	/* src 0.0.0.0, so fold = dst: kept iff dst % 40 == 35. */
+	dst = rd_addr_v4(35);
+	ck_assert(rd_carp_if_accept(n.ifp, &src, &dst));
+	dst = rd_addr_v4(75);
+	ck_assert(rd_carp_if_accept(n.ifp, &src, &dst));
+	dst = rd_addr_v4(3); /* index 3: vhid 4, BACKUP (and 35 % 32 would be 3) */
+	ck_assert(!rd_carp_if_accept(n.ifp, &src, &dst));
+	dst = rd_addr_v4(67); /* index 27 */
+	ck_assert(!rd_carp_if_accept(n.ifp, &src, &dst));
+	rd_carp_if_free(n.ifp);
+}
+END_TEST
+
 START_TEST(test_no_balancing_accepts_everything)
 {
 	struct node n;
@@ -1068,6 +1099,7 @@ int main(void)
 	tcase_add_test(tc, test_lladdr_with_ip_balancing_is_hashed_by_the_leader_only);
 	tcase_add_test(tc, test_ipv6_only_vhost_through_payload_input);
 	tcase_add_test(tc, test_ip_balancing_filter_keeps_packets_of_own_master_vhosts);
+	tcase_add_test(tc, test_ip_balancing_beyond_32_vhosts_keeps_fold_modulo_count);
 	tcase_add_test(tc, test_no_balancing_accepts_everything);
 	tcase_add_test(tc, test_vhost_add_validates_config);
 	tcase_add_test(tc, test_non_unicast_peers_are_refused);

@@ -149,6 +149,7 @@ static void make_rule(struct fuzz *f, int i)
 	b = next(f);
 	f->pcfg[i].type = (enum rd_src_pool_type)(b % 6);
 	f->pcfg[i].sticky = b & 0x10;
+	f->pcfg[i].hash = b & 0x20 ? RD_SRC_HASH_PF : RD_SRC_HASH_BLAKE2B;
 	rd_src_pool_set(f->t, f->r[i], RD_SRC_KIND_NAT, &f->pcfg[i]);
 	for (uint8_t k = 0; k < (b >> 5); k++) {
 		uint8_t x = next(f);

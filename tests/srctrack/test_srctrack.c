@@ -4,6 +4,7 @@
  * the src.track lifetime and incremental expiry.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -737,6 +738,143 @@ START_TEST(source_hash_of_a_network_keeps_the_network_bits)
 	}
 	ck_assert(differs);
 	ck_assert_int_eq(rd_addr_cmp(&a, (struct rd_addr[]){map1(t, r, src)}), 0);
+	rd_src_table_free(t);
+}
+END_TEST
+
+/*
+ * Golden vectors for RD_SRC_HASH_PF, traced by hand through OpenBSD's
+ * pf_lb.c 1.76 (pf_hash, pf_map_addr PF_POOL_SRCHASH), pf.c pf_poolmask,
+ * pf_table.c pfr_pool_get / pfr_kentry_byidx, net/radix.c (order of a
+ * table walk) and pfctl's parse.y (hashkey, collapse_redirspec), for an
+ * amd64 OpenBSD:
+ *
+ * 1. pf.conf `source-hash 0x03020100070605040b0a09080f0e0d0c`: pfctl scans
+ *    it "0x%8x%8x%8x%8x" into key32[4] = {0x03020100, 0x07060504, ...},
+ *    which a little-endian host stores as bytes 00 01 02 ... 0f: the key of
+ *    the SipHash paper's reference vectors.
+ * 2. pf_hash: SipHash24(key, source, 4 or 16 bytes). Source 0.1.2.3 is the
+ *    message 00 01 02 03 and source 1:203:405:607:809:a0b:c0d:e0f is
+ *    00 01 ... 0f, the reference vectors of length 4 and 16 (vectors.h of
+ *    the SipHash reference code): 0xcf2794e0277187b7 and
+ *    0x3f2acc7f57c29bdb (bytes b7 87 71 27 e0 94 27 cf and
+ *    db 9b c2 57 7f cc 2a 3f; recomputed here with an independent
+ *    implementation that also gives the paper's 0xa129ca6149be45e5 for the
+ *    15-byte message).
+ * 3. hash->addr32[0] = res: the low 32 bits 0x277187b7, stored
+ *    little-endian: 183.135.113.39. IPv6: lo 0x57c29bdb, hi 0x3f2acc7f,
+ *    ~hi 0xc0d53380, ~lo 0xa83d6424, each stored little-endian:
+ *    db9b:c257:7fcc:2a3f:8033:d5c0:2464:3da8.
+ * 4. One target (not a table): pf_poolmask keeps the target's network bits
+ *    and takes the hash's host bits.
+ * 5. Several targets: pfctl makes them a table; tblidx = res % count. As
+ *    16 = 1 (mod 3) and (mod 5), res mod 3 or 5 is the sum of its hex
+ *    digits mod 3 or 5: IPv4 c+f+2+7+9+4+e+0+2+7+7+1+8+7+b+7 = 113, so
+ *    res % 3 = 2 and res % 5 = 3; IPv6 3+f+2+a+c+c+7+f+5+7+c+2+9+b+d+b =
+ *    146, so 2 and 1. res % 2 is the last digit's parity: 7, so 1.
+ * 6. pfr_kentry_byidx counts entries in rn_walktree order: address
+ *    ascending, and at one address the more specific first (rn_addroute
+ *    sorts duplicated keys "most specific to least specific").
+ * 7. pfr_pool_get with the counter zeroed returns the entry's first
+ *    address; for a network whose first address rn_match()es a more
+ *    specific entry, the address past that block.
+ */
+static struct rd_src_rule *pf_hash_rule(struct rd_src_table *t)
+{
+	static const uint8_t key[16] = {0x03, 0x02, 0x01, 0x00, 0x07, 0x06, 0x05, 0x04,
+	                                0x0b, 0x0a, 0x09, 0x08, 0x0f, 0x0e, 0x0d, 0x0c};
+	struct rd_src_rule *r = mkrule(t, 1, RD_SRC_TRACK_NONE);
+	struct rd_src_pool_config pc;
+
+	rd_src_pool_config_default(&pc);
+	pc.type = RD_SRC_POOL_SRCHASH;
+	pc.hash = RD_SRC_HASH_PF;
+	pc.keyed = true;
+	memcpy(pc.key, key, sizeof(key));
+	ck_assert_int_eq(rd_src_pool_set(t, r, RD_SRC_KIND_NAT, &pc), 0);
+	return r;
+}
+
+static struct rd_addr P(const char *s) {
+	struct rd_addr a;
+
+	ck_assert_int_eq(rd_addr_parse(s, &a), 0);
+	return a;
+}
+
+/* Map src through a fresh pf-hash pool of `targets` ("addr/plen" each). */
+static struct rd_addr
+pf_map(const char *src, const char *const *targets, size_t n)
+{
+	struct rd_src_table *t = mk(0, 0);
+	struct rd_src_rule *r = pf_hash_rule(t);
+	struct rd_addr out;
+
+	for (size_t i = 0; i < n; i++) {
+		char buf[64], *slash;
+
+		snprintf(buf, sizeof(buf), "%s", targets[i]);
+		slash = strchr(buf, '/');
+		*slash = '\0';
+		add_target(t, r, P(buf), (unsigned)atoi(slash + 1));
+	}
+	out = map1(t, r, P(src));
+	rd_src_table_free(t);
+	return out;
+}
+
+#define PF_EXPECT(src, want, ...)                                                                  \
+	do {                                                                                       \
+		static const char *const tg_[] = {__VA_ARGS__};                                    \
+		struct rd_addr got_ = pf_map(src, tg_, sizeof(tg_) / sizeof(tg_[0])),              \
+		               want_ = P(want);                                                    \
+		char b_[RD_ADDR_STRLEN];                                                           \
+		ck_assert_msg(rd_addr_cmp(&got_, &want_) == 0, "%s -> %s, want %s", src,           \
+		              rd_addr_format(&got_, b_, sizeof(b_)), want);                        \
+	} while (0)
+
+START_TEST(pf_source_hash_of_one_target_takes_the_hash_host_bits)
+{
+	PF_EXPECT("0.1.2.3", "198.51.100.39", "198.51.100.0/24");
+	PF_EXPECT("0.1.2.3", "10.1.113.39", "10.1.0.0/16");
+	PF_EXPECT("0.1.2.3", "203.0.113.9", "203.0.113.9/32");
+	PF_EXPECT("1:203:405:607:809:a0b:c0d:e0f", "2001:db8::8033:d5c0:2464:3da8",
+	          "2001:db8::/64");
+	PF_EXPECT("1:203:405:607:809:a0b:c0d:e0f", "2001:db8:1::2464:3da8", "2001:db8:1::/96");
+}
+END_TEST
+
+START_TEST(pf_source_hash_of_a_list_takes_entry_hash_mod_count_in_table_order)
+{
+	/* res % 3 = 2: the third in address order, not in the order given */
+	PF_EXPECT("0.1.2.3", "10.0.0.3", "10.0.0.2/32", "10.0.0.3/32", "10.0.0.1/32");
+	/* res % 5 = 3: 10.0.0.0/24, 172.16.0.0/12, 192.0.2.1, [198.51.100.0/24],
+	 * 203.0.113.9 -> the network's first address */
+	PF_EXPECT("0.1.2.3", "198.51.100.0", "203.0.113.9/32", "10.0.0.0/24", "198.51.100.0/24",
+	          "192.0.2.1/32", "172.16.0.0/12");
+	/* res % 2 = 1: 10.0.0.0/30, [10.0.0.0/24]; 10.0.0.0 is inside the /30,
+	 * so the first address past it */
+	PF_EXPECT("0.1.2.3", "10.0.0.4", "10.0.0.0/24", "10.0.0.0/30");
+	PF_EXPECT("1:203:405:607:809:a0b:c0d:e0f", "2001:db8::3", "2001:db8::2/128",
+	          "2001:db8::3/128", "2001:db8::1/128");
+	/* res % 5 = 1: 2001:db8::9, [2001:db8:1::/64], 2001:db8:2::/64,
+	 * 2001:db8:3::1, 2001:db8:5::/48 */
+	PF_EXPECT("1:203:405:607:809:a0b:c0d:e0f", "2001:db8:1::", "2001:db8:5::/48",
+	          "2001:db8:1::/64", "2001:db8::9/128", "2001:db8:3::1/128", "2001:db8:2::/64");
+}
+END_TEST
+
+START_TEST(pf_source_hash_refuses_an_unknown_hash)
+{
+	struct rd_src_table *t = mk(0, 0);
+	struct rd_src_rule *r = mkrule(t, 1, RD_SRC_TRACK_NONE);
+	struct rd_src_pool_config pc;
+
+	rd_src_pool_config_default(&pc);
+	ck_assert_int_eq(pc.hash, RD_SRC_HASH_BLAKE2B);
+	pc.type = RD_SRC_POOL_SRCHASH;
+	pc.hash = (enum rd_src_hash)2;
+	ck_assert_int_eq(rd_src_pool_set(t, r, RD_SRC_KIND_NAT, &pc), RD_ERR_INVAL);
 	rd_src_table_free(t);
 }
 END_TEST
@@ -1510,6 +1648,9 @@ static Suite *suite(void)
 	tcase_add_test(c, roundrobin_walks_every_address_of_a_network);
 	tcase_add_test(c, source_hash_is_stable_per_source_and_key);
 	tcase_add_test(c, source_hash_of_a_network_keeps_the_network_bits);
+	tcase_add_test(c, pf_source_hash_of_one_target_takes_the_hash_host_bits);
+	tcase_add_test(c, pf_source_hash_of_a_list_takes_entry_hash_mod_count_in_table_order);
+	tcase_add_test(c, pf_source_hash_refuses_an_unknown_hash);
 	tcase_add_test(c, bitmask_takes_host_bits_from_the_source);
 	tcase_add_test(c, bitmask_works_for_ipv6_and_refuses_mixed_families);
 	tcase_add_test(c, bitmask_splits_a_prefix_inside_a_byte);

@@ -364,7 +364,7 @@ enum rd_carp_stat {
 	RD_CARP_STAT_BADSUM,       /* bad CARP checksum */
 	RD_CARP_STAT_BADVHID,      /* unknown vhid, vhost not running, a family it has no address
 	                              of, or multicast/unicast mismatch */
-	RD_CARP_STAT_BADVER,       /* version not 2 or type not 1 */
+	RD_CARP_STAT_BADVER,       /* version not 2 or type not 1 (OpenBSD reads no type) */
 	RD_CARP_STAT_BADAUTH,      /* HMAC mismatch (both contexts) */
 	RD_CARP_STAT_LOOP,         /* our own advertisement looped back */
 	RD_CARP_STAT_REPLAY,       /* strict mode: counter seen or at the floor, or unknown peer */
@@ -861,7 +861,11 @@ RD_EXPORT struct rd_carp_vhost *rd_carp_if_vhost_at(struct rd_carp_if *ifp, size
  * without asking); otherwise fold = src ^ dst (IPv4 word; IPv6 XOR of all
  * eight words), idx = fold % number of vhosts, and the packet is kept iff
  * the idx-th vhost in vhid order is MASTER here. With RD_CARP_BAL_NONE, or
- * no vhosts, always true.
+ * no vhosts, always true. OpenBSD holds at most 32 vhosts in one carp
+ * interface (CARP_MAXNODES, a 32-bit lsmask); up to 32 the mapping is the
+ * same, and beyond (up to RD_CARP_MAX_VHOSTS) the same formula goes on, so
+ * only an all-libredund cluster can balance over more than 32 nodes.
+ * Thread-safe with other readers of ifp.
  */
 RD_EXPORT bool rd_carp_if_accept(const struct rd_carp_if *ifp, const struct rd_addr *src,
                                  const struct rd_addr *dst);

@@ -231,24 +231,58 @@ RD_EXPORT uint32_t rd_src_rule_nodes(const struct rd_src_rule *r);
  */
 RD_EXPORT void rd_src_rule_remove(struct rd_src_table *t, struct rd_src_rule *r);
 
+/*
+ * The hash of a source-hash pool (rd_src_pool_config.hash).
+ *
+ * RD_SRC_HASH_PF is OpenBSD pf's (pf_lb.c pf_hash and pf_map_addr
+ * PF_POOL_SRCHASH, as an amd64 or arm64 OpenBSD computes it): SipHash-2-4
+ * of the source address (4 or 16 bytes) keyed with pf's key. With one
+ * target (pf.conf `nat-to 192.0.2.0/24 source-hash`), the network bits of
+ * the target and the host bits of the hash: IPv4 the low 32 bits of the
+ * SipHash value, IPv6 lo, hi, ~hi, ~lo (32-bit words, each in the host's
+ * byte order, little-endian). With more targets (a list, which pfctl makes
+ * a table), entry (SipHash value % targets) in the table's order (address
+ * ascending, a more specific network first at one address), and its first
+ * address not in a more specific target (for a network: its network
+ * address, never the hash's host bits). An OpenBSD node with the same key
+ * and targets then maps a source to the same address. A pf <table> of one
+ * network is not reproduced (pf takes its first address; we take hash bits).
+ *
+ * RD_SRC_HASH_BLAKE2B, the default, is keyed BLAKE2b-128 over the family
+ * and the address: it picks the target by its 64 low bits and fills the
+ * host bits of a network target from the hash, in the list too (pf gives
+ * every source of a listed network that network's first address), it
+ * does not depend on the host's byte order (pf's mapping differs between
+ * little- and big-endian OpenBSD hosts) and it does not need the targets
+ * sorted. Use RD_SRC_HASH_PF only to share a mapping with OpenBSD nodes.
+ */
+enum rd_src_hash {
+	RD_SRC_HASH_BLAKE2B = 0,
+	RD_SRC_HASH_PF = 1,
+};
+
 /* A rule's pool of one kind (NAT, RDR or ROUTE). */
 struct rd_src_pool_config {
 	enum rd_src_pool_type type;
-	bool sticky;     /* sticky-address: keep a source's target in a node */
-	bool keyed;      /* use `key` for source-hash; else a random key */
-	uint8_t key[16]; /* pf's "source-hash key" */
+	bool sticky; /* sticky-address: keep a source's target in a node */
+	bool keyed;  /* use `key` for source-hash; else a random key */
+	/* pf's "source-hash key": the 32 hex digits of pf.conf's
+	 * `source-hash 0x...` (as `pfctl -sr` prints it, also for a key given
+	 * as a passphrase) in order, 16 bytes. */
+	uint8_t key[16];
+	enum rd_src_hash hash; /* RD_SRC_HASH_BLAKE2B unless sharing with pf */
 };
 
 /*
  * rd_src_pool_config_default - RD_SRC_POOL_NONE, not sticky, random hash
- * key (keyed false, key zero). Thread-safe.
+ * key (keyed false, key zero), RD_SRC_HASH_BLAKE2B. Thread-safe.
  */
 RD_EXPORT void rd_src_pool_config_default(struct rd_src_pool_config *cfg);
 
 /*
  * rd_src_pool_set - set the type, stickiness and hash key of rule r's pool
  * of `kind` (not TRACK). Targets stay; the round-robin position restarts.
- * Returns 0 or RD_ERR_INVAL.
+ * Returns 0 or RD_ERR_INVAL (also for an unknown hash).
  */
 RD_EXPORT int rd_src_pool_set(struct rd_src_table *t, struct rd_src_rule *r, unsigned kind,
                               const struct rd_src_pool_config *cfg);
