@@ -264,8 +264,9 @@ int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps, struct rd_state_
 	x->rtableid[0] = ps->rtableid[0];
 	x->rtableid[1] = ps->rtableid[1];
 	/* ACK asks for an INS_ACK; pfsync_init_state clears it from the state. */
-	x->state_flags = ps->state_flags & (uint16_t)~(RD_PFSYNC_STATE_SLOPPY |
-	                                               RD_PFSYNC_STATE_NOSYNC | RD_PFSYNC_STATE_ACK);
+	x->state_flags =
+	    ps->state_flags &
+	    (uint16_t) ~(RD_PFSYNC_STATE_SLOPPY | RD_PFSYNC_STATE_NOSYNC | RD_PFSYNC_STATE_ACK);
 	x->max_mss = ps->max_mss;
 	x->rt = ps->rt;
 	x->log = ps->log;
@@ -373,8 +374,9 @@ void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_
 	memcpy(ps->rt_addr.u.v6, x->rt_addr, rd_af_len(info->wire.af));
 	ps->rtableid[0] = x->rtableid[0];
 	ps->rtableid[1] = x->rtableid[1];
-	ps->state_flags = x->state_flags & (uint16_t)~(RD_PFSYNC_STATE_SLOPPY |
-	                                               RD_PFSYNC_STATE_NOSYNC | RD_PFSYNC_STATE_ACK);
+	ps->state_flags =
+	    x->state_flags &
+	    (uint16_t) ~(RD_PFSYNC_STATE_SLOPPY | RD_PFSYNC_STATE_NOSYNC | RD_PFSYNC_STATE_ACK);
 	if (info->flags & RD_STATE_F_SLOPPY)
 		ps->state_flags |= RD_PFSYNC_STATE_SLOPPY;
 	if (info->flags & RD_STATE_F_NOSYNC)
@@ -974,9 +976,24 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 		return;
 	}
 	st = rd_state_find_id(e->t, info->id, info->creatorid, now);
+	if (st != NULL && it->ins && memcmp(&st->key, &info->wire, sizeof(st->key)) != 0) {
+		/*
+		 * An INS for an (id, creatorid) we hold with another connection:
+		 * OpenBSD's pf_state_insert refuses the id collision and keeps
+		 * ours; so do we, and count it.
+		 */
+		e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
+		return;
+	}
 	if (st != NULL) {
-		update_known(e, st, &info->src, &info->dst, &info->pf.src, &info->pf.dst, info->timeout,
-		             info->expire_in, now);
+		/*
+		 * An INS of a state we hold (a resent or duplicated INS): OpenBSD
+		 * drops it silently, without the INS_ACK its sender waits for.
+		 * We apply it as an update (newer sides win) and acknowledge it,
+		 * so a deferring sender releases its packet at once.
+		 */
+		update_known(e, st, &info->src, &info->dst, &info->pf.src, &info->pf.dst,
+		             info->timeout, info->expire_in, now);
 	} else if (ours_and_gone(e, info->id, info->creatorid)) {
 		return;
 	} else {
@@ -1104,8 +1121,8 @@ static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_
  * cb.ifindex, 0 if none)? A state the callbacks bound is known by its
  * index; another by the name it came with, or "all" when floating.
  */
-static bool clr_binds(struct rd_sync_engine *e, struct rd_state *st, const char *name,
-                      uint16_t idx, rd_time_t now)
+static bool clr_binds(struct rd_sync_engine *e, struct rd_state *st, const char *name, uint16_t idx,
+                      rd_time_t now)
 {
 	struct rd_state_info info;
 

@@ -589,8 +589,8 @@ struct rd_state_info {
 	uint32_t creation_age; /* seconds since creation */
 	uint32_t expire_in;    /* seconds until expiry */
 	uint16_t ifindex;
-	uint8_t timeout; /* enum rd_state_tm */
-	uint8_t flags;   /* RD_STATE_F_* (OUT, SLOPPY, NOSYNC honoured on import) */
+	uint8_t timeout;       /* enum rd_state_tm */
+	uint8_t flags;         /* RD_STATE_F_* (OUT, SLOPPY, NOSYNC honoured on import) */
 	struct rd_state_pf pf; /* carried for sync, never read by the table */
 };
 
