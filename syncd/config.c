@@ -217,11 +217,12 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		}
 		cfg->limit = (uint32_t)v;
 	} else if (strcmp(key, "maxupd") == 0) {
-		if (dm_parse_u64(arg, 10, 1, 255, &v) < 0) {
-			errf(err, "expected 1 to 255 (OpenBSD's range), got '%s'", arg);
+		if (dm_parse_u64(arg, 10, 0, 255, &v) < 0) {
+			errf(err, "expected 0 to 255 (OpenBSD's range), got '%s'", arg);
 			return -1;
 		}
-		cfg->maxupd = (unsigned)v;
+		/* OpenBSD counts an update before comparing: its 0 acts as 1. */
+		cfg->maxupd = v == 0 ? 1 : (unsigned)v;
 	} else if (strcmp(key, "bulk-rate") == 0) {
 		if (dm_parse_u64(arg, 10, 1000, 100000000, &v) < 0) {
 			errf(err, "expected 1000 to 100000000 states a second, got '%s'", arg);

@@ -101,6 +101,15 @@ struct rd_state_table {
 	uint32_t kfree_head; /* free list through addr bytes */
 	uint32_t khw;        /* key slots ever handed out */
 
+	/*
+	 * pf data carried for sync (struct rd_state_pf), parallel to the slab
+	 * in pages of RD_SPAGE_SIZE slots, allocated only once a state of the
+	 * page has data other than the defaults (a table of local states
+	 * holds none); a record with valid 0 is "the defaults".
+	 */
+	struct rd_state_pf **xpages;
+	uint32_t xpages_alloc;
+
 	struct rd_index kidx;  /* key -> (slot << 1 | is_stack) */
 	struct rd_index ididx; /* (id, creatorid) -> slot */
 

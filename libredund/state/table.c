@@ -464,6 +464,84 @@ static int kslab_reserve(struct rd_state_table *t)
 	return 0;
 }
 
+/* ---- pf data carried for sync (t->xpages) ---- */
+
+void rd_state_pf_default(struct rd_state_pf *pf)
+{
+	memset(pf, 0, sizeof(*pf));
+	pf->rtableid[0] = pf->rtableid[1] = -1;
+	pf->valid = 1;
+}
+
+static struct rd_state_pf *pf_at(const struct rd_state_table *t, uint32_t slot)
+{
+	uint32_t p = slot >> RD_SPAGE_SHIFT;
+	if (p >= t->xpages_alloc || t->xpages[p] == NULL)
+		return NULL;
+	return &t->xpages[p][slot & (RD_SPAGE_SIZE - 1)];
+}
+
+/* A freed or reused slot has no pf data of its own. */
+static void pf_clear(struct rd_state_table *t, uint32_t slot)
+{
+	struct rd_state_pf *x = pf_at(t, slot);
+	if (x != NULL)
+		x->valid = 0;
+}
+
+/*
+ * Stores pf data for slot; defaults take no memory. NOMEM leaves the
+ * defaults (an import is not refused for data the table never reads).
+ */
+static void pf_store(struct rd_state_table *t, uint32_t slot, const struct rd_state_pf *pf)
+{
+	struct rd_state_pf def, v = *pf;
+	struct rd_state_pf *x = pf_at(t, slot);
+	uint32_t p = slot >> RD_SPAGE_SHIFT;
+
+	v.valid = 1;
+	v.pad = 0;
+	memset(v.src.pad, 0, sizeof(v.src.pad));
+	memset(v.dst.pad, 0, sizeof(v.dst.pad));
+	v.ifname[sizeof(v.ifname) - 1] = '\0';
+	rd_state_pf_default(&def);
+	if (memcmp(&v, &def, sizeof(v)) == 0) {
+		if (x != NULL)
+			x->valid = 0;
+		return;
+	}
+	if (x == NULL) {
+		uint32_t had = t->xpages_alloc;
+		if (p >= had) {
+			if (pages_grow(t, (void ***)&t->xpages, &t->xpages_alloc, p + 1) != 0)
+				return;
+			memset(t->xpages + had, 0, (t->xpages_alloc - had) * sizeof(void *));
+		}
+		t->xpages[p] = tcalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
+		if (t->xpages[p] == NULL)
+			return;
+		x = &t->xpages[p][slot & (RD_SPAGE_SIZE - 1)];
+	}
+	*x = v;
+}
+
+/* The slot of a state pointer: a scan of the slab's page list (no hashing). */
+static uint32_t slot_of(const struct rd_state_table *t, const struct rd_state *st)
+{
+	uintptr_t a = (uintptr_t)st;
+	for (uint32_t p = 0; p < RD_SPAGES; p++) {
+		uintptr_t b = (uintptr_t)t->spages[p];
+		if (b != 0 && a >= b && a < b + RD_SPAGE_SIZE * sizeof(*st))
+			return p * RD_SPAGE_SIZE + (uint32_t)((a - b) / sizeof(*st));
+	}
+	for (uint32_t p = 0; p < t->npages; p++) {
+		uintptr_t b = (uintptr_t)t->pages[p];
+		if (a >= b && a < b + RD_PAGE_SIZE * sizeof(*st))
+			return RD_PAGE_SIZE + p * RD_PAGE_SIZE + (uint32_t)((a - b) / sizeof(*st));
+	}
+	return RD_NONE;
+}
+
 static uint32_t kslot_take(struct rd_state_table *t)
 {
 	uint32_t i = t->kfree_head;
@@ -602,6 +680,9 @@ void rd_state_table_free(struct rd_state_table *t, rd_time_t now)
 		tfree(t, t->pages[p], RD_PAGE_SIZE * sizeof(struct rd_state));
 	for (uint32_t p = 0; p < t->nkpages; p++)
 		tfree(t, t->kpages[p], RD_PAGE_SIZE * sizeof(struct rd_state_key));
+	for (uint32_t p = 0; p < t->xpages_alloc; p++)
+		tfree(t, t->xpages[p], RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
+	tfree(t, t->xpages, t->xpages_alloc * sizeof(void *));
 	tfree(t, t->pages, t->pages_alloc * sizeof(void *));
 	tfree(t, t->kpages, t->kpages_alloc * sizeof(void *));
 	for (uint32_t r = 0; r < t->nrules; r++)
@@ -1003,12 +1084,14 @@ static struct rd_state *slot_take(struct rd_state_table *t, uint32_t *slot)
 		st = rd_slot(t, *slot);
 	}
 	memset(st, 0, sizeof(*st));
+	pf_clear(t, *slot);
 	return st;
 }
 
 static void slot_put(struct rd_state_table *t, struct rd_state *st, uint32_t slot)
 {
 	memset(st, 0, sizeof(*st));
+	pf_clear(t, slot);
 	st->stack = t->free_head;
 	t->free_head = slot;
 }
@@ -1219,6 +1302,8 @@ static int import(struct rd_state_table *t, const struct rd_state_info *in, bool
 		st->last = import_last(t, in, now);
 		st->flags = (uint8_t)((st->flags & ~(RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)) |
 		                      (in->flags & (RD_STATE_F_SLOPPY | RD_STATE_F_NOSYNC)));
+		if (in->pf.valid)
+			pf_store(t, slot_of(t, st), &in->pf);
 		bool is = rd_state_halfopen(st);
 		if (was && !is)
 			t->halfopen--;
@@ -1261,6 +1346,8 @@ static int import(struct rd_state_table *t, const struct rd_state_info *in, bool
 	st->ifindex = in->ifindex;
 	st->flags = (uint8_t)((in->flags & RD_STATE_F_USER_MASK) | (local ? 0 : RD_STATE_F_REMOTE) |
 	                      (nat ? RD_STATE_F_NAT : 0));
+	if (in->pf.valid)
+		pf_store(t, slot, &in->pf);
 	commit(t, st, slot, hw, hs, &in->stack);
 	/* one of our own states coming back (e.g. after a restart): keep local ids fresh */
 	if (!local && in->creatorid == t->creatorid && in->id >= t->next_id)
@@ -1314,6 +1401,11 @@ void rd_state_export(const struct rd_state_table *t, const struct rd_state *st, 
 	info->timeout = st->timeout;
 	info->flags = st->flags & (RD_STATE_F_USER_MASK | RD_STATE_F_TCP_EST | RD_STATE_F_NAT |
 	                           RD_STATE_F_REMOTE);
+	const struct rd_state_pf *x = t->xpages_alloc != 0 ? pf_at(t, slot_of(t, st)) : NULL;
+	if (x != NULL && x->valid)
+		info->pf = *x;
+	else
+		rd_state_pf_default(&info->pf);
 }
 
 /* ---- expiry, iteration, kill ---- */

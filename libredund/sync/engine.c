@@ -206,6 +206,43 @@ static int peer_from_pfsync(const struct rd_pfsync_peer *p, uint8_t proto, struc
 	return 0;
 }
 
+/*
+ * pf_state_peer_ntoh on a new state: scrub memory exists when the message's
+ * scrub_flag is set (pf_state_alloc_scrub_memory), and takes the values
+ * only when it is VALID, flags masked to PFSS_TIMESTAMP.
+ */
+static void pfpeer_from_pfsync(const struct rd_pfsync_peer *p, struct rd_state_pf_peer *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->seqdiff = p->seqdiff;
+	o->mss = p->mss;
+	o->scrub = p->scrub.scrub_flag != 0;
+	if (p->scrub.scrub_flag == RD_PFSYNC_SCRUB_FLAG_VALID) {
+		o->scrub_flags = p->scrub.flags & RD_PFSYNC_PFSS_TIMESTAMP;
+		o->ttl = p->scrub.ttl;
+		o->ts_mod = p->scrub.ts_mod;
+	}
+}
+
+/*
+ * pf_state_peer_ntoh on a side of a state we hold (pfsync_in_updates),
+ * from the message's side m as pfpeer_from_pfsync converted it: seqdiff
+ * and mss follow; a message with scrub memory gives it to the side and
+ * its values. (pf keeps the side's values for a scrub_flag that is set
+ * but not VALID, which no pf sends; here they become 0.)
+ */
+static void pfpeer_update(struct rd_state_pf_peer *cur, const struct rd_state_pf_peer *m)
+{
+	cur->seqdiff = m->seqdiff;
+	cur->mss = m->mss;
+	if (m->scrub) {
+		cur->scrub = 1;
+		cur->scrub_flags = m->scrub_flags;
+		cur->ttl = m->ttl;
+		cur->ts_mod = m->ts_mod;
+	}
+}
+
 int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps, struct rd_state_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -226,6 +263,31 @@ int rd_sync_state_from_pfsync(const struct rd_pfsync_state *ps, struct rd_state_
 	info->expire_in = ps->expire;
 	info->timeout = ps->timeout;
 	info->flags = ps->direction == RD_PFSYNC_DIR_OUT ? RD_STATE_F_OUT : 0;
+	if (ps->state_flags & RD_PFSYNC_STATE_SLOPPY)
+		info->flags |= RD_STATE_F_SLOPPY;
+	if (ps->state_flags & RD_PFSYNC_STATE_NOSYNC)
+		info->flags |= RD_STATE_F_NOSYNC;
+	/* pf_state_import: everything else the table never reads is carried. */
+	struct rd_state_pf *x = &info->pf;
+	pfpeer_from_pfsync(&ps->src, &x->src);
+	pfpeer_from_pfsync(&ps->dst, &x->dst);
+	memcpy(x->rt_addr, ps->rt_addr.u.v6, rd_af_len(ps->af));
+	x->rtableid[0] = ps->rtableid[0];
+	x->rtableid[1] = ps->rtableid[1];
+	/* ACK asks for an INS_ACK; pfsync_init_state clears it from the state. */
+	x->state_flags =
+	    ps->state_flags &
+	    (uint16_t) ~(RD_PFSYNC_STATE_SLOPPY | RD_PFSYNC_STATE_NOSYNC | RD_PFSYNC_STATE_ACK);
+	x->max_mss = ps->max_mss;
+	x->rt = ps->rt;
+	x->log = ps->log;
+	x->min_ttl = ps->min_ttl;
+	x->set_tos = ps->set_tos;
+	x->set_prio[0] = ps->set_prio[0];
+	x->set_prio[1] = ps->set_prio[1];
+	if (strcmp(ps->ifname, "all") != 0)
+		memcpy(x->ifname, ps->ifname, sizeof(x->ifname) - 1);
+	x->valid = 1;
 	return 0;
 }
 
@@ -252,11 +314,53 @@ static void peer_to_pfsync(const struct rd_state_peer *p, struct rd_pfsync_peer 
 	o->wscale = p->wscale;
 }
 
+static void pfpeer_to_pfsync(const struct rd_state_pf_peer *x, struct rd_pfsync_peer *o)
+{
+	o->seqdiff = x->seqdiff;
+	o->mss = x->mss;
+	if (x->scrub) {
+		o->scrub.flags = x->scrub_flags & RD_PFSYNC_PFSS_TIMESTAMP;
+		o->scrub.ttl = x->ttl;
+		o->scrub.ts_mod = x->ts_mod;
+		o->scrub.scrub_flag = RD_PFSYNC_SCRUB_FLAG_VALID;
+	}
+}
+
+/*
+ * pf_state_export. Of a state imported from a peer's pfsync_state and
+ * exported again, every byte is the same except those pf itself rewrites
+ * on export (pf.c pf_state_export / pf_state_import, if_pfsync.c 1.332):
+ *  - creation (196) and expire (200): relative seconds, recomputed from
+ *    now (an age and the time left);
+ *  - rule (184) and anchor (188): -1, as pf_state_import attaches a
+ *    pfsync state to the default rule (number -1) and no anchor; nat_rule
+ *    (192) is always -1;
+ *  - state_flags (260): PFSTATE_ACK only while we defer a packet for it
+ *    (an imported ACK is an INS_ACK request, cleared by pfsync_init_state);
+ *  - sync_flags (256): SRCNODE only with source nodes, which an imported
+ *    state never has; updates (257): 0;
+ *  - the scrub block: flags keep only PFSS_TIMESTAMP, and a peer whose
+ *    scrub_flag is set but not VALID exports zeroed memory marked VALID;
+ *  - an interface name: as the callbacks map it (cb.ifname), else kept;
+ *  - counters and peers move on with the connection, of course.
+ * A state with no pf data of its own (a local one) exports rtableid -1,
+ * pf's "unset"; 0 would force routing table 0 on the peer.
+ */
 void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_state *ps)
 {
+	struct rd_state_pf def;
+	const struct rd_state_pf *x = &info->pf;
+
+	if (!x->valid) {
+		rd_state_pf_default(&def);
+		x = &def;
+	}
 	memset(ps, 0, sizeof(*ps));
 	ps->id = info->id;
-	strcpy(ps->ifname, "all");
+	if (x->ifname[0] != '\0')
+		memcpy(ps->ifname, x->ifname, sizeof(x->ifname) - 1);
+	else
+		strcpy(ps->ifname, "all");
 	key_to_pfsync(&info->wire, &ps->key[0]);
 	key_to_pfsync(&info->stack, &ps->key[1]);
 	peer_to_pfsync(&info->src, &ps->src);
@@ -276,6 +380,25 @@ void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_
 	ps->proto = info->wire.proto;
 	ps->direction = info->flags & RD_STATE_F_OUT ? RD_PFSYNC_DIR_OUT : RD_PFSYNC_DIR_IN;
 	ps->timeout = info->timeout;
+	pfpeer_to_pfsync(&x->src, &ps->src);
+	pfpeer_to_pfsync(&x->dst, &ps->dst);
+	memcpy(ps->rt_addr.u.v6, x->rt_addr, rd_af_len(info->wire.af));
+	ps->rtableid[0] = x->rtableid[0];
+	ps->rtableid[1] = x->rtableid[1];
+	ps->state_flags =
+	    x->state_flags &
+	    (uint16_t) ~(RD_PFSYNC_STATE_SLOPPY | RD_PFSYNC_STATE_NOSYNC | RD_PFSYNC_STATE_ACK);
+	if (info->flags & RD_STATE_F_SLOPPY)
+		ps->state_flags |= RD_PFSYNC_STATE_SLOPPY;
+	if (info->flags & RD_STATE_F_NOSYNC)
+		ps->state_flags |= RD_PFSYNC_STATE_NOSYNC;
+	ps->max_mss = x->max_mss;
+	ps->rt = x->rt;
+	ps->log = x->log;
+	ps->min_ttl = x->min_ttl;
+	ps->set_tos = x->set_tos;
+	ps->set_prio[0] = x->set_prio[0];
+	ps->set_prio[1] = x->set_prio[1];
 }
 
 /* ---- per-state entries -------------------------------------------- */
@@ -512,6 +635,8 @@ static void state_msg(struct rd_sync_engine *e, const struct rd_state *st, uint8
 		m->u.upd_c.creatorid = info.creatorid;
 		peer_to_pfsync(&info.src, &m->u.upd_c.src);
 		peer_to_pfsync(&info.dst, &m->u.upd_c.dst);
+		pfpeer_to_pfsync(&info.pf.src, &m->u.upd_c.src);
+		pfpeer_to_pfsync(&info.pf.dst, &m->u.upd_c.dst);
 		m->u.upd_c.timeout = info.timeout;
 		return;
 	}
@@ -751,9 +876,11 @@ static bool peer_eq(const struct rd_state_peer *a, const struct rd_state_peer *b
 #define NO_EXPIRE UINT32_MAX
 static void update_known(struct rd_sync_engine *e, struct rd_state *st,
                          const struct rd_state_peer *src, const struct rd_state_peer *dst,
+                         const struct rd_state_pf_peer *xsrc, const struct rd_state_pf_peer *xdst,
                          uint8_t timeout, uint32_t expire, rd_time_t now)
 {
 	struct rd_state_info cur;
+	struct rd_state_pf_peer nsrc, ndst;
 	unsigned stale;
 
 	defer_release(e, st->id, st->creatorid, true, now);
@@ -766,7 +893,13 @@ static void update_known(struct rd_sync_engine *e, struct rd_state *st,
 		 * state (an external table's write on every member a bulk).
 		 */
 		rd_state_export(e->t, st, now, &cur);
+		nsrc = cur.pf.src;
+		ndst = cur.pf.dst;
+		pfpeer_update(&nsrc, xsrc);
+		pfpeer_update(&ndst, xdst);
 		if (peer_eq(&cur.src, src) && peer_eq(&cur.dst, dst) && cur.timeout == timeout &&
+		    memcmp(&nsrc, &cur.pf.src, sizeof(nsrc)) == 0 &&
+		    memcmp(&ndst, &cur.pf.dst, sizeof(ndst)) == 0 &&
 		    (uint64_t)cur.expire_in + UNCHANGED_SLACK >= expire) {
 			touch(e, st, now);
 			e->stats[RD_SYNC_ENGINE_STAT_UNCHANGED]++;
@@ -775,10 +908,14 @@ static void update_known(struct rd_sync_engine *e, struct rd_state *st,
 	}
 	if (stale != 3) {
 		rd_state_export(e->t, st, now, &cur);
-		if (!(stale & 1))
+		if (!(stale & 1)) {
 			cur.src = *src;
-		if (!(stale & 2))
+			pfpeer_update(&cur.pf.src, xsrc);
+		}
+		if (!(stale & 2)) {
 			cur.dst = *dst;
+			pfpeer_update(&cur.pf.dst, xdst);
+		}
 		/* pf: timeout class and a fresh expiry when a side moved. */
 		cur.timeout = timeout;
 		cur.expire_in = 0;
@@ -832,6 +969,9 @@ static void in_state_queue(struct rd_sync_engine *e, const struct rd_pfsync_stat
 		return;
 	if (e->cfg.cb.ifindex != NULL && strcmp(ps->ifname, "all") != 0)
 		it->info.ifindex = e->cfg.cb.ifindex(e->cfg.cb.user, ps->ifname);
+	/* A name the callbacks map comes back from cb.ifname; keep the others. */
+	if (it->info.ifindex != 0)
+		memset(it->info.pf.ifname, 0, sizeof(it->info.pf.ifname));
 	it->h = ent_hash(e, it->info.id, it->info.creatorid);
 	__builtin_prefetch(&e->buckets[it->h & (e->nbuckets - 1)]);
 	rd_state_prefetch_info(e->t, &it->info);
@@ -847,8 +987,24 @@ static void in_state(struct rd_sync_engine *e, const struct in_item *it, rd_time
 		return;
 	}
 	st = rd_state_find_id(e->t, info->id, info->creatorid, now);
+	if (st != NULL && it->ins && memcmp(&st->key, &info->wire, sizeof(st->key)) != 0) {
+		/*
+		 * An INS for an (id, creatorid) we hold with another connection:
+		 * OpenBSD's pf_state_insert refuses the id collision and keeps
+		 * ours; so do we, and count it.
+		 */
+		e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
+		return;
+	}
 	if (st != NULL) {
-		update_known(e, st, &info->src, &info->dst, info->timeout, info->expire_in, now);
+		/*
+		 * An INS of a state we hold (a resent or duplicated INS): OpenBSD
+		 * drops it silently, without the INS_ACK its sender waits for.
+		 * We apply it as an update (newer sides win) and acknowledge it,
+		 * so a deferring sender releases its packet at once.
+		 */
+		update_known(e, st, &info->src, &info->dst, &info->pf.src, &info->pf.dst,
+		             info->timeout, info->expire_in, now);
 	} else if (ours_and_gone(e, info->id, info->creatorid)) {
 		return;
 	} else {
@@ -897,6 +1053,7 @@ static void in_state_flush(struct rd_sync_engine *e, rd_time_t now)
 static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, rd_time_t now)
 {
 	struct rd_state_peer src, dst;
+	struct rd_state_pf_peer xsrc, xdst;
 	struct rd_state *st = rd_state_find_id(e->t, u->id, u->creatorid, now);
 
 	if (st == NULL && ours_and_gone(e, u->id, u->creatorid))
@@ -927,7 +1084,9 @@ static void in_upd_c(struct rd_sync_engine *e, const struct rd_pfsync_upd_c *u, 
 		e->stats[RD_SYNC_ENGINE_STAT_BADVAL]++;
 		return;
 	}
-	update_known(e, st, &src, &dst, u->timeout, NO_EXPIRE, now);
+	pfpeer_from_pfsync(&u->src, &xsrc);
+	pfpeer_from_pfsync(&u->dst, &xdst);
+	update_known(e, st, &src, &dst, &xsrc, &xdst, u->timeout, NO_EXPIRE, now);
 }
 
 /*
@@ -968,10 +1127,35 @@ static void in_del(struct rd_sync_engine *e, uint64_t id, uint32_t cid, rd_time_
 	del_state(e, id, cid, true, now);
 }
 
-static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
+/*
+ * Is st bound to the interface `name` of a CLR (idx: the name's index from
+ * cb.ifindex, 0 if none)? A state the callbacks bound is known by its
+ * index; another by the name it came with, or "all" when floating.
+ */
+static bool clr_binds(struct rd_sync_engine *e, struct rd_state *st, const char *name, uint16_t idx,
+                      rd_time_t now)
+{
+	struct rd_state_info info;
+
+	if (st->ifindex != 0)
+		return st->ifindex == idx;
+	rd_state_export(e->t, st, now, &info);
+	if (info.pf.ifname[0] != '\0')
+		return strcmp(info.pf.ifname, name) == 0;
+	return strcmp(name, "all") == 0;
+}
+
+/*
+ * CLR (pfsync_in_clr): the states of creator cid; with an interface name,
+ * only those bound to it ("all": the floating ones). A name no state is
+ * bound to clears nothing (OpenBSD: no such kif, the CLR is skipped).
+ */
+static void in_clr(struct rd_sync_engine *e, const struct rd_pfsync_clr *c, rd_time_t now)
 {
 	struct rd_state_iter it;
 	struct rd_state *st;
+	uint32_t cid = c->creatorid;
+	uint16_t idx = 0;
 
 	if (cid == rd_state_creatorid(e->t)) {
 		/*
@@ -982,9 +1166,12 @@ static void in_clr(struct rd_sync_engine *e, uint32_t cid, rd_time_t now)
 		e->stats[RD_SYNC_ENGINE_STAT_CLR_OURS]++;
 		return;
 	}
+	if (c->ifname[0] != '\0' && e->cfg.cb.ifindex != NULL && strcmp(c->ifname, "all") != 0)
+		idx = e->cfg.cb.ifindex(e->cfg.cb.user, c->ifname);
 	rd_state_iter_init(&it);
 	while ((st = rd_state_iter_next(e->t, &it)) != NULL)
-		if (st->creatorid == cid)
+		if (st->creatorid == cid &&
+		    (c->ifname[0] == '\0' || clr_binds(e, st, c->ifname, idx, now)))
 			in_del(e, st->id, cid, now);
 }
 
@@ -1200,7 +1387,7 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 	in_state_flush(e, now); /* what came before is applied first */
 	switch (m->action) {
 	case RD_PFSYNC_ACT_CLR:
-		in_clr(e, m->u.clr.creatorid, now);
+		in_clr(e, &m->u.clr, now);
 		break;
 	case RD_PFSYNC_ACT_DEL:
 		in_del(e, m->u.state.id, m->u.state.creatorid, now);

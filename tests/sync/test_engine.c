@@ -147,6 +147,7 @@ static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
 }
 
 static bool reconcile_all;
+static unsigned node_maxupd; /* 0: the default */
 
 static struct node *node_new(struct net *net, size_t mtu)
 {
@@ -180,6 +181,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 		ec.cb.bulk_target = on_bulk_target;
 		ec.cb.bulk_ready = on_bulk_ready;
 	}
+	ec.maxupd = node_maxupd;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
 	net->nodes[net->n++] = nd;
 	return nd;
@@ -1506,6 +1508,261 @@ START_TEST(conversion_round_trips_and_refuses_proxy_states)
 }
 END_TEST
 
+/* Big-endian writers for golden bytes laid out by hand. */
+static void be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+	be16(p, (uint16_t)(v >> 16));
+	be16(p + 2, (uint16_t)v);
+}
+
+/*
+ * A pfsync_state as an OpenBSD peer sends it (offsets of pfvar.h 1.543,
+ * pinned in pfsync_wire.h), every field non-default: TCP, IPv4, PF_OUT,
+ * NATed, route-to, scrub memory on src, rtableid {-1, 5}.
+ */
+static void obsd_state(uint8_t s[264], uint64_t id, const char *ifname, uint16_t flags)
+{
+	memset(s, 0, 264);
+	for (int i = 0; i < 8; i++)
+		s[i] = (uint8_t)(id >> (56 - 8 * i));
+	memcpy(s + 8, ifname, strlen(ifname));
+	for (int k = 0; k < 2; k++) { /* keys at 24 and 64 */
+		uint8_t *key = s + 24 + 40 * k;
+		be32(key, k == 0 ? 0x0a000001 : 0xc0a80001); /* addr[0] */
+		be32(key + 16, 0x08080808);                  /* addr[1] */
+		be16(key + 32, (uint16_t)(k == 0 ? 40000 : 50000));
+		be16(key + 34, 443);
+		be16(key + 36, 3); /* rdomain */
+		key[38] = 2;       /* AF_INET */
+	}
+	for (int p = 0; p < 2; p++) { /* peers at 104 and 136 */
+		uint8_t *pe = s + 104 + 32 * p;
+		if (p == 0) {
+			be16(pe, 0x0001); /* pfss_flags PFSS_TIMESTAMP */
+			pe[2] = 64;       /* pfss_ttl */
+			pe[3] = 1;        /* scrub_flag VALID */
+			be32(pe + 4, 0x11223344);
+		}
+		be32(pe + 8, 1000u + (uint32_t)p);        /* seqlo */
+		be32(pe + 12, 90000u + (uint32_t)p);      /* seqhi */
+		be32(pe + 16, 0xdead0000u + (uint32_t)p); /* seqdiff */
+		be16(pe + 20, 65000);                     /* max_win */
+		be16(pe + 22, (uint16_t)(1460 - p));      /* mss */
+		pe[24] = 4;                               /* ESTABLISHED */
+		pe[25] = 0x87;                            /* wscale */
+	}
+	be32(s + 168, 0xc0a80101); /* rt_addr */
+	be32(s + 184, 0xffffffff); /* rule -1 */
+	be32(s + 188, 0xffffffff); /* anchor -1 */
+	be32(s + 192, 0xffffffff); /* nat_rule -1 */
+	be32(s + 196, 300);        /* creation: age */
+	be32(s + 200, 86000);      /* expire: left */
+	be32(s + 208, 17);         /* packets[0] lo */
+	be32(s + 216, 12);         /* packets[1] lo */
+	be32(s + 224, 1700);       /* bytes[0] lo */
+	be32(s + 232, 1200);       /* bytes[1] lo */
+	be32(s + 236, 0x0b5d0001); /* creatorid */
+	be32(s + 240, 0xffffffff); /* rtableid[WIRE] -1 */
+	be32(s + 244, 5);          /* rtableid[STACK] */
+	be16(s + 248, 1400);       /* max_mss */
+	s[250] = 2;                /* af */
+	s[251] = 6;                /* proto */
+	s[252] = 2;                /* direction PF_OUT */
+	s[253] = 1;                /* log */
+	s[254] = 1;                /* rt: route-to */
+	s[255] = 2;                /* timeout: tcp.established */
+	s[258] = 7;                /* min_ttl */
+	s[259] = 0x10;             /* set_tos */
+	be16(s + 260, flags);      /* state_flags */
+	s[262] = 3;                /* set_prio */
+	s[263] = 5;
+}
+
+static void feed_state(struct node *nd, uint8_t action, const uint8_t st[264], rd_time_t now)
+{
+	uint8_t pkt[RD_PFSYNC_HDR_LEN + RD_PFSYNC_SUBHDR_LEN + 264];
+
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 6; /* version */
+	be16(pkt + 2, sizeof(pkt));
+	pkt[20] = action;
+	pkt[21] = 264 / 4;
+	be16(pkt + 22, 1);
+	memcpy(pkt + 24, st, 264);
+	ck_assert_int_eq(rd_sync_engine_input(nd->e, pkt, sizeof(pkt), now), 0);
+}
+
+/* The state's wire bytes as this node exports it at `now`. */
+static void export_bytes(struct node *nd, uint64_t id, uint32_t cid, rd_time_t now,
+                         uint8_t out[264])
+{
+	struct rd_state *st = rd_state_find_id(nd->t, id, cid, now);
+	struct rd_state_info info;
+	struct rd_pfsync_msg m;
+
+	ck_assert_ptr_nonnull(st);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD;
+	rd_state_export(nd->t, st, now, &info);
+	rd_sync_state_to_pfsync(&info, &m.u.state);
+	ck_assert_int_eq(rd_pfsync_encode_msg(&m, out, 264), 264);
+}
+
+START_TEST(openbsd_state_exports_the_bytes_it_came_with_for_every_flag_bit)
+{
+	struct net *net = net_new(1);
+	struct node *b = net->nodes[0];
+	uint8_t in[264], out[264];
+	rd_time_t t0 = 10 * RD_SEC;
+
+	/* Each PFSTATE_* bit alone, then all of them (ACK excepted: see below). */
+	for (unsigned bit = 0; bit <= 16; bit++) {
+		uint16_t flags = bit == 16 ? (uint16_t)~RD_PFSYNC_STATE_ACK : (uint16_t)(1u << bit);
+		if (flags == RD_PFSYNC_STATE_ACK)
+			continue;
+		obsd_state(in, 0x1000 + bit, "em0", flags);
+		be16(in + 24 + 32, (uint16_t)(1000 + bit)); /* distinct keys */
+		be16(in + 64 + 32, (uint16_t)(2000 + bit));
+		feed_state(b, RD_PFSYNC_ACT_INS, in, t0);
+		export_bytes(b, 0x1000 + bit, 0x0b5d0001, t0, out);
+		ck_assert_mem_eq(out, in, 264);
+	}
+	/* Later, pf rewrites only the relative times: creation and expire. */
+	export_bytes(b, 0x1000 + 16, 0x0b5d0001, t0 + 100 * RD_SEC, out);
+	ck_assert_uint_eq(rd_get32(out + 196), 400);
+	ck_assert_uint_eq(rd_get32(out + 200), 85900);
+	memcpy(out + 196, in + 196, 8);
+	ck_assert_mem_eq(out, in, 264);
+	/* An INS with ACK asks for an INS_ACK; the state does not keep it. */
+	obsd_state(in, 0x2000, "em0", RD_PFSYNC_STATE_ACK | RD_PFSYNC_STATE_SLOPPY);
+	be16(in + 24 + 32, 3000);
+	feed_state(b, RD_PFSYNC_ACT_INS, in, t0);
+	ck_assert_uint_ne(rd_state_find_id(b->t, 0x2000, 0x0b5d0001, t0)->flags & RD_STATE_F_SLOPPY,
+	                  0);
+	export_bytes(b, 0x2000, 0x0b5d0001, t0, out);
+	ck_assert_uint_eq(rd_get16(out + 260), RD_PFSYNC_STATE_SLOPPY);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(local_state_exports_rtableid_unset_as_minus_one)
+{
+	struct net *net = net_new(1);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = tcp_state(a, 7000, RD_SEC);
+	struct rd_state_info info;
+	struct rd_pfsync_state ps;
+
+	rd_state_export(a->t, st, RD_SEC, &info);
+	rd_sync_state_to_pfsync(&info, &ps);
+	ck_assert_int_eq(ps.rtableid[0], -1);
+	ck_assert_int_eq(ps.rtableid[1], -1);
+	/* A zeroed description (no pf data) means the same. */
+	memset(&info.pf, 0, sizeof(info.pf));
+	rd_sync_state_to_pfsync(&info, &ps);
+	ck_assert_int_eq(ps.rtableid[0], -1);
+	net_free(net);
+}
+END_TEST
+
+static void clr_in(struct node *nd, uint32_t cid, const char *ifname, rd_time_t now)
+{
+	struct rd_pfsync_builder bld;
+	struct rd_pfsync_msg m;
+	uint8_t buf[100];
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_CLR;
+	m.u.clr.creatorid = cid;
+	strcpy(m.u.clr.ifname, ifname);
+	rd_pfsync_builder_init(&bld, buf, sizeof(buf));
+	rd_pfsync_builder_add(&bld, &m);
+	ck_assert_int_eq(rd_sync_engine_input(nd->e, buf, rd_pfsync_builder_finish(&bld), now), 0);
+}
+
+START_TEST(clr_with_an_interface_clears_only_states_bound_to_it)
+{
+	struct net *net = net_new(1);
+	struct node *b = net->nodes[0];
+	uint8_t s[264];
+	const char *names[] = {"em0", "em0", "em1", "all"};
+
+	for (int i = 0; i < 4; i++) {
+		obsd_state(s, 0x100 + (uint64_t)i, names[i], 0);
+		be16(s + 24 + 32, (uint16_t)(1000 + i)); /* distinct keys */
+		be16(s + 64 + 32, (uint16_t)(2000 + i));
+		feed_state(b, RD_PFSYNC_ACT_INS, s, RD_SEC);
+	}
+	ck_assert_uint_eq(rd_state_count(b->t), 4);
+	clr_in(b, 0x0b5d0001, "nosuch0", 2 * RD_SEC); /* a name no state has: nothing */
+	ck_assert_uint_eq(rd_state_count(b->t), 4);
+	clr_in(b, 0x0b5d0002, "em0", 2 * RD_SEC); /* another creator's: nothing */
+	ck_assert_uint_eq(rd_state_count(b->t), 4);
+	clr_in(b, 0x0b5d0001, "em0", 2 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 2);
+	ck_assert_ptr_nonnull(rd_state_find_id(b->t, 0x102, 0x0b5d0001, 2 * RD_SEC));
+	clr_in(b, 0x0b5d0001, "all", 2 * RD_SEC); /* the floating ones */
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	clr_in(b, 0x0b5d0001, "", 2 * RD_SEC); /* no name: all of the creator's */
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(ins_of_a_state_we_hold_is_applied_and_acknowledged_unless_its_key_differs)
+{
+	struct net *net = net_new(1);
+	struct node *b = net->nodes[0];
+	uint8_t s[264];
+	struct rd_state *st;
+
+	obsd_state(s, 0x300, "all", 0);
+	feed_state(b, RD_PFSYNC_ACT_INS, s, RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	uint64_t sent = estat(b, RD_SYNC_ENGINE_STAT_PKTS_OUT);
+	/* The same INS again, newer (seqlo moved), asking for an INS_ACK. */
+	be32(s + 104 + 8, 5000);
+	be16(s + 260, RD_PFSYNC_STATE_ACK);
+	feed_state(b, RD_PFSYNC_ACT_INS, s, 4 * RD_SEC);
+	st = rd_state_find_id(b->t, 0x300, 0x0b5d0001, 4 * RD_SEC);
+	ck_assert_uint_eq(st->src.seqlo, 5000);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_PKTS_OUT),
+	                  sent + 1); /* the INS_ACK, at once */
+	/* Same (id, creatorid), another connection: ours stays, counted. */
+	uint64_t bad = estat(b, RD_SYNC_ENGINE_STAT_BADSTATE);
+	be16(s + 24 + 34, 8443);
+	be32(s + 104 + 8, 9000);
+	feed_state(b, RD_PFSYNC_ACT_INS, s, 5 * RD_SEC);
+	ck_assert_uint_eq(st->src.seqlo, 5000);
+	ck_assert_uint_eq(st->key.port[1], 443);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BADSTATE), bad + 1);
+	net_free(net);
+}
+END_TEST
+
+START_TEST(maxupd_1_flushes_the_second_update_as_openbsd_maxupd_0)
+{
+	node_maxupd = 1;
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0];
+	struct rd_state *st = tcp_state(a, 7000, RD_SEC);
+
+	node_maxupd = 0;
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	rd_sync_engine_state_event(a->e, st, RD_STATE_EV_UPDATE, 0, 4 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), 5 * RD_SEC); /* queued UPD_C */
+	rd_sync_engine_state_event(a->e, st, RD_STATE_EV_UPDATE, 0, 4 * RD_SEC);
+	ck_assert_uint_eq(rd_sync_engine_expiry(a->e), 4 * RD_SEC); /* coalesced: at once */
+	net_free(net);
+}
+END_TEST
+
 static struct rd_pfsync_tdb got_tdb;
 static int tdb_calls;
 
@@ -2327,6 +2584,12 @@ static Suite *suite(void)
 	tcase_add_test(c, values_the_table_cannot_hold_are_counted_badval);
 	tcase_add_test(c, delete_of_unknown_state_is_counted_badstate);
 	tcase_add_test(c, clr_removes_states_of_that_creator);
+	tcase_add_test(c, openbsd_state_exports_the_bytes_it_came_with_for_every_flag_bit);
+	tcase_add_test(c, local_state_exports_rtableid_unset_as_minus_one);
+	tcase_add_test(c, clr_with_an_interface_clears_only_states_bound_to_it);
+	tcase_add_test(c,
+	               ins_of_a_state_we_hold_is_applied_and_acknowledged_unless_its_key_differs);
+	tcase_add_test(c, maxupd_1_flushes_the_second_update_as_openbsd_maxupd_0);
 	tcase_add_test(c, conversion_round_trips_and_refuses_proxy_states);
 	tcase_add_test(c, tdb_is_passed_to_the_caller_and_interfaces_map_by_name);
 	tcase_add_test(c, engine_stat_names_cover_every_counter);

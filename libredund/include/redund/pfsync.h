@@ -143,8 +143,12 @@ enum rd_pfsync_timeout {
 #define RD_PFSYNC_BUS_START 1
 #define RD_PFSYNC_BUS_END   2
 
-/* state_flags bits that matter to sync. */
-#define RD_PFSYNC_STATE_ACK 0x0010 /* the sender defers a packet for this state */
+/* state_flags bits that matter to sync (PFSTATE_*). */
+#define RD_PFSYNC_STATE_SLOPPY 0x0002 /* sloppy TCP tracking (RD_STATE_F_SLOPPY) */
+#define RD_PFSYNC_STATE_NOSYNC 0x0008 /* never synced (RD_STATE_F_NOSYNC) */
+#define RD_PFSYNC_STATE_ACK    0x0010 /* the sender defers a packet for this state */
+/* scrub.flags: the only PFSS_* bit pf exports and imports */
+#define RD_PFSYNC_PFSS_TIMESTAMP 0x0001
 /* sync_flags bits (informational). */
 #define RD_PFSYNC_FLAG_SRCNODE    0x04
 #define RD_PFSYNC_FLAG_NATSRCNODE 0x08

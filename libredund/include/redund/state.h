@@ -544,6 +544,44 @@ RD_EXPORT int rd_state_create(struct rd_state_table *t, const struct rd_state_pk
  * caller-chosen origin (a state an hour old imported at now = 1 s keeps its
  * age and expires expire_in seconds after now).
  */
+/*
+ * pf's per-peer data that the table keeps for sync but never reads
+ * (pf_state_peer's modulator, MSS and scrub memory).
+ */
+struct rd_state_pf_peer {
+	uint32_t seqdiff;     /* sequence number modulator */
+	uint32_t ts_mod;      /* scrub: timestamp modulator */
+	uint16_t mss;         /* MSS option seen */
+	uint16_t scrub_flags; /* scrub: PFSS_* (pf keeps only PFSS_TIMESTAMP 0x0001) */
+	uint8_t ttl;          /* scrub: minimum TTL seen */
+	uint8_t scrub;        /* 1: the peer has scrub memory */
+	uint8_t pad[2];
+};
+
+/*
+ * pf's state fields that the table carries for sync (pfsync_state) and
+ * never reads: what a state imported from an OpenBSD peer needs to be
+ * exported again unchanged. `valid` 0 (a zeroed description) means "no pf
+ * data": a new state gets the defaults (rtableid -1, everything else 0),
+ * an update keeps what the state has. rd_state_export always fills it
+ * (valid 1).
+ */
+struct rd_state_pf {
+	struct rd_state_pf_peer src, dst;
+	uint8_t rt_addr[16];  /* route-to address, network order */
+	int32_t rtableid[2];  /* [0] wire, [1] stack; -1: unset (never 0, which forces table 0) */
+	uint16_t state_flags; /* PFSTATE_* other than SLOPPY, NOSYNC (in flags) and ACK */
+	uint16_t max_mss;
+	uint8_t rt; /* 0 none, 1 route-to, 2 dup-to, 3 reply-to */
+	uint8_t log;
+	uint8_t min_ttl;
+	uint8_t set_tos;
+	uint8_t set_prio[2];
+	uint8_t valid;
+	uint8_t pad;
+	char ifname[16]; /* bound interface the caller could not map to an ifindex; "" */
+};
+
 struct rd_state_info {
 	struct rd_state_key wire, stack; /* equal when not translated */
 	uint64_t id;
@@ -554,9 +592,17 @@ struct rd_state_info {
 	uint32_t creation_age; /* seconds since creation */
 	uint32_t expire_in;    /* seconds until expiry */
 	uint16_t ifindex;
-	uint8_t timeout; /* enum rd_state_tm */
-	uint8_t flags;   /* RD_STATE_F_* (OUT, SLOPPY, NOSYNC honoured on import) */
+	uint8_t timeout;       /* enum rd_state_tm */
+	uint8_t flags;         /* RD_STATE_F_* (OUT, SLOPPY, NOSYNC honoured on import) */
+	struct rd_state_pf pf; /* carried for sync, never read by the table */
 };
+
+/*
+ * rd_state_pf_default - fill *pf with the data of a state that has none of
+ * its own: rtableid -1 (unset), everything else 0, valid 1. Pure,
+ * thread-safe.
+ */
+RD_EXPORT void rd_state_pf_default(struct rd_state_pf *pf);
 
 /*
  * rd_state_export - describe `st` at time `now` into *info. Thread-safe with
@@ -569,7 +615,8 @@ RD_EXPORT void rd_state_export(const struct rd_state_table *t, const struct rd_s
  * rd_state_import - insert or update a state from a decoded remote
  * description (pfsync insert/update). Found by (id, creatorid): its peers,
  * counters, timeout class and expiry are overwritten from *info (the caller
- * decides whether the update is newer), an UPDATE event is sent. Not found:
+ * decides whether the update is newer), and so is its pf data (info->pf)
+ * when info->pf.valid is set, an UPDATE event is sent. Not found:
  * inserted as a RD_STATE_F_REMOTE state (global limit -> memory; key
  * collision with a different state -> state-insert), INSERT event. The
  * rule's max and cb.attach are not applied (pf's pfsync does not either).

@@ -151,7 +151,7 @@ struct rd_sync_engine_callbacks {
 struct rd_sync_engine_config {
 	struct rd_state_table *table; /* required; its creatorid is ours */
 	size_t mtu;                   /* largest pfsync packet; 0: 1480 */
-	unsigned maxupd;              /* 0: 128 */
+	unsigned maxupd;              /* 0: 128 (OpenBSD's maxupd 0 acts as 1: pass 1) */
 	rd_time_t flush_delay;        /* 0: 1 s */
 	rd_time_t active_window;      /* "touched by a peer" window; 0: 2 s */
 	rd_time_t defer_timeout;      /* 0: 20 ms */
