@@ -279,11 +279,18 @@ static uint8_t rd_af(uint8_t wire_af)
 	return af < 0 ? RD_AF_UNSPEC : (uint8_t)af;
 }
 
-/* A key whose af is 0 takes the state's (state_af), as pf_state_import does. */
+/*
+ * A key whose af is 0 takes the state's (state_af), as pf_state_import
+ * does. So does a key of an unknown family, which only an accepted DEL can
+ * carry (nothing but its id and creatorid is read): one rule keeps
+ * decode(encode(decode(x))) == decode(x), the encoder writing 0 for it.
+ */
 static void get_key(struct rd_pfsync_key *k, const uint8_t *p, uint8_t proto, uint8_t state_af)
 {
-	uint8_t wire = p[OFF(rd_pfw_key, af)];
-	uint8_t af = wire == 0 ? state_af : rd_af(wire);
+	uint8_t af = rd_af(p[OFF(rd_pfw_key, af)]);
+
+	if (af == RD_AF_UNSPEC)
+		af = state_af;
 
 	for (int i = 0; i < 2; i++) {
 		get_addr(&k->addr[i], p + OFF(rd_pfw_key, addr[i]), af);
@@ -337,7 +344,6 @@ static void get_tdb(struct rd_pfsync_tdb *t, const uint8_t *p)
 
 	memset(t, 0, sizeof(*t));
 	t->spi = rd_get32(p + OFF(rd_pfw_tdb, spi));
-	t->dst_port = rd_get16(sa + OFF(rd_pfw_sockaddr, port));
 	switch (sa[OFF(rd_pfw_sockaddr, sa_family)]) {
 	case RD_PFSYNC_WIRE_AF_INET:
 		get_addr(&t->dst, sa + OFF(rd_pfw_sockaddr, v4_addr), RD_AF_INET);
@@ -349,6 +355,9 @@ static void get_tdb(struct rd_pfsync_tdb *t, const uint8_t *p)
 		t->dst.af = RD_AF_UNSPEC;
 		break;
 	}
+	/* A port only means something in a sockaddr of a known family. */
+	if (t->dst.af != RD_AF_UNSPEC)
+		t->dst_port = rd_get16(sa + OFF(rd_pfw_sockaddr, port));
 	t->rpl = rd_get64(p + OFF(rd_pfw_tdb, rpl));
 	t->cur_bytes = rd_get64(p + OFF(rd_pfw_tdb, cur_bytes));
 	t->sproto = p[OFF(rd_pfw_tdb, sproto)];

@@ -796,6 +796,10 @@ START_TEST(del_reads_only_id_and_creatorid)
 	ck_assert_uint_eq(x->creatorid, 0xdeadbeef);
 	ck_assert_uint_eq(x->af, RD_AF_UNSPEC);
 	ck_assert_uint_eq(x->key[0].af, RD_AF_UNSPEC);
+	/* An unknown key family takes a good state af, as 0 does. */
+	st[250] = 24;
+	x = &assert_msg_accepted(pkt, two_sections(pkt, st, 264, RD_PFSYNC_ACT_DEL), &s)->u.state;
+	ck_assert_uint_eq(x->key[1].af, RD_AF_INET6);
 }
 END_TEST
 

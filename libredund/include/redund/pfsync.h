@@ -33,7 +33,8 @@
  *           creatorid 0 (badcreatorid).
  *   INS_ACK, DEL_C   creatorid 0 (badcreatorid).
  *   BUS     status neither START nor END (badval; OpenBSD ignores it).
- * A key with af 0 decodes with the state's af, as pf_state_import does.
+ * A key with af 0 decodes with the state's af, as pf_state_import does (so
+ * does a key of an unknown family in a DEL).
  * Difference: OpenBSD looks up the creatorid 0 references (no state has
  * creatorid 0, so nothing happens) and answers an UPD_C with creatorid 0 by
  * an UPD_REQ for it (a bulk request when the id is 0 too); libredund refuses
@@ -275,7 +276,7 @@ struct rd_pfsync_bus {
 struct rd_pfsync_tdb {
 	uint32_t spi;       /* as read big-endian from the wire */
 	struct rd_addr dst; /* RD_AF_UNSPEC when the sockaddr is neither v4 nor v6 */
-	uint16_t dst_port;  /* host order */
+	uint16_t dst_port;  /* host order; 0 when dst is RD_AF_UNSPEC */
 	uint64_t rpl;
 	uint64_t cur_bytes;
 	uint8_t sproto;
