@@ -1,7 +1,9 @@
 /*
  * redundctl decode pfsync FILE [--key KEYFILE] [--port N]: decode captured
  * pfsync packets (raw, IP protocol 240) and secure envelopes (UDP, port
- * 8240 unless --port) into one JSON object a message.
+ * 8240 unless --port) into one JSON object a message. A message refused
+ * for a value is named on stderr with its reason and byte offset, the rest
+ * of its packet printed; a packet refused for its framing prints nothing.
  *
  * redundctl sync genkey FILE [--keyid N]: write a new pre-shared key file.
  */
@@ -199,7 +201,7 @@ struct decoder {
 	struct rd_sync_key key;
 	bool have_key;
 	unsigned port;
-	unsigned long refused, messages, other;
+	unsigned long refused, refused_msgs, messages, other;
 	struct rd_pfsync_stats stats;
 	uint8_t plain[65536];
 };
@@ -215,15 +217,89 @@ static void refuse(struct decoder *d, unsigned long packet, const char *reason, 
 		fprintf(stderr, "redundctl: %s: packet %lu refused: %s\n", d->file, packet, reason);
 }
 
+/* What a refused message's callback needs: where it came from and the tally. */
+struct refusal_ctx {
+	struct origin o;
+	struct decoder *d;
+};
+
+/* The value that refused a message, for the line naming it. */
+static void refused_value(char *buf, size_t cap, const struct rd_pfsync_msg *m, int reason)
+{
+	const struct rd_pfsync_state *s = &m->u.state;
+	bool state = m->action == RD_PFSYNC_ACT_INS || m->action == RD_PFSYNC_ACT_UPD ||
+	             m->action == RD_PFSYNC_ACT_DEL;
+
+	buf[0] = '\0';
+	if (reason == RD_PFSYNC_STAT_BADTIMEOUT)
+		snprintf(buf, cap, ", timeout %u",
+		         m->action == RD_PFSYNC_ACT_UPD_C ? m->u.upd_c.timeout : s->timeout);
+	else if (reason == RD_PFSYNC_STAT_BADVAL && m->action == RD_PFSYNC_ACT_BUS)
+		snprintf(buf, cap, ", status %u", m->u.bus.status);
+	else if (reason == RD_PFSYNC_STAT_BADVAL && m->action == RD_PFSYNC_ACT_UPD_C)
+		snprintf(buf, cap, ", peer states %u/%u", m->u.upd_c.src.state,
+		         m->u.upd_c.dst.state);
+	else if (reason == RD_PFSYNC_STAT_BADVAL && state)
+		snprintf(buf, cap, ", peer states %u/%u, direction %u", s->src.state, s->dst.state,
+		         s->direction);
+}
+
+/* Names a message refused for a value on stderr: action, id, reason, offset. */
+static int print_refused(void *user, const struct rd_pfsync_msg *m, int reason, size_t offset)
+{
+	struct refusal_ctx *c = user;
+	uint64_t id = 0;
+	uint32_t cid = 0;
+	char val[64];
+
+	switch (m->action) {
+	case RD_PFSYNC_ACT_INS_ACK:
+	case RD_PFSYNC_ACT_UPD_REQ:
+	case RD_PFSYNC_ACT_DEL_C:
+		id = m->u.ref.id;
+		cid = m->u.ref.creatorid;
+		break;
+	case RD_PFSYNC_ACT_UPD_C:
+		id = m->u.upd_c.id;
+		cid = m->u.upd_c.creatorid;
+		break;
+	case RD_PFSYNC_ACT_BUS:
+		cid = m->u.bus.creatorid;
+		break;
+	case RD_PFSYNC_ACT_INS:
+	case RD_PFSYNC_ACT_UPD:
+	case RD_PFSYNC_ACT_DEL:
+		id = m->u.state.id;
+		cid = m->u.state.creatorid;
+		break;
+	default:
+		break;
+	}
+	refused_value(val, sizeof(val), m, reason);
+	c->d->refused_msgs++;
+	fprintf(stderr,
+	        "redundctl: %s: packet %lu: %s id %016llx creatorid %08x refused: %s%s "
+	        "(pfsync byte %zu)\n",
+	        c->d->file, c->o.packet, rd_pfsync_action_name(m->action), (unsigned long long)id,
+	        cid, rd_pfsync_stat_name(reason), val, offset);
+	return 0;
+}
+
 static void decode_pfsync(struct decoder *d, const struct origin *o, const uint8_t *p, size_t len)
 {
 	struct rd_pfsync_info info;
-	struct origin copy = *o;
+	struct refusal_ctx c = {*o, d};
 
-	if (rd_pfsync_decode(p, len, &d->stats, &info, print_msg, &copy) != 0) {
+	/* print_msg reads the origin at the start of c. */
+	if (rd_pfsync_decode_each(p, len, &d->stats, &info, print_msg, print_refused, &c) != 0) {
 		refuse(d, o->packet, rd_pfsync_stat_name(info.reason), info.offset, true);
 		return;
 	}
+	if (info.hdr_len < RD_PFSYNC_HDR_LEN)
+		fprintf(stderr,
+		        "redundctl: %s: packet %lu: header len %u is under 20: read to the end of "
+		        "the packet (%zu bytes), as OpenBSD does\n",
+		        d->file, o->packet, info.hdr_len, info.length);
 	d->messages += info.messages;
 }
 
@@ -389,17 +465,17 @@ int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
 	}
 	rd_pcap_reader_close(r);
 	fflush(stdout);
-	status = d->refused != 0 ? 1 : 0;
+	status = d->refused != 0 || d->refused_msgs != 0 ? 1 : 0;
 	if (rc < 0) {
 		fprintf(stderr, "redundctl: %s: record %lu: %s\n", file, packet + 1,
 		        rd_strerror(rc));
 		status = 1;
 	}
-	if (d->refused != 0 || d->other != 0)
+	if (d->refused != 0 || d->refused_msgs != 0 || d->other != 0)
 		fprintf(stderr,
-		        "redundctl: %s: %lu message(s), %lu packet(s) refused, %lu other "
-		        "record(s) skipped\n",
-		        file, d->messages, d->refused, d->other);
+		        "redundctl: %s: %lu message(s), %lu message(s) refused, %lu packet(s) "
+		        "refused, %lu other record(s) skipped\n",
+		        file, d->messages, d->refused_msgs, d->refused, d->other);
 	sodium_memzero(&d->key, sizeof(d->key));
 	free(d);
 	return status;

@@ -1443,6 +1443,10 @@ int rd_sync_engine_input(struct rd_sync_engine *e, const uint8_t *pkt, size_t le
 		return RD_ERR_STATE; /* not from cb.send, nor from a callback of an input */
 	e->inputting = true;
 	e->urgent_in = false;
+	/*
+	 * Messages refused for a value never reach apply (they are counted in
+	 * pstats); the others are applied. Bad framing refuses the packet.
+	 */
 	if (rd_pfsync_decode(pkt, len, &e->pstats, NULL, apply, &c) != 0) {
 		e->nbatch = 0; /* refused whole before any message: nothing queued */
 		e->stats[RD_SYNC_ENGINE_STAT_REFUSED]++;

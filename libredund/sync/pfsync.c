@@ -24,11 +24,12 @@ static const char *const act_names[RD_PFSYNC_ACT_COUNT] = {
 };
 
 static const char *const stat_names[RD_PFSYNC_STAT_COUNT] = {
-    [RD_PFSYNC_STAT_PACKETS] = "packets", [RD_PFSYNC_STAT_MESSAGES] = "messages",
-    [RD_PFSYNC_STAT_SKIPPED] = "skipped", [RD_PFSYNC_STAT_HDROPS] = "hdrops",
-    [RD_PFSYNC_STAT_BADVER] = "badver",   [RD_PFSYNC_STAT_BADLEN] = "badlen",
-    [RD_PFSYNC_STAT_BADACT] = "badact",   [RD_PFSYNC_STAT_BADVAL] = "badval",
-    [RD_PFSYNC_STAT_BADAF] = "badaf",     [RD_PFSYNC_STAT_BADCREATOR] = "badcreatorid",
+    [RD_PFSYNC_STAT_PACKETS] = "packets",       [RD_PFSYNC_STAT_MESSAGES] = "messages",
+    [RD_PFSYNC_STAT_SKIPPED] = "skipped",       [RD_PFSYNC_STAT_HDROPS] = "hdrops",
+    [RD_PFSYNC_STAT_BADVER] = "badver",         [RD_PFSYNC_STAT_BADLEN] = "badlen",
+    [RD_PFSYNC_STAT_BADACT] = "badact",         [RD_PFSYNC_STAT_BADVAL] = "badval",
+    [RD_PFSYNC_STAT_BADAF] = "badaf",           [RD_PFSYNC_STAT_BADCREATOR] = "badcreatorid",
+    [RD_PFSYNC_STAT_BADTIMEOUT] = "badtimeout",
 };
 
 const char *rd_pfsync_stat_name(int stat)
@@ -78,38 +79,57 @@ int rd_pfsync_af_to_wire(uint8_t rd_af)
 
 /* ---- validation ---------------------------------------------------- */
 
-static int check_peer(const uint8_t *p)
+static bool peer_ok(const uint8_t *p)
 {
 	return p[OFF(rd_pfw_peer, state)] <= RD_PFSYNC_TCPS_PROXY_DST;
 }
 
-/* The values OpenBSD's importer refuses (pf_state_import, pfsync_in_*). */
-static int check_state(const uint8_t *p)
+static bool af_ok(uint8_t wire_af)
 {
-	if (rd_pfsync_af_from_wire(p[OFF(rd_pfw_state, af)]) < 0 ||
-	    rd_pfsync_af_from_wire(p[OFF(rd_pfw_state, key[0].af)]) < 0 ||
-	    rd_pfsync_af_from_wire(p[OFF(rd_pfw_state, key[1].af)]) < 0)
-		return RD_PFSYNC_STAT_BADAF;
-	if (p[OFF(rd_pfw_state, timeout)] >= RD_PFSYNC_TM_COUNT ||
-	    p[OFF(rd_pfw_state, direction)] > RD_PFSYNC_DIR_OUT ||
-	    !check_peer(p + OFF(rd_pfw_state, src)) || !check_peer(p + OFF(rd_pfw_state, dst)))
-		return RD_PFSYNC_STAT_BADVAL;
+	return rd_pfsync_af_from_wire(wire_af) >= 0;
+}
+
+/*
+ * The values that refuse a full state (INS, UPD, DEL), after OpenBSD's
+ * pfsync_in_ins / pfsync_in_upd / pfsync_in_del and pf_state_import; the
+ * table is in pfsync.h.
+ */
+static int check_state(uint8_t action, const uint8_t *p)
+{
+	uint8_t k0 = p[OFF(rd_pfw_state, key[0].af)], k1 = p[OFF(rd_pfw_state, key[1].af)];
+
+	if (action != RD_PFSYNC_ACT_DEL) {
+		if (!af_ok(p[OFF(rd_pfw_state, af)]))
+			return RD_PFSYNC_STAT_BADAF;
+		/* INS: both keys 0 or both valid; UPD: each key 0 or valid. */
+		if (action == RD_PFSYNC_ACT_INS ? (k0 || k1) && (!af_ok(k0) || !af_ok(k1))
+		                                : (k0 && !af_ok(k0)) || (k1 && !af_ok(k1)))
+			return RD_PFSYNC_STAT_BADAF;
+		if (p[OFF(rd_pfw_state, timeout)] >= RD_PFSYNC_TM_COUNT)
+			return RD_PFSYNC_STAT_BADTIMEOUT;
+		if (!peer_ok(p + OFF(rd_pfw_state, src)) || !peer_ok(p + OFF(rd_pfw_state, dst)))
+			return RD_PFSYNC_STAT_BADVAL;
+		if (action == RD_PFSYNC_ACT_INS &&
+		    p[OFF(rd_pfw_state, direction)] > RD_PFSYNC_DIR_OUT)
+			return RD_PFSYNC_STAT_BADVAL;
+	}
 	if (rd_get32(p + OFF(rd_pfw_state, creatorid)) == 0)
 		return RD_PFSYNC_STAT_BADCREATOR;
 	return 0;
 }
 
+/* Returns 0 for a message to deliver, else the reason it is refused. */
 static int check_msg(uint8_t action, const uint8_t *p)
 {
 	switch (action) {
 	case RD_PFSYNC_ACT_INS:
 	case RD_PFSYNC_ACT_UPD:
 	case RD_PFSYNC_ACT_DEL:
-		return check_state(p);
+		return check_state(action, p);
 	case RD_PFSYNC_ACT_UPD_C:
-		if (p[OFF(rd_pfw_upd_c, timeout)] >= RD_PFSYNC_TM_COUNT ||
-		    !check_peer(p + OFF(rd_pfw_upd_c, src)) ||
-		    !check_peer(p + OFF(rd_pfw_upd_c, dst)))
+		if (p[OFF(rd_pfw_upd_c, timeout)] >= RD_PFSYNC_TM_COUNT)
+			return RD_PFSYNC_STAT_BADTIMEOUT;
+		if (!peer_ok(p + OFF(rd_pfw_upd_c, src)) || !peer_ok(p + OFF(rd_pfw_upd_c, dst)))
 			return RD_PFSYNC_STAT_BADVAL;
 		if (rd_get32(p + OFF(rd_pfw_upd_c, creatorid)) == 0)
 			return RD_PFSYNC_STAT_BADCREATOR;
@@ -139,16 +159,25 @@ static int refuse(struct rd_pfsync_info *info, int reason, size_t offset)
 }
 
 /*
- * Walks the sections exactly as OpenBSD's pfsync_input does, but only
- * checks: nothing is delivered until the whole packet passed.
+ * The bytes the sections span: the header's len, or the whole packet when
+ * len is under the header's own size (OpenBSD's pfsync_input then walks to
+ * the end of the packet).
  */
-int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info)
+static size_t span(uint16_t hdr_len, size_t len)
 {
-	struct rd_pfsync_info local;
+	return hdr_len < RD_PFSYNC_HDR_LEN ? len : hdr_len;
+}
+
+/*
+ * Walks the sections exactly as OpenBSD's pfsync_input does, but only
+ * checks: nothing is delivered until the whole packet's framing passed.
+ * Counts each value refusal by reason in why[] when not NULL.
+ */
+static int check_packet(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info,
+                        uint64_t why[RD_PFSYNC_STAT_COUNT])
+{
 	size_t plen, off;
 
-	if (info == NULL)
-		info = &local;
 	memset(info, 0, sizeof(*info));
 	info->reason = RD_PFSYNC_STAT_PACKETS;
 	if (pkt == NULL || len < RD_PFSYNC_HDR_LEN)
@@ -156,9 +185,10 @@ int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info)
 	if (pkt[OFF(rd_pfw_header, version)] != RD_PFSYNC_VERSION)
 		return refuse(info, RD_PFSYNC_STAT_BADVER, OFF(rd_pfw_header, version));
 	memcpy(info->pfcksum, pkt + OFF(rd_pfw_header, pfcksum), RD_PFSYNC_CKSUM_LEN);
-	plen = rd_get16(pkt + OFF(rd_pfw_header, len));
-	if (plen > len || plen < RD_PFSYNC_HDR_LEN)
+	info->hdr_len = rd_get16(pkt + OFF(rd_pfw_header, len));
+	if (info->hdr_len > len)
 		return refuse(info, RD_PFSYNC_STAT_BADLEN, OFF(rd_pfw_header, len));
+	plen = span(info->hdr_len, len);
 	info->length = plen;
 
 	off = RD_PFSYNC_HDR_LEN;
@@ -185,15 +215,26 @@ int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info)
 			info->skipped += count;
 		} else {
 			for (size_t i = 0; i < count; i++) {
-				int why = check_msg(action, pkt + off + i * mlen);
-				if (why != 0)
-					return refuse(info, why, off + i * mlen);
+				int r = check_msg(action, pkt + off + i * mlen);
+				if (r == 0) {
+					info->messages++;
+				} else {
+					info->refused++;
+					if (why != NULL)
+						why[r]++;
+				}
 			}
-			info->messages += count;
 		}
 		off += mlen * count;
 	}
 	return 0;
+}
+
+int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info)
+{
+	struct rd_pfsync_info local;
+
+	return check_packet(pkt, len, info != NULL ? info : &local, NULL);
 }
 
 /* ---- decoding ------------------------------------------------------ */
@@ -231,16 +272,32 @@ static void get_peer(struct rd_pfsync_peer *d, const uint8_t *p)
 	d->wscale = p[OFF(rd_pfw_peer, wscale)];
 }
 
-static void get_key(struct rd_pfsync_key *k, const uint8_t *p, uint8_t proto)
+/* A decoded family, RD_AF_UNSPEC for one neither AF_INET nor AF_INET6. */
+static uint8_t rd_af(uint8_t wire_af)
 {
-	int af = rd_pfsync_af_from_wire(p[OFF(rd_pfw_key, af)]);
+	int af = rd_pfsync_af_from_wire(wire_af);
+	return af < 0 ? RD_AF_UNSPEC : (uint8_t)af;
+}
+
+/*
+ * A key whose af is 0 takes the state's (state_af), as pf_state_import
+ * does. So does a key of an unknown family, which only an accepted DEL can
+ * carry (nothing but its id and creatorid is read): one rule keeps
+ * decode(encode(decode(x))) == decode(x), the encoder writing 0 for it.
+ */
+static void get_key(struct rd_pfsync_key *k, const uint8_t *p, uint8_t proto, uint8_t state_af)
+{
+	uint8_t af = rd_af(p[OFF(rd_pfw_key, af)]);
+
+	if (af == RD_AF_UNSPEC)
+		af = state_af;
 
 	for (int i = 0; i < 2; i++) {
 		get_addr(&k->addr[i], p + OFF(rd_pfw_key, addr[i]), af);
 		k->port[i] = rd_get16(p + OFF(rd_pfw_key, port[i]));
 	}
 	k->rdomain = rd_get16(p + OFF(rd_pfw_key, rdomain));
-	k->af = (uint8_t)af;
+	k->af = af;
 	k->proto = proto;
 }
 
@@ -250,11 +307,11 @@ static void get_state(struct rd_pfsync_state *s, const uint8_t *p)
 	s->id = rd_get64(p + OFF(rd_pfw_state, id));
 	get_ifname(s->ifname, p + OFF(rd_pfw_state, ifname));
 	s->proto = p[OFF(rd_pfw_state, proto)];
-	get_key(&s->key[0], p + OFF(rd_pfw_state, key[0]), s->proto);
-	get_key(&s->key[1], p + OFF(rd_pfw_state, key[1]), s->proto);
+	s->af = rd_af(p[OFF(rd_pfw_state, af)]);
+	get_key(&s->key[0], p + OFF(rd_pfw_state, key[0]), s->proto, s->af);
+	get_key(&s->key[1], p + OFF(rd_pfw_state, key[1]), s->proto, s->af);
 	get_peer(&s->src, p + OFF(rd_pfw_state, src));
 	get_peer(&s->dst, p + OFF(rd_pfw_state, dst));
-	s->af = (uint8_t)rd_pfsync_af_from_wire(p[OFF(rd_pfw_state, af)]);
 	get_addr(&s->rt_addr, p + OFF(rd_pfw_state, rt_addr), s->af);
 	s->rule = (int32_t)rd_get32(p + OFF(rd_pfw_state, rule));
 	s->anchor = (int32_t)rd_get32(p + OFF(rd_pfw_state, anchor));
@@ -287,7 +344,6 @@ static void get_tdb(struct rd_pfsync_tdb *t, const uint8_t *p)
 
 	memset(t, 0, sizeof(*t));
 	t->spi = rd_get32(p + OFF(rd_pfw_tdb, spi));
-	t->dst_port = rd_get16(sa + OFF(rd_pfw_sockaddr, port));
 	switch (sa[OFF(rd_pfw_sockaddr, sa_family)]) {
 	case RD_PFSYNC_WIRE_AF_INET:
 		get_addr(&t->dst, sa + OFF(rd_pfw_sockaddr, v4_addr), RD_AF_INET);
@@ -299,6 +355,9 @@ static void get_tdb(struct rd_pfsync_tdb *t, const uint8_t *p)
 		t->dst.af = RD_AF_UNSPEC;
 		break;
 	}
+	/* A port only means something in a sockaddr of a known family. */
+	if (t->dst.af != RD_AF_UNSPEC)
+		t->dst_port = rd_get16(sa + OFF(rd_pfw_sockaddr, port));
 	t->rpl = rd_get64(p + OFF(rd_pfw_tdb, rpl));
 	t->cur_bytes = rd_get64(p + OFF(rd_pfw_tdb, cur_bytes));
 	t->sproto = p[OFF(rd_pfw_tdb, sproto)];
@@ -343,16 +402,18 @@ static void get_msg(struct rd_pfsync_msg *m, uint8_t action, const uint8_t *p)
 	}
 }
 
-int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
-                     struct rd_pfsync_info *info, rd_pfsync_msg_fn fn, void *user)
+int rd_pfsync_decode_each(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
+                          struct rd_pfsync_info *info, rd_pfsync_msg_fn fn,
+                          rd_pfsync_refused_fn refused, void *user)
 {
 	struct rd_pfsync_info local;
+	uint64_t why[RD_PFSYNC_STAT_COUNT] = {0};
 	struct rd_pfsync_msg msg;
 	size_t off, plen;
 
 	if (info == NULL)
 		info = &local;
-	if (rd_pfsync_check(pkt, len, info) != 0) {
+	if (check_packet(pkt, len, info, why) != 0) {
 		if (stats != NULL)
 			stats->count[info->reason]++;
 		return RD_ERR_PROTO;
@@ -361,11 +422,13 @@ int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *sta
 		stats->count[RD_PFSYNC_STAT_PACKETS]++;
 		stats->count[RD_PFSYNC_STAT_MESSAGES] += info->messages;
 		stats->count[RD_PFSYNC_STAT_SKIPPED] += info->skipped;
+		for (int r = 0; r < RD_PFSYNC_STAT_COUNT; r++)
+			stats->count[r] += why[r];
 	}
-	if (fn == NULL)
+	if (fn == NULL && refused == NULL)
 		return 0;
 
-	/* The packet is known good: walk it again without checks. */
+	/* The framing is known good: walk it again, judging values only if needed. */
 	plen = info->length;
 	off = RD_PFSYNC_HDR_LEN;
 	while (plen - off >= RD_PFSYNC_SUBHDR_LEN) {
@@ -377,9 +440,16 @@ int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *sta
 		off += RD_PFSYNC_SUBHDR_LEN;
 		if (need != 0 && mlen >= need) {
 			for (size_t i = 0; i < count; i++) {
-				int rc;
-				get_msg(&msg, action, pkt + off + i * mlen);
-				rc = fn(user, &msg);
+				const uint8_t *p = pkt + off + i * mlen;
+				int r = info->refused != 0 ? check_msg(action, p) : 0;
+				int rc = 0;
+				if (r != 0 && refused == NULL)
+					continue;
+				if (r == 0 && fn == NULL)
+					continue;
+				get_msg(&msg, action, p);
+				rc = r != 0 ? refused(user, &msg, r, (size_t)(p - pkt))
+				            : fn(user, &msg);
 				if (rc != 0)
 					return rc;
 			}
@@ -387,6 +457,12 @@ int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *sta
 		off += mlen * count;
 	}
 	return 0;
+}
+
+int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
+                     struct rd_pfsync_info *info, rd_pfsync_msg_fn fn, void *user)
+{
+	return rd_pfsync_decode_each(pkt, len, stats, info, fn, NULL, user);
 }
 
 /* ---- encoding ------------------------------------------------------ */

@@ -5,6 +5,9 @@
  *   secure.pcap  the same messages in secure envelopes (UDP 8240, key in
  *                DIR/key), plus an ACK and a HELLO
  *   bad.pcap     a good packet, a packet with a bad timeout, a good packet
+ *   mixed.pcap   OpenBSD's UPD_C x3, the middle one with PFTM_PURGE (21); a
+ *                header len 0 before a DEL_C; an INS whose keys have af 0;
+ *                a packet whose section overruns it
  *   ttl.pcap     a pfsync packet with TTL 1
  *   tampered.pcap a secure envelope with a flipped ciphertext bit
  * usage: gen-pfsync-pcap DIR
@@ -212,6 +215,23 @@ int main(int argc, char **argv)
 	}
 	write_ip(w, 2 * RD_MSEC, RD_PFSYNC_IPPROTO, RD_PFSYNC_TTL, pkt,
 	         pkt1(pkt, 0, golden_upd_c, 20, 1));
+	rd_pcap_writer_close(w);
+
+	w = open_pcap("mixed.pcap");
+	len = golden_pkt_upd_c_among_good(pkt, GOLDEN_PFTM_PURGE);
+	write_ip(w, 0, RD_PFSYNC_IPPROTO, RD_PFSYNC_TTL, pkt, len);
+	len = golden_header(pkt, 0);
+	len += golden_subheader(pkt + len, RD_PFSYNC_ACT_DEL_C, 12, 1);
+	len += golden_ref(pkt + len, 0x2a, 0xcafe0001);
+	write_ip(w, RD_MSEC, RD_PFSYNC_IPPROTO, RD_PFSYNC_TTL, pkt, len);
+	len = golden_header(pkt, 20 + 4 + 264);
+	len += golden_subheader(pkt + len, RD_PFSYNC_ACT_INS, 264, 1);
+	len += golden_state_as(pkt + len, 0x08, 0, 0);
+	write_ip(w, 2 * RD_MSEC, RD_PFSYNC_IPPROTO, RD_PFSYNC_TTL, pkt, len);
+	len = golden_header(pkt, 20 + 4 + 12);
+	len += golden_subheader(pkt + len, RD_PFSYNC_ACT_DEL_C, 12, 2);
+	len += golden_ref(pkt + len, 0x2b, 0xcafe0001);
+	write_ip(w, 3 * RD_MSEC, RD_PFSYNC_IPPROTO, RD_PFSYNC_TTL, pkt, len);
 	rd_pcap_writer_close(w);
 
 	w = open_pcap("ttl.pcap");

@@ -5,6 +5,7 @@
 #ifndef RD_TEST_SYNC_GOLDEN_H
 #define RD_TEST_SYNC_GOLDEN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* struct pfsync_state, 264 bytes: a TCP state, IPv4, PF_OUT, NATed. */
@@ -392,5 +393,89 @@ static const uint8_t golden_upd_c[84] = {
     0x00,
     0x00,
 };
+
+/*
+ * Golden packets: the framing as OpenBSD's if_pfsync.h lays it out, around
+ * the golden messages above with single fields changed at their offsets in
+ * OpenBSD's structs. Each writes into p and returns the bytes written.
+ */
+
+/* struct pfsync_header: version 6, _pad, len (network order), pfcksum 0. */
+static inline size_t golden_header(uint8_t *p, uint16_t len)
+{
+	for (int i = 0; i < 20; i++)
+		p[i] = 0;
+	p[0] = 6;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	return 20;
+}
+
+/* struct pfsync_subheader: action, len in 4-byte words, count (network order). */
+static inline size_t golden_subheader(uint8_t *p, uint8_t action, size_t mlen, uint16_t count)
+{
+	p[0] = action;
+	p[1] = (uint8_t)(mlen >> 2);
+	p[2] = (uint8_t)(count >> 8);
+	p[3] = (uint8_t)count;
+	return 4;
+}
+
+/* golden_upd_c with id's low byte (offset 7), creatorid (72) and timeout (80) set. */
+static inline size_t golden_upd_c_as(uint8_t *p, uint8_t id_low, uint32_t creatorid,
+                                     uint8_t timeout)
+{
+	for (int i = 0; i < 84; i++)
+		p[i] = golden_upd_c[i];
+	p[7] = id_low;
+	p[72] = (uint8_t)(creatorid >> 24);
+	p[73] = (uint8_t)(creatorid >> 16);
+	p[74] = (uint8_t)(creatorid >> 8);
+	p[75] = (uint8_t)creatorid;
+	p[80] = timeout;
+	return 84;
+}
+
+/* golden_state with id's low byte (offset 7) and the af bytes of key[0] (62), key[1] (102). */
+static inline size_t golden_state_as(uint8_t *p, uint8_t id_low, uint8_t key0_af, uint8_t key1_af)
+{
+	for (int i = 0; i < 264; i++)
+		p[i] = golden_state[i];
+	p[7] = id_low;
+	p[24 + 38] = key0_af;
+	p[64 + 38] = key1_af;
+	return 264;
+}
+
+/* struct pfsync_del_c / pfsync_ins_ack (12 bytes): id 8, creatorid 4. */
+static inline size_t golden_ref(uint8_t *p, uint64_t id, uint32_t creatorid)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(id >> (56 - 8 * i));
+	p[8] = (uint8_t)(creatorid >> 24);
+	p[9] = (uint8_t)(creatorid >> 16);
+	p[10] = (uint8_t)(creatorid >> 8);
+	p[11] = (uint8_t)creatorid;
+	return 12;
+}
+
+#define GOLDEN_PFTM_PURGE    21 /* pfvar.h: after PFTM_MAX 20 */
+#define GOLDEN_PFTM_UNLINKED 22
+
+/*
+ * One UPD_C section of three: ids ..01 and ..03 good (TCP_OPENING), ..02
+ * with `bad_timeout` (PFTM_PURGE or PFTM_UNLINKED, as an OpenBSD peer sends
+ * for a state it is removing). 20 + 4 + 3 x 84 = 276 bytes; the bad message
+ * starts at byte 108.
+ */
+static inline size_t golden_pkt_upd_c_among_good(uint8_t *p, uint8_t bad_timeout)
+{
+	size_t n = golden_header(p, 276);
+	n += golden_subheader(p + n, 4 /* UPD_C */, 84, 3);
+	n += golden_upd_c_as(p + n, 0x01, 0x0a0b0c0d, 1);
+	n += golden_upd_c_as(p + n, 0x02, 0x0a0b0c0d, bad_timeout);
+	n += golden_upd_c_as(p + n, 0x03, 0x0a0b0c0d, 1);
+	return n;
+}
 
 #endif

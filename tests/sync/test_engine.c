@@ -9,6 +9,8 @@
 #include "redund/sync_engine.h"
 #include "redund/sync_carry.h"
 
+#include "golden.h"
+
 #define MAXN   4
 #define QMAX   4096
 #define CLIENT 0x0a000001u
@@ -1391,6 +1393,66 @@ START_TEST(refused_packet_changes_nothing)
 }
 END_TEST
 
+/* Collects the messages of a packet (for rebuilding it with a bad one inside). */
+struct msgs {
+	struct rd_pfsync_msg m[8];
+	size_t n;
+};
+
+static int keep_msg(void *user, const struct rd_pfsync_msg *m)
+{
+	struct msgs *k = user;
+	if (k->n < 8)
+		k->m[k->n++] = *m;
+	return 0;
+}
+
+/*
+ * An OpenBSD peer's UPD_C with timeout PFTM_PURGE (21) between two INS:
+ * OpenBSD counts it badval and applies the rest; so does the engine.
+ */
+START_TEST(bad_value_costs_its_message_and_the_rest_is_applied)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *s1 = udp_state(a, 5000, RD_SEC), *s2 = udp_state(a, 5001, RD_SEC);
+	struct msgs k = {.n = 0};
+	struct rd_pfsync_builder bld;
+	uint8_t pkt[1500];
+	size_t n;
+
+	rd_sync_engine_flush(a->e, RD_SEC);
+	ck_assert_uint_eq(net->nq, 1);
+	ck_assert_int_eq(rd_pfsync_decode(net->q[0].buf, net->q[0].len, NULL, NULL, keep_msg, &k),
+	                 0);
+	ck_assert_uint_eq(k.n, 2);
+	/* INS, one golden UPD_C (timeout 21) in a section of its own, INS. */
+	ck_assert_int_eq(rd_pfsync_builder_init(&bld, pkt, sizeof(pkt)), 0);
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &k.m[0]), 0);
+	n = rd_pfsync_builder_finish(&bld);
+	n += golden_subheader(pkt + n, RD_PFSYNC_ACT_UPD_C, 84, 1);
+	n += golden_upd_c_as(pkt + n, 0x02, 0x0a0b0c0d, GOLDEN_PFTM_PURGE);
+	rd_put16(pkt + 2, (uint16_t)n);
+	ck_assert_int_eq(rd_pfsync_builder_init(&bld, pkt + n, sizeof(pkt) - n), 0);
+	ck_assert_int_eq(rd_pfsync_builder_add(&bld, &k.m[1]), 0);
+	size_t tail = rd_pfsync_builder_finish(&bld) - RD_PFSYNC_HDR_LEN;
+	memmove(pkt + n, pkt + n + RD_PFSYNC_HDR_LEN, tail); /* its sections only */
+	n += tail;
+	rd_put16(pkt + 2, (uint16_t)n);
+
+	ck_assert_int_eq(rd_sync_engine_input(b->e, pkt, n, 2 * RD_SEC), 0);
+	ck_assert_ptr_nonnull(rd_state_find_id(b->t, s1->id, s1->creatorid, 2 * RD_SEC));
+	ck_assert_ptr_nonnull(rd_state_find_id(b->t, s2->id, s2->creatorid, 2 * RD_SEC));
+	ck_assert_uint_eq(rd_state_count(b->t), 2);
+	ck_assert_uint_eq(pfsync_stat(b->e, RD_PFSYNC_STAT_BADTIMEOUT), 1);
+	ck_assert_uint_eq(pfsync_stat(b->e, RD_PFSYNC_STAT_MESSAGES), 2);
+	ck_assert_uint_eq(pfsync_stat(b->e, RD_PFSYNC_STAT_PACKETS), 1);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_REFUSED), 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_PKTS_IN), 1);
+	net_free(net);
+}
+END_TEST
+
 /* One message in a packet of its own, built by hand. */
 START_TEST(values_the_table_cannot_hold_are_counted_badval)
 {
@@ -2581,6 +2643,7 @@ static Suite *suite(void)
 	tcase_add_test(c, deferred_packet_released_by_peer_ack);
 	tcase_add_test(c, deferred_packet_released_after_20ms_without_peer);
 	tcase_add_test(c, refused_packet_changes_nothing);
+	tcase_add_test(c, bad_value_costs_its_message_and_the_rest_is_applied);
 	tcase_add_test(c, values_the_table_cannot_hold_are_counted_badval);
 	tcase_add_test(c, delete_of_unknown_state_is_counted_badstate);
 	tcase_add_test(c, clr_removes_states_of_that_creator);

@@ -60,15 +60,40 @@ fi
 grep -q "packet 1 refused: badtag" "$dir/err" || fail "tamper message: $(cat "$dir/err")"
 [ ! -s "$dir/t.json" ] || fail "tampered envelope printed output"
 
-# A bad packet among good ones: named, nothing of it printed, exit 1.
+# A message with a bad value among good packets: named with its reason and
+# offset, nothing of it printed, exit 1.
 if "$ctl" decode pfsync "$dir/bad.pcap" >"$dir/bad.json" 2>"$dir/err"; then
-	fail "bad packet accepted"
+	fail "bad message accepted"
 fi
-grep -q "packet 2 refused: badval" "$dir/err" || fail "badval message: $(cat "$dir/err")"
+grep -q "packet 2: INS id 0102030405060708 creatorid deadbeef refused: badtimeout, timeout 20 (pfsync byte 24)" "$dir/err" ||
+	fail "badtimeout message: $(cat "$dir/err")"
 python3 - "$dir/bad.json" <<'PY'
 import json, sys
 msgs = [json.loads(l) for l in open(sys.argv[1])]
 assert sorted(set(m["packet"] for m in msgs)) == [1, 3], msgs
+PY
+
+# One bad value costs its message, not the packet (OpenBSD's pfsyncs_badval;
+# continue); a header len under 20 reads to the end; a key af 0 takes the
+# state's; a framing error still refuses the packet whole.
+if "$ctl" decode pfsync "$dir/mixed.pcap" >"$dir/mixed.json" 2>"$dir/err"; then
+	fail "mixed capture accepted"
+fi
+grep -q "packet 1: UPD_C id 0000000065432102 creatorid 0a0b0c0d refused: badtimeout, timeout 21 (pfsync byte 108)" "$dir/err" ||
+	fail "UPD_C refusal: $(cat "$dir/err")"
+grep -q "packet 2: header len 0 is under 20: read to the end of the packet (36 bytes)" "$dir/err" ||
+	fail "header len note: $(cat "$dir/err")"
+grep -q "packet 4 refused: badlen (pfsync byte 20)" "$dir/err" || fail "framing refusal: $(cat "$dir/err")"
+grep -q "4 message(s), 1 message(s) refused, 1 packet(s) refused" "$dir/err" || fail "summary: $(cat "$dir/err")"
+python3 - "$dir/mixed.json" <<'PY'
+import json, sys
+msgs = [json.loads(l) for l in open(sys.argv[1])]
+got = [(m["packet"], m["action"], m["id"]) for m in msgs]
+assert got == [(1, "UPD_C", "0000000065432101"), (1, "UPD_C", "0000000065432103"),
+               (2, "DEL_C", "000000000000002a"), (3, "INS", "0102030405060708")], got
+ins = msgs[3]
+assert ins["key"][0]["af"] == "inet" and ins["key"][1]["af"] == "inet", ins["key"]
+assert ins["key"][1]["addr"] == ["10.0.0.1", "203.0.113.5"], ins["key"]
 PY
 
 # TTL other than 255 is refused as receivers refuse it.

@@ -8,12 +8,42 @@
  * back, byte for byte compatible with OpenBSD's if_pfsync.h 1.65 /
  * pfvar.h 1.543.
  *
- * Decoding checks the WHOLE packet (version, lengths, counts, message sizes,
- * value ranges) before the first message is handed to the caller: a packet
- * is either delivered completely or refused completely, and each refusal is
- * counted by reason. Deprecated and unknown actions are skipped by their
- * declared length, as OpenBSD does; messages longer than the size known here
- * are read by their known prefix (forward compatibility).
+ * Decoding checks the framing of the WHOLE packet (version, lengths, counts,
+ * message sizes) before the first message is handed to the caller: a packet
+ * whose framing is bad delivers nothing. Values are judged message by
+ * message, as OpenBSD's pfsync_input does (pfsyncs_badval; continue): a
+ * message with a value out of range (a timeout class such as PFTM_PURGE 21
+ * or PFTM_UNLINKED 22, an address family, creatorid 0, ...) is refused
+ * alone, and the other messages of the packet are delivered. A message is
+ * delivered whole or not at all. Each refusal is counted by reason.
+ * Deprecated and unknown actions are skipped by their declared length, as
+ * OpenBSD does; messages longer than the size known here are read by their
+ * known prefix (forward compatibility).
+ *
+ * Which values refuse a message, per action, after OpenBSD's pfsync_in_*
+ * (if_pfsync.c 1.332) and pf_state_import (pf.c):
+ *   INS     state af not AF_INET/AF_INET6, or a key af other than those
+ *           unless both keys have af 0 (badaf); timeout >= 20 (badtimeout);
+ *           a peer state > PROXY_DST or direction > PF_OUT (badval);
+ *           creatorid 0 (badcreatorid).
+ *   UPD     as INS, but a key af 0 alone is allowed and direction is not
+ *           checked (pf_state_import fills the key's af from the state's).
+ *   DEL     creatorid 0 only: OpenBSD reads nothing but id and creatorid.
+ *   UPD_C   timeout >= 20 (badtimeout); a peer state > PROXY_DST (badval);
+ *           creatorid 0 (badcreatorid).
+ *   INS_ACK, DEL_C   creatorid 0 (badcreatorid).
+ *   BUS     status neither START nor END (badval; OpenBSD ignores it).
+ * A key with af 0 decodes with the state's af, as pf_state_import does (so
+ * does a key of an unknown family in a DEL).
+ * Difference: OpenBSD looks up the creatorid 0 references (no state has
+ * creatorid 0, so nothing happens) and answers an UPD_C with creatorid 0 by
+ * an UPD_REQ for it (a bulk request when the id is 0 too); libredund refuses
+ * those messages and counts them.
+ *
+ * A header whose len field is under 20 (the header's own size) is read to
+ * the end of the packet: OpenBSD's pfsync_input then trims nothing and walks
+ * every section the packet holds (its remaining length goes negative and
+ * compares as unsigned), so libredund does the same.
  *
  * Numbering at the edge: the wire carries OpenBSD's address families
  * (AF_INET 2, AF_INET6 24); decoded messages carry libredund's (RD_AF_INET,
@@ -250,7 +280,7 @@ struct rd_pfsync_bus {
 struct rd_pfsync_tdb {
 	uint32_t spi;       /* as read big-endian from the wire */
 	struct rd_addr dst; /* RD_AF_UNSPEC when the sockaddr is neither v4 nor v6 */
-	uint16_t dst_port;  /* host order */
+	uint16_t dst_port;  /* host order; 0 when dst is RD_AF_UNSPEC */
 	uint64_t rpl;
 	uint64_t cur_bytes;
 	uint8_t sproto;
@@ -272,23 +302,29 @@ struct rd_pfsync_msg {
 };
 
 /*
- * Decoder counters. The first three count good traffic; the rest are the
- * reasons a packet is refused (each refused packet counts once, under the
- * first problem found), named after OpenBSD's pfsyncs_* counters where one
- * exists.
+ * Decoder counters. The first three count good traffic. HDROPS, BADVER,
+ * BADLEN and BADACT count packets refused whole for their framing (each
+ * once, under the first problem found). BADVAL, BADAF, BADCREATOR and
+ * BADTIMEOUT count single messages refused for a value, the rest of their
+ * packet being delivered. Named after OpenBSD's pfsyncs_* counters where
+ * one exists (OpenBSD counts the four value reasons under badval).
  */
 enum rd_pfsync_stat {
-	RD_PFSYNC_STAT_PACKETS = 0, /* packets accepted */
+	RD_PFSYNC_STAT_PACKETS = 0, /* packets whose framing was accepted */
 	RD_PFSYNC_STAT_MESSAGES,    /* messages handed to the caller */
 	RD_PFSYNC_STAT_SKIPPED,     /* deprecated or unknown messages skipped by length */
-	RD_PFSYNC_STAT_HDROPS,      /* shorter than the 20-byte header */
-	RD_PFSYNC_STAT_BADVER,      /* version is not 6 */
+	RD_PFSYNC_STAT_HDROPS,      /* packet shorter than the 20-byte header */
+	RD_PFSYNC_STAT_BADVER,      /* packet version is not 6 */
 	RD_PFSYNC_STAT_BADLEN,      /* header len or a section overruns the packet */
 	RD_PFSYNC_STAT_BADACT,      /* unknown/short action with no length or count */
-	RD_PFSYNC_STAT_BADVAL,      /* a value out of range (timeout, peer state,
-	                               direction, bus status) */
-	RD_PFSYNC_STAT_BADAF,       /* address family neither AF_INET nor AF_INET6 */
-	RD_PFSYNC_STAT_BADCREATOR,  /* state creatorid 0 */
+	RD_PFSYNC_STAT_BADVAL,      /* message: a peer state beyond PROXY_DST, a
+	                               direction beyond PF_OUT, a bus status */
+	RD_PFSYNC_STAT_BADAF,       /* message: address family neither AF_INET nor
+	                               AF_INET6 (a key's 0 is allowed, see above) */
+	RD_PFSYNC_STAT_BADCREATOR,  /* message: creatorid 0 */
+	RD_PFSYNC_STAT_BADTIMEOUT,  /* message: timeout class >= 20, e.g. PFTM_PURGE
+	                               21 or PFTM_UNLINKED 22 in an OpenBSD UPD_C
+	                               for a state it is removing */
 	RD_PFSYNC_STAT_COUNT,
 };
 
@@ -324,11 +360,15 @@ RD_EXPORT size_t rd_pfsync_msg_len(int action);
 
 /* What rd_pfsync_check learned about a packet. */
 struct rd_pfsync_info {
-	size_t length;   /* bytes covered by the header's len */
-	size_t messages; /* messages that will be delivered */
-	size_t skipped;  /* messages that will be skipped */
-	int reason;      /* RD_PFSYNC_STAT_PACKETS when good, else the refusal */
-	size_t offset;   /* where the refusal was found (byte offset) */
+	size_t length;    /* bytes read: the header's len, or the packet's length
+	                     when the header's len is under 20 */
+	uint16_t hdr_len; /* the header's len field as sent */
+	size_t messages;  /* messages that will be delivered */
+	size_t refused;   /* messages that will be refused for a value */
+	size_t skipped;   /* messages that will be skipped */
+	int reason;       /* RD_PFSYNC_STAT_PACKETS when the framing is good,
+	                     else the reason the packet is refused whole */
+	size_t offset;    /* where that refusal was found (byte offset) */
 	uint8_t pfcksum[RD_PFSYNC_CKSUM_LEN];
 };
 
@@ -337,7 +377,9 @@ struct rd_pfsync_info {
  * header; no IP header) without delivering anything. Fills *info if not
  * NULL. Bytes beyond the header's len are ignored (OpenBSD trims them), as
  * are fewer than 4 trailing bytes after the last section. Does not touch
- * any counter. Returns 0 or RD_ERR_PROTO. Thread-safe.
+ * any counter. Returns 0 when the framing is good (info->refused messages
+ * may still be refused for their values), or RD_ERR_PROTO when the packet
+ * is refused whole. Thread-safe.
  */
 RD_EXPORT int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_info *info);
 
@@ -349,15 +391,38 @@ RD_EXPORT int rd_pfsync_check(const uint8_t *pkt, size_t len, struct rd_pfsync_i
 typedef int (*rd_pfsync_msg_fn)(void *user, const struct rd_pfsync_msg *msg);
 
 /*
- * rd_pfsync_decode - check the whole packet (as rd_pfsync_check) and, if
- * good, call fn for each message in packet order. A refused packet calls fn
- * never, counts one refusal reason in *stats and returns RD_ERR_PROTO. A
- * good packet counts packets, messages and skipped in *stats. stats and
- * info may be NULL. Returns 0, RD_ERR_PROTO, or the callback's non-zero
+ * Callback receiving each message refused for a value: `msg` holds its
+ * fields as far as they decode (a family neither AF_INET nor AF_INET6
+ * decodes as RD_AF_UNSPEC with zero addresses), `reason` the counter it was
+ * counted under (enum rd_pfsync_stat), `offset` the message's first byte in
+ * the packet. `msg` is valid only during the call. Return 0 to continue;
+ * any other value stops the decoding and is returned.
+ */
+typedef int (*rd_pfsync_refused_fn)(void *user, const struct rd_pfsync_msg *msg, int reason,
+                                    size_t offset);
+
+/*
+ * rd_pfsync_decode - check the packet's framing (as rd_pfsync_check) and,
+ * if good, call fn for each accepted message in packet order; messages
+ * refused for a value are counted and passed over. A packet refused whole
+ * calls fn never, counts one refusal reason in *stats and returns
+ * RD_ERR_PROTO. A good packet counts packets, messages, skipped and one
+ * reason per refused message in *stats, all before the first call. stats
+ * and info may be NULL. Returns 0, RD_ERR_PROTO, or the callback's non-zero
  * value. Thread-safe for distinct stats objects.
  */
 RD_EXPORT int rd_pfsync_decode(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
                                struct rd_pfsync_info *info, rd_pfsync_msg_fn fn, void *user);
+
+/*
+ * rd_pfsync_decode_each - rd_pfsync_decode that also calls refused (if not
+ * NULL) for each message refused for a value, in packet order among the
+ * accepted ones: for decoders and logs that name every refusal. fn may be
+ * NULL too. Same returns, counting and thread-safety as rd_pfsync_decode.
+ */
+RD_EXPORT int rd_pfsync_decode_each(const uint8_t *pkt, size_t len, struct rd_pfsync_stats *stats,
+                                    struct rd_pfsync_info *info, rd_pfsync_msg_fn fn,
+                                    rd_pfsync_refused_fn refused, void *user);
 
 /*
  * rd_pfsync_encode_msg - write one message's wire form (rd_pfsync_msg_len

@@ -276,8 +276,11 @@ RD_EXPORT void rd_sync_engine_state_event(struct rd_sync_engine *e, struct rd_st
 
 /*
  * rd_sync_engine_input - apply one received pfsync packet (header
- * included). The packet is checked whole first (rd_pfsync_decode); a
- * refused packet changes nothing. Answers (UPD_REQ, INS_ACK, our newer
+ * included). The packet's framing is checked whole first
+ * (rd_pfsync_decode): a packet refused for its framing changes nothing. A
+ * message with a value out of range is refused alone, counted by reason in
+ * the pfsync stats (rd_sync_engine_pfsync_stats), and the packet's other
+ * messages are applied, as OpenBSD does. Answers (UPD_REQ, INS_ACK, our newer
  * state) are sent before it returns. Returns 0, RD_ERR_PROTO, or
  * RD_ERR_STATE (nothing done) when called from inside cb.send or from
  * any callback run during another rd_sync_engine_input.
