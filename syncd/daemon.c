@@ -1164,8 +1164,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	 * times 2 s): a node alone reads its kernel table after 3 s. In secure
 	 * mode one live peer is named to answer, two tries each: 6 tries, so a
 	 * third peer is asked when the first two are joining themselves (they
-	 * answer once their own join ended); a node alone waits 6 s, and so do
-	 * members started together (each answers once its own request failed).
+	 * answer once their own join ended); a node alone waits 6 s. Members
+	 * started together answer each other at once (the carry's bulk_defer).
 	 */
 	ec.bulk_req_interval = RD_SEC;
 	ec.bulk_req_tries = d->cfg.mode == RD_IO_SYNC_SECURE ? 6 : 3;

@@ -18,6 +18,12 @@ struct rd_sync_carry {
 	struct rd_log e_log;
 	const struct rd_mem *mem;
 	uint32_t self; /* our sender id: where our choice of bulk answerer starts */
+	uint32_t from; /* sender of the DATA being delivered (0: none) */
+	/* Members that asked for a bulk lately (bulk_asked), oldest replaced. */
+	struct {
+		uint32_t id;
+		rd_time_t t;
+	} asking[32];
 	uint64_t stats[RD_SYNC_CARRY_STAT_COUNT];
 };
 
@@ -49,12 +55,14 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 	struct rd_sync_carry *c = user;
 
 	c->stats[RD_SYNC_CARRY_STAT_DELIVERED]++;
+	c->from = from;
 	/* Sealed by a peer's engine, so a refusal means a peer bug or version skew. */
 	if (rd_sync_engine_input(c->e, payload, len, now) != 0) {
 		c->stats[RD_SYNC_CARRY_STAT_REFUSED]++;
 		rd_logf(&c->ch_log, RD_LOG_DEBUG, "pfsync packet from %08x (seq %llu) refused",
 		        from, (unsigned long long)seq);
 	}
+	c->from = 0;
 	if (c->ch_cb.deliver != NULL)
 		c->ch_cb.deliver(c->ch_cb.user, from, seq, payload, len, now);
 }
@@ -138,24 +146,82 @@ static uint16_t e_ifindex(void *user, const char *name)
 	return c->e_cb.ifindex(c->e_cb.user, name);
 }
 
+/* A member that asked for a bulk within this long is "asking" (it lacks states). */
+#define ASKING_FOR (3 * RD_SEC)
+
+static bool asking(const struct rd_sync_carry *c, uint32_t id, rd_time_t now)
+{
+	for (size_t i = 0; i < RD_ARRAY_LEN(c->asking); i++)
+		if (c->asking[i].id == id && c->asking[i].t + ASKING_FOR > now)
+			return true;
+	return false;
+}
+
+static void e_bulk_asked(void *user, uint32_t target, rd_time_t now)
+{
+	struct rd_sync_carry *c = user;
+	size_t slot = 0;
+
+	if (c->e_cb.bulk_asked != NULL)
+		c->e_cb.bulk_asked(c->e_cb.user, target, now);
+	if (c->from == 0)
+		return;
+	for (size_t i = 0; i < RD_ARRAY_LEN(c->asking); i++) {
+		if (c->asking[i].id == c->from) {
+			slot = i;
+			break;
+		}
+		if (c->asking[i].t < c->asking[slot].t)
+			slot = i;
+	}
+	c->asking[slot].id = c->from;
+	c->asking[slot].t = now;
+}
+
 /*
- * One member answers a bulk request: a live peer, chosen in id order from
- * a place that depends on our id (members joining together spread their
- * requests), each tried for two attempts before the next. No live peer
- * yet: ask every member.
+ * Our own request runs: a request for our table waits for it while a live
+ * peer that is not asking itself could answer instead (the asker names it
+ * on a later attempt); else (members started together all ask) we answer.
+ */
+static bool e_bulk_defer(void *user, rd_time_t now)
+{
+	struct rd_sync_carry *c = user;
+	uint32_t ids[64];
+	size_t n;
+
+	if (c->e_cb.bulk_defer != NULL)
+		return c->e_cb.bulk_defer(c->e_cb.user, now);
+	n = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
+	for (size_t i = 0; i < n; i++)
+		if (!asking(c, ids[i], now))
+			return true;
+	return false;
+}
+
+/*
+ * One member answers a bulk request: a live peer that is not asking for a
+ * bulk itself (it lacks states), or any live peer when all are, chosen in
+ * id order from a place that depends on our id (members joining together
+ * spread their requests), each tried for two attempts before the next. No
+ * live peer yet: ask every member.
  */
 static uint32_t e_bulk_target(void *user, unsigned attempt, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
 	uint32_t ids[64];
-	size_t n;
+	size_t n, k = 0;
 
 	if (c->e_cb.bulk_target != NULL)
 		return c->e_cb.bulk_target(c->e_cb.user, attempt, now);
 	n = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
 	if (n == 0)
 		return 0;
-	return ids[(c->self + attempt / 2) % n];
+	for (size_t i = 0; i < n; i++)
+		if (!asking(c, ids[i], now))
+			ids[k++] = ids[i];
+	if (k == 0)
+		k = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
+	return ids[(c->self + attempt / 2) % k];
 }
 
 /* A bulk answer waits until what the peers sent before the request arrived. */
@@ -226,6 +292,8 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 	ec.cb.ifindex = c->e_cb.ifindex != NULL ? e_ifindex : NULL;
 	ec.cb.bulk_target = e_bulk_target;
 	ec.cb.bulk_ready = e_bulk_ready;
+	ec.cb.bulk_asked = e_bulk_asked;
+	ec.cb.bulk_defer = e_bulk_defer;
 	ec.cb.user = c;
 	rc = rd_sync_engine_new(&ec, &c->e);
 	if (rc != 0)

@@ -93,6 +93,7 @@ struct rd_sync_engine {
 	bool bulk_active, bulk_again, bulk_first, bulk_have_pending;
 	bool bulk_waiting;      /* this answer waited for bulk_ready (counted once) */
 	bool bulk_deferred;     /* a request came while ours ran: answer once ours ends */
+	bool bulk_unsure;       /* answered while our own request ran: answer again after */
 	rd_time_t bulk_since;   /* the latest request this answer serves arrived then */
 	rd_time_t bulk_sched;   /* when this answer was scheduled (bulk_ready waits from it) */
 	rd_time_t bulk_started; /* when our last bulk answer's BUS START went (0: never) */
@@ -166,6 +167,7 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_BULK_WAITED] = "bulk_waited",
     [RD_SYNC_ENGINE_STAT_BULK_STALLED] = "bulk_stalled",
     [RD_SYNC_ENGINE_STAT_BULK_DEFERRED] = "bulk_deferred",
+    [RD_SYNC_ENGINE_STAT_BULK_AGAIN] = "bulk_again",
 };
 
 const char *rd_sync_engine_stat_name(int stat)
@@ -1103,10 +1105,15 @@ static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool 
 		e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 		/*
 		 * While a bulk comes in, its copy of this state may still be on
-		 * its way (the sender read its table before the delete): a
-		 * tombstone keeps that copy from bringing the state back.
+		 * its way (the sender read its table before the delete); and
+		 * messages of different senders are not ordered: another
+		 * member's update sent before the delete may come after it. A
+		 * tombstone keeps that copy from bringing the state back. Always
+		 * on an authenticated transport (bulk_reconcile: the carry); with
+		 * raw pfsync only while a bulk runs, so that forged deletes of
+		 * random states cannot fill memory.
 		 */
-		if (tomb && (e->nbulks > 0 || e->breq != BREQ_NONE) &&
+		if (tomb && (e->nbulks > 0 || e->breq != BREQ_NONE || e->cfg.bulk_reconcile) &&
 		    (i = ent_get(e, id, cid)) != NIL)
 			bury(e, i, now);
 		return;
@@ -1203,8 +1210,11 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 	e->demoted = false; /* before the callback: rd_sync_engine_demotion says 0 in it */
 	if (was && e->cfg.cb.demote != NULL)
 		e->cfg.cb.demote(e->cfg.cb.user, -e->cfg.demotion, now);
-	if (e->bulk_deferred) {
+	if (e->bulk_deferred || e->bulk_unsure) {
+		if (e->bulk_unsure)
+			e->stats[RD_SYNC_ENGINE_STAT_BULK_AGAIN]++;
 		e->bulk_deferred = false;
+		e->bulk_unsure = false;
 		e->bulk_since = now;
 		bulk_start(e, now);
 	}
@@ -1357,10 +1367,17 @@ static void bulk_requested(struct rd_sync_engine *e, rd_time_t now)
 	e->bulk_since = now; /* an answer not yet started serves this request too */
 	if (e->cfg.cb.bulk_target != NULL && (e->breq != BREQ_NONE || e->breq_later) &&
 	    !e->bulk_active) {
-		if (!e->bulk_deferred)
-			e->stats[RD_SYNC_ENGINE_STAT_BULK_DEFERRED]++;
-		e->bulk_deferred = true;
-		return;
+		if (e->cfg.cb.bulk_defer == NULL || e->cfg.cb.bulk_defer(e->cfg.cb.user, now)) {
+			if (!e->bulk_deferred)
+				e->stats[RD_SYNC_ENGINE_STAT_BULK_DEFERRED]++;
+			e->bulk_deferred = true;
+			return;
+		}
+		/*
+		 * Nobody better placed can answer (every member is asking: they
+		 * started together): answer now, and again once ours ended.
+		 */
+		e->bulk_unsure = true;
 	}
 	bulk_start(e, now);
 }
@@ -1399,6 +1416,8 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 		in_upd_c(e, &m->u.upd_c, now);
 		break;
 	case RD_PFSYNC_ACT_UPD_REQ:
+		if (m->u.ref.id == 0 && e->cfg.cb.bulk_asked != NULL)
+			e->cfg.cb.bulk_asked(e->cfg.cb.user, m->u.ref.creatorid, now);
 		if (m->u.ref.id == 0 &&
 		    (m->u.ref.creatorid == 0 || m->u.ref.creatorid == e->creatorid)) {
 			bulk_requested(e, now); /* asked of every member (0/0), or of us by name */

@@ -51,6 +51,7 @@ struct node {
 	size_t ntargets;
 	bool not_ready;
 	unsigned ready_asked;
+	bool nobody_better; /* bulk_defer: no member is better placed to answer */
 };
 
 /* Settings for the next node_new (bulk pacing and retries; 0: defaults). */
@@ -67,6 +68,13 @@ static uint32_t on_bulk_target(void *user, unsigned attempt, rd_time_t now)
 	if (nd->ntargets == 0)
 		return 0;
 	return nd->targets[i < nd->ntargets ? i : nd->ntargets - 1];
+}
+
+static bool on_bulk_defer(void *user, rd_time_t now)
+{
+	struct node *nd = user;
+	(void)now;
+	return !nd->nobody_better;
 }
 
 static bool on_bulk_ready(void *user, rd_time_t since, rd_time_t now)
@@ -182,6 +190,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 	if (next_named) {
 		ec.cb.bulk_target = on_bulk_target;
 		ec.cb.bulk_ready = on_bulk_ready;
+		ec.cb.bulk_defer = on_bulk_defer;
 	}
 	ec.maxupd = node_maxupd;
 	ck_assert_int_eq(rd_sync_engine_new(&ec, &nd->e), 0);
@@ -789,6 +798,47 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
 	ck_assert_uint_eq(rd_state_count(b->t), 10);
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * Members started together all ask: nobody is better placed (bulk_defer
+ * false), so a member whose own request runs answers at once, and again
+ * once its own request ended (what it lacked then may have come since).
+ */
+START_TEST(request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed)
+{
+	struct net *net;
+	struct node *a, *b, *c;
+
+	next_bulk_tries = 2;
+	net = net_named(3);
+	next_bulk_tries = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	c = net->nodes[2];
+	a->nobody_better = true;
+	for (int i = 0; i < 10; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	net->mute = 1u << 2; /* c is dead: a's own request gets no answer */
+	a->targets[0] = cid(c);
+	a->ntargets = 1;
+	rd_sync_engine_bulk_repair(a->e, 2 * RD_SEC);
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
+	net_run(net, 2 * RD_SEC + RD_MSEC, 3 * RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(a->e));
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	ck_assert_uint_eq(rd_state_count(b->t), 10);
+	net_run(net, 3 * RD_SEC, 8 * RD_SEC); /* a's request fails at 6 s */
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_AGAIN), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 20);
 	net_free(net);
 }
 END_TEST
@@ -2599,12 +2649,59 @@ START_TEST(bulk_copy_of_a_buried_state_stays_out)
 }
 END_TEST
 
+/*
+ * Messages of different senders are not ordered: the creator's DEL_C can
+ * reach us before another member's older UPD of the state, which we never
+ * held. Over an authenticated transport (bulk_reconcile, the carry) the
+ * delete of an unknown state leaves a tombstone and the late copy stays
+ * out; with raw pfsync (no bulk running) it does not, so forged deletes
+ * cannot fill memory.
+ */
+static void late_copy_after_unknown_delete(bool authenticated)
+{
+	struct net *net;
+	struct node *a, *b;
+	struct rd_state *st;
+	struct rd_state_info info;
+	struct rd_pfsync_msg m, del;
+	uint8_t buf[1480];
+
+	reconcile_all = authenticated;
+	net = net_new(2);
+	reconcile_all = false;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	st = udp_state(a, 5000, RD_SEC);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD;
+	rd_state_export(a->t, st, RD_SEC, &info);
+	rd_sync_state_to_pfsync(&info, &m.u.state);
+	memset(&del, 0, sizeof(del));
+	del.action = RD_PFSYNC_ACT_DEL_C;
+	del.u.ref.id = st->id;
+	del.u.ref.creatorid = st->creatorid;
+	net->nq = 0; /* b never saw the insert */
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, msg_pkt(buf, &del), 2 * RD_SEC), 0);
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, msg_pkt(buf, &m), 2 * RD_SEC + RD_MSEC),
+	                 0);
+	ck_assert_uint_eq(rd_state_count(b->t), authenticated ? 0 : 1);
+	net_free(net);
+}
+
+START_TEST(late_copy_of_another_member_after_an_unknown_delete_stays_out)
+{
+	late_copy_after_unknown_delete(true);
+	late_copy_after_unknown_delete(false);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *c = tcase_create("engine");
 
 	tcase_add_test(c, insert_reaches_peer_within_flush_delay);
+	tcase_add_test(c, late_copy_of_another_member_after_an_unknown_delete_stays_out);
 	tcase_add_test(c, insert_then_delete_before_flush_sends_nothing);
 	tcase_add_test(c, update_and_delete_follow_the_state);
 	tcase_add_test(c, states_pack_five_to_a_1500_byte_packet);
@@ -2635,6 +2732,7 @@ static Suite *suite(void)
 	tcase_add_test(c, stalled_answer_is_asked_again_of_the_next_member);
 	tcase_add_test(c, answer_waits_for_bulk_ready_at_most_ready_max);
 	tcase_add_test(c, request_while_our_own_runs_is_answered_after_it);
+	tcase_add_test(c, request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed);
 	tcase_add_test(c,
 	               openbsd_paced_bulk_of_20000_states_keeps_the_joiner_demoted_until_bus_end);
 	tcase_add_test(c, repair_during_join_keeps_the_join_demotion_until_it_ends);

@@ -86,6 +86,24 @@ START_TEST(every_getopt_form_reads_the_config_file)
 }
 END_TEST
 
+/* maxupd 0 acts as 1, as in OpenBSD (the count is raised before it is compared). */
+START_TEST(maxupd_zero_is_taken_as_one)
+{
+	struct sd_config c;
+	char err[SD_ERR_LEN], path[512];
+
+	ck_assert_int_eq(PARSE(&c, err, "-ieth1", "-mplain", "--maxupd", "0"), 0);
+	ck_assert_uint_eq(c.maxupd, 1);
+	sd_config_free(&c);
+	snprintf(path, sizeof(path), "%s",
+	         file("maxupd0.conf", "interface eth1\nmode plain\nmaxupd 0\n"));
+	ck_assert_int_eq(PARSE(&c, err, "-c", path), 0);
+	ck_assert_uint_eq(c.maxupd, 1);
+	sd_config_free(&c);
+	ck_assert_int_ne(PARSE(&c, err, "-ieth1", "-mplain", "--maxupd", "256"), 0);
+}
+END_TEST
+
 START_TEST(options_in_every_form_and_the_command_line_wins)
 {
 	struct sd_config c;
@@ -376,6 +394,7 @@ int main(void)
 	}
 	tcase_add_test(tc, every_getopt_form_reads_the_config_file);
 	tcase_add_test(tc, options_in_every_form_and_the_command_line_wins);
+	tcase_add_test(tc, maxupd_zero_is_taken_as_one);
 	tcase_add_test(tc, errors_name_the_option_or_the_line);
 	tcase_add_test(tc, long_comment_lines_stay_comments_and_lines_are_counted);
 	tcase_add_test(tc, every_keyword_means_the_same_in_both_places);

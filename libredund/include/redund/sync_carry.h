@@ -22,11 +22,17 @@
  *                                   mtu is refused)
  *   engine bulk_reconcile        -> on: the channel never loses a bulk
  *                                   packet for good
- *   engine bulk_target           -> one live peer (rd_sync_channel_peers),
- *                                   in id order from a place set by our
- *                                   id, two attempts each; none yet: every
- *                                   member (0). Each state of a join or
- *                                   repair comes once, from one peer.
+ *   engine bulk_target           -> one live peer (rd_sync_channel_peers)
+ *                                   that has not asked for a bulk in the
+ *                                   last 3 s (any, if all have), in id
+ *                                   order from a place set by our id, two
+ *                                   attempts each; none yet: every member
+ *                                   (0). Each state of a join or repair
+ *                                   comes once, from one peer.
+ *   engine bulk_asked            -> notes the sender of a bulk request
+ *   engine bulk_defer            -> while our own request runs, an answer
+ *                                   waits for it if a live peer that is
+ *                                   not asking could answer instead
  *   engine bulk_ready            -> rd_sync_channel_caught_up: an answer
  *                                   starts once what the peers sent before
  *                                   the request has arrived (or was lost
@@ -51,7 +57,8 @@
  *                       channel seals it (optional);
  *   engine.cb.room      replaces the channel's room for bulk pacing
  *                       (optional; without the one-packet rule above);
- *   engine.cb.bulk_target, bulk_ready replace the carry's choice above
+ *   engine.cb.bulk_target, bulk_ready, bulk_defer replace the carry's
+ *                       choices above, bulk_asked observes
  *                       (optional);
  *   engine.cb.demote, release, tdb, ifname, ifindex: as for the engine.
  *

@@ -129,7 +129,9 @@ struct rd_sync_engine_callbacks {
 	 * peer runs libredund (the secure channel: the carry sets it).
 	 * With it, a request that arrives while our own runs (our table lacks
 	 * what we asked for) is answered once ours ends (counted
-	 * bulk_deferred). Optional: without it every member is asked.
+	 * bulk_deferred), or, when bulk_defer says no member is better
+	 * placed, at once and again once ours ended (counted bulk_again).
+	 * Optional: without it every member is asked.
 	 */
 	uint32_t (*bulk_target)(void *user, unsigned attempt, rd_time_t now);
 	/*
@@ -142,6 +144,21 @@ struct rd_sync_engine_callbacks {
 	 * at once.
 	 */
 	bool (*bulk_ready)(void *user, rd_time_t since, rd_time_t now);
+	/*
+	 * bulk_asked - a bulk request (UPD_REQ id 0) arrived, naming `target`
+	 * (0: every member), whoever answers it. The carry notes who is
+	 * asking (it knows the sender) for bulk_target and bulk_defer.
+	 * Optional.
+	 */
+	void (*bulk_asked)(void *user, uint32_t target, rd_time_t now);
+	/*
+	 * bulk_defer - our own request runs and a member asked for our table:
+	 * should the answer wait until ours ends (true), or go now and again
+	 * once ours ended (false: nobody better placed can answer, e.g.
+	 * members started together all ask)? Only with bulk_target. Optional:
+	 * without it the answer waits.
+	 */
+	bool (*bulk_defer)(void *user, rd_time_t now);
 };
 
 /* How often a waiting bulk answer asks bulk_ready, and how long at most it waits. */
@@ -246,8 +263,8 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_BULK_OTHERS,   /* bulk requests naming another member as answerer */
 	RD_SYNC_ENGINE_STAT_BULK_WAITED,   /* bulk answers that waited for bulk_ready */
 	RD_SYNC_ENGINE_STAT_BULK_STALLED,  /* our bulk request's answer stalled: asked again */
-	RD_SYNC_ENGINE_STAT_BULK_DEFERRED, /* answers held until our own request ended (named
-	                                      answerers) */
+	RD_SYNC_ENGINE_STAT_BULK_DEFERRED, /* answers held until our own request ended */
+	RD_SYNC_ENGINE_STAT_BULK_AGAIN,    /* answers repeated: the first went while ours ran */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
