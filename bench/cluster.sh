@@ -12,9 +12,11 @@
 #  - resends per envelope during it: the members' channel `resent` over
 #    `sent` (and the duplicates refused as `replayed`);
 #  - restarts: RESTARTS (default 3) restarts (SIGTERM, both daemons) of
-#    M2, M3, ... in turn: the joiner's bulk time, the kernel writes (mirror
-#    written + deleted) per survivor and of the joiner, and MASTER
-#    transitions on the survivors (their carpd logs).
+#    M2, M3, ... in turn: the joiner's bulk time, the states the survivors'
+#    bulk answers sent (engine bulk_sent summed: one table when one member
+#    answers), the kernel writes (mirror written + deleted) per survivor
+#    and of the joiner, and MASTER transitions on the survivors (their
+#    carpd logs).
 # Prints a line per N and one JSON object per N.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -94,14 +96,16 @@ echo "N=$N: $STATES states on every member ${reach_ms} ms after the insert began
 	"envelopes sent $sent, resent $resent ($per_env per envelope), refused as replayed $replayed"
 
 # 2. Restarts of M2, M3, ... in turn.
-tr_total=0 surv_writes=0 join_writes=0 bulk_total=0
+tr_total=0 surv_writes=0 join_writes=0 bulk_total=0 answered_total=0
 for r in $(seq "$RESTARTS"); do
 	victim=M$((2 + (r - 1) % (N - 1)))
 	declare -A mark=() w0=()
 	survivors=()
+	answered0=0
 	for h in "${ALL[@]}"; do
 		[ "$h" = "$victim" ] && continue
 		survivors+=("$h")
+		answered0=$((answered0 + $(cl_nums "$h" engine.bulk_sent)))
 		mark[$h]=$(cl_lines "$h")
 		read -r a b <<<"$(cl_nums "$h" mirror.written mirror.deleted)"
 		w0[$h]=$((a + b))
@@ -115,27 +119,32 @@ for r in $(seq "$RESTARTS"); do
 	bulk_ms=$(ms "$tb")
 	sleep 2
 	cl_wait_equal 10 "${ALL[@]}" || echo "restart $r: tables differ after 10 s: $CL_DIFF"
-	tr=0 writes=0
+	tr=0 writes=0 answered=$((-answered0))
 	for h in "${survivors[@]}"; do
+		answered=$((answered + $(cl_nums "$h" engine.bulk_sent)))
 		tr=$((tr + $(cl_transitions "$h" "${mark[$h]}")))
 		read -r a b <<<"$(cl_nums "$h" mirror.written mirror.deleted)"
 		writes=$((writes + a + b - w0[$h]))
 	done
 	read -r a b <<<"$(cl_nums "$victim" mirror.written mirror.deleted)"
-	echo "  restart $r ($victim): join bulk ${bulk_ms} ms, kernel writes per survivor" \
+	echo "  restart $r ($victim): join bulk ${bulk_ms} ms, states the survivors' answers sent $answered," \
+		"kernel writes per survivor" \
 		"$((writes / ${#survivors[@]})), joiner $((a + b)) ($a written, $b deleted)," \
 		"MASTER transitions on survivors $tr"
 	tr_total=$((tr_total + tr))
 	surv_writes=$((surv_writes + writes / ${#survivors[@]}))
 	join_writes=$((join_writes + a + b))
 	bulk_total=$((bulk_total + bulk_ms))
+	answered_total=$((answered_total + answered))
 done
 echo "N=$N: per restart (mean of $RESTARTS): join bulk $((bulk_total / RESTARTS)) ms," \
+	"states sent by the survivors' answers $((answered_total / RESTARTS))," \
 	"kernel writes per survivor $((surv_writes / RESTARTS)), joiner $((join_writes / RESTARTS))," \
 	"MASTER transitions on survivors $(/usr/bin/python3 -c "print(f'{$tr_total / $RESTARTS:.1f}')")"
 echo "{\"members\": $N, \"states\": $STATES, \"reach_ms\": $reach_ms, \"sent\": $sent," \
 	"\"resent\": $resent, \"resent_per_envelope\": $per_env, \"replayed\": $replayed," \
 	"\"restarts\": $RESTARTS, \"join_bulk_ms\": $((bulk_total / RESTARTS))," \
+	"\"answered_per_restart\": $((answered_total / RESTARTS))," \
 	"\"writes_per_survivor\": $((surv_writes / RESTARTS)), \"writes_joiner\": $((join_writes / RESTARTS))," \
 	"\"transitions_per_restart\": $(/usr/bin/python3 -c "print($tr_total / $RESTARTS)")}"
 exit 0
