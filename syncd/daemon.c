@@ -1162,13 +1162,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	/*
 	 * A start-up bulk request is retried 3 times 1 s apart (OpenBSD: 12
 	 * times 2 s): a node alone reads its kernel table after 3 s. In secure
-	 * mode one live peer is named to answer, two tries each: 6 tries, so a
-	 * third peer is asked when the first two are joining themselves (they
-	 * answer once their own join ended); a node alone waits 6 s. Members
-	 * started together answer each other at once (the carry's bulk_defer).
+	 * mode it names one live peer, the next on each of 4 tries 3.5 s apart
+	 * (RD_SYNC_ENGINE_NAMED_INTERVAL); with no peer heard within 1 s it
+	 * asks every member: a node alone reads its table after 5 s.
 	 */
 	ec.bulk_req_interval = RD_SEC;
-	ec.bulk_req_tries = d->cfg.mode == RD_IO_SYNC_SECURE ? 6 : 3;
+	ec.bulk_req_tries = d->cfg.mode == RD_IO_SYNC_SECURE ? 4 : 3;
 	ec.cb.demote = eng_demote;
 	ec.cb.user = d;
 	ec.log.fn = dm_log_hook;

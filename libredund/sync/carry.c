@@ -17,8 +17,9 @@ struct rd_sync_carry {
 	struct rd_sync_engine_callbacks e_cb;
 	struct rd_log e_log;
 	const struct rd_mem *mem;
-	uint32_t self; /* our sender id: where our choice of bulk answerer starts */
-	uint32_t from; /* sender of the DATA being delivered (0: none) */
+	uint32_t self;     /* our sender id: where our choice of bulk answerer starts */
+	uint32_t from;     /* sender of the DATA being delivered (0: none) */
+	rd_time_t t_first; /* our first choice of bulk answerer (0: none yet) */
 	/* Members that asked for a bulk lately (bulk_asked), oldest replaced. */
 	struct {
 		uint32_t id;
@@ -202,8 +203,9 @@ static bool e_bulk_defer(void *user, rd_time_t now)
  * One member answers a bulk request: a live peer that is not asking for a
  * bulk itself (it lacks states), or any live peer when all are, chosen in
  * id order from a place that depends on our id (members joining together
- * spread their requests), each tried for two attempts before the next. No
- * live peer yet: ask every member.
+ * spread their requests), the next one on each attempt (3.5 s apart). No
+ * live peer: wait up to 1 s after our first request for one, then ask
+ * every member.
  */
 static uint32_t e_bulk_target(void *user, unsigned attempt, rd_time_t now)
 {
@@ -213,15 +215,23 @@ static uint32_t e_bulk_target(void *user, unsigned attempt, rd_time_t now)
 
 	if (c->e_cb.bulk_target != NULL)
 		return c->e_cb.bulk_target(c->e_cb.user, attempt, now);
+	if (c->t_first == 0)
+		c->t_first = now;
 	n = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
-	if (n == 0)
-		return 0;
+	if (n == 0) {
+		/*
+		 * At start the peers answer our first hello within a round
+		 * trip: wait for them up to a hello interval rather than ask
+		 * every member (each would answer with the whole table).
+		 */
+		return now < c->t_first + RD_SEC ? RD_SYNC_ENGINE_TARGET_WAIT : 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!asking(c, ids[i], now))
 			ids[k++] = ids[i];
 	if (k == 0)
 		k = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
-	return ids[(c->self + attempt / 2) % k];
+	return ids[(c->self + attempt) % k];
 }
 
 /* A bulk answer waits until what the peers sent before the request arrived. */

@@ -91,12 +91,13 @@ struct rd_sync_engine {
 
 	/* Answering a peer's bulk request. */
 	bool bulk_active, bulk_again, bulk_first, bulk_have_pending;
-	bool bulk_waiting;      /* this answer waited for bulk_ready (counted once) */
-	bool bulk_deferred;     /* a request came while ours ran: answer once ours ends */
-	bool bulk_unsure;       /* answered while our own request ran: answer again after */
-	rd_time_t bulk_since;   /* the latest request this answer serves arrived then */
-	rd_time_t bulk_sched;   /* when this answer was scheduled (bulk_ready waits from it) */
-	rd_time_t bulk_started; /* when our last bulk answer's BUS START went (0: never) */
+	bool bulk_waiting;        /* this answer waited for bulk_ready (counted once) */
+	bool bulk_deferred;       /* a request came while ours ran: answer once ours ends */
+	bool bulk_unsure;         /* answered while our own request ran: answer again after */
+	rd_time_t bulk_defer_due; /* a deferred answer asks bulk_defer again then */
+	rd_time_t bulk_since;     /* the latest request this answer serves arrived then */
+	rd_time_t bulk_sched;     /* when this answer was scheduled (bulk_ready waits from it) */
+	rd_time_t bulk_started;   /* when our last bulk answer's BUS START went (0: never) */
 	struct rd_state_iter bulk_it;
 	struct rd_pfsync_ref bulk_pending; /* fetched, did not fit */
 	rd_time_t bulk_due;
@@ -105,6 +106,7 @@ struct rd_sync_engine {
 	int breq;
 	unsigned breq_tries;
 	unsigned breq_attempt; /* requests sent since creation (cb.bulk_target's attempt) */
+	bool breq_all;         /* a repair outside a join: every member is asked */
 	uint32_t breq_target;  /* who the last one named (0: every member) */
 	rd_time_t breq_due;
 	rd_time_t breq_bound; /* BUS START + bulk_timeout: progress pushes breq_due up to it */
@@ -1362,15 +1364,21 @@ static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
  * may be the only one answering, so while our own request runs (our table
  * lacks what we asked for) the answer waits until it ends, ok or failed.
  */
-static void bulk_requested(struct rd_sync_engine *e, rd_time_t now)
+static void bulk_requested(struct rd_sync_engine *e, bool named, rd_time_t now)
 {
 	e->bulk_since = now; /* an answer not yet started serves this request too */
-	if (e->cfg.cb.bulk_target != NULL && (e->breq != BREQ_NONE || e->breq_later) &&
+	/*
+	 * Asked by name, we may be the only one answering. Asked with every
+	 * member (0/0: a repair, or a join before it heard any peer), all
+	 * answer at once and cover what one of them lacks.
+	 */
+	if (named && e->cfg.cb.bulk_target != NULL && (e->breq != BREQ_NONE || e->breq_later) &&
 	    !e->bulk_active) {
 		if (e->cfg.cb.bulk_defer == NULL || e->cfg.cb.bulk_defer(e->cfg.cb.user, now)) {
 			if (!e->bulk_deferred)
 				e->stats[RD_SYNC_ENGINE_STAT_BULK_DEFERRED]++;
 			e->bulk_deferred = true;
+			e->bulk_defer_due = now + RD_SYNC_ENGINE_READY_POLL; /* asked again then */
 			return;
 		}
 		/*
@@ -1420,7 +1428,8 @@ static int apply(void *user, const struct rd_pfsync_msg *m)
 			e->cfg.cb.bulk_asked(e->cfg.cb.user, m->u.ref.creatorid, now);
 		if (m->u.ref.id == 0 &&
 		    (m->u.ref.creatorid == 0 || m->u.ref.creatorid == e->creatorid)) {
-			bulk_requested(e, now); /* asked of every member (0/0), or of us by name */
+			/* asked of every member (0/0), or of us by name */
+			bulk_requested(e, m->u.ref.creatorid != 0, now);
 		} else if (m->u.ref.id == 0) {
 			e->stats[RD_SYNC_ENGINE_STAT_BULK_OTHERS]++; /* another member answers */
 		} else {
@@ -1578,23 +1587,39 @@ static void bulk_tick(struct rd_sync_engine *e, rd_time_t now)
 	e->bulk_due = now + e->cfg.bulk_interval;
 }
 
-static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
+/* Sends our bulk request. `same`: to the member the last one named, if any. */
+static void send_bulk_req(struct rd_sync_engine *e, bool same, rd_time_t now)
 {
 	struct rd_pfsync_msg m;
 
+	/* id 0: a bulk request; creatorid: the member asked to answer, or 0 for all. */
+	if (e->breq_all)
+		e->breq_target = 0;
+	else if (!same || e->breq_target == 0 || e->breq_target == RD_SYNC_ENGINE_TARGET_WAIT)
+		e->breq_target = e->cfg.cb.bulk_target != NULL
+		                     ? e->cfg.cb.bulk_target(e->cfg.cb.user, e->breq_attempt, now)
+		                     : 0;
+	if (e->breq_target == RD_SYNC_ENGINE_TARGET_WAIT) {
+		/* No peer heard yet, but they may answer our hello at once: ask soon. */
+		e->breq_due = now + RD_SYNC_ENGINE_TARGET_POLL;
+		return;
+	}
 	rd_sync_engine_flush(e, now);
 	memset(&m, 0, sizeof(m));
 	m.action = RD_PFSYNC_ACT_UPD_REQ;
-	/* id 0: a bulk request; creatorid: the member asked to answer, or 0 for all. */
-	e->breq_target = e->cfg.cb.bulk_target != NULL
-	                     ? e->cfg.cb.bulk_target(e->cfg.cb.user, e->breq_attempt, now)
-	                     : 0;
 	m.u.ref.creatorid = e->breq_target;
 	e->breq_attempt++;
 	add(e, &m, now);
 	emit(e, now);
 	e->breq_tries++;
 	e->breq_due = now + e->cfg.bulk_req_interval;
+	/*
+	 * A named member may wait up to READY_MAX before its BUS START: a
+	 * resend before then would reach it while it answers and make it
+	 * answer twice.
+	 */
+	if (e->breq_target != 0 && e->cfg.bulk_req_interval < RD_SYNC_ENGINE_NAMED_INTERVAL)
+		e->breq_due = now + RD_SYNC_ENGINE_NAMED_INTERVAL;
 }
 
 /*
@@ -1604,6 +1629,8 @@ static void send_bulk_req(struct rd_sync_engine *e, rd_time_t now)
  */
 static void bulk_ask(struct rd_sync_engine *e, bool join, rd_time_t now)
 {
+	bool same;
+
 	if (e->sending) {
 		/* Called back from our own send (e.g. a transport reporting a loss): later. */
 		e->breq_later = true;
@@ -1624,9 +1651,21 @@ static void bulk_ask(struct rd_sync_engine *e, bool join, rd_time_t now)
 		if (e->cfg.cb.demote != NULL)
 			e->cfg.cb.demote(e->cfg.cb.user, e->cfg.demotion, now);
 	}
+	/*
+	 * Restarted before any answer began (a join that hears peers it did
+	 * not know, each a "loss"): the member already named is asked again,
+	 * and serves both with one answer; naming another would make two.
+	 */
+	same = e->breq == BREQ_SENT;
+	/*
+	 * A repair outside a join (messages lost for good) asks every member,
+	 * so that the creators of what was lost answer too; only a join (and
+	 * the repairs it absorbs) names one member.
+	 */
+	e->breq_all = !e->demoted;
 	e->breq = BREQ_SENT;
 	e->breq_tries = 0;
-	send_bulk_req(e, now);
+	send_bulk_req(e, same, now);
 }
 
 void rd_sync_engine_bulk_request(struct rd_sync_engine *e, rd_time_t now)
@@ -1657,6 +1696,20 @@ void rd_sync_engine_handle_expiry(struct rd_sync_engine *e, rd_time_t now)
 		return;
 	bulks_expire(e, now);
 	tombstones_expire(e, now);
+	if (e->bulk_deferred && e->bulk_defer_due <= now) {
+		/*
+		 * Whether a member better placed than us exists changes as the
+		 * others' requests arrive (members started together all ask):
+		 * asked again until the answer may go, or ours ends.
+		 */
+		if (e->cfg.cb.bulk_defer != NULL && !e->cfg.cb.bulk_defer(e->cfg.cb.user, now)) {
+			e->bulk_deferred = false;
+			e->bulk_unsure = true;
+			bulk_start(e, now);
+		} else {
+			e->bulk_defer_due = now + RD_SYNC_ENGINE_READY_POLL;
+		}
+	}
 	if (e->breq_later)
 		bulk_ask(e, false, now); /* a join among the deferred keeps its flag */
 	while (e->ndefers > 0 && e->defers[0].deadline <= now)
@@ -1665,7 +1718,7 @@ void rd_sync_engine_handle_expiry(struct rd_sync_engine *e, rd_time_t now)
 		if (e->breq_tries >= e->cfg.bulk_req_tries)
 			undemote(e, false, now);
 		else
-			send_bulk_req(e, now);
+			send_bulk_req(e, false, now);
 	} else if (e->breq == BREQ_BULK && e->breq_due <= now) {
 		/*
 		 * The answer stalled (no state for bulk_stall) or ran past its
@@ -1696,6 +1749,8 @@ rd_time_t rd_sync_engine_expiry(const struct rd_sync_engine *e)
 		t = e->defers[0].deadline;
 	if (e->breq != BREQ_NONE && e->breq_due < t)
 		t = e->breq_due;
+	if (e->bulk_deferred && e->bulk_defer_due < t)
+		t = e->bulk_defer_due;
 	if (e->bulk_active && e->bulk_due < t)
 		t = e->bulk_due;
 	return t;

@@ -51,7 +51,9 @@ struct node {
 	size_t ntargets;
 	bool not_ready;
 	unsigned ready_asked;
-	bool nobody_better; /* bulk_defer: no member is better placed to answer */
+	bool nobody_better;   /* bulk_defer: no member is better placed to answer */
+	rd_time_t wait_until; /* bulk_target says TARGET_WAIT before then */
+	unsigned target_asked;
 };
 
 /* Settings for the next node_new (bulk pacing and retries; 0: defaults). */
@@ -64,7 +66,9 @@ static uint32_t on_bulk_target(void *user, unsigned attempt, rd_time_t now)
 {
 	struct node *nd = user;
 	size_t i = attempt / 2;
-	(void)now;
+	nd->target_asked++;
+	if (now < nd->wait_until)
+		return RD_SYNC_ENGINE_TARGET_WAIT;
 	if (nd->ntargets == 0)
 		return 0;
 	return nd->targets[i < nd->ntargets ? i : nd->ntargets - 1];
@@ -785,7 +789,7 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 	net->mute = 1u << 2; /* c is dead: a's own request gets no answer */
 	a->targets[0] = cid(c);
 	a->ntargets = 1;
-	rd_sync_engine_bulk_repair(a->e, 2 * RD_SEC);
+	rd_sync_engine_bulk_request(a->e, 2 * RD_SEC); /* a join: it names c */
 	b->targets[0] = cid(a);
 	b->ntargets = 1;
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
@@ -793,7 +797,7 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
 	ck_assert(rd_sync_engine_bulk_pending(a->e));
-	net_run(net, 5 * RD_SEC, 8 * RD_SEC); /* a's request fails at 6 s (2 tries 2 s apart) */
+	net_run(net, 5 * RD_SEC, 11 * RD_SEC); /* a's fails at 9 s (2 named tries 3.5 s apart) */
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
 	ck_assert_uint_eq(rd_state_count(b->t), 10);
@@ -826,7 +830,7 @@ START_TEST(request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed)
 	net->mute = 1u << 2; /* c is dead: a's own request gets no answer */
 	a->targets[0] = cid(c);
 	a->ntargets = 1;
-	rd_sync_engine_bulk_repair(a->e, 2 * RD_SEC);
+	rd_sync_engine_bulk_request(a->e, 2 * RD_SEC); /* a join: it names c */
 	b->targets[0] = cid(a);
 	b->ntargets = 1;
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
@@ -835,10 +839,113 @@ START_TEST(request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed)
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 0);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
 	ck_assert_uint_eq(rd_state_count(b->t), 10);
-	net_run(net, 3 * RD_SEC, 8 * RD_SEC); /* a's request fails at 6 s */
+	net_run(net, 3 * RD_SEC, 11 * RD_SEC); /* a's request fails at 9 s */
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_AGAIN), 1);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 20);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * No peer heard yet (TARGET_WAIT): the request is not sent, no try is used,
+ * and the answerer is asked for again every RD_SYNC_ENGINE_TARGET_POLL; then
+ * one member answers.
+ */
+START_TEST(request_waits_while_no_answerer_is_known)
+{
+	struct net *net;
+	struct node *a, *b;
+
+	next_bulk_tries = 1;
+	net = net_named(2);
+	next_bulk_tries = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	net->deaf = 1u << 1;
+	for (int i = 0; i < 10; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	net->deaf = 0;
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	b->wait_until = 2 * RD_SEC + 500 * RD_MSEC;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 2 * RD_SEC + 490 * RD_MSEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_PKTS_OUT), 0);
+	ck_assert_uint_ge(b->target_asked, 20); /* every 20 ms */
+	ck_assert(rd_sync_engine_bulk_pending(b->e));
+	ck_assert_int_eq(b->demotion, 32);
+	net_run(net, 2 * RD_SEC + 490 * RD_MSEC, 4 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(b->t), 10); /* one try was left: not used up */
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * A repair outside a join (messages lost for good) asks every member, so
+ * that the creators of what was lost answer too; the join's named member
+ * is not asked for it.
+ */
+START_TEST(repair_outside_a_join_asks_every_member)
+{
+	struct net *net = net_named(3);
+	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
+
+	net->deaf = 1u << 1;
+	for (int i = 0; i < 5; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	for (int i = 0; i < 7; i++)
+		udp_state(c, (uint16_t)(2000 + i), RD_SEC);
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	net->deaf = 0;
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	rd_sync_engine_bulk_repair(b->e, 3 * RD_SEC);
+	net_run(net, 3 * RD_SEC, 5 * RD_SEC);
+	ck_assert_uint_eq(b->target_asked, 0);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 12);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_SENT), 12);
+	ck_assert_uint_eq(rd_state_count(b->t), 12);
+	ck_assert_uint_eq(b->demote_up, 0);
+	net_free(net);
+}
+END_TEST
+
+/*
+ * Whether a better placed member exists is asked again while an answer is
+ * deferred (others' requests arrive one by one when members start
+ * together): once bulk_defer says no, the answer goes within a poll.
+ */
+START_TEST(deferred_answer_goes_once_nobody_is_better_placed)
+{
+	struct net *net;
+	struct node *a, *b, *c;
+
+	net = net_named(3);
+	a = net->nodes[0];
+	b = net->nodes[1];
+	c = net->nodes[2];
+	for (int i = 0; i < 10; i++)
+		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net->nq = 0;
+	net->mute = 1u << 2; /* c is dead: a's own join gets no answer */
+	a->targets[0] = cid(c);
+	a->ntargets = 1;
+	rd_sync_engine_bulk_request(a->e, 2 * RD_SEC);
+	b->targets[0] = cid(a);
+	b->ntargets = 1;
+	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
+	net_run(net, 2 * RD_SEC + RD_MSEC, 3 * RD_SEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
+	a->nobody_better = true;
+	net_run(net, 3 * RD_SEC, 3 * RD_SEC + 20 * RD_MSEC);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	ck_assert_uint_eq(rd_state_count(b->t), 10);
+	ck_assert(rd_sync_engine_bulk_pending(a->e));
 	net_free(net);
 }
 END_TEST
@@ -2732,6 +2839,9 @@ static Suite *suite(void)
 	tcase_add_test(c, stalled_answer_is_asked_again_of_the_next_member);
 	tcase_add_test(c, answer_waits_for_bulk_ready_at_most_ready_max);
 	tcase_add_test(c, request_while_our_own_runs_is_answered_after_it);
+	tcase_add_test(c, request_waits_while_no_answerer_is_known);
+	tcase_add_test(c, repair_outside_a_join_asks_every_member);
+	tcase_add_test(c, deferred_answer_goes_once_nobody_is_better_placed);
 	tcase_add_test(c, request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed);
 	tcase_add_test(c,
 	               openbsd_paced_bulk_of_20000_states_keeps_the_joiner_demoted_until_bus_end);

@@ -25,8 +25,9 @@
  *   engine bulk_target           -> one live peer (rd_sync_channel_peers)
  *                                   that has not asked for a bulk in the
  *                                   last 3 s (any, if all have), in id
- *                                   order from a place set by our id, two
- *                                   attempts each; none yet: every member
+ *                                   order from a place set by our id, the
+ *                                   next on each attempt; none heard in 1 s
+ *                                   of our first request: every member
  *                                   (0). Each state of a join or repair
  *                                   comes once, from one peer.
  *   engine bulk_asked            -> notes the sender of a bulk request

@@ -118,11 +118,16 @@ struct rd_sync_engine_callbacks {
 	void (*ifname)(void *user, uint16_t ifindex, char name[RD_PFSYNC_IFNAMSIZ + 1]);
 	uint16_t (*ifindex)(void *user, const char *name);
 	/*
-	 * bulk_target - which member should answer our bulk request: a peer's
-	 * creatorid, or 0 for every member (UPD_REQ 0/0, as OpenBSD asks).
+	 * bulk_target - which member should answer our join bulk request (and
+	 * the repairs made while it runs): a peer's creatorid, or 0 for every
+	 * member (UPD_REQ 0/0, as OpenBSD asks). A repair outside a join
+	 * (messages lost for good) always asks every member, so that the
+	 * creators of what was lost answer too.
 	 * `attempt` counts the requests sent since the engine was created:
 	 * a target that does not answer, or whose answer stalls (no state for
-	 * bulk_stall), is replaced on a later attempt. A named target goes on
+	 * bulk_stall), is replaced on a later attempt. A request naming a
+	 * member is resent after RD_SYNC_ENGINE_NAMED_INTERVAL at the
+	 * soonest (the member may wait that long before answering). A named target goes on
 	 * the wire as UPD_REQ {id 0, creatorid target}: members running
 	 * libredund answer only when named; an OpenBSD peer ignores it (it
 	 * looks up state 0 and counts badstate), so use it only where every
@@ -134,6 +139,9 @@ struct rd_sync_engine_callbacks {
 	 * Optional: without it every member is asked.
 	 */
 	uint32_t (*bulk_target)(void *user, unsigned attempt, rd_time_t now);
+	/* (bulk_target may also return RD_SYNC_ENGINE_TARGET_WAIT: no peer
+	 * known yet; the request is not sent, nor counted as a try, and
+	 * bulk_target is asked again after RD_SYNC_ENGINE_TARGET_POLL.) */
 	/*
 	 * bulk_ready - may a bulk answer to a request that arrived at `since`
 	 * start now? The answer waits (polled every RD_SYNC_ENGINE_READY_POLL,
@@ -161,9 +169,15 @@ struct rd_sync_engine_callbacks {
 	bool (*bulk_defer)(void *user, rd_time_t now);
 };
 
+/* bulk_target: no peer known yet, ask again after RD_SYNC_ENGINE_TARGET_POLL. */
+#define RD_SYNC_ENGINE_TARGET_WAIT UINT32_MAX
+#define RD_SYNC_ENGINE_TARGET_POLL (20 * RD_MSEC)
+
 /* How often a waiting bulk answer asks bulk_ready, and how long at most it waits. */
 #define RD_SYNC_ENGINE_READY_POLL (10 * RD_MSEC)
 #define RD_SYNC_ENGINE_READY_MAX  (3 * RD_SEC)
+/* A request naming a member is resent (to the next) no sooner than this. */
+#define RD_SYNC_ENGINE_NAMED_INTERVAL (RD_SYNC_ENGINE_READY_MAX + 500 * RD_MSEC)
 
 struct rd_sync_engine_config {
 	struct rd_state_table *table; /* required; its creatorid is ours */
