@@ -20,9 +20,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "syncd: %s\n", err);
+		/* --check: "file:line: message" alone, as a compiler's (and exit 1). */
+		fprintf(stderr, "%s%s\n", cfg.check ? "" : "syncd: ", err);
+		rc = cfg.check ? 1 : 2;
 		sd_config_free(&cfg);
-		return 2;
+		return rc;
+	}
+	if (cfg.check) {
+		rc = sd_config_check_run(&cfg);
+		sd_config_free(&cfg);
+		return rc;
 	}
 	dm_log_setup("syncd", !cfg.daemonize, cfg.daemonize && !cfg.no_syslog, -1, cfg.debug);
 	if (rd_init() != 0) {
