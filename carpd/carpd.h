@@ -443,6 +443,12 @@ size_t cd_daemon_masters(const struct cd_daemon *d);
  * NOTICE.
  */
 void cd_daemon_startup_released(struct cd_daemon *d, const char *why);
+/*
+ * cd_daemon_notify_status - tell the service manager (dm_notify_status) how
+ * many vhosts are MASTER, BACKUP and INIT, whether the start-up hold is on
+ * and why the last reload was refused; sent only when it changed.
+ */
+void cd_daemon_notify_status(const struct cd_daemon *d);
 int cd_daemon_leave(struct cd_daemon *d, char **out);
 int cd_daemon_join(struct cd_daemon *d, char **out);
 

@@ -48,6 +48,8 @@ int main(int argc, char **argv)
 		cd_daemon_free(d);
 		return 1;
 	}
+	/* Set up (and forked): tell the service manager (Type=notify units). */
+	dm_notifyf("READY=1\nMAINPID=%ld", (long)getpid());
 	rc = cd_daemon_run(d);
 	cd_daemon_free(d);
 	return rc;

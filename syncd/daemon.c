@@ -873,6 +873,7 @@ static void on_signal(struct sd_daemon *d)
 	while ((sig = dm_loop_signal_read(&d->loop)) != 0) {
 		if (sig == SIGTERM || sig == SIGINT) {
 			dm_log(LOG_NOTICE, "%s: exiting", strsignal(sig));
+			dm_notify("STOPPING=1");
 			d->quitting = true;
 		} else if (sig == SIGHUP) {
 			/* No live reload: say so rather than pretend (syncd(8), SIGNALS). */
@@ -917,11 +918,29 @@ int sd_daemon_after_fork(struct sd_daemon *d)
 	return dm_loop_after_fork(&d->loop);
 }
 
+/*
+ * The service manager's STATUS= line (dm_notify_status sends it when it
+ * changed): the mode, the live peers, whether the start-up bulk is on.
+ */
+static void notify_status(struct sd_daemon *d)
+{
+	char s[DM_NOTIFY_STATUS_MAX];
+	uint32_t ids[16];
+	size_t live = d->ch ? rd_sync_channel_peers(d->ch, sd_now(), ids, 16) : d->cfg.npeers;
+
+	snprintf(s, sizeof(s), "%s mode, creatorid %08x, %zu%s %s, %s",
+	         d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain", d->creatorid, live,
+	         live == 16 ? "+" : "", d->ch ? "live peers" : "peers configured",
+	         rd_mirror_start_pending(d->mirror) ? "waiting for the peers' states" : "in sync");
+	dm_notify_status(s);
+}
+
 int sd_daemon_run(struct sd_daemon *d)
 {
 	int n;
 
 	while (!d->quitting) {
+		notify_status(d);
 		hold_tick(d, sd_now());
 		arm_timer(d);
 		update_out(d);

@@ -49,6 +49,8 @@ int main(int argc, char **argv)
 		sd_daemon_free(d);
 		return 1;
 	}
+	/* Set up (and forked): tell the service manager (Type=notify units). */
+	dm_notifyf("READY=1\nMAINPID=%ld", (long)getpid());
 	rc = sd_daemon_run(d);
 	sd_daemon_free(d);
 	return rc;
