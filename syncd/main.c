@@ -43,6 +43,7 @@ int main(int argc, char **argv)
 		sd_daemon_free(d);
 		return 1;
 	}
+	sd_daemon_set_args(d, argc, argv); /* SIGHUP reads them again */
 	/* Fork only once everything is set up, so start-up errors reach the terminal. */
 	if (daemonize && (daemon(0, 0) < 0 || sd_daemon_after_fork(d) < 0)) {
 		dm_log(LOG_ERR, "daemonize: %m");

@@ -251,6 +251,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out);
 int sd_daemon_run(struct sd_daemon *d);
 /* After daemon(3): re-bind signal delivery to this (the child) process. */
 int sd_daemon_after_fork(struct sd_daemon *d);
+/*
+ * sd_daemon_set_args - the command line a SIGHUP reads again with its
+ * --config file (sd_options_parse); argv must outlive d. Without it SIGHUP
+ * does nothing.
+ */
+void sd_daemon_set_args(struct sd_daemon *d, int argc, char **argv);
 void sd_daemon_free(struct sd_daemon *d);
 /* The control socket's requests: malloc'd answer body in *out; 0 or -1. */
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out);
