@@ -88,6 +88,39 @@ int rctl_noarg(const struct rctl_opts *o, const char *default_path, const char *
 int rctl_prom(const char *json, size_t len, const char *prefix, const char *what,
               struct dm_buf *out, char *err, size_t errlen);
 
+/* ---- capture.c: where decode reads packets ---- */
+
+struct rd_pcap_packet;
+struct rctl_capture;
+/*
+ * rctl_capture_open - read the capture file at path (libpcap: pcap or
+ * pcapng, any link type; without libpcap: pcap only), or, path NULL,
+ * capture live on interface ifname (libpcap only; needs CAP_NET_RAW) with
+ * the BPF filter (NULL: every packet). Returns 0 with *out, or -1 with err
+ * (len bytes) naming the file or interface and why.
+ */
+int rctl_capture_open(const char *path, const char *ifname, const char *filter,
+                      struct rctl_capture **out, char *err, size_t len);
+/*
+ * rctl_capture_next - the next packet into *p (valid until the next call;
+ * linktype a LINKTYPE_ value, ts in ns). Returns 1, 0 at the end of the
+ * file or after rctl_capture_stop, or -1 with err. Live, waits for one.
+ */
+int rctl_capture_next(struct rctl_capture *c, struct rd_pcap_packet *p, char *err, size_t len);
+/* rctl_capture_stop - make rctl_capture_next return 0 (from a signal handler too). */
+void rctl_capture_stop(struct rctl_capture *c);
+void rctl_capture_close(struct rctl_capture *c);
+/*
+ * rctl_capture_run - the loop of a decoder: open (path, or ifname with
+ * filter), call fn for each packet until the end, `count` packets fn
+ * counted (fn returns 1; 0: not counted; count 0: no limit), or SIGINT /
+ * SIGTERM (live). Live, stdout is line-buffered. Returns 0, or 1 after
+ * printing the error (prog: "redundctl").
+ */
+int rctl_capture_run(const char *path, const char *ifname, const char *filter,
+                     unsigned long count, int (*fn)(void *user, const struct rd_pcap_packet *p),
+                     void *user);
+
 /* carp.c */
 int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv);
 int rctl_carp_demote(const struct rctl_opts *o, int argc, char **argv);
