@@ -47,11 +47,15 @@ int rctl_capture_open(const char *path, const char *ifname, const char *filter,
 		return -1;
 	}
 	if (path != NULL) {
-		c->pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
-		                                                ebuf);
+		c->pc =
+		    pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
 		c->precision = PCAP_TSTAMP_PRECISION_NANO;
 		if (c->pc == NULL) {
-			dm_errf(err, len, "%s: %s", path, ebuf);
+			if (strstr(ebuf, "unknown file format") != NULL)
+				dm_errf(err, len, "%s: not a pcap file, nor pcapng (libpcap: %s)",
+				        path, ebuf);
+			else
+				dm_errf(err, len, "%s", ebuf);
 			free(c);
 			return -1;
 		}
@@ -208,9 +212,8 @@ static void on_stop(int sig)
 		rctl_capture_stop(running);
 }
 
-int rctl_capture_run(const char *path, const char *ifname, const char *filter,
-                     unsigned long count, int (*fn)(void *user, const struct rd_pcap_packet *p),
-                     void *user)
+int rctl_capture_run(const char *path, const char *ifname, const char *filter, unsigned long count,
+                     int (*fn)(void *user, const struct rd_pcap_packet *p), void *user)
 {
 	struct rctl_capture *c;
 	struct rd_pcap_packet p;

@@ -460,8 +460,9 @@ int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
 		}
 	}
 	if (bad || (file == NULL) == (ifname == NULL)) {
-		fprintf(stderr, "usage: redundctl decode pfsync FILE | -i IF [-c N] [--key KEYFILE] "
-		                "[--port N]\n");
+		fprintf(stderr,
+		        "usage: redundctl decode pfsync FILE | -i IF [-c N] [--key KEYFILE] "
+		        "[--port N]\n");
 		free(d);
 		return 2;
 	}

@@ -117,9 +117,8 @@ void rctl_capture_close(struct rctl_capture *c);
  * SIGTERM (live). Live, stdout is line-buffered. Returns 0, or 1 after
  * printing the error (prog: "redundctl").
  */
-int rctl_capture_run(const char *path, const char *ifname, const char *filter,
-                     unsigned long count, int (*fn)(void *user, const struct rd_pcap_packet *p),
-                     void *user);
+int rctl_capture_run(const char *path, const char *ifname, const char *filter, unsigned long count,
+                     int (*fn)(void *user, const struct rd_pcap_packet *p), void *user);
 
 /* carp.c */
 int rctl_carp_status(const struct rctl_opts *o, int argc, char **argv);

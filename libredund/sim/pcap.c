@@ -390,7 +390,8 @@ int rd_pcap_ip_payload(int linktype, const uint8_t *data, size_t len, const uint
 		}
 		if (type != 0x0800 && type != 0x86dd)
 			return RD_ERR_PROTO;
-	} else if (linktype == RD_PCAP_LINKTYPE_LINUX_SLL || linktype == RD_PCAP_LINKTYPE_LINUX_SLL2) {
+	} else if (linktype == RD_PCAP_LINKTYPE_LINUX_SLL ||
+	           linktype == RD_PCAP_LINKTYPE_LINUX_SLL2) {
 		/* The protocol: at 14 of SLL's 16 bytes, at 0 of SLL2's 20. */
 		off = linktype == RD_PCAP_LINKTYPE_LINUX_SLL ? 16 : 20;
 		if (len < off)

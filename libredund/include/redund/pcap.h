@@ -26,11 +26,11 @@ extern "C" {
 #define RD_PCAP_LINKTYPE_ETHERNET 1
 #define RD_PCAP_LINKTYPE_RAW      101 /* raw IPv4 or IPv6, no link header */
 /* Link types rd_pcap_ip_payload reads too (captures as tools write them). */
-#define RD_PCAP_LINKTYPE_NULL      0   /* BSD loopback: 4-byte family, host order */
-#define RD_PCAP_LINKTYPE_LOOP      108 /* OpenBSD loopback: 4-byte family, network order */
-#define RD_PCAP_LINKTYPE_LINUX_SLL 113 /* Linux cooked (tcpdump -i any): 16-byte header */
-#define RD_PCAP_LINKTYPE_IPV4      228 /* raw IPv4 */
-#define RD_PCAP_LINKTYPE_IPV6      229 /* raw IPv6 */
+#define RD_PCAP_LINKTYPE_NULL       0   /* BSD loopback: 4-byte family, host order */
+#define RD_PCAP_LINKTYPE_LOOP       108 /* OpenBSD loopback: 4-byte family, network order */
+#define RD_PCAP_LINKTYPE_LINUX_SLL  113 /* Linux cooked (tcpdump -i any): 16-byte header */
+#define RD_PCAP_LINKTYPE_IPV4       228 /* raw IPv4 */
+#define RD_PCAP_LINKTYPE_IPV6       229 /* raw IPv6 */
 #define RD_PCAP_LINKTYPE_LINUX_SLL2 276 /* Linux cooked v2 (dumpcap -i any): 20-byte header */
 
 /* The largest record the writer writes and the reader accepts. */
