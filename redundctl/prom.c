@@ -571,7 +571,8 @@ static void walk_obj(struct walk *w, const struct jv *o, const char *path, const
 	bool counters = counter_group(o, element);
 	char help[768], jp[512];
 
-	memcpy(l, inl, ninl * sizeof(*l));
+	if (ninl > 0)
+		memcpy(l, inl, ninl * sizeof(*l));
 	/* An element's names first: its strings and identity numbers label every sample. */
 	if (element)
 		for (i = 0; i < o->n; i++) {
