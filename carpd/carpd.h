@@ -62,6 +62,7 @@ struct cd_config {
 	bool daemonize;
 	bool debug;
 	bool shutdown;      /* -z: accepted; carpd always cleans up on exit */
+	bool check;         /* --check/-t: check the configuration, print it, exit */
 	int startup_demote; /* start-up hold on "carp", 0..255 (0: none); -1: not given */
 	int startup_hold;   /* its time limit in seconds, 1..CD_HOLD_TTL_MAX; -1: not given */
 	/* Given on the command line (which wins over the file, also on reload). */
@@ -112,6 +113,7 @@ enum cd_opt_id {
 	CD_O_DAEMONIZE,
 	CD_O_DEBUG,
 	CD_O_SHUTDOWN,
+	CD_O_CHECK,
 };
 /*
  * carpd's keywords (options.c): the command line's long options and the
@@ -163,6 +165,16 @@ int cd_config_load(const char *path, struct cd_config *cfg, char *err);
 
 void cd_config_free(struct cd_config *cfg);
 void cd_vhost_conf_free(struct cd_vhost_conf *vh);
+
+/*
+ * cd_config_check_run - carpd --check (check.c): what only the host can
+ * tell about a parsed configuration (each interface exists, each script is
+ * an executable file, the control path fits a socket address), errors on
+ * stderr as "file:line: vhost IF VHID: message"; when all is well, prints
+ * what carpd would run on stdout. Changes nothing. Returns the exit status:
+ * 0 or 1.
+ */
+int cd_config_check_run(const struct cd_config *cfg);
 
 /* ---- demotion bookkeeping: edges and holds per group (holds.c) ---- */
 
@@ -431,6 +443,12 @@ size_t cd_daemon_masters(const struct cd_daemon *d);
  * NOTICE.
  */
 void cd_daemon_startup_released(struct cd_daemon *d, const char *why);
+/*
+ * cd_daemon_notify_status - tell the service manager (dm_notify_status) how
+ * many vhosts are MASTER, BACKUP and INIT, whether the start-up hold is on
+ * and why the last reload was refused; sent only when it changed.
+ */
+void cd_daemon_notify_status(const struct cd_daemon *d);
 int cd_daemon_leave(struct cd_daemon *d, char **out);
 int cd_daemon_join(struct cd_daemon *d, char **out);
 

@@ -1028,6 +1028,7 @@ static void begin_quit(struct cd_daemon *d, int sig)
 	dm_log(LOG_NOTICE, "%s: leaving (bow-out advertisements, addresses removed)",
 	       strsignal(sig));
 	d->quitting = true;
+	dm_notify("STOPPING=1\nSTATUS=leaving: bow-out advertisements, addresses removed");
 	d->quit_deadline = now + CD_QUIT_WAIT;
 	for (i = 0; i < d->nifs; i++)
 		rd_carp_if_leave(d->ifs[i]->cif, now);
@@ -1209,9 +1210,14 @@ int cd_daemon_run(struct cd_daemon *d)
 			return 1;
 		if (d->reload_pending) {
 			d->reload_pending = false;
-			if (!d->quitting)
+			if (!d->quitting) {
+				dm_notify_reloading();
 				reload(d);
+				dm_notify("READY=1");
+			}
 		}
+		if (!d->quitting)
+			cd_daemon_notify_status(d);
 	}
 	return 0;
 }

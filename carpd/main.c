@@ -18,8 +18,14 @@ int main(int argc, char **argv)
 	if (rc > 0)
 		return 0;
 	if (rc < 0) {
-		fprintf(stderr, "carpd: %s\n", err);
-		return 2;
+		/* --check: "file:line: message" alone, as a compiler's (and exit 1). */
+		fprintf(stderr, "%s%s\n", cfg.check ? "" : "carpd: ", err);
+		return cfg.check ? 1 : 2;
+	}
+	if (cfg.check) {
+		rc = cd_config_check_run(&cfg);
+		cd_config_free(&cfg);
+		return rc;
 	}
 	/* Like ucarp: syslog unless --facility none; stderr while in the foreground. */
 	dm_log_setup("carpd", !cfg.daemonize,
@@ -42,6 +48,8 @@ int main(int argc, char **argv)
 		cd_daemon_free(d);
 		return 1;
 	}
+	/* Set up (and forked): tell the service manager (Type=notify units). */
+	dm_notifyf("READY=1\nMAINPID=%ld", (long)getpid());
 	rc = cd_daemon_run(d);
 	cd_daemon_free(d);
 	return rc;

@@ -402,6 +402,7 @@ static const struct dm_opt opt_table[] = {
     {"xparam", 'x', CD_O_VHOST, 1, DM_OPT_BOTH, "STRING"},
     {"debug", 'D', CD_O_DEBUG, 0, DM_OPT_CLI, NULL},
     {"help", 'h', CD_O_HELP, 0, DM_OPT_CLI, NULL},
+    {"check", 't', CD_O_CHECK, 0, DM_OPT_CLI, NULL},
     {"peer", 0, CD_O_VHOST, 1, DM_OPT_BOTH, "ADDR"},
     {"config", 'c', CD_O_CONFIG, 1, DM_OPT_CLI, "FILE"},
     {"control", 0, CD_O_CONTROL, 1, DM_OPT_BOTH, "PATH"},
@@ -453,6 +454,8 @@ static void usage(void)
 	    "                         or a demote request (0..255; default 128; 0: none)\n"
 	    "      --startup-hold S   release the start-up demotion after S seconds anyway\n"
 	    "                         (1..86400; default 30)\n"
+	    "  -t, --check            check the configuration (interfaces, scripts,\n"
+	    "                         password files), print what would run, exit 0 or 1\n"
 	    "      --version, -h/--help\n"
 	    "Without -u/-d, carpd adds and removes the virtual addresses itself.\n");
 }
@@ -498,6 +501,9 @@ static int apply(struct cd_config *cfg, struct cd_vhost_conf *cli, const struct 
 	case CD_O_DEBUG:
 		cfg->debug = true;
 		return 0;
+	case CD_O_CHECK:
+		cfg->check = true;
+		return 0;
 	case CD_O_FACILITY:
 		cfg->cli_facility = true;
 		return cd_facility_set(cfg, a->arg, err);
@@ -529,7 +535,20 @@ static int apply(struct cd_config *cfg, struct cd_vhost_conf *cli, const struct 
 	}
 }
 
+static int options_parse(int argc, char **argv, struct cd_config *cfg, char *err, bool *check);
+
 int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
+{
+	bool check = false;
+	int rc = options_parse(argc, argv, cfg, err, &check);
+
+	/* Freed, but main still needs to know: --check exits 1, not 2, on any error. */
+	if (rc < 0)
+		cfg->check = check;
+	return rc;
+}
+
+static int options_parse(int argc, char **argv, struct cd_config *cfg, char *err, bool *check)
 {
 	struct cd_vhost_conf cli;
 	struct dm_arg *args = NULL;
@@ -554,6 +573,7 @@ int cd_options_parse(int argc, char **argv, struct cd_config *cfg, char *err)
 			cd_vhost_conf_free(&cli);
 			return 1;
 		}
+	*check = dm_opts_count(args, nargs, CD_O_CHECK) > 0;
 	if (dm_opts_count(args, nargs, CD_O_CONFIG) > 1) {
 		cd_errf(err, "--config: given twice (one configuration file)");
 		goto fail;

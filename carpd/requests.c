@@ -391,3 +391,27 @@ int cd_control_request(void *user, char *line, char **body)
 	               "hold HOLDER GROUP VALUE TTL [unless-master], leave, join)");
 	return -1;
 }
+
+void cd_daemon_notify_status(const struct cd_daemon *d)
+{
+	size_t i, j, n = 0, master = 0, backup = 0;
+	char s[DM_NOTIFY_STATUS_MAX * 3]; /* dm_notify_status cuts it */
+
+	for (i = 0; i < d->nifs; i++)
+		for (j = 0; j < d->ifs[i]->nvh; j++) {
+			const struct rd_carp_vhost *vh = d->ifs[i]->vh[j]->vh;
+
+			if (vh == NULL)
+				continue;
+			n++;
+			if (rd_carp_vhost_state(vh) == RD_CARP_MASTER)
+				master++;
+			else if (rd_carp_vhost_state(vh) == RD_CARP_BACKUP)
+				backup++;
+		}
+	snprintf(s, sizeof(s), "%zu vhost%s: %zu master, %zu backup, %zu init%s%s%.160s", n,
+	         n == 1 ? "" : "s", master, backup, n - master - backup,
+	         d->startup_pending ? "; start-up hold on" : "",
+	         d->reload_refusal[0] ? "; last reload refused: " : "", d->reload_refusal);
+	dm_notify_status(s);
+}

@@ -332,6 +332,40 @@ int dm_sync_key_read(const char *path, struct rd_sync_key *key, char *err, size_
  */
 int dm_sync_keyid_parse(const char *s, uint32_t *id, char *err, size_t errlen);
 
+/* ---- the service manager's readiness protocol (notify.c) ---- */
+
+/*
+ * systemd's sd_notify(3) protocol, written here (no libsystemd): `state` is
+ * newline-separated VAR=VALUE assignments ("READY=1", "STOPPING=1",
+ * "STATUS=3 vhosts, 1 master"), sent as one datagram to the unix socket
+ * $NOTIFY_SOCKET names: a path ("/run/systemd/notify") or an abstract name
+ * ('@' for its leading NUL). Non-blocking and never fatal: a manager that
+ * is absent, gone or slow costs the message only. Not thread-safe
+ * (dm_notify_status keeps the last status).
+ */
+#define DM_NOTIFY_STATUS_MAX 256 /* a STATUS= longer than this is cut */
+
+/*
+ * dm_notify_to - send state to the socket named `where` (as $NOTIFY_SOCKET
+ * would name it). Returns 1 sent, 0 where NULL or empty (no manager), or
+ * -errno (-EINVAL: neither '/' nor '@' first, or too long for a socket
+ * address; -EAGAIN: the manager's queue is full; -ECONNREFUSED, -ENOENT:
+ * nobody listens).
+ */
+int dm_notify_to(const char *where, const char *state);
+/* dm_notify - dm_notify_to($NOTIFY_SOCKET, state); a failure is logged at debug. */
+int dm_notify(const char *state);
+/* dm_notifyf - dm_notify of a formatted state (at most DM_NOTIFY_STATUS_MAX + 127 bytes). */
+int dm_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * dm_notify_status - send "STATUS=status" when it differs from the last one
+ * sent (so a loop may call it every round). Returns as dm_notify, 0 when
+ * unchanged.
+ */
+int dm_notify_status(const char *status);
+/* dm_notify_reloading - "RELOADING=1" with MONOTONIC_USEC (a reload starts; READY=1 ends it). */
+int dm_notify_reloading(void);
+
 /* ---- epoll tags and the loop (loop.c) ---- */
 
 /*

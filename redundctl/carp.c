@@ -130,79 +130,84 @@ static void decode_one(unsigned long frame, const struct rd_pcap_packet *p, int 
 	       info->ttl == RD_CARP_TTL ? "true" : "false");
 }
 
+/* One decode run: the HMAC check, and what was seen. */
+struct carp_run {
+	struct verify v;
+	unsigned long frame, carp, other;
+};
+
+static int carp_packet(void *user, const struct rd_pcap_packet *p)
+{
+	struct carp_run *cr = user;
+	struct rd_carp_ip_info info;
+	const uint8_t *ip;
+	size_t ip_len;
+	int prc;
+
+	cr->frame++;
+	/* Not IP, a sound IP header of another protocol, or a malformed
+	 * one whose protocol byte is not CARP's: skipped. A malformed IP
+	 * header saying protocol 112 is shown. */
+	if (rd_pcap_ip_payload(p->linktype, p->data, p->len, &ip, &ip_len) != 0 ||
+	    (prc = rd_carp_ip_parse(ip, ip_len, &info)) == RD_CARP_IP_NOT_CARP ||
+	    (prc != 0 && info.proto != RD_CARP_PROTO)) {
+		cr->other++;
+		return 0;
+	}
+	cr->carp++;
+	decode_one(cr->frame, p, prc, &info, &cr->v);
+	return 1;
+}
+
 int rctl_decode_carp(const struct rctl_opts *o, int argc, char **argv)
 {
-	struct rd_pcap_reader *r;
-	struct rd_pcap_packet p;
-	unsigned long frame = 0, carp = 0, other = 0;
-	struct verify v = {0};
-	const char *path = NULL;
+	struct carp_run cr = {0};
+	const char *path = NULL, *ifname = NULL;
+	unsigned count = 0;
+	bool bad = false;
 	int rc, i;
 
 	(void)o;
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--pass") == 0 && i + 1 < argc) {
-			if (rd_carp_key_from_pass(argv[++i], v.key) != 0) {
+			if (rd_carp_key_from_pass(argv[++i], cr.v.key) != 0) {
 				fprintf(stderr, "redundctl: --pass: at most 19 characters\n");
 				return 2;
 			}
-			v.on = true;
+			cr.v.on = true;
 		} else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc) {
-			if (v.naddrs == RD_CARP_MAX_ADDRS ||
-			    rd_addr_parse(argv[++i], &v.addrs[v.naddrs]) != 0) {
+			if (cr.v.naddrs == RD_CARP_MAX_ADDRS ||
+			    rd_addr_parse(argv[++i], &cr.v.addrs[cr.v.naddrs]) != 0) {
 				fprintf(stderr,
 				        "redundctl: --addr: expected an IPv4 or IPv6 address "
 				        "(at most %d)\n",
 				        RD_CARP_MAX_ADDRS);
 				return 2;
 			}
-			v.naddrs++;
+			cr.v.naddrs++;
+		} else if (strcmp(argv[i], "-i") == 0 && i + 1 < argc && ifname == NULL) {
+			ifname = argv[++i];
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			if (dm_parse_uint(argv[++i], 1, 1000000000, &count) < 0)
+				bad = true;
 		} else if (path == NULL && argv[i][0] != '-') {
 			path = argv[i];
 		} else {
-			path = NULL;
-			break;
+			bad = true;
 		}
 	}
-	if (path == NULL) {
-		fprintf(stderr,
-		        "usage: redundctl decode carp FILE.pcap [--pass PASS [--addr ADDR]...]\n");
+	if (bad || (path == NULL) == (ifname == NULL)) {
+		fprintf(stderr, "usage: redundctl decode carp FILE | -i IF [-c N] [--pass PASS "
+		                "[--addr ADDR]...]\n");
 		return 2;
 	}
-	rc = rd_pcap_reader_open(path, NULL, &r);
-	if (rc != 0) {
-		fprintf(stderr, "redundctl: %s: %s\n", path,
-		        rc == RD_ERR_PROTO ? "not a pcap file (pcapng is not supported)"
-		                           : rd_strerror(rc));
-		return 1;
-	}
-	while ((rc = rd_pcap_next(r, &p)) == 1) {
-		struct rd_carp_ip_info info;
-		const uint8_t *ip;
-		size_t ip_len;
-		int prc;
-
-		frame++;
-		/* Not IP, a sound IP header of another protocol, or a malformed
-		 * one whose protocol byte is not CARP's: skipped. A malformed IP
-		 * header saying protocol 112 is shown. */
-		if (rd_pcap_ip_payload(p.linktype, p.data, p.len, &ip, &ip_len) != 0 ||
-		    (prc = rd_carp_ip_parse(ip, ip_len, &info)) == RD_CARP_IP_NOT_CARP ||
-		    (prc != 0 && info.proto != RD_CARP_PROTO)) {
-			other++;
-			continue;
-		}
-		carp++;
-		decode_one(frame, &p, prc, &info, &v);
-	}
-	rd_pcap_reader_close(r);
-	if (rc < 0) {
-		fprintf(stderr, "redundctl: %s: record %lu: %s\n", path, frame + 1,
-		        rd_strerror(rc));
-		return 1;
-	}
-	if (other != 0)
+	/* Live: CARP (IP protocol 112) only, in the kernel. */
+	rc = rctl_capture_run(path, ifname, "ip proto 112 or ip6 proto 112", count, carp_packet,
+	                      &cr);
+	if (rc != 0)
+		return rc;
+	if (cr.other != 0)
 		fprintf(stderr, "redundctl: %lu CARP packet(s), %lu other record(s) skipped\n",
-		        carp, other);
+		        cr.carp, cr.other);
 	return 0;
 }

@@ -21,15 +21,15 @@
 
 /* One line a subcommand; keep them grouped by the first word. */
 static const struct rctl_cmd cmds[] = {
-    {"carp", "status", rctl_carp_status, "[--json]"},
+    {"carp", "status", rctl_carp_status, "[--json | --prom]"},
     {"carp", "demote", rctl_carp_demote, "GROUP +N|-N"},
     {"carp", "hold", rctl_carp_hold, "HOLDER GROUP VALUE TTL [unless-master]"},
     {"carp", "leave", rctl_carp_leave, ""},
     {"carp", "join", rctl_carp_join, ""},
-    {"decode", "carp", rctl_decode_carp, "FILE.pcap [--pass PASS [--addr ADDR]...]"},
-    {"decode", "pfsync", rctl_decode_pfsync, "FILE.pcap [--key KEYFILE] [--port N]"},
+    {"decode", "carp", rctl_decode_carp, "FILE | -i IF [-c N] [--pass PASS [--addr ADDR]...]"},
+    {"decode", "pfsync", rctl_decode_pfsync, "FILE | -i IF [-c N] [--key KEYFILE] [--port N]"},
     {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N]"},
-    {"sync", "status", rctl_sync_status, "[--json]"},
+    {"sync", "status", rctl_sync_status, "[--json | --prom]"},
     {"sync", "bulk", rctl_sync_bulk, ""},
 };
 
@@ -230,6 +230,34 @@ int rctl_ask(const struct rctl_opts *o, const char *default_path, const char *li
 	return rc;
 }
 
+/*
+ * `status --prom`: the JSON status as Prometheus text (rctl_prom). A daemon
+ * that does not answer still gives PREFIX_up 0 (and exit 1), so a textfile
+ * collector's file says so instead of keeping old numbers.
+ */
+static int prom_status(const struct rctl_opts *o, const char *default_path, const char *word)
+{
+	const char *prefix = strcmp(word, "carp") == 0 ? "carpd" : "syncd";
+	struct dm_buf out = {0};
+	char *body = NULL, err[256];
+	int rc;
+
+	rc = rctl_request(o->control ? o->control : default_path, "status json", o->timeout, &body);
+	if (rc == 0 && rctl_prom(body, strlen(body), prefix, prefix, &out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "redundctl: %s\n", err);
+		rc = 1;
+	}
+	if (rc != 0)
+		printf("# HELP %s_up Whether %s answered (1), or not (0).\n"
+		       "# TYPE %s_up gauge\n%s_up 0\n",
+		       prefix, prefix, prefix, prefix);
+	else
+		fwrite(out.p, 1, out.len, stdout);
+	free(body);
+	free(out.p);
+	return rc;
+}
+
 int rctl_status(const struct rctl_opts *o, const char *default_path, const char *word, int argc,
                 char **argv)
 {
@@ -237,7 +265,9 @@ int rctl_status(const struct rctl_opts *o, const char *default_path, const char 
 		return rctl_ask(o, default_path, "status");
 	if (argc == 1 && strcmp(argv[0], "--json") == 0)
 		return rctl_ask(o, default_path, "status json");
-	fprintf(stderr, "usage: redundctl %s status [--json]\n", word);
+	if (argc == 1 && strcmp(argv[0], "--prom") == 0)
+		return prom_status(o, default_path, word);
+	fprintf(stderr, "usage: redundctl %s status [--json | --prom]\n", word);
 	return 2;
 }
 

@@ -404,13 +404,36 @@ static int read_key(const char *path, struct rd_sync_key *k)
 	return 0;
 }
 
+/* One packet of a decode run: d's counters say whether it was pfsync. */
+struct pfsync_run {
+	struct decoder *d;
+	unsigned long packet;
+};
+
+static int pfsync_packet(void *user, const struct rd_pcap_packet *p)
+{
+	struct pfsync_run *pr = user;
+	struct decoder *d = pr->d;
+	unsigned long before = d->messages + d->refused + d->refused_msgs;
+	const uint8_t *ip;
+	size_t ip_len;
+
+	pr->packet++;
+	if (rd_pcap_ip_payload(p->linktype, p->data, p->len, &ip, &ip_len) != 0) {
+		d->other++;
+		return 0;
+	}
+	decode_ip(d, pr->packet, ip, ip_len);
+	return d->messages + d->refused + d->refused_msgs != before;
+}
+
 int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
 {
 	struct decoder *d;
-	struct rd_pcap_reader *r;
-	struct rd_pcap_packet p;
-	unsigned long packet = 0;
-	const char *file = NULL, *keyfile = NULL;
+	struct pfsync_run pr = {0};
+	const char *file = NULL, *keyfile = NULL, *ifname = NULL;
+	char filter[96];
+	unsigned count = 0;
 	bool bad = false;
 	int rc, status;
 
@@ -425,57 +448,40 @@ int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
 			if (dm_parse_uint(argv[++i], 1, 65535, &d->port) < 0)
 				bad = true;
+		} else if (strcmp(argv[i], "-i") == 0 && i + 1 < argc && ifname == NULL) {
+			ifname = argv[++i];
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			if (dm_parse_uint(argv[++i], 1, 1000000000, &count) < 0)
+				bad = true;
 		} else if (file == NULL && argv[i][0] != '-') {
 			file = argv[i];
 		} else {
 			bad = true;
 		}
 	}
-	if (bad || file == NULL) {
+	if (bad || (file == NULL) == (ifname == NULL)) {
 		fprintf(stderr,
-		        "usage: redundctl decode pfsync FILE.pcap [--key KEYFILE] [--port N]\n");
+		        "usage: redundctl decode pfsync FILE | -i IF [-c N] [--key KEYFILE] "
+		        "[--port N]\n");
 		free(d);
 		return 2;
 	}
-	d->file = file;
+	d->file = file ? file : ifname;
 	if (rd_init() != 0 || (keyfile != NULL && read_key(keyfile, &d->key) != 0)) {
 		free(d);
 		return 1;
 	}
 	d->have_key = keyfile != NULL;
-	rc = rd_pcap_reader_open(file, NULL, &r);
-	if (rc != 0) {
-		fprintf(stderr, "redundctl: %s: %s\n", file,
-		        rc == RD_ERR_PROTO ? "not a pcap file (pcapng is not supported)"
-		                           : rd_strerror(rc));
-		sodium_memzero(&d->key, sizeof(d->key));
-		free(d);
-		return 1;
-	}
-	while ((rc = rd_pcap_next(r, &p)) == 1) {
-		const uint8_t *ip;
-		size_t ip_len;
-
-		packet++;
-		if (rd_pcap_ip_payload(p.linktype, p.data, p.len, &ip, &ip_len) != 0) {
-			d->other++;
-			continue;
-		}
-		decode_ip(d, packet, ip, ip_len);
-	}
-	rd_pcap_reader_close(r);
-	fflush(stdout);
-	status = d->refused != 0 || d->refused_msgs != 0 ? 1 : 0;
-	if (rc < 0) {
-		fprintf(stderr, "redundctl: %s: record %lu: %s\n", file, packet + 1,
-		        rd_strerror(rc));
-		status = 1;
-	}
+	pr.d = d;
+	/* Live: raw pfsync and the secure envelope's port only, in the kernel. */
+	snprintf(filter, sizeof(filter), "ip proto %d or udp port %u", RD_PFSYNC_IPPROTO, d->port);
+	rc = rctl_capture_run(file, ifname, filter, count, pfsync_packet, &pr);
+	status = rc != 0 || d->refused != 0 || d->refused_msgs != 0 ? 1 : 0;
 	if (d->refused != 0 || d->refused_msgs != 0 || d->other != 0)
 		fprintf(stderr,
 		        "redundctl: %s: %lu message(s), %lu message(s) refused, %lu packet(s) "
 		        "refused, %lu other record(s) skipped\n",
-		        file, d->messages, d->refused_msgs, d->refused, d->other);
+		        d->file, d->messages, d->refused_msgs, d->refused, d->other);
 	sodium_memzero(&d->key, sizeof(d->key));
 	free(d);
 	return status;

@@ -1,7 +1,7 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: installs the Debian
 # packages the build and the tests need, only those that are missing.
 RD_PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-  check libsodium-dev nettle-dev libmnl-dev libnetfilter-conntrack-dev libnftables-dev
+  check libsodium-dev nettle-dev libmnl-dev libnetfilter-conntrack-dev libnftables-dev libpcap-dev
   libbsd-dev uthash-dev iproute2 nftables conntrack ucarp keepalived tshark
   tcpdump python3-scapy clang-format iputils-ping"
 

@@ -102,6 +102,7 @@ static const struct dm_opt opt_table[] = {
     {"daemonize", 'B', SD_O_DAEMONIZE, 0, DM_OPT_CLI, NULL},
     {"facility", 'f', SD_O_FACILITY, 1, DM_OPT_CLI, "none"},
     {"help", 'h', SD_O_HELP, 0, DM_OPT_CLI, NULL},
+    {"check", 't', SD_O_CHECK, 0, DM_OPT_CLI, NULL},
     {"version", 'V', SD_O_VERSION, 0, DM_OPT_CLI, NULL},
 };
 
@@ -406,6 +407,8 @@ static void usage(FILE *f)
 	        "  -B, --daemonize         run in the background\n"
 	        "  -f, --facility none     log to stderr only\n"
 	        "  -d, --debug             debug messages\n"
+	        "  -t, --check             check the configuration (interface, key files),\n"
+	        "                          print what would run, exit 0 or 1\n"
 	        "  -h, --help, -V, --version\n",
 	        RD_SYNC_UDP_PORT, SD_DEFAULT_STATE_DIR, SD_DEFAULT_LABEL, SD_BULK_RATE,
 	        SD_DEFAULT_CONTROL);
@@ -432,6 +435,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 			free(args);
 			return 1;
 		}
+	cfg->check = dm_opts_count(args, nargs, SD_O_CHECK) > 0;
 	/* The file first, so that the command line wins. */
 	if (dm_opts_count(args, nargs, SD_O_CONFIG) > 1) {
 		errf(err, "--config: given twice (one configuration file)");
@@ -450,6 +454,7 @@ int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err)
 
 		switch (a->opt->id) {
 		case SD_O_CONFIG:
+		case SD_O_CHECK:
 			continue;
 		case SD_O_DAEMONIZE:
 			cfg->daemonize = true;

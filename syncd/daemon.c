@@ -12,6 +12,7 @@
  * be-liberal flag of our TCP entries (make_liberal).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -113,6 +114,12 @@ struct sd_daemon {
 	size_t hold_out_len, hold_out_off;
 	char hold_in[512];
 	size_t hold_in_len;
+	/* SIGHUP: the command line read again (sd_daemon_set_args), after the batch. */
+	int argc;
+	char **argv;
+	bool reload_pending;
+	uint64_t reloads, reloads_refused;
+	char reload_refusal[SD_ERR_LEN]; /* why the last reload was refused ("": none was) */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -761,8 +768,16 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		json_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name, true);
 		json_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name, true);
 		json_counters(&b, "control", dm_control_stats(d->ctl), DM_CTL_STAT_COUNT,
-		              dm_control_stat_name, false);
-		dm_buf_printf(&b, "}\n");
+		              dm_control_stat_name, true);
+		dm_buf_printf(&b,
+		              "\"reloads\":{\"applied\":%" PRIu64 ",\"refused\":%" PRIu64
+		              ",\"last_refusal\":",
+		              d->reloads, d->reloads_refused);
+		if (d->reload_refusal[0] != '\0')
+			dm_buf_json_str(&b, d->reload_refusal);
+		else
+			dm_buf_printf(&b, "null");
+		dm_buf_printf(&b, "}}\n");
 	} else {
 		dm_buf_printf(&b, "syncd %s mode, creatorid %08x, %u states%s\n", mode,
 		              d->creatorid, rd_state_count(d->t),
@@ -781,6 +796,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_counters(&b, "daemon", stats, SD_STAT_MAX, sd_stat_name);
 		text_counters(&b, "control", dm_control_stats(d->ctl), DM_CTL_STAT_COUNT,
 		              dm_control_stat_name);
+		dm_buf_printf(&b, "reloads: applied %" PRIu64 " refused %" PRIu64 "%s%s\n",
+		              d->reloads, d->reloads_refused,
+		              d->reload_refusal[0] ? ", last refused: " : "", d->reload_refusal);
 	}
 	if (b.oom) {
 		free(b.p);
@@ -873,12 +891,11 @@ static void on_signal(struct sd_daemon *d)
 	while ((sig = dm_loop_signal_read(&d->loop)) != 0) {
 		if (sig == SIGTERM || sig == SIGINT) {
 			dm_log(LOG_NOTICE, "%s: exiting", strsignal(sig));
+			dm_notify("STOPPING=1");
 			d->quitting = true;
 		} else if (sig == SIGHUP) {
-			/* No live reload: say so rather than pretend (syncd(8), SIGNALS). */
-			dm_log(LOG_NOTICE,
-			       "SIGHUP: syncd does not reload its configuration; "
-			       "restart it to apply changes (the kernel keeps its table)");
+			/* After the batch: a reload may change where datagrams go. */
+			d->reload_pending = true;
 		} else if (sig == SIGUSR1) {
 			char *s = NULL;
 
@@ -917,11 +934,195 @@ int sd_daemon_after_fork(struct sd_daemon *d)
 	return dm_loop_after_fork(&d->loop);
 }
 
+/* ---------------------------------------------------------------------- */
+/* SIGHUP: keys and peers again                                            */
+
+static void reload_refuse(struct sd_daemon *d, const char *why)
+{
+	d->reloads_refused++;
+	snprintf(d->reload_refusal, sizeof(d->reload_refusal), "%s", why);
+	dm_log(LOG_ERR, "reload refused, running configuration kept: %s", why);
+}
+
+static bool addrs_equal(const struct rd_addr *a, const struct rd_addr *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rd_addr_cmp(&a[i], &b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* The keywords a reload does not apply that changed: named in buf ("" if none). */
+static void reload_unapplied(const struct sd_config *o, const struct sd_config *n, char *buf,
+                             size_t len)
+{
+	struct {
+		bool changed;
+		const char *name;
+	} k[] = {
+	    {strcmp(o->ifname, n->ifname) != 0, "interface"},
+	    {rd_addr_cmp(&o->group, &n->group) != 0, "group"},
+	    {rd_addr_cmp(&o->local, &n->local) != 0, "local"},
+	    {o->port != n->port, "port"},
+	    {o->creatorid != n->creatorid, "creatorid"},
+	    {str_differs(o->state_dir, n->state_dir), "state-dir"},
+	    {o->label != n->label, "label"},
+	    {o->mtu != n->mtu, "mtu"},
+	    {o->limit != n->limit, "limit"},
+	    {o->maxupd != n->maxupd, "maxupd"},
+	    {o->bulk_rate != n->bulk_rate, "bulk-rate"},
+	    {o->bulk != n->bulk, "no-bulk"},
+	    {o->check_ttl != n->check_ttl, "check-ttl"},
+	    {o->apply != n->apply, "no-apply"},
+	    {o->strict_own != n->strict_own, "strict-own"},
+	    {str_differs(o->carpd_control, n->carpd_control), "carpd-control"},
+	    {str_differs(o->demote_group, n->demote_group), "demote-group"},
+	    {str_differs(o->control, n->control), "control"},
+	};
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (k[i].changed && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+			                        k[i].name);
+}
+
+/*
+ * SIGHUP: the command line and the --config file read again, as at start
+ * (sd_options_parse: every keyword and key file checked). Applied: the key
+ * files (rotation: rd_sync_channel_set_keys) and the unicast peers
+ * (rd_io_sync_set_peers), all or nothing; the mode, or multicast against
+ * unicast, changed refuses the reload; any other keyword changed is named
+ * as needing a restart and keeps its running value.
+ */
+static void reload(struct sd_daemon *d)
+{
+	struct sd_config n;
+	struct rd_sync_key keys[SD_MAX_KEYS];
+	size_t nkeys = 0, i;
+	char err[SD_ERR_LEN], unapplied[256];
+	bool peers_changed;
+	int rc;
+
+	if (d->argv == NULL)
+		return;
+	if (sd_options_parse(d->argc, d->argv, &n, err) != 0) {
+		reload_refuse(d, err);
+		goto out;
+	}
+	if (n.mode != d->cfg.mode) {
+		reload_refuse(d, "mode changed: needs a restart");
+		goto out;
+	}
+	if ((n.npeers == 0) != (d->cfg.npeers == 0)) {
+		reload_refuse(d, "multicast and unicast peers swapped: needs a restart");
+		goto out;
+	}
+	/* Every check before any change: the keys read (they may have gone meanwhile). */
+	if (n.mode == RD_IO_SYNC_SECURE && sd_keys_load(&n, keys, &nkeys, err) < 0) {
+		reload_refuse(d, err);
+		goto out;
+	}
+	peers_changed = n.npeers != d->cfg.npeers || !addrs_equal(n.peers, d->cfg.peers, n.npeers);
+	if (peers_changed) {
+		rd_io_sync_flush(d->io);
+		rc = rd_io_sync_set_peers(d->io, n.peers, n.npeers);
+		if (rc < 0) {
+			reload_refuse(d, rc == -EBUSY ? "peer: datagrams still queued for the old "
+			                                "peers (send SIGHUP again)"
+			                              : "peer: expected addresses of the running "
+			                                "family (another family needs a restart)");
+			goto out;
+		}
+	}
+	if (d->ch != NULL) {
+		rc = rd_sync_channel_set_keys(d->ch, keys, nkeys, sd_send_keyid(&n, keys));
+		if (rc != 0) {
+			/* Checked by sd_keys_load: not expected; the peers changed already. */
+			dm_log(LOG_ERR, "reload: keys not replaced: %s", rd_strerror(rc));
+		}
+	}
+	reload_unapplied(&d->cfg, &n, unapplied, sizeof(unapplied));
+	if (unapplied[0] != '\0')
+		dm_log(LOG_WARNING,
+		       "reload: %s changed: needs a restart (running with the old value)",
+		       unapplied);
+	/* What was applied becomes the running configuration's. */
+	for (i = 0; i < SD_MAX_KEYS; i++) {
+		char *t = d->cfg.keyfiles[i];
+
+		d->cfg.keyfiles[i] = n.keyfiles[i];
+		n.keyfiles[i] = t;
+	}
+	{
+		size_t t = d->cfg.nkeyfiles;
+
+		d->cfg.nkeyfiles = n.nkeyfiles;
+		n.nkeyfiles = t;
+	}
+	d->cfg.send_keyid = n.send_keyid;
+	d->cfg.send_keyid_set = n.send_keyid_set;
+	memcpy(d->cfg.peers, n.peers, sizeof(d->cfg.peers));
+	d->cfg.npeers = n.npeers;
+	d->reloads++;
+	d->reload_refusal[0] = '\0';
+	{
+		struct dm_buf ids = {0};
+
+		for (i = 0; i < nkeys; i++)
+			dm_buf_printf(&ids, "%s%" PRIu32, i ? ", " : "", keys[i].id);
+		dm_log(LOG_NOTICE,
+		       "configuration reloaded%s%s: %zu key(s)%s%s%s, sealing with key id %" PRIu32
+		       ", %zu peer(s)%s",
+		       d->cfg.config_file ? " from " : "",
+		       d->cfg.config_file ? d->cfg.config_file : "", nkeys, nkeys ? " (ids " : "",
+		       ids.p && !ids.oom ? ids.p : "", nkeys ? ")" : "",
+		       nkeys ? sd_send_keyid(&d->cfg, keys) : 0, d->cfg.npeers,
+		       peers_changed ? " (changed)" : "");
+		free(ids.p);
+	}
+out:
+	sodium_memzero(keys, sizeof(keys));
+	sd_config_free(&n);
+}
+
+void sd_daemon_set_args(struct sd_daemon *d, int argc, char **argv)
+{
+	d->argc = argc;
+	d->argv = argv;
+}
+
+/*
+ * The service manager's STATUS= line (dm_notify_status sends it when it
+ * changed): the mode, the live peers, whether the start-up bulk is on.
+ */
+static void notify_status(struct sd_daemon *d)
+{
+	char s[DM_NOTIFY_STATUS_MAX];
+	uint32_t ids[16];
+	size_t live = d->ch ? rd_sync_channel_peers(d->ch, sd_now(), ids, 16) : d->cfg.npeers;
+
+	snprintf(s, sizeof(s), "%s mode, creatorid %08x, %zu%s %s, %s",
+	         d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain", d->creatorid, live,
+	         live == 16 ? "+" : "", d->ch ? "live peers" : "peers configured",
+	         rd_mirror_start_pending(d->mirror) ? "waiting for the peers' states" : "in sync");
+	dm_notify_status(s);
+}
+
 int sd_daemon_run(struct sd_daemon *d)
 {
 	int n;
 
 	while (!d->quitting) {
+		notify_status(d);
 		hold_tick(d, sd_now());
 		arm_timer(d);
 		update_out(d);
@@ -934,6 +1135,12 @@ int sd_daemon_run(struct sd_daemon *d)
 		if (rd_mirror_start_pending(d->mirror) && rd_mirror_expiry(d->mirror) <= sd_now())
 			rd_mirror_handle_expiry(d->mirror, sd_now());
 		rd_io_sync_flush(d->io);
+		if (d->reload_pending && !d->quitting) {
+			d->reload_pending = false;
+			dm_notify_reloading();
+			reload(d);
+			dm_notify("READY=1");
+		}
 	}
 	/* Send what is queued before leaving (deletes of the last moments). */
 	rd_sync_engine_flush(d->eng, sd_now());

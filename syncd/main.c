@@ -20,9 +20,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "syncd: %s\n", err);
+		/* --check: "file:line: message" alone, as a compiler's (and exit 1). */
+		fprintf(stderr, "%s%s\n", cfg.check ? "" : "syncd: ", err);
+		rc = cfg.check ? 1 : 2;
 		sd_config_free(&cfg);
-		return 2;
+		return rc;
+	}
+	if (cfg.check) {
+		rc = sd_config_check_run(&cfg);
+		sd_config_free(&cfg);
+		return rc;
 	}
 	dm_log_setup("syncd", !cfg.daemonize, cfg.daemonize && !cfg.no_syslog, -1, cfg.debug);
 	if (rd_init() != 0) {
@@ -36,12 +43,15 @@ int main(int argc, char **argv)
 		sd_daemon_free(d);
 		return 1;
 	}
+	sd_daemon_set_args(d, argc, argv); /* SIGHUP reads them again */
 	/* Fork only once everything is set up, so start-up errors reach the terminal. */
 	if (daemonize && (daemon(0, 0) < 0 || sd_daemon_after_fork(d) < 0)) {
 		dm_log(LOG_ERR, "daemonize: %m");
 		sd_daemon_free(d);
 		return 1;
 	}
+	/* Set up (and forked): tell the service manager (Type=notify units). */
+	dm_notifyf("READY=1\nMAINPID=%ld", (long)getpid());
 	rc = sd_daemon_run(d);
 	sd_daemon_free(d);
 	return rc;

@@ -63,6 +63,7 @@ struct sd_config {
 	bool daemonize;
 	bool debug;
 	bool no_syslog;
+	bool check; /* --check/-t: check the configuration, print it, exit */
 };
 
 /* ---- identity (identity.c) ---- */
@@ -97,6 +98,7 @@ enum sd_opt_id {
 	SD_O_FACILITY,
 	SD_O_HELP,
 	SD_O_VERSION,
+	SD_O_CHECK,
 };
 /*
  * syncd's keywords (config.c): the command line's long options and the
@@ -150,6 +152,14 @@ uint32_t sd_send_keyid(const struct sd_config *cfg, const struct rd_sync_key *ke
  * caller's to free (sd_config_free) in every case.
  */
 int sd_options_parse(int argc, char **argv, struct sd_config *cfg, char *err);
+
+/*
+ * sd_config_check_run - syncd --check (check.c), after sd_options_parse
+ * succeeded: the interface exists, the key files read again for their ids;
+ * errors on stderr; when all is well, prints what syncd would run on
+ * stdout. Changes nothing. Returns the exit status: 0 or 1.
+ */
+int sd_config_check_run(const struct sd_config *cfg);
 
 /* ---- time ---- */
 
@@ -241,6 +251,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out);
 int sd_daemon_run(struct sd_daemon *d);
 /* After daemon(3): re-bind signal delivery to this (the child) process. */
 int sd_daemon_after_fork(struct sd_daemon *d);
+/*
+ * sd_daemon_set_args - the command line a SIGHUP reads again with its
+ * --config file (sd_options_parse); argv must outlive d. Without it SIGHUP
+ * does nothing.
+ */
+void sd_daemon_set_args(struct sd_daemon *d, int argc, char **argv);
 void sd_daemon_free(struct sd_daemon *d);
 /* The control socket's requests: malloc'd answer body in *out; 0 or -1. */
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out);

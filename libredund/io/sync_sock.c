@@ -39,6 +39,7 @@ struct rd_io_sync {
 	struct rd_addr heard[RD_IO_SYNC_MAX_PEERS];
 	size_t nheard;
 	size_t batch, max_dgram;
+	bool multicast; /* dests[0] is the group */
 	struct sockaddr_storage dests[RD_IO_SYNC_MAX_PEERS + 1];
 	socklen_t destlen[RD_IO_SYNC_MAX_PEERS + 1];
 	size_t ndests;
@@ -309,6 +310,7 @@ int rd_io_sync_open(const struct rd_io_sync_config *cfg, struct rd_io_sync **out
 		io->destlen[io->ndests] =
 		    to_sockaddr(&group, io->port, cfg->ifindex, &io->dests[io->ndests]);
 		io->ndests++;
+		io->multicast = true;
 	}
 	for (i = 0; i < cfg->npeers; i++) {
 		io->destlen[io->ndests] =
@@ -597,6 +599,30 @@ int rd_io_sync_flush(struct rd_io_sync *io)
 		if ((size_t)n < k)
 			return (int)io->txcount; /* the socket buffer filled up */
 	}
+	return 0;
+}
+
+int rd_io_sync_set_peers(struct rd_io_sync *io, const struct rd_addr *peers, size_t npeers)
+{
+	int af = io->family == AF_INET ? RD_AF_INET : RD_AF_INET6;
+	size_t i, n = io->multicast ? 1 : 0;
+
+	if (npeers > RD_IO_SYNC_MAX_PEERS || (npeers == 0 && !io->multicast))
+		return -EINVAL;
+	for (i = 0; i < npeers; i++)
+		if (peers[i].af != af)
+			return -EINVAL;
+	/* A queued datagram names its destinations by index into dests. */
+	if (io->txcount > 0)
+		return -EBUSY;
+	io->nheard = 0;
+	for (i = 0; i < npeers; i++) {
+		io->destlen[n + i] =
+		    to_sockaddr(&peers[i], io->port, io->ifindex, &io->dests[n + i]);
+		if (io->mode == RD_IO_SYNC_PLAIN)
+			io->heard[io->nheard++] = peers[i];
+	}
+	io->ndests = n + npeers;
 	return 0;
 }
 

@@ -390,8 +390,29 @@ int rd_pcap_ip_payload(int linktype, const uint8_t *data, size_t len, const uint
 		}
 		if (type != 0x0800 && type != 0x86dd)
 			return RD_ERR_PROTO;
-	} else {
+	} else if (linktype == RD_PCAP_LINKTYPE_LINUX_SLL ||
+	           linktype == RD_PCAP_LINKTYPE_LINUX_SLL2) {
+		/* The protocol: at 14 of SLL's 16 bytes, at 0 of SLL2's 20. */
+		off = linktype == RD_PCAP_LINKTYPE_LINUX_SLL ? 16 : 20;
+		if (len < off)
+			return RD_ERR_PROTO;
+		uint16_t type = rd_get16(data + (linktype == RD_PCAP_LINKTYPE_LINUX_SLL ? 14 : 0));
+		if (type != 0x0800 && type != 0x86dd)
+			return RD_ERR_PROTO;
+	} else if (linktype == RD_PCAP_LINKTYPE_NULL || linktype == RD_PCAP_LINKTYPE_LOOP) {
+		if (len < 4)
+			return RD_ERR_PROTO;
+		/* The family in the writer's byte order: either reads as a small number. */
+		uint32_t fam = rd_get32(data);
+		if (fam > 0xffff)
+			fam = (uint32_t)data[0] | (uint32_t)data[1] << 8;
+		if (fam != 2 && fam != 10 && fam != 24 && fam != 28 && fam != 30)
+			return RD_ERR_PROTO;
+		off = 4;
+	} else if (linktype != RD_PCAP_LINKTYPE_IPV4 && linktype != RD_PCAP_LINKTYPE_IPV6) {
 		return RD_ERR_PROTO;
+	} else {
+		off = 0;
 	}
 	if (len <= off)
 		return RD_ERR_PROTO;

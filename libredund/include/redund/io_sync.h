@@ -208,6 +208,19 @@ RD_EXPORT void rd_io_sync_stats(const struct rd_io_sync *io, uint64_t out[RD_IO_
  */
 RD_EXPORT void rd_io_sync_buffers(const struct rd_io_sync *io, size_t *rcvbuf, size_t *sndbuf);
 
+/*
+ * rd_io_sync_set_peers - replace the unicast peers of an open transport
+ * (a reload): from now on every datagram goes to each of peers[0..npeers)
+ * (and to the group, if the transport was opened for multicast), and in
+ * plain mode only they are heard. The socket stays: no datagram waiting to
+ * be read is lost. Returns 0, or -EINVAL (more than RD_IO_SYNC_MAX_PEERS,
+ * an address not of the socket's family, no peer on a transport without
+ * multicast) or -EBUSY (datagrams still queued for the old peers: flush and
+ * try again), with nothing changed. Not thread-safe (as every call on io).
+ */
+RD_EXPORT int rd_io_sync_set_peers(struct rd_io_sync *io, const struct rd_addr *peers,
+                                   size_t npeers);
+
 #ifdef __cplusplus
 }
 #endif

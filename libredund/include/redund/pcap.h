@@ -25,6 +25,13 @@ extern "C" {
 /* Link types (www.tcpdump.org/linktypes.html). */
 #define RD_PCAP_LINKTYPE_ETHERNET 1
 #define RD_PCAP_LINKTYPE_RAW      101 /* raw IPv4 or IPv6, no link header */
+/* Link types rd_pcap_ip_payload reads too (captures as tools write them). */
+#define RD_PCAP_LINKTYPE_NULL       0   /* BSD loopback: 4-byte family, host order */
+#define RD_PCAP_LINKTYPE_LOOP       108 /* OpenBSD loopback: 4-byte family, network order */
+#define RD_PCAP_LINKTYPE_LINUX_SLL  113 /* Linux cooked (tcpdump -i any): 16-byte header */
+#define RD_PCAP_LINKTYPE_IPV4       228 /* raw IPv4 */
+#define RD_PCAP_LINKTYPE_IPV6       229 /* raw IPv6 */
+#define RD_PCAP_LINKTYPE_LINUX_SLL2 276 /* Linux cooked v2 (dumpcap -i any): 20-byte header */
 
 /* The largest record the writer writes and the reader accepts. */
 #define RD_PCAP_SNAPLEN 262144
@@ -158,7 +165,10 @@ RD_EXPORT void rd_pcap_reader_close(struct rd_pcap_reader *r);
 
 /*
  * rd_pcap_ip_payload - find the IPv4 or IPv6 packet inside a record of the
- * given link type (Ethernet II, optionally one 802.1Q tag, or raw IP).
+ * given link type: Ethernet II (optionally one 802.1Q tag), raw IP (RAW,
+ * IPV4, IPV6), Linux cooked (LINUX_SLL, LINUX_SLL2: protocol 0x0800 or
+ * 0x86dd) or loopback (NULL, LOOP: address family 2 for IPv4; 10, 24, 28
+ * or 30 for IPv6, as Linux and the BSDs number it, in either byte order).
  * Stores a pointer into data and the remaining length. Returns 0 or
  * RD_ERR_PROTO (unknown link type, not IP, cut short). Thread-safe.
  */
