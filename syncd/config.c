@@ -25,6 +25,8 @@
  *   carpd-control PATH      hold carpd back while the join bulk runs (a level, re-stated)
  *   demote-group NAME       the carpd group held (default carp: every vhost)
  *   control /run/syncd.sock our control socket
+ *   accept-KIND V[,V...]    synchronise only entries matching (KIND: address,
+ *   ignore-KIND V[,V...]    protocol, zone, mark, state); or none matching (filter.h)
  */
 #include <inttypes.h>
 #include <sodium.h>
@@ -65,6 +67,7 @@ void sd_config_free(struct sd_config *cfg)
 	free(cfg->demote_group);
 	free(cfg->control);
 	free(cfg->config_file);
+	sd_filter_free(&cfg->filter);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -97,6 +100,16 @@ static const struct dm_opt opt_table[] = {
     {"strict-own", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"check-ttl", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"control", 's', SD_O_SET, 1, DM_OPT_BOTH, "PATH"},
+    {"accept-address", 0, SD_O_SET, 1, DM_OPT_BOTH, "PREFIX[,...]"},
+    {"ignore-address", 0, SD_O_SET, 1, DM_OPT_BOTH, "PREFIX[,...]"},
+    {"accept-protocol", 0, SD_O_SET, 1, DM_OPT_BOTH, "PROTO[,...]"},
+    {"ignore-protocol", 0, SD_O_SET, 1, DM_OPT_BOTH, "PROTO[,...]"},
+    {"accept-zone", 0, SD_O_SET, 1, DM_OPT_BOTH, "ZONE[,...]"},
+    {"ignore-zone", 0, SD_O_SET, 1, DM_OPT_BOTH, "ZONE[,...]"},
+    {"accept-mark", 0, SD_O_SET, 1, DM_OPT_BOTH, "VALUE[/MASK][,...]"},
+    {"ignore-mark", 0, SD_O_SET, 1, DM_OPT_BOTH, "VALUE[/MASK][,...]"},
+    {"accept-state", 0, SD_O_SET, 1, DM_OPT_BOTH, "STATE[,...]"},
+    {"ignore-state", 0, SD_O_SET, 1, DM_OPT_BOTH, "STATE[,...]"},
     {"debug", 'd', SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"foreground", 0, SD_O_SET, 0, DM_OPT_FILE, NULL},
     {"daemonize", 'B', SD_O_DAEMONIZE, 0, DM_OPT_CLI, NULL},
@@ -130,7 +143,10 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		errf(err, "'%s' %s", key, o->nargs > 0 ? "needs an argument" : "takes no argument");
 		return -1;
 	}
-	if (strcmp(key, "interface") == 0) {
+	if (sd_filter_keyword(key)) {
+		if (sd_filter_add(&cfg->filter, key, arg, err, SD_ERR_LEN) < 0)
+			return -1;
+	} else if (strcmp(key, "interface") == 0) {
 		if (dm_str_copy(cfg->ifname, sizeof(cfg->ifname), arg) < 0) {
 			errf(err, "expected an interface name of 1 to %d characters, got '%s'",
 			     IF_NAMESIZE - 1, arg);
@@ -312,6 +328,8 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 			return -1;
 		}
 	}
+	if (sd_filter_check_policy(&cfg->filter, err, SD_ERR_LEN) < 0)
+		return -1;
 	/* Refused now, or every hold request to carpd would fail later. */
 	if (cfg->carpd_control != NULL &&
 	    strlen(cfg->carpd_control) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
@@ -402,6 +420,8 @@ static void usage(FILE *f)
 	        "      --check-ttl         secure mode: refuse TTL != 255\n"
 	        "      --carpd-control P   carpd's control socket (hold during the join bulk)\n"
 	        "      --demote-group G    carpd group held (default carp)\n"
+	        "      --accept-KIND V,..  synchronise only entries that match (KIND: address,\n"
+	        "      --ignore-KIND V,..  protocol, zone, mark, state); or none that match\n"
 	        "  -s, --control PATH      control socket (default %s)\n"
 	        "  -B, --daemonize         run in the background\n"
 	        "  -f, --facility none     log to stderr only\n"

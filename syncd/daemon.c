@@ -513,6 +513,36 @@ static int ct_dump(struct sd_daemon *d)
 	return rc;
 }
 
+/*
+ * The filters (filter.h) decide whether an entry of ours starts being
+ * synchronised: they judge the entries the mirror does not hold yet. One
+ * it holds stays synchronised to its end (its updates and its destroy
+ * pass), so that the peers never keep a state we stopped telling them
+ * about (conntrackd users' pitfall: `State Accept { ESTABLISHED }` without
+ * the closing states leaves the peers' copies to time out).
+ */
+static bool filter_pass(struct sd_daemon *d, const struct nf_conntrack *ct,
+                        const struct rd_state_info *info)
+{
+	struct sd_filter_entry e = {0};
+
+	if (d->cfg.filter.n == 0 || rd_state_lookup(d->t, &info->wire, RD_STATE_IN, 0, sd_now()))
+		return true;
+	e.af = info->wire.af;
+	e.naddr = 4;
+	memcpy(e.addr[0], info->wire.addr[0], 16);
+	memcpy(e.addr[1], info->wire.addr[1], 16);
+	memcpy(e.addr[2], info->stack.addr[0], 16);
+	memcpy(e.addr[3], info->stack.addr[1], 16);
+	e.proto = info->wire.proto;
+	e.zone = info->wire.rdomain;
+	e.mark = nfct_attr_is_set(ct, ATTR_MARK) ? nfct_get_attr_u32(ct, ATTR_MARK) : 0;
+	e.status = nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
+	e.tcp_state =
+	    nfct_attr_is_set(ct, ATTR_TCP_STATE) ? nfct_get_attr_u8(ct, ATTR_TCP_STATE) : -1;
+	return sd_filter_match(&d->cfg.filter, &e);
+}
+
 static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 {
 	struct sd_daemon *d = user;
@@ -529,6 +559,8 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 	if (sd_ct_labelled(d->ct, ct))
 		info.flags |=
 		    RD_STATE_F_REMOTE; /* our mark: written for a peer (redund/mirror.h) */
+	else if (type != NFCT_T_DESTROY && !filter_pass(d, ct, &info))
+		return;
 	rc = rd_mirror_local(d->mirror,
 	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
 	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
@@ -715,6 +747,41 @@ static void text_hold(struct sd_daemon *d, struct dm_buf *b)
 	text_counters(b, "carpd", h->stats, SD_HOLD_STAT_MAX, sd_hold_stat_name);
 }
 
+/* "filter":{...}: the decisions and each rule's matches (followed by a comma). */
+static void json_filter(const struct sd_filter *f, struct dm_buf *b)
+{
+	dm_buf_printf(b, "\"filter\":{\"passed\":%llu,\"ignored\":%llu,\"not_accepted\":{",
+	              (unsigned long long)f->passed, (unsigned long long)f->ignored);
+	for (int k = 0; k < SD_F_KINDS; k++)
+		dm_buf_printf(b, "%s\"%s\":%llu", k ? "," : "", sd_filter_kind_name(k),
+		              (unsigned long long)f->not_accepted[k]);
+	dm_buf_printf(b, "},\"rules\":[");
+	for (size_t i = 0; i < f->n; i++) {
+		dm_buf_printf(b, "%s{\"rule\":", i ? "," : "");
+		dm_buf_json_str(b, f->rules[i].text);
+		dm_buf_printf(b, ",\"matched\":%llu}", (unsigned long long)f->rules[i].matched);
+	}
+	dm_buf_printf(b, "]},");
+}
+
+static void text_filter(const struct sd_filter *f, struct dm_buf *b)
+{
+	if (f->n == 0) {
+		dm_buf_printf(b, "filter: none (every entry synchronised)\n");
+		return;
+	}
+	dm_buf_printf(b, "filter: passed %llu ignored %llu", (unsigned long long)f->passed,
+	              (unsigned long long)f->ignored);
+	for (int k = 0; k < SD_F_KINDS; k++)
+		if (f->not_accepted[k] != 0)
+			dm_buf_printf(b, " not_accepted_%s %llu", sd_filter_kind_name(k),
+			              (unsigned long long)f->not_accepted[k]);
+	dm_buf_printf(b, "\n");
+	for (size_t i = 0; i < f->n; i++)
+		dm_buf_printf(b, "filter rule %s: matched %llu\n", f->rules[i].text,
+		              (unsigned long long)f->rules[i].matched);
+}
+
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
@@ -751,6 +818,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		dm_buf_printf(&b, ",\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
 		              rd_state_count(d->t), bulk ? "true" : "false", demotion);
 		json_hold(d, &b);
+		json_filter(&d->cfg.filter, &b);
 		json_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT, rd_sync_engine_stat_name,
 		              true);
 		json_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name, true);
@@ -770,6 +838,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              : demotion > 0 ? ", join bulk update running"
 		                             : ", repair bulk update running");
 		text_hold(d, &b);
+		text_filter(&d->cfg.filter, &b);
 		text_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT,
 		              rd_sync_engine_stat_name);
 		text_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
