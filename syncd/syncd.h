@@ -52,16 +52,17 @@ struct sd_config {
 	size_t mtu;          /* largest datagram; 0: 1500 minus IP/UDP headers */
 	uint32_t limit;      /* state table limit */
 	unsigned maxupd;
-	uint32_t bulk_rate;      /* plain mode: states a second our bulk answers send */
-	bool bulk;               /* ask the peers for their states at start (default) */
-	bool check_ttl;          /* secure mode: refuse TTL != 255 too */
-	bool apply;              /* apply peers' states to the kernel (default) */
-	bool strict_own;         /* leave our own TCP entries strict (no be-liberal flag) */
-	char *carpd_control;     /* carpd's control socket: hold syncd there (hold.h), or NULL */
-	char *demote_group;      /* the carpd group held (NULL: SD_HOLD_GROUP, "carp") */
-	char *control;           /* our control socket (owned) */
-	char *config_file;       /* --config, or NULL (owned) */
-	struct sd_filter filter; /* which kernel entries are synchronised (filter.h; owned) */
+	uint32_t bulk_rate;  /* plain mode: states a second our bulk answers send */
+	bool bulk;           /* ask the peers for their states at start (default) */
+	bool check_ttl;      /* secure mode: refuse TTL != 255 too */
+	bool apply;          /* apply peers' states to the kernel (default) */
+	bool strict_own;     /* leave our own TCP entries strict (no be-liberal flag) */
+	char *carpd_control; /* carpd's control socket: hold syncd there (hold.h), or NULL */
+	char *demote_group;  /* the carpd group held (NULL: SD_HOLD_GROUP, "carp") */
+	char *control;       /* our control socket (owned) */
+	char *config_file;   /* --config, or NULL (owned) */
+	/* Which of our kernel entries are synchronised (filter.h; owned). */
+	struct sd_filter filter;
 	bool daemonize;
 	bool debug;
 	bool no_syslog;
