@@ -526,7 +526,14 @@ static bool filter_pass(struct sd_daemon *d, const struct nf_conntrack *ct,
 {
 	struct sd_filter_entry e = {0};
 
-	if (d->cfg.filter.n == 0 || rd_state_lookup(d->t, &info->wire, RD_STATE_IN, 0, sd_now()))
+	const struct rd_state_key *k = &info->wire;
+
+	if (d->cfg.filter.n == 0 || rd_state_lookup(d->t, k, RD_STATE_IN, 0, sd_now()))
+		return true;
+	/* The sync traffic is the mirror's to exclude (own_sync), not counted here. */
+	if (d->cfg.mode == RD_IO_SYNC_SECURE
+	        ? k->proto == IPPROTO_UDP && (k->port[0] == d->port || k->port[1] == d->port)
+	        : k->proto == RD_PFSYNC_IPPROTO)
 		return true;
 	e.af = info->wire.af;
 	e.naddr = 4;
