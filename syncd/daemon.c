@@ -56,6 +56,9 @@ enum sd_stat {
 	SD_OWN_LIBERAL,        /* TCP entries we gave the be-liberal flag (strict-own off) */
 	SD_OWN_LIBERAL_GONE,   /* ... that were gone before the write reached them */
 	SD_OWN_LIBERAL_FAILED, /* ... whose write the kernel refused otherwise */
+	SD_COMMITS,            /* sync commit requests run (--no-apply) */
+	SD_COMMITTED,          /* peers' states they wrote into the kernel */
+	SD_COMMIT_FAILED,      /* ... and the writes the kernel refused */
 	SD_STAT_MAX,
 };
 
@@ -74,6 +77,9 @@ static const char *const sd_stat_names[SD_STAT_MAX] = {
     [SD_OWN_LIBERAL] = "own_liberal",
     [SD_OWN_LIBERAL_GONE] = "own_liberal_gone",
     [SD_OWN_LIBERAL_FAILED] = "own_liberal_failed",
+    [SD_COMMITS] = "commits",
+    [SD_COMMITTED] = "committed",
+    [SD_COMMIT_FAILED] = "commit_failed",
 };
 
 struct sd_daemon {
@@ -875,7 +881,62 @@ int sd_daemon_bulk(struct sd_daemon *d, char **out)
 	return 0;
 }
 
-/* The control socket's requests (redundctl sync ...): status | status json | bulk. */
+/*
+ * conntrackd's -c: with --no-apply, write every peer's state syncd holds
+ * into the kernel, one after another in this one turn of the loop (no
+ * kernel event is read in between). An entry that exists is updated, so a
+ * second commit is harmless. States of ours are the kernel's already.
+ * The entries carry our label (when on), as apply mode's do.
+ */
+int sd_daemon_commit(struct sd_daemon *d, char **out)
+{
+	struct rd_state_iter it;
+	struct rd_state_info info;
+	struct rd_state *st;
+	rd_time_t now = sd_now(), done;
+	uint64_t ok = 0, failed = 0;
+	int first = 0;
+	char buf[256];
+
+	if (d->cfg.apply) {
+		*out = strdup("nothing to commit: syncd writes the peers' states as they come "
+		              "(commit is for --no-apply)\n");
+		return -1;
+	}
+	d->stats[SD_COMMITS]++;
+	rd_state_iter_init(&it);
+	while ((st = rd_state_iter_next(d->t, &it)) != NULL) {
+		int rc;
+
+		if (rd_state_expires(d->t, st) <= now)
+			continue;
+		rd_state_export(d->t, st, now, &info);
+		if (info.creatorid == d->creatorid)
+			continue;
+		rc = sd_ct_apply(d->ct, &info, d->deftimeouts);
+		if (rc == 0) {
+			ok++;
+			continue;
+		}
+		failed++;
+		if (first == 0)
+			first = rc;
+	}
+	done = sd_now();
+	d->stats[SD_COMMITTED] += ok;
+	d->stats[SD_COMMIT_FAILED] += failed;
+	dm_log(failed ? LOG_WARNING : LOG_NOTICE,
+	       "commit: %llu peers' states written into the kernel in %.1f ms%s%s",
+	       (unsigned long long)ok, (double)(done - now) / RD_MSEC, failed ? ", refused: " : "",
+	       failed ? strerror(-first) : "");
+	snprintf(buf, sizeof(buf), "committed %llu states (%llu refused%s%s) in %.1f ms\n",
+	         (unsigned long long)ok, (unsigned long long)failed, failed ? ", first: " : "",
+	         failed ? strerror(-first) : "", (double)(done - now) / RD_MSEC);
+	*out = strdup(buf);
+	return failed ? -1 : 0;
+}
+
+/* The control socket's requests (redundctl sync ...): status | status json | bulk | commit. */
 static int control_request(void *user, char *line, char **body)
 {
 	struct sd_daemon *d = user;
@@ -886,7 +947,9 @@ static int control_request(void *user, char *line, char **body)
 		return sd_daemon_status(d, n == 2, body);
 	if (n == 1 && strcmp(w[0], "bulk") == 0)
 		return sd_daemon_bulk(d, body);
-	*body = strdup("unknown request (expected status [json] or bulk)");
+	if (n == 1 && strcmp(w[0], "commit") == 0)
+		return sd_daemon_commit(d, body);
+	*body = strdup("unknown request (expected status [json], bulk or commit)");
 	return -1;
 }
 
@@ -1264,7 +1327,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	}
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
-	if (d->cfg.apply && d->cfg.label >= 0) {
+	if (d->cfg.label >= 0) { /* --no-apply too: a commit writes peers' entries */
 		char err[SD_ERR_LEN];
 		bool installed;
 

@@ -248,6 +248,8 @@ void sd_daemon_free(struct sd_daemon *d);
 /* The control socket's requests: malloc'd answer body in *out; 0 or -1. */
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out);
 int sd_daemon_bulk(struct sd_daemon *d, char **out);
+/* With --no-apply: write the peers' states into the kernel (conntrackd -c); -1 if any failed. */
+int sd_daemon_commit(struct sd_daemon *d, char **out);
 
 /* epoll tags of syncd's own descriptors (the loop's and the control socket's are DM_W_*). */
 enum sd_watch_kind {
