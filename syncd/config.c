@@ -147,10 +147,28 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		if (sd_filter_add(&cfg->filter, key, arg, err, SD_ERR_LEN) < 0)
 			return -1;
 	} else if (strcmp(key, "interface") == 0) {
-		if (dm_str_copy(cfg->ifname, sizeof(cfg->ifname), arg) < 0) {
+		/* Repeated: more sync links, standbys in the order given. */
+		char name[IF_NAMESIZE];
+		bool twice = strcmp(cfg->ifname, arg) == 0;
+
+		if (dm_str_copy(name, sizeof(name), arg) < 0) {
 			errf(err, "expected an interface name of 1 to %d characters, got '%s'",
 			     IF_NAMESIZE - 1, arg);
 			return -1;
+		}
+		for (size_t i = 0; i < cfg->nmore; i++)
+			twice = twice || strcmp(cfg->more_ifnames[i], name) == 0;
+		if (twice) {
+			errf(err, "interface %s given twice", name);
+			return -1;
+		}
+		if (cfg->ifname[0] == '\0') {
+			memcpy(cfg->ifname, name, sizeof(name));
+		} else if (cfg->nmore == SD_MAX_LINKS - 1) {
+			errf(err, "expected at most %d sync interfaces", SD_MAX_LINKS);
+			return -1;
+		} else {
+			memcpy(cfg->more_ifnames[cfg->nmore++], name, sizeof(name));
 		}
 	} else if (strcmp(key, "peer") == 0) {
 		if (cfg->npeers == RD_IO_SYNC_MAX_PEERS) {
@@ -313,6 +331,11 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 		errf(err, "no destination: give 'peer' addresses or an 'interface' for multicast");
 		return -1;
 	}
+	if (cfg->nmore > 0 && cfg->npeers > 0) {
+		errf(err, "several sync interfaces need multicast (no 'peer' lines): unicast "
+		          "follows the routing table, not the link syncd picks");
+		return -1;
+	}
 	if (cfg->mode == RD_IO_SYNC_SECURE && cfg->nkeyfiles == 0) {
 		errf(err, "secure mode needs a 'key' file (redundctl sync genkey FILE makes one)");
 		return -1;
@@ -395,7 +418,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: syncd [options]\n"
 	        "  -c, --config FILE       read keywords from FILE (see syncd(8))\n"
-	        "  -i, --interface IF      sync interface (multicast group joined there)\n"
+	        "  -i, --interface IF      sync interface (multicast group joined there);\n"
+	        "                          repeat for standby links (the first that works)\n"
 	        "  -p, --peer ADDR         unicast peer (repeat)\n"
 	        "  -m, --mode secure|plain secure (UDP, sealed envelopes; default) or raw pfsync\n"
 	        "  -k, --key FILE          pre-shared key file, mode 0600 (repeat for rotation)\n"

@@ -31,6 +31,7 @@ struct nf_conntrack;
 #define SD_BULK_RATE 5000u
 #define SD_ERR_LEN   512
 #define SD_MAX_KEYS  RD_SYNC_MAX_KEYS
+#define SD_MAX_LINKS 4 /* sync links: interface repeated (the first that works carries) */
 
 /* ---- configuration (config.c) ---- */
 
@@ -63,6 +64,9 @@ struct sd_config {
 	char *config_file;   /* --config, or NULL (owned) */
 	/* Which of our kernel entries are synchronised (filter.h; owned). */
 	struct sd_filter filter;
+	/* More sync links (interface repeated): standbys in order (multicast only). */
+	char more_ifnames[SD_MAX_LINKS - 1][IF_NAMESIZE];
+	size_t nmore;
 	bool daemonize;
 	bool debug;
 	bool no_syslog;
