@@ -89,4 +89,10 @@ done
 in_ns B conntrack -L 2>/dev/null | grep -q "sport=41001 " &&
 	fail "the delete of a synchronised entry whose mark changed did not reach B"
 ok "a synchronised entry whose mark stopped matching: its delete still reached B"
+
+# sync commit is for --no-apply (fw_commit.sh): refused here, nothing written.
+out=$("$REDUNDCTL" --control "$T_DIR/B.sock" sync commit 2>&1) && fail "sync commit in apply mode succeeded: $out"
+echo "$out" | grep -q "nothing to commit" || fail "sync commit in apply mode: '$out'"
+[ "$(sstat B daemon commits)" = 0 ] || fail "a refused commit was counted"
+ok "sync commit without --no-apply: refused ($out)"
 exit 0
