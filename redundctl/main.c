@@ -31,6 +31,7 @@ static const struct rctl_cmd cmds[] = {
     {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N]"},
     {"sync", "status", rctl_sync_status, "[--json | --prom]"},
     {"sync", "bulk", rctl_sync_bulk, ""},
+    {"sync", "commit", rctl_sync_commit, ""},
 };
 
 static void usage(FILE *f)

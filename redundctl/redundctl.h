@@ -135,5 +135,6 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv);
 /* syncd.c */
 int rctl_sync_status(const struct rctl_opts *o, int argc, char **argv);
 int rctl_sync_bulk(const struct rctl_opts *o, int argc, char **argv);
+int rctl_sync_commit(const struct rctl_opts *o, int argc, char **argv);
 
 #endif

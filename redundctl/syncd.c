@@ -14,3 +14,9 @@ int rctl_sync_bulk(const struct rctl_opts *o, int argc, char **argv)
 	(void)argv;
 	return rctl_noarg(o, SYNCD_CONTROL, "sync", "bulk", argc);
 }
+
+int rctl_sync_commit(const struct rctl_opts *o, int argc, char **argv)
+{
+	(void)argv;
+	return rctl_noarg(o, SYNCD_CONTROL, "sync", "commit", argc);
+}

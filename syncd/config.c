@@ -25,6 +25,8 @@
  *   carpd-control PATH      hold carpd back while the join bulk runs (a level, re-stated)
  *   demote-group NAME       the carpd group held (default carp: every vhost)
  *   control /run/syncd.sock our control socket
+ *   accept-KIND V[,V...]    synchronise only entries matching (KIND: address,
+ *   ignore-KIND V[,V...]    protocol, zone, mark, state); or none matching (filter.h)
  */
 #include <inttypes.h>
 #include <sodium.h>
@@ -65,6 +67,7 @@ void sd_config_free(struct sd_config *cfg)
 	free(cfg->demote_group);
 	free(cfg->control);
 	free(cfg->config_file);
+	sd_filter_free(&cfg->filter);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -97,6 +100,16 @@ static const struct dm_opt opt_table[] = {
     {"strict-own", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"check-ttl", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"control", 's', SD_O_SET, 1, DM_OPT_BOTH, "PATH"},
+    {"accept-address", 0, SD_O_SET, 1, DM_OPT_BOTH, "PREFIX[,...]"},
+    {"ignore-address", 0, SD_O_SET, 1, DM_OPT_BOTH, "PREFIX[,...]"},
+    {"accept-protocol", 0, SD_O_SET, 1, DM_OPT_BOTH, "PROTO[,...]"},
+    {"ignore-protocol", 0, SD_O_SET, 1, DM_OPT_BOTH, "PROTO[,...]"},
+    {"accept-zone", 0, SD_O_SET, 1, DM_OPT_BOTH, "ZONE[,...]"},
+    {"ignore-zone", 0, SD_O_SET, 1, DM_OPT_BOTH, "ZONE[,...]"},
+    {"accept-mark", 0, SD_O_SET, 1, DM_OPT_BOTH, "VALUE[/MASK][,...]"},
+    {"ignore-mark", 0, SD_O_SET, 1, DM_OPT_BOTH, "VALUE[/MASK][,...]"},
+    {"accept-state", 0, SD_O_SET, 1, DM_OPT_BOTH, "STATE[,...]"},
+    {"ignore-state", 0, SD_O_SET, 1, DM_OPT_BOTH, "STATE[,...]"},
     {"debug", 'd', SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"foreground", 0, SD_O_SET, 0, DM_OPT_FILE, NULL},
     {"daemonize", 'B', SD_O_DAEMONIZE, 0, DM_OPT_CLI, NULL},
@@ -131,11 +144,32 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		errf(err, "'%s' %s", key, o->nargs > 0 ? "needs an argument" : "takes no argument");
 		return -1;
 	}
-	if (strcmp(key, "interface") == 0) {
-		if (dm_str_copy(cfg->ifname, sizeof(cfg->ifname), arg) < 0) {
+	if (sd_filter_keyword(key)) {
+		if (sd_filter_add(&cfg->filter, key, arg, err, SD_ERR_LEN) < 0)
+			return -1;
+	} else if (strcmp(key, "interface") == 0) {
+		/* Repeated: more sync links, standbys in the order given. */
+		char name[IF_NAMESIZE];
+		bool twice = strcmp(cfg->ifname, arg) == 0;
+
+		if (dm_str_copy(name, sizeof(name), arg) < 0) {
 			errf(err, "expected an interface name of 1 to %d characters, got '%s'",
 			     IF_NAMESIZE - 1, arg);
 			return -1;
+		}
+		for (size_t i = 0; i < cfg->nmore; i++)
+			twice = twice || strcmp(cfg->more_ifnames[i], name) == 0;
+		if (twice) {
+			errf(err, "interface %s given twice", name);
+			return -1;
+		}
+		if (cfg->ifname[0] == '\0') {
+			memcpy(cfg->ifname, name, sizeof(name));
+		} else if (cfg->nmore == SD_MAX_LINKS - 1) {
+			errf(err, "expected at most %d sync interfaces", SD_MAX_LINKS);
+			return -1;
+		} else {
+			memcpy(cfg->more_ifnames[cfg->nmore++], name, sizeof(name));
 		}
 	} else if (strcmp(key, "peer") == 0) {
 		if (cfg->npeers == RD_IO_SYNC_MAX_PEERS) {
@@ -298,6 +332,11 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 		errf(err, "no destination: give 'peer' addresses or an 'interface' for multicast");
 		return -1;
 	}
+	if (cfg->nmore > 0 && cfg->npeers > 0) {
+		errf(err, "several sync interfaces need multicast (no 'peer' lines): unicast "
+		          "follows the routing table, not the link syncd picks");
+		return -1;
+	}
 	if (cfg->mode == RD_IO_SYNC_SECURE && cfg->nkeyfiles == 0) {
 		errf(err, "secure mode needs a 'key' file (redundctl sync genkey FILE makes one)");
 		return -1;
@@ -313,6 +352,8 @@ int sd_config_check(const struct sd_config *cfg, char *err)
 			return -1;
 		}
 	}
+	if (sd_filter_check_policy(&cfg->filter, err, SD_ERR_LEN) < 0)
+		return -1;
 	/* Refused now, or every hold request to carpd would fail later. */
 	if (cfg->carpd_control != NULL &&
 	    strlen(cfg->carpd_control) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
@@ -378,7 +419,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: syncd [options]\n"
 	        "  -c, --config FILE       read keywords from FILE (see syncd(8))\n"
-	        "  -i, --interface IF      sync interface (multicast group joined there)\n"
+	        "  -i, --interface IF      sync interface (multicast group joined there);\n"
+	        "                          repeat for standby links (the first that works)\n"
 	        "  -p, --peer ADDR         unicast peer (repeat)\n"
 	        "  -m, --mode secure|plain secure (UDP, sealed envelopes; default) or raw pfsync\n"
 	        "  -k, --key FILE          pre-shared key file, mode 0600 (repeat for rotation)\n"
@@ -403,6 +445,8 @@ static void usage(FILE *f)
 	        "      --check-ttl         secure mode: refuse TTL != 255\n"
 	        "      --carpd-control P   carpd's control socket (hold during the join bulk)\n"
 	        "      --demote-group G    carpd group held (default carp)\n"
+	        "      --accept-KIND V,..  synchronise only entries that match (KIND: address,\n"
+	        "      --ignore-KIND V,..  protocol, zone, mark, state); or none that match\n"
 	        "  -s, --control PATH      control socket (default %s)\n"
 	        "  -B, --daemonize         run in the background\n"
 	        "  -f, --facility none     log to stderr only\n"

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,8 +40,19 @@
 #include "syncd.h"
 #include "redund/sync_carry.h"
 
-#define RX_BATCH  64
-#define RX_BUDGET (10 * RD_MSEC) /* receive work before the loop's other events */
+#define RX_BATCH 64
+/*
+ * Several sync links (interface repeated): each is checked every
+ * SD_LINK_CHECK (carrier: IFF_UP and IFF_RUNNING); in secure mode the
+ * channel's HELLOs go every SD_LINK_HELLO over every link that is up, and a
+ * link no peer was heard on for SD_LINK_SILENCE while another was heard is
+ * not used. The first link left carries.
+ */
+#define SD_LINK_CHECK   (100 * RD_MSEC)
+#define SD_LINK_HELLO   (150 * RD_MSEC)
+#define SD_LINK_SILENCE (500 * RD_MSEC)
+#define SD_LINK_SEEN    64             /* nonces remembered to drop the copies of HELLOs */
+#define RX_BUDGET       (10 * RD_MSEC) /* receive work before the loop's other events */
 
 enum sd_stat {
 	SD_LOCAL_NEW = 0,
@@ -57,6 +70,9 @@ enum sd_stat {
 	SD_OWN_LIBERAL,        /* TCP entries we gave the be-liberal flag (strict-own off) */
 	SD_OWN_LIBERAL_GONE,   /* ... that were gone before the write reached them */
 	SD_OWN_LIBERAL_FAILED, /* ... whose write the kernel refused otherwise */
+	SD_COMMITS,            /* sync commit requests run (--no-apply) */
+	SD_COMMITTED,          /* peers' states they wrote into the kernel */
+	SD_COMMIT_FAILED,      /* ... and the writes the kernel refused */
 	SD_STAT_MAX,
 };
 
@@ -75,15 +91,35 @@ static const char *const sd_stat_names[SD_STAT_MAX] = {
     [SD_OWN_LIBERAL] = "own_liberal",
     [SD_OWN_LIBERAL_GONE] = "own_liberal_gone",
     [SD_OWN_LIBERAL_FAILED] = "own_liberal_failed",
+    [SD_COMMITS] = "commits",
+    [SD_COMMITTED] = "committed",
+    [SD_COMMIT_FAILED] = "commit_failed",
+};
+
+/* One sync link: its own transport (a socket bound to the interface). */
+struct sd_link {
+	char name[IF_NAMESIZE]; /* "" : none (unicast, any interface) */
+	unsigned int ifindex;
+	struct rd_io_sync *io;
+	struct dm_watch w;
+	bool io_out;          /* EPOLLOUT armed */
+	bool running;         /* IFF_UP and IFF_RUNNING at the last check */
+	rd_time_t heard;      /* a peer's datagram last received on it (0: never) */
+	uint64_t activations; /* times it became the link that carries */
+	uint64_t dups;        /* datagrams dropped: a copy another link brought first */
 };
 
 struct sd_daemon {
 	struct sd_config cfg;
 	struct dm_loop loop;
-	struct dm_watch wio, wct;
-	unsigned int ifindex;
-	struct rd_io_sync *io;
-	bool io_out; /* EPOLLOUT armed */
+	struct dm_watch wct;
+	struct rd_io_sync *io; /* the transport of the link that carries (links[active]) */
+	struct sd_link links[SD_MAX_LINKS];
+	size_t nlinks, active;
+	rd_time_t links_due; /* next link check (several links only) */
+	int ifsock;          /* for SIOCGIFFLAGS */
+	uint8_t seen[SD_LINK_SEEN][24];
+	size_t seen_pos;
 	struct rd_sync_channel *ch;
 	struct rd_sync_carry *carry; /* secure mode: owns ch and eng */
 	struct rd_sync_engine *eng;
@@ -326,7 +362,96 @@ static void io_send(struct sd_daemon *d, const uint8_t *pkt, size_t len)
 	int rc = rd_io_sync_queue(d->io, NULL, pkt, len);
 
 	if (rc < 0 && rc != -EAGAIN)
-		dm_log(LOG_WARNING, "send: %s", strerror(-rc));
+		dm_log_limited("send errors", LOG_WARNING, "send on %s: %s",
+		               d->links[d->active].name[0] ? d->links[d->active].name : "any",
+		               strerror(-rc));
+	/*
+	 * Several links, secure mode: a HELLO over every other link that is up
+	 * too, so that the peers hear each link that works (and we theirs):
+	 * what decides the link that carries. Peers drop the copies (dups).
+	 */
+	if (d->nlinks > 1 && d->ch != NULL && len > 3 && pkt[3] == RD_SYNC_ENV_HELLO)
+		for (size_t i = 0; i < d->nlinks; i++)
+			if (i != d->active && d->links[i].running)
+				(void)rd_io_sync_queue(d->links[i].io, NULL, pkt, len);
+}
+
+static void flush_all(struct sd_daemon *d)
+{
+	for (size_t i = 0; i < d->nlinks; i++)
+		rd_io_sync_flush(d->links[i].io);
+}
+
+/*
+ * A copy of a HELLO another link brought first: its nonce (bytes 20..43,
+ * unique to each envelope sealed) seen among the last HELLOs. Only HELLOs
+ * go over several links; anything else goes to the channel, which judges
+ * replays.
+ */
+static bool seen_before(struct sd_daemon *d, const uint8_t *pkt, size_t len)
+{
+	if (d->nlinks < 2 || d->ch == NULL || len < 44 || pkt[3] != RD_SYNC_ENV_HELLO)
+		return false;
+	for (size_t i = 0; i < SD_LINK_SEEN; i++)
+		if (memcmp(d->seen[i], pkt + 20, 24) == 0)
+			return true;
+	memcpy(d->seen[d->seen_pos], pkt + 20, 24);
+	d->seen_pos = (d->seen_pos + 1) % SD_LINK_SEEN;
+	return false;
+}
+
+static bool link_running(struct sd_daemon *d, const struct sd_link *l)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, l->name, sizeof(l->name));
+	if (ioctl(d->ifsock, SIOCGIFFLAGS, &ifr) < 0)
+		return false; /* gone */
+	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+}
+
+static bool heard_lately(const struct sd_link *l, rd_time_t now)
+{
+	return l->heard != 0 && now - l->heard < SD_LINK_SILENCE;
+}
+
+/*
+ * Several links: which carries. The first that is up and, in secure mode
+ * when a peer was heard lately on any link that is up, where one was
+ * heard lately (a link whose carrier stays up while the far side is cut
+ * goes silent). None: the one that carries stays. Plain mode has no HELLO
+ * and judges by carrier alone; after a switch it asks the peers for a bulk
+ * update (what went over the dead link is lost for good in raw pfsync).
+ */
+static void links_check(struct sd_daemon *d, rd_time_t now)
+{
+	bool any_heard = false;
+	size_t pick = d->active, i;
+
+	for (i = 0; i < d->nlinks; i++) {
+		d->links[i].running = link_running(d, &d->links[i]);
+		any_heard = any_heard || (d->ch != NULL && d->links[i].running &&
+		                          heard_lately(&d->links[i], now));
+	}
+	for (i = 0; i < d->nlinks; i++)
+		if (d->links[i].running && (!any_heard || heard_lately(&d->links[i], now))) {
+			pick = i;
+			break;
+		}
+	d->links_due = now + SD_LINK_CHECK;
+	if (pick == d->active)
+		return;
+	dm_log(LOG_WARNING, "sync link %s now carries (%s: %s)", d->links[pick].name,
+	       d->links[d->active].name,
+	       !d->links[d->active].running                 ? "down"
+	       : d->links[pick].running && pick < d->active ? "up again, preferred"
+	                                                    : "no peer heard");
+	d->active = pick;
+	d->io = d->links[pick].io;
+	d->links[pick].activations++;
+	if (d->ch == NULL)
+		rd_sync_engine_bulk_repair(d->eng, now);
 }
 
 static void eng_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
@@ -520,6 +645,43 @@ static int ct_dump(struct sd_daemon *d)
 	return rc;
 }
 
+/*
+ * The filters (filter.h) decide whether an entry of ours starts being
+ * synchronised: they judge the entries the mirror does not hold yet. One
+ * it holds stays synchronised to its end (its updates and its destroy
+ * pass), so that the peers never keep a state we stopped telling them
+ * about (conntrackd users' pitfall: `State Accept { ESTABLISHED }` without
+ * the closing states leaves the peers' copies to time out).
+ */
+static bool filter_pass(struct sd_daemon *d, const struct nf_conntrack *ct,
+                        const struct rd_state_info *info)
+{
+	struct sd_filter_entry e = {0};
+
+	const struct rd_state_key *k = &info->wire;
+
+	if (d->cfg.filter.n == 0 || rd_state_lookup(d->t, k, RD_STATE_IN, 0, sd_now()))
+		return true;
+	/* The sync traffic is the mirror's to exclude (own_sync), not counted here. */
+	if (d->cfg.mode == RD_IO_SYNC_SECURE
+	        ? k->proto == IPPROTO_UDP && (k->port[0] == d->port || k->port[1] == d->port)
+	        : k->proto == RD_PFSYNC_IPPROTO)
+		return true;
+	e.af = info->wire.af;
+	e.naddr = 4;
+	memcpy(e.addr[0], info->wire.addr[0], 16);
+	memcpy(e.addr[1], info->wire.addr[1], 16);
+	memcpy(e.addr[2], info->stack.addr[0], 16);
+	memcpy(e.addr[3], info->stack.addr[1], 16);
+	e.proto = info->wire.proto;
+	e.zone = info->wire.rdomain;
+	e.mark = nfct_attr_is_set(ct, ATTR_MARK) ? nfct_get_attr_u32(ct, ATTR_MARK) : 0;
+	e.status = nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
+	e.tcp_state =
+	    nfct_attr_is_set(ct, ATTR_TCP_STATE) ? nfct_get_attr_u8(ct, ATTR_TCP_STATE) : -1;
+	return sd_filter_match(&d->cfg.filter, &e);
+}
+
 static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 {
 	struct sd_daemon *d = user;
@@ -536,6 +698,8 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 	if (sd_ct_labelled(d->ct, ct))
 		info.flags |=
 		    RD_STATE_F_REMOTE; /* our mark: written for a peer (redund/mirror.h) */
+	else if (type != NFCT_T_DESTROY && !filter_pass(d, ct, &info))
+		return;
 	rc = rd_mirror_local(d->mirror,
 	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
 	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
@@ -551,13 +715,17 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 
 static void update_out(struct sd_daemon *d)
 {
-	bool want = rd_io_sync_pending(d->io) > 0;
-	struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = &d->wio};
+	for (size_t i = 0; i < d->nlinks; i++) {
+		struct sd_link *l = &d->links[i];
+		bool want = rd_io_sync_pending(l->io) > 0;
+		struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
+		                         .data.ptr = &l->w};
 
-	if (want == d->io_out)
-		return;
-	if (epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, rd_io_sync_fd(d->io), &ev) == 0)
-		d->io_out = want;
+		if (want == l->io_out)
+			continue;
+		if (epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, rd_io_sync_fd(l->io), &ev) == 0)
+			l->io_out = want;
+	}
 }
 
 /*
@@ -586,14 +754,14 @@ static const char *input_reason(int rc)
 	return seen[nseen++].text;
 }
 
-static void on_io(struct sd_daemon *d, uint32_t events)
+static void on_io(struct sd_daemon *d, struct sd_link *link, uint32_t events)
 {
 	struct rd_io_sync_msg msgs[RX_BATCH];
 	rd_time_t start = sd_now();
 	int n, i, rounds;
 
 	if (events & EPOLLOUT)
-		rd_io_sync_flush(d->io);
+		rd_io_sync_flush(link->io);
 	if (!(events & EPOLLIN))
 		return;
 	/*
@@ -605,7 +773,7 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 	for (rounds = 0; rounds < 64; rounds++) {
 		rd_time_t now;
 
-		n = rd_io_sync_recv(d->io, msgs, RX_BATCH);
+		n = rd_io_sync_recv(link->io, msgs, RX_BATCH);
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
@@ -613,9 +781,15 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 			break;
 		}
 		now = sd_now();
+		if (n > 0)
+			link->heard = now;
 		for (i = 0; i < n; i++) {
 			int rc;
 
+			if (seen_before(d, msgs[i].data, msgs[i].len)) {
+				link->dups++;
+				continue;
+			}
 			dm_log_hold();
 			if (d->ch != NULL)
 				rc = rd_sync_channel_input(d->ch, msgs[i].data, msgs[i].len, now);
@@ -623,7 +797,7 @@ static void on_io(struct sd_daemon *d, uint32_t events)
 				rc = rd_sync_engine_input(d->eng, msgs[i].data, msgs[i].len, now);
 			dm_log_release(input_reason(rc));
 		}
-		rd_io_sync_flush(d->io);
+		flush_all(d);
 		if (sd_now() - start >= RX_BUDGET)
 			break;
 	}
@@ -722,6 +896,91 @@ static void text_hold(struct sd_daemon *d, struct dm_buf *b)
 	text_counters(b, "carpd", h->stats, SD_HOLD_STAT_MAX, sd_hold_stat_name);
 }
 
+/* "links":[...]: each sync link (followed by a comma). */
+static void json_links(struct sd_daemon *d, struct dm_buf *b, rd_time_t now)
+{
+	dm_buf_printf(b, "\"links\":[");
+	for (size_t i = 0; i < d->nlinks; i++) {
+		const struct sd_link *l = &d->links[i];
+		uint64_t io[RD_IO_SYNC_STAT_COUNT];
+
+		rd_io_sync_stats(l->io, io);
+		dm_buf_printf(b, "%s{\"interface\":", i ? "," : "");
+		dm_buf_json_str(b, l->name);
+		dm_buf_printf(b, ",\"carries\":%s,\"running\":%s,\"heard_ms_ago\":",
+		              i == d->active ? "true" : "false", l->running ? "true" : "false");
+		if (l->heard != 0)
+			dm_buf_printf(b, "%llu", (unsigned long long)((now - l->heard) / RD_MSEC));
+		else
+			dm_buf_printf(b, "null");
+		dm_buf_printf(b,
+		              ",\"activations\":%llu,\"dups\":%llu,\"ipackets\":%llu,"
+		              "\"opackets\":%llu}",
+		              (unsigned long long)l->activations, (unsigned long long)l->dups,
+		              (unsigned long long)io[RD_IO_SYNC_STAT_IPACKETS],
+		              (unsigned long long)io[RD_IO_SYNC_STAT_OPACKETS]);
+	}
+	dm_buf_printf(b, "],");
+}
+
+static void text_links(struct sd_daemon *d, struct dm_buf *b, rd_time_t now)
+{
+	if (d->nlinks < 2)
+		return;
+	for (size_t i = 0; i < d->nlinks; i++) {
+		const struct sd_link *l = &d->links[i];
+		uint64_t io[RD_IO_SYNC_STAT_COUNT];
+
+		rd_io_sync_stats(l->io, io);
+		dm_buf_printf(b, "link %s: %s, %s, ", l->name,
+		              i == d->active ? "carries" : "standby", l->running ? "up" : "down");
+		if (l->heard != 0)
+			dm_buf_printf(b, "peer heard %llu ms ago",
+			              (unsigned long long)((now - l->heard) / RD_MSEC));
+		else
+			dm_buf_printf(b, "no peer heard");
+		dm_buf_printf(b, ", activations %llu dups %llu ipackets %llu opackets %llu\n",
+		              (unsigned long long)l->activations, (unsigned long long)l->dups,
+		              (unsigned long long)io[RD_IO_SYNC_STAT_IPACKETS],
+		              (unsigned long long)io[RD_IO_SYNC_STAT_OPACKETS]);
+	}
+}
+
+/* "filter":{...}: the decisions and each rule's matches (followed by a comma). */
+static void json_filter(const struct sd_filter *f, struct dm_buf *b)
+{
+	dm_buf_printf(b, "\"filter\":{\"passed\":%llu,\"ignored\":%llu,\"not_accepted\":{",
+	              (unsigned long long)f->passed, (unsigned long long)f->ignored);
+	for (int k = 0; k < SD_F_KINDS; k++)
+		dm_buf_printf(b, "%s\"%s\":%llu", k ? "," : "", sd_filter_kind_name(k),
+		              (unsigned long long)f->not_accepted[k]);
+	dm_buf_printf(b, "},\"rules\":[");
+	for (size_t i = 0; i < f->n; i++) {
+		dm_buf_printf(b, "%s{\"rule\":", i ? "," : "");
+		dm_buf_json_str(b, f->rules[i].text);
+		dm_buf_printf(b, ",\"matched\":%llu}", (unsigned long long)f->rules[i].matched);
+	}
+	dm_buf_printf(b, "]},");
+}
+
+static void text_filter(const struct sd_filter *f, struct dm_buf *b)
+{
+	if (f->n == 0) {
+		dm_buf_printf(b, "filter: none (every entry synchronised)\n");
+		return;
+	}
+	dm_buf_printf(b, "filter: passed %llu ignored %llu", (unsigned long long)f->passed,
+	              (unsigned long long)f->ignored);
+	for (int k = 0; k < SD_F_KINDS; k++)
+		if (f->not_accepted[k] != 0)
+			dm_buf_printf(b, " not_accepted_%s %llu", sd_filter_kind_name(k),
+			              (unsigned long long)f->not_accepted[k]);
+	dm_buf_printf(b, "\n");
+	for (size_t i = 0; i < f->n; i++)
+		dm_buf_printf(b, "filter rule %s: matched %llu\n", f->rules[i].text,
+		              (unsigned long long)f->rules[i].matched);
+}
+
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 {
 	struct dm_buf b = {0};
@@ -731,7 +990,14 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
-	rd_io_sync_stats(d->io, ios);
+	memset(ios, 0, sizeof(ios));
+	for (size_t i = 0; i < d->nlinks; i++) { /* the links' transports together */
+		uint64_t one[RD_IO_SYNC_STAT_COUNT];
+
+		rd_io_sync_stats(d->links[i].io, one);
+		for (int k = 0; k < RD_IO_SYNC_STAT_COUNT; k++)
+			ios[k] += one[k];
+	}
 	bool bulk = rd_sync_engine_bulk_pending(d->eng);
 	int demotion = rd_sync_engine_demotion(d->eng);
 
@@ -758,6 +1024,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		dm_buf_printf(&b, ",\"states\":%u,\"bulk_pending\":%s,\"demotion\":%d,",
 		              rd_state_count(d->t), bulk ? "true" : "false", demotion);
 		json_hold(d, &b);
+		json_filter(&d->cfg.filter, &b);
+		json_links(d, &b, sd_now());
 		json_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT, rd_sync_engine_stat_name,
 		              true);
 		json_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name, true);
@@ -785,6 +1053,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              : demotion > 0 ? ", join bulk update running"
 		                             : ", repair bulk update running");
 		text_hold(d, &b);
+		text_filter(&d->cfg.filter, &b);
+		text_links(d, &b, sd_now());
 		text_counters(&b, "engine", es, RD_SYNC_ENGINE_STAT_COUNT,
 		              rd_sync_engine_stat_name);
 		text_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
@@ -817,7 +1087,62 @@ int sd_daemon_bulk(struct sd_daemon *d, char **out)
 	return 0;
 }
 
-/* The control socket's requests (redundctl sync ...): status | status json | bulk. */
+/*
+ * conntrackd's -c: with --no-apply, write every peer's state syncd holds
+ * into the kernel, one after another in this one turn of the loop (no
+ * kernel event is read in between). An entry that exists is updated, so a
+ * second commit is harmless. States of ours are the kernel's already.
+ * The entries carry our label (when on), as apply mode's do.
+ */
+int sd_daemon_commit(struct sd_daemon *d, char **out)
+{
+	struct rd_state_iter it;
+	struct rd_state_info info;
+	struct rd_state *st;
+	rd_time_t now = sd_now(), done;
+	uint64_t ok = 0, failed = 0;
+	int first = 0;
+	char buf[256];
+
+	if (d->cfg.apply) {
+		*out = strdup("nothing to commit: syncd writes the peers' states as they come "
+		              "(commit is for --no-apply)\n");
+		return -1;
+	}
+	d->stats[SD_COMMITS]++;
+	rd_state_iter_init(&it);
+	while ((st = rd_state_iter_next(d->t, &it)) != NULL) {
+		int rc;
+
+		if (rd_state_expires(d->t, st) <= now)
+			continue;
+		rd_state_export(d->t, st, now, &info);
+		if (info.creatorid == d->creatorid)
+			continue;
+		rc = sd_ct_apply(d->ct, &info, d->deftimeouts);
+		if (rc == 0) {
+			ok++;
+			continue;
+		}
+		failed++;
+		if (first == 0)
+			first = rc;
+	}
+	done = sd_now();
+	d->stats[SD_COMMITTED] += ok;
+	d->stats[SD_COMMIT_FAILED] += failed;
+	dm_log(failed ? LOG_WARNING : LOG_NOTICE,
+	       "commit: %llu peers' states written into the kernel in %.1f ms%s%s",
+	       (unsigned long long)ok, (double)(done - now) / RD_MSEC, failed ? ", refused: " : "",
+	       failed ? strerror(-first) : "");
+	snprintf(buf, sizeof(buf), "committed %llu states (%llu refused%s%s) in %.1f ms\n",
+	         (unsigned long long)ok, (unsigned long long)failed, failed ? ", first: " : "",
+	         failed ? strerror(-first) : "", (double)(done - now) / RD_MSEC);
+	*out = strdup(buf);
+	return failed ? -1 : 0;
+}
+
+/* The control socket's requests (redundctl sync ...): status | status json | bulk | commit. */
 static int control_request(void *user, char *line, char **body)
 {
 	struct sd_daemon *d = user;
@@ -828,7 +1153,9 @@ static int control_request(void *user, char *line, char **body)
 		return sd_daemon_status(d, n == 2, body);
 	if (n == 1 && strcmp(w[0], "bulk") == 0)
 		return sd_daemon_bulk(d, body);
-	*body = strdup("unknown request (expected status [json] or bulk)");
+	if (n == 1 && strcmp(w[0], "commit") == 0)
+		return sd_daemon_commit(d, body);
+	*body = strdup("unknown request (expected status [json], bulk or commit)");
 	return -1;
 }
 
@@ -848,6 +1175,8 @@ static void arm_timer(struct sd_daemon *d)
 		next = e;
 	if (d->labels != NULL && d->labels_due < next)
 		next = d->labels_due;
+	if (d->nlinks > 1 && d->links_due < next)
+		next = d->links_due;
 	dm_loop_arm(&d->loop, next); /* the engines' clock is the timerfd's */
 }
 
@@ -868,6 +1197,8 @@ static void on_timer(struct sd_daemon *d)
 			                   " was gone (ruleset reloaded?), put back");
 		d->labels_due = now + SD_LABELS_CHECK;
 	}
+	if (d->nlinks > 1 && now >= d->links_due)
+		links_check(d, now);
 	rd_sync_engine_handle_expiry(d->eng, now);
 	if (d->ch != NULL)
 		rd_sync_channel_handle_expiry(d->ch, now);
@@ -918,7 +1249,7 @@ static void on_event(void *user, struct dm_watch *w, uint32_t events)
 		on_signal(d);
 		break;
 	case SD_W_IO:
-		on_io(d, events);
+		on_io(d, w->obj, events);
 		break;
 	case SD_W_CT:
 		on_ct_readable(d);
@@ -1134,7 +1465,7 @@ int sd_daemon_run(struct sd_daemon *d)
 		/* The start-up read once the peers' bulk ended (the mirror's rule). */
 		if (rd_mirror_start_pending(d->mirror) && rd_mirror_expiry(d->mirror) <= sd_now())
 			rd_mirror_handle_expiry(d->mirror, sd_now());
-		rd_io_sync_flush(d->io);
+		flush_all(d);
 		if (d->reload_pending && !d->quitting) {
 			d->reload_pending = false;
 			dm_notify_reloading();
@@ -1144,7 +1475,7 @@ int sd_daemon_run(struct sd_daemon *d)
 	}
 	/* Send what is queued before leaving (deletes of the last moments). */
 	rd_sync_engine_flush(d->eng, sd_now());
-	rd_io_sync_flush(d->io);
+	flush_all(d);
 	hold_release(d);
 	return 0;
 }
@@ -1169,7 +1500,6 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 	int rc;
 
 	ic.mode = d->cfg.mode;
-	ic.ifindex = d->ifindex;
 	ic.multicast = d->cfg.npeers == 0;
 	ic.group = d->cfg.group;
 	memcpy(ic.peers, d->cfg.peers, sizeof(ic.peers));
@@ -1178,15 +1508,27 @@ static int open_transport(struct sd_daemon *d, size_t *payload)
 	ic.port = d->cfg.port;
 	ic.check_ttl = d->cfg.check_ttl;
 	d->port = d->cfg.port ? d->cfg.port : RD_SYNC_UDP_PORT;
-	rc = rd_io_sync_open(&ic, &d->io);
-	if (rc < 0) {
-		dm_log(LOG_ERR, "%s transport: %s",
-		       d->cfg.mode == RD_IO_SYNC_SECURE ? "UDP" : "raw", strerror(-rc));
-		return rc;
+	for (size_t i = 0; i < d->nlinks; i++) {
+		struct sd_link *l = &d->links[i];
+
+		ic.ifindex = l->ifindex;
+		rc = rd_io_sync_open(&ic, &l->io);
+		if (rc < 0) {
+			dm_log(LOG_ERR, "%s transport%s%s: %s",
+			       d->cfg.mode == RD_IO_SYNC_SECURE ? "UDP" : "raw",
+			       l->name[0] ? " on " : "", l->name, strerror(-rc));
+			return rc;
+		}
+		l->w.kind = SD_W_IO;
+		l->w.obj = l;
+		if ((rc = dm_loop_add(&d->loop, rd_io_sync_fd(l->io), &l->w)) < 0)
+			return rc;
 	}
+	d->io = d->links[0].io;
+	d->links[0].activations = 1;
 	/* IP (+ UDP) headers come out of the link MTU. */
 	*payload = (d->cfg.mtu ? d->cfg.mtu : 1500) - rd_io_sync_overhead(d->io);
-	return dm_loop_add(&d->loop, rd_io_sync_fd(d->io), &d->wio);
+	return 0;
 }
 
 static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_engine_config *ec)
@@ -1222,6 +1564,8 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	cc.nkeys = nkeys;
 	cc.send_key_id = sd_send_keyid(&d->cfg, keys);
 	cc.mtu = mtu;
+	if (d->nlinks > 1)
+		cc.hello_interval = SD_LINK_HELLO; /* each link's liveness (links_check) */
 	cc.cb.send = ch_send;
 	cc.cb.lost = ch_lost;
 	cc.cb.user = d;
@@ -1301,15 +1645,26 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	d->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	d->loop.epfd = d->loop.tfd = d->loop.sfd = -1;
-	d->wio.kind = SD_W_IO;
+	d->ifsock = -1;
 	d->wct.kind = SD_W_CT;
 	d->whold.kind = SD_W_HOLD;
 	d->hold_fd = -1;
 	*out = d;
 
-	if (d->cfg.ifname[0] != '\0' && (d->ifindex = if_nametoindex(d->cfg.ifname)) == 0) {
-		dm_log(LOG_ERR, "interface %s: %s", d->cfg.ifname, strerror(errno));
-		return -ENODEV;
+	d->nlinks = 1 + d->cfg.nmore;
+	for (size_t i = 0; i < d->nlinks; i++) {
+		struct sd_link *l = &d->links[i];
+
+		memcpy(l->name, i ? d->cfg.more_ifnames[i - 1] : d->cfg.ifname, sizeof(l->name));
+		l->running = true;
+		if (l->name[0] != '\0' && (l->ifindex = if_nametoindex(l->name)) == 0) {
+			dm_log(LOG_ERR, "interface %s: %s", l->name, strerror(errno));
+			return -ENODEV;
+		}
+	}
+	if (d->nlinks > 1 && (d->ifsock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		dm_log(LOG_ERR, "socket for the links' state: %s", strerror(errno));
+		return -errno;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1394,7 +1749,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	}
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
-	if (d->cfg.apply && d->cfg.label >= 0) {
+	if (d->cfg.label >= 0) { /* --no-apply too: a commit writes peers' entries */
 		char err[SD_ERR_LEN];
 		bool installed;
 
@@ -1456,7 +1811,10 @@ void sd_daemon_free(struct sd_daemon *d)
 	d->ch = NULL;
 	if (d->t != NULL)
 		rd_state_table_free(d->t, sd_now());
-	rd_io_sync_close(d->io);
+	for (size_t i = 0; i < d->nlinks; i++)
+		rd_io_sync_close(d->links[i].io);
+	if (d->ifsock >= 0)
+		close(d->ifsock);
 	dm_loop_close(&d->loop);
 	sd_config_free(&d->cfg);
 	free(d);

@@ -15,6 +15,7 @@
 
 /* The plumbing shared with carpd (log, loop, control socket). */
 #include "../daemon/daemon.h"
+#include "filter.h"
 
 struct nf_conntrack;
 
@@ -30,6 +31,7 @@ struct nf_conntrack;
 #define SD_BULK_RATE 5000u
 #define SD_ERR_LEN   512
 #define SD_MAX_KEYS  RD_SYNC_MAX_KEYS
+#define SD_MAX_LINKS 4 /* sync links: interface repeated (the first that works carries) */
 
 /* ---- configuration (config.c) ---- */
 
@@ -60,6 +62,11 @@ struct sd_config {
 	char *demote_group;  /* the carpd group held (NULL: SD_HOLD_GROUP, "carp") */
 	char *control;       /* our control socket (owned) */
 	char *config_file;   /* --config, or NULL (owned) */
+	/* Which of our kernel entries are synchronised (filter.h; owned). */
+	struct sd_filter filter;
+	/* More sync links (interface repeated): standbys in order (multicast only). */
+	char more_ifnames[SD_MAX_LINKS - 1][IF_NAMESIZE];
+	size_t nmore;
 	bool daemonize;
 	bool debug;
 	bool no_syslog;
@@ -261,6 +268,8 @@ void sd_daemon_free(struct sd_daemon *d);
 /* The control socket's requests: malloc'd answer body in *out; 0 or -1. */
 int sd_daemon_status(struct sd_daemon *d, bool json, char **out);
 int sd_daemon_bulk(struct sd_daemon *d, char **out);
+/* With --no-apply: write the peers' states into the kernel (conntrackd -c); -1 if any failed. */
+int sd_daemon_commit(struct sd_daemon *d, char **out);
 
 /* epoll tags of syncd's own descriptors (the loop's and the control socket's are DM_W_*). */
 enum sd_watch_kind {

@@ -155,10 +155,16 @@ fw_resets() {
 		awk '/reject with tcp reset/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
 
-# fw_conf FN: FN's carpd configuration ($T_DIR/FN-carpd.conf).
+# fw_conf FN: FN's carpd configuration ($T_DIR/FN-carpd.conf). With
+# FW_SCRIPTS=1 the scripts $T_DIR/FN-up.sh and FN-down.sh manage the
+# addresses (xparam: the prefix length).
 fw_conf() {
-	local skew
+	local skew scripts=
 	[ "$1" = F1 ] && skew=$FW_SKEW_F1 || skew=$FW_SKEW_F2
+	[ "${FW_SCRIPTS:-0}" = 1 ] &&
+		scripts="  upscript $T_DIR/$1-up.sh
+  downscript $T_DIR/$1-down.sh
+  xparam 24"
 	{
 		# Without syncd nobody releases a start-up hold: carpd(8) says to turn it off.
 		if [ "${FW_NO_SYNCD:-0}" = 1 ] && fw_carpd_has startup-demote; then
@@ -171,12 +177,14 @@ vhost lan 10
   advbase $FW_ADVBASE
   advskew $skew
   preempt
+$scripts
 vhost wan 20
   pass $FW_PASS
   addr $WAN_VIP/24
   advbase $FW_ADVBASE
   advskew $skew
   preempt
+$scripts
 EOF
 	} >"$T_DIR/$1-carpd.conf"
 }
@@ -201,7 +209,7 @@ fw_daemon() {
 		bin=$SYNCD
 		set -- -i sync -k "$T_DIR/sync.key" --carpd-control "$T_DIR/$f-carpd.sock" \
 			--state-dir "$T_DIR/$f-syncd-state" \
-			${FW_SYNCD_DEBUG:+-d} "$@"
+			${FW_SYNCD_DEBUG:+-d} ${FW_SYNCD_ARGS:-} "$@"
 		;;
 	esac
 	rm -f "$T_DIR/$f-$d.sock"

@@ -383,6 +383,33 @@ START_TEST(send_keyid_names_any_key_given_zero_included)
 }
 END_TEST
 
+/* interface repeated: standby sync links in order, each once, at most 4, multicast only. */
+START_TEST(interface_repeated_adds_standby_links)
+{
+	struct sd_config c;
+	char err[SD_ERR_LEN];
+	const char *path = file("links.conf", "mode plain\ninterface eth0\n");
+
+	ck_assert_int_eq(PARSE(&c, err, "-c", path, "-i", "sl2", "--interface=sl3"), 0);
+	ck_assert_str_eq(c.ifname, "eth0");
+	ck_assert_uint_eq(c.nmore, 2);
+	ck_assert_str_eq(c.more_ifnames[0], "sl2");
+	ck_assert_str_eq(c.more_ifnames[1], "sl3");
+	sd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-m", "plain", "-i", "a", "-i", "b", "-i", "a"), -1);
+	ck_assert_str_eq(err, "--interface: interface a given twice");
+	sd_config_free(&c);
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-m", "plain", "-i", "a", "-i", "b", "-i", "c", "-i", "d", "-i", "e"),
+	    -1);
+	ck_assert_str_eq(err, "--interface: expected at most 4 sync interfaces");
+	sd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-m", "plain", "-i", "a", "-i", "b", "-p", "10.0.0.2"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "several sync interfaces need multicast"));
+	sd_config_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("syncd-config");
@@ -401,6 +428,7 @@ int main(void)
 	tcase_add_test(tc, the_example_file_parses);
 	tcase_add_test(tc, key_files_are_read_whole_and_must_be_private);
 	tcase_add_test(tc, send_keyid_names_any_key_given_zero_included);
+	tcase_add_test(tc, interface_repeated_adds_standby_links);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
