@@ -7,14 +7,17 @@
  *   facility daemon               global; syslog facility or 'none'
  *   startup-demote 128            global; demotion of "carp" at start (0: none)
  *   startup-hold 30               global; its time limit in seconds
+ *   notify /path [...]            global; notify and notify-master-before hooks
+ *   track-script /path [k v]...   anywhere, node-wide; track-interface too
  *   vhost eth0 42                 starts a vhost: interface and vhid
  *     addr 10.0.0.1/24            then that vhost's keywords: the long
  *     pass secret                 option names of the command line, with
  *     preempt                     the same meaning (flags take no argument)
  *
  * Every error names file:line and what was expected. On SIGHUP the global
- * keywords are only checked and compared (a change needs a restart); the
- * vhosts apply (daemon.c's reload, all or nothing).
+ * keywords are only checked and compared (a change needs a restart) but for
+ * the hooks and tracking, which apply with the vhosts (daemon.c's reload,
+ * all or nothing).
  */
 #include <errno.h>
 #include <stdio.h>
