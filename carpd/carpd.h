@@ -59,15 +59,15 @@ enum cd_track_kind {
 	CD_TRACK_SCRIPT, /* track-script: a health check's exit status */
 };
 
-#define CD_TRACK_MAX             32  /* track-* lines in one configuration */
-#define CD_TRACK_WEIGHT_DEFAULT  255 /* keepalived's FAULT: any healthy peer wins */
-#define CD_TRACK_INTERVAL_MAX    3600
+#define CD_TRACK_MAX              32  /* track-* lines in one configuration */
+#define CD_TRACK_WEIGHT_DEFAULT   255 /* keepalived's FAULT: any healthy peer wins */
+#define CD_TRACK_INTERVAL_MAX     3600
 #define CD_NOTIFY_TIMEOUT_DEFAULT 10 /* notify-master-before, seconds */
 
 /* One track-interface or track-script line. */
 struct cd_track_conf {
-	int kind;      /* enum cd_track_kind */
-	char *name;    /* owned: the interface or the script's path */
+	int kind;                       /* enum cd_track_kind */
+	char *name;                     /* owned: the interface or the script's path */
 	unsigned int interval, timeout; /* seconds (scripts) */
 	unsigned int fall, rise;        /* consecutive results that change its state */
 	unsigned int weight;            /* what it adds to group while failed, 1..255 */
@@ -91,13 +91,13 @@ struct cd_config {
 	size_t nvh;
 	struct cd_track_conf *track; /* owned array */
 	size_t ntrack;
-	char *notify;               /* notify PATH (owned), or NULL */
-	char *notify_master_before; /* notify-master-before PATH (owned), or NULL */
+	char *notify;                       /* notify PATH (owned), or NULL */
+	char *notify_master_before;         /* notify-master-before PATH (owned), or NULL */
 	unsigned int notify_master_timeout; /* seconds */
-	char *control;     /* control socket path (owned) */
-	char *config_file; /* --config, or NULL (owned) */
-	int facility;      /* syslog facility; -1: none given */
-	bool no_syslog;    /* --facility none */
+	char *control;                      /* control socket path (owned) */
+	char *config_file;                  /* --config, or NULL (owned) */
+	int facility;                       /* syslog facility; -1: none given */
+	bool no_syslog;                     /* --facility none */
 	bool daemonize;
 	bool debug;
 	bool shutdown;      /* -z: accepted; carpd always cleans up on exit */
@@ -207,11 +207,11 @@ void cd_vhost_conf_free(struct cd_vhost_conf *vh);
 
 /* ---- demotion bookkeeping: edges and holds per group (holds.c) ---- */
 
-#define CD_HOLDS_MAX      64        /* holds carpd keeps at once */
-#define CD_GROUPS_MAX     64        /* groups carpd adds something to at once */
-#define CD_HOLD_TTL_MAX   86400     /* seconds */
-#define CD_STARTUP_HOLDER "startup" /* carpd's own hold at start */
-#define CD_TRACK_HOLDER_PREFIX "track-" /* trackers' holds; refused in hold requests */
+#define CD_HOLDS_MAX           64        /* holds carpd keeps at once */
+#define CD_GROUPS_MAX          64        /* groups carpd adds something to at once */
+#define CD_HOLD_TTL_MAX        86400     /* seconds */
+#define CD_STARTUP_HOLDER      "startup" /* carpd's own hold at start */
+#define CD_TRACK_HOLDER_PREFIX "track-"  /* trackers' holds; refused in hold requests */
 
 _Static_assert(CD_NAME_MAX == RD_CARP_GROUP_NAME_MAX, "group names as the engine's");
 

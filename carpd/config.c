@@ -257,7 +257,8 @@ static int notify_line(struct conf_ctx *c, const struct dm_opt *o, char **args, 
 		return -1;
 	}
 	if (access(args[0], X_OK) < 0) {
-		cd_errf(err, "%s: expected an executable: %s: %s", o->name, args[0], strerror(errno));
+		cd_errf(err, "%s: expected an executable: %s: %s", o->name, args[0],
+		        strerror(errno));
 		return -1;
 	}
 	if (before && args[1] != NULL) {

@@ -68,8 +68,8 @@ static void master_actions(struct cd_vhost *v)
 }
 
 /* `notify PATH IF VHID OLD NEW REASON`, queued daemon-wide in transition order. */
-static void notify(struct cd_vhost *v, enum rd_carp_state old_state,
-                   enum rd_carp_state new_state, const char *reason)
+static void notify(struct cd_vhost *v, enum rd_carp_state old_state, enum rd_carp_state new_state,
+                   const char *reason)
 {
 	struct cd_daemon *d = v->ifc->d;
 	char vhid[8];
@@ -134,7 +134,8 @@ static void pre_start(struct cd_vhost *v, enum rd_carp_state old_state, const ch
 		master_actions(v);
 		return;
 	}
-	dm_log(LOG_INFO, "%s vhid %u: running %s (pid %d), the addresses wait for it (at most %u s)",
+	dm_log(LOG_INFO,
+	       "%s vhid %u: running %s (pid %d), the addresses wait for it (at most %u s)",
 	       v->ifc->name, v->conf.vhid, argv[0], (int)pid, d->cfg.notify_master_timeout);
 	v->pre_pid = pid;
 	v->pre_deadline = cd_now() + (rd_time_t)d->cfg.notify_master_timeout * RD_SEC;
@@ -333,8 +334,8 @@ static void addr_one(struct cd_vhost *v, const struct rd_addr *addr, uint8_t ple
 	else
 		rc = rd_io_nl_addr_del(d->nl, v->ifc->ifindex, addr, plen);
 	if (rc < 0)
-		dm_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name, on ? "adding" : "removing", a, plen,
-		       strerror(-rc));
+		dm_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name, on ? "adding" : "removing", a,
+		       plen, strerror(-rc));
 	else
 		dm_log(LOG_INFO, "%s: %s %s/%u", v->ifc->name, on ? "added" : "removed", a, plen);
 }
@@ -898,8 +899,9 @@ static int vhost_rebuild(struct cd_daemon *d, struct cd_vhost *v, const struct c
 				                  rd_addr_format(&v->conf.addrs[i], a, sizeof(a)),
 				                  v->conf.xparam);
 		}
-	dm_log(LOG_NOTICE, "%s vhid %u: rebuilt by reload (addresses, peers, password, sources, "
-	                   "deadratio or replay-strict changed), %s kept without a bow-out",
+	dm_log(LOG_NOTICE,
+	       "%s vhid %u: rebuilt by reload (addresses, peers, password, sources, "
+	       "deadratio or replay-strict changed), %s kept without a bow-out",
 	       ifc->name, v->conf.vhid, rd_carp_state_name(was));
 	cd_vhost_conf_free(&old);
 	return 0;
@@ -1020,11 +1022,12 @@ static void reap(struct cd_daemon *d)
 					continue;
 				found = true;
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-					dm_log(LOG_WARNING,
-					       "%s vhid %u: notify-master-before failed (status %d): "
-					       "taking the addresses anyway",
-					       v->ifc->name, v->conf.vhid,
-					       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+					dm_log(
+					    LOG_WARNING,
+					    "%s vhid %u: notify-master-before failed (status %d): "
+					    "taking the addresses anyway",
+					    v->ifc->name, v->conf.vhid,
+					    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 				pre_done(v);
 			}
 
@@ -1081,7 +1084,8 @@ static enum reload_how reload_how(const struct cd_vhost_conf *o, const struct cd
 	    o->deadratio != n->deadratio)
 		return RL_REBUILD;
 	for (i = 0; i < o->naddrs; i++)
-		if (rd_addr_cmp(&o->addrs[i], &n->addrs[i]) != 0 || o->prefixlen[i] != n->prefixlen[i])
+		if (rd_addr_cmp(&o->addrs[i], &n->addrs[i]) != 0 ||
+		    o->prefixlen[i] != n->prefixlen[i])
 			return RL_REBUILD;
 	for (i = 0; i < o->npeers; i++)
 		if (rd_addr_cmp(&o->peers[i], &n->peers[i]) != 0)
@@ -1425,11 +1429,12 @@ static void on_timer(struct cd_daemon *d)
 
 			if (v->pre_pid == 0 || now < v->pre_deadline)
 				continue;
-			dm_log(LOG_WARNING,
-			       "%s vhid %u: notify-master-before (pid %d) killed after %u s: taking "
-			       "the addresses",
-			       v->ifc->name, v->conf.vhid, (int)v->pre_pid,
-			       d->cfg.notify_master_timeout);
+			dm_log(
+			    LOG_WARNING,
+			    "%s vhid %u: notify-master-before (pid %d) killed after %u s: taking "
+			    "the addresses",
+			    v->ifc->name, v->conf.vhid, (int)v->pre_pid,
+			    d->cfg.notify_master_timeout);
 			pre_kill(v);
 			pre_done(v);
 		}
@@ -1523,7 +1528,8 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	dm_log(LOG_INFO, "instance %s", d->instance);
 	if ((rc = startup_hold(d, now)) < 0)
 		return rc;
-	/* Before the vhosts: a tracker failed at start demotes them from their first advertisement. */
+	/* Before the vhosts: a tracker failed at start demotes them from their first advertisement.
+	 */
 	cd_track_apply(d, d->cfg.track, d->cfg.ntrack, now);
 	for (i = 0; i < d->cfg.nvh; i++)
 		if ((rc = vhost_add_copy(d, &d->cfg.vh[i], now)) < 0)

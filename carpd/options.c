@@ -416,13 +416,11 @@ static const struct dm_opt opt_table[] = {
     {"startup-hold", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "SECONDS"},
     {"group", 0, CD_O_VHOST, 1, DM_OPT_BOTH, "NAME"},
     {"vhost", 0, CD_O_VHOST_LINE, 2, DM_OPT_FILE, "INTERFACE VHID"},
-    {"track-interface", 0, CD_O_TRACK, DM_OPT_NARGS_MANY, DM_OPT_FILE,
-     "IF [weight N] [group G]"},
+    {"track-interface", 0, CD_O_TRACK, DM_OPT_NARGS_MANY, DM_OPT_FILE, "IF [weight N] [group G]"},
     {"track-script", 0, CD_O_TRACK, DM_OPT_NARGS_MANY, DM_OPT_FILE,
      "PATH [interval S] [timeout S] [fall N] [rise N] [weight N] [group G]"},
     {"notify", 0, CD_O_NOTIFY, 1, DM_OPT_FILE, "PATH"},
-    {"notify-master-before", 0, CD_O_NOTIFY, DM_OPT_NARGS_MANY, DM_OPT_FILE,
-     "PATH [timeout S]"},
+    {"notify-master-before", 0, CD_O_NOTIFY, DM_OPT_NARGS_MANY, DM_OPT_FILE, "PATH [timeout S]"},
 };
 
 const struct dm_opts cd_opts = {"carpd", opt_table, sizeof(opt_table) / sizeof(opt_table[0])};

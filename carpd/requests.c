@@ -86,7 +86,8 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 			dm_buf_json_str(b, h->group);
 			/* A tracker's hold (ttl 0) never lapses: expires_in null. */
 			if (h->ttl == 0)
-				dm_buf_printf(b, ", \"value\": %u, \"ttl\": 0, \"expires_in\": null}",
+				dm_buf_printf(b,
+				              ", \"value\": %u, \"ttl\": 0, \"expires_in\": null}",
 				              h->value);
 			else
 				dm_buf_printf(b,
@@ -148,8 +149,8 @@ static void notify_status(struct cd_daemon *d, struct dm_buf *b, bool json)
 			dm_buf_json_str(b, d->cfg.notify);
 		else
 			dm_buf_printf(b, "null");
-		dm_buf_printf(b, ", \"calls\": %llu, \"master_before\": ",
-		              (unsigned long long)d->notifies);
+		dm_buf_printf(
+		    b, ", \"calls\": %llu, \"master_before\": ", (unsigned long long)d->notifies);
 		if (d->cfg.notify_master_before != NULL)
 			dm_buf_json_str(b, d->cfg.notify_master_before);
 		else

@@ -79,7 +79,10 @@ static void link_read(struct cd_daemon *d, struct cd_tracker *t)
 
 static void link_update(struct cd_daemon *d, struct cd_tracker *t, rd_time_t now)
 {
-	set_failed(d, t, !t->up, t->ifindex == 0 ? "no such interface" : t->up ? "link up" : "link down",
+	set_failed(d, t, !t->up,
+	           t->ifindex == 0 ? "no such interface"
+	           : t->up         ? "link up"
+	                           : "link down",
 	           now);
 }
 
@@ -337,9 +340,9 @@ void cd_track_status(const struct cd_daemon *d, struct dm_buf *b, bool json, rd_
 			dm_buf_json_str(b, t->conf.name);
 			dm_buf_printf(b, ", \"holder\": \"%s\", \"group\": ", t->holder);
 			dm_buf_json_str(b, t->conf.group);
-			dm_buf_printf(b,
-			              ", \"weight\": %u, \"state\": \"%s\", \"state_seconds\": %.3f",
-			              t->conf.weight, t->failed ? "failed" : "healthy", since);
+			dm_buf_printf(
+			    b, ", \"weight\": %u, \"state\": \"%s\", \"state_seconds\": %.3f",
+			    t->conf.weight, t->failed ? "failed" : "healthy", since);
 			if (is_script(t)) {
 				dm_buf_printf(b,
 				              ", \"interval\": %u, \"timeout\": %u, \"fall\": %u, "
@@ -355,7 +358,9 @@ void cd_track_status(const struct cd_daemon *d, struct dm_buf *b, bool json, rd_
 				              (unsigned long long)t->timeouts);
 			} else {
 				dm_buf_printf(b, ", \"link\": \"%s\", \"ifindex\": %u}",
-				              t->ifindex == 0 ? "missing" : t->up ? "up" : "down",
+				              t->ifindex == 0 ? "missing"
+				              : t->up         ? "up"
+				                              : "down",
 				              t->ifindex);
 			}
 			continue;
@@ -372,7 +377,9 @@ void cd_track_status(const struct cd_daemon *d, struct dm_buf *b, bool json, rd_
 			              (unsigned long long)t->timeouts);
 		else
 			dm_buf_printf(b, ", link %s\n",
-			              t->ifindex == 0 ? "missing" : t->up ? "up" : "down");
+			              t->ifindex == 0 ? "missing"
+			              : t->up         ? "up"
+			                              : "down");
 	}
 	if (json)
 		dm_buf_printf(b, "], ");

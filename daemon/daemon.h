@@ -227,8 +227,8 @@ struct dm_opt {
 	const char *name; /* the long option and the file's keyword */
 	int short_opt;    /* its one-letter option, or 0 */
 	int id;           /* the daemon's own number for it */
-	int nargs;        /* arguments: 0 (a flag), 1, or 2 or DM_OPT_NARGS_MANY (DM_OPT_FILE only) */
-	int scope;        /* enum dm_opt_scope */
+	int nargs; /* arguments: 0 (a flag), 1, or 2 or DM_OPT_NARGS_MANY (DM_OPT_FILE only) */
+	int scope; /* enum dm_opt_scope */
 	const char *args; /* the arguments' names, for messages ("FILE"); NULL for a flag */
 };
 
