@@ -117,9 +117,8 @@ void cd_track_apply(struct cd_daemon *d, const struct cd_track_conf *conf, size_
 				break;
 		if (j < d->ntrk) {
 			/* The same check or interface: its state and counters go on. */
-			*t = d->trk[j];
+			*t = d->trk[j]; /* its name is freed with the old table below */
 			kept[j] = true;
-			free(t->conf.name);
 			if (is_script(t) && t->pid == 0 &&
 			    t->next_run > now + (rd_time_t)conf[i].interval * RD_SEC)
 				t->next_run = now + (rd_time_t)conf[i].interval * RD_SEC;
@@ -156,11 +155,11 @@ void cd_track_apply(struct cd_daemon *d, const struct cd_track_conf *conf, size_
 	if (nops > 0 && cd_book_apply(&d->book, ops, nops, now, err) != 0)
 		dm_log(LOG_ERR, "tracking: %s", err);
 	for (j = 0; j < d->ntrk; j++) {
-		if (kept[j])
-			continue;
-		dm_log(LOG_NOTICE, "%s %s: no longer tracked", kind_name(&d->trk[j]),
-		       d->trk[j].conf.name);
-		kill_script(&d->trk[j]);
+		if (!kept[j]) {
+			dm_log(LOG_NOTICE, "%s %s: no longer tracked", kind_name(&d->trk[j]),
+			       d->trk[j].conf.name);
+			kill_script(&d->trk[j]);
+		}
 		cd_track_conf_free(&d->trk[j].conf);
 	}
 	free(kept);
