@@ -24,14 +24,16 @@ IFS='|'; echo "\$*" >>"$T_DIR/$n.notify"
 EOC
 	chmod 0755 "$T_DIR/notify-$n.sh"
 done
-# notify-master-before: records whether the address is there yet, then takes
-# 0.6 s (a cloud API call); while B.hang exists it hangs past its timeout.
+# notify-master-before: records whether the address is there when it starts
+# and when it ends 0.6 s later (a cloud API call); while B.hang exists it
+# hangs past its timeout.
 cat >"$T_DIR/before.sh" <<EOC
 #!/bin/bash
-if ip -o addr show dev eth0 | grep -q "10.77.0.100/"; then r=present; else r=absent; fi
-echo "\$1 \$2 \$3 \$4 \$r" >>"$T_DIR/before.calls"
+addr() { if ip -o addr show dev eth0 | grep -q "10.77.0.100/"; then echo present; else echo absent; fi; }
+r=\$(addr)
 [ -e "$T_DIR/B.hang" ] && sleep 30
 sleep 0.6
+echo "\$1 \$2 \$3 \$4 start \$r end \$(addr)" >>"$T_DIR/before.calls"
 EOC
 chmod 0755 "$T_DIR/before.sh"
 
@@ -59,11 +61,9 @@ wait_state B BACKUP 5
 # ---- A leaves (bow-out): B becomes MASTER; its addresses wait for before.sh
 ctl A carp leave >/dev/null || fail "leave refused"
 wait_state B MASTER 3
-sleep 0.2
-has_addr B 10.77.0.100 && fail "B took the address before notify-master-before ended"
-for i in $(seq 40); do has_addr B 10.77.0.100 && break; sleep 0.05; done
+for i in $(seq 60); do has_addr B 10.77.0.100 && break; sleep 0.05; done
 has_addr B 10.77.0.100 || fail "B MASTER without the address after notify-master-before"
-[ "$(cat "$T_DIR/before.calls")" = "eth0 1 BACKUP MASTER absent" ] ||
+[ "$(cat "$T_DIR/before.calls")" = "eth0 1 BACKUP MASTER start absent end absent" ] ||
 	fail "notify-master-before calls: $(cat "$T_DIR/before.calls")"
 ok "notify-master-before ran (eth0 1 BACKUP MASTER) before B took the address, which came after it"
 
@@ -77,11 +77,16 @@ wait_state B BACKUP 3
 touch "$T_DIR/B.hang"
 ctl A carp leave >/dev/null
 wait_state B MASTER 3
-sleep 1
-has_addr B 10.77.0.100 && fail "B took the address before the hanging hook's timeout"
-for i in $(seq 40); do has_addr B 10.77.0.100 && break; sleep 0.05; done
-has_addr B 10.77.0.100 || fail "B without the address after the hook's timeout"
 wait_log B "notify-master-before (pid [0-9]*) killed after 2 s: taking the addresses"
+for i in $(seq 60); do has_addr B 10.77.0.100 && break; sleep 0.05; done
+has_addr B 10.77.0.100 || fail "B without the address after the hook's timeout"
+# In B's log, since the last takeover: the kill, then the address added.
+tail -n +"$(grep -n "BACKUP -> MASTER" "$T_DIR/B.log" | tail -1 | cut -d: -f1)" "$T_DIR/B.log" |
+	grep -E "killed after 2 s|added 10.77.0.100" | cut -d' ' -f2- >"$T_DIR/B.order"
+[ "$(sed 's/ (pid [0-9]*)//' "$T_DIR/B.order" | cut -c1-60)" = "$(printf '%s\n' \
+	"carpd: eth0 vhid 1: notify-master-before killed after 2 s: t" \
+	"carpd: eth0: added 10.77.0.100/24")" ] || fail "kill and address out of order: $(cat "$T_DIR/B.order")"
+[ "$(wc -l <"$T_DIR/before.calls")" = 1 ] || fail "the killed hook wrote its end line"
 ok "a hanging notify-master-before is killed at its timeout (2 s), then B takes the address"
 
 # ---- stop both; then compare each node's notify calls with its log's transitions
