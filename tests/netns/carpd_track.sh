@@ -129,3 +129,24 @@ ok "tracked interface up again: A MASTER with the address"
 holder=$(track holder interface)
 ctl A carp hold "$holder" carp 0 10 >/dev/null 2>&1 && fail "a hold request took a tracker's holder name"
 ok "hold requests refuse the trackers' holder names ($holder)"
+
+# ---- reload: a failed check keeps its state and counters, with its new weight;
+# a tracker no longer in the file takes its raise back
+touch "$T_DIR/A.fail"
+wait_state B MASTER 6
+runs=$(track runs script)
+conf "$T_DIR/A.conf" 50 "track-script $T_DIR/check.sh interval 1 timeout 1 fall 2 rise 2 weight 30"
+kill -HUP "$PID_A"
+wait_log A "configuration reloaded"
+[ "$(track state script)" = failed ] || fail "the check's state after reload: $(track state script)"
+[ "$(track runs script)" -ge "$runs" ] || fail "the check's counters restarted: $(track runs script) < $runs"
+[ "$(track weight script)" = 30 ] || fail "weight after reload: $(track weight script)"
+[ "$(node_group A carp)" = 30 ] || fail "group carp after reload: $(node_group A carp), expected 30"
+[ "$(track state interface)" = none ] || fail "the interface tracker is still there"
+grep -q "track-interface trk0: no longer tracked" "$T_DIR/A.log" || fail "no log line for the removed tracker"
+conf "$T_DIR/A.conf" 50
+kill -HUP "$PID_A"
+for i in $(seq 40); do [ "$(node_group A carp)" = 0 ] && break; sleep 0.05; done
+[ "$(node_group A carp)" = 0 ] || fail "group carp with no tracker: $(node_group A carp)"
+wait_state A MASTER 4
+ok "reload: a failed check stays failed with its new weight (30), removed trackers take their raise back"
