@@ -34,6 +34,7 @@ struct cd_vhost_conf {
 	bool neutral;
 	bool replay_strict;
 	bool ignoreifstate;
+	bool vmac; /* the addresses and advertisements on a macvlan with the CARP MAC */
 	bool has_pass;
 	uint8_t key[RD_CARP_KEY_LEN];
 	struct rd_addr addrs[RD_CARP_MAX_ADDRS];
@@ -434,6 +435,20 @@ void cd_track_status(const struct cd_daemon *d, struct dm_buf *b, bool json, rd_
 /* cd_track_free - kill running scripts, free the trackers (the holds stay in the book). */
 void cd_track_free(struct cd_daemon *d);
 
+/* ---- virtual MAC (vmac.c) ---- */
+
+/* The vmac link's name for vhid on parent: "vmacVHID.PARENT" (cut to 15). */
+void cd_vmac_name(const char *parent, uint8_t vhid, char out[IF_NAMESIZE]);
+/*
+ * cd_vmac_create - a macvlan (bridge mode) on parent with MAC
+ * 00:00:5e:00:01:vhid, up, without IPv6 link-local; parent's arp_ignore
+ * set to 1. A link of that name left over is replaced. Returns 0 with
+ * name, or -1 with err (CD_ERR_LEN).
+ */
+int cd_vmac_create(const char *parent, uint8_t vhid, char name[IF_NAMESIZE], char *err);
+/* cd_vmac_delete - remove the link (a missing one is not an error). */
+void cd_vmac_delete(const char *name);
+
 /* epoll tags of carpd's own descriptors (the loop's and the control socket's are DM_W_*). */
 enum cd_watch_kind {
 	CD_W_NETLINK = DM_W_USER,
@@ -472,6 +487,12 @@ struct cd_iface {
 	struct rd_io_announce *ann;
 	bool inet, inet6;      /* families the io was opened for */
 	unsigned int demotion; /* the highest of its vhosts, as last logged */
+	/* A vmac link carpd made (its one vhost's): advertisements leave from it,
+	 * they are received on the parent (macvlan does not hand a frame with its
+	 * own MAC as source to it), which is also where sources are picked. */
+	char parent[IF_NAMESIZE]; /* "": not a vmac link */
+	unsigned int parent_ifindex;
+	struct rd_io_carp *tx; /* vmac: the sending socket on the macvlan */
 	bool ignoreifstate;
 	struct cd_vhost **vh;
 	size_t nvh;

@@ -30,12 +30,14 @@ static void vhost_addrs(struct cd_vhost *v, bool on);
 static int cb_send(void *user, struct rd_carp_vhost *vh, const struct rd_carp_out *out)
 {
 	struct cd_iface *ifc = user;
+	/* A vmac link sends from the macvlan (the virtual MAC), receives on the parent. */
+	struct rd_io_carp *io = ifc->tx != NULL ? ifc->tx : ifc->io;
 	int rc;
 
 	(void)vh;
-	if (ifc->io == NULL)
+	if (io == NULL)
 		return -1;
-	rc = rd_io_carp_send(ifc->io, &out->src, &out->dst, out->carp, RD_CARP_HDR_LEN);
+	rc = rd_io_carp_send(io, &out->src, &out->dst, out->carp, RD_CARP_HDR_LEN);
 	if (rc < 0) {
 		char dst[RD_ADDR_STRLEN];
 
@@ -364,12 +366,16 @@ static void iface_close_io(struct cd_iface *ifc)
 		epoll_ctl(ifc->d->loop.epfd, EPOLL_CTL_DEL, fd, NULL);
 	rd_io_carp_close(ifc->io);
 	ifc->io = NULL;
+	rd_io_carp_close(ifc->tx);
+	ifc->tx = NULL;
 }
 
 /* (Re)open the raw sockets for the families the vhosts use. */
 static int iface_open_io(struct cd_iface *ifc)
 {
-	struct rd_io_carp_config c = {.ifindex = ifc->ifindex, .multicast = true};
+	struct rd_io_carp_config c = {.ifindex = ifc->parent[0] != '\0' ? ifc->parent_ifindex
+	                                                                : ifc->ifindex,
+	                              .multicast = true};
 	size_t i, j;
 	int rc, fd;
 
@@ -388,6 +394,10 @@ static int iface_open_io(struct cd_iface *ifc)
 	if (!c.inet && !c.inet6)
 		return 0;
 	rc = rd_io_carp_open(&c, &ifc->io);
+	if (rc == 0 && ifc->parent[0] != '\0') {
+		c.ifindex = ifc->ifindex;
+		rc = rd_io_carp_open(&c, &ifc->tx);
+	}
 	if (rc < 0) {
 		dm_log(LOG_ERR, "%s: raw CARP sockets: %s", ifc->name, strerror(-rc));
 		return rc;
@@ -467,6 +477,8 @@ static void iface_free(struct cd_iface *ifc)
 	iface_close_io(ifc);
 	rd_io_announce_close(ifc->ann);
 	rd_carp_if_free(ifc->cif);
+	if (ifc->parent[0] != '\0')
+		cd_vmac_delete(ifc->name);
 	free(ifc->vh);
 	free(ifc);
 }
@@ -543,7 +555,10 @@ static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct c
                        int af, struct rd_addr *out)
 {
 	char err[CD_ERR_LEN];
-	int rc = find_source(d, &d->cfg, ifc->name, ifc->ifindex, ifc, vc, af, out);
+	/* A vmac link has no address of its own: the parent's. */
+	int rc = ifc->parent[0] != '\0'
+	             ? find_source(d, &d->cfg, ifc->parent, ifc->parent_ifindex, ifc, vc, af, out)
+	             : find_source(d, &d->cfg, ifc->name, ifc->ifindex, ifc, vc, af, out);
 
 	if (rc < 0) {
 		source_error(vc, af, rc, err);
@@ -610,6 +625,24 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	size_t i;
 	int rc;
 
+	if (vc->vmac) {
+		char run[IF_NAMESIZE], err[CD_ERR_LEN];
+
+		cd_vmac_name(vc->ifname, vc->vhid, run);
+		ifc = iface_find(d, run);
+		if (ifc == NULL) {
+			if (cd_vmac_create(vc->ifname, vc->vhid, run, err) < 0) {
+				dm_log(LOG_ERR, "%s: %s", vc->where, err);
+				return -ENODEV;
+			}
+			if ((rc = iface_new(d, run, &ifc)) < 0) {
+				cd_vmac_delete(run);
+				return rc;
+			}
+			snprintf(ifc->parent, sizeof(ifc->parent), "%s", vc->ifname);
+			ifc->parent_ifindex = if_nametoindex(vc->ifname);
+		}
+	}
 	if (ifc == NULL && (rc = iface_new(d, vc->ifname, &ifc)) < 0)
 		return rc;
 	for (i = 0; i < vc->naddrs; i++) {
@@ -1073,6 +1106,8 @@ static enum reload_how reload_how(const struct cd_vhost_conf *o, const struct cd
 	size_t i;
 
 	if (strcmp(o->ifname, n->ifname) != 0 || o->vhid != n->vhid)
+		return RL_START;
+	if (o->vmac != n->vmac)
 		return RL_START;
 	/* Who manages the addresses (carpd or scripts) does not change under a running vhost. */
 	if ((o->upscript == NULL && o->downscript == NULL) !=

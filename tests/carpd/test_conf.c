@@ -460,6 +460,22 @@ START_TEST(track_and_notify_errors_name_file_line_and_expectation)
 }
 END_TEST
 
+START_TEST(vmac_is_a_flag_for_ipv4_vhosts)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	conf_ok(&c, "vhost eth0 1\n addr 10.0.0.1/24\n vmac\n");
+	ck_assert(c.vh[0].vmac);
+	cd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "eth0", "-v", "3", "-a", "10.0.0.1", "--vmac"), 0);
+	ck_assert(c.vh[0].vmac);
+	cd_config_free(&c);
+	conf_error("vhost eth0 1\n addr 2001:db8::1/64\n vmac\n",
+	           "bad.conf:1: vhost eth0 1: expected IPv4 addresses only with vmac");
+}
+END_TEST
+
 START_TEST(conf_equal_detects_any_change)
 {
 	struct cd_config a, b;
@@ -874,6 +890,7 @@ int main(void)
 	tcase_add_test(tc, track_lines_take_keepalived_defaults_and_options);
 	tcase_add_test(tc, notify_lines_are_global_with_a_bounded_timeout);
 	tcase_add_test(tc, track_and_notify_errors_name_file_line_and_expectation);
+	tcase_add_test(tc, vmac_is_a_flag_for_ipv4_vhosts);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
