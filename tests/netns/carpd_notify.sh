@@ -91,7 +91,8 @@ ok "a hanging notify-master-before is killed at its timeout (2 s), then B takes 
 
 # ---- stop both; then compare each node's notify calls with its log's transitions
 kill -TERM "$PID_A" "$PID_B"
-wait "$PID_A" "$PID_B" 2>/dev/null
+wait "$PID_A" || fail "carpd in A exited with status $?"
+wait "$PID_B" || fail "carpd in B exited with status $?"
 for n in A B; do
 	sed -n 's/.*carpd: \([^ ]*\) vhid \([0-9]*\): \([A-Z]*\) -> \([A-Z]*\) (\(.*\))$/\1|\2|\3|\4|\5/p' \
 		"$T_DIR/$n.log" >"$T_DIR/$n.expected"

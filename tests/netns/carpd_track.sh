@@ -150,3 +150,13 @@ for i in $(seq 40); do [ "$(node_group A carp)" = 0 ] && break; sleep 0.05; done
 [ "$(node_group A carp)" = 0 ] || fail "group carp with no tracker: $(node_group A carp)"
 wait_state A MASTER 4
 ok "reload: a failed check stays failed with its new weight (30), removed trackers take their raise back"
+
+# ---- a clean exit (under ASan: no leak) with a check configured
+rm -f "$T_DIR/A.fail"
+conf "$T_DIR/A.conf" 50 "track-script $T_DIR/check.sh interval 1 timeout 1"
+kill -HUP "$PID_A"
+sleep 1.2
+[ "$(track runs script)" -ge 1 ] || fail "the check did not run after the reload"
+kill -TERM "$PID_A"
+wait "$PID_A" || fail "carpd in A exited with status $?"
+ok "carpd exits cleanly with a tracker"
