@@ -34,6 +34,7 @@ struct cd_vhost_conf {
 	bool neutral;
 	bool replay_strict;
 	bool ignoreifstate;
+	bool vmac; /* the addresses and advertisements on a macvlan with the CARP MAC */
 	bool has_pass;
 	uint8_t key[RD_CARP_KEY_LEN];
 	struct rd_addr addrs[RD_CARP_MAX_ADDRS];
@@ -52,13 +53,52 @@ struct cd_vhost_conf {
 	char where[128]; /* "file:line" of the vhost line, or "command line" */
 };
 
+/* ---- tracking (config.c parses, track.c runs) ---- */
+
+enum cd_track_kind {
+	CD_TRACK_IF = 1, /* track-interface: another interface's link */
+	CD_TRACK_SCRIPT, /* track-script: a health check's exit status */
+};
+
+#define CD_TRACK_MAX              32  /* track-* lines in one configuration */
+#define CD_TRACK_WEIGHT_DEFAULT   255 /* keepalived's FAULT: any healthy peer wins */
+#define CD_TRACK_INTERVAL_MAX     3600
+#define CD_NOTIFY_TIMEOUT_DEFAULT 10 /* notify-master-before, seconds */
+
+/* One track-interface or track-script line. */
+struct cd_track_conf {
+	int kind;                       /* enum cd_track_kind */
+	char *name;                     /* owned: the interface or the script's path */
+	unsigned int interval, timeout; /* seconds (scripts) */
+	unsigned int fall, rise;        /* consecutive results that change its state */
+	unsigned int weight;            /* what it adds to group while failed, 1..255 */
+	char group[CD_NAME_MAX];
+	char where[128];
+};
+
+/*
+ * cd_track_parse - a track line's words (args NULL-terminated, args[0] the
+ * interface or path) into *t with the defaults (weight 255, group carp,
+ * interval 1, timeout = interval, fall 1, rise 1). Returns 0, or -1 with
+ * err (CD_ERR_LEN) saying what was expected; t->name is then NULL.
+ */
+int cd_track_parse(struct cd_track_conf *t, int kind, char *const *args, char *err);
+void cd_track_conf_free(struct cd_track_conf *t);
+/* Whether two track lines watch the same thing (kind and name). */
+bool cd_track_same(const struct cd_track_conf *a, const struct cd_track_conf *b);
+
 struct cd_config {
 	struct cd_vhost_conf *vh; /* owned array */
 	size_t nvh;
-	char *control;     /* control socket path (owned) */
-	char *config_file; /* --config, or NULL (owned) */
-	int facility;      /* syslog facility; -1: none given */
-	bool no_syslog;    /* --facility none */
+	struct cd_track_conf *track; /* owned array */
+	size_t ntrack;
+	char *notify;                       /* notify PATH (owned), or NULL */
+	char *notify_master_before;         /* notify-master-before PATH (owned), or NULL */
+	unsigned int notify_master_timeout; /* seconds */
+	char *control;                      /* control socket path (owned) */
+	char *config_file;                  /* --config, or NULL (owned) */
+	int facility;                       /* syslog facility; -1: none given */
+	bool no_syslog;                     /* --facility none */
 	bool daemonize;
 	bool debug;
 	bool shutdown;      /* -z: accepted; carpd always cleans up on exit */
@@ -113,6 +153,8 @@ enum cd_opt_id {
 	CD_O_DAEMONIZE,
 	CD_O_DEBUG,
 	CD_O_SHUTDOWN,
+	CD_O_TRACK,  /* track-interface, track-script (file only) */
+	CD_O_NOTIFY, /* notify, notify-master-before (file only) */
 	CD_O_CHECK,
 };
 /*
@@ -178,10 +220,11 @@ int cd_config_check_run(const struct cd_config *cfg);
 
 /* ---- demotion bookkeeping: edges and holds per group (holds.c) ---- */
 
-#define CD_HOLDS_MAX      64        /* holds carpd keeps at once */
-#define CD_GROUPS_MAX     64        /* groups carpd adds something to at once */
-#define CD_HOLD_TTL_MAX   86400     /* seconds */
-#define CD_STARTUP_HOLDER "startup" /* carpd's own hold at start */
+#define CD_HOLDS_MAX           64        /* holds carpd keeps at once */
+#define CD_GROUPS_MAX          64        /* groups carpd adds something to at once */
+#define CD_HOLD_TTL_MAX        86400     /* seconds */
+#define CD_STARTUP_HOLDER      "startup" /* carpd's own hold at start */
+#define CD_TRACK_HOLDER_PREFIX "track-"  /* trackers' holds; refused in hold requests */
 
 _Static_assert(CD_NAME_MAX == RD_CARP_GROUP_NAME_MAX, "group names as the engine's");
 
@@ -238,7 +281,7 @@ struct cd_hold {
 	char holder[CD_NAME_MAX];
 	char group[CD_NAME_MAX];
 	unsigned int value; /* 1..255 (a 0 is not kept) */
-	unsigned int ttl;   /* seconds, as last stated */
+	unsigned int ttl;   /* seconds, as last stated; 0: a tracker's, kept until changed */
 	rd_time_t expires;  /* when it lapses unless re-stated */
 };
 
@@ -340,6 +383,16 @@ struct cd_script_queue {
 	pid_t running; /* 0: none */
 };
 
+#define CD_JOB_ARGS 8 /* argv entries of a queued script, the NULL included */
+
+/*
+ * cd_spawn - start argv[0] with argv (no signal blocked, in a process group
+ * of its own so that a timeout kills what it started too). Returns the pid,
+ * or a negative errno.
+ */
+pid_t cd_spawn(char *const *argv);
+/* Append argv (NULL-terminated, at most CD_JOB_ARGS - 1 words; copied); start it if idle. */
+void cd_script_enqueue_argv(struct cd_script_queue *q, const char *const *argv);
 /* Append `script ifname addr [xparam]` and start it if nothing runs. */
 void cd_script_enqueue(struct cd_script_queue *q, const char *script, const char *ifname,
                        const char *addr, const char *xparam);
@@ -348,6 +401,65 @@ bool cd_script_reaped(struct cd_script_queue *q, pid_t pid, int status);
 /* Drop pending jobs (not the running one). */
 void cd_script_clear(struct cd_script_queue *q);
 bool cd_script_idle(const struct cd_script_queue *q);
+
+/* ---- tracking as run (track.c) ---- */
+
+/* A track-interface or track-script line as run. */
+struct cd_tracker {
+	struct cd_track_conf conf;
+	char holder[CD_NAME_MAX]; /* its hold in the book: "track-" + a hash of kind and name */
+	bool failed;              /* its hold (weight on group) is raised */
+	bool up;                  /* interface: its link, as last seen */
+	unsigned int ifindex;     /* interface: 0 while it does not exist */
+	unsigned int fails, oks;  /* script: consecutive failures, successes */
+	pid_t pid;                /* script: running, 0 when not */
+	bool killed;              /* script: killed at its timeout, not yet reaped */
+	rd_time_t deadline;       /* script: when the running one is killed */
+	rd_time_t next_run;       /* script: next start */
+	rd_time_t since;          /* when failed last changed */
+	uint64_t runs, failures, timeouts;
+	char last[64]; /* script: "exit 0", "exit 1", "timeout", "cannot run: ..." */
+};
+
+struct cd_daemon;
+struct dm_buf;
+struct rd_io_link_event;
+
+/*
+ * cd_track_apply - run the trackers of conf[0..n) (copied): those that
+ * watch what a running one watches keep its state, the others start
+ * (interfaces as their link is, scripts healthy and run at once), the
+ * running ones not in conf stop; their holds change in one book change.
+ */
+void cd_track_apply(struct cd_daemon *d, const struct cd_track_conf *conf, size_t n, rd_time_t now);
+/* cd_track_expiry - when a script is due to start or to be killed, or RD_TIME_NEVER. */
+rd_time_t cd_track_expiry(const struct cd_daemon *d);
+/* cd_track_tick - kill scripts past their timeout, start those due. */
+void cd_track_tick(struct cd_daemon *d, rd_time_t now);
+/* cd_track_reaped - a child exited: if it is a tracker's, count its result. */
+bool cd_track_reaped(struct cd_daemon *d, pid_t pid, int status, rd_time_t now);
+/* cd_track_link - a link event (netlink) for the tracked interfaces. */
+void cd_track_link(struct cd_daemon *d, const struct rd_io_link_event *ev, rd_time_t now);
+/* cd_track_resync - read the tracked links again (after lost netlink events). */
+void cd_track_resync(struct cd_daemon *d, rd_time_t now);
+/* cd_track_status - the trackers for status: text lines, or JSON `"tracking": [...], `. */
+void cd_track_status(const struct cd_daemon *d, struct dm_buf *b, bool json, rd_time_t now);
+/* cd_track_free - kill running scripts, free the trackers (the holds stay in the book). */
+void cd_track_free(struct cd_daemon *d);
+
+/* ---- virtual MAC (vmac.c) ---- */
+
+/* The vmac link's name for vhid on parent: "vmacVHID.PARENT" (cut to 15). */
+void cd_vmac_name(const char *parent, uint8_t vhid, char out[IF_NAMESIZE]);
+/*
+ * cd_vmac_create - a macvlan (bridge mode) on parent with MAC
+ * 00:00:5e:00:01:vhid, up, without IPv6 link-local; parent's arp_ignore
+ * set to 1. A link of that name left over is replaced. Returns 0 with
+ * name, or -1 with err (CD_ERR_LEN).
+ */
+int cd_vmac_create(const char *parent, uint8_t vhid, char name[IF_NAMESIZE], char *err);
+/* cd_vmac_delete - remove the link (a missing one is not an error). */
+void cd_vmac_delete(const char *name);
 
 /* epoll tags of carpd's own descriptors (the loop's and the control socket's are DM_W_*). */
 enum cd_watch_kind {
@@ -368,6 +480,11 @@ struct cd_vhost {
 	bool managed;             /* no scripts: carpd adds/removes the addresses */
 	bool addrs_on;            /* the addresses are on the interface (managed) */
 	bool started;             /* has been BACKUP once (neutral/initial cleanup done) */
+	bool quiet;               /* rebuilt by a reload: its engine's state changes are not news */
+	uint32_t epoch;           /* strict replay: high 32 bits of its counters */
+	pid_t pre_pid;            /* notify-master-before running (0: none) */
+	rd_time_t pre_deadline;   /* when it is killed and the addresses taken anyway */
+	bool up_pending;          /* MASTER, its up actions wait for notify-master-before */
 	struct cd_script_queue scripts;
 };
 
@@ -382,6 +499,12 @@ struct cd_iface {
 	struct rd_io_announce *ann;
 	bool inet, inet6;      /* families the io was opened for */
 	unsigned int demotion; /* the highest of its vhosts, as last logged */
+	/* A vmac link carpd made (its one vhost's): advertisements leave from it,
+	 * they are received on the parent (macvlan does not hand a frame with its
+	 * own MAC as source to it), which is also where sources are picked. */
+	char parent[IF_NAMESIZE]; /* "": not a vmac link */
+	unsigned int parent_ifindex;
+	struct rd_io_carp *tx; /* vmac: the sending socket on the macvlan */
 	bool ignoreifstate;
 	struct cd_vhost **vh;
 	size_t nvh;
@@ -417,6 +540,12 @@ struct cd_daemon {
 	uint64_t reloads, reloads_refused;
 	/* Why the last reload was refused ("": none was). */
 	char reload_refusal[CD_ERR_LEN];
+	/* track-interface and track-script lines as run. */
+	struct cd_tracker *trk;
+	size_t ntrk;
+	/* notify calls, one at a time in the order of the transitions. */
+	struct cd_script_queue notifyq;
+	uint64_t notifies;
 };
 
 int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out);

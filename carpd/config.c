@@ -7,18 +7,23 @@
  *   facility daemon               global; syslog facility or 'none'
  *   startup-demote 128            global; demotion of "carp" at start (0: none)
  *   startup-hold 30               global; its time limit in seconds
+ *   notify /path [...]            global; notify and notify-master-before hooks
+ *   track-script /path [k v]...   anywhere, node-wide; track-interface too
  *   vhost eth0 42                 starts a vhost: interface and vhid
  *     addr 10.0.0.1/24            then that vhost's keywords: the long
  *     pass secret                 option names of the command line, with
  *     preempt                     the same meaning (flags take no argument)
  *
  * Every error names file:line and what was expected. On SIGHUP the global
- * keywords are only checked and compared (a change needs a restart); the
- * vhosts apply (daemon.c's reload, all or nothing).
+ * keywords are only checked and compared (a change needs a restart) but for
+ * the hooks and tracking, which apply with the vhosts (daemon.c's reload,
+ * all or nothing).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "carpd.h"
 
@@ -99,6 +104,179 @@ fail:
 	return -1;
 }
 
+void cd_track_conf_free(struct cd_track_conf *t)
+{
+	free(t->name);
+	t->name = NULL;
+}
+
+bool cd_track_same(const struct cd_track_conf *a, const struct cd_track_conf *b)
+{
+	return a->kind == b->kind && strcmp(a->name, b->name) == 0;
+}
+
+/* "NAME VALUE" of a track line: a number from lo to hi into *v. */
+static int track_uint(const char *key, const char *arg, unsigned lo, unsigned hi, unsigned *v,
+                      char *err)
+{
+	if (arg == NULL || dm_parse_uint(arg, lo, hi, v) < 0) {
+		cd_errf(err, "expected '%s' followed by a number from %u to %u, got '%s'", key, lo,
+		        hi, arg != NULL ? arg : "nothing");
+		return -1;
+	}
+	return 0;
+}
+
+int cd_track_parse(struct cd_track_conf *t, int kind, char *const *args, char *err)
+{
+	bool script = kind == CD_TRACK_SCRIPT, has_timeout = false;
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->kind = kind;
+	t->interval = 1;
+	t->fall = t->rise = 1;
+	t->weight = CD_TRACK_WEIGHT_DEFAULT;
+	snprintf(t->group, sizeof(t->group), "%s", CD_GROUP_DEFAULT);
+	if (script ? args[0][0] != '/' : strlen(args[0]) >= IF_NAMESIZE) {
+		if (script)
+			cd_errf(err, "expected an absolute path to the health check, got '%s'",
+			        args[0]);
+		else
+			cd_errf(err, "expected an interface name of 1 to %d characters",
+			        IF_NAMESIZE - 1);
+		return -1;
+	}
+	for (i = 1; args[i] != NULL; i += 2) {
+		const char *k = args[i], *arg = args[i + 1];
+		int rc;
+
+		if (strcmp(k, "weight") == 0) {
+			rc = track_uint(k, arg, 1, 255, &t->weight, err);
+		} else if (strcmp(k, "group") == 0) {
+			if (arg == NULL || arg[0] == '-' || !rd_carp_group_name_ok(arg)) {
+				cd_errf(err, "expected 'group' followed by a group name, got '%s'",
+				        arg != NULL ? arg : "nothing");
+				return -1;
+			}
+			snprintf(t->group, sizeof(t->group), "%s", arg);
+			rc = 0;
+		} else if (script && strcmp(k, "interval") == 0) {
+			rc = track_uint(k, arg, 1, CD_TRACK_INTERVAL_MAX, &t->interval, err);
+		} else if (script && strcmp(k, "timeout") == 0) {
+			rc = track_uint(k, arg, 1, CD_TRACK_INTERVAL_MAX, &t->timeout, err);
+			has_timeout = true;
+		} else if (script && strcmp(k, "fall") == 0) {
+			rc = track_uint(k, arg, 1, 255, &t->fall, err);
+		} else if (script && strcmp(k, "rise") == 0) {
+			rc = track_uint(k, arg, 1, 255, &t->rise, err);
+		} else {
+			cd_errf(err, "expected %s, got '%s'",
+			        script ? "interval, timeout, fall, rise, weight or group"
+			               : "weight or group",
+			        k);
+			return -1;
+		}
+		if (rc < 0)
+			return -1;
+		if (arg == NULL)
+			break;
+	}
+	if (!has_timeout)
+		t->timeout = t->interval;
+	if (dm_str_set(&t->name, args[0]) < 0) {
+		cd_errf(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* track-interface / track-script: node-wide, wherever they stand. */
+static int track_line(struct conf_ctx *c, const struct dm_opt *o, char **args, unsigned line,
+                      char *err)
+{
+	struct cd_config *cfg = c->cfg;
+	struct cd_track_conf t, *nt;
+	char e[CD_ERR_LEN];
+	size_t i;
+
+	if (cd_track_parse(&t, strcmp(o->name, "track-script") == 0 ? CD_TRACK_SCRIPT : CD_TRACK_IF,
+	                   args, e) < 0) {
+		cd_errf(err, "%s: %s", o->name, e);
+		return -1;
+	}
+	snprintf(t.where, sizeof(t.where), "%s:%u", c->path, line);
+	if (t.kind == CD_TRACK_SCRIPT && access(t.name, X_OK) < 0) {
+		cd_errf(err, "%s: expected an executable health check: %s: %s", o->name, t.name,
+		        strerror(errno));
+		cd_track_conf_free(&t);
+		return -1;
+	}
+	for (i = 0; i < cfg->ntrack; i++)
+		if (cd_track_same(&cfg->track[i], &t)) {
+			cd_errf(err, "%s: expected %s once (already at %s)", o->name, t.name,
+			        cfg->track[i].where);
+			cd_track_conf_free(&t);
+			return -1;
+		}
+	if (cfg->ntrack == CD_TRACK_MAX) {
+		cd_errf(err, "%s: expected at most %d track lines", o->name, CD_TRACK_MAX);
+		cd_track_conf_free(&t);
+		return -1;
+	}
+	nt = realloc(cfg->track, (cfg->ntrack + 1) * sizeof(*cfg->track));
+	if (nt == NULL) {
+		cd_errf(err, "out of memory");
+		cd_track_conf_free(&t);
+		return -1;
+	}
+	cfg->track = nt;
+	cfg->track[cfg->ntrack++] = t;
+	return 0;
+}
+
+/* notify PATH, notify-master-before PATH [timeout S]: global, once each. */
+static int notify_line(struct conf_ctx *c, const struct dm_opt *o, char **args, char *err)
+{
+	struct cd_config *cfg = c->cfg;
+	bool before = strcmp(o->name, "notify-master-before") == 0;
+	char **dst = before ? &cfg->notify_master_before : &cfg->notify;
+	unsigned v = CD_NOTIFY_TIMEOUT_DEFAULT;
+
+	if (c->cur != NULL) {
+		cd_errf(err, "expected '%s' before the first 'vhost' line (it serves every vhost)",
+		        o->name);
+		return -1;
+	}
+	if (*dst != NULL) {
+		cd_errf(err, "expected '%s' once", o->name);
+		return -1;
+	}
+	if (args[0][0] != '/') {
+		cd_errf(err, "%s: expected an absolute path, got '%s'", o->name, args[0]);
+		return -1;
+	}
+	if (access(args[0], X_OK) < 0) {
+		cd_errf(err, "%s: expected an executable: %s: %s", o->name, args[0],
+		        strerror(errno));
+		return -1;
+	}
+	if (before && args[1] != NULL) {
+		if (strcmp(args[1], "timeout") != 0 || args[2] == NULL || args[3] != NULL ||
+		    dm_parse_uint(args[2], 1, 3600, &v) < 0) {
+			cd_errf(err, "%s: expected 'PATH [timeout S]' (S from 1 to 3600)", o->name);
+			return -1;
+		}
+	}
+	if (dm_str_set(dst, args[0]) < 0) {
+		cd_errf(err, "out of memory");
+		return -1;
+	}
+	if (before)
+		cfg->notify_master_timeout = v;
+	return 0;
+}
+
 /* One line's keyword: 0, or -1 with err (CD_ERR_LEN bytes). */
 static int keyword(struct conf_ctx *c, const struct dm_opt *o, char **args, unsigned line,
                    char *err)
@@ -112,6 +290,10 @@ static int keyword(struct conf_ctx *c, const struct dm_opt *o, char **args, unsi
 	case CD_O_FACILITY:
 	case CD_O_STARTUP:
 		return global_line(c, o, args[0], err);
+	case CD_O_TRACK:
+		return track_line(c, o, args, line, err);
+	case CD_O_NOTIFY:
+		return notify_line(c, o, args, err);
 	case CD_O_VHOST:
 		break;
 	default:

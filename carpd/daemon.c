@@ -30,12 +30,14 @@ static void vhost_addrs(struct cd_vhost *v, bool on);
 static int cb_send(void *user, struct rd_carp_vhost *vh, const struct rd_carp_out *out)
 {
 	struct cd_iface *ifc = user;
+	/* A vmac link sends from the macvlan (the virtual MAC), receives on the parent. */
+	struct rd_io_carp *io = ifc->tx != NULL ? ifc->tx : ifc->io;
 	int rc;
 
 	(void)vh;
-	if (ifc->io == NULL)
+	if (io == NULL)
 		return -1;
-	rc = rd_io_carp_send(ifc->io, &out->src, &out->dst, out->carp, RD_CARP_HDR_LEN);
+	rc = rd_io_carp_send(io, &out->src, &out->dst, out->carp, RD_CARP_HDR_LEN);
 	if (rc < 0) {
 		char dst[RD_ADDR_STRLEN];
 
@@ -59,24 +61,127 @@ static void run_scripts(struct cd_vhost *v, const char *script)
 		                  rd_addr_format(&v->conf.addrs[i], a, sizeof(a)), v->conf.xparam);
 }
 
+/* What becoming MASTER does: the addresses (or the up script). */
+static void master_actions(struct cd_vhost *v)
+{
+	if (v->managed)
+		vhost_addrs(v, true);
+	run_scripts(v, v->conf.upscript);
+}
+
+/* `notify PATH IF VHID OLD NEW REASON`, queued daemon-wide in transition order. */
+static void notify(struct cd_vhost *v, enum rd_carp_state old_state, enum rd_carp_state new_state,
+                   const char *reason)
+{
+	struct cd_daemon *d = v->ifc->d;
+	char vhid[8];
+	const char *argv[7];
+
+	if (d->cfg.notify == NULL)
+		return;
+	snprintf(vhid, sizeof(vhid), "%u", v->conf.vhid);
+	argv[0] = d->cfg.notify;
+	argv[1] = v->ifc->name;
+	argv[2] = vhid;
+	argv[3] = rd_carp_state_name(old_state);
+	argv[4] = rd_carp_state_name(new_state);
+	argv[5] = reason != NULL ? reason : "";
+	argv[6] = NULL;
+	d->notifies++;
+	cd_script_enqueue_argv(&d->notifyq, argv);
+}
+
+/* notify-master-before ended (exited, killed or cancelled): take the addresses if still due. */
+static void pre_done(struct cd_vhost *v)
+{
+	v->pre_pid = 0;
+	if (!v->up_pending)
+		return;
+	v->up_pending = false;
+	master_actions(v);
+}
+
+static void pre_kill(struct cd_vhost *v)
+{
+	if (v->pre_pid > 0) {
+		kill(-v->pre_pid, SIGKILL);
+		kill(v->pre_pid, SIGKILL);
+	}
+}
+
+/*
+ * Becoming MASTER with notify-master-before: the engine advertises already
+ * (a check must never delay advertisements); the addresses wait for the
+ * script, at most its timeout.
+ */
+static void pre_start(struct cd_vhost *v, enum rd_carp_state old_state, const char *reason)
+{
+	struct cd_daemon *d = v->ifc->d;
+	char vhid[8];
+	char *argv[7];
+	pid_t pid;
+
+	snprintf(vhid, sizeof(vhid), "%u", v->conf.vhid);
+	argv[0] = d->cfg.notify_master_before;
+	argv[1] = v->ifc->name;
+	argv[2] = vhid;
+	argv[3] = (char *)rd_carp_state_name(old_state);
+	argv[4] = (char *)rd_carp_state_name(RD_CARP_MASTER);
+	argv[5] = (char *)(reason != NULL ? reason : "");
+	argv[6] = NULL;
+	pid = cd_spawn(argv);
+	if (pid < 0) {
+		dm_log(LOG_ERR, "%s vhid %u: cannot run %s: %s; taking the addresses", v->ifc->name,
+		       v->conf.vhid, argv[0], strerror((int)-pid));
+		master_actions(v);
+		return;
+	}
+	dm_log(LOG_INFO,
+	       "%s vhid %u: running %s (pid %d), the addresses wait for it (at most %u s)",
+	       v->ifc->name, v->conf.vhid, argv[0], (int)pid, d->cfg.notify_master_timeout);
+	v->pre_pid = pid;
+	v->pre_deadline = cd_now() + (rd_time_t)d->cfg.notify_master_timeout * RD_SEC;
+	v->up_pending = true;
+}
+
 static void cb_state(void *user, struct rd_carp_vhost *vh, enum rd_carp_state old_state,
                      enum rd_carp_state new_state, const char *reason)
 {
 	struct cd_iface *ifc = user;
 	struct cd_vhost *v = rd_carp_vhost_user(vh);
 
+	/* A vhost rebuilt by a reload takes up its old state: no news, nothing to do. */
+	if (v->quiet) {
+		dm_log(LOG_DEBUG, "%s vhid %u: %s -> %s (%s) while rebuilt by reload", ifc->name,
+		       v->conf.vhid, rd_carp_state_name(old_state), rd_carp_state_name(new_state),
+		       reason != NULL ? reason : "");
+		return;
+	}
 	dm_log(new_state == RD_CARP_MASTER || old_state == RD_CARP_MASTER ? LOG_WARNING
 	                                                                  : LOG_NOTICE,
 	       "%s vhid %u: %s -> %s (%s)", ifc->name, v->conf.vhid, rd_carp_state_name(old_state),
 	       rd_carp_state_name(new_state), reason != NULL ? reason : "");
+	notify(v, old_state, new_state, reason);
 	if (new_state == RD_CARP_MASTER) {
-		if (v->managed)
-			vhost_addrs(v, true);
-		run_scripts(v, v->conf.upscript);
+		if (ifc->d->cfg.notify_master_before != NULL)
+			pre_start(v, old_state, reason);
+		else
+			master_actions(v);
 	} else if (old_state == RD_CARP_MASTER) {
-		if (v->managed)
-			vhost_addrs(v, false);
-		run_scripts(v, v->conf.downscript);
+		if (v->up_pending) {
+			/* Left before notify-master-before ended: nothing was taken. */
+			dm_log(LOG_NOTICE,
+			       "%s vhid %u: left MASTER before notify-master-before ended: it is "
+			       "killed, the addresses were never taken",
+			       ifc->name, v->conf.vhid);
+			v->up_pending = false;
+			pre_kill(v);
+			v->pre_pid = 0;
+		} else {
+			if (v->managed)
+				vhost_addrs(v, false);
+			run_scripts(v, v->conf.downscript);
+		}
 	} else if (new_state == RD_CARP_BACKUP && !v->started && !v->conf.neutral) {
 		/* As ucarp: entering BACKUP at start runs the down action unless --neutral. */
 		if (v->managed)
@@ -219,29 +324,30 @@ static void make_instance(struct cd_daemon *d)
 /* ---------------------------------------------------------------------- */
 /* Addresses                                                               */
 
-static void vhost_addrs(struct cd_vhost *v, bool on)
+static void addr_one(struct cd_vhost *v, const struct rd_addr *addr, uint8_t plen, bool on)
 {
 	struct cd_daemon *d = v->ifc->d;
-	size_t i;
+	char a[RD_ADDR_STRLEN];
 	int rc;
 
-	for (i = 0; i < v->conf.naddrs; i++) {
-		char a[RD_ADDR_STRLEN];
+	rd_addr_format(addr, a, sizeof(a));
+	if (on)
+		rc = rd_io_nl_addr_add(d->nl, v->ifc->ifindex, addr, plen);
+	else
+		rc = rd_io_nl_addr_del(d->nl, v->ifc->ifindex, addr, plen);
+	if (rc < 0)
+		dm_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name, on ? "adding" : "removing", a,
+		       plen, strerror(-rc));
+	else
+		dm_log(LOG_INFO, "%s: %s %s/%u", v->ifc->name, on ? "added" : "removed", a, plen);
+}
 
-		rd_addr_format(&v->conf.addrs[i], a, sizeof(a));
-		if (on)
-			rc = rd_io_nl_addr_add(d->nl, v->ifc->ifindex, &v->conf.addrs[i],
-			                       v->conf.prefixlen[i]);
-		else
-			rc = rd_io_nl_addr_del(d->nl, v->ifc->ifindex, &v->conf.addrs[i],
-			                       v->conf.prefixlen[i]);
-		if (rc < 0)
-			dm_log(LOG_ERR, "%s: %s %s/%u: %s", v->ifc->name,
-			       on ? "adding" : "removing", a, v->conf.prefixlen[i], strerror(-rc));
-		else
-			dm_log(LOG_INFO, "%s: %s %s/%u", v->ifc->name, on ? "added" : "removed", a,
-			       v->conf.prefixlen[i]);
-	}
+static void vhost_addrs(struct cd_vhost *v, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < v->conf.naddrs; i++)
+		addr_one(v, &v->conf.addrs[i], v->conf.prefixlen[i], on);
 	v->addrs_on = on;
 }
 
@@ -260,12 +366,16 @@ static void iface_close_io(struct cd_iface *ifc)
 		epoll_ctl(ifc->d->loop.epfd, EPOLL_CTL_DEL, fd, NULL);
 	rd_io_carp_close(ifc->io);
 	ifc->io = NULL;
+	rd_io_carp_close(ifc->tx);
+	ifc->tx = NULL;
 }
 
 /* (Re)open the raw sockets for the families the vhosts use. */
 static int iface_open_io(struct cd_iface *ifc)
 {
-	struct rd_io_carp_config c = {.ifindex = ifc->ifindex, .multicast = true};
+	struct rd_io_carp_config c = {.ifindex = ifc->parent[0] != '\0' ? ifc->parent_ifindex
+	                                                                : ifc->ifindex,
+	                              .multicast = true};
 	size_t i, j;
 	int rc, fd;
 
@@ -284,6 +394,10 @@ static int iface_open_io(struct cd_iface *ifc)
 	if (!c.inet && !c.inet6)
 		return 0;
 	rc = rd_io_carp_open(&c, &ifc->io);
+	if (rc == 0 && ifc->parent[0] != '\0') {
+		c.ifindex = ifc->ifindex;
+		rc = rd_io_carp_open(&c, &ifc->tx);
+	}
 	if (rc < 0) {
 		dm_log(LOG_ERR, "%s: raw CARP sockets: %s", ifc->name, strerror(-rc));
 		return rc;
@@ -363,6 +477,8 @@ static void iface_free(struct cd_iface *ifc)
 	iface_close_io(ifc);
 	rd_io_announce_close(ifc->ann);
 	rd_carp_if_free(ifc->cif);
+	if (ifc->parent[0] != '\0')
+		cd_vmac_delete(ifc->name);
 	free(ifc->vh);
 	free(ifc);
 }
@@ -439,7 +555,10 @@ static int pick_source(struct cd_daemon *d, struct cd_iface *ifc, const struct c
                        int af, struct rd_addr *out)
 {
 	char err[CD_ERR_LEN];
-	int rc = find_source(d, &d->cfg, ifc->name, ifc->ifindex, ifc, vc, af, out);
+	/* A vmac link has no address of its own: the parent's. */
+	int rc = ifc->parent[0] != '\0'
+	             ? find_source(d, &d->cfg, ifc->parent, ifc->parent_ifindex, ifc, vc, af, out)
+	             : find_source(d, &d->cfg, ifc->name, ifc->ifindex, ifc, vc, af, out);
 
 	if (rc < 0) {
 		source_error(vc, af, rc, err);
@@ -463,6 +582,35 @@ static void vhost_groups_text(const struct cd_vhost *v, char *buf, size_t len)
 		snprintf(buf, len, "(none)");
 }
 
+/* The engine's configuration of v (its conf, the sources picked, its epoch). */
+static void engine_config(struct cd_vhost *v, const struct rd_addr *src4,
+                          const struct rd_addr *src6, const char **groups,
+                          struct rd_carp_vhost_config *c)
+{
+	size_t i;
+
+	rd_carp_vhost_config_default(c);
+	c->vhid = v->conf.vhid;
+	c->advbase = v->conf.advbase;
+	c->advskew = v->conf.advskew;
+	c->preempt = v->conf.preempt;
+	memcpy(c->key, v->conf.key, sizeof(c->key));
+	c->addrs = v->conf.addrs;
+	c->naddrs = v->conf.naddrs;
+	c->src4 = *src4;
+	c->src6 = *src6;
+	c->peers = v->conf.peers;
+	c->npeers = v->conf.npeers;
+	c->replay_strict = v->conf.replay_strict;
+	c->replay_epoch = v->epoch;
+	c->deadratio = v->conf.deadratio;
+	c->user = v;
+	for (i = 0; i < v->conf.ngroups; i++)
+		groups[i] = v->conf.groups[i];
+	c->groups = groups;
+	c->ngroups = v->conf.ngroups;
+}
+
 /* Create and start a vhost from vc (whose strings it takes over). */
 static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t now)
 {
@@ -477,6 +625,24 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 	size_t i;
 	int rc;
 
+	if (vc->vmac) {
+		char run[IF_NAMESIZE], err[CD_ERR_LEN];
+
+		cd_vmac_name(vc->ifname, vc->vhid, run);
+		ifc = iface_find(d, run);
+		if (ifc == NULL) {
+			if (cd_vmac_create(vc->ifname, vc->vhid, run, err) < 0) {
+				dm_log(LOG_ERR, "%s: %s", vc->where, err);
+				return -ENODEV;
+			}
+			if ((rc = iface_new(d, run, &ifc)) < 0) {
+				cd_vmac_delete(run);
+				return rc;
+			}
+			snprintf(ifc->parent, sizeof(ifc->parent), "%s", vc->ifname);
+			ifc->parent_ifindex = if_nametoindex(vc->ifname);
+		}
+	}
 	if (ifc == NULL && (rc = iface_new(d, vc->ifname, &ifc)) < 0)
 		return rc;
 	for (i = 0; i < vc->naddrs; i++) {
@@ -508,26 +674,8 @@ static int vhost_add(struct cd_daemon *d, struct cd_vhost_conf *vc, rd_time_t no
 		ifc->ignoreifstate = true;
 	if ((rc = iface_open_io(ifc)) < 0)
 		goto fail;
-	rd_carp_vhost_config_default(&c);
-	c.vhid = v->conf.vhid;
-	c.advbase = v->conf.advbase;
-	c.advskew = v->conf.advskew;
-	c.preempt = v->conf.preempt;
-	memcpy(c.key, v->conf.key, sizeof(c.key));
-	c.addrs = v->conf.addrs;
-	c.naddrs = v->conf.naddrs;
-	c.src4 = src4;
-	c.src6 = src6;
-	c.peers = v->conf.peers;
-	c.npeers = v->conf.npeers;
-	c.replay_strict = v->conf.replay_strict;
-	c.replay_epoch = d->epoch;
-	c.deadratio = v->conf.deadratio;
-	c.user = v;
-	for (i = 0; i < v->conf.ngroups; i++)
-		groups[i] = v->conf.groups[i];
-	c.groups = groups;
-	c.ngroups = v->conf.ngroups;
+	v->epoch = d->epoch;
+	engine_config(v, &src4, &src6, groups, &c);
 	if (ifc->nvh == 1)
 		iface_sync_link(ifc, now);
 	rc = rd_carp_vhost_add(ifc->cif, &c, now, &v->vh);
@@ -603,15 +751,12 @@ static bool vhost_idle(const struct cd_vhost *v)
 	return cd_script_idle(&v->scripts);
 }
 
-/* Stop (bow out) and remove a vhost; it lingers in d->dead while scripts run. */
-static void vhost_retire(struct cd_daemon *d, struct cd_vhost *v, rd_time_t now)
+/* Take v (out of the engine already) off its interface; it lingers in d->dead while scripts run. */
+static void vhost_drop(struct cd_daemon *d, struct cd_vhost *v)
 {
 	struct cd_iface *ifc = v->ifc;
 	size_t i;
 
-	rd_carp_vhost_stop(v->vh, now);
-	rd_carp_vhost_remove(ifc->cif, v->vh);
-	v->vh = NULL;
 	for (i = 0; i < ifc->nvh; i++)
 		if (ifc->vh[i] == v) {
 			memmove(&ifc->vh[i], &ifc->vh[i + 1],
@@ -636,6 +781,169 @@ static void vhost_retire(struct cd_daemon *d, struct cd_vhost *v, rd_time_t now)
 		d->dead = nd;
 		d->dead[d->ndead++] = v;
 	}
+}
+
+/* Stop (bow out) and remove a vhost. */
+static void vhost_retire(struct cd_daemon *d, struct cd_vhost *v, rd_time_t now)
+{
+	rd_carp_vhost_stop(v->vh, now);
+	rd_carp_vhost_remove(v->ifc->cif, v->vh);
+	v->vh = NULL;
+	vhost_drop(d, v);
+}
+
+static bool has_addr(const struct cd_vhost_conf *vc, const struct rd_addr *a, uint8_t plen)
+{
+	size_t i;
+
+	for (i = 0; i < vc->naddrs; i++)
+		if (rd_addr_cmp(&vc->addrs[i], a) == 0 && vc->prefixlen[i] == plen)
+			return true;
+	return false;
+}
+
+static int str_dup(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = NULL;
+	return src != NULL && (*dst = strdup(src)) == NULL ? -1 : 0;
+}
+
+/*
+ * A reload's change that needs no new engine object: timing, preemption,
+ * groups, the scripts and their argument. A MASTER stays MASTER unless the
+ * election says otherwise (a higher advskew against a preempting peer).
+ */
+static void vhost_live(struct cd_vhost *v, const struct cd_vhost_conf *vc, rd_time_t now)
+{
+	char what[160];
+	size_t o = 0;
+
+	what[0] = '\0';
+	if (v->conf.advbase != vc->advbase || v->conf.advskew != vc->advskew) {
+		if (rd_carp_vhost_set_timing(v->vh, vc->advbase, vc->advskew, now) == 0) {
+			o += (size_t)snprintf(what + o, sizeof(what) - o, " advbase %u advskew %u",
+			                      vc->advbase, vc->advskew);
+			v->conf.advbase = vc->advbase;
+			v->conf.advskew = vc->advskew;
+		}
+	}
+	if (v->conf.preempt != vc->preempt && o < sizeof(what)) {
+		rd_carp_vhost_set_preempt(v->vh, vc->preempt);
+		v->conf.preempt = vc->preempt;
+		o += (size_t)snprintf(what + o, sizeof(what) - o, " %s",
+		                      vc->preempt ? "preempt" : "no preempt");
+	}
+	if (!cd_vhost_conf_groups_equal(&v->conf, vc))
+		vhost_set_groups(v, vc, now);
+	if (str_dup(&v->conf.upscript, vc->upscript) < 0 ||
+	    str_dup(&v->conf.downscript, vc->downscript) < 0 ||
+	    str_dup(&v->conf.xparam, vc->xparam) < 0)
+		dm_log(LOG_ERR, "%s vhid %u: out of memory: a script is unset", v->ifc->name,
+		       v->conf.vhid);
+	v->conf.neutral = vc->neutral;
+	v->conf.ignoreifstate = vc->ignoreifstate;
+	memcpy(v->conf.where, vc->where, sizeof(v->conf.where));
+	if (what[0] != '\0')
+		dm_log(LOG_NOTICE, "%s vhid %u:%s (reload, applied running)", v->ifc->name,
+		       v->conf.vhid, what);
+}
+
+/*
+ * A reload's change to what the engine object is made of (addresses,
+ * peers, password, sources, deadratio, strict replay): a new engine object
+ * takes the old one's place in its state, silently (no bow-out, no state
+ * change reported); addresses carpd manages change one by one, scripts run
+ * for the addresses that come and go. Returns 0, or -1 with v unchanged
+ * (no source address) or stopped (the engine refused).
+ */
+static int vhost_rebuild(struct cd_daemon *d, struct cd_vhost *v, const struct cd_vhost_conf *vc,
+                         rd_time_t now)
+{
+	struct cd_iface *ifc = v->ifc;
+	struct cd_vhost_conf old = v->conf;
+	enum rd_carp_state was = rd_carp_vhost_state(v->vh);
+	struct rd_addr src4, src6;
+	const char *groups[CD_VHOST_GROUPS_MAX];
+	struct rd_carp_vhost_config c;
+	uint32_t wall = (uint32_t)time(NULL);
+	bool v4 = false, v6 = false;
+	char a[RD_ADDR_STRLEN];
+	size_t i;
+	int rc;
+
+	v->conf = *vc;
+	v->conf.upscript = v->conf.downscript = v->conf.xparam = NULL;
+	if (str_dup(&v->conf.upscript, vc->upscript) < 0 ||
+	    str_dup(&v->conf.downscript, vc->downscript) < 0 ||
+	    str_dup(&v->conf.xparam, vc->xparam) < 0)
+		goto keep;
+	src4 = v->conf.src4;
+	src6 = v->conf.src6;
+	for (i = 0; i < v->conf.naddrs; i++) {
+		if (v->conf.addrs[i].af == RD_AF_INET)
+			v4 = true;
+		else
+			v6 = true;
+	}
+	if ((v4 && src4.af != RD_AF_INET && pick_source(d, ifc, &v->conf, RD_AF_INET, &src4) < 0) ||
+	    (v6 && src6.af != RD_AF_INET6 && pick_source(d, ifc, &v->conf, RD_AF_INET6, &src6) < 0))
+		goto keep;
+	iface_open_io(ifc);
+	rd_carp_vhost_remove(ifc->cif, v->vh);
+	v->vh = NULL;
+	/* Strict replay: the new object's counters must grow past the old one's. */
+	v->epoch = wall > v->epoch ? wall : v->epoch + 1;
+	engine_config(v, &src4, &src6, groups, &c);
+	v->quiet = true;
+	rc = rd_carp_vhost_add(ifc->cif, &c, now, &v->vh);
+	if (rc == 0 && was == RD_CARP_MASTER)
+		rd_carp_vhost_set_state(v->vh, RD_CARP_MASTER, now);
+	v->quiet = false;
+	if (rc != 0) {
+		dm_log(LOG_ERR, "%s vhid %u: could not be rebuilt by reload: %s; it stops",
+		       ifc->name, v->conf.vhid, rd_strerror(rc));
+		v->vh = NULL;
+		if (old.upscript == NULL && old.downscript == NULL && v->addrs_on)
+			for (i = 0; i < old.naddrs; i++)
+				addr_one(v, &old.addrs[i], old.prefixlen[i], false);
+		v->addrs_on = false;
+		cd_vhost_conf_free(&old);
+		vhost_drop(d, v);
+		return -1;
+	}
+	/* What changes on the host: the addresses that come and go. */
+	for (i = 0; i < old.naddrs; i++)
+		if (!has_addr(&v->conf, &old.addrs[i], old.prefixlen[i])) {
+			if (v->managed && v->addrs_on)
+				addr_one(v, &old.addrs[i], old.prefixlen[i], false);
+			else if (!v->managed && was == RD_CARP_MASTER && v->conf.downscript != NULL)
+				cd_script_enqueue(&v->scripts, v->conf.downscript, ifc->name,
+				                  rd_addr_format(&old.addrs[i], a, sizeof(a)),
+				                  v->conf.xparam);
+		}
+	for (i = 0; i < v->conf.naddrs; i++)
+		if (!has_addr(&old, &v->conf.addrs[i], v->conf.prefixlen[i])) {
+			if (v->managed && v->addrs_on)
+				addr_one(v, &v->conf.addrs[i], v->conf.prefixlen[i], true);
+			else if (!v->managed && was == RD_CARP_MASTER && !v->up_pending &&
+			         v->conf.upscript != NULL)
+				cd_script_enqueue(&v->scripts, v->conf.upscript, ifc->name,
+				                  rd_addr_format(&v->conf.addrs[i], a, sizeof(a)),
+				                  v->conf.xparam);
+		}
+	dm_log(LOG_NOTICE,
+	       "%s vhid %u: rebuilt by reload (addresses, peers, password, sources, "
+	       "deadratio or replay-strict changed), %s kept without a bow-out",
+	       ifc->name, v->conf.vhid, rd_carp_state_name(was));
+	cd_vhost_conf_free(&old);
+	return 0;
+keep:
+	dm_log(LOG_ERR, "%s vhid %u: could not be rebuilt by reload; it runs as it was", ifc->name,
+	       v->conf.vhid);
+	cd_vhost_conf_free(&v->conf);
+	v->conf = old;
+	return -1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -711,6 +1019,7 @@ static void on_link(void *user, const struct rd_io_link_event *ev)
 		if (ifc->ifindex == ev->ifindex && !ifc->ignoreifstate)
 			iface_set_link(ifc, ev->up, cd_now());
 	}
+	cd_track_link(d, ev, cd_now());
 }
 
 static void on_netlink(struct cd_daemon *d)
@@ -722,6 +1031,7 @@ static void on_netlink(struct cd_daemon *d)
 		dm_log(LOG_WARNING, "netlink events lost: reading link states again");
 		for (i = 0; i < d->nifs; i++)
 			iface_sync_link(d->ifs[i], cd_now());
+		cd_track_resync(d, cd_now());
 	} else if (rc < 0) {
 		dm_log(LOG_WARNING, "netlink: %s", strerror(-rc));
 	}
@@ -734,7 +1044,25 @@ static void reap(struct cd_daemon *d)
 	size_t i, j;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		bool found = false;
+		bool found = cd_track_reaped(d, pid, status, cd_now()) ||
+		             cd_script_reaped(&d->notifyq, pid, status);
+
+		for (i = 0; i < d->nifs && !found; i++)
+			for (j = 0; j < d->ifs[i]->nvh && !found; j++) {
+				struct cd_vhost *v = d->ifs[i]->vh[j];
+
+				if (v->pre_pid != pid)
+					continue;
+				found = true;
+				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+					dm_log(
+					    LOG_WARNING,
+					    "%s vhid %u: notify-master-before failed (status %d): "
+					    "taking the addresses anyway",
+					    v->ifc->name, v->conf.vhid,
+					    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+				pre_done(v);
+			}
 
 		for (i = 0; i < d->nifs && !found; i++)
 			for (j = 0; j < d->ifs[i]->nvh && !found; j++)
@@ -766,12 +1094,47 @@ static void log_status(struct cd_daemon *d)
 	free(s);
 }
 
+/* How a reload treats a running vhost that a new vhost line names. */
+enum reload_how {
+	RL_START = 0, /* none runs (or it must restart: bow out, start anew in BACKUP) */
+	RL_LIVE,      /* changed running: vhost_live */
+	RL_REBUILD,   /* a new engine object in its state: vhost_rebuild */
+};
+
+static enum reload_how reload_how(const struct cd_vhost_conf *o, const struct cd_vhost_conf *n)
+{
+	size_t i;
+
+	if (strcmp(o->ifname, n->ifname) != 0 || o->vhid != n->vhid)
+		return RL_START;
+	if (o->vmac != n->vmac)
+		return RL_START;
+	/* Who manages the addresses (carpd or scripts) does not change under a running vhost. */
+	if ((o->upscript == NULL && o->downscript == NULL) !=
+	    (n->upscript == NULL && n->downscript == NULL))
+		return RL_START;
+	if (memcmp(o->key, n->key, sizeof(o->key)) != 0 || o->naddrs != n->naddrs ||
+	    o->npeers != n->npeers || rd_addr_cmp(&o->src4, &n->src4) != 0 ||
+	    rd_addr_cmp(&o->src6, &n->src6) != 0 || o->replay_strict != n->replay_strict ||
+	    o->deadratio != n->deadratio)
+		return RL_REBUILD;
+	for (i = 0; i < o->naddrs; i++)
+		if (rd_addr_cmp(&o->addrs[i], &n->addrs[i]) != 0 ||
+		    o->prefixlen[i] != n->prefixlen[i])
+			return RL_REBUILD;
+	for (i = 0; i < o->npeers; i++)
+		if (rd_addr_cmp(&o->peers[i], &n->peers[i]) != 0)
+			return RL_REBUILD;
+	return RL_LIVE;
+}
+
 /*
  * A reload's plan: for each vhost of the new configuration, the running
- * vhost it keeps (the same but for its groups), or NULL when it is new or
- * changed and must start. Running vhosts kept by none are retired.
+ * vhost it keeps and how (how[k]), or NULL when it starts. Running vhosts
+ * kept by none are retired (bow out).
  */
-static void reload_match(struct cd_daemon *d, const struct cd_config *ncfg, struct cd_vhost **match)
+static void reload_match(struct cd_daemon *d, const struct cd_config *ncfg, struct cd_vhost **match,
+                         enum reload_how *how)
 {
 	size_t i, j, k;
 
@@ -781,7 +1144,7 @@ static void reload_match(struct cd_daemon *d, const struct cd_config *ncfg, stru
 
 			for (k = 0; k < ncfg->nvh; k++)
 				if (match[k] == NULL &&
-				    cd_vhost_conf_equal(&v->conf, &ncfg->vh[k])) {
+				    (how[k] = reload_how(&v->conf, &ncfg->vh[k])) != RL_START) {
 					match[k] = v;
 					break;
 				}
@@ -821,7 +1184,7 @@ static void reload_families(const struct cd_config *ncfg, const char *ifname, bo
  * raw CARP sockets. Returns 0, or -1 with err saying what is wrong.
  */
 static int reload_check(struct cd_daemon *d, const struct cd_config *ncfg,
-                        struct cd_vhost *const *match, char *err)
+                        struct cd_vhost *const *match, const enum reload_how *how, char *err)
 {
 	size_t k, i;
 	int rc;
@@ -833,7 +1196,7 @@ static int reload_check(struct cd_daemon *d, const struct cd_config *ncfg,
 		bool v4 = false, v6 = false;
 		struct rd_addr src;
 
-		if (match[k] != NULL)
+		if (match[k] != NULL && how[k] == RL_LIVE)
 			continue; /* runs as it is */
 		ifindex = if_nametoindex(vc->ifname);
 		if (ifindex == 0) {
@@ -924,6 +1287,7 @@ static void reload(struct cd_daemon *d)
 	rd_time_t now = cd_now();
 	size_t i, j, k;
 	struct cd_vhost **match;
+	enum reload_how *how;
 
 	if (d->cfg.config_file == NULL) {
 		dm_log(LOG_NOTICE, "SIGHUP: no --config file, nothing to reload");
@@ -951,19 +1315,40 @@ static void reload(struct cd_daemon *d)
 		return;
 	}
 	match = calloc(ncfg.nvh + 1, sizeof(*match));
-	if (match == NULL) {
+	how = calloc(ncfg.nvh + 1, sizeof(*how));
+	if (match == NULL || how == NULL) {
 		reload_refuse(d, "out of memory");
+		free(match);
+		free(how);
 		cd_config_free(&ncfg);
 		return;
 	}
-	reload_match(d, &ncfg, match);
-	if (reload_check(d, &ncfg, match, err) < 0) {
+	reload_match(d, &ncfg, match, how);
+	if (reload_check(d, &ncfg, match, how, err) < 0) {
 		reload_refuse(d, err);
 		free(match);
+		free(how);
 		cd_config_free(&ncfg);
 		return;
 	}
 	reload_globals(d, &ncfg);
+	/* Tracking and the notify hooks: swapped in whole. */
+	cd_track_apply(d, ncfg.track, ncfg.ntrack, now);
+	{
+		struct cd_track_conf *t = d->cfg.track;
+		size_t nt = d->cfg.ntrack;
+		char *n1 = d->cfg.notify, *n2 = d->cfg.notify_master_before;
+
+		d->cfg.track = ncfg.track;
+		d->cfg.ntrack = ncfg.ntrack;
+		d->cfg.notify = ncfg.notify;
+		d->cfg.notify_master_before = ncfg.notify_master_before;
+		d->cfg.notify_master_timeout = ncfg.notify_master_timeout;
+		ncfg.track = t;
+		ncfg.ntrack = nt;
+		ncfg.notify = n1;
+		ncfg.notify_master_before = n2;
+	}
 	/* Vhosts that did not change keep running untouched; the others restart. */
 	for (i = 0; i < d->nifs; i++) {
 		struct cd_iface *ifc = d->ifs[i];
@@ -972,9 +1357,9 @@ static void reload(struct cd_daemon *d)
 			struct cd_vhost *v = ifc->vh[j];
 
 			if (reload_kept(&ncfg, match, v, &k)) {
-				/* New groups do not restart it: no failover for a relabelling. */
-				if (!cd_vhost_conf_groups_equal(&v->conf, &ncfg.vh[k]))
-					vhost_set_groups(v, &ncfg.vh[k], now);
+				/* No failover for what can change running. */
+				if (how[k] == RL_LIVE)
+					vhost_live(v, &ncfg.vh[k], now);
 				j++;
 				continue;
 			}
@@ -993,6 +1378,9 @@ static void reload(struct cd_daemon *d)
 	ncfg.nvh = 0;
 	/* Checked above: what fails here is out of memory or the kernel changing meanwhile. */
 	for (k = 0; k < d->cfg.nvh; k++)
+		if (match[k] != NULL && how[k] == RL_REBUILD)
+			vhost_rebuild(d, match[k], &d->cfg.vh[k], now);
+	for (k = 0; k < d->cfg.nvh; k++)
 		if (match[k] == NULL && vhost_add_copy(d, &d->cfg.vh[k], now) < 0)
 			dm_log(LOG_ERR, "%s vhid %u: could not start after reload",
 			       d->cfg.vh[k].ifname, d->cfg.vh[k].vhid);
@@ -1010,9 +1398,11 @@ static void reload(struct cd_daemon *d)
 			if (ifc->vh[j]->conf.ignoreifstate)
 				ifc->ignoreifstate = true;
 		iface_open_io(ifc);
+		iface_sync_link(ifc, now);
 		i++;
 	}
 	free(match);
+	free(how);
 	cd_config_free(&ncfg);
 	d->reloads++;
 	dm_log(LOG_NOTICE, "configuration reloaded from %s", d->cfg.config_file);
@@ -1068,19 +1458,39 @@ static void on_timer(struct cd_daemon *d)
 	for (i = 0; i < d->nifs; i++)
 		rd_carp_handle_expiry(d->ifs[i]->cif, now);
 	holds_expire(d, now);
+	cd_track_tick(d, now);
+	for (i = 0; i < d->nifs; i++)
+		for (size_t j = 0; j < d->ifs[i]->nvh; j++) {
+			struct cd_vhost *v = d->ifs[i]->vh[j];
+
+			if (v->pre_pid == 0 || now < v->pre_deadline)
+				continue;
+			dm_log(
+			    LOG_WARNING,
+			    "%s vhid %u: notify-master-before (pid %d) killed after %u s: taking "
+			    "the addresses",
+			    v->ifc->name, v->conf.vhid, (int)v->pre_pid,
+			    d->cfg.notify_master_timeout);
+			pre_kill(v);
+			pre_done(v);
+		}
 }
 
 /* Arm the timerfd at the earliest engine expiry or hold lapse (absolute, CLOCK_MONOTONIC). */
 static void arm_timer(struct cd_daemon *d)
 {
-	rd_time_t next = cd_book_expiry(&d->book);
-	size_t i;
+	rd_time_t next = cd_book_expiry(&d->book), e = cd_track_expiry(d);
+	size_t i, j;
 
+	if (e < next)
+		next = e;
 	for (i = 0; i < d->nifs; i++) {
-		rd_time_t e = rd_carp_expiry(d->ifs[i]->cif);
-
+		e = rd_carp_expiry(d->ifs[i]->cif);
 		if (e < next)
 			next = e;
+		for (j = 0; j < d->ifs[i]->nvh; j++)
+			if (d->ifs[i]->vh[j]->pre_pid != 0 && d->ifs[i]->vh[j]->pre_deadline < next)
+				next = d->ifs[i]->vh[j]->pre_deadline;
 	}
 	dm_loop_arm(&d->loop, next);
 }
@@ -1093,7 +1503,7 @@ static bool all_idle(struct cd_daemon *d)
 		for (j = 0; j < d->ifs[i]->nvh; j++)
 			if (!vhost_idle(d->ifs[i]->vh[j]))
 				return false;
-	return d->ndead == 0;
+	return d->ndead == 0 && cd_script_idle(&d->notifyq);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1154,6 +1564,9 @@ int cd_daemon_new(struct cd_config *cfg, struct cd_daemon **out)
 	dm_log(LOG_INFO, "instance %s", d->instance);
 	if ((rc = startup_hold(d, now)) < 0)
 		return rc;
+	/* Before the vhosts: a tracker failed at start demotes them from their first advertisement.
+	 */
+	cd_track_apply(d, d->cfg.track, d->cfg.ntrack, now);
 	for (i = 0; i < d->cfg.nvh; i++)
 		if ((rc = vhost_add_copy(d, &d->cfg.vh[i], now)) < 0)
 			return rc;
@@ -1235,6 +1648,7 @@ void cd_daemon_free(struct cd_daemon *d)
 			/* Never leave a virtual address behind, whatever the state. */
 			if (v->managed && v->addrs_on)
 				vhost_addrs(v, false);
+			pre_kill(v);
 			cd_script_clear(&v->scripts);
 			cd_vhost_conf_free(&v->conf);
 			free(v);
@@ -1248,6 +1662,8 @@ void cd_daemon_free(struct cd_daemon *d)
 		free(d->dead[i]);
 	}
 	free(d->dead);
+	cd_track_free(d);
+	cd_script_clear(&d->notifyq);
 	rd_carp_node_free(d->node); /* after every interface using it */
 	dm_control_close(d->ctl);
 	rd_io_nl_close(d->nl);

@@ -70,6 +70,12 @@ int cd_hold_parse(char *const *w, int n, struct cd_hold_req *req, char *err, enu
 		        CD_NAME_MAX - 1, w[1]);
 		return -1;
 	}
+	if (strncmp(w[1], CD_TRACK_HOLDER_PREFIX, strlen(CD_TRACK_HOLDER_PREFIX)) == 0) {
+		*why = CD_BS_BAD_HOLDER;
+		cd_errf(err, HOLD_USAGE " (HOLDER: names starting with '" CD_TRACK_HOLDER_PREFIX
+		                        "' are carpd's trackers')");
+		return -1;
+	}
 	if (!rd_carp_group_name_ok(w[2])) {
 		*why = CD_BS_BAD_GROUP;
 		cd_errf(err,
@@ -309,7 +315,8 @@ static int op_do(struct cd_book *b, const struct cd_book_op *op, rd_time_t now, 
 	}
 	h->value = op->value;
 	h->ttl = op->ttl;
-	h->expires = now + (rd_time_t)op->ttl * RD_SEC;
+	/* ttl 0 (carpd's trackers only: requests take 1..CD_HOLD_TTL_MAX): kept until changed. */
+	h->expires = op->ttl != 0 ? now + (rd_time_t)op->ttl * RD_SEC : RD_TIME_NEVER;
 	return 0;
 }
 

@@ -33,6 +33,11 @@ void cd_config_free(struct cd_config *cfg)
 	for (i = 0; i < cfg->nvh; i++)
 		cd_vhost_conf_free(&cfg->vh[i]);
 	free(cfg->vh);
+	for (i = 0; i < cfg->ntrack; i++)
+		cd_track_conf_free(&cfg->track[i]);
+	free(cfg->track);
+	free(cfg->notify);
+	free(cfg->notify_master_before);
 	free(cfg->control);
 	free(cfg->config_file);
 	memset(cfg, 0, sizeof(*cfg));
@@ -209,6 +214,8 @@ int cd_vhost_set(struct cd_vhost_conf *vh, const char *key, const char *arg, cha
 		vh->replay_strict = true;
 	} else if (strcmp(key, "ignoreifstate") == 0) {
 		vh->ignoreifstate = true;
+	} else if (strcmp(key, "vmac") == 0) {
+		vh->vmac = true;
 	} else if (strcmp(key, "addr") == 0) {
 		if (parse_addr_prefix(arg, &a, &plen) < 0) {
 			cd_errf(
@@ -282,6 +289,11 @@ int cd_vhost_conf_check(const struct cd_vhost_conf *vh, char *err)
 		cd_errf(err, "expected at least one virtual address (--addr/-a, or 'addr')");
 		return -1;
 	}
+	for (i = 0; vh->vmac && i < vh->naddrs; i++)
+		if (vh->addrs[i].af != RD_AF_INET) {
+			cd_errf(err, "expected IPv4 addresses only with vmac");
+			return -1;
+		}
 	for (i = 0; i < vh->npeers; i++) {
 		const struct rd_addr *p = &vh->peers[i];
 		char a[RD_ADDR_STRLEN];
@@ -338,11 +350,11 @@ bool cd_vhost_conf_equal(const struct cd_vhost_conf *a, const struct cd_vhost_co
 	if (strcmp(a->ifname, b->ifname) != 0 || a->vhid != b->vhid || a->advbase != b->advbase ||
 	    a->advskew != b->advskew || a->deadratio != b->deadratio || a->preempt != b->preempt ||
 	    a->neutral != b->neutral || a->replay_strict != b->replay_strict ||
-	    a->ignoreifstate != b->ignoreifstate || memcmp(a->key, b->key, sizeof(a->key)) != 0 ||
-	    a->naddrs != b->naddrs || a->npeers != b->npeers ||
-	    rd_addr_cmp(&a->src4, &b->src4) != 0 || rd_addr_cmp(&a->src6, &b->src6) != 0 ||
-	    !str_eq(a->upscript, b->upscript) || !str_eq(a->downscript, b->downscript) ||
-	    !str_eq(a->xparam, b->xparam))
+	    a->ignoreifstate != b->ignoreifstate || a->vmac != b->vmac ||
+	    memcmp(a->key, b->key, sizeof(a->key)) != 0 || a->naddrs != b->naddrs ||
+	    a->npeers != b->npeers || rd_addr_cmp(&a->src4, &b->src4) != 0 ||
+	    rd_addr_cmp(&a->src6, &b->src6) != 0 || !str_eq(a->upscript, b->upscript) ||
+	    !str_eq(a->downscript, b->downscript) || !str_eq(a->xparam, b->xparam))
 		return false;
 	for (i = 0; i < a->naddrs; i++)
 		if (rd_addr_cmp(&a->addrs[i], &b->addrs[i]) != 0 ||
@@ -411,7 +423,13 @@ static const struct dm_opt opt_table[] = {
     {"startup-demote", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "N"},
     {"startup-hold", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "SECONDS"},
     {"group", 0, CD_O_VHOST, 1, DM_OPT_BOTH, "NAME"},
+    {"vmac", 0, CD_O_VHOST, 0, DM_OPT_BOTH, NULL},
     {"vhost", 0, CD_O_VHOST_LINE, 2, DM_OPT_FILE, "INTERFACE VHID"},
+    {"track-interface", 0, CD_O_TRACK, DM_OPT_NARGS_MANY, DM_OPT_FILE, "IF [weight N] [group G]"},
+    {"track-script", 0, CD_O_TRACK, DM_OPT_NARGS_MANY, DM_OPT_FILE,
+     "PATH [interval S] [timeout S] [fall N] [rise N] [weight N] [group G]"},
+    {"notify", 0, CD_O_NOTIFY, 1, DM_OPT_FILE, "PATH"},
+    {"notify-master-before", 0, CD_O_NOTIFY, DM_OPT_NARGS_MANY, DM_OPT_FILE, "PATH [timeout S]"},
 };
 
 const struct dm_opts cd_opts = {"carpd", opt_table, sizeof(opt_table) / sizeof(opt_table[0])};
@@ -450,6 +468,8 @@ static void usage(void)
 	    "      --replay-strict    refuse advertisements whose counter does not grow\n"
 	    "      --group NAME       demotion group besides carp (repeatable; '-carp'\n"
 	    "                         leaves carp)\n"
+	    "      --vmac             addresses and advertisements on a macvlan with the\n"
+	    "                         CARP MAC 00:00:5e:00:01:VHID (IPv4)\n"
 	    "      --startup-demote N demotion of group carp at start, until syncd reports\n"
 	    "                         or a demote request (0..255; default 128; 0: none)\n"
 	    "      --startup-hold S   release the start-up demotion after S seconds anyway\n"

@@ -84,8 +84,15 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 			dm_buf_json_str(b, h->holder);
 			dm_buf_printf(b, ", \"group\": ");
 			dm_buf_json_str(b, h->group);
-			dm_buf_printf(b, ", \"value\": %u, \"ttl\": %u, \"expires_in\": %.3f}",
-			              h->value, h->ttl, seconds_left(h->expires, now));
+			/* A tracker's hold (ttl 0) never lapses: expires_in null. */
+			if (h->ttl == 0)
+				dm_buf_printf(b,
+				              ", \"value\": %u, \"ttl\": 0, \"expires_in\": null}",
+				              h->value);
+			else
+				dm_buf_printf(b,
+				              ", \"value\": %u, \"ttl\": %u, \"expires_in\": %.3f}",
+				              h->value, h->ttl, seconds_left(h->expires, now));
 		}
 		dm_buf_printf(b, "], \"counters\": ");
 		dm_buf_json_counters(b, bk->stats, CD_BS_COUNT, cd_book_stat_name);
@@ -114,8 +121,12 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 	for (i = 0; i < bk->nholds; i++) {
 		const struct cd_hold *h = &bk->holds[i];
 
-		dm_buf_printf(b, "  hold %s on %s: %u, ttl %u s, %.1f s left\n", h->holder,
-		              h->group, h->value, h->ttl, seconds_left(h->expires, now));
+		if (h->ttl == 0)
+			dm_buf_printf(b, "  hold %s on %s: %u, a tracker's (until it is healthy)\n",
+			              h->holder, h->group, h->value);
+		else
+			dm_buf_printf(b, "  hold %s on %s: %u, ttl %u s, %.1f s left\n", h->holder,
+			              h->group, h->value, h->ttl, seconds_left(h->expires, now));
 	}
 	dm_buf_printf(b, "  requests:");
 	for (s = 0; s < CD_BS_COUNT; s++)
@@ -127,6 +138,33 @@ static void node_status(struct cd_daemon *d, struct dm_buf *b, bool json, rd_tim
 	              (unsigned long long)d->reloads_refused);
 	if (d->reload_refusal[0] != '\0')
 		dm_buf_printf(b, "  last reload refused: %s\n", d->reload_refusal);
+}
+
+/* The notify hooks: paths and how many transitions were handed to notify. */
+static void notify_status(struct cd_daemon *d, struct dm_buf *b, bool json)
+{
+	if (json) {
+		dm_buf_printf(b, "\"notify\": {\"path\": ");
+		if (d->cfg.notify != NULL)
+			dm_buf_json_str(b, d->cfg.notify);
+		else
+			dm_buf_printf(b, "null");
+		dm_buf_printf(
+		    b, ", \"calls\": %llu, \"master_before\": ", (unsigned long long)d->notifies);
+		if (d->cfg.notify_master_before != NULL)
+			dm_buf_json_str(b, d->cfg.notify_master_before);
+		else
+			dm_buf_printf(b, "null");
+		dm_buf_printf(b, ", \"master_before_timeout\": %u}, ",
+		              d->cfg.notify_master_timeout);
+		return;
+	}
+	if (d->cfg.notify != NULL)
+		dm_buf_printf(b, "  notify %s: %llu call(s)\n", d->cfg.notify,
+		              (unsigned long long)d->notifies);
+	if (d->cfg.notify_master_before != NULL)
+		dm_buf_printf(b, "  notify-master-before %s, timeout %u s\n",
+		              d->cfg.notify_master_before, d->cfg.notify_master_timeout);
 }
 
 /* The control socket's counters (daemon/control.c): clients closed or refused, and why. */
@@ -159,6 +197,8 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 	if (json)
 		dm_buf_printf(&b, "{");
 	node_status(d, &b, json, now);
+	cd_track_status(d, &b, json, now);
+	notify_status(d, &b, json);
 	control_status(d, &b, json);
 	dm_log_status(&b, json);
 	if (json)

@@ -196,9 +196,9 @@ static const struct dm_opt *by_name(const struct dm_opts *t, const char *name)
 static int conf_line(const struct dm_opts *t, char *line, unsigned lineno, dm_conf_fn fn,
                      void *user, char *msg, size_t len)
 {
-	char *w[4];
+	char *w[DM_CONF_ARGS_MAX + 2];
 	const struct dm_opt *o;
-	int n = dm_conf_words(line, w, 3);
+	int n = dm_conf_words(line, w, DM_CONF_ARGS_MAX + 1);
 
 	if (n == 0)
 		return 0;
@@ -210,6 +210,14 @@ static int conf_line(const struct dm_opts *t, char *line, unsigned lineno, dm_co
 	if (o->scope == DM_OPT_CLI) {
 		dm_errf(msg, len, "'%s' is an option of the command line only", o->name);
 		return -1;
+	}
+	if (o->nargs == DM_OPT_NARGS_MANY) {
+		if (n < 2 || n > DM_CONF_ARGS_MAX + 1) {
+			dm_errf(msg, len, "expected '%s %s'", o->name, o->args ? o->args : "VALUE");
+			return -1;
+		}
+		w[n] = NULL;
+		return fn(user, o, w + 1, lineno, msg, len);
 	}
 	if (n > 3 || n - 1 != o->nargs) {
 		if (o->nargs == 0)

@@ -227,10 +227,17 @@ struct dm_opt {
 	const char *name; /* the long option and the file's keyword */
 	int short_opt;    /* its one-letter option, or 0 */
 	int id;           /* the daemon's own number for it */
-	int nargs;        /* arguments: 0 (a flag), 1, or 2 (DM_OPT_FILE only) */
-	int scope;        /* enum dm_opt_scope */
+	int nargs; /* arguments: 0 (a flag), 1, or 2 or DM_OPT_NARGS_MANY (DM_OPT_FILE only) */
+	int scope; /* enum dm_opt_scope */
 	const char *args; /* the arguments' names, for messages ("FILE"); NULL for a flag */
 };
+
+/*
+ * nargs of a file keyword taking 1..DM_CONF_ARGS_MAX words (a path and
+ * optional "name value" pairs): its dm_conf_fn gets them NULL-terminated.
+ */
+#define DM_OPT_NARGS_MANY (-1)
+#define DM_CONF_ARGS_MAX  15
 
 /* A daemon's table and its name (messages say "see PROG --help"). */
 struct dm_opts {

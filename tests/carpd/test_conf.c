@@ -359,6 +359,123 @@ START_TEST(config_with_vhost_options_on_the_command_line_is_refused)
 }
 END_TEST
 
+/* Parse text as a config file (0 expected) into c; the caller frees c. */
+static void conf_ok(struct cd_config *c, const char *text)
+{
+	char err[CD_ERR_LEN];
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s", file("good.conf", text));
+	if (PARSE(c, err, "--config", path) != 0)
+		ck_abort_msg("'%s' refused: %s", text, err);
+}
+
+START_TEST(track_lines_take_keepalived_defaults_and_options)
+{
+	struct cd_config c;
+
+	/* /bin/true and /bin/sh: any executable will do. */
+	conf_ok(&c, "track-interface eth1\n"
+	            "track-script /bin/true interval 3 fall 2 rise 4 weight 20 group lan\n"
+	            "vhost eth0 1\n addr 10.0.0.1\n"
+	            " track-interface eth2 weight 7 group wan\n"
+	            " track-script /bin/sh\n");
+	ck_assert_uint_eq(c.ntrack, 4);
+	/* The defaults: weight 255 (keepalived's FAULT), group carp. */
+	ck_assert_int_eq(c.track[0].kind, CD_TRACK_IF);
+	ck_assert_str_eq(c.track[0].name, "eth1");
+	ck_assert_uint_eq(c.track[0].weight, 255);
+	ck_assert_str_eq(c.track[0].group, "carp");
+	ck_assert_int_eq(c.track[1].kind, CD_TRACK_SCRIPT);
+	ck_assert_str_eq(c.track[1].name, "/bin/true");
+	ck_assert_uint_eq(c.track[1].interval, 3);
+	ck_assert_uint_eq(c.track[1].timeout, 3); /* the interval unless given */
+	ck_assert_uint_eq(c.track[1].fall, 2);
+	ck_assert_uint_eq(c.track[1].rise, 4);
+	ck_assert_uint_eq(c.track[1].weight, 20);
+	ck_assert_str_eq(c.track[1].group, "lan");
+	ck_assert_uint_eq(c.track[2].weight, 7);
+	ck_assert_str_eq(c.track[2].group, "wan");
+	/* Script defaults: every second, timeout 1, fall 1, rise 1, weight 255. */
+	ck_assert_uint_eq(c.track[3].interval, 1);
+	ck_assert_uint_eq(c.track[3].timeout, 1);
+	ck_assert_uint_eq(c.track[3].fall, 1);
+	ck_assert_uint_eq(c.track[3].rise, 1);
+	ck_assert_uint_eq(c.track[3].weight, 255);
+	ck_assert_ptr_null(c.notify);
+	cd_config_free(&c);
+}
+END_TEST
+
+START_TEST(notify_lines_are_global_with_a_bounded_timeout)
+{
+	struct cd_config c;
+
+	conf_ok(&c, "notify /bin/true\nnotify-master-before /bin/sh timeout 4\nvhost eth0 1\n"
+	            " addr 10.0.0.1\n");
+	ck_assert_str_eq(c.notify, "/bin/true");
+	ck_assert_str_eq(c.notify_master_before, "/bin/sh");
+	ck_assert_uint_eq(c.notify_master_timeout, 4);
+	cd_config_free(&c);
+	conf_ok(&c, "notify-master-before /bin/sh\nvhost eth0 1\n addr 10.0.0.1\n");
+	ck_assert_uint_eq(c.notify_master_timeout, CD_NOTIFY_TIMEOUT_DEFAULT);
+	cd_config_free(&c);
+}
+END_TEST
+
+START_TEST(track_and_notify_errors_name_file_line_and_expectation)
+{
+	conf_error("track-script bin/check\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-script: expected an absolute path to the health check, got "
+	           "'bin/check'");
+	conf_error("track-script /nonexistent/check\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-script: expected an executable health check: "
+	           "/nonexistent/check: No such file or directory");
+	conf_error("track-script /bin/true fall 0\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-script: expected 'fall' followed by a number from 1 to 255, "
+	           "got '0'");
+	conf_error("track-script /bin/true rise\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-script: expected 'rise' followed by a number from 1 to 255, "
+	           "got 'nothing'");
+	conf_error("track-interface eth1 interval 2\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-interface: expected weight or group, got 'interval'");
+	conf_error("track-interface eth1 weight 0\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-interface: expected 'weight' followed by a number from 1 to "
+	           "255, got '0'");
+	conf_error("track-interface eth1 group -carp\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: track-interface: expected 'group' followed by a group name");
+	conf_error("track-interface eth1\ntrack-interface eth1 weight 3\nvhost eth0 1\n"
+	           " addr 10.0.0.1\n",
+	           "bad.conf:2: track-interface: expected eth1 once (already at ");
+	conf_error("track-interface\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: expected 'track-interface IF [weight N] [group G]'");
+	conf_error("vhost eth0 1\n addr 10.0.0.1\nnotify /bin/true\n",
+	           "bad.conf:3: expected 'notify' before the first 'vhost' line");
+	conf_error("notify /bin/true\nnotify /bin/true\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:2: expected 'notify' once");
+	conf_error("notify-master-before /bin/true timeout 0\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: notify-master-before: expected 'PATH [timeout S]'");
+	conf_error("notify /nonexistent\nvhost eth0 1\n addr 10.0.0.1\n",
+	           "bad.conf:1: notify: expected an executable: /nonexistent: No such file");
+}
+END_TEST
+
+START_TEST(vmac_is_a_flag_for_ipv4_vhosts)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+
+	conf_ok(&c, "vhost eth0 1\n addr 10.0.0.1/24\n vmac\n");
+	ck_assert(c.vh[0].vmac);
+	cd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "eth0", "-v", "3", "-a", "10.0.0.1", "--vmac"), 0);
+	ck_assert(c.vh[0].vmac);
+	cd_config_free(&c);
+	conf_error("vhost eth0 1\n addr 2001:db8::1/64\n vmac\n",
+	           "bad.conf:1: vhost eth0 1: expected IPv4 addresses only with vmac");
+}
+END_TEST
+
 START_TEST(conf_equal_detects_any_change)
 {
 	struct cd_config a, b;
@@ -770,6 +887,10 @@ int main(void)
 	tcase_add_test(tc, group_keyword_adds_groups_and_minus_carp_leaves_carp);
 	tcase_add_test(tc, group_keyword_is_validated);
 	tcase_add_test(tc, groups_compare_as_sets_for_reload);
+	tcase_add_test(tc, track_lines_take_keepalived_defaults_and_options);
+	tcase_add_test(tc, notify_lines_are_global_with_a_bounded_timeout);
+	tcase_add_test(tc, track_and_notify_errors_name_file_line_and_expectation);
+	tcase_add_test(tc, vmac_is_a_flag_for_ipv4_vhosts);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -380,6 +380,39 @@ START_TEST(a_refusal_midway_puts_back_the_groups_already_changed)
 }
 END_TEST
 
+/* A tracker's hold (ttl 0, internal) stays until changed and is not a request. */
+START_TEST(a_trackers_hold_never_lapses_and_is_not_counted)
+{
+	struct cd_book_op op = {
+	    .holder = "track-0000abcd", .group = "carp", .value = 50, .ttl = 0, .internal = true};
+	struct cd_hold h;
+
+	ck_assert_int_eq(cd_book_apply(&B, &op, 1, 1 * S, err), 0);
+	ck_assert_int_eq(*counter(&F, "carp"), 50);
+	ck_assert_uint_eq(cd_book_expiry(&B), RD_TIME_NEVER);
+	ck_assert_int_eq(cd_book_expire(&B, (rd_time_t)CD_HOLD_TTL_MAX * 2 * S, &h), 0);
+	ck_assert_uint_eq(B.stats[CD_BS_HOLD_REQUESTS], 0);
+	op.value = 0;
+	ck_assert_int_eq(cd_book_apply(&B, &op, 1, 2 * S, err), 0);
+	ck_assert_int_eq(*counter(&F, "carp"), 0);
+	ck_assert_uint_eq(B.nholds, 0);
+}
+END_TEST
+
+START_TEST(hold_requests_refuse_the_trackers_holder_names)
+{
+	char line[] = "hold track-0000abcd carp 0 10";
+	char *w[8];
+	int n = dm_words(line, w, 7);
+	struct cd_hold_req r;
+	enum cd_book_stat why;
+
+	ck_assert_int_eq(cd_hold_parse(w, n, &r, err, &why), -1);
+	ck_assert_int_eq(why, CD_BS_BAD_HOLDER);
+	ck_assert_ptr_nonnull(strstr(err, "carpd's trackers"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("carpd-holds");
@@ -399,6 +432,8 @@ int main(void)
 	tcase_add_test(tc, a_change_of_several_ops_is_one_difference_per_group);
 	tcase_add_test(tc, decreases_go_to_the_engine_before_increases);
 	tcase_add_test(tc, a_refusal_midway_puts_back_the_groups_already_changed);
+	tcase_add_test(tc, a_trackers_hold_never_lapses_and_is_not_counted);
+	tcase_add_test(tc, hold_requests_refuse_the_trackers_holder_names);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -51,8 +51,14 @@ static void carpd(const char *text, size_t size)
 		if (strcmp(err, e2) != 0)
 			abort();
 	} else {
-		if (a.nvh == 0 || a.nvh != b.nvh)
+		if (a.nvh == 0 || a.nvh != b.nvh || a.ntrack != b.ntrack ||
+		    (a.notify == NULL) != (b.notify == NULL))
 			abort();
+		for (i = 0; i < a.ntrack; i++)
+			if (!cd_track_same(&a.track[i], &b.track[i]) ||
+			    a.track[i].weight != b.track[i].weight || a.track[i].weight == 0 ||
+			    a.track[i].fall == 0 || a.track[i].rise == 0 || a.track[i].timeout == 0)
+				abort();
 		for (i = 0; i < a.nvh; i++)
 			if (cd_vhost_conf_check(&a.vh[i], err) != 0 ||
 			    !cd_vhost_conf_equal(&a.vh[i], &b.vh[i]) ||

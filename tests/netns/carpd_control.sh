@@ -100,14 +100,15 @@ wait_state A BACKUP 3 1
 [ "$(node_group A carp)/$(node_group A maint)" = 0/0 ] || fail "link-loss demotion not undone"
 ok "link down: INIT and demoted, B MASTER; link up: BACKUP"
 
-# ---- SIGUSR1 logs every vhost; SIGHUP reloads (changed vhost restarts, others untouched)
+# ---- SIGUSR1 logs every vhost; SIGHUP reloads (a changed advskew applies running, issue 11)
 kill -USR1 "$PID_A"
 wait_log A "vhid 2: BACKUP for"
 conf "$T_DIR/A.conf" 30 40
 kill -HUP "$PID_A"
 wait_log A "configuration reloaded"
-grep -q "vhid 2: removed or changed by reload" "$T_DIR/A.log" || fail "vhost 2 not restarted"
-grep -q "vhid 1: removed or changed by reload" "$T_DIR/A.log" && fail "unchanged vhost 1 restarted"
+grep -q "vhid 2: advbase [0-9]* advskew 40 (reload, applied running)" "$T_DIR/A.log" ||
+	fail "vhost 2's advskew not applied running"
+grep -q "removed or changed by reload" "$T_DIR/A.log" && fail "a vhost restarted"
 ctl A carp status --json | /usr/bin/python3 -c '
 import json, sys
 v = {h["vhid"]: h for h in json.load(sys.stdin)["interfaces"][0]["vhosts"]}
@@ -118,7 +119,7 @@ echo "vhost eth0 1" >"$T_DIR/A.conf"
 kill -HUP "$PID_A"
 wait_log A "reload refused, configuration unchanged: .*A.conf:1: vhost eth0 1: expected at least one"
 [ "$(state A 2)" != NONE ] || fail "bad reload removed vhosts"
-ok "SIGUSR1 logs vhosts; SIGHUP reloads, restarts only what changed, keeps the old on error"
+ok "SIGUSR1 logs vhosts; SIGHUP reloads, applies a new advskew running, keeps the old on error"
 kill -TERM "$PID_A" "$PID_B"
 wait "$PID_A" "$PID_B"
 
