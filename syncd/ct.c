@@ -42,6 +42,7 @@ static const char *const stat_names[SD_CT_STAT_MAX] = {
     [SD_CT_CREATED] = "created",   [SD_CT_UPDATED] = "updated",
     [SD_CT_DELETED] = "deleted",   [SD_CT_ERRORS] = "errors",
     [SD_CT_OVERRUNS] = "overruns", [SD_CT_UNLABELLED] = "unlabelled",
+    [SD_CT_NOHELPER] = "nohelper",
 };
 
 const char *sd_ct_stat_name(int stat)
@@ -178,12 +179,19 @@ bool sd_ct_labelled(const struct sd_ct *c, const struct nf_conntrack *ct)
 	       nfct_bitmask_test_bit(b, (unsigned)c->label);
 }
 
-/* Adds our mark (label and its mask) to ct; false when there is none or no memory. */
-static bool put_label(const struct sd_ct *c, struct nf_conntrack *ct)
+/*
+ * Adds the labels to ct: our mark (`mark`: the label and its bit of the
+ * mask), and with a peer's extension record its labels under a full mask
+ * (the record is the peer's whole set; our bit is never in it, sd_ct_to_ext).
+ * false when there is nothing to add or no memory.
+ */
+static bool put_label(const struct sd_ct *c, const struct rd_sync_ext *x, bool mark,
+                      struct nf_conntrack *ct)
 {
 	struct nfct_bitmask *b, *mask;
 
-	if (c->label < 0)
+	mark = mark && c->label >= 0;
+	if (!mark && x == NULL)
 		return false;
 	b = nfct_bitmask_new(127);
 	mask = nfct_bitmask_new(127);
@@ -192,16 +200,27 @@ static bool put_label(const struct sd_ct *c, struct nf_conntrack *ct)
 		nfct_bitmask_destroy(mask);
 		return false;
 	}
-	nfct_bitmask_set_bit(b, (unsigned)c->label);
-	nfct_bitmask_set_bit(mask, (unsigned)c->label);
+	if (mark) {
+		nfct_bitmask_set_bit(b, (unsigned)c->label);
+		nfct_bitmask_set_bit(mask, (unsigned)c->label);
+	}
+	for (unsigned i = 0; x != NULL && i < 8 * RD_SYNC_EXT_LABELS_LEN; i++) {
+		nfct_bitmask_set_bit(mask, i);
+		if ((x->have & RD_SYNC_EXT_LABELS) && (int)i != c->label &&
+		    (x->labels[i / 8] & (1u << (i % 8))))
+			nfct_bitmask_set_bit(b, i);
+	}
 	nfct_set_attr(ct, ATTR_CONNLABELS, b); /* ct owns them now */
 	nfct_set_attr(ct, ATTR_CONNLABELS_MASK, mask);
 	return true;
 }
 
-/* An update of the kernel's entry (no NAT: fixed at creation), marked if `mark`. */
+/*
+ * An update of the kernel's entry (no NAT: fixed at creation), marked if
+ * `mark`, with the extension x (NULL: none; its labels only if `labels`).
+ */
 static int update(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
-                  bool mark)
+                  const struct rd_sync_ext *x, bool mark, bool labels)
 {
 	struct nf_conntrack *ct = nfct_new();
 	int rc;
@@ -211,8 +230,9 @@ static int update(struct sd_ct *c, const struct rd_state_info *info, const uint3
 		return -1;
 	}
 	sd_state_to_ct(info, deftimeouts, false, ct);
-	if (mark)
-		put_label(c, ct);
+	if (x != NULL)
+		sd_ext_to_ct(x, false, ct);
+	put_label(c, labels ? x : NULL, mark, ct);
 	rc = nfct_query(c->rq, NFCT_Q_UPDATE, ct);
 	int e = errno;
 	nfct_destroy(ct);
@@ -220,30 +240,73 @@ static int update(struct sd_ct *c, const struct rd_state_info *info, const uint3
 	return rc;
 }
 
-int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts)
+/* A new kernel entry; with_helper false: x's helper left out. */
+static int create(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                  const struct rd_sync_ext *x, bool mark, bool with_helper)
 {
 	struct nf_conntrack *ct = nfct_new();
-	bool mark = (info->flags & RD_STATE_F_REMOTE) && c->label >= 0;
-	int rc;
+	int rc, e;
 
-	if (ct == NULL)
-		return -ENOMEM;
+	if (ct == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (sd_state_to_ct(info, deftimeouts, true, ct) < 0) {
 		nfct_destroy(ct);
-		return -EAFNOSUPPORT;
+		errno = EAFNOSUPPORT;
+		return -1;
 	}
-	if (mark)
-		put_label(c, ct);
+	if (x != NULL)
+		sd_ext_to_ct(x, with_helper, ct);
+	put_label(c, x, mark, ct);
 	rc = nfct_query(c->rq, NFCT_Q_CREATE, ct);
+	e = errno;
+	nfct_destroy(ct);
+	errno = e;
+	return rc;
+}
+
+/*
+ * The kernel refused the helper of a peer's entry: it knows none of that
+ * name (its module, or an nft ct helper object of that type, is the
+ * operator's to load here as on the peer). Said once, counted always.
+ */
+static void no_helper(struct sd_ct *c, const char *name)
+{
+	if (c->stats[SD_CT_NOHELPER]++ == 0)
+		dm_log(LOG_WARNING,
+		       "conntrack helper \"%s\" unknown to this kernel: peers' entries that use it "
+		       "are "
+		       "written without it, so their related connections are refused after a "
+		       "takeover; load nf_conntrack_%s (counted nohelper)",
+		       name, name);
+}
+
+int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                const struct rd_sync_ext *x)
+{
+	bool mark = (info->flags & RD_STATE_F_REMOTE) && c->label >= 0;
+	bool helper = x != NULL && (x->have & RD_SYNC_EXT_HELPER) && x->helper[0] != '\0';
+	int rc;
+
+	rc = create(c, info, deftimeouts, x, mark, true);
+	if (rc < 0 && helper && errno == EAGAIN) /* the kernel loaded the helper's module: again */
+		rc = create(c, info, deftimeouts, x, mark, true);
+	if (rc < 0 && helper && errno == EOPNOTSUPP) {
+		no_helper(c, x->helper);
+		rc = create(c, info, deftimeouts, x, mark, false);
+	}
+	if (rc < 0 && errno == EAFNOSUPPORT)
+		return -EAFNOSUPPORT;
 	if (rc == 0) {
 		c->stats[SD_CT_CREATED]++;
 	} else if (errno == EEXIST) {
 		/* Known to the kernel already: update it. */
-		rc = update(c, info, deftimeouts, mark);
-		if (rc < 0 && mark && errno == ENOSPC) {
+		rc = update(c, info, deftimeouts, x, mark, true);
+		if (rc < 0 && (mark || x != NULL) && errno == ENOSPC) {
 			/* An entry made before labels were in use has no room for ours. */
 			c->stats[SD_CT_UNLABELLED]++;
-			rc = update(c, info, deftimeouts, false);
+			rc = update(c, info, deftimeouts, x, false, false);
 		}
 		if (rc == 0)
 			c->stats[SD_CT_UPDATED]++;
@@ -252,7 +315,6 @@ int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 		rc = -errno;
 		c->stats[SD_CT_ERRORS]++;
 	}
-	nfct_destroy(ct);
 	return rc;
 }
 

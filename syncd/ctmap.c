@@ -318,3 +318,59 @@ int sd_state_to_ct(const struct rd_state_info *info, const uint32_t *deftimeouts
 	nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout ? timeout : 1);
 	return 0;
 }
+
+_Static_assert(SD_CT_STATUS_CARRIED == (IPS_SEEN_REPLY | IPS_ASSURED | IPS_FIXED_TIMEOUT),
+               "the carried status bits, by their kernel names");
+
+bool sd_ct_to_ext(const struct nf_conntrack *ct, int label, const struct rd_sync_ext *old,
+                  struct rd_sync_ext *x)
+{
+	bool any = false;
+
+	memset(x, 0, sizeof(*x));
+	x->have = RD_SYNC_EXT_MARK | RD_SYNC_EXT_STATUS;
+	x->mark = nfct_attr_is_set(ct, ATTR_MARK) ? nfct_get_attr_u32(ct, ATTR_MARK) : 0;
+	x->status = nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
+	any = x->mark != 0 || (x->status & SD_CT_STATUS_CARRIED & ~(IPS_SEEN_REPLY | IPS_ASSURED));
+	if (nfct_attr_is_set(ct, ATTR_CONNLABELS)) {
+		const struct nfct_bitmask *b = nfct_get_attr(ct, ATTR_CONNLABELS);
+		int max = b != NULL ? (int)nfct_bitmask_maxbit(b) : -1;
+
+		for (int i = 0; i <= max && i < 8 * RD_SYNC_EXT_LABELS_LEN; i++) {
+			if (i == label || !nfct_bitmask_test_bit(b, (unsigned)i))
+				continue;
+			x->labels[i / 8] |= (uint8_t)(1u << (i % 8));
+			x->have |= RD_SYNC_EXT_LABELS;
+			any = true;
+		}
+	} else if (old != NULL && (old->have & RD_SYNC_EXT_LABELS)) {
+		memcpy(x->labels, old->labels, sizeof(x->labels));
+		x->have |= RD_SYNC_EXT_LABELS;
+		any = true;
+	}
+	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME)) {
+		const char *h = nfct_get_attr(ct, ATTR_HELPER_NAME);
+
+		if (h != NULL && h[0] != '\0') {
+			strncpy(x->helper, h, RD_SYNC_EXT_HELPER_MAX);
+			x->helper[RD_SYNC_EXT_HELPER_MAX] = '\0';
+			x->have |= RD_SYNC_EXT_HELPER;
+			any = true;
+		}
+	}
+	return any;
+}
+
+void sd_ext_to_ct(const struct rd_sync_ext *x, bool create, struct nf_conntrack *ct)
+{
+	if (x->have & RD_SYNC_EXT_MARK)
+		nfct_set_attr_u32(ct, ATTR_MARK, x->mark);
+	if (x->have & RD_SYNC_EXT_STATUS) {
+		uint32_t st =
+		    nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
+
+		nfct_set_attr_u32(ct, ATTR_STATUS, st | (x->status & SD_CT_STATUS_CARRIED));
+	}
+	if (create && (x->have & RD_SYNC_EXT_HELPER) && x->helper[0] != '\0')
+		nfct_set_attr(ct, ATTR_HELPER_NAME, x->helper);
+}

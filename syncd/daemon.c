@@ -90,6 +90,7 @@ struct sd_daemon {
 	struct rd_mirror *mirror;
 	struct sd_ct *ct;
 	struct sd_labels *labels; /* keeps conntrack labels in use (NULL: no mark) */
+	struct sd_extstore ext;   /* the states' marks, labels, status, helpers (secure mode) */
 	rd_time_t labels_due;     /* next check that our labels rule is there */
 	struct dm_control *ctl;
 	uint32_t creatorid;
@@ -359,6 +360,91 @@ static void table_event(void *user, struct rd_state *st, int ev, int why, rd_tim
 		rd_mirror_state_event(d->mirror, st, ev, why, now);
 	else if (d->eng != NULL)
 		rd_sync_engine_state_event(d->eng, st, ev, why, now);
+	if (ev == RD_STATE_EV_REMOVE)
+		sd_extstore_drop(&d->ext, st);
+}
+
+/*
+ * The states' extensions (secure mode: redund/sync_ext.h). A peer's comes
+ * in the payload of its state: written with it (mir_write), kept for the
+ * bulk updates we answer and later writes. Ours is read from the kernel's
+ * events (ext_local) and sent with every message about the state.
+ */
+static bool ext_get(void *user, uint64_t id, uint32_t creatorid, struct rd_sync_ext *out)
+{
+	struct sd_daemon *d = user;
+	const struct rd_sync_ext *x =
+	    sd_extstore_get(&d->ext, rd_state_find_id(d->t, id, creatorid, sd_now()));
+
+	if (x == NULL)
+		return false;
+	*out = *x;
+	return true;
+}
+
+/* The extension to write with a peer's state: its payload's, else the one kept. */
+static const struct rd_sync_ext *
+ext_for_write(struct sd_daemon *d, const struct rd_state_info *info, struct rd_sync_ext *buf)
+{
+	struct rd_state *st = rd_state_find_id(d->t, info->id, info->creatorid, sd_now());
+
+	if (d->carry == NULL ||
+	    !rd_sync_carry_ext_current(d->carry, info->id, info->creatorid, buf))
+		return sd_extstore_get(&d->ext, st);
+	if (st != NULL && sd_extstore_set(&d->ext, st, buf) < 0)
+		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
+	return buf;
+}
+
+/*
+ * A peer's record, after the engine applied its payload. Written with its
+ * state already (the one kept is equal), or it came alone (no room in the
+ * state's payload, or only the mark changed): into the kernel entry now.
+ */
+static void ext_put(void *user, uint32_t from, uint64_t id, uint32_t creatorid,
+                    const struct rd_sync_ext *x, rd_time_t now)
+{
+	struct sd_daemon *d = user;
+	struct rd_state *st = rd_state_find_id(d->t, id, creatorid, now);
+	const struct rd_sync_ext *old = sd_extstore_get(&d->ext, st);
+	struct rd_state_info info;
+	int rc;
+
+	(void)from;
+	if (st == NULL || (old != NULL && rd_sync_ext_equal(old, x)))
+		return;
+	if (sd_extstore_set(&d->ext, st, x) < 0) {
+		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
+		return;
+	}
+	if (!d->cfg.apply || d->ct == NULL)
+		return;
+	rd_state_export(d->t, st, now, &info);
+	if ((rc = sd_ct_apply(d->ct, &info, d->deftimeouts, x)) < 0)
+		dm_log(LOG_DEBUG, "conntrack write of %016llx/%08x's extension: %s",
+		       (unsigned long long)id, creatorid, strerror(-rc));
+}
+
+/*
+ * A kernel entry's extension, for its state (found by its key): kept when
+ * there is anything to carry or was before (a mark set back to 0 is sent).
+ */
+static void ext_local(struct sd_daemon *d, const struct nf_conntrack *ct,
+                      const struct rd_state_info *info)
+{
+	struct rd_state *st;
+	const struct rd_sync_ext *old;
+	struct rd_sync_ext x;
+
+	if (d->carry == NULL)
+		return;
+	st = rd_state_lookup(d->t, &info->wire, RD_STATE_IN, info->ifindex, sd_now());
+	if (st == NULL)
+		return;
+	old = sd_extstore_get(&d->ext, st);
+	if ((sd_ct_to_ext(ct, d->cfg.label, old, &x) || old != NULL) &&
+	    sd_extstore_set(&d->ext, st, &x) < 0)
+		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
 }
 
 /* The mirror's external table: the kernel's, through ct.c. */
@@ -375,7 +461,8 @@ static int mir_read(void *user, const struct rd_state_info *key, struct rd_state
 static int mir_write(void *user, const struct rd_state_info *info, bool created)
 {
 	struct sd_daemon *d = user;
-	int rc = sd_ct_apply(d->ct, info, d->deftimeouts);
+	struct rd_sync_ext buf;
+	int rc = sd_ct_apply(d->ct, info, d->deftimeouts, ext_for_write(d, info, &buf));
 
 	(void)created; /* sd_ct_apply creates or updates, whichever the kernel needs */
 	if (rc < 0) {
@@ -529,11 +616,16 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 	if (sd_ct_labelled(d->ct, ct))
 		info.flags |=
 		    RD_STATE_F_REMOTE; /* our mark: written for a peer (redund/mirror.h) */
+	/* Before the change is sent (a known state), and after it made the state (a new one). */
+	if (type != NFCT_T_DESTROY)
+		ext_local(d, ct, &info);
 	rc = rd_mirror_local(d->mirror,
 	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
 	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
 	                                             : RD_MIRROR_NEW,
 	                     &info, sd_now());
+	if (rc == RD_MIRROR_INSERTED)
+		ext_local(d, ct, &info);
 	/* Synchronised (ours, or a peer's the bulk brought): liberal as the peers' copies. */
 	if (rc == RD_MIRROR_INSERTED || rc == RD_MIRROR_UPDATED || rc == RD_MIRROR_KNOWN)
 		make_liberal(d, ct, &info);
@@ -721,6 +813,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
 	uint64_t zero[RD_SYNC_STAT_COUNT] = {0}, stats[SD_STAT_MAX];
 	uint64_t chs[RD_SYNC_STAT_COUNT] = {0}, ms[RD_MIRROR_STAT_COUNT];
+	uint64_t cas[RD_SYNC_CARRY_STAT_COUNT] = {0};
 	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
@@ -730,6 +823,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 
 	if (d->ch != NULL)
 		rd_sync_channel_stats(d->ch, chs);
+	if (d->carry != NULL)
+		rd_sync_carry_stats(d->carry, cas);
 	rd_sync_engine_stats(d->eng, es);
 	rd_sync_engine_pfsync_stats(d->eng, ps);
 	/* The counters the mirror took over keep their names here. */
@@ -755,6 +850,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              true);
 		json_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name, true);
 		json_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name, true);
+		json_counters(&b, "carry", cas, RD_SYNC_CARRY_STAT_COUNT, rd_sync_carry_stat_name,
+		              true);
 		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
 		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
@@ -775,6 +872,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name);
+		if (d->carry != NULL)
+			text_counters(&b, "carry", cas, RD_SYNC_CARRY_STAT_COUNT,
+			              rd_sync_carry_stat_name);
 		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
 		text_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name);
@@ -1025,6 +1125,9 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	rd_sync_carry_config_default(&carry);
 	carry.channel = cc;
 	carry.engine = *ec;
+	carry.ext.user = d;
+	carry.ext.get = ext_get;
+	carry.ext.put = ext_put;
 	rc = rd_sync_carry_new(&carry, &d->carry);
 	sodium_memzero(keys, sizeof(keys));
 	if (rc != 0) {
@@ -1250,6 +1353,7 @@ void sd_daemon_free(struct sd_daemon *d)
 	d->ch = NULL;
 	if (d->t != NULL)
 		rd_state_table_free(d->t, sd_now());
+	sd_extstore_free(&d->ext);
 	rd_io_sync_close(d->io);
 	dm_loop_close(&d->loop);
 	sd_config_free(&d->cfg);

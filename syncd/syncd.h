@@ -12,6 +12,7 @@
 #include "redund/state.h"
 #include "redund/sync.h"
 #include "redund/sync_engine.h"
+#include "redund/sync_ext.h"
 
 /* The plumbing shared with carpd (log, loop, control socket). */
 #include "../daemon/daemon.h"
@@ -174,6 +175,7 @@ enum sd_ct_stat {
 	SD_CT_ERRORS,     /* kernel refusals of our changes */
 	SD_CT_OVERRUNS,   /* event socket overruns (a resync follows) */
 	SD_CT_UNLABELLED, /* peers' states written without our label (entry had no room) */
+	SD_CT_NOHELPER,   /* peers' entries written without their helper (unknown here) */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);
@@ -191,8 +193,12 @@ int sd_ct_fd(const struct sd_ct *c);
 int sd_ct_read(struct sd_ct *c);
 /* Dump the kernel table (fn called with NFCT_T_NEW for each entry). */
 int sd_ct_dump(struct sd_ct *c);
-/* Create (or, if it exists, update) the kernel entry of a peer's state. */
-int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts);
+/*
+ * Create (or, if it exists, update) the kernel entry of a peer's state,
+ * with its extension x (mark, labels, status, helper; NULL: none known).
+ */
+int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                const struct rd_sync_ext *x);
 /* Delete the kernel entry of a state; absent counts as done. */
 int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info);
 /* Read the kernel entry of a state: 0 and *out, -ENOENT, or a negative errno. */
@@ -252,6 +258,25 @@ enum sd_watch_kind {
 	SD_W_CT,
 	SD_W_HOLD, /* the connection of a hold request to carpd */
 };
+
+/* ---- the states' extensions (extstore.c) ---- */
+
+struct sd_ext_slot;
+/* The extension (mark, labels, status, helper) of the states that have one. */
+struct sd_extstore {
+	struct sd_ext_slot *v;
+	uint32_t n, cap;    /* slots made, allocated */
+	uint32_t free_head; /* free slots, index + 1; 0: none */
+	uint32_t used;      /* slots in use */
+};
+/* The extension kept for st, or NULL. */
+const struct rd_sync_ext *sd_extstore_get(const struct sd_extstore *s, const struct rd_state *st);
+/* Keep x for st (st->user names its slot); 0, or -1 without memory. */
+int sd_extstore_set(struct sd_extstore *s, struct rd_state *st, const struct rd_sync_ext *x);
+/* Forget st's extension (it is being removed). */
+void sd_extstore_drop(struct sd_extstore *s, struct rd_state *st);
+/* Free every slot; the store is empty and usable again. */
+void sd_extstore_free(struct sd_extstore *s);
 
 /* The longest request line syncd reads, with its line end and a NUL. */
 #define SD_CONTROL_IN_MAX 256

@@ -418,6 +418,99 @@ START_TEST(test_tcp_state_out_of_range_is_refused)
 }
 END_TEST
 
+/* ---- the extension (mark, labels, status, helper) ---- */
+
+static void set_labels(const unsigned *bits, size_t n)
+{
+	struct nfct_bitmask *b = nfct_bitmask_new(127);
+
+	ck_assert_ptr_nonnull(b);
+	for (size_t i = 0; i < n; i++)
+		nfct_bitmask_set_bit(b, bits[i]);
+	nfct_set_attr(ct, ATTR_CONNLABELS, b); /* ct owns it */
+}
+
+START_TEST(test_ext_reads_mark_labels_status_helper_without_our_label)
+{
+	static const unsigned bits[] = {3, 64, 127};
+	struct rd_sync_ext x;
+
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_MARK, 0x2a);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	nfct_set_attr(ct, ATTR_HELPER_NAME, "ftp");
+	set_labels(bits, 3);
+	ck_assert(sd_ct_to_ext(ct, 127, NULL, &x));
+	ck_assert_uint_eq(x.have, RD_SYNC_EXT_MARK | RD_SYNC_EXT_STATUS | RD_SYNC_EXT_LABELS |
+	                              RD_SYNC_EXT_HELPER);
+	ck_assert_uint_eq(x.mark, 0x2a);
+	ck_assert_uint_eq(x.status, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	ck_assert_str_eq(x.helper, "ftp");
+	ck_assert_uint_eq(x.labels[0], 1u << 3);
+	ck_assert_uint_eq(x.labels[8], 1u);
+	ck_assert_uint_eq(x.labels[15], 0); /* bit 127 is syncd's own mark */
+}
+END_TEST
+
+START_TEST(test_ext_of_a_plain_entry_has_nothing_to_carry)
+{
+	static const unsigned ours[] = {127};
+	struct rd_sync_ext x;
+
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	set_labels(ours, 1);
+	ck_assert(!sd_ct_to_ext(ct, 127, NULL, &x));
+	ck_assert_uint_eq(x.mark, 0);
+	ck_assert_uint_eq(x.have & RD_SYNC_EXT_LABELS, 0);
+	/* A fixed timeout is a status bit the peer cannot rebuild. */
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_FIXED_TIMEOUT);
+	ck_assert(sd_ct_to_ext(ct, 127, NULL, &x));
+}
+END_TEST
+
+START_TEST(test_ext_event_without_labels_keeps_the_known_ones)
+{
+	struct rd_sync_ext old = {.have = RD_SYNC_EXT_LABELS | RD_SYNC_EXT_MARK}, x;
+
+	old.labels[2] = 0x80;
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_MARK, 7);
+	ck_assert(sd_ct_to_ext(ct, 127, &old, &x));
+	ck_assert_uint_eq(x.labels[2], 0x80);
+	ck_assert_uint_eq(x.mark, 7);
+}
+END_TEST
+
+START_TEST(test_ext_written_back_with_carried_status_and_helper_on_create_only)
+{
+	struct rd_sync_ext x = {.have = RD_SYNC_EXT_MARK | RD_SYNC_EXT_STATUS | RD_SYNC_EXT_HELPER,
+	                        .mark = 0x10,
+	                        .status =
+	                            IPS_FIXED_TIMEOUT | IPS_CONFIRMED | IPS_EXPECTED | IPS_SRC_NAT};
+	struct rd_state_info in;
+	struct nf_conntrack *out = nfct_new();
+
+	strcpy(x.helper, "ftp");
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	ck_assert_int_eq(sd_ct_to_state(ct, &in), SD_CTMAP_OK);
+	ck_assert_int_eq(sd_state_to_ct(&in, NULL, true, out), 0);
+	sd_ext_to_ct(&x, true, out);
+	ck_assert_uint_eq(nfct_get_attr_u32(out, ATTR_MARK), 0x10);
+	/* The rebuilt bits, and of the carried ones only what a program may set. */
+	ck_assert_uint_eq(nfct_get_attr_u32(out, ATTR_STATUS),
+	                  IPS_SEEN_REPLY | IPS_ASSURED | IPS_FIXED_TIMEOUT);
+	ck_assert_str_eq(nfct_get_attr(out, ATTR_HELPER_NAME), "ftp");
+	nfct_destroy(out);
+	out = nfct_new();
+	ck_assert_int_eq(sd_state_to_ct(&in, NULL, false, out), 0);
+	sd_ext_to_ct(&x, false, out);
+	ck_assert(!nfct_attr_is_set(out, ATTR_HELPER_NAME));
+	ck_assert_uint_eq(nfct_get_attr_u32(out, ATTR_MARK), 0x10);
+	nfct_destroy(out);
+}
+END_TEST
+
 static Suite *ctmap_suite(void)
 {
 	Suite *s = suite_create("syncd-ctmap");
@@ -442,6 +535,10 @@ static Suite *ctmap_suite(void)
 	tcase_add_test(tc, test_missing_reply_tuple_is_refused);
 	tcase_add_test(tc, test_non_ip_family_is_refused);
 	tcase_add_test(tc, test_tcp_state_out_of_range_is_refused);
+	tcase_add_test(tc, test_ext_reads_mark_labels_status_helper_without_our_label);
+	tcase_add_test(tc, test_ext_of_a_plain_entry_has_nothing_to_carry);
+	tcase_add_test(tc, test_ext_event_without_labels_keeps_the_known_ones);
+	tcase_add_test(tc, test_ext_written_back_with_carried_status_and_helper_on_create_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
