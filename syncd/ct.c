@@ -191,7 +191,8 @@ static bool put_label(const struct sd_ct *c, const struct rd_sync_ext *x, bool m
 	struct nfct_bitmask *b, *mask;
 
 	mark = mark && c->label >= 0;
-	if (!mark && x == NULL)
+	/* Nothing to set: no label attribute (an entry may have no room for any). */
+	if (!mark && (x == NULL || !(x->have & RD_SYNC_EXT_LABELS)))
 		return false;
 	b = nfct_bitmask_new(127);
 	mask = nfct_bitmask_new(127);

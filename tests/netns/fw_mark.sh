@@ -9,7 +9,10 @@
 # rule fwmark 0x2a; the main table blackholes the server). F1, the master,
 # crashes: F2 forwards the streams only if the entries syncd wrote there for
 # F1's connections carry the mark. They do (conntrack -L shows mark=42 on
-# every one, before and after), and every stream survives.
+# every one, before and after), and every stream survives. The connections'
+# label 5 travels too, beside syncd's own bit 127 of entries written for a
+# peer (merged, not replaced): F2's forward chain counts packets whose entry
+# has both.
 . "$(dirname "$0")/fwlib.sh"
 fw_topology
 for f in F1 F2; do
@@ -17,8 +20,12 @@ for f in F1 F2; do
 table inet connmark {
 	chain pre {
 		type filter hook prerouting priority mangle;
-		iifname "lan" ct state new tcp dport 5001 ct mark set 0x2a
+		iifname "lan" ct state new tcp dport 5001 ct mark set 0x2a ct label set 5
 		meta mark set ct mark
+	}
+	chain labelled {
+		type filter hook forward priority filter - 1;
+		tcp dport 5001 ct label 5 ct label 127 counter
 	}
 }
 EOF2
@@ -51,6 +58,10 @@ fw_finish
 m=$(marked F2)
 echo "F2 holds $m of $N streams' entries with mark=42 after the crash"
 [ "$m" = $N ] || fail "F2's entries lost the mark"
+both=$(in_ns F2 nft list chain inet connmark labelled |
+	awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+echo "F2 forwarded $both packets of entries with label 5 and syncd's label 127"
+[ "${both:-0}" -gt 0 ] || fail "F2's entries do not have both labels"
 fw_check takeover --from crash --fw F2 --within "$(awk -v m="$md" 'BEGIN { print m + 1 }')"
 fw_check survive
 fw_verdict
