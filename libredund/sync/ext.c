@@ -7,8 +7,23 @@
 #define MAGIC0 0x52 /* 'R' */
 #define MAGIC1 0x58 /* 'X' */
 
-_Static_assert(RD_SYNC_EXT_REC_MAX == 14 + 6 + 18 + 6 + 17, "every attribute once");
-_Static_assert(RD_SYNC_EXT_REC_MAX <= 255 + RD_SYNC_EXT_REC_LEN, "attributes fit n");
+_Static_assert(RD_SYNC_EXT_REC_MAX == 14 + 6 + 18 + 6 + 17 + 2 + 4 * 62, "every attribute once");
+_Static_assert(RD_SYNC_EXT_EXPECT_MAX *RD_SYNC_EXT_EXPECT_LEN <= 255, "expectations fit a length");
+
+static bool expect_equal(const struct rd_sync_ext_expect *a, const struct rd_sync_ext_expect *b)
+{
+	return a->af == b->af && a->proto == b->proto && a->flags == b->flags &&
+	       memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0 &&
+	       a->sport == b->sport && a->dport == b->dport &&
+	       memcmp(a->src_mask, b->src_mask, 16) == 0 && a->sport_mask == b->sport_mask;
+}
+
+static unsigned nexpect(const struct rd_sync_ext *x)
+{
+	if (!(x->have & RD_SYNC_EXT_EXPECT))
+		return 0;
+	return x->nexpect < RD_SYNC_EXT_EXPECT_MAX ? x->nexpect : RD_SYNC_EXT_EXPECT_MAX;
+}
 
 bool rd_sync_ext_equal(const struct rd_sync_ext *a, const struct rd_sync_ext *b)
 {
@@ -23,6 +38,11 @@ bool rd_sync_ext_equal(const struct rd_sync_ext *a, const struct rd_sync_ext *b)
 	if ((a->have & RD_SYNC_EXT_HELPER) &&
 	    strncmp(a->helper, b->helper, RD_SYNC_EXT_HELPER_MAX) != 0)
 		return false;
+	if (nexpect(a) != nexpect(b))
+		return false;
+	for (unsigned i = 0; i < nexpect(a); i++)
+		if (!expect_equal(&a->expect[i], &b->expect[i]))
+			return false;
 	return true;
 }
 
@@ -45,6 +65,8 @@ size_t rd_sync_ext_record_len(const struct rd_sync_ext *x)
 		n += 2 + 4;
 	if (h > 0)
 		n += 2 + h;
+	if (x->have & RD_SYNC_EXT_EXPECT)
+		n += 2 + nexpect(x) * RD_SYNC_EXT_EXPECT_LEN;
 	return n;
 }
 
@@ -65,6 +87,34 @@ static uint8_t *attr(uint8_t *p, uint8_t type, const void *v, size_t len)
 	p[1] = (uint8_t)len;
 	memcpy(p + 2, v, len);
 	return p + 2 + len;
+}
+
+static void put_expect(uint8_t *p, const struct rd_sync_ext_expect *e)
+{
+	p[0] = e->af;
+	p[1] = e->proto;
+	rd_put16(p + 2, e->flags);
+	rd_put32(p + 4, e->timeout);
+	memcpy(p + 8, e->src, 16);
+	memcpy(p + 24, e->dst, 16);
+	rd_put16(p + 40, e->sport);
+	rd_put16(p + 42, e->dport);
+	memcpy(p + 44, e->src_mask, 16);
+	rd_put16(p + 60, e->sport_mask);
+}
+
+static void get_expect(const uint8_t *p, struct rd_sync_ext_expect *e)
+{
+	e->af = p[0];
+	e->proto = p[1];
+	e->flags = rd_get16(p + 2);
+	e->timeout = rd_get32(p + 4);
+	memcpy(e->src, p + 8, 16);
+	memcpy(e->dst, p + 24, 16);
+	e->sport = rd_get16(p + 40);
+	e->dport = rd_get16(p + 42);
+	memcpy(e->src_mask, p + 44, 16);
+	e->sport_mask = rd_get16(p + 60);
 }
 
 int rd_sync_ext_put(uint8_t *buf, size_t cap, uint64_t id, uint32_t creatorid,
@@ -94,7 +144,14 @@ int rd_sync_ext_put(uint8_t *buf, size_t cap, uint64_t id, uint32_t creatorid,
 		p = attr(p, RD_SYNC_EXT_A_STATUS, v, 4);
 	}
 	if (h > 0)
-		attr(p, RD_SYNC_EXT_A_HELPER, x->helper, h);
+		p = attr(p, RD_SYNC_EXT_A_HELPER, x->helper, h);
+	if (x->have & RD_SYNC_EXT_EXPECT) {
+		p[0] = RD_SYNC_EXT_A_EXPECT;
+		p[1] = (uint8_t)(nexpect(x) * RD_SYNC_EXT_EXPECT_LEN);
+		p += 2;
+		for (unsigned i = 0; i < nexpect(x); i++, p += RD_SYNC_EXT_EXPECT_LEN)
+			put_expect(p, &x->expect[i]);
+	}
 	return (int)len;
 }
 
@@ -135,6 +192,16 @@ static bool parse_attrs(const uint8_t *a, size_t n, struct rd_sync_ext *x)
 			memcpy(x->helper, a + 2, len);
 			x->helper[len] = '\0';
 			x->have |= RD_SYNC_EXT_HELPER;
+			break;
+		case RD_SYNC_EXT_A_EXPECT:
+			if (len % RD_SYNC_EXT_EXPECT_LEN != 0 ||
+			    len / RD_SYNC_EXT_EXPECT_LEN > RD_SYNC_EXT_EXPECT_MAX ||
+			    (x->have & RD_SYNC_EXT_EXPECT))
+				return false;
+			x->nexpect = (uint8_t)(len / RD_SYNC_EXT_EXPECT_LEN);
+			for (unsigned i = 0; i < x->nexpect; i++)
+				get_expect(a + 2 + i * RD_SYNC_EXT_EXPECT_LEN, &x->expect[i]);
+			x->have |= RD_SYNC_EXT_EXPECT;
 			break;
 		default:
 			break; /* a later version's: skipped */

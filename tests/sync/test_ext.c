@@ -196,11 +196,14 @@ START_TEST(put_refuses_what_does_not_fit)
 	ck_assert_int_eq(rd_sync_ext_put(buf, need, 1, 1, &x), (int)need);
 	ck_assert_int_eq(rd_sync_ext_put(NULL, need, 1, 1, &x), RD_ERR_INVAL);
 	ck_assert_int_eq(rd_sync_ext_begin(buf, 3), RD_ERR_NOSPC);
-	/* A full helper name makes the longest record. */
+	/* A full helper name makes the longest record without expectations. */
 	memset(x.helper, 'h', RD_SYNC_EXT_HELPER_MAX);
 	x.helper[RD_SYNC_EXT_HELPER_MAX] = '\0';
-	ck_assert_uint_eq(rd_sync_ext_record_len(&x), RD_SYNC_EXT_REC_MAX);
-	ck_assert_int_eq(rd_sync_ext_put(buf, sizeof(buf), 1, 1, &x), RD_SYNC_EXT_REC_MAX);
+	ck_assert_uint_eq(rd_sync_ext_record_len(&x),
+	                  RD_SYNC_EXT_REC_MAX - 2 -
+	                      RD_SYNC_EXT_EXPECT_MAX * RD_SYNC_EXT_EXPECT_LEN);
+	ck_assert_int_eq(rd_sync_ext_put(buf, sizeof(buf), 1, 1, &x),
+	                 (int)rd_sync_ext_record_len(&x));
 }
 END_TEST
 
@@ -218,6 +221,80 @@ START_TEST(equal_compares_present_fields_only)
 }
 END_TEST
 
+static struct rd_sync_ext_expect ftp_data(uint16_t dport)
+{
+	struct rd_sync_ext_expect e;
+
+	memset(&e, 0, sizeof(e));
+	e.af = RD_AF_INET;
+	e.proto = 6;
+	e.timeout = 300;
+	e.src[0] = 10, e.src[1] = 20, e.src[3] = 100;
+	e.dst[0] = 10, e.dst[1] = 10, e.dst[3] = 100;
+	e.dport = dport;
+	memset(e.src_mask, 0xff, 4);
+	e.sport_mask = 0; /* any source port: active FTP's */
+	return e;
+}
+
+START_TEST(expectations_round_trip_as_a_set)
+{
+	struct rd_sync_ext x = {.have = RD_SYNC_EXT_HELPER | RD_SYNC_EXT_EXPECT, .nexpect = 2};
+	struct seen s = {0};
+	uint8_t buf[RD_SYNC_EXT_HDR_LEN + RD_SYNC_EXT_REC_MAX];
+	size_t n;
+
+	strcpy(x.helper, "ftp");
+	x.expect[0] = ftp_data(40001);
+	x.expect[1] = ftp_data(40002);
+	x.expect[1].flags = 3;
+	n = one(buf, sizeof(buf), &x);
+	ck_assert_uint_eq(n, RD_SYNC_EXT_HDR_LEN + 14 + 5 + 2 + 2 * RD_SYNC_EXT_EXPECT_LEN);
+	ck_assert_int_eq(rd_sync_ext_decode(buf, n, collect, &s), 1);
+	ck_assert_uint_eq(s.x[0].nexpect, 2);
+	ck_assert_uint_eq(s.x[0].expect[1].dport, 40002);
+	ck_assert_uint_eq(s.x[0].expect[1].flags, 3);
+	ck_assert_uint_eq(s.x[0].expect[0].timeout, 300);
+	ck_assert_uint_eq(s.x[0].expect[0].src_mask[3], 0xff);
+	ck_assert(rd_sync_ext_equal(&s.x[0], &x));
+	/* Seconds left run down: not a difference. The port is. */
+	x.expect[0].timeout = 7;
+	ck_assert(rd_sync_ext_equal(&s.x[0], &x));
+	x.expect[0].dport = 1;
+	ck_assert(!rd_sync_ext_equal(&s.x[0], &x));
+	/* None left: the empty set travels (the peer deletes its copies). */
+	x.nexpect = 0;
+	n = one(buf, sizeof(buf), &x);
+	s.n = 0;
+	ck_assert_int_eq(rd_sync_ext_decode(buf, n, collect, &s), 1);
+	ck_assert_uint_eq(s.x[0].have & RD_SYNC_EXT_EXPECT, RD_SYNC_EXT_EXPECT);
+	ck_assert_uint_eq(s.x[0].nexpect, 0);
+	/* The longest record: four expectations, a full helper name, everything else. */
+	x = full_ext();
+	x.have |= RD_SYNC_EXT_EXPECT;
+	x.nexpect = 9; /* counts as the maximum */
+	memset(x.helper, 'h', RD_SYNC_EXT_HELPER_MAX);
+	ck_assert_uint_eq(rd_sync_ext_record_len(&x), RD_SYNC_EXT_REC_MAX);
+}
+END_TEST
+
+START_TEST(expectations_cut_short_are_refused)
+{
+	struct rd_sync_ext x = {.have = RD_SYNC_EXT_EXPECT, .nexpect = 1};
+	struct seen s = {0};
+	uint8_t buf[512];
+	size_t n, a = RD_SYNC_EXT_HDR_LEN + 14;
+
+	x.expect[0] = ftp_data(40001);
+	n = one(buf, sizeof(buf), &x);
+	/* A length that is not a whole number of expectations (4, the most, fill a length byte). */
+	buf[a + 1] = RD_SYNC_EXT_EXPECT_LEN - 1;
+	buf[RD_SYNC_EXT_HDR_LEN + 13] -= 1;
+	ck_assert_int_eq(rd_sync_ext_decode(buf, n - 1, collect, &s), RD_ERR_PROTO);
+	ck_assert_int_eq(s.n, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sync-ext");
@@ -231,6 +308,8 @@ static Suite *suite(void)
 	tcase_add_test(c, bad_framing_is_refused_whole_before_any_record);
 	tcase_add_test(c, put_refuses_what_does_not_fit);
 	tcase_add_test(c, equal_compares_present_fields_only);
+	tcase_add_test(c, expectations_round_trip_as_a_set);
+	tcase_add_test(c, expectations_cut_short_are_refused);
 	suite_add_tcase(s, c);
 	return s;
 }

@@ -31,9 +31,23 @@
  *   2 labels  16 bytes, the conntrack labels (bit 0 first byte's lowest)
  *   3 status   4 bytes, conntrack status bits
  *   4 helper   1..15 bytes, the helper's name (no NUL)
+ *   5 expect   n * 62 bytes (n from 0 to RD_SYNC_EXT_EXPECT_MAX): the
+ *              expectations the state's helper made, the whole set (0:
+ *              none left), each:
+ *                0  1  address family (pfsync's: 2 inet, 24 inet6)
+ *                1  1  IP protocol
+ *                2  2  flags (the kernel's NF_CT_EXPECT_*)
+ *                4  4  seconds left
+ *                8 16  source address (IPv4 in the first 4 bytes)
+ *               24 16  destination address
+ *               40  2  source port
+ *               42  2  destination port
+ *               44 16  source address mask
+ *               60  2  source port mask (0: any port)
  *
  * A record whose framing overruns the section, or a known attribute of a
- * wrong length, a repeated one or a helper name with a NUL, refuses the
+ * wrong length, a repeated one, a helper name with a NUL or more than
+ * RD_SYNC_EXT_EXPECT_MAX expectations, refuses the
  * section whole (rd_sync_ext_decode): such a section was not written by
  * this code.
  *
@@ -53,10 +67,12 @@ extern "C" {
 #define RD_SYNC_EXT_REC_LEN    14 /* a record's id, creatorid, n */
 #define RD_SYNC_EXT_LABELS_LEN 16
 #define RD_SYNC_EXT_HELPER_MAX 15 /* the kernel's name, 16 with its NUL */
-/* The longest record: every attribute of this version, helper full. */
+#define RD_SYNC_EXT_EXPECT_MAX 4  /* expectations a record carries */
+#define RD_SYNC_EXT_EXPECT_LEN 62 /* one expectation on the wire */
+/* The longest record: every attribute of this version, helper and expectations full. */
 #define RD_SYNC_EXT_REC_MAX                                                                        \
 	(RD_SYNC_EXT_REC_LEN + 2 + 4 + 2 + RD_SYNC_EXT_LABELS_LEN + 2 + 4 + 2 +                    \
-	 RD_SYNC_EXT_HELPER_MAX)
+	 RD_SYNC_EXT_HELPER_MAX + 2 + RD_SYNC_EXT_EXPECT_MAX * RD_SYNC_EXT_EXPECT_LEN)
 
 /* Attribute types (the wire's numbers). */
 enum rd_sync_ext_attr {
@@ -64,6 +80,7 @@ enum rd_sync_ext_attr {
 	RD_SYNC_EXT_A_LABELS = 2,
 	RD_SYNC_EXT_A_STATUS = 3,
 	RD_SYNC_EXT_A_HELPER = 4,
+	RD_SYNC_EXT_A_EXPECT = 5,
 };
 
 /* Which fields of struct rd_sync_ext are present (its `have`). */
@@ -71,6 +88,19 @@ enum rd_sync_ext_attr {
 #define RD_SYNC_EXT_LABELS (1u << 1)
 #define RD_SYNC_EXT_STATUS (1u << 2)
 #define RD_SYNC_EXT_HELPER (1u << 3)
+#define RD_SYNC_EXT_EXPECT (1u << 4) /* the set of expectations (nexpect may be 0) */
+
+/* An expectation: a connection the state's helper lets in as RELATED. */
+struct rd_sync_ext_expect {
+	uint8_t af; /* RD_AF_INET, RD_AF_INET6 */
+	uint8_t proto;
+	uint16_t flags;
+	uint32_t timeout; /* seconds left */
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint8_t src_mask[16];
+	uint16_t sport_mask;
+};
 
 /* A state's extension: the fields named in `have`, the others 0. */
 struct rd_sync_ext {
@@ -79,11 +109,14 @@ struct rd_sync_ext {
 	uint32_t status;
 	uint8_t labels[RD_SYNC_EXT_LABELS_LEN];
 	char helper[RD_SYNC_EXT_HELPER_MAX + 1]; /* NUL-terminated, non-empty when present */
+	uint8_t nexpect;                         /* with RD_SYNC_EXT_EXPECT */
+	struct rd_sync_ext_expect expect[RD_SYNC_EXT_EXPECT_MAX];
 };
 
 /*
  * rd_sync_ext_equal - true when a and b have the same fields with the
- * same values (fields not present are not compared).
+ * same values (fields not present are not compared; expectations by
+ * everything but their seconds left, which run down).
  */
 RD_EXPORT bool rd_sync_ext_equal(const struct rd_sync_ext *a, const struct rd_sync_ext *b);
 
@@ -103,7 +136,8 @@ RD_EXPORT int rd_sync_ext_begin(uint8_t *buf, size_t cap);
 /*
  * rd_sync_ext_put - write the record of state (id, creatorid) with the
  * present fields of *x into buf (a helper name is cut to
- * RD_SYNC_EXT_HELPER_MAX; an empty one is left out). Returns the bytes
+ * RD_SYNC_EXT_HELPER_MAX; an empty one is left out; nexpect above
+ * RD_SYNC_EXT_EXPECT_MAX counts as the maximum). Returns the bytes
  * written (rd_sync_ext_record_len), RD_ERR_NOSPC when they do not fit in
  * cap (nothing written) or RD_ERR_INVAL (buf or x NULL).
  */
