@@ -57,6 +57,7 @@
 #include "redund/sync_ext.h"
 
 struct nf_conntrack;
+struct nf_expect;
 
 /* Linux conntrack TCP states (enum tcp_conntrack), as ctnetlink reports them. */
 enum sd_ct_tcp {
@@ -144,5 +145,27 @@ bool sd_ct_to_ext(const struct nf_conntrack *ct, int label, const struct rd_sync
  * memory), so not here.
  */
 void sd_ext_to_ct(const struct rd_sync_ext *x, bool create, struct nf_conntrack *ct);
+
+/*
+ * sd_exp_master_key - the wire key of expectation exp's master (its
+ * original tuple and zone). Returns 0 or an enum sd_ctmap_err.
+ */
+int sd_exp_master_key(const struct nf_expect *exp, struct rd_state_key *key);
+
+/*
+ * sd_exp_to_ext - expectation exp as the extension describes it: the
+ * expected tuple, the source mask, seconds left, flags. Returns 0 or an
+ * enum sd_ctmap_err.
+ */
+int sd_exp_to_ext(const struct nf_expect *exp, struct rd_sync_ext_expect *e);
+
+/*
+ * sd_ext_to_exp - fill exp (fresh from nfexp_new) with expectation e of
+ * the state *master: the master's original tuple and zone, the expected
+ * tuple, its mask, the timeout and flags (`create`), or just what finds it
+ * (!create: the expected tuple and zone). Returns 0 or SD_CTMAP_BADL3.
+ */
+int sd_ext_to_exp(const struct rd_state_info *master, const struct rd_sync_ext_expect *e,
+                  bool create, struct nf_expect *exp);
 
 #endif

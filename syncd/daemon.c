@@ -382,6 +382,19 @@ static bool ext_get(void *user, uint64_t id, uint32_t creatorid, struct rd_sync_
 	return true;
 }
 
+/* A copy of the extension kept for the state of info (NULL: none). */
+static const struct rd_sync_ext *ext_kept(struct sd_daemon *d, const struct rd_state_info *info,
+                                          struct rd_sync_ext *buf)
+{
+	const struct rd_sync_ext *x =
+	    sd_extstore_get(&d->ext, rd_state_find_id(d->t, info->id, info->creatorid, sd_now()));
+
+	if (x == NULL)
+		return NULL;
+	*buf = *x;
+	return buf;
+}
+
 /* The extension to write with a peer's state: its payload's, else the one kept. */
 static const struct rd_sync_ext *
 ext_for_write(struct sd_daemon *d, const struct rd_state_info *info, struct rd_sync_ext *buf)
@@ -406,13 +419,18 @@ static void ext_put(void *user, uint32_t from, uint64_t id, uint32_t creatorid,
 {
 	struct sd_daemon *d = user;
 	struct rd_state *st = rd_state_find_id(d->t, id, creatorid, now);
-	const struct rd_sync_ext *old = sd_extstore_get(&d->ext, st);
+	const struct rd_sync_ext *kept = sd_extstore_get(&d->ext, st);
+	struct rd_sync_ext before;
 	struct rd_state_info info;
 	int rc;
 
 	(void)from;
-	if (st == NULL || (old != NULL && rd_sync_ext_equal(old, x)))
+	/* Our own states' extensions are the kernel's here, not what a peer last saw. */
+	if (st == NULL || st->creatorid == d->creatorid ||
+	    (kept != NULL && rd_sync_ext_equal(kept, x)))
 		return;
+	if (kept != NULL)
+		before = *kept;
 	if (sd_extstore_set(&d->ext, st, x) < 0) {
 		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
 		return;
@@ -423,6 +441,63 @@ static void ext_put(void *user, uint32_t from, uint64_t id, uint32_t creatorid,
 	if ((rc = sd_ct_apply(d->ct, &info, d->deftimeouts, x)) < 0)
 		dm_log(LOG_DEBUG, "conntrack write of %016llx/%08x's extension: %s",
 		       (unsigned long long)id, creatorid, strerror(-rc));
+	else
+		sd_ct_expect(d->ct, &info, kept != NULL ? &before : NULL, x);
+}
+
+static bool exp_same(const struct rd_sync_ext_expect *a, const struct rd_sync_ext_expect *b)
+{
+	return a->af == b->af && a->proto == b->proto && a->sport == b->sport &&
+	       a->dport == b->dport && memcmp(a->src, b->src, 16) == 0 &&
+	       memcmp(a->dst, b->dst, 16) == 0;
+}
+
+/*
+ * An expectation the kernel made (a helper saw a PORT, a SIP INVITE, ...)
+ * or dropped (used, expired) for a synchronised master: the master's set
+ * changes, and an update of the master carries it to the peers.
+ */
+static void on_exp(void *user, int type, const struct nf_expect *exp)
+{
+	struct sd_daemon *d = user;
+	const struct rd_sync_ext *kept;
+	struct rd_sync_ext_expect e;
+	struct rd_state_key key;
+	struct rd_sync_ext x;
+	struct rd_state *st;
+	rd_time_t now = sd_now();
+	unsigned i, n;
+
+	if (d->carry == NULL || sd_exp_master_key(exp, &key) != 0 || sd_exp_to_ext(exp, &e) != 0)
+		return;
+	if ((st = rd_state_lookup(d->t, &key, RD_STATE_IN, 0, now)) == NULL)
+		return;
+	kept = sd_extstore_get(&d->ext, st);
+	if (kept != NULL)
+		x = *kept;
+	else
+		memset(&x, 0, sizeof(x));
+	n = (x.have & RD_SYNC_EXT_EXPECT) ? x.nexpect : 0;
+	for (i = 0; i < n && !exp_same(&x.expect[i], &e); i++)
+		;
+	if (i < n) {
+		memmove(&x.expect[i], &x.expect[i + 1], (n - i - 1) * sizeof(x.expect[0]));
+		n--;
+	}
+	if (type == NFCT_T_NEW) {
+		if (n == RD_SYNC_EXT_EXPECT_MAX) { /* the oldest makes room */
+			memmove(&x.expect[0], &x.expect[1], (n - 1) * sizeof(x.expect[0]));
+			n--;
+		}
+		x.expect[n++] = e;
+	}
+	x.have |= RD_SYNC_EXT_EXPECT;
+	x.nexpect = (uint8_t)n;
+	if (sd_extstore_set(&d->ext, st, &x) < 0) {
+		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
+		return;
+	}
+	rd_sync_engine_state_event(d->eng, st, RD_STATE_EV_UPDATE, 0, now);
 }
 
 /*
@@ -461,8 +536,10 @@ static int mir_read(void *user, const struct rd_state_info *key, struct rd_state
 static int mir_write(void *user, const struct rd_state_info *info, bool created)
 {
 	struct sd_daemon *d = user;
-	struct rd_sync_ext buf;
-	int rc = sd_ct_apply(d->ct, info, d->deftimeouts, ext_for_write(d, info, &buf));
+	struct rd_sync_ext buf, before;
+	const struct rd_sync_ext *old = ext_kept(d, info, &before);
+	const struct rd_sync_ext *x = ext_for_write(d, info, &buf);
+	int rc = sd_ct_apply(d->ct, info, d->deftimeouts, x);
 
 	(void)created; /* sd_ct_apply creates or updates, whichever the kernel needs */
 	if (rc < 0) {
@@ -470,6 +547,7 @@ static int mir_write(void *user, const struct rd_state_info *info, bool created)
 		       (unsigned long long)info->id, info->creatorid, strerror(-rc));
 		return RD_ERR_AGAIN;
 	}
+	sd_ct_expect(d->ct, info, old, x); /* the master exists now */
 	return 0;
 }
 
@@ -1289,6 +1367,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 		dm_log(LOG_ERR, "conntrack: %s", strerror(-rc));
 		return rc;
 	}
+	sd_ct_set_exp_fn(d->ct, on_exp);
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
 	if (d->cfg.apply && d->cfg.label >= 0) {

@@ -167,15 +167,20 @@ static inline rd_time_t sd_now(void)
 /* ---- conntrack backend (ct.c) ---- */
 
 enum sd_ct_stat {
-	SD_CT_EVENTS = 0, /* events read from the kernel */
-	SD_CT_SELF,       /* events caused by our own changes (ignored) */
-	SD_CT_CREATED,    /* entries created for peers' states */
-	SD_CT_UPDATED,    /* entries updated for peers' states */
-	SD_CT_DELETED,    /* entries deleted for peers' states */
-	SD_CT_ERRORS,     /* kernel refusals of our changes */
-	SD_CT_OVERRUNS,   /* event socket overruns (a resync follows) */
-	SD_CT_UNLABELLED, /* peers' states written without our label (entry had no room) */
-	SD_CT_NOHELPER,   /* peers' entries written without their helper (unknown here) */
+	SD_CT_EVENTS = 0,   /* events read from the kernel */
+	SD_CT_SELF,         /* events caused by our own changes (ignored) */
+	SD_CT_CREATED,      /* entries created for peers' states */
+	SD_CT_UPDATED,      /* entries updated for peers' states */
+	SD_CT_DELETED,      /* entries deleted for peers' states */
+	SD_CT_ERRORS,       /* kernel refusals of our changes */
+	SD_CT_OVERRUNS,     /* event socket overruns (a resync follows) */
+	SD_CT_UNLABELLED,   /* peers' states written without our label (entry had no room) */
+	SD_CT_NOHELPER,     /* peers' entries written without their helper (unknown here) */
+	SD_CT_EXP_EVENTS,   /* expectation events read from the kernel */
+	SD_CT_EXP_CREATED,  /* peers' expectations created */
+	SD_CT_EXP_DELETED,  /* peers' expectations deleted (gone on the peer) */
+	SD_CT_EXP_NOHELPER, /* peers' expectations refused: the master has no helper here */
+	SD_CT_EXP_FAILED,   /* peers' expectations the kernel refused otherwise */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);
@@ -199,6 +204,18 @@ int sd_ct_dump(struct sd_ct *c);
  */
 int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
                 const struct rd_sync_ext *x);
+/*
+ * Bring the kernel's expectations of a peer's state *master in line with
+ * its extension x (the whole set) from old (the set known before, NULL:
+ * none): create those new, delete those gone. Counted; a master without a
+ * helper here is logged once.
+ */
+void sd_ct_expect(struct sd_ct *c, const struct rd_state_info *master,
+                  const struct rd_sync_ext *old, const struct rd_sync_ext *x);
+struct nf_expect;
+/* Called for every expectation event not caused by syncd (type: NFCT_T_NEW or _DESTROY). */
+typedef void (*sd_exp_fn)(void *user, int type, const struct nf_expect *exp);
+void sd_ct_set_exp_fn(struct sd_ct *c, sd_exp_fn fn);
 /* Delete the kernel entry of a state; absent counts as done. */
 int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info);
 /* Read the kernel entry of a state: 0 and *out, -ENOENT, or a negative errno. */

@@ -4,9 +4,11 @@ server ADDR: answers USER, PASS, TYPE, PORT, RETR and QUIT on ADDR:21; a
 RETR opens the data connection from the server to the client's PORT (what
 the firewalls must accept as RELATED: only the FTP helper's expectation lets
 it through a policy that refuses new connections from the WAN).
-client ADDR READY GO: logs in, fetches once (active mode), creates READY,
-waits for GO, fetches again on the same control connection; prints each
-result and exits 1 if a fetch failed.
+client ADDR READY GO: logs in, fetches once (active mode), announces the
+next data connection (PORT: the helper's expectation), creates READY, waits
+for GO, then fetches over the announced port (the expectation made before
+GO) and once more with a new PORT (one the helper sees after GO), all on the
+same control connection; prints each result and exits 1 if one failed.
 """
 import ftplib
 import os
@@ -87,11 +89,30 @@ def client(addr, ready, go):
         print("%s: %s" % (what, "data connection ok" if ok else "wrong data"), flush=True)
         return ok
 
+    def fetch_announced(what, sock):
+        try:
+            ftp.sendcmd("RETR file")
+            conn, _ = sock.accept()
+            data = conn.recv(1000)
+            conn.close()
+            ftp.voidresp()
+        except (OSError, ftplib.Error) as e:
+            print("%s: FAILED (%s)" % (what, e), flush=True)
+            return False
+        finally:
+            sock.close()
+        ok = data == DATA
+        print("%s: %s" % (what, "data connection ok" if ok else "wrong data"), flush=True)
+        return ok
+
     good = fetch("before the failover")
+    announced = ftp.makeport()  # PORT now: the expectation is made before GO
+    announced.settimeout(6)
     open(ready, "w").close()
     while not os.path.exists(go):
         time.sleep(0.05)
-    good = fetch("after the failover") and good
+    good = fetch_announced("announced before, opened after the failover", announced) and good
+    good = fetch("announced and opened after the failover") and good
     try:
         ftp.quit()
     except (OSError, ftplib.Error):
