@@ -511,6 +511,69 @@ START_TEST(test_ext_written_back_with_carried_status_and_helper_on_create_only)
 }
 END_TEST
 
+START_TEST(test_expectation_maps_to_the_extension_and_back)
+{
+	struct nf_expect *exp = nfexp_new(), *out = nfexp_new();
+	struct nf_conntrack *m = nfct_new(), *t = nfct_new(), *k = nfct_new();
+	struct rd_sync_ext_expect e, back;
+	struct rd_state_info master;
+	struct rd_state_key key;
+
+	/* What the FTP helper makes for PORT 10,10,0,100,156,65 on 10.10.0.100:40000 -> :21. */
+	nfct_set_attr_u8(m, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u32(m, ATTR_ORIG_IPV4_SRC, ip4("10.10.0.100"));
+	nfct_set_attr_u32(m, ATTR_ORIG_IPV4_DST, ip4("10.20.0.100"));
+	nfct_set_attr_u8(m, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(m, ATTR_ORIG_PORT_SRC, htons(40000));
+	nfct_set_attr_u16(m, ATTR_ORIG_PORT_DST, htons(21));
+	nfct_set_attr_u8(t, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u32(t, ATTR_ORIG_IPV4_SRC, ip4("10.20.0.100"));
+	nfct_set_attr_u32(t, ATTR_ORIG_IPV4_DST, ip4("10.10.0.100"));
+	nfct_set_attr_u8(t, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(t, ATTR_ORIG_PORT_SRC, 0);
+	nfct_set_attr_u16(t, ATTR_ORIG_PORT_DST, htons(40001));
+	nfct_set_attr_u8(k, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u32(k, ATTR_ORIG_IPV4_SRC, 0xffffffff);
+	nfct_set_attr_u32(k, ATTR_ORIG_IPV4_DST, 0xffffffff);
+	nfct_set_attr_u8(k, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(k, ATTR_ORIG_PORT_SRC, 0);
+	nfct_set_attr_u16(k, ATTR_ORIG_PORT_DST, 0xffff);
+	nfexp_set_attr(exp, ATTR_EXP_MASTER, m);
+	nfexp_set_attr(exp, ATTR_EXP_EXPECTED, t);
+	nfexp_set_attr(exp, ATTR_EXP_MASK, k);
+	nfexp_set_attr_u32(exp, ATTR_EXP_TIMEOUT, 299);
+	nfexp_set_attr_u16(exp, ATTR_EXP_ZONE, 3);
+
+	ck_assert_int_eq(sd_exp_master_key(exp, &key), 0);
+	assert_addr4(key.addr[0], "10.10.0.100");
+	ck_assert_uint_eq(key.port[0], 40000);
+	ck_assert_uint_eq(key.port[1], 21);
+	ck_assert_uint_eq(key.rdomain, 3);
+	ck_assert_int_eq(sd_exp_to_ext(exp, &e), 0);
+	ck_assert_uint_eq(e.af, RD_AF_INET);
+	assert_addr4(e.src, "10.20.0.100");
+	ck_assert_uint_eq(e.dport, 40001);
+	ck_assert_uint_eq(e.sport_mask, 0); /* any source port */
+	ck_assert_uint_eq(e.src_mask[0], 0xff);
+	ck_assert_uint_eq(e.timeout, 299);
+
+	/* Written back for the peer's copy of the master. */
+	memset(&master, 0, sizeof(master));
+	master.wire = key;
+	ck_assert_int_eq(sd_ext_to_exp(&master, &e, true, out), 0);
+	ck_assert_int_eq(sd_exp_to_ext(out, &back), 0);
+	ck_assert_mem_eq(&back, &e, sizeof(e));
+	ck_assert_int_eq(sd_exp_master_key(out, &key), 0);
+	ck_assert_uint_eq(key.port[1], 21);
+	ck_assert_uint_eq(nfexp_get_attr_u16(out, ATTR_EXP_ZONE), 3);
+	nfct_destroy(m);
+	nfct_destroy(t);
+	nfct_destroy(k);
+	nfexp_destroy(exp);
+	nfexp_destroy(out);
+}
+END_TEST
+
 static Suite *ctmap_suite(void)
 {
 	Suite *s = suite_create("syncd-ctmap");
@@ -539,6 +602,7 @@ static Suite *ctmap_suite(void)
 	tcase_add_test(tc, test_ext_of_a_plain_entry_has_nothing_to_carry);
 	tcase_add_test(tc, test_ext_event_without_labels_keeps_the_known_ones);
 	tcase_add_test(tc, test_ext_written_back_with_carried_status_and_helper_on_create_only);
+	tcase_add_test(tc, test_expectation_maps_to_the_extension_and_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -115,7 +115,8 @@ struct rd_sync_carry_ext {
 	 * reserve - bytes of each payload kept for the section when get is set
 	 * and engine.mtu is 0 (the engine gets payload_max minus reserve, at
 	 * least 300). 0: a quarter of payload_max, which holds a full record
-	 * for each full state (INS, UPD) a packet can carry.
+	 * without expectations for each full state (INS, UPD) a packet can
+	 * carry; larger records follow in a payload of their own.
 	 */
 	size_t reserve;
 };
