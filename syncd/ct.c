@@ -31,6 +31,7 @@ struct sd_ct {
 	uint32_t rq_portid, xrq_portid;
 	sd_ct_fn fn;
 	sd_exp_fn exp_fn;
+	void *exp_user;
 	void *user;
 	/* sd_ct_get's answer */
 	bool got;
@@ -87,7 +88,7 @@ static int on_exp_event(const struct nlmsghdr *nlh, enum nf_conntrack_msg_type t
 		return NFCT_CB_CONTINUE;
 	}
 	if (c->exp_fn != NULL)
-		c->exp_fn(c->user, (int)type, exp);
+		c->exp_fn(c->exp_user, (int)type, exp);
 	return NFCT_CB_CONTINUE;
 }
 
@@ -444,9 +445,10 @@ int sd_ct_set_liberal(struct sd_ct *c, const struct rd_state_info *info)
 	return rc;
 }
 
-void sd_ct_set_exp_fn(struct sd_ct *c, sd_exp_fn fn)
+void sd_ct_set_exp_fn(struct sd_ct *c, sd_exp_fn fn, void *user)
 {
 	c->exp_fn = fn;
+	c->exp_user = user;
 }
 
 static bool has_expect(const struct rd_sync_ext *x, const struct rd_sync_ext_expect *e)

@@ -90,7 +90,7 @@ struct sd_daemon {
 	struct rd_mirror *mirror;
 	struct sd_ct *ct;
 	struct sd_labels *labels; /* keeps conntrack labels in use (NULL: no mark) */
-	struct sd_extstore ext;   /* the states' marks, labels, status, helpers (secure mode) */
+	struct sd_extsync xs;     /* the states' marks, labels, ... (secure mode: extsync.c) */
 	rd_time_t labels_due;     /* next check that our labels rule is there */
 	struct dm_control *ctl;
 	uint32_t creatorid;
@@ -361,165 +361,7 @@ static void table_event(void *user, struct rd_state *st, int ev, int why, rd_tim
 	else if (d->eng != NULL)
 		rd_sync_engine_state_event(d->eng, st, ev, why, now);
 	if (ev == RD_STATE_EV_REMOVE)
-		sd_extstore_drop(&d->ext, st);
-}
-
-/*
- * The states' extensions (secure mode: redund/sync_ext.h). A peer's comes
- * in the payload of its state: written with it (mir_write), kept for the
- * bulk updates we answer and later writes. Ours is read from the kernel's
- * events (ext_local) and sent with every message about the state.
- */
-static bool ext_get(void *user, uint64_t id, uint32_t creatorid, struct rd_sync_ext *out)
-{
-	struct sd_daemon *d = user;
-	const struct rd_sync_ext *x =
-	    sd_extstore_get(&d->ext, rd_state_find_id(d->t, id, creatorid, sd_now()));
-
-	if (x == NULL)
-		return false;
-	*out = *x;
-	return true;
-}
-
-/* A copy of the extension kept for the state of info (NULL: none). */
-static const struct rd_sync_ext *ext_kept(struct sd_daemon *d, const struct rd_state_info *info,
-                                          struct rd_sync_ext *buf)
-{
-	const struct rd_sync_ext *x =
-	    sd_extstore_get(&d->ext, rd_state_find_id(d->t, info->id, info->creatorid, sd_now()));
-
-	if (x == NULL)
-		return NULL;
-	*buf = *x;
-	return buf;
-}
-
-/* The extension to write with a peer's state: its payload's, else the one kept. */
-static const struct rd_sync_ext *
-ext_for_write(struct sd_daemon *d, const struct rd_state_info *info, struct rd_sync_ext *buf)
-{
-	struct rd_state *st = rd_state_find_id(d->t, info->id, info->creatorid, sd_now());
-
-	if (d->carry == NULL ||
-	    !rd_sync_carry_ext_current(d->carry, info->id, info->creatorid, buf))
-		return sd_extstore_get(&d->ext, st);
-	if (st != NULL && sd_extstore_set(&d->ext, st, buf) < 0)
-		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
-	return buf;
-}
-
-/*
- * A peer's record, after the engine applied its payload. Written with its
- * state already (the one kept is equal), or it came alone (no room in the
- * state's payload, or only the mark changed): into the kernel entry now.
- */
-static void ext_put(void *user, uint32_t from, uint64_t id, uint32_t creatorid,
-                    const struct rd_sync_ext *x, rd_time_t now)
-{
-	struct sd_daemon *d = user;
-	struct rd_state *st = rd_state_find_id(d->t, id, creatorid, now);
-	const struct rd_sync_ext *kept = sd_extstore_get(&d->ext, st);
-	struct rd_sync_ext before;
-	struct rd_state_info info;
-	int rc;
-
-	(void)from;
-	/* Our own states' extensions are the kernel's here, not what a peer last saw. */
-	if (st == NULL || st->creatorid == d->creatorid ||
-	    (kept != NULL && rd_sync_ext_equal(kept, x)))
-		return;
-	if (kept != NULL)
-		before = *kept;
-	if (sd_extstore_set(&d->ext, st, x) < 0) {
-		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
-		return;
-	}
-	if (!d->cfg.apply || d->ct == NULL)
-		return;
-	rd_state_export(d->t, st, now, &info);
-	if ((rc = sd_ct_apply(d->ct, &info, d->deftimeouts, x)) < 0)
-		dm_log(LOG_DEBUG, "conntrack write of %016llx/%08x's extension: %s",
-		       (unsigned long long)id, creatorid, strerror(-rc));
-	else
-		sd_ct_expect(d->ct, &info, kept != NULL ? &before : NULL, x);
-}
-
-static bool exp_same(const struct rd_sync_ext_expect *a, const struct rd_sync_ext_expect *b)
-{
-	return a->af == b->af && a->proto == b->proto && a->sport == b->sport &&
-	       a->dport == b->dport && memcmp(a->src, b->src, 16) == 0 &&
-	       memcmp(a->dst, b->dst, 16) == 0;
-}
-
-/*
- * An expectation the kernel made (a helper saw a PORT, a SIP INVITE, ...)
- * or dropped (used, expired) for a synchronised master: the master's set
- * changes, and an update of the master carries it to the peers.
- */
-static void on_exp(void *user, int type, const struct nf_expect *exp)
-{
-	struct sd_daemon *d = user;
-	const struct rd_sync_ext *kept;
-	struct rd_sync_ext_expect e;
-	struct rd_state_key key;
-	struct rd_sync_ext x;
-	struct rd_state *st;
-	rd_time_t now = sd_now();
-	unsigned i, n;
-
-	if (d->carry == NULL || sd_exp_master_key(exp, &key) != 0 || sd_exp_to_ext(exp, &e) != 0)
-		return;
-	if ((st = rd_state_lookup(d->t, &key, RD_STATE_IN, 0, now)) == NULL)
-		return;
-	kept = sd_extstore_get(&d->ext, st);
-	if (kept != NULL)
-		x = *kept;
-	else
-		memset(&x, 0, sizeof(x));
-	n = (x.have & RD_SYNC_EXT_EXPECT) ? x.nexpect : 0;
-	for (i = 0; i < n && !exp_same(&x.expect[i], &e); i++)
-		;
-	if (i < n) {
-		memmove(&x.expect[i], &x.expect[i + 1], (n - i - 1) * sizeof(x.expect[0]));
-		n--;
-	}
-	if (type == NFCT_T_NEW) {
-		if (n == RD_SYNC_EXT_EXPECT_MAX) { /* the oldest makes room */
-			memmove(&x.expect[0], &x.expect[1], (n - 1) * sizeof(x.expect[0]));
-			n--;
-		}
-		x.expect[n++] = e;
-	}
-	x.have |= RD_SYNC_EXT_EXPECT;
-	x.nexpect = (uint8_t)n;
-	if (sd_extstore_set(&d->ext, st, &x) < 0) {
-		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
-		return;
-	}
-	rd_sync_engine_state_event(d->eng, st, RD_STATE_EV_UPDATE, 0, now);
-}
-
-/*
- * A kernel entry's extension, for its state (found by its key): kept when
- * there is anything to carry or was before (a mark set back to 0 is sent).
- */
-static void ext_local(struct sd_daemon *d, const struct nf_conntrack *ct,
-                      const struct rd_state_info *info)
-{
-	struct rd_state *st;
-	const struct rd_sync_ext *old;
-	struct rd_sync_ext x;
-
-	if (d->carry == NULL)
-		return;
-	st = rd_state_lookup(d->t, &info->wire, RD_STATE_IN, info->ifindex, sd_now());
-	if (st == NULL)
-		return;
-	old = sd_extstore_get(&d->ext, st);
-	if ((sd_ct_to_ext(ct, d->cfg.label, old, &x) || old != NULL) &&
-	    sd_extstore_set(&d->ext, st, &x) < 0)
-		dm_log(LOG_DEBUG, "state extension not kept: out of memory");
+		sd_extsync_removed(&d->xs, st);
 }
 
 /* The mirror's external table: the kernel's, through ct.c. */
@@ -536,10 +378,7 @@ static int mir_read(void *user, const struct rd_state_info *key, struct rd_state
 static int mir_write(void *user, const struct rd_state_info *info, bool created)
 {
 	struct sd_daemon *d = user;
-	struct rd_sync_ext buf, before;
-	const struct rd_sync_ext *old = ext_kept(d, info, &before);
-	const struct rd_sync_ext *x = ext_for_write(d, info, &buf);
-	int rc = sd_ct_apply(d->ct, info, d->deftimeouts, x);
+	int rc = sd_extsync_write(&d->xs, info); /* sd_ct_apply, with the extension */
 
 	(void)created; /* sd_ct_apply creates or updates, whichever the kernel needs */
 	if (rc < 0) {
@@ -547,7 +386,6 @@ static int mir_write(void *user, const struct rd_state_info *info, bool created)
 		       (unsigned long long)info->id, info->creatorid, strerror(-rc));
 		return RD_ERR_AGAIN;
 	}
-	sd_ct_expect(d->ct, info, old, x); /* the master exists now */
 	return 0;
 }
 
@@ -696,14 +534,14 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		    RD_STATE_F_REMOTE; /* our mark: written for a peer (redund/mirror.h) */
 	/* Before the change is sent (a known state), and after it made the state (a new one). */
 	if (type != NFCT_T_DESTROY)
-		ext_local(d, ct, &info);
+		sd_extsync_local(&d->xs, ct, &info);
 	rc = rd_mirror_local(d->mirror,
 	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
 	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
 	                                             : RD_MIRROR_NEW,
 	                     &info, sd_now());
 	if (rc == RD_MIRROR_INSERTED)
-		ext_local(d, ct, &info);
+		sd_extsync_local(&d->xs, ct, &info);
 	/* Synchronised (ours, or a peer's the bulk brought): liberal as the peers' copies. */
 	if (rc == RD_MIRROR_INSERTED || rc == RD_MIRROR_UPDATED || rc == RD_MIRROR_KNOWN)
 		make_liberal(d, ct, &info);
@@ -1203,9 +1041,9 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	rd_sync_carry_config_default(&carry);
 	carry.channel = cc;
 	carry.engine = *ec;
-	carry.ext.user = d;
-	carry.ext.get = ext_get;
-	carry.ext.put = ext_put;
+	d->xs.t = d->t;
+	d->xs.creatorid = d->creatorid;
+	sd_extsync_carry(&d->xs, &carry.ext);
 	rc = rd_sync_carry_new(&carry, &d->carry);
 	sodium_memzero(keys, sizeof(keys));
 	if (rc != 0) {
@@ -1215,6 +1053,7 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	}
 	d->ch = rd_sync_carry_channel(d->carry);
 	d->eng = rd_sync_carry_engine(d->carry);
+	d->xs.carry = d->carry;
 	return 0;
 }
 
@@ -1367,7 +1206,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 		dm_log(LOG_ERR, "conntrack: %s", strerror(-rc));
 		return rc;
 	}
-	sd_ct_set_exp_fn(d->ct, on_exp);
+	d->xs.ct = d->ct;
+	d->xs.eng = d->eng;
+	d->xs.deftimeouts = d->deftimeouts;
+	d->xs.label = d->cfg.label;
+	d->xs.apply = d->cfg.apply;
+	sd_ct_set_exp_fn(d->ct, sd_extsync_exp, &d->xs);
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
 	if (d->cfg.apply && d->cfg.label >= 0) {
@@ -1432,7 +1276,7 @@ void sd_daemon_free(struct sd_daemon *d)
 	d->ch = NULL;
 	if (d->t != NULL)
 		rd_state_table_free(d->t, sd_now());
-	sd_extstore_free(&d->ext);
+	sd_extsync_free(&d->xs);
 	rd_io_sync_close(d->io);
 	dm_loop_close(&d->loop);
 	sd_config_free(&d->cfg);

@@ -215,7 +215,7 @@ void sd_ct_expect(struct sd_ct *c, const struct rd_state_info *master,
 struct nf_expect;
 /* Called for every expectation event not caused by syncd (type: NFCT_T_NEW or _DESTROY). */
 typedef void (*sd_exp_fn)(void *user, int type, const struct nf_expect *exp);
-void sd_ct_set_exp_fn(struct sd_ct *c, sd_exp_fn fn);
+void sd_ct_set_exp_fn(struct sd_ct *c, sd_exp_fn fn, void *user);
 /* Delete the kernel entry of a state; absent counts as done. */
 int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info);
 /* Read the kernel entry of a state: 0 and *out, -ENOENT, or a negative errno. */
@@ -294,6 +294,34 @@ int sd_extstore_set(struct sd_extstore *s, struct rd_state *st, const struct rd_
 void sd_extstore_drop(struct sd_extstore *s, struct rd_state *st);
 /* Free every slot; the store is empty and usable again. */
 void sd_extstore_free(struct sd_extstore *s);
+
+/* ---- the states' extensions between carry, table and kernel (extsync.c) ---- */
+
+struct rd_sync_carry;
+struct rd_sync_carry_ext;
+struct sd_extsync {
+	struct sd_extstore store;
+	struct rd_state_table *t;    /* set before the carry is made */
+	uint32_t creatorid;          /* ours */
+	struct rd_sync_carry *carry; /* NULL: plain mode, nothing travels */
+	struct rd_sync_engine *eng;  /* the rest once the conntrack backend is open */
+	struct sd_ct *ct;
+	const uint32_t *deftimeouts;
+	int label;  /* syncd's own label bit, -1: none */
+	bool apply; /* peers' states are written into the kernel */
+};
+/* The carry's extension callbacks (user d). */
+void sd_extsync_carry(struct sd_extsync *d, struct rd_sync_carry_ext *ce);
+/* Write a peer's state with its extension and expectations; sd_ct_apply's value. */
+int sd_extsync_write(struct sd_extsync *d, const struct rd_state_info *info);
+/* A kernel event's entry (after rd_mirror_local for a new one): keep its extension. */
+void sd_extsync_local(struct sd_extsync *d, const struct nf_conntrack *ct,
+                      const struct rd_state_info *info);
+/* The expectation events (sd_ct_set_exp_fn, user d). */
+void sd_extsync_exp(void *user, int type, const struct nf_expect *exp);
+/* A state is being removed. */
+void sd_extsync_removed(struct sd_extsync *d, struct rd_state *st);
+void sd_extsync_free(struct sd_extsync *d);
 
 /* The longest request line syncd reads, with its line end and a NUL. */
 #define SD_CONTROL_IN_MAX 256
