@@ -318,3 +318,186 @@ int sd_state_to_ct(const struct rd_state_info *info, const uint32_t *deftimeouts
 	nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout ? timeout : 1);
 	return 0;
 }
+
+_Static_assert(SD_CT_STATUS_CARRIED == (IPS_SEEN_REPLY | IPS_ASSURED | IPS_FIXED_TIMEOUT),
+               "the carried status bits, by their kernel names");
+
+bool sd_ct_to_ext(const struct nf_conntrack *ct, int label, const struct rd_sync_ext *old,
+                  struct rd_sync_ext *x)
+{
+	bool any = false;
+
+	memset(x, 0, sizeof(*x));
+	x->have = RD_SYNC_EXT_MARK | RD_SYNC_EXT_STATUS;
+	x->mark = nfct_attr_is_set(ct, ATTR_MARK) ? nfct_get_attr_u32(ct, ATTR_MARK) : 0;
+	x->status = nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
+	any = x->mark != 0 || (x->status & SD_CT_STATUS_CARRIED & ~(IPS_SEEN_REPLY | IPS_ASSURED));
+	if (nfct_attr_is_set(ct, ATTR_CONNLABELS)) {
+		const struct nfct_bitmask *b = nfct_get_attr(ct, ATTR_CONNLABELS);
+		int max = b != NULL ? (int)nfct_bitmask_maxbit(b) : -1;
+
+		for (int i = 0; i <= max && i < 8 * RD_SYNC_EXT_LABELS_LEN; i++) {
+			if (i == label || !nfct_bitmask_test_bit(b, (unsigned)i))
+				continue;
+			x->labels[i / 8] |= (uint8_t)(1u << (i % 8));
+			x->have |= RD_SYNC_EXT_LABELS;
+			any = true;
+		}
+	} else if (old != NULL && (old->have & RD_SYNC_EXT_LABELS)) {
+		memcpy(x->labels, old->labels, sizeof(x->labels));
+		x->have |= RD_SYNC_EXT_LABELS;
+		any = true;
+	}
+	/* The expectations come by their own events (sd_exp_to_ext). */
+	if (old != NULL && (old->have & RD_SYNC_EXT_EXPECT)) {
+		x->have |= RD_SYNC_EXT_EXPECT;
+		x->nexpect = old->nexpect;
+		memcpy(x->expect, old->expect, sizeof(x->expect));
+		any = true;
+	}
+	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME)) {
+		const char *h = nfct_get_attr(ct, ATTR_HELPER_NAME);
+
+		if (h != NULL && h[0] != '\0') {
+			strncpy(x->helper, h, RD_SYNC_EXT_HELPER_MAX);
+			x->helper[RD_SYNC_EXT_HELPER_MAX] = '\0';
+			x->have |= RD_SYNC_EXT_HELPER;
+			any = true;
+		}
+	}
+	return any;
+}
+
+void sd_ext_to_ct(const struct rd_sync_ext *x, bool create, struct nf_conntrack *ct)
+{
+	if (x->have & RD_SYNC_EXT_MARK)
+		nfct_set_attr_u32(ct, ATTR_MARK, x->mark);
+	if (x->have & RD_SYNC_EXT_STATUS) {
+		uint32_t st =
+		    nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
+
+		nfct_set_attr_u32(ct, ATTR_STATUS, st | (x->status & SD_CT_STATUS_CARRIED));
+	}
+	if (create && (x->have & RD_SYNC_EXT_HELPER) && x->helper[0] != '\0')
+		nfct_set_attr(ct, ATTR_HELPER_NAME, x->helper);
+}
+
+/* The original tuple of a tuple-holding object (an expectation's master, expected, mask). */
+static int tuple_of(const struct nf_conntrack *t, struct rd_state_key *k)
+{
+	uint8_t l3;
+
+	memset(k, 0, sizeof(*k));
+	if (t == NULL || !nfct_attr_is_set(t, ATTR_ORIG_L3PROTO))
+		return SD_CTMAP_NOTUPLE;
+	l3 = nfct_get_attr_u8(t, ATTR_ORIG_L3PROTO);
+	if (l3 != AF_INET && l3 != AF_INET6)
+		return SD_CTMAP_BADL3;
+	k->af = l3 == AF_INET ? RD_AF_INET : RD_AF_INET6;
+	k->proto =
+	    nfct_attr_is_set(t, ATTR_ORIG_L4PROTO) ? nfct_get_attr_u8(t, ATTR_ORIG_L4PROTO) : 0;
+	get_addr(t, l3, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC, k->addr[0]);
+	get_addr(t, l3, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST, k->addr[1]);
+	k->port[0] = get_port(t, ATTR_ORIG_PORT_SRC);
+	k->port[1] = get_port(t, ATTR_ORIG_PORT_DST);
+	return 0;
+}
+
+int sd_exp_master_key(const struct nf_expect *exp, struct rd_state_key *key)
+{
+	int rc;
+
+	if (!nfexp_attr_is_set(exp, ATTR_EXP_MASTER))
+		return SD_CTMAP_NOTUPLE;
+	if ((rc = tuple_of(nfexp_get_attr(exp, ATTR_EXP_MASTER), key)) != 0)
+		return rc;
+	if (!has_ports(key->proto))
+		return SD_CTMAP_BADL4;
+	if (nfexp_attr_is_set(exp, ATTR_EXP_ZONE))
+		key->rdomain = nfexp_get_attr_u16(exp, ATTR_EXP_ZONE);
+	return 0;
+}
+
+int sd_exp_to_ext(const struct nf_expect *exp, struct rd_sync_ext_expect *e)
+{
+	struct rd_state_key t, m;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (!nfexp_attr_is_set(exp, ATTR_EXP_EXPECTED) || !nfexp_attr_is_set(exp, ATTR_EXP_MASK))
+		return SD_CTMAP_NOTUPLE;
+	if ((rc = tuple_of(nfexp_get_attr(exp, ATTR_EXP_EXPECTED), &t)) != 0 ||
+	    (rc = tuple_of(nfexp_get_attr(exp, ATTR_EXP_MASK), &m)) != 0)
+		return rc;
+	e->af = t.af;
+	e->proto = t.proto;
+	memcpy(e->src, t.addr[0], 16);
+	memcpy(e->dst, t.addr[1], 16);
+	e->sport = t.port[0];
+	e->dport = t.port[1];
+	memcpy(e->src_mask, m.addr[0], 16);
+	e->sport_mask = m.port[0];
+	e->timeout = nfexp_attr_is_set(exp, ATTR_EXP_TIMEOUT)
+	                 ? nfexp_get_attr_u32(exp, ATTR_EXP_TIMEOUT)
+	                 : 0;
+	e->flags = nfexp_attr_is_set(exp, ATTR_EXP_FLAGS)
+	               ? (uint16_t)nfexp_get_attr_u32(exp, ATTR_EXP_FLAGS)
+	               : 0;
+	return 0;
+}
+
+/* A tuple-holding conntrack object: addresses, protocol, ports (network order). */
+static void put_tuple(struct nf_conntrack *t, uint8_t af, uint8_t proto, const uint8_t *src,
+                      const uint8_t *dst, uint16_t sport, uint16_t dport)
+{
+	if (af == RD_AF_INET) {
+		nfct_set_attr_u8(t, ATTR_ORIG_L3PROTO, AF_INET);
+		nfct_set_attr(t, ATTR_ORIG_IPV4_SRC, src);
+		nfct_set_attr(t, ATTR_ORIG_IPV4_DST, dst);
+	} else {
+		nfct_set_attr_u8(t, ATTR_ORIG_L3PROTO, AF_INET6);
+		nfct_set_attr(t, ATTR_ORIG_IPV6_SRC, src);
+		nfct_set_attr(t, ATTR_ORIG_IPV6_DST, dst);
+	}
+	nfct_set_attr_u8(t, ATTR_ORIG_L4PROTO, proto);
+	nfct_set_attr_u16(t, ATTR_ORIG_PORT_SRC, htons(sport));
+	nfct_set_attr_u16(t, ATTR_ORIG_PORT_DST, htons(dport));
+}
+
+int sd_ext_to_exp(const struct rd_state_info *master, const struct rd_sync_ext_expect *e,
+                  bool create, struct nf_expect *exp)
+{
+	static const uint8_t ones[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	struct nf_conntrack *m, *t, *k;
+
+	if ((e->af != RD_AF_INET && e->af != RD_AF_INET6) ||
+	    (master->wire.af != RD_AF_INET && master->wire.af != RD_AF_INET6))
+		return SD_CTMAP_BADL3;
+	m = nfct_new();
+	t = nfct_new();
+	k = nfct_new();
+	if (m == NULL || t == NULL || k == NULL) {
+		nfct_destroy(m);
+		nfct_destroy(t);
+		nfct_destroy(k);
+		return SD_CTMAP_NOTUPLE;
+	}
+	put_tuple(t, e->af, e->proto, e->src, e->dst, e->sport, e->dport);
+	nfexp_set_attr(exp, ATTR_EXP_EXPECTED, t);
+	if (master->wire.rdomain != 0)
+		nfexp_set_attr_u16(exp, ATTR_EXP_ZONE, master->wire.rdomain);
+	if (create) {
+		put_key(master, m);
+		nfexp_set_attr(exp, ATTR_EXP_MASTER, m);
+		put_tuple(k, e->af, e->proto, e->src_mask, ones, e->sport_mask, 0xffff);
+		nfexp_set_attr(exp, ATTR_EXP_MASK, k);
+		nfexp_set_attr_u32(exp, ATTR_EXP_TIMEOUT, e->timeout ? e->timeout : 1);
+		nfexp_set_attr_u32(exp, ATTR_EXP_FLAGS, e->flags);
+	}
+	/* The expectation keeps copies of the tuples. */
+	nfct_destroy(m);
+	nfct_destroy(t);
+	nfct_destroy(k);
+	return 0;
+}

@@ -41,7 +41,9 @@
  * Timeouts: the conntrack timeout (seconds left) is expire_in; the class
  * is chosen from the peer states by pf's rules. Counters map to
  * packets/bytes [0] original and [1] reply when accounting is on.
- * The conntrack mark is not carried (rd_state_info has no field for it).
+ * The mark, the labels, the status bits and the helper's name travel
+ * beside the state, in secure mode only, as its extension
+ * (redund/sync_ext.h): sd_ct_to_ext reads them, sd_ext_to_ct writes them.
  *
  * All functions are pure (they read and write only their arguments).
  */
@@ -52,8 +54,10 @@
 #include <stdint.h>
 
 #include "redund/state.h"
+#include "redund/sync_ext.h"
 
 struct nf_conntrack;
+struct nf_expect;
 
 /* Linux conntrack TCP states (enum tcp_conntrack), as ctnetlink reports them. */
 enum sd_ct_tcp {
@@ -111,5 +115,57 @@ int sd_state_to_ct(const struct rd_state_info *info, const uint32_t *deftimeouts
  * SD_CTMAP_BADL3.
  */
 int sd_state_to_ct_key(const struct rd_state_info *info, struct nf_conntrack *ct);
+
+/*
+ * The status bits a peer's extension may set in our entry: the ones
+ * ctnetlink lets a program change that mean the same on any host (a reply
+ * was seen, assured, a fixed timeout). The others (NAT, expected,
+ * confirmed, dying, offload) are the kernel's own.
+ */
+#define SD_CT_STATUS_CARRIED ((1u << 1) | (1u << 2) | (1u << 10))
+
+/*
+ * sd_ct_to_ext - the extension of conntrack entry ct into *x: its mark and
+ * status always, its labels when any is set except bit `label` (syncd's
+ * own mark of entries written for peers; -1: none), its helper's name when
+ * it has one. An event without labels (the kernel adds them only when they
+ * changed) keeps old's (the extension known before; NULL: none). Returns true when there is
+ * anything a peer's entry would lack without it (a mark, a label, a helper, a carried status bit
+ * beyond SEEN_REPLY and ASSURED, which the peer rebuilds from the state).
+ */
+bool sd_ct_to_ext(const struct nf_conntrack *ct, int label, const struct rd_sync_ext *old,
+                  struct rd_sync_ext *x);
+
+/*
+ * sd_ext_to_ct - add x to ct (filled by sd_state_to_ct): its mark, its
+ * status bits within SD_CT_STATUS_CARRIED (to those already set), its
+ * helper when `create` (the kernel sets a helper only on a new entry).
+ * Labels: x's, plus bit `label` when it is >= 0, under a full mask (the
+ * record is the peer's whole set); done by the caller (ct.c owns label
+ * memory), so not here.
+ */
+void sd_ext_to_ct(const struct rd_sync_ext *x, bool create, struct nf_conntrack *ct);
+
+/*
+ * sd_exp_master_key - the wire key of expectation exp's master (its
+ * original tuple and zone). Returns 0 or an enum sd_ctmap_err.
+ */
+int sd_exp_master_key(const struct nf_expect *exp, struct rd_state_key *key);
+
+/*
+ * sd_exp_to_ext - expectation exp as the extension describes it: the
+ * expected tuple, the source mask, seconds left, flags. Returns 0 or an
+ * enum sd_ctmap_err.
+ */
+int sd_exp_to_ext(const struct nf_expect *exp, struct rd_sync_ext_expect *e);
+
+/*
+ * sd_ext_to_exp - fill exp (fresh from nfexp_new) with expectation e of
+ * the state *master: the master's original tuple and zone, the expected
+ * tuple, its mask, the timeout and flags (`create`), or just what finds it
+ * (!create: the expected tuple and zone). Returns 0 or SD_CTMAP_BADL3.
+ */
+int sd_ext_to_exp(const struct rd_state_info *master, const struct rd_sync_ext_expect *e,
+                  bool create, struct nf_expect *exp);
 
 #endif

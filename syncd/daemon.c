@@ -127,6 +127,7 @@ struct sd_daemon {
 	struct rd_mirror *mirror;
 	struct sd_ct *ct;
 	struct sd_labels *labels; /* keeps conntrack labels in use (NULL: no mark) */
+	struct sd_extsync xs;     /* the states' marks, labels, ... (secure mode: extsync.c) */
 	rd_time_t labels_due;     /* next check that our labels rule is there */
 	struct dm_control *ctl;
 	uint32_t creatorid;
@@ -491,6 +492,8 @@ static void table_event(void *user, struct rd_state *st, int ev, int why, rd_tim
 		rd_mirror_state_event(d->mirror, st, ev, why, now);
 	else if (d->eng != NULL)
 		rd_sync_engine_state_event(d->eng, st, ev, why, now);
+	if (ev == RD_STATE_EV_REMOVE)
+		sd_extsync_removed(&d->xs, st);
 }
 
 /* The mirror's external table: the kernel's, through ct.c. */
@@ -507,7 +510,7 @@ static int mir_read(void *user, const struct rd_state_info *key, struct rd_state
 static int mir_write(void *user, const struct rd_state_info *info, bool created)
 {
 	struct sd_daemon *d = user;
-	int rc = sd_ct_apply(d->ct, info, d->deftimeouts);
+	int rc = sd_extsync_write(&d->xs, info); /* sd_ct_apply, with the extension */
 
 	(void)created; /* sd_ct_apply creates or updates, whichever the kernel needs */
 	if (rc < 0) {
@@ -700,11 +703,16 @@ static void on_ct(void *user, int type, const struct nf_conntrack *ct)
 		    RD_STATE_F_REMOTE; /* our mark: written for a peer (redund/mirror.h) */
 	else if (type != NFCT_T_DESTROY && !filter_pass(d, ct, &info))
 		return;
+	/* Before the change is sent (a known state), and after it made the state (a new one). */
+	if (type != NFCT_T_DESTROY)
+		sd_extsync_local(&d->xs, ct, &info);
 	rc = rd_mirror_local(d->mirror,
 	                     type == NFCT_T_DESTROY  ? RD_MIRROR_DESTROY
 	                     : type == NFCT_T_UPDATE ? RD_MIRROR_UPDATE
 	                                             : RD_MIRROR_NEW,
 	                     &info, sd_now());
+	if (rc == RD_MIRROR_INSERTED)
+		sd_extsync_local(&d->xs, ct, &info);
 	/* Synchronised (ours, or a peer's the bulk brought): liberal as the peers' copies. */
 	if (rc == RD_MIRROR_INSERTED || rc == RD_MIRROR_UPDATED || rc == RD_MIRROR_KNOWN)
 		make_liberal(d, ct, &info);
@@ -987,6 +995,7 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 	const char *mode = d->cfg.mode == RD_IO_SYNC_SECURE ? "secure" : "plain";
 	uint64_t zero[RD_SYNC_STAT_COUNT] = {0}, stats[SD_STAT_MAX];
 	uint64_t chs[RD_SYNC_STAT_COUNT] = {0}, ms[RD_MIRROR_STAT_COUNT];
+	uint64_t cas[RD_SYNC_CARRY_STAT_COUNT] = {0};
 	uint64_t es[RD_SYNC_ENGINE_STAT_COUNT], ps[RD_PFSYNC_STAT_COUNT];
 	const uint64_t *cts = d->ct != NULL ? sd_ct_stats(d->ct) : zero;
 	uint64_t ios[RD_IO_SYNC_STAT_COUNT];
@@ -1003,6 +1012,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 
 	if (d->ch != NULL)
 		rd_sync_channel_stats(d->ch, chs);
+	if (d->carry != NULL)
+		rd_sync_carry_stats(d->carry, cas);
 	rd_sync_engine_stats(d->eng, es);
 	rd_sync_engine_pfsync_stats(d->eng, ps);
 	/* The counters the mirror took over keep their names here. */
@@ -1030,6 +1041,8 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		              true);
 		json_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name, true);
 		json_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name, true);
+		json_counters(&b, "carry", cas, RD_SYNC_CARRY_STAT_COUNT, rd_sync_carry_stat_name,
+		              true);
 		json_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name,
 		              true);
 		json_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name, true);
@@ -1060,6 +1073,9 @@ int sd_daemon_status(struct sd_daemon *d, bool json, char **out)
 		text_counters(&b, "pfsync", ps, RD_PFSYNC_STAT_COUNT, rd_pfsync_stat_name);
 		if (d->ch != NULL)
 			text_counters(&b, "channel", chs, RD_SYNC_STAT_COUNT, rd_sync_stat_name);
+		if (d->carry != NULL)
+			text_counters(&b, "carry", cas, RD_SYNC_CARRY_STAT_COUNT,
+			              rd_sync_carry_stat_name);
 		text_counters(&b, "transport", ios, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name);
 		text_counters(&b, "conntrack", cts, SD_CT_STAT_MAX, sd_ct_stat_name);
 		text_counters(&b, "mirror", ms, RD_MIRROR_STAT_COUNT, rd_mirror_stat_name);
@@ -1119,7 +1135,7 @@ int sd_daemon_commit(struct sd_daemon *d, char **out)
 		rd_state_export(d->t, st, now, &info);
 		if (info.creatorid == d->creatorid)
 			continue;
-		rc = sd_ct_apply(d->ct, &info, d->deftimeouts);
+		rc = sd_extsync_write(&d->xs, &info); /* with its mark, labels, helper */
 		if (rc == 0) {
 			ok++;
 			continue;
@@ -1576,6 +1592,9 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	rd_sync_carry_config_default(&carry);
 	carry.channel = cc;
 	carry.engine = *ec;
+	d->xs.t = d->t;
+	d->xs.creatorid = d->creatorid;
+	sd_extsync_carry(&d->xs, &carry.ext);
 	rc = rd_sync_carry_new(&carry, &d->carry);
 	sodium_memzero(keys, sizeof(keys));
 	if (rc != 0) {
@@ -1585,6 +1604,7 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	}
 	d->ch = rd_sync_carry_channel(d->carry);
 	d->eng = rd_sync_carry_engine(d->carry);
+	d->xs.carry = d->carry;
 	return 0;
 }
 
@@ -1747,6 +1767,12 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 		dm_log(LOG_ERR, "conntrack: %s", strerror(-rc));
 		return rc;
 	}
+	d->xs.ct = d->ct;
+	d->xs.eng = d->eng;
+	d->xs.deftimeouts = d->deftimeouts;
+	d->xs.label = d->cfg.label;
+	d->xs.apply = d->cfg.apply;
+	sd_ct_set_exp_fn(d->ct, sd_extsync_exp, &d->xs);
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
 	if (d->cfg.label >= 0) { /* --no-apply too: a commit writes peers' entries */
@@ -1811,6 +1837,7 @@ void sd_daemon_free(struct sd_daemon *d)
 	d->ch = NULL;
 	if (d->t != NULL)
 		rd_state_table_free(d->t, sd_now());
+	sd_extsync_free(&d->xs);
 	for (size_t i = 0; i < d->nlinks; i++)
 		rd_io_sync_close(d->links[i].io);
 	if (d->ifsock >= 0)

@@ -12,6 +12,7 @@
 #include "redund/state.h"
 #include "redund/sync.h"
 #include "redund/sync_engine.h"
+#include "redund/sync_ext.h"
 
 /* The plumbing shared with carpd (log, loop, control socket). */
 #include "../daemon/daemon.h"
@@ -183,14 +184,20 @@ static inline rd_time_t sd_now(void)
 /* ---- conntrack backend (ct.c) ---- */
 
 enum sd_ct_stat {
-	SD_CT_EVENTS = 0, /* events read from the kernel */
-	SD_CT_SELF,       /* events caused by our own changes (ignored) */
-	SD_CT_CREATED,    /* entries created for peers' states */
-	SD_CT_UPDATED,    /* entries updated for peers' states */
-	SD_CT_DELETED,    /* entries deleted for peers' states */
-	SD_CT_ERRORS,     /* kernel refusals of our changes */
-	SD_CT_OVERRUNS,   /* event socket overruns (a resync follows) */
-	SD_CT_UNLABELLED, /* peers' states written without our label (entry had no room) */
+	SD_CT_EVENTS = 0,   /* events read from the kernel */
+	SD_CT_SELF,         /* events caused by our own changes (ignored) */
+	SD_CT_CREATED,      /* entries created for peers' states */
+	SD_CT_UPDATED,      /* entries updated for peers' states */
+	SD_CT_DELETED,      /* entries deleted for peers' states */
+	SD_CT_ERRORS,       /* kernel refusals of our changes */
+	SD_CT_OVERRUNS,     /* event socket overruns (a resync follows) */
+	SD_CT_UNLABELLED,   /* peers' states written without our label (entry had no room) */
+	SD_CT_NOHELPER,     /* peers' entries written without their helper (unknown here) */
+	SD_CT_EXP_EVENTS,   /* expectation events read from the kernel */
+	SD_CT_EXP_CREATED,  /* peers' expectations created */
+	SD_CT_EXP_DELETED,  /* peers' expectations deleted (gone on the peer) */
+	SD_CT_EXP_NOHELPER, /* peers' expectations refused: the master has no helper here */
+	SD_CT_EXP_FAILED,   /* peers' expectations the kernel refused otherwise */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);
@@ -208,8 +215,24 @@ int sd_ct_fd(const struct sd_ct *c);
 int sd_ct_read(struct sd_ct *c);
 /* Dump the kernel table (fn called with NFCT_T_NEW for each entry). */
 int sd_ct_dump(struct sd_ct *c);
-/* Create (or, if it exists, update) the kernel entry of a peer's state. */
-int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts);
+/*
+ * Create (or, if it exists, update) the kernel entry of a peer's state,
+ * with its extension x (mark, labels, status, helper; NULL: none known).
+ */
+int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                const struct rd_sync_ext *x);
+/*
+ * Bring the kernel's expectations of a peer's state *master in line with
+ * its extension x (the whole set) from old (the set known before, NULL:
+ * none): create those new, delete those gone. Counted; a master without a
+ * helper here is logged once.
+ */
+void sd_ct_expect(struct sd_ct *c, const struct rd_state_info *master,
+                  const struct rd_sync_ext *old, const struct rd_sync_ext *x);
+struct nf_expect;
+/* Called for every expectation event not caused by syncd (type: NFCT_T_NEW or _DESTROY). */
+typedef void (*sd_exp_fn)(void *user, int type, const struct nf_expect *exp);
+void sd_ct_set_exp_fn(struct sd_ct *c, sd_exp_fn fn, void *user);
 /* Delete the kernel entry of a state; absent counts as done. */
 int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info);
 /* Read the kernel entry of a state: 0 and *out, -ENOENT, or a negative errno. */
@@ -277,6 +300,53 @@ enum sd_watch_kind {
 	SD_W_CT,
 	SD_W_HOLD, /* the connection of a hold request to carpd */
 };
+
+/* ---- the states' extensions (extstore.c) ---- */
+
+struct sd_ext_slot;
+/* The extension (mark, labels, status, helper) of the states that have one. */
+struct sd_extstore {
+	struct sd_ext_slot *v;
+	uint32_t n, cap;    /* slots made, allocated */
+	uint32_t free_head; /* free slots, index + 1; 0: none */
+	uint32_t used;      /* slots in use */
+};
+/* The extension kept for st, or NULL. */
+const struct rd_sync_ext *sd_extstore_get(const struct sd_extstore *s, const struct rd_state *st);
+/* Keep x for st (st->user names its slot); 0, or -1 without memory. */
+int sd_extstore_set(struct sd_extstore *s, struct rd_state *st, const struct rd_sync_ext *x);
+/* Forget st's extension (it is being removed). */
+void sd_extstore_drop(struct sd_extstore *s, struct rd_state *st);
+/* Free every slot; the store is empty and usable again. */
+void sd_extstore_free(struct sd_extstore *s);
+
+/* ---- the states' extensions between carry, table and kernel (extsync.c) ---- */
+
+struct rd_sync_carry;
+struct rd_sync_carry_ext;
+struct sd_extsync {
+	struct sd_extstore store;
+	struct rd_state_table *t;    /* set before the carry is made */
+	uint32_t creatorid;          /* ours */
+	struct rd_sync_carry *carry; /* NULL: plain mode, nothing travels */
+	struct rd_sync_engine *eng;  /* the rest once the conntrack backend is open */
+	struct sd_ct *ct;
+	const uint32_t *deftimeouts;
+	int label;  /* syncd's own label bit, -1: none */
+	bool apply; /* peers' states are written into the kernel */
+};
+/* The carry's extension callbacks (user d). */
+void sd_extsync_carry(struct sd_extsync *d, struct rd_sync_carry_ext *ce);
+/* Write a peer's state with its extension and expectations; sd_ct_apply's value. */
+int sd_extsync_write(struct sd_extsync *d, const struct rd_state_info *info);
+/* A kernel event's entry (after rd_mirror_local for a new one): keep its extension. */
+void sd_extsync_local(struct sd_extsync *d, const struct nf_conntrack *ct,
+                      const struct rd_state_info *info);
+/* The expectation events (sd_ct_set_exp_fn, user d). */
+void sd_extsync_exp(void *user, int type, const struct nf_expect *exp);
+/* A state is being removed. */
+void sd_extsync_removed(struct sd_extsync *d, struct rd_state *st);
+void sd_extsync_free(struct sd_extsync *d);
 
 /* The longest request line syncd reads, with its line end and a NUL. */
 #define SD_CONTROL_IN_MAX 256

@@ -7,6 +7,7 @@
 
 #include "core/internal.h"
 #include "redund/sync_carry.h"
+#include "sync/pfsync_wire.h"
 
 struct rd_sync_carry {
 	struct rd_sync_channel *ch;
@@ -25,13 +26,29 @@ struct rd_sync_carry {
 		uint32_t id;
 		rd_time_t t;
 	} asking[32];
+	struct rd_sync_carry_ext ext;
+	/* Sending with the extension: the payload, and the one for records after it. */
+	uint8_t *buf, *over;
+	size_t cap, len, over_len;
+	size_t pkt_end; /* where the pfsync packet in buf ends and the section begins */
+	/* Delivering: the section of the payload the engine is applying (NULL: none). */
+	const uint8_t *cur;
+	size_t cur_len;
 	uint64_t stats[RD_SYNC_CARRY_STAT_COUNT];
 };
 
 static const char *const stat_names[RD_SYNC_CARRY_STAT_COUNT] = {
-    [RD_SYNC_CARRY_STAT_DELIVERED] = "delivered", [RD_SYNC_CARRY_STAT_REFUSED] = "refused",
-    [RD_SYNC_CARRY_STAT_SENT] = "sent",           [RD_SYNC_CARRY_STAT_SEND_FAILED] = "send_failed",
+    [RD_SYNC_CARRY_STAT_DELIVERED] = "delivered",
+    [RD_SYNC_CARRY_STAT_REFUSED] = "refused",
+    [RD_SYNC_CARRY_STAT_SENT] = "sent",
+    [RD_SYNC_CARRY_STAT_SEND_FAILED] = "send_failed",
     [RD_SYNC_CARRY_STAT_REPAIRS] = "repairs",
+    [RD_SYNC_CARRY_STAT_EXT_SENT] = "ext_sent",
+    [RD_SYNC_CARRY_STAT_EXT_OVERFLOW] = "ext_overflow",
+    [RD_SYNC_CARRY_STAT_EXT_DROPPED] = "ext_dropped",
+    [RD_SYNC_CARRY_STAT_EXT_RECEIVED] = "ext_received",
+    [RD_SYNC_CARRY_STAT_EXT_REFUSED] = "ext_refused",
+    [RD_SYNC_CARRY_STAT_EXT_IGNORED] = "ext_ignored",
 };
 
 const char *rd_sync_carry_stat_name(int stat)
@@ -50,13 +67,63 @@ static void ch_send(void *user, uint32_t to, const uint8_t *pkt, size_t len)
 	c->ch_cb.send(c->ch_cb.user, to, pkt, len);
 }
 
+/*
+ * The extension section after the payload's pfsync packet, checked whole;
+ * NULL when there is none, or it is refused or of another version.
+ */
+static const uint8_t *section(struct rd_sync_carry *c, const uint8_t *payload, size_t len,
+                              size_t *sec_len)
+{
+	size_t hdr_len;
+	int rc;
+
+	if (len <= RD_PFSYNC_HDR_LEN)
+		return NULL;
+	/* Under the header's size: the packet is the whole payload (rd_pfsync_check). */
+	hdr_len = rd_get16(payload + RD_PFW_OFF(rd_pfw_header, len));
+	if (hdr_len < RD_PFSYNC_HDR_LEN || hdr_len >= len)
+		return NULL;
+	*sec_len = len - hdr_len;
+	rc = rd_sync_ext_decode(payload + hdr_len, *sec_len, NULL, NULL);
+	if (rc == RD_ERR_STATE) {
+		c->stats[RD_SYNC_CARRY_STAT_EXT_IGNORED]++;
+		return NULL;
+	}
+	if (rc < 0) {
+		c->stats[RD_SYNC_CARRY_STAT_EXT_REFUSED]++;
+		return NULL;
+	}
+	return payload + hdr_len;
+}
+
+struct put_ctx {
+	struct rd_sync_carry *c;
+	uint32_t from;
+	rd_time_t now;
+};
+
+static int put_one(void *user, uint64_t id, uint32_t creatorid, const struct rd_sync_ext *x)
+{
+	struct put_ctx *p = user;
+
+	p->c->stats[RD_SYNC_CARRY_STAT_EXT_RECEIVED]++;
+	if (p->c->ext.put != NULL)
+		p->c->ext.put(p->c->ext.user, p->from, id, creatorid, x, p->now);
+	return 0;
+}
+
 static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *payload, size_t len,
                        rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
+	struct put_ctx pc = {c, from, now};
+	size_t sec_len = 0;
+	const uint8_t *sec = section(c, payload, len, &sec_len);
 
 	c->stats[RD_SYNC_CARRY_STAT_DELIVERED]++;
 	c->from = from;
+	c->cur = sec;
+	c->cur_len = sec_len;
 	/* Sealed by a peer's engine, so a refusal means a peer bug or version skew. */
 	if (rd_sync_engine_input(c->e, payload, len, now) != 0) {
 		c->stats[RD_SYNC_CARRY_STAT_REFUSED]++;
@@ -64,6 +131,9 @@ static void ch_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 		        from, (unsigned long long)seq);
 	}
 	c->from = 0;
+	c->cur = NULL;
+	if (sec != NULL)
+		rd_sync_ext_decode(sec, sec_len, put_one, &pc);
 	if (c->ch_cb.deliver != NULL)
 		c->ch_cb.deliver(c->ch_cb.user, from, seq, payload, len, now);
 }
@@ -80,19 +150,93 @@ static void ch_lost(void *user, uint32_t peer, rd_time_t now)
 
 /* ---- the engine's callbacks ------------------------------------------ */
 
-static void e_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
+static void channel_send(struct rd_sync_carry *c, const uint8_t *pkt, size_t len, rd_time_t now)
 {
-	struct rd_sync_carry *c = user;
 	int64_t rc;
 
-	if (c->e_cb.send != NULL)
-		c->e_cb.send(c->e_cb.user, pkt, len, now);
 	c->stats[RD_SYNC_CARRY_STAT_SENT]++;
 	rc = rd_sync_channel_send(c->ch, pkt, len, now);
 	if (rc < 0) {
 		c->stats[RD_SYNC_CARRY_STAT_SEND_FAILED]++;
 		rd_logf(&c->e_log, RD_LOG_WARNING, "secure channel: %s", rd_strerror((int)rc));
 	}
+}
+
+/* Appends x's record to the section of buf[0..*len) (begun at hdr); false: no room. */
+static bool add_record(uint8_t *buf, size_t cap, size_t *len, size_t hdr, uint64_t id,
+                       uint32_t creatorid, const struct rd_sync_ext *x)
+{
+	size_t need = rd_sync_ext_record_len(x) + (*len == hdr ? RD_SYNC_EXT_HDR_LEN : 0);
+
+	if (*len + need > cap)
+		return false;
+	if (*len == hdr)
+		*len += (size_t)rd_sync_ext_begin(buf + *len, cap - *len);
+	*len += (size_t)rd_sync_ext_put(buf + *len, cap - *len, id, creatorid, x);
+	return true;
+}
+
+/* The record of each state a message names: after the packet, or in the overflow. */
+static int ext_msg(void *user, const struct rd_pfsync_msg *m)
+{
+	struct rd_sync_carry *c = user;
+	struct rd_sync_ext x;
+	uint64_t id;
+	uint32_t creatorid;
+
+	switch (m->action) {
+	case RD_PFSYNC_ACT_INS:
+	case RD_PFSYNC_ACT_UPD:
+		id = m->u.state.id;
+		creatorid = m->u.state.creatorid;
+		break;
+	case RD_PFSYNC_ACT_UPD_C:
+		id = m->u.upd_c.id;
+		creatorid = m->u.upd_c.creatorid;
+		break;
+	default:
+		return 0;
+	}
+	memset(&x, 0, sizeof(x));
+	if (!c->ext.get(c->ext.user, id, creatorid, &x) || x.have == 0)
+		return 0;
+	if (add_record(c->buf, c->cap, &c->len, c->pkt_end, id, creatorid, &x)) {
+		c->stats[RD_SYNC_CARRY_STAT_EXT_SENT]++;
+		return 0;
+	}
+	if (add_record(c->over, c->cap, &c->over_len, RD_PFSYNC_HDR_LEN, id, creatorid, &x)) {
+		c->stats[RD_SYNC_CARRY_STAT_EXT_SENT]++;
+		c->stats[RD_SYNC_CARRY_STAT_EXT_OVERFLOW]++;
+		return 0;
+	}
+	c->stats[RD_SYNC_CARRY_STAT_EXT_DROPPED]++;
+	return 0;
+}
+
+static void e_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct rd_sync_carry *c = user;
+	size_t plen;
+
+	if (c->e_cb.send != NULL)
+		c->e_cb.send(c->e_cb.user, pkt, len, now);
+	if (c->ext.get == NULL || len > c->cap || len < RD_PFSYNC_HDR_LEN) {
+		channel_send(c, pkt, len, now);
+		return;
+	}
+	memcpy(c->buf, pkt, len);
+	/* The section starts where the packet's header says the packet ends. */
+	plen = rd_get16(pkt + RD_PFW_OFF(rd_pfw_header, len));
+	c->len = plen >= RD_PFSYNC_HDR_LEN && plen <= len ? plen : len;
+	c->pkt_end = c->len;
+	/* The overflow: an empty pfsync packet (this one's header) and a section. */
+	memcpy(c->over, pkt, RD_PFSYNC_HDR_LEN);
+	rd_put16(c->over + RD_PFW_OFF(rd_pfw_header, len), RD_PFSYNC_HDR_LEN);
+	c->over_len = RD_PFSYNC_HDR_LEN;
+	rd_pfsync_decode(pkt, c->len, NULL, NULL, ext_msg, c);
+	channel_send(c, c->buf, c->len, now);
+	if (c->over_len > RD_PFSYNC_HDR_LEN)
+		channel_send(c, c->over, c->over_len, now);
 }
 
 static size_t e_room(void *user)
@@ -273,6 +417,7 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 	c->e_cb = cfg->engine.cb;
 	c->self = cfg->channel.sender_id;
 	c->e_log = cfg->engine.log;
+	c->ext = cfg->ext;
 
 	cc = cfg->channel;
 	cc.cb.send = ch_send;
@@ -289,8 +434,21 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 		rc = RD_ERR_INVAL;
 		goto fail;
 	}
+	if (ec.mtu == 0 && c->ext.get != NULL) {
+		size_t reserve = c->ext.reserve != 0 ? c->ext.reserve : max / 4;
+		ec.mtu = max > reserve + 300 ? max - reserve : (max < 300 ? max : 300);
+	}
 	if (ec.mtu == 0)
 		ec.mtu = max;
+	if (c->ext.get != NULL) {
+		c->cap = max;
+		c->buf = rd_calloc(c->mem, 1, max);
+		c->over = rd_calloc(c->mem, 1, max);
+		if (c->buf == NULL || c->over == NULL) {
+			rc = RD_ERR_NOMEM;
+			goto fail;
+		}
+	}
 	/* The channel never loses a bulk packet for good: see bulk_reconcile. */
 	ec.bulk_reconcile = true;
 	ec.cb.send = e_send;
@@ -321,6 +479,8 @@ void rd_sync_carry_free(struct rd_sync_carry *c)
 		return;
 	rd_sync_engine_free(c->e);
 	rd_sync_channel_free(c->ch);
+	rd_free(c->mem, c->buf);
+	rd_free(c->mem, c->over);
 	rd_free(c->mem, c);
 }
 
@@ -332,6 +492,35 @@ struct rd_sync_channel *rd_sync_carry_channel(const struct rd_sync_carry *c)
 struct rd_sync_engine *rd_sync_carry_engine(const struct rd_sync_carry *c)
 {
 	return c->e;
+}
+
+struct find_ctx {
+	uint64_t id;
+	uint32_t creatorid;
+	struct rd_sync_ext *out;
+	bool found;
+};
+
+static int find_one(void *user, uint64_t id, uint32_t creatorid, const struct rd_sync_ext *x)
+{
+	struct find_ctx *f = user;
+
+	if (id != f->id || creatorid != f->creatorid)
+		return 0;
+	*f->out = *x;
+	f->found = true;
+	return 1;
+}
+
+bool rd_sync_carry_ext_current(const struct rd_sync_carry *c, uint64_t id, uint32_t creatorid,
+                               struct rd_sync_ext *out)
+{
+	struct find_ctx f = {id, creatorid, out, false};
+
+	/* A section holds a few dozen records: a walk per write costs less than an index. */
+	if (c->cur != NULL)
+		rd_sync_ext_decode(c->cur, c->cur_len, find_one, &f);
+	return f.found;
 }
 
 void rd_sync_carry_stats(const struct rd_sync_carry *c, uint64_t out[RD_SYNC_CARRY_STAT_COUNT])

@@ -2334,6 +2334,240 @@ START_TEST(engines_on_channels_sync_a_state_and_fresh_peer_costs_no_bulk)
 }
 END_TEST
 
+/* ---- the state extension (redund/sync_ext.h) carried by the carry ---- */
+
+struct ext_rx {
+	struct rd_sync_carry *c; /* the receiving carry, for rd_sync_carry_ext_current */
+	unsigned inserts;        /* INSERT events in the receiving table */
+	unsigned found;          /* ... that found their record while the engine applied them */
+	unsigned bad;            /* records found with the wrong mark */
+	unsigned puts;           /* ext.put calls */
+	uint64_t put_id[256];
+	uint32_t put_mark[256], put_from[256];
+	uint8_t payload[2048]; /* the last DATA payload delivered */
+	size_t payload_len;
+};
+static struct ext_rx ext_rx;
+
+/* Every state has mark 0x100 + id and the ftp helper. */
+static bool ext_get_mark(void *user, uint64_t id, uint32_t creatorid, struct rd_sync_ext *out)
+{
+	(void)user;
+	(void)creatorid;
+	out->have = RD_SYNC_EXT_MARK | RD_SYNC_EXT_HELPER;
+	out->mark = 0x100 + (uint32_t)id;
+	strcpy(out->helper, "ftp");
+	return true;
+}
+
+static void ext_put_rec(void *user, uint32_t from, uint64_t id, uint32_t creatorid,
+                        const struct rd_sync_ext *x, rd_time_t now)
+{
+	(void)user;
+	(void)creatorid;
+	(void)now;
+	ck_assert_uint_lt(ext_rx.puts, 256);
+	ext_rx.put_id[ext_rx.puts] = id;
+	ext_rx.put_from[ext_rx.puts] = from;
+	ext_rx.put_mark[ext_rx.puts++] = x->mark;
+}
+
+static void ext_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *pl, size_t len,
+                        rd_time_t now)
+{
+	(void)user;
+	(void)from;
+	(void)seq;
+	(void)now;
+	ck_assert_uint_le(len, sizeof(ext_rx.payload));
+	memcpy(ext_rx.payload, pl, len);
+	ext_rx.payload_len = len;
+}
+
+/* The receiving table's events: what a mirror's write would see of the record. */
+static void ext_rx_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
+{
+	struct rd_sync_ext x;
+
+	(void)user;
+	(void)why;
+	(void)now;
+	if (ev != RD_STATE_EV_INSERT || ext_rx.c == NULL)
+		return;
+	ext_rx.inserts++;
+	if (rd_sync_carry_ext_current(ext_rx.c, st->id, st->creatorid, &x)) {
+		ext_rx.found++;
+		if (x.mark != 0x100 + (uint32_t)st->id || strcmp(x.helper, "ftp") != 0)
+			ext_rx.bad++;
+	}
+}
+
+static void sink_send(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	(void)user;
+	(void)pkt;
+	(void)len;
+	(void)now;
+}
+
+static struct rd_state_table *event_table(uint32_t creatorid)
+{
+	struct rd_state_config sc;
+	struct rd_state_table *t = NULL;
+
+	rd_state_config_default(&sc);
+	sc.creatorid = creatorid;
+	sc.cb.event = ext_rx_event;
+	ck_assert_int_eq(rd_state_table_new(&sc, &t), 0);
+	return t;
+}
+
+/* A sender with the extension (reserve bytes kept for it) and a receiver, b's HELLO seen. */
+static void ext_pair(struct rd_state_table *ta, struct rd_state_table *tb, size_t reserve,
+                     bool b_ext, struct rd_sync_carry **a, struct rd_sync_carry **b)
+{
+	struct rd_sync_carry_config cfg;
+
+	memset(&ext_rx, 0, sizeof(ext_rx));
+	sec_config(&cfg, 0x11, 0, ta);
+	cfg.ext.get = ext_get_mark;
+	cfg.ext.reserve = reserve;
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, a), 0);
+	sec_config(&cfg, 0x22, 0, tb);
+	cfg.channel.cb.deliver = ext_deliver;
+	if (b_ext)
+		cfg.ext.put = ext_put_rec;
+	ck_assert_int_eq(rd_sync_carry_new(&cfg, b), 0);
+	ext_rx.c = *b;
+	envq.n = 0;
+	rd_sync_channel_handle_expiry(rd_sync_carry_channel(*a), RD_SEC);
+	env_pump(0x11, rd_sync_carry_channel(*b), RD_SEC);
+	envq.n = 0;
+}
+
+/* n new UDP states in ta, sent by a's engine. */
+static void ext_inserts(struct rd_state_table *ta, struct rd_sync_carry *a, unsigned n)
+{
+	struct rd_sync_engine *ea = rd_sync_carry_engine(a);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rd_state_pkt p =
+		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
+		struct rd_state_opts o = {.rule = 0};
+		struct rd_state *st;
+
+		ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, &st), 0);
+		rd_sync_engine_state_event(ea, st, RD_STATE_EV_INSERT, 0, RD_SEC);
+	}
+	rd_sync_engine_flush(ea, RD_SEC);
+}
+
+/*
+ * Each inserted state's record travels in its packet's payload: the
+ * receiving table sees it while the engine applies the insert (when a
+ * mirror writes the kernel entry), and ext.put gets it afterwards.
+ */
+START_TEST(carry_ext_record_is_found_while_its_state_is_applied)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = event_table(0x22);
+	struct rd_sync_carry *a, *b;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
+
+	ext_pair(ta, tb, 0, true, &a, &b);
+	ext_inserts(ta, a, 12);
+	env_pump(0x11, rd_sync_carry_channel(b), RD_SEC);
+	ck_assert_uint_eq(ext_rx.inserts, 12);
+	ck_assert_uint_eq(ext_rx.found, 12);
+	ck_assert_uint_eq(ext_rx.bad, 0);
+	ck_assert_uint_eq(ext_rx.puts, 12);
+	ck_assert_uint_eq(ext_rx.put_from[0], 0x11);
+	ck_assert_uint_eq(ext_rx.put_mark[3], 0x100 + (uint32_t)ext_rx.put_id[3]);
+	rd_sync_carry_stats(a, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_SENT], 12);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_OVERFLOW], 0);
+	rd_sync_carry_stats(b, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_RECEIVED], 12);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REFUSED], 0);
+	/* Outside a delivery there is no current record. */
+	struct rd_sync_ext x;
+	ck_assert(!rd_sync_carry_ext_current(b, ext_rx.put_id[0], 0x11, &x));
+
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
+/*
+ * An engine that knows nothing of the extension (an older syncd, or plain
+ * mode's reader) takes the payload's pfsync packet and ignores the section.
+ */
+START_TEST(carry_ext_section_is_ignored_by_an_engine_without_it)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = event_table(0x22);
+	struct rd_state_table *tc = plain_table(0x33);
+	struct rd_sync_carry *a, *b;
+	struct rd_sync_engine *ec = NULL;
+	struct rd_sync_engine_config cfg;
+
+	ext_pair(ta, tb, 0, false, &a, &b);
+	ext_inserts(ta, a, 1);
+	env_pump(0x11, rd_sync_carry_channel(b), RD_SEC);
+	ck_assert_uint_eq(ext_rx.found, 1);
+	/* The payload: one pfsync packet shorter than the payload, the section after it. */
+	size_t plen = rd_get16(ext_rx.payload + 2);
+	ck_assert_uint_lt(plen, ext_rx.payload_len);
+	ck_assert_uint_eq(ext_rx.payload[plen], 'R');
+	ck_assert_uint_eq(ext_rx.payload[plen + 1], 'X');
+	rd_sync_engine_config_default(&cfg);
+	cfg.table = tc;
+	cfg.mtu = 1400;
+	cfg.cb.send = sink_send;
+	ck_assert_int_eq(rd_sync_engine_new(&cfg, &ec), 0);
+	ck_assert_int_eq(rd_sync_engine_input(ec, ext_rx.payload, ext_rx.payload_len, RD_SEC), 0);
+	ck_assert_uint_eq(rd_state_count(tc), 1);
+	ck_assert_uint_eq(eng_stat(ec, RD_SYNC_ENGINE_STAT_INSERTS), 1);
+
+	rd_sync_engine_free(ec);
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+	rd_state_table_free(tc, 0);
+}
+END_TEST
+
+/*
+ * Records that do not fit after their packet (no reserve kept) follow it in
+ * a payload of their own; every one arrives, none is dropped.
+ */
+START_TEST(carry_ext_records_without_room_follow_in_their_own_payload)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = event_table(0x22);
+	struct rd_sync_carry *a, *b;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
+
+	ext_pair(ta, tb, 1, true, &a, &b);
+	ext_inserts(ta, a, 40);
+	env_pump(0x11, rd_sync_carry_channel(b), RD_SEC);
+	rd_sync_carry_stats(a, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_SENT], 40);
+	ck_assert_uint_gt(cs[RD_SYNC_CARRY_STAT_EXT_OVERFLOW], 0);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_DROPPED], 0);
+	ck_assert_uint_eq(ext_rx.inserts, 40);
+	ck_assert_uint_eq(ext_rx.puts, 40);
+	ck_assert_uint_eq(ext_rx.found + cs[RD_SYNC_CARRY_STAT_EXT_OVERFLOW], 40);
+	rd_sync_carry_stats(b, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REFUSED], 0);
+
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
 /* Moves envelopes both ways until none is left: a's to cb, b's to ca. */
 static void env_exchange(struct rd_sync_channel *ca, struct rd_sync_channel *cb, rd_time_t now)
 {
@@ -2866,6 +3100,9 @@ static Suite *suite(void)
 	tcase_add_test(c, engine_stat_names_cover_every_counter);
 	tcase_add_test(c, config_defaults_fill_documented_values);
 	tcase_add_test(c, carry_stat_names_cover_every_counter);
+	tcase_add_test(c, carry_ext_record_is_found_while_its_state_is_applied);
+	tcase_add_test(c, carry_ext_section_is_ignored_by_an_engine_without_it);
+	tcase_add_test(c, carry_ext_records_without_room_follow_in_their_own_payload);
 	tcase_add_test(c, engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu);
 	tcase_add_test(c, carry_refuses_bad_configurations);
 	tcase_add_test(c, engine_without_send_callback_is_refused);

@@ -418,6 +418,162 @@ START_TEST(test_tcp_state_out_of_range_is_refused)
 }
 END_TEST
 
+/* ---- the extension (mark, labels, status, helper) ---- */
+
+static void set_labels(const unsigned *bits, size_t n)
+{
+	struct nfct_bitmask *b = nfct_bitmask_new(127);
+
+	ck_assert_ptr_nonnull(b);
+	for (size_t i = 0; i < n; i++)
+		nfct_bitmask_set_bit(b, bits[i]);
+	nfct_set_attr(ct, ATTR_CONNLABELS, b); /* ct owns it */
+}
+
+START_TEST(test_ext_reads_mark_labels_status_helper_without_our_label)
+{
+	static const unsigned bits[] = {3, 64, 127};
+	struct rd_sync_ext x;
+
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_MARK, 0x2a);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	nfct_set_attr(ct, ATTR_HELPER_NAME, "ftp");
+	set_labels(bits, 3);
+	ck_assert(sd_ct_to_ext(ct, 127, NULL, &x));
+	ck_assert_uint_eq(x.have, RD_SYNC_EXT_MARK | RD_SYNC_EXT_STATUS | RD_SYNC_EXT_LABELS |
+	                              RD_SYNC_EXT_HELPER);
+	ck_assert_uint_eq(x.mark, 0x2a);
+	ck_assert_uint_eq(x.status, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	ck_assert_str_eq(x.helper, "ftp");
+	ck_assert_uint_eq(x.labels[0], 1u << 3);
+	ck_assert_uint_eq(x.labels[8], 1u);
+	ck_assert_uint_eq(x.labels[15], 0); /* bit 127 is syncd's own mark */
+}
+END_TEST
+
+START_TEST(test_ext_of_a_plain_entry_has_nothing_to_carry)
+{
+	static const unsigned ours[] = {127};
+	struct rd_sync_ext x;
+
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	set_labels(ours, 1);
+	ck_assert(!sd_ct_to_ext(ct, 127, NULL, &x));
+	ck_assert_uint_eq(x.mark, 0);
+	ck_assert_uint_eq(x.have & RD_SYNC_EXT_LABELS, 0);
+	/* A fixed timeout is a status bit the peer cannot rebuild. */
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_FIXED_TIMEOUT);
+	ck_assert(sd_ct_to_ext(ct, 127, NULL, &x));
+}
+END_TEST
+
+START_TEST(test_ext_event_without_labels_keeps_the_known_ones)
+{
+	struct rd_sync_ext old = {.have = RD_SYNC_EXT_LABELS | RD_SYNC_EXT_MARK}, x;
+
+	old.labels[2] = 0x80;
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_MARK, 7);
+	ck_assert(sd_ct_to_ext(ct, 127, &old, &x));
+	ck_assert_uint_eq(x.labels[2], 0x80);
+	ck_assert_uint_eq(x.mark, 7);
+}
+END_TEST
+
+START_TEST(test_ext_written_back_with_carried_status_and_helper_on_create_only)
+{
+	struct rd_sync_ext x = {.have = RD_SYNC_EXT_MARK | RD_SYNC_EXT_STATUS | RD_SYNC_EXT_HELPER,
+	                        .mark = 0x10,
+	                        .status =
+	                            IPS_FIXED_TIMEOUT | IPS_CONFIRMED | IPS_EXPECTED | IPS_SRC_NAT};
+	struct rd_state_info in;
+	struct nf_conntrack *out = nfct_new();
+
+	strcpy(x.helper, "ftp");
+	plain_tcp(SD_CT_TCP_ESTABLISHED);
+	ck_assert_int_eq(sd_ct_to_state(ct, &in), SD_CTMAP_OK);
+	ck_assert_int_eq(sd_state_to_ct(&in, NULL, true, out), 0);
+	sd_ext_to_ct(&x, true, out);
+	ck_assert_uint_eq(nfct_get_attr_u32(out, ATTR_MARK), 0x10);
+	/* The rebuilt bits, and of the carried ones only what a program may set. */
+	ck_assert_uint_eq(nfct_get_attr_u32(out, ATTR_STATUS),
+	                  IPS_SEEN_REPLY | IPS_ASSURED | IPS_FIXED_TIMEOUT);
+	ck_assert_str_eq(nfct_get_attr(out, ATTR_HELPER_NAME), "ftp");
+	nfct_destroy(out);
+	out = nfct_new();
+	ck_assert_int_eq(sd_state_to_ct(&in, NULL, false, out), 0);
+	sd_ext_to_ct(&x, false, out);
+	ck_assert(!nfct_attr_is_set(out, ATTR_HELPER_NAME));
+	ck_assert_uint_eq(nfct_get_attr_u32(out, ATTR_MARK), 0x10);
+	nfct_destroy(out);
+}
+END_TEST
+
+START_TEST(test_expectation_maps_to_the_extension_and_back)
+{
+	struct nf_expect *exp = nfexp_new(), *out = nfexp_new();
+	struct nf_conntrack *m = nfct_new(), *t = nfct_new(), *k = nfct_new();
+	struct rd_sync_ext_expect e, back;
+	struct rd_state_info master;
+	struct rd_state_key key;
+
+	/* What the FTP helper makes for PORT 10,10,0,100,156,65 on 10.10.0.100:40000 -> :21. */
+	nfct_set_attr_u8(m, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u32(m, ATTR_ORIG_IPV4_SRC, ip4("10.10.0.100"));
+	nfct_set_attr_u32(m, ATTR_ORIG_IPV4_DST, ip4("10.20.0.100"));
+	nfct_set_attr_u8(m, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(m, ATTR_ORIG_PORT_SRC, htons(40000));
+	nfct_set_attr_u16(m, ATTR_ORIG_PORT_DST, htons(21));
+	nfct_set_attr_u8(t, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u32(t, ATTR_ORIG_IPV4_SRC, ip4("10.20.0.100"));
+	nfct_set_attr_u32(t, ATTR_ORIG_IPV4_DST, ip4("10.10.0.100"));
+	nfct_set_attr_u8(t, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(t, ATTR_ORIG_PORT_SRC, 0);
+	nfct_set_attr_u16(t, ATTR_ORIG_PORT_DST, htons(40001));
+	nfct_set_attr_u8(k, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u32(k, ATTR_ORIG_IPV4_SRC, 0xffffffff);
+	nfct_set_attr_u32(k, ATTR_ORIG_IPV4_DST, 0xffffffff);
+	nfct_set_attr_u8(k, ATTR_ORIG_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(k, ATTR_ORIG_PORT_SRC, 0);
+	nfct_set_attr_u16(k, ATTR_ORIG_PORT_DST, 0xffff);
+	nfexp_set_attr(exp, ATTR_EXP_MASTER, m);
+	nfexp_set_attr(exp, ATTR_EXP_EXPECTED, t);
+	nfexp_set_attr(exp, ATTR_EXP_MASK, k);
+	nfexp_set_attr_u32(exp, ATTR_EXP_TIMEOUT, 299);
+	nfexp_set_attr_u16(exp, ATTR_EXP_ZONE, 3);
+
+	ck_assert_int_eq(sd_exp_master_key(exp, &key), 0);
+	assert_addr4(key.addr[0], "10.10.0.100");
+	ck_assert_uint_eq(key.port[0], 40000);
+	ck_assert_uint_eq(key.port[1], 21);
+	ck_assert_uint_eq(key.rdomain, 3);
+	ck_assert_int_eq(sd_exp_to_ext(exp, &e), 0);
+	ck_assert_uint_eq(e.af, RD_AF_INET);
+	assert_addr4(e.src, "10.20.0.100");
+	ck_assert_uint_eq(e.dport, 40001);
+	ck_assert_uint_eq(e.sport_mask, 0); /* any source port */
+	ck_assert_uint_eq(e.src_mask[0], 0xff);
+	ck_assert_uint_eq(e.timeout, 299);
+
+	/* Written back for the peer's copy of the master. */
+	memset(&master, 0, sizeof(master));
+	master.wire = key;
+	ck_assert_int_eq(sd_ext_to_exp(&master, &e, true, out), 0);
+	ck_assert_int_eq(sd_exp_to_ext(out, &back), 0);
+	ck_assert_mem_eq(&back, &e, sizeof(e));
+	ck_assert_int_eq(sd_exp_master_key(out, &key), 0);
+	ck_assert_uint_eq(key.port[1], 21);
+	ck_assert_uint_eq(nfexp_get_attr_u16(out, ATTR_EXP_ZONE), 3);
+	nfct_destroy(m);
+	nfct_destroy(t);
+	nfct_destroy(k);
+	nfexp_destroy(exp);
+	nfexp_destroy(out);
+}
+END_TEST
+
 static Suite *ctmap_suite(void)
 {
 	Suite *s = suite_create("syncd-ctmap");
@@ -442,6 +598,11 @@ static Suite *ctmap_suite(void)
 	tcase_add_test(tc, test_missing_reply_tuple_is_refused);
 	tcase_add_test(tc, test_non_ip_family_is_refused);
 	tcase_add_test(tc, test_tcp_state_out_of_range_is_refused);
+	tcase_add_test(tc, test_ext_reads_mark_labels_status_helper_without_our_label);
+	tcase_add_test(tc, test_ext_of_a_plain_entry_has_nothing_to_carry);
+	tcase_add_test(tc, test_ext_event_without_labels_keeps_the_known_ones);
+	tcase_add_test(tc, test_ext_written_back_with_carried_status_and_helper_on_create_only);
+	tcase_add_test(tc, test_expectation_maps_to_the_extension_and_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

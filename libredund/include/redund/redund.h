@@ -17,6 +17,7 @@
 #include "redund/sync.h"
 #include "redund/mirror.h"
 #include "redund/sync_engine.h"
+#include "redund/sync_ext.h"
 #include "redund/sync_carry.h"
 
 #endif

@@ -63,6 +63,30 @@
  *                       (optional);
  *   engine.cb.demote, release, tdb, ifname, ifindex: as for the engine.
  *
+ * The state extension (redund/sync_ext.h), when config.ext.get is set:
+ *
+ *   engine packets (send)        -> the pfsync packet, then a section with
+ *                                   the record (ext.get) of every state an
+ *                                   INS, UPD or UPD_C of the packet names;
+ *                                   the engine's mtu is payload_max minus
+ *                                   ext.reserve so that records fit. Those
+ *                                   that do not are sent next, in one
+ *                                   payload of their own (an empty pfsync
+ *                                   packet and a section: counted
+ *                                   ext_overflow), or dropped (counted
+ *                                   ext_dropped) when that is full too.
+ *   channel DATA (deliver)       -> a section after the pfsync packet is
+ *                                   checked whole (refused: ext_refused;
+ *                                   another version: ext_ignored, as an
+ *                                   older node ignores the whole section);
+ *                                   while the engine applies the packet,
+ *                                   rd_sync_carry_ext_current finds its
+ *                                   records (write them with the state);
+ *                                   then ext.put gets each record.
+ *
+ * A node without the extension reads the pfsync packet and ignores the
+ * section (the packet's header bounds it), so the two mix in one cluster.
+ *
  * A carry, its channel and its engine are used from one thread at a time.
  */
 #ifndef REDUND_SYNC_CARRY_H
@@ -71,12 +95,39 @@
 #include "redund/common.h"
 #include "redund/sync.h"
 #include "redund/sync_engine.h"
+#include "redund/sync_ext.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 struct rd_sync_carry;
+
+/* The state extension's callbacks and room (see above); all optional. */
+struct rd_sync_carry_ext {
+	void *user;
+	/*
+	 * get - the extension of state (id, creatorid), to send with a
+	 * message about it: fill *out and return true, or false for none.
+	 * NULL: no section is sent.
+	 */
+	bool (*get)(void *user, uint64_t id, uint32_t creatorid, struct rd_sync_ext *out);
+	/*
+	 * put - a record peer `from` sent, called after the engine applied the
+	 * payload it came with (the state, if the engine took it, exists). x
+	 * is valid during the call. NULL: records are only counted.
+	 */
+	void (*put)(void *user, uint32_t from, uint64_t id, uint32_t creatorid,
+	            const struct rd_sync_ext *x, rd_time_t now);
+	/*
+	 * reserve - bytes of each payload kept for the section when get is set
+	 * and engine.mtu is 0 (the engine gets payload_max minus reserve, at
+	 * least 300). 0: a quarter of payload_max, which holds a full record
+	 * without expectations for each full state (INS, UPD) a packet can
+	 * carry; larger records follow in a payload of their own.
+	 */
+	size_t reserve;
+};
 
 /* What a carry is made of. */
 struct rd_sync_carry_config {
@@ -88,6 +139,8 @@ struct rd_sync_carry_config {
 	 * payload_max; bulk_reconcile is set by the carry.
 	 */
 	struct rd_sync_engine_config engine;
+	/* The state extension (all NULL: none sent, received ones counted). */
+	struct rd_sync_carry_ext ext;
 	/* The carry's own memory (NULL: the C library's). */
 	const struct rd_mem *mem;
 };
@@ -103,6 +156,12 @@ enum rd_sync_carry_stat {
 	RD_SYNC_CARRY_STAT_SENT,          /* engine packets handed to the channel */
 	RD_SYNC_CARRY_STAT_SEND_FAILED,   /* ... of which the channel refused (a warning) */
 	RD_SYNC_CARRY_STAT_REPAIRS,       /* repair bulk requests made on `lost` */
+	RD_SYNC_CARRY_STAT_EXT_SENT,      /* extension records sent after their packet */
+	RD_SYNC_CARRY_STAT_EXT_OVERFLOW,  /* ... sent in a payload of their own (no room) */
+	RD_SYNC_CARRY_STAT_EXT_DROPPED,   /* records not sent: no room in either */
+	RD_SYNC_CARRY_STAT_EXT_RECEIVED,  /* extension records received */
+	RD_SYNC_CARRY_STAT_EXT_REFUSED,   /* sections refused whole (bad framing) */
+	RD_SYNC_CARRY_STAT_EXT_IGNORED,   /* sections of another version, ignored */
 	RD_SYNC_CARRY_STAT_COUNT,
 };
 
@@ -152,6 +211,16 @@ RD_EXPORT struct rd_sync_channel *rd_sync_carry_channel(const struct rd_sync_car
  * requests, defer and counters. Never NULL.
  */
 RD_EXPORT struct rd_sync_engine *rd_sync_carry_engine(const struct rd_sync_carry *c);
+
+/*
+ * rd_sync_carry_ext_current - during the engine's application of a
+ * delivered payload (inside the engine's and the state table's callbacks,
+ * e.g. a mirror's write): copy the record of state (id, creatorid) the
+ * payload carried into *out and return true; false when it carried none,
+ * or outside a delivery.
+ */
+RD_EXPORT bool rd_sync_carry_ext_current(const struct rd_sync_carry *c, uint64_t id,
+                                         uint32_t creatorid, struct rd_sync_ext *out);
 
 /*
  * rd_sync_carry_stats - copy the carry's counters (since rd_sync_carry_new,
