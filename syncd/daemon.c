@@ -1580,7 +1580,6 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 	cc.nkeys = nkeys;
 	cc.send_key_id = sd_send_keyid(&d->cfg, keys);
 	cc.mtu = mtu;
-	cc.joins = d->cfg.bulk; /* a join at start brings the peers' history */
 	if (d->nlinks > 1)
 		cc.hello_interval = SD_LINK_HELLO; /* each link's liveness (links_check) */
 	cc.cb.send = ch_send;

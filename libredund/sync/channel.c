@@ -851,23 +851,9 @@ static void input_hello(struct rd_sync_channel *ch, struct peer *p, const struct
 		 * on, we miss nothing (a member that just started, or restarted);
 		 * otherwise (an older peer, or one without `first`) it is a loss.
 		 */
-		if (ch->cfg.joins && ch->next_seq == ch->first) {
-			/*
-			 * We just started, our user will ask for a bulk update
-			 * and has sent nothing yet (the request is our first
-			 * DATA): what the peer sent before now is history the
-			 * bulk brings (a copy from its resend buffer may be older
-			 * than a delete since), so its stream starts at `next`.
-			 * A peer first heard later (after a partition) may have
-			 * sent what the answer lacks: a loss, as without joins.
-			 */
-			oldest = next;
-			win_init(w, next - 1);
-		} else {
-			win_init(w, oldest - 1);
-			if (c->first == 0 || oldest > c->first)
-				notify_lost(ch, p->id, now);
-		}
+		win_init(w, oldest - 1);
+		if (c->first == 0 || oldest > c->first)
+			notify_lost(ch, p->id, now);
 		if (next - 1 > w->top) {
 			lost = make_room(ch, p, next - 1, now);
 			p->nack_now = true;

@@ -951,69 +951,6 @@ static bool drop_all_data(struct net *net, const struct pkt *p, size_t i)
 }
 
 /*
- * cfg.joins: a member that just started (nothing sent yet: its join
- * request is its first DATA) takes a peer's stream from the `next` of the
- * peer's HELLO. What the peer still holds from before (here a DATA a dead
- * member never acknowledged) is not delivered, nor counted lost; without
- * joins it is delivered. A peer first heard after our first DATA is a
- * loss as before.
- */
-static void joiner_history(bool joins)
-{
-	struct net *net = net_new();
-	struct rd_sync_key k = key1();
-	struct node a, c, j;
-	struct rd_sync_channel_config cfg;
-
-	node_init(&a, net, 0xa, &k, 1, 1);
-	node_init(&c, net, 0xc, &k, 1, 1);
-	net_tick(net, 0);
-	net_tick(net, 1);
-	/* c dies; a sends "old", which c never acknowledges: a keeps it. */
-	net->nnodes = 1;
-	rd_sync_channel_free(c.ch);
-	send_str(&a, "old", 10 * RD_MSEC);
-	net_tick(net, 10 * RD_MSEC);
-	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 1);
-	/* j starts. */
-	node_init(&j, net, 0xd, &k, 1, 1);
-	rd_sync_channel_free(j.ch);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.sender_id = 0xd;
-	cfg.seq_start = seq_start;
-	cfg.keys = &k;
-	cfg.nkeys = 1;
-	cfg.send_key_id = 1;
-	cfg.resend_slots = 64;
-	cfg.max_tries = 3;
-	cfg.cb.send = net_send;
-	cfg.cb.deliver = node_deliver;
-	cfg.cb.lost = node_lost;
-	cfg.cb.user = &j;
-	cfg.random = test_rng;
-	cfg.joins = joins;
-	ck_assert_int_eq(rd_sync_channel_new(&cfg, &j.ch), 0);
-	for (rd_time_t t = 20 * RD_MSEC; t <= 500 * RD_MSEC; t += 10 * RD_MSEC)
-		net_tick(net, t);
-	ck_assert_uint_eq(j.ndelivered, joins ? 0 : 1);
-	ck_assert_uint_eq(j.lost_calls, 0); /* a holds everything from its first */
-	send_str(&a, "new", 600 * RD_MSEC);
-	for (rd_time_t t = 600 * RD_MSEC; t <= 700 * RD_MSEC; t += 10 * RD_MSEC)
-		net_tick(net, t);
-	ck_assert_uint_eq(j.ndelivered, joins ? 1 : 2);
-	ck_assert_str_eq(j.last, "new");
-	net_free(net);
-	free(net);
-}
-
-START_TEST(channel_joins_takes_a_peer_from_its_next_before_our_first_data)
-{
-	joiner_history(true);
-	joiner_history(false);
-}
-END_TEST
-
-/*
  * caught_up(since): every live peer's HELLO arrived at or after `since`
  * and everything it sent before that HELLO was delivered. A DATA lost on
  * its way (a tail loss nothing else reveals) keeps it false until the
@@ -1909,7 +1846,6 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_nack_recovers_dropped_message);
 	tcase_add_test(c, channel_timeout_resends_lost_tail_message);
 	tcase_add_test(c, channel_caught_up_waits_for_a_later_hello_and_the_holes_before_it);
-	tcase_add_test(c, channel_joins_takes_a_peer_from_its_next_before_our_first_data);
 	tcase_add_test(c, channel_gives_up_after_max_tries_and_reports_loss);
 	tcase_add_test(c, channel_hello_reveals_lost_tail_to_receiver);
 	tcase_add_test(c, channel_hello_gives_up_holes_the_sender_no_longer_holds);

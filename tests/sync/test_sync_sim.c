@@ -177,7 +177,6 @@ static void boot(struct snode *nd, rd_time_t now)
 
 	rd_sync_carry_config_default(&cfg);
 	cc->sender_id = rd_state_creatorid(nd->t);
-	cc->joins = true;        /* every node joins at start (below), as syncd does */
 	cc->seq_start = now + 1; /* later than anything a previous incarnation used */
 	cc->keys = &nd->w->key;
 	cc->nkeys = 1;

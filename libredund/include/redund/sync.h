@@ -354,17 +354,6 @@ struct rd_sync_channel_config {
 	unsigned max_tries;       /* timed resends before giving up; 0: 10 */
 	rd_time_t hello_interval; /* 0: 1 s */
 	rd_time_t peer_timeout;   /* a silent peer is not waited for; 0: 5 s */
-	/*
-	 * joins - the user asks its engine for a bulk update at start
-	 * (rd_sync_engine_bulk_request), and that request is its first DATA:
-	 * a peer first heard before it went starts its stream at the `next`
-	 * its HELLO names; what it sent before (still in its resend buffer,
-	 * perhaps older than a delete since) is not delivered, nor counted
-	 * lost: the bulk update brings the states. false (and peers first
-	 * heard later): delivered from the oldest it holds, and a loss when
-	 * that is not its first.
-	 */
-	bool joins;
 	struct rd_sync_channel_callbacks cb;
 	const struct rd_mem *mem; /* NULL: the C library's */
 	struct rd_random random;  /* nonces; fn NULL: libsodium */
