@@ -1767,6 +1767,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 		dm_log(LOG_ERR, "conntrack: %s", strerror(-rc));
 		return rc;
 	}
+	d->xs.t = d->t; /* also in plain mode, where no carry set it */
+	d->xs.creatorid = d->creatorid;
 	d->xs.ct = d->ct;
 	d->xs.eng = d->eng;
 	d->xs.deftimeouts = d->deftimeouts;
