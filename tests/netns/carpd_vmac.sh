@@ -44,7 +44,7 @@ in_ns B ip -o addr show dev vmac1.eth0 | grep -q "10.77.0.100/24" || fail "B's v
 in_ns BR ip neigh show 10.77.0.100 | grep -q "lladdr 00:00:5e:00:01:01" || fail "the client's entry changed: $(in_ns BR ip neigh show 10.77.0.100)"
 in_ns BR ping -c 1 -W 2 10.77.0.100 >/dev/null || fail "the address does not answer after failover"
 in_ns BR ip neigh show 10.77.0.100 | grep -q "lladdr 00:00:5e:00:01:01" || fail "the client's entry changed after the ping: $(in_ns BR ip neigh show 10.77.0.100)"
-sleep 0.3
+sleep 1.5 # B advertises every ~0.4 s: at least 3 in the capture
 stop_capture
 
 # Every advertisement of either node left from the CARP MAC, none from eth0's own.
