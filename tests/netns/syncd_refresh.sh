@@ -14,6 +14,14 @@ in_ns A sysctl -qw net.netfilter.nf_conntrack_udp_timeout=10 \
 track_input A
 start_syncd A -i eth0 -k "$T_DIR/key"
 start_syncd B -i eth0 -k "$T_DIR/key"
+# The flow starts once both start-up bulk updates ended: an answer given
+# later (members started together answer each other again once their own
+# request ended: bulk_again) would carry A's state with B's longer UDP
+# timeouts back to A, and A's copy would then outlive the test unrefreshed.
+for i in $(seq 100); do
+	[ "$(sstat A bulk_pending -)" = False ] && [ "$(sstat B bulk_pending -)" = False ] && break
+	sleep 0.1
+done
 
 # A UDP echo server on A; the client on BR sends from one port once a second.
 # Not through in_ns: $! must be the server itself (ip netns exec execs it).
@@ -44,6 +52,6 @@ for i in range(28):
 in_ns B conntrack -L 2>/dev/null | grep -q "src=10.77.0.254 dst=10.77.0.1 sport=45678 dport=9999" ||
 	fail "after 28 s of traffic through A (timeouts 10/15 s), B lost the flow"
 refreshed=$(sstat A daemon refreshed)
-[ "$refreshed" -ge 1 ] || fail "A never refreshed a state (refreshed $refreshed)"
+[ "$refreshed" -ge 1 ] || { "$REDUNDCTL" --control "$T_DIR/A.sock" sync status >&2; fail "A never refreshed a state (refreshed $refreshed)"; }
 ok "a UDP flow alive on A past its timeouts: refreshed $refreshed times, still on B"
 exit 0
