@@ -252,29 +252,7 @@ static int print_refused(void *user, const struct rd_pfsync_msg *m, int reason, 
 	uint32_t cid = 0;
 	char val[64];
 
-	switch (m->action) {
-	case RD_PFSYNC_ACT_INS_ACK:
-	case RD_PFSYNC_ACT_UPD_REQ:
-	case RD_PFSYNC_ACT_DEL_C:
-		id = m->u.ref.id;
-		cid = m->u.ref.creatorid;
-		break;
-	case RD_PFSYNC_ACT_UPD_C:
-		id = m->u.upd_c.id;
-		cid = m->u.upd_c.creatorid;
-		break;
-	case RD_PFSYNC_ACT_BUS:
-		cid = m->u.bus.creatorid;
-		break;
-	case RD_PFSYNC_ACT_INS:
-	case RD_PFSYNC_ACT_UPD:
-	case RD_PFSYNC_ACT_DEL:
-		id = m->u.state.id;
-		cid = m->u.state.creatorid;
-		break;
-	default:
-		break;
-	}
+	rd_pfsync_msg_ref(m, &id, &cid);
 	refused_value(val, sizeof(val), m, reason);
 	c->d->refused_msgs++;
 	fprintf(stderr,

@@ -184,19 +184,11 @@ static int ext_msg(void *user, const struct rd_pfsync_msg *m)
 	uint64_t id;
 	uint32_t creatorid;
 
-	switch (m->action) {
-	case RD_PFSYNC_ACT_INS:
-	case RD_PFSYNC_ACT_UPD:
-		id = m->u.state.id;
-		creatorid = m->u.state.creatorid;
-		break;
-	case RD_PFSYNC_ACT_UPD_C:
-		id = m->u.upd_c.id;
-		creatorid = m->u.upd_c.creatorid;
-		break;
-	default:
+	/* Records go with the messages that carry a state: INS, UPD, UPD_C. */
+	if (m->action != RD_PFSYNC_ACT_INS && m->action != RD_PFSYNC_ACT_UPD &&
+	    m->action != RD_PFSYNC_ACT_UPD_C)
 		return 0;
-	}
+	rd_pfsync_msg_ref(m, &id, &creatorid);
 	memset(&x, 0, sizeof(x));
 	if (!c->ext.get(c->ext.user, id, creatorid, &x) || x.have == 0)
 		return 0;

@@ -39,6 +39,38 @@ const char *rd_pfsync_stat_name(int stat)
 	return stat_names[stat];
 }
 
+bool rd_pfsync_msg_ref(const struct rd_pfsync_msg *m, uint64_t *id, uint32_t *creatorid)
+{
+	*id = 0;
+	*creatorid = 0;
+	switch (m->action) {
+	case RD_PFSYNC_ACT_INS:
+	case RD_PFSYNC_ACT_UPD:
+	case RD_PFSYNC_ACT_DEL:
+		*id = m->u.state.id;
+		*creatorid = m->u.state.creatorid;
+		return true;
+	case RD_PFSYNC_ACT_UPD_C:
+		*id = m->u.upd_c.id;
+		*creatorid = m->u.upd_c.creatorid;
+		return true;
+	case RD_PFSYNC_ACT_DEL_C:
+	case RD_PFSYNC_ACT_INS_ACK:
+	case RD_PFSYNC_ACT_UPD_REQ:
+		*id = m->u.ref.id;
+		*creatorid = m->u.ref.creatorid;
+		return true;
+	case RD_PFSYNC_ACT_BUS:
+		*creatorid = m->u.bus.creatorid;
+		return true;
+	case RD_PFSYNC_ACT_CLR:
+		*creatorid = m->u.clr.creatorid;
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *rd_pfsync_action_name(int action)
 {
 	if (action < 0 || action >= RD_PFSYNC_ACT_COUNT)

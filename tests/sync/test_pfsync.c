@@ -1148,6 +1148,41 @@ START_TEST(af_translation_is_openbsd_numbering)
 }
 END_TEST
 
+START_TEST(msg_ref_names_the_state_of_each_action)
+{
+	struct rd_pfsync_msg m;
+	uint64_t id;
+	uint32_t cid;
+
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD;
+	m.u.state.id = 7;
+	m.u.state.creatorid = 9;
+	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
+	ck_assert(id == 7 && cid == 9);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_C;
+	m.u.upd_c.id = 8;
+	m.u.upd_c.creatorid = 10;
+	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
+	ck_assert(id == 8 && cid == 10);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD_REQ;
+	m.u.ref.creatorid = 11; /* a bulk request naming member 11 */
+	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
+	ck_assert(id == 0 && cid == 11);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_BUS;
+	m.u.bus.creatorid = 12;
+	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
+	ck_assert(id == 0 && cid == 12);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_TDB;
+	ck_assert(!rd_pfsync_msg_ref(&m, &id, &cid));
+	ck_assert(id == 0 && cid == 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pfsync");
@@ -1155,6 +1190,7 @@ static Suite *suite(void)
 	TCase *r = tcase_create("refusals");
 	TCase *e = tcase_create("encode");
 
+	tcase_add_test(g, msg_ref_names_the_state_of_each_action);
 	tcase_add_test(g, golden_state_array_is_complete);
 	tcase_add_test(g, golden_ins_decodes_every_field);
 	tcase_add_test(g, golden_state_reencodes_to_same_bytes);

@@ -358,6 +358,15 @@ RD_EXPORT const char *rd_pfsync_action_name(int action);
  */
 RD_EXPORT size_t rd_pfsync_msg_len(int action);
 
+/*
+ * rd_pfsync_msg_ref - the state a message names: *id and *creatorid of an
+ * INS, UPD, DEL (the full state), UPD_C, DEL_C, INS_ACK or UPD_REQ (id 0
+ * and creatorid 0 or a member: a bulk request), and the creatorid of a
+ * BUS or CLR (*id 0). Returns true for those, false (both 0) for other
+ * actions. Thread-safe.
+ */
+RD_EXPORT bool rd_pfsync_msg_ref(const struct rd_pfsync_msg *m, uint64_t *id, uint32_t *creatorid);
+
 /* What rd_pfsync_check learned about a packet. */
 struct rd_pfsync_info {
 	size_t length;    /* bytes read: the header's len, or the packet's length
