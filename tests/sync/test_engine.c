@@ -626,6 +626,28 @@ START_TEST(bulk_request_flood_costs_one_table_a_second)
 }
 END_TEST
 
+/* n UDP states made on nd at now, source ports port0, port0 + 1, ... */
+static void udp_states(struct node *nd, int n, uint16_t port0, rd_time_t now)
+{
+	for (int i = 0; i < n; i++)
+		udp_state(nd, (uint16_t)(port0 + i), now);
+}
+
+/* Runs the net from..to while node `deaf` hears nothing (it misses what is made). */
+static void deaf_run(struct net *net, struct node *deaf, rd_time_t from, rd_time_t to)
+{
+	net->deaf = 1u << deaf->idx;
+	net_run(net, from, to);
+	net->deaf = 0;
+}
+
+/* nd's bulk requests name `target` (node_named's bulk_target). */
+static void name_target(struct node *nd, const struct node *target)
+{
+	nd->targets[0] = rd_state_creatorid(target->t);
+	nd->ntargets = 1;
+}
+
 /* A net of n named-answerer nodes (cb.bulk_target, cb.bulk_ready). */
 static struct net *net_named(size_t n)
 {
@@ -652,17 +674,12 @@ START_TEST(named_answerer_alone_answers_with_its_whole_table)
 	struct net *net = net_named(3);
 	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
 
-	net->deaf = 1u << 1; /* b hears nothing while a and c create states */
-	for (int i = 0; i < 50; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
-	for (int i = 0; i < 30; i++)
-		udp_state(c, (uint16_t)(2000 + i), RD_SEC);
-	net_run(net, RD_SEC, 3 * RD_SEC);
-	net->deaf = 0;
+	udp_states(a, 50, 1000, RD_SEC);
+	udp_states(c, 30, 2000, RD_SEC);
+	deaf_run(net, b, RD_SEC, 3 * RD_SEC); /* b misses them */
 	ck_assert_uint_eq(rd_state_count(a->t), 80);
 	ck_assert_uint_eq(rd_state_count(b->t), 0);
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	name_target(b, a);
 	rd_sync_engine_bulk_request(b->e, 4 * RD_SEC);
 	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(b->e));
@@ -695,11 +712,8 @@ START_TEST(stalled_answer_is_asked_again_of_the_next_member)
 	a = net->nodes[0];
 	b = net->nodes[1];
 	c = net->nodes[2];
-	net->deaf = 1u << 1;
-	for (int i = 0; i < 600; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
-	net_run(net, RD_SEC, 3 * RD_SEC);
-	net->deaf = 0;
+	udp_states(a, 600, 1000, RD_SEC);
+	deaf_run(net, b, RD_SEC, 3 * RD_SEC); /* b misses them */
 	ck_assert_uint_eq(rd_state_count(c->t), 600);
 	b->targets[0] = cid(a);
 	b->targets[1] = cid(c);
@@ -736,13 +750,9 @@ START_TEST(answer_waits_for_bulk_ready_at_most_ready_max)
 	struct net *net = net_named(2);
 	struct node *a = net->nodes[0], *b = net->nodes[1];
 
-	net->deaf = 1u << 1;
-	for (int i = 0; i < 10; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
-	net_run(net, RD_SEC, 2 * RD_SEC);
-	net->deaf = 0;
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	udp_states(a, 10, 1000, RD_SEC);
+	deaf_run(net, b, RD_SEC, 2 * RD_SEC); /* b misses them */
+	name_target(b, a);
 	a->not_ready = true;
 	rd_sync_engine_bulk_request(b->e, 3 * RD_SEC);
 	net_run(net, 3 * RD_SEC, 3 * RD_SEC + 500 * RD_MSEC);
@@ -782,16 +792,13 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 	a = net->nodes[0];
 	b = net->nodes[1];
 	c = net->nodes[2];
-	for (int i = 0; i < 10; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	udp_states(a, 10, 1000, RD_SEC);
 	rd_sync_engine_flush(a->e, RD_SEC);
 	net->nq = 0;         /* b and c missed them */
 	net->mute = 1u << 2; /* c is dead: a's own request gets no answer */
-	a->targets[0] = cid(c);
-	a->ntargets = 1;
+	name_target(a, c);
 	rd_sync_engine_bulk_request(a->e, 2 * RD_SEC); /* a join: it names c */
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	name_target(b, a);
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
 	net_run(net, 2 * RD_SEC + RD_MSEC, 5 * RD_SEC);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
@@ -823,16 +830,13 @@ START_TEST(request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed)
 	b = net->nodes[1];
 	c = net->nodes[2];
 	a->nobody_better = true;
-	for (int i = 0; i < 10; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	udp_states(a, 10, 1000, RD_SEC);
 	rd_sync_engine_flush(a->e, RD_SEC);
 	net->nq = 0;
 	net->mute = 1u << 2; /* c is dead: a's own request gets no answer */
-	a->targets[0] = cid(c);
-	a->ntargets = 1;
+	name_target(a, c);
 	rd_sync_engine_bulk_request(a->e, 2 * RD_SEC); /* a join: it names c */
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	name_target(b, a);
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
 	net_run(net, 2 * RD_SEC + RD_MSEC, 3 * RD_SEC);
 	ck_assert(rd_sync_engine_bulk_pending(a->e));
@@ -862,13 +866,9 @@ START_TEST(request_waits_while_no_answerer_is_known)
 	next_bulk_tries = 0;
 	a = net->nodes[0];
 	b = net->nodes[1];
-	net->deaf = 1u << 1;
-	for (int i = 0; i < 10; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
-	net_run(net, RD_SEC, 2 * RD_SEC);
-	net->deaf = 0;
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	udp_states(a, 10, 1000, RD_SEC);
+	deaf_run(net, b, RD_SEC, 2 * RD_SEC); /* b misses them */
+	name_target(b, a);
 	b->wait_until = 2 * RD_SEC + 500 * RD_MSEC;
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC);
 	net_run(net, 2 * RD_SEC, 2 * RD_SEC + 490 * RD_MSEC);
@@ -893,15 +893,10 @@ START_TEST(repair_outside_a_join_asks_every_member)
 	struct net *net = net_named(3);
 	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
 
-	net->deaf = 1u << 1;
-	for (int i = 0; i < 5; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
-	for (int i = 0; i < 7; i++)
-		udp_state(c, (uint16_t)(2000 + i), RD_SEC);
-	net_run(net, RD_SEC, 2 * RD_SEC);
-	net->deaf = 0;
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	udp_states(a, 5, 1000, RD_SEC);
+	udp_states(c, 7, 2000, RD_SEC);
+	deaf_run(net, b, RD_SEC, 2 * RD_SEC); /* b misses them */
+	name_target(b, a);
 	rd_sync_engine_bulk_repair(b->e, 3 * RD_SEC);
 	net_run(net, 3 * RD_SEC, 5 * RD_SEC);
 	ck_assert_uint_eq(b->target_asked, 0);
@@ -927,16 +922,13 @@ START_TEST(deferred_answer_goes_once_nobody_is_better_placed)
 	a = net->nodes[0];
 	b = net->nodes[1];
 	c = net->nodes[2];
-	for (int i = 0; i < 10; i++)
-		udp_state(a, (uint16_t)(1000 + i), RD_SEC);
+	udp_states(a, 10, 1000, RD_SEC);
 	rd_sync_engine_flush(a->e, RD_SEC);
 	net->nq = 0;
 	net->mute = 1u << 2; /* c is dead: a's own join gets no answer */
-	a->targets[0] = cid(c);
-	a->ntargets = 1;
+	name_target(a, c);
 	rd_sync_engine_bulk_request(a->e, 2 * RD_SEC);
-	b->targets[0] = cid(a);
-	b->ntargets = 1;
+	name_target(b, a);
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
 	net_run(net, 2 * RD_SEC + RD_MSEC, 3 * RD_SEC);
 	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
