@@ -443,6 +443,7 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 	}
 	/* The channel never loses a bulk packet for good: see bulk_reconcile. */
 	ec.bulk_reconcile = true;
+	ec.trusted = true; /* authenticated members running this engine */
 	ec.cb.send = e_send;
 	ec.cb.room = e_room;
 	ec.cb.demote = c->e_cb.demote != NULL ? e_demote : NULL;

@@ -100,6 +100,8 @@ struct rd_sync_engine {
 	rd_time_t bulk_started;   /* when our last bulk answer's BUS START went (0: never) */
 	struct rd_state_iter bulk_it;
 	struct rd_pfsync_ref bulk_pending; /* fetched, did not fit */
+	bool bulk_tombs;                   /* states sent: the tombstones now (trusted) */
+	struct rd_pfsync_ref bulk_tomb;    /* the next tombstone to send (id 0: the oldest) */
 	rd_time_t bulk_due;
 
 	/* Our own bulk request. */
@@ -170,6 +172,8 @@ static const char *const eng_stat_names[RD_SYNC_ENGINE_STAT_COUNT] = {
     [RD_SYNC_ENGINE_STAT_BULK_STALLED] = "bulk_stalled",
     [RD_SYNC_ENGINE_STAT_BULK_DEFERRED] = "bulk_deferred",
     [RD_SYNC_ENGINE_STAT_BULK_AGAIN] = "bulk_again",
+    [RD_SYNC_ENGINE_STAT_BURIED] = "buried",
+    [RD_SYNC_ENGINE_STAT_TOMBS_SENT] = "tombs_sent",
 };
 
 const char *rd_sync_engine_stat_name(int stat)
@@ -1104,19 +1108,20 @@ static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool 
 	uint32_t i;
 
 	if (st == NULL) {
-		e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 		/*
 		 * While a bulk comes in, its copy of this state may still be on
 		 * its way (the sender read its table before the delete); and
 		 * messages of different senders are not ordered: another
 		 * member's update sent before the delete may come after it. A
 		 * tombstone keeps that copy from bringing the state back. Always
-		 * on an authenticated transport (bulk_reconcile: the carry); with
-		 * raw pfsync only while a bulk runs, so that forged deletes of
-		 * random states cannot fill memory.
+		 * with trusted peers (the carry), where a bulk answer's
+		 * tombstones come this way too; with raw pfsync only while a bulk
+		 * runs, so that forged deletes of random states cannot fill memory.
 		 */
-		if (tomb && (e->nbulks > 0 || e->breq != BREQ_NONE || e->cfg.bulk_reconcile) &&
-		    (i = ent_get(e, id, cid)) != NIL)
+		e->stats[e->cfg.trusted && tomb ? RD_SYNC_ENGINE_STAT_BURIED
+		                                : RD_SYNC_ENGINE_STAT_BADSTATE]++;
+		if (tomb && (e->nbulks > 0 || e->breq != BREQ_NONE || e->cfg.trusted) &&
+		    (i = ent_get(e, id, cid)) != NIL && !buried_at(e, i))
 			bury(e, i, now);
 		return;
 	}
@@ -1355,6 +1360,8 @@ static void bulk_start(struct rd_sync_engine *e, rd_time_t now)
 	e->bulk_active = true;
 	e->bulk_first = true;
 	e->bulk_have_pending = false;
+	e->bulk_tombs = false;
+	e->bulk_tomb.id = 0;
 	rd_state_iter_init(&e->bulk_it);
 	e->bulk_due = now;
 }
@@ -1508,6 +1515,43 @@ static void bus(struct rd_sync_engine *e, uint8_t status, rd_time_t now)
 	add(e, &m, now);
 }
 
+/*
+ * After the states, a trusted bulk answer carries our tombstones, oldest
+ * first, as DEL_C: a joiner keeps them, and a copy of one of these states
+ * that reaches it later (a peer's resend of an update it sent before the
+ * joiner restarted) is refused as stale instead of bringing the state back.
+ * The cursor is the next tombstone's (id, creatorid); if it expired
+ * meanwhile, so did every older one, and the oldest left is next.
+ * Returns false when the packet is full (more to send), true when all went.
+ */
+static bool bulk_tombs_packet(struct rd_sync_engine *e, rd_time_t now)
+{
+	struct rd_pfsync_msg m;
+	uint32_t i = NIL;
+
+	if (e->bulk_tomb.id != 0)
+		i = ent_find(e, e->bulk_tomb.id, e->bulk_tomb.creatorid);
+	if (i == NIL || e->ents[i].q != Q_DEAD)
+		i = e->qhead[Q_DEAD];
+	for (; i != NIL; i = e->ents[i].qnext) {
+		if (e->ents[i].touched + e->cfg.tombstone <= now)
+			continue;
+		if (rd_pfsync_builder_room(&e->b, RD_PFSYNC_ACT_DEL_C) == 0) {
+			e->bulk_tomb.id = e->ents[i].id;
+			e->bulk_tomb.creatorid = e->ents[i].creatorid;
+			emit(e, now);
+			return false;
+		}
+		memset(&m, 0, sizeof(m));
+		m.action = RD_PFSYNC_ACT_DEL_C;
+		m.u.ref.id = e->ents[i].id;
+		m.u.ref.creatorid = e->ents[i].creatorid;
+		rd_pfsync_builder_add(&e->b, &m);
+		e->stats[RD_SYNC_ENGINE_STAT_TOMBS_SENT]++;
+	}
+	return true;
+}
+
 /* Fills one packet of the bulk answer. Returns false when the bulk ended. */
 static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
 {
@@ -1519,15 +1563,17 @@ static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
 		e->bulk_first = false;
 		e->bulk_started = now;
 	}
-	for (;;) {
+	while (!e->bulk_tombs) {
 		if (e->bulk_have_pending) {
 			st = rd_state_find_id(e->t, e->bulk_pending.id, e->bulk_pending.creatorid,
 			                      now);
 			e->bulk_have_pending = false;
 		} else {
 			st = rd_state_iter_next(e->t, &e->bulk_it);
-			if (st == NULL)
+			if (st == NULL) {
+				e->bulk_tombs = true; /* every state went */
 				break;
+			}
 		}
 		if (st == NULL || !bulk_wanted(e, st, now))
 			continue;
@@ -1542,6 +1588,8 @@ static bool bulk_packet(struct rd_sync_engine *e, rd_time_t now)
 		rd_pfsync_builder_add(&e->b, &m);
 		e->stats[RD_SYNC_ENGINE_STAT_BULK_SENT]++;
 	}
+	if (e->cfg.trusted && !bulk_tombs_packet(e, now))
+		return true;
 	bus(e, RD_PFSYNC_BUS_END, now);
 	emit(e, now);
 	return false;

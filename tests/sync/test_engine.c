@@ -161,6 +161,7 @@ static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
 }
 
 static bool reconcile_all;
+static bool trusted_all;
 static unsigned node_maxupd; /* 0: the default */
 
 static struct node *node_new(struct net *net, size_t mtu)
@@ -187,6 +188,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 	ec.cb.release = on_release;
 	ec.cb.user = nd;
 	ec.bulk_reconcile = reconcile_all;
+	ec.trusted = trusted_all;
 	ec.bulk_packets = next_bulk_packets;
 	ec.bulk_interval = next_bulk_interval;
 	ec.bulk_req_tries = next_bulk_tries;
@@ -2985,7 +2987,7 @@ END_TEST
 /*
  * Messages of different senders are not ordered: the creator's DEL_C can
  * reach us before another member's older UPD of the state, which we never
- * held. Over an authenticated transport (bulk_reconcile, the carry) the
+ * held. With trusted peers (authenticated: the carry) the
  * delete of an unknown state leaves a tombstone and the late copy stays
  * out; with raw pfsync (no bulk running) it does not, so forged deletes
  * cannot fill memory.
@@ -2999,9 +3001,9 @@ static void late_copy_after_unknown_delete(bool authenticated)
 	struct rd_pfsync_msg m, del;
 	uint8_t buf[1480];
 
-	reconcile_all = authenticated;
+	reconcile_all = trusted_all = authenticated;
 	net = net_new(2);
-	reconcile_all = false;
+	reconcile_all = trusted_all = false;
 	a = net->nodes[0];
 	b = net->nodes[1];
 	st = udp_state(a, 5000, RD_SEC);
@@ -3021,6 +3023,59 @@ static void late_copy_after_unknown_delete(bool authenticated)
 	net_free(net);
 }
 
+/*
+ * A member restarts (its table kept, or empty) while the cluster deletes a
+ * state; a peer's resend of an update it sent before the restart reaches
+ * the member only after its join's answer (sync-sim seed 766). With trusted
+ * peers the answer ends with the answerer's tombstones, so the late copy is
+ * refused as stale; without them it comes back.
+ */
+static void late_copy_after_a_join(bool trusted)
+{
+	struct net *net;
+	struct node *a, *b;
+	struct rd_state *st;
+	struct rd_state_info info;
+	struct rd_pfsync_msg m;
+	uint8_t buf[1480];
+
+	reconcile_all = trusted_all = trusted;
+	net = net_new(2);
+	reconcile_all = trusted_all = false;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	st = udp_state(a, 5000, RD_SEC);
+	udp_state(a, 5001, RD_SEC);
+	memset(&m, 0, sizeof(m));
+	m.action = RD_PFSYNC_ACT_UPD;
+	rd_state_export(a->t, st, RD_SEC, &info);
+	rd_sync_state_to_pfsync(&info, &m.u.state); /* in a peer's resend buffer */
+	net->deaf = 1u << 1;                        /* b is down */
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	rd_state_remove(a->t, st, 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
+	net->deaf = 0;
+	rd_sync_engine_bulk_request(b->e, 4 * RD_SEC); /* b is back and joins */
+	net_run(net, 4 * RD_SEC, 6 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(rd_state_count(b->t), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_TOMBS_SENT), trusted ? 1 : 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BURIED), trusted ? 1 : 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BADSTATE), 0);
+	uint64_t stale = estat(b, RD_SYNC_ENGINE_STAT_STALE);
+	ck_assert_int_eq(rd_sync_engine_input(b->e, buf, msg_pkt(buf, &m), 6 * RD_SEC), 0);
+	ck_assert_uint_eq(rd_state_count(b->t), trusted ? 1 : 2);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_STALE), stale + (trusted ? 1 : 0));
+	net_free(net);
+}
+
+START_TEST(a_joiner_refuses_a_late_copy_of_a_state_deleted_while_it_was_away)
+{
+	late_copy_after_a_join(true);
+	late_copy_after_a_join(false);
+}
+END_TEST
+
 START_TEST(late_copy_of_another_member_after_an_unknown_delete_stays_out)
 {
 	late_copy_after_unknown_delete(true);
@@ -3035,6 +3090,7 @@ static Suite *suite(void)
 
 	tcase_add_test(c, insert_reaches_peer_within_flush_delay);
 	tcase_add_test(c, late_copy_of_another_member_after_an_unknown_delete_stays_out);
+	tcase_add_test(c, a_joiner_refuses_a_late_copy_of_a_state_deleted_while_it_was_away);
 	tcase_add_test(c, insert_then_delete_before_flush_sends_nothing);
 	tcase_add_test(c, update_and_delete_follow_the_state);
 	tcase_add_test(c, states_pack_five_to_a_1500_byte_packet);

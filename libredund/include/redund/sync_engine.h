@@ -229,6 +229,18 @@ struct rd_sync_engine_config {
 	 */
 	bool bulk_reconcile;
 	/*
+	 * Peers are authenticated and run this engine (the secure channel: the
+	 * carry sets it). A delete of a state we do not hold is remembered as
+	 * a tombstone (counted buried, not badstate): another member's older
+	 * copy may still be on its way. A bulk answer ends with our
+	 * tombstones, as DEL_C, so a joiner refuses a copy older than its
+	 * delete that reaches it after the answer (a peer's resend of what it
+	 * sent before the joiner restarted). Off for raw pfsync: forged
+	 * deletes would fill memory, and OpenBSD counts each DEL_C of a state
+	 * it lacks as an error.
+	 */
+	bool trusted;
+	/*
 	 * How long a deleted state is remembered, so that a peer's copy that
 	 * crossed the delete (an update, a bulk) does not bring it back.
 	 * 0: 10 s. One small entry a deleted state.
@@ -246,7 +258,7 @@ struct rd_sync_engine_config {
  * 1 ms, bulk_packets 64, bulk_rate 0, bulk_req_interval 2 s,
  * bulk_req_tries 12, bulk_stall 10 s, bulk_timeout OpenBSD's bound, demotion 32,
  * tombstone 10 s),
- * bulk_reconcile false, no callbacks, the C library's memory, no log. The
+ * bulk_reconcile and trusted false, no callbacks, the C library's memory, no log. The
  * caller then sets at least table and cb.send. A zero-filled config still
  * works (0 means the default). Thread-safe.
  */
@@ -279,6 +291,8 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_BULK_STALLED,  /* our bulk request's answer stalled: asked again */
 	RD_SYNC_ENGINE_STAT_BULK_DEFERRED, /* answers held until our own request ended */
 	RD_SYNC_ENGINE_STAT_BULK_AGAIN,    /* answers repeated: the first went while ours ran */
+	RD_SYNC_ENGINE_STAT_BURIED, /* deletes of states we lacked, kept as tombstones (trusted) */
+	RD_SYNC_ENGINE_STAT_TOMBS_SENT, /* tombstones sent at the end of bulk answers (trusted) */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
 
