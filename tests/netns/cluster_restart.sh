@@ -5,7 +5,9 @@
 # (2,500 inserted on each). Issue 10's "Tests and numbers":
 #
 # 1. 20 restarts of a random BACKUP member (both daemons; SIGTERM, three of
-#    them SIGKILL), while a few states a second are inserted and deleted on
+#    them SIGKILL; carpd first on odd restarts, syncd first on even ones; on
+#    restarts 7 and 15 the member's sync traffic cut for 2 s during its
+#    join), while a few states a second are inserted and deleted on
 #    the survivors. After each: no transition to or from MASTER on any
 #    survivor (their carpd logs), M1 still the one MASTER, no `peersfull` on
 #    any member, every member's table the same list of flows (within 10 s).
@@ -124,9 +126,26 @@ for r in $(seq "$RESTARTS"); do
 	sleep 0.3
 	cl_stop "$victim" $sig
 	sleep 0.5
-	cl_start_carpd "$victim" "${SKEW[$victim]}"
-	tb=$(date +%s%N)
-	cl_start_syncd "$victim"
+	# Both orders, as systemd starts the two units at once; on restarts 7
+	# and 15 the victim's sync traffic is cut for 2 s while its join runs.
+	cut=0
+	case $r in 7 | 15) cut=1 ;; esac
+	if [ $((r % 2)) = 1 ]; then
+		cl_start_carpd "$victim" "${SKEW[$victim]}"
+		tb=$(date +%s%N)
+		cl_start_syncd "$victim"
+	else
+		tb=$(date +%s%N)
+		cl_start_syncd "$victim"
+		sleep 0.2
+		cl_start_carpd "$victim" "${SKEW[$victim]}"
+	fi
+	if [ $cut = 1 ]; then
+		sleep 0.5
+		cl_cut_sync "$victim" on
+		sleep 2
+		cl_cut_sync "$victim" off
+	fi
 	cl_wait_bulk "$victim" 20 || problem "restart $r: $victim's join bulk not ended in 20 s"
 	bulk_ms=$((($(date +%s%N) - tb) / 1000000))
 	wait $churn_pid

@@ -79,6 +79,21 @@ cl_start() {
 		net.netfilter.nf_conntrack_udp_timeout_stream=600 2>/dev/null
 }
 
+# cl_cut_sync NAME on|off: drop (or stop dropping) NAME's secure sync
+# traffic, both ways, leaving CARP alone: a sync link lost, not the LAN.
+cl_cut_sync() {
+	if [ "$2" = on ]; then
+		in_ns "$1" nft -f - <<'EOF' || fail "nft on $1"
+table inet cl_cut {
+	chain in { type filter hook input priority -10; udp dport 8240 drop; }
+	chain out { type filter hook output priority -10; udp dport 8240 drop; }
+}
+EOF
+	else
+		in_ns "$1" nft delete table inet cl_cut || fail "nft on $1"
+	fi
+}
+
 # cl_kill TAG SIGNAL: stop the daemon whose PID is PID_TAG (and whose log is
 # TAG.log) with SIGNAL, wait for it, keep its log in TAG.log.old.
 cl_kill() {
