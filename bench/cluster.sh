@@ -96,10 +96,13 @@ echo "N=$N: $STATES states on every member ${reach_ms} ms after the insert began
 	"envelopes sent $sent, resent $resent ($per_env per envelope), refused as replayed $replayed"
 
 # 2. Restarts of M2, M3, ... in turn.
+# What made the survivors write, summed over them and printed when not 0.
+WHY="engine.inserts engine.updates engine.deletes engine.reconciled engine.buried engine.stale mirror.refreshed"
 tr_total=0 surv_writes=0 join_writes=0 bulk_total=0 answered_total=0
 for r in $(seq "$RESTARTS"); do
 	victim=M$((2 + (r - 1) % (N - 1)))
-	declare -A mark=() w0=()
+	declare -A mark=() w0=() why0=()
+	why=()
 	survivors=()
 	answered0=0
 	for h in "${ALL[@]}"; do
@@ -109,6 +112,7 @@ for r in $(seq "$RESTARTS"); do
 		mark[$h]=$(cl_lines "$h")
 		read -r a b <<<"$(cl_nums "$h" mirror.written mirror.deleted)"
 		w0[$h]=$((a + b))
+		why0[$h]=$(cl_nums "$h" $WHY)
 	done
 	cl_stop "$victim" TERM
 	sleep 0.5
@@ -125,12 +129,23 @@ for r in $(seq "$RESTARTS"); do
 		tr=$((tr + $(cl_transitions "$h" "${mark[$h]}")))
 		read -r a b <<<"$(cl_nums "$h" mirror.written mirror.deleted)"
 		writes=$((writes + a + b - w0[$h]))
+		read -r -a x0 <<<"${why0[$h]}"
+		read -r -a x1 <<<"$(cl_nums "$h" $WHY)"
+		for k in "${!x1[@]}"; do
+			why[k]=$((${why[k]:-0} + x1[k] - x0[k]))
+		done
+	done
+	whys=
+	k=0
+	for w in $WHY; do
+		[ "${why[k]}" = 0 ] || whys+=" $w ${why[k]}"
+		k=$((k + 1))
 	done
 	read -r a b <<<"$(cl_nums "$victim" mirror.written mirror.deleted)"
 	echo "  restart $r ($victim): join bulk ${bulk_ms} ms, states the survivors' answers sent $answered," \
 		"kernel writes per survivor" \
 		"$((writes / ${#survivors[@]})), joiner $((a + b)) ($a written, $b deleted)," \
-		"MASTER transitions on survivors $tr"
+		"MASTER transitions on survivors $tr${whys:+ (survivor counters:$whys)}"
 	tr_total=$((tr_total + tr))
 	surv_writes=$((surv_writes + writes / ${#survivors[@]}))
 	join_writes=$((join_writes + a + b))
