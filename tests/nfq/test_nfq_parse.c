@@ -33,7 +33,8 @@ static size_t load(const char *dir, const char *name)
 static void expect(const char *what, int got, int want)
 {
 	if (got != want) {
-		fprintf(stderr, "FAIL %s: %s, want %s\n", what, nfq_bad_name(got), nfq_bad_name(want));
+		fprintf(stderr, "FAIL %s: %s, want %s\n", what, nfq_bad_name(got),
+		        nfq_bad_name(want));
 		failed = 1;
 	} else {
 		printf("ok %s: %s\n", what, nfq_bad_name(got));
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
 	if (!q.has_id)
 		failed = fprintf(stderr, "FAIL overrun: the id should still be read\n") > 0;
 	n = load(argv[1], "syn");
-	buf[22] = 3; /* packet header attribute claims 3 bytes (7 needed) */
+	buf[22] = 3; /* the first attribute becomes a mark of 3 bytes (4 needed) */
 	buf[20] = 7;
 	expect("short packet header", nfq_parse(buf, n, &q), NFQ_BAD_ATTR);
 	return failed;
