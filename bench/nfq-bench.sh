@@ -11,6 +11,11 @@
 #                       rd_state_packet (lookup + tracking) per packet
 # Traffic: bench/nfq-flood, 64 UDP flows of 18-byte datagrams from C to S,
 # as fast as one sender core goes; S counts what arrives.
+# On veth the sender's CPU also forwards (softirq in its own context) unless
+# a queue hands the packet to another process: unpinned, nfq-firewall gets
+# a second CPU that conntrack's forwarding does not. PIN=N runs the sender,
+# the receiver and the firewall on CPU N alone (taskset), so every mode pays
+# its whole cost on one core: received/s is then 1 / (cost of a packet).
 set -u
 B=$(cd "${1:?usage: nfq-bench.sh BUILD_DIR [SECONDS]}" && pwd)
 SECS=${2:-4}
@@ -18,6 +23,8 @@ ROUNDS=${ROUNDS:-3}
 export NFQFW=$B/examples/nfq-firewall/nfq-firewall
 export CARPD=${CARPD:-/bin/true} REDUNDCTL=${REDUNDCTL:-$B/redundctl/redundctl}
 FLOOD=$B/bench/nfq-flood
+TS=()
+[ -n "${PIN:-}" ] && TS=(taskset -c "$PIN") && NFQ_WRAP=("${TS[@]}")
 T_NAME=nfq_bench
 . "$(dirname "$0")/../tests/netns/nfqlib.sh"
 require_cmd "$FLOOD"
@@ -58,10 +65,10 @@ run() {
 		c0=$(cpu_ticks "$2")
 		p0=$(nfq_get A 'd["packets"]')
 	fi
-	in_ns S "$FLOOD" recv 9000 "$SECS" >"$T_DIR/recv.txt" &
+	in_ns S ${TS[@]+"${TS[@]}"} "$FLOOD" recv 9000 "$SECS" >"$T_DIR/recv.txt" &
 	local r=$!
 	sleep 0.3
-	in_ns C "$FLOOD" send 10.20.0.100 9000 $((SECS + 1)) 64 >"$T_DIR/send.txt"
+	in_ns C ${TS[@]+"${TS[@]}"} "$FLOOD" send 10.20.0.100 9000 $((SECS + 1)) 64 >"$T_DIR/send.txt"
 	wait $r
 	if [ -n "${2:-}" ]; then
 		local c1 p1
@@ -74,6 +81,7 @@ run() {
 		"$(awk '{print $4}' "$T_DIR/recv.txt")" "$(awk '{print $4}' "$T_DIR/send.txt")" "$cpu"
 }
 
+[ -n "${PIN:-}" ] && echo "pinned to CPU $PIN"
 echo "queue rule: $([ "$NFQ_MODE" = nft ] && echo "nftables queue" || echo "iptables-nft NFQUEUE (no nft_queue in this kernel)")"
 # Interleaved rounds (the sender's speed on a shared machine moves), then
 # the median of each mode and their ratio.
@@ -91,9 +99,9 @@ for round in $(seq "$ROUNDS"); do
 done
 nfq_start A --time-lookups
 run "nfq batch, timed" "${NFQ_PID[A]}"
+echo "kernel queue drops (queue_dropped, user_dropped): $(in_ns A cat /proc/net/netfilter/nfnetlink_queue | awk '{print $6, $7}')"
 nfq_get A '"verdict rounds %d for %d packets (%.1f a round); rd_state_packet %.0f ns a packet over %d calls; states %d" % (d["queue"]["rounds"], d["packets"], d["packets"] / max(1, d["queue"]["rounds"]), d["lookup"]["ns_avg"], d["lookup"]["calls"], d["states"])'
 nfq_stop A
-echo "kernel queue drops over all runs (queue_dropped, user_dropped): $(in_ns A cat /proc/net/netfilter/nfnetlink_queue | awk '{print $6, $7}')"
 /usr/bin/python3 - "$T_DIR/results" <<'EOP'
 import re, statistics, sys
 r = {}

@@ -127,12 +127,13 @@ EOF
 }
 
 # nfq_start FN [args...]: nfq-firewall in FN on queue 0 with its control socket
-# $T_DIR/FN.sock and log $T_DIR/FN.log; returns once it answers.
+# $T_DIR/FN.sock and log $T_DIR/FN.log; returns once it answers. NFQ_WRAP
+# (an array, e.g. taskset -c 1) is put before the binary (it must exec it).
 nfq_start() {
 	local f=$1 i
 	shift
 	rm -f "$T_DIR/$f.sock"
-	ip netns exec "$(ns "$f")" "$NFQFW" --queue 0 --inside lan --control "$T_DIR/$f.sock" "$@" \
+	ip netns exec "$(ns "$f")" ${NFQ_WRAP[@]+"${NFQ_WRAP[@]}"} "$NFQFW" --queue 0 --inside lan --control "$T_DIR/$f.sock" "$@" \
 		>>"$T_DIR/$f.log" 2>&1 &
 	NFQ_PID[$f]=$!
 	T_PIDS+=($!)
