@@ -11,11 +11,12 @@
 #    sees them reset; without the flush they would pass);
 #  - the counters say so: max-src-conn-rate once, one overload, one flush,
 #    no state left.
-# Users' reports this covers: conntrack-tools users asking for per-source
-# connection-rate limits with a blocklist that also drops the offender's
-# existing flows (nft's `meter`/`ct count` limit new connections only and
-# keep the established ones), and pf users moving to Linux missing
-# `overload <t> flush global`.
+# Users' reports this covers: firewalld/firewalld#70 (per-source connection
+# rate limits, N per S seconds, refusing the source's new connections after),
+# firehol/firehol#476 (hashlimit for new connections only) and
+# jtesta/ssh-audit#322 (no nftables recipe found for "10 connections per 10
+# seconds"); none of them can also kill the offender's established flows,
+# which pf's `overload <t> flush global` does and this test checks.
 . "$(dirname "$0")/nfqlib.sh"
 
 nfq_topology 1

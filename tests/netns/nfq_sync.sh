@@ -6,10 +6,10 @@
 # same move with sync off kills the stream (B has no state: the client's
 # next segment is a TCP segment without a state in B's own table, answered
 # with a reset). The kernel's conntrack is not involved (no ct rule).
-# Users' reports this covers: conntrackd users whose connections die on
-# failover because the backup had not the entries (or had them with stale
-# TCP windows, then "INVALID" drops), and keepalived + conntrackd set-ups
-# where the sync works but the firewall path does not use it.
+# Users' reports this covers: acassen/keepalived#2414 (TCP disconnection upon
+# master switchover with conntrackd) and acassen/keepalived#2254 (the new
+# master answers with RSTs while it lacks the entries): here the table that
+# decides is the synced one, and without it the reset is what we see.
 . "$(dirname "$0")/nfqlib.sh"
 
 nfq_topology 2

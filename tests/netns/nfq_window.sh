@@ -5,9 +5,11 @@
 # same addresses, ports and a valid ack) is dropped by the firewall and
 # counted as state-mismatch; the server never reads it, and the connection
 # goes on (the next in-window data is echoed).
-# Users' reports this covers: conntrack's "INVALID" drops of out-of-window
-# segments (nf_conntrack_tcp_be_liberal questions), i.e. users asking which
-# segments a window-tracking firewall refuses and how to see it counted.
+# Users' reports this covers: kubernetes/kubernetes#117924 ("Connection reset
+# by peer" due to out-of-window segments that conntrack marked INVALID and
+# let through to be reset) and openwrt/openwrt#19359 (invalid drops nobody
+# could see counted): here the segment is dropped, the connection goes on,
+# and the reason is counted.
 . "$(dirname "$0")/nfqlib.sh"
 
 require_scapy
