@@ -13,6 +13,8 @@
 . "$(dirname "$0")/nfqlib.sh"
 
 require_scapy
+# A range of queues: the firewall binds both, the kernel spreads flows.
+NFQ_QUEUES=0-1
 nfq_topology 1
 nfq_start A
 nfq_server 20 5003
@@ -32,3 +34,4 @@ ok "the out-of-window segment did not reach the server; the connection goes on"
 	fail "the table should count state-mismatch once"
 [ "$(nfq_get A 'd["verdicts"]["drop"]')" = 1 ] || fail "exactly one packet dropped"
 ok "dropped and counted as state-mismatch"
+[ "$(nfq_get A 'd["queues"]')" = "[0, 1]" ] || fail "queues 0-1 expected"

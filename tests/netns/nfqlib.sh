@@ -75,7 +75,10 @@ nfq_topology() {
 	fi
 }
 
-# nfq_nft FN: the forward policy handing every packet to queue 0. With an
+# The queue(s): N, or a range N-M (packets spread over them by flow).
+NFQ_QUEUES=${NFQ_QUEUES:-0}
+
+# nfq_nft FN: the forward policy handing every packet to $NFQ_QUEUES. With an
 # nftables `queue` statement where the kernel has it (CONFIG_NFT_QUEUE);
 # otherwise the same rules as iptables-nft's NFQUEUE target (nft_compat, in
 # nftables table ip filter), after the inet fw chain that holds set `bad`.
@@ -95,7 +98,7 @@ EOF
 		fi
 	fi
 	if [ "$NFQ_MODE" = nft ]; then
-		in_ns "$1" nft -f - <<'EOF' || fail "nft on $1"
+		in_ns "$1" nft -f - <<EOF || fail "nft on $1"
 table inet fw {
 	set bad { type ipv4_addr; }
 	chain forward {
@@ -104,7 +107,7 @@ table inet fw {
 		meta mark 0x7e5e7 counter drop
 		ip saddr @bad meta l4proto tcp counter reject with tcp reset
 		ip saddr @bad counter drop
-		queue num 0
+		queue num $NFQ_QUEUES
 	}
 }
 EOF
@@ -123,17 +126,21 @@ EOF
 	in_ns "$1" iptables-nft -P FORWARD DROP || fail "iptables-nft on $1"
 	in_ns "$1" iptables-nft -A FORWARD -m mark --mark 0x7e5e7 -p tcp -j REJECT --reject-with tcp-reset
 	in_ns "$1" iptables-nft -A FORWARD -m mark --mark 0x7e5e7 -j DROP
-	in_ns "$1" iptables-nft -A FORWARD -j NFQUEUE --queue-num 0 || fail "NFQUEUE on $1"
+	if [ "${NFQ_QUEUES%-*}" = "$NFQ_QUEUES" ]; then
+		in_ns "$1" iptables-nft -A FORWARD -j NFQUEUE --queue-num "$NFQ_QUEUES"
+	else
+		in_ns "$1" iptables-nft -A FORWARD -j NFQUEUE --queue-balance "${NFQ_QUEUES/-/:}"
+	fi || fail "NFQUEUE on $1"
 }
 
-# nfq_start FN [args...]: nfq-firewall in FN on queue 0 with its control socket
+# nfq_start FN [args...]: nfq-firewall in FN on $NFQ_QUEUES with its control socket
 # $T_DIR/FN.sock and log $T_DIR/FN.log; returns once it answers. NFQ_WRAP
 # (an array, e.g. taskset -c 1) is put before the binary (it must exec it).
 nfq_start() {
 	local f=$1 i
 	shift
 	rm -f "$T_DIR/$f.sock"
-	ip netns exec "$(ns "$f")" ${NFQ_WRAP[@]+"${NFQ_WRAP[@]}"} "$NFQFW" --queue 0 --inside lan --control "$T_DIR/$f.sock" "$@" \
+	ip netns exec "$(ns "$f")" ${NFQ_WRAP[@]+"${NFQ_WRAP[@]}"} "$NFQFW" --queue "$NFQ_QUEUES" --inside lan --control "$T_DIR/$f.sock" "$@" \
 		>>"$T_DIR/$f.log" 2>&1 &
 	NFQ_PID[$f]=$!
 	T_PIDS+=($!)
