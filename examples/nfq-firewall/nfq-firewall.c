@@ -74,6 +74,7 @@ enum why {
 	W_CHALLENGE,                     /* SYN on an established state (pf: challenge ACK) */
 	W_LOOP,                          /* came back with the reset mark: no reject rule */
 	W_NOT_IP,                        /* rd_state_packet refused the parsed packet */
+	W_BINDING,                       /* arrived while the queues were being bound */
 	W_NL,                            /* first of NFQ_BAD_COUNT netlink reasons */
 	W_COUNT = W_NL + NFQ_BAD_COUNT,
 };
@@ -441,21 +442,58 @@ static void nl_send(struct fw *fw, const void *buf, size_t len)
 	fw->sends++;
 }
 
-/* Bind the queues and wait for the kernel's acks. */
+/*
+ * Bind the queues and wait for the kernel's acks. Once the first queue is
+ * bound its packets may arrive before the next ack: each gets a drop
+ * verdict here (counted "binding"), never left waiting, since a later batch
+ * verdict would accept every lower id unseen.
+ */
 static void queue_bind(struct fw *fw)
 {
-	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	static uint8_t buf[1 << 17];
 
 	for (unsigned q = fw->q_lo; q <= fw->q_hi; q++) {
 		struct nlmsghdr *nlh = nfq_build_bind(buf, (uint16_t)q, fw->copy, 8192, ++fw->seq);
+		uint32_t seq = fw->seq;
+		bool acked = false;
+
 		if (mnl_socket_sendto(fw->nl, nlh, nlh->nlmsg_len) < 0)
 			die("bind queue: %s", strerror(errno));
-		ssize_t n = mnl_socket_recvfrom(fw->nl, buf, sizeof(buf));
-		if (n < 0 || mnl_cb_run(buf, (size_t)n, fw->seq, mnl_socket_get_portid(fw->nl),
-		                        NULL, NULL) < 0) {
-			fprintf(stderr, PROG ": bind queue %u: %s (another program bound to it?)\n",
-			        q, strerror(errno));
-			exit(1);
+		while (!acked) {
+			ssize_t n = mnl_socket_recvfrom(fw->nl, buf, sizeof(buf));
+			int rem = (int)n;
+
+			if (n < 0)
+				die("bind queue: %s", strerror(errno));
+			for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, rem);
+			     nlh = mnl_nlmsg_next(nlh, &rem)) {
+				struct nfq_pkt p;
+				uint8_t v[NFQ_MSG_MAX];
+
+				if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq) {
+					const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+					if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) &&
+					    e->error != 0) {
+						fprintf(
+						    stderr,
+						    PROG
+						    ": bind queue %u: %s (another program bound "
+						    "to it?)\n",
+						    q, strerror(-e->error));
+						exit(1);
+					}
+					acked = true;
+					continue;
+				}
+				if (nfq_parse(nlh, nlh->nlmsg_len, &p) != NFQ_OK && !p.has_id)
+					continue;
+				fw->packets++;
+				fw->why[W_BINDING]++;
+				fw->verdict[V_DROP]++;
+				struct nlmsghdr *vh = nfq_build_verdict(v, p.queue, p.id, NF_DROP,
+				                                        false, 0, false, ++fw->seq);
+				nl_send(fw, vh, vh->nlmsg_len);
+			}
 		}
 	}
 }
@@ -904,6 +942,9 @@ static void usage(FILE *f)
 	    "             this nftables set (as `nft add element FAMILY TABLE SET { ADDR }`)\n"
 	    "             and to the firewall's own overload table; its new states are\n"
 	    "             refused. The set must exist; block it before the queue rule.\n"
+	    "             One set, of one family's addresses: a source of the other\n"
+	    "             family is kept in the firewall's own table only (the add fails,\n"
+	    "             counted overload.set_errors).\n"
 	    "     --flush, --flush-global\n"
 	    "             with --overload-set: also kill the source's states of the rule\n"
 	    "             (the only rule here, so both kill the same states, as pf's\n"
