@@ -21,7 +21,7 @@
 
 nfq_topology 1
 nfq_start A --max-src-conn-rate 5/10 --overload-set inet fw bad --flush-global
-nfq_server 12
+nfq_server 60
 
 out=$(in_ns C /usr/bin/python3 "$NFQ_DIR/nfq_conn.py" burst 10.20.0.100 5001 10 0.2 1.5) ||
 	fail "client failed"

@@ -13,11 +13,11 @@
 . "$(dirname "$0")/nfqlib.sh"
 
 nfq_topology 2
-nfq_server 30 5002
+nfq_server 90 5002
 
-# stream_move: a 4 s stream; its traffic moves from A to B after 2 s.
+# stream_move SECONDS: a stream; its traffic moves from A to B after 2 s.
 stream_move() {
-	in_ns C /usr/bin/python3 "$NFQ_DIR/nfq_conn.py" stream 10.20.0.100 5002 4 >"$T_DIR/stream.json" &
+	in_ns C /usr/bin/python3 "$NFQ_DIR/nfq_conn.py" stream 10.20.0.100 5002 "$1" >"$T_DIR/stream.json" &
 	local pid=$!
 	sleep 2
 	in_ns C ip route replace default via 10.10.0.3
@@ -35,7 +35,7 @@ move_back() {
 nfq_start A --sync-peer 10.30.0.2 --sync-key "$T_DIR/sync.key" --sync-if sync
 nfq_start B --sync-peer 10.30.0.1 --sync-key "$T_DIR/sync.key" --sync-if sync
 sleep 0.5
-r=$(stream_move)
+r=$(stream_move 4)
 echo "sync on: $r"
 echo "A: $(nfq_status A)"
 echo "B: $(nfq_status B)"
@@ -55,8 +55,9 @@ nfq_stop B
 move_back
 nfq_start A
 nfq_start B
-r=$(stream_move)
+r=$(stream_move 3)
 echo "sync off: $r"
+echo "A: $(nfq_status A)"
 echo "B: $(nfq_status B)"
 [ "$(echo "$r" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["result"])')" = reset ] ||
 	fail "without sync the stream should die (reset) on the move: $r"

@@ -17,7 +17,7 @@ require_scapy
 NFQ_QUEUES=0-1
 nfq_topology 1
 nfq_start A
-nfq_server 20 5003
+nfq_server 60 5003
 
 r=$(in_ns C /usr/bin/python3 "$NFQ_DIR/nfq_conn.py" window 10.20.0.100 5003 eth0) ||
 	fail "client failed"

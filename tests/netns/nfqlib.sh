@@ -171,9 +171,10 @@ print(eval(sys.argv[1]))' "$2"
 }
 
 # nfq_server [SECONDS] [PORT]: the server in S, fates to $T_DIR/server-PORT.json.
+# Not through in_ns: $! must be the server itself, which the clean-up kills.
 nfq_server() {
-	local secs=${1:-30} port=${2:-5001}
-	in_ns S /usr/bin/python3 "$NFQ_DIR/nfq_conn.py" server "$port" "$secs" \
+	local secs=${1:-60} port=${2:-5001}
+	ip netns exec "$(ns S)" /usr/bin/python3 "$NFQ_DIR/nfq_conn.py" server "$port" "$secs" \
 		"$T_DIR/server-$port.json" &
 	T_PIDS+=($!)
 	sleep 0.3
