@@ -82,7 +82,10 @@ enum why {
 static const char *why_name(int w)
 {
 	static const char *const own[] = {"no-state",  "not-allowed", "overload-table",
-	                                  "challenge", "reset-loop",  "not-ip"};
+	                                  "challenge", "reset-loop",  "not-ip",
+	                                  "binding"};
+	_Static_assert(sizeof(own) / sizeof(own[0]) == W_NL - RD_STATE_RES_COUNT,
+	               "a name for each of the firewall's own reasons");
 
 	if (w < RD_STATE_RES_COUNT)
 		return rd_state_reason_name(w);
