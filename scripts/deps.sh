@@ -3,7 +3,7 @@
 RD_PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   check libsodium-dev nettle-dev libmnl-dev libnetfilter-conntrack-dev libnftables-dev libpcap-dev
   libbsd-dev uthash-dev iproute2 nftables conntrack ucarp keepalived tshark
-  tcpdump python3-scapy clang-format iputils-ping"
+  tcpdump python3-scapy clang-format iputils-ping iptables"
 
 rd_install_deps() {
 	local missing=()
