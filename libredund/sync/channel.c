@@ -548,7 +548,7 @@ void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg)
 int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync_channel **out)
 {
 	struct rd_sync_channel *ch;
-	size_t send_key;
+	size_t send_key = 0;
 	uintptr_t a;
 	int rc;
 
@@ -650,7 +650,7 @@ size_t rd_sync_channel_payload_max(const struct rd_sync_channel *ch)
 int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
                              size_t nkeys, uint32_t send_key_id)
 {
-	size_t idx;
+	size_t idx = 0;
 	uint64_t next = RD_MAX(ch->next_seq, ch->next_ctl);
 	int rc;
 

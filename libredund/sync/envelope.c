@@ -290,13 +290,16 @@ int rdi_env_seal(const struct rd_sync_key *key, const crypto_aead_aes256gcm_stat
 {
 	unsigned long long clen;
 	uint8_t *nonce = out + NONCE_OFF;
+	bool gcm_key;
 	int rc;
 
 	if (key == NULL || h == NULL || out == NULL || (pt == NULL && ptlen > 0))
 		return RD_ERR_INVAL;
 	if (!type_ok(h->type) || h->key_id != key->id || key->aead >= RD_SYNC_AEAD_COUNT)
 		return RD_ERR_INVAL;
-	if (key->aead == RD_SYNC_AEAD_AES256GCM && (h->seq & GCM_CTL_BIT) != 0)
+	/* Read before out is written: out may alias nothing, but the compiler cannot know. */
+	gcm_key = key->aead == RD_SYNC_AEAD_AES256GCM;
+	if (gcm_key && (gcm == NULL || (h->seq & GCM_CTL_BIT) != 0))
 		return RD_ERR_INVAL;
 	if (ptlen > INT32_MAX - RD_SYNC_ENV_OVERHEAD || cap < ptlen + RD_SYNC_ENV_OVERHEAD)
 		return RD_ERR_NOSPC;
@@ -307,7 +310,7 @@ int rdi_env_seal(const struct rd_sync_key *key, const crypto_aead_aes256gcm_stat
 	rd_put32(out + 4, h->key_id);
 	rd_put32(out + 8, h->sender);
 	rd_put64(out + 12, h->seq);
-	if (key->aead == RD_SYNC_AEAD_AES256GCM) {
+	if (gcm_key && gcm != NULL) {
 		/* A counter unique per sender: no randomness in 96 bits (sync.h). */
 		rd_put32(nonce, h->sender);
 		rd_put64(nonce + 4, h->seq | (h->type == RD_SYNC_ENV_DATA ? 0 : GCM_CTL_BIT));
