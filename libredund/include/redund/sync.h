@@ -151,8 +151,9 @@ RD_EXPORT const char *rd_sync_aead_name(int aead);
 /*
  * rd_sync_aead_available - true when this machine can seal and open with
  * `aead`: always for XChaCha20-Poly1305; for AES-256-GCM when the CPU has
- * AES-NI and PCLMULQDQ (libsodium's crypto_aead_aes256gcm_is_available;
- * call rd_init first). False for an unknown value. Thread-safe.
+ * AES-NI and PCLMULQDQ (libsodium's crypto_aead_aes256gcm_is_available,
+ * after initialising libsodium if nobody did: rd_init is not needed
+ * first). False for an unknown value. Thread-safe.
  */
 RD_EXPORT bool rd_sync_aead_available(int aead);
 
@@ -163,7 +164,7 @@ RD_EXPORT bool rd_sync_aead_available(int aead);
  * not exactly 64 hex digits, the key id is missing or not a decimal number
  * below 2^32, the aead is neither "aes256gcm" nor "xchacha20poly1305", or
  * an item repeats; RD_ERR_NOTSUP when the file names aes256gcm and this
- * machine cannot use it (rd_sync_aead_available; call rd_init first).
+ * machine cannot use it (rd_sync_aead_available).
  * *out is written only on success. Thread-safe.
  */
 RD_EXPORT int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out);
@@ -245,7 +246,8 @@ RD_EXPORT const char *rd_sync_env_type_name(int type);
  * libsodium; AES-GCM nonces take none). Writes ptlen +
  * RD_SYNC_ENV_OVERHEAD bytes to out and returns that length, or
  * RD_ERR_NOSPC, RD_ERR_INVAL (bad type, key id mismatch, unknown aead,
- * AES-GCM with h->seq >= 2^63), RD_ERR_NOTSUP (AES-GCM unavailable here).
+ * AES-GCM with h->seq >= 2^63), RD_ERR_NOTSUP (AES-GCM unavailable here,
+ * or rd_init not called yet).
  * With an AES-GCM key the caller must never seal two envelopes with the
  * same (sender, DATA or control, seq) (see the nonce above); a channel
  * sees to it. This call expands the AES key schedule each time (about
