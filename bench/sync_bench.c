@@ -64,7 +64,8 @@
 #include "redund/sync_carry.h"
 
 static bool json;
-#define CREATOR_AEAD 0x0a0a0a0bu /* the aead measure's sender id */
+#define CREATOR_AEAD 0x0a0a0a0bu /* the aead measures' sender id */
+#define SEQ_BASE     ((uint64_t)1 << 40)
 /*
  * The bulk sender's pacing, packets a millisecond at most (the engine's
  * bulk_packets per 1 ms bulk_interval), chosen per transport from
@@ -207,36 +208,34 @@ static void drop_pkt(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 	(void)now;
 }
 
-/* 1b. import (see the top); the packets are built before the clock starts. */
-static void bench_import(size_t mtu, size_t n)
+/* A bulk as pfsync packets of at most psize bytes: BUS START, n UPD, BUS END. */
+struct bulk_pkts {
+	uint8_t **pkts;
+	size_t *lens;
+	size_t n;
+};
+
+static void bulk_build(size_t psize, size_t n, struct bulk_pkts *bp)
 {
-	size_t cap = 0, npkts = 0, done = 0, per = 0;
-	uint8_t **pkts = NULL;
-	size_t *lens = NULL;
+	size_t cap = 0, done = 0;
 	struct rd_pfsync_builder b;
 	struct rd_pfsync_msg m;
-	struct rd_state_table *t;
-	struct rd_state_config sc;
-	struct rd_sync_engine *e;
-	struct rd_sync_engine_config ec = {0};
-	char name[64];
-	rd_time_t t0, now = RD_SEC;
-
 	bool ended = false;
 
+	memset(bp, 0, sizeof(*bp));
 	while (!ended) {
-		if (npkts == cap) {
+		if (bp->n == cap) {
 			cap = cap ? cap * 2 : 1024;
-			pkts = realloc(pkts, cap * sizeof(*pkts));
-			lens = realloc(lens, cap * sizeof(*lens));
-			if (pkts == NULL || lens == NULL)
+			bp->pkts = realloc(bp->pkts, cap * sizeof(*bp->pkts));
+			bp->lens = realloc(bp->lens, cap * sizeof(*bp->lens));
+			if (bp->pkts == NULL || bp->lens == NULL)
 				exit(1);
 		}
-		pkts[npkts] = malloc(mtu);
-		if (pkts[npkts] == NULL)
+		bp->pkts[bp->n] = malloc(psize);
+		if (bp->pkts[bp->n] == NULL)
 			exit(1);
-		rd_pfsync_builder_init(&b, pkts[npkts], mtu);
-		if (npkts == 0) {
+		rd_pfsync_builder_init(&b, bp->pkts[bp->n], psize);
+		if (bp->n == 0) {
 			memset(&m, 0, sizeof(m));
 			m.action = RD_PFSYNC_ACT_BUS;
 			m.u.bus.creatorid = 0x01020304;
@@ -244,7 +243,7 @@ static void bench_import(size_t mtu, size_t n)
 			rd_pfsync_builder_add(&b, &m);
 		}
 		m.action = RD_PFSYNC_ACT_UPD;
-		for (per = 0; done < n; per++, done++) {
+		for (; done < n; done++) {
 			fill_state(&m.u.state, (uint32_t)done);
 			if (rd_pfsync_builder_add(&b, &m) != 0)
 				break;
@@ -257,9 +256,24 @@ static void bench_import(size_t mtu, size_t n)
 			ended =
 			    rd_pfsync_builder_add(&b, &m) == 0; /* else in a packet of its own */
 		}
-		lens[npkts++] = rd_pfsync_builder_finish(&b);
+		bp->lens[bp->n++] = rd_pfsync_builder_finish(&b);
 	}
-	/* The bulk receiver's table (node_open): sized for n, no adaptive timeouts. */
+}
+
+static void bulk_free(struct bulk_pkts *bp)
+{
+	for (size_t i = 0; i < bp->n; i++)
+		free(bp->pkts[i]);
+	free(bp->pkts);
+	free(bp->lens);
+}
+
+/* The bulk receiver's table (node_open): sized for n, no adaptive timeouts. */
+static struct rd_state_table *import_table(size_t n)
+{
+	struct rd_state_config sc;
+	struct rd_state_table *t;
+
 	rd_state_config_default(&sc);
 	sc.limit = (uint32_t)(n * 2 + 1024);
 	sc.size_hint = (uint32_t)n;
@@ -268,14 +282,38 @@ static void bench_import(size_t mtu, size_t n)
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
 	if (rd_state_table_new(&sc, &t) != 0)
 		exit(1);
+	return t;
+}
+
+/* This thread's CPU time in ns. */
+static rd_time_t thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (rd_time_t)ts.tv_sec * RD_SEC + (rd_time_t)ts.tv_nsec;
+}
+
+/* 1b. import (see the top); the packets are built before the clock starts. */
+static void bench_import(size_t mtu, size_t n)
+{
+	struct bulk_pkts bp;
+	struct rd_state_table *t;
+	struct rd_sync_engine *e;
+	struct rd_sync_engine_config ec = {0};
+	char name[64];
+	rd_time_t t0, now = RD_SEC;
+
+	bulk_build(mtu, n, &bp);
+	t = import_table(n);
 	ec.table = t;
 	ec.mtu = mtu;
 	ec.cb.send = drop_pkt;
 	if (rd_sync_engine_new(&ec, &e) != 0)
 		exit(1);
 	t0 = mono();
-	for (size_t i = 0; i < npkts; i++)
-		if (rd_sync_engine_input(e, pkts[i], lens[i], now) != 0)
+	for (size_t i = 0; i < bp.n; i++)
+		if (rd_sync_engine_input(e, bp.pkts[i], bp.lens[i], now) != 0)
 			exit(1);
 	double secs = (double)(mono() - t0) / RD_SEC;
 	snprintf(name, sizeof(name), "import_states_per_s_mtu%zu", mtu);
@@ -283,10 +321,143 @@ static void bench_import(size_t mtu, size_t n)
 	     rd_state_count(t) == n ? NULL : "incomplete: states missing");
 	rd_sync_engine_free(e);
 	rd_state_table_free(t, now);
-	for (size_t i = 0; i < npkts; i++)
-		free(pkts[i]);
-	free(pkts);
-	free(lens);
+	bulk_free(&bp);
+}
+
+static void drop_env(void *user, uint32_t to, const uint8_t *pkt, size_t len)
+{
+	(void)user;
+	(void)to;
+	(void)pkt;
+	(void)len;
+}
+
+/*
+ * 1d. secure import: the receiving half of a secure bulk without the
+ * network, on one core: the same bulk as 1b in packets sized for an
+ * envelope in a datagram of mtu bytes, sealed beforehand (a HELLO, then
+ * DATA), opened by a channel and applied by its engine (a carry, as syncd
+ * and the bulk's receiver have them); and the same packets applied
+ * unsealed (plain) first. Times are this thread's CPU time: the
+ * receiver's cost, what bounds the bulk when the machine is otherwise
+ * idle, and what a loaded machine disturbs least.
+ */
+static void bench_import_secure(size_t mtu, size_t n, int aead_only)
+{
+	size_t psize = mtu - 28 - RD_SYNC_ENV_OVERHEAD, envcap = psize + RD_SYNC_ENV_OVERHEAD;
+	struct bulk_pkts bp;
+	uint8_t *envs, hello[RD_SYNC_HELLO_LEN + RD_SYNC_ENV_OVERHEAD];
+	size_t *envlens;
+	double plain_s = 0;
+	char name[80], note[96];
+
+	bulk_build(psize, n, &bp);
+	envs = malloc(bp.n * envcap);
+	envlens = malloc(bp.n * sizeof(*envlens));
+	if (envs == NULL || envlens == NULL)
+		exit(1);
+	/* Plain first and again last: the two bracket any drift of the machine. */
+	for (int r = -1; r <= RD_SYNC_AEAD_COUNT; r++) {
+		int a = r == RD_SYNC_AEAD_COUNT ? -1 : r;
+		struct rd_state_table *t = import_table(n);
+		struct rd_sync_engine_config ec = {0};
+		struct rd_sync_carry_config cc;
+		struct rd_sync_carry *carry = NULL;
+		struct rd_sync_channel *ch = NULL;
+		struct rd_sync_engine *e;
+		struct rd_sync_key key;
+		rd_time_t c0, now = RD_SEC;
+		double secs;
+
+		if (a >= 0 && ((aead_only >= 0 && a != aead_only) || !rd_sync_aead_available(a))) {
+			rd_state_table_free(t, now);
+			continue;
+		}
+		ec.table = t;
+		ec.mtu = psize;
+		ec.cb.send = drop_pkt;
+		if (a < 0) {
+			if (rd_sync_engine_new(&ec, &e) != 0)
+				exit(1);
+		} else {
+			struct rd_sync_env_hdr h = {.type = RD_SYNC_ENV_HELLO,
+			                            .key_id = 1,
+			                            .sender = CREATOR_AEAD,
+			                            .seq = SEQ_BASE};
+			uint8_t pl[RD_SYNC_HELLO_LEN];
+
+			memset(&key, 0, sizeof(key));
+			key.id = 1;
+			key.aead = (uint8_t)a;
+			memset(key.key, 0x42, sizeof(key.key));
+			/* The sender's HELLO (next, oldest, first), then its DATA. */
+			for (int k = 0; k < 3; k++)
+				for (int b = 0; b < 8; b++)
+					pl[k * 8 + b] = (uint8_t)((SEQ_BASE + 1) >> (56 - 8 * b));
+			if (rd_sync_env_seal(&key, &h, NULL, pl, sizeof(pl), hello, sizeof(hello)) <
+			    0)
+				exit(1);
+			h.type = RD_SYNC_ENV_DATA;
+			for (size_t i = 0; i < bp.n; i++) {
+				int len;
+
+				h.seq = SEQ_BASE + 1 + i;
+				len = rd_sync_env_seal(&key, &h, NULL, bp.pkts[i], bp.lens[i],
+				                       envs + i * envcap, envcap);
+				if (len < 0)
+					exit(1);
+				envlens[i] = (size_t)len;
+			}
+			rd_sync_carry_config_default(&cc);
+			cc.channel.sender_id = CREATOR_AEAD + 1;
+			cc.channel.seq_start = SEQ_BASE;
+			cc.channel.keys = &key;
+			cc.channel.nkeys = 1;
+			cc.channel.send_key_id = 1;
+			cc.channel.mtu = envcap;
+			cc.channel.cb.send = drop_env;
+			cc.engine = ec;
+			cc.engine.mtu = 0;
+			if (rd_sync_carry_new(&cc, &carry) != 0)
+				exit(1);
+			ch = rd_sync_carry_channel(carry);
+			e = rd_sync_carry_engine(carry);
+		}
+		c0 = thread_cpu();
+		if (ch != NULL) {
+			if (rd_sync_channel_input(ch, hello, sizeof(hello), now) != 0)
+				exit(1);
+			for (size_t i = 0; i < bp.n; i++)
+				if (rd_sync_channel_input(ch, envs + i * envcap, envlens[i], now) !=
+				    0)
+					exit(1);
+		} else {
+			for (size_t i = 0; i < bp.n; i++)
+				if (rd_sync_engine_input(e, bp.pkts[i], bp.lens[i], now) != 0)
+					exit(1);
+		}
+		secs = (double)(thread_cpu() - c0) / RD_SEC;
+		if (a < 0) {
+			if (r < 0)
+				plain_s = secs;
+			snprintf(name, sizeof(name), "import_plain_cpu_s%s", r < 0 ? "" : "_again");
+			snprintf(note, sizeof(note), "%zu states, packets of %zu bytes", n, psize);
+		} else {
+			snprintf(name, sizeof(name), "import_secure_%s_cpu_s",
+			         rd_sync_aead_name(a));
+			snprintf(note, sizeof(note), "%.2fx plain",
+			         plain_s > 0 ? secs / plain_s : 0);
+		}
+		emit(name, secs, "s", rd_state_count(t) == n ? note : "incomplete: states missing");
+		if (carry != NULL)
+			rd_sync_carry_free(carry);
+		else
+			rd_sync_engine_free(e);
+		rd_state_table_free(t, now);
+	}
+	free(envs);
+	free(envlens);
+	bulk_free(&bp);
 }
 
 /* 1c. aead (see the top): n envelopes of `payload` bytes sealed, then opened. */
@@ -340,10 +511,9 @@ static void bench_aead(int aead, size_t payload, size_t n)
 
 /* Namespace names carry the pid, so concurrent runs do not collide. */
 static char NS_A[32], NS_B[32];
-#define ADDR_A   "10.250.0.1"
-#define ADDR_B   "10.250.0.2"
-#define CREATOR  0x0a0a0a0au
-#define SEQ_BASE ((uint64_t)1 << 40)
+#define ADDR_A  "10.250.0.1"
+#define ADDR_B  "10.250.0.2"
+#define CREATOR 0x0a0a0a0au
 
 struct node {
 	bool secure;
@@ -970,6 +1140,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sync-bench: aes256gcm: this CPU lacks AES-NI/PCLMULQDQ\n");
 		return 1;
 	}
+	if (only == NULL || strcmp(only, "import") == 0)
+		bench_import_secure(mtu, nstates, aead_only);
 	if (only == NULL || strcmp(only, "aead") == 0) {
 		for (int a = 0; a < RD_SYNC_AEAD_COUNT; a++) {
 			if ((aead_only >= 0 && a != aead_only) || !rd_sync_aead_available(a))
