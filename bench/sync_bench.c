@@ -7,10 +7,16 @@
  *     1,000,000 full states (UPD packed to the MTU), BUS END, applied by
  *     rd_sync_engine_input to an empty table on one core (the receiver's
  *     CPU bound).
+ *  1c. aead: sealing and opening of full envelopes (the payload of a
+ *     9000-byte datagram) with each AEAD on one core, through
+ *     rd_sync_env_seal/rd_sync_env_open (which expand an AES-GCM key
+ *     schedule per call, about 0.2 us; the channel does it once per key).
  *  2. bulk: 1,000,000 states from one sync engine to another over a veth
  *     pair between two network namespaces, through the real transport
  *     (libredund io sync sockets; secure mode: the secure channel, sealed
- *     envelopes; plain mode: raw pfsync, protocol 240). Timed from the
+ *     envelopes, once with each AEAD (XChaCha20-Poly1305, and AES-256-GCM
+ *     where the CPU has it); plain mode: raw pfsync, protocol 240), each
+ *     secure run's time then as a ratio to plain's. Timed from the
  *     receiver's bulk request (UPD_REQ 0/0) to BUS END with every state in
  *     its table.
  *  3. convergence: both nodes hold the same 100,000 states; the receiver's
@@ -25,12 +31,16 @@
  * setns); unprivileged they are skipped with a note.
  *
  *   sync-bench [--json] [--quick] [--mtu N] [--states N] [--changes N]
- *              [--bulk-packets N] [--bufsize KiB] [--only codec|import|bulk|converge]
+ *              [--bulk-packets N] [--bufsize KiB] [--aead NAME]
+ *              [--only codec|import|aead|bulk|converge]
  *     --json    one JSON object a line: {"measure": ..., "value": ..., "unit": ...}
  *     --quick   small sizes (smoke test)
  *     --bulk-packets  packets the bulk sender sends a millisecond at most
  *               (default 48 secure, 40 plain)
  *     --bufsize  socket buffer size in KiB (default 65536)
+ *     --aead    secure runs with this AEAD only (xchacha20poly1305 or
+ *               aes256gcm; default: the bulk with both, convergence with
+ *               xchacha20poly1305)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +64,8 @@
 #include "redund/sync_carry.h"
 
 static bool json;
+#define CREATOR_AEAD 0x0a0a0a0bu /* the aead measures' sender id */
+#define SEQ_BASE     ((uint64_t)1 << 40)
 /*
  * The bulk sender's pacing, packets a millisecond at most (the engine's
  * bulk_packets per 1 ms bulk_interval), chosen per transport from
@@ -75,6 +87,8 @@ static rd_time_t chan_rto; /* the channel's resend timeout; 0: its default */
  * resend arrive "too old"; smaller buffers did not help in measurements.
  */
 static size_t sock_buf = 64u << 20;
+/* The AEAD of the secure nodes' key (enum rd_sync_aead); the children inherit it. */
+static uint8_t node_aead = RD_SYNC_AEAD_XCHACHA20POLY1305;
 
 static rd_time_t mono(void)
 {
@@ -194,36 +208,34 @@ static void drop_pkt(void *user, const uint8_t *pkt, size_t len, rd_time_t now)
 	(void)now;
 }
 
-/* 1b. import (see the top); the packets are built before the clock starts. */
-static void bench_import(size_t mtu, size_t n)
+/* A bulk as pfsync packets of at most psize bytes: BUS START, n UPD, BUS END. */
+struct bulk_pkts {
+	uint8_t **pkts;
+	size_t *lens;
+	size_t n;
+};
+
+static void bulk_build(size_t psize, size_t n, struct bulk_pkts *bp)
 {
-	size_t cap = 0, npkts = 0, done = 0, per = 0;
-	uint8_t **pkts = NULL;
-	size_t *lens = NULL;
+	size_t cap = 0, done = 0;
 	struct rd_pfsync_builder b;
 	struct rd_pfsync_msg m;
-	struct rd_state_table *t;
-	struct rd_state_config sc;
-	struct rd_sync_engine *e;
-	struct rd_sync_engine_config ec = {0};
-	char name[64];
-	rd_time_t t0, now = RD_SEC;
-
 	bool ended = false;
 
+	memset(bp, 0, sizeof(*bp));
 	while (!ended) {
-		if (npkts == cap) {
+		if (bp->n == cap) {
 			cap = cap ? cap * 2 : 1024;
-			pkts = realloc(pkts, cap * sizeof(*pkts));
-			lens = realloc(lens, cap * sizeof(*lens));
-			if (pkts == NULL || lens == NULL)
+			bp->pkts = realloc(bp->pkts, cap * sizeof(*bp->pkts));
+			bp->lens = realloc(bp->lens, cap * sizeof(*bp->lens));
+			if (bp->pkts == NULL || bp->lens == NULL)
 				exit(1);
 		}
-		pkts[npkts] = malloc(mtu);
-		if (pkts[npkts] == NULL)
+		bp->pkts[bp->n] = malloc(psize);
+		if (bp->pkts[bp->n] == NULL)
 			exit(1);
-		rd_pfsync_builder_init(&b, pkts[npkts], mtu);
-		if (npkts == 0) {
+		rd_pfsync_builder_init(&b, bp->pkts[bp->n], psize);
+		if (bp->n == 0) {
 			memset(&m, 0, sizeof(m));
 			m.action = RD_PFSYNC_ACT_BUS;
 			m.u.bus.creatorid = 0x01020304;
@@ -231,7 +243,7 @@ static void bench_import(size_t mtu, size_t n)
 			rd_pfsync_builder_add(&b, &m);
 		}
 		m.action = RD_PFSYNC_ACT_UPD;
-		for (per = 0; done < n; per++, done++) {
+		for (; done < n; done++) {
 			fill_state(&m.u.state, (uint32_t)done);
 			if (rd_pfsync_builder_add(&b, &m) != 0)
 				break;
@@ -244,9 +256,24 @@ static void bench_import(size_t mtu, size_t n)
 			ended =
 			    rd_pfsync_builder_add(&b, &m) == 0; /* else in a packet of its own */
 		}
-		lens[npkts++] = rd_pfsync_builder_finish(&b);
+		bp->lens[bp->n++] = rd_pfsync_builder_finish(&b);
 	}
-	/* The bulk receiver's table (node_open): sized for n, no adaptive timeouts. */
+}
+
+static void bulk_free(struct bulk_pkts *bp)
+{
+	for (size_t i = 0; i < bp->n; i++)
+		free(bp->pkts[i]);
+	free(bp->pkts);
+	free(bp->lens);
+}
+
+/* The bulk receiver's table (node_open): sized for n, no adaptive timeouts. */
+static struct rd_state_table *import_table(size_t n)
+{
+	struct rd_state_config sc;
+	struct rd_state_table *t;
+
 	rd_state_config_default(&sc);
 	sc.limit = (uint32_t)(n * 2 + 1024);
 	sc.size_hint = (uint32_t)n;
@@ -255,14 +282,38 @@ static void bench_import(size_t mtu, size_t n)
 	sc.timeouts[RD_STATE_TM_ADAPTIVE_END] = 0;
 	if (rd_state_table_new(&sc, &t) != 0)
 		exit(1);
+	return t;
+}
+
+/* This thread's CPU time in ns. */
+static rd_time_t thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (rd_time_t)ts.tv_sec * RD_SEC + (rd_time_t)ts.tv_nsec;
+}
+
+/* 1b. import (see the top); the packets are built before the clock starts. */
+static void bench_import(size_t mtu, size_t n)
+{
+	struct bulk_pkts bp;
+	struct rd_state_table *t;
+	struct rd_sync_engine *e;
+	struct rd_sync_engine_config ec = {0};
+	char name[64];
+	rd_time_t t0, now = RD_SEC;
+
+	bulk_build(mtu, n, &bp);
+	t = import_table(n);
 	ec.table = t;
 	ec.mtu = mtu;
 	ec.cb.send = drop_pkt;
 	if (rd_sync_engine_new(&ec, &e) != 0)
 		exit(1);
 	t0 = mono();
-	for (size_t i = 0; i < npkts; i++)
-		if (rd_sync_engine_input(e, pkts[i], lens[i], now) != 0)
+	for (size_t i = 0; i < bp.n; i++)
+		if (rd_sync_engine_input(e, bp.pkts[i], bp.lens[i], now) != 0)
 			exit(1);
 	double secs = (double)(mono() - t0) / RD_SEC;
 	snprintf(name, sizeof(name), "import_states_per_s_mtu%zu", mtu);
@@ -270,10 +321,193 @@ static void bench_import(size_t mtu, size_t n)
 	     rd_state_count(t) == n ? NULL : "incomplete: states missing");
 	rd_sync_engine_free(e);
 	rd_state_table_free(t, now);
-	for (size_t i = 0; i < npkts; i++)
-		free(pkts[i]);
-	free(pkts);
-	free(lens);
+	bulk_free(&bp);
+}
+
+static void drop_env(void *user, uint32_t to, const uint8_t *pkt, size_t len)
+{
+	(void)user;
+	(void)to;
+	(void)pkt;
+	(void)len;
+}
+
+/*
+ * 1d. secure import: the receiving half of a secure bulk without the
+ * network, on one core: the same bulk as 1b in packets sized for an
+ * envelope in a datagram of mtu bytes, sealed beforehand (a HELLO, then
+ * DATA), opened by a channel and applied by its engine (a carry, as syncd
+ * and the bulk's receiver have them); and the same packets applied
+ * unsealed (plain) first. Times are this thread's CPU time: the
+ * receiver's cost, what bounds the bulk when the machine is otherwise
+ * idle, and what a loaded machine disturbs least.
+ */
+static void bench_import_secure(size_t mtu, size_t n, int aead_only)
+{
+	size_t psize = mtu - 28 - RD_SYNC_ENV_OVERHEAD, envcap = psize + RD_SYNC_ENV_OVERHEAD;
+	struct bulk_pkts bp;
+	uint8_t *envs, hello[RD_SYNC_HELLO_LEN + RD_SYNC_ENV_OVERHEAD];
+	size_t *envlens;
+	double plain_s = 0;
+	char name[80], note[96];
+
+	bulk_build(psize, n, &bp);
+	envs = malloc(bp.n * envcap);
+	envlens = malloc(bp.n * sizeof(*envlens));
+	if (envs == NULL || envlens == NULL)
+		exit(1);
+	/* Plain first and again last: the two bracket any drift of the machine. */
+	for (int r = -1; r <= RD_SYNC_AEAD_COUNT; r++) {
+		int a = r == RD_SYNC_AEAD_COUNT ? -1 : r;
+		struct rd_state_table *t = import_table(n);
+		struct rd_sync_engine_config ec = {0};
+		struct rd_sync_carry_config cc;
+		struct rd_sync_carry *carry = NULL;
+		struct rd_sync_channel *ch = NULL;
+		struct rd_sync_engine *e;
+		struct rd_sync_key key;
+		rd_time_t c0, now = RD_SEC;
+		double secs;
+
+		if (a >= 0 && ((aead_only >= 0 && a != aead_only) || !rd_sync_aead_available(a))) {
+			rd_state_table_free(t, now);
+			continue;
+		}
+		ec.table = t;
+		ec.mtu = psize;
+		ec.cb.send = drop_pkt;
+		if (a < 0) {
+			if (rd_sync_engine_new(&ec, &e) != 0)
+				exit(1);
+		} else {
+			struct rd_sync_env_hdr h = {.type = RD_SYNC_ENV_HELLO,
+			                            .key_id = 1,
+			                            .sender = CREATOR_AEAD,
+			                            .seq = SEQ_BASE};
+			uint8_t pl[RD_SYNC_HELLO_LEN];
+
+			memset(&key, 0, sizeof(key));
+			key.id = 1;
+			key.aead = (uint8_t)a;
+			memset(key.key, 0x42, sizeof(key.key));
+			/* The sender's HELLO (next, oldest, first), then its DATA. */
+			for (int k = 0; k < 3; k++)
+				for (int b = 0; b < 8; b++)
+					pl[k * 8 + b] = (uint8_t)((SEQ_BASE + 1) >> (56 - 8 * b));
+			if (rd_sync_env_seal(&key, &h, NULL, pl, sizeof(pl), hello, sizeof(hello)) <
+			    0)
+				exit(1);
+			h.type = RD_SYNC_ENV_DATA;
+			for (size_t i = 0; i < bp.n; i++) {
+				int len;
+
+				h.seq = SEQ_BASE + 1 + i;
+				len = rd_sync_env_seal(&key, &h, NULL, bp.pkts[i], bp.lens[i],
+				                       envs + i * envcap, envcap);
+				if (len < 0)
+					exit(1);
+				envlens[i] = (size_t)len;
+			}
+			rd_sync_carry_config_default(&cc);
+			cc.channel.sender_id = CREATOR_AEAD + 1;
+			cc.channel.seq_start = SEQ_BASE;
+			cc.channel.keys = &key;
+			cc.channel.nkeys = 1;
+			cc.channel.send_key_id = 1;
+			cc.channel.mtu = envcap;
+			cc.channel.cb.send = drop_env;
+			cc.engine = ec;
+			cc.engine.mtu = 0;
+			if (rd_sync_carry_new(&cc, &carry) != 0)
+				exit(1);
+			ch = rd_sync_carry_channel(carry);
+			e = rd_sync_carry_engine(carry);
+		}
+		c0 = thread_cpu();
+		if (ch != NULL) {
+			if (rd_sync_channel_input(ch, hello, sizeof(hello), now) != 0)
+				exit(1);
+			for (size_t i = 0; i < bp.n; i++)
+				if (rd_sync_channel_input(ch, envs + i * envcap, envlens[i], now) !=
+				    0)
+					exit(1);
+		} else {
+			for (size_t i = 0; i < bp.n; i++)
+				if (rd_sync_engine_input(e, bp.pkts[i], bp.lens[i], now) != 0)
+					exit(1);
+		}
+		secs = (double)(thread_cpu() - c0) / RD_SEC;
+		if (a < 0) {
+			if (r < 0)
+				plain_s = secs;
+			snprintf(name, sizeof(name), "import_plain_cpu_s%s", r < 0 ? "" : "_again");
+			snprintf(note, sizeof(note), "%zu states, packets of %zu bytes", n, psize);
+		} else {
+			snprintf(name, sizeof(name), "import_secure_%s_cpu_s",
+			         rd_sync_aead_name(a));
+			snprintf(note, sizeof(note), "%.2fx plain",
+			         plain_s > 0 ? secs / plain_s : 0);
+		}
+		emit(name, secs, "s", rd_state_count(t) == n ? note : "incomplete: states missing");
+		if (carry != NULL)
+			rd_sync_carry_free(carry);
+		else
+			rd_sync_engine_free(e);
+		rd_state_table_free(t, now);
+	}
+	free(envs);
+	free(envlens);
+	bulk_free(&bp);
+}
+
+/*
+ * 1c. aead (see the top): n envelopes of `payload` bytes sealed, then
+ * opened; MB/s of payload by this thread's CPU time (on a shared machine,
+ * wall time measures the neighbours).
+ */
+static void bench_aead(int aead, size_t payload, size_t n)
+{
+	struct rd_sync_key key;
+	struct rd_sync_env_hdr h = {.type = RD_SYNC_ENV_DATA, .key_id = 1, .sender = CREATOR_AEAD};
+	size_t envlen = payload + RD_SYNC_ENV_OVERHEAD, opened = 0;
+	uint8_t *pt = malloc(payload), *back = malloc(payload);
+	uint8_t *envs = malloc(64 * envlen);
+	rd_time_t seal_ns = 0, open_ns = 0, t0;
+	char name[64];
+
+	if (pt == NULL || back == NULL || envs == NULL)
+		exit(1);
+	memset(&key, 0, sizeof(key));
+	key.id = 1;
+	key.aead = (uint8_t)aead;
+	memset(key.key, 0x42, sizeof(key.key));
+	for (size_t i = 0; i < payload; i++)
+		pt[i] = (uint8_t)(i * 31);
+	/* 64 envelopes at a time: sealed, then opened, as a sender and a receiver would. */
+	for (size_t done = 0; done < n; done += 64) {
+		t0 = thread_cpu();
+		for (size_t i = 0; i < 64; i++) {
+			h.seq = done + i + 1;
+			if (rd_sync_env_seal(&key, &h, NULL, pt, payload, envs + i * envlen,
+			                     envlen) != (int)envlen)
+				exit(1);
+		}
+		seal_ns += thread_cpu() - t0;
+		t0 = thread_cpu();
+		for (size_t i = 0; i < 64; i++)
+			if (rd_sync_env_open(&key, 1, envs + i * envlen, envlen, NULL, back,
+			                     payload, NULL) == (int)payload)
+				opened++;
+		open_ns += thread_cpu() - t0;
+	}
+	snprintf(name, sizeof(name), "aead_seal_MBps_%s", rd_sync_aead_name(aead));
+	emit(name, (double)payload * (double)n / 1e6 / ((double)seal_ns / RD_SEC), "MB/s", NULL);
+	snprintf(name, sizeof(name), "aead_open_MBps_%s", rd_sync_aead_name(aead));
+	emit(name, (double)payload * (double)n / 1e6 / ((double)open_ns / RD_SEC), "MB/s",
+	     opened == (n + 63) / 64 * 64 ? NULL : "some envelopes did not open");
+	free(pt);
+	free(back);
+	free(envs);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -281,10 +515,9 @@ static void bench_import(size_t mtu, size_t n)
 
 /* Namespace names carry the pid, so concurrent runs do not collide. */
 static char NS_A[32], NS_B[32];
-#define ADDR_A   "10.250.0.1"
-#define ADDR_B   "10.250.0.2"
-#define CREATOR  0x0a0a0a0au
-#define SEQ_BASE ((uint64_t)1 << 40)
+#define ADDR_A  "10.250.0.1"
+#define ADDR_B  "10.250.0.2"
+#define CREATOR 0x0a0a0a0au
 
 struct node {
 	bool secure;
@@ -370,6 +603,7 @@ static int node_open(struct node *n, bool secure, uint32_t creatorid, const char
 		rd_sync_carry_config_default(&n->carry_cfg);
 		n->key.id = 1;
 		memset(n->key.key, 0x42, sizeof(n->key.key)); /* both ends: the same test key */
+		n->key.aead = node_aead;
 		cc->sender_id = creatorid;
 		cc->seq_start = SEQ_BASE;
 		cc->keys = &n->key;
@@ -415,6 +649,15 @@ static int node_engine(struct node *n)
 	n->ch = rd_sync_carry_channel(n->carry);
 	n->e = rd_sync_carry_engine(n->carry);
 	return 0;
+}
+
+/* This process's CPU time (user and system), in seconds. */
+static double cpu_seconds(void)
+{
+	struct timespec cpu;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+	return (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
 }
 
 /* One round of the loop: timers, a poll of at most `max_wait`, receive, send. */
@@ -596,16 +839,16 @@ static pid_t spawn(const char *ns, void (*fn)(void *), void *arg)
 }
 
 /*
- * Run fa in namespace A and fb in B with arg, read B's three result
+ * Run fa in namespace A and fb in B with arg, read B's four result
  * numbers from res[0] (r[1] = -1 when B wrote none), then end both
  * children, close res and take the namespaces down.
  */
-static void run_pair(void (*fa)(void *), void (*fb)(void *), void *arg, int res[2], double r[3])
+static void run_pair(void (*fa)(void *), void (*fb)(void *), void *arg, int res[2], double r[4])
 {
 	pid_t pa = spawn(NS_A, fa, arg), pb = spawn(NS_B, fb, arg);
 
 	close(res[1]);
-	if (read(res[0], r, 3 * sizeof(*r)) != (ssize_t)(3 * sizeof(*r)))
+	if (read(res[0], r, 4 * sizeof(*r)) != (ssize_t)(4 * sizeof(*r)))
 		r[1] = -1;
 	kill(pa, SIGKILL);
 	kill(pb, SIGKILL);
@@ -648,7 +891,7 @@ static void bulk_receiver(void *p)
 {
 	struct bulk_args *a = p;
 	struct node n = {0};
-	double result[3];
+	double result[4], cpu0;
 	char c;
 	rd_time_t t0, deadline;
 
@@ -663,6 +906,7 @@ static void bulk_receiver(void *p)
 	 * meeting a new peer reports it lost, which already asks for one.)
 	 */
 	t0 = mono();
+	cpu0 = cpu_seconds();
 	deadline = t0 + 30 * RD_SEC;
 	rd_sync_engine_bulk_request(n.e, t0);
 	while ((rd_sync_engine_bulk_pending(n.e) || rd_state_count(n.t) < a->nstates) &&
@@ -679,22 +923,28 @@ static void bulk_receiver(void *p)
 		node_dump("receiver", &n);
 	}
 	result[2] = n.ch ? (double)channel_stat(n.ch, RD_SYNC_STAT_DELIVERED) : 0;
+	result[3] = cpu_seconds() - cpu0;
 	if (write(a->result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
 		_exit(1);
 }
 
-static void bench_bulk(bool secure, size_t mtu, size_t nstates)
+/* Returns the bulk's time in seconds, or -1 (skipped, incomplete). */
+static double bench_bulk(bool secure, size_t mtu, size_t nstates)
 {
 	struct bulk_args a = {.secure = secure, .mtu = mtu, .nstates = nstates};
 	int res[2], rdy[2];
-	double r[3] = {0};
+	double r[4] = {0};
 	char name[64], note[128];
 
-	snprintf(name, sizeof(name), "bulk_%zu_states_%s_s", nstates, secure ? "secure" : "plain");
+	if (secure)
+		snprintf(name, sizeof(name), "bulk_%zu_states_secure_%s_s", nstates,
+		         rd_sync_aead_name(node_aead));
+	else
+		snprintf(name, sizeof(name), "bulk_%zu_states_plain_s", nstates);
 	if (ns_up(mtu) != 0 || pipe(res) != 0 || pipe(rdy) != 0) {
 		skip(name, "cannot create namespaces/veth");
 		ns_down();
-		return;
+		return -1;
 	}
 	a.result_fd = res[1];
 	a.ready_fd = rdy[1];
@@ -705,10 +955,12 @@ static void bench_bulk(bool secure, size_t mtu, size_t nstates)
 	if (r[1] < (double)nstates) {
 		snprintf(note, sizeof(note), "incomplete: %.0f of %zu states", r[1], nstates);
 		skip(name, note);
-		return;
+		return -1;
 	}
-	snprintf(note, sizeof(note), "veth MTU %zu, %.0f states/s", mtu, nstates / r[0]);
+	snprintf(note, sizeof(note), "veth MTU %zu, %.0f states/s, receiver CPU %.3f s", mtu,
+	         nstates / r[0], r[3]);
 	emit(name, r[0], "s", note);
+	return r[0];
 }
 
 /* ---------------------------------------------------------------------- */
@@ -757,7 +1009,7 @@ static void conv_receiver(void *p)
 	struct conv_args a = *(struct conv_args *)p;
 	struct node n = {0};
 	bool ready = false;
-	double result[3];
+	double result[4];
 	rd_time_t t0, deadline;
 	char c;
 
@@ -795,6 +1047,7 @@ static void conv_receiver(void *p)
 	result[0] = (double)(mono() - t0) / RD_SEC;
 	result[1] = (double)n.nseen;
 	result[2] = (double)channel_stat(n.ch, RD_SYNC_STAT_NACKS_SENT);
+	result[3] = 0;
 	if (getenv("SYNC_BENCH_DEBUG") != NULL)
 		node_dump("receiver", &n);
 	if (write(a.result_fd, result, sizeof(result)) != (ssize_t)sizeof(result))
@@ -805,7 +1058,7 @@ static void bench_convergence(size_t mtu, size_t nstates)
 {
 	struct conv_args a = {.mtu = mtu, .nstates = nstates};
 	int res[2];
-	double r[3] = {0};
+	double r[4] = {0};
 	char name[64], note[160];
 
 	snprintf(name, sizeof(name), "converge_%zu_changes_30pct_loss_s", nstates);
@@ -821,7 +1074,8 @@ static void bench_convergence(size_t mtu, size_t nstates)
 		skip(name, note);
 		return;
 	}
-	snprintf(note, sizeof(note), "secure mode, veth MTU %zu, %.0f NACKs", mtu, r[2]);
+	snprintf(note, sizeof(note), "secure mode (%s), veth MTU %zu, %.0f NACKs",
+	         rd_sync_aead_name(node_aead), mtu, r[2]);
 	emit(name, r[0], "s", note);
 }
 
@@ -829,6 +1083,7 @@ int main(int argc, char **argv)
 {
 	bool quick = false;
 	const char *only = NULL;
+	int aead_only = -1;
 	size_t mtu = 9000, nstates = 1000000, nchanges = 100000;
 
 	for (int i = 1; i < argc; i++) {
@@ -848,11 +1103,20 @@ int main(int argc, char **argv)
 			sock_buf = strtoul(argv[++i], NULL, 10) << 10;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
+		else if (strcmp(argv[i], "--aead") == 0 && i + 1 < argc &&
+		         (strcmp(argv[i + 1], rd_sync_aead_name(RD_SYNC_AEAD_AES256GCM)) == 0 ||
+		          strcmp(argv[i + 1], rd_sync_aead_name(RD_SYNC_AEAD_XCHACHA20POLY1305)) ==
+		              0))
+			aead_only =
+			    strcmp(argv[++i], rd_sync_aead_name(RD_SYNC_AEAD_AES256GCM)) == 0
+			        ? RD_SYNC_AEAD_AES256GCM
+			        : RD_SYNC_AEAD_XCHACHA20POLY1305;
 		else {
 			fprintf(stderr,
 			        "usage: %s [--json] [--quick] [--mtu N] [--states N] [--changes N] "
-			        "[--bulk-packets N] [--bufsize KiB] [--only "
-			        "codec|import|bulk|converge]\n",
+			        "[--bulk-packets N] [--bufsize KiB] [--aead "
+			        "xchacha20poly1305|aes256gcm] [--only "
+			        "codec|import|aead|bulk|converge]\n",
 			        argv[0]);
 			return 2;
 		}
@@ -875,18 +1139,52 @@ int main(int argc, char **argv)
 	}
 	if (only == NULL || strcmp(only, "import") == 0)
 		bench_import(mtu, nstates);
+	if (aead_only == RD_SYNC_AEAD_AES256GCM &&
+	    !rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM)) {
+		fprintf(stderr, "sync-bench: aes256gcm: this CPU lacks AES-NI/PCLMULQDQ\n");
+		return 1;
+	}
+	if (only == NULL || strcmp(only, "import") == 0)
+		bench_import_secure(mtu, nstates, aead_only);
+	if (only == NULL || strcmp(only, "aead") == 0) {
+		for (int a = 0; a < RD_SYNC_AEAD_COUNT; a++) {
+			if ((aead_only >= 0 && a != aead_only) || !rd_sync_aead_available(a))
+				skip(rd_sync_aead_name(a), "not selected or not available here");
+			else
+				bench_aead(a, mtu - 28 - RD_SYNC_ENV_OVERHEAD,
+				           quick ? 2048 : 32768);
+		}
+	}
 	if (geteuid() != 0) {
 		skip("bulk", "needs root (network namespaces)");
 		skip("converge", "needs root (network namespaces)");
 		return 0;
 	}
 	if (only == NULL || strcmp(only, "bulk") == 0) {
-		/* A receiver busy importing acks late: no spurious resends. */
-		chan_rto = 300 * RD_MSEC;
-		bench_bulk(true, mtu, nstates);
+		double secure[RD_SYNC_AEAD_COUNT], plain;
+
+		for (int a = 0; a < RD_SYNC_AEAD_COUNT; a++) {
+			secure[a] = -1;
+			if ((aead_only >= 0 && a != aead_only) || !rd_sync_aead_available(a))
+				continue;
+			/* A receiver busy importing acks late: no spurious resends. */
+			chan_rto = 300 * RD_MSEC;
+			node_aead = (uint8_t)a;
+			secure[a] = bench_bulk(true, mtu, nstates);
+		}
 		chan_rto = 0;
-		bench_bulk(false, mtu, nstates);
+		plain = bench_bulk(false, mtu, nstates);
+		for (int a = 0; a < RD_SYNC_AEAD_COUNT && plain > 0; a++) {
+			char name[64];
+
+			if (secure[a] <= 0)
+				continue;
+			snprintf(name, sizeof(name), "bulk_secure_%s_over_plain",
+			         rd_sync_aead_name(a));
+			emit(name, secure[a] / plain, "x", "same run; goal <= 1.2");
+		}
 	}
+	node_aead = aead_only >= 0 ? (uint8_t)aead_only : RD_SYNC_AEAD_XCHACHA20POLY1305;
 	if (only == NULL || strcmp(only, "converge") == 0)
 		bench_convergence(mtu, nchanges);
 	return 0;

@@ -22,10 +22,20 @@ int dm_sync_key_read(const char *path, struct rd_sync_key *key, char *err, size_
 	}
 	rc = rd_sync_key_parse(text, len, key);
 	dm_file_free(text, len);
+	if (rc == RD_ERR_NOTSUP) {
+		dm_errf(err, errlen,
+		        "key file %s: aead aes256gcm needs a CPU with AES-NI and PCLMULQDQ, which "
+		        "this one lacks; every member needs the AEAD its key names: use an "
+		        "xchacha20poly1305 key for this cluster (redundctl sync genkey FILE --aead "
+		        "xchacha20poly1305)",
+		        path);
+		return -1;
+	}
 	if (rc != 0) {
 		dm_errf(err, errlen,
 		        "key file %s: not a key file (expected \"keyid N\" and \"key <64 hex "
-		        "digits>\" lines and # comments; redundctl sync genkey writes one)",
+		        "digits>\" lines, optionally \"aead aes256gcm\" or \"aead "
+		        "xchacha20poly1305\", and # comments; redundctl sync genkey writes one)",
 		        path);
 		return -1;
 	}

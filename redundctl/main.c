@@ -28,7 +28,7 @@ static const struct rctl_cmd cmds[] = {
     {"carp", "join", rctl_carp_join, ""},
     {"decode", "carp", rctl_decode_carp, "FILE | -i IF [-c N] [--pass PASS [--addr ADDR]...]"},
     {"decode", "pfsync", rctl_decode_pfsync, "FILE | -i IF [-c N] [--key KEYFILE] [--port N]"},
-    {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N]"},
+    {"sync", "genkey", rctl_sync_genkey, "FILE [--keyid N] [--aead NAME]"},
     {"sync", "status", rctl_sync_status, "[--json | --prom]"},
     {"sync", "bulk", rctl_sync_bulk, ""},
     {"sync", "commit", rctl_sync_commit, ""},

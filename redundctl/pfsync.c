@@ -5,7 +5,7 @@
  * for a value is named on stderr with its reason and byte offset, the rest
  * of its packet printed; a packet refused for its framing prints nothing.
  *
- * redundctl sync genkey FILE [--keyid N]: write a new pre-shared key file.
+ * redundctl sync genkey FILE [--keyid N] [--aead NAME]: write a new pre-shared key file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -468,8 +468,9 @@ int rctl_decode_pfsync(const struct rctl_opts *o, int argc, char **argv)
 int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 {
 	struct rd_sync_key k;
-	char text[128];
+	char text[RD_SYNC_KEY_TEXT_LEN];
 	uint32_t id = 1;
+	int aead = RD_SYNC_AEAD_XCHACHA20POLY1305;
 	const char *file = NULL;
 	char err[256];
 	bool bad = false;
@@ -483,6 +484,19 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 				fprintf(stderr, "redundctl: --keyid: %s\n", err);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--aead") == 0 && i + 1 < argc) {
+			const char *v = argv[++i];
+
+			for (aead = 0; aead < RD_SYNC_AEAD_COUNT; aead++)
+				if (strcmp(v, rd_sync_aead_name(aead)) == 0)
+					break;
+			if (aead == RD_SYNC_AEAD_COUNT) {
+				fprintf(stderr,
+				        "redundctl: --aead: expected aes256gcm or "
+				        "xchacha20poly1305, got '%s'\n",
+				        v);
+				return 2;
+			}
 		} else if (file == NULL && argv[i][0] != '-') {
 			file = argv[i];
 		} else {
@@ -490,11 +504,21 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 		}
 	}
 	if (bad || file == NULL) {
-		fprintf(stderr, "usage: redundctl sync genkey FILE [--keyid N]\n");
+		fprintf(stderr, "usage: redundctl sync genkey FILE [--keyid N] [--aead "
+		                "aes256gcm|xchacha20poly1305]\n");
 		return 2;
 	}
 	if (rd_init() != 0)
 		return 1;
+	/*
+	 * Written anyway where this CPU lacks AES-NI (the key may be for other
+	 * machines), with a warning: syncd refuses it here.
+	 */
+	if (!rd_sync_aead_available(aead))
+		fprintf(stderr,
+		        "redundctl: warning: this CPU lacks AES-NI/PCLMULQDQ: syncd here cannot "
+		        "use an %s key\n",
+		        rd_sync_aead_name(aead));
 	/* Never overwrite a key: rotation means a new file with a new id. */
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -502,6 +526,7 @@ int rctl_sync_genkey(const struct rctl_opts *o, int argc, char **argv)
 		return 1;
 	}
 	rd_sync_key_generate(id, NULL, &k);
+	k.aead = (uint8_t)aead;
 	n = rd_sync_key_format(&k, text, sizeof(text));
 	ok = n > 0 && write(fd, text, (size_t)n) == n;
 	ok = close(fd) == 0 && ok;

@@ -46,7 +46,11 @@ int sd_config_check_run(const struct sd_config *cfg)
 		printf("%s%s\n", cfg->ifname[0] ? ", interface " : "", cfg->ifname);
 	}
 	for (i = 0; i < nkeys; i++)
-		printf("key %s: key id %" PRIu32 "%s\n", cfg->keyfiles[i], keys[i].id,
+		printf("key %s: key id %" PRIu32 "%s%s%s\n", cfg->keyfiles[i], keys[i].id,
+		       keys[i].aead != RD_SYNC_AEAD_XCHACHA20POLY1305 ? ", aead " : "",
+		       keys[i].aead != RD_SYNC_AEAD_XCHACHA20POLY1305
+		           ? rd_sync_aead_name(keys[i].aead)
+		           : "",
 		       keys[i].id == sd_send_keyid(cfg, keys) ? " (seals)" : "");
 	sodium_memzero(keys, sizeof(keys));
 	if (cfg->creatorid != 0)

@@ -1570,11 +1570,18 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 
 		cc.seq_start = sd_incarnation(
 		    dir, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, err);
+		bool gcm = false;
+
+		for (size_t i = 0; i < nkeys; i++)
+			gcm = gcm || keys[i].aead == RD_SYNC_AEAD_AES256GCM;
 		if (err[0] != '\0')
-			dm_log(d->cfg.state_dir ? LOG_WARNING : LOG_DEBUG,
+			dm_log(d->cfg.state_dir || gcm ? LOG_WARNING : LOG_DEBUG,
 			       "incarnation not kept (%s): a restart after the clock was set back "
-			       "would look older to the peers",
-			       err);
+			       "would look older to the peers%s",
+			       err,
+			       gcm ? ", and reuse AES-GCM nonces under an aes256gcm key (see "
+			             "syncd(8)): keep state-dir writable"
+			           : "");
 	}
 	cc.keys = keys;
 	cc.nkeys = nkeys;

@@ -43,6 +43,8 @@ const char *rd_strerror(int err)
 		return "try again later";
 	case RD_ERR_CRYPTO:
 		return "crypto library failure";
+	case RD_ERR_NOTSUP:
+		return "not supported on this machine";
 	default:
 		break;
 	}

@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "sync/envelope.h"
 
 #define WIN_WORDS   (RD_SYNC_REPLAY_WINDOW / 64)
 #define SCRATCH_LEN 65536
@@ -69,6 +70,9 @@ struct slot {
 struct rd_sync_channel {
 	struct rd_sync_channel_config cfg; /* timers and sizes with defaults applied */
 	struct rd_sync_key keys[RD_SYNC_MAX_KEYS];
+	/* gcm[i]: keys[i]'s expanded AES-GCM schedule (AES keys), 16-aligned in gcm_mem. */
+	crypto_aead_aes256gcm_state *gcm;
+	void *gcm_mem;
 	size_t nkeys;
 	size_t send_key;
 	uint64_t first; /* our incarnation's first DATA (HELLO's first) */
@@ -217,8 +221,8 @@ static void seal_and_send(struct rd_sync_channel *ch, uint32_t to, uint8_t type,
 	    .sender = ch->cfg.sender_id,
 	    .seq = ch->next_ctl++,
 	};
-	int n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.random, pt, ptlen,
-	                         ch->scratch, SCRATCH_LEN);
+	int n = rdi_env_seal(&ch->keys[ch->send_key], &ch->gcm[ch->send_key], &h, &ch->cfg.random,
+	                     pt, ptlen, ch->scratch, SCRATCH_LEN);
 	if (n > 0)
 		ch->cfg.cb.send(ch->cfg.cb.user, to, ch->scratch, (size_t)n);
 }
@@ -484,17 +488,45 @@ static int take_record(void *user, const struct rd_sync_ack_rec *r)
 
 /* ---- public API ---------------------------------------------------- */
 
-static int keys_ok(const struct rd_sync_key *keys, size_t nkeys, uint32_t send_id, size_t *idx)
+/*
+ * Whether a key set can serve a channel whose next sequence number is
+ * `next`: 0 with *idx the sending key's index, RD_ERR_INVAL or
+ * RD_ERR_NOTSUP (an AES-GCM key this machine cannot use).
+ */
+static int keys_ok(const struct rd_sync_key *keys, size_t nkeys, uint32_t send_id, uint64_t next,
+                   size_t *idx)
 {
+	bool aes_ok = rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM), found = false;
+	int rc;
+
 	if (keys == NULL || nkeys == 0 || nkeys > RD_SYNC_MAX_KEYS)
-		return 0;
+		return RD_ERR_INVAL;
 	for (size_t i = 0; i < nkeys; i++) {
-		if (keys[i].id == send_id) {
+		if ((rc = rdi_env_key_check(&keys[i], aes_ok)) != 0)
+			return rc;
+		/* GCM nonces hold 63 bits of sequence number (sync.h). */
+		if (keys[i].aead == RD_SYNC_AEAD_AES256GCM && next >> 63 != 0)
+			return RD_ERR_INVAL;
+		if (!found && keys[i].id == send_id) {
 			*idx = i;
-			return 1;
+			found = true;
 		}
 	}
-	return 0;
+	return found ? 0 : RD_ERR_INVAL;
+}
+
+/* Copy keys in and expand the AES-GCM schedules, once per key. */
+static int keys_install(struct rd_sync_channel *ch, const struct rd_sync_key *keys, size_t nkeys)
+{
+	int rc = 0;
+
+	sodium_memzero(ch->keys, sizeof(ch->keys));
+	sodium_memzero(ch->gcm, RD_SYNC_MAX_KEYS * sizeof(*ch->gcm));
+	memcpy(ch->keys, keys, nkeys * sizeof(keys[0]));
+	ch->nkeys = nkeys;
+	for (size_t i = 0; i < nkeys && rc == 0; i++)
+		rc = rdi_env_key_prepare(&ch->keys[i], &ch->gcm[i]);
+	return rc;
 }
 
 void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg)
@@ -516,11 +548,16 @@ void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg)
 int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync_channel **out)
 {
 	struct rd_sync_channel *ch;
-	size_t send_key;
+	size_t send_key = 0;
+	uintptr_t a;
+	int rc;
 
-	if (cfg == NULL || out == NULL || cfg->sender_id == 0 || cfg->cb.send == NULL ||
-	    !keys_ok(cfg->keys, cfg->nkeys, cfg->send_key_id, &send_key))
+	if (cfg == NULL || out == NULL || cfg->sender_id == 0 || cfg->cb.send == NULL)
 		return RD_ERR_INVAL;
+	rc = keys_ok(cfg->keys, cfg->nkeys, cfg->send_key_id, cfg->seq_start ? cfg->seq_start : 1,
+	             &send_key);
+	if (rc != 0)
+		return rc;
 	if (cfg->mtu != 0 && (cfg->mtu < 128 || cfg->mtu > 65507))
 		return RD_ERR_INVAL;
 	ch = rd_calloc(cfg->mem, 1, sizeof(*ch));
@@ -551,8 +588,18 @@ int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync
 		ch->cfg.hello_interval = RD_SEC;
 	if (ch->cfg.peer_timeout == 0)
 		ch->cfg.peer_timeout = 5 * RD_SEC;
-	memcpy(ch->keys, cfg->keys, cfg->nkeys * sizeof(cfg->keys[0]));
-	ch->nkeys = cfg->nkeys;
+	/* libsodium's state wants 16-byte alignment; an allocator may give less. */
+	ch->gcm_mem = rd_malloc(cfg->mem, RD_SYNC_MAX_KEYS * sizeof(*ch->gcm) + 15);
+	if (ch->gcm_mem == NULL) {
+		rd_sync_channel_free(ch);
+		return RD_ERR_NOMEM;
+	}
+	a = ((uintptr_t)ch->gcm_mem + 15) & ~(uintptr_t)15;
+	ch->gcm = (crypto_aead_aes256gcm_state *)a;
+	if ((rc = keys_install(ch, cfg->keys, cfg->nkeys)) != 0) {
+		rd_sync_channel_free(ch);
+		return rc;
+	}
 	ch->send_key = send_key;
 	ch->next_seq = cfg->seq_start ? cfg->seq_start : 1;
 	ch->first = ch->next_seq;
@@ -580,6 +627,9 @@ void rd_sync_channel_free(struct rd_sync_channel *ch)
 		return;
 	mem = ch->cfg.mem;
 	sodium_memzero(ch->keys, sizeof(ch->keys));
+	if (ch->gcm != NULL)
+		sodium_memzero(ch->gcm, RD_SYNC_MAX_KEYS * sizeof(*ch->gcm));
+	rd_free(mem, ch->gcm_mem);
 	for (size_t i = 0; ch->peers != NULL && i < ch->npeers; i++) {
 		rd_free(mem, ch->peers[i].hold);
 		rd_free(mem, ch->peers[i].hold_seq);
@@ -600,13 +650,14 @@ size_t rd_sync_channel_payload_max(const struct rd_sync_channel *ch)
 int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
                              size_t nkeys, uint32_t send_key_id)
 {
-	size_t idx;
+	size_t idx = 0;
+	uint64_t next = RD_MAX(ch->next_seq, ch->next_ctl);
+	int rc;
 
-	if (!keys_ok(keys, nkeys, send_key_id, &idx))
-		return RD_ERR_INVAL;
-	sodium_memzero(ch->keys, sizeof(ch->keys));
-	memcpy(ch->keys, keys, nkeys * sizeof(keys[0]));
-	ch->nkeys = nkeys;
+	if ((rc = keys_ok(keys, nkeys, send_key_id, next, &idx)) != 0)
+		return rc;
+	if ((rc = keys_install(ch, keys, nkeys)) != 0)
+		return rc; /* only a failing crypto library, after keys_ok */
 	ch->send_key = idx;
 	return 0;
 }
@@ -645,8 +696,8 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 	    .sender = ch->cfg.sender_id,
 	    .seq = ch->next_seq,
 	};
-	n = rd_sync_env_seal(&ch->keys[ch->send_key], &h, &ch->cfg.random, payload, len, s->buf,
-	                     ch->cfg.mtu);
+	n = rdi_env_seal(&ch->keys[ch->send_key], &ch->gcm[ch->send_key], &h, &ch->cfg.random,
+	                 payload, len, s->buf, ch->cfg.mtu);
 	if (n < 0)
 		return n;
 	s->seq = ch->next_seq++;
@@ -915,7 +966,8 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 
 	if (now > ch->last_now)
 		ch->last_now = now;
-	n = rd_sync_env_open(ch->keys, ch->nkeys, pkt, len, &h, ch->scratch, SCRATCH_LEN, &reason);
+	n = rdi_env_open(ch->keys, ch->gcm, ch->nkeys, pkt, len, &h, ch->scratch, SCRATCH_LEN,
+	                 &reason);
 	if (n < 0)
 		return refuse(ch, reason, n);
 	if (h.sender == ch->cfg.sender_id)

@@ -15,11 +15,19 @@
 #    in both directions of A's kernel entry (its windows are A's own, so the
 #    kernel made it strict); with --strict-own it stays strict, and a
 #    strict entry read from the table at start-up gets the flag.
+# SYNC_AEAD=aes256gcm (syncd_secure_gcm.sh) runs it all with an AES-256-GCM
+# key, and E also sends an envelope of the other AEAD under the key's id
+# (a member whose key file names another AEAD), refused as badaead: mixed
+# cipher settings between peers, the interoperation question ntop/n2n#60's
+# reviewers raised when AES joined Twofish there.
 . "$(dirname "$0")/synclib.sh"
 sync_pair nft tcpdump
 add_host E 9
 
-"$REDUNDCTL" sync genkey "$T_DIR/key" >/dev/null || fail "genkey"
+aead=${SYNC_AEAD:-xchacha20poly1305}
+env_version=1
+[ "$aead" = aes256gcm ] && env_version=2
+"$REDUNDCTL" sync genkey "$T_DIR/key" --aead "$aead" >/dev/null || fail "genkey --aead $aead"
 
 start_syncd A -i eth0 -k "$T_DIR/key"
 start_syncd B -i eth0 -k "$T_DIR/key"
@@ -114,15 +122,20 @@ ct_before=$(in_ns B conntrack -L 2>/dev/null | grep -vc "dport=8240")
 tag0=$(sstat B channel badtag)
 magic0=$(sstat B channel badmagic)
 replay0=$(sstat B channel replayed)
+aead0=$(sstat B channel badaead)
 
-in_ns E /usr/bin/python3 - "$T_DIR/sync.pcap" <<'EOF' || fail "injection from E"
+in_ns E /usr/bin/python3 - "$T_DIR/sync.pcap" "$env_version" <<'EOF' || fail "injection from E"
 import os, socket, struct, sys
 B = ("10.77.0.2", 8240)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-# A forged DATA envelope under key id 1 (the right id, the wrong key): a
-# plausible header, random ciphertext and tag.
-hdr = b"RD" + bytes([1, 1]) + struct.pack("!IIQ", 1, 0x0BADF00D, 1 << 62)
+ver = int(sys.argv[2])  # the key's AEAD: 1 XChaCha20-Poly1305, 2 AES-256-GCM
+# A forged DATA envelope under key id 1 (the right id and AEAD, the wrong
+# key): a plausible header, random ciphertext and tag.
+hdr = b"RD" + bytes([ver, 1]) + struct.pack("!IIQ", 1, 0x0BADF00D, 1 << 62)
 nonce = struct.pack("!IBQ", 0x0BADF00D, 1, 1 << 62) + os.urandom(11)
+s.sendto(hdr + nonce + os.urandom(200) + os.urandom(16), B)
+# The same under the other AEAD (a member whose file for key 1 names it).
+hdr = b"RD" + bytes([3 - ver, 1]) + struct.pack("!IIQ", 1, 0x0BADF00D, 1 << 62)
 s.sendto(hdr + nonce + os.urandom(200) + os.urandom(16), B)
 # A pfsync packet in the clear (CLRs of creator 1) on the secure port, longer than
 # an envelope's header and tag.
@@ -150,12 +163,13 @@ sleep 0.5
 [ "$(sstat B channel badtag)" -ge $((tag0 + 1)) ] || fail "forged envelope: badtag did not count"
 [ "$(sstat B channel badmagic)" -ge $((magic0 + 1)) ] || fail "clear pfsync: badmagic did not count"
 [ "$(sstat B channel replayed)" -ge $((replay0 + 1)) ] || fail "replay: replayed did not count"
+[ "$(sstat B channel badaead)" -ge $((aead0 + 1)) ] || fail "other AEAD: badaead did not count"
 [ "$(sstat B states -)" = "$states_before" ] || fail "B's state count changed"
 [ "$(sstat B engine pkts_in)" = "$pkts_before" ] || fail "B's engine got a packet from E"
 ct_after=$(in_ns B conntrack -L 2>/dev/null | grep -vc "dport=8240")
 [ "$ct_after" = "$ct_before" ] || fail "B's kernel table changed ($ct_before -> $ct_after)"
 in_ns B conntrack -L 2>/dev/null | grep -q "sport=5000 dport=53" || fail "a CLR from E removed states"
-ok "forged, clear and replayed datagrams from E: refused (badtag, badmagic, replayed), nothing changed"
+ok "forged ($aead), clear, other-AEAD and replayed datagrams from E: refused (badtag, badmagic, badaead, replayed), nothing changed"
 
 # 5. Restart B while A gains a state.
 kill -TERM "$PID_B"

@@ -1,12 +1,16 @@
 /*
- * Fuzz target: the secure envelope opener and the channel behind it.
+ * Fuzz target: the secure envelope opener and the channel behind it, with
+ * each AEAD (XChaCha20-Poly1305, and AES-256-GCM where the CPU has it).
  *
- * Input byte 0 chooses the mode:
- *  even: the rest is an envelope, opened with the fixed test key (forged
- *        input must be refused; the seed corpus holds genuine envelopes);
+ * Input byte 0 chooses the mode (bit 0) and the AEAD (bit 1: AES-256-GCM):
+ *  even: the rest is an envelope, opened with the fixed test keys (key 7
+ *        of the chosen AEAD, key 8 of the other; forged input must be
+ *        refused; the seed corpus holds genuine envelopes of both);
  *  odd:  the rest is a script of records {type, sender, seq delta (2),
- *        payload length, payload} that are sealed with the fixed key and fed
- *        to a channel, with ticks and sends in between, so the fuzzer reaches
+ *        payload length, payload} that are sealed with the fixed key of the
+ *        chosen AEAD (types 0x80-0xdf: with a key of the same id and the
+ *        other AEAD, which the channel must refuse as badaead) and fed to a
+ *        channel, with ticks and sends in between, so the fuzzer reaches
  *        the authenticated paths (windows, acks, nacks, hellos).
  */
 #include <stdlib.h>
@@ -15,10 +19,20 @@
 #include "core/internal.h"
 #include "redund/sync.h"
 
-static const struct rd_sync_key fuzz_key = {
-    .id = 7,
-    .key = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
-            17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32},
+#define FUZZ_KEY_BYTES                                                                             \
+	{                                                                                          \
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, \
+		    24, 25, 26, 27, 28, 29, 30, 31, 32                                             \
+	}
+
+/* fuzz_keys[aead]: key 7 with that AEAD; other_keys[aead]: key 8 with the other one. */
+static const struct rd_sync_key fuzz_keys[RD_SYNC_AEAD_COUNT] = {
+    {.id = 7, .key = FUZZ_KEY_BYTES, .aead = RD_SYNC_AEAD_XCHACHA20POLY1305},
+    {.id = 7, .key = FUZZ_KEY_BYTES, .aead = RD_SYNC_AEAD_AES256GCM},
+};
+static const struct rd_sync_key other_keys[RD_SYNC_AEAD_COUNT] = {
+    {.id = 8, .key = FUZZ_KEY_BYTES, .aead = RD_SYNC_AEAD_AES256GCM},
+    {.id = 8, .key = FUZZ_KEY_BYTES, .aead = RD_SYNC_AEAD_XCHACHA20POLY1305},
 };
 
 static void fixed_rng(void *user, void *buf, size_t len)
@@ -46,21 +60,30 @@ static void on_deliver(void *user, uint32_t from, uint64_t seq, const uint8_t *p
 		abort();
 }
 
-static void open_raw(const uint8_t *data, size_t size)
+static void open_raw(int aead, const uint8_t *data, size_t size)
 {
 	static uint8_t out[65536];
+	struct rd_sync_key keys[2] = {fuzz_keys[aead], other_keys[aead]};
 	struct rd_sync_env_hdr h;
 	int reason;
-	int n = rd_sync_env_open(&fuzz_key, 1, data, size, &h, out, sizeof(out), &reason);
+	int n = rd_sync_env_open(keys, 2, data, size, &h, out, sizeof(out), &reason);
 
 	if (n >= 0 && ((size_t)n + RD_SYNC_ENV_OVERHEAD != size || reason != RD_SYNC_STAT_OPENED))
 		abort();
 	if (n < 0 && reason == RD_SYNC_STAT_OPENED)
 		abort();
+	/* What opened was sealed with the AEAD its key names. */
+	if (n >= 0 && h.version != (keys[h.key_id == 7 ? 0 : 1].aead == RD_SYNC_AEAD_AES256GCM
+	                                ? RD_SYNC_ENV_VERSION_GCM
+	                                : RD_SYNC_ENV_VERSION))
+		abort();
 }
 
-static void run_script(const uint8_t *d, size_t size)
+static void run_script(int aead, const uint8_t *d, size_t size)
 {
+	const struct rd_sync_key *key = &fuzz_keys[aead];
+	struct rd_sync_key wrong = fuzz_keys[aead ^ 1]; /* key 7 with the other AEAD */
+	uint64_t badaead = 0;
 	struct rd_sync_channel_config cfg;
 	struct rd_sync_channel *ch;
 	uint8_t env[512];
@@ -70,9 +93,9 @@ static void run_script(const uint8_t *d, size_t size)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.sender_id = 1;
 	cfg.seq_start = 50;
-	cfg.keys = &fuzz_key;
+	cfg.keys = key;
 	cfg.nkeys = 1;
-	cfg.send_key_id = fuzz_key.id;
+	cfg.send_key_id = key->id;
 	cfg.mtu = 512;
 	cfg.resend_slots = 8;
 	cfg.max_peers = 2;
@@ -98,24 +121,38 @@ static void run_script(const uint8_t *d, size_t size)
 		} else if (type >= 0xe0) {
 			rd_sync_channel_handle_expiry(ch, now);
 		} else {
+			const struct rd_sync_key *k = type >= 0x80 ? &wrong : key;
+
 			h.type = (uint8_t)(type % 5);
 			if (h.type == 0)
 				h.type = RD_SYNC_ENV_DATA;
-			h.key_id = fuzz_key.id;
+			h.key_id = k->id;
 			h.sender = who;
 			h.seq = seq[who];
-			n = rd_sync_env_seal(&fuzz_key, &h, &cfg.random, d + 5, len, env,
-			                     sizeof(env));
-			if (n < 0)
+			n = rd_sync_env_seal(k, &h, &cfg.random, d + 5, len, env, sizeof(env));
+			/* AES-GCM nonces hold 63 bits of sequence number: refused above. */
+			if (n == RD_ERR_INVAL && k->aead == RD_SYNC_AEAD_AES256GCM && h.seq >> 63)
+				n = -1;
+			else if (n == RD_ERR_NOTSUP && k == &wrong) /* no AES-NI here */
+				n = -1;
+			else if (n < 0)
 				abort();
-			rd_sync_channel_input(ch, env, (size_t)n, now);
+			if (n >= 0) {
+				int rc = rd_sync_channel_input(ch, env, (size_t)n, now);
+				if (k == &wrong) {
+					if (rc != RD_ERR_PROTO)
+						abort();
+					badaead++;
+				}
+			}
 		}
 		d += 5 + len;
 		size -= 5 + len;
 	}
 	uint64_t st[RD_SYNC_STAT_COUNT];
 	rd_sync_channel_stats(ch, st);
-	if (st[RD_SYNC_STAT_DELIVERED] > st[RD_SYNC_STAT_OPENED])
+	if (st[RD_SYNC_STAT_DELIVERED] > st[RD_SYNC_STAT_OPENED] ||
+	    st[RD_SYNC_STAT_BADAEAD] != badaead)
 		abort();
 	rd_sync_channel_free(ch);
 }
@@ -123,6 +160,7 @@ static void run_script(const uint8_t *d, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
+	int aead;
 
 	if (!init) {
 		if (rd_init() != 0)
@@ -131,9 +169,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0)
 		return 0;
+	aead = data[0] >> 1 & 1;
+	/* Without AES-NI, AES-GCM keys are refused everywhere: fuzz XChaCha only. */
+	if (aead == RD_SYNC_AEAD_AES256GCM && !rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM))
+		return 0;
 	if ((data[0] & 1) == 0)
-		open_raw(data + 1, size - 1);
+		open_raw(aead, data + 1, size - 1);
 	else
-		run_script(data + 1, size - 1);
+		run_script(aead, data + 1, size - 1);
 	return 0;
 }

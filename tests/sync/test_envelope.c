@@ -8,10 +8,12 @@
 
 #include "core/internal.h"
 #include "redund/sync.h"
+#include "sync/envelope.h"
 
 static struct rd_sync_key key1(void)
 {
 	struct rd_sync_key k;
+	memset(&k, 0, sizeof(k));
 	k.id = 1;
 	for (int i = 0; i < RD_SYNC_KEY_LEN; i++)
 		k.key[i] = (uint8_t)(i * 7 + 1);
@@ -21,6 +23,7 @@ static struct rd_sync_key key1(void)
 static struct rd_sync_key key2(void)
 {
 	struct rd_sync_key k;
+	memset(&k, 0, sizeof(k));
 	k.id = 2;
 	for (int i = 0; i < RD_SYNC_KEY_LEN; i++)
 		k.key[i] = (uint8_t)(200 - i);
@@ -80,6 +83,7 @@ START_TEST(tampering_with_any_byte_is_refused)
 {
 	struct rd_sync_key k = key1();
 	uint8_t env[256], bad[256], pt[256];
+	k.aead = (uint8_t)_i; /* each AEAD (a loop test) */
 	int n = seal(&k, RD_SYNC_ENV_DATA, 7, "state insert", env, sizeof(env));
 
 	for (int i = 0; i < n; i++) {
@@ -194,6 +198,158 @@ START_TEST(nonces_differ_between_envelopes)
 }
 END_TEST
 
+/* ---- the AEADs ----------------------------------------------------- */
+
+static struct rd_sync_key key1_gcm(void)
+{
+	struct rd_sync_key k = key1();
+	k.aead = RD_SYNC_AEAD_AES256GCM;
+	return k;
+}
+
+START_TEST(aes_gcm_envelope_is_version_2_and_opens)
+{
+	struct rd_sync_key k = key1_gcm();
+	uint8_t env[256], pt[256];
+	struct rd_sync_env_hdr h;
+	int reason;
+	int n = seal(&k, RD_SYNC_ENV_DATA, 42, "hello pfsync", env, sizeof(env));
+
+	ck_assert_int_eq(n, 12 + RD_SYNC_ENV_OVERHEAD);
+	ck_assert_uint_eq(env[2], RD_SYNC_ENV_VERSION_GCM);
+	ck_assert_uint_eq(rd_get32(env + 4), 1);
+	ck_assert_uint_eq(rd_get64(env + 12), 42);
+	ck_assert_ptr_null(memmem(env, (size_t)n, "pfsync", 6));
+	ck_assert_int_eq(rd_sync_env_open(&k, 1, env, (size_t)n, &h, pt, sizeof(pt), &reason), 12);
+	ck_assert_mem_eq(pt, "hello pfsync", 12);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_OPENED);
+	ck_assert_uint_eq(h.version, RD_SYNC_ENV_VERSION_GCM);
+	ck_assert_uint_eq(h.type, RD_SYNC_ENV_DATA);
+	ck_assert_uint_eq(h.sender, 0x0a0b0c0d);
+	ck_assert_uint_eq(h.seq, 42);
+}
+END_TEST
+
+/* Every type and payload sizes around the AES block, under each AEAD (loop test). */
+START_TEST(each_aead_round_trips_every_type_and_size)
+{
+	static const size_t sizes[] = {0, 1, 15, 16, 17, 64, 255, 1400, 8940};
+	static uint8_t msg[9000], env[9100], pt[9100];
+	struct rd_sync_key k = key1();
+
+	k.aead = (uint8_t)_i;
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 13 + 5);
+	for (uint8_t type = RD_SYNC_ENV_DATA; type <= RD_SYNC_ENV_HELLO; type++) {
+		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+			struct rd_sync_env_hdr h = {
+			    .type = type, .key_id = 1, .sender = 77, .seq = 1000 + s};
+			struct rd_sync_env_hdr back;
+			int reason, n;
+
+			n = rd_sync_env_seal(&k, &h, &test_rng, msg, sizes[s], env, sizeof(env));
+			ck_assert_int_eq(n, (int)(sizes[s] + RD_SYNC_ENV_OVERHEAD));
+			memset(pt, 0, sizeof(pt));
+			ck_assert_int_eq(
+			    rd_sync_env_open(&k, 1, env, (size_t)n, &back, pt, sizeof(pt), &reason),
+			    (int)sizes[s]);
+			ck_assert_mem_eq(pt, msg, sizes[s]);
+			ck_assert_uint_eq(back.type, type);
+			ck_assert_uint_eq(back.seq, 1000 + s);
+		}
+	}
+}
+END_TEST
+
+/*
+ * AES-GCM's 96-bit nonce is sender | sequence with the control bit, no
+ * randomness: DATA and a control envelope of the same number differ, and
+ * the same (sender, DATA, seq) gives the same nonce (which is why a sender
+ * must never reuse a number under an AES-GCM key).
+ */
+START_TEST(aes_gcm_nonce_is_sender_and_sequence_per_space)
+{
+	struct rd_sync_key k = key1_gcm();
+	uint8_t a[128], b[128], c[128], zero[12] = {0};
+
+	seal(&k, RD_SYNC_ENV_DATA, 5, "same", a, sizeof(a));
+	seal(&k, RD_SYNC_ENV_DATA, 5, "same", b, sizeof(b));
+	seal(&k, RD_SYNC_ENV_HELLO, 5, "same", c, sizeof(c));
+	ck_assert_uint_eq(rd_get32(a + 20), 0x0a0b0c0d);
+	ck_assert_uint_eq(rd_get64(a + 24), 5);
+	ck_assert_uint_eq(rd_get64(c + 24), ((uint64_t)1 << 63) | 5);
+	ck_assert_mem_eq(a + 32, zero, 12);
+	ck_assert_mem_eq(a + 20, b + 20, 24);
+	ck_assert_mem_ne(a + 20, c + 20, 12);
+}
+END_TEST
+
+START_TEST(aes_gcm_seal_refuses_sequence_numbers_from_2_63)
+{
+	struct rd_sync_key k = key1_gcm(), x = key1();
+	uint8_t env[128];
+
+	ck_assert_int_eq(seal(&k, RD_SYNC_ENV_DATA, (uint64_t)1 << 63, "x", env, sizeof(env)),
+	                 RD_ERR_INVAL);
+	ck_assert_int_gt(seal(&k, RD_SYNC_ENV_DATA, ((uint64_t)1 << 63) - 1, "x", env, sizeof(env)),
+	                 0);
+	/* XChaCha's nonce holds the whole number. */
+	ck_assert_int_gt(seal(&x, RD_SYNC_ENV_DATA, (uint64_t)1 << 63, "x", env, sizeof(env)), 0);
+}
+END_TEST
+
+/* Members whose key files disagree on the AEAD: refused as such, both ways. */
+START_TEST(envelope_of_one_aead_is_refused_by_a_key_of_the_other)
+{
+	struct rd_sync_key x = key1(), g = key1_gcm(); /* same id, same bytes */
+	uint8_t env[256], pt[256];
+	int reason, n;
+
+	n = seal(&x, RD_SYNC_ENV_DATA, 1, "secret", env, sizeof(env));
+	ck_assert_int_eq(rd_sync_env_open(&g, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_PROTO);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADAEAD);
+	n = seal(&g, RD_SYNC_ENV_DATA, 1, "secret", env, sizeof(env));
+	ck_assert_int_eq(rd_sync_env_open(&x, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_PROTO);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADAEAD);
+	/* Relabelled as the other AEAD on the way: refused by its own key's tag. */
+	env[2] = RD_SYNC_ENV_VERSION;
+	ck_assert_int_eq(rd_sync_env_open(&x, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason),
+	                 RD_ERR_AUTH);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADTAG);
+	ck_assert_ptr_null(memmem(pt, sizeof(pt), "secret", 6));
+	/* An unknown version is not an AEAD. */
+	env[2] = 3;
+	rd_sync_env_open(&g, 1, env, (size_t)n, NULL, pt, sizeof(pt), &reason);
+	ck_assert_int_eq(reason, RD_SYNC_STAT_BADMAGIC);
+}
+END_TEST
+
+START_TEST(seal_refuses_unknown_aead)
+{
+	struct rd_sync_key k = key1();
+	uint8_t env[128];
+
+	k.aead = RD_SYNC_AEAD_COUNT;
+	ck_assert_int_eq(seal(&k, RD_SYNC_ENV_DATA, 1, "x", env, sizeof(env)), RD_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(aead_names_and_availability)
+{
+	ck_assert_str_eq(rd_sync_aead_name(RD_SYNC_AEAD_XCHACHA20POLY1305), "xchacha20poly1305");
+	ck_assert_str_eq(rd_sync_aead_name(RD_SYNC_AEAD_AES256GCM), "aes256gcm");
+	ck_assert_str_eq(rd_sync_aead_name(RD_SYNC_AEAD_COUNT), "unknown");
+	ck_assert_str_eq(rd_sync_aead_name(-1), "unknown");
+	ck_assert(rd_sync_aead_available(RD_SYNC_AEAD_XCHACHA20POLY1305));
+	ck_assert(!rd_sync_aead_available(RD_SYNC_AEAD_COUNT));
+	/* The machine decides; the tests that seal with AES-GCM need it. */
+	ck_assert(rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM) ==
+	          (crypto_aead_aes256gcm_is_available() != 0));
+}
+END_TEST
+
 /* ---- key file ------------------------------------------------------ */
 
 START_TEST(key_file_round_trips)
@@ -207,6 +363,101 @@ START_TEST(key_file_round_trips)
 	ck_assert_int_eq(rd_sync_key_parse(buf, (size_t)n, &back), 0);
 	ck_assert_uint_eq(back.id, 2);
 	ck_assert_mem_eq(back.key, k.key, RD_SYNC_KEY_LEN);
+}
+END_TEST
+
+START_TEST(key_file_without_aead_is_xchacha)
+{
+	/* A key file as libredund before the aead line wrote them. */
+	const char *t = "keyid 9\n"
+	                "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	struct rd_sync_key k;
+
+	memset(&k, 0xee, sizeof(k));
+	ck_assert_int_eq(rd_sync_key_parse(t, strlen(t), &k), 0);
+	ck_assert_uint_eq(k.id, 9);
+	ck_assert_uint_eq(k.aead, RD_SYNC_AEAD_XCHACHA20POLY1305);
+}
+END_TEST
+
+START_TEST(key_file_names_its_aead)
+{
+	const char *g = "keyid 9\naead aes256gcm   # AES-NI here\n"
+	                "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	const char *x = "aead xchacha20poly1305\nkeyid 9\n"
+	                "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	struct rd_sync_key k;
+
+	ck_assert_int_eq(rdi_sync_key_parse(g, strlen(g), &k, true), 0);
+	ck_assert_uint_eq(k.aead, RD_SYNC_AEAD_AES256GCM);
+	ck_assert_uint_eq(k.key[31], 31);
+	ck_assert_int_eq(rd_sync_key_parse(x, strlen(x), &k), 0);
+	ck_assert_uint_eq(k.aead, RD_SYNC_AEAD_XCHACHA20POLY1305);
+}
+END_TEST
+
+/* An XChaCha key is written as before (old peers read it); AES-GCM says so. */
+START_TEST(key_file_format_writes_aead_only_for_aes_gcm)
+{
+	struct rd_sync_key k = key2(), back;
+	char buf[RD_SYNC_KEY_TEXT_LEN];
+	int n;
+
+	n = rd_sync_key_format(&k, buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "\naead")); /* (key2's hex has "aead" in it) */
+	k.aead = RD_SYNC_AEAD_AES256GCM;
+	n = rd_sync_key_format(&k, buf, sizeof(buf));
+	ck_assert_int_eq(n, (int)strlen(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\naead aes256gcm\n"));
+	ck_assert_int_eq(rdi_sync_key_parse(buf, (size_t)n, &back, true), 0);
+	ck_assert_uint_eq(back.aead, RD_SYNC_AEAD_AES256GCM);
+	ck_assert_mem_eq(back.key, k.key, RD_SYNC_KEY_LEN);
+	ck_assert_int_eq(rd_sync_key_format(&k, buf, (size_t)n), RD_ERR_NOSPC);
+	k.aead = RD_SYNC_AEAD_COUNT;
+	ck_assert_int_eq(rd_sync_key_format(&k, buf, sizeof(buf)), RD_ERR_INVAL);
+}
+END_TEST
+
+START_TEST(key_file_bad_aead_is_refused)
+{
+	static const char *bad[] = {
+	    "aead aes-256-gcm\n",
+	    "aead AES256GCM\n",
+	    "aead\n",
+	    "aead chacha20poly1305\n",
+	    "aead aes256gcm\naead aes256gcm\n",
+	    "aead aes256gcm xchacha20poly1305\n",
+	};
+	const char *rest =
+	    "keyid 1\nkey 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	struct rd_sync_key k;
+	char t[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(t, sizeof(t), "%s%s", rest, bad[i]);
+		ck_assert_msg(rdi_sync_key_parse(t, strlen(t), &k, true) == RD_ERR_INVAL,
+		              "accepted bad aead %zu", i);
+	}
+}
+END_TEST
+
+/* What a machine without AES-NI answers (simulated: aes_ok false). */
+START_TEST(key_file_naming_aes_gcm_without_aes_ni_is_not_supported)
+{
+	const char *g = "keyid 3\naead aes256gcm\n"
+	                "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	const char *x = "keyid 3\n"
+	                "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	struct rd_sync_key k;
+
+	memset(&k, 0x11, sizeof(k));
+	ck_assert_int_eq(rdi_sync_key_parse(g, strlen(g), &k, false), RD_ERR_NOTSUP);
+	ck_assert_uint_eq(k.id, 0x11111111); /* untouched */
+	ck_assert_int_eq(rdi_sync_key_parse(x, strlen(x), &k, false), 0);
+	ck_assert_int_eq(rdi_env_key_check(&k, false), 0);
+	k.aead = RD_SYNC_AEAD_AES256GCM;
+	ck_assert_int_eq(rdi_env_key_check(&k, false), RD_ERR_NOTSUP);
+	ck_assert_str_ne(rd_strerror(RD_ERR_NOTSUP), "unknown error");
 }
 END_TEST
 
@@ -720,6 +971,18 @@ static uint64_t node_stat(struct node *nd, int s)
 static void send_str(struct node *nd, const char *s, rd_time_t now)
 {
 	ck_assert_int_gt(rd_sync_channel_send(nd->ch, (const uint8_t *)s, strlen(s), now), 0);
+}
+
+/* Two nodes that have exchanged hellos, under key k. */
+static struct net *pair_keyed(struct node *a, struct node *b, const struct rd_sync_key *k)
+{
+	struct net *net = net_new();
+	node_init(a, net, 0xa, k, 1, k->id);
+	node_init(b, net, 0xb, k, 1, k->id);
+	net_tick(net, 0);
+	net_tick(net, 1);
+	ck_assert_uint_gt(node_stat(b, RD_SYNC_STAT_OPENED), 0); /* a's HELLO */
+	return net;
 }
 
 /* Two nodes that have exchanged hellos. */
@@ -1685,6 +1948,103 @@ START_TEST(channel_key_rotation_accepts_both_keys)
 }
 END_TEST
 
+START_TEST(channel_with_aes_gcm_key_delivers_and_counts_tampering)
+{
+	struct rd_sync_key k = key1_gcm();
+	struct node a, b;
+	struct net *net = pair_keyed(&a, &b, &k);
+	struct pkt copy;
+
+	send_str(&a, "gcm one", 10);
+	copy = net->q[0];
+	ck_assert_uint_eq(copy.buf[2], RD_SYNC_ENV_VERSION_GCM);
+	net->n = 0;
+	copy.buf[RD_SYNC_ENV_HDR_LEN] ^= 1; /* the ciphertext */
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, copy.buf, copy.len, 10), RD_ERR_AUTH);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADTAG), 1);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	copy.buf[RD_SYNC_ENV_HDR_LEN] ^= 1;
+	ck_assert_int_eq(rd_sync_channel_input(b.ch, copy.buf, copy.len, 10), 0);
+	ck_assert_str_eq(b.last, "gcm one");
+	/* Acks under the same key free a's copy. */
+	net_tick(net, 10 + 5 * RD_MSEC);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_BADTAG), 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_counts_envelopes_of_the_other_aead_as_badaead)
+{
+	struct rd_sync_key x = key1(), g = key1_gcm();
+	struct net *net = net_new();
+	struct node a, b;
+
+	node_init(&a, net, 0xa, &x, 1, 1);
+	node_init(&b, net, 0xb, &g, 1, 1);
+	send_str(&a, "chacha", 10);
+	net_pump(net, 10);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADAEAD), 2); /* a's HELLO and DATA */
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_BADTAG), 0);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	send_str(&b, "gcm", 20);
+	net_pump(net, 20);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_BADAEAD), 2);
+	ck_assert_uint_eq(a.ndelivered, 0);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/* Moving a cluster to AES-GCM is a rotation to a new key id. */
+START_TEST(channel_rotates_from_xchacha_to_aes_gcm)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct rd_sync_key both[2] = {key1(), key2()};
+
+	both[1].aead = RD_SYNC_AEAD_AES256GCM;
+	ck_assert_int_eq(rd_sync_channel_set_keys(b.ch, both, 2, 1), 0);
+	send_str(&a, "still chacha", 10);
+	net_pump(net, 10);
+	ck_assert_str_eq(b.last, "still chacha");
+	ck_assert_int_eq(rd_sync_channel_set_keys(a.ch, both, 2, 2), 0);
+	send_str(&a, "now gcm", 20);
+	ck_assert_uint_eq(net->q[0].buf[2], RD_SYNC_ENV_VERSION_GCM);
+	net_pump(net, 20);
+	ck_assert_str_eq(b.last, "now gcm");
+	ck_assert_uint_eq(b.ndelivered, 2);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+START_TEST(channel_refuses_aes_gcm_keys_it_cannot_number)
+{
+	struct rd_sync_key g = key1_gcm(), x = key1();
+	struct rd_sync_channel_config cfg;
+	struct rd_sync_channel *ch;
+
+	rd_sync_channel_config_default(&cfg);
+	cfg.sender_id = 1;
+	cfg.keys = &g;
+	cfg.nkeys = 1;
+	cfg.send_key_id = 1;
+	cfg.cb.send = net_send;
+	cfg.seq_start = (uint64_t)1 << 63; /* GCM nonces hold 63 bits of it */
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL);
+	cfg.keys = &x;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), 0);
+	ck_assert_int_eq(rd_sync_channel_set_keys(ch, &g, 1, 1), RD_ERR_INVAL);
+	rd_sync_channel_free(ch);
+	g.aead = RD_SYNC_AEAD_COUNT;
+	cfg.keys = &g;
+	cfg.seq_start = 1;
+	ck_assert_int_eq(rd_sync_channel_new(&cfg, &ch), RD_ERR_INVAL);
+}
+END_TEST
+
 START_TEST(channel_refuses_replayed_ack)
 {
 	struct node a, b;
@@ -1804,16 +2164,28 @@ static Suite *suite(void)
 	TCase *c = tcase_create("channel");
 
 	tcase_add_test(e, seal_then_open_returns_header_and_payload);
-	tcase_add_test(e, tampering_with_any_byte_is_refused);
+	tcase_add_loop_test(e, tampering_with_any_byte_is_refused, 0, RD_SYNC_AEAD_COUNT);
 	tcase_add_test(e, tampering_reasons_name_the_field);
 	tcase_add_test(e, wrong_key_with_same_id_is_refused);
 	tcase_add_test(e, unknown_key_id_is_refused);
 	tcase_add_test(e, truncated_envelope_is_refused);
 	tcase_add_test(e, seal_refuses_small_buffer_and_key_mismatch);
 	tcase_add_test(e, nonces_differ_between_envelopes);
+	tcase_add_test(e, aes_gcm_envelope_is_version_2_and_opens);
+	tcase_add_loop_test(e, each_aead_round_trips_every_type_and_size, 0, RD_SYNC_AEAD_COUNT);
+	tcase_add_test(e, aes_gcm_nonce_is_sender_and_sequence_per_space);
+	tcase_add_test(e, aes_gcm_seal_refuses_sequence_numbers_from_2_63);
+	tcase_add_test(e, envelope_of_one_aead_is_refused_by_a_key_of_the_other);
+	tcase_add_test(e, seal_refuses_unknown_aead);
+	tcase_add_test(e, aead_names_and_availability);
 	suite_add_tcase(s, e);
 
 	tcase_add_test(k, key_file_round_trips);
+	tcase_add_test(k, key_file_without_aead_is_xchacha);
+	tcase_add_test(k, key_file_names_its_aead);
+	tcase_add_test(k, key_file_format_writes_aead_only_for_aes_gcm);
+	tcase_add_test(k, key_file_bad_aead_is_refused);
+	tcase_add_test(k, key_file_naming_aes_gcm_without_aes_ni_is_not_supported);
 	tcase_add_test(k, key_file_allows_comments_and_blank_lines);
 	tcase_add_test(k, key_file_errors_are_refused);
 	tcase_add_test(k, key_generate_uses_random_hook);
@@ -1865,6 +2237,10 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_acks_again_when_data_is_resent);
 	tcase_add_test(c, channel_evicts_oldest_when_resend_buffer_full);
 	tcase_add_test(c, channel_key_rotation_accepts_both_keys);
+	tcase_add_test(c, channel_with_aes_gcm_key_delivers_and_counts_tampering);
+	tcase_add_test(c, channel_counts_envelopes_of_the_other_aead_as_badaead);
+	tcase_add_test(c, channel_rotates_from_xchacha_to_aes_gcm);
+	tcase_add_test(c, channel_refuses_aes_gcm_keys_it_cannot_number);
 	tcase_add_test(c, channel_refuses_replayed_ack);
 	tcase_add_test(c, channel_rejects_bad_configuration);
 	tcase_add_test(c, stat_names_cover_every_counter);

@@ -52,8 +52,9 @@ static const char *file(const char *name, const char *text)
 static const char *keyfile(const char *name, uint32_t id, uint8_t fill)
 {
 	struct rd_sync_key k;
-	char text[128];
+	char text[RD_SYNC_KEY_TEXT_LEN];
 
+	memset(&k, 0, sizeof(k)); /* aead 0: XChaCha20-Poly1305 */
 	k.id = id;
 	memset(k.key, fill, sizeof(k.key));
 	ck_assert_int_gt(rd_sync_key_format(&k, text, sizeof(text)), 0);

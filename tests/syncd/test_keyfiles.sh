@@ -107,3 +107,35 @@ refused "--send-keyid: expected a decimal key id from 0 to 4294967295, got ''" -
 cp "$dir/k1" "$dir/k1copy"
 refused "key files $dir/k1 and $dir/k1copy both have key id 1" -m secure -k "$dir/k1" -k "$dir/k1copy"
 echo "ok: --send-keyid selects any key given (0 too), ids are unique"
+
+# aead: genkey --aead writes the line (XChaCha keys without it, as before,
+# so older peers read them); a bad value is refused by genkey and, in a
+# file, by both readers; an aes256gcm key is taken where the CPU has AES-NI
+# and refused naming the fix where it has not.
+"$ctl" sync genkey "$dir/gcm.key" --keyid 5 --aead aes256gcm 2>"$dir/gcm.err" || fail "genkey --aead aes256gcm"
+grep -qx "aead aes256gcm" "$dir/gcm.key" || fail "gcm.key: $(cat "$dir/gcm.key")"
+"$ctl" sync genkey "$dir/xc.key" --keyid 6 --aead xchacha20poly1305 || fail "genkey --aead xchacha20poly1305"
+! grep -q "^aead" "$dir/xc.key" || fail "xc.key has an aead line"
+! grep -q "^aead" "$dir/k1" || fail "k1 (default) has an aead line"
+out=$("$ctl" sync genkey "$dir/bad.key" --aead aes-256-gcm 2>&1) && fail "genkey --aead aes-256-gcm accepted"
+printf '%s' "$out" | grep -qF -- "--aead: expected aes256gcm or xchacha20poly1305, got 'aes-256-gcm'" ||
+	fail "genkey --aead aes-256-gcm: $out"
+[ ! -e "$dir/bad.key" ] || fail "genkey --aead aes-256-gcm wrote a file"
+accepted -m secure -k "$dir/xc.key"
+decode_ok "$dir/xc.key"
+if grep -q "lacks AES-NI" "$dir/gcm.err"; then
+	want="key file $dir/gcm.key: aead aes256gcm needs a CPU with AES-NI and PCLMULQDQ"
+	refused "$want" -m secure -k "$dir/gcm.key"
+	decode_refused "$dir/gcm.key" "$want"
+	echo "ok: no AES-NI here: aes256gcm keys refused naming the fix"
+else
+	accepted -m secure -k "$dir/gcm.key"
+	accepted -m secure -k "$dir/gcm.key" -k "$dir/k1" --send-keyid 1
+	decode_ok "$dir/gcm.key"
+	echo "ok: aes256gcm keys taken (AES-NI here)"
+fi
+sed 's/^aead aes256gcm$/aead aes-256-gcm/' "$dir/gcm.key" >"$dir/badaead.key"
+chmod 600 "$dir/badaead.key"
+refused "key file $dir/badaead.key: not a key file" -m secure -k "$dir/badaead.key"
+decode_refused "$dir/badaead.key" "key file $dir/badaead.key: not a key file"
+echo "ok: key files name their AEAD; a bad one is refused alike"

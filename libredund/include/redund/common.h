@@ -90,6 +90,7 @@ enum rd_error {
 	RD_ERR_REPLAY = -210, /* replayed or looped-back input */
 	RD_ERR_AGAIN = -211,  /* nothing to do now; try later */
 	RD_ERR_CRYPTO = -212, /* crypto library failure */
+	RD_ERR_NOTSUP = -213, /* not supported on this machine (e.g. AES-GCM without AES-NI) */
 };
 
 /*

@@ -3,24 +3,49 @@
  * and the sans-I/O secure channel (sequence numbers, replay window,
  * acknowledgements and resend). The pfsync codec is in redund/pfsync.h.
  *
- * Secure envelope, version 1 (UDP, default port RD_SYNC_UDP_PORT 8240):
+ * Secure envelope (UDP, default port RD_SYNC_UDP_PORT 8240):
  *
  *   offset size field
  *    0     2   magic 0x52 0x44 ("RD")
- *    2     1   version (1)
+ *    2     1   version, naming the AEAD: 1 XChaCha20-Poly1305, 2 AES-256-GCM
  *    3     1   type: 1 DATA, 2 ACK, 3 NACK, 4 HELLO
  *    4     4   key id (big-endian)
  *    8     4   sender id (big-endian; the node's pfsync creatorid)
  *   12     8   sequence number (big-endian)
- *   20    24   nonce: sender id (4) | type (1) | sequence (8) | 11 random bytes
+ *   20    24   nonce (below)
  *   44     n   ciphertext of the payload
- *   44+n  16   Poly1305 tag
+ *   44+n  16   Poly1305 or GCM tag
  *
- * Sealed with XChaCha20-Poly1305-IETF (libsodium) under the 32-byte key
- * named by key id; the 44 header bytes are the associated data, so every
- * header field is authenticated. Overhead: 60 bytes. The nonce is unique
- * per (sender, type, sequence) and randomised besides, so a sender that
- * reuses a sequence number after a restart still never reuses a nonce.
+ * Sealed under the 32-byte key named by key id, with the AEAD that key's
+ * file names (struct rd_sync_key's aead); the 44 header bytes are the
+ * associated data, so every header field is authenticated. Overhead: 60
+ * bytes with either AEAD. The version byte says which AEAD sealed the
+ * envelope: a receiver whose key of that id has the other AEAD refuses it
+ * (counted badaead) instead of failing its tag. Version 1 is the only one
+ * libredund before 0.2 knows; its peers count version 2 badmagic.
+ *
+ *   Version 1, XChaCha20-Poly1305-IETF: the 24-byte nonce is sender id (4)
+ *   | type (1) | sequence (8) | 11 random bytes: unique per (sender, type,
+ *   sequence) and randomised besides, so a sender that reuses a sequence
+ *   number after a restart still never reuses a nonce. No practical limit
+ *   on what one key seals.
+ *
+ *   Version 2, AES-256-GCM: the nonce is 96 bits, too few for random
+ *   nonces to stay unique for long (2^32 envelopes a key for a 2^-32
+ *   chance of a repeat), so it is a counter made unique per sender: bytes
+ *   20..31 are sender id (4) | sequence (8) with its top bit set for
+ *   control envelopes (ACK, NACK, HELLO: their own sequence space) and
+ *   clear for DATA; bytes 32..43 are zero. The receiver takes the nonce
+ *   from bytes 20..31. Uniqueness rests on two rules: every member has its
+ *   own sender id, and a sender never reuses a sequence number under the
+ *   key, across restarts too (the channel's seq_start; syncd keeps it
+ *   above the last start's in its state directory, even after the clock
+ *   was set back). A repeated nonce would reveal the two payloads' XOR
+ *   and let an attacker forge envelopes under the key. Sequence numbers
+ *   stay below 2^63. Rotate an AES-256-GCM key before it sealed 2^48
+ *   16-byte blocks (4 PiB; a 2^-32 advantage for an attacker by the
+ *   CFRG's AEAD usage limits): at a 1,000,000-state bulk every second
+ *   (270 MB/s) that is about six months.
  *
  * Payloads: DATA carries a pfsync v6 packet (header included). ACK and NACK
  * carry records {u32 acked sender, u32 0, u64 cumulative, u64 top, u64
@@ -52,6 +77,14 @@
  *
  *   keyid 1
  *   key 64-hex-digits
+ *   aead aes256gcm          (optional: aes256gcm or xchacha20poly1305;
+ *                            without it, xchacha20poly1305)
+ *
+ * Which AEAD: AES-256-GCM is several times faster where the CPU has AES-NI
+ * and PCLMULQDQ (libsodium's only AES-GCM; rd_sync_aead_available says),
+ * and the only choice where it is unavailable is XChaCha20-Poly1305, which
+ * every libredund peer opens. Every member holding a key needs the AEAD
+ * it names.
  *
  * Thread-safety: the pure functions (key parse/format, seal, open, names)
  * are thread-safe; a channel is used from one thread at a time.
@@ -70,16 +103,18 @@
 extern "C" {
 #endif
 
-#define RD_SYNC_UDP_PORT      8240
-#define RD_SYNC_KEY_LEN       32
-#define RD_SYNC_ENV_VERSION   1
-#define RD_SYNC_ENV_HDR_LEN   44
-#define RD_SYNC_ENV_TAG_LEN   16
-#define RD_SYNC_ENV_OVERHEAD  (RD_SYNC_ENV_HDR_LEN + RD_SYNC_ENV_TAG_LEN)
-#define RD_SYNC_ENV_NONCE_LEN 24
-#define RD_SYNC_ACK_REC_LEN   32
-#define RD_SYNC_MAX_KEYS      4
-#define RD_SYNC_REPLAY_WINDOW 1024 /* DATA sequence numbers remembered per sender */
+#define RD_SYNC_UDP_PORT        8240
+#define RD_SYNC_KEY_LEN         32
+#define RD_SYNC_ENV_VERSION     1   /* XChaCha20-Poly1305 envelopes */
+#define RD_SYNC_ENV_VERSION_GCM 2   /* AES-256-GCM envelopes (same layout) */
+#define RD_SYNC_KEY_TEXT_LEN    128 /* rd_sync_key_format's buffer: enough for every key */
+#define RD_SYNC_ENV_HDR_LEN     44
+#define RD_SYNC_ENV_TAG_LEN     16
+#define RD_SYNC_ENV_OVERHEAD    (RD_SYNC_ENV_HDR_LEN + RD_SYNC_ENV_TAG_LEN)
+#define RD_SYNC_ENV_NONCE_LEN   24
+#define RD_SYNC_ACK_REC_LEN     32
+#define RD_SYNC_MAX_KEYS        4
+#define RD_SYNC_REPLAY_WINDOW   1024 /* DATA sequence numbers remembered per sender */
 
 /* Envelope types. */
 enum rd_sync_env_type {
@@ -89,30 +124,64 @@ enum rd_sync_env_type {
 	RD_SYNC_ENV_HELLO = 4,
 };
 
-/* A pre-shared key and its id. Wipe with sodium_memzero when done. */
-struct rd_sync_key {
-	uint32_t id;
-	uint8_t key[RD_SYNC_KEY_LEN];
+/* The AEAD a key seals with (struct rd_sync_key's aead). */
+enum rd_sync_aead {
+	RD_SYNC_AEAD_XCHACHA20POLY1305 = 0, /* "xchacha20poly1305": the default */
+	RD_SYNC_AEAD_AES256GCM = 1,         /* "aes256gcm": needs AES-NI and PCLMULQDQ */
+	RD_SYNC_AEAD_COUNT,
 };
 
 /*
+ * A pre-shared key, its id and its AEAD. Zero-fill before setting the
+ * fields (aead 0 is XChaCha20-Poly1305, as for every key before aead
+ * existed). Wipe with sodium_memzero when done.
+ */
+struct rd_sync_key {
+	uint32_t id;
+	uint8_t key[RD_SYNC_KEY_LEN];
+	uint8_t aead; /* enum rd_sync_aead */
+};
+
+/*
+ * rd_sync_aead_name - the key file's name of an AEAD ("xchacha20poly1305",
+ * "aes256gcm"), or "unknown". Thread-safe.
+ */
+RD_EXPORT const char *rd_sync_aead_name(int aead);
+
+/*
+ * rd_sync_aead_available - true when this machine can seal and open with
+ * `aead`: always for XChaCha20-Poly1305; for AES-256-GCM when the CPU has
+ * AES-NI and PCLMULQDQ (libsodium's crypto_aead_aes256gcm_is_available,
+ * after initialising libsodium if nobody did: rd_init is not needed
+ * first). False for an unknown value. Thread-safe.
+ */
+RD_EXPORT bool rd_sync_aead_available(int aead);
+
+/*
  * rd_sync_key_parse - parse a key file's text (len bytes, need not be
- * NUL-terminated) into *out. Returns 0, or RD_ERR_INVAL when a line is
- * unknown, the key is not exactly 64 hex digits, the key id is missing or
- * not a decimal number below 2^32, or an item repeats. Thread-safe.
+ * NUL-terminated) into *out (aead XChaCha20-Poly1305 when the file has no
+ * aead line). Returns 0; RD_ERR_INVAL when a line is unknown, the key is
+ * not exactly 64 hex digits, the key id is missing or not a decimal number
+ * below 2^32, the aead is neither "aes256gcm" nor "xchacha20poly1305", or
+ * an item repeats; RD_ERR_NOTSUP when the file names aes256gcm and this
+ * machine cannot use it (rd_sync_aead_available).
+ * *out is written only on success. Thread-safe.
  */
 RD_EXPORT int rd_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out);
 
 /*
- * rd_sync_key_format - write k in the key file format into buf (at least
- * 96 bytes), NUL-terminated. Returns the length written (without the NUL)
- * or RD_ERR_NOSPC. Thread-safe.
+ * rd_sync_key_format - write k in the key file format into buf
+ * (RD_SYNC_KEY_TEXT_LEN bytes are always enough), NUL-terminated. An
+ * XChaCha20-Poly1305 key is written without an aead line, so libredund
+ * before 0.2 reads it too. Returns the length written (without the NUL),
+ * RD_ERR_NOSPC (buf wiped) or RD_ERR_INVAL (unknown aead). Thread-safe.
  */
 RD_EXPORT int rd_sync_key_format(const struct rd_sync_key *k, char *buf, size_t len);
 
 /*
- * rd_sync_key_generate - a new random key with the given id, from `rnd`
- * (NULL: libsodium's generator; call rd_init first). Never fails.
+ * rd_sync_key_generate - a new random XChaCha20-Poly1305 key with the given
+ * id, from `rnd` (NULL: libsodium's generator; call rd_init first); set
+ * out->aead afterwards for another AEAD. Never fails.
  */
 RD_EXPORT void rd_sync_key_generate(uint32_t id, const struct rd_random *rnd,
                                     struct rd_sync_key *out);
@@ -158,6 +227,9 @@ enum rd_sync_stat {
 	                             */
 	RD_SYNC_STAT_OLDINCARNATION, /* HELLO of an incarnation older than the one we know: refused
 	                              */
+	RD_SYNC_STAT_BADAEAD,        /* sealed with another AEAD than our key of its id has
+	                              * (the members' key files disagree), or one this machine
+	                              * cannot use */
 	RD_SYNC_STAT_COUNT,
 };
 
@@ -168,25 +240,37 @@ RD_EXPORT const char *rd_sync_stat_name(int stat);
 RD_EXPORT const char *rd_sync_env_type_name(int type);
 
 /*
- * rd_sync_env_seal - build an envelope: header h (version is set to 1;
- * h->key_id must equal key->id), payload pt (ptlen bytes), nonce random
- * part from rnd (NULL: libsodium). Writes ptlen + RD_SYNC_ENV_OVERHEAD
- * bytes to out and returns that length, or RD_ERR_NOSPC, RD_ERR_INVAL
- * (bad type or key id mismatch). pt and out must not overlap. Thread-safe.
+ * rd_sync_env_seal - build an envelope with key's AEAD: header h (version
+ * is set from the AEAD, 1 or 2; h->key_id must equal key->id), payload pt
+ * (ptlen bytes), the XChaCha nonce's random part from rnd (NULL:
+ * libsodium; AES-GCM nonces take none). Writes ptlen +
+ * RD_SYNC_ENV_OVERHEAD bytes to out and returns that length, or
+ * RD_ERR_NOSPC, RD_ERR_INVAL (bad type, key id mismatch, unknown aead,
+ * AES-GCM with h->seq >= 2^63), RD_ERR_NOTSUP (AES-GCM unavailable here,
+ * or rd_init not called yet).
+ * With an AES-GCM key the caller must never seal two envelopes with the
+ * same (sender, DATA or control, seq) (see the nonce above); a channel
+ * sees to it. This call expands the AES key schedule each time (about
+ * 0.2 us); a channel does it once per key. pt and out must not overlap.
+ * Thread-safe.
  */
 RD_EXPORT int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr *h,
                                const struct rd_random *rnd, const uint8_t *pt, size_t ptlen,
                                uint8_t *out, size_t cap);
 
 /*
- * rd_sync_env_open - check and decrypt an envelope with one of keys[0..n).
+ * rd_sync_env_open - check and decrypt an envelope with one of keys[0..n),
+ * the one whose id the header names, with the AEAD the version byte names.
  * No replay check (that needs a channel's state). On success fills *h,
  * writes the payload to out (cap >= len - RD_SYNC_ENV_OVERHEAD) and
  * returns the payload length. On refusal returns RD_ERR_PROTO (truncated,
- * bad magic, bad type), RD_ERR_NOENT (unknown key) or RD_ERR_AUTH (bad
- * tag), stores the enum rd_sync_stat reason in *reason (may be NULL), and
- * out holds nothing usable (it is wiped). RD_ERR_NOSPC if cap is too
- * small. Thread-safe.
+ * bad magic or version, bad type, or an AEAD other than the key's:
+ * BADAEAD), RD_ERR_NOTSUP (the key is AES-GCM and this machine cannot use
+ * it: BADAEAD), RD_ERR_NOENT (unknown key) or RD_ERR_AUTH (bad tag),
+ * stores the enum rd_sync_stat reason in *reason (may be NULL), and out
+ * holds nothing usable (it is wiped). RD_ERR_NOSPC if cap is too small.
+ * Like rd_sync_env_seal, expands an AES key schedule per call.
+ * Thread-safe.
  */
 RD_EXPORT int rd_sync_env_open(const struct rd_sync_key *keys, size_t nkeys, const uint8_t *pkt,
                                size_t len, struct rd_sync_env_hdr *h, uint8_t *out, size_t cap,
@@ -374,9 +458,13 @@ RD_EXPORT void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg
 
 /*
  * rd_sync_channel_new - create a channel. The first call to
- * rd_sync_channel_handle_expiry sends a HELLO. Returns 0 and *out, RD_ERR_INVAL
- * (no keys, unknown send key, sender_id 0, mtu below 128 or above 65507,
- * no send callback) or RD_ERR_NOMEM. Free with rd_sync_channel_free.
+ * rd_sync_channel_handle_expiry sends a HELLO. AES-256-GCM keys have their
+ * key schedule expanded here, once (the channel's seals and opens reuse
+ * it). Returns 0 and *out, RD_ERR_INVAL (no keys, unknown send key or
+ * aead, sender_id 0, mtu below 128 or above 65507, no send callback,
+ * seq_start >= 2^63 with an AES-GCM key), RD_ERR_NOTSUP (an AES-GCM key
+ * on a machine without AES-NI) or RD_ERR_NOMEM. Free with
+ * rd_sync_channel_free.
  */
 RD_EXPORT int rd_sync_channel_new(const struct rd_sync_channel_config *cfg,
                                   struct rd_sync_channel **out);
@@ -424,7 +512,9 @@ RD_EXPORT void rd_sync_channel_handle_expiry(struct rd_sync_channel *ch, rd_time
 /*
  * rd_sync_channel_set_keys - replace the key set (rotation): new envelopes
  * are sealed with send_key_id; envelopes under any key in the set open.
- * Returns 0 or RD_ERR_INVAL (nothing changed).
+ * The keys may have different AEADs (a move from XChaCha20-Poly1305 to
+ * AES-256-GCM is a rotation to a new key id). Returns 0, RD_ERR_INVAL
+ * or RD_ERR_NOTSUP (as rd_sync_channel_new; nothing changed).
  */
 RD_EXPORT int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_key *keys,
                                        size_t nkeys, uint32_t send_key_id);
