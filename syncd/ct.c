@@ -96,7 +96,7 @@ struct sd_ct {
 	size_t bufsz;
 	size_t *inflight; /* queue indexes of the datagram's requests */
 	bool flushing;
-	uint8_t acks[CT_ACK_VLEN][CT_ACK_SZ];
+	_Alignas(8) uint8_t acks[CT_ACK_VLEN][CT_ACK_SZ]; /* netlink messages: aligned */
 	sd_ct_done_fn done;
 	void *done_user;
 	sd_ct_fn fn;
