@@ -18,6 +18,7 @@
  *   limit 1000000           state table limit
  *   maxupd 128              TCP updates coalesced before a send
  *   bulk-rate 5000          plain mode: states a second our bulk answers send
+ *   ct-batch 256            conntrack requests a netlink datagram (1: one a sendmsg)
  *   no-bulk                 do not ask the peers for their states at start
  *   no-apply                keep peers' states in syncd only (not in the kernel)
  *   strict-own              leave our own TCP entries strict (no be-liberal flag)
@@ -53,6 +54,7 @@ void sd_config_init(struct sd_config *cfg)
 	cfg->apply = true;
 	cfg->limit = 1000000;
 	cfg->bulk_rate = SD_BULK_RATE;
+	cfg->ct_batch = SD_CT_BATCH;
 	cfg->label = SD_DEFAULT_LABEL;
 }
 
@@ -93,6 +95,7 @@ static const struct dm_opt opt_table[] = {
     {"limit", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
     {"maxupd", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
     {"bulk-rate", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
+    {"ct-batch", 0, SD_O_SET, 1, DM_OPT_BOTH, "N"},
     {"carpd-control", 0, SD_O_SET, 1, DM_OPT_BOTH, "PATH"},
     {"demote-group", 0, SD_O_SET, 1, DM_OPT_BOTH, "NAME"},
     {"no-bulk", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
@@ -264,6 +267,13 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 			return -1;
 		}
 		cfg->bulk_rate = (uint32_t)v;
+	} else if (strcmp(key, "ct-batch") == 0) {
+		if (dm_parse_u64(arg, 10, 1, SD_CT_BATCH_MAX, &v) < 0) {
+			errf(err, "expected 1 to %d requests a datagram, got '%s'", SD_CT_BATCH_MAX,
+			     arg);
+			return -1;
+		}
+		cfg->ct_batch = (uint32_t)v;
 	} else if (strcmp(key, "carpd-control") == 0) {
 		if (dm_str_set(&cfg->carpd_control, arg) < 0)
 			goto oom;
@@ -437,6 +447,7 @@ static void usage(FILE *f)
 	        "      --limit N           state limit (default 1000000)\n"
 	        "      --maxupd N          TCP updates coalesced (default 128)\n"
 	        "      --bulk-rate N       plain mode: bulk states a second (default %u)\n"
+	        "      --ct-batch N        conntrack writes a netlink datagram (default %d)\n"
 	        "      --no-bulk           no bulk update request at start\n"
 	        "      --no-apply          do not write peers' states to the kernel\n"
 	        "      --strict-own        keep our own TCP entries' window checks (default:\n"
@@ -454,7 +465,7 @@ static void usage(FILE *f)
 	        "  -t, --check             check the configuration (interface, key files),\n"
 	        "                          print what would run, exit 0 or 1\n"
 	        "  -h, --help, -V, --version\n",
-	        RD_SYNC_UDP_PORT, SD_DEFAULT_STATE_DIR, SD_DEFAULT_LABEL, SD_BULK_RATE,
+	        RD_SYNC_UDP_PORT, SD_DEFAULT_STATE_DIR, SD_DEFAULT_LABEL, SD_BULK_RATE, SD_CT_BATCH,
 	        SD_DEFAULT_CONTROL);
 }
 

@@ -8,6 +8,21 @@
  * the port id of the socket that made the change, so events carrying the
  * request socket's port id are ignored (counted "self") instead of being
  * sent back to the peers as local changes.
+ *
+ * The peers' states are written in batches (sd_ct_queue, sd_ct_flush): a
+ * third socket (libmnl) carries many conntrack requests a sendmsg, each
+ * with NLM_F_ACK and its own sequence number. The kernel runs a datagram's
+ * requests one after another inside sendmsg (nfnetlink without
+ * NFNL_MSG_BATCH_BEGIN: no transaction, each request stands alone) and
+ * queues one acknowledgement for each, so each answer is matched to its
+ * state by the sequence number and counted as a single request's would be.
+ * A request the kernel answered with an error that has a next step (EEXIST:
+ * update; EOPNOTSUPP: without the helper; ENOSPC: without labels) is sent
+ * again in the next round with that step, as sd_ct_apply does one by one.
+ * An acknowledgement the kernel could not queue (our receive buffer full:
+ * recv says ENOBUFS once) is lost, not its request: such requests are sent
+ * again (a create that had succeeded then finds its entry and updates it),
+ * and the batch shrinks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,17 +33,72 @@
 
 #include <linux/netfilter/nf_conntrack_tcp.h>
 
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/filter.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnfnetlink/libnfnetlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "ctmap.h"
 #include "syncd.h"
+
+/* The steps of a queued write; each answer moves it on (ct_answer). */
+enum ct_step {
+	CT_CREATE,          /* create, with the helper */
+	CT_CREATE_NOHELPER, /* create without it (the kernel knows none of its name) */
+	CT_UPDATE,          /* it exists: update, with our mark and the labels */
+	CT_UPDATE_NOLABEL,  /* no room for labels in the entry: without them */
+	CT_DONE,
+};
+
+/* A peer's state queued for the kernel. */
+struct ct_req {
+	struct rd_state_info info;
+	struct rd_sync_ext x;
+	const uint32_t *deftimeouts;
+	uint32_t seq;  /* of its request in the datagram in flight */
+	int rc;        /* CT_DONE: 0 or -errno */
+	uint8_t step;  /* enum ct_step */
+	uint8_t sends; /* requests of this step whose answer was lost */
+	bool has_x;    /* x is set */
+	bool mark;     /* our label bit */
+	bool helper;   /* x names a helper */
+	bool again;    /* the EAGAIN retry (helper module loaded) was made */
+	bool answered; /* the request in flight was answered */
+};
+
+/* A request's answer lost this many times: counted an error (ENOBUFS). */
+#define CT_RESENDS_MAX 8
+/* Room a conntrack request takes at most (tuples, NAT, labels, helper, ...). */
+#define CT_MSG_MAX 2048
+/* Receive buffer of the batch socket a batch request needs (an acknowledgement's truesize). */
+#define CT_ACK_ROOM 1024
+/* Answers read a recvmmsg, and the room for each (an error answer is 36 bytes with
+ * NETLINK_CAP_ACK). */
+#define CT_ACK_VLEN 64
+#define CT_ACK_SZ   256
 
 struct sd_ct {
 	struct nfct_handle *ev;  /* events (conntrack and expectations) */
 	struct nfct_handle *rq;  /* requests */
 	struct nfct_handle *xrq; /* expectation requests */
-	uint32_t rq_portid, xrq_portid;
+	struct mnl_socket *bs;   /* batched writes and their acknowledgements */
+	uint32_t rq_portid, xrq_portid, bs_portid;
+	uint32_t bseq;
+	/* the queue of writes (sd_ct_queue) */
+	struct ct_req *q;
+	size_t nq;
+	unsigned batch_max; /* requests a datagram, configured */
+	unsigned batch_cur; /* now: halved on a loss, grows back by one a clean datagram */
+	uint8_t *buf;       /* the datagram */
+	size_t bufsz;
+	size_t *inflight; /* queue indexes of the datagram's requests */
+	bool flushing;
+	_Alignas(8) uint8_t acks[CT_ACK_VLEN][CT_ACK_SZ]; /* netlink messages: aligned */
+	sd_ct_done_fn done;
+	void *done_user;
 	sd_ct_fn fn;
 	sd_exp_fn exp_fn;
 	void *exp_user;
@@ -55,6 +125,9 @@ static const char *const stat_names[SD_CT_STAT_MAX] = {
     [SD_CT_EXP_DELETED] = "exp_deleted",
     [SD_CT_EXP_NOHELPER] = "exp_nohelper",
     [SD_CT_EXP_FAILED] = "exp_failed",
+    [SD_CT_BATCHES] = "batches",
+    [SD_CT_BATCH_OVERRUNS] = "batch_overruns",
+    [SD_CT_ACK_LOST] = "ack_lost",
 };
 
 const char *sd_ct_stat_name(int stat)
@@ -68,7 +141,8 @@ static int on_event(const struct nlmsghdr *nlh, enum nf_conntrack_msg_type type,
 	struct sd_ct *c = data;
 
 	c->stats[SD_CT_EVENTS]++;
-	if (nlh != NULL && nlh->nlmsg_pid != 0 && nlh->nlmsg_pid == c->rq_portid) {
+	if (nlh != NULL && nlh->nlmsg_pid != 0 &&
+	    (nlh->nlmsg_pid == c->rq_portid || nlh->nlmsg_pid == c->bs_portid)) {
 		c->stats[SD_CT_SELF]++;
 		return NFCT_CB_CONTINUE;
 	}
@@ -83,7 +157,8 @@ static int on_exp_event(const struct nlmsghdr *nlh, enum nf_conntrack_msg_type t
 
 	c->stats[SD_CT_EXP_EVENTS]++;
 	if (nlh != NULL && nlh->nlmsg_pid != 0 &&
-	    (nlh->nlmsg_pid == c->rq_portid || nlh->nlmsg_pid == c->xrq_portid)) {
+	    (nlh->nlmsg_pid == c->rq_portid || nlh->nlmsg_pid == c->xrq_portid ||
+	     nlh->nlmsg_pid == c->bs_portid)) {
 		c->stats[SD_CT_SELF]++;
 		return NFCT_CB_CONTINUE;
 	}
@@ -158,6 +233,11 @@ void sd_ct_close(struct sd_ct *c)
 		nfct_close(c->rq);
 	if (c->xrq != NULL)
 		nfct_close(c->xrq);
+	if (c->bs != NULL)
+		mnl_socket_close(c->bs);
+	free(c->q);
+	free(c->buf);
+	free(c->inflight);
 	free(c);
 }
 
@@ -190,6 +270,7 @@ int sd_ct_dump(struct sd_ct *c)
 {
 	int rc;
 
+	sd_ct_flush(c);
 	nfct_callback_unregister(c->rq);
 	nfct_callback_register(c->rq, NFCT_T_ALL, on_dump, c);
 	/* AF_UNSPEC: both families. */
@@ -327,6 +408,7 @@ int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 	bool helper = x != NULL && (x->have & RD_SYNC_EXT_HELPER) && x->helper[0] != '\0';
 	int rc;
 
+	sd_ct_flush(c); /* the writes queued before go first */
 	rc = create(c, info, deftimeouts, x, mark, true);
 	if (rc < 0 && helper && errno == EAGAIN) /* the kernel loaded the helper's module: again */
 		rc = create(c, info, deftimeouts, x, mark, true);
@@ -356,6 +438,359 @@ int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 	return rc;
 }
 
+/* ---- batched writes ---- */
+
+/*
+ * The event socket drops, in the kernel, the events of our batched writes
+ * (their message's nlmsg_pid is the batch socket's port id; an event is
+ * one message a datagram): a bulk of a million writes would otherwise queue
+ * a million events for syncd to read and ignore, and overrun the event
+ * socket (a resync). A dropped event is not counted `self`. Best effort.
+ */
+static void ev_filter(struct sd_ct *c)
+{
+	struct sock_filter code[] = {
+	    /* A = nlmsg_pid (offset 12; loaded big-endian: compared to htonl) */
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(c->bs_portid), 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+
+	if (setsockopt(nfct_fd(c->ev), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		dm_log(LOG_DEBUG, "conntrack event filter: %s", strerror(errno));
+}
+
+int sd_ct_set_batch(struct sd_ct *c, unsigned max, int rcvbuf, sd_ct_done_fn done, void *user)
+{
+	int one = 1, snd;
+
+	if (max < 1 || max > SD_CT_BATCH_MAX || c->nq > 0)
+		return -EINVAL;
+	if (c->bs == NULL) {
+		c->bs = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c->bs == NULL)
+			return -errno;
+		if (mnl_socket_bind(c->bs, 0, MNL_SOCKET_AUTOPID) < 0) {
+			int e = errno;
+
+			mnl_socket_close(c->bs);
+			c->bs = NULL;
+			return -e;
+		}
+		c->bs_portid = mnl_socket_get_portid(c->bs);
+		ev_filter(c);
+		/* Error answers without the request copied back (Linux 4.3): small. */
+		mnl_socket_setsockopt(c->bs, NETLINK_CAP_ACK, &one, sizeof(one));
+	}
+	free(c->q);
+	free(c->buf);
+	free(c->inflight);
+	/* About 300 bytes a request (IPv4 UDP): room for max, within 64-256 KiB. */
+	c->bufsz = (size_t)max * 512;
+	c->bufsz = c->bufsz < 65536 ? 65536 : c->bufsz > 262144 ? 262144 : c->bufsz;
+	c->q = calloc(max, sizeof(*c->q));
+	c->buf = malloc(c->bufsz);
+	c->inflight = calloc(max, sizeof(*c->inflight));
+	if (c->q == NULL || c->buf == NULL || c->inflight == NULL) {
+		free(c->q);
+		free(c->buf);
+		free(c->inflight);
+		c->q = NULL;
+		c->buf = NULL;
+		c->inflight = NULL;
+		return -ENOMEM;
+	}
+	/*
+	 * Room for every acknowledgement of a full datagram (root: above
+	 * rmem_max); 0: that, else the caller's (tests make it small).
+	 */
+	if (rcvbuf <= 0)
+		rcvbuf = (int)(max * CT_ACK_ROOM + 65536);
+	if (setsockopt(mnl_socket_get_fd(c->bs), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	               sizeof(rcvbuf)) < 0)
+		setsockopt(mnl_socket_get_fd(c->bs), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		           sizeof(rcvbuf));
+	/* A datagram larger than the send buffer is refused (EMSGSIZE). */
+	snd = (int)(c->bufsz + 4096);
+	if (setsockopt(mnl_socket_get_fd(c->bs), SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+		setsockopt(mnl_socket_get_fd(c->bs), SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	c->batch_max = c->batch_cur = max;
+	c->done = done;
+	c->done_user = user;
+	return 0;
+}
+
+/*
+ * The request of r's step at the end of the datagram: 0 and its length in
+ * *len, or a negative errno when it cannot be built (r's answer then).
+ */
+static int ct_build(struct sd_ct *c, struct ct_req *r, size_t off, size_t *len)
+{
+	bool create = r->step == CT_CREATE || r->step == CT_CREATE_NOHELPER;
+	const struct rd_sync_ext *x = r->has_x ? &r->x : NULL;
+	struct nf_conntrack *ct = nfct_new();
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+
+	if (ct == NULL)
+		return -ENOMEM;
+	if (sd_state_to_ct(&r->info, r->deftimeouts, create, ct) < 0) {
+		nfct_destroy(ct);
+		return -EAFNOSUPPORT;
+	}
+	if (x != NULL)
+		sd_ext_to_ct(x, r->step == CT_CREATE, ct);
+	if (r->step != CT_UPDATE_NOLABEL) /* that step: neither our mark nor the peer's labels */
+		put_label(c, x, r->mark, ct);
+	nlh = mnl_nlmsg_put_header(c->buf + off);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+	/* As nfct_query's NFCT_Q_CREATE and NFCT_Q_UPDATE. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (create ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	nlh->nlmsg_seq = r->seq = c->bseq++;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	nfct_nlmsg_build(nlh, ct);
+	nfct_destroy(ct);
+	*len = nlh->nlmsg_len;
+	return 0;
+}
+
+/*
+ * r's answer: err 0 or a negative errno (the kernel's, or ct_build's).
+ * Moves r to its next step, or to CT_DONE counted as sd_ct_apply counts.
+ */
+static void ct_answer(struct sd_ct *c, struct ct_req *r, int err)
+{
+	switch (r->step) {
+	case CT_CREATE:
+	case CT_CREATE_NOHELPER:
+		if (err == 0) {
+			c->stats[SD_CT_CREATED]++;
+			break;
+		}
+		if (r->step == CT_CREATE && r->helper && err == -EAGAIN && !r->again) {
+			r->again = true; /* the kernel loaded the helper's module: again */
+			return;
+		}
+		if (r->step == CT_CREATE && r->helper && err == -EOPNOTSUPP) {
+			no_helper(c, r->x.helper);
+			r->step = CT_CREATE_NOHELPER;
+			return;
+		}
+		if (err == -EEXIST) { /* known to the kernel already: update it */
+			r->step = CT_UPDATE;
+			return;
+		}
+		if (err != -EAFNOSUPPORT) /* not a kernel's refusal: ours, not counted (as ever) */
+			c->stats[SD_CT_ERRORS]++;
+		break;
+	case CT_UPDATE:
+		if (err == -ENOSPC && (r->mark || r->has_x)) {
+			/* An entry made before labels were in use has no room for ours. */
+			c->stats[SD_CT_UNLABELLED]++;
+			r->step = CT_UPDATE_NOLABEL;
+			return;
+		}
+		/* fall through */
+	case CT_UPDATE_NOLABEL:
+		if (err == 0)
+			c->stats[SD_CT_UPDATED]++;
+		else
+			c->stats[SD_CT_ERRORS]++;
+		break;
+	default:
+		return;
+	}
+	r->step = CT_DONE;
+	r->rc = err;
+	r->sends = 0;
+}
+
+/* The answers queued for the datagram of n requests from seq0; counts the losses. */
+static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
+{
+	uint8_t(*bufs)[CT_ACK_SZ] = c->acks;
+	struct mmsghdr mm[CT_ACK_VLEN];
+	struct iovec iov[CT_ACK_VLEN];
+	bool overrun = false;
+	size_t got = 0, i;
+	int k, j;
+
+	for (;;) {
+		for (j = 0; j < CT_ACK_VLEN; j++) {
+			iov[j].iov_base = bufs[j];
+			iov[j].iov_len = CT_ACK_SZ;
+			memset(&mm[j], 0, sizeof(mm[j]));
+			mm[j].msg_hdr.msg_iov = &iov[j];
+			mm[j].msg_hdr.msg_iovlen = 1;
+		}
+		k = recvmmsg(mnl_socket_get_fd(c->bs), mm, CT_ACK_VLEN, MSG_DONTWAIT, NULL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) { /* answers dropped; the rest are still queued */
+				overrun = true;
+				continue;
+			}
+			break; /* EAGAIN: nothing more (the kernel answered inside sendmsg) */
+		}
+		for (j = 0; j < k; j++) {
+			const struct nlmsghdr *nlh = (const void *)bufs[j];
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			uint32_t idx;
+			struct ct_req *r;
+
+			/* A truncated error answer keeps its header and error code. */
+			if (mm[j].msg_len < sizeof(*nlh) + sizeof(int) ||
+			    nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			idx = nlh->nlmsg_seq - seq0;
+			if (idx >= n)
+				continue; /* not of this datagram */
+			r = &c->q[c->inflight[idx]];
+			if (r->answered || r->seq != nlh->nlmsg_seq)
+				continue;
+			r->answered = true;
+			got++;
+			ct_answer(c, r, e->error);
+		}
+	}
+	if (overrun)
+		c->stats[SD_CT_BATCH_OVERRUNS]++;
+	if (got == n) {
+		if (c->batch_cur < c->batch_max)
+			c->batch_cur++;
+		return;
+	}
+	/* Lost answers: their requests go again, in smaller datagrams. */
+	c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
+	for (i = 0; i < n; i++) {
+		struct ct_req *r = &c->q[c->inflight[i]];
+
+		if (r->answered)
+			continue;
+		c->stats[SD_CT_ACK_LOST]++;
+		if (++r->sends >= CT_RESENDS_MAX) {
+			c->stats[SD_CT_ERRORS]++;
+			r->step = CT_DONE;
+			r->rc = -ENOBUFS;
+		}
+	}
+}
+
+/* One round: every queued write not done sent once, in datagrams of batch_cur requests. */
+static void ct_round(struct sd_ct *c)
+{
+	size_t i = 0, n, off, len;
+	uint32_t seq0;
+	int rc;
+
+	while (i < c->nq) {
+		n = 0;
+		off = 0;
+		seq0 = c->bseq;
+		for (; i < c->nq && n < c->batch_cur && off + CT_MSG_MAX <= c->bufsz; i++) {
+			struct ct_req *r = &c->q[i];
+
+			if (r->step == CT_DONE)
+				continue;
+			r->answered = false;
+			if ((rc = ct_build(c, r, off, &len)) < 0) {
+				ct_answer(c, r, rc);
+				/* not sent: its next step (if any) goes next round */
+				continue;
+			}
+			/* Sequence numbers of a datagram are consecutive: seq0 + n. */
+			c->inflight[n++] = i;
+			off += len;
+		}
+		if (n == 0)
+			continue;
+		c->stats[SD_CT_BATCHES]++;
+		if (mnl_socket_sendto(c->bs, c->buf, off) < 0) {
+			/* Nothing of it was run (a send is taken whole or not at all). */
+			int e = errno;
+
+			for (size_t k = 0; k < n; k++) {
+				struct ct_req *r = &c->q[c->inflight[k]];
+
+				r->answered = true;
+				if (e == ENOBUFS || e == ENOMEM || e == EAGAIN) {
+					c->stats[SD_CT_ACK_LOST]++;
+					if (++r->sends < CT_RESENDS_MAX)
+						continue;
+				}
+				c->stats[SD_CT_ERRORS]++;
+				r->step = CT_DONE;
+				r->rc = -e;
+			}
+			c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
+			continue;
+		}
+		ct_collect(c, seq0, n);
+	}
+}
+
+int sd_ct_flush(struct sd_ct *c)
+{
+	size_t i, n;
+	int first = 0;
+
+	if (c->nq == 0 || c->flushing)
+		return 0;
+	c->flushing = true;
+	for (;;) {
+		for (i = 0; i < c->nq && c->q[i].step == CT_DONE; i++)
+			;
+		if (i == c->nq)
+			break;
+		ct_round(c);
+	}
+	/* Every write answered: to the caller, in the order queued. */
+	n = c->nq;
+	c->nq = 0;
+	for (i = 0; i < n; i++) {
+		if (c->q[i].rc < 0 && first == 0)
+			first = c->q[i].rc;
+		if (c->done != NULL)
+			c->done(c->done_user, &c->q[i].info, c->q[i].rc);
+	}
+	c->flushing = false;
+	return first;
+}
+
+int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                const struct rd_sync_ext *x)
+{
+	struct ct_req *r;
+
+	if (c->q == NULL || c->flushing)
+		return sd_ct_apply(c, info, deftimeouts, x);
+	r = &c->q[c->nq++];
+	memset(r, 0, sizeof(*r));
+	r->info = *info;
+	r->deftimeouts = deftimeouts;
+	if (x != NULL) {
+		r->x = *x;
+		r->has_x = true;
+		r->helper = (x->have & RD_SYNC_EXT_HELPER) && x->helper[0] != '\0';
+	}
+	r->mark = (info->flags & RD_STATE_F_REMOTE) && c->label >= 0;
+	r->step = CT_CREATE;
+	if (c->nq == c->batch_max)
+		sd_ct_flush(c); /* each outcome goes to the done callback */
+	return 1;
+}
+
+size_t sd_ct_queued(const struct sd_ct *c)
+{
+	return c->nq;
+}
+
 /* A conntrack object with the key of info's state only; NULL with *rc set. */
 static struct nf_conntrack *ct_of_key(const struct rd_state_info *info, int *rc)
 {
@@ -380,6 +815,7 @@ int sd_ct_delete(struct sd_ct *c, const struct rd_state_info *info)
 
 	if (ct == NULL)
 		return rc;
+	sd_ct_flush(c);
 	rc = nfct_query(c->rq, NFCT_Q_DESTROY, ct);
 	if (rc == 0)
 		c->stats[SD_CT_DELETED]++;
@@ -400,6 +836,7 @@ int sd_ct_get(struct sd_ct *c, const struct rd_state_info *info, struct rd_state
 
 	if (ct == NULL)
 		return rc;
+	sd_ct_flush(c);
 	c->got = false;
 	c->get_out = out;
 	nfct_callback_unregister(c->rq);
@@ -439,6 +876,7 @@ int sd_ct_set_liberal(struct sd_ct *c, const struct rd_state_info *info)
 	nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, f);
 	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, f);
 	nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, f);
+	sd_ct_flush(c);
 	rc = nfct_query(c->rq, NFCT_Q_UPDATE, ct);
 	rc = rc < 0 ? -errno : 0;
 	nfct_destroy(ct);
@@ -475,6 +913,7 @@ static int exp_query(struct sd_ct *c, const struct rd_state_info *master,
 
 	if (exp == NULL)
 		return -ENOMEM;
+	sd_ct_flush(c); /* the master may be queued */
 	if (sd_ext_to_exp(master, e, create, exp) != 0) {
 		nfexp_destroy(exp);
 		return -EAFNOSUPPORT;

@@ -510,7 +510,8 @@ static int mir_read(void *user, const struct rd_state_info *key, struct rd_state
 static int mir_write(void *user, const struct rd_state_info *info, bool created)
 {
 	struct sd_daemon *d = user;
-	int rc = sd_extsync_write(&d->xs, info); /* sd_ct_apply, with the extension */
+	/* sd_ct_apply, with the extension; queued for the next batch when it can wait */
+	int rc = sd_extsync_write(&d->xs, info, true);
 
 	(void)created; /* sd_ct_apply creates or updates, whichever the kernel needs */
 	if (rc < 0) {
@@ -518,7 +519,19 @@ static int mir_write(void *user, const struct rd_state_info *info, bool created)
 		       (unsigned long long)info->id, info->creatorid, strerror(-rc));
 		return RD_ERR_AGAIN;
 	}
-	return 0;
+	return rc > 0 ? RD_MIRROR_PENDING : 0; /* queued: ct_written has its outcome */
+}
+
+/* A queued write's outcome (sd_ct_flush): the mirror counts it now. */
+static void ct_written(void *user, const struct rd_state_info *info, int rc)
+{
+	struct sd_daemon *d = user;
+
+	if (rc < 0)
+		dm_log(LOG_DEBUG, "conntrack write of %016llx/%08x: %s",
+		       (unsigned long long)info->id, info->creatorid, strerror(-rc));
+	if (d->mirror != NULL)
+		rd_mirror_write_done(d->mirror, rc < 0 ? RD_ERR_AGAIN : 0);
 }
 
 static bool after_dump(struct sd_daemon *d, bool del, const struct rd_state_info *info);
@@ -1135,7 +1148,7 @@ int sd_daemon_commit(struct sd_daemon *d, char **out)
 		rd_state_export(d->t, st, now, &info);
 		if (info.creatorid == d->creatorid)
 			continue;
-		rc = sd_extsync_write(&d->xs, &info); /* with its mark, labels, helper */
+		rc = sd_extsync_write(&d->xs, &info, false); /* with its mark, labels, helper */
 		if (rc == 0) {
 			ok++;
 			continue;
@@ -1325,6 +1338,7 @@ static void reload_unapplied(const struct sd_config *o, const struct sd_config *
 	    {o->limit != n->limit, "limit"},
 	    {o->maxupd != n->maxupd, "maxupd"},
 	    {o->bulk_rate != n->bulk_rate, "bulk-rate"},
+	    {o->ct_batch != n->ct_batch, "ct-batch"},
 	    {o->bulk != n->bulk, "no-bulk"},
 	    {o->check_ttl != n->check_ttl, "check-ttl"},
 	    {o->apply != n->apply, "no-apply"},
@@ -1469,6 +1483,9 @@ int sd_daemon_run(struct sd_daemon *d)
 	int n;
 
 	while (!d->quitting) {
+		/* The turn's writes into the kernel, before waiting for more work. */
+		if (d->ct != NULL)
+			sd_ct_flush(d->ct);
 		notify_status(d);
 		hold_tick(d, sd_now());
 		arm_timer(d);
@@ -1490,6 +1507,8 @@ int sd_daemon_run(struct sd_daemon *d)
 		}
 	}
 	/* Send what is queued before leaving (deletes of the last moments). */
+	if (d->ct != NULL)
+		sd_ct_flush(d->ct);
 	rd_sync_engine_flush(d->eng, sd_now());
 	flush_all(d);
 	hold_release(d);
@@ -1782,6 +1801,17 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	d->xs.label = d->cfg.label;
 	d->xs.apply = d->cfg.apply;
 	sd_ct_set_exp_fn(d->ct, sd_extsync_exp, &d->xs);
+	if (d->cfg.apply) {
+		/* Tests only: a small receive buffer for the answers, to lose some. */
+		const char *rb = getenv("SYNCD_TEST_CT_RCVBUF");
+
+		rc = sd_ct_set_batch(d->ct, d->cfg.ct_batch, rb != NULL ? atoi(rb) : 0, ct_written,
+		                     d);
+		if (rc < 0) {
+			dm_log(LOG_ERR, "conntrack batch socket: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	if ((rc = dm_loop_add(&d->loop, sd_ct_fd(d->ct), &d->wct)) < 0)
 		return rc;
 	if (d->cfg.label >= 0) { /* --no-apply too: a commit writes peers' entries */

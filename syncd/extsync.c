@@ -175,12 +175,21 @@ void sd_extsync_carry(struct sd_extsync *d, struct rd_sync_carry_ext *ce)
 	ce->put = ext_put;
 }
 
-int sd_extsync_write(struct sd_extsync *d, const struct rd_state_info *info)
+static bool has_expectations(const struct rd_sync_ext *x)
+{
+	return x != NULL && (x->have & RD_SYNC_EXT_EXPECT) && x->nexpect > 0;
+}
+
+int sd_extsync_write(struct sd_extsync *d, const struct rd_state_info *info, bool queue)
 {
 	struct rd_sync_ext buf, before;
 	const struct rd_sync_ext *old = ext_kept(d, info, &before);
 	const struct rd_sync_ext *x = ext_for_write(d, info, &buf);
-	int rc = sd_ct_apply(d->ct, info, d->deftimeouts, x);
+	int rc;
+
+	if (queue && !has_expectations(old) && !has_expectations(x))
+		return sd_ct_queue(d->ct, info, d->deftimeouts, x);
+	rc = sd_ct_apply(d->ct, info, d->deftimeouts, x);
 
 	if (rc == 0)
 		sd_ct_expect(d->ct, info, old, x); /* the master exists now */

@@ -55,6 +55,7 @@ struct sd_config {
 	uint32_t limit;      /* state table limit */
 	unsigned maxupd;
 	uint32_t bulk_rate;  /* plain mode: states a second our bulk answers send */
+	uint32_t ct_batch;   /* conntrack requests a datagram (1: one a sendmsg) */
 	bool bulk;           /* ask the peers for their states at start (default) */
 	bool check_ttl;      /* secure mode: refuse TTL != 255 too */
 	bool apply;          /* apply peers' states to the kernel (default) */
@@ -184,20 +185,23 @@ static inline rd_time_t sd_now(void)
 /* ---- conntrack backend (ct.c) ---- */
 
 enum sd_ct_stat {
-	SD_CT_EVENTS = 0,   /* events read from the kernel */
-	SD_CT_SELF,         /* events caused by our own changes (ignored) */
-	SD_CT_CREATED,      /* entries created for peers' states */
-	SD_CT_UPDATED,      /* entries updated for peers' states */
-	SD_CT_DELETED,      /* entries deleted for peers' states */
-	SD_CT_ERRORS,       /* kernel refusals of our changes */
-	SD_CT_OVERRUNS,     /* event socket overruns (a resync follows) */
-	SD_CT_UNLABELLED,   /* peers' states written without our label (entry had no room) */
-	SD_CT_NOHELPER,     /* peers' entries written without their helper (unknown here) */
-	SD_CT_EXP_EVENTS,   /* expectation events read from the kernel */
-	SD_CT_EXP_CREATED,  /* peers' expectations created */
-	SD_CT_EXP_DELETED,  /* peers' expectations deleted (gone on the peer) */
-	SD_CT_EXP_NOHELPER, /* peers' expectations refused: the master has no helper here */
-	SD_CT_EXP_FAILED,   /* peers' expectations the kernel refused otherwise */
+	SD_CT_EVENTS = 0,     /* events read from the kernel */
+	SD_CT_SELF,           /* events caused by our own changes (ignored) */
+	SD_CT_CREATED,        /* entries created for peers' states */
+	SD_CT_UPDATED,        /* entries updated for peers' states */
+	SD_CT_DELETED,        /* entries deleted for peers' states */
+	SD_CT_ERRORS,         /* kernel refusals of our changes */
+	SD_CT_OVERRUNS,       /* event socket overruns (a resync follows) */
+	SD_CT_UNLABELLED,     /* peers' states written without our label (entry had no room) */
+	SD_CT_NOHELPER,       /* peers' entries written without their helper (unknown here) */
+	SD_CT_EXP_EVENTS,     /* expectation events read from the kernel */
+	SD_CT_EXP_CREATED,    /* peers' expectations created */
+	SD_CT_EXP_DELETED,    /* peers' expectations deleted (gone on the peer) */
+	SD_CT_EXP_NOHELPER,   /* peers' expectations refused: the master has no helper here */
+	SD_CT_EXP_FAILED,     /* peers' expectations the kernel refused otherwise */
+	SD_CT_BATCHES,        /* datagrams of batched writes sent (sd_ct_flush) */
+	SD_CT_BATCH_OVERRUNS, /* batches some of whose answers the kernel dropped (ENOBUFS) */
+	SD_CT_ACK_LOST,       /* batched requests sent again: their answer was lost */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);
@@ -221,6 +225,41 @@ int sd_ct_dump(struct sd_ct *c);
  */
 int sd_ct_apply(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
                 const struct rd_sync_ext *x);
+/* The most conntrack requests syncd puts in one datagram (config ct-batch). */
+#define SD_CT_BATCH_MAX 1024
+#define SD_CT_BATCH     256 /* the default */
+/* A queued write's outcome: sd_ct_apply's value for it (0 or -errno). */
+typedef void (*sd_ct_done_fn)(void *user, const struct rd_state_info *info, int rc);
+/*
+ * sd_ct_set_batch - write the peers' states in batches of up to max
+ * requests a datagram (1..SD_CT_BATCH_MAX; 1: one a sendmsg, as
+ * sd_ct_apply) over a socket of its own, whose receive buffer is rcvbuf
+ * bytes (<= 0: room for max answers). done is called with each queued
+ * write's outcome from sd_ct_flush. 0 or -errno (nothing queued may be
+ * waiting).
+ */
+int sd_ct_set_batch(struct sd_ct *c, unsigned max, int rcvbuf, sd_ct_done_fn done, void *user);
+/*
+ * sd_ct_queue - sd_ct_apply later: the write is queued (1 returned; its
+ * outcome goes to the done callback, counted as sd_ct_apply counts), and
+ * the queue is flushed when it holds a full batch. Without sd_ct_set_batch
+ * (or from inside a flush) it is sd_ct_apply, and returns its value.
+ */
+int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
+                const struct rd_sync_ext *x);
+/*
+ * sd_ct_flush - send every queued write, in datagrams of the batch size,
+ * until each has its outcome (the kernel's answer, after the next steps
+ * EEXIST, EOPNOTSUPP and ENOSPC call for; a request whose answer was lost
+ * is sent again, up to 8 times, then counted an error -ENOBUFS); then
+ * the done callbacks, in the order queued. Every other request of c
+ * (apply, delete, get, dump, expectations) flushes first, so the kernel
+ * sees syncd's changes in the order syncd made them. Returns the first
+ * outcome < 0, or 0.
+ */
+int sd_ct_flush(struct sd_ct *c);
+/* The writes queued. */
+size_t sd_ct_queued(const struct sd_ct *c);
 /*
  * Bring the kernel's expectations of a peer's state *master in line with
  * its extension x (the whole set) from old (the set known before, NULL:
@@ -337,8 +376,12 @@ struct sd_extsync {
 };
 /* The carry's extension callbacks (user d). */
 void sd_extsync_carry(struct sd_extsync *d, struct rd_sync_carry_ext *ce);
-/* Write a peer's state with its extension and expectations; sd_ct_apply's value. */
-int sd_extsync_write(struct sd_extsync *d, const struct rd_state_info *info);
+/*
+ * Write a peer's state with its extension and expectations; sd_ct_apply's
+ * value. queue: through sd_ct_queue when the state has no expectations
+ * (those need the master in the kernel first), 1 when queued.
+ */
+int sd_extsync_write(struct sd_extsync *d, const struct rd_state_info *info, bool queue);
 /* A kernel event's entry (after rd_mirror_local for a new one): keep its extension. */
 void sd_extsync_local(struct sd_extsync *d, const struct nf_conntrack *ct,
                       const struct rd_state_info *info);

@@ -121,7 +121,7 @@ void rd_mirror_state_event(struct rd_mirror *m, struct rd_state *st, int ev, int
 		rc = m->cfg.cb.write(m->cfg.cb.user, &info, ev == RD_STATE_EV_INSERT);
 		if (rc < 0)
 			m->st[RD_MIRROR_STAT_WRITE_FAILED]++;
-		else
+		else if (rc != RD_MIRROR_PENDING) /* a queued write is counted when done */
 			m->st[RD_MIRROR_STAT_WRITTEN]++;
 	}
 	m->writing = false;
@@ -129,6 +129,11 @@ void rd_mirror_state_event(struct rd_mirror *m, struct rd_state *st, int ev, int
 		rd_logf(&m->cfg.log, RD_LOG_DEBUG, "external %s of %016llx/%08x failed: %d",
 		        ev == RD_STATE_EV_REMOVE ? "delete" : "write", (unsigned long long)st->id,
 		        st->creatorid, rc);
+}
+
+void rd_mirror_write_done(struct rd_mirror *m, int rc)
+{
+	m->st[rc < 0 ? RD_MIRROR_STAT_WRITE_FAILED : RD_MIRROR_STAT_WRITTEN]++;
 }
 
 static bool excluded(const struct rd_mirror *m, const struct rd_state_key *k)

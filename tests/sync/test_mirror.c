@@ -542,6 +542,29 @@ START_TEST(write_and_delete_failures_counted)
 }
 END_TEST
 
+/* A write the callback queued (RD_MIRROR_PENDING) is counted when its outcome comes. */
+START_TEST(queued_write_counted_when_done)
+{
+	struct rd_state_info c, d;
+
+	B.ext.fail_write = RD_MIRROR_PENDING; /* the callback queues: nothing written yet */
+	mt_tcp(&c, 0x0a000001, 0xc0a80002, 40000, 443);
+	mt_tcp(&d, 0x0a000001, 0xc0a80002, 40001, 443);
+	mt_insert(&A.ext, &c, 3000);
+	mt_insert(&A.ext, &d, 3000);
+	mt_pump(&A, &B);
+	ck_assert_uint_eq(B.ext.writes, 2);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_WRITTEN), 0);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_WRITE_FAILED), 0);
+	rd_mirror_write_done(B.m, 0);
+	rd_mirror_write_done(B.m, RD_ERR_AGAIN);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_WRITTEN), 1);
+	ck_assert_uint_eq(mstat(&B, RD_MIRROR_STAT_WRITE_FAILED), 1);
+	ck_assert_ptr_nonnull(find(&B, &c)); /* the mirror keeps both states */
+	ck_assert_ptr_nonnull(find(&B, &d));
+}
+END_TEST
+
 START_TEST(dump_failure_counted)
 {
 	A.ext.fail_dump = RD_ERR_AGAIN;
@@ -645,6 +668,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, refused_limit);
 	tcase_add_test(tc, refused_exist);
 	tcase_add_test(tc, write_and_delete_failures_counted);
+	tcase_add_test(tc, queued_write_counted_when_done);
 	tcase_add_test(tc, dump_failure_counted);
 	tcase_add_test(tc, no_write_mode);
 	tcase_add_test(tc, config_checked_and_stretch);

@@ -84,6 +84,9 @@ extern "C" {
 
 struct rd_mirror;
 
+/* write's value for a write queued, whose outcome rd_mirror_write_done reports. */
+#define RD_MIRROR_PENDING 1
+
 /* The change an external table reports (rd_mirror_local's `change`). */
 enum rd_mirror_change {
 	RD_MIRROR_NEW = 1,     /* a new entry (or a dumped one) */
@@ -125,7 +128,9 @@ struct rd_mirror_callbacks {
 	 * write - create or update the external entry of a peer's state
 	 * (`created`: the state is new to the mirror). expire_in is the time
 	 * it has left. Return 0, or a negative value (counted write_failed; the
-	 * mirror keeps the state). Required unless config.write is false.
+	 * mirror keeps the state), or RD_MIRROR_PENDING: the write is queued
+	 * (batched), and its outcome is reported later by rd_mirror_write_done,
+	 * which counts it. Required unless config.write is false.
 	 */
 	int (*write)(void *user, const struct rd_state_info *info, bool created);
 	/*
@@ -225,6 +230,15 @@ RD_EXPORT void rd_mirror_free(struct rd_mirror *m);
  */
 RD_EXPORT void rd_mirror_state_event(struct rd_mirror *m, struct rd_state *st, int ev, int why,
                                      rd_time_t now);
+
+/*
+ * rd_mirror_write_done - the outcome of a write the write callback queued
+ * (returned RD_MIRROR_PENDING): rc 0 (counted written) or a negative value
+ * (counted write_failed; the mirror keeps the state). Counts only; call it
+ * once per queued write, from the mirror's thread, inside or outside the
+ * mirror's calls.
+ */
+RD_EXPORT void rd_mirror_write_done(struct rd_mirror *m, int rc);
 
 /*
  * rd_mirror_local - a change the external table reports (an event, or an
