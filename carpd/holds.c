@@ -210,7 +210,8 @@ static struct cd_group_book *group_get(struct cd_book *b, const char *name)
 		return g;
 	g = &b->groups[b->ngroups++];
 	memset(g, 0, sizeof(*g));
-	snprintf(g->name, sizeof(g->name), "%s", name);
+	/* Cut to the field, as snprintf would (gcc -O2 with ASan warns on that). */
+	memcpy(g->name, name, strnlen(name, sizeof(g->name) - 1));
 	return g;
 }
 
