@@ -898,7 +898,10 @@ static struct rd_state *find_live_h(struct rd_state_table *t, const struct rd_st
 			continue;
 		if (expired(t, st, now))
 			continue;
-		if (st->ifindex != 0 && st->ifindex == ifindex)
+		/* Without an interface (ifindex 0) the first live match is the
+		 * answer: stop here rather than walk on to the chunk's overflow
+		 * count, which would cost a hit one more dependent load. */
+		if (ifindex == 0 || (st->ifindex != 0 && st->ifindex == ifindex))
 			return st;
 		if (floating == NULL)
 			floating = st;
@@ -977,7 +980,33 @@ struct rd_state *rd_state_lookup(struct rd_state_table *t, const struct rd_state
 	t->stats[RD_STATE_STAT_SEARCH]++;
 	if (key == NULL || dir > RD_STATE_OUT)
 		return NULL;
-	return rd_state_find_live(t, key, dir, ifindex, now);
+	uint64_t h = hash_key(t, key);
+	/*
+	 * The common case inline, with as few instructions as can be, so that
+	 * the CPU runs ahead into the caller's next lookup while this one
+	 * waits for memory: no interface, no growth migrating, and the answer
+	 * in the home chunk or nothing past it (its overflow count 0). It
+	 * looks at the home chunk's candidates in the order find_live_h does,
+	 * so it returns what find_live_h would; anything else goes there.
+	 */
+	if (ifindex == 0 && t->kidx.old.chunks == NULL) {
+		const struct rd_chunk *c = &t->kidx.cur.chunks[(uint32_t)h & t->kidx.cur.mask];
+		for (unsigned m = match_tags(c, tag_of(h)); m != 0; m &= m - 1) {
+			uint32_t v = c->val[__builtin_ctz(m)];
+			struct rd_state *st = rd_slot(t, v >> 1);
+			if (v & 1)
+				goto slow; /* a stack key: find_live_h knows them */
+			if (!key_eq(&st->key, key))
+				continue;
+			if ((st->flags & RD_STATE_F_NAT) || expired(t, st, now))
+				goto slow;
+			return st;
+		}
+		if (c->overflow == 0)
+			return NULL;
+	}
+slow:
+	return find_live_h(t, key, h, dir, ifindex, now);
 }
 
 static struct rd_state *find_id_any(struct rd_state_table *t, uint64_t id, uint32_t creatorid)
