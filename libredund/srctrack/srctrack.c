@@ -84,14 +84,15 @@ static bool addr_eq(const struct rd_addr *a, const struct rd_addr *b)
 static uint32_t node_bucket(const struct rd_src_table *t, uint32_t rule_id, unsigned kind,
                             const struct rd_addr *a)
 {
-	uint8_t in[22], out[crypto_shorthash_BYTES];
+	/* SipHash-1-3, as the state table (core/siphash.h: why that is enough
+	 * for an index whose hash values nobody sees) */
+	uint8_t in[22];
 
 	rd_put32(in, rule_id);
 	in[4] = (uint8_t)kind;
 	in[5] = a->af;
 	memcpy(in + 6, a->u.v6, 16);
-	crypto_shorthash(out, in, sizeof(in), t->hkey);
-	return rd_get32(out) & t->mask;
+	return (uint32_t)rd_siphash13(&t->hkey, in, sizeof(in)) & t->mask;
 }
 
 static struct src_node *node_find(const struct rd_src_table *t, uint32_t rule_id, unsigned kind,
@@ -470,7 +471,9 @@ int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out)
 		rd_free(t->mem, t);
 		return RD_ERR_NOMEM;
 	}
-	rd_random_buf(&t->random, t->hkey, sizeof(t->hkey));
+	uint8_t hk[16];
+	rd_random_buf(&t->random, hk, sizeof(hk));
+	rd_sipkey_from_bytes(&t->hkey, hk);
 	t->global->cfg.id = RD_SRC_RULE_GLOBAL;
 	t->global->cfg.track = RD_SRC_TRACK_GLOBAL;
 	t->global->tbl = t;

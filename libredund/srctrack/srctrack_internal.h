@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "core/internal.h"
+#include "core/siphash.h"
 #include "redund/srctrack.h"
 
 _Static_assert(crypto_generichash_KEYBYTES_MIN == crypto_shorthash_siphash24_KEYBYTES,
@@ -101,7 +102,7 @@ struct rd_src_table {
 	struct rd_src_callbacks cb;
 	uint32_t max_nodes;
 	rd_time_t src_track;
-	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct rd_sipkey hkey; /* node_bucket's SipHash-1-3 key */
 	struct src_node **buckets;
 	uint32_t mask;
 	uint32_t count;            /* hashed nodes */

@@ -3,6 +3,7 @@
 #define RD_STATE_INTERNAL_H
 
 #include "core/internal.h"
+#include "core/siphash.h"
 #include "redund/state.h"
 
 _Static_assert(sizeof(struct rd_state_key) == 40, "rd_state_key layout");
@@ -81,7 +82,7 @@ struct rd_state_table {
 	size_t mem_bytes; /* bytes held from mem */
 	struct rd_log log;
 	struct rd_state_callbacks cb;
-	uint8_t sipkey[16];
+	struct rd_sipkey sipkey; /* SipHash-1-3 key of both indices */
 	bool huge_pages;
 	uint32_t limit;
 	uint32_t creatorid;
@@ -123,6 +124,32 @@ struct rd_state_table {
 	bool sweep_armed;     /* rd_state_handle_expiry has run since the table last emptied */
 	rd_time_t sweep_last; /* ... at this time */
 };
+
+/*
+ * The indices' hash: SipHash-1-3 under the table's secret key
+ * (core/siphash.h says why this variant keeps remote hosts from choosing
+ * colliding keys). An IPv4 key is hashed as 16 bytes: the two 4-byte
+ * addresses, then the key's last 8 bytes (ports, rdomain, af, proto); other
+ * keys as their 40 bytes. A chunk is picked by the low bits, the tag is
+ * the top 7. Here rather than in table.c so that tests can build keys that
+ * collide.
+ */
+static inline uint64_t rd_state_hash_key(const struct rd_state_table *t,
+                                         const struct rd_state_key *k)
+{
+	if (k->af == RD_AF_INET) {
+		const uint8_t *b = (const uint8_t *)k;
+		uint64_t w0 = (rd_sip_le64(b) & 0xffffffffu) | rd_sip_le64(b + 16) << 32;
+		return rd_siphash13_2w(&t->sipkey, w0, rd_sip_le64(b + 32));
+	}
+	return rd_siphash13(&t->sipkey, k, sizeof(*k));
+}
+
+static inline uint64_t rd_state_hash_id(const struct rd_state_table *t, uint64_t id,
+                                        uint32_t creatorid)
+{
+	return rd_siphash13_w32(&t->sipkey, id, creatorid);
+}
 
 static inline struct rd_state *rd_slot(const struct rd_state_table *t, uint32_t i)
 {

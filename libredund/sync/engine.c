@@ -2,10 +2,10 @@
  * The sync engine: OpenBSD pfsync's behaviour (if_pfsync.c 1.332) over
  * libredund's state table, without I/O. API and rules: redund/sync.h.
  */
-#include <sodium.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/siphash.h"
 #include "redund/sync.h"
 #include "redund/sync_engine.h"
 
@@ -32,7 +32,7 @@ struct ent {
 	uint64_t id;
 	uint32_t creatorid;
 	uint32_t hnext; /* hash chain */
-	uint32_t hash;  /* ent_hash of (id, creatorid): rehash and unlink without siphash */
+	uint32_t hash;  /* ent_hash of (id, creatorid): rehash and unlink without hashing */
 	uint32_t qprev, qnext;
 	rd_time_t touched; /* last applied from a peer (0: never); Q_DEAD: deletion */
 	uint16_t updates;  /* TCP updates coalesced while queued */
@@ -73,7 +73,7 @@ struct rd_sync_engine {
 	struct rd_sync_engine_config cfg;
 	struct rd_state_table *t;
 	uint32_t creatorid;
-	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct rd_sipkey hkey; /* ent_hash */
 
 	struct ent *ents;
 	uint32_t nents, cap, free_head, used;
@@ -411,15 +411,14 @@ void rd_sync_state_to_pfsync(const struct rd_state_info *info, struct rd_pfsync_
 
 /* ---- per-state entries -------------------------------------------- */
 
-/* Keyed (peers choose ids): the full 32 bits, masked per table size. */
+/*
+ * Keyed (peers choose ids): SipHash-1-3 as in the state table (core/siphash.h
+ * says why it suffices for an index whose hashes nobody sees), 32 bits,
+ * masked per table size.
+ */
 static uint32_t ent_hash(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
 {
-	uint8_t in[12], out[crypto_shorthash_BYTES];
-
-	rd_put64(in, id);
-	rd_put32(in + 8, cid);
-	crypto_shorthash(out, in, sizeof(in), e->hkey);
-	return rd_get32(out);
+	return (uint32_t)rd_siphash13_w32(&e->hkey, id, cid);
 }
 
 static uint32_t ent_find_h(const struct rd_sync_engine *e, uint64_t id, uint32_t cid, uint32_t h)
@@ -1863,7 +1862,9 @@ int rd_sync_engine_new(const struct rd_sync_engine_config *cfg, struct rd_sync_e
 #undef DEFAULT
 	e->t = cfg->table;
 	e->creatorid = rd_state_creatorid(cfg->table);
-	rd_random_buf(NULL, e->hkey, sizeof(e->hkey));
+	uint8_t hk[16];
+	rd_random_buf(NULL, hk, sizeof(hk));
+	rd_sipkey_from_bytes(&e->hkey, hk);
 	e->cap = 64;
 	e->free_head = NIL;
 	e->ents = rd_malloc(cfg->mem, e->cap * sizeof(*e->ents));

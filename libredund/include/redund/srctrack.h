@@ -28,7 +28,8 @@
  * are reused, and returned only by rd_src_table_free.
  *
  * Nodes are keyed by (rule id, kind, source address) in a hash table keyed
- * by SipHash-2-4 (libsodium crypto_shorthash) with a per-table random key.
+ * by SipHash-1-3 with a per-table random key (the sticky pools' source hash
+ * stays pf's SipHash-2-4, below).
  * A node lives while states use it and for the rule's src.track time after
  * its last state goes; a node past that time is dead: lookups and limits
  * treat it as gone at once, rd_src_handle_expiry frees its memory incrementally.

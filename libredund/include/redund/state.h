@@ -6,8 +6,10 @@
  *
  * Layout in memory: states live in a paged slab (stable addresses, 32-bit
  * indices, never moved); two open-addressed, bucketised indices point into it
- * (key -> state, (id, creatorid) -> state). Both are keyed by SipHash-2-4 with
- * a per-table random key, so remote hosts cannot choose colliding keys.
+ * (key -> state, (id, creatorid) -> state). Both are keyed by SipHash-1-3 with
+ * a per-table random key, so remote hosts cannot choose colliding keys (the
+ * hash values never leave the table; see libredund/core/siphash.h for why
+ * 1-3 rounds suffice there).
  *
  * Thread-safety: a table is used by one thread at a time (see common.h).
  * Pure helpers (rd_state_parse, rd_state_key_from_pkt, rd_state_reason_name,
