@@ -41,7 +41,7 @@
 # 1 ms; the client's ARP entry follows B's gratuitous ARP). A's last
 # advertisement before the kill is reported too (B's timer counts from it).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 DURATION=60
 CARP=0:2
 VRRP=0.01
@@ -190,8 +190,9 @@ echo "carp-loaded: $(date -u +%FT%TZ) duration ${DURATION}s; carpd advbase 0, ma
 	"advskew ${CARP_SET[*]}; keepalived VRRPv3 advert_int ${VRRP_SET[*]}; rt=$RT hogs=$HOGS" \
 	"sync=$SYNC_RATE/s only=$ONLY carpd-args='$CARPD_ARGS'; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The soak's captures are on B's links: the advertisements as B receives them.
-[ "$RUN_CARPD" = 1 ] && { start_capture "$T_DIR/soak-c.pcap" B eth0; CAP_C=$CAPTURE_PID; }
-[ "$RUN_KA" = 1 ] && { start_capture "$T_DIR/soak-k.pcap" B eth1; CAP_K=$CAPTURE_PID; }
+CAPS=()
+[ "$RUN_CARPD" = 1 ] && { start_capture "$T_DIR/soak-c.pcap" B eth0; CAPS+=("$CAPTURE_PID"); }
+[ "$RUN_KA" = 1 ] && { start_capture "$T_DIR/soak-k.pcap" B eth1; CAPS+=("$CAPTURE_PID"); }
 if [ "$RUN_CARPD" = 1 ]; then
 	carpd_conf A 0
 	carpd_conf B 1
@@ -221,8 +222,8 @@ LC0=0 LK0=0
 # Packets the kernel dropped for a full per-CPU backlog, and the times its
 # receive softirq ran out of budget (the machine's, all namespaces).
 softnet() {
-	local d=0 s=0 a b c rest
-	while read -r a b c rest; do
+	local d=0 s=0 b c
+	while read -r _ b c _; do
 		d=$((d + 0x$b))
 		s=$((s + 0x$c))
 	done </proc/net/softnet_stat
@@ -247,8 +248,8 @@ a = [int(x) for x in sys.argv[1].split()[1:]]; b = [int(x) for x in sys.argv[2].
 d = [y - x for x, y in zip(a, b)]; idle = d[3] + d[4]
 print(round(100 * (sum(d) - idle) / sum(d), 1))' "$CPU0" "$CPU1")
 sleep 0.2
-kill -INT ${CAP_C:-} ${CAP_K:-} 2>/dev/null
-wait ${CAP_C:-} ${CAP_K:-} 2>/dev/null
+kill -INT "${CAPS[@]}" 2>/dev/null
+wait "${CAPS[@]}" 2>/dev/null
 RESULTS=$T_DIR/results.txt
 : >"$RESULTS"
 
@@ -331,6 +332,7 @@ crash() {
 	for i in $(seq "$CRASHES"); do
 		if [ "$who" = carpd ]; then
 			now >>"$marks"
+			# shellcheck disable=SC2153 # PID_A: set by start_daemon (eval)
 			kill -KILL "$PID_A"
 			in_ns BR ip link set "$port" down
 			wait "$PID_A" 2>/dev/null
