@@ -405,9 +405,17 @@ mac_of_if() {
 	*) in_ns "$1" cat /sys/class/net/eth1/address ;;
 	esac
 }
+# Not in a pipeline: the daemons crash() restarts must stay in this shell's T_PIDS
+# (the cleanup trap's list).
 if [ "$CRASHES" -gt 0 ]; then
-	[ "$RUN_CARPD" = 1 ] && crash carpd "v1-$$" br0 10.77.0 "${CARP_SET[@]}" | tee -a "$RESULTS"
-	[ "$RUN_KA" = 1 ] && crash keepalived "w1-$$" br1 10.78.0 "${VRRP_SET[@]}" | tee -a "$RESULTS"
+	if [ "$RUN_CARPD" = 1 ]; then
+		crash carpd "v1-$$" br0 10.77.0 "${CARP_SET[@]}" >"$T_DIR/crash-carpd.json"
+		tee -a "$RESULTS" <"$T_DIR/crash-carpd.json"
+	fi
+	if [ "$RUN_KA" = 1 ]; then
+		crash keepalived "w1-$$" br1 10.78.0 "${VRRP_SET[@]}" >"$T_DIR/crash-keepalived.json"
+		tee -a "$RESULTS" <"$T_DIR/crash-keepalived.json"
+	fi
 fi
 cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 if [ "$SYNC_RATE" -gt 0 ]; then
