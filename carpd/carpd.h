@@ -105,15 +105,16 @@ struct cd_config {
 	bool check;         /* --check/-t: check the configuration, print it, exit */
 	int startup_demote; /* start-up hold on "carp", 0..255 (0: none); -1: not given */
 	int startup_hold;   /* its time limit in seconds, 1..CD_HOLD_TTL_MAX; -1: not given */
+	int realtime;       /* SCHED_FIFO priority 1..99, 0: off; -1: not given */
 	/* Given on the command line (which wins over the file, also on reload). */
-	bool cli_control, cli_facility, cli_startup_demote, cli_startup_hold;
+	bool cli_control, cli_facility, cli_startup_demote, cli_startup_hold, cli_realtime;
 };
 
 #define CD_DEFAULT_STARTUP_DEMOTE 128 /* OpenBSD's rc holds carpdemote 128 during boot */
 #define CD_DEFAULT_STARTUP_HOLD   30
 
 /*
- * Set global keyword `key` ("startup-demote" or "startup-hold") from arg
+ * Set global keyword `key` ("startup-demote", "startup-hold" or "realtime") from arg
  * into *cfg unless it was given already (the command line wins over the
  * file). Returns 0, or -1 with err saying what was expected (no location).
  */
@@ -123,7 +124,7 @@ int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char 
  * "none" (cfg->no_syslog). Returns 0, or -1 with err saying what was expected.
  */
 int cd_facility_set(struct cd_config *cfg, const char *arg, char *err);
-/* The defaults of what was not given (startup-demote 128, startup-hold 30). */
+/* The defaults of what was not given (startup-demote 128, startup-hold 30, realtime 0). */
 void cd_config_defaults(struct cd_config *cfg);
 
 /*
@@ -146,7 +147,7 @@ enum cd_opt_id {
 	CD_O_VHOST_LINE, /* the file's "vhost INTERFACE VHID" */
 	CD_O_CONTROL,
 	CD_O_FACILITY,
-	CD_O_STARTUP, /* startup-demote, startup-hold: cd_global_set */
+	CD_O_STARTUP, /* startup-demote, startup-hold, realtime: cd_global_set */
 	CD_O_CONFIG,
 	CD_O_HELP,
 	CD_O_VERSION,

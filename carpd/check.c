@@ -105,6 +105,8 @@ int cd_config_check_run(const struct cd_config *cfg)
 		       cfg->startup_demote, cfg->startup_hold);
 	else
 		printf("startup-demote 0: no start-up hold\n");
+	if (cfg->realtime > 0)
+		printf("realtime: SCHED_FIFO priority %d, memory locked\n", cfg->realtime);
 	for (i = 0; i < cfg->nvh; i++)
 		print_vhost(&cfg->vh[i]);
 	return 0;

@@ -7,6 +7,7 @@
  *   facility daemon               global; syslog facility or 'none'
  *   startup-demote 128            global; demotion of "carp" at start (0: none)
  *   startup-hold 30               global; its time limit in seconds
+ *   realtime 50                   global; SCHED_FIFO priority, memory locked
  *   notify /path [...]            global; notify and notify-master-before hooks
  *   track-script /path [k v]...   anywhere, node-wide; track-interface too
  *   vhost eth0 42                 starts a vhost: interface and vhid

@@ -1273,6 +1273,8 @@ static void reload_globals(struct cd_daemon *d, struct cd_config *ncfg)
 		needs_restart("startup-demote");
 	if (ncfg->startup_hold != d->cfg.startup_hold)
 		needs_restart("startup-hold");
+	if (ncfg->realtime != d->cfg.realtime)
+		needs_restart("realtime");
 }
 
 /*
@@ -1295,7 +1297,7 @@ static void reload(struct cd_daemon *d)
 	}
 	memset(&ncfg, 0, sizeof(ncfg));
 	ncfg.facility = -1;
-	ncfg.startup_demote = ncfg.startup_hold = -1;
+	ncfg.startup_demote = ncfg.startup_hold = ncfg.realtime = -1;
 	/* What the command line gave wins over the file, as at start. */
 	if (d->cfg.cli_control && dm_str_set(&ncfg.control, d->cfg.control) < 0) {
 		reload_refuse(d, "out of memory");
@@ -1309,6 +1311,8 @@ static void reload(struct cd_daemon *d)
 		ncfg.startup_demote = d->cfg.startup_demote;
 	if (d->cfg.cli_startup_hold)
 		ncfg.startup_hold = d->cfg.startup_hold;
+	if (d->cfg.cli_realtime)
+		ncfg.realtime = d->cfg.realtime;
 	if (cd_config_load(d->cfg.config_file, &ncfg, err) < 0) {
 		reload_refuse(d, err);
 		cd_config_free(&ncfg);

@@ -129,6 +129,16 @@ int cd_global_set(struct cd_config *cfg, const char *key, const char *arg, char 
 		}
 		if (cfg->startup_hold < 0)
 			cfg->startup_hold = (int)v;
+	} else if (strcmp(key, "realtime") == 0) {
+		if (dm_parse_uint(arg, 0, 99, &v) < 0) {
+			cd_errf(err,
+			        "expected a SCHED_FIFO priority from 1 to 99 (0: no realtime), got "
+			        "'%s'",
+			        arg);
+			return -1;
+		}
+		if (cfg->realtime < 0)
+			cfg->realtime = (int)v;
 	} else {
 		cd_errf(err, "unknown keyword '%s'", key);
 		return -1;
@@ -422,6 +432,7 @@ static const struct dm_opt opt_table[] = {
     {"version", 0, CD_O_VERSION, 0, DM_OPT_CLI, NULL},
     {"startup-demote", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "N"},
     {"startup-hold", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "SECONDS"},
+    {"realtime", 0, CD_O_STARTUP, 1, DM_OPT_BOTH, "PRIORITY"},
     {"group", 0, CD_O_VHOST, 1, DM_OPT_BOTH, "NAME"},
     {"vmac", 0, CD_O_VHOST, 0, DM_OPT_BOTH, NULL},
     {"vhost", 0, CD_O_VHOST_LINE, 2, DM_OPT_FILE, "INTERFACE VHID"},
@@ -474,6 +485,8 @@ static void usage(void)
 	    "                         or a demote request (0..255; default 128; 0: none)\n"
 	    "      --startup-hold S   release the start-up demotion after S seconds anyway\n"
 	    "                         (1..86400; default 30)\n"
+	    "      --realtime N       run under SCHED_FIFO at priority N (1..99) with memory\n"
+	    "                         locked; for sub-second advertisements (default 0: off)\n"
 	    "  -t, --check            check the configuration (interfaces, scripts,\n"
 	    "                         password files), print what would run, exit 0 or 1\n"
 	    "      --version, -h/--help\n"
@@ -486,6 +499,8 @@ void cd_config_defaults(struct cd_config *cfg)
 		cfg->startup_demote = CD_DEFAULT_STARTUP_DEMOTE;
 	if (cfg->startup_hold < 0)
 		cfg->startup_hold = CD_DEFAULT_STARTUP_HOLD;
+	if (cfg->realtime < 0)
+		cfg->realtime = 0;
 }
 
 int cd_facility_set(struct cd_config *cfg, const char *arg, char *err)
@@ -542,6 +557,9 @@ static int apply(struct cd_config *cfg, struct cd_vhost_conf *cli, const struct 
 		if (strcmp(name, "startup-demote") == 0) {
 			cfg->startup_demote = -1;
 			cfg->cli_startup_demote = true;
+		} else if (strcmp(name, "realtime") == 0) {
+			cfg->realtime = -1;
+			cfg->cli_realtime = true;
 		} else {
 			cfg->startup_hold = -1;
 			cfg->cli_startup_hold = true;
@@ -578,7 +596,7 @@ static int options_parse(int argc, char **argv, struct cd_config *cfg, char *err
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->facility = -1;
-	cfg->startup_demote = cfg->startup_hold = -1;
+	cfg->startup_demote = cfg->startup_hold = cfg->realtime = -1;
 	cd_vhost_conf_init(&cli);
 	if (dm_opts_scan(&cd_opts, argc, argv, &args, &nargs, err, CD_ERR_LEN) < 0)
 		goto fail;

@@ -545,6 +545,39 @@ START_TEST(startup_hold_options_are_validated)
 }
 END_TEST
 
+/* --realtime / realtime: off by default, 1..99, the command line wins over the file. */
+START_TEST(realtime_is_off_by_default_validated_and_the_command_line_wins)
+{
+	struct cd_config c;
+	char err[CD_ERR_LEN];
+	char path[512];
+
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1"), 0);
+	ck_assert_int_eq(c.realtime, 0);
+	cd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--realtime", "50"),
+	                 0);
+	ck_assert_int_eq(c.realtime, 50);
+	cd_config_free(&c);
+	ck_assert_int_eq(
+	    PARSE(&c, err, "-i", "e", "-v", "1", "-a", "10.0.0.1", "--realtime", "100"), -1);
+	ck_assert_str_eq(err, "--realtime: expected a SCHED_FIFO priority from 1 to 99 (0: no "
+	                      "realtime), got '100'");
+	snprintf(path, sizeof(path), "%s",
+	         file("rt.conf", "realtime 20\n"
+	                         "vhost eth0 1\n"
+	                         "  addr 10.0.0.1\n"));
+	ck_assert_int_eq(PARSE(&c, err, "--config", path), 0);
+	ck_assert_int_eq(c.realtime, 20);
+	cd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "--realtime", "0", "--config", path), 0);
+	ck_assert_int_eq(c.realtime, 0);
+	cd_config_free(&c);
+	conf_error("vhost eth0 1\n addr 10.0.0.1\nrealtime 5\n",
+	           "bad.conf:3: expected 'realtime' before the first 'vhost' line");
+}
+END_TEST
+
 START_TEST(startup_hold_in_the_file_and_the_command_line_wins)
 {
 	struct cd_config c;
@@ -884,6 +917,7 @@ int main(void)
 	tcase_add_test(tc, startup_hold_defaults_to_128_for_30_seconds);
 	tcase_add_test(tc, startup_hold_options_are_validated);
 	tcase_add_test(tc, startup_hold_in_the_file_and_the_command_line_wins);
+	tcase_add_test(tc, realtime_is_off_by_default_validated_and_the_command_line_wins);
 	tcase_add_test(tc, group_keyword_adds_groups_and_minus_carp_leaves_carp);
 	tcase_add_test(tc, group_keyword_is_validated);
 	tcase_add_test(tc, groups_compare_as_sets_for_reload);

@@ -23,7 +23,7 @@ static void carpd_init(struct cd_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->facility = -1;
-	c->startup_demote = c->startup_hold = -1;
+	c->startup_demote = c->startup_hold = c->realtime = -1;
 }
 
 static void refused_with_location(const char *err)
