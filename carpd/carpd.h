@@ -486,6 +486,13 @@ struct cd_vhost {
 	pid_t pre_pid;            /* notify-master-before running (0: none) */
 	rd_time_t pre_deadline;   /* when it is killed and the addresses taken anyway */
 	bool up_pending;          /* MASTER, its up actions wait for notify-master-before */
+	/*
+	 * MASTER, the addresses' announcement (gratuitous ARP, unsolicited NA)
+	 * waits until they are taken: notify-master-before and the up scripts
+	 * ended. Announcing first would send the hosts' traffic here before
+	 * the up script made ready for it (carpd-up-commit.sh: the states).
+	 */
+	bool announce_wait;
 	struct cd_script_queue scripts;
 };
 

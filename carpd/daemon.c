@@ -91,6 +91,8 @@ static void notify(struct cd_vhost *v, enum rd_carp_state old_state, enum rd_car
 	cd_script_enqueue_argv(&d->notifyq, argv);
 }
 
+static void announce_if_due(struct cd_vhost *v);
+
 /* notify-master-before ended (exited, killed or cancelled): take the addresses if still due. */
 static void pre_done(struct cd_vhost *v)
 {
@@ -99,6 +101,7 @@ static void pre_done(struct cd_vhost *v)
 		return;
 	v->up_pending = false;
 	master_actions(v);
+	announce_if_due(v); /* managed addresses are on now; an up script announces when it ends */
 }
 
 static void pre_kill(struct cd_vhost *v)
@@ -201,6 +204,14 @@ static void cb_announce(void *user, struct rd_carp_vhost *vh, int round)
 
 	if (ifc->ann == NULL)
 		return;
+	if (v->up_pending || (v->conf.upscript != NULL && !cd_script_idle(&v->scripts))) {
+		/* Not before the addresses are taken: announced when that ended (reap). */
+		v->announce_wait = true;
+		dm_log(LOG_DEBUG, "%s vhid %u: announcement (round %d) waits for the up actions",
+		       ifc->name, v->conf.vhid, round);
+		return;
+	}
+	v->announce_wait = false;
 	for (i = 0; i < v->conf.naddrs; i++) {
 		char a[RD_ADDR_STRLEN];
 
@@ -1037,6 +1048,16 @@ static void on_netlink(struct cd_daemon *d)
 	}
 }
 
+/* The up actions ended: the announcement that waited for them goes now. */
+static void announce_if_due(struct cd_vhost *v)
+{
+	if (!v->announce_wait || v->up_pending || !cd_script_idle(&v->scripts))
+		return;
+	v->announce_wait = false;
+	if (v->vh != NULL && rd_carp_vhost_state(v->vh) == RD_CARP_MASTER)
+		cb_announce(v->ifc, v->vh, 0);
+}
+
 static void reap(struct cd_daemon *d)
 {
 	pid_t pid;
@@ -1065,8 +1086,13 @@ static void reap(struct cd_daemon *d)
 			}
 
 		for (i = 0; i < d->nifs && !found; i++)
-			for (j = 0; j < d->ifs[i]->nvh && !found; j++)
-				found = cd_script_reaped(&d->ifs[i]->vh[j]->scripts, pid, status);
+			for (j = 0; j < d->ifs[i]->nvh && !found; j++) {
+				struct cd_vhost *v = d->ifs[i]->vh[j];
+
+				found = cd_script_reaped(&v->scripts, pid, status);
+				if (found)
+					announce_if_due(v);
+			}
 		for (i = 0; i < d->ndead && !found; i++)
 			found = cd_script_reaped(&d->dead[i]->scripts, pid, status);
 	}
