@@ -84,5 +84,7 @@ int main(void)
 		printf("%5zu %18.1f %18.1f %18.1f %18.1f\n", len, best[0], best[1], best[2],
 		       best[3]);
 	}
+	/* Printed, so the sums (and the hashing behind them) cannot be dropped. */
+	printf("checksum %016llx\n", (unsigned long long)sink);
 	return 0;
 }
