@@ -22,6 +22,9 @@
  *                                   mtu is refused)
  *   engine bulk_reconcile        -> on: the channel never loses a bulk
  *                                   packet for good
+ *   engine trusted               -> on: the peers are authenticated
+ *                                   members (tombstones kept for unknown
+ *                                   deletes, sent at the end of bulks)
  *   engine bulk_target           -> one live peer (rd_sync_channel_peers)
  *                                   that has not asked for a bulk in the
  *                                   last 3 s (any, if all have), in id
