@@ -568,21 +568,29 @@ static void q_set(struct rd_sync_engine *e, uint32_t i, int q)
 	e->qbytes += rd_pfsync_msg_len(q_action[q]);
 }
 
-/*
- * Remembers a deleted state for `tombstone`: a peer's late copy (a bulk
- * or update that crossed the delete) must not bring it back.
- */
-static void bury(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
-{
-	q_set(e, i, Q_DEAD);
-	e->ents[i].touched = now;
-	e->ents[i].updates = 0;
-}
-
 /* Entry i (or NIL) is deleted, or about to be announced deleted (DEL_C queued). */
 static bool buried_at(const struct rd_sync_engine *e, uint32_t i)
 {
 	return i != NIL && (e->ents[i].q == Q_DEAD || e->ents[i].q == Q_DEL_C);
+}
+
+/*
+ * Remembers a deleted state for `tombstone`: a peer's late copy (a bulk
+ * or update that crossed the delete) must not bring it back.
+ */
+static bool bury(struct rd_sync_engine *e, uint32_t i, rd_time_t now)
+{
+	/*
+	 * Buried already: refreshing `touched` in place would break the age
+	 * order of Q_DEAD (tombstones_expire and bulk_tombs_packet rely on
+	 * it), and our own DEL_C still queued must go. Returns whether kept.
+	 */
+	if (buried_at(e, i))
+		return false;
+	q_set(e, i, Q_DEAD);
+	e->ents[i].touched = now;
+	e->ents[i].updates = 0;
+	return true;
 }
 
 static bool buried(const struct rd_sync_engine *e, uint64_t id, uint32_t cid)
@@ -1117,11 +1125,11 @@ static void del_state(struct rd_sync_engine *e, uint64_t id, uint32_t cid, bool 
 		 * tombstones come this way too; with raw pfsync only while a bulk
 		 * runs, so that forged deletes of random states cannot fill memory.
 		 */
-		e->stats[e->cfg.trusted && tomb ? RD_SYNC_ENGINE_STAT_BURIED
-		                                : RD_SYNC_ENGINE_STAT_BADSTATE]++;
+		if (!(e->cfg.trusted && tomb))
+			e->stats[RD_SYNC_ENGINE_STAT_BADSTATE]++;
 		if (tomb && (e->nbulks > 0 || e->breq != BREQ_NONE || e->cfg.trusted) &&
-		    (i = ent_get(e, id, cid)) != NIL && !buried_at(e, i))
-			bury(e, i, now);
+		    (i = ent_get(e, id, cid)) != NIL && bury(e, i, now) && e->cfg.trusted)
+			e->stats[RD_SYNC_ENGINE_STAT_BURIED]++;
 		return;
 	}
 	defer_release(e, id, cid, false, now);

@@ -162,7 +162,8 @@ static void on_release(void *user, uint64_t token, bool acked, rd_time_t now)
 
 static bool reconcile_all;
 static bool trusted_all;
-static unsigned node_maxupd; /* 0: the default */
+static rd_time_t next_tombstone; /* 0: the default */
+static unsigned node_maxupd;     /* 0: the default */
 
 static struct node *node_new(struct net *net, size_t mtu)
 {
@@ -189,6 +190,7 @@ static struct node *node_new(struct net *net, size_t mtu)
 	ec.cb.user = nd;
 	ec.bulk_reconcile = reconcile_all;
 	ec.trusted = trusted_all;
+	ec.tombstone = next_tombstone;
 	ec.bulk_packets = next_bulk_packets;
 	ec.bulk_interval = next_bulk_interval;
 	ec.bulk_req_tries = next_bulk_tries;
@@ -3076,6 +3078,67 @@ START_TEST(a_joiner_refuses_a_late_copy_of_a_state_deleted_while_it_was_away)
 }
 END_TEST
 
+/*
+ * The tombstones of a bulk answer span several packets (one a tick), and
+ * the oldest expire while it runs: the answer resumes from its cursor, or
+ * from the oldest tombstone still kept once the cursor's expired. Every
+ * tombstone sent is kept by the joiner, and a late copy of any of them is
+ * refused; none that expired before its packet went is sent.
+ */
+START_TEST(bulk_tombstones_span_packets_and_skip_the_expired)
+{
+	struct net *net;
+	struct node *a, *b;
+	struct rd_state *st[300];
+	struct rd_pfsync_msg m[300];
+	uint8_t buf[1480];
+
+	reconcile_all = trusted_all = true;
+	next_bulk_packets = 1;
+	next_bulk_interval = 100 * RD_MSEC;
+	next_tombstone = 10 * RD_SEC;
+	net = net_new(2);
+	reconcile_all = trusted_all = false;
+	next_bulk_packets = 0;
+	next_bulk_interval = 0;
+	next_tombstone = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	for (int i = 0; i < 300; i++) {
+		struct rd_state_info info;
+		st[i] = udp_state(a, (uint16_t)(5000 + i), RD_SEC);
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].action = RD_PFSYNC_ACT_UPD;
+		rd_state_export(a->t, st[i], RD_SEC, &info);
+		rd_sync_state_to_pfsync(&info, &m[i].u.state);
+	}
+	net->deaf = 1u << 1; /* b is down */
+	net_run(net, RD_SEC, 2 * RD_SEC);
+	for (int i = 0; i < 150; i++) /* tombstones until 12 s */
+		rd_state_remove(a->t, st[i], 2 * RD_SEC);
+	net_run(net, 2 * RD_SEC, 3 * RD_SEC);
+	for (int i = 150; i < 300; i++) /* until 13 s */
+		rd_state_remove(a->t, st[i], 3 * RD_SEC);
+	net_run(net, 3 * RD_SEC, 11 * RD_SEC + 900 * RD_MSEC);
+	net->deaf = 0;
+	rd_sync_engine_bulk_request(b->e, 11 * RD_SEC + 900 * RD_MSEC);
+	net_run(net, 11 * RD_SEC + 900 * RD_MSEC, 13 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	uint64_t sent = estat(a, RD_SYNC_ENGINE_STAT_TOMBS_SENT);
+	ck_assert_uint_ge(estat(a, RD_SYNC_ENGINE_STAT_PKTS_OUT), 3);
+	ck_assert_uint_gt(sent, 150); /* the first packet had some of the oldest */
+	ck_assert_uint_lt(sent, 300); /* the rest of them expired before theirs */
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BURIED), sent);
+	uint64_t stale = estat(b, RD_SYNC_ENGINE_STAT_STALE);
+	for (int i = 150; i < 300; i++) /* every younger one reached b */
+		ck_assert_int_eq(rd_sync_engine_input(b->e, buf, msg_pkt(buf, &m[i]), 13 * RD_SEC),
+		                 0);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_STALE), stale + 150);
+	ck_assert_uint_eq(rd_state_count(b->t), 0);
+	net_free(net);
+}
+END_TEST
+
 START_TEST(late_copy_of_another_member_after_an_unknown_delete_stays_out)
 {
 	late_copy_after_unknown_delete(true);
@@ -3091,6 +3154,7 @@ static Suite *suite(void)
 	tcase_add_test(c, insert_reaches_peer_within_flush_delay);
 	tcase_add_test(c, late_copy_of_another_member_after_an_unknown_delete_stays_out);
 	tcase_add_test(c, a_joiner_refuses_a_late_copy_of_a_state_deleted_while_it_was_away);
+	tcase_add_test(c, bulk_tombstones_span_packets_and_skip_the_expired);
 	tcase_add_test(c, insert_then_delete_before_flush_sends_nothing);
 	tcase_add_test(c, update_and_delete_follow_the_state);
 	tcase_add_test(c, states_pack_five_to_a_1500_byte_packet);

@@ -291,7 +291,8 @@ enum rd_sync_engine_stat {
 	RD_SYNC_ENGINE_STAT_BULK_STALLED,  /* our bulk request's answer stalled: asked again */
 	RD_SYNC_ENGINE_STAT_BULK_DEFERRED, /* answers held until our own request ended */
 	RD_SYNC_ENGINE_STAT_BULK_AGAIN,    /* answers repeated: the first went while ours ran */
-	RD_SYNC_ENGINE_STAT_BURIED, /* deletes of states we lacked, kept as tombstones (trusted) */
+	RD_SYNC_ENGINE_STAT_BURIED,        /* deletes of states we lacked, newly kept as tombstones
+	                                      (trusted) */
 	RD_SYNC_ENGINE_STAT_TOMBS_SENT, /* tombstones sent at the end of bulk answers (trusted) */
 	RD_SYNC_ENGINE_STAT_COUNT,
 };
