@@ -349,7 +349,7 @@ int rd_sync_env_seal(const struct rd_sync_key *key, const struct rd_sync_env_hdr
 		return RD_ERR_INVAL;
 	if (key->aead != RD_SYNC_AEAD_AES256GCM)
 		return rdi_env_seal(key, NULL, h, rnd, pt, ptlen, out, cap);
-	rc = rdi_env_key_check(key, crypto_aead_aes256gcm_is_available() != 0);
+	rc = rdi_env_key_check(key, rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM));
 	if (rc == 0)
 		rc = rdi_env_key_prepare(key, &st);
 	if (rc == 0)
@@ -407,7 +407,7 @@ int rdi_env_open(const struct rd_sync_key *keys, const crypto_aead_aes256gcm_sta
 		return RD_ERR_NOSPC;
 	if (aead == RD_SYNC_AEAD_AES256GCM) {
 		if (ks == NULL) {
-			rc = rdi_env_key_check(k, crypto_aead_aes256gcm_is_available() != 0);
+			rc = rdi_env_key_check(k, rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM));
 			if (rc == 0)
 				rc = rdi_env_key_prepare(k, &st);
 			if (rc != 0) {

@@ -229,7 +229,8 @@ enum rd_sync_stat {
 	                              */
 	RD_SYNC_STAT_BADAEAD,        /* sealed with another AEAD than our key of its id has
 	                              * (the members' key files disagree), or one this machine
-	                              * cannot use */
+	                              * cannot use; decided before the tag, like badmagic, so a
+	                              * forged version byte counts here too */
 	RD_SYNC_STAT_COUNT,
 };
 
@@ -246,8 +247,8 @@ RD_EXPORT const char *rd_sync_env_type_name(int type);
  * libsodium; AES-GCM nonces take none). Writes ptlen +
  * RD_SYNC_ENV_OVERHEAD bytes to out and returns that length, or
  * RD_ERR_NOSPC, RD_ERR_INVAL (bad type, key id mismatch, unknown aead,
- * AES-GCM with h->seq >= 2^63), RD_ERR_NOTSUP (AES-GCM unavailable here,
- * or rd_init not called yet).
+ * AES-GCM with h->seq >= 2^63), RD_ERR_NOTSUP (AES-GCM unavailable here:
+ * no AES-NI).
  * With an AES-GCM key the caller must never seal two envelopes with the
  * same (sender, DATA or control, seq) (see the nonce above); a channel
  * sees to it. This call expands the AES key schedule each time (about
