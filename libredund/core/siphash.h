@@ -46,6 +46,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "redund/common.h"
+
 /* A 128-bit SipHash key as its two little-endian words. */
 struct rd_sipkey {
 	uint64_t k0, k1;
@@ -72,6 +74,21 @@ static inline void rd_sipkey_from_bytes(struct rd_sipkey *k, const uint8_t b[16]
 {
 	k->k0 = rd_sip_le64(b);
 	k->k1 = rd_sip_le64(b + 8);
+}
+
+/*
+ * A fresh secret key from r (NULL: the system's random source). The key is
+ * what keeps the index's chains short against chosen keys: the stack copy
+ * is wiped.
+ */
+static inline void rd_sipkey_random(struct rd_sipkey *k, const struct rd_random *r)
+{
+	volatile uint8_t b[16];
+
+	rd_random_buf(r, (uint8_t *)b, sizeof(b));
+	rd_sipkey_from_bytes(k, (const uint8_t *)b);
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = 0;
 }
 
 struct rd_sipstate {

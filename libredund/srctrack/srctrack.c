@@ -471,9 +471,7 @@ int rd_src_table_new(const struct rd_src_config *cfg, struct rd_src_table **out)
 		rd_free(t->mem, t);
 		return RD_ERR_NOMEM;
 	}
-	uint8_t hk[16];
-	rd_random_buf(&t->random, hk, sizeof(hk));
-	rd_sipkey_from_bytes(&t->hkey, hk);
+	rd_sipkey_random(&t->hkey, &t->random);
 	t->global->cfg.id = RD_SRC_RULE_GLOBAL;
 	t->global->cfg.track = RD_SRC_TRACK_GLOBAL;
 	t->global->tbl = t;

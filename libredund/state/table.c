@@ -636,9 +636,7 @@ int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table 
 	t->limit = cfg->limit;
 	t->huge_pages = cfg->huge_pages;
 	memcpy(t->timeouts, cfg->timeouts, sizeof(t->timeouts));
-	uint8_t sk[16];
-	rd_random_buf(&cfg->random, sk, sizeof(sk));
-	rd_sipkey_from_bytes(&t->sipkey, sk);
+	rd_sipkey_random(&t->sipkey, &cfg->random);
 	t->creatorid = cfg->creatorid;
 	while (t->creatorid == 0)
 		rd_random_buf(&cfg->random, &t->creatorid, sizeof(t->creatorid));

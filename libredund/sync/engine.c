@@ -1870,9 +1870,7 @@ int rd_sync_engine_new(const struct rd_sync_engine_config *cfg, struct rd_sync_e
 #undef DEFAULT
 	e->t = cfg->table;
 	e->creatorid = rd_state_creatorid(cfg->table);
-	uint8_t hk[16];
-	rd_random_buf(NULL, hk, sizeof(hk));
-	rd_sipkey_from_bytes(&e->hkey, hk);
+	rd_sipkey_random(&e->hkey, NULL);
 	e->cap = 64;
 	e->free_head = NIL;
 	e->ents = rd_malloc(cfg->mem, e->cap * sizeof(*e->ents));
