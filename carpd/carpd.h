@@ -64,6 +64,8 @@ enum cd_track_kind {
 #define CD_TRACK_WEIGHT_DEFAULT   255 /* keepalived's FAULT: any healthy peer wins */
 #define CD_TRACK_INTERVAL_MAX     3600
 #define CD_NOTIFY_TIMEOUT_DEFAULT 10 /* notify-master-before, seconds */
+/* An announcement waits at most this long for the up scripts, seconds. */
+#define CD_ANNOUNCE_WAIT_MAX 5
 
 /* One track-interface or track-script line. */
 struct cd_track_conf {
@@ -493,6 +495,7 @@ struct cd_vhost {
 	 * the up script made ready for it (carpd-up-commit.sh: the states).
 	 */
 	bool announce_wait;
+	rd_time_t announce_deadline; /* then it goes anyway (CD_ANNOUNCE_WAIT_MAX) */
 	struct cd_script_queue scripts;
 };
 

@@ -101,6 +101,7 @@ static void pre_done(struct cd_vhost *v)
 		return;
 	v->up_pending = false;
 	master_actions(v);
+	v->announce_deadline = cd_now() + CD_ANNOUNCE_WAIT_MAX * RD_SEC; /* for the up scripts */
 	announce_if_due(v); /* managed addresses are on now; an up script announces when it ends */
 }
 
@@ -195,23 +196,42 @@ static void cb_state(void *user, struct rd_carp_vhost *vh, enum rd_carp_state ol
 		v->started = true;
 }
 
+static void announce_now(struct cd_vhost *v, int round);
+
 static void cb_announce(void *user, struct rd_carp_vhost *vh, int round)
 {
 	struct cd_iface *ifc = user;
 	struct cd_vhost *v = rd_carp_vhost_user(vh);
-	size_t i;
-	int rc;
 
 	if (ifc->ann == NULL)
 		return;
 	if (v->up_pending || (v->conf.upscript != NULL && !cd_script_idle(&v->scripts))) {
-		/* Not before the addresses are taken: announced when that ended (reap). */
+		/*
+		 * Not before the addresses are taken: announced when that ended
+		 * (reap), or at the latest CD_ANNOUNCE_WAIT_MAX after the first
+		 * announcement was due (announce_overdue). A second round due
+		 * meanwhile goes with the first.
+		 */
+		if (!v->announce_wait)
+			v->announce_deadline = cd_now() + CD_ANNOUNCE_WAIT_MAX * RD_SEC;
 		v->announce_wait = true;
 		dm_log(LOG_DEBUG, "%s vhid %u: announcement (round %d) waits for the up actions",
 		       ifc->name, v->conf.vhid, round);
 		return;
 	}
+	announce_now(v, round);
+}
+
+/* Announces v's addresses (gratuitous ARP, unsolicited NA) now. */
+static void announce_now(struct cd_vhost *v, int round)
+{
+	struct cd_iface *ifc = v->ifc;
+	size_t i;
+	int rc;
+
 	v->announce_wait = false;
+	if (ifc->ann == NULL)
+		return;
 	for (i = 0; i < v->conf.naddrs; i++) {
 		char a[RD_ADDR_STRLEN];
 
@@ -1055,7 +1075,20 @@ static void announce_if_due(struct cd_vhost *v)
 		return;
 	v->announce_wait = false;
 	if (v->vh != NULL && rd_carp_vhost_state(v->vh) == RD_CARP_MASTER)
-		cb_announce(v->ifc, v->vh, 0);
+		announce_now(v, 0);
+}
+
+/* An up script still running CD_ANNOUNCE_WAIT_MAX after the announcement was due. */
+static void announce_overdue(struct cd_vhost *v, rd_time_t now)
+{
+	if (!v->announce_wait || v->up_pending || now < v->announce_deadline)
+		return; /* notify-master-before has its own timeout (pre_deadline) */
+	v->announce_wait = false;
+	if (v->vh == NULL || rd_carp_vhost_state(v->vh) != RD_CARP_MASTER)
+		return;
+	dm_log(LOG_WARNING, "%s vhid %u: up script still running after %d s: announcing anyway",
+	       v->ifc->name, v->conf.vhid, CD_ANNOUNCE_WAIT_MAX);
+	announce_now(v, 0);
 }
 
 static void reap(struct cd_daemon *d)
@@ -1493,6 +1526,7 @@ static void on_timer(struct cd_daemon *d)
 		for (size_t j = 0; j < d->ifs[i]->nvh; j++) {
 			struct cd_vhost *v = d->ifs[i]->vh[j];
 
+			announce_overdue(v, now);
 			if (v->pre_pid == 0 || now < v->pre_deadline)
 				continue;
 			dm_log(
@@ -1518,9 +1552,14 @@ static void arm_timer(struct cd_daemon *d)
 		e = rd_carp_expiry(d->ifs[i]->cif);
 		if (e < next)
 			next = e;
-		for (j = 0; j < d->ifs[i]->nvh; j++)
-			if (d->ifs[i]->vh[j]->pre_pid != 0 && d->ifs[i]->vh[j]->pre_deadline < next)
-				next = d->ifs[i]->vh[j]->pre_deadline;
+		for (j = 0; j < d->ifs[i]->nvh; j++) {
+			const struct cd_vhost *v = d->ifs[i]->vh[j];
+
+			if (v->pre_pid != 0 && v->pre_deadline < next)
+				next = v->pre_deadline;
+			if (v->announce_wait && !v->up_pending && v->announce_deadline < next)
+				next = v->announce_deadline;
+		}
 	}
 	dm_loop_arm(&d->loop, next);
 }
