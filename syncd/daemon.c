@@ -131,7 +131,8 @@ struct sd_daemon {
 	rd_time_t labels_due;     /* next check that our labels rule is there */
 	struct dm_control *ctl;
 	uint32_t creatorid;
-	uint16_t port; /* secure mode's UDP port */
+	bool id_stable; /* the same creatorid after a restart (given, or kept in state-dir) */
+	uint16_t port;  /* secure mode's UDP port */
 	bool quitting;
 	bool in_dump; /* a dump runs on the request socket (any: also a resync) */
 	/*
@@ -1593,14 +1594,26 @@ static int open_channel(struct sd_daemon *d, size_t mtu, const struct rd_sync_en
 
 		for (size_t i = 0; i < nkeys; i++)
 			gcm = gcm || keys[i].aead == RD_SYNC_AEAD_AES256GCM;
+		if (err[0] != '\0' && gcm && d->id_stable) {
+			/*
+			 * The nonce is (creatorid, sequence number): with the same
+			 * creatorid and no incarnation kept, a run after the clock
+			 * was set back would repeat nonces, and GCM then leaks its
+			 * authentication key. Refuse rather than risk it.
+			 */
+			dm_log(
+			    LOG_ERR,
+			    "incarnation not kept (%s): with an aes256gcm key and a kept creatorid "
+			    "a restart after the clock was set back would reuse AES-GCM nonces "
+			    "(see syncd(8)); make state-dir writable",
+			    err);
+			return -1;
+		}
 		if (err[0] != '\0')
-			dm_log(d->cfg.state_dir || gcm ? LOG_WARNING : LOG_DEBUG,
+			dm_log(d->cfg.state_dir ? LOG_WARNING : LOG_DEBUG,
 			       "incarnation not kept (%s): a restart after the clock was set back "
-			       "would look older to the peers%s",
-			       err,
-			       gcm ? ", and reuse AES-GCM nonces under an aes256gcm key (see "
-			             "syncd(8)): keep state-dir writable"
-			           : "");
+			       "would look older to the peers",
+			       err);
 	}
 	cc.keys = keys;
 	cc.nkeys = nkeys;
@@ -1725,6 +1738,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	sc.limit = d->cfg.limit;
 	sc.size_hint = d->cfg.limit < 65536 ? d->cfg.limit : 65536;
 	sc.creatorid = d->cfg.creatorid;
+	d->id_stable = sc.creatorid != 0;
 	if (sc.creatorid == 0) {
 		const char *dir = d->cfg.state_dir ? d->cfg.state_dir : SD_DEFAULT_STATE_DIR;
 		char err[SD_ERR_LEN];
@@ -1744,6 +1758,7 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 				return -EINVAL;
 			}
 		}
+		d->id_stable = kept;
 	}
 	/* OpenBSD's stateid start: seconds in the upper half, unique across restarts. */
 	sc.id_base = (uint64_t)time(NULL) << 32;

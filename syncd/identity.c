@@ -124,8 +124,10 @@ uint64_t sd_incarnation(const char *dir, uint64_t now_ns, char *err)
 	int fd;
 
 	err[0] = '\0';
-	if (snprintf(path, sizeof(path), "%s/incarnation", dir) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/incarnation", dir) >= (int)sizeof(path)) {
+		errf(err, "%s: path too long", dir);
 		return now_ns;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf) - 1);
@@ -138,6 +140,7 @@ uint64_t sd_incarnation(const char *dir, uint64_t now_ns, char *err)
 	if (last != 0 && start < last + SD_INCARNATION_GAP)
 		start = last + SD_INCARNATION_GAP;
 	snprintf(line, sizeof(line), "%llu\n", (unsigned long long)start);
-	line_write(dir, path, line, err);
+	if (line_write(dir, path, line, err) == 0 && fd >= 0 && last == 0)
+		errf(err, "%s was damaged (rewritten): the previous start is not known", path);
 	return start;
 }

@@ -94,8 +94,9 @@ int sd_identity(const char *dir, uint32_t *id, bool *kept, char *err);
  * says an earlier start used a number within SD_INCARNATION_GAP of it (the
  * clock was stepped back): always above every earlier start's, so peers
  * never take the new incarnation for an old one. Writes it to
- * DIR/incarnation; err is "" or why it could not (the value still holds
- * for this run).
+ * DIR/incarnation; err is "" or why the previous start is not known or
+ * this one not kept (the path too long, a damaged file, a failed write);
+ * the value still holds for this run.
  */
 uint64_t sd_incarnation(const char *dir, uint64_t now_ns, char *err);
 

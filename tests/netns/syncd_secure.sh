@@ -272,4 +272,26 @@ done
 wait_flags 7002 liberal 2 || fail "the strict entry in A's table at start-up did not get the flag"
 [ "$(sstat A daemon own_liberal)" -ge 1 ] || fail "start-up: own_liberal did not count"
 ok "A restarted without --strict-own: the strict entry read at start-up is be-liberal now"
+
+# With an AES-GCM key and a creatorid that repeats (given here), a start
+# whose incarnation cannot be kept would risk repeating nonces after a clock
+# step: syncd refuses to start and says why. Under XChaCha (random nonces)
+# it runs, warning.
+if [ "$aead" = aes256gcm ]; then
+	kill -TERM "$PID_A"
+	wait "$PID_A" 2>/dev/null
+	mkdir -p "$T_DIR/ro-state/incarnation.tmp" # the write of the incarnation fails
+	ip netns exec "$(ns A)" "$SYNCD" -f none -d -i eth0 -k "$T_DIR/key" --creatorid 0x1234 \
+		--state-dir "$T_DIR/ro-state" --control "$T_DIR/ro.sock" >"$T_DIR/ro.log" 2>&1 &
+	pid=$!
+	T_PIDS+=("$pid")
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "syncd ran with an aes256gcm key and no incarnation kept"
+	grep -q "would reuse AES-GCM nonces" "$T_DIR/ro.log" ||
+		fail "syncd did not say why it refused: $(tail -3 "$T_DIR/ro.log")"
+	ok "aes256gcm with a given creatorid and no incarnation kept: refused at start, said why"
+fi
 exit 0

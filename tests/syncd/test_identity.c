@@ -147,7 +147,9 @@ START_TEST(incarnations_grow_even_when_the_clock_goes_back)
 	snprintf(path, sizeof(path), "%s/incarnation", dir);
 	put_file(path, "garbage\n");
 	ck_assert_uint_eq(sd_incarnation(dir, t, err), t);
+	ck_assert_ptr_nonnull(strstr(err, "damaged")); /* said, not silent */
 	ck_assert_uint_eq(sd_incarnation(dir, t, err), t + SD_INCARNATION_GAP);
+	ck_assert_str_eq(err, "");
 	/* No directory to keep it in: the clock, and err says why. */
 	snprintf(path, sizeof(path), "%s/incarnation/x", dir);
 	ck_assert_uint_eq(sd_incarnation(path, t, err), t);
