@@ -236,7 +236,8 @@ RD_EXPORT void rd_mirror_state_event(struct rd_mirror *m, struct rd_state *st, i
  * (returned RD_MIRROR_PENDING): rc 0 (counted written) or a negative value
  * (counted write_failed; the mirror keeps the state). Counts only; call it
  * once per queued write, from the mirror's thread, inside or outside the
- * mirror's calls.
+ * mirror's calls, never after rd_mirror_free (writes still queued then
+ * are the caller's to finish or drop: the mirror keeps no list of them).
  */
 RD_EXPORT void rd_mirror_write_done(struct rd_mirror *m, int rc);
 
