@@ -1150,36 +1150,45 @@ END_TEST
 
 START_TEST(msg_ref_names_the_state_of_each_action)
 {
-	struct rd_pfsync_msg m;
-	uint64_t id;
-	uint32_t cid;
+	/* Every action: whether it names a state or member, and where it keeps it. */
+	for (int act = 0; act < RD_PFSYNC_ACT_COUNT; act++) {
+		struct rd_pfsync_msg m;
+		uint64_t id = 99, want_id = 0;
+		uint32_t cid = 99, want_cid = 0;
+		bool names = true;
 
-	memset(&m, 0, sizeof(m));
-	m.action = RD_PFSYNC_ACT_UPD;
-	m.u.state.id = 7;
-	m.u.state.creatorid = 9;
-	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
-	ck_assert(id == 7 && cid == 9);
-	memset(&m, 0, sizeof(m));
-	m.action = RD_PFSYNC_ACT_UPD_C;
-	m.u.upd_c.id = 8;
-	m.u.upd_c.creatorid = 10;
-	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
-	ck_assert(id == 8 && cid == 10);
-	memset(&m, 0, sizeof(m));
-	m.action = RD_PFSYNC_ACT_UPD_REQ;
-	m.u.ref.creatorid = 11; /* a bulk request naming member 11 */
-	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
-	ck_assert(id == 0 && cid == 11);
-	memset(&m, 0, sizeof(m));
-	m.action = RD_PFSYNC_ACT_BUS;
-	m.u.bus.creatorid = 12;
-	ck_assert(rd_pfsync_msg_ref(&m, &id, &cid));
-	ck_assert(id == 0 && cid == 12);
-	memset(&m, 0, sizeof(m));
-	m.action = RD_PFSYNC_ACT_TDB;
-	ck_assert(!rd_pfsync_msg_ref(&m, &id, &cid));
-	ck_assert(id == 0 && cid == 0);
+		memset(&m, 0, sizeof(m));
+		m.action = (uint8_t)act;
+		switch (act) {
+		case RD_PFSYNC_ACT_INS:
+		case RD_PFSYNC_ACT_UPD:
+		case RD_PFSYNC_ACT_DEL:
+			m.u.state.id = want_id = 7;
+			m.u.state.creatorid = want_cid = 9;
+			break;
+		case RD_PFSYNC_ACT_UPD_C:
+			m.u.upd_c.id = want_id = 8;
+			m.u.upd_c.creatorid = want_cid = 10;
+			break;
+		case RD_PFSYNC_ACT_DEL_C:
+		case RD_PFSYNC_ACT_INS_ACK:
+		case RD_PFSYNC_ACT_UPD_REQ: /* id 0 with a creatorid: a bulk request naming it */
+			m.u.ref.id = want_id = act == RD_PFSYNC_ACT_UPD_REQ ? 0 : 11;
+			m.u.ref.creatorid = want_cid = 12;
+			break;
+		case RD_PFSYNC_ACT_BUS:
+			m.u.bus.creatorid = want_cid = 13;
+			break;
+		case RD_PFSYNC_ACT_CLR:
+			m.u.clr.creatorid = want_cid = 14;
+			break;
+		default: /* TDB and the deprecated or unimplemented ones name nothing */
+			names = false;
+		}
+		ck_assert_msg(rd_pfsync_msg_ref(&m, &id, &cid) == names, "action %d", act);
+		ck_assert_msg(id == want_id && cid == want_cid, "action %d: %llu/%u", act,
+		              (unsigned long long)id, cid);
+	}
 }
 END_TEST
 
