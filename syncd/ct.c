@@ -57,7 +57,6 @@ enum ct_step {
 struct ct_req {
 	struct rd_state_info info;
 	struct rd_sync_ext x;
-	const uint32_t *deftimeouts;
 	uint32_t seq;  /* of its request in the datagram in flight */
 	int rc;        /* CT_DONE: 0 or -errno */
 	uint8_t step;  /* enum ct_step */
@@ -90,9 +89,10 @@ struct sd_ct {
 	/* the queue of writes (sd_ct_queue) */
 	struct ct_req *q;
 	size_t nq;
-	unsigned batch_max; /* requests a datagram, configured */
-	unsigned batch_cur; /* now: halved on a loss, grows back by one a clean datagram */
-	uint8_t *buf;       /* the datagram */
+	const uint32_t *deftimeouts; /* of every queued write (sd_ct_queue) */
+	unsigned batch_max;          /* requests a datagram, configured */
+	unsigned batch_cur;          /* now: halved on a loss, grows back by one a clean datagram */
+	uint8_t *buf;                /* the datagram */
 	size_t bufsz;
 	size_t *inflight; /* queue indexes of the datagram's requests */
 	bool flushing;
@@ -536,7 +536,7 @@ static int ct_build(struct sd_ct *c, struct ct_req *r, size_t off, size_t *len)
 
 	if (ct == NULL)
 		return -ENOMEM;
-	if (sd_state_to_ct(&r->info, r->deftimeouts, create, ct) < 0) {
+	if (sd_state_to_ct(&r->info, c->deftimeouts, create, ct) < 0) {
 		nfct_destroy(ct);
 		return -EAFNOSUPPORT;
 	}
@@ -610,6 +610,34 @@ static void ct_answer(struct sd_ct *c, struct ct_req *r, int err)
 	r->sends = 0;
 }
 
+static void batch_shrink(struct sd_ct *c)
+{
+	c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
+}
+
+/*
+ * The requests of the datagram of n in flight left unanswered (their
+ * answers lost, or the datagram not taken): each is sent again, in smaller
+ * datagrams, until it has been lost CT_RESENDS_MAX times; then it is done,
+ * counted an error, with err.
+ */
+static void ct_unanswered(struct sd_ct *c, size_t n, int err)
+{
+	batch_shrink(c);
+	for (size_t i = 0; i < n; i++) {
+		struct ct_req *r = &c->q[c->inflight[i]];
+
+		if (r->answered)
+			continue;
+		c->stats[SD_CT_ACK_LOST]++;
+		if (++r->sends < CT_RESENDS_MAX)
+			continue;
+		c->stats[SD_CT_ERRORS]++;
+		r->step = CT_DONE;
+		r->rc = err;
+	}
+}
+
 /* The answers queued for the datagram of n requests from seq0; counts the losses. */
 static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 {
@@ -617,7 +645,7 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 	struct mmsghdr mm[CT_ACK_VLEN];
 	struct iovec iov[CT_ACK_VLEN];
 	bool overrun = false;
-	size_t got = 0, i;
+	size_t got = 0;
 	int k, j;
 
 	for (;;) {
@@ -666,20 +694,7 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 			c->batch_cur++;
 		return;
 	}
-	/* Lost answers: their requests go again, in smaller datagrams. */
-	c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
-	for (i = 0; i < n; i++) {
-		struct ct_req *r = &c->q[c->inflight[i]];
-
-		if (r->answered)
-			continue;
-		c->stats[SD_CT_ACK_LOST]++;
-		if (++r->sends >= CT_RESENDS_MAX) {
-			c->stats[SD_CT_ERRORS]++;
-			r->step = CT_DONE;
-			r->rc = -ENOBUFS;
-		}
-	}
+	ct_unanswered(c, n, -ENOBUFS);
 }
 
 /* One round: every queued write not done sent once, in datagrams of batch_cur requests. */
@@ -715,33 +730,30 @@ static void ct_round(struct sd_ct *c)
 			/* Nothing of it was run (a send is taken whole or not at all). */
 			int e = errno;
 
+			if (e == ENOBUFS || e == ENOMEM || e == EAGAIN) {
+				ct_unanswered(c, n, -e); /* short of memory now: again */
+				continue;
+			}
 			for (size_t k = 0; k < n; k++) {
 				struct ct_req *r = &c->q[c->inflight[k]];
 
-				r->answered = true;
-				if (e == ENOBUFS || e == ENOMEM || e == EAGAIN) {
-					c->stats[SD_CT_ACK_LOST]++;
-					if (++r->sends < CT_RESENDS_MAX)
-						continue;
-				}
 				c->stats[SD_CT_ERRORS]++;
 				r->step = CT_DONE;
 				r->rc = -e;
 			}
-			c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
+			batch_shrink(c);
 			continue;
 		}
 		ct_collect(c, seq0, n);
 	}
 }
 
-int sd_ct_flush(struct sd_ct *c)
+void sd_ct_flush(struct sd_ct *c)
 {
 	size_t i, n;
-	int first = 0;
 
 	if (c->nq == 0 || c->flushing)
-		return 0;
+		return;
 	c->flushing = true;
 	for (;;) {
 		for (i = 0; i < c->nq && c->q[i].step == CT_DONE; i++)
@@ -753,14 +765,10 @@ int sd_ct_flush(struct sd_ct *c)
 	/* Every write answered: to the caller, in the order queued. */
 	n = c->nq;
 	c->nq = 0;
-	for (i = 0; i < n; i++) {
-		if (c->q[i].rc < 0 && first == 0)
-			first = c->q[i].rc;
+	for (i = 0; i < n; i++)
 		if (c->done != NULL)
 			c->done(c->done_user, &c->q[i].info, c->q[i].rc);
-	}
 	c->flushing = false;
-	return first;
 }
 
 int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
@@ -770,10 +778,12 @@ int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 
 	if (c->q == NULL || c->flushing)
 		return sd_ct_apply(c, info, deftimeouts, x);
+	if (c->nq > 0 && deftimeouts != c->deftimeouts)
+		sd_ct_flush(c); /* one table of default timeouts a queue */
+	c->deftimeouts = deftimeouts;
 	r = &c->q[c->nq++];
 	memset(r, 0, sizeof(*r));
 	r->info = *info;
-	r->deftimeouts = deftimeouts;
 	if (x != NULL) {
 		r->x = *x;
 		r->has_x = true;
@@ -784,11 +794,6 @@ int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 	if (c->nq == c->batch_max)
 		sd_ct_flush(c); /* each outcome goes to the done callback */
 	return 1;
-}
-
-size_t sd_ct_queued(const struct sd_ct *c)
-{
-	return c->nq;
 }
 
 /* A conntrack object with the key of info's state only; NULL with *rc set. */

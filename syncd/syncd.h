@@ -242,8 +242,10 @@ int sd_ct_set_batch(struct sd_ct *c, unsigned max, int rcvbuf, sd_ct_done_fn don
 /*
  * sd_ct_queue - sd_ct_apply later: the write is queued (1 returned; its
  * outcome goes to the done callback, counted as sd_ct_apply counts), and
- * the queue is flushed when it holds a full batch. Without sd_ct_set_batch
- * (or from inside a flush) it is sd_ct_apply, and returns its value.
+ * the queue is flushed when it holds a full batch. The queue keeps one
+ * deftimeouts (the caller's, which must outlive the flush): a write with
+ * another flushes the queue first. Without sd_ct_set_batch (or from inside
+ * a flush) it is sd_ct_apply, and returns its value.
  */
 int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
                 const struct rd_sync_ext *x);
@@ -254,12 +256,9 @@ int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_
  * is sent again, up to 8 times, then counted an error -ENOBUFS); then
  * the done callbacks, in the order queued. Every other request of c
  * (apply, delete, get, dump, expectations) flushes first, so the kernel
- * sees syncd's changes in the order syncd made them. Returns the first
- * outcome < 0, or 0.
+ * sees syncd's changes in the order syncd made them.
  */
-int sd_ct_flush(struct sd_ct *c);
-/* The writes queued. */
-size_t sd_ct_queued(const struct sd_ct *c);
+void sd_ct_flush(struct sd_ct *c);
 /*
  * Bring the kernel's expectations of a peer's state *master in line with
  * its extension x (the whole set) from old (the set known before, NULL:
