@@ -128,6 +128,8 @@ static const char *const stat_names[SD_CT_STAT_MAX] = {
     [SD_CT_BATCHES] = "batches",
     [SD_CT_BATCH_OVERRUNS] = "batch_overruns",
     [SD_CT_ACK_LOST] = "ack_lost",
+    [SD_CT_ACK_UNMATCHED] = "ack_unmatched",
+    [SD_CT_ACK_RECVERR] = "ack_recv_errors",
 };
 
 const char *sd_ct_stat_name(int stat)
@@ -664,6 +666,16 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 				overrun = true;
 				continue;
 			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				/* The answers left unread count as lost: their requests go again.
+				 */
+				c->stats[SD_CT_ACK_RECVERR]++;
+				dm_log_limited(
+				    "conntrack batch answers", LOG_WARNING,
+				    "conntrack batch answers: recvmmsg: %s (their requests "
+				    "sent again; counted ack_recv_errors)",
+				    strerror(errno));
+			}
 			break; /* EAGAIN: nothing more (the kernel answered inside sendmsg) */
 		}
 		for (j = 0; j < k; j++) {
@@ -672,16 +684,27 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 			uint32_t idx;
 			struct ct_req *r;
 
-			/* A truncated error answer keeps its header and error code. */
+			/*
+			 * Skipped, counted ack_unmatched: too short (a truncated
+			 * error answer keeps its header and error code), not an
+			 * acknowledgement, not of this datagram, or a second
+			 * answer to a request.
+			 */
 			if (mm[j].msg_len < sizeof(*nlh) + sizeof(int) ||
-			    nlh->nlmsg_type != NLMSG_ERROR)
+			    nlh->nlmsg_type != NLMSG_ERROR) {
+				c->stats[SD_CT_ACK_UNMATCHED]++;
 				continue;
+			}
 			idx = nlh->nlmsg_seq - seq0;
-			if (idx >= n)
-				continue; /* not of this datagram */
-			r = &c->q[c->inflight[idx]];
-			if (r->answered || r->seq != nlh->nlmsg_seq)
+			if (idx >= n) {
+				c->stats[SD_CT_ACK_UNMATCHED]++;
 				continue;
+			}
+			r = &c->q[c->inflight[idx]];
+			if (r->answered || r->seq != nlh->nlmsg_seq) {
+				c->stats[SD_CT_ACK_UNMATCHED]++;
+				continue;
+			}
 			r->answered = true;
 			got++;
 			ct_answer(c, r, e->error);

@@ -202,6 +202,8 @@ enum sd_ct_stat {
 	SD_CT_BATCHES,        /* datagrams of batched writes sent (sd_ct_flush) */
 	SD_CT_BATCH_OVERRUNS, /* batches some of whose answers the kernel dropped (ENOBUFS) */
 	SD_CT_ACK_LOST,       /* batched requests sent again: their answer was lost */
+	SD_CT_ACK_UNMATCHED,  /* batch socket messages matching no request in flight (skipped) */
+	SD_CT_ACK_RECVERR,    /* unexpected errors reading the batch socket's answers */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);

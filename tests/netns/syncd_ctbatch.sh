@@ -12,7 +12,8 @@
 #  - with the answers' receive buffer made tiny (SYNCD_TEST_CT_RCVBUF), the
 #    kernel drops most acknowledgements of a batch (ENOBUFS): B counts them
 #    (batch_overruns, ack_lost), sends those requests again in smaller
-#    datagrams, and all 300 states are in its kernel, none counted an error.
+#    datagrams, and all 300 states are in its kernel, none counted an error;
+#    every answer read matched its request (ack_unmatched 0, ack_recv_errors 0).
 #
 # Reports this covers: a netlink socket overrun loses conntrack messages for
 # good unless the program notices (weaveworks/scope#1137, harmonycloud/
@@ -109,4 +110,11 @@ got="created+updated $(($(ct created) + $(ct updated))) errors $(ct errors) in k
 [ "$(mir written) $(mir write_failed)" = "300 0" ] ||
 	fail "mirror: written $(mir written) write_failed $(mir write_failed) (want 300 0)"
 ok "answers dropped by the kernel (batch_overruns $(ct batch_overruns), ack_lost $(ct ack_lost)): sent again, all 300 states in B's kernel, no error"
+# Every answer read was one of a request in flight: none skipped as unmatched,
+# and no read failed (both counters listed in the status).
+cts=$(sstat B conntrack -)
+case "$cts" in *"'ack_unmatched': 0"*"'ack_recv_errors': 0"*) ;;
+*) fail "conntrack counters: want ack_unmatched 0 and ack_recv_errors 0 listed, got $cts" ;;
+esac
+ok "no answer unmatched, no read failed (ack_unmatched 0, ack_recv_errors 0)"
 exit 0
