@@ -22,7 +22,9 @@
  * An acknowledgement the kernel could not queue (our receive buffer full:
  * recv says ENOBUFS once) is lost, not its request: such requests are sent
  * again (a create that had succeeded then finds its entry and updates it),
- * and the batch shrinks.
+ * and the batch shrinks. A request may thus go out rounds after one queued
+ * later: so a queue holds one request a state, with the latest values
+ * (sd_ct_queue), and the kernel never gets a state's older values last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +68,8 @@ struct ct_req {
 	bool helper;   /* x names a helper */
 	bool again;    /* the EAGAIN retry (helper module loaded) was made */
 	bool answered; /* the request in flight was answered */
+	/* The writes queued for its state this flush: the latest one's values go. */
+	uint32_t writes;
 };
 
 /* A request's answer lost this many times: counted an error (ENOBUFS). */
@@ -89,6 +93,13 @@ struct sd_ct {
 	/* the queue of writes (sd_ct_queue) */
 	struct ct_req *q;
 	size_t nq;
+	/*
+	 * The queue's index by (id, creatorid): queue index + 1 a slot (0:
+	 * empty), linear probing, cleared by each flush; twice the batch's
+	 * room, a power of two, so a probe ends at an empty slot.
+	 */
+	uint32_t *qidx;
+	size_t qidx_mask;
 	const uint32_t *deftimeouts; /* of every queued write (sd_ct_queue) */
 	unsigned batch_max;          /* requests a datagram, configured */
 	unsigned batch_cur;          /* now: halved on a loss, grows back by one a clean datagram */
@@ -130,6 +141,7 @@ static const char *const stat_names[SD_CT_STAT_MAX] = {
     [SD_CT_ACK_LOST] = "ack_lost",
     [SD_CT_ACK_UNMATCHED] = "ack_unmatched",
     [SD_CT_ACK_RECVERR] = "ack_recv_errors",
+    [SD_CT_SUPERSEDED] = "superseded",
 };
 
 const char *sd_ct_stat_name(int stat)
@@ -238,6 +250,7 @@ void sd_ct_close(struct sd_ct *c)
 	if (c->bs != NULL)
 		mnl_socket_close(c->bs);
 	free(c->q);
+	free(c->qidx);
 	free(c->buf);
 	free(c->inflight);
 	free(c);
@@ -487,19 +500,26 @@ int sd_ct_set_batch(struct sd_ct *c, unsigned max, int rcvbuf, sd_ct_done_fn don
 		mnl_socket_setsockopt(c->bs, NETLINK_CAP_ACK, &one, sizeof(one));
 	}
 	free(c->q);
+	free(c->qidx);
 	free(c->buf);
 	free(c->inflight);
 	/* About 300 bytes a request (IPv4 UDP): room for max, within 64-256 KiB. */
 	c->bufsz = (size_t)max * 512;
 	c->bufsz = c->bufsz < 65536 ? 65536 : c->bufsz > 262144 ? 262144 : c->bufsz;
+	for (c->qidx_mask = 1; c->qidx_mask < 2 * (size_t)max; c->qidx_mask <<= 1)
+		;
 	c->q = calloc(max, sizeof(*c->q));
+	c->qidx = calloc(c->qidx_mask, sizeof(*c->qidx));
+	c->qidx_mask--;
 	c->buf = malloc(c->bufsz);
 	c->inflight = calloc(max, sizeof(*c->inflight));
-	if (c->q == NULL || c->buf == NULL || c->inflight == NULL) {
+	if (c->q == NULL || c->qidx == NULL || c->buf == NULL || c->inflight == NULL) {
 		free(c->q);
+		free(c->qidx);
 		free(c->buf);
 		free(c->inflight);
 		c->q = NULL;
+		c->qidx = NULL;
 		c->buf = NULL;
 		c->inflight = NULL;
 		return -ENOMEM;
@@ -785,27 +805,70 @@ void sd_ct_flush(struct sd_ct *c)
 			break;
 		ct_round(c);
 	}
-	/* Every write answered: to the caller, in the order queued. */
+	/* Every write answered: to the caller, in the order queued, once a write. */
 	n = c->nq;
 	c->nq = 0;
+	memset(c->qidx, 0, (c->qidx_mask + 1) * sizeof(*c->qidx));
 	for (i = 0; i < n; i++)
-		if (c->done != NULL)
+		for (uint32_t w = 0; w < c->q[i].writes && c->done != NULL; w++)
 			c->done(c->done_user, &c->q[i].info, c->q[i].rc);
 	c->flushing = false;
+}
+
+/*
+ * The index slot of info's state (id, creatorid): the one naming its queued
+ * write, or the empty one where it goes. Crafted ids that all collide make
+ * a probe walk the queue, which a batch bounds (SD_CT_BATCH_MAX).
+ */
+static uint32_t *q_slot(struct sd_ct *c, const struct rd_state_info *info)
+{
+	uint64_t h = (info->id ^ ((uint64_t)info->creatorid << 17)) * 0x9e3779b97f4a7c15ull;
+	size_t i;
+
+	h ^= h >> 29 ^ info->creatorid;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	for (i = (size_t)h & c->qidx_mask;; i = (i + 1) & c->qidx_mask) {
+		const struct ct_req *r;
+
+		if (c->qidx[i] == 0)
+			return &c->qidx[i];
+		r = &c->q[c->qidx[i] - 1];
+		if (r->info.id == info->id && r->info.creatorid == info->creatorid)
+			return &c->qidx[i];
+	}
 }
 
 int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
                 const struct rd_sync_ext *x)
 {
 	struct ct_req *r;
+	uint32_t *slot, writes;
 
 	if (c->q == NULL || c->flushing)
 		return sd_ct_apply(c, info, deftimeouts, x);
 	if (c->nq > 0 && deftimeouts != c->deftimeouts)
 		sd_ct_flush(c); /* one table of default timeouts a queue */
 	c->deftimeouts = deftimeouts;
-	r = &c->q[c->nq++];
-	memset(r, 0, sizeof(*r));
+	slot = q_slot(c, info);
+	if (*slot != 0 && c->q[*slot - 1].step != CT_DONE) {
+		/*
+		 * A write of this state is queued: this one replaces its values.
+		 * Sent apart, the earlier could need a second round (EEXIST,
+		 * EAGAIN, a lost answer) and land after this one, older values
+		 * over newer. One request, counted once; `superseded` counts
+		 * the write it replaced.
+		 */
+		r = &c->q[*slot - 1];
+		writes = r->writes + 1;
+		c->stats[SD_CT_SUPERSEDED]++;
+	} else {
+		r = &c->q[c->nq++];
+		*slot = (uint32_t)c->nq;
+		writes = 1;
+	}
+	memset(r, 0, sizeof(*r)); /* its steps start again: CT_CREATE */
+	r->writes = writes;
 	r->info = *info;
 	if (x != NULL) {
 		r->x = *x;
