@@ -22,7 +22,9 @@
  * An acknowledgement the kernel could not queue (our receive buffer full:
  * recv says ENOBUFS once) is lost, not its request: such requests are sent
  * again (a create that had succeeded then finds its entry and updates it),
- * and the batch shrinks.
+ * and the batch shrinks. A request may thus go out rounds after one queued
+ * later: so a queue holds one request a state, with the latest values
+ * (sd_ct_queue), and the kernel never gets a state's older values last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +59,6 @@ enum ct_step {
 struct ct_req {
 	struct rd_state_info info;
 	struct rd_sync_ext x;
-	const uint32_t *deftimeouts;
 	uint32_t seq;  /* of its request in the datagram in flight */
 	int rc;        /* CT_DONE: 0 or -errno */
 	uint8_t step;  /* enum ct_step */
@@ -67,6 +68,8 @@ struct ct_req {
 	bool helper;   /* x names a helper */
 	bool again;    /* the EAGAIN retry (helper module loaded) was made */
 	bool answered; /* the request in flight was answered */
+	/* The writes queued for its state this flush: the latest one's values go. */
+	uint32_t writes;
 };
 
 /* A request's answer lost this many times: counted an error (ENOBUFS). */
@@ -90,9 +93,17 @@ struct sd_ct {
 	/* the queue of writes (sd_ct_queue) */
 	struct ct_req *q;
 	size_t nq;
-	unsigned batch_max; /* requests a datagram, configured */
-	unsigned batch_cur; /* now: halved on a loss, grows back by one a clean datagram */
-	uint8_t *buf;       /* the datagram */
+	/*
+	 * The queue's index by (id, creatorid): queue index + 1 a slot (0:
+	 * empty), linear probing, cleared by each flush; twice the batch's
+	 * room, a power of two, so a probe ends at an empty slot.
+	 */
+	uint32_t *qidx;
+	size_t qidx_mask;
+	const uint32_t *deftimeouts; /* of every queued write (sd_ct_queue) */
+	unsigned batch_max;          /* requests a datagram, configured */
+	unsigned batch_cur;          /* now: halved on a loss, grows back by one a clean datagram */
+	uint8_t *buf;                /* the datagram */
 	size_t bufsz;
 	size_t *inflight; /* queue indexes of the datagram's requests */
 	bool flushing;
@@ -128,6 +139,9 @@ static const char *const stat_names[SD_CT_STAT_MAX] = {
     [SD_CT_BATCHES] = "batches",
     [SD_CT_BATCH_OVERRUNS] = "batch_overruns",
     [SD_CT_ACK_LOST] = "ack_lost",
+    [SD_CT_ACK_UNMATCHED] = "ack_unmatched",
+    [SD_CT_ACK_RECVERR] = "ack_recv_errors",
+    [SD_CT_SUPERSEDED] = "superseded",
 };
 
 const char *sd_ct_stat_name(int stat)
@@ -236,6 +250,7 @@ void sd_ct_close(struct sd_ct *c)
 	if (c->bs != NULL)
 		mnl_socket_close(c->bs);
 	free(c->q);
+	free(c->qidx);
 	free(c->buf);
 	free(c->inflight);
 	free(c);
@@ -485,19 +500,26 @@ int sd_ct_set_batch(struct sd_ct *c, unsigned max, int rcvbuf, sd_ct_done_fn don
 		mnl_socket_setsockopt(c->bs, NETLINK_CAP_ACK, &one, sizeof(one));
 	}
 	free(c->q);
+	free(c->qidx);
 	free(c->buf);
 	free(c->inflight);
 	/* About 300 bytes a request (IPv4 UDP): room for max, within 64-256 KiB. */
 	c->bufsz = (size_t)max * 512;
 	c->bufsz = c->bufsz < 65536 ? 65536 : c->bufsz > 262144 ? 262144 : c->bufsz;
+	for (c->qidx_mask = 1; c->qidx_mask < 2 * (size_t)max; c->qidx_mask <<= 1)
+		;
 	c->q = calloc(max, sizeof(*c->q));
+	c->qidx = calloc(c->qidx_mask, sizeof(*c->qidx));
+	c->qidx_mask--;
 	c->buf = malloc(c->bufsz);
 	c->inflight = calloc(max, sizeof(*c->inflight));
-	if (c->q == NULL || c->buf == NULL || c->inflight == NULL) {
+	if (c->q == NULL || c->qidx == NULL || c->buf == NULL || c->inflight == NULL) {
 		free(c->q);
+		free(c->qidx);
 		free(c->buf);
 		free(c->inflight);
 		c->q = NULL;
+		c->qidx = NULL;
 		c->buf = NULL;
 		c->inflight = NULL;
 		return -ENOMEM;
@@ -536,7 +558,7 @@ static int ct_build(struct sd_ct *c, struct ct_req *r, size_t off, size_t *len)
 
 	if (ct == NULL)
 		return -ENOMEM;
-	if (sd_state_to_ct(&r->info, r->deftimeouts, create, ct) < 0) {
+	if (sd_state_to_ct(&r->info, c->deftimeouts, create, ct) < 0) {
 		nfct_destroy(ct);
 		return -EAFNOSUPPORT;
 	}
@@ -610,6 +632,34 @@ static void ct_answer(struct sd_ct *c, struct ct_req *r, int err)
 	r->sends = 0;
 }
 
+static void batch_shrink(struct sd_ct *c)
+{
+	c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
+}
+
+/*
+ * The requests of the datagram of n in flight left unanswered (their
+ * answers lost, or the datagram not taken): each is sent again, in smaller
+ * datagrams, until it has been lost CT_RESENDS_MAX times; then it is done,
+ * counted an error, with err.
+ */
+static void ct_unanswered(struct sd_ct *c, size_t n, int err)
+{
+	batch_shrink(c);
+	for (size_t i = 0; i < n; i++) {
+		struct ct_req *r = &c->q[c->inflight[i]];
+
+		if (r->answered)
+			continue;
+		c->stats[SD_CT_ACK_LOST]++;
+		if (++r->sends < CT_RESENDS_MAX)
+			continue;
+		c->stats[SD_CT_ERRORS]++;
+		r->step = CT_DONE;
+		r->rc = err;
+	}
+}
+
 /* The answers queued for the datagram of n requests from seq0; counts the losses. */
 static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 {
@@ -617,7 +667,7 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 	struct mmsghdr mm[CT_ACK_VLEN];
 	struct iovec iov[CT_ACK_VLEN];
 	bool overrun = false;
-	size_t got = 0, i;
+	size_t got = 0;
 	int k, j;
 
 	for (;;) {
@@ -636,6 +686,16 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 				overrun = true;
 				continue;
 			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				/* The answers left unread count as lost: their requests go again.
+				 */
+				c->stats[SD_CT_ACK_RECVERR]++;
+				dm_log_limited(
+				    "conntrack batch answers", LOG_WARNING,
+				    "conntrack batch answers: recvmmsg: %s (their requests "
+				    "sent again; counted ack_recv_errors)",
+				    strerror(errno));
+			}
 			break; /* EAGAIN: nothing more (the kernel answered inside sendmsg) */
 		}
 		for (j = 0; j < k; j++) {
@@ -644,16 +704,27 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 			uint32_t idx;
 			struct ct_req *r;
 
-			/* A truncated error answer keeps its header and error code. */
+			/*
+			 * Skipped, counted ack_unmatched: too short (a truncated
+			 * error answer keeps its header and error code), not an
+			 * acknowledgement, not of this datagram, or a second
+			 * answer to a request.
+			 */
 			if (mm[j].msg_len < sizeof(*nlh) + sizeof(int) ||
-			    nlh->nlmsg_type != NLMSG_ERROR)
+			    nlh->nlmsg_type != NLMSG_ERROR) {
+				c->stats[SD_CT_ACK_UNMATCHED]++;
 				continue;
+			}
 			idx = nlh->nlmsg_seq - seq0;
-			if (idx >= n)
-				continue; /* not of this datagram */
-			r = &c->q[c->inflight[idx]];
-			if (r->answered || r->seq != nlh->nlmsg_seq)
+			if (idx >= n) {
+				c->stats[SD_CT_ACK_UNMATCHED]++;
 				continue;
+			}
+			r = &c->q[c->inflight[idx]];
+			if (r->answered || r->seq != nlh->nlmsg_seq) {
+				c->stats[SD_CT_ACK_UNMATCHED]++;
+				continue;
+			}
 			r->answered = true;
 			got++;
 			ct_answer(c, r, e->error);
@@ -666,20 +737,7 @@ static void ct_collect(struct sd_ct *c, uint32_t seq0, size_t n)
 			c->batch_cur++;
 		return;
 	}
-	/* Lost answers: their requests go again, in smaller datagrams. */
-	c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
-	for (i = 0; i < n; i++) {
-		struct ct_req *r = &c->q[c->inflight[i]];
-
-		if (r->answered)
-			continue;
-		c->stats[SD_CT_ACK_LOST]++;
-		if (++r->sends >= CT_RESENDS_MAX) {
-			c->stats[SD_CT_ERRORS]++;
-			r->step = CT_DONE;
-			r->rc = -ENOBUFS;
-		}
-	}
+	ct_unanswered(c, n, -ENOBUFS);
 }
 
 /* One round: every queued write not done sent once, in datagrams of batch_cur requests. */
@@ -715,33 +773,30 @@ static void ct_round(struct sd_ct *c)
 			/* Nothing of it was run (a send is taken whole or not at all). */
 			int e = errno;
 
+			if (e == ENOBUFS || e == ENOMEM || e == EAGAIN) {
+				ct_unanswered(c, n, -e); /* short of memory now: again */
+				continue;
+			}
 			for (size_t k = 0; k < n; k++) {
 				struct ct_req *r = &c->q[c->inflight[k]];
 
-				r->answered = true;
-				if (e == ENOBUFS || e == ENOMEM || e == EAGAIN) {
-					c->stats[SD_CT_ACK_LOST]++;
-					if (++r->sends < CT_RESENDS_MAX)
-						continue;
-				}
 				c->stats[SD_CT_ERRORS]++;
 				r->step = CT_DONE;
 				r->rc = -e;
 			}
-			c->batch_cur = c->batch_cur > 1 ? c->batch_cur / 2 : 1;
+			batch_shrink(c);
 			continue;
 		}
 		ct_collect(c, seq0, n);
 	}
 }
 
-int sd_ct_flush(struct sd_ct *c)
+void sd_ct_flush(struct sd_ct *c)
 {
 	size_t i, n;
-	int first = 0;
 
 	if (c->nq == 0 || c->flushing)
-		return 0;
+		return;
 	c->flushing = true;
 	for (;;) {
 		for (i = 0; i < c->nq && c->q[i].step == CT_DONE; i++)
@@ -750,30 +805,71 @@ int sd_ct_flush(struct sd_ct *c)
 			break;
 		ct_round(c);
 	}
-	/* Every write answered: to the caller, in the order queued. */
+	/* Every write answered: to the caller, in the order queued, once a write. */
 	n = c->nq;
 	c->nq = 0;
-	for (i = 0; i < n; i++) {
-		if (c->q[i].rc < 0 && first == 0)
-			first = c->q[i].rc;
-		if (c->done != NULL)
+	memset(c->qidx, 0, (c->qidx_mask + 1) * sizeof(*c->qidx));
+	for (i = 0; i < n; i++)
+		for (uint32_t w = 0; w < c->q[i].writes && c->done != NULL; w++)
 			c->done(c->done_user, &c->q[i].info, c->q[i].rc);
-	}
 	c->flushing = false;
-	return first;
+}
+
+/*
+ * The index slot of info's state (id, creatorid): the one naming its queued
+ * write, or the empty one where it goes. Crafted ids that all collide make
+ * a probe walk the queue, which a batch bounds (SD_CT_BATCH_MAX).
+ */
+static uint32_t *q_slot(struct sd_ct *c, const struct rd_state_info *info)
+{
+	uint64_t h = (info->id ^ ((uint64_t)info->creatorid << 17)) * 0x9e3779b97f4a7c15ull;
+	size_t i;
+
+	h ^= h >> 29 ^ info->creatorid;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	for (i = (size_t)h & c->qidx_mask;; i = (i + 1) & c->qidx_mask) {
+		const struct ct_req *r;
+
+		if (c->qidx[i] == 0)
+			return &c->qidx[i];
+		r = &c->q[c->qidx[i] - 1];
+		if (r->info.id == info->id && r->info.creatorid == info->creatorid)
+			return &c->qidx[i];
+	}
 }
 
 int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
                 const struct rd_sync_ext *x)
 {
 	struct ct_req *r;
+	uint32_t *slot, writes;
 
 	if (c->q == NULL || c->flushing)
 		return sd_ct_apply(c, info, deftimeouts, x);
-	r = &c->q[c->nq++];
-	memset(r, 0, sizeof(*r));
+	if (c->nq > 0 && deftimeouts != c->deftimeouts)
+		sd_ct_flush(c); /* one table of default timeouts a queue */
+	c->deftimeouts = deftimeouts;
+	slot = q_slot(c, info);
+	if (*slot != 0 && c->q[*slot - 1].step != CT_DONE) {
+		/*
+		 * A write of this state is queued: this one replaces its values.
+		 * Sent apart, the earlier could need a second round (EEXIST,
+		 * EAGAIN, a lost answer) and land after this one, older values
+		 * over newer. One request, counted once; `superseded` counts
+		 * the write it replaced.
+		 */
+		r = &c->q[*slot - 1];
+		writes = r->writes + 1;
+		c->stats[SD_CT_SUPERSEDED]++;
+	} else {
+		r = &c->q[c->nq++];
+		*slot = (uint32_t)c->nq;
+		writes = 1;
+	}
+	memset(r, 0, sizeof(*r)); /* its steps start again: CT_CREATE */
+	r->writes = writes;
 	r->info = *info;
-	r->deftimeouts = deftimeouts;
 	if (x != NULL) {
 		r->x = *x;
 		r->has_x = true;
@@ -784,11 +880,6 @@ int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_
 	if (c->nq == c->batch_max)
 		sd_ct_flush(c); /* each outcome goes to the done callback */
 	return 1;
-}
-
-size_t sd_ct_queued(const struct sd_ct *c)
-{
-	return c->nq;
 }
 
 /* A conntrack object with the key of info's state only; NULL with *rc set. */

@@ -203,6 +203,9 @@ enum sd_ct_stat {
 	SD_CT_BATCHES,        /* datagrams of batched writes sent (sd_ct_flush) */
 	SD_CT_BATCH_OVERRUNS, /* batches some of whose answers the kernel dropped (ENOBUFS) */
 	SD_CT_ACK_LOST,       /* batched requests sent again: their answer was lost */
+	SD_CT_ACK_UNMATCHED,  /* batch socket messages matching no request in flight (skipped) */
+	SD_CT_ACK_RECVERR,    /* unexpected errors reading the batch socket's answers */
+	SD_CT_SUPERSEDED,     /* queued writes replaced by a later one of their state (unsent) */
 	SD_CT_STAT_MAX,
 };
 const char *sd_ct_stat_name(int stat);
@@ -243,8 +246,14 @@ int sd_ct_set_batch(struct sd_ct *c, unsigned max, int rcvbuf, sd_ct_done_fn don
 /*
  * sd_ct_queue - sd_ct_apply later: the write is queued (1 returned; its
  * outcome goes to the done callback, counted as sd_ct_apply counts), and
- * the queue is flushed when it holds a full batch. Without sd_ct_set_batch
- * (or from inside a flush) it is sd_ct_apply, and returns its value.
+ * the queue is flushed when it holds a full batch. A write of a state
+ * (id, creatorid) already queued replaces the queued one's values (only
+ * the latest are written, in one request counted once; the replaced
+ * write is counted superseded, and its done callback has the request's
+ * outcome). The queue keeps one deftimeouts (the caller's, which must
+ * outlive the flush): a write with another flushes the queue first.
+ * Without sd_ct_set_batch (or from inside a flush) it is sd_ct_apply, and
+ * returns its value.
  */
 int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_t *deftimeouts,
                 const struct rd_sync_ext *x);
@@ -253,14 +262,11 @@ int sd_ct_queue(struct sd_ct *c, const struct rd_state_info *info, const uint32_
  * until each has its outcome (the kernel's answer, after the next steps
  * EEXIST, EOPNOTSUPP and ENOSPC call for; a request whose answer was lost
  * is sent again, up to 8 times, then counted an error -ENOBUFS); then
- * the done callbacks, in the order queued. Every other request of c
- * (apply, delete, get, dump, expectations) flushes first, so the kernel
- * sees syncd's changes in the order syncd made them. Returns the first
- * outcome < 0, or 0.
+ * the done callbacks, in the order queued, one a write queued. Every
+ * other request of c (apply, delete, get, dump, expectations) flushes
+ * first, so the kernel sees syncd's changes in the order syncd made them.
  */
-int sd_ct_flush(struct sd_ct *c);
-/* The writes queued. */
-size_t sd_ct_queued(const struct sd_ct *c);
+void sd_ct_flush(struct sd_ct *c);
 /*
  * Bring the kernel's expectations of a peer's state *master in line with
  * its extension x (the whole set) from old (the set known before, NULL:

@@ -3,7 +3,8 @@
  * daemon.h's parser) and of its key files: every getopt form, the file
  * read first and the command line winning, lines of any length and their
  * numbers, every keyword in both places, key files read whole and private,
- * send-keyid naming any key given (0 too), one id per key.
+ * send-keyid naming any key given (0 too), one id per key, ct-batch
+ * outside 1..1024 refused naming the file and line.
  */
 #include <check.h>
 #include <sodium.h>
@@ -411,6 +412,40 @@ START_TEST(interface_repeated_adds_standby_links)
 }
 END_TEST
 
+/* ct-batch: 1 to SD_CT_BATCH_MAX (1024) requests a datagram; 0 and 1025 refused, naming where. */
+START_TEST(ct_batch_outside_1_to_1024_is_refused)
+{
+	struct sd_config c;
+	char err[SD_ERR_LEN], want[1024], path[512];
+
+	snprintf(path, sizeof(path), "%s", file("batch.conf", "mode plain\nct-batch 0\n"));
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-c", path), -1);
+	snprintf(want, sizeof(want),
+	         "%s:2: ct-batch: expected 1 to 1024 requests a datagram, got '0'", path);
+	ck_assert_str_eq(err, want);
+	sd_config_free(&c);
+	snprintf(path, sizeof(path), "%s", file("batch.conf", "mode plain\n\nct-batch 1025\n"));
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-c", path), -1);
+	snprintf(want, sizeof(want),
+	         "%s:3: ct-batch: expected 1 to 1024 requests a datagram, got '1025'", path);
+	ck_assert_str_eq(err, want);
+	sd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-m", "plain", "--ct-batch", "1025"), -1);
+	ck_assert_str_eq(err, "--ct-batch: expected 1 to 1024 requests a datagram, got '1025'");
+	sd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-m", "plain", "--ct-batch=0"), -1);
+	ck_assert_str_eq(err, "--ct-batch: expected 1 to 1024 requests a datagram, got '0'");
+	sd_config_free(&c);
+	/* The bounds themselves are taken. */
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-m", "plain", "--ct-batch", "1"), 0);
+	ck_assert_uint_eq(c.ct_batch, 1);
+	sd_config_free(&c);
+	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-m", "plain", "--ct-batch", "1024"), 0);
+	ck_assert_uint_eq(c.ct_batch, SD_CT_BATCH_MAX);
+	sd_config_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("syncd-config");
@@ -430,6 +465,7 @@ int main(void)
 	tcase_add_test(tc, key_files_are_read_whole_and_must_be_private);
 	tcase_add_test(tc, send_keyid_names_any_key_given_zero_included);
 	tcase_add_test(tc, interface_repeated_adds_standby_links);
+	tcase_add_test(tc, ct_batch_outside_1_to_1024_is_refused);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
