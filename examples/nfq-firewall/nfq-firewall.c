@@ -617,31 +617,6 @@ static void json_counters(FILE *f, const char *name, const uint64_t *v, int n,
 	fputc('}', f);
 }
 
-static const char *state_stat_name(int i)
-{
-	return rd_state_stat_name(i);
-}
-
-static const char *src_stat_name(int i)
-{
-	return rd_src_stat_name(i);
-}
-
-static const char *eng_stat_name(int i)
-{
-	return rd_sync_engine_stat_name(i);
-}
-
-static const char *ch_stat_name(int i)
-{
-	return rd_sync_stat_name(i);
-}
-
-static const char *io_stat_name(int i)
-{
-	return rd_io_sync_stat_name(i);
-}
-
 /* The status as one line of JSON (the control socket's `status --json`). */
 static char *status_json(struct fw *fw)
 {
@@ -649,7 +624,6 @@ static char *status_json(struct fw *fw)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 	uint64_t c[RD_STATE_STAT_COUNT], s[RD_SRC_STAT_COUNT];
-	uint64_t drops[W_COUNT];
 	bool first = true;
 
 	if (f == NULL)
@@ -666,18 +640,8 @@ static char *status_json(struct fw *fw)
 	        ",\"verdict_messages\":%" PRIu64 ",\"batch_messages\":%" PRIu64
 	        ",\"enobufs\":%" PRIu64 ",\"netlink_errors\":%" PRIu64 "}",
 	        fw->rounds, fw->sends, fw->single_msgs, fw->batch_msgs, fw->enobufs, fw->nl_errors);
-	memcpy(drops, fw->why, sizeof(drops));
-	fprintf(f, ",\"drops\":{");
-	for (int i = 0; i < W_COUNT; i++) {
-		const char *name = why_name(i);
-		if (drops[i] == 0 || strcmp(name, "?") == 0)
-			continue;
-		fprintf(f, "%s", first ? "" : ",");
-		json_str(f, name);
-		fprintf(f, ":%" PRIu64, drops[i]);
-		first = false;
-	}
-	fprintf(f, "},\"states\":%u,\"states_halfopen\":%u,\"src_nodes\":%u",
+	json_counters(f, "drops", fw->why, W_COUNT, why_name, true);
+	fprintf(f, ",\"states\":%u,\"states_halfopen\":%u,\"src_nodes\":%u",
 	        rd_state_count(fw->g.st), rd_state_count_halfopen(fw->g.st),
 	        rd_src_count(fw->g.src));
 	fprintf(f,
@@ -698,8 +662,8 @@ static char *status_json(struct fw *fw)
 	        ",\"ns_avg\":%.1f}",
 	        fw->time_lookups ? "true" : "false", fw->lookups, fw->lookup_ns,
 	        fw->lookups ? (double)fw->lookup_ns / (double)fw->lookups : 0.0);
-	json_counters(f, "state_counters", c, RD_STATE_STAT_COUNT, state_stat_name, false);
-	json_counters(f, "src_counters", s, RD_SRC_STAT_COUNT, src_stat_name, false);
+	json_counters(f, "state_counters", c, RD_STATE_STAT_COUNT, rd_state_stat_name, false);
+	json_counters(f, "src_counters", s, RD_SRC_STAT_COUNT, rd_src_stat_name, false);
 	if (fw->carry != NULL) {
 		uint64_t e[RD_SYNC_ENGINE_STAT_COUNT], h[RD_SYNC_STAT_COUNT],
 		    t[RD_IO_SYNC_STAT_COUNT];
@@ -709,9 +673,10 @@ static char *status_json(struct fw *fw)
 		fprintf(f, ",\"sync\":{\"creatorid\":\"%08" PRIx32 "\",\"bulk_pending\":%s",
 		        rd_state_creatorid(fw->g.st),
 		        rd_sync_engine_bulk_pending(fw->eng) ? "true" : "false");
-		json_counters(f, "engine", e, RD_SYNC_ENGINE_STAT_COUNT, eng_stat_name, true);
-		json_counters(f, "channel", h, RD_SYNC_STAT_COUNT, ch_stat_name, true);
-		json_counters(f, "transport", t, RD_IO_SYNC_STAT_COUNT, io_stat_name, true);
+		json_counters(f, "engine", e, RD_SYNC_ENGINE_STAT_COUNT, rd_sync_engine_stat_name,
+		              true);
+		json_counters(f, "channel", h, RD_SYNC_STAT_COUNT, rd_sync_stat_name, true);
+		json_counters(f, "transport", t, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name, true);
 		fputc('}', f);
 	}
 	fprintf(f, "}\n");
