@@ -120,6 +120,11 @@ struct fw {
 	size_t rxlen;
 	uint8_t *txbuf; /* verdicts of a round */
 	size_t txcap;
+	struct {
+		uint16_t queue;
+		uint32_t id;
+	} * acc; /* the round's accepted packets (batch verdicts) */
+	size_t acc_cap;
 	/* counters */
 	uint64_t packets, rounds, sends, single_msgs, batch_msgs, enobufs, nl_errors;
 	uint64_t verdict[3];
@@ -429,18 +434,24 @@ static void tx_verdict(struct fw *fw, size_t *pos, unsigned queue, uint32_t id, 
  * reset mark), then one NFQNL_MSG_VERDICT_BATCH per queue accepting all
  * the others (ids up to the highest accepted: every lower id still waiting
  * was in this round, since the kernel queues a packet only once its message
- * reached us). Returns the packets read, or 0 when none waited.
+ * reached us). A message without a packet id (nl-no-id, or cut before it)
+ * gets no verdict and its packet, if the kernel queued one, keeps waiting
+ * with an id we do not know; a batch verdict could cover that id and accept
+ * the packet unseen, so that round the queue's accepted packets get a
+ * verdict each (every queue's, when the message did not say its queue).
+ * Returns the packets read, or 0 when none waited.
  */
 static int queue_round(struct fw *fw)
 {
 	struct mmsghdr msgs[256];
 	struct iovec iov[256];
 	uint32_t acc[MAX_QUEUES];
-	bool has_acc[MAX_QUEUES];
-	size_t pos = 0;
+	bool has_acc[MAX_QUEUES], no_batch[MAX_QUEUES];
+	size_t pos = 0, nacc = 0;
 	int n;
 
 	memset(has_acc, 0, sizeof(has_acc));
+	memset(no_batch, 0, sizeof(no_batch));
 	for (unsigned i = 0; i < fw->batch; i++) {
 		iov[i].iov_base = fw->rxbuf + (size_t)i * fw->rxlen;
 		iov[i].iov_len = fw->rxlen;
@@ -479,24 +490,43 @@ static int queue_round(struct fw *fw)
 			bad = nfq_parse(nlh, nlh->nlmsg_len, &q);
 			if (bad != NFQ_OK) {
 				fw->why[W_NL + bad]++;
-				if (!q.has_id)
-					continue; /* nothing to answer: the kernel's queue keeps it
-					           */
+				if (!q.has_id) {
+					/* Nothing to answer: the kernel's queue keeps it; no
+					 * batch verdict this round may cover its id. The queue
+					 * is known once the headers were read (nl-attr,
+					 * nl-no-id). */
+					bool known =
+					    (bad == NFQ_BAD_ATTR || bad == NFQ_BAD_NO_ID) &&
+					    q.queue >= fw->q_lo && q.queue <= fw->q_hi;
+					for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
+						if (!known || k == q.queue - fw->q_lo)
+							no_batch[k] = true;
+					continue;
+				}
 				v = V_DROP;
 			} else {
 				v = decide(fw, &q, now);
 			}
 			fw->verdict[v]++;
 			if (v == V_ACCEPT && fw->batch_verdicts && q.queue >= fw->q_lo &&
-			    q.queue <= fw->q_hi) {
-				unsigned k = q.queue - fw->q_lo;
-				if (!has_acc[k] || q.id > acc[k])
-					acc[k] = q.id;
-				has_acc[k] = true;
+			    q.queue <= fw->q_hi && nacc < fw->acc_cap) {
+				/* decided at the end of the round: batched or one by one */
+				fw->acc[nacc].queue = q.queue;
+				fw->acc[nacc++].id = q.id;
 				continue;
 			}
 			tx_verdict(fw, &pos, q.queue, q.id, v, false);
 		}
+	}
+	for (size_t i = 0; i < nacc; i++) {
+		unsigned k = fw->acc[i].queue - fw->q_lo;
+		if (no_batch[k]) {
+			tx_verdict(fw, &pos, fw->acc[i].queue, fw->acc[i].id, V_ACCEPT, false);
+			continue;
+		}
+		if (!has_acc[k] || fw->acc[i].id > acc[k])
+			acc[k] = fw->acc[i].id;
+		has_acc[k] = true;
 	}
 	for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
 		if (has_acc[k])
@@ -775,7 +805,10 @@ static void usage(FILE *f)
 	    "\n"
 	    "     Verdicts go in batches: the packets of one read (up to --batch) are\n"
 	    "     decided, every refusal is sent on its own and the accepted ones with\n"
-	    "     one NFQNL_MSG_VERDICT_BATCH per queue, all in one sendto.\n"
+	    "     one NFQNL_MSG_VERDICT_BATCH per queue, all in one sendto. A message\n"
+	    "     without a packet id (counted nl-no-id) gets no verdict; in its round\n"
+	    "     its queue's accepted packets get a verdict each, since a batch could\n"
+	    "     accept its packet unseen.\n"
 	    "\n"
 	    "OPTIONS\n"
 	    "     --queue N | N-M\n"
@@ -1119,7 +1152,10 @@ int main(int argc, char **argv)
 	fw.rxbuf = malloc((size_t)fw.batch * fw.rxlen);
 	fw.txcap = ((size_t)fw.batch + MAX_QUEUES + 1) * NFQ_MSG_MAX;
 	fw.txbuf = malloc(fw.txcap);
-	if (fw.rxbuf == NULL || fw.txbuf == NULL)
+	/* a round's messages: each at least a netlink and an nfgenmsg header */
+	fw.acc_cap = (size_t)fw.batch * fw.rxlen / (MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg));
+	fw.acc = calloc(fw.acc_cap, sizeof(*fw.acc));
+	if (fw.rxbuf == NULL || fw.txbuf == NULL || fw.acc == NULL)
 		die("%s", "out of memory");
 	queue_bind(&fw);
 
@@ -1201,5 +1237,6 @@ int main(int argc, char **argv)
 	addr_set_free(&fw.g.overload);
 	free(fw.rxbuf);
 	free(fw.txbuf);
+	free(fw.acc);
 	return 0;
 }
