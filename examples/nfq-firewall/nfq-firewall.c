@@ -75,7 +75,7 @@ enum why {
 	W_OVERLOAD,                      /* source in the overload table */
 	W_CHALLENGE,                     /* SYN on an established state (pf: challenge ACK) */
 	W_LOOP,                          /* came back with the reset mark: no reject rule */
-	W_NOT_IP,                        /* rd_state_packet refused the parsed packet */
+	W_TABLE_ERROR,                   /* rd_state_packet < 0 on a parsed packet */
 	W_BINDING,                       /* arrived while the queues were being bound */
 	W_NL,                            /* first of NFQ_BAD_COUNT netlink reasons */
 	W_COUNT = W_NL + NFQ_BAD_COUNT,
@@ -84,7 +84,7 @@ enum why {
 static const char *why_name(int w)
 {
 	static const char *const own[] = {"no-state",  "not-allowed", "overload-table",
-	                                  "challenge", "reset-loop",  "not-ip",
+	                                  "challenge", "reset-loop",  "table-error",
 	                                  "binding"};
 	_Static_assert(sizeof(own) / sizeof(own[0]) == W_NL - RD_STATE_RES_COUNT,
 	               "a name for each of the firewall's own reasons");
@@ -298,7 +298,7 @@ static enum verdict decide(struct fw *fw, const struct nfq_pkt *q, rd_time_t now
 		return (res.flags & RD_STATE_R_SYN_RESET) ? V_RESET : V_DROP;
 	}
 	if (v < 0)
-		return refuse(fw, W_NOT_IP, &p);
+		return refuse(fw, W_TABLE_ERROR, &p);
 
 	/* No state: the rule, "pass in [flags S/SA] keep state" with the limits. */
 	if (p.dir == RD_STATE_OUT)
@@ -801,7 +801,9 @@ static void usage(FILE *f)
 	    "     state-mismatch). A TCP segment without a state that is not a SYN, and\n"
 	    "     any TCP packet from outside without a state, is answered with a reset;\n"
 	    "     other packets without a state from outside are dropped. The kernel's\n"
-	    "     conntrack is not used.\n"
+	    "     conntrack is not used. A parsed packet the table refuses with an error\n"
+	    "     (rd_state_packet < 0: a malformed lookup) is dropped, counted\n"
+	    "     table-error.\n"
 	    "\n"
 	    "     Verdicts go in batches: the packets of one read (up to --batch) are\n"
 	    "     decided, every refusal is sent on its own and the accepted ones with\n"
