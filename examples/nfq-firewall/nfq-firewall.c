@@ -114,6 +114,8 @@ struct fw {
 	unsigned q_lo, q_hi;
 	unsigned batch; /* packets a round (recvmmsg) */
 	bool batch_verdicts;
+	bool q_bound[MAX_QUEUES];       /* the kernel acked the bind */
+	uint64_t q_packets[MAX_QUEUES]; /* messages that named the queue */
 	uint32_t copy;
 	uint32_t seq;
 	uint8_t *rxbuf; /* batch * rxlen */
@@ -341,6 +343,19 @@ static void nl_send(struct fw *fw, const void *buf, size_t len)
 }
 
 /*
+ * Count a message for the queue it names: one of ours, its headers read
+ * (not nl-short or nl-type). Returns whether it named one of ours.
+ */
+static bool queue_count(struct fw *fw, int bad, const struct nfq_pkt *q)
+{
+	if (bad == NFQ_BAD_SHORT || bad == NFQ_BAD_TYPE || q->queue < fw->q_lo ||
+	    q->queue > fw->q_hi)
+		return false;
+	fw->q_packets[q->queue - fw->q_lo]++;
+	return true;
+}
+
+/*
  * Bind the queues and wait for the kernel's acks. Once the first queue is
  * bound its packets may arrive before the next ack: each gets a drop
  * verdict here (counted "binding"), never left waiting, since a later batch
@@ -381,10 +396,13 @@ static void queue_bind(struct fw *fw)
 						exit(1);
 					}
 					acked = true;
+					fw->q_bound[q - fw->q_lo] = true;
 					continue;
 				}
-				if (nfq_parse(nlh, nlh->nlmsg_len, &p) != NFQ_OK && !p.has_id)
+				int bad = nfq_parse(nlh, nlh->nlmsg_len, &p);
+				if (bad != NFQ_OK && !p.has_id)
 					continue;
+				queue_count(fw, bad, &p);
 				fw->packets++;
 				fw->why[W_BINDING]++;
 				fw->verdict[V_DROP]++;
@@ -488,16 +506,13 @@ static int queue_round(struct fw *fw)
 				continue;
 			fw->packets++;
 			bad = nfq_parse(nlh, nlh->nlmsg_len, &q);
+			bool known = queue_count(fw, bad, &q);
 			if (bad != NFQ_OK) {
 				fw->why[W_NL + bad]++;
 				if (!q.has_id) {
 					/* Nothing to answer: the kernel's queue keeps it; no
-					 * batch verdict this round may cover its id. The queue
-					 * is known once the headers were read (nl-attr,
-					 * nl-no-id). */
-					bool known =
-					    (bad == NFQ_BAD_ATTR || bad == NFQ_BAD_NO_ID) &&
-					    q.queue >= fw->q_lo && q.queue <= fw->q_hi;
+					 * batch verdict this round may cover its id (on any
+					 * queue, when the message did not name one of ours). */
 					for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
 						if (!known || k == q.queue - fw->q_lo)
 							no_batch[k] = true;
@@ -668,8 +683,12 @@ static char *status_json(struct fw *fw)
 	fprintf(f,
 	        ",\"queue\":{\"rounds\":%" PRIu64 ",\"sends\":%" PRIu64
 	        ",\"verdict_messages\":%" PRIu64 ",\"batch_messages\":%" PRIu64
-	        ",\"enobufs\":%" PRIu64 ",\"netlink_errors\":%" PRIu64 "}",
+	        ",\"enobufs\":%" PRIu64 ",\"netlink_errors\":%" PRIu64 ",\"per_queue\":[",
 	        fw->rounds, fw->sends, fw->single_msgs, fw->batch_msgs, fw->enobufs, fw->nl_errors);
+	for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
+		fprintf(f, "%s{\"num\":%u,\"bound\":%s,\"packets\":%" PRIu64 "}", k ? "," : "",
+		        fw->q_lo + k, fw->q_bound[k] ? "true" : "false", fw->q_packets[k]);
+	fprintf(f, "]}");
 	json_counters(f, "drops", fw->why, W_COUNT, why_name, true);
 	fprintf(f, ",\"states\":%u,\"states_halfopen\":%u,\"src_nodes\":%u",
 	        rd_state_count(fw->g.st), rd_state_count_halfopen(fw->g.st),
@@ -851,8 +870,9 @@ static void usage(FILE *f)
 	    "             for its table (a bulk update).\n"
 	    "     --control PATH\n"
 	    "             a Unix socket answering `status --json` (one line of JSON:\n"
-	    "             verdicts, drops per reason, states, source nodes, overloads,\n"
-	    "             the table's, tracker's and sync counters).\n"
+	    "             verdicts, drops per reason, each queue's bind and packets,\n"
+	    "             states, source nodes, overloads, the table's, tracker's and\n"
+	    "             sync counters).\n"
 	    "     --batch N\n"
 	    "             packets read and decided per round (1..256, default 64).\n"
 	    "     --no-batch-verdicts\n"
