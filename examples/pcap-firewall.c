@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwglue.h"
 #include "redund/common.h"
 #include "redund/pcap.h"
 #include "redund/srctrack.h"
@@ -91,19 +92,9 @@ struct net {
 	unsigned plen;
 };
 
-/* The overload table: an open-addressed set of addresses. */
-struct addr_set {
-	struct rd_addr *slot;
-	bool *used;
-	size_t cap, n;
-};
-
 struct fw {
-	struct rd_state_table *st;
-	struct rd_src_table *src;
+	struct fwglue g; /* first: the tables, the binding being created, the overload table */
 	struct rd_src_rule *rule;
-	uint32_t pending; /* binding of the state being created */
-	struct addr_set overload;
 	struct allow allow[64];
 	size_t nallow;
 	bool allow_all;
@@ -116,111 +107,6 @@ struct fw {
 	uint64_t packets, passed, created, blocked;
 	uint64_t block[B_MAX];
 };
-
-/* ---- the overload table ---- */
-
-static size_t addr_hash(const struct rd_addr *a, size_t cap)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < (a->af == RD_AF_INET ? 4u : 16u); i++)
-		h = (h ^ a->u.v6[i]) * 1099511628211ULL;
-	return (size_t)(h & (cap - 1));
-}
-
-static bool set_has(const struct addr_set *s, const struct rd_addr *a)
-{
-	if (s->cap == 0)
-		return false;
-	for (size_t i = addr_hash(a, s->cap); s->used[i]; i = (i + 1) & (s->cap - 1))
-		if (rd_addr_cmp(&s->slot[i], a) == 0)
-			return true;
-	return false;
-}
-
-static void set_add(struct addr_set *s, const struct rd_addr *a)
-{
-	if (set_has(s, a))
-		return;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct addr_set g = {0};
-		g.cap = s->cap ? s->cap * 2 : 64;
-		g.slot = calloc(g.cap, sizeof(*g.slot));
-		g.used = calloc(g.cap, sizeof(*g.used));
-		if (g.slot == NULL || g.used == NULL) {
-			fprintf(stderr, "pcap-firewall: out of memory\n");
-			exit(1);
-		}
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->used[i])
-				set_add(&g, &s->slot[i]);
-		free(s->slot);
-		free(s->used);
-		*s = g;
-	}
-	size_t i = addr_hash(a, s->cap);
-	while (s->used[i])
-		i = (i + 1) & (s->cap - 1);
-	s->used[i] = true;
-	s->slot[i] = *a;
-	s->n++;
-}
-
-/* ---- glue: the state table's hooks drive the source tracker ---- */
-
-/* A state is about to be inserted: the binding acquired for it counts it. */
-static int hook_attach(void *user, struct rd_state *st, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	if (rd_src_commit(fw->src, fw->pending, now) != RD_OK)
-		return 1;
-	st->user = fw->pending;
-	fw->pending = 0;
-	return 0;
-}
-
-static void hook_detach(void *user, struct rd_state *st, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	rd_src_state_removed(fw->src, st->user, now);
-	st->user = 0;
-}
-
-/* The TCP handshake completed: max-src-conn and max-src-conn-rate. */
-static int hook_established(void *user, struct rd_state *st, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	return rd_src_conn_established(fw->src, st->user, now) == RD_ERR_LIMIT;
-}
-
-static void hook_overload(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	(void)rule_id;
-	(void)now;
-	set_add(&fw->overload, src);
-}
-
-/* Overload flush: kill the source's states (of the rule, or all). */
-static void hook_kill_states(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
-{
-	struct fw *fw = user;
-	struct rd_state_filter f;
-
-	memset(&f, 0, sizeof(f));
-	f.fields = RD_STATE_FLT_SRC;
-	f.src = *src;
-	f.src_plen = src->af == RD_AF_INET ? 32 : 128;
-	if (rule_id != RD_SRC_RULE_ANY) {
-		f.fields |= RD_STATE_FLT_RULE;
-		f.rule = rule_id;
-	}
-	rd_state_kill(fw->st, &f, now);
-}
 
 /* ---- the rule ---- */
 
@@ -313,7 +199,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	size_t ip_len;
 	int reason, v;
 
-	uint64_t conn0 = src_stat(fw->src, RD_SRC_STAT_MAX_SRC_CONN);
+	uint64_t conn0 = src_stat(fw->g.src, RD_SRC_STAT_MAX_SRC_CONN);
 
 	fw->packets++;
 	if (rd_pcap_ip_payload(linktype, data, len, &ip, &ip_len) != 0) {
@@ -321,7 +207,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		return;
 	}
 	if (rd_state_parse(ip, ip_len, RD_STATE_IN, &p, &reason) != 0) {
-		rd_state_count_reason(fw->st, reason);
+		rd_state_count_reason(fw->g.st, reason);
 		block(fw, n, NULL, B_PARSE, rd_state_reason_name(reason));
 		return;
 	}
@@ -329,14 +215,14 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		for (size_t i = 0; i < fw->ninside; i++)
 			if (rd_addr_prefix_match(&fw->inside[i].addr, fw->inside[i].plen, &p.src))
 				p.dir = RD_STATE_OUT;
-		v = rd_state_packet(fw->st, &p, now, &res);
+		v = rd_state_packet(fw->g.st, &p, now, &res);
 	} else {
 		/* Auto: a packet answering a state travels OUT. */
 		q = p;
 		q.dir = RD_STATE_OUT;
-		v = rd_state_packet(fw->st, &q, now, &res);
+		v = rd_state_packet(fw->g.st, &q, now, &res);
 		if (v == RD_STATE_NOSTATE)
-			v = rd_state_packet(fw->st, &p, now, &res);
+			v = rd_state_packet(fw->g.st, &p, now, &res);
 		else
 			p = q;
 	}
@@ -349,7 +235,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		const char *why = rd_state_reason_name(res.reason);
 		/* A handshake refused by the tracker: say which limit. */
 		if (res.reason == RD_STATE_RES_SRCLIMIT)
-			why = src_stat(fw->src, RD_SRC_STAT_MAX_SRC_CONN) != conn0
+			why = src_stat(fw->g.src, RD_SRC_STAT_MAX_SRC_CONN) != conn0
 			          ? "src-limit: max-src-conn"
 			          : "src-limit: max-src-conn-rate";
 		block(fw, n, &p, B_STATE, why);
@@ -362,7 +248,7 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 
 	/* No state: the ruleset. */
 	const char *why = NULL;
-	if (set_has(&fw->overload, &p.src)) {
+	if (addr_set_has(&fw->g.overload, &p.src)) {
 		block(fw, n, &p, B_OVERLOAD, NULL);
 		return;
 	}
@@ -371,26 +257,26 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 		return;
 	}
 	uint64_t before[RD_SRC_STAT_COUNT];
-	rd_src_stats(fw->src, before);
-	fw->pending = 0;
-	int rc = rd_src_acquire(fw->src, fw->rule, &p.src, now, &fw->pending);
+	rd_src_stats(fw->g.src, before);
+	fw->g.pending = 0;
+	int rc = rd_src_acquire(fw->g.src, fw->rule, &p.src, now, &fw->g.pending);
 	if (rc != RD_OK) {
-		rd_state_count_reason(fw->st, RD_STATE_RES_SRCLIMIT);
-		block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->src));
+		rd_state_count_reason(fw->g.st, RD_STATE_RES_SRCLIMIT);
+		block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->g.src));
 		return;
 	}
 	/* route-to: pick the gateway (sticky: the source's, if it has one). */
 	struct rd_addr gw;
 	char gwbuf[RD_ADDR_STRLEN + 16];
 	if (fw->nroute > 0) {
-		rc = rd_src_map(fw->src, fw->rule, RD_SRC_KIND_ROUTE, &p.src, now, &fw->pending,
+		rc = rd_src_map(fw->g.src, fw->rule, RD_SRC_KIND_ROUTE, &p.src, now, &fw->g.pending,
 		                &gw);
 		if (rc != RD_OK) {
-			rd_src_release(fw->src, fw->pending, now);
-			fw->pending = 0;
+			rd_src_release(fw->g.src, fw->g.pending, now);
+			fw->g.pending = 0;
 			if (rc == RD_ERR_LIMIT) {
-				rd_state_count_reason(fw->st, RD_STATE_RES_SRCLIMIT);
-				block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->src));
+				rd_state_count_reason(fw->g.st, RD_STATE_RES_SRCLIMIT);
+				block(fw, n, &p, B_SRC_LIMIT, src_limit_name(before, fw->g.src));
 			} else {
 				block(fw, n, &p, B_CREATE, "translate");
 			}
@@ -400,18 +286,11 @@ static void packet(struct fw *fw, uint64_t n, int linktype, const uint8_t *data,
 	struct rd_state_opts o;
 	memset(&o, 0, sizeof(o));
 	o.rule = RULE_ID;
-	uint64_t c0[RD_STATE_STAT_COUNT], c1[RD_STATE_STAT_COUNT];
-	rd_state_stats(fw->st, c0);
-	rc = rd_state_create(fw->st, &p, &o, now, NULL);
+	int why_create;
+	rc = fwglue_create(&fw->g, &p, &o, now, &why_create);
 	if (rc != RD_OK) {
-		const char *name = rd_strerror(rc);
-		rd_src_release(fw->src, fw->pending, now);
-		fw->pending = 0;
-		rd_state_stats(fw->st, c1);
-		for (int i = 0; i < RD_STATE_RES_COUNT; i++)
-			if (c1[RD_STATE_STAT_RES(i)] != c0[RD_STATE_STAT_RES(i)])
-				name = rd_state_reason_name(i);
-		block(fw, n, &p, B_CREATE, name);
+		block(fw, n, &p, B_CREATE,
+		      why_create >= 0 ? rd_state_reason_name(why_create) : rd_strerror(rc));
 		return;
 	}
 	fw->created++;
@@ -534,7 +413,7 @@ static void print_totals(const struct fw *fw, const uint64_t *rs)
 {
 	uint64_t c[RD_STATE_STAT_COUNT];
 
-	rd_state_stats(fw->st, c);
+	rd_state_stats(fw->g.st, c);
 	printf("packets: %" PRIu64 "\n", fw->packets);
 	printf("passed: %" PRIu64 "\n", fw->passed);
 	printf("state-created: %" PRIu64 "\n", fw->created);
@@ -544,8 +423,8 @@ static void print_totals(const struct fw *fw, const uint64_t *rs)
 	printf("pcap bad records: %" PRIu64 "\n",
 	       rs[RD_PCAP_STAT_SHORT_HEADER] + rs[RD_PCAP_STAT_SHORT_RECORD] +
 	           rs[RD_PCAP_STAT_OVERSIZE] + rs[RD_PCAP_STAT_BAD_LENGTH]);
-	printf("states: %u\n", rd_state_count(fw->st));
-	printf("states half-open: %u\n", rd_state_count_halfopen(fw->st));
+	printf("states: %u\n", rd_state_count(fw->g.st));
+	printf("states half-open: %u\n", rd_state_count_halfopen(fw->g.st));
 	printf("state searches: %" PRIu64 "\n", c[RD_STATE_STAT_SEARCH]);
 	printf("state inserts: %" PRIu64 "\n", c[RD_STATE_STAT_INSERT]);
 	printf("state removals: %" PRIu64 "\n", c[RD_STATE_STAT_REMOVAL]);
@@ -554,12 +433,12 @@ static void print_totals(const struct fw *fw, const uint64_t *rs)
 		if (name != NULL && strcmp(name, "?") != 0)
 			printf("reason %s: %" PRIu64 "\n", name, c[RD_STATE_STAT_RES(i)]);
 	}
-	printf("src-nodes: %u\n", rd_src_count(fw->src));
+	printf("src-nodes: %u\n", rd_src_count(fw->g.src));
 	uint64_t src_stats[RD_SRC_STAT_COUNT];
-	rd_src_stats(fw->src, src_stats);
+	rd_src_stats(fw->g.src, src_stats);
 	for (int i = 0; i < RD_SRC_STAT_COUNT; i++)
 		printf("src %s: %" PRIu64 "\n", rd_src_stat_name(i), src_stats[i]);
-	printf("overload table: %zu\n", fw->overload.n);
+	printf("overload table: %zu\n", fw->g.overload.n);
 	for (size_t i = 0; i < fw->nroute; i++) {
 		char buf[RD_ADDR_STRLEN];
 		printf("route-to %s/%u: %" PRIu64 "\n",
@@ -734,31 +613,27 @@ int main(int argc, char **argv)
 	}
 
 	/* Source tracking: per-rule nodes whenever a limit asks for them. */
-	rcfg.track = (rcfg.max_src_states || rcfg.max_src_nodes || rcfg.max_src_conn ||
-	              rcfg.max_src_conn_rate || rcfg.overload || rcfg.src_track)
-	                 ? RD_SRC_TRACK_RULE
-	                 : RD_SRC_TRACK_NONE;
+	fwglue_track(&rcfg);
 	if (rcfg.overload && !rcfg.max_src_conn && !rcfg.max_src_conn_rate)
 		fprintf(stderr, "pcap-firewall: --overload without --max-src-conn(-rate) never "
 		                "triggers\n");
 	rd_src_config_default(&tcfg);
-	tcfg.cb.user = &fw;
-	tcfg.cb.overload = hook_overload;
-	tcfg.cb.kill_states = hook_kill_states;
+	fw.g.prog = "pcap-firewall";
+	fwglue_src_cb(&fw.g, &tcfg);
 	tcfg.max_nodes = limit_src_nodes;
-	if ((rc = rd_src_table_new(&tcfg, &fw.src)) != 0 ||
-	    (rc = rd_src_rule_add(fw.src, &rcfg, &fw.rule)) != 0) {
+	if ((rc = rd_src_table_new(&tcfg, &fw.g.src)) != 0 ||
+	    (rc = rd_src_rule_add(fw.g.src, &rcfg, &fw.rule)) != 0) {
 		fprintf(stderr, "pcap-firewall: source tracking: %s\n", rd_strerror(rc));
 		return 2;
 	}
 	if (fw.nroute > 0) {
-		if ((rc = rd_src_pool_set(fw.src, fw.rule, RD_SRC_KIND_ROUTE, &pool)) != 0) {
+		if ((rc = rd_src_pool_set(fw.g.src, fw.rule, RD_SRC_KIND_ROUTE, &pool)) != 0) {
 			fprintf(stderr, "pcap-firewall: --pool: %s\n", rd_strerror(rc));
 			return 2;
 		}
 		for (size_t i = 0; i < fw.nroute; i++) {
-			rc = rd_src_pool_add(fw.src, fw.rule, RD_SRC_KIND_ROUTE, &fw.route[i].addr,
-			                     fw.route[i].plen, 1);
+			rc = rd_src_pool_add(fw.g.src, fw.rule, RD_SRC_KIND_ROUTE,
+			                     &fw.route[i].addr, fw.route[i].plen, 1);
 			if (rc != 0) {
 				fprintf(stderr, "pcap-firewall: --route-to: %s\n", rd_strerror(rc));
 				return 2;
@@ -768,17 +643,14 @@ int main(int argc, char **argv)
 
 	rd_state_config_default(&scfg);
 	scfg.limit = limit_states;
-	scfg.cb.user = &fw;
-	scfg.cb.attach = hook_attach;
-	scfg.cb.detach = hook_detach;
-	scfg.cb.established = hook_established;
-	if ((rc = rd_state_table_new(&scfg, &fw.st)) != 0) {
+	fwglue_state_cb(&fw.g, &scfg);
+	if ((rc = rd_state_table_new(&scfg, &fw.g.st)) != 0) {
 		fprintf(stderr, "pcap-firewall: state table: %s\n", rd_strerror(rc));
 		return 1;
 	}
 	memset(&srule, 0, sizeof(srule));
 	srule.max_states = max_states;
-	if ((rc = rd_state_rule_set(fw.st, RULE_ID, &srule)) != 0) {
+	if ((rc = rd_state_rule_set(fw.g.st, RULE_ID, &srule)) != 0) {
 		fprintf(stderr, "pcap-firewall: rule: %s\n", rd_strerror(rc));
 		return 1;
 	}
@@ -793,8 +665,8 @@ int main(int argc, char **argv)
 			now = pkt.ts; /* the capture is the clock; never backwards */
 		packet(&fw, ++n, pkt.linktype, pkt.data, pkt.len, now);
 		/* Bounded expiry work per packet keeps both tables trimmed. */
-		rd_state_purge(fw.st, now, 16);
-		rd_src_handle_expiry(fw.src, now, 16);
+		rd_state_purge(fw.g.st, now, 16);
+		rd_src_handle_expiry(fw.g.src, now, 16);
 	}
 	if (rc < 0)
 		fprintf(stderr, "pcap-firewall: %s: stopped at a bad record: %s\n", argv[optind],
@@ -802,9 +674,8 @@ int main(int argc, char **argv)
 	rd_pcap_reader_stats(rd, rs);
 	rd_pcap_reader_close(rd);
 	print_totals(&fw, rs);
-	rd_state_table_free(fw.st, now);
-	rd_src_table_free(fw.src);
-	free(fw.overload.slot);
-	free(fw.overload.used);
+	rd_state_table_free(fw.g.st, now);
+	rd_src_table_free(fw.g.src);
+	addr_set_free(&fw.g.overload);
 	return 0;
 }

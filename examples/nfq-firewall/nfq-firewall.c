@@ -10,7 +10,8 @@
  *   state table (redund/state.h)   rd_state_packet on every packet,
  *                                  rd_state_create for the rule's new states;
  *   source tracking (srctrack.h)   the table's attach/detach/established
- *                                  hooks drive it, as in pcap-firewall.c;
+ *                                  hooks drive it (fwglue.c, shared with
+ *                                  pcap-firewall.c);
  *                                  overload adds the source to an nftables
  *                                  set, flush kills its states;
  *   sync (sync_carry.h, io_sync.h) the table's events go to the engine, the
@@ -44,6 +45,7 @@
 #include <nftables/libnftables.h>
 #include <sodium.h>
 
+#include "fwglue.h"
 #include "nfq.h"
 #include "redund/common.h"
 #include "redund/io_sync.h"
@@ -73,7 +75,7 @@ enum why {
 	W_OVERLOAD,                      /* source in the overload table */
 	W_CHALLENGE,                     /* SYN on an established state (pf: challenge ACK) */
 	W_LOOP,                          /* came back with the reset mark: no reject rule */
-	W_NOT_IP,                        /* rd_state_packet refused the parsed packet */
+	W_TABLE_ERROR,                   /* rd_state_packet < 0 on a parsed packet */
 	W_BINDING,                       /* arrived while the queues were being bound */
 	W_NL,                            /* first of NFQ_BAD_COUNT netlink reasons */
 	W_COUNT = W_NL + NFQ_BAD_COUNT,
@@ -82,7 +84,7 @@ enum why {
 static const char *why_name(int w)
 {
 	static const char *const own[] = {"no-state",  "not-allowed", "overload-table",
-	                                  "challenge", "reset-loop",  "not-ip",
+	                                  "challenge", "reset-loop",  "table-error",
 	                                  "binding"};
 	_Static_assert(sizeof(own) / sizeof(own[0]) == W_NL - RD_STATE_RES_COUNT,
 	               "a name for each of the firewall's own reasons");
@@ -94,20 +96,10 @@ static const char *why_name(int w)
 	return nfq_bad_name(w - W_NL);
 }
 
-/* The overload table (as pcap-firewall's): an open-addressed set. */
-struct addr_set {
-	struct rd_addr *slot;
-	bool *used;
-	size_t cap, n;
-};
-
 struct fw {
-	/* the tables */
-	struct rd_state_table *st;
-	struct rd_src_table *src;
+	/* first (fwglue.h): the tables, the binding being created, the overload table */
+	struct fwglue g;
 	struct rd_src_rule *rule;
-	uint32_t pending;
-	struct addr_set overload;
 	/* overload set in nftables */
 	struct nft_ctx *nft;
 	char ov_family[16], ov_table[64], ov_set[64];
@@ -122,12 +114,19 @@ struct fw {
 	unsigned q_lo, q_hi;
 	unsigned batch; /* packets a round (recvmmsg) */
 	bool batch_verdicts;
+	bool q_bound[MAX_QUEUES];       /* the kernel acked the bind */
+	uint64_t q_packets[MAX_QUEUES]; /* messages that named the queue */
 	uint32_t copy;
 	uint32_t seq;
 	uint8_t *rxbuf; /* batch * rxlen */
 	size_t rxlen;
 	uint8_t *txbuf; /* verdicts of a round */
 	size_t txcap;
+	struct {
+		uint16_t queue;
+		uint32_t id;
+	} * acc; /* the round's accepted packets (batch verdicts) */
+	size_t acc_cap;
 	/* counters */
 	uint64_t packets, rounds, sends, single_msgs, batch_msgs, enobufs, nl_errors;
 	uint64_t verdict[3];
@@ -166,53 +165,6 @@ static void die(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n");
 	exit(1);
-}
-
-/* ---- the overload table ---- */
-
-static size_t addr_hash(const struct rd_addr *a, size_t cap)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < (a->af == RD_AF_INET ? 4u : 16u); i++)
-		h = (h ^ a->u.v6[i]) * 1099511628211ULL;
-	return (size_t)(h & (cap - 1));
-}
-
-static bool set_has(const struct addr_set *s, const struct rd_addr *a)
-{
-	if (s->cap == 0)
-		return false;
-	for (size_t i = addr_hash(a, s->cap); s->used[i]; i = (i + 1) & (s->cap - 1))
-		if (rd_addr_cmp(&s->slot[i], a) == 0)
-			return true;
-	return false;
-}
-
-static void set_add(struct addr_set *s, const struct rd_addr *a)
-{
-	if (set_has(s, a))
-		return;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct addr_set g = {0};
-		g.cap = s->cap ? s->cap * 2 : 64;
-		g.slot = calloc(g.cap, sizeof(*g.slot));
-		g.used = calloc(g.cap, sizeof(*g.used));
-		if (g.slot == NULL || g.used == NULL)
-			die("%s", "out of memory");
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->used[i])
-				set_add(&g, &s->slot[i]);
-		free(s->slot);
-		free(s->used);
-		*s = g;
-	}
-	size_t i = addr_hash(a, s->cap);
-	while (s->used[i])
-		i = (i + 1) & (s->cap - 1);
-	s->used[i] = true;
-	s->slot[i] = *a;
-	s->n++;
 }
 
 /* ---- nftables: the overload set ---- */
@@ -260,70 +212,25 @@ static void overload_set_add(struct fw *fw, const struct rd_addr *a)
 		fw->ov_errors++;
 }
 
-/* ---- glue: the state table's hooks drive the source tracker ---- */
-
-static int hook_attach(void *user, struct rd_state *st, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	if (rd_src_commit(fw->src, fw->pending, now) != RD_OK)
-		return 1;
-	st->user = fw->pending;
-	fw->pending = 0;
-	return 0;
-}
-
-static void hook_detach(void *user, struct rd_state *st, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	rd_src_state_removed(fw->src, st->user, now);
-	st->user = 0;
-}
-
-static int hook_established(void *user, struct rd_state *st, rd_time_t now)
-{
-	struct fw *fw = user;
-
-	return rd_src_conn_established(fw->src, st->user, now) == RD_ERR_LIMIT;
-}
+/* ---- glue (fwglue.c) and the firewall's own callbacks ---- */
 
 /* Every change of the table goes to the sync engine (when syncing). */
 static void hook_event(void *user, struct rd_state *st, int ev, int why, rd_time_t now)
 {
-	struct fw *fw = user;
+	struct fw *fw = user; /* &fw->g, its first member */
 
 	if (fw->eng != NULL)
 		rd_sync_engine_state_event(fw->eng, st, ev, why, now);
 }
 
-static void hook_overload(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
+/* A source joined the overload table: say so, and add it to the nftables set. */
+static void on_overload(void *user, const struct rd_addr *src)
 {
 	struct fw *fw = user;
 	char a[RD_ADDR_STRLEN];
 
-	(void)rule_id;
-	(void)now;
-	set_add(&fw->overload, src);
 	fprintf(stderr, PROG ": overload: %s\n", rd_addr_format(src, a, sizeof(a)));
 	overload_set_add(fw, src);
-}
-
-/* Overload flush: kill the source's states (of the rule, or all: flush global). */
-static void hook_kill_states(void *user, uint32_t rule_id, const struct rd_addr *src, rd_time_t now)
-{
-	struct fw *fw = user;
-	struct rd_state_filter f;
-
-	memset(&f, 0, sizeof(f));
-	f.fields = RD_STATE_FLT_SRC;
-	f.src = *src;
-	f.src_plen = src->af == RD_AF_INET ? 32 : 128;
-	if (rule_id != RD_SRC_RULE_ANY) {
-		f.fields |= RD_STATE_FLT_RULE;
-		f.rule = rule_id;
-	}
-	rd_state_kill(fw->st, &f, now);
 }
 
 /* ---- one packet ---- */
@@ -333,9 +240,9 @@ static int track(struct fw *fw, struct rd_state_pkt *p, rd_time_t now, struct rd
 	int v;
 
 	if (!fw->time_lookups)
-		return rd_state_packet(fw->st, p, now, res);
+		return rd_state_packet(fw->g.st, p, now, res);
 	rd_time_t t0 = now_ns();
-	v = rd_state_packet(fw->st, p, now, res);
+	v = rd_state_packet(fw->g.st, p, now, res);
 	fw->lookup_ns += now_ns() - t0;
 	fw->lookups++;
 	return v;
@@ -368,7 +275,7 @@ static enum verdict decide(struct fw *fw, const struct nfq_pkt *q, rd_time_t now
 	if (q->has_mark && q->mark == fw->reset_mark)
 		return refuse(fw, W_LOOP, NULL);
 	if (rd_state_parse(q->payload, q->len, RD_STATE_IN, &p, &reason) != 0) {
-		rd_state_count_reason(fw->st, reason);
+		rd_state_count_reason(fw->g.st, reason);
 		return refuse(fw, reason, NULL);
 	}
 	if (fw->ninside > 0) {
@@ -393,7 +300,7 @@ static enum verdict decide(struct fw *fw, const struct nfq_pkt *q, rd_time_t now
 		return (res.flags & RD_STATE_R_SYN_RESET) ? V_RESET : V_DROP;
 	}
 	if (v < 0)
-		return refuse(fw, W_NOT_IP, &p);
+		return refuse(fw, W_TABLE_ERROR, &p);
 
 	/* No state: the rule, "pass in [flags S/SA] keep state" with the limits. */
 	if (p.dir == RD_STATE_OUT)
@@ -404,30 +311,20 @@ static enum verdict decide(struct fw *fw, const struct nfq_pkt *q, rd_time_t now
 		              &p);
 	if (p.proto == 6 && (p.tcp_flags & (RD_TH_SYN | RD_TH_ACK)) != RD_TH_SYN)
 		return refuse(fw, W_NO_STATE, &p);
-	if (set_has(&fw->overload, &p.src))
+	if (addr_set_has(&fw->g.overload, &p.src))
 		return refuse(fw, W_OVERLOAD, &p);
-	fw->pending = 0;
-	rc = rd_src_acquire(fw->src, fw->rule, &p.src, now, &fw->pending);
+	fw->g.pending = 0;
+	rc = rd_src_acquire(fw->g.src, fw->rule, &p.src, now, &fw->g.pending);
 	if (rc != RD_OK) {
-		rd_state_count_reason(fw->st, RD_STATE_RES_SRCLIMIT);
+		rd_state_count_reason(fw->g.st, RD_STATE_RES_SRCLIMIT);
 		return refuse(fw, RD_STATE_RES_SRCLIMIT, &p);
 	}
 	struct rd_state_opts opts;
-	uint64_t c0[RD_STATE_STAT_COUNT], c1[RD_STATE_STAT_COUNT];
+	int w;
 	memset(&opts, 0, sizeof(opts));
 	opts.rule = RULE_ID;
-	rd_state_stats(fw->st, c0);
-	rc = rd_state_create(fw->st, &p, &opts, now, NULL);
-	if (rc != RD_OK) {
-		int w = RD_STATE_RES_MEMORY;
-		rd_src_release(fw->src, fw->pending, now);
-		fw->pending = 0;
-		rd_state_stats(fw->st, c1);
-		for (int i = 0; i < RD_STATE_RES_COUNT; i++)
-			if (c1[RD_STATE_STAT_RES(i)] != c0[RD_STATE_STAT_RES(i)])
-				w = i;
-		return refuse(fw, w, &p);
-	}
+	if (fwglue_create(&fw->g, &p, &opts, now, &w) != RD_OK)
+		return refuse(fw, w >= 0 ? w : RD_STATE_RES_MEMORY, &p);
 	return V_ACCEPT;
 }
 
@@ -443,6 +340,19 @@ static void nl_send(struct fw *fw, const void *buf, size_t len)
 			fprintf(stderr, PROG ": verdict send: %s\n", strerror(errno));
 	}
 	fw->sends++;
+}
+
+/*
+ * Count a message for the queue it names: one of ours, its headers read
+ * (not nl-short or nl-type). Returns whether it named one of ours.
+ */
+static bool queue_count(struct fw *fw, int bad, const struct nfq_pkt *q)
+{
+	if (bad == NFQ_BAD_SHORT || bad == NFQ_BAD_TYPE || q->queue < fw->q_lo ||
+	    q->queue > fw->q_hi)
+		return false;
+	fw->q_packets[q->queue - fw->q_lo]++;
+	return true;
 }
 
 /*
@@ -486,10 +396,13 @@ static void queue_bind(struct fw *fw)
 						exit(1);
 					}
 					acked = true;
+					fw->q_bound[q - fw->q_lo] = true;
 					continue;
 				}
-				if (nfq_parse(nlh, nlh->nlmsg_len, &p) != NFQ_OK && !p.has_id)
+				int bad = nfq_parse(nlh, nlh->nlmsg_len, &p);
+				if (bad != NFQ_OK && !p.has_id)
 					continue;
+				queue_count(fw, bad, &p);
 				fw->packets++;
 				fw->why[W_BINDING]++;
 				fw->verdict[V_DROP]++;
@@ -539,18 +452,24 @@ static void tx_verdict(struct fw *fw, size_t *pos, unsigned queue, uint32_t id, 
  * reset mark), then one NFQNL_MSG_VERDICT_BATCH per queue accepting all
  * the others (ids up to the highest accepted: every lower id still waiting
  * was in this round, since the kernel queues a packet only once its message
- * reached us). Returns the packets read, or 0 when none waited.
+ * reached us). A message without a packet id (nl-no-id, or cut before it)
+ * gets no verdict and its packet, if the kernel queued one, keeps waiting
+ * with an id we do not know; a batch verdict could cover that id and accept
+ * the packet unseen, so that round the queue's accepted packets get a
+ * verdict each (every queue's, when the message did not say its queue).
+ * Returns the packets read, or 0 when none waited.
  */
 static int queue_round(struct fw *fw)
 {
 	struct mmsghdr msgs[256];
 	struct iovec iov[256];
 	uint32_t acc[MAX_QUEUES];
-	bool has_acc[MAX_QUEUES];
-	size_t pos = 0;
+	bool has_acc[MAX_QUEUES], no_batch[MAX_QUEUES];
+	size_t pos = 0, nacc = 0;
 	int n;
 
 	memset(has_acc, 0, sizeof(has_acc));
+	memset(no_batch, 0, sizeof(no_batch));
 	for (unsigned i = 0; i < fw->batch; i++) {
 		iov[i].iov_base = fw->rxbuf + (size_t)i * fw->rxlen;
 		iov[i].iov_len = fw->rxlen;
@@ -587,26 +506,42 @@ static int queue_round(struct fw *fw)
 				continue;
 			fw->packets++;
 			bad = nfq_parse(nlh, nlh->nlmsg_len, &q);
+			bool known = queue_count(fw, bad, &q);
 			if (bad != NFQ_OK) {
 				fw->why[W_NL + bad]++;
-				if (!q.has_id)
-					continue; /* nothing to answer: the kernel's queue keeps it
-					           */
+				if (!q.has_id) {
+					/* Nothing to answer: the kernel's queue keeps it; no
+					 * batch verdict this round may cover its id (on any
+					 * queue, when the message did not name one of ours). */
+					for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
+						if (!known || k == q.queue - fw->q_lo)
+							no_batch[k] = true;
+					continue;
+				}
 				v = V_DROP;
 			} else {
 				v = decide(fw, &q, now);
 			}
 			fw->verdict[v]++;
 			if (v == V_ACCEPT && fw->batch_verdicts && q.queue >= fw->q_lo &&
-			    q.queue <= fw->q_hi) {
-				unsigned k = q.queue - fw->q_lo;
-				if (!has_acc[k] || q.id > acc[k])
-					acc[k] = q.id;
-				has_acc[k] = true;
+			    q.queue <= fw->q_hi && nacc < fw->acc_cap) {
+				/* decided at the end of the round: batched or one by one */
+				fw->acc[nacc].queue = q.queue;
+				fw->acc[nacc++].id = q.id;
 				continue;
 			}
 			tx_verdict(fw, &pos, q.queue, q.id, v, false);
 		}
+	}
+	for (size_t i = 0; i < nacc; i++) {
+		unsigned k = fw->acc[i].queue - fw->q_lo;
+		if (no_batch[k]) {
+			tx_verdict(fw, &pos, fw->acc[i].queue, fw->acc[i].id, V_ACCEPT, false);
+			continue;
+		}
+		if (!has_acc[k] || fw->acc[i].id > acc[k])
+			acc[k] = fw->acc[i].id;
+		has_acc[k] = true;
 	}
 	for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
 		if (has_acc[k])
@@ -673,7 +608,7 @@ static void sync_open(struct fw *fw, const char *peer, const char *keyfile, cons
 		die("sync transport: %s", strerror(-rc));
 
 	rd_sync_carry_config_default(&cc);
-	cc.channel.sender_id = rd_state_creatorid(fw->st);
+	cc.channel.sender_id = rd_state_creatorid(fw->g.st);
 	/* Above anything an earlier run sent under this key: the realtime clock. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cc.channel.seq_start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -683,7 +618,7 @@ static void sync_open(struct fw *fw, const char *peer, const char *keyfile, cons
 	cc.channel.mtu = 1500 - rd_io_sync_overhead(fw->io);
 	cc.channel.cb.send = ch_send;
 	cc.channel.cb.user = fw;
-	cc.engine.table = fw->st;
+	cc.engine.table = fw->g.st;
 	rc = rd_sync_carry_new(&cc, &fw->carry);
 	sodium_memzero(&key, sizeof(key));
 	if (rc != 0)
@@ -727,31 +662,6 @@ static void json_counters(FILE *f, const char *name, const uint64_t *v, int n,
 	fputc('}', f);
 }
 
-static const char *state_stat_name(int i)
-{
-	return rd_state_stat_name(i);
-}
-
-static const char *src_stat_name(int i)
-{
-	return rd_src_stat_name(i);
-}
-
-static const char *eng_stat_name(int i)
-{
-	return rd_sync_engine_stat_name(i);
-}
-
-static const char *ch_stat_name(int i)
-{
-	return rd_sync_stat_name(i);
-}
-
-static const char *io_stat_name(int i)
-{
-	return rd_io_sync_stat_name(i);
-}
-
 /* The status as one line of JSON (the control socket's `status --json`). */
 static char *status_json(struct fw *fw)
 {
@@ -759,13 +669,12 @@ static char *status_json(struct fw *fw)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 	uint64_t c[RD_STATE_STAT_COUNT], s[RD_SRC_STAT_COUNT];
-	uint64_t drops[W_COUNT];
 	bool first = true;
 
 	if (f == NULL)
 		return NULL;
-	rd_state_stats(fw->st, c);
-	rd_src_stats(fw->src, s);
+	rd_state_stats(fw->g.st, c);
+	rd_src_stats(fw->g.src, s);
 	fprintf(f,
 	        "{\"queues\":[%u,%u],\"packets\":%" PRIu64 ",\"verdicts\":{\"accept\":%" PRIu64
 	        ",\"drop\":%" PRIu64 ",\"reset\":%" PRIu64 "}",
@@ -774,31 +683,26 @@ static char *status_json(struct fw *fw)
 	fprintf(f,
 	        ",\"queue\":{\"rounds\":%" PRIu64 ",\"sends\":%" PRIu64
 	        ",\"verdict_messages\":%" PRIu64 ",\"batch_messages\":%" PRIu64
-	        ",\"enobufs\":%" PRIu64 ",\"netlink_errors\":%" PRIu64 "}",
+	        ",\"enobufs\":%" PRIu64 ",\"netlink_errors\":%" PRIu64 ",\"per_queue\":[",
 	        fw->rounds, fw->sends, fw->single_msgs, fw->batch_msgs, fw->enobufs, fw->nl_errors);
-	memcpy(drops, fw->why, sizeof(drops));
-	fprintf(f, ",\"drops\":{");
-	for (int i = 0; i < W_COUNT; i++) {
-		const char *name = why_name(i);
-		if (drops[i] == 0 || strcmp(name, "?") == 0)
-			continue;
-		fprintf(f, "%s", first ? "" : ",");
-		json_str(f, name);
-		fprintf(f, ":%" PRIu64, drops[i]);
-		first = false;
-	}
-	fprintf(f, "},\"states\":%u,\"states_halfopen\":%u,\"src_nodes\":%u",
-	        rd_state_count(fw->st), rd_state_count_halfopen(fw->st), rd_src_count(fw->src));
+	for (unsigned k = 0; k + fw->q_lo <= fw->q_hi; k++)
+		fprintf(f, "%s{\"num\":%u,\"bound\":%s,\"packets\":%" PRIu64 "}", k ? "," : "",
+		        fw->q_lo + k, fw->q_bound[k] ? "true" : "false", fw->q_packets[k]);
+	fprintf(f, "]}");
+	json_counters(f, "drops", fw->why, W_COUNT, why_name, true);
+	fprintf(f, ",\"states\":%u,\"states_halfopen\":%u,\"src_nodes\":%u",
+	        rd_state_count(fw->g.st), rd_state_count_halfopen(fw->g.st),
+	        rd_src_count(fw->g.src));
 	fprintf(f,
 	        ",\"overload\":{\"table\":%zu,\"set_added\":%" PRIu64 ",\"set_errors\":%" PRIu64
 	        ",\"addresses\":[",
-	        fw->overload.n, fw->ov_added, fw->ov_errors);
+	        fw->g.overload.n, fw->ov_added, fw->ov_errors);
 	first = true;
-	for (size_t i = 0; i < fw->overload.cap; i++)
-		if (fw->overload.used[i]) {
+	for (size_t i = 0; i < fw->g.overload.cap; i++)
+		if (fw->g.overload.used[i]) {
 			char a[RD_ADDR_STRLEN];
 			fprintf(f, "%s\"%s\"", first ? "" : ",",
-			        rd_addr_format(&fw->overload.slot[i], a, sizeof(a)));
+			        rd_addr_format(&fw->g.overload.slot[i], a, sizeof(a)));
 			first = false;
 		}
 	fprintf(f, "]}");
@@ -807,8 +711,8 @@ static char *status_json(struct fw *fw)
 	        ",\"ns_avg\":%.1f}",
 	        fw->time_lookups ? "true" : "false", fw->lookups, fw->lookup_ns,
 	        fw->lookups ? (double)fw->lookup_ns / (double)fw->lookups : 0.0);
-	json_counters(f, "state_counters", c, RD_STATE_STAT_COUNT, state_stat_name, false);
-	json_counters(f, "src_counters", s, RD_SRC_STAT_COUNT, src_stat_name, false);
+	json_counters(f, "state_counters", c, RD_STATE_STAT_COUNT, rd_state_stat_name, false);
+	json_counters(f, "src_counters", s, RD_SRC_STAT_COUNT, rd_src_stat_name, false);
 	if (fw->carry != NULL) {
 		uint64_t e[RD_SYNC_ENGINE_STAT_COUNT], h[RD_SYNC_STAT_COUNT],
 		    t[RD_IO_SYNC_STAT_COUNT];
@@ -816,11 +720,12 @@ static char *status_json(struct fw *fw)
 		rd_sync_channel_stats(fw->ch, h);
 		rd_io_sync_stats(fw->io, t);
 		fprintf(f, ",\"sync\":{\"creatorid\":\"%08" PRIx32 "\",\"bulk_pending\":%s",
-		        rd_state_creatorid(fw->st),
+		        rd_state_creatorid(fw->g.st),
 		        rd_sync_engine_bulk_pending(fw->eng) ? "true" : "false");
-		json_counters(f, "engine", e, RD_SYNC_ENGINE_STAT_COUNT, eng_stat_name, true);
-		json_counters(f, "channel", h, RD_SYNC_STAT_COUNT, ch_stat_name, true);
-		json_counters(f, "transport", t, RD_IO_SYNC_STAT_COUNT, io_stat_name, true);
+		json_counters(f, "engine", e, RD_SYNC_ENGINE_STAT_COUNT, rd_sync_engine_stat_name,
+		              true);
+		json_counters(f, "channel", h, RD_SYNC_STAT_COUNT, rd_sync_stat_name, true);
+		json_counters(f, "transport", t, RD_IO_SYNC_STAT_COUNT, rd_io_sync_stat_name, true);
 		fputc('}', f);
 	}
 	fprintf(f, "}\n");
@@ -915,11 +820,16 @@ static void usage(FILE *f)
 	    "     state-mismatch). A TCP segment without a state that is not a SYN, and\n"
 	    "     any TCP packet from outside without a state, is answered with a reset;\n"
 	    "     other packets without a state from outside are dropped. The kernel's\n"
-	    "     conntrack is not used.\n"
+	    "     conntrack is not used. A parsed packet the table refuses with an error\n"
+	    "     (rd_state_packet < 0: a malformed lookup) is dropped, counted\n"
+	    "     table-error.\n"
 	    "\n"
 	    "     Verdicts go in batches: the packets of one read (up to --batch) are\n"
 	    "     decided, every refusal is sent on its own and the accepted ones with\n"
-	    "     one NFQNL_MSG_VERDICT_BATCH per queue, all in one sendto.\n"
+	    "     one NFQNL_MSG_VERDICT_BATCH per queue, all in one sendto. A message\n"
+	    "     without a packet id (counted nl-no-id) gets no verdict; in its round\n"
+	    "     its queue's accepted packets get a verdict each, since a batch could\n"
+	    "     accept its packet unseen.\n"
 	    "\n"
 	    "OPTIONS\n"
 	    "     --queue N | N-M\n"
@@ -960,8 +870,9 @@ static void usage(FILE *f)
 	    "             for its table (a bulk update).\n"
 	    "     --control PATH\n"
 	    "             a Unix socket answering `status --json` (one line of JSON:\n"
-	    "             verdicts, drops per reason, states, source nodes, overloads,\n"
-	    "             the table's, tracker's and sync counters).\n"
+	    "             verdicts, drops per reason, each queue's bind and packets,\n"
+	    "             states, source nodes, overloads, the table's, tracker's and\n"
+	    "             sync counters).\n"
 	    "     --batch N\n"
 	    "             packets read and decided per round (1..256, default 64).\n"
 	    "     --no-batch-verdicts\n"
@@ -1214,29 +1125,24 @@ int main(int argc, char **argv)
 		die("%s", "libsodium failed to initialise");
 
 	/* Source tracking: rule-mode nodes whenever a limit asks for them. */
-	rcfg.track = (rcfg.max_src_states || rcfg.max_src_nodes || rcfg.max_src_conn ||
-	              rcfg.max_src_conn_rate || rcfg.overload || rcfg.src_track)
-	                 ? RD_SRC_TRACK_RULE
-	                 : RD_SRC_TRACK_NONE;
+	fwglue_track(&rcfg);
 	rd_src_config_default(&tcfg);
-	tcfg.cb.user = &fw;
-	tcfg.cb.overload = hook_overload;
-	tcfg.cb.kill_states = hook_kill_states;
-	if ((rc = rd_src_table_new(&tcfg, &fw.src)) != 0 ||
-	    (rc = rd_src_rule_add(fw.src, &rcfg, &fw.rule)) != 0)
+	fw.g.prog = PROG;
+	fw.g.on_overload = on_overload;
+	fw.g.user = &fw;
+	fwglue_src_cb(&fw.g, &tcfg);
+	if ((rc = rd_src_table_new(&tcfg, &fw.g.src)) != 0 ||
+	    (rc = rd_src_rule_add(fw.g.src, &rcfg, &fw.rule)) != 0)
 		die("source tracking: %s", rd_strerror(rc));
 
 	rd_state_config_default(&scfg);
 	scfg.limit = limit_states;
-	scfg.cb.user = &fw;
-	scfg.cb.attach = hook_attach;
-	scfg.cb.detach = hook_detach;
-	scfg.cb.established = hook_established;
-	scfg.cb.event = hook_event;
-	if ((rc = rd_state_table_new(&scfg, &fw.st)) != 0)
+	fwglue_state_cb(&fw.g, &scfg);
+	scfg.cb.event = hook_event; /* its user: &fw.g, fw's first member */
+	if ((rc = rd_state_table_new(&scfg, &fw.g.st)) != 0)
 		die("state table: %s", rd_strerror(rc));
 	rd_state_rule_config_default(&srule);
-	if ((rc = rd_state_rule_set(fw.st, RULE_ID, &srule)) != 0)
+	if ((rc = rd_state_rule_set(fw.g.st, RULE_ID, &srule)) != 0)
 		die("rule: %s", rd_strerror(rc));
 
 	if (fw.ov_on) {
@@ -1268,7 +1174,10 @@ int main(int argc, char **argv)
 	fw.rxbuf = malloc((size_t)fw.batch * fw.rxlen);
 	fw.txcap = ((size_t)fw.batch + MAX_QUEUES + 1) * NFQ_MSG_MAX;
 	fw.txbuf = malloc(fw.txcap);
-	if (fw.rxbuf == NULL || fw.txbuf == NULL)
+	/* a round's messages: each at least a netlink and an nfgenmsg header */
+	fw.acc_cap = (size_t)fw.batch * fw.rxlen / (MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg));
+	fw.acc = calloc(fw.acc_cap, sizeof(*fw.acc));
+	if (fw.rxbuf == NULL || fw.txbuf == NULL || fw.acc == NULL)
 		die("%s", "out of memory");
 	queue_bind(&fw);
 
@@ -1281,7 +1190,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, PROG ": queue %u-%u, creatorid %08" PRIx32 "%s\n", fw.q_lo, fw.q_hi,
-	        rd_state_creatorid(fw.st), fw.carry ? ", syncing" : "");
+	        rd_state_creatorid(fw.g.st), fw.carry ? ", syncing" : "");
 
 	while (!stop) {
 		struct pollfd pfd[3];
@@ -1289,9 +1198,9 @@ int main(int argc, char **argv)
 		rd_time_t now = now_ns(), next = now + RD_SEC, e;
 		int timeout;
 
-		if ((e = rd_state_expiry(fw.st)) < next)
+		if ((e = rd_state_expiry(fw.g.st)) < next)
 			next = e;
-		if ((e = rd_src_expiry(fw.src)) < next)
+		if ((e = rd_src_expiry(fw.g.src)) < next)
 			next = e;
 		if (fw.carry != NULL) {
 			if ((e = rd_sync_channel_expiry(fw.ch)) < next)
@@ -1321,8 +1230,8 @@ int main(int argc, char **argv)
 				ctl_serve(&fw);
 		}
 		now = now_ns();
-		rd_state_handle_expiry(fw.st, now);
-		rd_src_handle_expiry(fw.src, now, 256);
+		rd_state_handle_expiry(fw.g.st, now);
+		rd_src_handle_expiry(fw.g.src, now, 256);
 		if (fw.carry != NULL) {
 			rd_sync_channel_handle_expiry(fw.ch, now);
 			rd_sync_engine_handle_expiry(fw.eng, now);
@@ -1343,13 +1252,13 @@ int main(int argc, char **argv)
 		unlink(fw.ctl_path);
 	}
 	fw.eng = NULL;
-	rd_state_table_free(fw.st, now_ns());
-	rd_src_table_free(fw.src);
+	rd_state_table_free(fw.g.st, now_ns());
+	rd_src_table_free(fw.g.src);
 	if (fw.nft != NULL)
 		nft_ctx_free(fw.nft);
-	free(fw.overload.slot);
-	free(fw.overload.used);
+	addr_set_free(&fw.g.overload);
 	free(fw.rxbuf);
 	free(fw.txbuf);
+	free(fw.acc);
 	return 0;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test-installed: the library as an embedder gets it. Installs the build
 # into a temporary DESTDIR, then builds examples/embed and
-# examples/pcap-firewall with nothing but
+# examples/pcap-firewall (with examples/fwglue.c) with nothing but
 #   cc ... $(pkg-config --cflags --libs libredund)
 # against that prefix (PKG_CONFIG_PATH + PKG_CONFIG_SYSROOT_DIR), checks
 # that they load the installed libredund.so, runs embed, and runs the
@@ -47,7 +47,7 @@ $cc $san -std=gnu11 -Wall -Wextra -Werror -o "$tmp/embed" \
 	"$src/examples/embed/embed.c" "$src/examples/embed/fw.c" $flags
 # shellcheck disable=SC2086 # $flags and $san are lists of words
 $cc $san -std=gnu11 -Wall -Wextra -Werror -o "$tmp/pcap-firewall" \
-	"$src/examples/pcap-firewall.c" $flags
+	"$src/examples/pcap-firewall.c" "$src/examples/fwglue.c" $flags
 echo "built embed and pcap-firewall through pkg-config"
 
 export LD_LIBRARY_PATH="$libdir"

@@ -13,7 +13,10 @@
 . "$(dirname "$0")/nfqlib.sh"
 
 require_scapy
-# A range of queues: the firewall binds both, the kernel spreads flows.
+# A range of queues: the firewall binds both; the kernel picks a flow's
+# queue by a hash of its addresses and protocol, the same both ways
+# (nfqueue_hash, include/net/netfilter/nf_queue.h hash_v4), so this one
+# connection, the injected segment too, goes through one of the two.
 NFQ_QUEUES=0-1
 nfq_topology 1
 nfq_start A
@@ -35,3 +38,16 @@ ok "the out-of-window segment did not reach the server; the connection goes on"
 [ "$(nfq_get A 'd["verdicts"]["drop"]')" = 1 ] || fail "exactly one packet dropped"
 ok "dropped and counted as state-mismatch"
 [ "$(nfq_get A 'd["queues"]')" = "[0, 1]" ] || fail "queues 0-1 expected"
+[ "$(nfq_get A '[(q["num"], q["bound"]) for q in d["queue"]["per_queue"]]')" = \
+	"[(0, True), (1, True)]" ] || fail "queues 0 and 1 should both be bound"
+# The kernel's own count: /proc/net/netfilter/nfnetlink_queue gives each
+# bound queue's last packet id (8th column; ids start at 1 per queue), which
+# is the packets it queued; the firewall's per-queue count must equal it.
+kq=$(in_ns A cat /proc/net/netfilter/nfnetlink_queue) || fail "no nfnetlink_queue in A"
+echo "kernel queues: $kq"
+want=$(echo "$kq" | awk '$1 == 0 || $1 == 1 { printf "(%d, %d)", $1, $8 }')
+[ "$want" = "(0, $(nfq_get A 'd["queue"]["per_queue"][0]["packets"]'))(1, $(nfq_get A 'd["queue"]["per_queue"][1]["packets"]'))" ] ||
+	fail "per-queue packets should match the kernel's ($want)"
+[ "$(nfq_get A 'sorted(q["packets"] for q in d["queue"]["per_queue"]) == [0, d["packets"]] and d["packets"] > 0')" = True ] ||
+	fail "one queue should have carried all of the connection's packets, the other none"
+ok "both queues bound; the connection's $(nfq_get A 'd["packets"]') packets all went through queue $(nfq_get A '[q["num"] for q in d["queue"]["per_queue"] if q["packets"]][0]'), as the kernel counted"

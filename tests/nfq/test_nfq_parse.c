@@ -30,6 +30,31 @@ static size_t load(const char *dir, const char *name)
 	return n;
 }
 
+/* The offset of the first attribute of `type` in buf's message of n bytes; exits if none. */
+static size_t attr_at(size_t n, uint16_t type)
+{
+	size_t off = 20; /* netlink header (16) + nfgenmsg (4) */
+
+	while (off + 4 <= n) {
+		uint16_t len, t;
+		memcpy(&len, buf + off, 2);
+		memcpy(&t, buf + off + 2, 2);
+		if (t == type)
+			return off;
+		if (len < 4)
+			break;
+		off += (len + 3u) & ~3u;
+	}
+	fprintf(stderr, "no attribute of type %u\n", type);
+	exit(1);
+}
+
+/* Set the length of the attribute at off. */
+static void attr_len(size_t off, uint16_t len)
+{
+	memcpy(buf + off, &len, 2);
+}
+
 static void expect(const char *what, int got, int want)
 {
 	if (got != want) {
@@ -77,26 +102,28 @@ int main(int argc, char **argv)
 	buf[4] ^= 1;
 	/* The payload attribute (the last) claims 8 more bytes than there are. */
 	{
-		size_t off = 20;
-		while (off + 4 <= n) {
-			uint16_t len, type;
-			memcpy(&len, buf + off, 2);
-			memcpy(&type, buf + off + 2, 2);
-			if (type == 10) {
-				len += 8;
-				memcpy(buf + off, &len, 2);
-				break;
-			}
-			off += (len + 3u) & ~3u;
-		}
+		size_t off = attr_at(n, 10); /* NFQA_PAYLOAD */
+		uint16_t len;
+		memcpy(&len, buf + off, 2);
+		attr_len(off, (uint16_t)(len + 8));
 	}
 	r = nfq_parse(buf, n, &q);
 	expect("attribute overruns", r, NFQ_BAD_ATTR);
 	if (!q.has_id)
 		failed = fprintf(stderr, "FAIL overrun: the id should still be read\n") > 0;
+	/* NFQA_PACKET_HDR (type 1) of 6 bytes, one short of its 7: no id. The
+	 * length keeps its 4-byte step, so the walk goes on to the rest. */
 	n = load(argv[1], "syn");
-	buf[22] = 3; /* the first attribute becomes a mark of 3 bytes (4 needed) */
-	buf[20] = 7;
+	attr_len(attr_at(n, 1), 4 + 6);
 	expect("short packet header", nfq_parse(buf, n, &q), NFQ_BAD_ATTR);
+	if (q.has_id)
+		failed = fprintf(stderr, "FAIL short packet header: no id expected\n") > 0;
+	/* NFQA_MARK (type 3) of 3 bytes, one short of its 4: refused, the id
+	 * (an attribute before it) still read. */
+	n = load(argv[1], "data-mark");
+	attr_len(attr_at(n, 3), 4 + 3);
+	expect("short mark", nfq_parse(buf, n, &q), NFQ_BAD_ATTR);
+	if (!q.has_id || q.id != 7 || q.has_mark)
+		failed = fprintf(stderr, "FAIL short mark: id 7 and no mark expected\n") > 0;
 	return failed;
 }

@@ -21,7 +21,7 @@
  * With redund/state.h: call rd_src_acquire/rd_src_map before
  * rd_state_create, commit from the table's `attach` callback (storing the
  * handle in st->user), call rd_src_state_removed from `detach` and
- * rd_src_conn_established from `established` (see examples/pcap-firewall.c).
+ * rd_src_conn_established from `established` (see examples/fwglue.c).
  * A rule whose source tracking is off and which has no sticky or
  * least-states pool leaves the handle 0; every function accepts handle 0 as
  * "nothing to do". Bindings live in a paged slab (40 bytes each) whose pages
