@@ -496,6 +496,9 @@ struct cd_vhost {
 	 */
 	bool announce_wait;
 	rd_time_t announce_deadline; /* then it goes anyway (CD_ANNOUNCE_WAIT_MAX) */
+	/* BACKUP master-down timers found due while an advertisement that reset
+	 * them was already queued on the socket (read first: no takeover). */
+	uint64_t takeovers_averted;
 	struct cd_script_queue scripts;
 };
 

@@ -1512,12 +1512,52 @@ static void on_signal(struct cd_daemon *d)
 	}
 }
 
+/* A BACKUP vhost whose master-down timer has run out at NOW. */
+static bool master_down_due(const struct cd_vhost *v, rd_time_t now)
+{
+	struct rd_carp_vhost_info info;
+
+	if (v->vh == NULL || rd_carp_vhost_info(v->vh, &info) < 0 || info.state != RD_CARP_BACKUP)
+		return false;
+	return info.md4 <= now || info.md6 <= now;
+}
+
+/*
+ * Before a master-down timer is served, the advertisements already queued
+ * on that interface's sockets are read. A backup woken late (descheduled,
+ * or the machine stalled) finds the timer and its master's advertisement
+ * ready at once; the order of epoll's events used to decide, and the timer
+ * first meant a takeover that the next read undid (two transitions, a
+ * gratuitous ARP the wrong way). Each vhost counts the timers so reset as
+ * takeovers_averted. A master that really stopped leaves nothing queued.
+ */
+static void read_before_master_down(struct cd_daemon *d, rd_time_t now)
+{
+	for (size_t i = 0; i < d->nifs; i++) {
+		struct cd_iface *ifc = d->ifs[i];
+		bool due[256] = {false}, any = false; /* one vhost a vhid */
+
+		for (size_t j = 0; j < ifc->nvh && j < 256; j++)
+			any |= due[j] = master_down_due(ifc->vh[j], now);
+		if (!any || ifc->io == NULL)
+			continue;
+		if (rd_io_carp_fd(ifc->io, RD_AF_INET) >= 0)
+			on_carp(ifc, RD_AF_INET);
+		if (ifc->io != NULL && rd_io_carp_fd(ifc->io, RD_AF_INET6) >= 0)
+			on_carp(ifc, RD_AF_INET6);
+		for (size_t j = 0; j < ifc->nvh && j < 256; j++)
+			if (due[j] && !master_down_due(ifc->vh[j], now))
+				ifc->vh[j]->takeovers_averted++;
+	}
+}
+
 static void on_timer(struct cd_daemon *d)
 {
 	rd_time_t now = cd_now();
 	size_t i;
 
 	dm_loop_timer_read(&d->loop);
+	read_before_master_down(d, now);
 	for (i = 0; i < d->nifs; i++)
 		rd_carp_handle_expiry(d->ifs[i]->cif, now);
 	holds_expire(d, now);

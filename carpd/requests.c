@@ -3,6 +3,7 @@
  * demote, hold, leave, join). Called from the event loop through the control
  * socket (daemon/control.c), which sends "ok\n" + body or "error BODY\n".
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,7 +260,9 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 					dm_buf_printf(&b, "%s", k ? ", " : "");
 					dm_buf_json_str(&b, info.groups[k]);
 				}
-				dm_buf_printf(&b, "], \"counters\": ");
+				dm_buf_printf(
+				    &b, "], \"takeovers_averted\": %" PRIu64 ", \"counters\": ",
+				    v->takeovers_averted);
 				dm_buf_json_counters(&b, info.stats, RD_CARP_STAT_COUNT,
 				                     rd_carp_stat_name);
 				dm_buf_printf(&b, "}");
@@ -281,6 +284,9 @@ int cd_daemon_status(struct cd_daemon *d, bool json, char **out)
 					    v->conf.prefixlen[k]);
 				dm_buf_printf(&b, "\n    ");
 				counters_text(&b, info.stats);
+				if (v->takeovers_averted > 0)
+					dm_buf_printf(&b, " takeovers_averted %" PRIu64,
+					              v->takeovers_averted);
 				dm_buf_printf(&b, "\n");
 			}
 		}
