@@ -819,6 +819,14 @@ static void on_io(struct sd_daemon *d, struct sd_link *link, uint32_t events)
 				rc = rd_sync_engine_input(d->eng, msgs[i].data, msgs[i].len, now);
 			dm_log_release(input_reason(rc));
 		}
+		/*
+		 * Acknowledgements due now go out before this turn's writes into
+		 * the kernel (the loop's sd_ct_flush), not after them: the
+		 * sender's window then reopens while we write, and a bulk
+		 * pipelines instead of alternating between its two ends.
+		 */
+		if (d->ch != NULL && n > 0 && rd_sync_channel_expiry(d->ch) <= now)
+			rd_sync_channel_handle_expiry(d->ch, now);
 		flush_all(d);
 		if (sd_now() - start >= RX_BUDGET)
 			break;

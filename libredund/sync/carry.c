@@ -375,9 +375,20 @@ static bool e_bulk_ready(void *user, rd_time_t since, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
 
+	uint32_t asker = 0;
+
 	if (c->e_cb.bulk_ready != NULL)
 		return c->e_cb.bulk_ready(c->e_cb.user, since, now);
-	return rd_sync_channel_caught_up(c->ch, since, now);
+	/*
+	 * The member whose request arrived at `since` is not waited for: what
+	 * it sent before the request was delivered before it. With two
+	 * members the answer then starts at once, not at the asker's next
+	 * HELLO (up to a hello interval later: 1 s of every join in syncd).
+	 */
+	for (size_t i = 0; i < RD_ARRAY_LEN(c->asking); i++)
+		if (c->asking[i].id != 0 && c->asking[i].t == since)
+			asker = c->asking[i].id;
+	return rd_sync_channel_caught_up_except(c->ch, since, now, asker);
 }
 
 /* ---- public API ------------------------------------------------------ */

@@ -1142,9 +1142,15 @@ size_t rd_sync_channel_peers(const struct rd_sync_channel *ch, rd_time_t now, ui
 
 bool rd_sync_channel_caught_up(const struct rd_sync_channel *ch, rd_time_t since, rd_time_t now)
 {
+	return rd_sync_channel_caught_up_except(ch, since, now, 0);
+}
+
+bool rd_sync_channel_caught_up_except(const struct rd_sync_channel *ch, rd_time_t since,
+                                      rd_time_t now, uint32_t except)
+{
 	for (size_t i = 0; i < ch->npeers; i++) {
 		const struct peer *p = &ch->peers[i];
-		if (!alive(ch, p, now))
+		if (!alive(ch, p, now) || (except != 0 && p->id == except))
 			continue;
 		if (p->hello_at == 0 || p->hello_at < since || p->pending || !p->rx.init ||
 		    p->rx.cum + 1 < p->hello_next)

@@ -2669,6 +2669,64 @@ START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 END_TEST
 
 /*
+ * A bulk answer does not wait for the asker's next HELLO (up to a hello
+ * interval, 1 s): what the asker sent before its request was delivered
+ * before the request, in order. The two meet at 1 s, b asks at 1.2 s, and
+ * the whole answer has arrived 10 ms later, without a bulk_waited.
+ */
+START_TEST(bulk_answer_does_not_wait_for_the_askers_next_hello)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = plain_table(0x22);
+	struct rd_sync_carry *a, *b;
+	struct rd_sync_channel *ca, *cb;
+	struct rd_sync_engine *ea, *eb;
+	rd_time_t now, asked = RD_SEC + 200 * RD_MSEC;
+	int rc;
+
+	for (uint16_t i = 0; i < 50; i++) {
+		struct rd_state_pkt p =
+		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
+		struct rd_state_opts o = {.rule = 0};
+		ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, NULL), 0);
+	}
+	a = sec_carry(0x11, 0, ta, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	b = sec_carry(0x22, 0, tb, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	ca = rd_sync_carry_channel(a);
+	cb = rd_sync_carry_channel(b);
+	ea = rd_sync_carry_engine(a);
+	eb = rd_sync_carry_engine(b);
+	envq.n = 0;
+	for (now = RD_SEC; now < asked; now += RD_MSEC) { /* HELLOs: they meet */
+		rd_sync_channel_handle_expiry(ca, now);
+		rd_sync_channel_handle_expiry(cb, now);
+		env_exchange(ca, cb, now);
+	}
+	ck_assert(rd_sync_channel_caught_up(ca, RD_SEC, now));
+	ck_assert(!rd_sync_channel_caught_up(ca, asked, asked)); /* no HELLO of b since */
+	rd_sync_engine_bulk_request(eb, asked);
+	for (now = asked; now < asked + 2 * RD_SEC && rd_sync_engine_bulk_pending(eb);
+	     now += RD_MSEC) {
+		rd_sync_channel_handle_expiry(ca, now);
+		rd_sync_channel_handle_expiry(cb, now);
+		rd_sync_engine_handle_expiry(ea, now);
+		rd_sync_engine_handle_expiry(eb, now);
+		env_exchange(ca, cb, now);
+	}
+	ck_assert(!rd_sync_engine_bulk_pending(eb));
+	ck_assert_uint_eq(eng_stat(eb, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(rd_state_count(tb), 50);
+	ck_assert_int_le(now - asked, 10 * RD_MSEC);
+	ck_assert_uint_eq(eng_stat(ea, RD_SYNC_ENGINE_STAT_BULK_WAITED), 0);
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
+/*
  * A channel whose whole window (min(resend_slots, hold_slots)) is within
  * the RD_SYNC_ENGINE_ROOM_RESERVE packets kept for live changes still
  * answers a bulk: one packet at a time, each once the last is acknowledged.
@@ -3220,6 +3278,7 @@ static Suite *suite(void)
 	tcase_add_test(c, engine_without_send_callback_is_refused);
 	tcase_add_test(c, engines_on_channels_sync_a_state_and_fresh_peer_costs_no_bulk);
 	tcase_add_test(c, bulk_over_a_channel_with_a_window_of_16_completes);
+	tcase_add_test(c, bulk_answer_does_not_wait_for_the_askers_next_hello);
 	tcase_add_test(c, channel_lost_makes_a_repair_that_never_demotes);
 	tcase_add_test(c, deferred_packet_held_until_exactly_the_timeout_and_counted_defer_timeout);
 	tcase_add_test(c, deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked);

@@ -554,6 +554,17 @@ RD_EXPORT size_t rd_sync_channel_peers(const struct rd_sync_channel *ch, rd_time
 RD_EXPORT bool rd_sync_channel_caught_up(const struct rd_sync_channel *ch, rd_time_t since,
                                          rd_time_t now);
 
+/*
+ * rd_sync_channel_caught_up_except - rd_sync_channel_caught_up, not waiting
+ * for peer `except` (0: none): the peer whose DATA delivered at `since`
+ * (a bulk request) makes the wait. Delivery is in order, so all it sent
+ * before that DATA has been delivered already, and its next HELLO (up to
+ * hello_interval away) would tell nothing new. Same ownership and
+ * threading as rd_sync_channel_caught_up.
+ */
+RD_EXPORT bool rd_sync_channel_caught_up_except(const struct rd_sync_channel *ch, rd_time_t since,
+                                                rd_time_t now, uint32_t except);
+
 /* rd_sync_channel_unacked - DATA envelopes waiting for acknowledgement. */
 RD_EXPORT size_t rd_sync_channel_unacked(const struct rd_sync_channel *ch);
 

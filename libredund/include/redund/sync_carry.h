@@ -37,10 +37,12 @@
  *   engine bulk_defer            -> while our own request runs, an answer
  *                                   waits for it if a live peer that is
  *                                   not asking could answer instead
- *   engine bulk_ready            -> rd_sync_channel_caught_up: an answer
- *                                   starts once what the peers sent before
- *                                   the request has arrived (or was lost
- *                                   and a repair asked for)
+ *   engine bulk_ready            -> rd_sync_channel_caught_up_except: an
+ *                                   answer starts once what the peers
+ *                                   sent before the request has arrived
+ *                                   (or was lost and a repair asked for);
+ *                                   the asker itself is not waited for
+ *                                   (in-order delivery)
  *
  * The carry owns both objects: it creates them from the two configurations
  * given and frees them (the engine first). Drive them through the
