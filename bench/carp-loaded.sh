@@ -238,6 +238,10 @@ SOAK_T1=$(now)
 SN1=$(softnet)
 LC1=0 LK1=0
 [ "$RUN_CARPD" = 1 ] && LC1=$(wc -l <"$T_DIR/B.log")
+# B's carpd counts, per vhost, the master-down timers it found due with the
+# master's advertisement already queued (read first: no takeover).
+[ "$RUN_CARPD" = 1 ] && "$REDUNDCTL" --control "$T_DIR/B.sock" carp status --json \
+	>"$T_DIR/B-status.json" 2>/dev/null
 [ "$RUN_KA" = 1 ] && LK1=$(wc -l <"$T_DIR/B-ka.log")
 echo "soak: kernel backlog drops $((${SN1% *} - ${SN0% *})), softirq budget exhausted" \
 	"$((${SN1#* } - ${SN0#* })) times; load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -261,9 +265,9 @@ soak_report() {
 	shift 6
 	tcpdump -tt -nr "$pcap" "ip proto 112 and src $src" 2>/dev/null >"$pcap.txt"
 	sed -n "$((from + 1)),${to}p" "$log" >"$log.soak"
-	/usr/bin/python3 - "$daemon" "$pcap.txt" "$log.soak" "$SOAK_T0" "$SOAK_T1" "$DURATION" "$BUSY" \
+	B_STATUS=$T_DIR/B-status.json /usr/bin/python3 - "$daemon" "$pcap.txt" "$log.soak" "$SOAK_T0" "$SOAK_T1" "$DURATION" "$BUSY" \
 		"$@" <<'PY'
-import json, re, sys
+import json, os, re, sys
 daemon, txt, log, t0, t1, dur, busy = sys.argv[1:8]
 t0, t1 = float(t0), float(t1)
 settings = sys.argv[8:]
@@ -280,6 +284,13 @@ for i, s in enumerate(settings, 1):
         vrid = i
         false = sum(bool(re.search(rf"vhid {i}: \w+ -> MASTER", l)) for l in lines)
         name = {"advskew": s}
+        try:
+            st = json.load(open(os.environ["B_STATUS"]))
+            averted = [h.get("takeovers_averted") for f in st["interfaces"]
+                       for h in f["vhosts"] if h["vhid"] == i][0]
+        except Exception:
+            averted = None
+        name["takeovers_averted"] = averted
     else:
         md = (3 * float(s) + (256 - 100) * float(s) / 256) * 1000
         vrid = 50 + i
