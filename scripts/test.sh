@@ -41,30 +41,54 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 	CC=clang rd_setup build-fuzz -Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Ddaemons=false
 	ninja -C build-fuzz
-	found=0
-	while IFS= read -r f; do
-		found=1
+	# Two targets at a time (one a core); each one's output is printed in
+	# order once both of its pair have ended.
+	fuzz_one() { # TARGET LOG: runs TARGET on a copy of its corpus, output in LOG
+		local f=$1 log=$2 name work c
 		name=$(basename "$f")
 		work=$(mktemp -d)
 		for c in tests/*/corpus/"${name#fuzz-}"; do
 			[ -d "$c" ] && cp -r "$c"/. "$work"/
 		done
-		echo "-- $name"
-		rc=0
+		local rc=0
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 \
-			"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix=build-fuzz/ \
-			"$work" >"$work.log" 2>&1 || rc=$?
-		grep -E '^(stat::number_of_executed_units|INFO: seed)' "$work.log" || true
-		if [ "$rc" -ne 0 ]; then
-			tail -n 60 "$work.log"
-		fi
-		rm -f "$work.log"
+			"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/"$name"- "$work" >"$log" 2>&1 || rc=$?
 		rm -rf "$work"
-		if [ "$rc" -ne 0 ]; then
-			echo "fuzz target $name failed (exit $rc); reproducer in build-fuzz/"
-			exit 1
+		return $rc
+	}
+	fuzz_report() { # TARGET LOG RC
+		local name
+		name=$(basename "$1")
+		echo "-- $name"
+		grep -E '^(stat::number_of_executed_units|INFO: seed)' "$2" || true
+		if [ "$3" -ne 0 ]; then
+			tail -n 60 "$2"
+			echo "fuzz target $name failed (exit $3); reproducer in build-fuzz/$name-*"
+			return 1
 		fi
-	done < <(find build-fuzz/tests -type f -name 'fuzz-*' -perm -u+x | sort)
-	[ "$found" = 1 ] || echo "no fuzz targets built"
+	}
+	mapfile -t targets < <(find build-fuzz/tests -type f -name 'fuzz-*' -perm -u+x | sort)
+	found=${#targets[@]}
+	logs=$(mktemp -d)
+	failed=0
+	for ((i = 0; i < found; i += 2)); do
+		pids=()
+		for j in $i $((i + 1)); do
+			[ "$j" -lt "$found" ] || continue
+			fuzz_one "${targets[$j]}" "$logs/$j.log" &
+			pids+=($!)
+		done
+		for k in "${!pids[@]}"; do
+			j=$((i + k))
+			rc=0
+			wait "${pids[$k]}" || rc=$?
+			fuzz_report "${targets[$j]}" "$logs/$j.log" "$rc" || failed=1
+		done
+		[ "$failed" = 0 ] || break
+	done
+	rm -rf "$logs"
+	[ "$failed" = 0 ] || exit 1
+	[ "$found" -gt 0 ] || echo "no fuzz targets built"
 fi
 echo "== all tests passed"
