@@ -2668,6 +2668,17 @@ START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 }
 END_TEST
 
+/* n UDP states in t, CLIENT ports 6000 up to SERVER:53, created at 1 s. */
+static void udp_fill(struct rd_state_table *t, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rd_state_pkt p =
+		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
+		struct rd_state_opts o = {.rule = 0};
+		ck_assert_int_eq(rd_state_create(t, &p, &o, RD_SEC, NULL), 0);
+	}
+}
+
 /*
  * A bulk answer does not wait for the asker's next HELLO (up to a hello
  * interval, 1 s): what the asker sent before its request was delivered
@@ -2683,12 +2694,7 @@ START_TEST(bulk_answer_does_not_wait_for_the_askers_next_hello)
 	rd_time_t now, asked = RD_SEC + 200 * RD_MSEC;
 	int rc;
 
-	for (uint16_t i = 0; i < 50; i++) {
-		struct rd_state_pkt p =
-		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
-		struct rd_state_opts o = {.rule = 0};
-		ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, NULL), 0);
-	}
+	udp_fill(ta, 50);
 	a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
 	b = sec_carry(0x22, 0, tb, 0, &rc);
@@ -2737,12 +2743,7 @@ START_TEST(bulk_over_a_channel_with_a_window_of_16_completes)
 	struct rd_sync_carry *a, *b;
 	int rc;
 
-	for (uint16_t i = 0; i < 50; i++) {
-		struct rd_state_pkt p =
-		    pkt(17, RD_STATE_OUT, CLIENT, (uint16_t)(6000 + i), SERVER, 53);
-		struct rd_state_opts o = {.rule = 0};
-		ck_assert_int_eq(rd_state_create(ta, &p, &o, RD_SEC, NULL), 0);
-	}
+	udp_fill(ta, 50);
 	sec_resend_slots = 16;
 	a = sec_carry(0x11, 0, ta, 0, &rc);
 	ck_assert_int_eq(rc, 0);
