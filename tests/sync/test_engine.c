@@ -2575,20 +2575,25 @@ static void env_exchange(struct rd_sync_channel *ca, struct rd_sync_channel *cb,
 	}
 }
 
-/* Runs both carries from RD_SEC until b's bulk request ends or `until`. */
-static void carry_run(struct rd_sync_carry *a, struct rd_sync_carry *b, rd_time_t until)
+/*
+ * Runs both carries from `from` until b's bulk request ends or `until`, a
+ * millisecond a step. Returns the time it stopped.
+ */
+static rd_time_t carry_run(struct rd_sync_carry *a, struct rd_sync_carry *b, rd_time_t from,
+                           rd_time_t until)
 {
 	struct rd_sync_channel *ca = rd_sync_carry_channel(a), *cb = rd_sync_carry_channel(b);
 	struct rd_sync_engine *ea = rd_sync_carry_engine(a), *eb = rd_sync_carry_engine(b);
+	rd_time_t now;
 
-	for (rd_time_t now = RD_SEC; now < until && rd_sync_engine_bulk_pending(eb);
-	     now += RD_MSEC) {
+	for (now = from; now < until && rd_sync_engine_bulk_pending(eb); now += RD_MSEC) {
 		rd_sync_channel_handle_expiry(ca, now);
 		rd_sync_channel_handle_expiry(cb, now);
 		rd_sync_engine_handle_expiry(ea, now);
 		rd_sync_engine_handle_expiry(eb, now);
 		env_exchange(ca, cb, now);
 	}
+	return now;
 }
 
 static unsigned sec_demote_calls, sec_lost_calls;
@@ -2655,7 +2660,7 @@ START_TEST(channel_lost_makes_a_repair_that_never_demotes)
 	ck_assert_uint_eq(sec_lost_calls, 1);
 	rd_sync_carry_stats(b, cs);
 	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_REPAIRS], 1);
-	carry_run(a, b, 8 * RD_SEC);
+	carry_run(a, b, RD_SEC, 8 * RD_SEC);
 	/* b asked and got a's state; a (b was fresh) did not ask; neither demoted. */
 	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(b), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(a), RD_SYNC_ENGINE_STAT_BULK_OK), 0);
@@ -2712,14 +2717,7 @@ START_TEST(bulk_answer_does_not_wait_for_the_askers_next_hello)
 	ck_assert(rd_sync_channel_caught_up(ca, RD_SEC, now));
 	ck_assert(!rd_sync_channel_caught_up(ca, asked, asked)); /* no HELLO of b since */
 	rd_sync_engine_bulk_request(eb, asked);
-	for (now = asked; now < asked + 2 * RD_SEC && rd_sync_engine_bulk_pending(eb);
-	     now += RD_MSEC) {
-		rd_sync_channel_handle_expiry(ca, now);
-		rd_sync_channel_handle_expiry(cb, now);
-		rd_sync_engine_handle_expiry(ea, now);
-		rd_sync_engine_handle_expiry(eb, now);
-		env_exchange(ca, cb, now);
-	}
+	now = carry_run(a, b, asked, asked + 2 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(eb));
 	ck_assert_uint_eq(eng_stat(eb, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(rd_state_count(tb), 50);
@@ -2752,7 +2750,7 @@ START_TEST(bulk_over_a_channel_with_a_window_of_16_completes)
 	sec_resend_slots = 0;
 	envq.n = 0;
 	rd_sync_engine_bulk_request(rd_sync_carry_engine(b), RD_SEC);
-	carry_run(a, b, 3 * RD_SEC);
+	carry_run(a, b, RD_SEC, 3 * RD_SEC);
 	ck_assert(!rd_sync_engine_bulk_pending(rd_sync_carry_engine(b)));
 	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(b), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	ck_assert_uint_eq(rd_state_count(tb), 50);
