@@ -391,6 +391,24 @@ static bool e_bulk_ready(void *user, rd_time_t since, rd_time_t now)
 	return rd_sync_channel_caught_up_except(c->ch, since, now, asker);
 }
 
+/*
+ * The room kept by default for the extension section (ext.reserve 0): a
+ * full record without expectations (61 bytes) for each full state the
+ * packet can carry. That is the most states k whose packet (header, one
+ * subheader, k states) and section (header, k such records) fit in max
+ * together: at 1,412 bytes 4 states and 248 bytes, where a quarter of max
+ * (353 bytes) left room for 3 full states, a third more packets a bulk.
+ */
+#define EXT_REC_NOEXP (RD_SYNC_EXT_REC_MAX - 2 - RD_SYNC_EXT_EXPECT_MAX * RD_SYNC_EXT_EXPECT_LEN)
+
+static size_t ext_reserve(size_t max)
+{
+	const size_t fixed = RD_PFSYNC_HDR_LEN + RD_PFSYNC_SUBHDR_LEN + RD_SYNC_EXT_HDR_LEN;
+	size_t k = max > fixed ? (max - fixed) / (RD_PFSYNC_STATE_LEN + EXT_REC_NOEXP) : 0;
+
+	return RD_SYNC_EXT_HDR_LEN + k * EXT_REC_NOEXP;
+}
+
 /* ---- public API ------------------------------------------------------ */
 
 void rd_sync_carry_config_default(struct rd_sync_carry_config *cfg)
@@ -438,7 +456,7 @@ int rd_sync_carry_new(const struct rd_sync_carry_config *cfg, struct rd_sync_car
 		goto fail;
 	}
 	if (ec.mtu == 0 && c->ext.get != NULL) {
-		size_t reserve = c->ext.reserve != 0 ? c->ext.reserve : max / 4;
+		size_t reserve = c->ext.reserve != 0 ? c->ext.reserve : ext_reserve(max);
 		ec.mtu = max > reserve + 300 ? max - reserve : (max < 300 ? max : 300);
 	}
 	if (ec.mtu == 0)

@@ -2459,6 +2459,38 @@ static void ext_inserts(struct rd_state_table *ta, struct rd_sync_carry *a, unsi
 }
 
 /*
+ * The default reserve (ext.reserve 0) leaves a 1,412-byte payload room for
+ * four full states and their records: 12 inserts go in 3 packets, every
+ * record with its state, none in a payload of its own (a quarter of the
+ * payload, the old default, left room for 3 states: 4 packets).
+ */
+START_TEST(carry_ext_default_reserve_fits_four_states_and_their_records)
+{
+	struct rd_state_table *ta = plain_table(0x11), *tb = event_table(0x22);
+	struct rd_sync_carry *a, *b;
+	uint64_t cs[RD_SYNC_CARRY_STAT_COUNT];
+
+	ext_pair(ta, tb, 0, true, &a, &b);
+	ck_assert_uint_eq(rd_sync_channel_payload_max(rd_sync_carry_channel(a)), 1412);
+	ext_inserts(ta, a, 12);
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(a), RD_SYNC_ENGINE_STAT_PKTS_OUT), 3);
+	ck_assert_uint_eq(envq.n, 3);
+	for (size_t i = 0; i < envq.n; i++)
+		ck_assert_uint_le(envq.len[i], 1472);
+	env_pump(0x11, rd_sync_carry_channel(b), RD_SEC);
+	rd_sync_carry_stats(a, cs);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_SENT], 12);
+	ck_assert_uint_eq(cs[RD_SYNC_CARRY_STAT_EXT_OVERFLOW], 0);
+	ck_assert_uint_eq(ext_rx.inserts, 12);
+	ck_assert_uint_eq(ext_rx.found, 12);
+	rd_sync_carry_free(a);
+	rd_sync_carry_free(b);
+	rd_state_table_free(ta, 0);
+	rd_state_table_free(tb, 0);
+}
+END_TEST
+
+/*
  * Each inserted state's record travels in its packet's payload: the
  * receiving table sees it while the engine applies the insert (when a
  * mirror writes the kernel entry), and ext.put gets it afterwards.
@@ -3270,6 +3302,7 @@ static Suite *suite(void)
 	tcase_add_test(c, config_defaults_fill_documented_values);
 	tcase_add_test(c, carry_stat_names_cover_every_counter);
 	tcase_add_test(c, carry_ext_record_is_found_while_its_state_is_applied);
+	tcase_add_test(c, carry_ext_default_reserve_fits_four_states_and_their_records);
 	tcase_add_test(c, carry_ext_section_is_ignored_by_an_engine_without_it);
 	tcase_add_test(c, carry_ext_records_without_room_follow_in_their_own_payload);
 	tcase_add_test(c, engine_on_channel_takes_channel_payload_max_and_refuses_larger_mtu);

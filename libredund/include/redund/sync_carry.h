@@ -127,9 +127,11 @@ struct rd_sync_carry_ext {
 	/*
 	 * reserve - bytes of each payload kept for the section when get is set
 	 * and engine.mtu is 0 (the engine gets payload_max minus reserve, at
-	 * least 300). 0: a quarter of payload_max, which holds a full record
-	 * without expectations for each full state (INS, UPD) a packet can
-	 * carry; larger records follow in a payload of their own.
+	 * least 300). 0: a full record without expectations (61 bytes) for
+	 * each full state (INS, UPD) the packet can then carry, the most such
+	 * states that fit with their records (4 in a payload_max of 1,412
+	 * bytes, 27 in 8,912); larger records, and those of UPD_C, follow in a
+	 * payload of their own when they do not fit.
 	 */
 	size_t reserve;
 };
