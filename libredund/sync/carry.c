@@ -374,7 +374,6 @@ static uint32_t e_bulk_target(void *user, unsigned attempt, rd_time_t now)
 static bool e_bulk_ready(void *user, rd_time_t since, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
-
 	uint32_t asker = 0;
 
 	if (c->e_cb.bulk_ready != NULL)
