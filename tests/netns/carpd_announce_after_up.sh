@@ -42,24 +42,34 @@ vhost eth0 1
   xparam 24
 EOC
 
-ip netns exec "$(ns BR)" tcpdump -i br0 --immediate-mode -U -s 0 -w "$T_DIR/arp.pcap" arp \
-	>/dev/null 2>&1 &
-cap=$!
-T_PIDS+=("$cap")
-sleep 0.5
-start_carpd A --config "$T_DIR/A.conf"
-wait_state A MASTER 5
+# start_arp_capture_and_carpd FILE: ARP on the bridge into FILE (sets cap), then A's
+# carpd, waited for as MASTER.
+start_arp_capture_and_carpd() {
+	ip netns exec "$(ns BR)" tcpdump -i br0 --immediate-mode -U -s 0 -w "$1" arp \
+		>/dev/null 2>&1 &
+	cap=$!
+	T_PIDS+=("$cap")
+	sleep 0.5
+	start_carpd A --config "$T_DIR/A.conf"
+	wait_state A MASTER 5
+}
+# first_announce FILE: the time of the first ARP naming 10.77.0.100 as its
+# sender in FILE (the announcement), once the capture has stopped.
+first_announce() {
+	kill -INT "$cap" 2>/dev/null
+	wait "$cap" 2>/dev/null
+	tcpdump -tt -n -r "$1" 2>/dev/null |
+		awk '/tell 10\.77\.0\.100|10\.77\.0\.100 is-at/ { print $1; exit }'
+}
+
+start_arp_capture_and_carpd "$T_DIR/arp.pcap"
 for _ in $(seq 50); do
 	[ -e "$T_DIR/up.end" ] && break
 	sleep 0.1
 done
 [ -e "$T_DIR/up.end" ] || fail "the up script did not end within 5 s of MASTER"
 sleep 1
-kill -INT "$cap" 2>/dev/null
-wait "$cap" 2>/dev/null
-# The first ARP naming 10.77.0.100 as its sender: the announcement.
-first=$(tcpdump -tt -n -r "$T_DIR/arp.pcap" 2>/dev/null |
-	awk '/tell 10\.77\.0\.100|10\.77\.0\.100 is-at/ { print $1; exit }')
+first=$(first_announce "$T_DIR/arp.pcap")
 [ -n "$first" ] || fail "no gratuitous ARP for 10.77.0.100 after the up script ended"
 end=$(cat "$T_DIR/up.end")
 after=$(/usr/bin/python3 -c "print(f'{($first - $end) * 1000:.1f}')")
@@ -74,19 +84,10 @@ wait "$PID_A" 2>/dev/null
 touch "$T_DIR/hang"
 rm -f "$T_DIR/up.end"
 in_ns A ip addr del 10.77.0.100/24 dev eth0 2>/dev/null
-ip netns exec "$(ns BR)" tcpdump -i br0 --immediate-mode -U -s 0 -w "$T_DIR/arp2.pcap" arp \
-	>/dev/null 2>&1 &
-cap=$!
-T_PIDS+=("$cap")
-sleep 0.5
-start_carpd A --config "$T_DIR/A.conf"
-wait_state A MASTER 5
+start_arp_capture_and_carpd "$T_DIR/arp2.pcap"
 t_master=$(date +%s.%N)
 sleep 6.5
-kill -INT "$cap" 2>/dev/null
-wait "$cap" 2>/dev/null
-first=$(tcpdump -tt -n -r "$T_DIR/arp2.pcap" 2>/dev/null |
-	awk '/tell 10\.77\.0\.100|10\.77\.0\.100 is-at/ { print $1; exit }')
+first=$(first_announce "$T_DIR/arp2.pcap")
 [ -n "$first" ] || fail "a hanging up script kept the address unannounced for 6.5 s"
 after=$(/usr/bin/python3 -c "print(f'{$first - $t_master:.2f}')")
 /usr/bin/python3 -c "import sys; sys.exit(0 if 4.5 <= $first - $t_master <= 6.0 else 1)" ||

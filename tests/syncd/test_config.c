@@ -418,18 +418,21 @@ START_TEST(ct_batch_outside_1_to_1024_is_refused)
 	struct sd_config c;
 	char err[SD_ERR_LEN], want[1024], path[512];
 
-	snprintf(path, sizeof(path), "%s", file("batch.conf", "mode plain\nct-batch 0\n"));
-	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-c", path), -1);
-	snprintf(want, sizeof(want),
-	         "%s:2: ct-batch: expected 1 to 1024 requests a datagram, got '0'", path);
-	ck_assert_str_eq(err, want);
-	sd_config_free(&c);
-	snprintf(path, sizeof(path), "%s", file("batch.conf", "mode plain\n\nct-batch 1025\n"));
-	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-c", path), -1);
-	snprintf(want, sizeof(want),
-	         "%s:3: ct-batch: expected 1 to 1024 requests a datagram, got '1025'", path);
-	ck_assert_str_eq(err, want);
-	sd_config_free(&c);
+	static const struct {
+		const char *text, *value;
+		int line;
+	} bad[] = {{"mode plain\nct-batch 0\n", "0", 2},
+	           {"mode plain\n\nct-batch 1025\n", "1025", 3}};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "%s", file("batch.conf", bad[i].text));
+		ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-c", path), -1);
+		snprintf(want, sizeof(want),
+		         "%s:%d: ct-batch: expected 1 to 1024 requests a datagram, got '%s'", path,
+		         bad[i].line, bad[i].value);
+		ck_assert_str_eq(err, want);
+		sd_config_free(&c);
+	}
 	ck_assert_int_eq(PARSE(&c, err, "-i", "e", "-m", "plain", "--ct-batch", "1025"), -1);
 	ck_assert_str_eq(err, "--ct-batch: expected 1 to 1024 requests a datagram, got '1025'");
 	sd_config_free(&c);
