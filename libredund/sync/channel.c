@@ -846,6 +846,17 @@ static int input_data(struct rd_sync_channel *ch, struct peer *p, uint64_t seq, 
 		                  : RD_SYNC_STAT_REPLAYED,
 		              RD_ERR_REPLAY);
 	}
+	if (p->first != 0 && seq > w->top + ch->cfg.hold_slots) {
+		/*
+		 * Far past anything this peer sent us: an outage that lost more
+		 * than the window holds, or a restart whose HELLO was lost (a new
+		 * incarnation numbers from a `first` far above the old one's).
+		 * Only its HELLO tells which, within a hello interval; counting
+		 * the jump lost now would count a restart as a loss. Not
+		 * acknowledged, so the sender resends it.
+		 */
+		return refuse(ch, RD_SYNC_STAT_AHEAD, RD_ERR_AGAIN);
+	}
 	if (seq > w->top + 1)
 		p->nack_now = true;
 	lost = make_room(ch, p, seq, now);

@@ -54,6 +54,7 @@ static const char *const stat_names[RD_SYNC_STAT_COUNT] = {
     [RD_SYNC_STAT_PEER_RESTARTS] = "peer_restarts",
     [RD_SYNC_STAT_OLDINCARNATION] = "oldincarnation",
     [RD_SYNC_STAT_BADAEAD] = "badaead",
+    [RD_SYNC_STAT_AHEAD] = "ahead",
 };
 
 static const char *const aead_names[RD_SYNC_AEAD_COUNT] = {

@@ -231,6 +231,10 @@ enum rd_sync_stat {
 	                              * (the members' key files disagree), or one this machine
 	                              * cannot use; decided before the tag, like badmagic, so a
 	                              * forged version byte counts here too */
+	RD_SYNC_STAT_AHEAD,          /* DATA of a known peer more than hold_slots past anything
+	                              * it sent us: refused (not acknowledged, so resent) until
+	                              * its next HELLO tells a restart whose HELLO was lost from
+	                              * an outage; neither is counted lost before then */
 	RD_SYNC_STAT_COUNT,
 };
 
@@ -494,8 +498,10 @@ RD_EXPORT int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t
  * once, acknowledged (a gap triggers a NACK at once). ACK/NACK: frees
  * acknowledged DATA; NACK resends the holes. HELLO: the peer is alive, its
  * window starts or its lost tail is requested. Refusals change nothing and
- * are counted. Returns 0, or the refusal as rd_sync_env_open's codes and
- * RD_ERR_REPLAY (replayed, too old or our own).
+ * are counted. Returns 0, or the refusal as rd_sync_env_open's codes,
+ * RD_ERR_REPLAY (replayed, too old or our own) and RD_ERR_AGAIN (DATA of a
+ * known peer too far ahead to tell its restart from a loss before its next
+ * HELLO: RD_SYNC_STAT_AHEAD).
  */
 RD_EXPORT int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len,
                                     rd_time_t now);
