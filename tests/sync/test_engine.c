@@ -645,6 +645,66 @@ static void deaf_run(struct net *net, struct node *deaf, rd_time_t from, rd_time
 	net->deaf = 0;
 }
 
+/*
+ * c missed a's update of 50 states (their replies at 10 s: udp.single, 30 s)
+ * and repairs at 25 s: a's bulk answer carries them, moved, with a's 15 s
+ * left, and c keeps that time. When b repairs at 32 s, no answer (a's, c's)
+ * carries anything new for anyone. Before, c took a fresh 30 s at 25 s, so
+ * its copies held 15 s more than a's and b's; both applied c's answer (100
+ * updates: with an external table, 100 kernel writes), and the next answer
+ * from either spread its fresh times on: a cluster's restarts rewrote more
+ * of the table each time.
+ */
+START_TEST(applied_state_keeps_the_senders_time_next_bulk_changes_nothing)
+{
+	struct net *net = net_new(3);
+	struct node *a = net->nodes[0], *b = net->nodes[1], *c = net->nodes[2];
+	struct rd_state_result res;
+	struct rd_state_iter it;
+	struct rd_state *st;
+	uint64_t ua, ub, uc;
+
+	udp_states(a, 50, 10000, RD_SEC);
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	ck_assert_uint_eq(rd_state_count(c->t), 50);
+	for (int i = 0; i < 50; i++) {
+		struct rd_state_pkt reply =
+		    pkt(17, RD_STATE_IN, SERVER, 53, CLIENT, (uint16_t)(10000 + i));
+		ck_assert_int_eq(rd_state_packet(a->t, &reply, 10 * RD_SEC, &res), RD_STATE_PASS);
+	}
+	deaf_run(net, c, 10 * RD_SEC, 12 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UPDATES), 50);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_UPDATES), 0);
+	rd_sync_engine_bulk_repair(c->e, 25 * RD_SEC);
+	net_run(net, 25 * RD_SEC, 27 * RD_SEC);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_UPDATES), 50); /* one answer applied */
+	rd_state_iter_init(&it);
+	while ((st = rd_state_iter_next(c->t, &it)) != NULL) {
+		struct rd_state *sa = rd_state_find_id(a->t, st->id, st->creatorid, 27 * RD_SEC);
+		rd_time_t ec = rd_state_expires(c->t, st), ea;
+
+		ck_assert_ptr_nonnull(sa);
+		ck_assert_uint_eq(st->dst.state, sa->dst.state);
+		ea = rd_state_expires(a->t, sa);
+		ck_assert_uint_le(ec > ea ? ec - ea : ea - ec, 2 * RD_SEC);
+	}
+	ua = estat(a, RD_SYNC_ENGINE_STAT_UPDATES);
+	ub = estat(b, RD_SYNC_ENGINE_STAT_UPDATES);
+	uc = estat(c, RD_SYNC_ENGINE_STAT_UPDATES);
+	a->updates = b->updates = c->updates = 0;
+	rd_sync_engine_bulk_repair(b->e, 32 * RD_SEC);
+	net_run(net, 32 * RD_SEC, 34 * RD_SEC);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_UPDATES), ua);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UPDATES), ub);
+	ck_assert_uint_eq(estat(c, RD_SYNC_ENGINE_STAT_UPDATES), uc);
+	ck_assert_uint_eq(a->updates + b->updates + c->updates, 0);
+	ck_assert_uint_eq(rd_state_count(b->t), 50);
+	net_free(net);
+}
+END_TEST
+
 /* nd's bulk requests name `target` (node_named's bulk_target). */
 static void name_target(struct node *nd, const struct node *target)
 {
@@ -3253,6 +3313,7 @@ static Suite *suite(void)
 	tcase_add_test(c, tcp_updates_flush_after_maxupd);
 	tcase_add_test(c, bulk_update_copies_table_and_holds_demotion);
 	tcase_add_test(c, bulk_copy_with_nothing_new_changes_nothing);
+	tcase_add_test(c, applied_state_keeps_the_senders_time_next_bulk_changes_nothing);
 	tcase_add_test(c, bulk_request_flood_costs_one_table_a_second);
 	tcase_add_test(c, bulk_request_ends_with_any_bulk_that_started_after_it);
 	tcase_add_test(c, bulk_reconcile_removes_states_whose_delete_was_lost);
