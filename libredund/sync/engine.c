@@ -933,19 +933,20 @@ static void update_known(struct rd_sync_engine *e, struct rd_state *st,
 		}
 		/*
 		 * The timeout class is the message's. Time left: a compressed
-		 * update (UPD_C: no time in it) refreshes, as in pf. A full
-		 * state carries the sender's time left, and the longer of its
-		 * and ours is kept (ours means nothing under another class).
+		 * update (UPD_C: no time in it) or a full state with 0 (pf's
+		 * import reads 0 as "no time given") refreshes, as in pf. A
+		 * full state carries the sender's time left, and the longer of
+		 * its and ours is kept (ours means nothing under another class).
 		 * pf refreshes here too, but with an external table behind each
 		 * member a fresh expiry spread: a member that applied one held
 		 * more time than the others, so its next bulk answer was applied
 		 * (and written into the kernel) on every member, which gave them
 		 * fresh expiries in turn.
 		 */
-		if (expire == NO_EXPIRE)
+		if (expire == NO_EXPIRE || expire == 0)
 			cur.expire_in = 0;
 		else if (cur.timeout != timeout)
-			cur.expire_in = expire != 0 ? expire : 1;
+			cur.expire_in = expire;
 		else if (expire > cur.expire_in)
 			cur.expire_in = expire;
 		cur.timeout = timeout;

@@ -1889,6 +1889,50 @@ static void export_bytes(struct node *nd, uint64_t id, uint32_t cid, rd_time_t n
 	ck_assert_int_eq(rd_pfsync_encode_msg(&m, out, 264), 264);
 }
 
+/*
+ * The time left a full state brings (b holds a's UDP state, created at 1 s:
+ * udp.first, 60 s): under another class, the sender's (12 s); 0, which
+ * pf's import reads as "no time given", a fresh timeout of the class
+ * (udp.single, 30 s), as pf; under the same class, the longer of the
+ * sender's and ours (a shorter one changes nothing).
+ */
+START_TEST(full_state_brings_the_senders_time_or_a_fresh_one_for_0)
+{
+	struct net *net = net_new(2);
+	struct node *a = net->nodes[0], *b = net->nodes[1];
+	struct rd_state *st = udp_state(a, 5000, RD_SEC), *bs;
+	struct rd_state_info info;
+	uint8_t s[264];
+
+	net_run(net, RD_SEC, 3 * RD_SEC);
+	bs = rd_state_find_id(b->t, st->id, st->creatorid, 3 * RD_SEC);
+	ck_assert_ptr_nonnull(bs);
+	export_bytes(a, st->id, st->creatorid, 5 * RD_SEC, s);
+	s[255] = RD_STATE_TM_UDP_SINGLE;
+	be32(s + 200, 12);
+	feed_state(b, RD_PFSYNC_ACT_UPD, s, 5 * RD_SEC);
+	rd_state_export(b->t, bs, 5 * RD_SEC, &info);
+	ck_assert_uint_eq(info.timeout, RD_STATE_TM_UDP_SINGLE);
+	ck_assert_uint_eq(info.expire_in, 12);
+	s[255] = RD_STATE_TM_UDP_FIRST_PACKET;
+	be32(s + 200, 0);
+	feed_state(b, RD_PFSYNC_ACT_UPD, s, 6 * RD_SEC);
+	rd_state_export(b->t, bs, 6 * RD_SEC, &info);
+	ck_assert_uint_eq(info.timeout, RD_STATE_TM_UDP_FIRST_PACKET);
+	ck_assert_uint_eq(info.expire_in, 60);
+	be32(s + 200, 20); /* same class, less time: nothing new */
+	feed_state(b, RD_PFSYNC_ACT_UPD, s, 7 * RD_SEC);
+	rd_state_export(b->t, bs, 7 * RD_SEC, &info);
+	ck_assert_uint_eq(info.expire_in, 59);
+	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_UNCHANGED), 1);
+	be32(s + 200, 40); /* same class, more time than ours... */
+	feed_state(b, RD_PFSYNC_ACT_UPD, s, 40 * RD_SEC);
+	rd_state_export(b->t, bs, 40 * RD_SEC, &info);
+	ck_assert_uint_eq(info.expire_in, 40); /* ...taken (26 s left before) */
+	net_free(net);
+}
+END_TEST
+
 START_TEST(openbsd_state_exports_the_bytes_it_came_with_for_every_flag_bit)
 {
 	struct net *net = net_new(1);
@@ -3351,6 +3395,7 @@ static Suite *suite(void)
 	tcase_add_test(c, values_the_table_cannot_hold_are_counted_badval);
 	tcase_add_test(c, delete_of_unknown_state_is_counted_badstate);
 	tcase_add_test(c, clr_removes_states_of_that_creator);
+	tcase_add_test(c, full_state_brings_the_senders_time_or_a_fresh_one_for_0);
 	tcase_add_test(c, openbsd_state_exports_the_bytes_it_came_with_for_every_flag_bit);
 	tcase_add_test(c, local_state_exports_rtableid_unset_as_minus_one);
 	tcase_add_test(c, clr_with_an_interface_clears_only_states_bound_to_it);
