@@ -1237,6 +1237,13 @@ static void on_timer(struct sd_daemon *d)
 	}
 	if (d->nlinks > 1 && now >= d->links_due)
 		links_check(d, now);
+	/*
+	 * The start-up read first, if our join ended since (its BUS END came
+	 * in this turn): a bulk answer we deferred until then starts below,
+	 * and must carry the kernel's states of ours.
+	 */
+	if (rd_mirror_start_pending(d->mirror) && rd_mirror_expiry(d->mirror) <= now)
+		rd_mirror_handle_expiry(d->mirror, now);
 	rd_sync_engine_handle_expiry(d->eng, now);
 	if (d->ch != NULL)
 		rd_sync_channel_handle_expiry(d->ch, now);

@@ -25,6 +25,7 @@ struct rd_sync_carry {
 	struct {
 		uint32_t id;
 		rd_time_t t;
+		bool named; /* it named an answerer: a join (a repair asks everyone) */
 	} asking[32];
 	struct rd_sync_carry_ext ext;
 	/* Sending with the extension: the payload, and the one for records after it. */
@@ -294,6 +295,20 @@ static bool asking(const struct rd_sync_carry *c, uint32_t id, rd_time_t now)
 	return false;
 }
 
+/*
+ * Joining: it asked lately and named an answerer, which a join does once it
+ * knows a peer. A member that asks every member (0/0) is repairing and holds
+ * its table, or joined without hearing anyone: either way it may answer.
+ */
+static bool joining(const struct rd_sync_carry *c, uint32_t id, rd_time_t now)
+{
+	for (size_t i = 0; i < RD_ARRAY_LEN(c->asking); i++)
+		if (c->asking[i].id == id && c->asking[i].named &&
+		    c->asking[i].t + ASKING_FOR > now)
+			return true;
+	return false;
+}
+
 static void e_bulk_asked(void *user, uint32_t target, rd_time_t now)
 {
 	struct rd_sync_carry *c = user;
@@ -313,12 +328,14 @@ static void e_bulk_asked(void *user, uint32_t target, rd_time_t now)
 	}
 	c->asking[slot].id = c->from;
 	c->asking[slot].t = now;
+	c->asking[slot].named = target != 0;
 }
 
 /*
  * Our own request runs: a request for our table waits for it while a live
- * peer that is not asking itself could answer instead (the asker names it
- * on a later attempt); else (members started together all ask) we answer.
+ * peer that is not joining itself could answer instead (the asker names it
+ * on a later attempt, or it answers a request to all); else (members
+ * started together all join) we answer.
  */
 static bool e_bulk_defer(void *user, rd_time_t now)
 {
@@ -330,7 +347,7 @@ static bool e_bulk_defer(void *user, rd_time_t now)
 		return c->e_cb.bulk_defer(c->e_cb.user, now);
 	n = rd_sync_channel_peers(c->ch, now, ids, RD_ARRAY_LEN(ids));
 	for (size_t i = 0; i < n; i++)
-		if (!asking(c, ids[i], now))
+		if (!joining(c, ids[i], now))
 			return true;
 	return false;
 }

@@ -1247,6 +1247,12 @@ static void undemote(struct rd_sync_engine *e, bool ok, rd_time_t now)
 		e->bulk_unsure = false;
 		e->bulk_since = now;
 		bulk_start(e, now);
+		/*
+		 * Not within this call: what the caller reads into the table
+		 * when our request ends (rd_mirror's start read) goes in first.
+		 */
+		if (e->bulk_due <= now)
+			e->bulk_due = now + 1;
 	}
 }
 
@@ -1400,10 +1406,14 @@ static void bulk_requested(struct rd_sync_engine *e, bool named, rd_time_t now)
 	/*
 	 * Asked by name, we may be the only one answering. Asked with every
 	 * member (0/0: a repair, or a join before it heard any peer), all
-	 * answer at once and cover what one of them lacks.
+	 * answer at once and cover what one of them lacks; but not we while
+	 * our own join runs: our table may lack even our own states (an
+	 * external table's, read when the join ends: rd_mirror), and every
+	 * member reconciles our states against our answer (bulk_reconcile),
+	 * so it would delete what we did not carry. That answer waits too.
 	 */
-	if (named && e->cfg.cb.bulk_target != NULL && (e->breq != BREQ_NONE || e->breq_later) &&
-	    !e->bulk_active) {
+	if ((named || e->demoted) && e->cfg.cb.bulk_target != NULL &&
+	    (e->breq != BREQ_NONE || e->breq_later) && !e->bulk_active) {
 		if (e->cfg.cb.bulk_defer == NULL || e->cfg.cb.bulk_defer(e->cfg.cb.user, now)) {
 			if (!e->bulk_deferred)
 				e->stats[RD_SYNC_ENGINE_STAT_BULK_DEFERRED]++;

@@ -878,6 +878,47 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 END_TEST
 
 /*
+ * A repair (a request to every member, 0/0) reaching a member whose own
+ * join runs: every member reconciles the answerer's states against its
+ * answer, and a joining member's table may lack even its own (syncd reads
+ * them from the kernel when the join ends), so the others would delete
+ * them. Its answer waits until its join ended, here by failing, while
+ * another member may answer (bulk_defer true: the carry's says so while a
+ * live member is not joining). Before, a answered at once (bulk_deferred 0).
+ */
+START_TEST(repair_reaching_a_joining_member_is_answered_after_its_join)
+{
+	struct net *net;
+	struct node *a, *b, *c;
+
+	next_bulk_tries = 2;
+	net = net_named(3);
+	next_bulk_tries = 0;
+	a = net->nodes[0];
+	b = net->nodes[1];
+	c = net->nodes[2];
+	udp_states(a, 10, 1000, RD_SEC);
+	rd_sync_engine_flush(a->e, RD_SEC);
+	net_run(net, RD_SEC, 2 * RD_SEC); /* b and c hold a's 10 */
+	ck_assert_uint_eq(rd_state_count(c->t), 10);
+	net->mute = 1u << 2; /* c does not answer a's join */
+	name_target(a, c);
+	rd_sync_engine_bulk_request(a->e, 3 * RD_SEC);
+	net->mute = 0;
+	rd_sync_engine_bulk_repair(b->e, 3 * RD_SEC + RD_MSEC);
+	net->mute = 1u << 2;
+	net_run(net, 3 * RD_SEC + RD_MSEC, 5 * RD_SEC);
+	ck_assert(rd_sync_engine_bulk_pending(a->e));
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
+	net_run(net, 5 * RD_SEC, 12 * RD_SEC); /* a's join fails at 10 s */
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	net_free(net);
+}
+END_TEST
+
+/*
  * Members started together all ask: nobody is better placed (bulk_defer
  * false), so a member whose own request runs answers at once, and again
  * once its own request ended (what it lacked then may have come since).
@@ -3379,6 +3420,7 @@ static Suite *suite(void)
 	tcase_add_test(c, stalled_answer_is_asked_again_of_the_next_member);
 	tcase_add_test(c, answer_waits_for_bulk_ready_at_most_ready_max);
 	tcase_add_test(c, request_while_our_own_runs_is_answered_after_it);
+	tcase_add_test(c, repair_reaching_a_joining_member_is_answered_after_its_join);
 	tcase_add_test(c, request_waits_while_no_answerer_is_known);
 	tcase_add_test(c, repair_outside_a_join_asks_every_member);
 	tcase_add_test(c, deferred_answer_goes_once_nobody_is_better_placed);
