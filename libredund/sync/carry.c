@@ -316,6 +316,13 @@ static void e_bulk_asked(void *user, uint32_t target, rd_time_t now)
 
 	if (c->e_cb.bulk_asked != NULL)
 		c->e_cb.bulk_asked(c->e_cb.user, target, now);
+	/*
+	 * The answerer waits for a HELLO of every other live member sent
+	 * after the request (e_bulk_ready): ours goes now, not up to a hello
+	 * interval later. Whoever answers, a join of a cluster of three or
+	 * more then takes a round trip more than a pair's, not a second more.
+	 */
+	rd_sync_channel_hello_soon(c->ch, now);
 	if (c->from == 0)
 		return;
 	for (size_t i = 0; i < RD_ARRAY_LEN(c->asking); i++) {

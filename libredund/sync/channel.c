@@ -85,9 +85,10 @@ struct rd_sync_channel {
 	uint8_t *ring_mem;
 	size_t head, count;
 	rd_time_t hello_due;
-	rd_time_t rto;      /* resend timeout now: cfg.rto, or more for slow live peers */
-	rd_time_t last_now; /* latest time seen, for rd_sync_channel_expiry */
-	uint8_t *scratch;   /* opened payloads and sealed control envelopes */
+	rd_time_t hello_last; /* when our last HELLO went (0: never) */
+	rd_time_t rto;        /* resend timeout now: cfg.rto, or more for slow live peers */
+	rd_time_t last_now;   /* latest time seen, for rd_sync_channel_expiry */
+	uint8_t *scratch;     /* opened payloads and sealed control envelopes */
 	uint64_t stats[RD_SYNC_STAT_COUNT];
 };
 
@@ -1047,7 +1048,18 @@ static void send_hello(struct rd_sync_channel *ch, rd_time_t now)
 	seal_and_send(ch, 0, RD_SYNC_ENV_HELLO, pl, sizeof(pl));
 	ch->stats[RD_SYNC_STAT_HELLOS_SENT]++;
 	ch->hello_sent = true;
+	ch->hello_last = now;
 	ch->hello_due = now + ch->cfg.hello_interval;
+}
+
+void rd_sync_channel_hello_soon(struct rd_sync_channel *ch, rd_time_t now)
+{
+	rd_time_t t = now;
+
+	if (ch->hello_last != 0 && t < ch->hello_last + RD_SYNC_HELLO_SOON_GAP)
+		t = ch->hello_last + RD_SYNC_HELLO_SOON_GAP;
+	if (t < ch->hello_due)
+		ch->hello_due = t;
 }
 
 /* Resends a timed-out slot to each live peer that lacks it, or gives up. */

@@ -2907,6 +2907,69 @@ START_TEST(bulk_answer_does_not_wait_for_the_askers_next_hello)
 }
 END_TEST
 
+/* Delivers the queued envelopes to every channel but the sender's (one LAN), until none is left. */
+static void env_exchange_all(struct rd_sync_channel *const *chs, const uint32_t *ids, size_t n,
+                             rd_time_t now)
+{
+	for (int round = 0; round < 8 && envq.n > 0; round++) {
+		struct envq q = envq;
+		envq.n = 0;
+		for (size_t i = 0; i < q.n; i++)
+			for (size_t j = 0; j < n; j++)
+				if (ids[j] != q.from[i])
+					rd_sync_channel_input(chs[j], q.buf[i], q.len[i], now);
+	}
+}
+
+/*
+ * Three members: b asks at 1.2 s and a answers. The answer waits for a
+ * HELLO of c sent after the request (c may have sent a state a lacks);
+ * c sends it on hearing the request (rd_sync_channel_hello_soon), so the
+ * whole answer is in within 20 ms, not after c's next periodic HELLO (up
+ * to a hello interval: 800 ms here without it).
+ */
+START_TEST(bulk_answer_among_three_waits_a_round_trip_not_a_hello_interval)
+{
+	const uint32_t ids[3] = {0x11, 0x22, 0x33};
+	struct rd_state_table *t[3];
+	struct rd_sync_carry *cr[3];
+	struct rd_sync_channel *ch[3];
+	rd_time_t now, asked = RD_SEC + 200 * RD_MSEC;
+	int rc;
+
+	for (int i = 0; i < 3; i++) {
+		t[i] = plain_table(ids[i]);
+		cr[i] = sec_carry(ids[i], 0, t[i], 0, &rc);
+		ck_assert_int_eq(rc, 0);
+		ch[i] = rd_sync_carry_channel(cr[i]);
+	}
+	udp_fill(t[0], 50);
+	envq.n = 0;
+	for (now = RD_SEC; now < asked; now += RD_MSEC) { /* HELLOs: they meet */
+		for (int i = 0; i < 3; i++)
+			rd_sync_channel_handle_expiry(ch[i], now);
+		env_exchange_all(ch, ids, 3, now);
+	}
+	rd_sync_engine_bulk_request(rd_sync_carry_engine(cr[1]), asked);
+	for (now = asked;
+	     now < asked + 2 * RD_SEC && rd_sync_engine_bulk_pending(rd_sync_carry_engine(cr[1]));
+	     now += RD_MSEC) {
+		for (int i = 0; i < 3; i++) {
+			rd_sync_channel_handle_expiry(ch[i], now);
+			rd_sync_engine_handle_expiry(rd_sync_carry_engine(cr[i]), now);
+		}
+		env_exchange_all(ch, ids, 3, now);
+	}
+	ck_assert_uint_eq(eng_stat(rd_sync_carry_engine(cr[1]), RD_SYNC_ENGINE_STAT_BULK_OK), 1);
+	ck_assert_uint_eq(rd_state_count(t[1]), 50);
+	ck_assert_int_le(now - asked, 20 * RD_MSEC);
+	for (int i = 0; i < 3; i++) {
+		rd_sync_carry_free(cr[i]);
+		rd_state_table_free(t[i], 0);
+	}
+}
+END_TEST
+
 /*
  * A channel whose whole window (min(resend_slots, hold_slots)) is within
  * the RD_SYNC_ENGINE_ROOM_RESERVE packets kept for live changes still
@@ -3459,6 +3522,7 @@ static Suite *suite(void)
 	tcase_add_test(c, engines_on_channels_sync_a_state_and_fresh_peer_costs_no_bulk);
 	tcase_add_test(c, bulk_over_a_channel_with_a_window_of_16_completes);
 	tcase_add_test(c, bulk_answer_does_not_wait_for_the_askers_next_hello);
+	tcase_add_test(c, bulk_answer_among_three_waits_a_round_trip_not_a_hello_interval);
 	tcase_add_test(c, channel_lost_makes_a_repair_that_never_demotes);
 	tcase_add_test(c, deferred_packet_held_until_exactly_the_timeout_and_counted_defer_timeout);
 	tcase_add_test(c, deferred_packet_released_at_once_by_ins_ack_and_counted_defer_acked);

@@ -1904,6 +1904,38 @@ START_TEST(channel_outage_past_the_window_is_counted_lost_at_the_next_hello)
 END_TEST
 
 /*
+ * hello_soon brings the next HELLO forward to now, but no closer than
+ * RD_SYNC_HELLO_SOON_GAP after the last one: asked 100 times in a
+ * millisecond, the channel sends one HELLO, then the next a hello
+ * interval later.
+ */
+START_TEST(channel_hello_soon_sends_one_hello_per_gap)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	uint64_t h0 = node_stat(&a, RD_SYNC_STAT_HELLOS_SENT);
+	rd_time_t t = 500 * RD_MSEC;
+
+	ck_assert_uint_gt(rd_sync_channel_expiry(a.ch), t + 100 * RD_MSEC);
+	for (int i = 0; i < 100; i++)
+		rd_sync_channel_hello_soon(a.ch, t);
+	ck_assert_uint_eq(rd_sync_channel_expiry(a.ch), t);
+	net_tick(net, t);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_HELLOS_SENT), h0 + 1);
+	for (int i = 0; i < 100; i++)
+		rd_sync_channel_hello_soon(a.ch, t + RD_MSEC);
+	ck_assert_uint_eq(rd_sync_channel_expiry(a.ch), t + RD_SYNC_HELLO_SOON_GAP);
+	net_tick(net, t + RD_MSEC);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_HELLOS_SENT), h0 + 1);
+	net_tick(net, t + RD_SYNC_HELLO_SOON_GAP);
+	ck_assert_uint_eq(node_stat(&a, RD_SYNC_STAT_HELLOS_SENT), h0 + 2);
+	ck_assert_uint_eq(rd_sync_channel_expiry(a.ch), t + RD_SYNC_HELLO_SOON_GAP + RD_SEC);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/*
  * A peer that acknowledges 250 ms after each DATA (a busy member): at the
  * fixed 100 ms timeout every envelope was resent, twice; the timeout grows
  * with the peer's measured round trip and the resends stop.
@@ -2316,6 +2348,7 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_meeting_a_peer_that_released_messages_is_a_loss);
 	tcase_add_test(c, channel_restarted_peer_is_a_new_incarnation_not_a_loss);
 	tcase_add_test(c, channel_restart_whose_hello_was_lost_is_not_a_loss);
+	tcase_add_test(c, channel_hello_soon_sends_one_hello_per_gap);
 	tcase_add_test(c, channel_outage_past_the_window_is_counted_lost_at_the_next_hello);
 	tcase_add_test(c, channel_resend_timeout_follows_a_slow_peers_round_trip);
 	tcase_add_test(c, channel_resends_once_to_all_when_several_peers_lack_data);

@@ -560,6 +560,20 @@ RD_EXPORT size_t rd_sync_channel_peers(const struct rd_sync_channel *ch, rd_time
 RD_EXPORT bool rd_sync_channel_caught_up(const struct rd_sync_channel *ch, rd_time_t since,
                                          rd_time_t now);
 
+/* rd_sync_channel_hello_soon: at most one HELLO in this time, however often asked. */
+#define RD_SYNC_HELLO_SOON_GAP (10 * RD_MSEC)
+
+/*
+ * rd_sync_channel_hello_soon - our next HELLO goes at the next
+ * rd_sync_channel_handle_expiry at or after `now` (rd_sync_channel_expiry
+ * says when), not a hello interval after the last one; no sooner than
+ * RD_SYNC_HELLO_SOON_GAP after the last. A member that hears another's bulk
+ * request calls it: the answerer waits for a HELLO from every live member
+ * after the request (rd_sync_channel_caught_up), and without it waits up to
+ * a hello interval. Not thread-safe: the channel's thread.
+ */
+RD_EXPORT void rd_sync_channel_hello_soon(struct rd_sync_channel *ch, rd_time_t now);
+
 /*
  * rd_sync_channel_caught_up_except - rd_sync_channel_caught_up, not waiting
  * for peer `except` (0: none): the peer whose DATA delivered at `since`

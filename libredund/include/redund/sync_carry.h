@@ -33,7 +33,11 @@
  *                                   of our first request: every member
  *                                   (0). Each state of a join or repair
  *                                   comes once, from one peer.
- *   engine bulk_asked            -> notes the sender of a bulk request
+ *   engine bulk_asked            -> notes the sender of a bulk request,
+ *                                   and sends our HELLO at once
+ *                                   (rd_sync_channel_hello_soon): the
+ *                                   answerer waits for one from each of
+ *                                   the other members (bulk_ready)
  *   engine bulk_defer            -> while our own request runs, an answer
  *                                   waits for it if a live peer that is
  *                                   not asking could answer instead
