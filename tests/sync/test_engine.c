@@ -841,6 +841,20 @@ START_TEST(answer_waits_for_bulk_ready_at_most_ready_max)
 }
 END_TEST
 
+/* Three named-answerer nodes whose requests give up after two tries. */
+static struct net *trio_of_two_tries(struct node **a, struct node **b, struct node **c)
+{
+	struct net *net;
+
+	next_bulk_tries = 2;
+	net = net_named(3);
+	next_bulk_tries = 0;
+	*a = net->nodes[0];
+	*b = net->nodes[1];
+	*c = net->nodes[2];
+	return net;
+}
+
 /*
  * A named answerer whose own request runs (its table lacks what it asked
  * for) answers once that request has ended, here by failing.
@@ -850,12 +864,7 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 	struct net *net;
 	struct node *a, *b, *c;
 
-	next_bulk_tries = 2;
-	net = net_named(3);
-	next_bulk_tries = 0;
-	a = net->nodes[0];
-	b = net->nodes[1];
-	c = net->nodes[2];
+	net = trio_of_two_tries(&a, &b, &c);
 	udp_states(a, 10, 1000, RD_SEC);
 	rd_sync_engine_flush(a->e, RD_SEC);
 	net->nq = 0;         /* b and c missed them */
@@ -891,12 +900,7 @@ START_TEST(repair_reaching_a_joining_member_is_answered_after_its_join)
 	struct net *net;
 	struct node *a, *b, *c;
 
-	next_bulk_tries = 2;
-	net = net_named(3);
-	next_bulk_tries = 0;
-	a = net->nodes[0];
-	b = net->nodes[1];
-	c = net->nodes[2];
+	net = trio_of_two_tries(&a, &b, &c);
 	udp_states(a, 10, 1000, RD_SEC);
 	rd_sync_engine_flush(a->e, RD_SEC);
 	net_run(net, RD_SEC, 2 * RD_SEC); /* b and c hold a's 10 */
@@ -928,12 +932,7 @@ START_TEST(request_while_our_own_runs_goes_at_once_when_nobody_is_better_placed)
 	struct net *net;
 	struct node *a, *b, *c;
 
-	next_bulk_tries = 2;
-	net = net_named(3);
-	next_bulk_tries = 0;
-	a = net->nodes[0];
-	b = net->nodes[1];
-	c = net->nodes[2];
+	net = trio_of_two_tries(&a, &b, &c);
 	a->nobody_better = true;
 	udp_states(a, 10, 1000, RD_SEC);
 	rd_sync_engine_flush(a->e, RD_SEC);

@@ -1777,6 +1777,22 @@ static void node_restart(struct node *nd, uint64_t start)
 }
 
 /*
+ * After node_restart(a, 3000) and a's "new": b delivered it (its second
+ * DATA from a, numbered 3000), counts one peer restart and nothing lost,
+ * and a holds nothing unacknowledged.
+ */
+static void assert_new_stream_delivered(struct node *a, struct node *b)
+{
+	ck_assert_uint_eq(b->ndelivered, 2);
+	ck_assert_str_eq(b->last, "new");
+	ck_assert_uint_eq(b->delivered[3000 - 1000], 1);
+	ck_assert_uint_eq(node_stat(b, RD_SYNC_STAT_PEER_RESTARTS), 1);
+	ck_assert_uint_eq(node_stat(b, RD_SYNC_STAT_LOST), 0);
+	ck_assert_uint_eq(b->lost_calls, 0);
+	ck_assert_uint_eq(rd_sync_channel_unacked(a->ch), 0);
+}
+
+/*
  * A peer restarted under the same id (syncd keeps its creatorid) numbers
  * from a greater start: its HELLO's `first` makes it a new incarnation,
  * counted peer_restarts, and its stream starts afresh with nothing lost
@@ -1796,13 +1812,7 @@ START_TEST(channel_restarted_peer_is_a_new_incarnation_not_a_loss)
 	send_str(&a, "new", 20);
 	net_pump(net, 20);
 	net_tick(net, 40);
-	ck_assert_uint_eq(b.ndelivered, 2);
-	ck_assert_str_eq(b.last, "new");
-	ck_assert_uint_eq(b.delivered[3000 - 1000], 1);
-	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEER_RESTARTS), 1);
-	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 0);
-	ck_assert_uint_eq(b.lost_calls, 0);
-	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0); /* b acked the new stream */
+	assert_new_stream_delivered(&a, &b); /* b acked it */
 	/* The old incarnation's HELLO, arriving late (fresh control number). */
 	rd_put64(hello, 1001);
 	rd_put64(hello + 8, 1001);
@@ -1859,13 +1869,7 @@ START_TEST(channel_restart_whose_hello_was_lost_is_not_a_loss)
 	net->drop = NULL;
 	for (rd_time_t t = RD_SEC + 100 * RD_MSEC; t <= 4 * RD_SEC; t += 100 * RD_MSEC)
 		net_tick(net, t);
-	ck_assert_uint_eq(b.ndelivered, 2);
-	ck_assert_str_eq(b.last, "new");
-	ck_assert_uint_eq(b.delivered[3000 - 1000], 1);
-	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_PEER_RESTARTS), 1);
-	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_LOST), 0);
-	ck_assert_uint_eq(b.lost_calls, 0);
-	ck_assert_uint_eq(rd_sync_channel_unacked(a.ch), 0);
+	assert_new_stream_delivered(&a, &b);
 	net_free(net);
 	free(net);
 }
