@@ -40,7 +40,8 @@
  *                                   the other members (bulk_ready)
  *   engine bulk_defer            -> while our own request runs, an answer
  *                                   waits for it if a live peer that is
- *                                   not asking could answer instead
+ *                                   not joining (it named an answerer in
+ *                                   the last 3 s) could answer instead
  *   engine bulk_ready            -> rd_sync_channel_caught_up_except: an
  *                                   answer starts once what the peers
  *                                   sent before the request has arrived
