@@ -856,6 +856,22 @@ static struct net *trio_of_two_tries(struct node **a, struct node **b, struct no
 }
 
 /*
+ * a's own request runs, failing from `from` to `to` (c is dead): a held its
+ * answer back until then (bulk_deferred 1, nothing sent), and sent its 10
+ * states once its request had failed.
+ */
+static void assert_answer_waits_for_our_failing_request(struct net *net, struct node *a,
+                                                        rd_time_t from, rd_time_t to)
+{
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
+	ck_assert(rd_sync_engine_bulk_pending(a->e));
+	net_run(net, from, to);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
+	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+}
+
+/*
  * A named answerer whose own request runs (its table lacks what it asked
  * for) answers once that request has ended, here by failing.
  */
@@ -874,12 +890,8 @@ START_TEST(request_while_our_own_runs_is_answered_after_it)
 	name_target(b, a);
 	rd_sync_engine_bulk_request(b->e, 2 * RD_SEC + RD_MSEC);
 	net_run(net, 2 * RD_SEC + RD_MSEC, 5 * RD_SEC);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
-	ck_assert(rd_sync_engine_bulk_pending(a->e));
-	net_run(net, 5 * RD_SEC, 11 * RD_SEC); /* a's fails at 9 s (2 named tries 3.5 s apart) */
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	/* a's fails at 9 s (2 named tries 3.5 s apart) */
+	assert_answer_waits_for_our_failing_request(net, a, 5 * RD_SEC, 11 * RD_SEC);
 	ck_assert_uint_eq(rd_state_count(b->t), 10);
 	ck_assert_uint_eq(estat(b, RD_SYNC_ENGINE_STAT_BULK_OK), 1);
 	net_free(net);
@@ -912,12 +924,8 @@ START_TEST(repair_reaching_a_joining_member_is_answered_after_its_join)
 	rd_sync_engine_bulk_repair(b->e, 3 * RD_SEC + RD_MSEC);
 	net->mute = 1u << 2;
 	net_run(net, 3 * RD_SEC + RD_MSEC, 5 * RD_SEC);
-	ck_assert(rd_sync_engine_bulk_pending(a->e));
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_DEFERRED), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 0);
-	net_run(net, 5 * RD_SEC, 12 * RD_SEC); /* a's join fails at 10 s */
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_FAIL), 1);
-	ck_assert_uint_eq(estat(a, RD_SYNC_ENGINE_STAT_BULK_SENT), 10);
+	/* a's join fails at 10 s */
+	assert_answer_waits_for_our_failing_request(net, a, 5 * RD_SEC, 12 * RD_SEC);
 	net_free(net);
 }
 END_TEST
