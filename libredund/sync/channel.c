@@ -969,19 +969,18 @@ static void input_hello(struct rd_sync_channel *ch, struct peer *p, const struct
 	p->hello_next = next;
 }
 
-int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len, rd_time_t now)
+/*
+ * An authenticated envelope (header h, payload pl of n bytes), whoever
+ * opened it: everything rd_sync_channel_input does after opening.
+ */
+static int input_authentic(struct rd_sync_channel *ch, const struct rd_sync_env_hdr *hp,
+                           const uint8_t *pl, size_t n, rd_time_t now)
 {
-	struct rd_sync_env_hdr h;
+	const struct rd_sync_env_hdr h = *hp;
 	struct peer *p;
 	bool created = false;
-	int reason, n, bad;
+	int bad;
 
-	if (now > ch->last_now)
-		ch->last_now = now;
-	n = rdi_env_open(ch->keys, ch->gcm, ch->nkeys, pkt, len, &h, ch->scratch, SCRATCH_LEN,
-	                 &reason);
-	if (n < 0)
-		return refuse(ch, reason, n);
 	if (h.sender == ch->cfg.sender_id)
 		return refuse(ch, RD_SYNC_STAT_SELF, RD_ERR_REPLAY);
 	p = peer_find(ch, h.sender);
@@ -997,7 +996,7 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 	if (h.type == RD_SYNC_ENV_DATA) {
 		if (!p->rx.init && h.seq == 0)
 			return refuse(ch, RD_SYNC_STAT_TOOOLD, RD_ERR_REPLAY);
-		bad = input_data(ch, p, h.seq, ch->scratch, (size_t)n, now);
+		bad = input_data(ch, p, h.seq, pl, n, now);
 		if (bad != 0)
 			return bad;
 	} else {
@@ -1013,7 +1012,7 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 		bad = ctl_accept(&p->ctl, h.seq);
 		if (bad != 0)
 			return refuse(ch, bad, RD_ERR_REPLAY);
-		if (rd_sync_ctl_decode(h.type, ch->scratch, (size_t)n, &c, take_record, &ax) != 0) {
+		if (rd_sync_ctl_decode(h.type, pl, n, &c, take_record, &ax) != 0) {
 			p->ctl = saved;
 			return refuse(ch, c.stat, RD_ERR_PROTO);
 		}
@@ -1036,6 +1035,118 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 	if (p->nack_now || p->ack_due <= now)
 		send_acks(ch, now, false);
 	return 0;
+}
+
+int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len, rd_time_t now)
+{
+	struct rd_sync_env_hdr h;
+	int reason, n;
+
+	if (now > ch->last_now)
+		ch->last_now = now;
+	n = rdi_env_open(ch->keys, ch->gcm, ch->nkeys, pkt, len, &h, ch->scratch, SCRATCH_LEN,
+	                 &reason);
+	if (n < 0)
+		return refuse(ch, reason, n);
+	return input_authentic(ch, &h, ch->scratch, (size_t)n, now);
+}
+
+/* ---- opening on another thread ---------------------------------------- */
+
+struct rd_sync_opener {
+	const struct rd_mem *mem;
+	struct rd_sync_key keys[RD_SYNC_MAX_KEYS];
+	size_t nkeys;
+	crypto_aead_aes256gcm_state *gcm; /* 16-aligned in gcm_mem, as the channel's */
+	void *gcm_mem;
+};
+
+int rd_sync_opener_new(const struct rd_sync_channel *ch, struct rd_sync_opener **out)
+{
+	struct rd_sync_opener *op;
+	uintptr_t a;
+	int rc = 0;
+
+	if (ch == NULL || out == NULL)
+		return RD_ERR_INVAL;
+	op = rd_calloc(ch->cfg.mem, 1, sizeof(*op));
+	if (op == NULL)
+		return RD_ERR_NOMEM;
+	op->mem = ch->cfg.mem;
+	op->gcm_mem = rd_malloc(op->mem, RD_SYNC_MAX_KEYS * sizeof(*op->gcm) + 15);
+	if (op->gcm_mem == NULL) {
+		rd_free(op->mem, op);
+		return RD_ERR_NOMEM;
+	}
+	a = ((uintptr_t)op->gcm_mem + 15) & ~(uintptr_t)15;
+	op->gcm = (crypto_aead_aes256gcm_state *)a;
+	memcpy(op->keys, ch->keys, ch->nkeys * sizeof(ch->keys[0]));
+	op->nkeys = ch->nkeys;
+	for (size_t i = 0; i < op->nkeys && rc == 0; i++)
+		rc = rdi_env_key_prepare(&op->keys[i], &op->gcm[i]);
+	if (rc != 0) { /* only a failing crypto library: the channel took these keys */
+		rd_sync_opener_free(op);
+		return rc;
+	}
+	*out = op;
+	return 0;
+}
+
+void rd_sync_opener_free(struct rd_sync_opener *op)
+{
+	if (op == NULL)
+		return;
+	sodium_memzero(op->keys, sizeof(op->keys));
+	sodium_memzero(op->gcm, RD_SYNC_MAX_KEYS * sizeof(*op->gcm));
+	rd_free(op->mem, op->gcm_mem);
+	rd_free(op->mem, op);
+}
+
+int rd_sync_opener_open(const struct rd_sync_opener *op, const uint8_t *pkt, size_t len,
+                        uint8_t *out, size_t cap, struct rd_sync_opened *res)
+{
+	int n;
+
+	if (op == NULL || res == NULL || (pkt == NULL && len > 0) || out == NULL)
+		return RD_ERR_INVAL;
+	if (cap < len)
+		return RD_ERR_NOSPC;
+	memset(res, 0, sizeof(*res));
+	n = rdi_env_open(op->keys, op->gcm, op->nkeys, pkt, len, &res->hdr, out, cap, &res->reason);
+	if (n < 0) {
+		res->rc = n;
+		return 0;
+	}
+	res->data = out;
+	res->len = (size_t)n;
+	return 0;
+}
+
+int rd_sync_channel_input_opened(struct rd_sync_channel *ch, const struct rd_sync_opened *o,
+                                 rd_time_t now)
+{
+	size_t i;
+
+	if (o == NULL || o->rc > 0 || (o->rc == 0 && o->data == NULL && o->len > 0) ||
+	    (o->rc < 0 && (o->reason <= RD_SYNC_STAT_OPENED || o->reason >= RD_SYNC_STAT_COUNT)))
+		return RD_ERR_INVAL;
+	if (now > ch->last_now)
+		ch->last_now = now;
+	if (o->rc != 0)
+		return refuse(ch, o->reason, o->rc);
+	/*
+	 * Opened with a key this channel still holds, under the same AEAD: an
+	 * opener made before rd_sync_channel_set_keys dropped a key cannot
+	 * bring in what only that key opens.
+	 */
+	for (i = 0; i < ch->nkeys; i++)
+		if (ch->keys[i].id == o->hdr.key_id)
+			break;
+	if (i == ch->nkeys)
+		return refuse(ch, RD_SYNC_STAT_UNKNOWNKEY, RD_ERR_NOENT);
+	if (rdi_env_version_aead(o->hdr.version) != ch->keys[i].aead)
+		return refuse(ch, RD_SYNC_STAT_BADAEAD, RD_ERR_PROTO);
+	return input_authentic(ch, &o->hdr, o->data, o->len, now);
 }
 
 static void send_hello(struct rd_sync_channel *ch, rd_time_t now)

@@ -281,7 +281,7 @@ static uint8_t aead_version(uint8_t aead)
 	return aead == RD_SYNC_AEAD_AES256GCM ? RD_SYNC_ENV_VERSION_GCM : RD_SYNC_ENV_VERSION;
 }
 
-static int version_aead(uint8_t v)
+int rdi_env_version_aead(uint8_t v)
 {
 	if (v == RD_SYNC_ENV_VERSION)
 		return RD_SYNC_AEAD_XCHACHA20POLY1305;
@@ -382,7 +382,7 @@ int rdi_env_open(const struct rd_sync_key *keys, const crypto_aead_aes256gcm_sta
 		*reason = RD_SYNC_STAT_OPENED;
 	if (pkt == NULL || len < RD_SYNC_ENV_OVERHEAD)
 		return env_refuse(reason, RD_SYNC_STAT_TRUNCATED, RD_ERR_PROTO);
-	if (pkt[0] != MAGIC0 || pkt[1] != MAGIC1 || (aead = version_aead(pkt[2])) < 0)
+	if (pkt[0] != MAGIC0 || pkt[1] != MAGIC1 || (aead = rdi_env_version_aead(pkt[2])) < 0)
 		return env_refuse(reason, RD_SYNC_STAT_BADMAGIC, RD_ERR_PROTO);
 	if (!type_ok(pkt[3]))
 		return env_refuse(reason, RD_SYNC_STAT_BADTYPE, RD_ERR_PROTO);

@@ -41,6 +41,9 @@ int rdi_env_open(const struct rd_sync_key *keys, const crypto_aead_aes256gcm_sta
                  size_t nkeys, const uint8_t *pkt, size_t len, struct rd_sync_env_hdr *h,
                  uint8_t *out, size_t cap, int *reason);
 
+/* The AEAD (enum rd_sync_aead) an envelope version byte names, or -1. */
+int rdi_env_version_aead(uint8_t v);
+
 /* rd_sync_key_parse, with AES-GCM's availability given (tests pass false). */
 int rdi_sync_key_parse(const char *text, size_t len, struct rd_sync_key *out, bool aes_ok);
 

@@ -3,6 +3,8 @@
  * (rd_sync_ctl_decode) and the secure channel.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2189,6 +2191,253 @@ START_TEST(channel_refuses_replayed_ack)
 }
 END_TEST
 
+/* ---- opening on another thread (rd_sync_opener) --------------------- */
+
+/* b takes pkt as it comes; c through an opener (as a second thread would). */
+static void input_both(struct node *b, struct node *c, const struct rd_sync_opener *op,
+                       const struct pkt *p, rd_time_t now)
+{
+	uint8_t out[sizeof(p->buf)];
+	struct rd_sync_opened o;
+	int rb, rc;
+
+	rb = rd_sync_channel_input(b->ch, p->buf, p->len, now);
+	ck_assert_int_eq(rd_sync_opener_open(op, p->buf, p->len, out, sizeof(out), &o), 0);
+	rc = rd_sync_channel_input_opened(c->ch, &o, now);
+	ck_assert_msg(rc == rb, "type %u seq %llu: input %d, opened %d (open rc %d)", p->buf[3],
+	              (unsigned long long)rd_get64(p->buf + 12), rb, rc, o.rc);
+}
+
+/*
+ * The same envelopes, good and bad, in and out of order, into one channel
+ * through rd_sync_channel_input and into another through an opener: the
+ * same return for each, the same deliveries and the same counters.
+ */
+START_TEST(channel_input_opened_does_what_input_does)
+{
+	struct rd_sync_key keys[2] = {key1(), key1_gcm()};
+
+	for (size_t k = 0; k < 2; k++) {
+		struct rd_sync_key other = key2();
+		struct node a, b, c, d;
+		struct net *net = net_new();
+		struct rd_sync_opener *op;
+		struct pkt sent[24], x;
+		size_t n = 0;
+		uint64_t vb[RD_SYNC_STAT_COUNT], vc[RD_SYNC_STAT_COUNT];
+
+		if (keys[k].aead == RD_SYNC_AEAD_AES256GCM &&
+		    !rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM))
+			continue;
+		node_init(&a, net, 0xa, &keys[k], 1, keys[k].id);
+		node_init(&b, net, 0xb, &keys[k], 1, keys[k].id);
+		node_init(&c, net, 0xc, &keys[k], 1, keys[k].id);
+		ck_assert_int_eq(rd_sync_opener_new(c.ch, &op), 0);
+		net->nnodes = 0; /* carried by hand below */
+		rd_sync_channel_handle_expiry(a.ch, 0);
+		for (int i = 0; i < 20; i++) {
+			char msg[32];
+
+			snprintf(msg, sizeof(msg), "message %d", i);
+			send_str(&a, msg, 10);
+		}
+		ck_assert_uint_eq(net->n, 21); /* a's HELLO and 20 DATA */
+		memcpy(sent, net->q, 21 * sizeof(sent[0]));
+		n = 21;
+		net->n = 0;
+		/* The HELLO, DATA 1-4, then 10-19 before 5-9 (held, then passed on). */
+		for (size_t i = 0; i < 5; i++)
+			input_both(&b, &c, op, &sent[i], 20);
+		for (size_t i = 11; i < n; i++)
+			input_both(&b, &c, op, &sent[i], 30);
+		for (size_t i = 5; i < 11; i++)
+			input_both(&b, &c, op, &sent[i], 40);
+		/* A replay, a tampered tag, a truncated one, a bad magic. */
+		input_both(&b, &c, op, &sent[3], 50);
+		x = sent[7];
+		x.buf[x.len - 1] ^= 1;
+		input_both(&b, &c, op, &x, 50);
+		x = sent[8];
+		x.len = 20;
+		input_both(&b, &c, op, &x, 50);
+		x = sent[9];
+		x.buf[0] ^= 0xff;
+		input_both(&b, &c, op, &x, 50);
+		/* A stranger under a key neither holds. */
+		node_init(&d, net, 0xd, &other, 1, other.id);
+		net->nnodes = 0;
+		net->n = 0; /* b's and c's NACKs and acks: not carried */
+		send_str(&d, "forged", 60);
+		for (size_t i = 0; i < net->n; i++)
+			input_both(&b, &c, op, &net->q[i], 60);
+		net->n = 0;
+
+		ck_assert_uint_eq(b.ndelivered, 20);
+		ck_assert_uint_eq(c.ndelivered, 20);
+		ck_assert_mem_eq(b.delivered, c.delivered, sizeof(b.delivered));
+		rd_sync_channel_stats(b.ch, vb);
+		rd_sync_channel_stats(c.ch, vc);
+		for (int s = 0; s < RD_SYNC_STAT_COUNT; s++)
+			ck_assert_msg(vb[s] == vc[s], "%s: input %llu, opened %llu",
+			              rd_sync_stat_name(s), (unsigned long long)vb[s],
+			              (unsigned long long)vc[s]);
+		ck_assert_uint_eq(vc[RD_SYNC_STAT_REPLAYED], 1);
+		ck_assert_uint_eq(vc[RD_SYNC_STAT_BADTAG], 1);
+		ck_assert_uint_eq(vc[RD_SYNC_STAT_TRUNCATED], 1);
+		ck_assert_uint_eq(vc[RD_SYNC_STAT_BADMAGIC], 1);
+		ck_assert_uint_eq(vc[RD_SYNC_STAT_UNKNOWNKEY], 2); /* d's HELLO and DATA */
+		rd_sync_opener_free(op);
+		rd_sync_channel_free(a.ch);
+		rd_sync_channel_free(b.ch);
+		rd_sync_channel_free(c.ch);
+		rd_sync_channel_free(d.ch);
+		free(net);
+	}
+}
+END_TEST
+
+/*
+ * An opener made before a rotation dropped its key still opens under it;
+ * the channel refuses what it brings (UNKNOWNKEY) and delivers nothing.
+ */
+START_TEST(channel_refuses_what_an_old_opener_opened_under_a_dropped_key)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct rd_sync_key k2 = key2();
+	struct rd_sync_opener *op;
+	struct rd_sync_opened o;
+	uint8_t out[1500];
+
+	ck_assert_int_eq(rd_sync_opener_new(b.ch, &op), 0);
+	send_str(&a, "under key 1", 10);
+	ck_assert_uint_eq(net->n, 1);
+	ck_assert_int_eq(rd_sync_channel_set_keys(b.ch, &k2, 1, 2), 0);
+	ck_assert_int_eq(
+	    rd_sync_opener_open(op, net->q[0].buf, net->q[0].len, out, sizeof(out), &o), 0);
+	ck_assert_int_eq(o.rc, 0);
+	ck_assert_uint_eq(o.len, strlen("under key 1"));
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, &o, 10), RD_ERR_NOENT);
+	ck_assert_uint_eq(node_stat(&b, RD_SYNC_STAT_UNKNOWNKEY), 1);
+	ck_assert_uint_eq(b.ndelivered, 0);
+	net->n = 0;
+	rd_sync_opener_free(op);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+/*
+ * Results no opener makes are refused as bad arguments and counted nowhere;
+ * an out buffer smaller than the envelope is refused before opening.
+ */
+START_TEST(channel_input_opened_refuses_results_no_opener_makes)
+{
+	struct node a, b;
+	struct net *net = pair(&a, &b);
+	struct rd_sync_opener *op;
+	struct rd_sync_opened o;
+	uint64_t before[RD_SYNC_STAT_COUNT], after[RD_SYNC_STAT_COUNT];
+	uint8_t out[1500];
+
+	ck_assert_int_eq(rd_sync_opener_new(b.ch, &op), 0);
+	send_str(&a, "hello", 10);
+	ck_assert_int_eq(
+	    rd_sync_opener_open(op, net->q[0].buf, net->q[0].len, out, net->q[0].len - 1, &o),
+	    RD_ERR_NOSPC);
+	ck_assert_int_eq(rd_sync_opener_open(op, net->q[0].buf, net->q[0].len, NULL, 0, &o),
+	                 RD_ERR_INVAL);
+	rd_sync_channel_stats(b.ch, before);
+	memset(&o, 0, sizeof(o));
+	o.rc = 1;
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, &o, 10), RD_ERR_INVAL);
+	o.rc = RD_ERR_AUTH;
+	o.reason = RD_SYNC_STAT_COUNT;
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, &o, 10), RD_ERR_INVAL);
+	o.reason = RD_SYNC_STAT_OPENED;
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, &o, 10), RD_ERR_INVAL);
+	o.rc = 0;
+	o.len = 5;
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, &o, 10), RD_ERR_INVAL);
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, NULL, 10), RD_ERR_INVAL);
+	rd_sync_channel_stats(b.ch, after);
+	ck_assert_mem_eq(before, after, sizeof(before));
+	/* The real one still goes in. */
+	ck_assert_int_eq(
+	    rd_sync_opener_open(op, net->q[0].buf, net->q[0].len, out, sizeof(out), &o), 0);
+	ck_assert_int_eq(rd_sync_channel_input_opened(b.ch, &o, 10), 0);
+	ck_assert_str_eq(b.last, "hello");
+	net->n = 0;
+	rd_sync_opener_free(op);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
+struct open_job {
+	const struct rd_sync_opener *op;
+	const struct pkt *pkts;
+	size_t n;
+	size_t good; /* envelopes opened to the expected payload */
+};
+
+static void *open_all(void *arg)
+{
+	struct open_job *j = arg;
+	uint8_t out[1500];
+
+	for (int round = 0; round < 200; round++)
+		for (size_t i = 0; i < j->n; i++) {
+			struct rd_sync_opened o;
+			char want[32];
+
+			snprintf(want, sizeof(want), "payload %zu", i);
+			if (rd_sync_opener_open(j->op, j->pkts[i].buf, j->pkts[i].len, out,
+			                        sizeof(out), &o) == 0 &&
+			    o.rc == 0 && o.len == strlen(want) && memcmp(o.data, want, o.len) == 0)
+				j->good++;
+		}
+	return NULL;
+}
+
+/* One opener, four threads opening the same envelopes at once: each opens all. */
+START_TEST(opener_opens_on_several_threads_at_once)
+{
+	struct rd_sync_key k = key1_gcm();
+	struct node a, b;
+	struct net *net;
+	struct rd_sync_opener *op;
+	struct pkt pkts[16];
+	struct open_job jobs[4];
+	pthread_t th[4];
+
+	if (!rd_sync_aead_available(RD_SYNC_AEAD_AES256GCM))
+		k = key1();
+	net = pair_keyed(&a, &b, &k);
+	ck_assert_int_eq(rd_sync_opener_new(b.ch, &op), 0);
+	net->n = 0;
+	for (size_t i = 0; i < 16; i++) {
+		char msg[32];
+
+		snprintf(msg, sizeof(msg), "payload %zu", i);
+		send_str(&a, msg, 10);
+		pkts[i] = net->q[net->n - 1];
+	}
+	net->n = 0;
+	for (int t = 0; t < 4; t++) {
+		jobs[t] = (struct open_job){op, pkts, 16, 0};
+		ck_assert_int_eq(pthread_create(&th[t], NULL, open_all, &jobs[t]), 0);
+	}
+	for (int t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		ck_assert_uint_eq(jobs[t].good, 200 * 16);
+	}
+	rd_sync_opener_free(op);
+	net_free(net);
+	free(net);
+}
+END_TEST
+
 START_TEST(channel_rejects_bad_configuration)
 {
 	struct rd_sync_channel *ch;
@@ -2364,6 +2613,10 @@ static Suite *suite(void)
 	tcase_add_test(c, channel_rotates_from_xchacha_to_aes_gcm);
 	tcase_add_test(c, channel_refuses_aes_gcm_keys_it_cannot_number);
 	tcase_add_test(c, channel_refuses_replayed_ack);
+	tcase_add_test(c, channel_input_opened_does_what_input_does);
+	tcase_add_test(c, channel_refuses_what_an_old_opener_opened_under_a_dropped_key);
+	tcase_add_test(c, channel_input_opened_refuses_results_no_opener_makes);
+	tcase_add_test(c, opener_opens_on_several_threads_at_once);
 	tcase_add_test(c, channel_rejects_bad_configuration);
 	tcase_add_test(c, stat_names_cover_every_counter);
 	tcase_add_test(c, channel_config_default_fills_documented_values);

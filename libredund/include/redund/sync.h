@@ -87,7 +87,8 @@
  * it names.
  *
  * Thread-safety: the pure functions (key parse/format, seal, open, names)
- * are thread-safe; a channel is used from one thread at a time.
+ * are thread-safe; a channel is used from one thread at a time, and an
+ * opener (rd_sync_opener_open) from any number of threads at once.
  *
  * The channel carries opaque payloads and knows no engine: the sync engine
  * is in redund/sync_engine.h, and redund/sync_carry.h joins the two.
@@ -505,6 +506,65 @@ RD_EXPORT int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t
  */
 RD_EXPORT int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t len,
                                     rd_time_t now);
+
+/*
+ * Opening on another thread. Opening an envelope (the AEAD's decryption
+ * and tag check) is most of a secure receiver's cost and needs none of the
+ * channel's state. An opener holds copies of a channel's keys (AES-GCM
+ * schedules expanded once) and opens envelopes on any thread; the channel
+ * then takes each result with rd_sync_channel_input_opened, which does all
+ * that rd_sync_channel_input does after opening (replay check, window,
+ * delivery, acknowledgements) and counts a refusal the opener found. A
+ * receiver so opens on one core while it imports on another, and gets
+ * the same effects and counters as from rd_sync_channel_input.
+ */
+struct rd_sync_opener;
+
+/* One envelope as rd_sync_opener_open left it. */
+struct rd_sync_opened {
+	struct rd_sync_env_hdr hdr; /* the header (when rc is 0) */
+	int rc;                     /* 0: opened; < 0: refused, rd_sync_env_open's codes */
+	int reason;                 /* refused: the enum rd_sync_stat counter it goes to */
+	const uint8_t *data;        /* opened: the payload, in the caller's out buffer */
+	size_t len;                 /* opened: the payload's length */
+};
+
+/*
+ * rd_sync_opener_new - an opener with copies of ch's keys as they are now.
+ * Make a new one after rd_sync_channel_set_keys: the channel refuses what
+ * an older opener opened under a key it no longer holds (UNKNOWNKEY).
+ * Returns 0 and *out, RD_ERR_INVAL or RD_ERR_NOMEM. Memory from ch's
+ * allocator; free with rd_sync_opener_free before ch. Call on the
+ * channel's thread.
+ */
+RD_EXPORT int rd_sync_opener_new(const struct rd_sync_channel *ch, struct rd_sync_opener **out);
+
+/* rd_sync_opener_free - free an opener and wipe its keys. NULL: no-op. */
+RD_EXPORT void rd_sync_opener_free(struct rd_sync_opener *op);
+
+/*
+ * rd_sync_opener_open - open one received envelope into out (cap >= len)
+ * and describe it in *res: opened (res->rc 0, res->data = out) or refused
+ * (res->rc and res->reason as rd_sync_env_open's; counted only when res
+ * reaches rd_sync_channel_input_opened). Returns 0 (*res filled either
+ * way), RD_ERR_NOSPC (cap < len) or RD_ERR_INVAL (NULL argument), with
+ * *res then unusable. Thread-safe: the opener is not changed, and any
+ * number of threads may open with it at once.
+ */
+RD_EXPORT int rd_sync_opener_open(const struct rd_sync_opener *op, const uint8_t *pkt, size_t len,
+                                  uint8_t *out, size_t cap, struct rd_sync_opened *res);
+
+/*
+ * rd_sync_channel_input_opened - rd_sync_channel_input for an envelope an
+ * opener of this channel opened: res as rd_sync_opener_open filled it (its
+ * payload still in place). A refusal the opener found is counted here, as
+ * is an envelope under a key the channel no longer holds. Returns what
+ * rd_sync_channel_input returns, or RD_ERR_INVAL for a res no opener could
+ * have made (nothing counted). The channel's thread; res->data must stay
+ * valid for the call only.
+ */
+RD_EXPORT int rd_sync_channel_input_opened(struct rd_sync_channel *ch,
+                                           const struct rd_sync_opened *res, rd_time_t now);
 
 /*
  * rd_sync_channel_expiry - when the channel next needs
