@@ -427,10 +427,8 @@ static int pages_grow(struct rd_state_table *t, void ***pages, uint32_t *alloc, 
  * never been used and are not initialised: a new page costs nothing until
  * its slots are handed out, and scans (iteration, expiry, kill) stop at hw.
  */
-static int slab_reserve(struct rd_state_table *t)
+static int slab_add_page(struct rd_state_table *t)
 {
-	if (t->free_head != RD_NONE || t->hw < t->cap)
-		return 0;
 	if (t->cap < RD_PAGE_SIZE) {
 		struct rd_state *pg = tmalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state));
 		if (pg == NULL)
@@ -449,6 +447,13 @@ static int slab_reserve(struct rd_state_table *t)
 	t->pages[t->npages++] = pg;
 	t->cap += RD_PAGE_SIZE;
 	return 0;
+}
+
+static int slab_reserve(struct rd_state_table *t)
+{
+	if (t->free_head != RD_NONE || t->hw < t->cap)
+		return 0;
+	return slab_add_page(t);
 }
 
 static int kslab_reserve(struct rd_state_table *t)
@@ -606,6 +611,55 @@ static struct rd_rule_slot *rule_get(struct rd_state_table *t, uint32_t rule, bo
 	return &t->rules[rule];
 }
 
+/* Writes a zero into every 4 KiB page of p[0..n): the kernel maps them now. */
+static void touch(void *p, size_t n)
+{
+	volatile uint8_t *b = p;
+	for (size_t i = 0; i < n; i += 4096)
+		b[i] = 0;
+	if (n > 0)
+		b[n - 1] = 0;
+}
+
+/*
+ * cfg.reserve: the slab pages (and their pf data pages) for `n` states,
+ * allocated and touched now, and the indices touched, so that inserting up
+ * to n states neither allocates nor faults a page in.
+ */
+static int reserve_memory(struct rd_state_table *t, uint32_t n)
+{
+	uint32_t had = t->cap;
+	int rc;
+
+	while (t->cap < n)
+		if ((rc = slab_add_page(t)) != 0)
+			return rc;
+	for (uint32_t i = had; i < t->cap;) {
+		uint32_t len = i < RD_PAGE_SIZE ? RD_SPAGE_SIZE : RD_PAGE_SIZE;
+		touch(rd_slot(t, i), len * sizeof(struct rd_state));
+		i += len;
+	}
+	if (t->cap > 0) {
+		uint32_t np = ((t->cap - 1) >> RD_SPAGE_SHIFT) + 1;
+		if (np > t->xpages_alloc) {
+			uint32_t was = t->xpages_alloc;
+			if (pages_grow(t, (void ***)&t->xpages, &t->xpages_alloc, np) != 0)
+				return RD_ERR_NOMEM;
+			memset(t->xpages + was, 0, (t->xpages_alloc - was) * sizeof(void *));
+		}
+		for (uint32_t p = 0; p < np; p++) {
+			if (t->xpages[p] == NULL &&
+			    (t->xpages[p] =
+			         tcalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state_pf))) == NULL)
+				return RD_ERR_NOMEM;
+			touch(t->xpages[p], RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
+		}
+	}
+	touch(t->kidx.cur.chunks, (size_t)(t->kidx.cur.mask + 1) * sizeof(struct rd_chunk));
+	touch(t->ididx.cur.chunks, (size_t)(t->ididx.cur.mask + 1) * sizeof(struct rd_chunk));
+	return 0;
+}
+
 /* ---- creation ---- */
 
 void rd_state_config_default(struct rd_state_config *cfg)
@@ -656,6 +710,10 @@ int rd_state_table_new(const struct rd_state_config *cfg, struct rd_state_table 
 	    index_alloc(t, &t->ididx.cur, chunks, true) != 0) {
 		index_free(t, &t->kidx.cur);
 		rd_free(t->mem, t);
+		return RD_ERR_NOMEM;
+	}
+	if (cfg->reserve && reserve_memory(t, RD_MIN(cfg->size_hint, cfg->limit)) != 0) {
+		rd_state_table_free(t, 0);
 		return RD_ERR_NOMEM;
 	}
 	*out = t;

@@ -113,6 +113,120 @@ START_TEST(lookup_finds_state_from_both_directions)
 }
 END_TEST
 
+/* ---- reserved memory (rd_state_config.reserve) ---- */
+
+static size_t allocs; /* allocator calls that returned memory (malloc, calloc, realloc) */
+
+static void *count_malloc(void *user, size_t n)
+{
+	(void)user;
+	allocs++;
+	return malloc(n);
+}
+
+static void *count_calloc(void *user, size_t n, size_t size)
+{
+	(void)user;
+	allocs++;
+	return calloc(n, size);
+}
+
+static void *count_realloc(void *user, void *p, size_t n)
+{
+	(void)user;
+	allocs++;
+	return realloc(p, n);
+}
+
+static void count_free(void *user, void *p)
+{
+	(void)user;
+	free(p);
+}
+
+static const struct rd_mem counting_mem = {NULL, count_malloc, count_calloc, count_realloc,
+                                           count_free};
+
+/*
+ * Imports n UDP states with sync data (a routing table), each found again
+ * by its key; returns the allocator calls made meanwhile.
+ */
+static size_t import_counting(struct rd_state_table *t, uint32_t n)
+{
+	size_t before = allocs;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct rd_state_info in;
+		struct rd_state *st = NULL;
+
+		memset(&in, 0, sizeof(in));
+		in.wire.af = RD_AF_INET;
+		in.wire.proto = 17;
+		uint32_t a = 0x0a000000u + i / 60000, b = S;
+		memcpy(in.wire.addr[0], &a, 4);
+		memcpy(in.wire.addr[1], &b, 4);
+		in.wire.port[0] = (uint16_t)(1024 + i % 60000);
+		in.wire.port[1] = 53;
+		in.stack = in.wire;
+		in.id = 1000 + i;
+		in.creatorid = 77;
+		in.rule = RD_STATE_RULE_NONE;
+		in.timeout = RD_STATE_TM_UDP_SINGLE;
+		rd_state_pf_default(&in.pf);
+		in.pf.rtableid[0] = 3;
+		ck_assert_int_eq(rd_state_import(t, &in, T0, &st), 0);
+	}
+	return allocs - before;
+}
+
+/*
+ * A table created with reserve and a size hint allocates nothing more
+ * while it takes that many states (their slots, sync data and index
+ * entries were taken at creation); without reserve the same imports
+ * allocate. The reserved, unused slots are not states: the count,
+ * iteration and lookups see exactly what was imported.
+ */
+START_TEST(reserved_table_takes_its_hint_of_states_without_allocating)
+{
+	const uint32_t n = 3 * RD_PAGE_SIZE / 2; /* the small pages and a big one */
+
+	for (int reserve = 1; reserve >= 0; reserve--) {
+		struct rd_state_config cfg;
+		struct rd_state_table *t;
+		struct rd_state_iter it;
+		size_t mem, calls, seen = 0;
+
+		rd_state_config_default(&cfg);
+		seed = 42;
+		cfg.random.fn = test_random;
+		cfg.random.user = &seed;
+		cfg.mem = &counting_mem;
+		cfg.limit = 2 * n;
+		cfg.size_hint = n;
+		cfg.reserve = reserve;
+		ck_assert_int_eq(rd_state_table_new(&cfg, &t), 0);
+		mem = rd_state_memory(t);
+		ck_assert_uint_eq(rd_state_count(t), 0);
+		calls = import_counting(t, n);
+		if (reserve) {
+			ck_assert_uint_eq(calls, 0);
+			ck_assert_uint_eq(rd_state_memory(t), mem);
+		} else {
+			ck_assert_uint_gt(calls, 0);
+			ck_assert_uint_gt(rd_state_memory(t), mem);
+		}
+		ck_assert_uint_eq(rd_state_count(t), n);
+		rd_state_iter_init(&it);
+		while (rd_state_iter_next(t, &it) != NULL)
+			seen++;
+		ck_assert_uint_eq(seen, n);
+		ck_assert_ptr_nonnull(rd_state_find_id(t, 1000 + n - 1, 77, T0));
+		ck_assert_ptr_null(rd_state_find_id(t, 1000 + n, 77, T0));
+		rd_state_table_free(t, T0);
+	}
+}
+END_TEST
+
 START_TEST(burst_lookup_matches_single_lookups)
 {
 	struct rd_state_key keys[40];
@@ -920,6 +1034,7 @@ Suite *state_suite(void)
 	tcase_add_test(tc, key_of_icmp_echo_reply_equals_request);
 	tcase_add_test(tc, lookup_finds_state_from_both_directions);
 	tcase_add_test(tc, burst_lookup_matches_single_lookups);
+	tcase_add_test(tc, reserved_table_takes_its_hint_of_states_without_allocating);
 	tcase_add_test(tc, nat_state_matches_wire_key_inbound_and_stack_key_outbound);
 	tcase_add_test(tc, ids_are_unique_and_carry_the_table_creatorid);
 	tcase_add_test(tc, if_bound_state_matches_only_its_interface);
