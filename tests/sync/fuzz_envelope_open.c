@@ -12,6 +12,9 @@
  *        other AEAD, which the channel must refuse as badaead) and fed to a
  *        channel, with ticks and sends in between, so the fuzzer reaches
  *        the authenticated paths (windows, acks, nacks, hellos).
+ *        A second channel takes the same envelopes through an opener
+ *        (rd_sync_opener_open, rd_sync_channel_input_opened): each
+ *        return and, at the end, every counter must be the first's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +88,9 @@ static void run_script(int aead, const uint8_t *d, size_t size)
 	struct rd_sync_key wrong = fuzz_keys[aead ^ 1]; /* key 7 with the other AEAD */
 	uint64_t badaead = 0;
 	struct rd_sync_channel_config cfg;
-	struct rd_sync_channel *ch;
-	uint8_t env[512];
+	struct rd_sync_channel *ch, *ch2;
+	struct rd_sync_opener *op;
+	uint8_t env[512], opened[512];
 	uint64_t seq[4] = {100, 100, 100, 100};
 	rd_time_t now = 0;
 
@@ -103,7 +107,8 @@ static void run_script(int aead, const uint8_t *d, size_t size)
 	cfg.cb.send = on_send;
 	cfg.cb.deliver = on_deliver;
 	cfg.random.fn = fixed_rng;
-	if (rd_sync_channel_new(&cfg, &ch) != 0)
+	if (rd_sync_channel_new(&cfg, &ch) != 0 || rd_sync_channel_new(&cfg, &ch2) != 0 ||
+	    rd_sync_opener_new(ch2, &op) != 0)
 		abort();
 	while (size >= 5) {
 		struct rd_sync_env_hdr h;
@@ -117,9 +122,12 @@ static void run_script(int aead, const uint8_t *d, size_t size)
 		seq[who] -= 8; /* lets scripts go back and replay */
 		now += (rd_time_t)d[1] * RD_MSEC;
 		if (type >= 0xf0) {
-			rd_sync_channel_send(ch, d + 5, len, now);
+			if (rd_sync_channel_send(ch, d + 5, len, now) !=
+			    rd_sync_channel_send(ch2, d + 5, len, now))
+				abort();
 		} else if (type >= 0xe0) {
 			rd_sync_channel_handle_expiry(ch, now);
+			rd_sync_channel_handle_expiry(ch2, now);
 		} else {
 			const struct rd_sync_key *k = type >= 0x80 ? &wrong : key;
 
@@ -139,6 +147,12 @@ static void run_script(int aead, const uint8_t *d, size_t size)
 				abort();
 			if (n >= 0) {
 				int rc = rd_sync_channel_input(ch, env, (size_t)n, now);
+				struct rd_sync_opened o;
+
+				if (rd_sync_opener_open(op, env, (size_t)n, opened, sizeof(opened),
+				                        &o) != 0 ||
+				    rd_sync_channel_input_opened(ch2, &o, now) != rc)
+					abort();
 				if (k == &wrong) {
 					if (rc != RD_ERR_PROTO)
 						abort();
@@ -149,12 +163,15 @@ static void run_script(int aead, const uint8_t *d, size_t size)
 		d += 5 + len;
 		size -= 5 + len;
 	}
-	uint64_t st[RD_SYNC_STAT_COUNT];
+	uint64_t st[RD_SYNC_STAT_COUNT], st2[RD_SYNC_STAT_COUNT];
 	rd_sync_channel_stats(ch, st);
+	rd_sync_channel_stats(ch2, st2);
 	if (st[RD_SYNC_STAT_DELIVERED] > st[RD_SYNC_STAT_OPENED] ||
-	    st[RD_SYNC_STAT_BADAEAD] != badaead)
+	    st[RD_SYNC_STAT_BADAEAD] != badaead || memcmp(st, st2, sizeof(st)) != 0)
 		abort();
+	rd_sync_opener_free(op);
 	rd_sync_channel_free(ch);
+	rd_sync_channel_free(ch2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
