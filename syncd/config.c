@@ -22,6 +22,7 @@
  *   no-bulk                 do not ask the peers for their states at start
  *   no-apply                keep peers' states in syncd only (not in the kernel)
  *   strict-own              leave our own TCP entries strict (no be-liberal flag)
+ *   reserve                 take the memory of `limit` states at start
  *   check-ttl               secure mode: refuse TTL != 255 too
  *   carpd-control PATH      hold carpd back while the join bulk runs (a level, re-stated)
  *   demote-group NAME       the carpd group held (default carp: every vhost)
@@ -101,6 +102,7 @@ static const struct dm_opt opt_table[] = {
     {"no-bulk", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"no-apply", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"strict-own", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
+    {"reserve", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"check-ttl", 0, SD_O_SET, 0, DM_OPT_BOTH, NULL},
     {"control", 's', SD_O_SET, 1, DM_OPT_BOTH, "PATH"},
     {"accept-address", 0, SD_O_SET, 1, DM_OPT_BOTH, "PREFIX[,...]"},
@@ -289,6 +291,8 @@ int sd_config_set(struct sd_config *cfg, const char *key, const char *arg, char 
 		cfg->apply = false;
 	} else if (strcmp(key, "strict-own") == 0) {
 		cfg->strict_own = true;
+	} else if (strcmp(key, "reserve") == 0) {
+		cfg->reserve = true;
 	} else if (strcmp(key, "check-ttl") == 0) {
 		cfg->check_ttl = true;
 	} else if (strcmp(key, "debug") == 0) {
@@ -445,6 +449,8 @@ static void usage(FILE *f)
 	        "                          peers (default %d; see syncd(8))\n"
 	        "      --mtu N             link MTU (default 1500)\n"
 	        "      --limit N           state limit (default 1000000)\n"
+	        "      --reserve           take the memory of --limit states at start\n"
+	        "                          (about 300 bytes a state; see syncd(8))\n"
 	        "      --maxupd N          TCP updates coalesced (default 128)\n"
 	        "      --bulk-rate N       plain mode: bulk states a second (default %u)\n"
 	        "      --ct-batch N        conntrack writes a netlink datagram (default %d)\n"

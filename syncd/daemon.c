@@ -1359,6 +1359,7 @@ static void reload_unapplied(const struct sd_config *o, const struct sd_config *
 	    {o->check_ttl != n->check_ttl, "check-ttl"},
 	    {o->apply != n->apply, "no-apply"},
 	    {o->strict_own != n->strict_own, "strict-own"},
+	    {o->reserve != n->reserve, "reserve"},
 	    {str_differs(o->carpd_control, n->carpd_control), "carpd-control"},
 	    {str_differs(o->demote_group, n->demote_group), "demote-group"},
 	    {str_differs(o->control, n->control), "control"},
@@ -1751,7 +1752,8 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	/* The mirror of the kernel's table (its timeouts are the mirror's: see below). */
 	rd_state_config_default(&sc);
 	sc.limit = d->cfg.limit;
-	sc.size_hint = d->cfg.limit < 65536 ? d->cfg.limit : 65536;
+	sc.size_hint = d->cfg.limit < 65536 || d->cfg.reserve ? d->cfg.limit : 65536;
+	sc.reserve = d->cfg.reserve;
 	sc.creatorid = d->cfg.creatorid;
 	d->id_stable = sc.creatorid != 0;
 	if (sc.creatorid == 0) {
@@ -1783,9 +1785,14 @@ int sd_daemon_new(struct sd_config *cfg, struct sd_daemon **out)
 	sc.log.level = LOG_INFO;
 	rc = rd_state_table_new(&sc, &d->t);
 	if (rc != 0) {
-		dm_log(LOG_ERR, "state table: %s", rd_strerror(rc));
+		dm_log(LOG_ERR, "state table%s: %s",
+		       d->cfg.reserve ? " (--reserve: memory of --limit states)" : "",
+		       rd_strerror(rc));
 		return -ENOMEM;
 	}
+	if (d->cfg.reserve)
+		dm_log(LOG_INFO, "state table: memory of %u states reserved (%zu MB)", sc.limit,
+		       rd_state_memory(d->t) >> 20);
 	d->creatorid = rd_state_creatorid(d->t);
 
 	if ((rc = open_transport(d, &payload)) < 0)
