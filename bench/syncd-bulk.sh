@@ -146,6 +146,7 @@ done
 want=$FLOWS
 [ "${a:-0}" -ge "$want" ] || fail "A's syncd holds ${a:-0} states of $FLOWS flows"
 base=$(count B)
+read -r a_user0 a_sys0 < <(cpu "$PID_A")
 t0=$(date +%s.%N)
 bench_syncd B "${args[@]}"
 if [ -n "${PERF:-}" ]; then # PERF=FILE: B's profile during the bulk (perf record -g)
@@ -165,6 +166,8 @@ if [ -n "${PERF:-}" ]; then
 	wait "$PERF_PID"
 fi
 read -r b_user b_sys < <(cpu "$PID_B")
+read -r a_user a_sys < <(cpu "$PID_A")
+read -r a_user a_sys < <(/usr/bin/python3 -c "print(f'{$a_user - $a_user0:.2f} {$a_sys - $a_sys0:.2f}')")
 # B's counters (B may be busy reading its table after the bulk: asked until it answers).
 bstat() {
 	local v i
@@ -182,9 +185,11 @@ read -r secs ratio < <(/usr/bin/python3 -c "print(f'{$t1 - $t0:.3f} {$ld_s / ($t
 echo "syncd bulk, $MODE: $want states in B's kernel ${secs} s after B started" \
 	"(B's CPU: user $b_user s, system $b_sys s; created $created, errors $errors," \
 	"$batches datagrams, $lost answers lost)"
+echo "A's CPU over the same time (its answer): user $a_user s, system $a_sys s"
 echo "conntrack -R / syncd: ${ratio}x"
 echo "{\"measure\": \"syncd_bulk_${MODE}_s\", \"states\": $want, \"value\": $secs, \"unit\": \"s\"," \
-	"\"syncd_user_s\": $b_user, \"syncd_sys_s\": $b_sys, \"ct_batch\": \"${CT_BATCH:-default}\"," \
+	"\"syncd_user_s\": $b_user, \"syncd_sys_s\": $b_sys, \"answer_user_s\": $a_user," \
+	"\"answer_sys_s\": $a_sys, \"ct_batch\": \"${CT_BATCH:-default}\"," \
 	"\"reserve\": $([ -n "${RESERVE:-}" ] && echo true || echo false)," \
 	"\"conntrack_R_s\": $ld_s, \"conntrack_R_user_s\": $ld_user, \"conntrack_R_sys_s\": $ld_sys," \
 	"\"ratio\": $ratio, \"created\": $created, \"errors\": $errors, \"batches\": $batches," \
