@@ -10,7 +10,9 @@
 #  - a state created in B's kernel while its syncd was away (unmarked) is
 #    B's: it reaches A;
 #  - `nft flush ruleset` removes syncd's labels rule (table inet
-#    libredund_syncd); syncd puts it back within 10 s.
+#    libredund_syncd); syncd puts it back within 10 s;
+#  - B comes back with --reserve (its table's memory taken at start) and
+#    says so; everything above holds with it.
 . "$(dirname "$0")/synclib.sh"
 sync_pair nft
 
@@ -61,7 +63,9 @@ lost_a=$(sstat A channel lost)
 restarts_a=$(sstat A channel peer_restarts)
 bulks_a=$(( $(sstat A engine bulk_ok) + $(sstat A engine bulk_fail) ))
 
-start_syncd B -i eth0 -k "$T_DIR/key"
+start_syncd B -i eth0 -k "$T_DIR/key" --reserve --limit 5000
+grep -q "memory of 5000 states reserved" "$T_DIR/B.log" ||
+	fail "B with --reserve --limit 5000 did not say it reserved the memory of 5000 states"
 [ "$(sstat B creatorid -)" = "$id_b" ] || fail "B's creatorid changed over its restart"
 for i in $(seq 200); do
 	grep -q "kernel table read" "$T_DIR/B.log" && break
