@@ -290,6 +290,13 @@ RD_EXPORT rd_time_t rd_mirror_expiry(const struct rd_mirror *m);
  * once the peers' bulk ended, and a slice of the refresh sweep (reading
  * states within refresh_margin of expiry through cb.read, then removing
  * the table's expired states, rd_state_purge) when its time came.
+ *
+ * Order: in a turn where rd_mirror_expiry says the start-up read is due
+ * (0), call this before the sync engine's rd_sync_engine_handle_expiry.
+ * A bulk answer the engine deferred until our own join ended starts in
+ * that tick, and it must carry the states of ours the read finds; called
+ * after, the answer goes out without them, and every member then deletes
+ * those states as gone from us (syncd's timer does it in this order).
  */
 RD_EXPORT void rd_mirror_handle_expiry(struct rd_mirror *m, rd_time_t now);
 
