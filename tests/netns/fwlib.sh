@@ -440,7 +440,18 @@ fw_check() {
 }
 
 # fw_verdict: fail the test if a check failed (with the logs), else exit 0.
+# On a failure it first prints each firewall's conntrack entries of the
+# streams (their server port), as they are now: which a firewall lacks, and
+# in what state and with what timeout and flags it holds the others.
 fw_verdict() {
+	local f
+	if [ "$FW_FAILED" != 0 ]; then
+		for f in F1 F2; do
+			echo "== $f: conntrack entries of the streams (port 5001, fw_stream.py's), at the end"
+			in_ns "$f" conntrack -L -p tcp --dport 5001 -o extended 2>/dev/null |
+				sort -t= -k4 | head -100
+		done
+	fi
 	[ "$FW_FAILED" = 0 ] || fail "$FW_FAILED check(s) failed (see above; drawings: $T_DIR/*.svg)"
 	exit 0
 }
