@@ -25,8 +25,14 @@
  *
  * Errors: as in redund/io.h, functions return 0 (or a count) on success
  * and a NEGATIVE ERRNO value on failure. An object is used by one thread
- * at a time. Memory comes from cfg->mem (NULL = libc); the creator frees
- * with rd_io_sync_close. None of the calls blocks.
+ * at a time, with one exception: its receive half (rd_io_sync_recv) may
+ * run on one thread while its send half (rd_io_sync_queue, rd_io_sync_flush,
+ * rd_io_sync_pending) runs on another, since the two share no state that
+ * either changes; every other call needs the object to itself (a receiver
+ * that opens envelopes on a thread of its own, redund/sync.h's
+ * rd_sync_opener, sends its acknowledgements from the channel's thread).
+ * Memory comes from cfg->mem (NULL = libc); the creator frees with
+ * rd_io_sync_close. None of the calls blocks.
  */
 #ifndef REDUND_IO_SYNC_H
 #define REDUND_IO_SYNC_H
