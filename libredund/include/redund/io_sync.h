@@ -27,8 +27,9 @@
  * and a NEGATIVE ERRNO value on failure. An object is used by one thread
  * at a time, with one exception: its receive half (rd_io_sync_recv) may
  * run on one thread while its send half (rd_io_sync_queue, rd_io_sync_flush,
- * rd_io_sync_pending) runs on another, since the two share no state that
- * either changes; every other call needs the object to itself (a receiver
+ * rd_io_sync_pending) runs on another: the two change disjoint parts of
+ * the object (its counters included); every other call, rd_io_sync_stats
+ * and rd_io_sync_set_peers among them, needs it to itself (a receiver
  * that opens envelopes on a thread of its own, redund/sync.h's
  * rd_sync_opener, sends its acknowledgements from the channel's thread).
  * Memory comes from cfg->mem (NULL = libc); the creator frees with
