@@ -67,13 +67,18 @@ struct slot {
 	uint8_t *buf;
 };
 
-struct rd_sync_channel {
-	struct rd_sync_channel_config cfg; /* timers and sizes with defaults applied */
+/* A key set ready to seal and open: the channel's, and each opener's copy. */
+struct keyring {
 	struct rd_sync_key keys[RD_SYNC_MAX_KEYS];
+	size_t nkeys;
 	/* gcm[i]: keys[i]'s expanded AES-GCM schedule (AES keys), 16-aligned in gcm_mem. */
 	crypto_aead_aes256gcm_state *gcm;
 	void *gcm_mem;
-	size_t nkeys;
+};
+
+struct rd_sync_channel {
+	struct rd_sync_channel_config cfg; /* timers and sizes with defaults applied */
+	struct keyring kr;
 	size_t send_key;
 	uint64_t first; /* our incarnation's first DATA (HELLO's first) */
 	uint64_t next_seq, next_ctl;
@@ -218,12 +223,12 @@ static void seal_and_send(struct rd_sync_channel *ch, uint32_t to, uint8_t type,
 {
 	struct rd_sync_env_hdr h = {
 	    .type = type,
-	    .key_id = ch->keys[ch->send_key].id,
+	    .key_id = ch->kr.keys[ch->send_key].id,
 	    .sender = ch->cfg.sender_id,
 	    .seq = ch->next_ctl++,
 	};
-	int n = rdi_env_seal(&ch->keys[ch->send_key], &ch->gcm[ch->send_key], &h, &ch->cfg.random,
-	                     pt, ptlen, ch->scratch, SCRATCH_LEN);
+	int n = rdi_env_seal(&ch->kr.keys[ch->send_key], &ch->kr.gcm[ch->send_key], &h,
+	                     &ch->cfg.random, pt, ptlen, ch->scratch, SCRATCH_LEN);
 	if (n > 0)
 		ch->cfg.cb.send(ch->cfg.cb.user, to, ch->scratch, (size_t)n);
 }
@@ -516,18 +521,48 @@ static int keys_ok(const struct rd_sync_key *keys, size_t nkeys, uint32_t send_i
 	return found ? 0 : RD_ERR_INVAL;
 }
 
+/* Room for the AES-GCM schedules (libsodium wants them 16-aligned; an allocator may give less). */
+static int keyring_alloc(const struct rd_mem *mem, struct keyring *kr)
+{
+	kr->gcm_mem = rd_malloc(mem, RD_SYNC_MAX_KEYS * sizeof(*kr->gcm) + 15);
+	if (kr->gcm_mem == NULL)
+		return RD_ERR_NOMEM;
+	kr->gcm = (crypto_aead_aes256gcm_state *)(((uintptr_t)kr->gcm_mem + 15) & ~(uintptr_t)15);
+	return 0;
+}
+
 /* Copy keys in and expand the AES-GCM schedules, once per key. */
-static int keys_install(struct rd_sync_channel *ch, const struct rd_sync_key *keys, size_t nkeys)
+static int keyring_install(struct keyring *kr, const struct rd_sync_key *keys, size_t nkeys)
 {
 	int rc = 0;
 
-	sodium_memzero(ch->keys, sizeof(ch->keys));
-	sodium_memzero(ch->gcm, RD_SYNC_MAX_KEYS * sizeof(*ch->gcm));
-	memcpy(ch->keys, keys, nkeys * sizeof(keys[0]));
-	ch->nkeys = nkeys;
+	sodium_memzero(kr->keys, sizeof(kr->keys));
+	sodium_memzero(kr->gcm, RD_SYNC_MAX_KEYS * sizeof(*kr->gcm));
+	memcpy(kr->keys, keys, nkeys * sizeof(keys[0]));
+	kr->nkeys = nkeys;
 	for (size_t i = 0; i < nkeys && rc == 0; i++)
-		rc = rdi_env_key_prepare(&ch->keys[i], &ch->gcm[i]);
+		rc = rdi_env_key_prepare(&kr->keys[i], &kr->gcm[i]);
 	return rc;
+}
+
+/* Wipe the keys and their schedules, free the schedules' room. */
+static void keyring_free(const struct rd_mem *mem, struct keyring *kr)
+{
+	sodium_memzero(kr->keys, sizeof(kr->keys));
+	if (kr->gcm != NULL)
+		sodium_memzero(kr->gcm, RD_SYNC_MAX_KEYS * sizeof(*kr->gcm));
+	rd_free(mem, kr->gcm_mem);
+	kr->gcm = NULL;
+	kr->gcm_mem = NULL;
+}
+
+/* The key of id `id`, or NULL. */
+static const struct rd_sync_key *keyring_find(const struct keyring *kr, uint32_t id)
+{
+	for (size_t i = 0; i < kr->nkeys; i++)
+		if (kr->keys[i].id == id)
+			return &kr->keys[i];
+	return NULL;
 }
 
 void rd_sync_channel_config_default(struct rd_sync_channel_config *cfg)
@@ -550,7 +585,6 @@ int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync
 {
 	struct rd_sync_channel *ch;
 	size_t send_key = 0;
-	uintptr_t a;
 	int rc;
 
 	if (cfg == NULL || out == NULL || cfg->sender_id == 0 || cfg->cb.send == NULL)
@@ -589,15 +623,8 @@ int rd_sync_channel_new(const struct rd_sync_channel_config *cfg, struct rd_sync
 		ch->cfg.hello_interval = RD_SEC;
 	if (ch->cfg.peer_timeout == 0)
 		ch->cfg.peer_timeout = 5 * RD_SEC;
-	/* libsodium's state wants 16-byte alignment; an allocator may give less. */
-	ch->gcm_mem = rd_malloc(cfg->mem, RD_SYNC_MAX_KEYS * sizeof(*ch->gcm) + 15);
-	if (ch->gcm_mem == NULL) {
-		rd_sync_channel_free(ch);
-		return RD_ERR_NOMEM;
-	}
-	a = ((uintptr_t)ch->gcm_mem + 15) & ~(uintptr_t)15;
-	ch->gcm = (crypto_aead_aes256gcm_state *)a;
-	if ((rc = keys_install(ch, cfg->keys, cfg->nkeys)) != 0) {
+	if ((rc = keyring_alloc(cfg->mem, &ch->kr)) != 0 ||
+	    (rc = keyring_install(&ch->kr, cfg->keys, cfg->nkeys)) != 0) {
 		rd_sync_channel_free(ch);
 		return rc;
 	}
@@ -627,10 +654,7 @@ void rd_sync_channel_free(struct rd_sync_channel *ch)
 	if (ch == NULL)
 		return;
 	mem = ch->cfg.mem;
-	sodium_memzero(ch->keys, sizeof(ch->keys));
-	if (ch->gcm != NULL)
-		sodium_memzero(ch->gcm, RD_SYNC_MAX_KEYS * sizeof(*ch->gcm));
-	rd_free(mem, ch->gcm_mem);
+	keyring_free(mem, &ch->kr);
 	for (size_t i = 0; ch->peers != NULL && i < ch->npeers; i++) {
 		rd_free(mem, ch->peers[i].hold);
 		rd_free(mem, ch->peers[i].hold_seq);
@@ -657,7 +681,7 @@ int rd_sync_channel_set_keys(struct rd_sync_channel *ch, const struct rd_sync_ke
 
 	if ((rc = keys_ok(keys, nkeys, send_key_id, next, &idx)) != 0)
 		return rc;
-	if ((rc = keys_install(ch, keys, nkeys)) != 0)
+	if ((rc = keyring_install(&ch->kr, keys, nkeys)) != 0)
 		return rc; /* only a failing crypto library, after keys_ok */
 	ch->send_key = idx;
 	return 0;
@@ -693,11 +717,11 @@ int64_t rd_sync_channel_send(struct rd_sync_channel *ch, const uint8_t *payload,
 	s = ring_at(ch, ch->count);
 	h = (struct rd_sync_env_hdr){
 	    .type = RD_SYNC_ENV_DATA,
-	    .key_id = ch->keys[ch->send_key].id,
+	    .key_id = ch->kr.keys[ch->send_key].id,
 	    .sender = ch->cfg.sender_id,
 	    .seq = ch->next_seq,
 	};
-	n = rdi_env_seal(&ch->keys[ch->send_key], &ch->gcm[ch->send_key], &h, &ch->cfg.random,
+	n = rdi_env_seal(&ch->kr.keys[ch->send_key], &ch->kr.gcm[ch->send_key], &h, &ch->cfg.random,
 	                 payload, len, s->buf, ch->cfg.mtu);
 	if (n < 0)
 		return n;
@@ -1044,8 +1068,8 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 
 	if (now > ch->last_now)
 		ch->last_now = now;
-	n = rdi_env_open(ch->keys, ch->gcm, ch->nkeys, pkt, len, &h, ch->scratch, SCRATCH_LEN,
-	                 &reason);
+	n = rdi_env_open(ch->kr.keys, ch->kr.gcm, ch->kr.nkeys, pkt, len, &h, ch->scratch,
+	                 SCRATCH_LEN, &reason);
 	if (n < 0)
 		return refuse(ch, reason, n);
 	return input_authentic(ch, &h, ch->scratch, (size_t)n, now);
@@ -1055,17 +1079,13 @@ int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *pkt, size_t
 
 struct rd_sync_opener {
 	const struct rd_mem *mem;
-	struct rd_sync_key keys[RD_SYNC_MAX_KEYS];
-	size_t nkeys;
-	crypto_aead_aes256gcm_state *gcm; /* 16-aligned in gcm_mem, as the channel's */
-	void *gcm_mem;
+	struct keyring kr;
 };
 
 int rd_sync_opener_new(const struct rd_sync_channel *ch, struct rd_sync_opener **out)
 {
 	struct rd_sync_opener *op;
-	uintptr_t a;
-	int rc = 0;
+	int rc;
 
 	if (ch == NULL || out == NULL)
 		return RD_ERR_INVAL;
@@ -1073,18 +1093,9 @@ int rd_sync_opener_new(const struct rd_sync_channel *ch, struct rd_sync_opener *
 	if (op == NULL)
 		return RD_ERR_NOMEM;
 	op->mem = ch->cfg.mem;
-	op->gcm_mem = rd_malloc(op->mem, RD_SYNC_MAX_KEYS * sizeof(*op->gcm) + 15);
-	if (op->gcm_mem == NULL) {
-		rd_free(op->mem, op);
-		return RD_ERR_NOMEM;
-	}
-	a = ((uintptr_t)op->gcm_mem + 15) & ~(uintptr_t)15;
-	op->gcm = (crypto_aead_aes256gcm_state *)a;
-	memcpy(op->keys, ch->keys, ch->nkeys * sizeof(ch->keys[0]));
-	op->nkeys = ch->nkeys;
-	for (size_t i = 0; i < op->nkeys && rc == 0; i++)
-		rc = rdi_env_key_prepare(&op->keys[i], &op->gcm[i]);
-	if (rc != 0) { /* only a failing crypto library: the channel took these keys */
+	/* A failing install is only a failing crypto library: the channel took these keys. */
+	if ((rc = keyring_alloc(op->mem, &op->kr)) != 0 ||
+	    (rc = keyring_install(&op->kr, ch->kr.keys, ch->kr.nkeys)) != 0) {
 		rd_sync_opener_free(op);
 		return rc;
 	}
@@ -1096,9 +1107,7 @@ void rd_sync_opener_free(struct rd_sync_opener *op)
 {
 	if (op == NULL)
 		return;
-	sodium_memzero(op->keys, sizeof(op->keys));
-	sodium_memzero(op->gcm, RD_SYNC_MAX_KEYS * sizeof(*op->gcm));
-	rd_free(op->mem, op->gcm_mem);
+	keyring_free(op->mem, &op->kr);
 	rd_free(op->mem, op);
 }
 
@@ -1112,7 +1121,8 @@ int rd_sync_opener_open(const struct rd_sync_opener *op, const uint8_t *pkt, siz
 	if (cap < len)
 		return RD_ERR_NOSPC;
 	memset(res, 0, sizeof(*res));
-	n = rdi_env_open(op->keys, op->gcm, op->nkeys, pkt, len, &res->hdr, out, cap, &res->reason);
+	n = rdi_env_open(op->kr.keys, op->kr.gcm, op->kr.nkeys, pkt, len, &res->hdr, out, cap,
+	                 &res->reason);
 	if (n < 0) {
 		res->rc = n;
 		return 0;
@@ -1125,7 +1135,7 @@ int rd_sync_opener_open(const struct rd_sync_opener *op, const uint8_t *pkt, siz
 int rd_sync_channel_input_opened(struct rd_sync_channel *ch, const struct rd_sync_opened *o,
                                  rd_time_t now)
 {
-	size_t i;
+	const struct rd_sync_key *k;
 
 	if (o == NULL || o->rc > 0 || (o->rc == 0 && o->data == NULL && o->len > 0) ||
 	    (o->rc < 0 && (o->reason <= RD_SYNC_STAT_OPENED || o->reason >= RD_SYNC_STAT_COUNT)))
@@ -1139,12 +1149,9 @@ int rd_sync_channel_input_opened(struct rd_sync_channel *ch, const struct rd_syn
 	 * opener made before rd_sync_channel_set_keys dropped a key cannot
 	 * bring in what only that key opens.
 	 */
-	for (i = 0; i < ch->nkeys; i++)
-		if (ch->keys[i].id == o->hdr.key_id)
-			break;
-	if (i == ch->nkeys)
+	if ((k = keyring_find(&ch->kr, o->hdr.key_id)) == NULL)
 		return refuse(ch, RD_SYNC_STAT_UNKNOWNKEY, RD_ERR_NOENT);
-	if (rdi_env_version_aead(o->hdr.version) != ch->keys[i].aead)
+	if (rdi_env_version_aead(o->hdr.version) != k->aead)
 		return refuse(ch, RD_SYNC_STAT_BADAEAD, RD_ERR_PROTO);
 	return input_authentic(ch, &o->hdr, o->data, o->len, now);
 }

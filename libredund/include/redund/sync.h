@@ -509,8 +509,9 @@ RD_EXPORT int rd_sync_channel_input(struct rd_sync_channel *ch, const uint8_t *p
 
 /*
  * Opening on another thread. Opening an envelope (the AEAD's decryption
- * and tag check) is most of a secure receiver's cost and needs none of the
- * channel's state. An opener holds copies of a channel's keys (AES-GCM
+ * and tag check) is a large part of a secure receiver's cost (28-33% of a
+ * 10^6-state bulk receiver's CPU samples with AES-256-GCM, bench/README.md)
+ * and needs none of the channel's state. An opener holds copies of a channel's keys (AES-GCM
  * schedules expanded once) and opens envelopes on any thread; the channel
  * then takes each result with rd_sync_channel_input_opened, which does all
  * that rd_sync_channel_input does after opening (replay check, window,
