@@ -450,7 +450,7 @@ static void usage(FILE *f)
 	        "      --mtu N             link MTU (default 1500)\n"
 	        "      --limit N           state limit (default 1000000)\n"
 	        "      --reserve           take the memory of --limit states at start\n"
-	        "                          (about 300 bytes a state; see syncd(8))\n"
+	        "                          (240 bytes a state; see syncd(8))\n"
 	        "      --maxupd N          TCP updates coalesced (default 128)\n"
 	        "      --bulk-rate N       plain mode: bulk states a second (default %u)\n"
 	        "      --ct-batch N        conntrack writes a netlink datagram (default %d)\n"

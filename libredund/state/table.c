@@ -480,6 +480,20 @@ void rd_state_pf_default(struct rd_state_pf *pf)
 	pf->valid = 1;
 }
 
+/* Page p of the pf data (zeroed: nothing valid), allocated if it is not yet; NULL: no memory. */
+static struct rd_state_pf *xpage_get(struct rd_state_table *t, uint32_t p)
+{
+	if (p >= t->xpages_alloc) {
+		uint32_t had = t->xpages_alloc;
+		if (pages_grow(t, (void ***)&t->xpages, &t->xpages_alloc, p + 1) != 0)
+			return NULL;
+		memset(t->xpages + had, 0, (t->xpages_alloc - had) * sizeof(void *));
+	}
+	if (t->xpages[p] == NULL)
+		t->xpages[p] = tcalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
+	return t->xpages[p];
+}
+
 static struct rd_state_pf *pf_at(const struct rd_state_table *t, uint32_t slot)
 {
 	uint32_t p = slot >> RD_SPAGE_SHIFT;
@@ -518,14 +532,7 @@ static void pf_store(struct rd_state_table *t, uint32_t slot, const struct rd_st
 		return;
 	}
 	if (x == NULL) {
-		uint32_t had = t->xpages_alloc;
-		if (p >= had) {
-			if (pages_grow(t, (void ***)&t->xpages, &t->xpages_alloc, p + 1) != 0)
-				return;
-			memset(t->xpages + had, 0, (t->xpages_alloc - had) * sizeof(void *));
-		}
-		t->xpages[p] = tcalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
-		if (t->xpages[p] == NULL)
+		if (xpage_get(t, p) == NULL)
 			return;
 		x = &t->xpages[p][slot & (RD_SPAGE_SIZE - 1)];
 	}
@@ -639,21 +646,11 @@ static int reserve_memory(struct rd_state_table *t, uint32_t n)
 		touch(rd_slot(t, i), len * sizeof(struct rd_state));
 		i += len;
 	}
-	if (t->cap > 0) {
-		uint32_t np = ((t->cap - 1) >> RD_SPAGE_SHIFT) + 1;
-		if (np > t->xpages_alloc) {
-			uint32_t was = t->xpages_alloc;
-			if (pages_grow(t, (void ***)&t->xpages, &t->xpages_alloc, np) != 0)
-				return RD_ERR_NOMEM;
-			memset(t->xpages + was, 0, (t->xpages_alloc - was) * sizeof(void *));
-		}
-		for (uint32_t p = 0; p < np; p++) {
-			if (t->xpages[p] == NULL &&
-			    (t->xpages[p] =
-			         tcalloc(t, RD_SPAGE_SIZE * sizeof(struct rd_state_pf))) == NULL)
-				return RD_ERR_NOMEM;
-			touch(t->xpages[p], RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
-		}
+	for (uint32_t p = 0; p < (t->cap + RD_SPAGE_SIZE - 1) >> RD_SPAGE_SHIFT; p++) {
+		struct rd_state_pf *pg = xpage_get(t, p);
+		if (pg == NULL)
+			return RD_ERR_NOMEM;
+		touch(pg, RD_SPAGE_SIZE * sizeof(struct rd_state_pf));
 	}
 	touch(t->kidx.cur.chunks, (size_t)(t->kidx.cur.mask + 1) * sizeof(struct rd_chunk));
 	touch(t->ididx.cur.chunks, (size_t)(t->ididx.cur.mask + 1) * sizeof(struct rd_chunk));
