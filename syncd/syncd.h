@@ -216,19 +216,13 @@ struct sd_ct;
 /* Called for each event (NFCT_T_NEW/UPDATE/DESTROY) and each dumped entry (NEW). */
 typedef void (*sd_ct_fn)(void *user, int type, const struct nf_conntrack *ct);
 
-/*
- * sd_ct_open - the event socket (NEW, UPDATE, DESTROY; in their groups from
- * the first sd_ct_dump) and a query socket.
- */
+/* sd_ct_open - the event socket (NEW, UPDATE, DESTROY) and a query socket. */
 int sd_ct_open(sd_ct_fn fn, void *user, struct sd_ct **out);
 void sd_ct_close(struct sd_ct *c);
 int sd_ct_fd(const struct sd_ct *c);
 /* Read every waiting event; -ENOBUFS when some were lost. */
 int sd_ct_read(struct sd_ct *c);
-/*
- * Dump the kernel table (fn called with NFCT_T_NEW for each entry). The
- * first call also joins the event groups: no event is read before it.
- */
+/* Dump the kernel table (fn called with NFCT_T_NEW for each entry). */
 int sd_ct_dump(struct sd_ct *c);
 /*
  * Create (or, if it exists, update) the kernel entry of a peer's state,
