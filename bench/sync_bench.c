@@ -699,13 +699,13 @@ static double cpu_seconds(void)
 }
 
 /* One round of the loop: timers, a poll of at most `max_wait`, receive, send. */
-static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *extra_ready)
+/*
+ * The timers' part of a loop round: what is due now, the sends flushed;
+ * returns the wait until the next timer, at most max_wait.
+ */
+static struct timespec node_timers(struct node *n, rd_time_t max_wait)
 {
-	struct rd_io_sync_msg msgs[256];
-	struct pollfd p[2];
 	rd_time_t now = mono(), next = now + max_wait, x;
-	struct timespec ts;
-	int r;
 
 	rd_sync_engine_handle_expiry(n->e, now);
 	if (n->ch != NULL)
@@ -715,14 +715,24 @@ static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *ex
 		next = x;
 	if (n->ch != NULL && (x = rd_sync_channel_expiry(n->ch)) < next)
 		next = x;
+	now = mono();
+	next = next > now ? next - now : 0;
+	return (struct timespec){.tv_sec = (time_t)(next / RD_SEC),
+	                         .tv_nsec = (long)(next % RD_SEC)};
+}
+
+static void node_step(struct node *n, rd_time_t max_wait, int extra_fd, bool *extra_ready)
+{
+	struct rd_io_sync_msg msgs[256];
+	struct pollfd p[2];
+	struct timespec ts = node_timers(n, max_wait);
+	rd_time_t now;
+	int r;
+
 	p[0].fd = rd_io_sync_fd(n->io);
 	p[0].events = POLLIN | (rd_io_sync_pending(n->io) ? POLLOUT : 0);
 	p[1].fd = extra_fd;
 	p[1].events = POLLIN;
-	now = mono();
-	next = next > now ? next - now : 0;
-	ts.tv_sec = (time_t)(next / RD_SEC);
-	ts.tv_nsec = (long)(next % RD_SEC);
 	r = ppoll(p, extra_fd >= 0 ? 2 : 1, &ts, NULL);
 	if (r <= 0)
 		return;
@@ -959,29 +969,18 @@ static void *opener_main(void *arg)
 /* node_step for the importer: timers, wait on the ring, input what is opened. */
 static void node_step_opened(struct node *n, struct oring *r, rd_time_t max_wait)
 {
-	rd_time_t now = mono(), next = now + max_wait, x;
+	struct timespec ts = node_timers(n, max_wait);
 	struct pollfd p[2];
-	struct timespec ts;
 	size_t tail, head;
+	rd_time_t now;
 	eventfd_t v;
 
-	rd_sync_engine_handle_expiry(n->e, now);
-	rd_sync_channel_handle_expiry(n->ch, now);
-	rd_io_sync_flush(n->io);
 	tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	if (atomic_load_explicit(&r->head, memory_order_acquire) == tail) {
-		if ((x = rd_sync_engine_expiry(n->e)) < next)
-			next = x;
-		if ((x = rd_sync_channel_expiry(n->ch)) < next)
-			next = x;
 		p[0].fd = r->efd;
 		p[0].events = POLLIN;
 		p[1].fd = rd_io_sync_fd(n->io);
 		p[1].events = rd_io_sync_pending(n->io) ? POLLOUT : 0;
-		now = mono();
-		next = next > now ? next - now : 0;
-		ts.tv_sec = (time_t)(next / RD_SEC);
-		ts.tv_nsec = (long)(next % RD_SEC);
 		if (ppoll(p, 2, &ts, NULL) <= 0)
 			return;
 		if (p[1].revents & POLLOUT)
