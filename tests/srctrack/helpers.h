@@ -25,57 +25,6 @@ static inline struct rd_addr A4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 	return rd_addr_v4((uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d);
 }
 
-/* An allocator that counts live blocks and can be told to fail. */
-struct count_mem {
-	long live;
-	long fail_after; /* < 0: never */
-};
-
-static inline void *cm_malloc(void *u, size_t n)
-{
-	struct count_mem *m = u;
-	void *p;
-
-	if (m->fail_after == 0)
-		return NULL;
-	if (m->fail_after > 0)
-		m->fail_after--;
-	p = malloc(n);
-	if (p != NULL)
-		m->live++;
-	return p;
-}
-
-static inline void *cm_calloc(void *u, size_t n, size_t s)
-{
-	void *p = cm_malloc(u, n * s);
-	if (p != NULL)
-		memset(p, 0, n * s);
-	return p;
-}
-
-static inline void *cm_realloc(void *u, void *old, size_t n)
-{
-	struct count_mem *m = u;
-	void *p;
-
-	if (m->fail_after == 0)
-		return NULL;
-	if (m->fail_after > 0)
-		m->fail_after--;
-	p = realloc(old, n);
-	if (p != NULL && old == NULL)
-		m->live++;
-	return p;
-}
-
-static inline void cm_free(void *u, void *p)
-{
-	struct count_mem *m = u;
-
-	if (p != NULL)
-		m->live--;
-	free(p);
-}
+#include "../test_countmem.h"
 
 #endif
